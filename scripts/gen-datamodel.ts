@@ -201,7 +201,7 @@ types += `export const XAPI_CLASSES: readonly XapiClass[] = ${JSON.stringify(cla
 writeFileSync(join(root, 'shared/xapi/records.generated.ts'), types)
 
 const errs: Record<string, [string[], string]> = {}
-for (const e of errorsFile.errors) errs[e.code] = [e.params, e.doc]
+for (const e of errorsFile.errors) errs[e.code] = [e.params ?? [], e.doc ?? ""]
 writeFileSync(
   join(root, 'shared/xapi/errors.generated.ts'),
   header.replace('the XAPI datamodel (xapi-project/xen-api doc/data/xenapi.json, 24.16.0,\n// plus names added up to 26.17.0)', 'xapi_errors.json (api_errors.ml + datamodel_errors.ml)') +

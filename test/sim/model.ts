@@ -52,3 +52,81 @@ export interface SimFleet {
   opDurationMs: number
   pools: SimPoolSpec[]
 }
+
+// ---------------------------------------------------------------------------------------------
+// Running simulator handle: test/sim/index.ts `startSimulator(opts): Promise<SimControl>`.
+
+export type FleetName = 'tiny' | 'demo' | 'bench-10k' | 'many-pools'
+
+export interface StartSimulatorOptions {
+  fleet: SimFleet
+  /** one TCP port shared by every host of the fleet (each host has its own loopback address); 0 = pick a free one */
+  port?: number
+  /** directory for generated certificates/keys; default a temp dir removed on stop() */
+  stateDir?: string
+  log?: (line: string) => void
+}
+
+export type SimFault =
+  | { kind: 'delay'; ms: number; method?: string }
+  | { kind: 'drop-mid-response'; method?: string }
+  | { kind: 'truncated-xml'; method?: string }
+  | { kind: 'html-502'; method?: string }
+  | { kind: 'http-500'; method?: string }
+  | { kind: 'invalid-utf8'; method?: string }
+  | { kind: 'huge-response'; bytes: number; method?: string }
+
+export interface SimHostHandle {
+  ref: string
+  uuid: string
+  name: string
+  address: string
+  /** https://address:port */
+  url: string
+  /** SHA-256 fingerprint of the host's current certificate, 'AA:BB:…' (Node's cert.fingerprint256 form) */
+  fingerprint256: string
+  /** PEM of the current certificate */
+  certPem: string
+}
+
+export interface SimPoolHandle {
+  name: string
+  uuid: string
+  ref: string
+  username: string
+  password: string
+  port: number
+  jsonRpc: boolean
+  xapiRelease: string
+  masterUrl: string
+  memberUrls: string[]
+  hosts: SimHostHandle[]
+  /** in-process call as pool admin (no HTTP), XAPI value model in and out; throws SimXapiError */
+  call(method: string, params: SimValue[]): Promise<SimValue>
+  /** the pool's live tables (read only for callers) */
+  objects: Map<string, SimTable>
+  /** master stops answering; a member is promoted (pool.master changes); returns the new master's address */
+  failMaster(): Promise<string>
+  /** tokens and task refs become invalid, sessions are dropped */
+  restartToolstack(): Promise<void>
+  /** a fresh self-signed certificate for that host; returns the new fingerprint256 */
+  rotateCertificate(hostAddress: string): Promise<string>
+  expireAllSessions(): void
+  /** faults apply to this pool's hosts until cleared ('once' faults clear themselves after one hit) */
+  injectFault(fault: SimFault, opts?: { once?: boolean; hostAddress?: string }): void
+  clearFaults(): void
+}
+
+export interface SimControl {
+  fleet: SimFleet
+  pools: SimPoolHandle[]
+  pool(name: string): SimPoolHandle
+  stop(): Promise<void>
+}
+
+/** A XAPI failure raised inside the simulator: ErrorDescription = [code, ...params]. */
+export class SimXapiError extends Error {
+  constructor(public readonly description: string[]) {
+    super(description.join(' '))
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The surface main/services uses to drive pool connections (implemented by main/pools/manager.ts).
+ * Fixed early so the app shell, cache and console can be built against it in parallel.
+ */
+import type { ConnectionState } from '../../shared/contract/connection'
+import type { PoolDiff } from '../../shared/model/diff'
+
+export interface AddConnectionInput {
+  address: string
+  username: string
+  password: string
+  rememberPassword: boolean
+  forceXmlRpc?: boolean
+  doNotCache?: boolean
+}
+
+export interface EditConnectionInput {
+  id: string
+  address?: string
+  username?: string
+  password?: string
+  rememberPassword?: boolean
+  forceXmlRpc?: boolean
+  doNotCache?: boolean
+}
+
+export type Unsubscribe = () => void
+
+/** A XAPI failure as the app handles it: code + params + a sentence for people. */
+export interface XapiFailure {
+  code: string
+  params: string[]
+  message: string
+}
+
+export interface PoolManagerApi {
+  /** every saved connection, in the order the user added them */
+  list(): ConnectionState[]
+  get(id: string): ConnectionState | undefined
+  /** saves the connection (password in the keychain when remembered) and starts connecting */
+  add(input: AddConnectionInput): Promise<ConnectionState>
+  edit(input: EditConnectionInput): Promise<ConnectionState>
+  connect(id: string, password?: string): Promise<void>
+  disconnect(id: string): Promise<void>
+  /** disconnects, deletes the saved connection, its password, pins and cached inventory */
+  forget(id: string): Promise<void>
+  /** pin the certificate the user saw (must equal the one presented) and continue connecting */
+  trust(id: string, fingerprint256: string): Promise<void>
+  connectAll(): Promise<void>
+  disconnectAll(): Promise<void>
+  /** state changes of any connection */
+  onState(cb: (state: ConnectionState) => void): Unsubscribe
+  /** batched object diffs of any connection (≤ one per pool per ~50 ms) */
+  onDiff(cb: (diff: PoolDiff) => void): Unsubscribe
+  /** the complete current object graph of a connection as one reset diff (for a new subscriber) */
+  snapshot(id: string): PoolDiff | undefined
+  /** a XAPI call on the pool's master with the pool's session (session param added by the callee) */
+  call(id: string, method: string, params: unknown[]): Promise<unknown>
+  /** Async.<method> + wait for the task through events; resolves with the task's decoded result */
+  callAsync(id: string, method: string, params: unknown[], onProgress?: (progress: number, taskRef: string) => void): Promise<unknown>
+  close(): Promise<void>
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod'
+
+/** What a user sees of a saved server/pool connection. Never contains a password or session id. */
+export const ConnectionStatus = z.enum([
+  'disconnected',
+  'connecting',
+  'awaiting-trust',
+  'cert-changed',
+  'auth-failed',
+  'connected',
+  'reconnecting',
+  'failed',
+])
+export type ConnectionStatus = z.infer<typeof ConnectionStatus>
+
+export const CertificateInfo = z.object({
+  fingerprint256: z.string(),
+  subject: z.string(),
+  issuer: z.string(),
+  validFrom: z.string(),
+  validTo: z.string(),
+  /** set when the certificate changed: what was pinned before */
+  previousFingerprint256: z.string().optional(),
+  /** the host address that presented it */
+  host: z.string(),
+})
+export type CertificateInfo = z.infer<typeof CertificateInfo>
+
+export const ConnectionState = z.object({
+  id: z.string(),
+  /** what the user typed: host[:port] */
+  address: z.string(),
+  username: z.string(),
+  /** pool name_label once known, else the address */
+  label: z.string(),
+  rememberPassword: z.boolean(),
+  hasPassword: z.boolean(),
+  forceXmlRpc: z.boolean(),
+  doNotCache: z.boolean(),
+  status: ConnectionStatus,
+  /** human sentence for failed/auth-failed/reconnecting */
+  detail: z.string().optional(),
+  poolUuid: z.string().optional(),
+  masterAddress: z.string().optional(),
+  transport: z.enum(['json-rpc', 'xml-rpc']).optional(),
+  xapiVersion: z.string().optional(),
+  lastEventAt: z.string().optional(),
+  /** reconnecting: attempt number and ISO time of the next try */
+  attempt: z.number().optional(),
+  nextRetryAt: z.string().optional(),
+  /** awaiting-trust / cert-changed */
+  certificate: CertificateInfo.optional(),
+  /** ISO time of the cached inventory shown while not connected (offline cache) */
+  cachedAt: z.string().optional(),
+  /** ISO time the connection was last lost (offline since …) */
+  offlineSince: z.string().optional(),
+})
+export type ConnectionState = z.infer<typeof ConnectionState>
