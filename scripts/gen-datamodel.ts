@@ -172,7 +172,10 @@ function tsType(t: string): string {
     return enums[m[1] ?? ''] ? `XapiEnums[${JSON.stringify(m[1])}]` : 'string'
   }
   if (/ ref$/.test(t)) return 'string | null'
-  if (/ record$/.test(t)) return `XapiRecords[${JSON.stringify(t.replace(/ record$/, ''))}]`
+  if (/ record$/.test(t)) {
+    const cls = t.replace(/ record$/, '')
+    return classes.some((c) => c.name === cls) ? `XapiRecords[${JSON.stringify(cls)}]` : 'Record<string, unknown>'
+  }
   switch (t) {
     case 'string': return 'string'
     case 'int': case 'float': return 'number'

@@ -56,7 +56,7 @@ export interface XapiRecords {
     backtrace: string
   }
   event: {
-    snapshot: XapiRecords["<class>"]
+    snapshot: Record<string, unknown>
     id: number
     timestamp: string
     class: string
