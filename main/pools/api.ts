@@ -60,3 +60,36 @@ export interface PoolManagerApi {
   callAsync(id: string, method: string, params: unknown[], onProgress?: (progress: number, taskRef: string) => void): Promise<unknown>
   close(): Promise<void>
 }
+
+/** What the offline cache (main/cache) offers the pools layer. Implemented by main/cache. */
+export interface CachedPoolMeta {
+  poolUuid?: string
+  poolName?: string
+  /** member addresses for master failover, as last seen */
+  memberAddresses: string[]
+  masterAddress?: string
+  xapiVersion?: string
+  transport?: 'json-rpc' | 'xml-rpc'
+  /** ISO time of the last successful sync (last applied batch) */
+  lastSyncAt?: string
+  /** last event.from token, for resume */
+  token?: string
+}
+
+export interface InventoryCache {
+  /** the last-known graph of a connection as one reset diff, with its metadata */
+  load(connectionId: string): { diff: PoolDiff; meta: CachedPoolMeta } | undefined
+  /** apply one batch (one transaction); `reset` replaces the connection's whole graph */
+  write(diff: PoolDiff, meta?: Partial<CachedPoolMeta>): void
+  /** delete everything cached for the connection */
+  forget(connectionId: string): void
+}
+
+/** Main-process only (never crosses the contract): what the console bridge needs from a pool. */
+export interface PoolHostAccess {
+  /**
+   * A TLS socket to `hostAddress` (a member of the connected pool) on the pool's port, verified
+   * against that host's pinned certificate, plus the pool's current session id.
+   */
+  connectHostTls(id: string, hostAddress: string): Promise<{ socket: import('node:tls').TLSSocket; sessionId: string }>
+}

@@ -8,6 +8,8 @@
  */
 import { z } from 'zod'
 import { ConnectionState } from './connection'
+import { consoleMethods, consoleEvents } from './console'
+import { numaMethods, numaEvents } from './numa'
 
 export * from './connection'
 
@@ -77,6 +79,8 @@ export const methods = {
   'connections.disconnectAll': { args: Empty, result: z.null() },
   /** ask main to (re)send every pool's object graph as reset diffs (`pool.diff` events) */
   'objects.subscribe': { args: Empty, result: z.null() },
+  ...consoleMethods,
+  ...numaMethods,
 } as const
 
 export const events = {
@@ -84,6 +88,8 @@ export const events = {
   'connection.state': ConnectionState,
   /** a connection was forgotten */
   'connection.removed': z.object({ id: z.string() }),
+  ...consoleEvents,
+  ...numaEvents,
 } as const
 
 export type Methods = typeof methods
