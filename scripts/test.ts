@@ -21,7 +21,7 @@ if (existsSync('renderer/tsconfig.json')) {
 
 const out = '.test-results.json'
 rmSync(out, { force: true })
-const run = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${out}`, ...extra], {
+const run = spawnSync('npx', ['vitest', 'run', '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile=${out}`, ...extra], {
   stdio: 'inherit',
 })
 if (existsSync(out)) {
