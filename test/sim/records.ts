@@ -1,0 +1,220 @@
+/**
+ * Record construction for the simulator, driven by the generated datamodel: every field a class has
+ * in a given release, filled with the datamodel's default or a type-appropriate empty value, in
+ * XAPI's own value model (see model.ts).
+ */
+import { CLASSES, ENUMS, RELEASES } from '../../shared/xapi/datamodel.generated'
+import type { FieldSpec } from '../../shared/xapi/datamodel-types'
+import type { SimRecord, SimValue } from './model'
+
+export const NULL_REF = 'OpaqueRef:NULL'
+export const NULL_DATE = '19700101T00:00:00Z'
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic randomness: one seed gives one fleet, byte for byte.
+
+/** mulberry32: tiny, fast and good enough to make fleets look varied. */
+export class Rng {
+  private state: number
+  constructor(seed: number) {
+    this.state = seed >>> 0
+  }
+  /** uniform in [0, 1) */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0
+    let t = this.state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  /** integer in [0, n) */
+  int(n: number): number {
+    return Math.floor(this.next() * n)
+  }
+  /** integer in [lo, hi] */
+  range(lo: number, hi: number): number {
+    return lo + this.int(hi - lo + 1)
+  }
+  chance(p: number): boolean {
+    return this.next() < p
+  }
+  pick<T>(items: readonly T[]): T {
+    const item = items[this.int(items.length)]
+    if (item === undefined) throw new Error('Rng.pick on an empty list')
+    return item
+  }
+  /** 32 random bits as 8 hex digits */
+  hex8(): string {
+    return (this.int(0x10000) * 0x10000 + this.int(0x10000)).toString(16).padStart(8, '0')
+  }
+  /** a child generator, so adding draws in one part of a fleet does not reshuffle the others */
+  fork(salt: number): Rng {
+    return new Rng((this.int(0x7fffffff) ^ Math.imul(salt + 1, 0x9e3779b1)) >>> 0)
+  }
+}
+
+/** Used when a caller does not pass its own generator (objects created at runtime by the server). */
+const defaultRng = new Rng(0x5eed)
+
+export function newUuid(rng: Rng = defaultRng): string {
+  const a = rng.hex8()
+  const b = rng.hex8()
+  const c = rng.hex8()
+  const d = rng.hex8()
+  return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`
+}
+
+export function newRef(rng: Rng = defaultRng): string {
+  return `OpaqueRef:${newUuid(rng)}`
+}
+
+/** XAPI's datetime form on the wire: 'YYYYMMDDThh:mm:ssZ' (no hyphens). */
+export function xapiDate(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0')
+  return (
+    `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` +
+    `T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}Z`
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datamodel lookups
+
+export function releaseIndex(release: string): number {
+  const i = RELEASES.indexOf(release)
+  if (i < 0) throw new Error(`unknown XAPI release '${release}' (expected one of shared/xapi RELEASES)`)
+  return i
+}
+
+export interface FieldsOfOptions {
+  /**
+   * Fields the datamodel marks as removed are still stored and sent by XAPI (the real 7.2 records
+   * carry VM.is_snapshot_from_vmpp, VM_metrics.VCPUs_utilisation, VBD.metrics; every client reads
+   * host_metrics.memory_free, "removed" in tampa). Default true, like the real server.
+   */
+  includeRemoved?: boolean
+}
+
+const fieldsCache = new Map<string, readonly FieldSpec[]>()
+
+/** Fields of `cls` as a host of `release` has them. */
+export function fieldsOf(cls: string, release: string, opts: FieldsOfOptions = {}): readonly FieldSpec[] {
+  const includeRemoved = opts.includeRemoved ?? true
+  const key = `${cls}\u0000${release}\u0000${includeRemoved ? 1 : 0}`
+  const cached = fieldsCache.get(key)
+  if (cached) return cached
+  const spec = CLASSES.find((c) => c.name === cls)
+  if (!spec) throw new Error(`unknown XAPI class '${cls}'`)
+  const idx = releaseIndex(release)
+  const fields = spec.fields.filter((f) => f[4] <= idx && (includeRemoved || f[5] === -1 || f[5] > idx))
+  fieldsCache.set(key, fields)
+  return fields
+}
+
+/** Classes a host of `release` knows. */
+export function classesOf(release: string): string[] {
+  const idx = releaseIndex(release)
+  return CLASSES.filter((c) => c.since <= idx).map((c) => c.name)
+}
+
+export function fieldType(cls: string, field: string): string | undefined {
+  const spec = CLASSES.find((c) => c.name === cls)
+  return spec?.fields.find((f) => f[0] === field)?.[1]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Default values
+
+function unquote(lit: string): string {
+  return lit.length >= 2 && lit.startsWith('"') && lit.endsWith('"') ? lit.slice(1, -1) : lit
+}
+
+/** The empty value XAPI stores for a field of this type when nothing set it. */
+export function emptyValue(type: string): SimValue {
+  if (type === 'int' || type === 'float') return 0
+  if (type === 'bool') return false
+  if (type === 'datetime') return NULL_DATE
+  if (type.endsWith(' ref')) return NULL_REF
+  if (type.endsWith(' set')) return []
+  if (type.endsWith(' map') || type.endsWith(' record')) return {}
+  if (type.startsWith('enum ')) {
+    const values = ENUMS[type.slice(5)]
+    return values?.[0] ?? ''
+  }
+  return ''
+}
+
+/** Datamodel default literal (OCaml-ish: `{}`, `()`, `{"a" -> "b"}`, `Null`, `1.`) as a value of `type`. */
+export function parseDefault(type: string, lit: string): SimValue {
+  if (type === 'int') {
+    const n = Number(lit)
+    return Number.isFinite(n) ? n : 0
+  }
+  if (type === 'float') {
+    const n = parseFloat(lit)
+    return Number.isFinite(n) ? n : 0
+  }
+  if (type === 'bool') return lit === 'true'
+  if (type === 'datetime') return lit === '' ? NULL_DATE : lit
+  if (type.endsWith(' ref')) return lit.startsWith('OpaqueRef:') ? lit : NULL_REF
+  if (type.endsWith(' set')) {
+    const inner = lit.replace(/^[{(]|[})]$/g, '').trim()
+    if (inner === '') return []
+    const elemType = type.slice(0, -4)
+    // A ref-set default names one concrete object of the source db (session.roles); it has no meaning here.
+    if (elemType.endsWith(' ref')) return []
+    return inner.split(/\s*[,;]\s*/).map((s) => (elemType === 'int' ? Number(s) : unquote(s)))
+  }
+  if (type.endsWith(' map')) {
+    const out: Record<string, SimValue> = {}
+    const re = /"([^"]*)"\s*->\s*"([^"]*)"/g
+    for (let m = re.exec(lit); m; m = re.exec(lit)) out[m[1] ?? ''] = m[2] ?? ''
+    return out
+  }
+  if (type.startsWith('enum ')) return lit
+  if (type.endsWith(' record') || type.endsWith(' option')) return emptyValue(type)
+  return unquote(lit)
+}
+
+function defaultFor(f: FieldSpec): SimValue {
+  return f[3] === null ? emptyValue(f[1]) : parseDefault(f[1], f[3])
+}
+
+/** Fresh copy each time: records are mutated in place by the server. */
+function clone(v: SimValue): SimValue {
+  if (Array.isArray(v)) return v.slice()
+  if (typeof v === 'object') return { ...v }
+  return v
+}
+
+const templateCache = new Map<string, SimRecord>()
+const knownFields = new Map<string, Set<string>>()
+
+/**
+ * A complete record of `cls` as a host of `release` stores it: every field of that release (datamodel
+ * default or empty value), then `overrides`. Overrides for fields the release does not have are
+ * dropped, so one description of a VM serves every release.
+ */
+export function defaultRecord(cls: string, release: string, overrides: SimRecord = {}): SimRecord {
+  const key = `${cls}\u0000${release}`
+  let template = templateCache.get(key)
+  if (!template) {
+    const all = new Set((CLASSES.find((c) => c.name === cls)?.fields ?? []).map((f) => f[0]))
+    template = {}
+    for (const f of fieldsOf(cls, release)) template[f[0]] = defaultFor(f)
+    templateCache.set(key, template)
+    knownFields.set(cls, all)
+  }
+  const known = knownFields.get(cls)
+  for (const name in overrides) {
+    if (!known?.has(name)) throw new Error(`defaultRecord(${cls}): '${name}' is not a field of ${cls} in any release`)
+  }
+  const rec: SimRecord = {}
+  for (const name in template) {
+    const o = overrides[name]
+    const t = template[name]
+    if (o !== undefined) rec[name] = o
+    else if (t !== undefined) rec[name] = clone(t)
+  }
+  return rec
+}
