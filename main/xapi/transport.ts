@@ -1,0 +1,300 @@
+/**
+ * One XAPI endpoint (host:port) spoken over HTTPS, XML-RPC or JSON-RPC.
+ *
+ * - Auto-detection: the first call tries JSON-RPC (POST /jsonrpc); a 404 or an answer that is not
+ *   application/json means an older host, and the transport switches to XML-RPC for good (sticky,
+ *   as Xen Orchestra does). `mode: 'xml-rpc'` forces XML-RPC.
+ * - XML-RPC bodies are decoded (strict UTF-8) and parsed chunk by chunk as they arrive, so a large
+ *   answer never blocks the main process in one piece.
+ * - Every call has a timeout and an optional AbortSignal; bodies are capped (maxResponseBytes).
+ * - Results are normalised type-directed from the datamodel (./normalise).
+ */
+import https from 'node:https'
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { parseJsonSafe } from './json'
+import { normaliseResult, paramTypes } from './normalise'
+import { CertificateTrustError, TransportError, XapiError, type RefDescriber } from './errors'
+import type { HostTrust } from './trust'
+import { hostKey } from './trust'
+import type { WireValue } from './wire'
+import { XmlRpcDateTime, XmlRpcDouble, XmlRpcResponseParser, serializeMethodCall, type XmlRpcParam } from './xmlrpc'
+
+export type Protocol = 'json-rpc' | 'xml-rpc'
+
+export interface TransportOptions {
+  host: string
+  port: number
+  trust: HostTrust
+  /** 'auto' (default) tries JSON-RPC then falls back for good; or force one */
+  mode?: 'auto' | Protocol
+  /** agent pool: 'rpc' for calls, 'events' for the event loop's long polls */
+  purpose?: string
+  /** default per-call timeout (ms), 60 s */
+  timeoutMs?: number
+  /** largest accepted response body (bytes), 512 MiB */
+  maxResponseBytes?: number
+  describeRef?: RefDescriber
+}
+
+export interface CallOptions {
+  timeoutMs?: number
+  signal?: AbortSignal
+  /** skip normalisation (benchmarks of the raw parse) */
+  raw?: boolean
+}
+
+/** XML-RPC params with floats/dates marked by the method's declared types */
+export function encodeXmlParams(method: string, params: readonly unknown[]): XmlRpcParam[] {
+  const types = paramTypes(method)
+  return params.map((p, i) => {
+    const t = types?.[i]?.[1]
+    if (t === 'float' && typeof p === 'number') return new XmlRpcDouble(p)
+    if (t === 'datetime' && typeof p === 'string') return new XmlRpcDateTime(toXapiDate(p))
+    return p as XmlRpcParam
+  })
+}
+
+/** ISO 8601 → XAPI's YYYYMMDDThh:mm:ssZ (already-XAPI strings pass through) */
+export function toXapiDate(s: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s)
+  if (!m) return s
+  const d = new Date(s)
+  if (Number.isNaN(d.getTime())) return s
+  const iso = d.toISOString()
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 19)}Z`
+}
+
+let nextId = 1
+
+export class XapiTransport {
+  readonly host: string
+  readonly port: number
+  private readonly opts: TransportOptions
+  private detected: Protocol | undefined
+
+  constructor(opts: TransportOptions) {
+    this.opts = opts
+    this.host = opts.host
+    this.port = opts.port
+    if (opts.mode && opts.mode !== 'auto') this.detected = opts.mode
+  }
+
+  /** the protocol in use, once known */
+  get protocol(): Protocol | undefined {
+    return this.detected
+  }
+
+  get key(): string {
+    return hostKey(this.host, this.port)
+  }
+
+  async call(method: string, params: readonly unknown[], co: CallOptions = {}): Promise<unknown> {
+    const wire = await this.callWire(method, params, co)
+    return co.raw ? wire : normaliseResult(method, wire)
+  }
+
+  private async callWire(method: string, params: readonly unknown[], co: CallOptions): Promise<WireValue> {
+    if (this.detected === 'xml-rpc') return this.xml(method, params, co)
+    if (this.detected === 'json-rpc') return this.json(method, params, co)
+    try {
+      const v = await this.json(method, params, co)
+      this.detected = 'json-rpc'
+      return v
+    } catch (e) {
+      if (e instanceof TransportError && e.kind === 'unsupported') {
+        this.detected = 'xml-rpc'
+        return this.xml(method, params, co)
+      }
+      if (e instanceof XapiError) this.detected = 'json-rpc'
+      throw e
+    }
+  }
+
+  private async xml(method: string, params: readonly unknown[], co: CallOptions): Promise<WireValue> {
+    const body = serializeMethodCall(method, encodeXmlParams(method, params))
+    const value = await this.post('/', 'text/xml', body, method, co, 'xml')
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'Status' in value) {
+      if (value.Status === 'Success') return value.Value ?? ''
+      if (value.Status === 'Failure') {
+        throw XapiError.fromDescription(value.ErrorDescription, { method, ...(this.opts.describeRef ? { describeRef: this.opts.describeRef } : {}) })
+      }
+      throw new TransportError('bad-response', `${this.key} answered ${method} with an unknown Status "${String(value.Status)}"`, { host: this.key, method })
+    }
+    return value
+  }
+
+  private async json(method: string, params: readonly unknown[], co: CallOptions): Promise<WireValue> {
+    const id = nextId++
+    const body = JSON.stringify({ jsonrpc: '2.0', method, params, id })
+    const v = await this.post('/jsonrpc', 'application/json', body, method, co, 'json')
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      throw new TransportError('bad-response', `${this.key} answered ${method} with JSON that is not a JSON-RPC response`, { host: this.key, method })
+    }
+    const err = v.error
+    if (err !== undefined && err !== null) {
+      const describeRef = this.opts.describeRef
+      if (Array.isArray(err)) throw XapiError.fromDescription(err, { method, ...(describeRef ? { describeRef } : {}) })
+      if (typeof err === 'object') {
+        const code = typeof err.message === 'string' ? err.message : String(err.code ?? 'UNKNOWN_ERROR')
+        const data = Array.isArray(err.data) ? err.data : err.data === undefined || err.data === null ? [] : [err.data]
+        throw XapiError.fromDescription([code, ...data], { method, ...(describeRef ? { describeRef } : {}) })
+      }
+      throw XapiError.fromDescription([String(err)], { method })
+    }
+    if (!('result' in v)) throw new TransportError('bad-response', `${this.key} answered ${method} without result or error`, { host: this.key, method })
+    return v.result ?? ''
+  }
+
+  private post(path: string, contentType: string, body: string, method: string, co: CallOptions, kind: 'xml' | 'json', retried = false): Promise<WireValue> {
+    const timeoutMs = co.timeoutMs ?? this.opts.timeoutMs ?? 60_000
+    const maxBytes = this.opts.maxResponseBytes ?? 512 * 1024 * 1024
+    const key = this.key
+    const agent = this.opts.trust.agentFor(this.host, this.port, this.opts.purpose ?? 'rpc')
+    return new Promise<WireValue>((resolve, reject) => {
+      let settled = false
+      let socket: Socket | undefined
+      let gotResponse = false
+      const payload = Buffer.from(body, 'utf8')
+      const req = https.request({
+        host: this.host.replace(/^\[|\]$/g, ''),
+        port: this.port,
+        method: 'POST',
+        path,
+        agent,
+        headers: { 'content-type': contentType, 'content-length': payload.length, 'user-agent': 'XenPilot', accept: kind === 'json' ? 'application/json' : 'text/xml' },
+      })
+      const fail = (e: Error): void => {
+        if (settled) return
+        settled = true
+        cleanup()
+        req.destroy()
+        reject(e)
+      }
+      const ok = (v: WireValue): void => {
+        if (settled) return
+        settled = true
+        cleanup()
+        resolve(v)
+      }
+      const timer = setTimeout(() => fail(new TransportError('timeout', `${key} did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`, { host: key, method })), timeoutMs)
+      const onAbort = (): void => fail(new TransportError('aborted', `${method} to ${key} was cancelled`, { host: key, method }))
+      const cleanup = (): void => {
+        clearTimeout(timer)
+        co.signal?.removeEventListener('abort', onAbort)
+      }
+      if (co.signal?.aborted) return onAbort()
+      co.signal?.addEventListener('abort', onAbort, { once: true })
+
+      req.on('socket', (s) => {
+        socket = s
+      })
+      req.on('error', (e) => {
+        if (settled) return
+        // a kept-alive socket the server had already closed: the request never got there
+        if (!gotResponse && !retried && req.reusedSocket && (e as { code?: string }).code === 'ECONNRESET') {
+          settled = true
+          cleanup()
+          this.post(path, contentType, body, method, co, kind, true).then(resolve, reject)
+          return
+        }
+        const c = this.opts.trust.classify(e, this.host, this.port, socket)
+        fail(c instanceof CertificateTrustError ? c : c instanceof TransportError && c.kind === 'network' && gotResponse ? new TransportError('network', `connection to ${key} dropped in the middle of the ${method} response`, { host: key, method }) : c)
+      })
+      req.on('response', (res: IncomingMessage) => {
+        gotResponse = true
+        const status = res.statusCode ?? 0
+        const ctype = String(res.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+        if (kind === 'json' && (status === 404 || (status === 200 && ctype !== 'application/json'))) {
+          res.resume()
+          return fail(new TransportError('unsupported', `${key} does not offer JSON-RPC`, { host: key, status }))
+        }
+        if (status !== 200) {
+          return readSnippet(res, (snippet) =>
+            fail(new TransportError('http-status', `${key} answered ${method} with HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${snippet ? `: ${snippet}` : ''}`, { host: key, method, status })),
+          )
+        }
+        if (kind === 'xml' && ctype !== '' && !ctype.includes('xml')) {
+          return readSnippet(res, (snippet) => fail(new TransportError('bad-response', `${key} answered ${method} with ${ctype} instead of XML${snippet ? `: ${snippet}` : ''}`, { host: key, method, status })))
+        }
+        const decoder = new TextDecoder('utf-8', { fatal: true })
+        const parser = kind === 'xml' ? new XmlRpcResponseParser() : undefined
+        const chunks: string[] = []
+        let bytes = 0
+        let ended = false
+        res.on('data', (chunk: Buffer) => {
+          if (settled) return
+          bytes += chunk.length
+          if (bytes > maxBytes) {
+            return fail(new TransportError('too-large', `${key} sent more than ${formatBytes(maxBytes)} for ${method}; refused (limit maxResponseBytes)`, { host: key, method }))
+          }
+          let text: string
+          try {
+            text = decoder.decode(chunk, { stream: true })
+          } catch {
+            return fail(new TransportError('bad-response', `${key} sent invalid UTF-8 in the ${method} response`, { host: key, method }))
+          }
+          if (parser) {
+            try {
+              parser.write(text)
+            } catch (e) {
+              return fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
+            }
+          } else chunks.push(text)
+        })
+        res.on('end', () => {
+          ended = true
+          if (settled) return
+          let tail: string
+          try {
+            tail = decoder.decode()
+          } catch {
+            return fail(new TransportError('bad-response', `${key} sent invalid UTF-8 in the ${method} response`, { host: key, method }))
+          }
+          try {
+            if (parser) {
+              parser.write(tail)
+              ok(parser.end())
+            } else {
+              chunks.push(tail)
+              ok(parseJsonSafe(chunks.join('')))
+            }
+          } catch (e) {
+            fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
+          }
+        })
+        res.on('aborted', () => fail(new TransportError('network', `connection to ${key} dropped in the middle of the ${method} response`, { host: key, method })))
+        res.on('error', () => fail(new TransportError('network', `connection to ${key} dropped in the middle of the ${method} response`, { host: key, method })))
+        res.on('close', () => {
+          if (!ended) fail(new TransportError('network', `connection to ${key} dropped in the middle of the ${method} response`, { host: key, method }))
+        })
+      })
+      req.end(payload)
+    })
+  }
+}
+
+function readSnippet(res: IncomingMessage, done: (s: string) => void): void {
+  const parts: Buffer[] = []
+  let n = 0
+  let finished = false
+  const finish = (): void => {
+    if (finished) return
+    finished = true
+    const text = Buffer.concat(parts).toString('utf8')
+    const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1]
+    const plain = (title ?? text.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim()
+    done(plain.slice(0, 160))
+  }
+  res.on('data', (c: Buffer) => {
+    if (n < 4096) parts.push(c)
+    n += c.length
+  })
+  res.on('end', finish)
+  res.on('close', finish)
+  res.on('error', finish)
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MiB` : `${Math.round(n / 1024)} KiB`
+}

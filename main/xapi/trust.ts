@@ -1,0 +1,300 @@
+/**
+ * Certificate trust per host, without ever turning verification off.
+ *
+ * Each host (address:port) gets https.Agents whose trust store is the system roots plus that
+ * host's pinned certificate (so a pinned self-signed certificate verifies as its own anchor), and
+ * whose checkServerIdentity accepts a pinned host only when cert.fingerprint256 equals the pin
+ * (XAPI certificates rarely name the address used; the pin is the identity). Hosts without a pin
+ * get Node's normal verification: a CA-trusted certificate with a matching name connects without
+ * a prompt. A refused handshake is classified with the certificate the host presented (captured on
+ * the socket's internal 'secure' event, before Node's own check destroys it): unknown →
+ * "awaiting-trust", different from the pin → "cert-changed" with both fingerprints.
+ *
+ * Pool members: a member's certificate is not known until seen, but the already-trusted master
+ * session can fetch each member's certificate (host.get_server_certificate, PEM) — the pools layer
+ * pins those ahead of time with source "pool", so failover to a member never prompts and never
+ * trusts blindly.
+ */
+import https from 'node:https'
+import tls from 'node:tls'
+import { isIP, type Socket } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { X509Certificate } from 'node:crypto'
+import type { CertificateInfo } from '../../shared/contract/connection'
+import { SerialWriter } from './atomic-file'
+import { CertificateTrustError, TransportError } from './errors'
+
+export interface PinnedCertificate {
+  fingerprint256: string
+  pem: string
+  subject: string
+  issuer: string
+  validFrom: string
+  validTo: string
+  pinnedAt: string
+  /** 'user' confirmed it; 'pool' fetched through an already-trusted master session */
+  source: 'user' | 'pool'
+}
+
+export function hostKey(host: string, port: number): string {
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`
+}
+
+function isPin(v: unknown): v is PinnedCertificate {
+  if (typeof v !== 'object' || v === null) return false
+  const o = v as Record<string, unknown>
+  return typeof o.fingerprint256 === 'string' && typeof o.pem === 'string' && (o.source === 'user' || o.source === 'pool')
+}
+
+/** pinned certificates per host, persisted as one JSON file (atomic writes, mode 0600) */
+export class PinStore {
+  private readonly pins = new Map<string, PinnedCertificate>()
+  private readonly writer: SerialWriter | undefined
+  private readonly listeners = new Set<(key: string) => void>()
+
+  /** `file` undefined = memory only (tests) */
+  constructor(private readonly file?: string) {
+    this.writer = file ? new SerialWriter(file) : undefined
+    if (file) this.load(file)
+  }
+
+  private load(file: string): void {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch {
+      return
+    }
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch (e) {
+      throw new Error(`certificate pin file ${file} is not valid JSON (${(e as Error).message}); move it away to start over`)
+    }
+    const pins = typeof data === 'object' && data !== null ? (data as { pins?: unknown }).pins : undefined
+    if (typeof pins !== 'object' || pins === null) throw new Error(`certificate pin file ${file} has no "pins" object`)
+    for (const [k, v] of Object.entries(pins)) if (isPin(v)) this.pins.set(k, v)
+  }
+
+  get(key: string): PinnedCertificate | undefined {
+    return this.pins.get(key)
+  }
+
+  onChange(cb: (key: string) => void): () => void {
+    this.listeners.add(cb)
+    return () => this.listeners.delete(cb)
+  }
+
+  async set(key: string, pin: PinnedCertificate): Promise<void> {
+    const old = this.pins.get(key)
+    if (old && old.fingerprint256 === pin.fingerprint256 && old.source === pin.source) return
+    this.pins.set(key, pin)
+    for (const l of this.listeners) l(key)
+    await this.save()
+  }
+
+  async delete(keys: Iterable<string>): Promise<void> {
+    let changed = false
+    for (const k of keys) {
+      if (this.pins.delete(k)) {
+        changed = true
+        for (const l of this.listeners) l(k)
+      }
+    }
+    if (changed) await this.save()
+  }
+
+  keys(): string[] {
+    return [...this.pins.keys()]
+  }
+
+  private save(): Promise<void> {
+    if (!this.writer) return Promise.resolve()
+    return this.writer.write(() => JSON.stringify({ version: 1, pins: Object.fromEntries(this.pins) }, null, 1))
+  }
+}
+
+function dnString(dn: unknown): string {
+  if (typeof dn === 'string') return dn.split('\n').filter(Boolean).join(', ')
+  if (typeof dn !== 'object' || dn === null) return ''
+  return Object.entries(dn as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
+    .join(', ')
+}
+
+function isoDate(s: string): string {
+  const d = new Date(s)
+  return Number.isNaN(d.getTime()) ? s : d.toISOString()
+}
+
+export function certificateInfoFromPeer(cert: tls.PeerCertificate, host: string, previous?: string): CertificateInfo {
+  return {
+    fingerprint256: cert.fingerprint256,
+    subject: dnString(cert.subject),
+    issuer: dnString(cert.issuer),
+    validFrom: isoDate(cert.valid_from),
+    validTo: isoDate(cert.valid_to),
+    host,
+    ...(previous ? { previousFingerprint256: previous } : {}),
+  }
+}
+
+export function pinFromPem(pem: string, source: PinnedCertificate['source']): PinnedCertificate {
+  const x = new X509Certificate(pem)
+  return {
+    fingerprint256: x.fingerprint256,
+    pem: x.toString(),
+    subject: dnString(x.subject),
+    issuer: dnString(x.issuer),
+    validFrom: isoDate(x.validFrom),
+    validTo: isoDate(x.validTo),
+    pinnedAt: new Date().toISOString(),
+    source,
+  }
+}
+
+export function pemFromPeer(cert: tls.DetailedPeerCertificate | tls.PeerCertificate): string {
+  const b64 = cert.raw.toString('base64').replace(/(.{64})/g, '$1\n')
+  return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`
+}
+
+/** certificate each TLS socket presented, captured before Node's verification can destroy it */
+const presented = new WeakMap<Socket, tls.PeerCertificate>()
+
+export function presentedCertificate(socket: Socket | null | undefined): tls.PeerCertificate | undefined {
+  return socket ? presented.get(socket) : undefined
+}
+
+function capture(socket: tls.TLSSocket): void {
+  // 'secure' is emitted when the handshake completes and before the client-side verification
+  // listener (registered by tls.connect) runs, so the peer certificate is still readable here.
+  socket.prependOnceListener('secure', () => {
+    const c = socket.getPeerCertificate(false)
+    if (c && c.fingerprint256) presented.set(socket, c)
+  })
+}
+
+const PIN_MISMATCH = 'ERR_XENPILOT_PIN_MISMATCH'
+
+/** TLS options for one host: roots + its pin, identity = pin when pinned, else normal checks */
+export function tlsOptionsFor(pin: PinnedCertificate | undefined): Pick<tls.ConnectionOptions, 'ca' | 'checkServerIdentity' | 'minVersion'> {
+  return {
+    ca: pin ? [...tls.rootCertificates, pin.pem] : [...tls.rootCertificates],
+    minVersion: 'TLSv1.2',
+    checkServerIdentity: (hostname, cert) => {
+      if (pin) {
+        if (cert.fingerprint256 === pin.fingerprint256) return undefined
+        const e = new Error(`certificate fingerprint ${cert.fingerprint256} differs from the pinned ${pin.fingerprint256}`) as Error & { code: string }
+        e.code = PIN_MISMATCH
+        return e
+      }
+      return tls.checkServerIdentity(hostname, cert)
+    },
+  }
+}
+
+class CapturingAgent extends https.Agent {
+  override createConnection(options: tls.ConnectionOptions, cb?: (err: Error | null, socket: Socket) => void): Socket {
+    const socket = tls.connect(options)
+    capture(socket)
+    if (cb) {
+      // Agent passes a callback only in some Node versions; returning the socket is the contract
+      void cb
+    }
+    return socket
+  }
+}
+
+/**
+ * Agents per host and purpose ('rpc', 'events': the event loop has its own connections, so a
+ * long-poll never queues an interactive call), rebuilt when the host's pin changes.
+ */
+export class HostTrust {
+  private readonly agents = new Map<string, { fp: string; agent: https.Agent }>()
+
+  constructor(readonly pins: PinStore) {
+    pins.onChange((key) => {
+      for (const [k, a] of this.agents) {
+        if (k.endsWith(`|${key}`)) {
+          a.agent.destroy()
+          this.agents.delete(k)
+        }
+      }
+    })
+  }
+
+  agentFor(host: string, port: number, purpose: string): https.Agent {
+    const key = hostKey(host, port)
+    const pin = this.pins.get(key)
+    const fp = pin?.fingerprint256 ?? ''
+    const id = `${purpose}|${key}`
+    const cur = this.agents.get(id)
+    if (cur && cur.fp === fp) return cur.agent
+    cur?.agent.destroy()
+    const agent = new CapturingAgent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 8, maxFreeSockets: 4, scheduling: 'lifo', ...tlsOptionsFor(pin) })
+    this.agents.set(id, { fp, agent })
+    return agent
+  }
+
+  /** a verified raw TLS socket (consoles), same rules as the agents */
+  connectTls(host: string, port: number): Promise<tls.TLSSocket> {
+    const key = hostKey(host, port)
+    const pin = this.pins.get(key)
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: host.replace(/^\[|\]$/g, ''), port, ...(isIP(host.replace(/^\[|\]$/g, '')) ? {} : { servername: host }), ...tlsOptionsFor(pin) })
+      capture(socket)
+      socket.once('secureConnect', () => resolve(socket))
+      socket.once('error', (e) => reject(this.classify(e, host, port, socket)))
+    })
+  }
+
+  /**
+   * Turns a request error into the trust outcome when TLS refused the certificate, else a
+   * TransportError. `socket` is the request's socket (to read the certificate it presented).
+   */
+  classify(err: unknown, host: string, port: number, socket: Socket | null | undefined): Error {
+    const code = (err as { code?: unknown })?.code
+    const msg = err instanceof Error ? err.message : String(err)
+    const seen = presentedCertificate(socket)
+    const key = hostKey(host, port)
+    const pin = this.pins.get(key)
+    if (seen && typeof code === 'string' && isCertificateRefusal(code)) {
+      this.lastRefused.set(key, seen)
+      if (pin && pin.fingerprint256 !== seen.fingerprint256) {
+        return new CertificateTrustError('cert-changed', certificateInfoFromPeer(seen, key, pin.fingerprint256))
+      }
+      if (!pin) return new CertificateTrustError('awaiting-trust', certificateInfoFromPeer(seen, key))
+      return new TransportError('tls', `TLS to ${key} failed: the pinned certificate is no longer valid (${msg})`, { code, host: key })
+    }
+    if (typeof code === 'string' && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /CERT|SSL/.test(code))) {
+      return new TransportError('tls', `TLS to ${key} failed: ${msg}`, { code, host: key })
+    }
+    return new TransportError('network', `cannot reach ${key}: ${msg}`, { ...(typeof code === 'string' ? { code } : {}), host: key })
+  }
+
+  /** the last certificate each host presented when TLS refused it (what the user is shown) */
+  readonly lastRefused = new Map<string, tls.PeerCertificate>()
+
+  destroy(): void {
+    for (const a of this.agents.values()) a.agent.destroy()
+    this.agents.clear()
+  }
+}
+
+const REFUSALS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+  PIN_MISMATCH,
+])
+export function isCertificateRefusal(code: string): boolean {
+  return REFUSALS.has(code)
+}
