@@ -10,6 +10,7 @@ import { z } from 'zod'
 import { ConnectionState } from './connection'
 import { consoleMethods, consoleEvents } from './console'
 import { numaMethods, numaEvents } from './numa'
+import { operationMethods, operationEvents } from './operations'
 
 export * from './connection'
 
@@ -27,12 +28,62 @@ export const PoolDiffSchema = z.object({
   token: z.string().optional(),
 })
 
+/**
+ * Where saved passwords go and whether that is safe. Electron: the OS keychain through
+ * safeStorage; on Linux without a keyring (backend 'basic_text') passwords would be "encrypted"
+ * with a fixed key, so remembering is refused until the user accepts ('needs-consent').
+ * Browser mode: a passphrase-protected file (XENPILOT_PASSPHRASE) or, without a passphrase, memory only.
+ */
+export const KeychainState = z.object({
+  backend: z.enum(['os-keychain', 'basic-text', 'passphrase-file', 'memory']),
+  /** remembered passwords survive a restart */
+  persistent: z.boolean(),
+  /** ready: remembering works · needs-consent: the user must accept an insecure store first · unavailable: cannot remember */
+  status: z.enum(['ready', 'needs-consent', 'unavailable']),
+  /** a sentence for the user: what the store is and what to do about it */
+  detail: z.string(),
+})
+export type KeychainState = z.infer<typeof KeychainState>
+
+export const TreeMode = z.enum(['infrastructure', 'objects', 'tags', 'folders'])
+export type TreeMode = z.infer<typeof TreeMode>
+export const Theme = z.enum(['system', 'light', 'dark'])
+export type Theme = z.infer<typeof Theme>
+
+/** View preferences kept by main (per data dir) so the native menu and the renderer agree. */
+export const UiSettings = z.object({
+  treeMode: TreeMode,
+  showTemplates: z.boolean(),
+  showSnapshots: z.boolean(),
+  /** control domains and objects with other_config.HideFromXenCenter */
+  showHidden: z.boolean(),
+  theme: Theme,
+})
+export type UiSettings = z.infer<typeof UiSettings>
+export const DEFAULT_UI_SETTINGS: UiSettings = {
+  treeMode: 'infrastructure',
+  showTemplates: false,
+  showSnapshots: false,
+  showHidden: false,
+  theme: 'system',
+}
+
+/**
+ * Actions the native menu (Electron) asks the renderer to perform. View toggles are not commands:
+ * the menu changes UiSettings in main and the renderer follows `settings.changed`.
+ */
+export const UiCommandName = z.enum(['server.add', 'help.about', 'tree.focusSearch'])
+export type UiCommandName = z.infer<typeof UiCommandName>
+export const UiCommand = z.object({ command: UiCommandName })
+export type UiCommand = z.infer<typeof UiCommand>
+
 export const AppInfo = z.object({
   name: z.string(),
   version: z.string(),
   mode: z.enum(['electron', 'browser']),
   versions: z.record(z.string(), z.string()),
 })
+export type AppInfo = z.infer<typeof AppInfo>
 
 const host = z
   .string()
@@ -79,8 +130,15 @@ export const methods = {
   'connections.disconnectAll': { args: Empty, result: z.null() },
   /** ask main to (re)send every pool's object graph as reset diffs (`pool.diff` events) */
   'objects.subscribe': { args: Empty, result: z.null() },
+  'settings.get': { args: Empty, result: UiSettings },
+  /** change some preferences; answers the full settings and emits `settings.changed` to every window */
+  'settings.update': { args: UiSettings.partial().strict(), result: UiSettings },
+  'keychain.state': { args: Empty, result: KeychainState },
+  /** the user accepts storing passwords in an insecure store (Linux without a keyring) */
+  'keychain.acceptInsecure': { args: Empty, result: KeychainState },
   ...consoleMethods,
   ...numaMethods,
+  ...operationMethods,
 } as const
 
 export const events = {
@@ -88,8 +146,13 @@ export const events = {
   'connection.state': ConnectionState,
   /** a connection was forgotten */
   'connection.removed': z.object({ id: z.string() }),
+  'settings.changed': UiSettings,
+  'keychain.state': KeychainState,
+  /** the native menu asks for an action only the renderer can perform (open a dialog, focus search) */
+  'ui.command': UiCommand,
   ...consoleEvents,
   ...numaEvents,
+  ...operationEvents,
 } as const
 
 export type Methods = typeof methods

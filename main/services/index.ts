@@ -1,0 +1,269 @@
+/**
+ * main/services: the one implementation of shared/contract. Both doors (Electron IPC in main/app,
+ * the browser-mode WebSocket in main/web) open one `ServiceSession` per window/socket and pass
+ * every call through `session.call(method, args)` — that is where arguments are validated against
+ * the contract's zod schemas and where every failure becomes a ContractError with a sentence.
+ *
+ *   door ──call(method, unknown args)──▶ session ──zod──▶ handler(args, ctx) ──▶ PoolManagerApi
+ *   door ◀──emit(event, payload)──────── session ◀── pool diffs / state / settings / keychain
+ *
+ * Other capabilities (console, NUMA, operations) contribute handlers for their contract methods as
+ * `ServiceModule`s passed in `deps.modules`; `createServices` merges them. A contract method with
+ * no handler answers 'not-implemented' (and is logged) instead of crashing the door.
+ */
+import { z } from 'zod'
+import {
+  events as contractEvents,
+  methods as contractMethods,
+  type AppInfo,
+  type EventName,
+  type EventPayload,
+  type KeychainState,
+  type MethodName,
+  type MethodResult,
+  type Methods,
+} from '../../shared/contract'
+import type { consoleMethods } from '../../shared/contract/console'
+import type { numaMethods } from '../../shared/contract/numa'
+import type { operationMethods } from '../../shared/contract/operations'
+import type { PoolManagerApi, Unsubscribe } from '../pools/api'
+import { ServiceError, invalidArgs, toContractError } from './errors'
+import type { SettingsStore } from './settings'
+
+export { ServiceError, toContractError } from './errors'
+
+/** Arguments as the handler receives them: already parsed (defaults applied, strings trimmed). */
+export type HandlerArgs<M extends MethodName> = z.output<Methods[M]['args']>
+export type Handler<M extends MethodName> = (args: HandlerArgs<M>, ctx: CallContext) => Promise<MethodResult<M>> | MethodResult<M>
+export type HandlerTable = { [M in MethodName]: Handler<M> }
+
+export type EventSink = <E extends EventName>(event: E, payload: EventPayload<E>) => void
+
+/** What a handler knows about who called it. */
+export interface CallContext {
+  /** send an event to this caller only */
+  emit: EventSink
+  /** start forwarding pool diffs to this caller (objects.subscribe) */
+  subscribeObjects(): void
+}
+
+/** The keychain as the UI sees it: which store, is it safe, may the user accept an insecure one. */
+export interface KeychainStatusSource {
+  state(): KeychainState
+  acceptInsecure(): Promise<KeychainState>
+  onState?(cb: (state: KeychainState) => void): Unsubscribe
+}
+
+export interface ServiceModuleContext {
+  pools: PoolManagerApi
+  /** send an event to every open session */
+  broadcast: EventSink
+  log: (line: string) => void
+}
+
+/** A capability's share of the contract (console, NUMA): handlers for its methods, and cleanup. */
+export interface ServiceModule {
+  handlers: Partial<HandlerTable>
+  close?(): Promise<void> | void
+}
+
+export interface ServicesDeps {
+  pools: PoolManagerApi
+  settings: SettingsStore
+  keychain: KeychainStatusSource
+  app: AppInfo
+  modules?: ((ctx: ServiceModuleContext) => ServiceModule)[]
+  log?: (line: string) => void
+  /** also close the PoolManager on `close()` (default true) */
+  closePools?: boolean
+}
+
+export interface ServiceSession {
+  /** validate and run one contract call; rejects with a ServiceError-like `{code, message}` */
+  call(method: string, args: unknown): Promise<unknown>
+  close(): void
+}
+
+export interface Services {
+  handlers: HandlerTable
+  openSession(emit: EventSink): ServiceSession
+  broadcast: EventSink
+  /** number of open sessions (doors report it; tests wait on it) */
+  sessionCount(): number
+  close(): Promise<void>
+}
+
+/** The wire form of a rejected call; a door sends `{code, message, params?}` as-is. */
+export type CallFailure = ReturnType<typeof toContractError>
+
+function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(contractMethods, name)
+}
+
+export function createServices(deps: ServicesDeps): Services {
+  const log = deps.log ?? (() => {})
+  const { pools, settings, keychain } = deps
+  interface SessionState {
+    emit: EventSink
+    objects: boolean
+  }
+  const sessions = new Set<SessionState>()
+
+  const broadcast: EventSink = (event, payload) => {
+    for (const s of sessions) s.emit(event, payload)
+  }
+
+  const core: { [M in CoreMethodName]: Handler<M> } = {
+    'app.info': () => deps.app,
+    'connections.list': () => pools.list(),
+    'connections.add': (a) => pools.add(a),
+    'connections.edit': (a) => pools.edit(a),
+    'connections.connect': async (a) => {
+      requireConnection(a.id)
+      await pools.connect(a.id, a.password)
+      return null
+    },
+    'connections.disconnect': async (a) => {
+      requireConnection(a.id)
+      await pools.disconnect(a.id)
+      return null
+    },
+    'connections.forget': async (a) => {
+      requireConnection(a.id)
+      await pools.forget(a.id)
+      // The pools layer may or may not announce it; the renderer must drop the node either way.
+      broadcast('connection.removed', { id: a.id })
+      return null
+    },
+    'connections.trust': async (a) => {
+      requireConnection(a.id)
+      await pools.trust(a.id, a.fingerprint256)
+      return null
+    },
+    'connections.connectAll': async () => {
+      await pools.connectAll()
+      return null
+    },
+    'connections.disconnectAll': async () => {
+      await pools.disconnectAll()
+      return null
+    },
+    'objects.subscribe': (_a, ctx) => {
+      ctx.subscribeObjects()
+      return null
+    },
+    'settings.get': () => settings.get(),
+    'settings.update': (a) => {
+      const next = settings.update(a)
+      broadcast('settings.changed', next)
+      return next
+    },
+    'keychain.state': () => keychain.state(),
+    'keychain.acceptInsecure': async () => {
+      const next = await keychain.acceptInsecure()
+      broadcast('keychain.state', next)
+      return next
+    },
+  }
+
+  function requireConnection(id: string): void {
+    if (!pools.get(id)) throw new ServiceError('not-found', `There is no saved server with id “${id}”; it may have been forgotten in another window.`)
+  }
+
+  const moduleCtx: ServiceModuleContext = { pools, broadcast, log }
+  const modules = (deps.modules ?? []).map((make) => make(moduleCtx))
+  const merged: Partial<HandlerTable> = { ...core }
+  for (const m of modules) Object.assign(merged, m.handlers)
+  const handlers = completeTable(merged, log)
+
+  const unsubscribers: Unsubscribe[] = [
+    pools.onState((state) => broadcast('connection.state', state)),
+    // Diffs arrive already batched per pool (≤ one per ~50 ms): forwarded as they are, no copying.
+    pools.onDiff((diff) => {
+      for (const s of sessions) if (s.objects) s.emit('pool.diff', diff)
+    }),
+  ]
+  if (keychain.onState) unsubscribers.push(keychain.onState((state) => broadcast('keychain.state', state)))
+
+  return {
+    handlers,
+    broadcast,
+    sessionCount: () => sessions.size,
+    openSession(emit) {
+      const state: SessionState = { emit, objects: false }
+      sessions.add(state)
+      const ctx: CallContext = {
+        emit,
+        subscribeObjects() {
+          state.objects = true
+          // Every known graph as a reset diff first; later diffs stream on top of it.
+          for (const c of pools.list()) {
+            const snap = pools.snapshot(c.id)
+            if (snap) emit('pool.diff', snap)
+          }
+        },
+      }
+      return {
+        async call(method, args) {
+          if (!sessions.has(state)) throw new ServiceError('unavailable', 'This window’s connection to XenPilot was closed; reload the window.')
+          if (!isMethodName(method)) throw new ServiceError('unknown-method', `XenPilot has no method “${truncate(method)}”.`)
+          return runCall(method, args, ctx)
+        },
+        close() {
+          sessions.delete(state)
+        },
+      }
+    },
+    async close() {
+      for (const u of unsubscribers) u()
+      sessions.clear()
+      for (const m of modules) await m.close?.()
+      if (deps.closePools !== false) await pools.close()
+    },
+  }
+
+  async function runCall<M extends MethodName>(method: M, args: unknown, ctx: CallContext): Promise<unknown> {
+    const spec = contractMethods[method]
+    const parsed = spec.args.safeParse(args === undefined ? {} : args)
+    if (!parsed.success) throw invalidArgs(method, parsed.error)
+    const handler = handlers[method] as unknown as (a: unknown, c: CallContext) => unknown
+    let result: unknown
+    try {
+      result = await handler(parsed.data, ctx)
+    } catch (err) {
+      const ce = toContractError(err)
+      if (ce.code === 'internal') log(`services: ${method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+      throw new ServiceError(ce.code, ce.message, ce.params)
+    }
+    // Results are checked too: a bug in main must not hand the renderer a shape it does not expect.
+    const checked = spec.result.safeParse(result)
+    if (!checked.success) {
+      log(`services: ${method} produced a result that does not match the contract: ${checked.error.message}`)
+      throw new ServiceError('internal', `XenPilot’s main process answered ${method} with unexpected data; see the log.`)
+    }
+    return checked.data
+  }
+}
+
+/** Contract methods implemented here; console and NUMA methods come from their ServiceModules. */
+type CoreMethodName = Exclude<MethodName, keyof typeof consoleMethods | keyof typeof numaMethods | keyof typeof operationMethods>
+
+function completeTable(partial: Partial<HandlerTable>, log: (line: string) => void): HandlerTable {
+  const table: Record<string, unknown> = { ...partial }
+  for (const name of Object.keys(contractMethods)) {
+    if (typeof table[name] !== 'function') {
+      log(`services: no handler registered for ${name}`)
+      table[name] = () => {
+        throw new ServiceError('not-implemented', `${name} is not available in this build of XenPilot.`)
+      }
+    }
+  }
+  return table as HandlerTable
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s
+}
+
+/** Every event name in the contract (doors use it to refuse unknown subscriptions). */
+export const EVENT_NAMES = Object.keys(contractEvents) as EventName[]
