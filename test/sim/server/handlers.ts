@@ -1,0 +1,113 @@
+/**
+ * Hand-written behaviour for the messages that are not plain field access: sessions, events,
+ * tasks, messages, host queries and plug-ins, plus the lifecycle tables.
+ */
+import { SimXapiError, type SimValue } from '../model'
+import { numaPluginCall } from '../numa-plugin'
+import { eventFrom, eventInject } from './events'
+import type { Handler } from './generic'
+import { addMessage, HOST_LIFECYCLE_HANDLERS, LIFECYCLE_HANDLERS } from './lifecycle'
+import { parseXapiDate, xapiDate } from './time'
+
+function str(v: SimValue | undefined): string {
+  return typeof v === 'string' ? v : ''
+}
+
+const login: Handler = (pool, [uname, pwd, , originator], call) => {
+  if (!pool.isMaster(call.hostRef)) throw new SimXapiError(['HOST_IS_SLAVE', pool.masterAddress])
+  if (uname !== pool.spec.username || pwd !== pool.spec.password) {
+    throw new SimXapiError(['SESSION_AUTHENTICATION_FAILED', str(uname), 'Authentication failure'])
+  }
+  return pool.openSession(str(uname), call.hostRef, str(originator))
+}
+
+function messagesWhere(pool: Parameters<Handler>[0], keep: (rec: Record<string, SimValue>) => boolean): Record<string, SimValue> {
+  const out: Record<string, SimValue> = {}
+  for (const [ref, rec] of pool.db.table('message')) if (keep(rec)) out[ref] = rec
+  return out
+}
+
+export const CUSTOM_HANDLERS: Record<string, Handler> = {
+  'session.login_with_password': login,
+  'session.slave_local_login_with_password': (pool, [uname, pwd], call) => {
+    if (uname !== pool.spec.username || pwd !== pool.spec.password) {
+      throw new SimXapiError(['SESSION_AUTHENTICATION_FAILED', str(uname), 'Authentication failure'])
+    }
+    return pool.openSession(str(uname), call.hostRef, '')
+  },
+  'session.logout': (pool, _args, call) => {
+    pool.closeSession(call.session)
+    return ''
+  },
+  'session.local_logout': (pool, _args, call) => {
+    pool.closeSession(call.session)
+    return ''
+  },
+  'session.get_all_subject_identifiers': () => [],
+
+  'event.from': (pool, [classes, token, timeout]) =>
+    eventFrom(pool.db, Array.isArray(classes) ? classes.map(str) : [], str(token), typeof timeout === 'number' ? timeout : 0, pool.restartSignal.signal),
+  'event.inject': (pool, [cls, ref]) => eventInject(pool.db, str(cls), str(ref)),
+  'event.get_current_id': (pool) => pool.db.gen,
+  'event.register': () => '',
+  'event.unregister': () => '',
+  'event.next': () => {
+    throw new SimXapiError(['SESSION_NOT_REGISTERED', ''])
+  },
+
+  'task.create': (pool, [label, description], call) => pool.tasks.create(str(label), pool.masterRef, call.session, true, str(description)).ref,
+  'task.cancel': (pool, [task], call) => {
+    pool.tasks.cancel(str(task), call.taskRef ?? call.session)
+    return ''
+  },
+  'task.destroy': (pool, [task]) => {
+    pool.db.must('task', str(task))
+    pool.tasks.running.delete(str(task))
+    pool.db.remove('task', str(task))
+    return ''
+  },
+
+  'message.create': (pool, [name, priority, cls, objUuid, body]) =>
+    addMessage(pool, str(name), typeof priority === 'number' ? priority : 5, str(cls), str(objUuid), str(body)),
+  'message.get_since': (pool, [since]) => {
+    const t = parseXapiDate(str(since))
+    return messagesWhere(pool, (m) => parseXapiDate(str(m['timestamp'])) > t)
+  },
+  'message.get': (pool, [cls, objUuid, since]) => {
+    const t = parseXapiDate(str(since))
+    return messagesWhere(pool, (m) => m['cls'] === cls && m['obj_uuid'] === objUuid && parseXapiDate(str(m['timestamp'])) > t)
+  },
+  'message.destroy_many': (pool, [refs]) => {
+    for (const r of Array.isArray(refs) ? refs : []) pool.db.remove('message', str(r))
+    return ''
+  },
+
+  'host.get_servertime': (pool, [host]) => {
+    pool.db.must('host', str(host))
+    return xapiDate()
+  },
+  'host.get_server_localtime': (pool, [host]) => {
+    pool.db.must('host', str(host))
+    return xapiDate()
+  },
+  'host.call_plugin': (pool, [host, plugin, fn, args]) => {
+    const hostRef = str(host)
+    pool.db.must('host', hostRef)
+    if (plugin !== 'xenpilot_numa') throw new SimXapiError(['XENAPI_MISSING_PLUGIN', str(plugin)])
+    const spec = pool.hostSpec(hostRef)
+    if (!spec) throw new SimXapiError(['HANDLE_INVALID', 'host', hostRef])
+    const a: Record<string, string> = {}
+    if (args && typeof args === 'object' && !Array.isArray(args)) for (const [k, v] of Object.entries(args)) a[k] = str(v)
+    try {
+      return numaPluginCall(str(fn), a, { host: spec, pool: pool.spec })
+    } catch (e) {
+      if (e instanceof SimXapiError) throw e
+      throw new SimXapiError(['XENAPI_PLUGIN_FAILURE', 'exception', '', e instanceof Error ? e.message : String(e)])
+    }
+  },
+  'host.list_methods': (pool) => pool.schema.listMethods(),
+  'pool.get_license_state': () => ({ edition: 'xcp-ng', expiry: 'never' }),
+
+  ...LIFECYCLE_HANDLERS,
+  ...HOST_LIFECYCLE_HANDLERS,
+}

@@ -1,0 +1,139 @@
+/**
+ * Live state of one simulated pool: its database, sessions, tasks, encoders and the knowledge of
+ * which host is master. Independent of HTTP, so dispatcher tests run without sockets.
+ */
+import { randomUUID } from 'node:crypto'
+import { SimXapiError, type SimHostSpec, type SimPoolSpec, type SimRecord } from '../model'
+import { Db, newRef } from './db'
+import { JsonEncoder } from './jsonrpc'
+import { NULL_REF, schemaFor, type Schema } from './schema'
+import { Tasks } from './tasks'
+import { xapiDate } from './time'
+import { XmlEncoder } from './xmlrpc'
+
+export interface SessionInfo {
+  ref: string
+  uname: string
+  hostRef: string
+  originator: string
+}
+
+export class PoolState {
+  readonly schema: Schema
+  readonly db: Db
+  readonly xml: XmlEncoder
+  readonly json: JsonEncoder
+  readonly tasks: Tasks
+  readonly sessions = new Map<string, SessionInfo>()
+  /** session used by SimPoolHandle.call (in-process, as pool admin) */
+  readonly adminSession: string
+  /** aborted on toolstack restart: blocked event.from calls return */
+  restartSignal = new AbortController()
+  private nextDomid = new Map<string, number>()
+
+  constructor(
+    readonly spec: SimPoolSpec,
+    public opDurationMs: number,
+    readonly log: (line: string) => void = () => {},
+  ) {
+    this.schema = schemaFor(spec.xapiRelease)
+    this.db = new Db(spec.objects, this.schema)
+    this.xml = new XmlEncoder(this.schema)
+    this.json = new JsonEncoder(this.schema)
+    this.tasks = new Tasks(this.db, this.xml)
+    const master = spec.hosts[0]
+    if (!master) throw new Error(`pool ${spec.name} has no hosts`)
+    this.adminSession = this.openSession(spec.username, master.ref, 'xenpilot-sim')
+  }
+
+  get poolRef(): string {
+    const first = this.db.table('pool').keys().next()
+    if (first.done) throw new Error(`pool ${this.spec.name} has no pool object`)
+    return first.value
+  }
+
+  get poolRecord(): SimRecord {
+    return this.db.must('pool', this.poolRef)
+  }
+
+  get masterRef(): string {
+    const m = this.poolRecord['master']
+    return typeof m === 'string' ? m : (this.spec.hosts[0]?.ref ?? NULL_REF)
+  }
+
+  hostSpec(ref: string): SimHostSpec | undefined {
+    return this.spec.hosts.find((h) => h.ref === ref)
+  }
+
+  hostAddress(ref: string): string {
+    const rec = this.db.get('host', ref)
+    const a = rec?.['address']
+    return typeof a === 'string' && a ? a : (this.hostSpec(ref)?.address ?? '')
+  }
+
+  get masterAddress(): string {
+    return this.hostAddress(this.masterRef)
+  }
+
+  isMaster(hostRef: string): boolean {
+    return hostRef === this.masterRef
+  }
+
+  openSession(uname: string, hostRef: string, originator: string): string {
+    const ref = newRef()
+    this.sessions.set(ref, { ref, uname, hostRef, originator })
+    const now = xapiDate()
+    this.db.insert(
+      'session',
+      ref,
+      this.db.blank('session', {
+        uuid: randomUUID(),
+        this_host: hostRef,
+        this_user: NULL_REF,
+        last_active: now,
+        pool: false,
+        other_config: {},
+        is_local_superuser: true,
+        subject: NULL_REF,
+        validation_time: now,
+        auth_user_sid: '',
+        auth_user_name: uname,
+        rbac_permissions: [],
+        tasks: [],
+        parent: NULL_REF,
+        originator,
+      }),
+    )
+    return ref
+  }
+
+  closeSession(ref: string): void {
+    this.sessions.delete(ref)
+    this.db.remove('session', ref)
+  }
+
+  checkSession(ref: unknown): SessionInfo {
+    const s = typeof ref === 'string' ? this.sessions.get(ref) : undefined
+    if (!s) throw new SimXapiError(['SESSION_INVALID', typeof ref === 'string' ? ref : String(ref)])
+    return s
+  }
+
+  /** every client session ends (the in-process admin session survives) */
+  expireAllSessions(): void {
+    for (const ref of [...this.sessions.keys()]) if (ref !== this.adminSession) this.closeSession(ref)
+  }
+
+  allocDomid(hostRef: string): number {
+    const n = (this.nextDomid.get(hostRef) ?? 0) + 1
+    this.nextDomid.set(hostRef, n)
+    return n
+  }
+
+  restartToolstack(): void {
+    this.restartSignal.abort()
+    this.restartSignal = new AbortController()
+    this.expireAllSessions()
+    this.tasks.dropAll()
+    this.db.invalidateTokens()
+  }
+}

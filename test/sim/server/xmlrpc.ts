@@ -1,0 +1,253 @@
+/**
+ * XML-RPC as XAPI (ocaml-rpc, non-strict) writes it: untyped <value> for strings, refs, enums and
+ * int64; <double>, <boolean>1|0, <dateTime.iso8601> without hyphens; Status/Value envelopes.
+ * Record fragments are encoded once per record object and cached until the record is replaced.
+ */
+import { SaxesParser } from 'saxes'
+import type { SimRecord, SimValue } from '../model'
+import { Out, formatG16 } from './out'
+import { NULL_DATE, NULL_REF, type Schema, type XType } from './schema'
+
+const ESC_RE = /[<>&"]/
+export function escapeXml(s: string): string {
+  if (!ESC_RE.test(s)) return s
+  return s.replace(/[<>&"]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : '&quot;'))
+}
+
+function asString(v: SimValue | undefined): string {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  return ''
+}
+
+function intText(v: SimValue | undefined): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(Math.trunc(v)) : '0'
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return v
+  if (typeof v === 'boolean') return v ? '1' : '0'
+  return '0'
+}
+
+export class XmlEncoder {
+  private readonly cache = new WeakMap<SimRecord, Buffer>()
+
+  constructor(private readonly schema: Schema) {}
+
+  /** `<value><struct>…</struct></value>` of one record, cached by record identity */
+  record(cls: string, rec: SimRecord): Buffer {
+    let b = this.cache.get(rec)
+    if (!b) {
+      const o = new Out()
+      this.recordInto(cls, rec, o)
+      b = o.toBuffer()
+      this.cache.set(rec, b)
+    }
+    return b
+  }
+
+  private recordInto(cls: string, rec: SimRecord, o: Out): void {
+    const c = this.schema.classes.get(cls)
+    o.str('<value><struct>')
+    if (c) {
+      for (const f of c.fields) {
+        o.str(`<member><name>${f.name}</name>`)
+        this.value(f.type, rec[f.name], o)
+        o.str('</member>')
+      }
+    }
+    o.str('</struct></value>')
+  }
+
+  value(t: XType, v: SimValue | undefined, o: Out): void {
+    switch (t.k) {
+      case 'string':
+      case 'enum':
+        o.str(`<value>${escapeXml(asString(v))}</value>`)
+        return
+      case 'ref':
+        o.str(`<value>${escapeXml(typeof v === 'string' && v ? v : NULL_REF)}</value>`)
+        return
+      case 'int':
+        o.str(`<value>${intText(v)}</value>`)
+        return
+      case 'float':
+        o.str(`<value><double>${formatG16(typeof v === 'number' ? v : Number(v ?? 0))}</double></value>`)
+        return
+      case 'bool':
+        o.str(v === true || v === 'true' || v === 1 ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>')
+        return
+      case 'datetime':
+        o.str(`<value><dateTime.iso8601>${escapeXml(typeof v === 'string' && v ? v : NULL_DATE)}</dateTime.iso8601></value>`)
+        return
+      case 'void':
+        o.str('<value></value>')
+        return
+      case 'option':
+        this.value(t.of, v, o)
+        return
+      case 'set':
+        o.str('<value><array><data>')
+        if (Array.isArray(v)) for (const item of v) this.value(t.of, item, o)
+        o.str('</data></array></value>')
+        return
+      case 'map':
+        o.str('<value><struct>')
+        if (v && typeof v === 'object' && !Array.isArray(v)) {
+          for (const k of Object.keys(v)) {
+            o.str(`<member><name>${escapeXml(k)}</name>`)
+            this.value(t.val, v[k], o)
+            o.str('</member>')
+          }
+        }
+        o.str('</struct></value>')
+        return
+      case 'record':
+        if (v && typeof v === 'object' && !Array.isArray(v)) o.buf(this.record(t.cls, v))
+        else o.str('<value><struct></struct></value>')
+        return
+      case 'batch':
+        // event batches are built by events.ts as a plain struct; never typed here
+        o.str('<value><struct></struct></value>')
+        return
+    }
+  }
+
+  /** a value as a standalone XML-RPC fragment (task.result) */
+  fragment(t: XType, v: SimValue): string {
+    const o = new Out()
+    this.value(t, v, o)
+    return o.toString()
+  }
+}
+
+export const XML_HEAD = '<?xml version="1.0"?><methodResponse><params><param>'
+export const XML_TAIL = '</param></params></methodResponse>'
+
+export function xmlSuccessHead(): string {
+  return `${XML_HEAD}<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>`
+}
+export const XML_SUCCESS_TAIL = `</member></struct></value>${XML_TAIL}`
+
+export function xmlFailure(description: readonly string[]): string {
+  const items = description.map((d) => `<value>${escapeXml(d)}</value>`).join('')
+  return `${XML_HEAD}<value><struct><member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name><value><array><data>${items}</data></array></value></member></struct></value>${XML_TAIL}`
+}
+
+export function xmlBareStringArray(items: readonly string[]): string {
+  return `${XML_HEAD}<value><array><data>${items.map((i) => `<value>${escapeXml(i)}</value>`).join('')}</data></array></value>${XML_TAIL}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request parsing
+
+export class XmlRpcParseError extends Error {}
+
+interface El {
+  name: string
+  children: El[]
+  text: string
+}
+
+function parseDom(xml: string): El {
+  const parser = new SaxesParser({ xmlns: false })
+  const root: El = { name: '#root', children: [], text: '' }
+  const stack: El[] = [root]
+  let failure: Error | undefined
+  parser.on('error', (e) => {
+    failure ??= e
+  })
+  parser.on('opentag', (node) => {
+    const el: El = { name: node.name, children: [], text: '' }
+    stack[stack.length - 1]?.children.push(el)
+    stack.push(el)
+  })
+  parser.on('closetag', () => {
+    stack.pop()
+  })
+  const onText = (t: string): void => {
+    const top = stack[stack.length - 1]
+    if (top) top.text += t
+  }
+  parser.on('text', onText)
+  parser.on('cdata', onText)
+  try {
+    parser.write(xml).close()
+  } catch (e) {
+    failure ??= e instanceof Error ? e : new Error(String(e))
+  }
+  if (failure) throw new XmlRpcParseError(`malformed XML: ${failure.message}`)
+  return root
+}
+
+function child(el: El, name: string): El | undefined {
+  return el.children.find((c) => c.name === name)
+}
+
+function decodeValue(v: El): SimValue {
+  const typed = v.children[0]
+  if (!typed) return v.text
+  switch (typed.name) {
+    case 'string':
+    case 'dateTime.iso8601':
+      return typed.text
+    case 'base64':
+      return Buffer.from(typed.text.trim(), 'base64').toString('utf8')
+    case 'i4':
+    case 'i8':
+    case 'int': {
+      const n = Number(typed.text.trim())
+      if (!Number.isFinite(n) || !/^[-+]?\d+$/.test(typed.text.trim())) throw new XmlRpcParseError(`bad <${typed.name}> value ${JSON.stringify(typed.text)}`)
+      return n
+    }
+    case 'double': {
+      const t = typed.text.trim().toLowerCase()
+      const n = t === 'nan' ? NaN : t === 'inf' || t === 'infinity' ? Infinity : t === '-inf' || t === '-infinity' ? -Infinity : Number(t)
+      if (Number.isNaN(n) && t !== 'nan') throw new XmlRpcParseError(`bad <double> value ${JSON.stringify(typed.text)}`)
+      return n
+    }
+    case 'boolean': {
+      const t = typed.text.trim()
+      if (t !== '0' && t !== '1') throw new XmlRpcParseError(`bad <boolean> value ${JSON.stringify(typed.text)}`)
+      return t === '1'
+    }
+    case 'nil':
+      return ''
+    case 'array': {
+      const data = child(typed, 'data')
+      if (!data) throw new XmlRpcParseError('<array> without <data>')
+      return data.children.filter((c) => c.name === 'value').map(decodeValue)
+    }
+    case 'struct': {
+      const out: Record<string, SimValue> = {}
+      for (const m of typed.children) {
+        if (m.name !== 'member') continue
+        const name = child(m, 'name')
+        const value = child(m, 'value')
+        if (!name || !value) throw new XmlRpcParseError('<member> needs <name> and <value>')
+        out[name.text] = decodeValue(value)
+      }
+      return out
+    }
+    default:
+      throw new XmlRpcParseError(`unknown XML-RPC type <${typed.name}>`)
+  }
+}
+
+export function parseMethodCall(xml: string): { method: string; params: SimValue[] } {
+  const root = parseDom(xml)
+  const call = child(root, 'methodCall')
+  if (!call) throw new XmlRpcParseError('no <methodCall> element')
+  const name = child(call, 'methodName')
+  if (!name || !name.text.trim()) throw new XmlRpcParseError('no <methodName>')
+  const params = child(call, 'params')
+  const values: SimValue[] = []
+  if (params) {
+    for (const p of params.children) {
+      if (p.name !== 'param') continue
+      const v = child(p, 'value')
+      if (!v) throw new XmlRpcParseError('<param> without <value>')
+      values.push(decodeValue(v))
+    }
+  }
+  return { method: name.text.trim(), params: values }
+}
+
