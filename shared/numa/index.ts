@@ -1,0 +1,6 @@
+export * from './schema'
+export * from './cpulist'
+export * from './mask'
+export * from './xl'
+export * from './model'
+export * from './advisor'
