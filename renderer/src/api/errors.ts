@@ -1,0 +1,20 @@
+import type { ContractError } from '../../../shared/contract'
+
+/** A failed contract call as the UI handles it: `code` for programs, `message` for people. */
+export class ApiError extends Error {
+  readonly code: string
+  readonly params: string[]
+  constructor(err: ContractError) {
+    super(err.message)
+    this.name = 'ApiError'
+    this.code = err.code
+    this.params = err.params ?? []
+  }
+}
+
+/** A sentence for a person out of anything thrown by a call. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message
+  if (typeof err === 'string') return err
+  return 'Unknown error'
+}

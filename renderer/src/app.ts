@@ -1,0 +1,113 @@
+/**
+ * Startup: wire the contract's events into the stores, load the saved connections, subscribe to
+ * every pool's objects, and build the command context the UI shares.
+ */
+import { watch } from 'vue'
+import type { RendererApi } from './api'
+import { errorMessage } from './api/errors'
+import { commands, type CommandContext, type Selection } from './commands'
+import { setApi } from './stores/api'
+import { useConnectionsStore } from './stores/connections'
+import { useObjectsStore } from './stores/objects'
+import { useTreeStore } from './stores/tree'
+import { useUiStore } from './stores/ui'
+
+export function useCommandContext(api: RendererApi): CommandContext {
+  const connections = useConnectionsStore()
+  const objects = useObjectsStore()
+  const ui = useUiStore()
+  return {
+    api,
+    connection: (id) => connections.get(id),
+    record: (connectionId, cls, ref) => objects.record(connectionId, cls, ref),
+    confirm: (req) => ui.confirm(req),
+    openDialog: (req) => ui.openDialog(req),
+    copyText: async (text) => {
+      try {
+        await navigator.clipboard.writeText(text)
+      } catch {
+        // clipboard permission can be missing (plain http in browser mode): fall back to a textarea
+        const ta = document.createElement('textarea')
+        ta.value = text
+        ta.setAttribute('readonly', '')
+        ta.style.position = 'fixed'
+        ta.style.opacity = '0'
+        document.body.appendChild(ta)
+        ta.select()
+        document.execCommand('copy')
+        ta.remove()
+      }
+    },
+    notify: (message, tone) => ui.notify(message, tone),
+  }
+}
+
+/** Run a command by id on a selection, telling the user why when it cannot run. */
+export async function runCommand(ctx: CommandContext, id: string, sel: Selection): Promise<void> {
+  try {
+    const r = await commands.execute(id, sel, ctx)
+    if (r !== true) ctx.notify(r, 'error')
+  } catch (err) {
+    ctx.notify(errorMessage(err), 'error')
+  }
+}
+
+export async function startApp(api: RendererApi): Promise<CommandContext> {
+  setApi(api)
+  const connections = useConnectionsStore()
+  const objects = useObjectsStore()
+  const tree = useTreeStore()
+  const ui = useUiStore()
+  const ctx = useCommandContext(api)
+
+  api.on('connection.state', (s) => connections.upsert(s))
+  api.on('connection.removed', ({ id }) => {
+    connections.remove(id)
+    objects.drop(id)
+  })
+  api.on('pool.diff', (d) => objects.apply(d))
+  // menu bar (Electron) → the same commands as everywhere else
+  api.onEvent('ui.command', (payload) => {
+    const id = typeof payload === 'object' && payload !== null ? Reflect.get(payload, 'id') : payload
+    if (typeof id === 'string') void runCommand(ctx, id, tree.selectedItems)
+  })
+
+  const sync = async (): Promise<void> => {
+    try {
+      connections.replaceAll(await api.call('connections.list', {}))
+      await api.call('objects.subscribe', {})
+    } catch (err) {
+      ui.notify(`Could not load connections: ${errorMessage(err)}`, 'error')
+    }
+  }
+  objects.setGapHandler(() => void api.call('objects.subscribe', {}).catch(() => undefined))
+  // after the link to main dropped and came back, everything may have changed: resync
+  let linkLost = false
+  api.onLink?.((s) => {
+    if (s === 'closed') linkLost = true
+    else if (s === 'open' && linkLost) {
+      linkLost = false
+      void sync()
+    }
+  })
+
+  // A certificate waiting for a decision opens its dialog once per fingerprint.
+  watch(
+    () => ({
+      pending: connections.list.filter((c) => (c.status === 'awaiting-trust' || c.status === 'cert-changed') && c.certificate).map((c) => `${c.id}#${c.certificate?.fingerprint256}`),
+      free: ui.dialog === null,
+    }),
+    ({ pending, free }) => {
+      if (!free) return
+      for (const key of pending) {
+        if (ui.dismissedTrust.has(key)) continue
+        const id = key.slice(0, key.indexOf('#'))
+        ui.openDialog({ kind: 'trust', connectionId: id })
+        return
+      }
+    },
+  )
+
+  await sync()
+  return ctx
+}

@@ -1,0 +1,14 @@
+import { appCommands } from './app'
+import { connectionCommands } from './connection'
+import { objectCommands } from './object'
+import { CommandRegistry } from './registry'
+
+/** The app's registry. Later features register their commands here (e.g. VM power commands). */
+export function createRegistry(): CommandRegistry {
+  const r = new CommandRegistry()
+  r.register(...appCommands, ...connectionCommands, ...objectCommands)
+  return r
+}
+
+export const commands = createRegistry()
+export * from './registry'

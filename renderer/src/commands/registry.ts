@@ -1,0 +1,115 @@
+/**
+ * Commands (XenCenter's Command(selection) pattern): one object per action with `canRun` (true or a
+ * reason a person can read) and `run`. The context menu, toolbar, menu bar ('ui.command' events)
+ * and keyboard shortcuts all go through the same registry, so a later feature adds a command by
+ * registering it — the tree and menus do not change.
+ */
+import type { ConnectionState } from '../../../shared/contract/connection'
+import type { RendererApi } from '../api'
+import type { NodeKind } from '../model/tree/types'
+
+export interface SelectedItem {
+  objId: string
+  kind: NodeKind
+  label: string
+  connectionId?: string
+  cls?: string
+  ref?: string
+  /** the node that stands for a saved connection (pool, stand-alone host, or unconnected address) */
+  isConnectionRoot?: boolean
+}
+
+export type Selection = readonly SelectedItem[]
+
+export type DialogRequest =
+  | { kind: 'add-server' }
+  | { kind: 'edit-connection'; connectionId: string; connectAfter?: boolean }
+  | { kind: 'trust'; connectionId: string }
+
+export interface ConfirmRequest {
+  title: string
+  message: string
+  confirmLabel: string
+  danger?: boolean
+}
+
+/** What commands may touch: the contract, state lookups and UI services. */
+export interface CommandContext {
+  api: Pick<RendererApi, 'call'>
+  connection(id: string): ConnectionState | undefined
+  /** a record of a connection's object graph */
+  record(connectionId: string, cls: string, ref: string): Record<string, unknown> | undefined
+  confirm(req: ConfirmRequest): Promise<boolean>
+  openDialog(req: DialogRequest): void
+  copyText(text: string): Promise<void>
+  notify(message: string, tone?: 'info' | 'error'): void
+}
+
+export type CanRun = true | string
+
+export interface Command {
+  id: string
+  label: string
+  /** menu section; commands are grouped and separated by it */
+  group: string
+  /** shown in menus for this selection at all (enabled or not) */
+  appliesTo(sel: Selection): boolean
+  canRun(sel: Selection, ctx: CommandContext): CanRun
+  run(sel: Selection, ctx: CommandContext): Promise<void> | void
+  /** e.g. 'Ctrl+Shift+C', 'Delete', 'F5' */
+  shortcut?: string
+  /** the toolbar shows it */
+  toolbar?: boolean
+}
+
+export interface KeyLike {
+  key: string
+  ctrlKey: boolean
+  shiftKey: boolean
+  altKey: boolean
+  metaKey: boolean
+}
+
+export function matchesShortcut(shortcut: string, e: KeyLike): boolean {
+  const parts = shortcut.split('+')
+  const key = parts.pop() ?? ''
+  const want = new Set(parts.map((p) => p.toLowerCase()))
+  const ctrl = e.ctrlKey || e.metaKey
+  if (want.has('ctrl') !== ctrl || want.has('shift') !== e.shiftKey || want.has('alt') !== e.altKey) return false
+  return e.key.toLowerCase() === key.toLowerCase()
+}
+
+export class CommandRegistry {
+  private readonly commands = new Map<string, Command>()
+
+  register(...cmds: Command[]): void {
+    for (const c of cmds) {
+      if (this.commands.has(c.id)) throw new Error(`command ${c.id} is registered twice`)
+      this.commands.set(c.id, c)
+    }
+  }
+  get(id: string): Command | undefined {
+    return this.commands.get(id)
+  }
+  all(): Command[] {
+    return [...this.commands.values()]
+  }
+  /** commands relevant to a selection, in registration order, grouped */
+  forSelection(sel: Selection): Command[] {
+    return this.all().filter((c) => c.appliesTo(sel))
+  }
+  forShortcut(e: KeyLike): Command | undefined {
+    for (const c of this.commands.values()) if (c.shortcut && matchesShortcut(c.shortcut, e)) return c
+    return undefined
+  }
+  /** run a command if it can run; returns the reason when it cannot */
+  async execute(id: string, sel: Selection, ctx: CommandContext): Promise<CanRun> {
+    const c = this.commands.get(id)
+    if (!c) return `Unknown command ${id}`
+    if (!c.appliesTo(sel)) return `${c.label} does not apply to the selection`
+    const ok = c.canRun(sel, ctx)
+    if (ok !== true) return ok
+    await c.run(sel, ctx)
+    return true
+  }
+}

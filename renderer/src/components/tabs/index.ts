@@ -1,0 +1,6 @@
+import GeneralTab from './GeneralTab.vue'
+import { registerTab } from './registry'
+
+registerTab({ id: 'general', label: 'General', order: 0, appliesTo: (n) => n.cls !== undefined || n.isConnectionRoot === true, component: GeneralTab })
+
+export { registerTab, tabsFor, type DetailsTab } from './registry'

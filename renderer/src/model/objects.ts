@@ -1,0 +1,240 @@
+/**
+ * The renderer's copy of every pool's object graph, fed by `pool.diff` batches, plus the derived
+ * indexes the tree, search and details need. Plain TypeScript (no Vue): the Pinia store wraps it
+ * and bumps version counters; tests drive it directly.
+ *
+ * Indexes are maintained incrementally per upsert/remove (old keys out, new keys in), so applying
+ * a batch costs O(batch), never O(fleet). A reset batch clears and rebuilds in one pass.
+ */
+import type { PoolDiff } from '../../../shared/model/diff'
+import type { XapiRecords } from '../../../shared/xapi/records.generated'
+
+export type Rec = Record<string, unknown>
+export type Table = Map<string, Rec>
+
+/** Records as the generated types describe them; every field read is still checked at runtime. */
+export type Typed<C extends keyof XapiRecords> = Partial<XapiRecords[C]> & Rec
+
+/** key → set of refs; Sets keep insertion order so iteration is stable between batches */
+export class MultiIndex {
+  private readonly map = new Map<string, Set<string>>()
+  add(key: string, ref: string): void {
+    let s = this.map.get(key)
+    if (!s) this.map.set(key, (s = new Set()))
+    s.add(ref)
+  }
+  delete(key: string, ref: string): void {
+    const s = this.map.get(key)
+    if (!s) return
+    s.delete(ref)
+    if (s.size === 0) this.map.delete(key)
+  }
+  get(key: string): ReadonlySet<string> {
+    return this.map.get(key) ?? EMPTY
+  }
+  keys(): IterableIterator<string> {
+    return this.map.keys()
+  }
+  entries(): IterableIterator<[string, Set<string>]> {
+    return this.map.entries()
+  }
+  get size(): number {
+    return this.map.size
+  }
+  clear(): void {
+    this.map.clear()
+  }
+}
+const EMPTY: ReadonlySet<string> = new Set()
+
+interface IndexDef {
+  name: IndexName
+  classes: readonly string[]
+  keys(rec: Rec): readonly string[]
+}
+
+export type IndexName = 'residentOn' | 'tag' | 'folder' | 'ip' | 'guestMetrics' | 'snapshotOf' | 'taskStatus' | 'pbdHost'
+
+/** VMs not running anywhere are keyed under this pseudo host */
+export const NOT_RESIDENT = ''
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
+const map = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {})
+
+export function folderOf(rec: Rec): string {
+  return str(map(rec.other_config).folder)
+}
+
+/** VM_guest_metrics.networks values are addresses: '0/ip', '0/ipv4/0', '0/ipv6/0' → value */
+export function guestIps(gm: Rec | undefined): string[] {
+  if (!gm) return []
+  const out: string[] = []
+  for (const [k, v] of Object.entries(map(gm.networks))) {
+    if (typeof v === 'string' && v && (k.endsWith('/ip') || k.includes('/ipv4/') || k.includes('/ipv6/'))) {
+      if (!out.includes(v)) out.push(v)
+    }
+  }
+  return out
+}
+
+const TAGGED = ['VM', 'host', 'pool', 'SR', 'network'] as const
+
+const INDEXES: readonly IndexDef[] = [
+  {
+    name: 'residentOn',
+    classes: ['VM'],
+    keys: (r) => [typeof r.resident_on === 'string' && r.resident_on && r.power_state !== 'Halted' && r.power_state !== 'Suspended' ? r.resident_on : NOT_RESIDENT],
+  },
+  { name: 'tag', classes: TAGGED, keys: (r) => strs(r.tags) },
+  { name: 'folder', classes: TAGGED, keys: (r) => (folderOf(r) ? [folderOf(r)] : []) },
+  { name: 'ip', classes: ['VM_guest_metrics'], keys: (r) => guestIps(r) },
+  { name: 'guestMetrics', classes: ['VM'], keys: (r) => (typeof r.guest_metrics === 'string' && r.guest_metrics ? [r.guest_metrics] : []) },
+  { name: 'snapshotOf', classes: ['VM'], keys: (r) => (r.is_a_snapshot === true && typeof r.snapshot_of === 'string' && r.snapshot_of ? [r.snapshot_of] : []) },
+  { name: 'taskStatus', classes: ['task'], keys: (r) => [str(r.status)] },
+  { name: 'pbdHost', classes: ['PBD'], keys: (r) => (typeof r.host === 'string' && r.host ? [r.host] : []) },
+]
+const INDEXES_BY_CLASS = new Map<string, IndexDef[]>()
+for (const def of INDEXES) for (const c of def.classes) INDEXES_BY_CLASS.set(c, [...(INDEXES_BY_CLASS.get(c) ?? []), def])
+
+/** One connection's objects: tables per class, ref → class, uuid → ref, and the indexes. */
+export class PoolObjects {
+  readonly tables = new Map<string, Table>()
+  readonly classOf = new Map<string, string>()
+  readonly byUuid = new Map<string, string>()
+  private readonly indexes = new Map<IndexName, MultiIndex>(INDEXES.map((d) => [d.name, new MultiIndex()]))
+  /** last applied diff seq (-1: nothing yet) */
+  seq = -1
+  /** bumps on every applied batch that changed something */
+  version = 0
+
+  constructor(readonly connectionId: string) {}
+
+  table(cls: string): Table {
+    let t = this.tables.get(cls)
+    if (!t) this.tables.set(cls, (t = new Map()))
+    return t
+  }
+  get<C extends keyof XapiRecords>(cls: C, ref: unknown): Typed<C> | undefined {
+    if (typeof ref !== 'string') return undefined
+    return this.tables.get(cls)?.get(ref) as Typed<C> | undefined
+  }
+  all<C extends keyof XapiRecords>(cls: C): Map<string, Typed<C>> {
+    return (this.tables.get(cls) ?? new Map()) as Map<string, Typed<C>>
+  }
+  index(name: IndexName): MultiIndex {
+    const idx = this.indexes.get(name)
+    if (!idx) throw new Error(`no index named ${name}`)
+    return idx
+  }
+  /** the pool record (XAPI guarantees exactly one per pool once synced) */
+  pool(): { ref: string; rec: Typed<'pool'> } | undefined {
+    for (const [ref, rec] of this.all('pool')) return { ref, rec }
+    return undefined
+  }
+  /** guest IP addresses of a VM (from its VM_guest_metrics) */
+  vmIps(vm: Rec): string[] {
+    return guestIps(this.tables.get('VM_guest_metrics')?.get(str(vm.guest_metrics)))
+  }
+  /** the host a SR belongs to when it is local (not shared, exactly one PBD), else null */
+  localSrHost(sr: Rec): string | null {
+    if (sr.shared === true) return null
+    const pbds = strs(sr.PBDs)
+    if (pbds.length !== 1) return null
+    const host = this.tables.get('PBD')?.get(pbds[0] ?? '')?.host
+    return typeof host === 'string' && host ? host : null
+  }
+  pendingTasks(): number {
+    return this.index('taskStatus').get('pending').size
+  }
+
+  upsert(cls: string, ref: string, rec: Rec): void {
+    const table = this.table(cls)
+    const old = table.get(ref)
+    const defs = INDEXES_BY_CLASS.get(cls)
+    if (defs) {
+      for (const def of defs) {
+        const idx = this.index(def.name)
+        const newKeys = def.keys(rec)
+        if (old) for (const k of def.keys(old)) if (!newKeys.includes(k)) idx.delete(k, ref)
+        for (const k of newKeys) idx.add(k, ref)
+      }
+    }
+    if (old && typeof old.uuid === 'string' && old.uuid !== rec.uuid) this.byUuid.delete(old.uuid)
+    if (typeof rec.uuid === 'string' && rec.uuid) this.byUuid.set(rec.uuid, ref)
+    table.set(ref, rec)
+    this.classOf.set(ref, cls)
+  }
+
+  remove(cls: string, ref: string): void {
+    const table = this.tables.get(cls)
+    const old = table?.get(ref)
+    if (!table || !old) return
+    for (const def of INDEXES_BY_CLASS.get(cls) ?? []) {
+      const idx = this.index(def.name)
+      for (const k of def.keys(old)) idx.delete(k, ref)
+    }
+    if (typeof old.uuid === 'string' && this.byUuid.get(old.uuid) === ref) this.byUuid.delete(old.uuid)
+    table.delete(ref)
+    this.classOf.delete(ref)
+  }
+
+  clear(): void {
+    this.tables.clear()
+    this.classOf.clear()
+    this.byUuid.clear()
+    for (const idx of this.indexes.values()) idx.clear()
+  }
+}
+
+export interface ApplyResult {
+  connectionId: string
+  /** classes touched by the batch */
+  classes: Set<string>
+  /** the batch's seq did not follow the previous one: the caller should ask for a resync */
+  gap: boolean
+}
+
+/** Every connection's objects. */
+export class ObjectGraph {
+  readonly pools = new Map<string, PoolObjects>()
+
+  pool(connectionId: string): PoolObjects | undefined {
+    return this.pools.get(connectionId)
+  }
+
+  apply(diff: PoolDiff): ApplyResult {
+    let pool = this.pools.get(diff.connectionId)
+    if (!pool) this.pools.set(diff.connectionId, (pool = new PoolObjects(diff.connectionId)))
+    const gap = !diff.reset && pool.seq >= 0 && diff.seq !== pool.seq + 1
+    const classes = new Set<string>()
+    if (diff.reset) {
+      for (const cls of pool.tables.keys()) classes.add(cls)
+      pool.clear()
+    }
+    for (const r of diff.removes) {
+      pool.remove(r.cls, r.ref)
+      classes.add(r.cls)
+    }
+    for (const u of diff.upserts) {
+      pool.upsert(u.cls, u.ref, u.record)
+      classes.add(u.cls)
+    }
+    pool.seq = diff.seq
+    if (classes.size > 0 || diff.reset) pool.version++
+    return { connectionId: diff.connectionId, classes, gap }
+  }
+
+  drop(connectionId: string): boolean {
+    return this.pools.delete(connectionId)
+  }
+
+  /** find an object by uuid across every pool */
+  findByUuid(uuid: string): { connectionId: string; cls: string; ref: string } | undefined {
+    for (const [connectionId, p] of this.pools) {
+      const ref = p.byUuid.get(uuid)
+      if (ref) return { connectionId, ref, cls: p.classOf.get(ref) ?? '' }
+    }
+    return undefined
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Search across every pool: a node is kept when it matches every term of the query (name, uuid,
+ * IP, tag — whatever `node.search` holds) or when one of its descendants does, so the matches keep
+ * their ancestors. Kept ancestors that do not match themselves are shown for context.
+ */
+import type { TreeNode } from './types'
+
+export interface FilterResult {
+  roots: TreeNode[]
+  /** ids of nodes that matched the query themselves (highlighted) */
+  matches: Set<string>
+  /** number of matching nodes */
+  matchCount: number
+}
+
+export function queryTerms(query: string): string[] {
+  return query
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((t) => t.length > 0)
+}
+
+export function matchesTerms(search: string, terms: readonly string[]): boolean {
+  for (const t of terms) if (!search.includes(t)) return false
+  return true
+}
+
+export function filterTree(roots: readonly TreeNode[], query: string): FilterResult {
+  const terms = queryTerms(query)
+  const matches = new Set<string>()
+  if (terms.length === 0) return { roots: [...roots], matches, matchCount: 0 }
+  const visit = (n: TreeNode): TreeNode | null => {
+    const self = matchesTerms(n.search, terms)
+    if (self) matches.add(n.id)
+    let kept: TreeNode[] | null = null
+    for (let i = 0; i < n.children.length; i++) {
+      const ch = n.children[i]
+      if (!ch) continue
+      const k = visit(ch)
+      if (k) (kept ??= []).push(k)
+    }
+    if (!self && !kept) return null
+    if (kept && kept.length === n.children.length && kept.every((k, i) => k === n.children[i])) return n
+    // a matching node keeps its whole subtree only when no descendant matched more narrowly
+    return { ...n, children: kept ?? [], count: kept ? kept.length : 0 }
+  }
+  const out: TreeNode[] = []
+  for (const r of roots) {
+    const k = visit(r)
+    if (k) out.push(k)
+  }
+  return { roots: out, matches, matchCount: matches.size }
+}
+
+/** [before, match, after] segments of a label for highlighting the first matching term */
+export function highlight(label: string, query: string): { text: string; hit: boolean }[] {
+  const terms = queryTerms(query)
+  const lower = label.toLowerCase()
+  const ranges: [number, number][] = []
+  for (const t of terms) {
+    let from = 0
+    for (;;) {
+      const at = lower.indexOf(t, from)
+      if (at < 0) break
+      ranges.push([at, at + t.length])
+      from = at + t.length
+    }
+  }
+  if (ranges.length === 0) return [{ text: label, hit: false }]
+  ranges.sort((a, b) => a[0] - b[0])
+  const merged: [number, number][] = []
+  for (const r of ranges) {
+    const last = merged[merged.length - 1]
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1])
+    else merged.push([r[0], r[1]])
+  }
+  const out: { text: string; hit: boolean }[] = []
+  let pos = 0
+  for (const [a, b] of merged) {
+    if (a > pos) out.push({ text: label.slice(pos, a), hit: false })
+    out.push({ text: label.slice(a, b), hit: true })
+    pos = b
+  }
+  if (pos < label.length) out.push({ text: label.slice(pos), hit: false })
+  return out
+}

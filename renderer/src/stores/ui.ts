@@ -1,0 +1,59 @@
+import { defineStore } from 'pinia'
+import { ref, shallowRef } from 'vue'
+import type { ConfirmRequest, DialogRequest } from '../commands/registry'
+
+export interface Toast {
+  id: number
+  message: string
+  tone: 'info' | 'error'
+}
+
+export interface ContextMenuState {
+  x: number
+  y: number
+}
+
+/** Dialogs, confirmations, toasts and the context menu: UI state no object owns. */
+export const useUiStore = defineStore('ui', () => {
+  const dialog = shallowRef<DialogRequest | null>(null)
+  const confirmRequest = shallowRef<(ConfirmRequest & { resolve: (ok: boolean) => void }) | null>(null)
+  const toasts = ref<Toast[]>([])
+  const contextMenu = shallowRef<ContextMenuState | null>(null)
+  /** trust prompts the user dismissed, by connection id + fingerprint, so they do not pop up again */
+  const dismissedTrust = new Set<string>()
+  let nextToast = 1
+
+  function openDialog(req: DialogRequest): void {
+    dialog.value = req
+  }
+  function closeDialog(): void {
+    dialog.value = null
+  }
+  function confirm(req: ConfirmRequest): Promise<boolean> {
+    confirmRequest.value?.resolve(false)
+    return new Promise((resolve) => {
+      confirmRequest.value = { ...req, resolve }
+    })
+  }
+  function answerConfirm(ok: boolean): void {
+    const r = confirmRequest.value
+    confirmRequest.value = null
+    r?.resolve(ok)
+  }
+  function notify(message: string, tone: 'info' | 'error' = 'info'): void {
+    const id = nextToast++
+    toasts.value = [...toasts.value, { id, message, tone }].slice(-4)
+    setTimeout(() => dismissToast(id), tone === 'error' ? 8000 : 3000)
+  }
+  function dismissToast(id: number): void {
+    toasts.value = toasts.value.filter((t) => t.id !== id)
+  }
+  function openContextMenu(x: number, y: number): void {
+    contextMenu.value = { x, y }
+  }
+  function closeContextMenu(): void {
+    contextMenu.value = null
+  }
+
+  return { dialog, confirmRequest, toasts, contextMenu, dismissedTrust, openDialog, closeDialog, confirm, answerConfirm, notify, dismissToast, openContextMenu, closeContextMenu }
+})
