@@ -180,11 +180,27 @@ function defaultFor(f: FieldSpec): SimValue {
   return f[3] === null ? emptyValue(f[1]) : parseDefault(f[1], f[3])
 }
 
-/** Fresh copy each time: records are mutated in place by the server. */
-function clone(v: SimValue): SimValue {
-  if (Array.isArray(v)) return v.slice()
-  if (typeof v === 'object') return { ...v }
+/** Deep copy: records are mutated in place by the server, so no two may share a set or a map. */
+export function cloneValue(v: SimValue): SimValue {
+  if (Array.isArray(v)) return v.map(cloneValue)
+  if (typeof v === 'object') {
+    const out: Record<string, SimValue> = {}
+    for (const k in v) {
+      const x = v[k]
+      if (x !== undefined) out[k] = cloneValue(x)
+    }
+    return out
+  }
   return v
+}
+
+export function cloneRecord(r: SimRecord): SimRecord {
+  const out: SimRecord = {}
+  for (const k in r) {
+    const x = r[k]
+    if (x !== undefined) out[k] = cloneValue(x)
+  }
+  return out
 }
 
 const templateCache = new Map<string, SimRecord>()
@@ -193,7 +209,7 @@ const knownFields = new Map<string, Set<string>>()
 /**
  * A complete record of `cls` as a host of `release` stores it: every field of that release (datamodel
  * default or empty value), then `overrides`. Overrides for fields the release does not have are
- * dropped, so one description of a VM serves every release.
+ * dropped, so one description of a VM serves every release. Sets and maps are copied, never shared.
  */
 export function defaultRecord(cls: string, release: string, overrides: SimRecord = {}): SimRecord {
   const key = `${cls}\u0000${release}`
@@ -213,8 +229,8 @@ export function defaultRecord(cls: string, release: string, overrides: SimRecord
   for (const name in template) {
     const o = overrides[name]
     const t = template[name]
-    if (o !== undefined) rec[name] = o
-    else if (t !== undefined) rec[name] = clone(t)
+    if (o !== undefined) rec[name] = typeof o === 'object' ? cloneValue(o) : o
+    else if (t !== undefined) rec[name] = typeof t === 'object' ? cloneValue(t) : t
   }
   return rec
 }

@@ -1,5 +1,11 @@
 // OWNER: fleets helper. Boundary signature fixed by the lead; implementation replaces this body.
 import type { FleetName, SimFleet } from '../model'
+import { Rng } from '../records'
+import { PoolBuilder, type HostPlan, type PoolPlan, type PowerState, type VmSpec } from './builder'
+import { epycHost, haswellHost, labHost, sncHost, twoNodeHost } from './hardware'
+import { OSES, PRODUCTS, type OsKey, type ProductId } from './products'
+
+export { EXTERNAL_VNC_KEY, FLEET_EPOCH_MS } from './builder'
 
 export interface BuildFleetOptions {
   seed?: number
@@ -10,6 +16,335 @@ export interface BuildFleetOptions {
   externalConsoles?: Record<string, { host: string; port: number }>
 }
 
+export const DEFAULT_SEED = 20261019
+export const DEFAULT_ADDRESS_BASE = '127.77'
+
 export function buildFleet(name: FleetName, opts: BuildFleetOptions = {}): SimFleet {
-  throw new Error(`buildFleet(${name}, ${JSON.stringify(opts)}): not implemented yet`)
+  const seed = opts.seed ?? DEFAULT_SEED
+  const base = opts.addressBase ?? DEFAULT_ADDRESS_BASE
+  if (!/^127\.\d{1,3}$/.test(base)) throw new Error(`addressBase '${base}' must be two octets inside 127.0.0.0/8, like '127.77'`)
+  const plans = fleetPlans(name, seed, base, opts.externalConsoles)
+  const pools = plans.map((plan, i) => new PoolBuilder(plan, poolSeed(seed, i)).build())
+  return { name, seed, opDurationMs: opts.opDurationMs ?? (name === 'demo' ? 1000 : 0), pools }
+}
+
+function poolSeed(seed: number, index: number): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 31) + Math.imul(index + 1, 0x9e3779b1)) >>> 0
+}
+
+const addr = (base: string, poolIndex: number): string => `${base}.${poolIndex + 1}`
+
+function host(name: string, hw: HostPlan['hw'], extra: Partial<HostPlan> = {}): HostPlan {
+  const threads = hw.topology.sockets * hw.topology.coresPerSocket * hw.topology.threadsPerCore
+  return { name, hw, dom0MemGiB: hw.topology.nodeMemMiB.length > 1 ? 8 : 4, dom0Vcpus: Math.min(16, threads), ...extra }
+}
+
+function fleetPlans(name: FleetName, seed: number, base: string, ext: BuildFleetOptions['externalConsoles']): PoolPlan[] {
+  switch (name) {
+    case 'tiny':
+      return tinyPlans(base, ext)
+    case 'demo':
+      return demoPlans(seed, base, ext)
+    case 'bench-10k':
+      return [benchPlan(seed, base, ext)]
+    case 'many-pools':
+      return manyPoolPlans(seed, base, ext)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tiny: two small pools with hand-written VMs, for tests that need to know names and states.
+
+function tinyPlans(base: string, ext: BuildFleetOptions['externalConsoles']): PoolPlan[] {
+  const current: PoolPlan = {
+    name: 'tiny-current',
+    product: 'xenserver-8',
+    username: 'root',
+    password: 'tiny-current-secret',
+    addressPrefix: addr(base, 0),
+    guestNet: '10.1',
+    hosts: [host('tiny-host-1', twoNodeHost('TINY0001', 'adjacent', 64), { numaAffinityPolicy: 'best_effort' }), host('tiny-host-2', epycHost('TINY0002', 128))],
+    vms: [
+      { name: 'web-01', os: 'debian12', power: 'Running', host: 0, memGiB: 4, vcpus: 2, folder: '/Production/Web', tags: ['web'], snapshots: 1 },
+      { name: 'web-02', os: 'ubuntu2204', power: 'Running', host: 1, memGiB: 4, vcpus: 2, folder: '/Production/Web', tags: ['web'] },
+      { name: 'db-01', os: 'rocky9', power: 'Running', host: 0, memGiB: 80, vcpus: 8, dataDisksGiB: [200], folder: '/Production/Databases', tags: ['db', 'backup-daily'], haRestart: true },
+      { name: 'win-app-01', os: 'win2022', power: 'Running', host: 1, memGiB: 8, vcpus: 4, nics: 2, cdTools: true },
+      { name: 'pinned-01', os: 'debian12', power: 'Running', host: 0, memGiB: 2, vcpus: 2, mask: '2,3,4,5' },
+      { name: 'build-01', os: 'debian12', power: 'Halted', memGiB: 2, vcpus: 2, folder: '/Dev' },
+      { name: 'legacy-app', os: 'centos7', power: 'Halted', memGiB: 2, vcpus: 1, blocked: { destroy: 'Protected: holds the 2019 archive' }, tools: false },
+      { name: 'suspended-01', os: 'ubuntu2404', power: 'Suspended', memGiB: 4, vcpus: 2 },
+    ],
+    defaultTemplates: 3,
+    customTemplates: [{ name: 'debian12-golden', os: 'debian12', diskGiB: 20 }],
+    sharedStorage: true,
+    isoLibrary: true,
+    vlan: true,
+    messages: 4,
+    externalConsoles: ext,
+  }
+  const legacy: PoolPlan = {
+    name: 'tiny-legacy',
+    product: 'xenserver-7.2',
+    username: 'root',
+    password: 'tiny-legacy-secret',
+    addressPrefix: addr(base, 1),
+    guestNet: '10.2',
+    hosts: [host('tiny-xs72', haswellHost('TINY0072'))],
+    vms: [
+      { name: 'old-web', os: 'centos7', power: 'Running', host: 0, memGiB: 2, vcpus: 2, folder: '/Legacy' },
+      { name: 'old-win', os: 'win2012r2', power: 'Halted', memGiB: 4, vcpus: 2 },
+      { name: 'old-db', os: 'debian8', power: 'Running', host: 0, memGiB: 4, vcpus: 2 },
+    ],
+    defaultTemplates: 3,
+    customTemplates: [],
+    sharedStorage: false,
+    isoLibrary: false,
+    vlan: false,
+    messages: 2,
+    externalConsoles: ext,
+  }
+  return [current, legacy]
+}
+
+// ---------------------------------------------------------------------------------------------
+// generated VM populations
+
+interface Role {
+  prefix: string
+  os: readonly OsKey[]
+  folder?: string
+  tags?: readonly string[]
+  mem: readonly number[]
+  vcpus: readonly number[]
+  dataDisksGiB?: readonly number[]
+  weight: number
+  noToolsShare?: number
+}
+
+const ROLES: readonly Role[] = [
+  { prefix: 'web', os: ['debian12', 'ubuntu2204', 'ubuntu2404', 'centos7', 'debian8', 'ubuntu1604'], folder: '/Production/Web', tags: ['web'], mem: [2, 4], vcpus: [2, 4], weight: 6 },
+  { prefix: 'app', os: ['rocky9', 'alma9', 'debian12', 'rhel7', 'centos7'], folder: '/Production/App', tags: ['app'], mem: [4, 8], vcpus: [2, 4], weight: 5 },
+  { prefix: 'db', os: ['rhel9', 'rocky9', 'oracle7', 'rhel7'], folder: '/Production/Databases', tags: ['db', 'backup-daily'], mem: [16, 32], vcpus: [4, 8], dataDisksGiB: [100, 250], weight: 2 },
+  { prefix: 'k8s-node', os: ['ubuntu2404', 'debian12', 'ubuntu1604'], folder: '/Platform/Kubernetes', tags: ['k8s'], mem: [8, 16], vcpus: [4, 8], weight: 4 },
+  { prefix: 'dc', os: ['win2022', 'win2019', 'win2016', 'win2012r2'], folder: '/Infrastructure/Directory', mem: [4, 8], vcpus: [2], weight: 1 },
+  { prefix: 'rds', os: ['win2022', 'win2016'], folder: '/Infrastructure/RDS', tags: ['windows'], mem: [16, 32], vcpus: [8], weight: 1 },
+  { prefix: 'ci-runner', os: ['debian12', 'alpine', 'debian8'], folder: '/Dev/CI', mem: [2, 4], vcpus: [2, 4], weight: 3, noToolsShare: 0.3 },
+  { prefix: 'test', os: ['debian11', 'ubuntu2204', 'freebsd14', 'other', 'centos7', 'sles12'], folder: '/Dev/Test', mem: [1, 2], vcpus: [1, 2], weight: 3, noToolsShare: 0.4 },
+  { prefix: 'mon', os: ['debian11', 'sles15', 'sles12'], folder: '/Infrastructure/Monitoring', mem: [2, 4], vcpus: [2], weight: 1 },
+  { prefix: 'desktop', os: ['win10', 'win11'], folder: '/Desktops', mem: [4, 8], vcpus: [2, 4], weight: 2 },
+]
+
+interface PopulationOptions {
+  count: number
+  product: ProductId
+  hosts: number
+  /** share of Running; the rest is Halted, plus exact counts of Suspended / Paused */
+  runningShare: number
+  suspended: number
+  paused: number
+  /** cap on generated memory sizes (GiB), to fit dense benchmark pools */
+  maxMemGiB: number
+  snapshotShare: number
+  /** name suffix digits */
+  digits: number
+  /** fixed large VMs added first (they span NUMA nodes) */
+  big?: VmSpec[]
+}
+
+function population(rng: Rng, o: PopulationOptions): VmSpec[] {
+  const available = new Set<OsKey>(PRODUCTS[o.product].templates.map((t) => t.os))
+  const roles = ROLES.map((r) => ({ ...r, os: r.os.filter((k) => available.has(k)) })).filter((r) => r.os.length > 0)
+  const totalWeight = roles.reduce((a, r) => a + r.weight, 0)
+  const seq = new Map<string, number>()
+  const out: VmSpec[] = [...(o.big ?? [])]
+  const powers: PowerState[] = []
+  const generated = o.count - out.length
+  for (let i = 0; i < generated; i++) powers.push(i < o.suspended ? 'Suspended' : i < o.suspended + o.paused ? 'Paused' : rng.next() < o.runningShare ? 'Running' : 'Halted')
+  for (let i = 0; i < generated; i++) {
+    let w = rng.next() * totalWeight
+    let role = roles[0]
+    for (const r of roles) {
+      w -= r.weight
+      if (w < 0) {
+        role = r
+        break
+      }
+    }
+    if (!role) throw new Error('no VM role fits the product')
+    const n = (seq.get(role.prefix) ?? 0) + 1
+    seq.set(role.prefix, n)
+    const os = rng.pick(role.os)
+    const osSpec = OSES[os]
+    const mem = Math.min(o.maxMemGiB, rng.pick(role.mem))
+    const vcpus = Math.min(osSpec.maxVcpus, rng.pick(role.vcpus))
+    const power = powers[i] ?? 'Halted'
+    const spec: VmSpec = {
+      name: `${role.prefix}-${String(n).padStart(o.digits, '0')}`,
+      os,
+      power,
+      host: rng.int(o.hosts),
+      memGiB: mem,
+      vcpus,
+      tools: !(role.noToolsShare && rng.chance(role.noToolsShare)),
+      nics: rng.chance(0.12) ? 2 : 1,
+    }
+    if (role.folder && rng.chance(0.7)) spec.folder = role.folder
+    if (role.tags && rng.chance(0.6)) spec.tags = [...role.tags]
+    if (role.dataDisksGiB) spec.dataDisksGiB = [rng.pick(role.dataDisksGiB)]
+    else if (rng.chance(0.15)) spec.dataDisksGiB = [rng.pick([10, 20, 50])]
+    if (rng.chance(0.02)) spec.mask = rng.pick(['0,1,2,3', '4,5,6,7', '8,9,10,11,12,13,14,15'])
+    if (rng.chance(0.03)) spec.blocked = rng.pick<Record<string, string>>([{ destroy: 'Protected by change CHG-1042' }, { destroy: '', clean_shutdown: 'Shut down through the application console' }, { migrate_send: 'Licensed to this host' }])
+    if (power === 'Running' && role.prefix === 'db' && rng.chance(0.5)) spec.haRestart = true
+    if (rng.chance(o.snapshotShare)) spec.snapshots = rng.chance(0.25) ? 2 : 1
+    if (rng.chance(0.01)) spec.danglingParent = true
+    if (rng.chance(0.08)) spec.cdTools = true
+    if (rng.chance(0.1)) spec.localDisk = true
+    if (rng.chance(0.05)) spec.affinity = rng.int(o.hosts)
+    if (rng.chance(0.15)) spec.description = rng.pick(['Managed by Ansible', 'Owner: platform team', 'Do not reboot during business hours', 'Created by XenCenter'])
+    out.push(spec)
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalConsoles']): PoolPlan[] {
+  const rng = new Rng(seed ^ 0xde30)
+  const lab: PoolPlan = {
+    name: 'Lab',
+    product: 'xcp-ng-8.3',
+    username: 'root',
+    password: 'lab-demo-secret',
+    addressPrefix: addr(base, 0),
+    guestNet: '10.10',
+    hosts: [host('xcp-lab', labHost('LAB00001'))],
+    vms: population(rng.fork(1), { count: 12, product: 'xcp-ng-8.3', hosts: 1, runningShare: 0.6, suspended: 1, paused: 1, maxMemGiB: 8, snapshotShare: 0.2, digits: 2 }),
+    defaultTemplates: 'all',
+    customTemplates: [{ name: 'alpine-base', os: 'alpine', diskGiB: 4 }],
+    sharedStorage: false,
+    isoLibrary: true,
+    vlan: false,
+    messages: 6,
+    externalConsoles: ext,
+  }
+  const production: PoolPlan = {
+    name: 'Production',
+    product: 'xenserver-8',
+    username: 'root',
+    password: 'production-demo-secret',
+    addressPrefix: addr(base, 1),
+    guestNet: '10.20',
+    hosts: [
+      host('xs-prod-01', twoNodeHost('PROD0001', 'adjacent', 128), { numaAffinityPolicy: 'best_effort' }),
+      host('xs-prod-02', twoNodeHost('PROD0002', 'adjacent', 128)),
+      host('xs-prod-03', twoNodeHost('PROD0003', 'split', 192), { numaAffinityPolicy: 'best_effort' }),
+      host('xs-prod-04', twoNodeHost('PROD0004', 'split', 192), { numaAffinityPolicy: 'any' }),
+    ],
+    vms: population(rng.fork(2), {
+      count: 200,
+      product: 'xenserver-8',
+      hosts: 4,
+      runningShare: 0.7,
+      suspended: 2,
+      paused: 1,
+      maxMemGiB: 32,
+      snapshotShare: 0.06,
+      digits: 2,
+      big: [
+        { name: 'sap-hana-01', os: 'sles15', power: 'Running', host: 2, memGiB: 224, vcpus: 16, dataDisksGiB: [512], folder: '/Production/Databases', tags: ['sap', 'numa-sensitive'], haRestart: true },
+        { name: 'db-warehouse-01', os: 'rhel9', power: 'Running', host: 0, memGiB: 96, vcpus: 16, dataDisksGiB: [1024], folder: '/Production/Databases', tags: ['db'] },
+        { name: 'db-warehouse-02', os: 'rhel9', power: 'Running', host: 1, memGiB: 96, vcpus: 16, dataDisksGiB: [1024], folder: '/Production/Databases', tags: ['db'] },
+      ],
+    }),
+    defaultTemplates: 'all',
+    customTemplates: [
+      { name: 'rocky9-hardened', os: 'rocky9', diskGiB: 40 },
+      { name: 'win2022-sysprep', os: 'win2022', diskGiB: 80 },
+    ],
+    sharedStorage: true,
+    isoLibrary: true,
+    vlan: true,
+    messages: 24,
+    externalConsoles: ext,
+  }
+  const legacy: PoolPlan = {
+    name: 'Legacy',
+    product: 'xenserver-7.2',
+    username: 'root',
+    password: 'legacy-demo-secret',
+    addressPrefix: addr(base, 2),
+    guestNet: '10.30',
+    hosts: [host('xs72-01', haswellHost('LEG00001')), host('xs72-02', haswellHost('LEG00002'))],
+    vms: population(rng.fork(3), { count: 30, product: 'xenserver-7.2', hosts: 2, runningShare: 0.6, suspended: 1, paused: 0, maxMemGiB: 16, snapshotShare: 0.1, digits: 2 }),
+    defaultTemplates: 'all',
+    customTemplates: [],
+    sharedStorage: true,
+    isoLibrary: false,
+    vlan: false,
+    messages: 8,
+    externalConsoles: ext,
+  }
+  return [lab, production, legacy]
+}
+
+function benchPlan(seed: number, base: string, ext: BuildFleetOptions['externalConsoles']): PoolPlan {
+  const rng = new Rng(seed ^ 0xbe4c)
+  const hosts: HostPlan[] = []
+  for (let i = 0; i < 16; i++) {
+    const name = `bench-${String(i + 1).padStart(2, '0')}`
+    const serial = `BENCH${String(i + 1).padStart(3, '0')}`
+    hosts.push(host(name, i % 2 === 0 ? sncHost(serial, 192) : twoNodeHost(serial, i % 4 === 1 ? 'adjacent' : 'split', 384)))
+  }
+  return {
+    name: 'bench-10k',
+    product: 'xenserver-8',
+    username: 'root',
+    password: 'bench-10k-secret',
+    addressPrefix: addr(base, 0),
+    guestNet: '10.100',
+    hosts,
+    vms: population(rng, { count: 10000, product: 'xenserver-8', hosts: 16, runningShare: 0.6, suspended: 20, paused: 5, maxMemGiB: 4, snapshotShare: 0.02, digits: 5 }),
+    defaultTemplates: 'all',
+    customTemplates: [{ name: 'bench-golden', os: 'debian12', diskGiB: 20 }],
+    sharedStorage: true,
+    isoLibrary: true,
+    vlan: true,
+    messages: 50,
+    externalConsoles: ext,
+  }
+}
+
+const SITES = ['Amsterdam', 'Berlin', 'Chicago', 'Dublin', 'Edinburgh', 'Frankfurt', 'Geneva', 'Helsinki', 'Istanbul', 'Johannesburg']
+
+function manyPoolPlans(seed: number, base: string, ext: BuildFleetOptions['externalConsoles']): PoolPlan[] {
+  const rng = new Rng(seed ^ 0x3a4e)
+  const plans: PoolPlan[] = []
+  for (let i = 0; i < 50; i++) {
+    const product: ProductId = i % 10 === 9 ? 'xenserver-7.2' : i % 3 === 0 ? 'xenserver-8' : 'xcp-ng-8.3'
+    const site = `${SITES[i % SITES.length] ?? 'Site'} ${Math.floor(i / SITES.length) + 1}`
+    const slug = site.toLowerCase().replace(/\s+/g, '-')
+    const hw = (k: number): HostPlan['hw'] => {
+      const serial = `MP${String(i).padStart(2, '0')}${k}`
+      if (product === 'xenserver-7.2') return haswellHost(serial)
+      return i % 2 === 0 ? epycHost(serial, 512) : twoNodeHost(serial, k === 0 ? 'adjacent' : 'split', 192)
+    }
+    plans.push({
+      name: site,
+      product,
+      username: 'root',
+      password: `${slug}-secret`,
+      addressPrefix: addr(base, i),
+      guestNet: `10.${100 + i}`,
+      hosts: [host(`${slug}-h1`, hw(0)), host(`${slug}-h2`, hw(1))],
+      vms: population(rng.fork(i), { count: 400, product, hosts: 2, runningShare: 0.5, suspended: 2, paused: 0, maxMemGiB: 8, snapshotShare: 0.03, digits: 3 }),
+      defaultTemplates: 'all',
+      customTemplates: [],
+      sharedStorage: true,
+      isoLibrary: i % 4 === 0,
+      vlan: i % 2 === 0,
+      messages: 5,
+      externalConsoles: ext,
+    })
+  }
+  return plans
 }
