@@ -1,0 +1,683 @@
+/**
+ * SqliteInventoryCache: the offline cache of every pool's object graph (issue 2), implementing
+ * InventoryCache (main/pools/api.ts) for the pools layer, plus clear / do-not-cache / history /
+ * search / status for the services.
+ *
+ * Write path (off the path that feeds the renderer): write() only updates an in-memory mirror of
+ * the graph and marks objects dirty — O(batch), no I/O, no JSON. A write-behind step scheduled
+ * with setImmediate then writes:
+ *   - an incremental batch: every dirty object of a connection (coalesced: an object changed ten
+ *     times while a write was pending is written once) + metadata, one transaction;
+ *   - a reset (full resync, or more than RESET_DIRTY_THRESHOLD dirty objects): into a new,
+ *     invisible generation, in chunks of at most CHUNK_BUDGET_MS each, then one small commit
+ *     transaction switches the pool to it. A 10,000-VM initial load therefore never holds the
+ *     main thread for more than one chunk, and the file is at a batch boundary at every instant.
+ * Whether the SQLite work runs on the main thread (mode 'inline', default) or on a worker thread
+ * (mode 'worker') is a constructor option; see test/bench/cache.bench.ts for the figures.
+ *
+ * Failure policy: no method throws into the pools layer. A damaged file is set aside (kept, dated)
+ * and rebuilt from memory; a full disk, read-only folder or I/O error switches the cache to
+ * 'memory-only' (the pools keep working, the file stays at its last complete batch). Each problem
+ * is reported once through onProblem(cb) and kept in status().problems for the UI.
+ */
+import type Database from 'better-sqlite3'
+import type { HistoryEntry } from '../../shared/contract/operations'
+import type { ObjectUpsert, PoolDiff } from '../../shared/model/diff'
+import type { CachedPoolMeta, InventoryCache, Unsubscribe } from '../pools/api'
+import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from './backend'
+import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
+import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
+import { isCacheable, toRow, type ObjectRow } from './serialize'
+import { CacheStore, DEFAULT_PRUNE, type MetaPatch, type PruneLimits } from './store'
+import { join } from 'node:path'
+
+export interface CacheOptions {
+  /** the app's data folder; the cache is <dataDir>/cache.sqlite */
+  dataDir: string
+  /** who runs the SQLite writes: the main thread in bounded steps (default) or a worker thread */
+  mode?: 'inline' | 'worker'
+  prune?: Partial<PruneLimits>
+  history?: Partial<HistoryLimits>
+  now?: () => Date
+}
+
+export interface CacheProblem {
+  kind: CacheProblemKind
+  /** a sentence for the user */
+  message: string
+  /** ISO time */
+  at: string
+  /** SQLite / errno code when there was one */
+  code?: string
+  /** corrupt-recovered: where the damaged file was kept */
+  movedTo?: string
+}
+
+export interface CacheStatus {
+  /** 'ok': writing to disk; 'memory-only': the file is not being written (see problems) */
+  state: 'ok' | 'memory-only'
+  path: string
+  mode: 'inline' | 'worker'
+  /** most recent last, at most 20 */
+  problems: CacheProblem[]
+}
+
+/** time budget of one write-behind step on the main thread (serialising + inserting a chunk) */
+const CHUNK_BUDGET_MS = 8
+/** a chunk never exceeds this many rows (worker mode: bounds the message size) */
+const CHUNK_MAX_ROWS = 2000
+/** more dirty objects than this → rewrite the graph as a chunked reset instead of one big transaction */
+const RESET_DIRTY_THRESHOLD = 3000
+const GC_ROWS_PER_STEP = 2000
+const VACUUM_PAGES_PER_STEP = 2048
+/** worker mode: ops in flight before the writer waits (back-pressure, bounded memory) */
+const MAX_OUTSTANDING = 3
+
+interface InFlightReset {
+  id: number
+  items: ObjectUpsert[]
+  index: number
+  patch: MetaPatch
+}
+
+interface ConnState {
+  /** the graph as last written: cls → ref → upsert */
+  objects: Map<string, Map<string, ObjectUpsert>>
+  /** true when `objects` is the whole graph (came from a reset or a load), not only recent changes */
+  complete: boolean
+  meta: CachedPoolMeta
+  seq: number
+  /** cls\0ref of objects changed since the last write */
+  dirty: Set<string>
+  metaDirty: boolean
+  needsReset: boolean
+  reset: InFlightReset | undefined
+}
+
+function splitKey(k: string): [string, string] {
+  const i = k.indexOf('\u0000')
+  return [k.slice(0, i), k.slice(i + 1)]
+}
+
+function errMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
+
+function errCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined
+}
+
+export class SqliteInventoryCache implements InventoryCache {
+  readonly path: string
+  readonly mode: 'inline' | 'worker'
+  private db: Database.Database | undefined
+  private reader: CacheStore | undefined
+  private historyLog: HistoryLog | undefined
+  private backend: Backend | undefined
+  private state: 'ok' | 'memory-only' = 'ok'
+  private readonly problems: CacheProblem[] = []
+  private readonly listeners = new Set<(p: CacheProblem) => void>()
+  private readonly conns = new Map<string, ConnState>()
+  private readonly doNotCache = new Set<string>()
+  private readonly prune: PruneLimits
+  private readonly historyLimits: HistoryLimits
+  private readonly now: () => Date
+  private scheduled = false
+  private rr = 0
+  private resetSeq = 0
+  private gcWanted = true
+  private vacuumWanted = false
+  private checkpointWanted = false
+  /** a gc/vacuum op is executing (worker mode): its result decides the next one */
+  private housekeepingInFlight = false
+  private idleWaiters: (() => void)[] = []
+  private closed = false
+
+  /** Opens or creates the cache. Never throws: trouble is in status() and onProblem. */
+  constructor(private readonly opts: CacheOptions) {
+    this.path = join(opts.dataDir, CACHE_FILE_NAME)
+    this.mode = opts.mode ?? 'inline'
+    this.prune = { ...DEFAULT_PRUNE, ...opts.prune }
+    this.historyLimits = { ...DEFAULT_HISTORY_LIMITS, ...opts.history }
+    this.now = opts.now ?? (() => new Date())
+    this.openDb()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // opening, problems
+
+  private openDb(): void {
+    try {
+      const opened = openCacheDatabase(this.opts.dataDir, { now: this.now })
+      this.attach(opened.db)
+      if (opened.recovered) {
+        this.report({
+          kind: 'corrupt-recovered',
+          message: describeProblem('corrupt-recovered', this.path, opened.recovered.reason) + ` The damaged file was kept as ${opened.recovered.movedTo}.`,
+          movedTo: opened.recovered.movedTo,
+        })
+      }
+    } catch (e) {
+      this.db = undefined
+      const kind = e instanceof CacheOpenError ? e.kind : classifyError(e)
+      this.enterMemoryOnly({ kind, message: e instanceof CacheOpenError ? e.message : describeProblem(kind, this.path, e), ...(errCode(e) ? { code: errCode(e) } : {}) })
+    }
+  }
+
+  private attach(db: Database.Database): void {
+    this.db = db
+    this.reader = new CacheStore(db, this.prune)
+    this.historyLog = new HistoryLog(db)
+    for (const p of this.reader.pools()) if (p.doNotCache) this.doNotCache.add(p.connectionId)
+    try {
+      this.historyLog.prune(this.historyLimits, this.now())
+    } catch {
+      // pruning is housekeeping; a failure here shows up on the next real write
+    }
+    const onFailure = (f: BackendFailure): void => this.onBackendFailure(f)
+    this.backend = this.mode === 'worker' ? new WorkerBackend(this.path, this.prune, onFailure, () => this.schedule()) : new InlineBackend(db, this.prune, onFailure)
+    this.state = 'ok'
+    this.gcWanted = true
+    this.schedule()
+  }
+
+  private report(p: Omit<CacheProblem, 'at'>): void {
+    const problem: CacheProblem = { ...p, at: this.now().toISOString() }
+    this.problems.push(problem)
+    if (this.problems.length > 20) this.problems.shift()
+    for (const cb of this.listeners) {
+      try {
+        cb(problem)
+      } catch {
+        // a listener's bug must not break the cache
+      }
+    }
+  }
+
+  private enterMemoryOnly(p: Omit<CacheProblem, 'at'>): void {
+    this.state = 'memory-only'
+    const backend = this.backend
+    this.backend = undefined
+    void backend?.close()
+    this.report(p)
+    this.wakeIdle()
+  }
+
+  private onBackendFailure(f: BackendFailure): void {
+    const kind = classifyError(f.error)
+    if (kind === 'corrupt-recovered') {
+      this.recoverFromCorruption(f)
+      return
+    }
+    this.enterMemoryOnly({ kind, message: describeProblem(kind, this.path, f.error), ...(f.code ? { code: f.code } : {}) })
+  }
+
+  /** The file turned out damaged while running: set it aside, start a new one, rewrite what we hold. */
+  private recoverFromCorruption(f: BackendFailure): void {
+    const backend = this.backend
+    this.backend = undefined
+    const finish = (): void => {
+      try {
+        this.db?.close()
+      } catch {
+        // closing a damaged file may fail; it is being replaced anyway
+      }
+      this.db = undefined
+      let movedTo: string
+      try {
+        movedTo = moveAside(this.path, this.now())
+      } catch (e) {
+        this.enterMemoryOnly({ kind: classifyError(e), message: describeProblem('io-error', this.path, e) })
+        return
+      }
+      this.report({
+        kind: 'corrupt-recovered',
+        message: describeProblem('corrupt-recovered', this.path, f.error) + ` The damaged file was kept as ${movedTo}.`,
+        movedTo,
+        ...(f.code ? { code: f.code } : {}),
+      })
+      for (const [id, c] of this.conns) {
+        if (!c.complete) this.conns.delete(id)
+        else this.markForReset(c)
+      }
+      this.openDb()
+    }
+    if (backend) void backend.close().then(finish)
+    else finish()
+  }
+
+  /** Problems as they happen (corrupt file recovered, disk full, read-only…). */
+  onProblem(cb: (p: CacheProblem) => void): Unsubscribe {
+    this.listeners.add(cb)
+    return () => this.listeners.delete(cb)
+  }
+
+  status(): CacheStatus {
+    return { state: this.state, path: this.path, mode: this.mode, problems: [...this.problems] }
+  }
+
+  /**
+   * After a problem was fixed (space freed, folder writable again): reopen and rewrite every
+   * graph held in memory. Returns the new state.
+   */
+  retry(): 'ok' | 'memory-only' {
+    if (this.closed || this.state === 'ok') return this.state
+    try {
+      this.db?.close()
+    } catch {
+      // reopened below
+    }
+    this.db = undefined
+    for (const [id, c] of this.conns) {
+      if (!c.complete) this.conns.delete(id)
+      else this.markForReset(c)
+    }
+    this.openDb()
+    return this.state
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // InventoryCache
+
+  load(connectionId: string): { diff: PoolDiff; meta: CachedPoolMeta } | undefined {
+    if (this.doNotCache.has(connectionId)) return undefined
+    const held = this.conns.get(connectionId)
+    if (held?.complete) return this.fromMemory(connectionId, held)
+    if (!this.reader) return undefined
+    try {
+      const loaded = this.reader.load(connectionId)
+      if (!loaded || (loaded.rows.length === 0 && !loaded.pool.meta.lastSyncAt)) return undefined
+      const upserts: ObjectUpsert[] = new Array<ObjectUpsert>(loaded.rows.length)
+      const objects = new Map<string, Map<string, ObjectUpsert>>()
+      for (let i = 0; i < loaded.rows.length; i++) {
+        const row = loaded.rows[i]
+        if (!row) continue
+        const [cls, ref, json] = row
+        const u: ObjectUpsert = { cls, ref, record: JSON.parse(json) as Record<string, unknown> }
+        upserts[i] = u
+        let m = objects.get(cls)
+        if (!m) objects.set(cls, (m = new Map()))
+        m.set(ref, u)
+      }
+      const meta = loaded.pool.meta
+      if (!held) {
+        // Remember the graph so a later degrade/recovery can still serve and rewrite it.
+        this.conns.set(connectionId, { objects, complete: true, meta: { ...meta }, seq: loaded.pool.seq, dirty: new Set(), metaDirty: false, needsReset: false, reset: undefined })
+      }
+      const diff: PoolDiff = { connectionId, seq: loaded.pool.seq, reset: true, upserts, removes: [] }
+      if (meta.token !== undefined) diff.token = meta.token
+      return { diff, meta }
+    } catch (e) {
+      this.onReadFailure(e)
+      return undefined
+    }
+  }
+
+  private fromMemory(connectionId: string, c: ConnState): { diff: PoolDiff; meta: CachedPoolMeta } {
+    const upserts: ObjectUpsert[] = []
+    for (const m of c.objects.values()) for (const u of m.values()) upserts.push(u)
+    const diff: PoolDiff = { connectionId, seq: c.seq, reset: true, upserts, removes: [] }
+    if (c.meta.token !== undefined) diff.token = c.meta.token
+    return { diff, meta: { ...c.meta, memberAddresses: [...c.meta.memberAddresses] } }
+  }
+
+  private onReadFailure(e: unknown): void {
+    const kind = classifyError(e)
+    if (kind === 'corrupt-recovered') this.recoverFromCorruption({ op: 'batch', code: errCode(e), message: errMessage(e), error: e })
+    else this.report({ kind, message: describeProblem(kind, this.path, e), ...(errCode(e) ? { code: errCode(e) } : {}) })
+  }
+
+  private conn(connectionId: string): ConnState {
+    let c = this.conns.get(connectionId)
+    if (!c) {
+      c = { objects: new Map(), complete: false, meta: { memberAddresses: [] }, seq: 0, dirty: new Set(), metaDirty: false, needsReset: false, reset: undefined }
+      this.conns.set(connectionId, c)
+    }
+    return c
+  }
+
+  private markForReset(c: ConnState): void {
+    if (c.reset) this.backend?.submit({ op: 'resetAbandon', resetId: c.reset.id })
+    c.reset = undefined
+    c.needsReset = true
+    c.dirty.clear()
+    c.metaDirty = false
+  }
+
+  write(diff: PoolDiff, meta?: Partial<CachedPoolMeta>): void {
+    try {
+      if (this.closed || this.doNotCache.has(diff.connectionId)) return
+      const c = this.conn(diff.connectionId)
+      if (diff.reset) {
+        c.objects = new Map()
+        c.complete = true
+        for (const u of diff.upserts) {
+          if (!isCacheable(u)) continue
+          let m = c.objects.get(u.cls)
+          if (!m) c.objects.set(u.cls, (m = new Map()))
+          m.set(u.ref, u)
+        }
+        this.markForReset(c)
+      } else {
+        for (const u of diff.upserts) {
+          let m = c.objects.get(u.cls)
+          if (isCacheable(u)) {
+            if (!m) c.objects.set(u.cls, (m = new Map()))
+            m.set(u.ref, u)
+          } else {
+            // e.g. a task that finished: it leaves the cache
+            m?.delete(u.ref)
+          }
+          if (!c.needsReset) c.dirty.add(`${u.cls}\u0000${u.ref}`)
+        }
+        for (const r of diff.removes) {
+          c.objects.get(r.cls)?.delete(r.ref)
+          if (!c.needsReset) c.dirty.add(`${r.cls}\u0000${r.ref}`)
+        }
+        if (c.complete && !c.needsReset && c.dirty.size > RESET_DIRTY_THRESHOLD) {
+          // One transaction this big would stall the main thread; a chunked rewrite does not.
+          c.needsReset = true
+          c.dirty.clear()
+        }
+      }
+      if (meta) {
+        const { memberAddresses, ...rest } = meta
+        Object.assign(c.meta, rest)
+        if (memberAddresses) c.meta.memberAddresses = [...memberAddresses]
+      }
+      if (diff.token !== undefined) c.meta.token = diff.token
+      c.meta.lastSyncAt = meta?.lastSyncAt ?? this.now().toISOString()
+      c.seq = diff.seq
+      c.metaDirty = true
+      this.schedule()
+    } catch (e) {
+      // never into the pools layer
+      this.report({ kind: 'io-error', message: `The offline cache could not take a batch of ${diff.connectionId}: ${errMessage(e)}` })
+    }
+  }
+
+  forget(connectionId: string): void {
+    try {
+      this.dropConn(connectionId)
+      this.doNotCache.delete(connectionId)
+      this.backend?.submit({ op: 'forget', connectionId })
+      this.afterDelete()
+    } catch (e) {
+      this.report({ kind: 'io-error', message: `The offline cache could not forget ${connectionId}: ${errMessage(e)}` })
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // privacy and size
+
+  private dropConn(connectionId: string): void {
+    const c = this.conns.get(connectionId)
+    if (c?.reset) this.backend?.submit({ op: 'resetAbandon', resetId: c.reset.id })
+    this.conns.delete(connectionId)
+  }
+
+  private afterDelete(): void {
+    this.gcWanted = true
+    this.checkpointWanted = true
+    this.schedule()
+  }
+
+  /** "Clear cache" for one connection: its inventory and metadata go; the flag and history stay. */
+  clear(connectionId: string): void {
+    try {
+      this.dropConn(connectionId)
+      this.backend?.submit({ op: 'clear', connectionId })
+      this.afterDelete()
+    } catch (e) {
+      this.report({ kind: 'io-error', message: `The offline cache could not be cleared: ${errMessage(e)}` })
+    }
+  }
+
+  /** "Clear cache" for every connection. */
+  clearAll(): void {
+    try {
+      for (const id of [...this.conns.keys()]) this.dropConn(id)
+      this.backend?.submit({ op: 'clearAll' })
+      this.afterDelete()
+    } catch (e) {
+      this.report({ kind: 'io-error', message: `The offline cache could not be cleared: ${errMessage(e)}` })
+    }
+  }
+
+  /**
+   * The per-connection "do not cache" option (the pools layer calls this when a connection is
+   * added/edited/loaded with it). On: existing rows are deleted and write() ignores the connection.
+   */
+  setDoNotCache(connectionId: string, doNotCache: boolean): void {
+    try {
+      if (doNotCache === this.doNotCache.has(connectionId)) return
+      if (doNotCache) {
+        this.doNotCache.add(connectionId)
+        this.dropConn(connectionId)
+      } else {
+        this.doNotCache.delete(connectionId)
+      }
+      this.backend?.submit({ op: 'setDoNotCache', connectionId, doNotCache })
+      if (doNotCache) this.afterDelete()
+      else this.schedule()
+    } catch (e) {
+      this.report({ kind: 'io-error', message: `The offline cache could not change "do not cache": ${errMessage(e)}` })
+    }
+  }
+
+  isDoNotCache(connectionId: string): boolean {
+    return this.doNotCache.has(connectionId)
+  }
+
+  /** connections with cached inventory, with their metadata (for cold start: every saved pool appears at once) */
+  cachedConnections(): { connectionId: string; meta: CachedPoolMeta; seq: number }[] {
+    try {
+      return (this.reader?.pools() ?? []).filter((p) => !p.doNotCache && p.meta.lastSyncAt !== undefined).map((p) => ({ connectionId: p.connectionId, meta: p.meta, seq: p.seq }))
+    } catch (e) {
+      this.onReadFailure(e)
+      return []
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // search and history (read on the main thread's connection; history writes are tiny)
+
+  findByUuid(uuid: string): { connectionId: string; cls: string; ref: string; name: string | null }[] {
+    try {
+      return this.reader?.findByUuid(uuid) ?? []
+    } catch (e) {
+      this.onReadFailure(e)
+      return []
+    }
+  }
+
+  searchByName(text: string, limit = 100): { connectionId: string; cls: string; ref: string; uuid: string | null; name: string | null }[] {
+    try {
+      return this.reader?.searchByName(text, limit) ?? []
+    } catch (e) {
+      this.onReadFailure(e)
+      return []
+    }
+  }
+
+  /** The action history: append (HistorySink of main/operations) and list, newest first, paged. */
+  readonly history = {
+    append: (entry: Omit<HistoryEntry, 'id'>): HistoryEntry | undefined => {
+      if (!this.historyLog || this.state !== 'ok') return undefined
+      try {
+        return this.historyLog.append(entry)
+      } catch (e) {
+        this.onBackendFailure({ op: 'batch', code: errCode(e), message: errMessage(e), error: e })
+        return undefined
+      }
+    },
+    list: (q: HistoryQuery = {}): HistoryEntry[] => {
+      try {
+        return this.historyLog?.list(q) ?? []
+      } catch (e) {
+        this.onReadFailure(e)
+        return []
+      }
+    },
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // write-behind
+
+  private schedule(): void {
+    if (this.scheduled || this.closed && this.idleWaiters.length === 0) return
+    this.scheduled = true
+    setImmediate(() => this.step())
+  }
+
+  private hasWork(): boolean {
+    if (this.state !== 'ok' || !this.backend) return false
+    for (const c of this.conns.values()) if (c.reset || c.needsReset || c.dirty.size > 0 || c.metaDirty) return true
+    if (this.housekeepingInFlight) return false
+    return this.gcWanted || this.vacuumWanted || this.checkpointWanted
+  }
+
+  private wakeIdle(): void {
+    const ws = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of ws) w()
+  }
+
+  /** Resolves when everything written so far is in the file (and deleted rows are gone). */
+  flush(): Promise<void> {
+    if (!this.hasWork() && (this.backend?.outstanding() ?? 0) === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve)
+      this.schedule()
+    })
+  }
+
+  private patchOf(c: ConnState): MetaPatch {
+    return { ...c.meta, seq: c.seq }
+  }
+
+  /** One bounded unit of write work; reschedules itself while there is more. */
+  private step(): void {
+    this.scheduled = false
+    const backend = this.backend
+    if (this.state !== 'ok' || !backend) {
+      this.wakeIdle()
+      return
+    }
+    if (backend.outstanding() >= MAX_OUTSTANDING) return // an ack reschedules
+    if (!this.hasWork()) {
+      if (backend.outstanding() === 0) this.wakeIdle()
+      return
+    }
+    this.doUnit(backend)
+    if (this.hasWork()) this.schedule()
+    else if (backend.outstanding() === 0) this.wakeIdle()
+  }
+
+  private doUnit(backend: Backend): void {
+    const ids = [...this.conns.keys()]
+    // 1. small incremental batches first: live changes reach the disk promptly even during a reset
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[(this.rr + k) % ids.length]
+      if (id === undefined) continue
+      const c = this.conns.get(id)
+      if (!c || c.reset || c.needsReset || (c.dirty.size === 0 && !c.metaDirty)) continue
+      this.rr = (this.rr + k + 1) % Math.max(1, ids.length)
+      const rows: ObjectRow[] = []
+      const removes: [string, string][] = []
+      for (const key of c.dirty) {
+        const [cls, ref] = splitKey(key)
+        const u = c.objects.get(cls)?.get(ref)
+        if (u) rows.push(toRow(u))
+        else removes.push([cls, ref])
+      }
+      c.dirty.clear()
+      c.metaDirty = false
+      backend.submit({ op: 'batch', connectionId: id, rows, removes, patch: this.patchOf(c) })
+      return
+    }
+    // 2. resets: start one, or write the next chunk of one
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[(this.rr + k) % ids.length]
+      if (id === undefined) continue
+      const c = this.conns.get(id)
+      if (!c || (!c.reset && !c.needsReset)) continue
+      this.rr = (this.rr + k + 1) % Math.max(1, ids.length)
+      if (!c.reset) {
+        const items: ObjectUpsert[] = []
+        for (const m of c.objects.values()) for (const u of m.values()) items.push(u)
+        c.reset = { id: ++this.resetSeq, items, index: 0, patch: this.patchOf(c) }
+        c.needsReset = false
+        c.dirty.clear()
+        c.metaDirty = false
+        backend.submit({ op: 'resetBegin', connectionId: id, resetId: c.reset.id })
+      }
+      const r = c.reset
+      const deadline = performance.now() + CHUNK_BUDGET_MS
+      const rows: ObjectRow[] = []
+      while (r.index < r.items.length && rows.length < CHUNK_MAX_ROWS) {
+        const u = r.items[r.index++]
+        if (u) rows.push(toRow(u))
+        // Inline mode also spends time inserting: give it half the budget for serialising.
+        if ((rows.length & 15) === 0 && performance.now() > deadline - (backend.kind === 'inline' ? CHUNK_BUDGET_MS / 2 : 0)) break
+      }
+      if (rows.length > 0) backend.submit({ op: 'resetChunk', resetId: r.id, rows })
+      if (r.index >= r.items.length) {
+        c.reset = undefined
+        backend.submit({ op: 'resetCommit', resetId: r.id, patch: r.patch })
+        this.gcWanted = true
+      }
+      return
+    }
+    // 3. housekeeping: old generations, then free pages, then the WAL
+    if (this.gcWanted && !this.housekeepingInFlight) {
+      this.housekeepingInFlight = true
+      backend.submit({ op: 'gc', limit: GC_ROWS_PER_STEP }, (n) => {
+        this.housekeepingInFlight = false
+        if (n < GC_ROWS_PER_STEP) {
+          this.gcWanted = false
+          this.vacuumWanted = true
+        }
+        this.schedule()
+      })
+      return
+    }
+    if (this.vacuumWanted && !this.housekeepingInFlight) {
+      this.housekeepingInFlight = true
+      backend.submit({ op: 'vacuum', maxPages: VACUUM_PAGES_PER_STEP }, (n) => {
+        this.housekeepingInFlight = false
+        if (n === 0) this.vacuumWanted = false
+        this.schedule()
+      })
+      return
+    }
+    if (this.checkpointWanted && !this.gcWanted && !this.vacuumWanted) {
+      this.checkpointWanted = false
+      backend.submit({ op: 'checkpoint' })
+    }
+  }
+
+  /** Finishes pending writes, then closes the database (and the worker). */
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.flush()
+    this.closed = true
+    const backend = this.backend
+    this.backend = undefined
+    await backend?.close()
+    try {
+      this.db?.close()
+    } catch {
+      // already closed
+    }
+    this.db = undefined
+    this.reader = undefined
+    this.historyLog = undefined
+    this.wakeIdle()
+  }
+}
+
+/** Opens the cache in `<dataDir>/cache.sqlite`. Never throws (see status()/onProblem). */
+export function openInventoryCache(opts: CacheOptions): SqliteInventoryCache {
+  return new SqliteInventoryCache(opts)
+}

@@ -1,0 +1,119 @@
+/**
+ * Schema of the offline cache database and its forward migrations.
+ *
+ * The version lives in PRAGMA user_version. MIGRATIONS[i] takes a database at version i to i+1;
+ * each runs in its own transaction together with the user_version bump, so a crash mid-upgrade
+ * leaves the file at the previous version and the next start simply retries. Never edit a
+ * released migration: append a new one.
+ *
+ * Tables (current version):
+ *   pools    one row per saved connection that has (or had) cached data or the do-not-cache flag:
+ *            pool metadata for cold start and failover, the last event token and the generation of
+ *            its objects that is currently visible.
+ *   objects  one row per XAPI object: (connection_id, gen, cls, ref) → uuid, name_label, at, record
+ *            (normalised record as JSON). `gen` exists so a full resync can be written in several
+ *            small transactions (never blocking the app for long) and still become visible atomically:
+ *            rows of a new generation are invisible until the pools row switches to it.
+ *   history  the action log (issue 5): who ran what on which object, when, and how it ended.
+ *
+ * No column ever holds a password, a session id or a secret (see serialize.ts for the scrubbing).
+ */
+import type Database from 'better-sqlite3'
+
+export type Migration = (db: Database.Database) => void
+
+export const MIGRATIONS: readonly Migration[] = [
+  // 0 → 1: inventory
+  (db) => {
+    db.exec(`
+      CREATE TABLE pools (
+        connection_id    TEXT PRIMARY KEY,
+        pool_uuid        TEXT,
+        name             TEXT,
+        member_addresses TEXT NOT NULL DEFAULT '[]',
+        master_address   TEXT,
+        xapi_version     TEXT,
+        transport        TEXT,
+        last_sync_at     TEXT,
+        token            TEXT,
+        seq              INTEGER NOT NULL DEFAULT 0,
+        gen              INTEGER NOT NULL DEFAULT 0,
+        do_not_cache     INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE objects (
+        connection_id TEXT NOT NULL,
+        gen           INTEGER NOT NULL,
+        cls           TEXT NOT NULL,
+        ref           TEXT NOT NULL,
+        uuid          TEXT,
+        name_label    TEXT,
+        record        TEXT NOT NULL,
+        PRIMARY KEY (connection_id, gen, cls, ref)
+      );
+      CREATE INDEX objects_uuid ON objects(uuid);
+    `)
+  },
+  // 1 → 2: action history (issue 5) and name search
+  (db) => {
+    db.exec(`
+      CREATE TABLE history (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        at            TEXT NOT NULL,
+        connection_id TEXT NOT NULL,
+        cls           TEXT NOT NULL,
+        ref           TEXT NOT NULL,
+        obj_uuid      TEXT,
+        object_name   TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        params        TEXT NOT NULL DEFAULT '{}',
+        ok            INTEGER NOT NULL,
+        error_code    TEXT,
+        error_message TEXT,
+        duration_ms   INTEGER NOT NULL DEFAULT 0,
+        user          TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX history_object ON history(connection_id, ref, id);
+      CREATE INDEX history_uuid ON history(obj_uuid, id);
+      CREATE INDEX objects_name ON objects(name_label COLLATE NOCASE);
+    `)
+  },
+  // 2 → 3: a sortable time per object, so messages can be pruned by age/count without parsing JSON
+  (db) => {
+    db.exec(`
+      ALTER TABLE objects ADD COLUMN at TEXT;
+      UPDATE objects SET at = json_extract(record, '$.timestamp') WHERE cls = 'message';
+      CREATE INDEX objects_at ON objects(connection_id, gen, cls, at) WHERE at IS NOT NULL;
+    `)
+  },
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export class SchemaTooNewError extends Error {
+  constructor(readonly found: number) {
+    super(`the cache database has schema version ${found}, newer than this XenPilot understands (${SCHEMA_VERSION})`)
+    this.name = 'SchemaTooNewError'
+  }
+}
+
+/** Brings the database to `target` (default: current). Returns the version found before. */
+export function migrate(db: Database.Database, target: number = SCHEMA_VERSION): number {
+  const found = db.pragma('user_version', { simple: true })
+  if (typeof found !== 'number') throw new Error('PRAGMA user_version returned no number')
+  if (found > SCHEMA_VERSION) throw new SchemaTooNewError(found)
+  for (let v = found; v < target; v++) {
+    const step = MIGRATIONS[v]
+    if (!step) throw new Error(`no migration from schema version ${v}`)
+    if (v === 0) {
+      // Must precede the first CREATE TABLE (on an existing file it would need a full VACUUM) and
+      // cannot run inside a transaction. Incremental mode lets the cache hand freed pages back to
+      // the OS in small bounded steps (see SqliteInventoryCache.compact).
+      db.pragma('auto_vacuum = INCREMENTAL')
+    }
+    db.transaction(() => {
+      step(db)
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+  return found
+}

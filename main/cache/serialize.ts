@@ -1,0 +1,94 @@
+/**
+ * What of an object graph may go to disk, and in which form.
+ *
+ * Privacy rules (the cache holds inventory, never credentials):
+ *  - classes that carry credentials or session identities are never stored: session (its refs ARE
+ *    session ids), secret (its `value` is a password), user, auth, event;
+ *  - inside any record, a map entry whose key names a credential (password, secret, chap…, token,
+ *    session) has its value replaced by REDACTED — e.g. PBD.device_config of old CIFS/iSCSI SRs,
+ *    where XAPI versions before secrets kept the password in clear;
+ *  - tasks are stored only while pending (a finished task is removed), which also bounds the size.
+ */
+import type { ObjectRecord, ObjectUpsert } from '../../shared/model/diff'
+
+export const NEVER_CACHED_CLASSES: ReadonlySet<string> = new Set(['session', 'secret', 'user', 'auth', 'event'])
+
+export const REDACTED = '<redacted>'
+
+/** Map keys whose values are credentials. Matched case-insensitively anywhere in the key. */
+const SECRET_KEY = /passw|passphrase|^pass$|_pass$|^pwd$|secret|chap|credential|session_id|auth_token|api_key|private_key/i
+
+/** A row as the store writes it (JSON already made, so it can cross to a worker as plain strings). */
+export interface ObjectRow {
+  cls: string
+  ref: string
+  uuid: string | null
+  name: string | null
+  /** sortable time used for pruning (message.timestamp), else null */
+  at: string | null
+  json: string
+}
+
+export function objectKey(cls: string, ref: string): string {
+  return `${cls}\u0000${ref}`
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function scrubMap(m: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined
+  for (const k in m) {
+    const v = m[k]
+    let nv: unknown = v
+    if (SECRET_KEY.test(k)) nv = REDACTED
+    else if (isPlainObject(v)) nv = scrubMap(v) ?? v
+    if (nv !== v) {
+      out ??= { ...m }
+      out[k] = nv
+    }
+  }
+  return out
+}
+
+/**
+ * The record with every credential-named map entry redacted. Returns the same object when there
+ * is nothing to redact (the common case), so the hot path allocates nothing.
+ */
+export function scrubRecord(record: ObjectRecord): ObjectRecord {
+  let out: ObjectRecord | undefined
+  for (const field in record) {
+    const v = record[field]
+    if (!isPlainObject(v)) continue
+    const scrubbed = scrubMap(v)
+    if (scrubbed) {
+      out ??= { ...record }
+      out[field] = scrubbed
+    }
+  }
+  return out ?? record
+}
+
+/** false when this object must not be (or no longer be) in the cache */
+export function isCacheable(u: ObjectUpsert): boolean {
+  if (NEVER_CACHED_CLASSES.has(u.cls)) return false
+  if (u.cls === 'task' && u.record.status !== 'pending' && u.record.status !== 'cancelling') return false
+  return true
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null
+}
+
+export function toRow(u: ObjectUpsert): ObjectRow {
+  const r = scrubRecord(u.record)
+  return {
+    cls: u.cls,
+    ref: u.ref,
+    uuid: str(r.uuid),
+    name: str(r.name_label) ?? str(r.name),
+    at: u.cls === 'message' ? str(r.timestamp) : null,
+    json: JSON.stringify(r),
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The synchronous SQLite operations of the cache, on one open database. Owned by exactly one
+ * writer (the main thread's CacheWriter, or the cache worker); every method that changes data is
+ * one transaction, so the file is always at a batch boundary whatever happens to the process.
+ *
+ * Plain Node: no Electron import here (the worker thread runs this file too).
+ */
+import type Database from 'better-sqlite3'
+import type { CachedPoolMeta } from '../pools/api'
+import type { ObjectRow } from './serialize'
+
+/** Metadata change carried with a batch: any CachedPoolMeta field, plus the batch's seq. */
+export interface MetaPatch extends Partial<CachedPoolMeta> {
+  seq?: number
+}
+
+export interface PruneLimits {
+  /** messages older than this are dropped from the cache (they stay on the pool) */
+  messageMaxAgeDays: number
+  /** at most this many messages per pool are kept, newest first */
+  messageMaxPerPool: number
+}
+
+export const DEFAULT_PRUNE: PruneLimits = { messageMaxAgeDays: 30, messageMaxPerPool: 1000 }
+
+export interface PoolRow {
+  connectionId: string
+  meta: CachedPoolMeta
+  seq: number
+  gen: number
+  doNotCache: boolean
+}
+
+export interface LoadedObjects {
+  pool: PoolRow
+  /** [cls, ref, record JSON] */
+  rows: [string, string, string][]
+}
+
+type PoolDbRow = {
+  connection_id: string
+  pool_uuid: string | null
+  name: string | null
+  member_addresses: string
+  master_address: string | null
+  xapi_version: string | null
+  transport: string | null
+  last_sync_at: string | null
+  token: string | null
+  seq: number
+  gen: number
+  do_not_cache: number
+}
+
+function parseAddresses(json: string): string[] {
+  try {
+    const v: unknown = JSON.parse(json)
+    return Array.isArray(v) ? v.filter((a): a is string => typeof a === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+function toPoolRow(r: PoolDbRow): PoolRow {
+  const meta: CachedPoolMeta = { memberAddresses: parseAddresses(r.member_addresses) }
+  if (r.pool_uuid !== null) meta.poolUuid = r.pool_uuid
+  if (r.name !== null) meta.poolName = r.name
+  if (r.master_address !== null) meta.masterAddress = r.master_address
+  if (r.xapi_version !== null) meta.xapiVersion = r.xapi_version
+  if (r.transport === 'json-rpc' || r.transport === 'xml-rpc') meta.transport = r.transport
+  if (r.last_sync_at !== null) meta.lastSyncAt = r.last_sync_at
+  if (r.token !== null) meta.token = r.token
+  return { connectionId: r.connection_id, meta, seq: r.seq, gen: r.gen, doNotCache: r.do_not_cache !== 0 }
+}
+
+export class CacheStore {
+  private readonly st
+  /** generations being written by a chunked reset: not garbage yet */
+  private readonly inProgress = new Set<string>()
+
+  constructor(
+    readonly db: Database.Database,
+    private readonly prune: PruneLimits = DEFAULT_PRUNE,
+  ) {
+    this.st = {
+      pool: db.prepare<[string], PoolDbRow>('SELECT * FROM pools WHERE connection_id = ?'),
+      pools: db.prepare<[], PoolDbRow>('SELECT * FROM pools ORDER BY connection_id'),
+      ensurePool: db.prepare<[string]>('INSERT OR IGNORE INTO pools (connection_id) VALUES (?)'),
+      upsert: db.prepare<[string, number, string, string, string | null, string | null, string | null, string]>(
+        'INSERT OR REPLACE INTO objects (connection_id, gen, cls, ref, uuid, name_label, at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      remove: db.prepare<[string, number, string, string]>('DELETE FROM objects WHERE connection_id = ? AND gen = ? AND cls = ? AND ref = ?'),
+      maxGen: db.prepare<[string], { g: number | null }>('SELECT max(gen) AS g FROM objects WHERE connection_id = ?'),
+      setGen: db.prepare<[number, string]>('UPDATE pools SET gen = ? WHERE connection_id = ?'),
+      load: db.prepare<[string, number], [string, string, string]>('SELECT cls, ref, record FROM objects WHERE connection_id = ? AND gen = ?').raw(),
+      pruneOld: db.prepare<[string, number, string]>("DELETE FROM objects WHERE connection_id = ? AND gen = ? AND cls = 'message' AND at < ?"),
+      // NULL times sort last in DESC order: messages without a timestamp go first.
+      pruneMany: db.prepare<[string, number, number]>(
+        `DELETE FROM objects WHERE rowid IN (SELECT rowid FROM objects WHERE connection_id = ? AND gen = ? AND cls = 'message'
+           ORDER BY at DESC LIMIT -1 OFFSET ?)`,
+      ),
+      countMessages: db.prepare<[string, number], { n: number }>("SELECT count(*) AS n FROM objects WHERE connection_id = ? AND gen = ? AND cls = 'message'"),
+      garbage: db.prepare<[string, number], { rowid: number }>(
+        `SELECT o.rowid AS rowid FROM objects o LEFT JOIN pools p ON p.connection_id = o.connection_id
+          WHERE (p.gen IS NULL OR o.gen <> p.gen) AND (o.connection_id || char(0) || o.gen) NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
+      ),
+      deleteRowid: db.prepare<[number]>('DELETE FROM objects WHERE rowid = ?'),
+      deletePool: db.prepare<[string]>('DELETE FROM pools WHERE connection_id = ?'),
+      clearMeta: db.prepare<[string]>(
+        `UPDATE pools SET pool_uuid = NULL, name = NULL, member_addresses = '[]', master_address = NULL, xapi_version = NULL,
+           transport = NULL, last_sync_at = NULL, token = NULL, seq = 0, gen = gen + 1 WHERE connection_id = ?`,
+      ),
+      setDoNotCache: db.prepare<[number, string]>('UPDATE pools SET do_not_cache = ? WHERE connection_id = ?'),
+      findUuid: db.prepare<[string], { connection_id: string; cls: string; ref: string; name_label: string | null }>(
+        `SELECT o.connection_id, o.cls, o.ref, o.name_label FROM objects o JOIN pools p ON p.connection_id = o.connection_id AND p.gen = o.gen WHERE o.uuid = ?`,
+      ),
+      searchName: db.prepare<[string, number], { connection_id: string; cls: string; ref: string; uuid: string | null; name_label: string | null }>(
+        `SELECT o.connection_id, o.cls, o.ref, o.uuid, o.name_label FROM objects o JOIN pools p ON p.connection_id = o.connection_id AND p.gen = o.gen
+          WHERE o.name_label LIKE ? ESCAPE '\\' COLLATE NOCASE LIMIT ?`,
+      ),
+    }
+  }
+
+  pool(connectionId: string): PoolRow | undefined {
+    const r = this.st.pool.get(connectionId)
+    return r ? toPoolRow(r) : undefined
+  }
+
+  pools(): PoolRow[] {
+    return this.st.pools.all().map(toPoolRow)
+  }
+
+  private applyMeta(connectionId: string, patch: MetaPatch): void {
+    const sets: string[] = []
+    const values: (string | number | null)[] = []
+    const col = (c: string, v: string | number | null): void => {
+      sets.push(`${c} = ?`)
+      values.push(v)
+    }
+    if (patch.poolUuid !== undefined) col('pool_uuid', patch.poolUuid)
+    if (patch.poolName !== undefined) col('name', patch.poolName)
+    if (patch.memberAddresses !== undefined) col('member_addresses', JSON.stringify(patch.memberAddresses))
+    if (patch.masterAddress !== undefined) col('master_address', patch.masterAddress)
+    if (patch.xapiVersion !== undefined) col('xapi_version', patch.xapiVersion)
+    if (patch.transport !== undefined) col('transport', patch.transport)
+    if (patch.lastSyncAt !== undefined) col('last_sync_at', patch.lastSyncAt)
+    if (patch.token !== undefined) col('token', patch.token)
+    if (patch.seq !== undefined) col('seq', patch.seq)
+    if (sets.length === 0) return
+    // A few distinct column sets occur, so SQLite's statement cache in better-sqlite3 is not needed.
+    this.db.prepare(`UPDATE pools SET ${sets.join(', ')} WHERE connection_id = ?`).run(...values, connectionId)
+  }
+
+  private insertRows(connectionId: string, gen: number, rows: readonly ObjectRow[]): void {
+    const up = this.st.upsert
+    for (const r of rows) up.run(connectionId, gen, r.cls, r.ref, r.uuid, r.name, r.at, r.json)
+  }
+
+  private pruneMessages(connectionId: string, gen: number): void {
+    const cutoff = new Date(Date.now() - this.prune.messageMaxAgeDays * 86_400_000).toISOString()
+    this.st.pruneOld.run(connectionId, gen, cutoff)
+    const n = this.st.countMessages.get(connectionId, gen)?.n ?? 0
+    if (n > this.prune.messageMaxPerPool) this.st.pruneMany.run(connectionId, gen, this.prune.messageMaxPerPool)
+  }
+
+  /** One incremental batch (upserts + removes + metadata) in one transaction. */
+  readonly applyBatch = (connectionId: string, rows: readonly ObjectRow[], removes: readonly (readonly [string, string])[], patch: MetaPatch): void => {
+    this.db.transaction(() => {
+      this.st.ensurePool.run(connectionId)
+      const pool = this.st.pool.get(connectionId)
+      if (!pool || pool.do_not_cache) return
+      this.insertRows(connectionId, pool.gen, rows)
+      for (const [cls, ref] of removes) this.st.remove.run(connectionId, pool.gen, cls, ref)
+      this.applyMeta(connectionId, patch)
+      if (rows.some((r) => r.cls === 'message')) this.pruneMessages(connectionId, pool.gen)
+    })()
+  }
+
+  /** Starts a full replacement: returns the (still invisible) generation to write into. */
+  beginReset(connectionId: string): number {
+    return this.db.transaction(() => {
+      this.st.ensurePool.run(connectionId)
+      const pool = this.st.pool.get(connectionId)
+      const maxGen = this.st.maxGen.get(connectionId)?.g ?? 0
+      const gen = Math.max(pool?.gen ?? 0, maxGen) + 1
+      this.inProgress.add(`${connectionId}\u0000${gen}`)
+      return gen
+    })()
+  }
+
+  /** Part of a full replacement, in its own transaction (invisible until commitReset). */
+  resetChunk(connectionId: string, gen: number, rows: readonly ObjectRow[]): void {
+    this.db.transaction(() => this.insertRows(connectionId, gen, rows))()
+  }
+
+  /** Makes the new generation the visible one, with its metadata: the atomic end of a reset. */
+  commitReset(connectionId: string, gen: number, patch: MetaPatch): void {
+    this.db.transaction(() => {
+      const pool = this.st.pool.get(connectionId)
+      if (!pool || pool.do_not_cache) return
+      this.st.setGen.run(gen, connectionId)
+      this.applyMeta(connectionId, patch)
+      this.pruneMessages(connectionId, gen)
+    })()
+    this.inProgress.delete(`${connectionId}\u0000${gen}`)
+  }
+
+  /** A reset that will not be committed: its rows become garbage. */
+  abandonReset(connectionId: string, gen: number): void {
+    this.inProgress.delete(`${connectionId}\u0000${gen}`)
+  }
+
+  /**
+   * Deletes up to `limit` rows that no reader can see (old generations, abandoned resets, cleared
+   * or forgotten connections). Returns how many went, so callers can loop in bounded steps.
+   */
+  collectGarbage(limit: number): number {
+    const keep = JSON.stringify([...this.inProgress])
+    return this.db.transaction(() => {
+      const ids = this.st.garbage.all(keep, limit)
+      for (const { rowid } of ids) this.st.deleteRowid.run(rowid)
+      return ids.length
+    })()
+  }
+
+  /** Hides everything cached of the connection at once (garbage collection deletes the rows). */
+  clear(connectionId: string): void {
+    this.st.clearMeta.run(connectionId)
+  }
+
+  clearAll(): void {
+    this.db.transaction(() => {
+      for (const p of this.st.pools.all()) this.st.clearMeta.run(p.connection_id)
+    })()
+  }
+
+  /** Forgets the connection: inventory, metadata, flag and its action history. */
+  forget(connectionId: string): void {
+    this.db.transaction(() => {
+      this.st.deletePool.run(connectionId)
+      this.db.prepare('DELETE FROM history WHERE connection_id = ?').run(connectionId)
+    })()
+  }
+
+  setDoNotCache(connectionId: string, doNotCache: boolean): void {
+    this.db.transaction(() => {
+      this.st.ensurePool.run(connectionId)
+      if (doNotCache) this.st.clearMeta.run(connectionId)
+      this.st.setDoNotCache.run(doNotCache ? 1 : 0, connectionId)
+    })()
+  }
+
+  load(connectionId: string): LoadedObjects | undefined {
+    // One read transaction: the rows and the metadata belong to the same committed batch.
+    return this.db.transaction(() => {
+      const r = this.st.pool.get(connectionId)
+      if (!r || r.do_not_cache) return undefined
+      const pool = toPoolRow(r)
+      return { pool, rows: this.st.load.all(connectionId, pool.gen) }
+    })()
+  }
+
+  findByUuid(uuid: string): { connectionId: string; cls: string; ref: string; name: string | null }[] {
+    return this.st.findUuid.all(uuid).map((r) => ({ connectionId: r.connection_id, cls: r.cls, ref: r.ref, name: r.name_label }))
+  }
+
+  searchByName(text: string, limit: number): { connectionId: string; cls: string; ref: string; uuid: string | null; name: string | null }[] {
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    return this.st.searchName.all(pattern, limit).map((r) => ({ connectionId: r.connection_id, cls: r.cls, ref: r.ref, uuid: r.uuid, name: r.name_label }))
+  }
+
+  /** Free pages in the file (after deletes), for the incremental vacuum policy. */
+  freePages(): { free: number; total: number } {
+    const free = this.db.pragma('freelist_count', { simple: true })
+    const total = this.db.pragma('page_count', { simple: true })
+    return { free: typeof free === 'number' ? free : 0, total: typeof total === 'number' ? total : 0 }
+  }
+
+  /** Returns up to `pages` free pages to the file system (bounded work). */
+  vacuumStep(pages: number): void {
+    this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`)
+  }
+}
