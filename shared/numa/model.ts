@@ -96,7 +96,7 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
   const host = input.host
   const cpuInfo = strMap(host, 'cpu_info')
   const sw = strMap(host, 'software_version')
-  const xapiVersion = sw['xapi'] ?? sw['xapi_build'] ?? null
+  const xapiVersion = sw['xapi_build'] ?? sw['xapi'] ?? null
 
   // ---- plugin ---------------------------------------------------------------------------------
   let topo: PluginTopology | null = null
