@@ -1,0 +1,609 @@
+/**
+ * One saved pool connection: the state machine behind ConnectionState.
+ *
+ * connect: log in (following HOST_IS_SLAVE) → read pool/hosts (refuse a pool another connection
+ * already holds) → pin members' certificates fetched through the trusted master session → a second
+ * session for events → resume from the cached token or full sync → connected; then a heartbeat
+ * (host.get_servertime) and the event loop run until something fails.
+ *
+ * Loss (heartbeat or event stream fails): every known address (master + members) is probed in
+ * parallel, HOST_IS_SLAVE leads to the new master, the event loop resumes from its token; retries
+ * back off exponentially with jitter until `failoverGiveUpMs` has passed, then `failed`. A master
+ * move seen in the event stream (pool.master changed) or announced by a planned call is followed
+ * without raising an alarm (no offlineSince).
+ */
+import type { CertificateInfo, ConnectionState, ConnectionStatus } from '../../shared/contract/connection'
+import type { ObjectRecord, PoolDiff } from '../../shared/model/diff'
+import { XapiClient, formatAddress, parseAddress } from '../xapi/client'
+import { CertificateTrustError, TransportError, XapiError, isXapiError } from '../xapi/errors'
+import { hostKey, pinFromPem, type HostTrust } from '../xapi/trust'
+import { EventLoop, type InitialLoad, type PartialDiff } from './eventloop'
+import { ObjectGraph } from './graph'
+import { TaskTracker } from './tasks'
+
+export interface SavedConnection {
+  id: string
+  address: string
+  username: string
+  rememberPassword: boolean
+  forceXmlRpc: boolean
+  doNotCache: boolean
+  poolUuid?: string
+  poolName?: string
+  masterAddress?: string
+  /** host[:port] of every pool member as last seen (failover candidates) */
+  memberAddresses: string[]
+  xapiVersion?: string
+  transport?: 'json-rpc' | 'xml-rpc'
+}
+
+export interface BackoffOptions {
+  /** first retry delay (ms), default 1000 */
+  initialMs?: number
+  /** cap (ms), default 30000 */
+  maxMs?: number
+  /** growth per attempt, default 2 */
+  factor?: number
+  /** ± fraction of random spread, default 0.2 */
+  jitter?: number
+}
+
+export interface ConnectionRuntime {
+  trust: HostTrust
+  heartbeatMs: number
+  batchMs: number
+  failoverGiveUpMs: number
+  backoff: Required<BackoffOptions>
+  initialLoad?: InitialLoad
+  eventTimeoutS: number
+  callTimeoutMs: number
+  maxResponseBytes?: number
+  log: (line: string) => void
+  /** returns the id of another connection already holding this pool uuid */
+  claimPool: (id: string, poolUuid: string) => string | undefined
+  describeConnection: (id: string) => string
+  onState: (s: ConnectionState) => void
+  onDiff: (d: PoolDiff) => void
+  save: () => void
+}
+
+/** methods that move the master or take it down on purpose: the loss that follows is expected */
+const PLANNED_DISRUPTIONS = new Set(['pool.designate_new_master', 'pool.emergency_transition_to_master', 'pool.eject', 'host.reboot', 'host.shutdown', 'host.restart_agent', 'pool.disable_ha', 'pool.enable_ha'])
+
+type Runtime = 'idle' | 'connecting' | 'connected' | 'recovering' | 'closing'
+
+export class PoolConnection {
+  readonly graph = new ObjectGraph()
+  readonly tasks: TaskTracker
+  seq = 0
+  /** token restored from the cache (resume instead of full sync when the pool accepts it) */
+  cachedToken: string | undefined
+  cachedAt: string | undefined
+  private status: ConnectionStatus = 'disconnected'
+  private detail: string | undefined
+  private certificate: CertificateInfo | undefined
+  private attempt = 0
+  private nextRetryAt: string | undefined
+  private offlineSince: string | undefined
+  private lastEventAt: string | undefined
+  private lastEventEmit = 0
+  private runtime: Runtime = 'idle'
+  private rpc: XapiClient | undefined
+  private events: XapiClient | undefined
+  private loop: EventLoop | undefined
+  private heartbeat: NodeJS.Timeout | undefined
+  private retryTimer: NodeJS.Timeout | undefined
+  private lostAt = 0
+  private masterRef: string | undefined
+  private expectDisruptionUntil = 0
+  private generation = 0
+  /** kept in memory only, for reconnects during this app session */
+  private password: string | undefined
+  clockSkewMs: number | undefined
+
+  constructor(
+    public saved: SavedConnection,
+    private readonly rt: ConnectionRuntime,
+  ) {
+    this.tasks = new TaskTracker(
+      () => (this.rpc && this.runtime === 'connected' ? this.rpc : undefined),
+      (ref) => this.graph.get('task', ref),
+      (ref) => this.graph.describeRef(ref),
+    )
+  }
+
+  get id(): string {
+    return this.saved.id
+  }
+  get connected(): boolean {
+    return this.runtime === 'connected'
+  }
+  get sessionId(): string | undefined {
+    return this.rpc?.sessionId
+  }
+  get port(): number {
+    return parseAddress(this.saved.masterAddress ?? this.saved.address).port
+  }
+  get hasPasswordInMemory(): boolean {
+    return this.password !== undefined
+  }
+
+  /** set by the manager: the keychain holds this connection's password */
+  storedPassword = false
+
+  state(): ConnectionState {
+    const s = this.saved
+    return {
+      id: s.id,
+      address: s.address,
+      username: s.username,
+      label: s.poolName || s.address,
+      rememberPassword: s.rememberPassword,
+      hasPassword: this.storedPassword || this.password !== undefined,
+      forceXmlRpc: s.forceXmlRpc,
+      doNotCache: s.doNotCache,
+      status: this.status,
+      ...(this.detail ? { detail: this.detail } : {}),
+      ...(s.poolUuid ? { poolUuid: s.poolUuid } : {}),
+      ...(s.masterAddress ? { masterAddress: s.masterAddress } : {}),
+      ...(this.status === 'connected' && this.rpc?.protocol ? { transport: this.rpc.protocol } : s.transport ? { transport: s.transport } : {}),
+      ...(s.xapiVersion ? { xapiVersion: s.xapiVersion } : {}),
+      ...(this.lastEventAt ? { lastEventAt: this.lastEventAt } : {}),
+      ...(this.status === 'reconnecting' ? { attempt: this.attempt, ...(this.nextRetryAt ? { nextRetryAt: this.nextRetryAt } : {}) } : {}),
+      ...(this.certificate && (this.status === 'awaiting-trust' || this.status === 'cert-changed') ? { certificate: this.certificate } : {}),
+      ...(this.cachedAt && this.status !== 'connected' ? { cachedAt: this.cachedAt } : {}),
+      ...(this.offlineSince && this.status !== 'connected' ? { offlineSince: this.offlineSince } : {}),
+    }
+  }
+
+  private set(status: ConnectionStatus, extra: { detail?: string; certificate?: CertificateInfo } = {}): void {
+    this.status = status
+    this.detail = extra.detail
+    this.certificate = extra.certificate
+    if (status !== 'reconnecting') this.nextRetryAt = undefined
+    this.rt.onState(this.state())
+  }
+
+  setPassword(pw: string | undefined): void {
+    this.password = pw
+  }
+
+  /** the pending certificate the user is asked about */
+  get pendingCertificate(): CertificateInfo | undefined {
+    return this.status === 'awaiting-trust' || this.status === 'cert-changed' ? this.certificate : undefined
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  async connect(password: string | undefined): Promise<void> {
+    if (password !== undefined) this.password = password
+    if (this.runtime === 'connected' || this.runtime === 'connecting') return
+    this.clearRetry()
+    if (this.password === undefined) {
+      this.set('auth-failed', { detail: 'A password is needed to connect.' })
+      return
+    }
+    const gen = ++this.generation
+    this.runtime = 'connecting'
+    this.attempt = 0
+    this.set('connecting')
+    try {
+      await this.establish(gen, [this.saved.masterAddress ?? this.saved.address, this.saved.address], false)
+    } catch (e) {
+      if (gen !== this.generation) return
+      if (e instanceof TransportError && this.saved.memberAddresses.length > 0) {
+        // the remembered master is unreachable: treat it like a loss (probe the members)
+        this.lostAt = Date.now()
+        this.offlineSince ??= new Date().toISOString()
+        this.runtime = 'recovering'
+        this.scheduleRetry(gen, e)
+        return
+      }
+      this.handleFailure(gen, e)
+    }
+  }
+
+  /** one full connection attempt over `candidates` (probed in parallel when `probeAll`) */
+  private async establish(gen: number, candidates: string[], probeAll: boolean): Promise<void> {
+    const rpc = await this.openSession(candidates, probeAll, 'rpc')
+    if (gen !== this.generation) {
+      void rpc.logout()
+      return
+    }
+    this.rpc = rpc
+    const pools = (await rpc.call('pool.get_all_records')) as Record<string, ObjectRecord>
+    const [poolRef, pool] = Object.entries(pools)[0] ?? []
+    if (!poolRef || !pool) throw new TransportError('bad-response', 'the server has no pool object')
+    const poolUuid = String(pool.uuid ?? '')
+    const other = this.rt.claimPool(this.id, poolUuid)
+    if (other) {
+      void rpc.logout()
+      this.rpc = undefined
+      throw new DuplicatePoolError(`This pool is already connected as “${this.rt.describeConnection(other)}”; a second connection to the same pool is refused.`)
+    }
+    if (this.saved.poolUuid && this.saved.poolUuid !== poolUuid) {
+      this.rt.log(`connection ${this.id}: the address now leads to another pool (${poolUuid}); the cached inventory is replaced`)
+      this.cachedToken = undefined
+    }
+    this.masterRef = typeof pool.master === 'string' ? pool.master : undefined
+    const hosts = (await rpc.call('host.get_all_records')) as Record<string, ObjectRecord>
+    const master = this.masterRef ? hosts[this.masterRef] : undefined
+    const sw = (master?.software_version ?? {}) as Record<string, string>
+    const port = rpc.port
+    const members = Object.values(hosts)
+      .map((h) => (typeof h.address === 'string' && h.address ? formatAddress(h.address, port) : undefined))
+      .filter((a): a is string => a !== undefined)
+    const masterName = typeof master?.name_label === 'string' ? master.name_label : undefined
+    this.saved = {
+      ...this.saved,
+      poolUuid,
+      poolName: (typeof pool.name_label === 'string' && pool.name_label) || masterName || this.saved.address,
+      masterAddress: rpc.address,
+      memberAddresses: members,
+      xapiVersion: sw.xapi ?? sw.product_version ?? (master ? `${String(master.API_version_major)}.${String(master.API_version_minor)}` : undefined),
+      transport: rpc.protocol,
+    }
+    this.rt.save()
+    await this.pinMembers(rpc, hosts)
+    if (gen !== this.generation) return
+
+    const events = new XapiClient(this.clientOptions(rpc.address, 'events', rpc.protocol))
+    await events.login()
+    if (gen !== this.generation) {
+      void events.logout()
+      return
+    }
+    this.events = events
+    const loop = new EventLoop({
+      client: events,
+      graph: this.graph,
+      batchMs: this.rt.batchMs,
+      eventTimeoutS: this.rt.eventTimeoutS,
+      ...(this.rt.initialLoad ? { initialLoad: this.rt.initialLoad } : {}),
+      emit: (d) => this.emitDiff(d),
+      onChange: (cls, ref, rec) => this.onChange(cls, ref, rec),
+      onActivity: () => this.onActivity(),
+      log: (l) => this.rt.log(`connection ${this.id}: ${l}`),
+    })
+    const token = this.loop?.token ?? this.cachedToken
+    this.loop?.stop()
+    this.loop = loop
+    let resumed = false
+    if (token && this.graph.size > 0) resumed = await loop.resume(token)
+    if (!resumed) await loop.fullSync()
+    this.cachedToken = undefined
+    if (gen !== this.generation) return
+    this.runtime = 'connected'
+    this.attempt = 0
+    this.offlineSince = undefined
+    this.lostAt = 0
+    this.set('connected')
+    this.startHeartbeat(gen)
+    loop.run().then(
+      () => undefined,
+      (e: unknown) => this.lost(gen, e),
+    )
+  }
+
+  private clientOptions(address: string, purpose: string, protocol?: 'json-rpc' | 'xml-rpc'): ConstructorParameters<typeof XapiClient>[0] {
+    return {
+      address,
+      username: this.saved.username,
+      password: this.password ?? '',
+      trust: this.rt.trust,
+      mode: this.saved.forceXmlRpc ? 'xml-rpc' : (protocol ?? 'auto'),
+      purpose: `${purpose}:${this.id}`,
+      timeoutMs: this.rt.callTimeoutMs,
+      ...(this.rt.maxResponseBytes ? { maxResponseBytes: this.rt.maxResponseBytes } : {}),
+      describeRef: (ref) => this.graph.describeRef(ref),
+    }
+  }
+
+  /**
+   * Logs in at the first candidate (probeAll=false) or at all of them in parallel, keeping the first
+   * that reaches the master (members answer HOST_IS_SLAVE, which XapiClient follows).
+   */
+  private async openSession(candidates: string[], probeAll: boolean, purpose: string): Promise<XapiClient> {
+    const unique = [...new Set(candidates.filter(Boolean))]
+    if (!probeAll || unique.length === 1) {
+      const c = new XapiClient(this.clientOptions(unique[0] ?? this.saved.address, purpose, this.saved.transport))
+      await c.login({ timeoutMs: Math.min(this.rt.callTimeoutMs, 20_000) })
+      return c
+    }
+    const clients = unique.map((a) => new XapiClient(this.clientOptions(a, purpose, this.saved.transport)))
+    const attempts = clients.map((c) => c.login({ timeoutMs: Math.min(this.rt.callTimeoutMs, 20_000) }).then(() => c))
+    try {
+      const winner = await Promise.any(attempts)
+      // the others may have reached the master too: close their sessions
+      void Promise.allSettled(attempts).then((rs) => {
+        for (const r of rs) if (r.status === 'fulfilled' && r.value !== winner) void r.value.logout()
+      })
+      return winner
+    } catch (e) {
+      const errors = e instanceof AggregateError ? (e.errors as unknown[]) : [e]
+      // the most telling failure wins: wrong password > certificate > anything else
+      const auth = errors.find((x) => isXapiError(x, 'SESSION_AUTHENTICATION_FAILED'))
+      const cert = errors.find((x) => x instanceof CertificateTrustError)
+      throw auth ?? cert ?? errors[0]
+    }
+  }
+
+  /**
+   * Pins each member's certificate as the pool itself reports it (host.get_server_certificate over
+   * the already-trusted master session), so failover to a member is verified, not blindly trusted.
+   * A member that already has a pin keeps it (a user decision is never overwritten).
+   */
+  private async pinMembers(rpc: XapiClient, hosts: Record<string, ObjectRecord>): Promise<void> {
+    const port = rpc.port
+    await Promise.all(
+      Object.entries(hosts).map(async ([ref, h]) => {
+        if (typeof h.address !== 'string' || !h.address) return
+        const key = hostKey(h.address, port)
+        if (this.rt.trust.pins.get(key)) return
+        if (h.address === rpc.host) {
+          // CA-trusted master without a pin: nothing to add
+          return
+        }
+        try {
+          const pem = await rpc.call('host.get_server_certificate', [ref])
+          if (typeof pem === 'string' && pem.includes('BEGIN CERTIFICATE')) await this.rt.trust.pins.set(key, pinFromPem(pem, 'pool'))
+        } catch (e) {
+          this.rt.log(`connection ${this.id}: could not fetch the certificate of member ${key}: ${(e as Error).message}`)
+        }
+      }),
+    )
+  }
+
+  private emitDiff(d: PartialDiff): void {
+    this.seq++
+    this.rt.onDiff({ connectionId: this.id, seq: this.seq, ...d })
+  }
+
+  private onActivity(): void {
+    const now = Date.now()
+    this.lastEventAt = new Date(now).toISOString()
+    // the timestamp is for people: refresh the published state at most every 5 s
+    if (this.runtime === 'connected' && now - this.lastEventEmit > 5000) {
+      this.lastEventEmit = now
+      this.rt.onState(this.state())
+    }
+  }
+
+  private onChange(cls: string, ref: string, rec: ObjectRecord | undefined): void {
+    if (cls === 'task') this.tasks.onTask(ref, rec)
+    else if (cls === 'pool' && rec && typeof rec.master === 'string' && this.masterRef && rec.master !== this.masterRef && this.runtime === 'connected') {
+      const host = this.graph.get('host', rec.master)
+      const address = typeof host?.address === 'string' ? formatAddress(host.address, this.port) : undefined
+      this.masterRef = rec.master
+      this.rt.log(`connection ${this.id}: pool master moved to ${address ?? rec.master}; following it`)
+      this.expectDisruptionUntil = Date.now() + 5 * 60_000
+      if (address) {
+        this.saved = { ...this.saved, masterAddress: address }
+        this.rt.save()
+        const gen = this.generation
+        // let the event that announced it reach subscribers first
+        setTimeout(() => this.lost(gen, new TransportError('network', 'the pool master moved')), 0)
+      }
+    } else if (cls === 'host' && rec && typeof rec.address === 'string' && rec.address) {
+      const a = formatAddress(rec.address, this.port)
+      if (!this.saved.memberAddresses.includes(a)) {
+        this.saved = { ...this.saved, memberAddresses: [...this.saved.memberAddresses, a] }
+        this.rt.save()
+      }
+    }
+  }
+
+  /** a call that may move the master (designate_new_master, reboot…) announces the disruption */
+  expectDisruption(method: string): void {
+    if (PLANNED_DISRUPTIONS.has(method.replace(/^Async\./, ''))) this.expectDisruptionUntil = Date.now() + 10 * 60_000
+  }
+
+  private startHeartbeat(gen: number): void {
+    this.stopHeartbeat()
+    const beat = async (): Promise<void> => {
+      const rpc = this.rpc
+      if (!rpc || gen !== this.generation || this.runtime !== 'connected') return
+      const t0 = Date.now()
+      try {
+        const ref = this.masterRef
+        const server = await rpc.call('host.get_servertime', [ref], { timeoutMs: Math.max(5000, Math.min(this.rt.heartbeatMs, 20_000)) })
+        const t1 = Date.now()
+        if (typeof server === 'string') {
+          const ts = Date.parse(server)
+          if (!Number.isNaN(ts)) this.clockSkewMs = ts - (t0 + t1) / 2
+        }
+      } catch (e) {
+        if (gen !== this.generation) return
+        if (e instanceof XapiError && e.code !== 'SESSION_INVALID' && e.code !== 'HOST_IS_SLAVE') {
+          // the pool answered: alive, whatever the error
+        } else {
+          this.lost(gen, e)
+          return
+        }
+      }
+      if (gen === this.generation && this.runtime === 'connected') {
+        this.heartbeat = setTimeout(() => void beat(), this.rt.heartbeatMs)
+        this.heartbeat.unref?.()
+      }
+    }
+    this.heartbeat = setTimeout(() => void beat(), this.rt.heartbeatMs)
+    this.heartbeat.unref?.()
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearTimeout(this.heartbeat)
+    this.heartbeat = undefined
+  }
+
+  /** the live connection failed: tear down and recover */
+  private lost(gen: number, e: unknown): void {
+    if (gen !== this.generation || this.runtime === 'closing' || this.runtime === 'idle') return
+    if (this.runtime === 'recovering') return
+    this.rt.log(`connection ${this.id}: lost (${(e as Error)?.message ?? String(e)})`)
+    this.teardown(false)
+    if (isXapiError(e, 'SESSION_AUTHENTICATION_FAILED') || e instanceof CertificateTrustError) {
+      this.runtime = 'idle'
+      this.handleFailure(gen, e)
+      return
+    }
+    this.runtime = 'recovering'
+    this.lostAt = Date.now()
+    this.attempt = 0
+    const planned = Date.now() < this.expectDisruptionUntil
+    if (!planned) this.offlineSince ??= new Date().toISOString()
+    // first probe right away: a planned master move is usually already complete
+    this.scheduleRetry(gen, e, 0)
+  }
+
+  private scheduleRetry(gen: number, cause: unknown, delayMs?: number): void {
+    const b = this.rt.backoff
+    if (this.lostAt && Date.now() - this.lostAt > this.rt.failoverGiveUpMs) {
+      this.runtime = 'idle'
+      const mins = Math.round(this.rt.failoverGiveUpMs / 60_000)
+      this.set('failed', {
+        detail: `Gave up after ${mins >= 1 ? `${mins} min` : `${Math.round(this.rt.failoverGiveUpMs / 1000)} s`}: neither the master nor any of the ${this.saved.memberAddresses.length} known members answered (${(cause as Error)?.message ?? String(cause)}).`,
+      })
+      this.tasks.failAll(new Error('the connection to the pool was lost'))
+      return
+    }
+    this.attempt++
+    const base = Math.min(b.maxMs, b.initialMs * b.factor ** Math.max(0, this.attempt - 1))
+    const wait = delayMs ?? Math.round(base * (1 - b.jitter + Math.random() * 2 * b.jitter))
+    this.nextRetryAt = new Date(Date.now() + wait).toISOString()
+    const planned = Date.now() < this.expectDisruptionUntil
+    this.status = 'reconnecting'
+    this.detail = planned
+      ? 'The pool master is changing (planned); following it.'
+      : `Connection lost (${(cause as Error)?.message ?? String(cause)}); trying the master and ${this.saved.memberAddresses.length} members.`
+    this.certificate = undefined
+    this.rt.onState(this.state())
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (gen !== this.generation || this.runtime !== 'recovering') return
+      const candidates = [this.saved.masterAddress ?? this.saved.address, ...this.saved.memberAddresses, this.saved.address]
+      this.establish(gen, candidates, true).catch((err: unknown) => {
+        if (gen !== this.generation) return
+        this.teardown(false)
+        if (err instanceof TransportError || (err instanceof XapiError && (err.code === 'HOST_IS_SLAVE' || err.code === 'SESSION_INVALID'))) {
+          this.runtime = 'recovering'
+          this.scheduleRetry(gen, err)
+        } else {
+          this.runtime = 'idle'
+          this.handleFailure(gen, err)
+        }
+      })
+    }, wait)
+  }
+
+  private handleFailure(gen: number, e: unknown): void {
+    if (gen !== this.generation) return
+    this.teardown(false)
+    this.runtime = 'idle'
+    if (e instanceof CertificateTrustError) {
+      this.set(e.outcome, { certificate: e.certificate, detail: e.message })
+    } else if (isXapiError(e, 'SESSION_AUTHENTICATION_FAILED')) {
+      this.password = undefined
+      this.set('auth-failed', { detail: 'The user name or password was refused by the pool.' })
+    } else if (e instanceof DuplicatePoolError) {
+      this.set('failed', { detail: e.message })
+    } else if (e instanceof TransportError) {
+      // first connection to an address that does not answer: keep retrying with backoff
+      this.runtime = 'recovering'
+      this.lostAt ||= Date.now()
+      this.scheduleRetry(gen, e)
+    } else {
+      this.set('failed', { detail: (e as Error)?.message ?? String(e) })
+    }
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+  }
+
+  private teardown(logout: boolean): void {
+    this.stopHeartbeat()
+    this.loop?.stop()
+    const rpc = this.rpc
+    const events = this.events
+    this.rpc = undefined
+    this.events = undefined
+    if (logout) {
+      void rpc?.logout()
+      void events?.logout()
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    this.generation++
+    this.clearRetry()
+    const wasActive = this.runtime !== 'idle'
+    this.runtime = 'closing'
+    this.stopHeartbeat()
+    this.loop?.stop()
+    this.loop?.flush()
+    const rpc = this.rpc
+    const events = this.events
+    this.rpc = undefined
+    this.events = undefined
+    this.loop = undefined
+    await Promise.all([rpc?.logout(), events?.logout()])
+    this.tasks.failAll(new Error('disconnected'))
+    this.runtime = 'idle'
+    this.attempt = 0
+    this.offlineSince = undefined
+    if (wasActive || this.status !== 'disconnected') {
+      if (this.graph.size > 0) this.cachedAt = new Date().toISOString()
+      this.set('disconnected')
+    }
+  }
+
+  /** a call on the master with this connection's session */
+  async call(method: string, params: readonly unknown[]): Promise<unknown> {
+    const rpc = this.rpc
+    if (!rpc || this.runtime !== 'connected') throw new Error(`“${this.saved.poolName ?? this.saved.address}” is not connected`)
+    this.expectDisruption(method)
+    return rpc.call(method, params)
+  }
+
+  async callAsync(method: string, params: readonly unknown[], onProgress?: (progress: number, taskRef: string) => void): Promise<unknown> {
+    const wire = method.startsWith('Async.') ? method : `Async.${method}`
+    const ref = await this.call(wire, params)
+    if (typeof ref !== 'string') throw new TransportError('bad-response', `${wire} did not return a task reference`)
+    return this.tasks.watch(ref, wire, onProgress)
+  }
+
+  async cancelTask(taskRef: string): Promise<void> {
+    await this.call('task.cancel', [taskRef])
+  }
+
+  /** host address for the console bridge: the pool's port, verified against that host's pin */
+  async connectHostTls(hostAddress: string): Promise<{ socket: import('node:tls').TLSSocket; sessionId: string }> {
+    const rpc = this.rpc
+    if (!rpc?.sessionId || this.runtime !== 'connected') throw new Error(`“${this.saved.poolName ?? this.saved.address}” is not connected`)
+    const { host, port } = parseAddress(hostAddress, rpc.port)
+    const socket = await this.rt.trust.connectTls(host, port)
+    return { socket, sessionId: rpc.sessionId }
+  }
+
+  /** restores the last-known graph (offline cache) */
+  loadCached(upserts: readonly { cls: string; ref: string; record: ObjectRecord }[], token: string | undefined, cachedAt: string | undefined): void {
+    this.graph.clear()
+    for (const u of upserts) this.graph.upsert(u.cls, u.ref, u.record)
+    this.cachedToken = token
+    this.cachedAt = cachedAt
+  }
+
+  snapshot(): PoolDiff {
+    return { connectionId: this.id, seq: this.seq, reset: true, upserts: this.graph.toUpserts(), removes: [], ...((this.loop?.token ?? this.cachedToken) ? { token: this.loop?.token ?? this.cachedToken } : {}) }
+  }
+
+  /** token of the live event loop (for the cache) */
+  get token(): string | undefined {
+    return this.loop?.token
+  }
+}
+
+export class DuplicatePoolError extends Error {
+  override name = 'DuplicatePoolError'
+}

@@ -1,0 +1,306 @@
+/**
+ * Keeps one pool's ObjectGraph live through event.from on its own session, and turns the stream
+ * into batched PoolDiffs: changes are coalesced per object and flushed at most every `batchMs`
+ * (XenCenter's 50 ms lesson: an event storm must not become a UI storm).
+ *
+ * Initial load strategies (both implemented, `initialLoad` chooses):
+ *  - 'event.from': event.from(['*'], '', t) returns every live object as `add` plus a token in one
+ *    answer (XenCenter).
+ *  - 'get_all_records': token = event.inject('pool', ref) first (so nothing between fetch and
+ *    stream is lost), then <class>.get_all_records for each class (4 in parallel) (Xen Orchestra).
+ * Measured on bench-10k (see test/bench/client.bench.ts and the report): DEFAULT_INITIAL_LOAD is
+ * the faster one.
+ *
+ * Full resync (a `reset: true` diff built from a fresh graph: no duplicate, no ghost) on:
+ * EVENT_FROM_TOKEN_PARSE_FAILURE, a session that had to be re-established (toolstack restart or
+ * expiry: tokens from before may be meaningless), and valid_ref_counts disagreeing with the graph.
+ */
+import { CLASSES, NO_EVENT_CLASSES } from '../../shared/xapi/datamodel.generated'
+import type { ObjectRecord, ObjectRemove, ObjectUpsert, PoolDiff } from '../../shared/model/diff'
+import type { XapiClient } from '../xapi/client'
+import { isXapiError } from '../xapi/errors'
+import { apiClassName } from '../xapi/normalise'
+import { ObjectGraph } from './graph'
+
+export type InitialLoad = 'event.from' | 'get_all_records'
+// bench-10k, see the comment in test/bench/client.bench.ts for the figures behind this choice
+export const DEFAULT_INITIAL_LOAD: InitialLoad = 'event.from'
+
+/** classes never kept (secrets and session bookkeeping; XenCenter skips the same) */
+export const IGNORED_CLASSES = new Set(['session', 'event', 'user', 'secret'])
+
+export type PartialDiff = Omit<PoolDiff, 'connectionId' | 'seq'>
+
+export interface EventLoopOptions {
+  client: XapiClient
+  graph: ObjectGraph
+  emit: (diff: PartialDiff) => void
+  batchMs?: number
+  /** server-side event.from timeout (s) */
+  eventTimeoutS?: number
+  initialLoad?: InitialLoad
+  /** called for every applied change (task tracking, master moves) */
+  onChange?: (cls: string, ref: string, record: ObjectRecord | undefined) => void
+  /** called after each successful event.from answer (liveness) */
+  onActivity?: () => void
+  log?: (line: string) => void
+}
+
+interface EventWire {
+  class?: unknown
+  operation?: unknown
+  ref?: unknown
+  snapshot?: unknown
+}
+
+interface EventBatch {
+  events: EventWire[]
+  valid_ref_counts: Record<string, unknown>
+  token: string
+}
+
+function asBatch(v: unknown): EventBatch {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('event.from answered something that is not an event batch')
+  const o = v as Record<string, unknown>
+  if (!Array.isArray(o.events) || typeof o.token !== 'string') throw new Error('event.from answer lacks events or token')
+  const counts = typeof o.valid_ref_counts === 'object' && o.valid_ref_counts !== null ? (o.valid_ref_counts as Record<string, unknown>) : {}
+  return { events: o.events as EventWire[], valid_ref_counts: counts, token: o.token }
+}
+
+const ALL_RECORD_CLASSES = CLASSES.filter((c) => !NO_EVENT_CLASSES.includes(c.name) && !IGNORED_CLASSES.has(c.name) && c.messages.some((m) => m[0] === 'get_all_records')).map((c) => c.name)
+
+export class ResyncNeeded extends Error {
+  override name = 'ResyncNeeded'
+}
+
+export class EventLoop {
+  token: string | undefined
+  private readonly o: Required<Pick<EventLoopOptions, 'batchMs' | 'eventTimeoutS' | 'initialLoad'>> & EventLoopOptions
+  private stopped = false
+  private abort = new AbortController()
+  /** dirty objects since the last flush; value: did the object exist at the last flush */
+  private dirty = new Map<string, { cls: string; ref: string; existed: boolean }>()
+  private flushTimer: NodeJS.Timeout | undefined
+  private lastFlush = 0
+  private lastMismatchResync = 0
+  /** changes applied since start (benchmarks) */
+  applied = 0
+
+  constructor(opts: EventLoopOptions) {
+    this.o = { batchMs: 50, eventTimeoutS: 30, initialLoad: DEFAULT_INITIAL_LOAD, ...opts }
+  }
+
+  get graph(): ObjectGraph {
+    return this.o.graph
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.abort.abort()
+    if (this.flushTimer) clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+  }
+
+  /** loads the whole graph and emits it as one reset diff */
+  async fullSync(): Promise<void> {
+    this.cancelPending()
+    const fresh = new ObjectGraph()
+    let token: string
+    if (this.o.initialLoad === 'event.from') {
+      const batch = asBatch(await this.o.client.call('event.from', [['*'], '', 1.0], { timeoutMs: 600_000, signal: this.abort.signal }))
+      for (const e of batch.events) {
+        const cls = typeof e.class === 'string' ? apiClassName(e.class) : undefined
+        if (!cls || IGNORED_CLASSES.has(cls) || typeof e.ref !== 'string') continue
+        if (e.operation === 'del') fresh.remove(cls, e.ref)
+        else if (typeof e.snapshot === 'object' && e.snapshot !== null) fresh.upsert(cls, e.ref, e.snapshot as ObjectRecord)
+      }
+      token = batch.token
+    } else {
+      const pools = await this.o.client.call('pool.get_all', [], { signal: this.abort.signal })
+      const poolRef = Array.isArray(pools) && typeof pools[0] === 'string' ? pools[0] : undefined
+      if (!poolRef) throw new Error('the pool has no pool object')
+      token = String(await this.o.client.call('event.inject', ['pool', poolRef], { signal: this.abort.signal }))
+      const queue = [...ALL_RECORD_CLASSES]
+      const worker = async (): Promise<void> => {
+        for (let cls = queue.shift(); cls; cls = queue.shift()) {
+          let all: unknown
+          try {
+            all = await this.o.client.call(`${cls}.get_all_records`, [], { timeoutMs: 600_000, signal: this.abort.signal })
+          } catch (e) {
+            // classes newer than the host
+            if (isXapiError(e, 'MESSAGE_METHOD_UNKNOWN') || isXapiError(e, 'MESSAGE_REMOVED')) continue
+            throw e
+          }
+          if (typeof all !== 'object' || all === null) continue
+          for (const [ref, rec] of Object.entries(all as Record<string, ObjectRecord>)) fresh.upsert(cls, ref, rec)
+        }
+      }
+      await Promise.all([worker(), worker(), worker(), worker()])
+    }
+    if (this.stopped) return
+    this.replaceGraph(fresh)
+    this.token = token
+    this.o.onActivity?.()
+    this.o.emit({ reset: true, upserts: this.o.graph.toUpserts(), removes: [], token })
+    this.lastFlush = Date.now()
+  }
+
+  private replaceGraph(fresh: ObjectGraph): void {
+    const g = this.o.graph
+    const onChange = this.o.onChange
+    if (onChange) {
+      for (const cls of g.classes()) for (const ref of g.all(cls).keys()) if (!fresh.get(cls, ref)) onChange(cls, ref, undefined)
+    }
+    g.clear()
+    for (const cls of fresh.classes()) {
+      for (const [ref, rec] of fresh.all(cls)) {
+        g.upsert(cls, ref, rec)
+        onChange?.(cls, ref, rec)
+      }
+    }
+  }
+
+  private cancelPending(): void {
+    this.dirty = new Map()
+    if (this.flushTimer) clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+  }
+
+  /**
+   * Tries to continue from a cached token onto the graph already loaded from the cache. Returns
+   * false when the pool refuses the token (the caller then does a full sync).
+   */
+  async resume(token: string): Promise<boolean> {
+    const session = this.o.client.sessionId
+    try {
+      const batch = asBatch(await this.o.client.call('event.from', [['*'], token, 0.1], { timeoutMs: 600_000, signal: this.abort.signal }))
+      if (session !== undefined && this.o.client.sessionId !== session) return false
+      this.token = token
+      this.apply(batch)
+      this.flush()
+      return true
+    } catch (e) {
+      if (isXapiError(e, 'EVENT_FROM_TOKEN_PARSE_FAILURE') || isXapiError(e, 'EVENTS_LOST') || e instanceof ResyncNeeded) {
+        this.cancelPending()
+        return false
+      }
+      throw e
+    }
+  }
+
+  /**
+   * The event.from loop. Returns when stopped; throws transport errors (the connection handles
+   * failover/reconnect) after flushing what was applied.
+   */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      const session = this.o.client.sessionId
+      let batch: EventBatch
+      try {
+        batch = asBatch(
+          await this.o.client.call('event.from', [['*'], this.token ?? '', this.o.eventTimeoutS], {
+            timeoutMs: this.o.eventTimeoutS * 1000 + 30_000,
+            signal: this.abort.signal,
+          }),
+        )
+      } catch (e) {
+        if (this.stopped) return
+        if (isXapiError(e, 'EVENT_FROM_TOKEN_PARSE_FAILURE') || isXapiError(e, 'EVENTS_LOST')) {
+          this.o.log?.(`event token refused (${e.code}): full resync`)
+          await this.fullSync()
+          continue
+        }
+        throw e
+      }
+      if (this.stopped) return
+      if (session !== undefined && this.o.client.sessionId !== session) {
+        // the session was re-established under us: events since the old token may be gone
+        this.o.log?.('event session was re-established: full resync')
+        await this.fullSync()
+        continue
+      }
+      this.o.onActivity?.()
+      try {
+        this.apply(batch)
+      } catch (e) {
+        if (e instanceof ResyncNeeded) {
+          this.o.log?.(e.message)
+          await this.fullSync()
+          continue
+        }
+        throw e
+      }
+    }
+  }
+
+  /** applies one event.from answer to the graph and schedules a flush */
+  apply(batch: EventBatch): void {
+    const g = this.o.graph
+    for (const e of batch.events) {
+      const cls = typeof e.class === 'string' ? apiClassName(e.class) : undefined
+      const ref = e.ref
+      if (!cls || IGNORED_CLASSES.has(cls) || typeof ref !== 'string') continue
+      const key = `${cls}\u0000${ref}`
+      if (!this.dirty.has(key)) this.dirty.set(key, { cls, ref, existed: g.get(cls, ref) !== undefined })
+      if (e.operation === 'del') {
+        g.remove(cls, ref)
+        this.o.onChange?.(cls, ref, undefined)
+      } else if (typeof e.snapshot === 'object' && e.snapshot !== null && !Array.isArray(e.snapshot)) {
+        g.upsert(cls, ref, e.snapshot as ObjectRecord)
+        this.o.onChange?.(cls, ref, e.snapshot as ObjectRecord)
+      }
+      this.applied++
+    }
+    this.token = batch.token
+    this.checkCounts(batch.valid_ref_counts)
+    this.schedule()
+  }
+
+  private checkCounts(counts: Record<string, unknown>): void {
+    const g = this.o.graph
+    const wrong: string[] = []
+    for (const lc in counts) {
+      const n = counts[lc]
+      const cls = apiClassName(lc)
+      if (!cls || IGNORED_CLASSES.has(cls) || typeof n !== 'number') continue
+      if (g.count(cls) !== n) wrong.push(`${cls} ${g.count(cls)}≠${n}`)
+    }
+    if (wrong.length === 0) return
+    const now = Date.now()
+    // a host that keeps reporting counts we cannot match must not make us resync in a loop
+    if (now - this.lastMismatchResync < 60_000) {
+      this.o.log?.(`valid_ref_counts still differ (${wrong.slice(0, 3).join(', ')}); not resyncing again within a minute`)
+      return
+    }
+    this.lastMismatchResync = now
+    throw new ResyncNeeded(`valid_ref_counts differ from the graph (${wrong.slice(0, 3).join(', ')}): full resync`)
+  }
+
+  private schedule(): void {
+    if (this.flushTimer || this.dirty.size === 0) return
+    const wait = Math.max(0, this.lastFlush + this.o.batchMs - Date.now())
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined
+      this.flush()
+    }, wait)
+  }
+
+  /** emits the coalesced changes since the last flush as one diff */
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    if (this.dirty.size === 0) return
+    const g = this.o.graph
+    const upserts: ObjectUpsert[] = []
+    const removes: ObjectRemove[] = []
+    for (const { cls, ref, existed } of this.dirty.values()) {
+      const record = g.get(cls, ref)
+      if (record) upserts.push({ cls, ref, record })
+      else if (existed) removes.push({ cls, ref })
+    }
+    this.dirty = new Map()
+    this.lastFlush = Date.now()
+    if (upserts.length === 0 && removes.length === 0) return
+    this.o.emit({ reset: false, upserts, removes, ...(this.token ? { token: this.token } : {}) })
+  }
+}

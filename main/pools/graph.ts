@@ -1,0 +1,170 @@
+/**
+ * One pool's live object graph: records by class keyed by ref, lookup by uuid, and the reverse
+ * indexes a UI needs, maintained incrementally on every upsert/remove (never rebuilt by scanning).
+ */
+import type { ObjectRecord, ObjectUpsert } from '../../shared/model/diff'
+
+/** reverse index: objects of `cls` grouped by the ref in their `field` */
+interface IndexSpec {
+  name: string
+  cls: string
+  field: string
+}
+
+export const INDEXES: readonly IndexSpec[] = [
+  { name: 'VMsByHost', cls: 'VM', field: 'resident_on' },
+  { name: 'VBDsByVM', cls: 'VBD', field: 'VM' },
+  { name: 'VIFsByVM', cls: 'VIF', field: 'VM' },
+  { name: 'VDIsBySR', cls: 'VDI', field: 'SR' },
+  { name: 'PBDsBySR', cls: 'PBD', field: 'SR' },
+  { name: 'PIFsByHost', cls: 'PIF', field: 'host' },
+  { name: 'consolesByVM', cls: 'console', field: 'VM' },
+  { name: 'snapshotsByVM', cls: 'VM', field: 'snapshot_of' },
+]
+export type IndexName = 'VMsByHost' | 'VBDsByVM' | 'VIFsByVM' | 'VDIsBySR' | 'PBDsBySR' | 'PIFsByHost' | 'consolesByVM' | 'snapshotsByVM'
+
+export class ObjectGraph {
+  private readonly tables = new Map<string, Map<string, ObjectRecord>>()
+  private readonly classOfRef = new Map<string, string>()
+  private readonly uuids = new Map<string, { cls: string; ref: string }>()
+  private readonly indexes = new Map<string, Map<string, Set<string>>>()
+  private readonly indexesByClass = new Map<string, IndexSpec[]>()
+
+  constructor() {
+    for (const spec of INDEXES) {
+      this.indexes.set(spec.name, new Map())
+      const l = this.indexesByClass.get(spec.cls) ?? []
+      l.push(spec)
+      this.indexesByClass.set(spec.cls, l)
+    }
+  }
+
+  get size(): number {
+    return this.classOfRef.size
+  }
+
+  get(cls: string, ref: string): ObjectRecord | undefined {
+    return this.tables.get(cls)?.get(ref)
+  }
+
+  /** the record of any class by ref */
+  getByRef(ref: string): { cls: string; record: ObjectRecord } | undefined {
+    const cls = this.classOfRef.get(ref)
+    if (!cls) return undefined
+    const record = this.tables.get(cls)?.get(ref)
+    return record ? { cls, record } : undefined
+  }
+
+  byUuid(uuid: string): { cls: string; ref: string; record: ObjectRecord } | undefined {
+    const e = this.uuids.get(uuid)
+    if (!e) return undefined
+    const record = this.get(e.cls, e.ref)
+    return record ? { ...e, record } : undefined
+  }
+
+  all(cls: string): ReadonlyMap<string, ObjectRecord> {
+    return this.tables.get(cls) ?? new Map()
+  }
+
+  classes(): string[] {
+    return [...this.tables.keys()]
+  }
+
+  count(cls: string): number {
+    return this.tables.get(cls)?.size ?? 0
+  }
+
+  /** refs of `index` members pointing at `ref` (e.g. related('VMsByHost', hostRef)) */
+  related(index: IndexName, ref: string): string[] {
+    const s = this.indexes.get(index)?.get(ref)
+    return s ? [...s] : []
+  }
+
+  /** hosts of the pool: XAPI has exactly one pool per connection, so every host belongs to it */
+  hostsOfPool(): string[] {
+    return [...this.all('host').keys()]
+  }
+
+  upsert(cls: string, ref: string, record: ObjectRecord): void {
+    let table = this.tables.get(cls)
+    if (!table) {
+      table = new Map()
+      this.tables.set(cls, table)
+    }
+    const old = table.get(ref)
+    table.set(ref, record)
+    this.classOfRef.set(ref, cls)
+    const oldUuid = old?.uuid
+    const uuid = record.uuid
+    if (typeof oldUuid === 'string' && oldUuid !== uuid) this.uuids.delete(oldUuid)
+    if (typeof uuid === 'string') this.uuids.set(uuid, { cls, ref })
+    const specs = this.indexesByClass.get(cls)
+    if (specs) {
+      for (const spec of specs) {
+        const before = old?.[spec.field]
+        const after = record[spec.field]
+        if (before === after) continue
+        const idx = this.indexes.get(spec.name)
+        if (!idx) continue
+        if (typeof before === 'string') removeFrom(idx, before, ref)
+        if (typeof after === 'string') addTo(idx, after, ref)
+      }
+    }
+  }
+
+  remove(cls: string, ref: string): boolean {
+    const table = this.tables.get(cls)
+    const old = table?.get(ref)
+    if (!table || !old) return false
+    table.delete(ref)
+    this.classOfRef.delete(ref)
+    if (typeof old.uuid === 'string' && this.uuids.get(old.uuid)?.ref === ref) this.uuids.delete(old.uuid)
+    const specs = this.indexesByClass.get(cls)
+    if (specs) {
+      for (const spec of specs) {
+        const v = old[spec.field]
+        const idx = this.indexes.get(spec.name)
+        if (idx && typeof v === 'string') removeFrom(idx, v, ref)
+      }
+    }
+    return true
+  }
+
+  clear(): void {
+    this.tables.clear()
+    this.classOfRef.clear()
+    this.uuids.clear()
+    for (const idx of this.indexes.values()) idx.clear()
+  }
+
+  /** the whole graph as upserts (a reset diff's body) */
+  toUpserts(): ObjectUpsert[] {
+    const out: ObjectUpsert[] = []
+    for (const [cls, table] of this.tables) for (const [ref, record] of table) out.push({ cls, ref, record })
+    return out
+  }
+
+  /** "VM “web-01”" for error sentences */
+  describeRef(ref: string): string | undefined {
+    const o = this.getByRef(ref)
+    if (!o) return undefined
+    const label = o.record.name_label ?? o.record.name ?? o.record.uuid
+    return typeof label === 'string' && label !== '' ? `${o.cls} “${label}”` : o.cls
+  }
+}
+
+function addTo(idx: Map<string, Set<string>>, key: string, ref: string): void {
+  let s = idx.get(key)
+  if (!s) {
+    s = new Set()
+    idx.set(key, s)
+  }
+  s.add(ref)
+}
+
+function removeFrom(idx: Map<string, Set<string>>, key: string, ref: string): void {
+  const s = idx.get(key)
+  if (!s) return
+  s.delete(ref)
+  if (s.size === 0) idx.delete(key)
+}

@@ -1,0 +1,410 @@
+/**
+ * PoolManager: every saved pool connection of the app (PoolManagerApi + PoolHostAccess).
+ *
+ * Files in `dataDir` (atomic writes, mode 0600): connections.json (saved connections with their
+ * remembered member addresses — never a password), pins.json (certificate pins per host).
+ * Passwords live in the Keychain only (when remembered) or in memory for the app session.
+ * With an InventoryCache, saved pools appear at construction as offline with `cachedAt` and their
+ * last-known graph (snapshot()); every diff is written to the cache after subscribers got it,
+ * off the hot path.
+ */
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ConnectionState } from '../../shared/contract/connection'
+import type { PoolDiff } from '../../shared/model/diff'
+import { parseAddress } from '../xapi/client'
+import { SerialWriter } from '../xapi/atomic-file'
+import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
+import type { AddConnectionInput, EditConnectionInput, InventoryCache, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
+import { PoolConnection, type BackoffOptions, type SavedConnection } from './connection'
+import type { InitialLoad } from './eventloop'
+import type { Keychain } from './keychain'
+
+export interface PoolManagerOptions {
+  /** directory for connections.json and pins.json (created, mode 0700) */
+  dataDir: string
+  keychain: Keychain
+  /** offline inventory (main/cache); omitted = no cache */
+  cache?: InventoryCache
+  /** log sink (never receives passwords or session ids) */
+  log?: (line: string) => void
+  /** liveness/clock-skew probe period (ms), default 15000 */
+  heartbeatMs?: number
+  /** diff batching window (ms), default 50 */
+  batchMs?: number
+  /** how long to keep probing master + members after a loss before `failed` (ms), default 6 min */
+  failoverGiveUpMs?: number
+  /** reconnect backoff: initialMs 1000, maxMs 30000, factor 2, jitter 0.2 */
+  reconnect?: BackoffOptions
+  /** connections opened in parallel by connectAll(), default 4 */
+  connectConcurrency?: number
+  /** initial load strategy (default: the faster one measured, see eventloop.ts) */
+  initialLoad?: InitialLoad
+  /** server-side event.from timeout (s), default 30 */
+  eventTimeoutS?: number
+  /** per-call timeout (ms), default 60000 */
+  callTimeoutMs?: number
+  /** largest accepted response body (bytes), default 512 MiB */
+  maxResponseBytes?: number
+}
+
+interface FileShape {
+  version: 1
+  connections: SavedConnection[]
+}
+
+function isSaved(v: unknown): v is SavedConnection {
+  if (typeof v !== 'object' || v === null) return false
+  const o = v as Record<string, unknown>
+  return typeof o.id === 'string' && typeof o.address === 'string' && typeof o.username === 'string'
+}
+
+export class PoolManager implements PoolManagerApi, PoolHostAccess {
+  private readonly conns = new Map<string, PoolConnection>()
+  private readonly stateListeners = new Set<(s: ConnectionState) => void>()
+  private readonly diffListeners = new Set<(d: PoolDiff) => void>()
+  private readonly writer: SerialWriter
+  private readonly file: string
+  readonly hostTrust: HostTrust
+  private readonly log: (line: string) => void
+  private readonly opts: PoolManagerOptions
+  private closed = false
+
+  constructor(opts: PoolManagerOptions) {
+    this.opts = opts
+    this.log = opts.log ?? (() => undefined)
+    this.file = join(opts.dataDir, 'connections.json')
+    this.writer = new SerialWriter(this.file)
+    this.hostTrust = new HostTrust(new PinStore(join(opts.dataDir, 'pins.json')))
+    for (const saved of this.readSaved()) this.addConnectionObject(saved)
+    void this.refreshStoredPasswords()
+  }
+
+  private readSaved(): SavedConnection[] {
+    let text: string
+    try {
+      text = readFileSync(this.file, 'utf8')
+    } catch {
+      return []
+    }
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch (e) {
+      throw new Error(`saved connections file ${this.file} is not valid JSON (${(e as Error).message})`)
+    }
+    const list = (data as Partial<FileShape>)?.connections
+    if (!Array.isArray(list)) throw new Error(`saved connections file ${this.file} has no "connections" list`)
+    return list.filter(isSaved).map((s) => ({
+      ...s,
+      rememberPassword: Boolean(s.rememberPassword),
+      forceXmlRpc: Boolean(s.forceXmlRpc),
+      doNotCache: Boolean(s.doNotCache),
+      memberAddresses: Array.isArray(s.memberAddresses) ? s.memberAddresses.filter((a) => typeof a === 'string') : [],
+    }))
+  }
+
+  private save(): void {
+    const data = (): string => JSON.stringify({ version: 1, connections: [...this.conns.values()].map((c) => c.saved) } satisfies FileShape, null, 1)
+    this.writer.write(data).catch((e: unknown) => this.log(`could not save ${this.file}: ${(e as Error).message}`))
+  }
+
+  private async refreshStoredPasswords(): Promise<void> {
+    for (const c of this.conns.values()) {
+      if (!c.saved.rememberPassword) continue
+      try {
+        const had = c.storedPassword
+        c.storedPassword = (await this.opts.keychain.get(this.account(c.id))) !== undefined
+        if (had !== c.storedPassword) this.emitState(c.state())
+      } catch (e) {
+        this.log(`keychain unavailable: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  private account(id: string): string {
+    return `xenpilot:connection:${id}`
+  }
+
+  private addConnectionObject(saved: SavedConnection): PoolConnection {
+    const b = this.opts.reconnect ?? {}
+    const conn = new PoolConnection(saved, {
+      trust: this.hostTrust,
+      heartbeatMs: this.opts.heartbeatMs ?? 15_000,
+      batchMs: this.opts.batchMs ?? 50,
+      failoverGiveUpMs: this.opts.failoverGiveUpMs ?? 6 * 60_000,
+      backoff: { initialMs: b.initialMs ?? 1000, maxMs: b.maxMs ?? 30_000, factor: b.factor ?? 2, jitter: b.jitter ?? 0.2 },
+      ...(this.opts.initialLoad ? { initialLoad: this.opts.initialLoad } : {}),
+      eventTimeoutS: this.opts.eventTimeoutS ?? 30,
+      callTimeoutMs: this.opts.callTimeoutMs ?? 60_000,
+      ...(this.opts.maxResponseBytes ? { maxResponseBytes: this.opts.maxResponseBytes } : {}),
+      log: this.log,
+      claimPool: (id, uuid) => {
+        for (const other of this.conns.values()) {
+          if (other.id !== id && other.saved.poolUuid === uuid && other.connected) return other.id
+        }
+        return undefined
+      },
+      describeConnection: (id) => {
+        const o = this.conns.get(id)
+        return o ? (o.saved.poolName ?? o.saved.address) : id
+      },
+      onState: (s) => this.emitState(s),
+      onDiff: (d) => this.emitDiff(conn, d),
+      save: () => this.save(),
+    })
+    this.conns.set(saved.id, conn)
+    if (this.opts.cache && !saved.doNotCache) {
+      try {
+        const cached = this.opts.cache.load(saved.id)
+        if (cached) {
+          conn.loadCached(cached.diff.upserts, cached.meta.token, cached.meta.lastSyncAt)
+          if (cached.diff.seq > conn.seq) conn.seq = cached.diff.seq
+        }
+      } catch (e) {
+        this.log(`cached inventory of ${saved.id} could not be read: ${(e as Error).message}`)
+      }
+    }
+    return conn
+  }
+
+  private emitState(s: ConnectionState): void {
+    for (const l of this.stateListeners) {
+      try {
+        l(s)
+      } catch (e) {
+        this.log(`state listener failed: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  private emitDiff(conn: PoolConnection, d: PoolDiff): void {
+    for (const l of this.diffListeners) {
+      try {
+        l(d)
+      } catch (e) {
+        this.log(`diff listener failed: ${(e as Error).message}`)
+      }
+    }
+    const cache = this.opts.cache
+    if (cache && !conn.saved.doNotCache) {
+      const s = conn.saved
+      const meta = {
+        ...(s.poolUuid ? { poolUuid: s.poolUuid } : {}),
+        ...(s.poolName ? { poolName: s.poolName } : {}),
+        memberAddresses: s.memberAddresses,
+        ...(s.masterAddress ? { masterAddress: s.masterAddress } : {}),
+        ...(s.xapiVersion ? { xapiVersion: s.xapiVersion } : {}),
+        ...(s.transport ? { transport: s.transport } : {}),
+        lastSyncAt: new Date().toISOString(),
+        ...(d.token ? { token: d.token } : {}),
+      }
+      // subscribers (the UI) first; the SQLite write runs on a later turn
+      setImmediate(() => {
+        try {
+          cache.write(d, meta)
+        } catch (e) {
+          this.log(`cache write for ${d.connectionId} failed: ${(e as Error).message}`)
+        }
+      })
+    }
+  }
+
+  private need(id: string): PoolConnection {
+    const c = this.conns.get(id)
+    if (!c) throw new Error(`no saved connection with id ${id}`)
+    return c
+  }
+
+  // --- PoolManagerApi ----------------------------------------------------------------------------
+
+  list(): ConnectionState[] {
+    return [...this.conns.values()].map((c) => c.state())
+  }
+
+  get(id: string): ConnectionState | undefined {
+    return this.conns.get(id)?.state()
+  }
+
+  async add(input: AddConnectionInput): Promise<ConnectionState> {
+    const address = input.address.trim()
+    parseAddress(address) // throws a clear error for a bad address
+    if (!input.username.trim()) throw new Error('the user name is empty')
+    const saved: SavedConnection = {
+      id: randomUUID(),
+      address,
+      username: input.username.trim(),
+      rememberPassword: input.rememberPassword,
+      forceXmlRpc: Boolean(input.forceXmlRpc),
+      doNotCache: Boolean(input.doNotCache),
+      memberAddresses: [],
+    }
+    const conn = this.addConnectionObject(saved)
+    this.save()
+    await this.storePassword(conn, input.password)
+    void conn.connect(input.password)
+    return conn.state()
+  }
+
+  private async storePassword(conn: PoolConnection, password: string | undefined): Promise<void> {
+    conn.setPassword(password)
+    if (conn.saved.rememberPassword && password !== undefined) {
+      await this.opts.keychain.set(this.account(conn.id), password)
+      conn.storedPassword = true
+    } else if (!conn.saved.rememberPassword) {
+      await this.opts.keychain.delete(this.account(conn.id)).catch(() => undefined)
+      conn.storedPassword = false
+    }
+  }
+
+  async edit(input: EditConnectionInput): Promise<ConnectionState> {
+    const conn = this.need(input.id)
+    const before = conn.saved
+    const next: SavedConnection = {
+      ...before,
+      ...(input.address !== undefined ? { address: input.address.trim() } : {}),
+      ...(input.username !== undefined ? { username: input.username.trim() } : {}),
+      ...(input.rememberPassword !== undefined ? { rememberPassword: input.rememberPassword } : {}),
+      ...(input.forceXmlRpc !== undefined ? { forceXmlRpc: input.forceXmlRpc } : {}),
+      ...(input.doNotCache !== undefined ? { doNotCache: input.doNotCache } : {}),
+    }
+    parseAddress(next.address)
+    if (next.address !== before.address) {
+      // another address may be another pool: forget where the old one's master was
+      next.masterAddress = undefined
+      next.memberAddresses = []
+    }
+    conn.saved = next
+    this.save()
+    if (input.password !== undefined || input.rememberPassword !== undefined) await this.storePassword(conn, input.password ?? (await this.passwordFor(conn)))
+    if (next.doNotCache && !before.doNotCache) this.opts.cache?.forget(conn.id)
+    const reconnect = conn.connected && (next.address !== before.address || next.username !== before.username || next.forceXmlRpc !== before.forceXmlRpc || input.password !== undefined)
+    if (reconnect) {
+      await conn.disconnect()
+      void conn.connect(undefined)
+    }
+    return conn.state()
+  }
+
+  private async passwordFor(conn: PoolConnection): Promise<string | undefined> {
+    if (!conn.saved.rememberPassword) return undefined
+    try {
+      return await this.opts.keychain.get(this.account(conn.id))
+    } catch (e) {
+      this.log(`keychain read failed: ${(e as Error).message}`)
+      return undefined
+    }
+  }
+
+  async connect(id: string, password?: string): Promise<void> {
+    const conn = this.need(id)
+    if (password !== undefined) await this.storePassword(conn, password)
+    const pw = password ?? (conn.hasPasswordInMemory ? undefined : await this.passwordFor(conn))
+    await conn.connect(pw)
+  }
+
+  async disconnect(id: string): Promise<void> {
+    await this.need(id).disconnect()
+  }
+
+  async forget(id: string): Promise<void> {
+    const conn = this.need(id)
+    await conn.disconnect()
+    this.conns.delete(id)
+    this.save()
+    await this.opts.keychain.delete(this.account(id)).catch(() => undefined)
+    // pins of this pool's hosts, unless another saved connection still uses them
+    const port = conn.port
+    const mine = new Set([conn.saved.address, conn.saved.masterAddress, ...conn.saved.memberAddresses].filter((a): a is string => !!a).map((a) => { const p = parseAddress(a, port); return hostKey(p.host, p.port) }))
+    for (const other of this.conns.values()) {
+      for (const a of [other.saved.address, other.saved.masterAddress, ...other.saved.memberAddresses]) {
+        if (!a) continue
+        const p = parseAddress(a, other.port)
+        mine.delete(hostKey(p.host, p.port))
+      }
+    }
+    await this.hostTrust.pins.delete(mine)
+    this.opts.cache?.forget(id)
+  }
+
+  async trust(id: string, fingerprint256: string): Promise<void> {
+    const conn = this.need(id)
+    const pending = conn.pendingCertificate
+    if (!pending) throw new Error('there is no certificate waiting for a decision on this connection')
+    if (pending.fingerprint256 !== fingerprint256) throw new Error('the certificate to trust is not the one the host presented; review it again')
+    const seen = this.hostTrust.lastRefused.get(pending.host)
+    if (!seen || seen.fingerprint256 !== fingerprint256) throw new Error('the host now presents another certificate; review it again')
+    await this.hostTrust.pins.set(pending.host, { ...pinFromPem(pemFromPeer(seen), 'user') })
+    await conn.connect(conn.hasPasswordInMemory ? undefined : await this.passwordFor(conn))
+  }
+
+  async connectAll(): Promise<void> {
+    const queue = [...this.conns.values()].filter((c) => !c.connected)
+    const limit = Math.max(1, this.opts.connectConcurrency ?? 4)
+    const worker = async (): Promise<void> => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        if (this.closed) return
+        try {
+          await c.connect(c.hasPasswordInMemory ? undefined : await this.passwordFor(c))
+        } catch (e) {
+          this.log(`connect ${c.id} failed: ${(e as Error).message}`)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker))
+  }
+
+  async disconnectAll(): Promise<void> {
+    await Promise.all([...this.conns.values()].map((c) => c.disconnect()))
+  }
+
+  onState(cb: (state: ConnectionState) => void): Unsubscribe {
+    this.stateListeners.add(cb)
+    return () => this.stateListeners.delete(cb)
+  }
+
+  onDiff(cb: (diff: PoolDiff) => void): Unsubscribe {
+    this.diffListeners.add(cb)
+    return () => this.diffListeners.delete(cb)
+  }
+
+  snapshot(id: string): PoolDiff | undefined {
+    return this.conns.get(id)?.snapshot()
+  }
+
+  call(id: string, method: string, params: unknown[]): Promise<unknown> {
+    return this.need(id).call(method, params)
+  }
+
+  callAsync(id: string, method: string, params: unknown[], onProgress?: (progress: number, taskRef: string) => void): Promise<unknown> {
+    return this.need(id).callAsync(method, params, onProgress)
+  }
+
+  /** asks the pool to cancel a task started with callAsync (its promise then rejects with TASK_CANCELLED) */
+  cancelTask(id: string, taskRef: string): Promise<void> {
+    return this.need(id).cancelTask(taskRef)
+  }
+
+  /** the live object graph of a connection (main-process consumers: lookups and indexes) */
+  graph(id: string): import('./graph').ObjectGraph | undefined {
+    return this.conns.get(id)?.graph
+  }
+
+  /** measured server clock minus local clock (ms), from the heartbeat */
+  clockSkewMs(id: string): number | undefined {
+    return this.conns.get(id)?.clockSkewMs
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.disconnectAll()
+    this.hostTrust.destroy()
+  }
+
+  // --- PoolHostAccess ------------------------------------------------------------------------------
+
+  connectHostTls(id: string, hostAddress: string): Promise<{ socket: import('node:tls').TLSSocket; sessionId: string }> {
+    return this.need(id).connectHostTls(hostAddress)
+  }
+}
