@@ -15,6 +15,8 @@ export interface RpcReply {
   method: string
   body: Buffer[]
   length: number
+  /** JSON-RPC id of the request, JSON-encoded */
+  idJson?: string
 }
 
 function single(method: string, s: string): RpcReply {
@@ -88,5 +90,5 @@ export async function handleJsonRpc(pool: PoolState, site: CallSite, body: strin
       break
   }
   const parts = o.finish()
-  return { method: req.method, body: parts, length: o.length }
+  return { method: req.method, body: parts, length: o.length, idJson: req.idJson }
 }

@@ -1,0 +1,131 @@
+/**
+ * Misbehaviour on demand for RPC responses: delays, dropped connections, truncated or non-UTF-8
+ * bodies, proxy error pages and huge (streamed, never buffered) responses.
+ */
+import type { ServerResponse } from 'node:http'
+import type { SimFault } from '../model'
+
+interface ActiveFault {
+  fault: SimFault
+  once: boolean
+  hostAddress?: string
+}
+
+export class FaultSet {
+  private faults: ActiveFault[] = []
+
+  add(fault: SimFault, opts: { once?: boolean; hostAddress?: string } = {}): void {
+    const f: ActiveFault = { fault, once: opts.once ?? false }
+    if (opts.hostAddress !== undefined) f.hostAddress = opts.hostAddress
+    this.faults.push(f)
+  }
+
+  clear(): void {
+    this.faults = []
+  }
+
+  /** the fault to apply to this response, consuming it when it is a one-shot */
+  take(hostAddress: string, method: string): SimFault | undefined {
+    const i = this.faults.findIndex(
+      (f) => (f.hostAddress === undefined || f.hostAddress === hostAddress) && (f.fault.method === undefined || f.fault.method === method || `Async.${f.fault.method}` === method),
+    )
+    const f = this.faults[i]
+    if (!f) return undefined
+    if (f.once) this.faults.splice(i, 1)
+    return f.fault
+  }
+}
+
+const HTML_502 =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n'
+
+export interface FaultReply {
+  contentType: string
+  body: Buffer[]
+  length: number
+  /** for huge JSON responses */
+  idJson?: string
+  json: boolean
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** send `reply` with `fault` applied; returns when the response is done (or the socket dropped) */
+export async function sendWithFault(res: ServerResponse, fault: SimFault, reply: FaultReply, sendNormally: () => void): Promise<void> {
+  switch (fault.kind) {
+    case 'delay':
+      await sleep(fault.ms)
+      sendNormally()
+      return
+    case 'http-500':
+      res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end('Internal Server Error\n')
+      return
+    case 'html-502':
+      res.writeHead(502, { 'content-type': 'text/html' })
+      res.end(HTML_502)
+      return
+    case 'drop-mid-response': {
+      const whole = Buffer.concat(reply.body)
+      res.writeHead(200, { 'content-type': reply.contentType, 'content-length': String(whole.length) })
+      res.write(whole.subarray(0, Math.max(1, Math.floor(whole.length / 2))), () => {
+        res.socket?.destroy()
+      })
+      return
+    }
+    case 'truncated-xml': {
+      const whole = Buffer.concat(reply.body)
+      const cut = whole.subarray(0, Math.max(1, Math.floor(whole.length / 2)))
+      res.writeHead(200, { 'content-type': reply.contentType, 'content-length': String(cut.length) })
+      res.end(cut)
+      return
+    }
+    case 'invalid-utf8': {
+      const bad = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1])
+      const body = reply.json
+        ? Buffer.concat([Buffer.from('{"jsonrpc":"2.0","result":"'), bad, Buffer.from(`","id":${reply.idJson ?? 'null'}}`)])
+        : Buffer.concat([
+            Buffer.from('<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name><value>'),
+            bad,
+            Buffer.from('</value></member></struct></value></param></params></methodResponse>'),
+          ])
+      res.writeHead(200, { 'content-type': reply.contentType, 'content-length': String(body.length) })
+      res.end(body)
+      return
+    }
+    case 'huge-response':
+      await streamHuge(res, fault.bytes, reply)
+      return
+  }
+}
+
+async function streamHuge(res: ServerResponse, bytes: number, reply: FaultReply): Promise<void> {
+  const head = Buffer.from(
+    reply.json
+      ? '{"jsonrpc":"2.0","result":"'
+      : '<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name><value>',
+  )
+  const tail = Buffer.from(reply.json ? `","id":${reply.idJson ?? 'null'}}` : '</value></member></struct></value></param></params></methodResponse>')
+  const fill = Math.max(0, bytes - head.length - tail.length)
+  res.writeHead(200, { 'content-type': reply.contentType, 'content-length': String(head.length + fill + tail.length) })
+  res.write(head)
+  const chunk = Buffer.alloc(64 * 1024, 'x')
+  let left = fill
+  while (left > 0) {
+    if (res.destroyed || res.socket?.destroyed) return
+    const piece = left >= chunk.length ? chunk : chunk.subarray(0, left)
+    left -= piece.length
+    if (!res.write(piece)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done)
+          res.off('close', done)
+          resolve()
+        }
+        res.on('drain', done)
+        res.on('close', done)
+      })
+    }
+  }
+  res.end(tail)
+}

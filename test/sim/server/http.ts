@@ -1,0 +1,276 @@
+/**
+ * One host's HTTPS listener: XML-RPC on POST to any path, JSON-RPC on POST /jsonrpc (absent on
+ * legacy releases), CONNECT /console for VNC, GET /rrd_updates. Built on node:https directly.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer, type Server } from 'node:https'
+import type { Duplex } from 'node:stream'
+import { RELEASES } from '../../../shared/xapi/datamodel.generated'
+import type { SimHostSpec, SimRecord } from '../model'
+import { attachConsole, type ConsoleTarget } from '../rfb'
+import { rrdUpdates } from '../rrd'
+import type { HostCert } from './certs'
+import { sendWithFault, type FaultSet } from './faults'
+import type { PoolState } from './pool'
+import { handleJsonRpc, handleXmlRpc, type RpcReply } from './rpc'
+
+const MAX_BODY = 32 * 1024 * 1024
+const JSON_FOR_ANY_ACCEPT = RELEASES.indexOf('23.18.0')
+
+export class HostServer {
+  readonly server: Server
+  private readonly sockets = new Set<Duplex>()
+  private listening = false
+
+  constructor(
+    readonly pool: PoolState,
+    readonly host: SimHostSpec,
+    cert: HostCert,
+    private readonly faults: FaultSet,
+  ) {
+    this.server = createServer({ key: cert.keyPem, cert: cert.certPem, keepAliveTimeout: 30_000 })
+    this.server.on('secureConnection', (s) => this.track(s))
+    this.server.on('request', (req, res) => {
+      this.onRequest(req, res).catch((e: unknown) => {
+        this.pool.log(`${this.host.address}: request failed: ${e instanceof Error ? e.stack : String(e)}`)
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'text/plain' })
+          res.end('internal simulator error\n')
+        } else res.destroy()
+      })
+    })
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onConnect(req, socket, head))
+    this.server.on('clientError', (_e, socket) => socket.destroy())
+  }
+
+  private track(s: Duplex): void {
+    this.sockets.add(s)
+    s.on('close', () => this.sockets.delete(s))
+  }
+
+  setCertificate(cert: HostCert): void {
+    this.server.setSecureContext({ key: cert.keyPem, cert: cert.certPem })
+  }
+
+  listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e)
+      this.server.once('error', onError)
+      this.server.listen(port, this.host.address, () => {
+        this.server.off('error', onError)
+        this.listening = true
+        const addr = this.server.address()
+        resolve(typeof addr === 'object' && addr ? addr.port : port)
+      })
+    })
+  }
+
+  get isListening(): boolean {
+    return this.listening
+  }
+
+  /** stop answering entirely: listener closed and every open connection cut */
+  close(): Promise<void> {
+    this.listening = false
+    for (const s of this.sockets) s.destroy()
+    this.sockets.clear()
+    return new Promise((resolve) => this.server.close(() => resolve()))
+  }
+
+  /** cut open connections but keep listening (toolstack restart) */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy()
+    this.sockets.clear()
+  }
+
+  private async readBody(req: IncomingMessage): Promise<string | undefined> {
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const c of req) {
+      const b = c as Buffer
+      size += b.length
+      if (size > MAX_BODY) return undefined
+      chunks.push(b)
+    }
+    return Buffer.concat(chunks).toString('utf8')
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `https://${this.host.address}`)
+    if (req.method === 'POST') {
+      const isJson = url.pathname === '/jsonrpc'
+      if (isJson && !this.pool.spec.jsonRpc) {
+        // legacy hosts have no JSON-RPC handler at all
+        await this.readBody(req)
+        res.writeHead(404, { 'content-type': 'text/html' })
+        res.end('<html><body><h1>HTTP 404 Not Found</h1></body></html>')
+        return
+      }
+      const body = await this.readBody(req)
+      if (body === undefined) {
+        res.writeHead(413, { 'content-type': 'text/plain' })
+        res.end('request body too large\n')
+        return
+      }
+      const site = { hostRef: this.host.ref }
+      const reply = isJson ? await handleJsonRpc(this.pool, site, body) : await handleXmlRpc(this.pool, site, body)
+      await this.sendRpc(res, reply, isJson)
+      return
+    }
+    if (req.method === 'GET' && url.pathname === '/rrd_updates') {
+      this.rrd(req, res, url)
+      return
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' })
+    res.end(`no handler for ${req.method ?? '?'} ${url.pathname}\n`)
+  }
+
+  private async sendRpc(res: ServerResponse, reply: RpcReply, isJson: boolean): Promise<void> {
+    const contentType = isJson ? 'application/json' : 'text/xml'
+    const sendNormally = (): void => {
+      const headers: Record<string, string> = { 'content-type': contentType, 'content-length': String(reply.length) }
+      if (isJson) headers['access-control-allow-origin'] = '*'
+      res.writeHead(200, headers)
+      if (reply.body.length === 1 && reply.body[0]) res.end(reply.body[0])
+      else {
+        res.cork()
+        for (const b of reply.body) res.write(b)
+        res.uncork()
+        res.end()
+      }
+    }
+    const fault = this.faults.take(this.host.address, reply.method)
+    if (!fault) {
+      sendNormally()
+      return
+    }
+    const fr: Parameters<typeof sendWithFault>[2] = { contentType, body: reply.body, length: reply.length, json: isJson }
+    if (reply.idJson !== undefined) fr.idJson = reply.idJson
+    await sendWithFault(res, fault, fr, sendNormally)
+  }
+
+  private sessionOf(req: IncomingMessage, url: URL): string | undefined {
+    const cookie = req.headers.cookie ?? ''
+    const m = /(?:^|;\s*)session_id=([^;]+)/.exec(cookie)
+    const fromCookie = m?.[1] ? decodeURIComponent(m[1]) : undefined
+    const candidate = fromCookie ?? url.searchParams.get('session_id') ?? undefined
+    if (candidate && this.pool.sessions.has(candidate)) return candidate
+    const auth = req.headers.authorization
+    if (auth?.startsWith('Basic ')) {
+      const [user, ...rest] = Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':')
+      if (user === this.pool.spec.username && rest.join(':') === this.pool.spec.password) return this.pool.adminSession
+    }
+    return undefined
+  }
+
+  private rrd(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (!this.sessionOf(req, url)) {
+      res.writeHead(401, { 'content-type': 'text/plain' })
+      res.end('unauthorised: a valid session_id is required\n')
+      return
+    }
+    const startRaw = url.searchParams.get('start')
+    const start = Number(startRaw)
+    if (startRaw === null || !Number.isFinite(start)) {
+      res.writeHead(400, { 'content-type': 'text/plain' })
+      res.end('rrd_updates needs a numeric start parameter\n')
+      return
+    }
+    const now = Math.floor(Date.now() / 1000)
+    const accept = req.headers.accept ?? ''
+    const prefersJson =
+      accept.includes('application/json') || (accept.includes('*/*') && this.pool.schema.releaseIndex >= JSON_FOR_ANY_ACCEPT) || url.searchParams.get('json') === 'true'
+    const cf = url.searchParams.get('cf')
+    const q: Parameters<typeof rrdUpdates>[1] = {
+      hostRef: this.host.ref,
+      start: start < 0 ? now + start : start,
+      interval: Number(url.searchParams.get('interval') ?? '0') || 0,
+      cf: cf === 'MIN' || cf === 'MAX' ? cf : 'AVERAGE',
+      json: prefersJson,
+      includeHost: url.searchParams.get('host') === 'true',
+      now,
+    }
+    const vmUuids = url.searchParams.getAll('vm_uuid')
+    if (vmUuids.length) q.vmUuids = vmUuids
+    try {
+      const r = rrdUpdates(this.pool.spec, q)
+      res.writeHead(200, { 'content-type': r.contentType })
+      res.end(r.body)
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end(`rrd_updates failed: ${e instanceof Error ? e.message : String(e)}\n`)
+    }
+  }
+
+  private onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', `https://${this.host.address}`)
+    const reject = (status: string, why: string): void => {
+      const body = `${why}\n`
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    }
+    if (url.pathname !== '/console') {
+      reject('404 Not Found', `no CONNECT handler for ${url.pathname}`)
+      return
+    }
+    if (!this.sessionOf(req, url)) {
+      reject('403 Forbidden', 'SESSION_INVALID: a valid session_id cookie or query parameter is required')
+      return
+    }
+    const resolved = this.resolveConsoleVm(url)
+    if (typeof resolved === 'string') {
+      reject('404 Not Found', resolved)
+      return
+    }
+    const [vmRef, vm] = resolved
+    if (vm['power_state'] !== 'Running') {
+      reject('404 Not Found', `VM ${String(vm['uuid'])} is ${String(vm['power_state']).toLowerCase()}, not running: it has no console`)
+      return
+    }
+    if (vm['resident_on'] !== this.host.ref) {
+      const where = this.pool.hostAddress(String(vm['resident_on']))
+      reject('404 Not Found', `VM ${String(vm['uuid'])} is not resident on this host (${this.host.address}); its console is on ${where}`)
+      return
+    }
+    socket.write('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nCache-Control: no-cache, no-store\r\n\r\n')
+    if (head.length) socket.unshift(head)
+    void vmRef
+    attachConsole(socket, this.consoleTarget(vm))
+  }
+
+  private resolveConsoleVm(url: URL): [string, SimRecord] | string {
+    const db = this.pool.db
+    const ref = url.searchParams.get('ref')
+    const uuid = url.searchParams.get('uuid')
+    let vmRef: string | undefined
+    if (ref) {
+      if (db.get('VM', ref)) vmRef = ref
+      else {
+        const c = db.get('console', ref)
+        if (c) vmRef = String(c['VM'])
+      }
+    } else if (uuid) {
+      vmRef = db.byUuid('VM', uuid)
+      if (!vmRef) {
+        const cref = db.byUuid('console', uuid)
+        const c = cref ? db.get('console', cref) : undefined
+        if (c) vmRef = String(c['VM'])
+      }
+    } else return 'console needs ref= or uuid='
+    const vm = vmRef ? db.get('VM', vmRef) : undefined
+    if (!vmRef || !vm) return `no VM or console for ${ref ? `ref=${ref}` : `uuid=${uuid ?? ''}`}`
+    return [vmRef, vm]
+  }
+
+  private consoleTarget(vm: SimRecord): ConsoleTarget {
+    const oc = vm['other_config']
+    const ext = oc && typeof oc === 'object' && !Array.isArray(oc) ? oc['xenpilot_sim_vnc'] : undefined
+    if (typeof ext === 'string') {
+      const i = ext.lastIndexOf(':')
+      const port = Number(ext.slice(i + 1))
+      if (i > 0 && Number.isInteger(port)) return { kind: 'tcp', host: ext.slice(0, i), port }
+    }
+    const textConsole = vm['is_control_domain'] === true || vm['domain_type'] === 'pv' || vm['domain_type'] === 'pvh'
+    return { kind: 'sim', vmUuid: String(vm['uuid']), name: String(vm['name_label']), protocol: textConsole ? '3.3' : '3.8' }
+  }
+}
+
