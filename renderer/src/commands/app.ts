@@ -6,9 +6,10 @@ export const addServerCommand: Command = {
   id: 'app.addServer',
   label: 'Add Server…',
   group: 'app',
+  global: true,
   toolbar: true,
   shortcut: 'Ctrl+N',
-  appliesTo: () => true,
+  appliesTo: () => false,
   canRun: () => true,
   run: (_sel, ctx) => ctx.openDialog({ kind: 'add-server' }),
 }
@@ -17,6 +18,7 @@ export const connectAllCommand: Command = {
   id: 'app.connectAll',
   label: 'Connect All',
   group: 'app',
+  global: true,
   appliesTo: () => false,
   canRun: () => true,
   run: async (_sel, ctx) => {
@@ -32,6 +34,7 @@ export const disconnectAllCommand: Command = {
   id: 'app.disconnectAll',
   label: 'Disconnect All',
   group: 'app',
+  global: true,
   appliesTo: () => false,
   canRun: () => true,
   run: async (_sel, ctx) => {

@@ -60,6 +60,8 @@ export interface Command {
   shortcut?: string
   /** the toolbar shows it */
   toolbar?: boolean
+  /** needs no selection (File menu: Add Server, Connect All…); never in the context menu */
+  global?: boolean
 }
 
 export interface KeyLike {
@@ -96,7 +98,7 @@ export class CommandRegistry {
   }
   /** commands relevant to a selection, in registration order, grouped */
   forSelection(sel: Selection): Command[] {
-    return this.all().filter((c) => c.appliesTo(sel))
+    return this.all().filter((c) => !c.global && c.appliesTo(sel))
   }
   forShortcut(e: KeyLike): Command | undefined {
     for (const c of this.commands.values()) if (c.shortcut && matchesShortcut(c.shortcut, e)) return c
@@ -106,7 +108,7 @@ export class CommandRegistry {
   async execute(id: string, sel: Selection, ctx: CommandContext): Promise<CanRun> {
     const c = this.commands.get(id)
     if (!c) return `Unknown command ${id}`
-    if (!c.appliesTo(sel)) return `${c.label} does not apply to the selection`
+    if (!c.global && !c.appliesTo(sel)) return `${c.label} does not apply to the selection`
     const ok = c.canRun(sel, ctx)
     if (ok !== true) return ok
     await c.run(sel, ctx)

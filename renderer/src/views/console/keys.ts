@@ -1,0 +1,150 @@
+/**
+ * Keys the console sends on the user's behalf: the combo palette (Ctrl+Alt+Del, Ctrl+Alt+Fn, …)
+ * and "Type clipboard", which turns text into key events.
+ *
+ * Layout assumption for typed text: **US QWERTY**. Each character becomes the X11 keysym of the
+ * character (what RFB's KeyEvent carries) plus the DOM `code` of the US key that produces it (what
+ * QEMU's extended key events turn into a scancode), with Shift held for upper case and shifted
+ * symbols. A guest with another layout receives the right keysyms from RFB-keysym servers
+ * (vncterm, Xvnc); QEMU maps scancodes through the guest's own layout, so there text matches only
+ * when the guest uses US QWERTY too.
+ */
+
+export interface KeyStroke {
+  keysym: number
+  /** DOM KeyboardEvent.code of the physical US key, null when no US key produces it */
+  code: string | null
+  down: boolean
+}
+
+export const XK = {
+  BackSpace: 0xff08,
+  Tab: 0xff09,
+  Return: 0xff0d,
+  Escape: 0xff1b,
+  Delete: 0xffff,
+  Sys_Req: 0xff15,
+  Print: 0xff61,
+  Shift_L: 0xffe1,
+  Control_L: 0xffe3,
+  Alt_L: 0xffe9,
+  Super_L: 0xffeb,
+  F1: 0xffbe,
+} as const
+
+interface ComboKey {
+  keysym: number
+  code: string
+}
+
+export interface KeyCombo {
+  id: string
+  label: string
+  /** pressed in this order, released in reverse */
+  keys: ComboKey[]
+}
+
+const CTRL: ComboKey = { keysym: XK.Control_L, code: 'ControlLeft' }
+const ALT: ComboKey = { keysym: XK.Alt_L, code: 'AltLeft' }
+const fn = (n: number): ComboKey => ({ keysym: XK.F1 + n - 1, code: `F${n}` })
+
+export const CTRL_ALT_DEL: KeyCombo = { id: 'ctrl-alt-del', label: 'Ctrl+Alt+Del', keys: [CTRL, ALT, { keysym: XK.Delete, code: 'Delete' }] }
+
+/** The palette: what users ask for (ANCHORS §5 row 5) and what a stuck guest needs. */
+export const KEY_COMBOS: KeyCombo[] = [
+  CTRL_ALT_DEL,
+  ...Array.from({ length: 12 }, (_, i): KeyCombo => ({ id: `ctrl-alt-f${i + 1}`, label: `Ctrl+Alt+F${i + 1}`, keys: [CTRL, ALT, fn(i + 1)] })),
+  { id: 'alt-f4', label: 'Alt+F4', keys: [ALT, fn(4)] },
+  { id: 'alt-tab', label: 'Alt+Tab', keys: [ALT, { keysym: XK.Tab, code: 'Tab' }] },
+  { id: 'ctrl-esc', label: 'Ctrl+Esc', keys: [CTRL, { keysym: XK.Escape, code: 'Escape' }] },
+  // Linux magic SysRq is Alt+SysRq(+command key); SysRq is the Print Screen key with Alt held
+  { id: 'alt-sysrq', label: 'Alt+SysRq', keys: [ALT, { keysym: XK.Sys_Req, code: 'PrintScreen' }] },
+  { id: 'super', label: 'Windows / Super', keys: [{ keysym: XK.Super_L, code: 'MetaLeft' }] },
+]
+
+export function comboStrokes(combo: KeyCombo): KeyStroke[] {
+  return [...combo.keys.map((k) => ({ ...k, down: true })), ...[...combo.keys].reverse().map((k) => ({ ...k, down: false }))]
+}
+
+/** US QWERTY: character → key code and whether Shift is needed */
+const US: Record<string, { code: string; shift: boolean }> = (() => {
+  const map: Record<string, { code: string; shift: boolean }> = {}
+  for (let i = 0; i < 26; i++) {
+    const lower = String.fromCharCode(0x61 + i)
+    const upper = lower.toUpperCase()
+    map[lower] = { code: `Key${upper}`, shift: false }
+    map[upper] = { code: `Key${upper}`, shift: true }
+  }
+  const shiftedDigits = ')!@#$%^&*('
+  for (let d = 0; d <= 9; d++) {
+    map[String(d)] = { code: `Digit${d}`, shift: false }
+    map[shiftedDigits.charAt(d)] = { code: `Digit${d}`, shift: true }
+  }
+  const pairs: [string, string, string][] = [
+    ['-', '_', 'Minus'],
+    ['=', '+', 'Equal'],
+    ['[', '{', 'BracketLeft'],
+    [']', '}', 'BracketRight'],
+    ['\\', '|', 'Backslash'],
+    [';', ':', 'Semicolon'],
+    ["'", '"', 'Quote'],
+    ['`', '~', 'Backquote'],
+    [',', '<', 'Comma'],
+    ['.', '>', 'Period'],
+    ['/', '?', 'Slash'],
+  ]
+  for (const [plain, shifted, code] of pairs) {
+    map[plain] = { code, shift: false }
+    map[shifted] = { code, shift: true }
+  }
+  map[' '] = { code: 'Space', shift: false }
+  return map
+})()
+
+export interface TypedText {
+  strokes: KeyStroke[]
+  /** characters that were left out (control characters) */
+  skipped: string[]
+  /** characters sent as bare keysyms because no US key types them (é, ß, €, …) */
+  nonUs: string[]
+}
+
+/** Longest text "Type clipboard" sends in one go (a paste of a whole file is a mistake). */
+export const MAX_TYPED_CHARS = 20_000
+
+export function textToStrokes(text: string): TypedText {
+  const strokes: KeyStroke[] = []
+  const skipped: string[] = []
+  const nonUs: string[] = []
+  const press = (keysym: number, code: string | null): void => {
+    strokes.push({ keysym, code, down: true }, { keysym, code, down: false })
+  }
+  const normalised = text.replace(/\r\n?/g, '\n')
+  for (const ch of normalised) {
+    if (ch === '\n') {
+      press(XK.Return, 'Enter')
+      continue
+    }
+    if (ch === '\t') {
+      press(XK.Tab, 'Tab')
+      continue
+    }
+    const us = US[ch]
+    if (us) {
+      const keysym = ch.charCodeAt(0)
+      if (us.shift) strokes.push({ keysym: XK.Shift_L, code: 'ShiftLeft', down: true })
+      press(keysym, us.code)
+      if (us.shift) strokes.push({ keysym: XK.Shift_L, code: 'ShiftLeft', down: false })
+      continue
+    }
+    const cp = ch.codePointAt(0) ?? 0
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+      skipped.push(ch)
+      continue
+    }
+    // X11: Latin-1 keysyms equal the code point; everything else is 0x01000000 + code point
+    press(cp <= 0xff ? cp : 0x01000000 + cp, null)
+    nonUs.push(ch)
+  }
+  return { strokes, skipped, nonUs }
+}

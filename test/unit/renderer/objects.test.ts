@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest'
+import { NOT_RESIDENT, ObjectGraph } from '../../../renderer/src/model/objects'
+import { generatePool } from './fleet'
+
+const spec = { connectionId: 'c1', poolName: 'alpha', hosts: 2, runningPerHost: 3, halted: 2 }
+
+describe('object graph fed by pool.diff batches', () => {
+  it('a reset batch loads every class and builds the indexes in one pass', () => {
+    const g = new ObjectGraph()
+    const gen = generatePool(spec)
+    g.apply(gen.diff)
+    const p = g.pool('c1')
+    expect(p?.all('VM').size).toBe(2 + 6 + 2 + 2) // dom0s, running, halted, template + snapshot
+    expect([...(p?.index('residentOn').get(gen.hostRefs[0] ?? '') ?? [])]).toHaveLength(4) // dom0 + 3 running
+    expect([...(p?.index('residentOn').get(NOT_RESIDENT) ?? [])]).toEqual(expect.arrayContaining(gen.haltedVmRefs))
+    expect(p?.index('tag').get('web').size).toBe(2)
+    expect(p?.index('ip').get('10.0.1.2').size).toBe(1)
+    expect(p?.pendingTasks()).toBe(1)
+    expect(g.findByUuid(String(p?.get('VM', gen.runningVmRefs[0])?.uuid))?.ref).toBe(gen.runningVmRefs[0])
+  })
+
+  it('a VM that starts moves from the not-resident index to its host, without duplicates', () => {
+    const g = new ObjectGraph()
+    const gen = generatePool(spec)
+    g.apply(gen.diff)
+    const p = g.pool('c1')
+    const vm = gen.haltedVmRefs[0] ?? ''
+    const host = gen.hostRefs[1] ?? ''
+    const rec = { ...(p?.get('VM', vm) ?? {}), power_state: 'Running', resident_on: host }
+    g.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'VM', ref: vm, record: rec }], removes: [] })
+    expect(p?.index('residentOn').get(NOT_RESIDENT).has(vm)).toBe(false)
+    expect(p?.index('residentOn').get(host).has(vm)).toBe(true)
+    // the same upsert again changes nothing
+    g.apply({ connectionId: 'c1', seq: 3, reset: false, upserts: [{ cls: 'VM', ref: vm, record: rec }], removes: [] })
+    let count = 0
+    for (const [, refs] of p?.index('residentOn').entries() ?? []) if (refs.has(vm)) count++
+    expect(count).toBe(1)
+  })
+
+  it('modified tags and folders leave no ghost entry under the old key', () => {
+    const g = new ObjectGraph()
+    const gen = generatePool(spec)
+    g.apply(gen.diff)
+    const p = g.pool('c1')
+    const vm = gen.runningVmRefs[0] ?? ''
+    const rec = { ...(p?.get('VM', vm) ?? {}), tags: ['batch'], other_config: { folder: '/moved' } }
+    g.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'VM', ref: vm, record: rec }], removes: [] })
+    expect(p?.index('tag').get('web').has(vm)).toBe(false)
+    expect(p?.index('tag').get('batch').has(vm)).toBe(true)
+    expect(p?.index('folder').get('/alpha/apps').has(vm)).toBe(false)
+    expect(p?.index('folder').get('/moved').has(vm)).toBe(true)
+  })
+
+  it('a removed object is gone from its table, the uuid map and every index', () => {
+    const g = new ObjectGraph()
+    const gen = generatePool(spec)
+    g.apply(gen.diff)
+    const p = g.pool('c1')
+    const vm = gen.runningVmRefs[0] ?? ''
+    const uuid = String(p?.get('VM', vm)?.uuid)
+    g.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [], removes: [{ cls: 'VM', ref: vm }] })
+    expect(p?.get('VM', vm)).toBeUndefined()
+    expect(p?.byUuid.has(uuid)).toBe(false)
+    expect(p?.classOf.has(vm)).toBe(false)
+    for (const [, refs] of p?.index('residentOn').entries() ?? []) expect(refs.has(vm)).toBe(false)
+    expect(p?.index('tag').get('web').has(vm)).toBe(false)
+    // removing something unknown is harmless
+    expect(() => g.apply({ connectionId: 'c1', seq: 3, reset: false, upserts: [], removes: [{ cls: 'VM', ref: 'OpaqueRef:nope' }] })).not.toThrow()
+  })
+
+  it('a reset replaces the graph: objects missing from it are gone (no ghosts)', () => {
+    const g = new ObjectGraph()
+    const gen = generatePool(spec)
+    g.apply(gen.diff)
+    const smaller = generatePool({ ...spec, hosts: 1, runningPerHost: 1, halted: 0 })
+    g.apply({ ...smaller.diff, seq: 10 })
+    const p = g.pool('c1')
+    expect(p?.all('host').size).toBe(1)
+    expect(p?.get('host', gen.hostRefs[1])).toBeUndefined()
+    expect(p?.index('residentOn').get(gen.hostRefs[1] ?? '').size).toBe(0)
+    expect(p?.index('tag').get('db').size).toBe(0)
+  })
+
+  it('reports a gap when a batch does not follow the previous one', () => {
+    const g = new ObjectGraph()
+    g.apply(generatePool(spec).diff)
+    expect(g.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [], removes: [] }).gap).toBe(false)
+    expect(g.apply({ connectionId: 'c1', seq: 5, reset: false, upserts: [], removes: [] }).gap).toBe(true)
+  })
+
+  it('keeps pools apart and drops a forgotten connection', () => {
+    const g = new ObjectGraph()
+    g.apply(generatePool(spec).diff)
+    g.apply(generatePool({ ...spec, connectionId: 'c2', poolName: 'beta', poolIndex: 1 }).diff)
+    expect(g.pools.size).toBe(2)
+    expect(g.pool('c2')?.pool()?.rec.name_label).toBe('beta')
+    g.drop('c1')
+    expect(g.pool('c1')).toBeUndefined()
+  })
+
+  it('local SRs resolve to their host through the single PBD; shared SRs do not', () => {
+    const g = new ObjectGraph()
+    const gen = generatePool(spec)
+    g.apply(gen.diff)
+    const p = g.pool('c1')
+    expect(p?.localSrHost(p.get('SR', gen.localSrRefs[1]) ?? {})).toBe(gen.hostRefs[1])
+    expect(p?.localSrHost(p.get('SR', gen.sharedSrRef) ?? {})).toBeNull()
+  })
+})

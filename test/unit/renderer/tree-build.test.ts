@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest'
+import { TreeBuilder } from '../../../renderer/src/model/tree/build'
+import type { TreeFlags, TreeMode, TreeNode } from '../../../renderer/src/model/tree/types'
+import { ObjectGraph } from '../../../renderer/src/model/objects'
+import type { ConnectionState } from '../../../shared/contract/connection'
+import { connectionState, generatePool } from './fleet'
+
+const HIDE: TreeFlags = { showTemplates: false, showSnapshots: false, showHidden: false }
+const labels = (nodes: TreeNode[]): string[] => nodes.map((n) => n.label)
+const find = (nodes: TreeNode[], label: string): TreeNode | undefined => {
+  for (const n of nodes) {
+    if (n.label === label) return n
+    const f = find(n.children, label)
+    if (f) return f
+  }
+  return undefined
+}
+
+function setup(conns: ConnectionState[] = [connectionState('c1', { label: 'alpha' })]) {
+  const graph = new ObjectGraph()
+  const gen = generatePool({ connectionId: 'c1', poolName: 'alpha', hosts: 2, runningPerHost: 2, halted: 1 })
+  graph.apply(gen.diff)
+  const builder = new TreeBuilder()
+  const build = (mode: TreeMode = 'infrastructure', flags: TreeFlags = HIDE, connections = conns) => builder.build({ mode, connections, graph, flags, now: Date.UTC(2026, 10, 25) })
+  return { graph, gen, builder, build }
+}
+
+describe('Infrastructure view', () => {
+  it('shows pool → hosts → resident VMs, halted VMs, shared SRs and networks under the pool, local SRs under their host', () => {
+    const { build } = setup()
+    const [pool] = build()
+    expect(pool?.kind).toBe('pool')
+    expect(pool?.label).toBe('alpha')
+    expect(labels(pool?.children ?? [])).toEqual(['alpha-host0', 'alpha-host1', 'alpha-halted0', 'NFS storage', 'Pool-wide network associated with eth0'])
+    const host0 = pool?.children[0]
+    expect(labels(host0?.children ?? [])).toEqual(['alpha-vm0', 'alpha-vm1', 'Local storage'])
+    expect(host0?.children[0]?.icon).toBe('running')
+    expect(find(pool?.children ?? [], 'alpha-halted0')?.icon).toBe('halted')
+    expect(pool?.count).toBe(5) // VMs under the pool: 4 running + 1 halted
+  })
+
+  it('hides templates, snapshots, control domains and host-internal networks unless toggled', () => {
+    const { build } = setup()
+    const hidden = build()
+    expect(find(hidden, 'Debian Bookworm 12')).toBeUndefined()
+    expect(find(hidden, 'before-upgrade')).toBeUndefined()
+    expect(find(hidden, 'Control domain on alpha-host0')).toBeUndefined()
+    expect(find(hidden, 'Host internal management network')).toBeUndefined()
+    const shown = build('infrastructure', { showTemplates: true, showSnapshots: true, showHidden: true })
+    expect(find(shown, 'Debian Bookworm 12')?.kind).toBe('template')
+    // a snapshot sits under the VM it was taken of
+    expect(find(shown, 'alpha-vm0')?.children.map((c) => c.label)).toEqual(['before-upgrade'])
+    expect(find(shown, 'Control domain on alpha-host0')).toBeDefined()
+    expect(find(shown, 'Host internal management network')).toBeDefined()
+  })
+
+  it('a started VM moves from the pool to its host, keeping its node id', () => {
+    const { graph, gen, build } = setup()
+    const before = find(build(), 'alpha-halted0')
+    const vm = gen.haltedVmRefs[0] ?? ''
+    const rec = { ...(graph.pool('c1')?.get('VM', vm) ?? {}), power_state: 'Running', resident_on: gen.hostRefs[1] }
+    graph.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'VM', ref: vm, record: rec }], removes: [] })
+    const [pool] = build()
+    const host1 = pool?.children.find((n) => n.label === 'alpha-host1')
+    const moved = host1?.children.find((n) => n.label === 'alpha-halted0')
+    expect(moved?.icon).toBe('running')
+    expect(moved?.id).toBe(before?.id)
+    expect(pool?.children.some((n) => n.label === 'alpha-halted0')).toBe(false)
+  })
+
+  it('shows a stand-alone host (pool without a name, one host) as the host itself', () => {
+    const graph = new ObjectGraph()
+    graph.apply(generatePool({ connectionId: 's1', poolName: 'lonely', hosts: 1, runningPerHost: 1, halted: 1, standalone: true }).diff)
+    const [root] = new TreeBuilder().build({ mode: 'infrastructure', connections: [connectionState('s1')], graph, flags: HIDE, now: 0 })
+    expect(root?.kind).toBe('host')
+    expect(root?.label).toBe('lonely')
+    expect(root?.isConnectionRoot).toBe(true)
+    expect(labels(root?.children ?? [])).toEqual(['lonely-halted0', 'lonely-vm0', 'Local storage', 'NFS storage', 'Pool-wide network associated with eth0'])
+  })
+
+  it('always shows a node per saved connection with its state', () => {
+    const { build } = setup()
+    const now = Date.UTC(2026, 10, 25, 12, 0, 0)
+    const conns = [
+      connectionState('c1', { label: 'alpha', status: 'reconnecting', attempt: 2, nextRetryAt: new Date(now + 12_000).toISOString() }),
+      connectionState('c2', { label: 'new.example', status: 'connecting' }),
+      connectionState('c3', { label: 'bad.example', status: 'failed', detail: 'connection refused' }),
+      connectionState('c4', { label: 'trust.example', status: 'awaiting-trust' }),
+      connectionState('c5', { label: 'cached.example', status: 'disconnected', cachedAt: '2026-11-25T09:30:00Z' }),
+    ]
+    const graph = new ObjectGraph()
+    graph.apply(generatePool({ connectionId: 'c1', poolName: 'alpha', hosts: 1, runningPerHost: 1, halted: 0 }).diff)
+    const roots = new TreeBuilder().build({ mode: 'infrastructure', connections: conns, graph, flags: HIDE, now })
+    expect(roots.map((r) => r.badge)).toEqual([
+      'Reconnecting in 12 s (attempt 2)',
+      'Connecting…',
+      'Failed: connection refused',
+      'Awaiting certificate trust',
+      expect.stringMatching(/^Offline — as of /),
+    ])
+    expect(roots[0]?.stale).toBe(true) // cached objects of a pool that is not connected are marked
+    expect(roots[0]?.children.length).toBeGreaterThan(0)
+    expect(roots[1]?.kind).toBe('connection')
+    expect(roots[1]?.label).toBe('new.example')
+    void build
+  })
+
+  it('rebuilds only the connection whose objects changed', () => {
+    const { graph, builder, build } = setup()
+    graph.apply(generatePool({ connectionId: 'c2', poolName: 'beta', poolIndex: 1, hosts: 1, runningPerHost: 1, halted: 0 }).diff)
+    const conns = [connectionState('c1'), connectionState('c2')]
+    build('infrastructure', HIDE, conns)
+    expect(builder.rebuilt).toBe(2)
+    build('infrastructure', HIDE, conns)
+    expect(builder.rebuilt).toBe(0)
+    graph.apply({ connectionId: 'c2', seq: 2, reset: false, upserts: [], removes: [{ cls: 'VM', ref: 'OpaqueRef:c2-vm0' }] })
+    build('infrastructure', HIDE, conns)
+    expect(builder.rebuilt).toBe(1)
+  })
+})
+
+describe('Objects, Tags and Folders views', () => {
+  it('Objects lists objects by type across pools', () => {
+    const { graph, build } = setup()
+    graph.apply(generatePool({ connectionId: 'c2', poolName: 'beta', poolIndex: 1, hosts: 1, runningPerHost: 1, halted: 0 }).diff)
+    const roots = build('objects', HIDE, [connectionState('c1'), connectionState('c2')])
+    expect(labels(roots)).toEqual(['Pools', 'Servers', 'Virtual Machines', 'Storage', 'Networks'])
+    expect(labels(roots[0]?.children ?? [])).toEqual(['alpha', 'beta'])
+    expect(labels(roots[1]?.children ?? [])).toEqual(['alpha-host0', 'alpha-host1', 'beta-host0'])
+    expect(roots[2]?.children).toHaveLength(6)
+    const withTemplates = build('objects', { ...HIDE, showTemplates: true }, [connectionState('c1')])
+    expect(labels(withTemplates)).toContain('Templates')
+  })
+
+  it('Tags groups tagged objects under each XAPI tag', () => {
+    const { build } = setup()
+    const roots = build('tags')
+    expect(labels(roots)).toEqual(['db', 'prod', 'storage', 'web'])
+    const prod = roots.find((r) => r.label === 'prod')
+    expect(labels(prod?.children ?? [])).toEqual(['alpha-host0', 'alpha-vm1'])
+    // the same object under two tags gets two distinct node ids but one object id
+    const inDb = roots.find((r) => r.label === 'db')?.children.find((n) => n.label === 'alpha-vm1')
+    const inProd = prod?.children.find((n) => n.label === 'alpha-vm1')
+    expect(inDb?.id).not.toBe(inProd?.id)
+    expect(inDb?.objId).toBe(inProd?.objId)
+  })
+
+  it('Folders nests other_config.folder paths and keeps the empty folders XenCenter records', () => {
+    const { build } = setup()
+    const roots = build('folders')
+    expect(labels(roots)).toEqual(['alpha', 'Empty', 'Nested'])
+    const apps = roots[0]?.children[0]
+    expect(apps?.label).toBe('apps')
+    expect(labels(apps?.children ?? [])).toEqual(['alpha-vm0', 'alpha-vm2'])
+    expect(roots[0]?.count).toBe(2)
+    expect(roots[2]?.children[0]?.label).toBe('Empty')
+  })
+})
