@@ -5,7 +5,7 @@
  * registering it — the tree and menus do not change.
  */
 import type { ConnectionState } from '../../../shared/contract/connection'
-import type { RendererApi } from '../api'
+import type { XenPilotApi } from '../../../shared/contract'
 import type { NodeKind } from '../model/tree/types'
 
 export interface SelectedItem {
@@ -35,7 +35,7 @@ export interface ConfirmRequest {
 
 /** What commands may touch: the contract, state lookups and UI services. */
 export interface CommandContext {
-  api: Pick<RendererApi, 'call'>
+  api: Pick<XenPilotApi, 'call'>
   connection(id: string): ConnectionState | undefined
   /** a record of a connection's object graph */
   record(connectionId: string, cls: string, ref: string): Record<string, unknown> | undefined

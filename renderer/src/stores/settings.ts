@@ -48,9 +48,16 @@ export function parseSettings(text: string | null): Settings {
   return s
 }
 
-function storage(): Storage | null {
+interface KeyValueStore {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+}
+
+// localStorage through globalThis: this module is also loaded by unit tests in plain Node
+function storage(): KeyValueStore | null {
   try {
-    return typeof localStorage === 'undefined' ? null : localStorage
+    const s: unknown = Reflect.get(globalThis, 'localStorage')
+    return typeof s === 'object' && s !== null && 'getItem' in s && 'setItem' in s ? (s as KeyValueStore) : null
   } catch {
     return null
   }
