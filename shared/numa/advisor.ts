@@ -389,8 +389,12 @@ function compareScore(a: HostAdvice, b: HostAdvice): number {
 }
 
 /** Ranks every host for a VM: best first. */
-export function advise(hosts: readonly HostNuma[], req: PlacementRequest, opts: { pending?: Record<string, Record<number, number>> } = {}): Advice {
-  const ranked = hosts.map((h) => adviseHost(h, req, { pending: opts.pending?.[h.hostRef] ?? {} })).sort(compareScore)
+export function advise(
+  hosts: readonly HostNuma[],
+  req: PlacementRequest,
+  opts: { pending?: Record<string, Record<number, number>>; /** per-host request (the host guest mask changes the effective hard mask) */ perHost?: (host: HostNuma) => PlacementRequest } = {},
+): Advice {
+  const ranked = hosts.map((h) => adviseHost(h, opts.perHost ? opts.perHost(h) : req, { pending: opts.pending?.[h.hostRef] ?? {} })).sort(compareScore)
   const common = (code: WarningCode): boolean => ranked.length > 0 && ranked.every((h) => h.warnings.some((w) => w.code === code))
   const warnings: AdviceWarning[] = []
   for (const code of ['never-single-node-vcpus', 'never-single-node-memory', 'mask-disables-placement'] as WarningCode[])

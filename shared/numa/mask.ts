@@ -18,6 +18,8 @@ export interface MaskLimits {
   pcpuCount?: number
   /** VM.VCPUs_max: more per-vCPU groups than vCPUs is refused */
   vcpus?: number
+  /** who has `pcpuCount` pCPUs, for the message (default 'this host') */
+  pcpuScope?: string
 }
 
 /** Validates what a user typed as a mask; on success gives the canonical string to store. */
@@ -55,7 +57,7 @@ export function validateMask(text: string, limits: MaskLimits = {}): MaskValidat
       if (limits.pcpuCount !== undefined && n >= limits.pcpuCount)
         return {
           ok: false,
-          error: `pCPU ${n} does not exist${where}: this host has ${limits.pcpuCount} pCPUs (0–${limits.pcpuCount - 1}).`,
+          error: `pCPU ${n} does not exist${where}: ${limits.pcpuScope ?? 'this host'} has ${limits.pcpuCount} pCPUs (0–${limits.pcpuCount - 1}).`,
         }
       cpus.add(n)
     }

@@ -1,0 +1,175 @@
+/**
+ * The NUMA share of the contract (shared/contract/numa.ts). Models are built from the pool's
+ * object graph (PoolManagerApi.snapshot) plus the dom0 plugin's answer, asked through
+ * host.call_plugin(host, 'xenpilot_numa', 'topology', {}) on every request, so the view shows the
+ * live vCPU placement. Controls go through XAPI: Host.set_numa_affinity_policy and
+ * VM.remove_from/add_to_VCPUs_params('mask').
+ *
+ *   createServices({ …, modules: [numaModule()] })
+ */
+import { advise, auditHost, poolSummary, type PlacementRequest } from '../../shared/numa/advisor'
+import { effectiveHardMasks, parseStoredMask, validateMask } from '../../shared/numa/mask'
+import { buildHostNuma, type LooseRecord, type PluginInput, type VmInput } from '../../shared/numa/model'
+import type { HostNuma } from '../../shared/numa/schema'
+import { PLUGIN_NAME } from '../../shared/numa/xl'
+import type { AdviceResult, NumaHostResult } from '../../shared/contract/numa'
+import type { PoolManagerApi } from '../pools/api'
+import { ServiceError } from './errors'
+import type { ServiceModule, ServiceModuleContext } from './index'
+
+export interface NumaServiceOptions {
+  /** RRD cpuN busy fraction per host and pCPU, when stats plumbing exists; absent → load shown as unknown */
+  pcpuLoad?: (connectionId: string, hostRef: string) => Record<number, number> | undefined
+  now?: () => Date
+}
+
+interface Graph {
+  get(cls: string, ref: string): LooseRecord | undefined
+  all(cls: string): [string, LooseRecord][]
+}
+
+function graphOf(pools: PoolManagerApi, connectionId: string): Graph {
+  const snap = pools.snapshot(connectionId)
+  if (!snap) {
+    const state = pools.get(connectionId)
+    if (!state) throw new ServiceError('not-found', `There is no connection ${connectionId}.`)
+    throw new ServiceError('unavailable', `${state.label} is not connected (${state.status}); connect it to see its NUMA layout.`)
+  }
+  const byCls = new Map<string, Map<string, LooseRecord>>()
+  for (const u of snap.upserts) {
+    let t = byCls.get(u.cls)
+    if (!t) byCls.set(u.cls, (t = new Map()))
+    t.set(u.ref, u.record)
+  }
+  return { get: (cls, ref) => byCls.get(cls)?.get(ref), all: (cls) => [...(byCls.get(cls) ?? new Map<string, LooseRecord>()).entries()] }
+}
+
+const refOf = (r: LooseRecord | undefined, k: string): string | undefined => {
+  const v = r?.[k]
+  return typeof v === 'string' && v !== 'OpaqueRef:NULL' ? v : undefined
+}
+
+/** A XAPI failure from the pools layer: `{code, params, message}`. */
+function xapiCode(e: unknown): { code: string; params: string[]; message: string } {
+  if (typeof e === 'object' && e !== null) {
+    const r = e as Record<string, unknown>
+    const params = Array.isArray(r['params']) ? r['params'].filter((p): p is string => typeof p === 'string') : []
+    return { code: typeof r['code'] === 'string' ? r['code'] : 'internal', params, message: typeof r['message'] === 'string' ? r['message'] : String(e) }
+  }
+  return { code: 'internal', params: [], message: String(e) }
+}
+
+async function askPlugin(pools: PoolManagerApi, connectionId: string, hostRef: string): Promise<PluginInput> {
+  try {
+    const answer = await pools.call(connectionId, 'host.call_plugin', [hostRef, PLUGIN_NAME, 'topology', {}])
+    return { kind: 'answer', data: answer }
+  } catch (e) {
+    const f = xapiCode(e)
+    if (f.code === 'XENAPI_MISSING_PLUGIN' || f.code === 'UNKNOWN_XENAPI_PLUGIN_FUNCTION') return { kind: 'absent' }
+    return { kind: 'error', message: `host.call_plugin failed: ${f.code}${f.params.length ? ` ${f.params.filter(Boolean).join(' ')}` : ''}` }
+  }
+}
+
+export async function hostModel(pools: PoolManagerApi, connectionId: string, hostRef: string, opts: NumaServiceOptions = {}, graph = graphOf(pools, connectionId)): Promise<HostNuma> {
+  const host = graph.get('host', hostRef)
+  if (!host) throw new ServiceError('not-found', `Host ${hostRef} is not in this pool (it may have been removed).`)
+  const metricsRef = refOf(host, 'metrics')
+  const vms: VmInput[] = graph
+    .all('VM')
+    .filter(([, vm]) => vm['resident_on'] === hostRef && (vm['power_state'] === 'Running' || vm['power_state'] === 'Paused'))
+    .map(([ref, vm]) => {
+      const m = refOf(vm, 'metrics')
+      const metrics = m ? graph.get('VM_metrics', m) : undefined
+      return metrics ? { ref, vm, metrics } : { ref, vm }
+    })
+  const plugin = await askPlugin(pools, connectionId, hostRef)
+  const hostMetrics = metricsRef ? graph.get('host_metrics', metricsRef) : undefined
+  const pcpuLoad = opts.pcpuLoad?.(connectionId, hostRef)
+  return buildHostNuma({
+    hostRef,
+    host,
+    ...(hostMetrics ? { hostMetrics } : {}),
+    vms,
+    plugin,
+    ...(pcpuLoad ? { pcpuLoad } : {}),
+    collectedAt: (opts.now?.() ?? new Date()).toISOString(),
+  })
+}
+
+async function poolModels(pools: PoolManagerApi, connectionId: string, opts: NumaServiceOptions): Promise<HostNuma[]> {
+  const graph = graphOf(pools, connectionId)
+  const hosts = graph.all('host').sort(([, a], [, b]) => String(a['name_label']).localeCompare(String(b['name_label'])))
+  return Promise.all(hosts.map(([ref]) => hostModel(pools, connectionId, ref, opts, graph)))
+}
+
+export function numaModule(opts: NumaServiceOptions = {}): (ctx: ServiceModuleContext) => ServiceModule {
+  return (ctx) => {
+    const { pools } = ctx
+    return {
+      handlers: {
+        'numa.host': async ({ connectionId, hostRef }): Promise<NumaHostResult> => {
+          const model = await hostModel(pools, connectionId, hostRef, opts)
+          return { model, audit: auditHost(model) }
+        },
+        'numa.pool': async ({ connectionId }) => {
+          const hosts = await poolModels(pools, connectionId, opts)
+          return { hosts, summary: poolSummary(hosts) }
+        },
+        'numa.advise': async ({ connectionId, vmRef }): Promise<AdviceResult> => {
+          const graph = graphOf(pools, connectionId)
+          const vm = graph.get('VM', vmRef)
+          if (!vm) throw new ServiceError('not-found', `VM ${vmRef} is not in this pool (it may have been deleted).`)
+          if (vm['is_a_template'] === true || vm['is_control_domain'] === true)
+            throw new ServiceError('invalid-args', `${String(vm['name_label'])} is ${vm['is_control_domain'] === true ? 'a control domain' : 'a template'}: it is not placed on a host.`)
+          const hosts = await poolModels(pools, connectionId, opts)
+          const num = (k: string): number => (typeof vm[k] === 'number' ? (vm[k] as number) : 0)
+          const stored = parseStoredMask(typeof (vm['VCPUs_params'] as LooseRecord | undefined)?.['mask'] === 'string' ? String((vm['VCPUs_params'] as LooseRecord)['mask']) : undefined)
+          const base: PlacementRequest = {
+            name: String(vm['name_label'] ?? vmRef),
+            vmRef,
+            memory: num('memory_static_max') + num('memory_overhead'),
+            vcpus: num('VCPUs_max'),
+            hardMasks: effectiveHardMasks(stored.groups, null, num('VCPUs_max')),
+            residentOn: refOf(vm, 'resident_on') ?? null,
+          }
+          const result = advise(hosts, base, { perHost: (h) => ({ ...base, hardMasks: effectiveHardMasks(stored.groups, h.guestMask, base.vcpus) }) })
+          return { vmRef, vmName: base.name, memory: base.memory, vcpus: base.vcpus, hosts: result.hosts, warnings: result.warnings }
+        },
+        'numa.setPolicy': async ({ connectionId, hostRef, policy }) => {
+          const graph = graphOf(pools, connectionId)
+          const host = graph.get('host', hostRef)
+          if (!host) throw new ServiceError('not-found', `Host ${hostRef} is not in this pool.`)
+          if (typeof host['numa_affinity_policy'] !== 'string')
+            throw new ServiceError('not-supported', `${String(host['name_label'])} has no NUMA affinity policy: it needs XAPI 24.0 or later (XCP-ng 8.3, XenServer 8).`)
+          await pools.call(connectionId, 'host.set_numa_affinity_policy', [hostRef, policy])
+          ctx.log(`numa: ${String(host['name_label'])} numa_affinity_policy → ${policy}`)
+          return null
+        },
+        'numa.setMask': async ({ connectionId, vmRef, mask }) => {
+          const graph = graphOf(pools, connectionId)
+          const vm = graph.get('VM', vmRef)
+          if (!vm) throw new ServiceError('not-found', `VM ${vmRef} is not in this pool.`)
+          const name = String(vm['name_label'] ?? vmRef)
+          let canonical: string | null = null
+          if (mask !== null) {
+            const resident = refOf(vm, 'resident_on') ?? refOf(vm, 'affinity')
+            const hosts = resident ? [graph.get('host', resident)].filter((h): h is LooseRecord => h !== undefined) : graph.all('host').map(([, h]) => h)
+            const counts = hosts.map((h) => Number((h['cpu_info'] as LooseRecord | undefined)?.['cpu_count'])).filter((n) => Number.isInteger(n) && n > 0)
+            const pcpuCount = counts.length > 0 ? Math.min(...counts) : undefined
+            const scope = resident ? String(hosts[0]?.['name_label'] ?? 'this host') : 'the smallest host of the pool'
+            const vcpus = typeof vm['VCPUs_max'] === 'number' ? vm['VCPUs_max'] : undefined
+            const v = validateMask(mask, { ...(pcpuCount !== undefined ? { pcpuCount, pcpuScope: scope } : {}), ...(vcpus !== undefined ? { vcpus } : {}) })
+            if (!v.ok) throw new ServiceError('invalid-mask', `Mask not saved for ${name}: ${v.error}`)
+            canonical = v.canonical
+          }
+          const params = (vm['VCPUs_params'] as LooseRecord | undefined) ?? {}
+          // add_to_ fails with MAP_DUPLICATE_KEY when the key exists, so replace = remove + add
+          if (typeof params['mask'] === 'string') await pools.call(connectionId, 'VM.remove_from_VCPUs_params', [vmRef, 'mask'])
+          if (canonical !== null) await pools.call(connectionId, 'VM.add_to_VCPUs_params', [vmRef, 'mask', canonical])
+          ctx.log(`numa: ${name} VCPUs_params mask → ${canonical ?? '(none)'}`)
+          return { mask: canonical }
+        },
+      },
+    }
+  }
+}
