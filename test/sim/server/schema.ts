@@ -112,8 +112,10 @@ export class Schema {
     for (const c of CLASSES) {
       if (c.since > idx) continue
       const fields: FieldSchema[] = []
-      for (const [name, type, qualifier, dflt, since, removed] of c.fields) {
-        if (since > idx || (removed !== -1 && removed <= idx)) continue
+      // Fields the datamodel marks removed are still stored and sent by real hosts (7.2 records
+      // carry VM_metrics.VCPUs_utilisation; every client reads host_metrics.memory_free).
+      for (const [name, type, qualifier, dflt, since] of c.fields) {
+        if (since > idx) continue
         fields.push({ name, type: parseType(type), qualifier, dflt })
       }
       this.classes.set(c.name, { name: c.name, lower: c.name.toLowerCase(), fields, fieldMap: new Map(fields.map((f) => [f.name, f])) })

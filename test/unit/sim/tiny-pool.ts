@@ -119,7 +119,20 @@ export function tinyPool(opts: { name?: string; release?: string; jsonRpc?: bool
     })
     return vmRef
   }
-  const running = makeVm('web-01', {})
+  const running = makeVm('web-01', { power_state: 'Running', resident_on: hostSpecs[0]?.ref ?? '', domid: 1 })
+  {
+    // make web-01 consistently resident on host 1: host lists it, memory is taken, console exists
+    const host = objects.get('host')?.get(hostSpecs[0]?.ref ?? '')
+    const vm = objects.get('VM')?.get(running)
+    if (!host || !vm) throw new Error('tiny pool: host 1 or web-01 missing')
+    host['resident_VMs'] = [...(host['resident_VMs'] as string[]), running]
+    const hm = objects.get('host_metrics')?.get(String(host['metrics']))
+    if (hm) hm['memory_free'] = Number(hm['memory_free']) - 2 * GiB
+    const vmm = objects.get('VM_metrics')?.get(String(vm['metrics']))
+    if (vmm) vmm['memory_actual'] = 2 * GiB
+    const consoleUuid = randomUUID()
+    vm['consoles'] = [put('console', ref(), { uuid: consoleUuid, protocol: 'rfb', VM: running, location: `https://${hostSpecs[0]?.address}/console?uuid=${consoleUuid}` })]
+  }
   const halted = makeVm('db-01', {})
   const template = makeVm('my-template', { is_a_template: true })
   const defaultTemplate = makeVm('Debian Bookworm 12', { is_a_template: true, is_default_template: true, other_config: { default_template: 'true' } })
