@@ -14,7 +14,7 @@ const tc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio:
 if (tc.status === 0) passed++
 else failed++
 if (existsSync('renderer/tsconfig.json')) {
-  const vtc = spawnSync('npx', ['vue-tsc', '-p', 'renderer/tsconfig.json', '--noEmit'], { stdio: 'inherit' })
+  const vtc = spawnSync('npx', ['vue-tsc', '-p', existsSync('renderer/tsconfig.tests.json') ? 'renderer/tsconfig.tests.json' : 'renderer/tsconfig.json', '--noEmit'], { stdio: 'inherit' })
   if (vtc.status === 0) passed++
   else failed++
 }
