@@ -532,6 +532,13 @@ export class PoolConnection {
       void rpc?.logout()
       void events?.logout()
     }
+    this.dropSockets()
+  }
+
+  /** sockets kept alive for this connection go too: a reconnect must handshake (and verify) again */
+  private dropSockets(): void {
+    const suffix = `:${this.id}`
+    this.rt.trust.dropAgents((p) => p.endsWith(suffix))
   }
 
   async disconnect(): Promise<void> {
@@ -548,6 +555,7 @@ export class PoolConnection {
     this.events = undefined
     this.loop = undefined
     await Promise.all([rpc?.logout(), events?.logout()])
+    this.dropSockets()
     this.tasks.failAll(new Error('disconnected'))
     this.runtime = 'idle'
     this.attempt = 0

@@ -275,6 +275,16 @@ export class HostTrust {
   /** the last certificate each host presented when TLS refused it (what the user is shown) */
   readonly lastRefused = new Map<string, tls.PeerCertificate>()
 
+  /** closes the kept-alive sockets of every agent whose purpose matches (a connection going away) */
+  dropAgents(purpose: (p: string) => boolean): void {
+    for (const [k, a] of this.agents) {
+      if (purpose(k.slice(0, k.indexOf('|')))) {
+        a.agent.destroy()
+        this.agents.delete(k)
+      }
+    }
+  }
+
   destroy(): void {
     for (const a of this.agents.values()) a.agent.destroy()
     this.agents.clear()
