@@ -38,7 +38,7 @@ export interface TinyPool {
   }
 }
 
-export function tinyPool(opts: { name?: string; release?: string; jsonRpc?: boolean; addressBase?: string; hostMemGiB?: number } = {}): TinyPool {
+export function tinyPool(opts: { name?: string; release?: string; jsonRpc?: boolean; addressBase?: string; hostMemGiB?: number; hostCount?: number } = {}): TinyPool {
   const release = opts.release ?? '24.16.0'
   const objects = new Map<string, SimTable>()
   const put = (cls: string, r: string, overrides: SimRecord): string => {
@@ -51,7 +51,7 @@ export function tinyPool(opts: { name?: string; release?: string; jsonRpc?: bool
     return r
   }
   const base = opts.addressBase ?? '127.78.1'
-  const hostSpecs: SimHostSpec[] = [1, 2].map((i) => ({ ref: ref(), address: `${base}.${i}`, numa: NUMA }))
+  const hostSpecs: SimHostSpec[] = Array.from({ length: Math.max(2, opts.hostCount ?? 2) }, (_, k) => k + 1).map((i) => ({ ref: ref(), address: `${base}.${i}`, numa: NUMA }))
   const poolRef = ref()
   const srRef = ref()
   const netRef = ref()
