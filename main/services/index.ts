@@ -250,9 +250,10 @@ type CoreMethodName = Exclude<MethodName, keyof typeof consoleMethods | keyof ty
 
 function completeTable(partial: Partial<HandlerTable>, log: (line: string) => void): HandlerTable {
   const table: Record<string, unknown> = { ...partial }
-  for (const name of Object.keys(contractMethods)) {
-    if (typeof table[name] !== 'function') {
-      log(`services: no handler registered for ${name}`)
+  const missing = Object.keys(contractMethods).filter((name) => typeof table[name] !== 'function')
+  if (missing.length > 0) log(`services: no module registered for ${missing.join(', ')}; they answer not-implemented`)
+  for (const name of missing) {
+    {
       table[name] = () => {
         throw new ServiceError('not-implemented', `${name} is not available in this build of XenPilot.`)
       }

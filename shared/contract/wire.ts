@@ -3,7 +3,11 @@
  *   page:      http://127.0.0.1:PORT/?token=TOKEN          (printed as the first stdout line)
  *   websocket: ws://127.0.0.1:PORT/api?token=TOKEN         (Origin must be http://127.0.0.1:PORT)
  * Electron door: preload exposes `window.xenpilot = { call(method, args), on(event, cb) }` over
- * ipcRenderer.invoke('xenpilot:call', method, args) and the 'xenpilot:event' channel.
+ * ipcRenderer.invoke('xenpilot:call', method, args) and the 'xenpilot:event' channel; main answers
+ * an envelope { ok: true, result } | { ok: false, error: ContractError } and the preload turns a
+ * failure into a rejected plain ContractError object (an Error would lose `code` crossing the bridge).
+ *
+ * Errors that belong to no call (a message that is not JSON, or not a call) come back with id -1.
  */
 import { z } from 'zod'
 import { ContractError } from './index'
@@ -18,5 +22,4 @@ export const ServerMessage = z.discriminatedUnion('t', [
 ])
 export type ServerMessage = z.infer<typeof ServerMessage>
 
-export const IPC_CALL = 'xenpilot:call'
-export const IPC_EVENT = 'xenpilot:event'
+export { IPC_CALL, IPC_EVENT } from './channels'

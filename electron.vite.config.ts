@@ -1,0 +1,44 @@
+/**
+ * `npm start` (electron-vite dev) and `npm run dist` (electron-vite build): three bundles for
+ * electron@45 —
+ *   out/main/index.js        main/app/main.ts (ESM; deps stay in node_modules)
+ *   out/preload/preload.cjs  main/app/preload.ts (CommonJS: a sandboxed preload cannot be ESM)
+ *   out/renderer/            renderer/ (the same Vue app browser mode serves)
+ */
+import vue from '@vitejs/plugin-vue'
+import { defineConfig } from 'electron-vite'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('.', import.meta.url))
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: resolve(root, 'out/main'),
+      rollupOptions: { input: { index: resolve(root, 'main/app/main.ts') } },
+    },
+  },
+  preload: {
+    build: {
+      outDir: resolve(root, 'out/preload'),
+      // Sandboxed preloads get a bundled CommonJS file, no node_modules access.
+      externalizeDeps: false,
+      rollupOptions: {
+        input: { preload: resolve(root, 'main/app/preload.ts') },
+        external: ['electron'],
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(root, 'renderer'),
+    base: './',
+    plugins: [vue()],
+    build: {
+      outDir: resolve(root, 'out/renderer'),
+      target: 'es2022',
+      rollupOptions: { input: { index: resolve(root, 'renderer/index.html') } },
+    },
+  },
+})

@@ -1,0 +1,123 @@
+/**
+ * The native menu as data: built from the current view settings and a set of actions, so it is
+ * tested without Electron and rebuilt whenever `settings.changed` arrives (checkmarks follow the
+ * renderer's toolbar and vice versa). View items change settings in main; actions that need the
+ * renderer (Add Server…, focus search) go to it as `ui.command` events.
+ */
+import type { MenuItemConstructorOptions } from 'electron'
+import type { TreeMode, Theme, UiCommandName, UiSettings } from '../../shared/contract'
+
+export interface MenuActions {
+  command(name: UiCommandName): void
+  connectAll(): void
+  disconnectAll(): void
+  updateSettings(patch: Partial<UiSettings>): void
+  about(): void
+  quit(): void
+}
+
+export interface MenuOptions {
+  appName: string
+  platform: NodeJS.Platform
+  settings: UiSettings
+  actions: MenuActions
+  /** developer tools and reload only in development builds */
+  dev: boolean
+}
+
+const TREE_MODES: [TreeMode, string][] = [
+  ['infrastructure', 'Infrastructure'],
+  ['objects', 'Objects'],
+  ['tags', 'Tags'],
+  ['folders', 'Folders'],
+]
+const THEMES: [Theme, string][] = [
+  ['system', 'System'],
+  ['light', 'Light'],
+  ['dark', 'Dark'],
+]
+
+export function buildMenuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
+  const { actions: a, settings: s } = o
+  const mac = o.platform === 'darwin'
+  const file: MenuItemConstructorOptions = {
+    label: '&File',
+    submenu: [
+      { id: 'server.add', label: 'Add Server…', accelerator: 'CmdOrCtrl+N', click: () => a.command('server.add') },
+      { type: 'separator' },
+      { id: 'connections.connectAll', label: 'Connect All', click: () => a.connectAll() },
+      { id: 'connections.disconnectAll', label: 'Disconnect All', click: () => a.disconnectAll() },
+      ...(mac ? [] : ([{ type: 'separator' }, { id: 'quit', label: 'Quit', accelerator: 'CmdOrCtrl+Q', click: () => a.quit() }] as MenuItemConstructorOptions[])),
+    ],
+  }
+  const view: MenuItemConstructorOptions = {
+    label: '&View',
+    submenu: [
+      { id: 'tree.focusSearch', label: 'Find…', accelerator: 'CmdOrCtrl+F', click: () => a.command('tree.focusSearch') },
+      { type: 'separator' },
+      ...TREE_MODES.map(
+        ([mode, label], i): MenuItemConstructorOptions => ({
+          id: `view.treeMode.${mode}`,
+          label,
+          type: 'radio',
+          checked: s.treeMode === mode,
+          accelerator: `CmdOrCtrl+${i + 1}`,
+          click: () => a.updateSettings({ treeMode: mode }),
+        }),
+      ),
+      { type: 'separator' },
+      { id: 'view.showTemplates', label: 'Show Templates', type: 'checkbox', checked: s.showTemplates, click: () => a.updateSettings({ showTemplates: !s.showTemplates }) },
+      { id: 'view.showSnapshots', label: 'Show Snapshots', type: 'checkbox', checked: s.showSnapshots, click: () => a.updateSettings({ showSnapshots: !s.showSnapshots }) },
+      { id: 'view.showHidden', label: 'Show Hidden Objects', type: 'checkbox', checked: s.showHidden, click: () => a.updateSettings({ showHidden: !s.showHidden }) },
+      { type: 'separator' },
+      {
+        label: 'Theme',
+        submenu: THEMES.map(([theme, label]): MenuItemConstructorOptions => ({ id: `view.theme.${theme}`, label, type: 'radio', checked: s.theme === theme, click: () => a.updateSettings({ theme }) })),
+      },
+      { type: 'separator' },
+      { role: 'resetZoom' },
+      { role: 'zoomIn' },
+      { role: 'zoomOut' },
+      { type: 'separator' },
+      { role: 'togglefullscreen' },
+      ...(o.dev ? ([{ type: 'separator' }, { role: 'reload' }, { role: 'toggleDevTools' }] as MenuItemConstructorOptions[]) : []),
+    ],
+  }
+  const help: MenuItemConstructorOptions = {
+    role: 'help',
+    label: '&Help',
+    submenu: [{ id: 'help.about', label: `About ${o.appName}`, click: () => a.about() }],
+  }
+  const edit: MenuItemConstructorOptions = { role: 'editMenu' }
+  const template: MenuItemConstructorOptions[] = []
+  if (mac) {
+    template.push({
+      label: o.appName,
+      submenu: [
+        { label: `About ${o.appName}`, click: () => a.about() },
+        { type: 'separator' },
+        { role: 'services' },
+        { type: 'separator' },
+        { role: 'hide' },
+        { role: 'hideOthers' },
+        { role: 'unhide' },
+        { type: 'separator' },
+        { id: 'quit', label: `Quit ${o.appName}`, accelerator: 'Cmd+Q', click: () => a.quit() },
+      ],
+    })
+  }
+  template.push(file, edit, view)
+  if (mac) template.push({ role: 'windowMenu' })
+  template.push(help)
+  return template
+}
+
+/** Versions shown in Help → About. */
+export function aboutText(appName: string, appVersion: string, versions: Partial<Record<string, string>>): string {
+  const lines = [`${appName} ${appVersion}`, '']
+  for (const k of ['electron', 'chrome', 'node', 'v8']) {
+    const v = versions[k]
+    if (v) lines.push(`${k[0]?.toUpperCase() ?? ''}${k.slice(1)} ${v}`)
+  }
+  return lines.join('\n')
+}

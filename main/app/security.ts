@@ -1,0 +1,39 @@
+/**
+ * Electron-side security policy as plain data and predicates (applied by main.ts, tested without
+ * Electron): the renderer's CSP, which navigations are allowed (none), and which permissions (none).
+ */
+
+/** The CSP Electron adds to every response of the app's own pages. */
+export function electronCsp(opts: { devServerUrl?: string } = {}): string {
+  // Consoles stream through a bridge on a loopback port chosen at run time (main/console).
+  const connect = ["'self'", 'ws://127.0.0.1:*']
+  if (opts.devServerUrl) {
+    const u = new URL(opts.devServerUrl)
+    connect.push(`ws://${u.host}`)
+  }
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    `connect-src ${connect.join(' ')}`,
+    "img-src 'self' data: blob:",
+    "style-src 'self' 'unsafe-inline'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ')
+}
+
+/**
+ * The window never navigates: the renderer is a single page. A reload of the same page (dev
+ * server HMR, or Ctrl+R) is the only navigation let through.
+ */
+export function isAllowedNavigation(currentUrl: string, targetUrl: string): boolean {
+  try {
+    const cur = new URL(currentUrl)
+    const next = new URL(targetUrl)
+    return cur.protocol === next.protocol && cur.host === next.host && cur.pathname === next.pathname
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Everything behind a door, assembled once: offline cache, PoolManager, console bridge and the
+ * services that implement the contract. Both doors' bootstraps (main/app/main.ts for Electron,
+ * main/web/cli.ts for browser mode) and `npm run demo` start the app through here, so the two
+ * modes cannot drift apart.
+ *
+ *   <dataDir>/connections.json  saved servers (PoolManager)     <dataDir>/pins.json  certificate pins
+ *   <dataDir>/cache.sqlite      offline inventory (main/cache)  <dataDir>/settings.json  view settings
+ */
+import { mkdirSync } from 'node:fs'
+import { z } from 'zod'
+import { openInventoryCache, type SqliteInventoryCache } from '../cache'
+import type { Keychain } from '../pools/keychain'
+import { PoolManager } from '../pools/manager'
+import { PinStore, hostKey, pinFromPem } from '../xapi/trust'
+import { join } from 'node:path'
+import { startConsoleService, type ConsoleService } from './console'
+import { createServices, type KeychainStatusSource, type ServiceModule, type ServiceModuleContext, type Services } from './index'
+import { openSettingsStore } from './settings'
+import { describeIssues } from './errors'
+
+/**
+ * Servers to add (and certificates to pin) before the app starts: `npm run demo` passes the
+ * simulator's demo pools this way (`--connect-demo FILE`). A server whose address is already
+ * saved is left as it is.
+ */
+export const ConnectionSeed = z.object({
+  pools: z.array(
+    z.object({
+      address: z.string().min(1),
+      username: z.string().min(1),
+      password: z.string(),
+      /** certificates to pin, by host: the pool's master and members */
+      hosts: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535), certPem: z.string().includes('BEGIN CERTIFICATE') })),
+    }),
+  ),
+})
+export type ConnectionSeed = z.infer<typeof ConnectionSeed>
+
+export function parseConnectionSeed(data: unknown, source: string): ConnectionSeed {
+  const r = ConnectionSeed.safeParse(data)
+  if (!r.success) throw new Error(`${source} is not a connection seed — ${describeIssues(r.error)}`)
+  return r.data
+}
+
+export interface RuntimeOptions {
+  dataDir: string
+  mode: 'electron' | 'browser'
+  keychain: Keychain
+  keychainStatus: KeychainStatusSource
+  appVersion: string
+  versions: Record<string, string>
+  log: (line: string) => void
+  /** default true; tests of other parts may turn the SQLite cache off */
+  cache?: boolean
+  seed?: ConnectionSeed
+  /** connect the saved servers right away (default true) */
+  connectOnStart?: boolean
+  /** more contract modules (NUMA, operations) */
+  modules?: ((ctx: ServiceModuleContext) => ServiceModule)[]
+  /** PoolManager tuning (tests shorten timers) */
+  poolOptions?: Partial<Pick<ConstructorParameters<typeof PoolManager>[0], 'heartbeatMs' | 'batchMs' | 'failoverGiveUpMs' | 'reconnect' | 'connectConcurrency' | 'callTimeoutMs' | 'eventTimeoutS'>>
+}
+
+export interface Runtime {
+  pools: PoolManager
+  services: Services
+  consoles: ConsoleService
+  cache: SqliteInventoryCache | undefined
+  close(): Promise<void>
+}
+
+export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const { dataDir, log } = opts
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  if (opts.seed) await pinSeedCertificates(dataDir, opts.seed)
+
+  let cache: SqliteInventoryCache | undefined
+  if (opts.cache !== false) {
+    try {
+      cache = openInventoryCache({ dataDir })
+    } catch (err) {
+      // The app still works from memory; the user sees pools appear only once connected.
+      log(`cache: the offline inventory could not be opened (${(err as Error).message}); running without it`)
+    }
+  }
+  const pools = new PoolManager({ dataDir, keychain: opts.keychain, ...(cache ? { cache } : {}), log, ...opts.poolOptions })
+  const consoles = await startConsoleService({ pools, hostAccess: pools, log })
+  const services = createServices({
+    pools,
+    settings: openSettingsStore(dataDir, log),
+    keychain: opts.keychainStatus,
+    app: { name: 'XenPilot', version: opts.appVersion, mode: opts.mode, versions: opts.versions },
+    modules: [consoles.module, ...(opts.modules ?? [])],
+    log,
+  })
+
+  if (opts.seed) {
+    const known = new Set(pools.list().map((c) => c.address))
+    for (const p of opts.seed.pools) {
+      if (known.has(p.address)) continue
+      await pools.add({ address: p.address, username: p.username, password: p.password, rememberPassword: true })
+      known.add(p.address)
+    }
+  }
+  if (opts.connectOnStart !== false) void pools.connectAll().catch((err: unknown) => log(`connect on start: ${(err as Error).message}`))
+
+  let closing: Promise<void> | undefined
+  return {
+    pools,
+    services,
+    consoles,
+    cache,
+    close() {
+      closing ??= (async () => {
+        await services.close() // also closes the modules (console bridge) and the PoolManager
+        await cache?.close()
+      })()
+      return closing
+    },
+  }
+}
+
+async function pinSeedCertificates(dataDir: string, seed: ConnectionSeed): Promise<void> {
+  const pins = new PinStore(join(dataDir, 'pins.json'))
+  for (const p of seed.pools) for (const h of p.hosts) await pins.set(hostKey(h.host, h.port), pinFromPem(h.certPem, 'user'))
+}

@@ -1,0 +1,141 @@
+/**
+ * `npm run web -- [--port P] [--data-dir DIR] [--connect-demo FILE]`: XenPilot in browser mode.
+ * The FIRST stdout line is exactly the URL to open (it carries this run's access token); logs go
+ * to stderr. Ctrl-C (SIGINT) or SIGTERM logs out of every pool and stops.
+ *
+ * Passwords: with XENPILOT_PASSPHRASE set, remembered passwords are kept in <data-dir>/keychain.enc
+ * (AES-256-GCM, key from the passphrase with scrypt); without it they stay in memory for this run
+ * and the UI says so (keychain.state).
+ */
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { MemoryKeychain, PassphraseFileKeychain, type Keychain } from '../pools/keychain'
+import { memoryKeychainStatus, passphraseFileKeychainStatus } from '../services/keychain-status'
+import { parseConnectionSeed, startRuntime, type ConnectionSeed } from '../services/runtime'
+import type { KeychainStatusSource } from '../services'
+import { startWebServer } from './server'
+
+export interface WebCliOptions {
+  port: number
+  dataDir: string
+  seedFile?: string
+  staticDir: string
+}
+
+const USAGE = 'usage: npm run web -- [--port PORT] [--data-dir DIR] [--connect-demo SEED.json]'
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env['XDG_CONFIG_HOME'] && env['XDG_CONFIG_HOME'].startsWith('/') ? env['XDG_CONFIG_HOME'] : join(homedir(), '.config')
+  return join(base, 'XenPilot-web')
+}
+
+export function parseWebCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): WebCliOptions {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+  const out: WebCliOptions = { port: 0, dataDir: defaultDataDir(env), staticDir: join(root, 'renderer/dist') }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const value = (): string => {
+      const v = argv[++i]
+      if (v === undefined || v.startsWith('--')) throw new Error(`${arg} needs a value\n${USAGE}`)
+      return v
+    }
+    switch (arg) {
+      case '--port': {
+        const v = value()
+        const port = Number(v)
+        if (!/^\d+$/.test(v) || port > 65535) throw new Error(`--port must be a number from 0 to 65535, not “${v}”`)
+        out.port = port
+        break
+      }
+      case '--data-dir':
+        out.dataDir = resolve(value())
+        break
+      case '--connect-demo':
+        out.seedFile = resolve(value())
+        break
+      case '--static-dir':
+        out.staticDir = resolve(value())
+        break
+      case '--help':
+      case '-h':
+        throw new Error(USAGE)
+      default:
+        throw new Error(`unknown option “${arg ?? ''}”\n${USAGE}`)
+    }
+  }
+  return out
+}
+
+export function browserKeychain(dataDir: string, env: NodeJS.ProcessEnv = process.env): { keychain: Keychain; status: KeychainStatusSource } {
+  const passphrase = env['XENPILOT_PASSPHRASE']
+  if (passphrase) {
+    const file = join(dataDir, 'keychain.enc')
+    return { keychain: new PassphraseFileKeychain(file, passphrase), status: passphraseFileKeychainStatus(file) }
+  }
+  return { keychain: new MemoryKeychain(), status: memoryKeychainStatus() }
+}
+
+function readSeed(file: string): ConnectionSeed {
+  let data: unknown
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new Error(`--connect-demo ${file}: ${(err as Error).message}`)
+  }
+  return parseConnectionSeed(data, file)
+}
+
+async function main(): Promise<void> {
+  const opts = parseWebCliArgs(process.argv.slice(2))
+  const log = (line: string): void => void process.stderr.write(`${line}\n`)
+  const { keychain, status } = browserKeychain(opts.dataDir)
+  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../package.json'), 'utf8')) as { version?: string }
+  const runtime = await startRuntime({
+    dataDir: opts.dataDir,
+    mode: 'browser',
+    keychain,
+    keychainStatus: status,
+    appVersion: pkg.version ?? '0.0.0',
+    versions: { node: process.versions.node, v8: process.versions.v8 },
+    log,
+    ...(opts.seedFile ? { seed: readSeed(opts.seedFile) } : {}),
+  })
+  const web = await startWebServer({
+    services: runtime.services,
+    staticDir: opts.staticDir,
+    port: opts.port,
+    extraConnectSrc: [runtime.consoles.wsOrigin],
+    log,
+  })
+  runtime.consoles.bridge.allowOrigin(web.origin)
+  process.stdout.write(`${web.url}\n`)
+  log(`XenPilot browser mode: data in ${opts.dataDir}; ${status.state().detail}`)
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log(`${signal}: logging out of every pool and stopping`)
+    const hardStop = setTimeout(() => process.exit(1), 15_000)
+    hardStop.unref()
+    void (async () => {
+      await web.close()
+      await runtime.close()
+      process.exit(0)
+    })().catch((err: unknown) => {
+      log(`shutdown failed: ${(err as Error).message}`)
+      process.exit(1)
+    })
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`XenPilot browser mode could not start: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exit(1)
+  })
+}
