@@ -779,7 +779,7 @@ export class PoolBuilder {
 
   /** base64 of an EFI variable store, the size of a freshly installed guest's */
   private nvram(): Record<string, string> {
-    const bytes = Buffer.alloc(1536)
+    const bytes = Buffer.alloc(256)
     for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32LE(this.rng.int(0x100000000) >>> 0, i)
     bytes.write('VARS', 0, 'latin1')
     return { 'EFI-variables': bytes.toString('base64') }

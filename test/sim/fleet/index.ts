@@ -293,7 +293,7 @@ function benchPlan(seed: number, base: string, ext: BuildFleetOptions['externalC
   for (let i = 0; i < 16; i++) {
     const name = `bench-${String(i + 1).padStart(2, '0')}`
     const serial = `BENCH${String(i + 1).padStart(3, '0')}`
-    hosts.push(host(name, i % 2 === 0 ? sncHost(serial, 192) : twoNodeHost(serial, i % 4 === 1 ? 'adjacent' : 'split', 384)))
+    hosts.push(host(name, i % 2 === 0 ? sncHost(serial, 384) : twoNodeHost(serial, i % 4 === 1 ? 'adjacent' : 'split', 768)))
   }
   return {
     name: 'bench-10k',
