@@ -2,13 +2,14 @@
  * Startup: wire the contract's events into the stores, load the saved connections, subscribe to
  * every pool's objects, and build the command context the UI shares.
  */
-import { watch } from 'vue'
+import { nextTick, watch } from 'vue'
 import type { RendererApi } from './api'
 import { errorMessage } from './api/errors'
 import { commands, type CommandContext, type Selection } from './commands'
 import { setApi } from './stores/api'
 import { useConnectionsStore } from './stores/connections'
 import { useObjectsStore } from './stores/objects'
+import { useSettingsStore } from './stores/settings'
 import { useTreeStore } from './stores/tree'
 import { useUiStore } from './stores/ui'
 
@@ -58,6 +59,7 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
   const objects = useObjectsStore()
   const tree = useTreeStore()
   const ui = useUiStore()
+  const settings = useSettingsStore()
   const ctx = useCommandContext(api)
 
   api.on('connection.state', (s) => connections.upsert(s))
@@ -67,13 +69,41 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
   })
   api.on('pool.diff', (d) => objects.apply(d))
   // menu bar (Electron) → the same commands as everywhere else
-  api.onEvent('ui.command', (payload) => {
-    const id = typeof payload === 'object' && payload !== null ? Reflect.get(payload, 'id') : payload
-    if (typeof id === 'string') void runCommand(ctx, id, tree.selectedItems)
+  api.on('ui.command', ({ command }) => {
+    switch (command) {
+      case 'server.add':
+        void runCommand(ctx, 'app.addServer', tree.selectedItems)
+        break
+      case 'help.about':
+        ui.openDialog({ kind: 'about' })
+        break
+      case 'tree.focusSearch':
+        ui.focusSearchRequest++
+        break
+    }
   })
+  // view preferences live in main too, so the native View menu and the renderer agree
+  api.on('settings.changed', (s) => settings.applyFromMain(s))
+  let pushing = false
+  watch(
+    () => settings.shared(),
+    (s) => {
+      if (pushing) return
+      void api.call('settings.update', s).catch(() => undefined)
+    },
+  )
 
   const sync = async (): Promise<void> => {
     try {
+      pushing = true
+      try {
+        settings.applyFromMain(await api.call('settings.get', {}))
+      } catch {
+        // an older main without settings: the renderer's own copy stays in charge
+      } finally {
+        await nextTick()
+        pushing = false
+      }
       connections.replaceAll(await api.call('connections.list', {}))
       await api.call('objects.subscribe', {})
     } catch (err) {

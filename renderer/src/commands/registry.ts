@@ -25,6 +25,7 @@ export type DialogRequest =
   | { kind: 'add-server' }
   | { kind: 'edit-connection'; connectionId: string; connectAfter?: boolean }
   | { kind: 'trust'; connectionId: string }
+  | { kind: 'about' }
 
 export interface ConfirmRequest {
   title: string

@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia'
 import { ref, watch } from 'vue'
+import type { UiSettings } from '../../../shared/contract'
 import type { TreeMode } from '../model/tree/types'
 
 export type ThemeChoice = 'system' | 'light' | 'dark'
@@ -84,5 +85,17 @@ export const useSettingsStore = defineStore('settings', () => {
     storage()?.setItem(KEY, JSON.stringify(value))
   })
 
-  return { theme, treeMode, showTemplates, showSnapshots, showHidden, treeWidth }
+  /** the part main keeps (settings.get / settings.update / settings.changed) */
+  function shared(): UiSettings {
+    return { theme: theme.value, treeMode: treeMode.value, showTemplates: showTemplates.value, showSnapshots: showSnapshots.value, showHidden: showHidden.value }
+  }
+  function applyFromMain(s: UiSettings): void {
+    if (theme.value !== s.theme) theme.value = s.theme
+    if (treeMode.value !== s.treeMode) treeMode.value = s.treeMode
+    if (showTemplates.value !== s.showTemplates) showTemplates.value = s.showTemplates
+    if (showSnapshots.value !== s.showSnapshots) showSnapshots.value = s.showSnapshots
+    if (showHidden.value !== s.showHidden) showHidden.value = s.showHidden
+  }
+
+  return { theme, treeMode, showTemplates, showSnapshots, showHidden, treeWidth, shared, applyFromMain }
 })

@@ -22,6 +22,8 @@ export const useUiStore = defineStore('ui', () => {
   /** trust prompts the user dismissed, by connection id + fingerprint, so they do not pop up again */
   const dismissedTrust = new Set<string>()
   let nextToast = 1
+  /** bumped to ask the search box to take focus (native menu, shortcuts) */
+  const focusSearchRequest = ref(0)
 
   function openDialog(req: DialogRequest): void {
     dialog.value = req
@@ -55,5 +57,5 @@ export const useUiStore = defineStore('ui', () => {
     contextMenu.value = null
   }
 
-  return { dialog, confirmRequest, toasts, contextMenu, dismissedTrust, openDialog, closeDialog, confirm, answerConfirm, notify, dismissToast, openContextMenu, closeContextMenu }
+  return { focusSearchRequest, dialog, confirmRequest, toasts, contextMenu, dismissedTrust, openDialog, closeDialog, confirm, answerConfirm, notify, dismissToast, openContextMenu, closeContextMenu }
 })
