@@ -98,14 +98,10 @@ export class HostServer {
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `https://${this.host.address}`)
     if (req.method === 'POST') {
-      const isJson = url.pathname === '/jsonrpc'
-      if (isJson && !this.pool.spec.jsonRpc) {
-        // legacy hosts have no JSON-RPC handler at all
-        await this.readBody(req)
-        res.writeHead(404, { 'content-type': 'text/html' })
-        res.end('<html><body><h1>HTTP 404 Not Found</h1></body></html>')
-        return
-      }
+      // Legacy hosts have no /jsonrpc handler: XAPI matches paths by longest prefix, so the
+      // request lands on the XML-RPC handler of POST / and the answer is text/xml (which is how
+      // Xen Orchestra detects an old host and falls back to XML-RPC).
+      const isJson = url.pathname === '/jsonrpc' && this.pool.spec.jsonRpc
       const body = await this.readBody(req)
       if (body === undefined) {
         res.writeHead(413, { 'content-type': 'text/plain' })
