@@ -20,6 +20,8 @@ export interface BackendFailure {
   code: string | undefined
   message: string
   error: unknown
+  /** the worker thread never started (e.g. its file is missing from a build): nothing was applied */
+  startup?: boolean
 }
 
 export interface Backend {
@@ -78,11 +80,13 @@ export class WorkerBackend implements Backend {
   private nextId = 1
   private readonly waiting = new Map<number, { op: StoreOp['op']; onResult: ((r: number) => void) | undefined }>()
   private failed = false
+  private ready = false
   private closing: Promise<void> | undefined
 
   constructor(
     path: string,
     prune: PruneLimits,
+    maxSizeBytes: number | undefined,
     private readonly onFailure: (f: BackendFailure) => void,
     private readonly onIdle: () => void,
   ) {
@@ -93,9 +97,9 @@ export class WorkerBackend implements Backend {
       const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
       const tsxApi = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href
       const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}) })`
-      this.worker = new Worker(boot, { eval: true, workerData: { path, prune }, execArgv: [] })
+      this.worker = new Worker(boot, { eval: true, workerData: { path, prune, maxSizeBytes }, execArgv: [] })
     } else {
-      this.worker = new Worker(url, { workerData: { path, prune } })
+      this.worker = new Worker(url, { workerData: { path, prune, maxSizeBytes } })
     }
     this.worker.on('message', (m: FromWorker) => this.onMessage(m))
     this.worker.on('error', (e) => this.fail('worker', undefined, e))
@@ -109,16 +113,17 @@ export class WorkerBackend implements Backend {
     if (this.failed) return
     this.failed = true
     this.waiting.clear()
-    this.onFailure({ op: op === 'worker' ? 'batch' : op, code, message, error: e })
+    this.onFailure({ op: op === 'worker' ? 'batch' : op, code, message, error: e, ...(this.ready ? {} : { startup: true }) })
   }
 
   private onMessage(m: FromWorker): void {
-    if (m.type === 'done') {
+    if (m.type === 'ready') {
+      this.ready = true
+    } else if (m.type === 'done') {
       const w = this.waiting.get(m.id)
       this.waiting.delete(m.id)
       w?.onResult?.(m.result)
-      if (this.waiting.size === 0) this.onIdle()
-      else if (this.waiting.size < 2) this.onIdle()
+      this.onIdle()
     } else if (m.type === 'error') {
       const w = this.waiting.get(m.id)
       const err = Object.assign(new Error(m.message), m.code ? { code: m.code } : {})

@@ -26,7 +26,7 @@ import type { ObjectUpsert, PoolDiff } from '../../shared/model/diff'
 import type { CachedPoolMeta, InventoryCache, Unsubscribe } from '../pools/api'
 import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from './backend'
 import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
-import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
+import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
 import { isCacheable, toRow, type ObjectRow } from './serialize'
 import { CacheStore, DEFAULT_PRUNE, type MetaPatch, type PruneLimits } from './store'
 import { join } from 'node:path'
@@ -34,10 +34,18 @@ import { join } from 'node:path'
 export interface CacheOptions {
   /** the app's data folder; the cache is <dataDir>/cache.sqlite */
   dataDir: string
-  /** who runs the SQLite writes: the main thread in bounded steps (default) or a worker thread */
+  /**
+   * who runs the SQLite writes: a worker thread (default: the main thread only serialises rows;
+   * falls back to inline if the worker cannot start) or the main thread in bounded steps
+   */
   mode?: 'inline' | 'worker'
   prune?: Partial<PruneLimits>
   history?: Partial<HistoryLimits>
+  /**
+   * Upper bound of the file size. Reaching it is handled exactly like a full disk (SQLITE_FULL →
+   * 'disk-full', memory-only), which is also how tests produce a real "disk full" as root.
+   */
+  maxSizeBytes?: number
   now?: () => Date
 }
 
@@ -81,22 +89,17 @@ interface InFlightReset {
 }
 
 interface ConnState {
-  /** the graph as last written: cls → ref → upsert */
-  objects: Map<string, Map<string, ObjectUpsert>>
+  /** the graph as last written, by ref (XAPI refs are unique across classes) */
+  objects: Map<string, ObjectUpsert>
   /** true when `objects` is the whole graph (came from a reset or a load), not only recent changes */
   complete: boolean
   meta: CachedPoolMeta
   seq: number
-  /** cls\0ref of objects changed since the last write */
-  dirty: Set<string>
+  /** ref → cls of objects changed since the last write */
+  dirty: Map<string, string>
   metaDirty: boolean
   needsReset: boolean
   reset: InFlightReset | undefined
-}
-
-function splitKey(k: string): [string, string] {
-  const i = k.indexOf('\u0000')
-  return [k.slice(0, i), k.slice(i + 1)]
 }
 
 function errMessage(e: unknown): string {
@@ -124,10 +127,13 @@ export class SqliteInventoryCache implements InventoryCache {
   private readonly now: () => Date
   private scheduled = false
   private rr = 0
+  /** running estimate of main-thread ms per reset row (see doUnit) */
+  private msPerRow = 0.1
   private resetSeq = 0
   private gcWanted = true
   private vacuumWanted = false
   private checkpointWanted = false
+  private vacuumForce = false
   /** a gc/vacuum op is executing (worker mode): its result decides the next one */
   private housekeepingInFlight = false
   private idleWaiters: (() => void)[] = []
@@ -136,7 +142,7 @@ export class SqliteInventoryCache implements InventoryCache {
   /** Opens or creates the cache. Never throws: trouble is in status() and onProblem. */
   constructor(private readonly opts: CacheOptions) {
     this.path = join(opts.dataDir, CACHE_FILE_NAME)
-    this.mode = opts.mode ?? 'inline'
+    this.mode = opts.mode ?? 'worker'
     this.prune = { ...DEFAULT_PRUNE, ...opts.prune }
     this.historyLimits = { ...DEFAULT_HISTORY_LIMITS, ...opts.history }
     this.now = opts.now ?? (() => new Date())
@@ -166,6 +172,7 @@ export class SqliteInventoryCache implements InventoryCache {
 
   private attach(db: Database.Database): void {
     this.db = db
+    if (this.opts.maxSizeBytes !== undefined) limitSize(db, this.opts.maxSizeBytes)
     this.reader = new CacheStore(db, this.prune)
     this.historyLog = new HistoryLog(db)
     for (const p of this.reader.pools()) if (p.doNotCache) this.doNotCache.add(p.connectionId)
@@ -175,7 +182,7 @@ export class SqliteInventoryCache implements InventoryCache {
       // pruning is housekeeping; a failure here shows up on the next real write
     }
     const onFailure = (f: BackendFailure): void => this.onBackendFailure(f)
-    this.backend = this.mode === 'worker' ? new WorkerBackend(this.path, this.prune, onFailure, () => this.schedule()) : new InlineBackend(db, this.prune, onFailure)
+    this.backend = this.mode === 'worker' ? new WorkerBackend(this.path, this.prune, this.opts.maxSizeBytes, onFailure, () => this.schedule()) : new InlineBackend(db, this.prune, onFailure)
     this.state = 'ok'
     this.gcWanted = true
     this.schedule()
@@ -204,6 +211,17 @@ export class SqliteInventoryCache implements InventoryCache {
   }
 
   private onBackendFailure(f: BackendFailure): void {
+    if (f.startup && this.db && this.backend?.kind === 'worker') {
+      // The worker could not start (nothing was written by it): write from the main thread instead.
+      void this.backend.close()
+      this.backend = new InlineBackend(this.db, this.prune, (g) => this.onBackendFailure(g))
+      for (const [id, c] of this.conns) {
+        if (!c.complete) this.conns.delete(id)
+        else this.markForReset(c)
+      }
+      this.schedule()
+      return
+    }
     const kind = classifyError(f.error)
     if (kind === 'corrupt-recovered') {
       this.recoverFromCorruption(f)
@@ -253,7 +271,7 @@ export class SqliteInventoryCache implements InventoryCache {
   }
 
   status(): CacheStatus {
-    return { state: this.state, path: this.path, mode: this.mode, problems: [...this.problems] }
+    return { state: this.state, path: this.path, mode: this.backend?.kind ?? this.mode, problems: [...this.problems] }
   }
 
   /**
@@ -288,21 +306,19 @@ export class SqliteInventoryCache implements InventoryCache {
       const loaded = this.reader.load(connectionId)
       if (!loaded || (loaded.rows.length === 0 && !loaded.pool.meta.lastSyncAt)) return undefined
       const upserts: ObjectUpsert[] = new Array<ObjectUpsert>(loaded.rows.length)
-      const objects = new Map<string, Map<string, ObjectUpsert>>()
+      const objects = new Map<string, ObjectUpsert>()
       for (let i = 0; i < loaded.rows.length; i++) {
         const row = loaded.rows[i]
         if (!row) continue
         const [cls, ref, json] = row
         const u: ObjectUpsert = { cls, ref, record: JSON.parse(json) as Record<string, unknown> }
         upserts[i] = u
-        let m = objects.get(cls)
-        if (!m) objects.set(cls, (m = new Map()))
-        m.set(ref, u)
+        objects.set(ref, u)
       }
       const meta = loaded.pool.meta
       if (!held) {
         // Remember the graph so a later degrade/recovery can still serve and rewrite it.
-        this.conns.set(connectionId, { objects, complete: true, meta: { ...meta }, seq: loaded.pool.seq, dirty: new Set(), metaDirty: false, needsReset: false, reset: undefined })
+        this.conns.set(connectionId, { objects, complete: true, meta: { ...meta }, seq: loaded.pool.seq, dirty: new Map(), metaDirty: false, needsReset: false, reset: undefined })
       }
       const diff: PoolDiff = { connectionId, seq: loaded.pool.seq, reset: true, upserts, removes: [] }
       if (meta.token !== undefined) diff.token = meta.token
@@ -314,8 +330,7 @@ export class SqliteInventoryCache implements InventoryCache {
   }
 
   private fromMemory(connectionId: string, c: ConnState): { diff: PoolDiff; meta: CachedPoolMeta } {
-    const upserts: ObjectUpsert[] = []
-    for (const m of c.objects.values()) for (const u of m.values()) upserts.push(u)
+    const upserts = [...c.objects.values()]
     const diff: PoolDiff = { connectionId, seq: c.seq, reset: true, upserts, removes: [] }
     if (c.meta.token !== undefined) diff.token = c.meta.token
     return { diff, meta: { ...c.meta, memberAddresses: [...c.meta.memberAddresses] } }
@@ -330,7 +345,7 @@ export class SqliteInventoryCache implements InventoryCache {
   private conn(connectionId: string): ConnState {
     let c = this.conns.get(connectionId)
     if (!c) {
-      c = { objects: new Map(), complete: false, meta: { memberAddresses: [] }, seq: 0, dirty: new Set(), metaDirty: false, needsReset: false, reset: undefined }
+      c = { objects: new Map(), complete: false, meta: { memberAddresses: [] }, seq: 0, dirty: new Map(), metaDirty: false, needsReset: false, reset: undefined }
       this.conns.set(connectionId, c)
     }
     return c
@@ -349,30 +364,21 @@ export class SqliteInventoryCache implements InventoryCache {
       if (this.closed || this.doNotCache.has(diff.connectionId)) return
       const c = this.conn(diff.connectionId)
       if (diff.reset) {
-        c.objects = new Map()
+        const objects = new Map<string, ObjectUpsert>()
+        for (const u of diff.upserts) if (isCacheable(u)) objects.set(u.ref, u)
+        c.objects = objects
         c.complete = true
-        for (const u of diff.upserts) {
-          if (!isCacheable(u)) continue
-          let m = c.objects.get(u.cls)
-          if (!m) c.objects.set(u.cls, (m = new Map()))
-          m.set(u.ref, u)
-        }
         this.markForReset(c)
       } else {
         for (const u of diff.upserts) {
-          let m = c.objects.get(u.cls)
-          if (isCacheable(u)) {
-            if (!m) c.objects.set(u.cls, (m = new Map()))
-            m.set(u.ref, u)
-          } else {
-            // e.g. a task that finished: it leaves the cache
-            m?.delete(u.ref)
-          }
-          if (!c.needsReset) c.dirty.add(`${u.cls}\u0000${u.ref}`)
+          if (isCacheable(u)) c.objects.set(u.ref, u)
+          // e.g. a task that finished: it leaves the cache
+          else c.objects.delete(u.ref)
+          if (!c.needsReset) c.dirty.set(u.ref, u.cls)
         }
         for (const r of diff.removes) {
-          c.objects.get(r.cls)?.delete(r.ref)
-          if (!c.needsReset) c.dirty.add(`${r.cls}\u0000${r.ref}`)
+          c.objects.delete(r.ref)
+          if (!c.needsReset) c.dirty.set(r.ref, r.cls)
         }
         if (c.complete && !c.needsReset && c.dirty.size > RESET_DIRTY_THRESHOLD) {
           // One transaction this big would stall the main thread; a chunked rewrite does not.
@@ -416,8 +422,10 @@ export class SqliteInventoryCache implements InventoryCache {
     this.conns.delete(connectionId)
   }
 
+  /** after a privacy operation: collect, return every free page, truncate the WAL */
   private afterDelete(): void {
     this.gcWanted = true
+    this.vacuumForce = true
     this.checkpointWanted = true
     this.schedule()
   }
@@ -585,9 +593,8 @@ export class SqliteInventoryCache implements InventoryCache {
       this.rr = (this.rr + k + 1) % Math.max(1, ids.length)
       const rows: ObjectRow[] = []
       const removes: [string, string][] = []
-      for (const key of c.dirty) {
-        const [cls, ref] = splitKey(key)
-        const u = c.objects.get(cls)?.get(ref)
+      for (const [ref, cls] of c.dirty) {
+        const u = c.objects.get(ref)
         if (u) rows.push(toRow(u))
         else removes.push([cls, ref])
       }
@@ -604,8 +611,7 @@ export class SqliteInventoryCache implements InventoryCache {
       if (!c || (!c.reset && !c.needsReset)) continue
       this.rr = (this.rr + k + 1) % Math.max(1, ids.length)
       if (!c.reset) {
-        const items: ObjectUpsert[] = []
-        for (const m of c.objects.values()) for (const u of m.values()) items.push(u)
+        const items = [...c.objects.values()]
         c.reset = { id: ++this.resetSeq, items, index: 0, patch: this.patchOf(c) }
         c.needsReset = false
         c.dirty.clear()
@@ -613,15 +619,20 @@ export class SqliteInventoryCache implements InventoryCache {
         backend.submit({ op: 'resetBegin', connectionId: id, resetId: c.reset.id })
       }
       const r = c.reset
-      const deadline = performance.now() + CHUNK_BUDGET_MS
+      // Chunk size adapts to the measured cost per row of the previous chunk (serialising, plus
+      // inserting in inline mode), so one step stays near CHUNK_BUDGET_MS whatever the records.
+      const t0 = performance.now()
+      const want = Math.min(CHUNK_MAX_ROWS, Math.max(8, Math.floor(CHUNK_BUDGET_MS / this.msPerRow)))
       const rows: ObjectRow[] = []
-      while (r.index < r.items.length && rows.length < CHUNK_MAX_ROWS) {
+      while (r.index < r.items.length && rows.length < want) {
         const u = r.items[r.index++]
         if (u) rows.push(toRow(u))
-        // Inline mode also spends time inserting: give it half the budget for serialising.
-        if ((rows.length & 15) === 0 && performance.now() > deadline - (backend.kind === 'inline' ? CHUNK_BUDGET_MS / 2 : 0)) break
       }
-      if (rows.length > 0) backend.submit({ op: 'resetChunk', resetId: r.id, rows })
+      if (rows.length > 0) {
+        backend.submit({ op: 'resetChunk', resetId: r.id, rows })
+        const perRow = (performance.now() - t0) / rows.length
+        this.msPerRow = this.msPerRow * 0.5 + perRow * 0.5
+      }
       if (r.index >= r.items.length) {
         c.reset = undefined
         backend.submit({ op: 'resetCommit', resetId: r.id, patch: r.patch })
@@ -644,9 +655,12 @@ export class SqliteInventoryCache implements InventoryCache {
     }
     if (this.vacuumWanted && !this.housekeepingInFlight) {
       this.housekeepingInFlight = true
-      backend.submit({ op: 'vacuum', maxPages: VACUUM_PAGES_PER_STEP }, (n) => {
+      backend.submit({ op: 'vacuum', maxPages: VACUUM_PAGES_PER_STEP, force: this.vacuumForce }, (n) => {
         this.housekeepingInFlight = false
-        if (n === 0) this.vacuumWanted = false
+        if (n === 0) {
+          this.vacuumWanted = false
+          this.vacuumForce = false
+        }
         this.schedule()
       })
       return

@@ -132,6 +132,15 @@ function configure(db: Database.Database, readonly: boolean): void {
   // Keep the WAL from staying at the size of the largest transaction forever.
   db.pragma('journal_size_limit = 16777216')
   db.pragma('temp_store = MEMORY')
+  // Deleted inventory is zeroed in place where that costs no extra I/O; freed pages are then
+  // returned by the incremental vacuum and the WAL truncated, so "Clear cache" leaves no trace.
+  db.pragma('secure_delete = FAST')
+}
+
+/** Caps the file at about `bytes` (writes beyond fail with SQLITE_FULL, like a full disk). */
+export function limitSize(db: Database.Database, bytes: number): void {
+  const pageSize = Number(db.pragma('page_size', { simple: true })) || 4096
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(bytes / pageSize))}`)
 }
 
 function openOnce(path: string, opts: OpenOptions): { db: Database.Database; migratedFrom: number } {

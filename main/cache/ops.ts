@@ -20,7 +20,7 @@ export type StoreOp =
   /** deletes up to `limit` invisible rows; result: how many */
   | { op: 'gc'; limit: number }
   /** returns up to `maxPages` free pages to the OS when enough are free; result: pages returned */
-  | { op: 'vacuum'; maxPages: number }
+  | { op: 'vacuum'; maxPages: number; force?: boolean }
   /** moves the WAL into the main file and truncates it (after a clear: deleted data leaves the WAL too) */
   | { op: 'checkpoint' }
 
@@ -88,7 +88,7 @@ export class StoreExecutor {
         return s.collectGarbage(op.limit)
       case 'vacuum': {
         const { free, total } = s.freePages()
-        if (free < VACUUM_MIN_FREE_PAGES || free < total * VACUUM_FREE_SHARE) return 0
+        if (free === 0 || (!op.force && (free < VACUUM_MIN_FREE_PAGES || free < total * VACUUM_FREE_SHARE))) return 0
         const n = Math.min(free, op.maxPages)
         s.vacuumStep(n)
         return n

@@ -81,14 +81,26 @@ function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null
 }
 
+/**
+ * Anything in a JSON text that could be a credential-named key. A record whose JSON does not match
+ * cannot contain one, so the common case costs one native regex scan instead of a walk over
+ * every map key; a match (also possible from a value) takes the exact path.
+ */
+const MAYBE_SECRET = /passw|passphrase|"pass"|_pass"|"pwd"|secret|chap|credential|session_id|auth_token|api_key|private_key/i
+
 export function toRow(u: ObjectUpsert): ObjectRow {
-  const r = scrubRecord(u.record)
+  let r = u.record
+  let json = JSON.stringify(r)
+  if (MAYBE_SECRET.test(json)) {
+    r = scrubRecord(r)
+    json = JSON.stringify(r)
+  }
   return {
     cls: u.cls,
     ref: u.ref,
     uuid: str(r.uuid),
     name: str(r.name_label) ?? str(r.name),
     at: u.cls === 'message' ? str(r.timestamp) : null,
-    json: JSON.stringify(r),
+    json,
   }
 }

@@ -5,12 +5,14 @@
  */
 import Database from 'better-sqlite3'
 import { parentPort, workerData } from 'node:worker_threads'
+import { limitSize } from './open'
 import { StoreExecutor, type FromWorker, type ToWorker } from './ops'
 import { CacheStore, type PruneLimits } from './store'
 
 interface WorkerData {
   path: string
   prune: PruneLimits
+  maxSizeBytes?: number
 }
 
 function isWorkerData(v: unknown): v is WorkerData {
@@ -26,6 +28,8 @@ db.pragma('busy_timeout = 5000')
 db.pragma('journal_mode = WAL')
 db.pragma('synchronous = NORMAL')
 db.pragma('journal_size_limit = 16777216')
+db.pragma('secure_delete = FAST')
+if (typeof workerData.maxSizeBytes === 'number') limitSize(db, workerData.maxSizeBytes)
 const exec = new StoreExecutor(new CacheStore(db, workerData.prune))
 let failed = false
 

@@ -114,7 +114,7 @@ async function manyPools(): Promise<void> {
 const graph = poolGraph({ poolIndex: 1, hosts: 16, vms: 10_000 })
 let jsonBytes = 0
 for (const u of graph) jsonBytes += JSON.stringify(u.record).length
-const modes = (process.env.CACHE_BENCH_MODES ?? 'inline,worker').split(',').filter((m): m is 'inline' | 'worker' => m === 'inline' || m === 'worker')
+const modes = (process.env.CACHE_BENCH_MODES ?? 'worker,inline').split(',').filter((m): m is 'inline' | 'worker' => m === 'inline' || m === 'worker')
 for (const mode of modes) {
   globalThis.gc?.()
   await initialSync(mode, graph, jsonBytes)
