@@ -15,6 +15,7 @@ import { PoolManager } from '../pools/manager'
 import { PinStore, hostKey, pinFromPem } from '../xapi/trust'
 import { join } from 'node:path'
 import { startConsoleService, type ConsoleService } from './console'
+import { numaModule } from './numa'
 import { createServices, type KeychainStatusSource, type ServiceModule, type ServiceModuleContext, type Services } from './index'
 import { openSettingsStore } from './settings'
 import { describeIssues } from './errors'
@@ -91,7 +92,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     settings: openSettingsStore(dataDir, log),
     keychain: opts.keychainStatus,
     app: { name: 'XenPilot', version: opts.appVersion, mode: opts.mode, versions: opts.versions },
-    modules: [consoles.module, ...(opts.modules ?? [])],
+    modules: [consoles.module, numaModule(), ...(opts.modules ?? [])],
     log,
   })
 

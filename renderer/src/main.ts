@@ -3,6 +3,7 @@ import { createApp } from 'vue'
 import App from './App.vue'
 import { createApi } from './api'
 import './styles/theme.css'
+import './views/numa/register'
 
 const app = createApp(App, { api: createApi() })
 app.use(createPinia())
