@@ -21,11 +21,7 @@ export class Rng {
   }
   /** uniform in [0, 1) */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    return this.u32() / 4294967296
   }
   /** integer in [0, n) */
   int(n: number): number {
@@ -43,9 +39,17 @@ export class Rng {
     if (item === undefined) throw new Error('Rng.pick on an empty list')
     return item
   }
+  /** 32 random bits */
+  u32(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0
+    let t = this.state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return (t ^ (t >>> 14)) >>> 0
+  }
   /** 32 random bits as 8 hex digits */
   hex8(): string {
-    return (this.int(0x10000) * 0x10000 + this.int(0x10000)).toString(16).padStart(8, '0')
+    return hex32(this.u32())
   }
   /** a child generator, so adding draws in one part of a fleet does not reshuffle the others */
   fork(salt: number): Rng {
@@ -53,15 +57,19 @@ export class Rng {
   }
 }
 
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const hexByte = (n: number): string => HEX[n & 0xff] ?? '00'
+function hex32(n: number): string {
+  return hexByte(n >>> 24) + hexByte(n >>> 16) + hexByte(n >>> 8) + hexByte(n)
+}
+
 /** Used when a caller does not pass its own generator (objects created at runtime by the server). */
 const defaultRng = new Rng(0x5eed)
 
 export function newUuid(rng: Rng = defaultRng): string {
-  const a = rng.hex8()
-  const b = rng.hex8()
-  const c = rng.hex8()
-  const d = rng.hex8()
-  return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`
+  const b = rng.u32()
+  const c = rng.u32()
+  return `${hex32(rng.u32())}-${hexByte(b >>> 24)}${hexByte(b >>> 16)}-${hexByte(b >>> 8)}${hexByte(b)}-${hexByte(c >>> 24)}${hexByte(c >>> 16)}-${hexByte(c >>> 8)}${hexByte(c)}${hex32(rng.u32())}`
 }
 
 export function newRef(rng: Rng = defaultRng): string {
@@ -203,8 +211,25 @@ export function cloneRecord(r: SimRecord): SimRecord {
   return out
 }
 
-const templateCache = new Map<string, SimRecord>()
+/** A class's default record, precompiled: empty sets and maps are recreated rather than deep-copied. */
+interface TemplateField {
+  name: string
+  /** 0 scalar, 1 empty set, 2 empty map, 3 anything else (copied) */
+  kind: 0 | 1 | 2 | 3
+  value: SimValue
+}
+const templateCache = new Map<string, readonly TemplateField[]>()
 const knownFields = new Map<string, Set<string>>()
+
+function compileTemplate(cls: string, release: string): readonly TemplateField[] {
+  const out: TemplateField[] = []
+  for (const f of fieldsOf(cls, release)) {
+    const value = defaultFor(f)
+    const kind = typeof value !== 'object' ? 0 : Array.isArray(value) ? (value.length === 0 ? 1 : 3) : Object.keys(value).length === 0 ? 2 : 3
+    out.push({ name: f[0], kind, value })
+  }
+  return out
+}
 
 /**
  * A complete record of `cls` as a host of `release` stores it: every field of that release (datamodel
@@ -215,22 +240,22 @@ export function defaultRecord(cls: string, release: string, overrides: SimRecord
   const key = `${cls}\u0000${release}`
   let template = templateCache.get(key)
   if (!template) {
-    const all = new Set((CLASSES.find((c) => c.name === cls)?.fields ?? []).map((f) => f[0]))
-    template = {}
-    for (const f of fieldsOf(cls, release)) template[f[0]] = defaultFor(f)
+    template = compileTemplate(cls, release)
     templateCache.set(key, template)
-    knownFields.set(cls, all)
+    knownFields.set(cls, new Set((CLASSES.find((c) => c.name === cls)?.fields ?? []).map((f) => f[0])))
   }
   const known = knownFields.get(cls)
   for (const name in overrides) {
     if (!known?.has(name)) throw new Error(`defaultRecord(${cls}): '${name}' is not a field of ${cls} in any release`)
   }
   const rec: SimRecord = {}
-  for (const name in template) {
-    const o = overrides[name]
-    const t = template[name]
-    if (o !== undefined) rec[name] = typeof o === 'object' ? cloneValue(o) : o
-    else if (t !== undefined) rec[name] = typeof t === 'object' ? cloneValue(t) : t
+  for (const f of template) {
+    const o = overrides[f.name]
+    if (o !== undefined) rec[f.name] = typeof o === 'object' ? cloneValue(o) : o
+    else if (f.kind === 0) rec[f.name] = f.value
+    else if (f.kind === 1) rec[f.name] = []
+    else if (f.kind === 2) rec[f.name] = {}
+    else rec[f.name] = cloneValue(f.value)
   }
   return rec
 }

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import type { SimPoolSpec, SimRecord } from '../../sim/model'
+import { buildFleet } from '../../sim/fleet'
+import { checkPool } from './integrity'
+import { xmlRpcRecordSize } from './xml-size'
+
+const guests = (p: SimPoolSpec): SimRecord[] => [...(p.objects.get('VM')?.values() ?? [])].filter((v) => v.is_a_template === false && v.is_control_domain === false)
+
+describe('bench-10k', () => {
+  const fleet = buildFleet('bench-10k')
+  const pool = fleet.pools[0] as SimPoolSpec
+
+  it('is one pool of 16 hosts and 10,000 VMs with a full disk and network graph', () => {
+    expect(fleet.pools).toHaveLength(1)
+    expect(pool.hosts).toHaveLength(16)
+    const vms = guests(pool)
+    expect(vms).toHaveLength(10000)
+    expect(vms.filter((v) => v.power_state === 'Running').length).toBeGreaterThan(5000)
+    for (const vm of vms) {
+      expect((vm.VBDs as string[]).length).toBeGreaterThan(0)
+      expect((vm.VIFs as string[]).length).toBeGreaterThan(0)
+    }
+    expect(pool.objects.get('VDI')?.size).toBeGreaterThan(10000)
+    expect(fleet.opDurationMs).toBe(0)
+    expect(new Set(pool.hosts.map((h) => h.numa.nodes))).toEqual(new Set([2, 4]))
+  })
+
+  it('is referentially consistent in both directions', () => {
+    expect(checkPool(pool)).toEqual([])
+  })
+
+  it('sends about 100 MB for VM.get_all_records over XML-RPC, like a real pool of that size', () => {
+    let bytes = 0
+    for (const vm of pool.objects.get('VM')?.values() ?? []) bytes += xmlRpcRecordSize('VM', vm)
+    expect(bytes).toBeGreaterThan(85e6)
+    expect(bytes).toBeLessThan(130e6)
+  })
+})
+
+describe('many-pools', () => {
+  const fleet = buildFleet('many-pools', { seed: 5 })
+
+  it('is 50 pools of 2 hosts and 400 VMs each, every host on its own loopback address', () => {
+    expect(fleet.pools).toHaveLength(50)
+    const addresses = new Set<string>()
+    fleet.pools.forEach((p, i) => {
+      expect(p.hosts).toHaveLength(2)
+      expect(guests(p).filter((v) => v.is_a_snapshot === false)).toHaveLength(400)
+      p.hosts.forEach((h, j) => {
+        expect(h.address).toBe(`127.77.${i + 1}.${j + 1}`)
+        addresses.add(h.address)
+      })
+    })
+    expect(addresses.size).toBe(100)
+    expect(new Set(fleet.pools.map((p) => p.name)).size).toBe(50)
+    expect(new Set(fleet.pools.map((p) => p.password)).size).toBe(50)
+    expect(new Set(fleet.pools.map((p) => p.xapiRelease))).toEqual(new Set(['falcon', '25.34.0', '26.2.0']))
+    expect(fleet.pools.filter((p) => !p.jsonRpc).every((p) => p.xapiRelease === 'falcon')).toBe(true)
+  })
+
+  it('is referentially consistent in every pool', () => {
+    for (const p of fleet.pools) expect(checkPool(p, { maxProblems: 5 })).toEqual([])
+  })
+})
