@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3'
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { migrate, SchemaTooNewError } from './schema'
+import { migrate, SCHEMA_VERSION, SchemaTooNewError } from './schema'
 
 export const CACHE_FILE_NAME = 'cache.sqlite'
 
@@ -146,6 +146,9 @@ export function limitSize(db: Database.Database, bytes: number): void {
 function openOnce(path: string, opts: OpenOptions): { db: Database.Database; migratedFrom: number } {
   const db = new Database(path, { fileMustExist: true, readonly: opts.readonly === true })
   try {
+    // A file from a newer XenPilot is left exactly as it is: not even switched to WAL.
+    const version = Number(db.pragma('user_version', { simple: true }))
+    if (version > SCHEMA_VERSION) throw new SchemaTooNewError(version)
     configure(db, opts.readonly === true)
     // Reading the schema touches page 1 and the schema table: a damaged header fails here.
     db.prepare('SELECT count(*) FROM sqlite_schema').get()
