@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url'
 import type { UiCommandName, UiSettings } from '../../shared/contract'
 import { IPC_EVENT } from '../../shared/contract/wire'
 import { startRuntime, type Runtime } from '../services/runtime'
+import { readSeed } from '../web/cli'
+import { createConsoleWindowOpener } from './console-window'
 import { openIpcDoor, trustedUrlMatcher, type IpcDoor } from './ipc-door'
 import { aboutText, buildMenuTemplate } from './menu'
 import { openSafeStorageKeychain } from './safe-storage-keychain'
@@ -19,6 +21,7 @@ import { DEFAULT_SIZE, loadWindowState, restorableBounds, saveWindowState, windo
 const here = dirname(fileURLToPath(import.meta.url))
 const devServerUrl = !app.isPackaged ? process.env['ELECTRON_RENDERER_URL'] : undefined
 const rendererFile = join(here, '../renderer/index.html')
+const preloadFile = join(here, '../preload/preload.cjs')
 const isTrustedUrl = trustedUrlMatcher({ rendererFile, ...(devServerUrl ? { devServerUrl } : {}) })
 
 // Tests and `npm run demo` give the app its own data folder (settings, pins, cache, keychain file).
@@ -89,8 +92,14 @@ async function start(): Promise<void> {
     keychain,
     keychainStatus: keychain,
     appVersion: app.getVersion(),
+    // `npm run demo`: the simulator's pools, added and pre-trusted before the window opens.
+    ...(process.env['XENPILOT_CONNECT_DEMO'] ? { seed: readSeed(process.env['XENPILOT_CONNECT_DEMO']) } : {}),
     versions: { electron: process.versions.electron, chrome: process.versions.chrome, node: process.versions.node, v8: process.versions.v8 },
     log: logLine,
+    consolePopout: createConsoleWindowOpener({
+      preload: preloadFile,
+      load: (win, hash) => (devServerUrl ? win.loadURL(devServerUrl + hash) : win.loadFile(rendererFile, { hash: hash.replace(/^#/, '') })),
+    }),
   })
   // Pages loaded from file:// send the Origin "file://" on WebSocket handshakes.
   runtime.consoles.bridge.allowOrigin(devServerUrl ? new URL(devServerUrl).origin : 'file://')
@@ -143,7 +152,7 @@ function createWindow(userData: string): void {
     title: 'XenPilot',
     backgroundColor: nativeTheme.shouldUseDarkColors ? '#1e1f22' : '#ffffff',
     webPreferences: {
-      preload: join(here, '../preload/preload.cjs'),
+      preload: preloadFile,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,

@@ -14,6 +14,7 @@ import type { Keychain } from '../pools/keychain'
 import { PoolManager } from '../pools/manager'
 import { PinStore, hostKey, pinFromPem } from '../xapi/trust'
 import { join } from 'node:path'
+import type { ConsoleTargetArgs } from '../../shared/contract/console'
 import { startConsoleService, type ConsoleService } from './console'
 import { numaModule } from './numa'
 import { createServices, type KeychainStatusSource, type ServiceModule, type ServiceModuleContext, type Services } from './index'
@@ -57,6 +58,8 @@ export interface RuntimeOptions {
   seed?: ConnectionSeed
   /** connect the saved servers right away (default true) */
   connectOnStart?: boolean
+  /** Electron: open a console in its own window (console.popout); browser mode has none */
+  consolePopout?: (target: ConsoleTargetArgs) => Promise<void>
   /** more contract modules (NUMA, operations) */
   modules?: ((ctx: ServiceModuleContext) => ServiceModule)[]
   /** PoolManager tuning (tests shorten timers) */
@@ -86,7 +89,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     }
   }
   const pools = new PoolManager({ dataDir, keychain: opts.keychain, ...(cache ? { cache } : {}), log, ...opts.poolOptions })
-  const consoles = await startConsoleService({ pools, hostAccess: pools, log })
+  const consoles = await startConsoleService({ pools, hostAccess: pools, log, ...(opts.consolePopout ? { popout: opts.consolePopout } : {}) })
   const services = createServices({
     pools,
     settings: openSettingsStore(dataDir, log),

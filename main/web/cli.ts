@@ -13,9 +13,9 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MemoryKeychain, PassphraseFileKeychain, type Keychain } from '../pools/keychain'
 import { memoryKeychainStatus, passphraseFileKeychainStatus } from '../services/keychain-status'
-import { parseConnectionSeed, startRuntime, type ConnectionSeed } from '../services/runtime'
+import { parseConnectionSeed, startRuntime, type ConnectionSeed, type Runtime, type RuntimeOptions } from '../services/runtime'
 import type { KeychainStatusSource } from '../services'
-import { startWebServer } from './server'
+import { startWebServer, type WebServer } from './server'
 
 export interface WebCliOptions {
   port: number
@@ -77,7 +77,7 @@ export function browserKeychain(dataDir: string, env: NodeJS.ProcessEnv = proces
   return { keychain: new MemoryKeychain(), status: memoryKeychainStatus() }
 }
 
-function readSeed(file: string): ConnectionSeed {
+export function readSeed(file: string): ConnectionSeed {
   let data: unknown
   try {
     data = JSON.parse(readFileSync(file, 'utf8'))
@@ -87,31 +87,95 @@ function readSeed(file: string): ConnectionSeed {
   return parseConnectionSeed(data, file)
 }
 
-async function main(): Promise<void> {
-  const opts = parseWebCliArgs(process.argv.slice(2))
-  const log = (line: string): void => void process.stderr.write(`${line}\n`)
-  const { keychain, status } = browserKeychain(opts.dataDir)
-  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../package.json'), 'utf8')) as { version?: string }
+export interface BrowserModeOptions {
+  dataDir: string
+  port?: number
+  staticDir: string
+  seed?: ConnectionSeed
+  log?: (line: string) => void
+  env?: NodeJS.ProcessEnv
+  /** PoolManager tuning (tests shorten timers) */
+  poolOptions?: RuntimeOptions['poolOptions']
+  /** connect the saved servers right away (default true) */
+  connectOnStart?: boolean
+}
+
+export interface BrowserMode {
+  /** http://127.0.0.1:PORT/?token=T */
+  url: string
+  web: WebServer
+  runtime: Runtime
+  keychain: KeychainStatusSource
+  close(): Promise<void>
+}
+
+/** The whole browser-mode app in this process: runtime + web server (used by the CLI, the demo and e2e tests). */
+export async function startBrowserMode(opts: BrowserModeOptions): Promise<BrowserMode> {
+  const log = opts.log ?? (() => {})
+  const { keychain, status } = browserKeychain(opts.dataDir, opts.env)
   const runtime = await startRuntime({
     dataDir: opts.dataDir,
     mode: 'browser',
     keychain,
     keychainStatus: status,
-    appVersion: pkg.version ?? '0.0.0',
+    appVersion: packageVersion(),
     versions: { node: process.versions.node, v8: process.versions.v8 },
+    log,
+    ...(opts.seed ? { seed: opts.seed } : {}),
+    ...(opts.poolOptions ? { poolOptions: opts.poolOptions } : {}),
+    ...(opts.connectOnStart !== undefined ? { connectOnStart: opts.connectOnStart } : {}),
+  })
+  let web: WebServer
+  try {
+    web = await startWebServer({
+      services: runtime.services,
+      staticDir: opts.staticDir,
+      port: opts.port ?? 0,
+      extraConnectSrc: [runtime.consoles.wsOrigin],
+      log,
+    })
+  } catch (err) {
+    await runtime.close()
+    throw err
+  }
+  runtime.consoles.bridge.allowOrigin(web.origin)
+  let closing: Promise<void> | undefined
+  return {
+    url: web.url,
+    web,
+    runtime,
+    keychain: status,
+    close() {
+      closing ??= (async () => {
+        await web.close()
+        await runtime.close()
+      })()
+      return closing
+    },
+  }
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../package.json'), 'utf8')) as { version?: unknown }
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0'
+  } catch {
+    return '0.0.0'
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseWebCliArgs(process.argv.slice(2))
+  const log = (line: string): void => void process.stderr.write(`${line}\n`)
+  const app = await startBrowserMode({
+    dataDir: opts.dataDir,
+    port: opts.port,
+    staticDir: opts.staticDir,
     log,
     ...(opts.seedFile ? { seed: readSeed(opts.seedFile) } : {}),
   })
-  const web = await startWebServer({
-    services: runtime.services,
-    staticDir: opts.staticDir,
-    port: opts.port,
-    extraConnectSrc: [runtime.consoles.wsOrigin],
-    log,
-  })
-  runtime.consoles.bridge.allowOrigin(web.origin)
-  process.stdout.write(`${web.url}\n`)
-  log(`XenPilot browser mode: data in ${opts.dataDir}; ${status.state().detail}`)
+  process.stdout.write(`${app.url}\n`)
+  log(`XenPilot browser mode: data in ${opts.dataDir}; ${app.keychain.state().detail}`)
 
   let stopping = false
   const stop = (signal: string): void => {
@@ -120,14 +184,13 @@ async function main(): Promise<void> {
     log(`${signal}: logging out of every pool and stopping`)
     const hardStop = setTimeout(() => process.exit(1), 15_000)
     hardStop.unref()
-    void (async () => {
-      await web.close()
-      await runtime.close()
-      process.exit(0)
-    })().catch((err: unknown) => {
-      log(`shutdown failed: ${(err as Error).message}`)
-      process.exit(1)
-    })
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log(`shutdown failed: ${(err as Error).message}`)
+        process.exit(1)
+      },
+    )
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))

@@ -1,0 +1,126 @@
+/**
+ * `npm run demo`: the XAPI simulator's `demo` fleet and XenPilot on it, its pools already added
+ * and their certificates already trusted (pinned to the fingerprints the simulator reports).
+ *
+ * Electron when its binary can run here (found without downloading: node_modules/electron/path.txt
+ * and an executable binary, plus a display on Linux); otherwise browser mode — the renderer is
+ * built if renderer/dist is missing or older than its sources, the URL is printed as the first
+ * line, and `xdg-open` is tried when a desktop is available. Ctrl-C stops everything and removes
+ * the demo's data folder (a fresh one per run: the simulator makes new certificates every run).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { findElectronBinary } from '../main/app/electron-binary'
+import type { ConnectionSeed } from '../main/services/runtime'
+import { startBrowserMode, type BrowserMode } from '../main/web/cli'
+import { buildFleet } from '../test/sim/fleet'
+import { startSimulator, type SimControl } from '../test/sim'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const log = (line: string): void => void process.stderr.write(`${line}\n`)
+
+/** The demo fleet as a seed: every pool's master address, credentials and every host's certificate. */
+export function seedFromSimulator(sim: SimControl): ConnectionSeed {
+  return {
+    pools: sim.pools.map((p) => ({
+      address: new URL(p.masterUrl).host,
+      username: p.username,
+      password: p.password,
+      hosts: p.hosts.map((h) => ({ host: h.address, port: p.port, certPem: h.certPem })),
+    })),
+  }
+}
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0
+  const st = statSync(path)
+  if (!st.isDirectory()) return st.mtimeMs
+  let newest = st.mtimeMs
+  for (const entry of readdirSync(path)) if (entry !== 'node_modules' && entry !== 'dist') newest = Math.max(newest, newestMtime(join(path, entry)))
+  return newest
+}
+
+/** renderer/dist must exist and be newer than everything it is built from. */
+export function rendererIsStale(): boolean {
+  const built = join(root, 'renderer/dist/index.html')
+  if (!existsSync(built)) return true
+  const sources = Math.max(newestMtime(join(root, 'renderer/src')), newestMtime(join(root, 'renderer/index.html')), newestMtime(join(root, 'shared')))
+  return sources > statSync(built).mtimeMs
+}
+
+function hasDesktop(): boolean {
+  if (process.platform !== 'linux') return true
+  return Boolean(process.env['DISPLAY'] || process.env['WAYLAND_DISPLAY'])
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'xenpilot-demo-'))
+  let sim: SimControl | undefined
+  let browser: BrowserMode | undefined
+  let electron: ChildProcess | undefined
+  let stopping = false
+
+  const stop = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true
+      const hard = setTimeout(() => process.exit(code || 1), 15_000)
+      hard.unref()
+      electron?.kill('SIGTERM')
+      await browser?.close().catch((e: unknown) => log(`stopping XenPilot: ${(e as Error).message}`))
+      await sim?.stop().catch((e: unknown) => log(`stopping the simulator: ${(e as Error).message}`))
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+    process.exit(code)
+  }
+  process.on('SIGINT', () => void stop(0))
+  process.on('SIGTERM', () => void stop(0))
+
+  try {
+    log('starting the XAPI simulator (demo fleet)…')
+    sim = await startSimulator({ fleet: buildFleet('demo') })
+    const seed = seedFromSimulator(sim)
+    log(`simulator: ${sim.pools.map((p) => `${p.name} at ${p.masterUrl}`).join(', ')}`)
+
+    const electronBinary = findElectronBinary()
+    if (electronBinary.ok && hasDesktop()) {
+      const seedFile = join(dataDir, 'demo-seed.json')
+      writeFileSync(seedFile, JSON.stringify(seed), { mode: 0o600 })
+      if (!existsSync(join(root, 'out/main/index.js')) || rendererIsStale()) {
+        log('building the app (electron-vite build)…')
+        const b = spawnSync('npx', ['electron-vite', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+        if (b.status !== 0) throw new Error('electron-vite build failed')
+      }
+      log('starting XenPilot (Electron)…')
+      electron = spawn(electronBinary.path, [root], {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, XENPILOT_USER_DATA: join(dataDir, 'app'), XENPILOT_CONNECT_DEMO: seedFile },
+      })
+      electron.on('exit', (code) => void stop(code ?? 0))
+      return
+    }
+    log(electronBinary.ok ? 'no desktop to show an Electron window: browser mode' : `${electronBinary.reason} (${electronBinary.checked}): browser mode`)
+
+    if (rendererIsStale()) {
+      log('building the renderer (npm run build:renderer)…')
+      const b = spawnSync('npm', ['run', 'build:renderer', '--silent'], { cwd: root, stdio: ['ignore', 2, 2] })
+      if (b.status !== 0) throw new Error('the renderer build failed')
+    }
+    browser = await startBrowserMode({ dataDir: join(dataDir, 'app'), staticDir: join(root, 'renderer/dist'), seed, log })
+    process.stdout.write(`${browser.url}\n`)
+    log(`XenPilot (browser mode) is at the URL above; Ctrl-C stops the app and the simulator.`)
+    if (hasDesktop() && process.platform === 'linux') {
+      const opener = spawn('xdg-open', [browser.url], { stdio: 'ignore', detached: true })
+      opener.on('error', () => log('xdg-open is not available: open the URL yourself'))
+      opener.unref()
+    }
+  } catch (err) {
+    log(`demo failed: ${err instanceof Error ? err.message : String(err)}`)
+    await stop(1)
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void main()

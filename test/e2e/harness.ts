@@ -1,0 +1,240 @@
+/**
+ * The shared end-to-end harness: XAPI simulator (real HTTPS) + XenPilot in browser mode (real
+ * runtime: PoolManager, cache, console bridge, services, web door) + the BUILT renderer in
+ * Debian's Chromium through playwright-core. Everything is started per suite and stopped by close().
+ *
+ *   import { startApp } from '../e2e/harness'
+ *   const h = await startApp({ fleet: 'tiny', trustPools: true })   // pools added + certificates pinned
+ *   await h.page.getByRole('tree').waitFor()
+ *   await h.api.call('connections.list', {})                          // the contract, from Node, same door as the page
+ *   h.sim.pool('Lab').failMaster()
+ *   expect(h.pageErrors).toEqual([])
+ *   await h.close()
+ *
+ * API
+ *   startApp(opts?)           → AppHarness   (sim, app (runtime + web), browser, page, api, pageErrors, dataDir, close)
+ *   ensureRendererBuilt()     builds renderer/dist when missing or older than renderer/ or shared/ sources
+ *   launchChromium()          Debian's Chromium with the flags this machine needs (CHROMIUM_PATH overrides the path)
+ *   connectContract(url)      a Node client for the contract over the page's WebSocket (right token and Origin)
+ *   seedFromSimulator(sim)    the simulator's pools as a ConnectionSeed (what `npm run demo` pre-adds)
+ *   CHROMIUM_ARGS             the launch flags
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import WebSocket from 'ws'
+import type { ContractError, EventName, EventPayload, MethodArgs, MethodName, MethodResult } from '../../shared/contract'
+import { ServerMessage } from '../../shared/contract/wire'
+import type { ConnectionSeed, RuntimeOptions } from '../../main/services/runtime'
+import { startBrowserMode, type BrowserMode } from '../../main/web/cli'
+import { buildFleet, type BuildFleetOptions } from '../sim/fleet'
+import { startSimulator } from '../sim/index'
+import type { FleetName, SimControl, SimFleet } from '../sim/model'
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
+const DIST = join(ROOT, 'renderer/dist')
+
+function newest(path: string): number {
+  if (!existsSync(path)) return 0
+  const st = statSync(path)
+  if (!st.isDirectory()) return st.mtimeMs
+  let t = st.mtimeMs
+  for (const e of readdirSync(path)) if (e !== 'dist' && e !== 'node_modules') t = Math.max(t, newest(join(path, e)))
+  return t
+}
+
+/** Build the renderer when dist is missing or older than its sources, so tests exercise the current code. */
+export function ensureRendererBuilt(): void {
+  const index = join(DIST, 'index.html')
+  const sources = Math.max(newest(join(ROOT, 'renderer/src')), newest(join(ROOT, 'renderer/index.html')), newest(join(ROOT, 'shared')))
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return
+  const r = spawnSync('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' })
+  if (r.status !== 0) throw new Error('the renderer build (vite build --config renderer/vite.config.ts) failed')
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+}
+
+export function seedFromSimulator(sim: SimControl): ConnectionSeed {
+  return {
+    pools: sim.pools.map((p) => ({
+      address: new URL(p.masterUrl).host,
+      username: p.username,
+      password: p.password,
+      hosts: p.hosts.map((h) => ({ host: h.address, port: p.port, certPem: h.certPem })),
+    })),
+  }
+}
+
+export interface ReceivedEvent {
+  event: string
+  payload: unknown
+}
+
+/** The contract from Node, through the same door the page uses. Calls reject with the ContractError. */
+export interface ContractClient {
+  call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>>
+  /** every event received so far */
+  events: ReceivedEvent[]
+  /** first event (past or future) named `event` whose payload satisfies `pred`; rejects after timeoutMs */
+  waitForEvent<E extends EventName>(event: E, pred?: (payload: EventPayload<E>) => boolean, timeoutMs?: number): Promise<EventPayload<E>>
+  close(): void
+}
+
+export async function connectContract(pageUrl: string): Promise<ContractClient> {
+  const u = new URL(pageUrl)
+  const token = u.searchParams.get('token') ?? ''
+  const ws = new WebSocket(`ws://${u.host}/api?token=${encodeURIComponent(token)}`, { headers: { Origin: u.origin } })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`the contract WebSocket was refused with HTTP ${res.statusCode}`)))
+  })
+  const events: ReceivedEvent[] = []
+  const waiters = new Set<{ event: string; pred: (p: unknown) => boolean; resolve: (p: unknown) => void }>()
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: ContractError) => void }>()
+  let nextId = 1
+  ws.on('message', (data) => {
+    const msg = ServerMessage.parse(JSON.parse(String(data)))
+    if (msg.t === 'event') {
+      events.push({ event: msg.event, payload: msg.payload })
+      for (const w of waiters) if (w.event === msg.event && w.pred(msg.payload)) (waiters.delete(w), w.resolve(msg.payload))
+      return
+    }
+    const p = pending.get(msg.id)
+    if (!p) return
+    pending.delete(msg.id)
+    if (msg.t === 'result') p.resolve(msg.result)
+    else p.reject(msg.error)
+  })
+  return {
+    events,
+    call(method, args) {
+      const id = nextId++
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: (v) => resolve(v as MethodResult<typeof method>), reject })
+        ws.send(JSON.stringify({ t: 'call', id, method, args }))
+      })
+    },
+    waitForEvent(event, pred, timeoutMs = 30_000) {
+      const test = (p: unknown): boolean => (pred ? pred(p as EventPayload<typeof event>) : true)
+      const past = events.find((e) => e.event === event && test(e.payload))
+      if (past) return Promise.resolve(past.payload as EventPayload<typeof event>)
+      return new Promise((resolve, reject) => {
+        const w = {
+          event,
+          pred: test,
+          resolve: (p: unknown) => {
+            clearTimeout(timer)
+            resolve(p as EventPayload<typeof event>)
+          },
+        }
+        const timer = setTimeout(() => {
+          waiters.delete(w)
+          reject(new Error(`no '${event}' event matching within ${timeoutMs} ms`))
+        }, timeoutMs)
+        waiters.add(w)
+      })
+    },
+    close: () => ws.close(),
+  }
+}
+
+export interface StartAppOptions {
+  /** a fleet name for buildFleet, or a fleet (default 'tiny') */
+  fleet?: FleetName | SimFleet
+  fleetOptions?: BuildFleetOptions
+  /** add every simulator pool and pin its certificates before the page opens (like `npm run demo`) */
+  trustPools?: boolean
+  /** open the page in Chromium (default true) */
+  page?: boolean
+  viewport?: { width: number; height: number }
+  colorScheme?: 'light' | 'dark'
+  /** reuse a data dir (offline cache tests); default a fresh temp dir removed by close() */
+  dataDir?: string
+  poolOptions?: RuntimeOptions['poolOptions']
+  /** server log lines (default: dropped) */
+  log?: (line: string) => void
+}
+
+export interface AppHarness {
+  sim: SimControl
+  app: BrowserMode
+  /** the page URL with its token */
+  url: string
+  dataDir: string
+  api: ContractClient
+  /** undefined when opts.page === false */
+  browser: Browser | undefined
+  context: BrowserContext | undefined
+  page: Page
+  /** console.error messages and uncaught page errors seen so far */
+  pageErrors: string[]
+  close(): Promise<void>
+}
+
+export async function startApp(opts: StartAppOptions = {}): Promise<AppHarness> {
+  const wantPage = opts.page !== false
+  if (wantPage) ensureRendererBuilt()
+  const ownDir = opts.dataDir === undefined
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'xenpilot-e2e-'))
+  const fleet = typeof opts.fleet === 'object' ? opts.fleet : buildFleet(opts.fleet ?? 'tiny', { opDurationMs: 0, ...opts.fleetOptions })
+  const cleanups: (() => Promise<unknown>)[] = []
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined)
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true })
+  }
+  try {
+    const sim = await startSimulator({ fleet })
+    cleanups.push(() => sim.stop())
+    const app = await startBrowserMode({
+      dataDir,
+      staticDir: DIST,
+      log: opts.log ?? (() => undefined),
+      env: {},
+      ...(opts.trustPools ? { seed: seedFromSimulator(sim) } : {}),
+      ...(opts.poolOptions ? { poolOptions: opts.poolOptions } : {}),
+    })
+    cleanups.push(() => app.close())
+    const api = await connectContract(app.url)
+    cleanups.push(async () => api.close())
+    const pageErrors: string[] = []
+    let browser: Browser | undefined
+    let context: BrowserContext | undefined
+    let page: Page | undefined
+    if (wantPage) {
+      const b = await launchChromium()
+      browser = b
+      cleanups.push(() => b.close())
+      context = await b.newContext({ viewport: opts.viewport ?? { width: 1400, height: 900 }, colorScheme: opts.colorScheme ?? 'light' })
+      const p = await context.newPage()
+      page = p
+      p.on('console', (m) => {
+        if (m.type() === 'error') pageErrors.push(m.text())
+      })
+      p.on('pageerror', (e) => pageErrors.push(e.message))
+      await p.goto(app.url)
+    }
+    return {
+      sim,
+      app,
+      url: app.url,
+      dataDir,
+      api,
+      browser,
+      context,
+      // Tests that pass page: false must not touch it: make a mistake loud.
+      page: page ?? new Proxy({} as Page, { get: () => { throw new Error('startApp({ page: false }) opened no page') } }),
+      pageErrors,
+      close: cleanup,
+    }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}
