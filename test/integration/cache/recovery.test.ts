@@ -253,7 +253,9 @@ describe.skipIf(!mountable)('real file-system failures (tmpfs)', () => {
     await a.close()
     const before = readFileSync(join(dir, 'cache.sqlite'))
     execFileSync('mount', ['-o', 'remount,ro', dir])
-    cleanups.push(() => execFileSync('mount', ['-o', 'remount,rw', dir]))
+    cleanups.push(() => {
+      execFileSync('mount', ['-o', 'remount,rw', dir])
+    })
     const c = openInventoryCache({ dataDir: dir })
     cleanups.push(() => c.close())
     expect(c.status().state).toBe('memory-only')
