@@ -82,9 +82,13 @@ function noise(key: number, t: number): number {
   return ((x ^ (x >>> 16)) >>> 0) / 4294967296
 }
 
-/** a daily rhythm plus slower drift plus jitter, in [0, 1] */
-function load(key: string, t: number, level: number, swing: number): number {
+/** a series named `key`: daily rhythm plus slower drift plus jitter around `level`, times `scale` */
+function wave(key: string, level: number, swing: number, scale = 1): Series {
   const h = hash32(key)
+  return (t) => loadH(h, t, level, swing) * scale
+}
+
+function loadH(h: number, t: number, level: number, swing: number): number {
   const phase = (h % 1000) / 1000
   const day = Math.sin(2 * Math.PI * (t / 86400 + phase))
   const drift = Math.sin(2 * Math.PI * (t / 3700 + phase * 3))
@@ -123,18 +127,18 @@ function hostColumns(pool: SimPoolSpec, hostRef: string, host: SimRecord, cf: st
   const cpus = refs(host, 'host_CPUs').length || Number(((host.cpu_info as Record<string, SimValue> | undefined)?.cpu_count as string | undefined) ?? 1)
   const resident = refs(host, 'resident_VMs')
   const busy = Math.min(0.85, 0.05 + resident.length / Math.max(1, cpus) / 6)
-  const cpu = (n: number): Series => (t) => load(`${uuid}:cpu${n}`, t, busy, 0.25)
-  for (let n = 0; n < cpus; n++) cols.push({ legend: `${p}cpu${n}`, series: cpu(n) })
+  const cpuKeys = Array.from({ length: cpus }, (_, n) => hash32(`${uuid}:cpu${n}`))
+  cpuKeys.forEach((h, n) => cols.push({ legend: `${p}cpu${n}`, series: (t) => loadH(h, t, busy, 0.25) }))
   cols.push({
     legend: `${p}cpu_avg`,
     series: (t) => {
       let s = 0
-      for (let n = 0; n < cpus; n++) s += load(`${uuid}:cpu${n}`, t, busy, 0.25)
+      for (const h of cpuKeys) s += loadH(h, t, busy, 0.25)
       return s / cpus
     },
   })
-  cols.push({ legend: `${p}loadavg`, series: (t) => load(`${uuid}:loadavg`, t, busy, 0.3) * cpus * 0.5 })
-  cols.push({ legend: `${p}hostload`, series: (t) => load(`${uuid}:hostload`, t, busy, 0.3) * 1.2 })
+  cols.push({ legend: `${p}loadavg`, series: wave(`${uuid}:loadavg`, busy, 0.3, cpus * 0.5) })
+  cols.push({ legend: `${p}hostload`, series: wave(`${uuid}:hostload`, busy, 0.3, 1.2) })
   const metrics = pool.objects.get('host_metrics')?.get(strField(host, 'metrics'))
   const vms = resident.map((r) => pool.objects.get('VM')?.get(r))
   const vcpus = vms.reduce((a, vm) => a + numField(vm, 'VCPUs_at_startup'), 0)
@@ -146,14 +150,19 @@ function hostColumns(pool: SimPoolSpec, hostRef: string, host: SimRecord, cf: st
     .map((r) => pool.objects.get('PIF')?.get(r))
     .filter((pif): pif is SimRecord => pif !== undefined && pif.physical === true)
   const devices = pifs.map((pif) => strField(pif, 'device'))
-  const rate = (key: string, level: number): Series => (t) => load(key, t, 0.3, 0.25) * level
+  const rx: Series[] = []
+  const tx: Series[] = []
   for (const dev of devices) {
     const level = dev === 'eth0' ? 4e6 : 2.5e7
-    cols.push({ legend: `${p}pif_${dev}_rx`, series: rate(`${uuid}:${dev}:rx`, level) })
-    cols.push({ legend: `${p}pif_${dev}_tx`, series: rate(`${uuid}:${dev}:tx`, level * 0.6) })
+    const r = wave(`${uuid}:${dev}:rx`, 0.3, 0.25, level)
+    const w = wave(`${uuid}:${dev}:tx`, 0.3, 0.25, level * 0.6)
+    rx.push(r)
+    tx.push(w)
+    cols.push({ legend: `${p}pif_${dev}_rx`, series: r })
+    cols.push({ legend: `${p}pif_${dev}_tx`, series: w })
   }
-  cols.push({ legend: `${p}pif_aggr_rx`, series: (t) => devices.reduce((a, dev) => a + rate(`${uuid}:${dev}:rx`, dev === 'eth0' ? 4e6 : 2.5e7)(t), 0) })
-  cols.push({ legend: `${p}pif_aggr_tx`, series: (t) => devices.reduce((a, dev) => a + rate(`${uuid}:${dev}:tx`, (dev === 'eth0' ? 4e6 : 2.5e7) * 0.6)(t), 0) })
+  cols.push({ legend: `${p}pif_aggr_rx`, series: (t) => rx.reduce((a, f) => a + f(t), 0) })
+  cols.push({ legend: `${p}pif_aggr_tx`, series: (t) => tx.reduce((a, f) => a + f(t), 0) })
   void hostRef
   return cols
 }
@@ -169,12 +178,13 @@ function vmColumns(pool: SimPoolSpec, vm: SimRecord, cf: string): Column[] {
   const cols: Column[] = []
   const vcpus = numField(metrics, 'VCPUs_number') || numField(vm, 'VCPUs_at_startup') || 1
   const level = 0.04 + (hash32(uuid) % 40) / 100
-  for (let n = 0; n < vcpus; n++) cols.push({ legend: `${p}cpu${n}`, series: guarded((t) => load(`${uuid}:cpu${n}`, t, level, 0.2)) })
+  const cpuKeys = Array.from({ length: vcpus }, (_, n) => hash32(`${uuid}:cpu${n}`))
+  cpuKeys.forEach((h, n) => cols.push({ legend: `${p}cpu${n}`, series: guarded((t) => loadH(h, t, level, 0.2)) }))
   cols.push({
     legend: `${p}cpu_usage`,
     series: guarded((t) => {
       let s = 0
-      for (let n = 0; n < vcpus; n++) s += load(`${uuid}:cpu${n}`, t, level, 0.2)
+      for (const h of cpuKeys) s += loadH(h, t, level, 0.2)
       return s / vcpus
     }),
   })
@@ -182,21 +192,21 @@ function vmColumns(pool: SimPoolSpec, vm: SimRecord, cf: string): Column[] {
   cols.push({ legend: `${p}memory`, series: guarded(() => memory) })
   cols.push({ legend: `${p}memory_target`, series: guarded(() => numField(vm, 'memory_target')) })
   if (strField(vm, 'guest_metrics') !== 'OpaqueRef:NULL' && vm.is_control_domain !== true) {
-    cols.push({ legend: `${p}memory_internal_free`, series: guarded((t) => (memory / 1024) * (0.15 + 0.5 * (1 - load(`${uuid}:mem`, t, 0.5, 0.3)))) })
+    cols.push({ legend: `${p}memory_internal_free`, series: guarded(((used: Series) => (t: number) => (memory / 1024) * (0.15 + 0.5 * (1 - used(t))))(wave(`${uuid}:mem`, 0.5, 0.3))) })
   }
   for (const r of refs(vm, 'VIFs')) {
     const vif = pool.objects.get('VIF')?.get(r)
     if (!vif || vif.currently_attached !== true) continue
     const dev = strField(vif, 'device')
-    cols.push({ legend: `${p}vif_${dev}_rx`, series: guarded((t) => load(`${uuid}:vif${dev}:rx`, t, 0.2, 0.2) * 2e6) })
-    cols.push({ legend: `${p}vif_${dev}_tx`, series: guarded((t) => load(`${uuid}:vif${dev}:tx`, t, 0.15, 0.15) * 1.2e6) })
+    cols.push({ legend: `${p}vif_${dev}_rx`, series: guarded(wave(`${uuid}:vif${dev}:rx`, 0.2, 0.2, 2e6)) })
+    cols.push({ legend: `${p}vif_${dev}_tx`, series: guarded(wave(`${uuid}:vif${dev}:tx`, 0.15, 0.15, 1.2e6)) })
   }
   for (const r of refs(vm, 'VBDs')) {
     const vbd = pool.objects.get('VBD')?.get(r)
     if (!vbd || vbd.currently_attached !== true || vbd.type !== 'Disk') continue
     const dev = strField(vbd, 'device')
-    cols.push({ legend: `${p}vbd_${dev}_read`, series: guarded((t) => load(`${uuid}:${dev}:r`, t, 0.1, 0.15) * 8e6) })
-    cols.push({ legend: `${p}vbd_${dev}_write`, series: guarded((t) => load(`${uuid}:${dev}:w`, t, 0.08, 0.1) * 5e6) })
+    cols.push({ legend: `${p}vbd_${dev}_read`, series: guarded(wave(`${uuid}:${dev}:r`, 0.1, 0.15, 8e6)) })
+    cols.push({ legend: `${p}vbd_${dev}_write`, series: guarded(wave(`${uuid}:${dev}:w`, 0.08, 0.1, 5e6)) })
   }
   return cols
 }
