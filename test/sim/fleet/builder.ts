@@ -83,6 +83,11 @@ export interface PoolPlan {
   vlan: boolean
   messages: number
   externalConsoles?: Record<string, { host: string; port: number }>
+  /**
+   * Highest share of a host's memory the generated running VMs may take (default 0.8), so a fresh
+   * fleet can still start VMs; VMs that do not fit anywhere stay Halted.
+   */
+  maxFill?: number
 }
 
 interface HostState {
@@ -549,7 +554,37 @@ export class PoolBuilder {
     return ref
   }
 
+  /** the storage managers a host registers at start (SM objects), for the SR types the fleets use */
+  private buildStorageManagers(): void {
+    const caps = ['SR_PROBE', 'SR_UPDATE', 'VDI_CREATE', 'VDI_DELETE', 'VDI_ATTACH', 'VDI_DETACH', 'VDI_RESIZE', 'VDI_CLONE', 'VDI_SNAPSHOT', 'VDI_MIRROR', 'VDI_GENERATE_CONFIG', 'VDI_RESET_ON_BOOT/2', 'VDI_CONFIG_CBT', 'THIN_PROVISIONING']
+    const sms: { type: string; name: string; description: string; driver: string; configuration: Record<string, string>; capabilities: string[] }[] = [
+      { type: 'lvm', name: 'Local LVM', description: 'SR plugin which represents disks as VHD disks on Logical Volumes within a locally-attached Volume Group', driver: 'LVMSR', configuration: { device: 'local device path (required) (e.g. /dev/sda3)' }, capabilities: caps.filter((c) => c !== 'THIN_PROVISIONING') },
+      { type: 'nfs', name: 'NFS VHD', description: 'SR plugin which stores disks as VHD files on a remote NFS filesystem', driver: 'NFSSR', configuration: { server: 'hostname or IP address', serverpath: 'path on remote server', nfsversion: 'Specifies the NFS protocol version' }, capabilities: caps },
+      { type: 'ext', name: 'Local EXT3 VHD', description: 'SR plugin which represents disks as VHD files stored on a local EXT3 filesystem, created inside an LVM volume', driver: 'EXTSR', configuration: { device: 'local device path (required) (e.g. /dev/sda3)' }, capabilities: caps },
+      { type: 'iso', name: 'ISO', description: 'Handles CD images stored as files in iso format', driver: 'ISOSR', configuration: { location: 'path to mount (required)', type: 'cifs or nfs_iso' }, capabilities: ['VDI_CREATE', 'VDI_DELETE', 'VDI_ATTACH', 'VDI_DETACH', 'SR_SCAN', 'SR_ATTACH', 'SR_DETACH'] },
+      { type: 'udev', name: 'Local Devices', description: 'SR plugin which represents removable devices', driver: 'udevSR', configuration: { location: 'path to mount (required)' }, capabilities: ['VDI_INTRODUCE', 'VDI_ATTACH', 'VDI_DETACH', 'VDI_UPDATE', 'SR_UPDATE'] },
+    ]
+    for (const sm of sms) {
+      this.add('SM', {
+        name_label: sm.name,
+        name_description: sm.description,
+        type: sm.type,
+        vendor: this.product.brand === 'XCP-ng' ? 'Vates SAS' : 'Citrix Systems Inc',
+        copyright: this.product.brand === 'XCP-ng' ? '(C) 2024 Vates' : '(C) 2008 Citrix Systems Inc',
+        version: '1.0',
+        required_api_version: '1.0',
+        configuration: sm.configuration,
+        capabilities: sm.capabilities,
+        features: Object.fromEntries(sm.capabilities.map((c) => [c.split('/')[0] ?? c, c.includes('/') ? Number(c.split('/')[1]) : 1])),
+        other_config: {},
+        driver_filename: `/opt/xensource/sm/${sm.driver}`,
+        required_cluster_stack: [],
+      })
+    }
+  }
+
   private buildSharedStorage(): void {
+    this.buildStorageManagers()
     const p = this.pool
     p.toolsSr = this.addSr({
       name: this.product.toolsSrName,
@@ -857,10 +892,12 @@ export class PoolBuilder {
   }
 
   private pickHost(spec: VmSpec, bytes: number): HostState | undefined {
+    const fill = this.plan.maxFill ?? 0.8
+    const fits = (h: HostState): boolean => h.freeBytes - bytes >= h.totalBytes * (1 - fill)
     const preferred = spec.host !== undefined ? this.hosts[spec.host % this.hosts.length] : undefined
-    if (preferred && preferred.freeBytes >= bytes) return preferred
+    if (preferred && fits(preferred)) return preferred
     let best: HostState | undefined
-    for (const h of this.hosts) if (h.freeBytes >= bytes && (!best || h.freeBytes > best.freeBytes)) best = h
+    for (const h of this.hosts) if (fits(h) && (!best || h.freeBytes > best.freeBytes)) best = h
     return best
   }
 

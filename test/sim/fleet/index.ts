@@ -247,7 +247,7 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
       runningShare: 0.7,
       suspended: 2,
       paused: 1,
-      maxMemGiB: 32,
+      maxMemGiB: 8,
       snapshotShare: 0.06,
       digits: 2,
       big: [
