@@ -329,21 +329,26 @@ function label(l: LocatedConsole): string {
 
 function refusal(reply: ConsoleConnectReply, located: LocatedConsole): ConsoleError {
   const status = `HTTP ${reply.status}${reply.reason ? ` ${reply.reason}` : ''}`
+  // the host's own words (XAPI and the simulator put a line of text in the body), kept short
+  const said = reply.leftover.toString('utf8', 0, Math.min(reply.leftover.length, 300)).replace(/\s+/g, ' ').trim()
+  const detail = said && /^[\x20-\x7e\u00a0-\uffff]+$/.test(said) ? ` — the host said: “${said}”` : ''
   const who = label(located)
+  const host = `Host '${located.hostName}'`
+  if (reply.status === 401 || (reply.status === 403 && /SESSION_INVALID|session/i.test(said))) {
+    return new ConsoleError('session-expired', `${host} rejected the pool's session for the console of ${who} (${status}), even after logging in again${detail}. Reconnect the pool.`)
+  }
   switch (reply.status) {
-    case 401:
-      return new ConsoleError('session-expired', `Host '${located.hostName}' rejected the pool's session for the console of ${who} (${status}), even after logging in again. Reconnect the pool.`)
     case 403:
       return new ConsoleError(
         'console-refused',
-        `Host '${located.hostName}' refused the console of ${who} (${status}): the user's role may not open it (VM consoles need vm-operator, the control domain needs pool-admin).`,
+        `${host} refused the console of ${who} (${status})${detail}. The user's role may not open it (VM consoles need vm-operator, the control domain needs pool-admin).`,
       )
     case 503:
-      return new ConsoleError('console-limit', `Host '${located.hostName}' refused the console of ${who} (${status}): the pool's console session limit is reached. Close another console and retry.`)
+      return new ConsoleError('console-limit', `${host} refused the console of ${who} (${status})${detail}. The pool's console session limit is reached: close another console and retry.`)
     case 404:
-      return new ConsoleError('console-refused', `Host '${located.hostName}' has no console for ${who} (${status}): the VM may have stopped or moved. Retry in a moment.`)
+      return new ConsoleError('console-refused', `${host} has no console for ${who} (${status})${detail}. The VM may have stopped or moved; retry in a moment.`)
     default:
-      return new ConsoleError('console-refused', `Host '${located.hostName}' refused the console of ${who} (${status}).`)
+      return new ConsoleError('console-refused', `${host} refused the console of ${who} (${status})${detail}.`)
   }
 }
 
@@ -352,6 +357,12 @@ function tlsFailure(err: unknown, located: LocatedConsole): ConsoleError {
   const rec = typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : {}
   const code = typeof rec['code'] === 'string' ? rec['code'] : ''
   const text = describe(err)
+  if (rec['outcome'] === 'awaiting-trust') {
+    return new ConsoleError(
+      'certificate-changed',
+      `The certificate of host '${located.hostName}' (${located.hostAddress}) has not been trusted yet, so its console was not opened: ${text}`,
+    )
+  }
   if (/cert/i.test(code) || /certificate|fingerprint/i.test(text)) {
     return new ConsoleError(
       'certificate-changed',

@@ -278,7 +278,7 @@ describe('console bridge', () => {
     hostA.consoles.delete(CONSOLE)
     const err = await openError(bridge.open({ connectionId: 'c1', vmRef: VM }))
     expect(err.code).toBe('console-refused')
-    expect(err.message).toBe("Host 'host-a' has no console for VM 'web-01' (HTTP 404 Not Found): the VM may have stopped or moved. Retry in a moment.")
+    expect(err.message).toBe("Host 'host-a' has no console for VM 'web-01' (HTTP 404 Not Found). The VM may have stopped or moved; retry in a moment.")
   })
 
   it('refuses a host whose certificate is not the pinned one', async () => {
