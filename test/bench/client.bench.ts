@@ -1,0 +1,333 @@
+/**
+ * XAPI client benchmarks (`npm run bench client`). The simulator runs in a child process (this same
+ * file with --sim <fleet>) so the figures are the client's own: time, peak RSS and CPU.
+ *
+ * P1  initial sync of bench-10k to a complete object graph: XenPilot (PoolManager: logins, pool
+ *     info, full load, graph + indexes, reset diff) vs Xen Orchestra's `xen-api` client
+ *     (connect + objectsFetched) on the same simulator in the same run, over XML-RPC and JSON-RPC;
+ *     plus the raw limit: the same HTTP request(s) parsed only (no normalisation, no graph).
+ *     Also both initial-load strategies (event.from '' vs event.inject + get_all_records).
+ * P2  event ingestion: changes/s applied to the graph and delivered as diffs while the simulator
+ *     mutates VMs.
+ * P6  CPU of the main process with the 50 idle connected pools of the many-pools fleet.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { FleetName } from '../sim/model'
+
+const here = fileURLToPath(import.meta.url)
+
+interface SimInfo {
+  pools: { name: string; masterUrl: string; username: string; password: string; hosts: { address: string; url: string; certPem: string }[] }[]
+}
+
+// ------------------------------------------------------------------------------------------------
+// child: the simulator
+
+async function simChild(fleetName: FleetName): Promise<void> {
+  const { startSimulator } = await import('../sim')
+  const { buildFleet } = await import('../sim/fleet')
+  const sim = await startSimulator({ fleet: buildFleet(fleetName, { opDurationMs: 0 }) })
+  const info: SimInfo = {
+    pools: sim.pools.map((p) => ({ name: p.name, masterUrl: p.masterUrl, username: p.username, password: p.password, hosts: p.hosts.map((h) => ({ address: h.address, url: h.url, certPem: h.certPem })) })),
+  }
+  process.stdout.write(`READY ${JSON.stringify(info)}\n`)
+  const rl = createInterface({ input: process.stdin })
+  for await (const line of rl) {
+    const [cmd, arg] = line.trim().split(' ')
+    if (cmd === 'mutate') {
+      // one change to each of `n` distinct VMs (name_description), as fast as the simulator goes
+      const p = sim.pools[0]
+      if (!p) continue
+      const vms = [...(p.objects.get('VM') ?? [])].filter(([, r]) => !r.is_a_template && !r.is_control_domain).map(([ref]) => ref)
+      const n = Number(arg)
+      const t0 = Date.now()
+      for (let i = 0; i < n; i++) {
+        const ref = vms[i % vms.length]
+        if (ref) await p.call('VM.set_name_description', [ref, `bench ${i}`])
+        if (i % 500 === 499) await new Promise((r) => setImmediate(r))
+      }
+      process.stdout.write(`MUTATED ${n} ${Date.now() - t0}\n`)
+    } else if (cmd === 'stop') {
+      await sim.stop()
+      process.exit(0)
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// parent: the client under measurement
+
+function startSimChild(fleet: FleetName): Promise<{ child: ChildProcess; info: SimInfo; lines: AsyncIterableIterator<string> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', here, '--sim', fleet], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const stdout = child.stdout
+  if (!stdout) throw new Error('no stdout')
+  const lines = createInterface({ input: stdout })[Symbol.asyncIterator]()
+  return (async () => {
+    for (;;) {
+      const r = await lines.next()
+      if (r.done) throw new Error('simulator child exited before READY')
+      if (r.value.startsWith('READY ')) return { child, info: JSON.parse(r.value.slice(6)) as SimInfo, lines }
+    }
+  })()
+}
+
+async function stopSimChild(child: ChildProcess): Promise<void> {
+  const done = new Promise((r) => child.once('exit', r))
+  child.stdin?.write('stop\n')
+  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))])
+  if (child.exitCode === null) child.kill()
+}
+
+function bench(name: string, value: number, unit: string, baseline: number | null = null): void {
+  const ratio = baseline ? Math.round((value / baseline) * 1000) / 1000 : null
+  console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 1000) / 1000, unit, baseline: baseline === null ? null : Math.round(baseline * 1000) / 1000, ratio })}`)
+}
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined)
+
+let peakRss = 0
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss)
+}, 25)
+rssTimer.unref()
+
+async function median(n: number, fn: () => Promise<number>): Promise<number> {
+  const xs: number[] = []
+  for (let i = 0; i < n; i++) {
+    gc()
+    xs.push(await fn())
+  }
+  xs.sort((a, b) => a - b)
+  return xs[Math.floor(xs.length / 2)] ?? NaN
+}
+
+async function pinStoreFor(info: SimInfo, dir: string): Promise<void> {
+  const { PinStore, pinFromPem, hostKey } = await import('../../main/xapi/trust')
+  const { parseAddress } = await import('../../main/xapi/client')
+  const pins = new PinStore(join(dir, 'pins.json'))
+  for (const p of info.pools)
+    for (const h of p.hosts) {
+      const { host, port } = parseAddress(h.url.replace('https://', ''))
+      await pins.set(hostKey(host, port), pinFromPem(h.certPem, 'user'))
+    }
+}
+
+async function xenpilotP1(info: SimInfo, xml: boolean, initialLoad: 'event.from' | 'get_all_records'): Promise<number> {
+  const { PoolManager } = await import('../../main/pools/manager')
+  const { MemoryKeychain } = await import('../../main/pools/keychain')
+  const dir = mkdtempSync(join(tmpdir(), 'xp-bench-'))
+  await pinStoreFor(info, dir)
+  const m = new PoolManager({ dataDir: dir, keychain: new MemoryKeychain(), initialLoad, heartbeatMs: 60_000 })
+  const p = info.pools[0]
+  if (!p) throw new Error('no pool')
+  let objects = 0
+  m.onDiff((d) => {
+    if (d.reset) objects = d.upserts.length
+  })
+  const t0 = performance.now()
+  const st = await m.add({ address: p.masterUrl.replace('https://', ''), username: p.username, password: p.password, rememberPassword: false, forceXmlRpc: xml })
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      const s = m.get(st.id)
+      if (s?.status === 'connected') return resolve()
+      if (s && s.status !== 'connecting') return reject(new Error(`${s.status}: ${s.detail ?? ''}`))
+      setTimeout(check, 5)
+    }
+    check()
+  })
+  const ms = performance.now() - t0
+  const vms = m.graph(st.id)?.count('VM') ?? 0
+  if (vms < 10_000 || objects < vms) throw new Error(`incomplete graph: ${vms} VMs, ${objects} objects`)
+  await m.close()
+  rmSync(dir, { recursive: true, force: true })
+  return ms
+}
+
+async function rawP1(info: SimInfo, xml: boolean, initialLoad: 'event.from' | 'get_all_records'): Promise<number> {
+  const { XapiClient } = await import('../../main/xapi/client')
+  const { HostTrust, PinStore } = await import('../../main/xapi/trust')
+  const dir = mkdtempSync(join(tmpdir(), 'xp-bench-'))
+  await pinStoreFor(info, dir)
+  const trust = new HostTrust(new PinStore(join(dir, 'pins.json')))
+  const p = info.pools[0]
+  if (!p) throw new Error('no pool')
+  const c = new XapiClient({ address: p.masterUrl.replace('https://', ''), username: p.username, password: p.password, trust, mode: xml ? 'xml-rpc' : 'json-rpc' })
+  await c.login()
+  const t0 = performance.now()
+  if (initialLoad === 'event.from') {
+    await c.call('event.from', [['*'], '', 1.0], { raw: true, timeoutMs: 600_000 })
+  } else {
+    const { CLASSES, NO_EVENT_CLASSES } = await import('../../shared/xapi/datamodel.generated')
+    const classes = CLASSES.filter((k) => !NO_EVENT_CLASSES.includes(k.name) && !['session', 'event', 'user', 'secret'].includes(k.name) && k.messages.some((x) => x[0] === 'get_all_records')).map((k) => k.name)
+    const q = [...classes]
+    const worker = async (): Promise<void> => {
+      for (let k = q.shift(); k; k = q.shift()) await c.call(`${k}.get_all_records`, [], { raw: true, timeoutMs: 600_000 }).catch(() => undefined)
+    }
+    await Promise.all([worker(), worker(), worker(), worker()])
+  }
+  const ms = performance.now() - t0
+  await c.logout()
+  trust.destroy()
+  rmSync(dir, { recursive: true, force: true })
+  return ms
+}
+
+async function xenApiP1(info: SimInfo, xml: boolean): Promise<number> {
+  // a variable specifier: xen-api ships no types, and this bench only needs three members
+  const XEN_API: string = 'xen-api'
+  const { createClient } = (await import(XEN_API)) as {
+    createClient: (o: Record<string, unknown>) => { connect(): Promise<void>; objectsFetched: Promise<void>; disconnect(): Promise<void>; objects: { size?: number; all: Record<string, unknown> } }
+  }
+  const p = info.pools[0]
+  if (!p) throw new Error('no pool')
+  const warn = console.warn
+  console.warn = () => undefined
+  try {
+    const t0 = performance.now()
+    // allowUnauthorized only here, for the baseline client (it cannot pin certificates)
+    const x = createClient({ url: p.masterUrl, auth: { user: p.username, password: p.password }, allowUnauthorized: true, transport: xml ? 'xml-rpc' : 'json-rpc', watchEvents: true })
+    await x.connect()
+    await x.objectsFetched
+    const ms = performance.now() - t0
+    const n = Object.keys(x.objects.all).length
+    if (n < 10_000) throw new Error(`xen-api fetched only ${n} objects`)
+    await x.disconnect()
+    return ms
+  } finally {
+    console.warn = warn
+  }
+}
+
+async function p1(): Promise<void> {
+  const { child, info } = await startSimChild('bench-10k')
+  try {
+    // warm-up (JIT, TLS session, simulator caches)
+    await xenpilotP1(info, false, 'event.from')
+    gc()
+    peakRss = process.memoryUsage().rss
+    const results: Record<string, number> = {}
+    for (const xml of [true, false]) {
+      const proto = xml ? 'xml-rpc' : 'json-rpc'
+      for (const strategy of ['event.from', 'get_all_records'] as const) {
+        results[`xp-${proto}-${strategy}`] = await median(3, () => xenpilotP1(info, xml, strategy))
+        results[`raw-${proto}-${strategy}`] = await median(3, () => rawP1(info, xml, strategy))
+      }
+    }
+    const xpPeak = peakRss
+    for (const xml of [true, false]) {
+      const proto = xml ? 'xml-rpc' : 'json-rpc'
+      results[`xenapi-${proto}`] = await median(1, () => xenApiP1(info, xml))
+    }
+    for (const proto of ['xml-rpc', 'json-rpc']) {
+      const ef = results[`xp-${proto}-event.from`] ?? NaN
+      const ga = results[`xp-${proto}-get_all_records`] ?? NaN
+      const best = Math.min(ef, ga)
+      const bestStrategy = ef <= ga ? 'event.from' : 'get_all_records'
+      bench(`P1 initial sync bench-10k ${proto}: XenPilot vs xen-api`, best, 'ms', results[`xenapi-${proto}`] ?? null)
+      bench(`P1 initial sync bench-10k ${proto}: XenPilot vs raw fetch+parse (${bestStrategy})`, best, 'ms', results[`raw-${proto}-${bestStrategy}`] ?? null)
+      bench(`P1 initial load ${proto}: event.from('') vs inject+get_all_records`, ef, 'ms', ga)
+      bench(`P1 raw fetch+parse ${proto}: event.from('') vs get_all_records`, results[`raw-${proto}-event.from`] ?? NaN, 'ms', results[`raw-${proto}-get_all_records`] ?? null)
+    }
+    bench('P1 main-process peak RSS during XenPilot initial syncs (goal 600 MB)', xpPeak / 1024 / 1024, 'MB', 600)
+  } finally {
+    await stopSimChild(child)
+  }
+}
+
+async function p2(): Promise<void> {
+  const { child, info, lines } = await startSimChild('bench-10k')
+  const { PoolManager } = await import('../../main/pools/manager')
+  const { MemoryKeychain } = await import('../../main/pools/keychain')
+  const dir = mkdtempSync(join(tmpdir(), 'xp-bench-'))
+  try {
+    await pinStoreFor(info, dir)
+    const p = info.pools[0]
+    if (!p) throw new Error('no pool')
+    for (const xml of [false, true]) {
+      const m = new PoolManager({ dataDir: dir, keychain: new MemoryKeychain(), heartbeatMs: 60_000 })
+      let delivered = 0
+      m.onDiff((d) => {
+        if (!d.reset) delivered += d.upserts.length + d.removes.length
+      })
+      const st = await m.add({ address: p.masterUrl.replace('https://', ''), username: p.username, password: p.password, rememberPassword: false, forceXmlRpc: xml })
+      while (m.get(st.id)?.status !== 'connected') await new Promise((r) => setTimeout(r, 20))
+      const n = 20_000
+      const t0 = performance.now()
+      child.stdin?.write(`mutate ${n}\n`)
+      let simMs = 0
+      for (;;) {
+        const r = await lines.next()
+        if (r.done) throw new Error('simulator exited')
+        if (r.value.startsWith('MUTATED')) {
+          simMs = Number(r.value.split(' ')[2])
+          break
+        }
+      }
+      const g = m.graph(st.id)
+      const lastRef = [...(g?.all('VM') ?? [])].filter(([, r]) => !r.is_a_template && !r.is_control_domain).length
+      while (delivered < Math.min(n, lastRef)) await new Promise((r) => setTimeout(r, 5))
+      // every change delivered; rate over the whole window (bounded by how fast the simulator mutates)
+      const ms = performance.now() - t0
+      bench(`P2 event ingestion ${xml ? 'xml-rpc' : 'json-rpc'} (changes applied + delivered; simulator needed ${simMs} ms to make them)`, (delivered / ms) * 1000, 'changes/s', 20_000)
+      await m.close()
+    }
+  } finally {
+    await stopSimChild(child)
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function p6(): Promise<void> {
+  const { child, info } = await startSimChild('many-pools')
+  const { PoolManager } = await import('../../main/pools/manager')
+  const { MemoryKeychain } = await import('../../main/pools/keychain')
+  const dir = mkdtempSync(join(tmpdir(), 'xp-bench-'))
+  try {
+    await pinStoreFor(info, dir)
+    const m = new PoolManager({ dataDir: dir, keychain: new MemoryKeychain() })
+    const ids: string[] = []
+    for (const p of info.pools) ids.push((await m.add({ address: p.masterUrl.replace('https://', ''), username: p.username, password: p.password, rememberPassword: false })).id)
+    const t0 = Date.now()
+    while (!ids.every((id) => m.get(id)?.status === 'connected')) {
+      if (Date.now() - t0 > 300_000) throw new Error('pools did not all connect')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    bench('P6 connect 50 pools (many-pools)', Date.now() - t0, 'ms')
+    await new Promise((r) => setTimeout(r, 3000))
+    const windowMs = 30_000
+    const c0 = process.cpuUsage()
+    const w0 = performance.now()
+    await new Promise((r) => setTimeout(r, windowMs))
+    const c1 = process.cpuUsage(c0)
+    const pct = ((c1.user + c1.system) / 1000 / (performance.now() - w0)) * 100
+    bench('P6 main-process CPU, 50 idle connected pools (goal 5% of a core)', pct, '% of one core', 5)
+    await m.close()
+  } finally {
+    await stopSimChild(child)
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2)
+  const simIdx = argv.indexOf('--sim')
+  if (simIdx >= 0) return simChild((argv[simIdx + 1] ?? 'bench-10k') as FleetName)
+  const only = argv.filter((a) => /^P\d$/.test(a))
+  const want = (p: string): boolean => only.length === 0 || only.includes(p)
+  if (want('P1')) await p1()
+  if (want('P2')) await p2()
+  if (want('P6')) await p6()
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e)
+    process.exit(1)
+  },
+)
