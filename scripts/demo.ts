@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the XAPI simulator's `demo` fleet and XenPilot on it, its pools already added
+ * `npm run demo` (or `npm run --silent demo` to keep npm's banner off stdout): the XAPI simulator's `demo` fleet and XenPilot on it, its pools already added
  * and their certificates already trusted (pinned to the fingerprints the simulator reports).
  *
  * Electron when its binary can run here (found without downloading: node_modules/electron/path.txt
@@ -9,13 +9,14 @@
  * the demo's data folder (a fresh one per run: the simulator makes new certificates every run).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findElectronBinary } from '../main/app/electron-binary'
 import type { ConnectionSeed } from '../main/services/runtime'
 import { startBrowserMode, type BrowserMode } from '../main/web/cli'
+import { ensureRendererBuilt, rendererIsStale } from '../main/web/renderer-build'
 import { buildFleet } from '../test/sim/fleet'
 import { startSimulator, type SimControl } from '../test/sim'
 
@@ -32,23 +33,6 @@ export function seedFromSimulator(sim: SimControl): ConnectionSeed {
       hosts: p.hosts.map((h) => ({ host: h.address, port: p.port, certPem: h.certPem })),
     })),
   }
-}
-
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0
-  const st = statSync(path)
-  if (!st.isDirectory()) return st.mtimeMs
-  let newest = st.mtimeMs
-  for (const entry of readdirSync(path)) if (entry !== 'node_modules' && entry !== 'dist') newest = Math.max(newest, newestMtime(join(path, entry)))
-  return newest
-}
-
-/** renderer/dist must exist and be newer than everything it is built from. */
-export function rendererIsStale(): boolean {
-  const built = join(root, 'renderer/dist/index.html')
-  if (!existsSync(built)) return true
-  const sources = Math.max(newestMtime(join(root, 'renderer/src')), newestMtime(join(root, 'renderer/index.html')), newestMtime(join(root, 'shared')))
-  return sources > statSync(built).mtimeMs
 }
 
 function hasDesktop(): boolean {
@@ -79,6 +63,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0))
 
   try {
+    log(`demo data in ${dataDir}; removed when the demo stops`)
     log('starting the XAPI simulator (demo fleet)…')
     sim = await startSimulator({ fleet: buildFleet('demo') })
     const seed = seedFromSimulator(sim)
@@ -88,9 +73,9 @@ async function main(): Promise<void> {
     if (electronBinary.ok && hasDesktop()) {
       const seedFile = join(dataDir, 'demo-seed.json')
       writeFileSync(seedFile, JSON.stringify(seed), { mode: 0o600 })
-      if (!existsSync(join(root, 'out/main/index.js')) || rendererIsStale()) {
+      if (!existsSync(join(root, 'out/main/index.js')) || rendererIsStale(root)) {
         log('building the app (electron-vite build)…')
-        const b = spawnSync('npx', ['electron-vite', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+        const b = spawnSync('npx', ['electron-vite', 'build'], { cwd: root, stdio: ['ignore', 2, 2] })
         if (b.status !== 0) throw new Error('electron-vite build failed')
       }
       log('starting XenPilot (Electron)…')
@@ -104,11 +89,7 @@ async function main(): Promise<void> {
     }
     log(electronBinary.ok ? 'no desktop to show an Electron window: browser mode' : `${electronBinary.reason} (${electronBinary.checked}): browser mode`)
 
-    if (rendererIsStale()) {
-      log('building the renderer (npm run build:renderer)…')
-      const b = spawnSync('npm', ['run', 'build:renderer', '--silent'], { cwd: root, stdio: ['ignore', 2, 2] })
-      if (b.status !== 0) throw new Error('the renderer build failed')
-    }
+    ensureRendererBuilt(root, log)
     browser = await startBrowserMode({ dataDir: join(dataDir, 'app'), staticDir: join(root, 'renderer/dist'), seed, log })
     process.stdout.write(`${browser.url}\n`)
     log(`XenPilot (browser mode) is at the URL above; Ctrl-C stops the app and the simulator.`)

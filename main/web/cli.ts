@@ -1,7 +1,9 @@
 /**
  * `npm run web -- [--port P] [--data-dir DIR] [--connect-demo FILE]`: XenPilot in browser mode.
- * The FIRST stdout line is exactly the URL to open (it carries this run's access token); logs go
- * to stderr. Ctrl-C (SIGINT) or SIGTERM logs out of every pool and stops.
+ * The FIRST stdout line of this program is exactly the URL to open (it carries this run's access
+ * token); logs and the renderer build (done here when renderer/dist is stale) go to stderr. npm
+ * itself prints a banner on stdout first: scripts use `npm run --silent web` or `tsx main/web/cli.ts`.
+ * Ctrl-C (SIGINT) or SIGTERM logs out of every pool and stops.
  *
  * Passwords: with XENPILOT_PASSPHRASE set, remembered passwords are kept in <data-dir>/keychain.enc
  * (AES-256-GCM, key from the passphrase with scrypt); without it they stay in memory for this run
@@ -15,6 +17,7 @@ import { MemoryKeychain, PassphraseFileKeychain, type Keychain } from '../pools/
 import { memoryKeychainStatus, passphraseFileKeychainStatus } from '../services/keychain-status'
 import { parseConnectionSeed, startRuntime, type ConnectionSeed, type Runtime, type RuntimeOptions } from '../services/runtime'
 import type { KeychainStatusSource } from '../services'
+import { ensureRendererBuilt } from './renderer-build'
 import { startWebServer, type WebServer } from './server'
 
 export interface WebCliOptions {
@@ -22,6 +25,8 @@ export interface WebCliOptions {
   dataDir: string
   seedFile?: string
   staticDir: string
+  /** --static-dir given: serve it as it is, never rebuild */
+  customStaticDir: boolean
 }
 
 const USAGE = 'usage: npm run web -- [--port PORT] [--data-dir DIR] [--connect-demo SEED.json]'
@@ -33,7 +38,7 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function parseWebCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): WebCliOptions {
   const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
-  const out: WebCliOptions = { port: 0, dataDir: defaultDataDir(env), staticDir: join(root, 'renderer/dist') }
+  const out: WebCliOptions = { port: 0, dataDir: defaultDataDir(env), staticDir: join(root, 'renderer/dist'), customStaticDir: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = (): string => {
@@ -57,6 +62,7 @@ export function parseWebCliArgs(argv: string[], env: NodeJS.ProcessEnv = process
         break
       case '--static-dir':
         out.staticDir = resolve(value())
+        out.customStaticDir = true
         break
       case '--help':
       case '-h':
@@ -167,6 +173,7 @@ function packageVersion(): string {
 async function main(): Promise<void> {
   const opts = parseWebCliArgs(process.argv.slice(2))
   const log = (line: string): void => void process.stderr.write(`${line}\n`)
+  if (!opts.customStaticDir) ensureRendererBuilt(join(dirname(fileURLToPath(import.meta.url)), '../..'), log)
   const app = await startBrowserMode({
     dataDir: opts.dataDir,
     port: opts.port,

@@ -28,7 +28,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import WebSocket from 'ws'
 import type { ContractError, EventName, EventPayload, MethodArgs, MethodName, MethodResult } from '../../shared/contract'
 import { ServerMessage } from '../../shared/contract/wire'
-import type { ConnectionSeed, RuntimeOptions } from '../../main/services/runtime'
+import type { RuntimeOptions } from '../../main/services/runtime'
+import { seedFromSimulator } from '../../scripts/demo'
 import { startBrowserMode, type BrowserMode } from '../../main/web/cli'
 import { buildFleet, type BuildFleetOptions } from '../sim/fleet'
 import { startSimulator } from '../sim/index'
@@ -60,16 +61,8 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
 }
 
-export function seedFromSimulator(sim: SimControl): ConnectionSeed {
-  return {
-    pools: sim.pools.map((p) => ({
-      address: new URL(p.masterUrl).host,
-      username: p.username,
-      password: p.password,
-      hosts: p.hosts.map((h) => ({ host: h.address, port: p.port, certPem: h.certPem })),
-    })),
-  }
-}
+/** the simulator's pools as a ConnectionSeed: what `npm run demo` pre-adds and pre-trusts */
+export { seedFromSimulator }
 
 export interface ReceivedEvent {
   event: string
