@@ -120,7 +120,7 @@ const refs = (r: SimRecord | undefined, f: string): string[] => {
 
 // ---------------------------------------------------------------------------------------------
 
-function hostColumns(pool: SimPoolSpec, hostRef: string, host: SimRecord, cf: string): Column[] {
+function hostColumns(pool: SimPoolSpec, host: SimRecord, cf: string): Column[] {
   const uuid = strField(host, 'uuid')
   const p = `${cf}:host:${uuid}:`
   const cols: Column[] = []
@@ -163,7 +163,6 @@ function hostColumns(pool: SimPoolSpec, hostRef: string, host: SimRecord, cf: st
   }
   cols.push({ legend: `${p}pif_aggr_rx`, series: (t) => rx.reduce((a, f) => a + f(t), 0) })
   cols.push({ legend: `${p}pif_aggr_tx`, series: (t) => tx.reduce((a, f) => a + f(t), 0) })
-  void hostRef
   return cols
 }
 
@@ -236,7 +235,7 @@ export function rrdUpdates(pool: SimPoolSpec, q: RrdQuery): { contentType: strin
   for (let t = end; t > start && t >= oldest; t -= step) rowTimes.push(t)
 
   const columns: Column[] = []
-  if (q.includeHost) columns.push(...hostColumns(pool, q.hostRef, host, q.cf))
+  if (q.includeHost) columns.push(...hostColumns(pool, host, q.cf))
   const wanted = q.vmUuids && q.vmUuids.length > 0 ? new Set(q.vmUuids) : undefined
   for (const vmRef of refs(host, 'resident_VMs')) {
     const vm = pool.objects.get('VM')?.get(vmRef)

@@ -6,7 +6,7 @@
 import { NO_EVENT_CLASSES } from '../../../shared/xapi/datamodel.generated'
 import type { SimHostSpec, SimPoolSpec, SimRecord, SimTable, SimValue } from '../model'
 import { classesOf, cloneRecord, defaultRecord, NULL_DATE, NULL_REF, newUuid, Rng, xapiDate } from '../records'
-import { cpuCount, cpusOfNode, type HardwareSpec } from './hardware'
+import { cpuCount, type HardwareSpec } from './hardware'
 import { HOST_OPERATIONS, SR_OPERATIONS_BLOCK, SR_OPERATIONS_ISO, SR_OPERATIONS_UDEV, vbdAllowedOperations, vdiAllowedOperations, vifAllowedOperations, vmAllowedOperations } from './ops'
 import { licenseParams, OSES, PRODUCTS, releaseAtLeast, type OsKey, type OsSpec, type ProductId, type ProductSpec } from './products'
 
@@ -141,7 +141,7 @@ function str(rec: SimRecord, field: string): string {
 
 const roundPages = (bytes: number): number => Math.floor(bytes / PAGE) * PAGE
 
-/** 'OpaqueRef:…' of a random UUID, through the builder's generator. */
+/** Builds one pool from its plan; `build()` returns the SimPoolSpec the server serves. */
 export class PoolBuilder {
   readonly product: ProductSpec
   readonly release: string
@@ -153,9 +153,7 @@ export class PoolBuilder {
   private readonly hasNrNodes: boolean
   private readonly hasVmNuma: boolean
   private readonly legacy: boolean
-  private macCounter = 0
   private ipCounter = 10
-  private dateCounter = 0
 
   constructor(
     private readonly plan: PoolPlan,
@@ -200,12 +198,10 @@ export class PoolBuilder {
   }
   /** a date `daysAgo` before the fleet epoch, with seeded jitter so records differ */
   private date(daysAgo: number): string {
-    this.dateCounter++
     const jitter = this.rng.int(86400) * 1000
     return xapiDate(new Date(FLEET_EPOCH_MS - daysAgo * 86400000 - jitter))
   }
   private mac(): string {
-    this.macCounter++
     const first = (this.rng.int(64) * 4 + 2).toString(16).padStart(2, '0')
     const rest = Array.from({ length: 5 }, () => this.rng.int(256).toString(16).padStart(2, '0'))
     return [first, ...rest].join(':')
@@ -354,7 +350,7 @@ export class PoolBuilder {
       chipset_info: { iommu: 'true' },
       ssl_legacy: this.legacy,
       display: 'enabled',
-      virtual_hardware_platform_versions: this.legacy ? [0, 1, 2] : [0, 1, 2],
+      virtual_hardware_platform_versions: [0, 1, 2],
       control_domain: dom0Ref,
       iscsi_iqn: `iqn.2024-03.com.example:${this.rng.hex8()}`,
       multipathing: false,
@@ -706,7 +702,6 @@ export class PoolBuilder {
       this.get('PIF', vlanPif).VLAN_master_of = vlanRef
       arr(this.get('PIF', h.pifs.eth1), 'VLAN_slave_of').push(vlanRef)
     }
-    const hostname = str(h.rec, 'name_label')
     const localSize = (1800 + this.rng.int(1800)) * GiB
     h.localSr = this.addSr({
       name: 'Local storage',
@@ -734,7 +729,6 @@ export class PoolBuilder {
     this.addPbd(h.ref, this.pool.toolsSr, { location: '/opt/xensource/packages/iso', legacy_mode: 'true' })
     if (this.pool.nfsSr) this.addPbd(h.ref, this.pool.nfsSr, { server: '10.0.10.5', serverpath: '/export/xen', nfsversion: this.legacy ? '3' : '4.1' })
     if (this.pool.isoSr) this.addPbd(h.ref, this.pool.isoSr, { location: '//10.0.10.5/isos', type: 'cifs', username: 'isoreader' })
-    void hostname
   }
 
   // -------------------------------------------------------------------------------------------
@@ -787,7 +781,7 @@ export class PoolBuilder {
     return `<restrictions>${parts.join('')}</restrictions>`
   }
 
-  private biosStrings(os: OsSpec): Record<string, string> {
+  private biosStrings(): Record<string, string> {
     const b: Record<string, string> = {
       'bios-vendor': 'Xen',
       'bios-version': '',
@@ -808,7 +802,6 @@ export class PoolBuilder {
       b['baseboard-version'] = ''
       b['enclosure-asset-tag'] = ''
     }
-    void os
     return b
   }
 
@@ -1157,7 +1150,7 @@ export class PoolBuilder {
       ha_restart_priority: spec.haRestart ? 'restart' : '',
       tags: spec.tags ?? [],
       blocked_operations: spec.blocked ?? {},
-      bios_strings: everBooted || isTemplate ? this.biosStrings(os) : {},
+      bios_strings: everBooted || isTemplate ? this.biosStrings() : {},
       generation_id: os.windows && everBooted ? `${this.rng.int(1e9)}${this.rng.int(1e9)}:${this.rng.int(1e9)}${this.rng.int(1e9)}` : '',
       hardware_platform_version: this.legacy ? 0 : 2,
       has_vendor_device: !this.legacy && os.windows,
@@ -1358,11 +1351,7 @@ export class PoolBuilder {
   }
 
   private finish(): void {
-    for (const h of this.hosts) {
-      const resident = arr(h.rec, 'resident_VMs').length
-      h.metrics.memory_free = Math.max(0, h.freeBytes)
-      void resident
-    }
+    for (const h of this.hosts) h.metrics.memory_free = Math.max(0, h.freeBytes)
     // pool.cpu_info sums only cpu_count and socket_count (create_pool_cpuinfo)
     const first = this.hosts[0]
     if (first) {
@@ -1393,7 +1382,5 @@ export class PoolBuilder {
         if (num(sr, 'physical_size') < phys) sr.physical_size = phys
       } else sr.physical_utilisation = phys + 4 * MiB * arr(sr, 'VDIs').length
     }
-    // the VDI of a host-local SR carries a per-host sm_config key only when attached there; nothing more to do
-    void cpusOfNode
   }
 }
