@@ -83,10 +83,16 @@ export function useConsole(opts: UseConsoleOptions) {
     const c = vm.value?.['consoles']
     return Array.isArray(c) ? c.filter((x): x is string => typeof x === 'string') : []
   })
+  /** a new domain id means the guest was restarted: its display server is a new one */
+  const domid = computed(() => {
+    const d = vm.value?.['domid']
+    return typeof d === 'number' ? d : undefined
+  })
+  let openedDomid: number | undefined
   const poolStatus = computed(() => connections.get(target.value.connectionId)?.status)
   const vmName = computed(() => str(vm.value?.['name_label']) ?? session.value?.vmName ?? '')
   /** changes when the console must be opened anew: power state, host, console objects */
-  const identity = computed(() => `${powerState.value ?? '?'}|${residentOn.value ?? ''}|${consoles.value.join(',')}`)
+  const identity = computed(() => `${powerState.value ?? '?'}|${residentOn.value ?? ''}|${consoles.value.join(',')}|${domid.value ?? ''}`)
 
   function clearRetry(): void {
     if (retryTimer) clearTimeout(retryTimer)
@@ -150,6 +156,7 @@ export function useConsole(opts: UseConsoleOptions) {
       return
     }
     session.value = opened
+    openedDomid = domid.value
     if (status.value.state !== 'reconnecting') status.value = { state: 'connecting', message: `Connecting to ${opened.vmName}…` }
     const r = new RFB(screen.value, opened.wsUrl, { wsProtocols: ['binary'], shared: true })
     r.scaleViewport = fit.value
@@ -239,7 +246,11 @@ export function useConsole(opts: UseConsoleOptions) {
   watch([identity, poolStatus], () => {
     if (disposed || status.value.state === 'popped-out') return
     const s = session.value
-    const moved = s !== null && (residentOn.value !== s.hostRef || (consoles.value.length > 0 && !consoles.value.includes(s.consoleRef)))
+    const moved =
+      s !== null &&
+      (residentOn.value !== s.hostRef ||
+        (consoles.value.length > 0 && !consoles.value.includes(s.consoleRef)) ||
+        (openedDomid !== undefined && domid.value !== undefined && domid.value !== openedDomid))
     const explained = stateFromRecord()
     if (explained && status.value.state !== 'connected') {
       clearRetry()
