@@ -11,7 +11,7 @@ const ConnectionId = z.string().min(1).max(200)
 const Ref = z.string().regex(/^OpaqueRef:[A-Za-z0-9-]{1,100}$/, 'must be an OpaqueRef')
 
 export const AuditFindingSchema = z.object({
-  code: z.enum(['spans-nodes-with-room', 'node-imbalance', 'mask-ignored', 'hard-mask-spans-nodes']),
+  code: z.enum(['spans-nodes-with-room', 'node-imbalance', 'mask-ignored', 'hard-mask-spans-nodes', 'no-placement']),
   hostRef: z.string(),
   vmRef: z.string().optional(),
   message: z.string(),

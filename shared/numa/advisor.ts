@@ -407,7 +407,7 @@ export function advise(
 
 // ---- audit of running VMs ---------------------------------------------------------------------
 
-export type AuditCode = 'spans-nodes-with-room' | 'node-imbalance' | 'mask-ignored' | 'hard-mask-spans-nodes'
+export type AuditCode = 'spans-nodes-with-room' | 'node-imbalance' | 'mask-ignored' | 'hard-mask-spans-nodes' | 'no-placement'
 
 export interface AuditFinding {
   code: AuditCode
@@ -421,12 +421,23 @@ export const IMBALANCE_RATIO = 1.5
 export function auditHost(host: HostNuma): AuditFinding[] {
   const findings: AuditFinding[] = []
   const resources = nodeResources(host)
+  // restarting a VM only re-places it where xenopsd places VMs at all
+  const places = host.effectivePolicy.value === 'best_effort'
+  const spreadCount = host.vms.filter((v) => !v.isControlDomain && (v.placement === 'multi-node' || v.placement === 'interleaved')).length
+  if (!places && host.nodes.length > 1 && spreadCount > 0)
+    findings.push({
+      code: 'no-placement',
+      hostRef: host.hostRef,
+      message: host.policySettable
+        ? `${host.hostName} does not place VMs on nodes (effective policy 'any'): ${spreadCount} VM${spreadCount === 1 ? ' is' : 's are'} spread over nodes. Set the NUMA policy to best_effort, then restart them.`
+        : `${host.hostName} runs a XAPI without NUMA placement: ${spreadCount} VM${spreadCount === 1 ? ' is' : 's are'} spread over nodes. Hard masks are the only control here; XCP-ng 8.3 / XenServer 8 place VMs automatically.`,
+    })
   for (const vm of host.vms) {
     if (vm.isControlDomain) continue
     if (vm.mask.ignoredReason) findings.push({ code: 'mask-ignored', hostRef: host.hostRef, vmRef: vm.vmRef, message: `${vm.name}: ${vm.mask.ignoredReason}` })
     if (vm.placement === 'hard-pinned' && vm.homeNodes.length > 1)
       findings.push({ code: 'hard-mask-spans-nodes', hostRef: host.hostRef, vmRef: vm.vmRef, message: `${vm.name} is hard-pinned across nodes ${vm.homeNodes.join(', ')}.` })
-    if (vm.placement === 'multi-node' || vm.placement === 'interleaved') {
+    if (places && (vm.placement === 'multi-node' || vm.placement === 'interleaved')) {
       const need = vm.memStaticMax + vm.memOverhead
       const room = resources.find((r) => r.memAvail >= need && r.threads >= vm.vcpusMax)
       if (room)

@@ -261,7 +261,7 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
   const policySettable = rawPolicy === 'any' || rawPolicy === 'best_effort' || rawPolicy === 'default_policy'
   const policy: Sourced<NumaPolicy> = policySettable
     ? known(rawPolicy as NumaPolicy, 'xapi')
-    : unknown('host.numa_affinity_policy exists from XAPI 24.0; this host places VMs as its xenopsd defaults')
+    : unknown('host.numa_affinity_policy exists from XAPI 24.0; this host places VMs as its xenopsd defaults.')
   let effectivePolicy: Sourced<'any' | 'best_effort'>
   if (rawPolicy === 'any' || rawPolicy === 'best_effort') effectivePolicy = known(rawPolicy, 'xapi')
   else {

@@ -159,3 +159,12 @@ describe('audit of running VMs', () => {
     expect(s.hosts[0]).toMatchObject({ spanning: 1, unbalanced: true })
   })
 })
+
+describe('audit on hosts that do not place VMs', () => {
+  it("says once that policy 'any' places nothing, instead of telling to restart every VM", () => {
+    const h = host({ ...twoNode([100_000, 100_000]), vcpus: vcpuRows('spread', 3, 4, 'all', 'all') }, { policy: 'any', vms: [{ ref: 'OpaqueRef:s', vm: vmRecord({ name: 'spread', vcpus: 4, memGiB: 8, domid: 3 }) }] })
+    const f = auditHost(h)
+    expect(f.map((x) => x.code)).toEqual(['no-placement'])
+    expect(f[0]?.message).toMatch(/Set the NUMA policy to best_effort/)
+  })
+})
