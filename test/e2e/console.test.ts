@@ -1,0 +1,208 @@
+/**
+ * The console end to end: browser mode (real runtime, console bridge and web door) + the XAPI
+ * simulator (tiny fleet, its RFB servers) + Debian's Chromium running noVNC. An admin opens a VM's
+ * Console tab, sees the VM's screen, types, sends Ctrl+Alt+Del, watches it come back after a
+ * reboot, and keeps two consoles open at once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { endSimConsole, simScreens, type SimScreen } from '../sim/rfb'
+import type { SimPoolHandle } from '../sim/model'
+import { startApp, type AppHarness } from './harness'
+
+let h: AppHarness
+let pool: SimPoolHandle
+let connectionId: string
+
+function vm(name: string): { ref: string; uuid: string } {
+  for (const [ref, rec] of h.sim.pool('tiny-current').objects.get('VM') ?? []) if (rec['name_label'] === name) return { ref, uuid: String(rec['uuid']) }
+  throw new Error(`no VM ${name}`)
+}
+
+async function screenOf(uuid: string): Promise<SimScreen> {
+  await expect.poll(() => simScreens.get(uuid), { timeout: 30_000 }).toBeDefined()
+  const s = simScreens.get(uuid)
+  if (!s) throw new Error('no screen')
+  return s
+}
+
+async function openConsoleTab(page: Page, name: string): Promise<void> {
+  const search = page.getByRole('searchbox', { name: 'Search' })
+  await search.fill(name)
+  await page.getByRole('tree').getByRole('treeitem', { name, exact: true }).first().click()
+  await search.fill('')
+  await page.getByRole('tab', { name: 'Console' }).click()
+}
+
+function consoleOf(page: Page, name: string) {
+  return page.getByRole('region', { name: `Console of ${name}` })
+}
+
+/** share of canvas pixels that are not black (noVNC draws the guest's framebuffer on it) */
+function litShare(page: Page, name: string): Promise<number> {
+  return consoleOf(page, name)
+    .locator('canvas')
+    .first()
+    .evaluate((el) => {
+      if (!(el instanceof HTMLCanvasElement) || el.width === 0) return 0
+      const ctx = el.getContext('2d')
+      if (!ctx) return 0
+      const d = ctx.getImageData(0, 0, el.width, el.height).data
+      let lit = 0
+      for (let i = 0; i < d.length; i += 4) if ((d[i] ?? 0) + (d[i + 1] ?? 0) + (d[i + 2] ?? 0) > 30) lit++
+      return lit / (d.length / 4)
+    })
+}
+
+async function waitState(page: Page, name: string, state: string): Promise<void> {
+  await expect.poll(() => consoleOf(page, name).getAttribute('data-state'), { timeout: 60_000 }).toBe(state)
+}
+
+beforeAll(async () => {
+  h = await startApp({ fleet: 'tiny', trustPools: true })
+  pool = h.sim.pool('tiny-current')
+  const total = h.sim.pools.length
+  await h.page.getByTestId('pools-connected').filter({ hasText: `${total} of ${total} connected` }).waitFor({ timeout: 90_000 })
+  const conns = await h.api.call('connections.list', {})
+  const c = conns.find((x) => x.poolUuid === pool.uuid)
+  if (!c) throw new Error('tiny-current is not among the connections')
+  connectionId = c.id
+}, 180_000)
+
+afterAll(async () => {
+  await h?.close()
+  simScreens.clear()
+})
+
+describe('VM console in the browser', () => {
+  it("shows the VM's screen in the Console tab", async () => {
+    const { page } = h
+    const web = vm('web-01')
+    await openConsoleTab(page, 'web-01')
+    await waitState(page, 'web-01', 'connected')
+    const screen = await screenOf(web.uuid)
+    expect(screen.attached).toBe(1)
+    // the simulated screen is mostly dark blue with white and green text: never all black
+    await expect.poll(() => litShare(page, 'web-01'), { timeout: 30_000 }).toBeGreaterThan(0.5)
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('sends exactly the keys typed on the focused screen, and says the keyboard is captured', async () => {
+    const { page } = h
+    const screen = await screenOf(vm('web-01').uuid)
+    const before = screen.keysyms.length
+    await consoleOf(page, 'web-01').locator('canvas').first().click()
+    await expect.poll(() => consoleOf(page, 'web-01').getByText('Keyboard captured — Ctrl+Alt+Shift releases it').isVisible()).toBe(true)
+    await page.keyboard.type('root')
+    await expect.poll(() => screen.text, { timeout: 30_000 }).toBe('root')
+    expect(screen.keysyms.slice(before)).toEqual(
+      [...'root'].flatMap((ch) => [
+        { keysym: ch.charCodeAt(0), down: true },
+        { keysym: ch.charCodeAt(0), down: false },
+      ]),
+    )
+    await consoleOf(page, 'web-01').getByRole('button', { name: 'Release keyboard' }).click()
+    await expect.poll(() => consoleOf(page, 'web-01').getByText(/Keyboard captured/).count()).toBe(0)
+  })
+
+  it('types text as key presses (US QWERTY, Shift for capitals, Return for new lines)', async () => {
+    const { page } = h
+    const screen = await screenOf(vm('web-01').uuid)
+    const c = consoleOf(page, 'web-01')
+    await c.getByRole('button', { name: 'Type text…' }).click()
+    await c.getByRole('textbox').fill('\nHello, World!\n')
+    await c.getByRole('button', { name: 'Type', exact: true }).click()
+    await expect.poll(() => screen.text, { timeout: 30_000 }).toBe('root\nHello, World!\n')
+    expect(screen.keysyms.some((k) => k.keysym === 0xffe1 && k.down)).toBe(true)
+  })
+
+  it('sends Ctrl+Alt+Del as Control_L, Alt_L, Delete down and up again', async () => {
+    const { page } = h
+    const screen = await screenOf(vm('web-01').uuid)
+    const before = screen.keysyms.length
+    await consoleOf(page, 'web-01').getByRole('button', { name: 'Ctrl+Alt+Del' }).click()
+    await expect.poll(() => screen.keysyms.length - before, { timeout: 30_000 }).toBe(6)
+    expect(screen.keysyms.slice(before)).toEqual([
+      { keysym: 0xffe3, down: true },
+      { keysym: 0xffe9, down: true },
+      { keysym: 0xffff, down: true },
+      { keysym: 0xffff, down: false },
+      { keysym: 0xffe9, down: false },
+      { keysym: 0xffe3, down: false },
+    ])
+  })
+
+  it('sends a combo from the key palette', async () => {
+    const { page } = h
+    const screen = await screenOf(vm('web-01').uuid)
+    const before = screen.keysyms.length
+    const c = consoleOf(page, 'web-01')
+    await c.getByRole('button', { name: 'Keys ▾' }).click()
+    await c.getByRole('menuitem', { name: 'Ctrl+Alt+F2' }).click()
+    await expect.poll(() => screen.keysyms.length - before, { timeout: 30_000 }).toBe(6)
+    expect(screen.keysyms.slice(before).filter((k) => k.down).map((k) => k.keysym)).toEqual([0xffe3, 0xffe9, 0xffbf])
+  })
+
+  it('reconnects by itself when the VM reboots', async () => {
+    const { page } = h
+    const web = vm('web-01')
+    const screen = await screenOf(web.uuid)
+    const connectionsBefore = screen.connections
+    await pool.call('VM.clean_reboot', [web.ref])
+    // what the host does when the guest restarts: its display server goes away with the old domain
+    endSimConsole(web.uuid, 'reboot')
+    await expect.poll(() => screen.connections, { timeout: 60_000 }).toBeGreaterThan(connectionsBefore)
+    await waitState(page, 'web-01', 'connected')
+    expect(screen.attached).toBe(1)
+    await expect.poll(() => litShare(page, 'web-01'), { timeout: 30_000 }).toBeGreaterThan(0.5)
+  })
+
+  it('explains a halted VM instead of showing a black screen', async () => {
+    const { page } = h
+    await openConsoleTab(page, 'build-01')
+    await waitState(page, 'build-01', 'halted')
+    await expect.poll(() => consoleOf(page, 'build-01').textContent()).toMatch(/is not running\. Start it to see its console\./)
+  })
+
+  it('keeps two consoles open at once: one popped out into its own tab, one in the window', async () => {
+    const { page } = h
+    const context = h.context
+    if (!context) throw new Error('no browser context')
+    await openConsoleTab(page, 'web-01')
+    await waitState(page, 'web-01', 'connected')
+    const popupPromise = context.waitForEvent('page')
+    await consoleOf(page, 'web-01').getByRole('button', { name: 'Pop out' }).click()
+    const popup = await popupPromise
+    expect(popup.url()).toContain(`#/console/${encodeURIComponent(connectionId)}/vm/`)
+    await waitState(popup, 'web-01', 'connected')
+    await waitState(page, 'web-01', 'popped-out')
+    await openConsoleTab(page, 'pinned-01')
+    await waitState(page, 'pinned-01', 'connected')
+    const web = await screenOf(vm('web-01').uuid)
+    const pinned = await screenOf(vm('pinned-01').uuid)
+    expect(web.attached).toBe(1)
+    expect(pinned.attached).toBe(1)
+    // each console reaches its own VM
+    await consoleOf(popup, 'web-01').locator('canvas').first().click()
+    await popup.keyboard.type('one')
+    await consoleOf(page, 'pinned-01').locator('canvas').first().click()
+    await page.keyboard.type('two')
+    await expect.poll(() => web.text.endsWith('one'), { timeout: 30_000 }).toBe(true)
+    await expect.poll(() => pinned.text, { timeout: 30_000 }).toBe('two')
+    await popup.close()
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it("opens a host's control domain console from the host", async () => {
+    const { page } = h
+    const master = pool.hosts[0]
+    if (!master) throw new Error('no master')
+    await openConsoleTab(page, master.name)
+    const region = page.getByRole('region', { name: /^Console of / })
+    await expect.poll(() => region.getAttribute('data-state'), { timeout: 60_000 }).toBe('connected')
+    expect(await region.getAttribute('aria-label')).toBe(`Console of Control domain of ${master.name}`)
+    const dom0 = [...(pool.objects.get('VM')?.values() ?? [])].find((r) => r['is_control_domain'] === true && r['resident_on'] === master.ref)
+    const screen = await screenOf(String(dom0?.['uuid']))
+    expect(screen.lastProtocol).toBe('3.3')
+  })
+})
