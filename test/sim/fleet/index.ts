@@ -1,4 +1,27 @@
 // OWNER: fleets helper. Boundary signature fixed by the lead; implementation replaces this body.
+/**
+ * The simulator's fleets, deterministic from opts.seed (default DEFAULT_SEED). Host addresses are
+ * `${addressBase}.<pool index + 1>.<host index + 1>` (default 127.77.x.y); username 'root' everywhere.
+ *
+ *  tiny        tiny-current  XenServer 8, xapi 26.2.0, JSON-RPC, password 'tiny-current-secret'
+ *                            hosts tiny-host-1 (2 sockets, 2 nodes, 32 threads, adjacent siblings,
+ *                            numa_affinity_policy best_effort) and tiny-host-2 (1 node, 32 threads, split)
+ *                            VMs web-01 (Running, host 1, 1 snapshot 'web-01 before upgrade'),
+ *                            web-02 (Running, host 2), db-01 (Running, host 1, 80 GiB: spans 2 nodes),
+ *                            win-app-01 (Running, host 2, tools ISO in its CD), pinned-01 (Running,
+ *                            host 1, VCPUs_params.mask '2,3,4,5'), build-01 (Halted), legacy-app
+ *                            (Halted, no tools, blocked destroy), suspended-01 (Suspended);
+ *                            3 default templates, custom template 'debian12-golden'
+ *              tiny-legacy   XenServer 7.2 ('falcon'), XML-RPC only, password 'tiny-legacy-secret',
+ *                            host tiny-xs72; VMs old-web (Running), old-db (Running), old-win (Halted)
+ *  demo        Lab (XCP-ng 8.3, xapi 25.34.0, 1 host, 1 node), Production (XenServer 8, 26.2.0, 4 hosts
+ *              with 2 nodes, 200 VMs incl. sap-hana-01 / db-warehouse-0x spanning nodes), Legacy
+ *              (XenServer 7.2, 2 hosts, 30 VMs); opDurationMs 1000
+ *  bench-10k   one XenServer 8 pool, 16 hosts (4-node SNC and 2-node), 10,000 VMs
+ *  many-pools  50 pools × 2 hosts × 400 VMs, mixed XCP-ng 8.3 / XenServer 8 / 7.2
+ *
+ * opts.externalConsoles puts `other_config[EXTERNAL_VNC_KEY] = 'host:port'` on the named VMs.
+ */
 import type { FleetName, SimFleet } from '../model'
 import { Rng } from '../records'
 import { PoolBuilder, type HostPlan, type PoolPlan, type PowerState, type VmSpec } from './builder'
@@ -326,6 +349,7 @@ function manyPoolPlans(seed: number, base: string, ext: BuildFleetOptions['exter
     const hw = (k: number): HostPlan['hw'] => {
       const serial = `MP${String(i).padStart(2, '0')}${k}`
       if (product === 'xenserver-7.2') return haswellHost(serial)
+      if (i % 5 === 2) return sncHost(serial, 192)
       return i % 2 === 0 ? epycHost(serial, 512) : twoNodeHost(serial, k === 0 ? 'adjacent' : 'split', 192)
     }
     plans.push({

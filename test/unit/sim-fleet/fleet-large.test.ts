@@ -56,6 +56,7 @@ describe('many-pools', () => {
     expect(new Set(fleet.pools.map((p) => p.password)).size).toBe(50)
     expect(new Set(fleet.pools.map((p) => p.xapiRelease))).toEqual(new Set(['falcon', '25.34.0', '26.2.0']))
     expect(fleet.pools.filter((p) => !p.jsonRpc).every((p) => p.xapiRelease === 'falcon')).toBe(true)
+    expect(new Set(fleet.pools.flatMap((p) => p.hosts.map((h) => h.numa.nodes)))).toEqual(new Set([1, 2, 4]))
   })
 
   it('is referentially consistent in every pool', () => {
