@@ -128,6 +128,11 @@ class PoolRuntime implements SimPoolHandle {
   }
 }
 
+/** the live state behind a pool handle (benchmarks and the simulator's own tests drive it directly) */
+export function poolStateOf(handle: SimPoolHandle): PoolState | undefined {
+  return handle instanceof PoolRuntime ? handle.state : undefined
+}
+
 export async function startSimulator(opts: StartSimulatorOptions): Promise<SimControl> {
   const log = opts.log ?? (() => {})
   const ownDir = opts.stateDir === undefined

@@ -28,84 +28,137 @@ export class JsonEncoder {
   record(cls: string, rec: SimRecord): Buffer {
     let b = this.cache.get(rec)
     if (!b) {
-      const o = new Out()
-      const c = this.schema.classes.get(cls)
-      o.str('{')
-      if (c) {
-        let first = true
-        for (const f of c.fields) {
-          o.str(first ? `"${f.name}":` : `,"${f.name}":`)
-          first = false
-          this.value(f.type, rec[f.name], o)
-        }
-      }
-      o.str('}')
-      b = o.toBuffer()
+      b = Buffer.from(this.fast(cls, rec) ?? this.recordStr(cls, rec), 'utf8')
       this.cache.set(rec, b)
     }
     return b
   }
 
-  value(t: XType, v: SimValue | undefined, o: Out): void {
+  /**
+   * Native JSON.stringify when the record holds exactly the class's fields and no non-finite
+   * float (which JSON.stringify would turn into null instead of Yojson's NaN/Infinity tokens).
+   */
+  private fast(cls: string, rec: SimRecord): string | undefined {
+    let plan = this.plans.get(cls)
+    if (!plan) {
+      const c = this.schema.classes.get(cls)
+      if (!c) return undefined
+      plan = {
+        names: new Set(c.fields.map((f) => f.name)),
+        count: c.fields.length,
+        floaty: c.fields.filter((f) => containsFloat(f.type)).map((f) => f.name),
+      }
+      this.plans.set(cls, plan)
+    }
+    let n = 0
+    for (const k in rec) {
+      if (!plan.names.has(k)) return undefined
+      n++
+    }
+    if (n !== plan.count) return undefined
+    for (const f of plan.floaty) if (!allFinite(rec[f])) return undefined
+    return JSON.stringify(rec)
+  }
+
+  private readonly plans = new Map<string, { names: Set<string>; count: number; floaty: string[] }>()
+
+  private recordStr(cls: string, rec: SimRecord): string {
+    const c = this.schema.classes.get(cls)
+    let s = '{'
+    if (c) {
+      let first = true
+      for (const f of c.fields) {
+        s += `${first ? '' : ','}"${f.name}":${this.str(f.type, rec[f.name])}`
+        first = false
+      }
+    }
+    return s + '}'
+  }
+
+  str(t: XType, v: SimValue | undefined): string {
     switch (t.k) {
       case 'string':
       case 'enum':
-        o.str(JSON.stringify(typeof v === 'string' ? v : v === undefined ? '' : String(v)))
-        return
+        return JSON.stringify(typeof v === 'string' ? v : v === undefined ? '' : String(v))
       case 'ref':
-        o.str(JSON.stringify(typeof v === 'string' && v ? v : NULL_REF))
-        return
+        return JSON.stringify(typeof v === 'string' && v ? v : NULL_REF)
       case 'datetime':
-        o.str(JSON.stringify(typeof v === 'string' && v ? v : NULL_DATE))
-        return
+        return JSON.stringify(typeof v === 'string' && v ? v : NULL_DATE)
       case 'int':
-        o.str(jsonInt(v))
-        return
+        return jsonInt(v)
       case 'float':
-        o.str(jsonFloat(typeof v === 'number' ? v : Number(v ?? 0)))
-        return
+        return jsonFloat(typeof v === 'number' ? v : Number(v ?? 0))
       case 'bool':
-        o.str(v === true || v === 'true' || v === 1 ? 'true' : 'false')
-        return
+        return v === true || v === 'true' || v === 1 ? 'true' : 'false'
       case 'void':
-        o.str('""')
-        return
+        return '""'
       case 'option':
-        this.value(t.of, v, o)
-        return
+        return this.str(t.of, v)
       case 'set': {
-        o.str('[')
-        if (Array.isArray(v)) {
-          for (let i = 0; i < v.length; i++) {
-            if (i) o.str(',')
-            this.value(t.of, v[i], o)
-          }
-        }
-        o.str(']')
-        return
+        let s = '['
+        if (Array.isArray(v)) for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + this.str(t.of, v[i])
+        return s + ']'
       }
       case 'map': {
-        o.str('{')
+        let s = '{'
         if (v && typeof v === 'object' && !Array.isArray(v)) {
           let first = true
-          for (const k of Object.keys(v)) {
-            o.str(first ? `${JSON.stringify(k)}:` : `,${JSON.stringify(k)}:`)
+          for (const k in v) {
+            s += `${first ? '' : ','}${JSON.stringify(k)}:${this.str(t.val, v[k])}`
             first = false
-            this.value(t.val, v[k], o)
           }
         }
-        o.str('}')
-        return
+        return s + '}'
       }
       case 'record':
-        if (v && typeof v === 'object' && !Array.isArray(v)) o.buf(this.record(t.cls, v))
-        else o.str('{}')
-        return
+        return v && typeof v === 'object' && !Array.isArray(v) ? (this.fast(t.cls, v) ?? this.recordStr(t.cls, v)) : '{}'
       case 'batch':
-        o.str('{}')
-        return
+        return '{}'
     }
   }
+
+  value(t: XType, v: SimValue | undefined, o: Out): void {
+    if (t.k === 'record') {
+      if (v && typeof v === 'object' && !Array.isArray(v)) o.buf(this.record(t.cls, v))
+      else o.str('{}')
+      return
+    }
+    if (t.k === 'map' && t.val.k === 'record' && v && typeof v === 'object' && !Array.isArray(v)) {
+      o.str('{')
+      let first = true
+      for (const k in v) {
+        o.str(`${first ? '' : ','}${JSON.stringify(k)}:`)
+        first = false
+        this.value(t.val, v[k], o)
+      }
+      o.str('}')
+      return
+    }
+    o.str(this.str(t, v))
+  }
+}
+
+function containsFloat(t: XType): boolean {
+  switch (t.k) {
+    case 'float':
+      return true
+    case 'set':
+    case 'option':
+      return containsFloat(t.of)
+    case 'map':
+      return containsFloat(t.val)
+    default:
+      return false
+  }
+}
+
+function allFinite(v: SimValue | undefined): boolean {
+  if (typeof v === 'number') return Number.isFinite(v)
+  if (Array.isArray(v)) return v.every(allFinite)
+  if (v && typeof v === 'object') {
+    for (const k in v) if (!allFinite(v[k])) return false
+  }
+  return true
 }
 
 export type JsonRpcVersion = 1 | 2

@@ -1,38 +1,77 @@
 /**
- * Response body builder: small pieces are joined as strings, cached record fragments go in as
- * Buffers untouched, so a 90 MB get_all_records is a list of existing Buffers plus glue.
+ * Response body builder: glue strings are written into a shared scratch buffer (no allocation
+ * per piece), cached record fragments go in as Buffers untouched, so a 90 MB get_all_records is a
+ * list of existing Buffers plus a few scratch slices.
  */
+const SCRATCH = 256 * 1024
+
 export class Out {
-  readonly parts: Buffer[] = []
-  private pending = ''
+  private readonly parts: Buffer[] = []
+  private scratch = Buffer.allocUnsafe(SCRATCH)
+  /** start of the not-yet-emitted region of scratch */
+  private start = 0
+  private pos = 0
   length = 0
 
   str(s: string): void {
-    this.pending += s
-    if (this.pending.length > 32768) this.flush()
+    // worst case 3 bytes per UTF-16 unit
+    if (s.length * 3 > this.scratch.length - this.pos) {
+      this.cut()
+      if (s.length * 3 > SCRATCH) {
+        const b = Buffer.from(s, 'utf8')
+        this.parts.push(b)
+        this.length += b.length
+        return
+      }
+      this.scratch = Buffer.allocUnsafe(SCRATCH)
+      this.start = 0
+      this.pos = 0
+    }
+    const n = this.scratch.write(s, this.pos, 'utf8')
+    this.pos += n
+    this.length += n
   }
 
   buf(b: Buffer): void {
-    this.flush()
+    this.cut()
     this.parts.push(b)
     this.length += b.length
   }
 
-  private flush(): void {
-    if (!this.pending) return
-    const b = Buffer.from(this.pending, 'utf8')
-    this.parts.push(b)
-    this.length += b.length
-    this.pending = ''
+  private cut(): void {
+    if (this.pos > this.start) {
+      this.parts.push(this.scratch.subarray(this.start, this.pos))
+      this.start = this.pos
+    }
   }
 
   finish(): Buffer[] {
-    this.flush()
+    this.cut()
     return this.parts
   }
 
+  /** the body in pieces of at least `min` bytes, so the TLS socket sees few large writes */
+  chunks(min = 1 << 20): Buffer[] {
+    const parts = this.finish()
+    const out: Buffer[] = []
+    let run: Buffer[] = []
+    let size = 0
+    for (const p of parts) {
+      run.push(p)
+      size += p.length
+      if (size >= min) {
+        out.push(run.length === 1 && run[0] ? run[0] : Buffer.concat(run, size))
+        run = []
+        size = 0
+      }
+    }
+    if (run.length) out.push(run.length === 1 && run[0] ? run[0] : Buffer.concat(run, size))
+    return out
+  }
+
   toBuffer(): Buffer {
-    return Buffer.concat(this.finish())
+    const parts = this.finish()
+    return parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, this.length)
   }
 
   toString(): string {

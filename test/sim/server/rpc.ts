@@ -57,7 +57,7 @@ export async function handleXmlRpc(pool: PoolState, site: CallSite, body: string
   }
   const r = await dispatch(pool, site, call.method, call.params)
   const o = encodeXml(pool, r)
-  const parts = o.finish()
+  const parts = o.chunks()
   return { method: call.method, body: parts, length: o.length }
 }
 
@@ -89,6 +89,6 @@ export async function handleJsonRpc(pool: PoolState, site: CallSite, body: strin
       o.str(jsonSuccessTail(req.version, req.idJson))
       break
   }
-  const parts = o.finish()
+  const parts = o.chunks()
   return { method: req.method, body: parts, length: o.length, idJson: req.idJson }
 }

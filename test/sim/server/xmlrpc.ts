@@ -36,79 +36,78 @@ export class XmlEncoder {
   record(cls: string, rec: SimRecord): Buffer {
     let b = this.cache.get(rec)
     if (!b) {
-      const o = new Out()
-      this.recordInto(cls, rec, o)
-      b = o.toBuffer()
+      b = Buffer.from(this.recordStr(cls, rec), 'utf8')
       this.cache.set(rec, b)
     }
     return b
   }
 
-  private recordInto(cls: string, rec: SimRecord, o: Out): void {
+  private recordStr(cls: string, rec: SimRecord): string {
     const c = this.schema.classes.get(cls)
-    o.str('<value><struct>')
+    let s = '<value><struct>'
     if (c) {
-      for (const f of c.fields) {
-        o.str(`<member><name>${f.name}</name>`)
-        this.value(f.type, rec[f.name], o)
-        o.str('</member>')
-      }
+      for (const f of c.fields) s += `<member><name>${f.name}</name>${this.str(f.type, rec[f.name])}</member>`
     }
-    o.str('</struct></value>')
+    return s + '</struct></value>'
   }
 
-  value(t: XType, v: SimValue | undefined, o: Out): void {
+  /** one value as XML text; records inside (rare outside get_record) are encoded uncached */
+  str(t: XType, v: SimValue | undefined): string {
     switch (t.k) {
       case 'string':
       case 'enum':
-        o.str(`<value>${escapeXml(asString(v))}</value>`)
-        return
+        return typeof v === 'string' ? `<value>${ESC_RE.test(v) ? escapeXml(v) : v}</value>` : `<value>${escapeXml(asString(v))}</value>`
       case 'ref':
-        o.str(`<value>${escapeXml(typeof v === 'string' && v ? v : NULL_REF)}</value>`)
-        return
+        return `<value>${typeof v === 'string' && v ? escapeXml(v) : NULL_REF}</value>`
       case 'int':
-        o.str(`<value>${intText(v)}</value>`)
-        return
+        return `<value>${intText(v)}</value>`
       case 'float':
-        o.str(`<value><double>${formatG16(typeof v === 'number' ? v : Number(v ?? 0))}</double></value>`)
-        return
+        return `<value><double>${formatG16(typeof v === 'number' ? v : Number(v ?? 0))}</double></value>`
       case 'bool':
-        o.str(v === true || v === 'true' || v === 1 ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>')
-        return
+        return v === true || v === 'true' || v === 1 ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>'
       case 'datetime':
-        o.str(`<value><dateTime.iso8601>${escapeXml(typeof v === 'string' && v ? v : NULL_DATE)}</dateTime.iso8601></value>`)
-        return
+        return `<value><dateTime.iso8601>${typeof v === 'string' && v ? escapeXml(v) : NULL_DATE}</dateTime.iso8601></value>`
       case 'void':
-        o.str('<value></value>')
-        return
+        return '<value></value>'
       case 'option':
-        this.value(t.of, v, o)
-        return
-      case 'set':
-        o.str('<value><array><data>')
-        if (Array.isArray(v)) for (const item of v) this.value(t.of, item, o)
-        o.str('</data></array></value>')
-        return
-      case 'map':
-        o.str('<value><struct>')
+        return this.str(t.of, v)
+      case 'set': {
+        let s = '<value><array><data>'
+        if (Array.isArray(v)) for (const item of v) s += this.str(t.of, item)
+        return s + '</data></array></value>'
+      }
+      case 'map': {
+        let s = '<value><struct>'
         if (v && typeof v === 'object' && !Array.isArray(v)) {
-          for (const k of Object.keys(v)) {
-            o.str(`<member><name>${escapeXml(k)}</name>`)
-            this.value(t.val, v[k], o)
-            o.str('</member>')
-          }
+          for (const k in v) s += `<member><name>${ESC_RE.test(k) ? escapeXml(k) : k}</name>${this.str(t.val, v[k])}</member>`
         }
-        o.str('</struct></value>')
-        return
+        return s + '</struct></value>'
+      }
       case 'record':
-        if (v && typeof v === 'object' && !Array.isArray(v)) o.buf(this.record(t.cls, v))
-        else o.str('<value><struct></struct></value>')
-        return
+        return v && typeof v === 'object' && !Array.isArray(v) ? this.recordStr(t.cls, v) : '<value><struct></struct></value>'
       case 'batch':
-        // event batches are built by events.ts as a plain struct; never typed here
-        o.str('<value><struct></struct></value>')
-        return
+        return '<value><struct></struct></value>'
     }
+  }
+
+  value(t: XType, v: SimValue | undefined, o: Out): void {
+    if (t.k === 'record') {
+      if (v && typeof v === 'object' && !Array.isArray(v)) o.buf(this.record(t.cls, v))
+      else o.str('<value><struct></struct></value>')
+      return
+    }
+    if (t.k === 'map' && t.val.k === 'record' && v && typeof v === 'object' && !Array.isArray(v)) {
+      // get_all_records: cached record fragments between small pieces of glue
+      o.str('<value><struct>')
+      for (const k in v) {
+        o.str(`<member><name>${escapeXml(k)}</name>`)
+        this.value(t.val, v[k], o)
+        o.str('</member>')
+      }
+      o.str('</struct></value>')
+      return
+    }
+    o.str(this.str(t, v))
   }
 
   /** a value as a standalone XML-RPC fragment (task.result) */

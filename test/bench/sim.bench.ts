@@ -1,0 +1,174 @@
+/**
+ * Simulator speed (`npm run bench`): bench-10k VM.get_all_records over XML-RPC and JSON-RPC
+ * (goal < 1 s each, until the client has the last byte), and event.from throughput (goal ≥ 50,000
+ * events/s). The client runs in a worker thread so its TLS and reading do not share the
+ * simulator's thread. Prints `BENCH {...}` lines; baseline = the goal, ratio = value / goal.
+ */
+import { Worker } from 'node:worker_threads'
+import { buildFleet } from '../sim/fleet'
+import { poolStateOf, startSimulator } from '../sim'
+import type { SimHostHandle } from '../sim/model'
+
+function bench(name: string, value: number, unit: string, goal?: number): void {
+  const line: Record<string, unknown> = { name, value: Math.round(value * 100) / 100, unit }
+  if (goal !== undefined) {
+    line['baseline'] = goal
+    line['ratio'] = Math.round((value / goal) * 1000) / 1000
+  }
+  console.log(`BENCH ${JSON.stringify(line)}`)
+}
+
+// The client: POST a body, read the whole answer, report time, size and how many events it holds.
+const CLIENT = `
+const { parentPort } = require('node:worker_threads')
+const https = require('node:https')
+parentPort.on('message', ({ id, url, ca, path, body, keep }) => {
+  const u = new URL(url)
+  const t0 = performance.now()
+  const req = https.request({ host: u.hostname, port: Number(u.port), method: 'POST', path, ca, agent: false }, (res) => {
+    const chunks = []
+    let bytes = 0
+    let events = 0
+    let tail = ''
+    res.on('data', (c) => {
+      bytes += c.length
+      const s = tail + c.toString('latin1')
+      let i = -1
+      while ((i = s.indexOf('"operation":', i + 1)) >= 0) events++
+      tail = s.slice(-12)
+      if (keep) chunks.push(c)
+    })
+    res.on('end', () => parentPort.postMessage({ id, ms: performance.now() - t0, bytes, events, body: keep ? Buffer.concat(chunks).toString() : '' }))
+  })
+  req.on('error', (e) => parentPort.postMessage({ id, error: String(e) }))
+  req.end(body)
+})
+`
+
+interface Reply {
+  ms: number
+  bytes: number
+  events: number
+  body: string
+}
+
+class Client {
+  private readonly worker = new Worker(CLIENT, { eval: true })
+  private next = 0
+  private readonly pending = new Map<number, (r: Reply | { error: string }) => void>()
+  constructor(private readonly host: SimHostHandle) {
+    this.worker.on('message', (m: (Reply | { error: string }) & { id: number }) => {
+      this.pending.get(m.id)?.(m)
+      this.pending.delete(m.id)
+    })
+  }
+  post(path: string, body: string, keep = false): Promise<Reply> {
+    const id = this.next++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (r) => ('error' in r ? reject(new Error(r.error)) : resolve(r)))
+      this.worker.postMessage({ id, url: this.host.url, ca: this.host.certPem, path, body, keep })
+    })
+  }
+  async json(method: string, params: unknown[]): Promise<unknown> {
+    const r = await this.post('/jsonrpc', JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }), true)
+    const parsed = JSON.parse(r.body) as { result?: unknown; error?: unknown }
+    if (parsed.error) throw new Error(`${method}: ${JSON.stringify(parsed.error)}`)
+    return parsed.result
+  }
+  eventFrom(session: string, classes: string[], token: string, timeout: number): Promise<Reply & { token: string }> {
+    return this.post('/jsonrpc', JSON.stringify({ jsonrpc: '2.0', method: 'event.from', params: [session, classes, token, timeout], id: 1 }), true).then((r) => {
+      const m = /"token":"([0-9,]+)"/.exec(r.body.slice(-200))
+      return { ...r, body: '', token: m?.[1] ?? token }
+    })
+  }
+  close(): Promise<number> {
+    return this.worker.terminate()
+  }
+}
+
+const xml = (method: string, params: string[]): string =>
+  `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param><value>${p}</value></param>`).join('')}</params></methodCall>`
+
+async function main(): Promise<void> {
+  let t0 = performance.now()
+  const fleet = buildFleet('bench-10k', { opDurationMs: 0 })
+  bench('sim.bench10k.build_fleet', performance.now() - t0, 'ms')
+  t0 = performance.now()
+  const sim = await startSimulator({ fleet })
+  bench('sim.bench10k.start', performance.now() - t0, 'ms')
+  const pool = sim.pools[0]
+  const master = pool?.hosts.find((h) => h.url === pool.masterUrl)
+  const state = pool ? poolStateOf(pool) : undefined
+  if (!pool || !master || !state) throw new Error('bench-10k pool not running')
+  const client = new Client(master)
+  try {
+    const session = String(await client.json('session.login_with_password', [pool.username, pool.password]))
+    console.log(`# ${pool.objects.get('VM')?.size ?? 0} VMs`)
+
+    const xmlBody = xml('VM.get_all_records', [session])
+    const xmlCold = await client.post('/', xmlBody)
+    bench('sim.bench10k.get_all_records.xmlrpc.cold', xmlCold.ms, 'ms', 1000)
+    bench('sim.bench10k.get_all_records.xmlrpc.size', xmlCold.bytes / 1e6, 'MB')
+    const xmlWarm: number[] = []
+    for (let i = 0; i < 3; i++) xmlWarm.push((await client.post('/', xmlBody)).ms)
+    bench('sim.bench10k.get_all_records.xmlrpc', Math.min(...xmlWarm), 'ms', 1000)
+
+    const jsonBody = JSON.stringify({ jsonrpc: '2.0', method: 'VM.get_all_records', params: [session], id: 1 })
+    const jsonCold = await client.post('/jsonrpc', jsonBody)
+    bench('sim.bench10k.get_all_records.jsonrpc.cold', jsonCold.ms, 'ms', 1000)
+    bench('sim.bench10k.get_all_records.jsonrpc.size', jsonCold.bytes / 1e6, 'MB')
+    const jsonWarm: number[] = []
+    for (let i = 0; i < 3; i++) jsonWarm.push((await client.post('/jsonrpc', jsonBody)).ms)
+    bench('sim.bench10k.get_all_records.jsonrpc', Math.min(...jsonWarm), 'ms', 1000)
+
+    // burst: every VM_metrics, VBD, VIF and VDI changed, then one event.from delivers them all
+    const classes = ['VM_metrics', 'VBD', 'VIF', 'VDI']
+    let token = (await client.eventFrom(session, classes, '', 0)).token
+    let changes = 0
+    for (const cls of classes) {
+      for (const ref of [...state.db.table(cls).keys()]) {
+        state.db.update(cls, ref, { other_config: { bench: String(changes++) } })
+      }
+    }
+    const burst = await client.eventFrom(session, classes, token, 5)
+    token = burst.token
+    bench('sim.event_from.burst', burst.events / (burst.ms / 1000), 'events/s', 50_000)
+    console.log(`# burst: ${burst.events} events (${(burst.bytes / 1e6).toFixed(1)} MB) in ${burst.ms.toFixed(0)} ms after ${changes} changes`)
+
+    // live: the simulator changes VM_metrics continuously while the client follows with event.from
+    const metrics = [...state.db.table('VM_metrics').keys()]
+    let stop = false
+    let produced = 0
+    const producer = (async () => {
+      let i = 0
+      while (!stop) {
+        for (let k = 0; k < 2000; k++) {
+          const ref = metrics[i++ % metrics.length] ?? ''
+          state.db.update('VM_metrics', ref, { last_updated: String(i) })
+          produced++
+        }
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    })()
+    let received = 0
+    t0 = performance.now()
+    while (performance.now() - t0 < 5000) {
+      const b = await client.eventFrom(session, ['vm_metrics'], token, 1)
+      token = b.token
+      received += b.events
+    }
+    const liveMs = performance.now() - t0
+    stop = true
+    await producer
+    bench('sim.event_from.live', received / (liveMs / 1000), 'events/s', 50_000)
+    console.log(`# live: ${received} events received, ${produced} changes made (coalescing merges repeats) in ${liveMs.toFixed(0)} ms`)
+  } finally {
+    await client.close()
+    await sim.stop()
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e)
+  process.exit(1)
+})
