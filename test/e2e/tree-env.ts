@@ -44,6 +44,10 @@ export interface TreeEnvOptions {
   viewport?: { width: number; height: number }
   colorScheme?: 'light' | 'dark'
   opDurationMs?: number
+  /** connect the seeded pools as soon as the runtime starts (default true) */
+  connectOnStart?: boolean
+  /** forwarded to the simulator and runtime (benchmarks want to see them) */
+  log?: (line: string) => void
 }
 
 export interface TreeEnv {
@@ -73,7 +77,7 @@ export async function startTreeEnv(opts: TreeEnvOptions): Promise<TreeEnv> {
         })),
       }
     : undefined
-  const log = (): void => undefined
+  const log = opts.log ?? ((): void => undefined)
   const runtime = await startRuntime({
     dataDir,
     mode: 'browser',
@@ -83,6 +87,7 @@ export async function startTreeEnv(opts: TreeEnvOptions): Promise<TreeEnv> {
     versions: { node: process.versions.node },
     log,
     cache: false,
+    connectOnStart: opts.connectOnStart ?? true,
     ...(seed ? { seed } : {}),
   })
   const web = await startWebServer({ services: runtime.services, staticDir: DIST, extraConnectSrc: [runtime.consoles.wsOrigin], log })
@@ -94,7 +99,8 @@ export async function startTreeEnv(opts: TreeEnvOptions): Promise<TreeEnv> {
     if (m.type() === 'error') pageErrors.push(m.text())
   })
   page.on('pageerror', (e) => pageErrors.push(e.message))
-  await page.goto(web.url)
+  // a runtime busy connecting many pools can be slow to serve the first page
+  await page.goto(web.url, { timeout: 300_000 })
   return {
     sim,
     runtime,
