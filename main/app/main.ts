@@ -9,8 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { UiCommandName, UiSettings } from '../../shared/contract'
 import { IPC_EVENT } from '../../shared/contract/wire'
-import { startRuntime, type Runtime } from '../services/runtime'
-import { readSeed } from '../web/cli'
+import { readConnectionSeed, startRuntime, type Runtime } from '../services/runtime'
 import { createConsoleWindowOpener } from './console-window'
 import { openIpcDoor, trustedUrlMatcher, type IpcDoor } from './ipc-door'
 import { aboutText, buildMenuTemplate } from './menu'
@@ -93,7 +92,7 @@ async function start(): Promise<void> {
     keychainStatus: keychain,
     appVersion: app.getVersion(),
     // `npm run demo`: the simulator's pools, added and pre-trusted before the window opens.
-    ...(process.env['XENPILOT_CONNECT_DEMO'] ? { seed: readSeed(process.env['XENPILOT_CONNECT_DEMO']) } : {}),
+    ...(process.env['XENPILOT_CONNECT_DEMO'] ? { seed: readConnectionSeed(process.env['XENPILOT_CONNECT_DEMO']) } : {}),
     versions: { electron: process.versions.electron, chrome: process.versions.chrome, node: process.versions.node, v8: process.versions.v8 },
     log: logLine,
     consolePopout: createConsoleWindowOpener({

@@ -7,7 +7,7 @@
  *   <dataDir>/connections.json  saved servers (PoolManager)     <dataDir>/pins.json  certificate pins
  *   <dataDir>/cache.sqlite      offline inventory (main/cache)  <dataDir>/settings.json  view settings
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { openInventoryCache, type SqliteInventoryCache } from '../cache'
 import type { Keychain } from '../pools/keychain'
@@ -44,6 +44,17 @@ export function parseConnectionSeed(data: unknown, source: string): ConnectionSe
   const r = ConnectionSeed.safeParse(data)
   if (!r.success) throw new Error(`${source} is not a connection seed — ${describeIssues(r.error)}`)
   return r.data
+}
+
+/** a seed file given on the command line (`--connect-demo FILE`) or by the demo (XENPILOT_CONNECT_DEMO) */
+export function readConnectionSeed(file: string): ConnectionSeed {
+  let data: unknown
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new Error(`connection seed ${file}: ${(err as Error).message}`)
+  }
+  return parseConnectionSeed(data, file)
 }
 
 export interface RuntimeOptions {

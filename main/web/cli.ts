@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MemoryKeychain, PassphraseFileKeychain, type Keychain } from '../pools/keychain'
 import { memoryKeychainStatus, passphraseFileKeychainStatus } from '../services/keychain-status'
-import { parseConnectionSeed, startRuntime, type ConnectionSeed, type Runtime, type RuntimeOptions } from '../services/runtime'
+import { readConnectionSeed, startRuntime, type ConnectionSeed, type Runtime, type RuntimeOptions } from '../services/runtime'
 import type { KeychainStatusSource } from '../services'
 import { ensureRendererBuilt } from './renderer-build'
 import { startWebServer, type WebServer } from './server'
@@ -81,16 +81,6 @@ export function browserKeychain(dataDir: string, env: NodeJS.ProcessEnv = proces
     return { keychain: new PassphraseFileKeychain(file, passphrase), status: passphraseFileKeychainStatus(file) }
   }
   return { keychain: new MemoryKeychain(), status: memoryKeychainStatus() }
-}
-
-export function readSeed(file: string): ConnectionSeed {
-  let data: unknown
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'))
-  } catch (err) {
-    throw new Error(`--connect-demo ${file}: ${(err as Error).message}`)
-  }
-  return parseConnectionSeed(data, file)
 }
 
 export interface BrowserModeOptions {
@@ -179,7 +169,7 @@ async function main(): Promise<void> {
     port: opts.port,
     staticDir: opts.staticDir,
     log,
-    ...(opts.seedFile ? { seed: readSeed(opts.seedFile) } : {}),
+    ...(opts.seedFile ? { seed: readConnectionSeed(opts.seedFile) } : {}),
   })
   process.stdout.write(`${app.url}\n`)
   log(`XenPilot browser mode: data in ${opts.dataDir}; ${app.keychain.state().detail}`)

@@ -86,7 +86,7 @@ describe('the browser-mode command line', () => {
     expect(await run.exit).toBe(0)
   })
 
-  it('refuses to start with an unreadable --connect-demo seed, saying which file and why', async () => {
+  it('refuses to start with an invalid --connect-demo seed, saying which file and why', async () => {
     const seed = join(tmp(), 'seed.json')
     writeFileSync(seed, JSON.stringify({ pools: [{ address: 'a' }] }))
     const run = startCli(['--data-dir', tmp(), '--connect-demo', seed])
