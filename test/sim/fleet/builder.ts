@@ -521,7 +521,7 @@ export class PoolBuilder {
       uuid,
       name_label: o.name,
       name_description: o.description ?? '',
-      allowed_operations: [],
+      allowed_operations: o.iso ? vdiAllowedOperations({ attachedToRunning: false, iso: true, snapshot: false, suspend: false }) : [],
       SR: o.sr,
       VBDs: [],
       crash_dumps: [],
