@@ -89,8 +89,8 @@ export class WorkerBackend implements Backend {
     maxSizeBytes: number | undefined,
     private readonly onFailure: (f: BackendFailure) => void,
     private readonly onIdle: () => void,
+    url: URL = workerUrl(),
   ) {
-    const url = workerUrl()
     if (url.pathname.endsWith('.ts')) {
       // Running from TypeScript sources (tests, browser mode under tsx): the worker registers tsx
       // itself, because loader flags of the parent do not reach worker threads on Node 20.

@@ -46,6 +46,12 @@ export interface CacheOptions {
    * 'disk-full', memory-only), which is also how tests produce a real "disk full" as root.
    */
   maxSizeBytes?: number
+  /**
+   * Where the worker entry is. Default: worker.ts/.js next to this module — in an electron-vite
+   * build that means main/cache/worker.ts must be an extra main-process input emitted as
+   * out/main/worker.js. If the worker cannot start, the cache writes inline instead.
+   */
+  workerUrl?: URL
   now?: () => Date
 }
 
@@ -182,7 +188,15 @@ export class SqliteInventoryCache implements InventoryCache {
       // pruning is housekeeping; a failure here shows up on the next real write
     }
     const onFailure = (f: BackendFailure): void => this.onBackendFailure(f)
-    this.backend = this.mode === 'worker' ? new WorkerBackend(this.path, this.prune, this.opts.maxSizeBytes, onFailure, () => this.schedule()) : new InlineBackend(db, this.prune, onFailure)
+    this.backend = undefined
+    if (this.mode === 'worker') {
+      try {
+        this.backend = new WorkerBackend(this.path, this.prune, this.opts.maxSizeBytes, onFailure, () => this.schedule(), this.opts.workerUrl)
+      } catch {
+        // no worker available (e.g. missing from a build): the main thread writes, in bounded steps
+      }
+    }
+    this.backend ??= new InlineBackend(db, this.prune, onFailure)
     this.state = 'ok'
     this.gcWanted = true
     this.schedule()

@@ -311,3 +311,22 @@ describe('schema versions', () => {
     expect(readdirSync(dir).filter((f) => CORRUPT_NAME.test(f))).toEqual([])
   })
 })
+
+describe('the writer thread', () => {
+  it('falls back to writing on the main thread when the worker cannot start (e.g. missing from a build)', async () => {
+    const t = tempDir()
+    const c = openInventoryCache({ dataDir: t.dir, workerUrl: new URL('file:///nonexistent/xenpilot-cache-worker.js') })
+    cleanups.push(async () => {
+      await c.close()
+      t.remove()
+    })
+    c.write(reset('c1', 1, [vm('OpaqueRef:1', 'written anyway')]))
+    c.write(batch('c1', 2, [vm('OpaqueRef:2', 'and this')]))
+    await waitFor(() => c.status().mode === 'inline')
+    await c.close()
+    const d = openInventoryCache({ dataDir: t.dir, mode: 'inline' })
+    cleanups.push(() => d.close())
+    expect(d.status()).toMatchObject({ state: 'ok', problems: [] })
+    expect(namesOf(d.load('c1')?.diff.upserts ?? [])).toEqual({ 'VM OpaqueRef:1': 'written anyway', 'VM OpaqueRef:2': 'and this' })
+  })
+})
