@@ -72,6 +72,12 @@ interface ConsoleSession {
   closed: boolean
   /** removes the listener that ends the session if the host closes before the viewer attaches */
   offEarlyEnd: () => void
+  /** bytes handed to the WebSocket and not yet flushed to its socket */
+  queuedToViewer: number
+  /** reading from the host is paused because the viewer is slow */
+  hostPaused: boolean
+  /** reading from the viewer is paused because the host is slow */
+  viewerPaused: boolean
 }
 
 /** Bytes queued towards the WebSocket before the TLS side is paused, and resumed below. */
@@ -127,9 +133,17 @@ export class ConsoleBridge {
     this.origins.add(origin)
   }
 
-  /** console sessions currently held (tests, diagnostics) */
-  list(): { consoleId: string; vmRef: string; hostAddress: string; attached: boolean }[] {
-    return [...this.sessions.values()].map((s) => ({ consoleId: s.consoleId, vmRef: s.located.vmRef, hostAddress: s.located.hostAddress, attached: s.ws !== undefined }))
+  /** console sessions currently held, with their flow-control state (tests, diagnostics) */
+  list(): { consoleId: string; vmRef: string; hostAddress: string; attached: boolean; queuedToViewer: number; hostPaused: boolean; viewerPaused: boolean }[] {
+    return [...this.sessions.values()].map((s) => ({
+      consoleId: s.consoleId,
+      vmRef: s.located.vmRef,
+      hostAddress: s.located.hostAddress,
+      attached: s.ws !== undefined,
+      queuedToViewer: s.queuedToViewer,
+      hostPaused: s.hostPaused,
+      viewerPaused: s.viewerPaused,
+    }))
   }
 
   async open(target: ConsoleTargetArgs): Promise<ConsoleOpenResult> {
@@ -196,6 +210,9 @@ export class ConsoleBridge {
       ws: undefined,
       closed: false,
       offEarlyEnd: () => tls.off('close', onEarlyEnd),
+      queuedToViewer: 0,
+      hostPaused: false,
+      viewerPaused: false,
     }
     // until the viewer attaches, the RFB greeting waits in the paused socket
     tls.pause()
@@ -272,19 +289,17 @@ export class ConsoleBridge {
     s.offEarlyEnd()
     const tls = s.tls
     // TLS → WebSocket: count bytes handed to ws but not yet flushed to the socket
-    let queued = 0
-    let tlsPaused = false
     const sendToViewer = (chunk: Buffer): void => {
-      queued += chunk.length
+      s.queuedToViewer += chunk.length
       ws.send(chunk, { binary: true }, () => {
-        queued -= chunk.length
-        if (tlsPaused && queued <= LOW_WATER) {
-          tlsPaused = false
+        s.queuedToViewer -= chunk.length
+        if (s.hostPaused && s.queuedToViewer <= LOW_WATER) {
+          s.hostPaused = false
           tls.resume()
         }
       })
-      if (!tlsPaused && queued > HIGH_WATER) {
-        tlsPaused = true
+      if (!s.hostPaused && s.queuedToViewer > HIGH_WATER) {
+        s.hostPaused = true
         tls.pause()
       }
     }
@@ -300,9 +315,13 @@ export class ConsoleBridge {
         return
       }
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
-      if (!tls.write(buf) && !ws.isPaused) {
+      if (!tls.write(buf) && !s.viewerPaused) {
+        s.viewerPaused = true
         ws.pause()
-        tls.once('drain', () => ws.resume())
+        tls.once('drain', () => {
+          s.viewerPaused = false
+          ws.resume()
+        })
       }
     })
     ws.on('close', () => this.end(s, 'the viewer closed the console', false))

@@ -312,6 +312,28 @@ describe('console bridge', () => {
     await until(() => screen?.attached === 0 && bridge.list().length === 0, 'the host side to close')
   })
 
+  it('stops reading from the host while the viewer does not keep up, and loses nothing', async () => {
+    const { bridge } = await rig()
+    const opened = await bridge.open({ connectionId: 'c1', vmRef: VM })
+    const { ws, rfb } = await new Promise<{ ws: WebSocket; rfb: RfbTestClient }>((resolve, reject) => {
+      const socket = new WebSocket(opened.wsUrl, ['binary'], { origin: ORIGIN })
+      cleanups.push(() => socket.terminate())
+      socket.once('open', () => resolve({ ws: socket, rfb: new RfbTestClient(createWebSocketStream(socket), { decode: false }) }))
+      socket.once('error', reject)
+    })
+    await rfb.handshake()
+    // the viewer stops reading while asking for 20 full screens (20 × 1.9 MB)
+    ws.pause()
+    for (let i = 0; i < 20; i++) rfb.requestUpdate(false)
+    await until(() => bridge.list()[0]?.hostPaused === true, 'the bridge to pause the host side')
+    // what waits for the viewer stays near the high-water mark (4 MiB), not the 38 MB asked for
+    expect(bridge.list()[0]?.queuedToViewer ?? 0).toBeLessThan(6 * 1024 * 1024)
+    ws.resume()
+    await until(() => rfb.updates === 20, 'all 20 updates')
+    expect(rfb.bytesIn).toBeGreaterThanOrEqual(20 * 800 * 600 * 4)
+    expect(bridge.list()[0]?.hostPaused).toBe(false)
+  })
+
   it('closes a session on console.close', async () => {
     const { bridge } = await rig()
     const opened = await bridge.open({ connectionId: 'c1', vmRef: VM })
