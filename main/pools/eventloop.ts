@@ -188,6 +188,7 @@ export class EventLoop {
       if (session !== undefined && this.o.client.sessionId !== session) return false
       this.token = token
       this.apply(batch)
+      await this.refreshClasses()
       this.flush()
       return true
     } catch (e) {
@@ -233,6 +234,7 @@ export class EventLoop {
       this.o.onActivity?.()
       try {
         this.apply(batch)
+        if (this.refreshWanted) await this.refreshClasses()
       } catch (e) {
         if (e instanceof ResyncNeeded) {
           this.o.log?.(e.message)
@@ -251,8 +253,7 @@ export class EventLoop {
       const cls = typeof e.class === 'string' ? apiClassName(e.class) : undefined
       const ref = e.ref
       if (!cls || IGNORED_CLASSES.has(cls) || typeof ref !== 'string') continue
-      const key = `${cls}\u0000${ref}`
-      if (!this.dirty.has(key)) this.dirty.set(key, { cls, ref, existed: g.get(cls, ref) !== undefined })
+      this.markDirty(cls, ref)
       if (e.operation === 'del') {
         g.remove(cls, ref)
         this.o.onChange?.(cls, ref, undefined)
@@ -267,16 +268,29 @@ export class EventLoop {
     this.schedule()
   }
 
+  /**
+   * valid_ref_counts vs the graph. A few classes off (typically finished tasks a cache did not
+   * keep) are re-read with get_all_records — authoritative, and safe to interleave with the event
+   * stream because upserts are idempotent. More than that means we lost track: full resync.
+   */
   private checkCounts(counts: Record<string, unknown>): void {
     const g = this.o.graph
     const wrong: string[] = []
+    const classes: string[] = []
     for (const lc in counts) {
       const n = counts[lc]
       const cls = apiClassName(lc)
       if (!cls || IGNORED_CLASSES.has(cls) || typeof n !== 'number') continue
-      if (g.count(cls) !== n) wrong.push(`${cls} ${g.count(cls)}≠${n}`)
+      if (g.count(cls) !== n) {
+        wrong.push(`${cls} ${g.count(cls)}≠${n}`)
+        classes.push(cls)
+      }
     }
     if (wrong.length === 0) return
+    if (classes.length <= 3) {
+      this.refreshWanted = classes
+      return
+    }
     const now = Date.now()
     // a host that keeps reporting counts we cannot match must not make us resync in a loop
     if (now - this.lastMismatchResync < 60_000) {
@@ -284,7 +298,50 @@ export class EventLoop {
       return
     }
     this.lastMismatchResync = now
-    throw new ResyncNeeded(`valid_ref_counts differ from the graph (${wrong.slice(0, 3).join(', ')}): full resync`)
+    throw new ResyncNeeded(`valid_ref_counts differ from the graph (${wrong.slice(0, 3).join(', ')}…): full resync`)
+  }
+
+  private refreshWanted: string[] | undefined
+  private lastRefresh = new Map<string, number>()
+
+  /** re-reads whole classes with get_all_records and emits what differed */
+  private async refreshClasses(): Promise<void> {
+    const classes = this.refreshWanted
+    this.refreshWanted = undefined
+    if (!classes) return
+    const g = this.o.graph
+    for (const cls of classes) {
+      const now = Date.now()
+      if (now - (this.lastRefresh.get(cls) ?? 0) < 10_000) continue
+      this.lastRefresh.set(cls, now)
+      let all: unknown
+      try {
+        all = await this.o.client.call(`${cls}.get_all_records`, [], { timeoutMs: 600_000, signal: this.abort.signal })
+      } catch (e) {
+        if (isXapiError(e)) continue
+        throw e
+      }
+      if (typeof all !== 'object' || all === null) continue
+      const fresh = all as Record<string, ObjectRecord>
+      for (const ref of [...g.all(cls).keys()]) {
+        if (fresh[ref]) continue
+        this.markDirty(cls, ref)
+        g.remove(cls, ref)
+        this.o.onChange?.(cls, ref, undefined)
+      }
+      for (const [ref, rec] of Object.entries(fresh)) {
+        this.markDirty(cls, ref)
+        g.upsert(cls, ref, rec)
+        this.o.onChange?.(cls, ref, rec)
+      }
+      this.o.log?.(`${cls} re-read: valid_ref_counts disagreed with the graph`)
+    }
+    this.schedule()
+  }
+
+  private markDirty(cls: string, ref: string): void {
+    const key = `${cls}\u0000${ref}`
+    if (!this.dirty.has(key)) this.dirty.set(key, { cls, ref, existed: this.o.graph.get(cls, ref) !== undefined })
   }
 
   private schedule(): void {

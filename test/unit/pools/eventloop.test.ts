@@ -115,24 +115,29 @@ describe('EventLoop', () => {
     expect(diffs[1]?.upserts.map((u) => u.ref).sort()).toEqual(['OpaqueRef:a', 'OpaqueRef:d'])
   })
 
-  it('resyncs when valid_ref_counts disagree with the graph, and when the session was re-established', async () => {
+  it('re-reads a class whose valid_ref_count disagrees, and resyncs fully when many do or the session was re-established', async () => {
     const { pool, diffs, graph, loop } = setup()
     await loop.fullSync()
     const run = loop.run().catch(() => undefined)
-    // an object created while events were lost: counts say 3, the graph has 2
+    // an object created while events were lost: counts say 3, the graph has 2 → VM re-read
     pool.vms.set('OpaqueRef:e', { name_label: 'e', memory_static_max: '1' })
     pool.push({ events: [], valid_ref_counts: { vm: 3 }, token: 'T9' })
-    await until('reset after counts', () => diffs.length >= 2)
-    expect(diffs[1]?.reset).toBe(true)
+    await until('class re-read', () => diffs.length >= 2)
+    expect(diffs[1]?.reset).toBe(false)
+    expect(diffs[1]?.upserts.map((u) => u.ref)).toContain('OpaqueRef:e')
     expect(graph.count('VM')).toBe(3)
+    // four classes off: we lost track, full resync
+    pool.push({ events: [], valid_ref_counts: { vm: 3, host: 2, sr: 2, pif: 2, network: 2 }, token: 'T10' })
+    await until('reset after counts', () => diffs.length >= 3)
+    expect(diffs[2]?.reset).toBe(true)
     pool.push(() => {
       pool.sessionId = 'OpaqueRef:s2'
-      return { events: [], valid_ref_counts: { vm: 3 }, token: 'T10' }
+      return { events: [], valid_ref_counts: { vm: 3 }, token: 'T11' }
     })
-    await until('reset after re-login', () => diffs.length >= 3)
+    await until('reset after re-login', () => diffs.length >= 4)
     loop.stop()
     await run
-    expect(diffs[2]?.reset).toBe(true)
+    expect(diffs[3]?.reset).toBe(true)
   })
 
   it('resumes from a cached token when the pool accepts it, else reports that a full sync is needed', async () => {
