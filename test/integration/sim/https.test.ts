@@ -68,6 +68,24 @@ describe('listeners', () => {
     expect(r.body.toString()).toContain('<value>XMLRPC_UNMARSHAL_FAILURE</value>')
   })
 
+  it('answers garbage with XAPI-style errors and keeps serving', async () => {
+    const m = master(cur)
+    const empty = await httpsRequest(m, { body: '' })
+    expect(empty.status).toBe(200)
+    expect(empty.body.toString()).toContain('<value>XMLRPC_UNMARSHAL_FAILURE</value>')
+    const notXml = await httpsRequest(m, { body: '\u0000\u0001 hello <<<' })
+    expect(notXml.body.toString()).toContain('<value>Failure</value>')
+    const badJson = await httpsRequest(m, { path: '/jsonrpc', body: '{"jsonrpc":"2.0","method":' })
+    expect(badJson.headers['content-type']).toBe('application/json')
+    expect(JSON.parse(badJson.body.toString())).toMatchObject({ error: { code: 1, message: 'JSONRPC_UNMARSHAL_FAILURE' } })
+    const arity = await jsonCall(m, 'VM.get_record', [])
+    expect(arity.error?.message).toBe('MESSAGE_PARAMETER_COUNT_MISMATCH')
+    const sess = await login(cur)
+    expect((await jsonCall(m, 'VM.get_record', [sess, 'OpaqueRef:00000000-0000-0000-0000-000000000000'])).error?.data).toEqual(['VM', 'OpaqueRef:00000000-0000-0000-0000-000000000000'])
+    expect((await jsonCall(m, 'VM.start', [sess, current.refs.halted, 'yes', false])).error).toEqual({ code: 1, message: 'FIELD_TYPE_ERROR', data: ['start_paused'] })
+    expect(await jsonResult(m, 'pool.get_all', [sess])).toEqual([current.refs.pool])
+  })
+
   it('accepts a session made over XML-RPC on JSON-RPC', async () => {
     const r = await httpsRequest(master(cur), { body: xmlCall('session.login_with_password', ['root', 'secret']) })
     const sess = /<name>Value<\/name><value>(OpaqueRef:[^<]+)</.exec(r.body.toString())?.[1]
@@ -123,6 +141,20 @@ describe('console and rrd handlers', () => {
     expect(got.subarray(head.length, head.length + 12).toString()).toBe('RFB 003.008\n')
     s.destroy()
     await jsonResult(master(cur), 'VM.hard_shutdown', [sess, current.refs.halted])
+  })
+
+  it('serves /rrd_updates for this host: XML by default, JSON with json=true, rows newest first', async () => {
+    const sess = await login(cur)
+    const start = Math.floor(Date.now() / 1000) - 60
+    const x = await httpsRequest(master(cur), { method: 'GET', path: `/rrd_updates?session_id=${sess}&start=${start}&host=true`, headers: { accept: 'text/xml' } })
+    expect(x.status).toBe(200)
+    expect(x.body.toString()).toMatch(/<xport>[\s\S]*<legend>[\s\S]*AVERAGE:host:/)
+    const j = await httpsRequest(master(cur), { method: 'GET', path: `/rrd_updates?session_id=${sess}&start=${start}&host=true&json=true`, headers: { accept: 'text/xml' } })
+    const parsed = JSON.parse(j.body.toString()) as { meta: { legend: string[] }; data: { t: number; values: string[] }[] }
+    expect(parsed.meta.legend.some((l) => l.startsWith('AVERAGE:host:'))).toBe(true)
+    expect(typeof parsed.data[0]?.values[0]).toBe('string')
+    const ts = parsed.data.map((r) => r.t)
+    expect(ts).toEqual([...ts].sort((a, b) => b - a))
   })
 
   it('requires start on /rrd_updates (400) and a session (401)', async () => {
