@@ -29,10 +29,6 @@ export interface ObjectRow {
   json: string
 }
 
-export function objectKey(cls: string, ref: string): string {
-  return `${cls}\u0000${ref}`
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

@@ -102,13 +102,17 @@ export class CacheStore {
       countMessages: db.prepare<[string, number], { n: number }>("SELECT count(*) AS n FROM objects WHERE connection_id = ? AND gen = ? AND cls = 'message'"),
       garbage: db.prepare<[string, number], { rowid: number }>(
         `SELECT o.rowid AS rowid FROM objects o LEFT JOIN pools p ON p.connection_id = o.connection_id
-          WHERE (p.gen IS NULL OR o.gen <> p.gen) AND (o.connection_id || char(0) || o.gen) NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
+          WHERE (p.gen IS NULL OR o.gen <> p.gen) AND (o.connection_id || char(31) || o.gen) NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
       ),
       deleteRowid: db.prepare<[number]>('DELETE FROM objects WHERE rowid = ?'),
       deletePool: db.prepare<[string]>('DELETE FROM pools WHERE connection_id = ?'),
+      // The new (empty) generation is above every generation present, so no row of an abandoned
+      // reset can become visible through it.
       clearMeta: db.prepare<[string]>(
         `UPDATE pools SET pool_uuid = NULL, name = NULL, member_addresses = '[]', master_address = NULL, xapi_version = NULL,
-           transport = NULL, last_sync_at = NULL, token = NULL, seq = 0, gen = gen + 1 WHERE connection_id = ?`,
+           transport = NULL, last_sync_at = NULL, token = NULL, seq = 0,
+           gen = max(gen, coalesce((SELECT max(o.gen) FROM objects o WHERE o.connection_id = pools.connection_id), 0)) + 1
+         WHERE connection_id = ?`,
       ),
       setDoNotCache: db.prepare<[number, string]>('UPDATE pools SET do_not_cache = ? WHERE connection_id = ?'),
       findUuid: db.prepare<[string], { connection_id: string; cls: string; ref: string; name_label: string | null }>(
@@ -183,7 +187,7 @@ export class CacheStore {
       const pool = this.st.pool.get(connectionId)
       const maxGen = this.st.maxGen.get(connectionId)?.g ?? 0
       const gen = Math.max(pool?.gen ?? 0, maxGen) + 1
-      this.inProgress.add(`${connectionId}\u0000${gen}`)
+      this.inProgress.add(`${connectionId}\u001f${gen}`)
       return gen
     })()
   }
@@ -202,12 +206,12 @@ export class CacheStore {
       this.applyMeta(connectionId, patch)
       this.pruneMessages(connectionId, gen)
     })()
-    this.inProgress.delete(`${connectionId}\u0000${gen}`)
+    this.inProgress.delete(`${connectionId}\u001f${gen}`)
   }
 
   /** A reset that will not be committed: its rows become garbage. */
   abandonReset(connectionId: string, gen: number): void {
-    this.inProgress.delete(`${connectionId}\u0000${gen}`)
+    this.inProgress.delete(`${connectionId}\u001f${gen}`)
   }
 
   /**
