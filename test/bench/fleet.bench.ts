@@ -23,11 +23,14 @@ let bench10k: SimPoolSpec | undefined
 for (const name of ['tiny', 'demo', 'bench-10k', 'many-pools'] as FleetName[]) {
   gc()
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   const fleet = buildFleet(name)
   const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
   let objects = 0
   for (const p of fleet.pools) for (const t of p.objects.values()) objects += t.size
-  bench(`sim.fleet.build.${name}`, ms, 'ms', { pools: fleet.pools.length, objects })
+  // cpuMs (user+system, GC threads included) is less sensitive than wall time to other load on the machine
+  bench(`sim.fleet.build.${name}`, ms, 'ms', { pools: fleet.pools.length, objects, cpuMs: Math.round((cpu.user + cpu.system) / 1000) })
   if (name === 'bench-10k') bench10k = fleet.pools[0]
 }
 
