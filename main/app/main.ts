@@ -14,7 +14,7 @@ import { createConsoleWindowOpener } from './console-window'
 import { openIpcDoor, trustedUrlMatcher, type IpcDoor } from './ipc-door'
 import { aboutText, buildMenuTemplate } from './menu'
 import { openSafeStorageKeychain } from './safe-storage-keychain'
-import { electronCsp, isAllowedNavigation } from './security'
+import { electronCsp, isAllowedNavigation, isPermissionAllowed } from './security'
 import { DEFAULT_SIZE, loadWindowState, restorableBounds, saveWindowState, windowStateFile } from './window-state'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -77,8 +77,13 @@ if (!app.requestSingleInstanceLock()) {
 async function start(): Promise<void> {
   const userData = app.getPath('userData')
   const ses = session.defaultSession
-  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
-  ses.setPermissionCheckHandler(() => false)
+  ses.setPermissionRequestHandler((wc, permission, callback, details) => {
+    const allowed = isPermissionAllowed(permission, details.requestingUrl || wc.getURL(), isTrustedUrl)
+    if (!allowed) logLine(`security: denied permission ${permission} to ${details.requestingUrl}`)
+    callback(allowed)
+  })
+  // For file:// pages the origin is opaque: judge by the frame's URL, else the window's.
+  ses.setPermissionCheckHandler((wc, permission, requestingOrigin, details) => isPermissionAllowed(permission, details.requestingUrl ?? wc?.getURL() ?? requestingOrigin, isTrustedUrl))
   const csp = electronCsp(devServerUrl ? { devServerUrl } : {})
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } })

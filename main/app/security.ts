@@ -37,3 +37,14 @@ export function isAllowedNavigation(currentUrl: string, targetUrl: string): bool
     return false
   }
 }
+
+/**
+ * Permissions a page may get: none, except writing to the clipboard (Copy UUID) and going
+ * fullscreen (consoles) — and only for the app's own pages. Camera, microphone, notifications,
+ * geolocation, USB, HID, serial, MIDI… are refused.
+ */
+const GRANTABLE = new Set(['clipboard-sanitized-write', 'fullscreen'])
+
+export function isPermissionAllowed(permission: string, requestingUrl: string, isTrustedUrl: (url: string) => boolean): boolean {
+  return GRANTABLE.has(permission) && isTrustedUrl(requestingUrl)
+}

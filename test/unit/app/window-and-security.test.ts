@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { trustedUrlMatcher } from '../../../main/app/ipc-door'
-import { electronCsp, isAllowedNavigation } from '../../../main/app/security'
+import { electronCsp, isAllowedNavigation, isPermissionAllowed } from '../../../main/app/security'
 import { loadWindowState, restorableBounds, saveWindowState } from '../../../main/app/window-state'
 
 const screen = [{ x: 0, y: 0, width: 1920, height: 1040 }]
@@ -84,5 +84,20 @@ describe('navigation and CSP', () => {
     expect(csp).not.toContain('unsafe-eval')
     expect(csp).toMatch(/connect-src 'self' ws:\/\/127\.0\.0\.1:\*;/)
     expect(electronCsp({ devServerUrl: 'http://localhost:5173/' })).toContain('ws://localhost:5173')
+  })
+})
+
+describe('permissions', () => {
+  const trusted = (u: string): boolean => u.startsWith('file:///app/index.html')
+  it('grant the app’s own page clipboard writes (Copy UUID) and fullscreen (consoles), nothing else', () => {
+    expect(isPermissionAllowed('clipboard-sanitized-write', 'file:///app/index.html', trusted)).toBe(true)
+    expect(isPermissionAllowed('fullscreen', 'file:///app/index.html#/console/x', trusted)).toBe(true)
+    for (const p of ['media', 'notifications', 'geolocation', 'clipboard-read', 'openExternal', 'hid', 'serial', 'usb', 'midi']) {
+      expect(isPermissionAllowed(p, 'file:///app/index.html', trusted), p).toBe(false)
+    }
+  })
+  it('grant nothing to any other page', () => {
+    expect(isPermissionAllowed('clipboard-sanitized-write', 'https://evil.example/', trusted)).toBe(false)
+    expect(isPermissionAllowed('fullscreen', '', trusted)).toBe(false)
   })
 })
