@@ -238,6 +238,11 @@ export class ConsoleBridge {
     }
   }
 
+  /** close every console of a pool connection (it was disconnected or forgotten) */
+  closeConnection(connectionId: string, reason: string): void {
+    for (const s of [...this.sessions.values()]) if (s.located.connectionId === connectionId) this.end(s, reason)
+  }
+
   /** close one console session (both sides) */
   close(consoleId: string): void {
     const s = this.sessions.get(consoleId)

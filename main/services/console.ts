@@ -45,6 +45,13 @@ export async function startConsoleService(opts: ConsoleServiceOptions): Promise<
     log: opts.log,
   })
   const { origin } = await bridge.listen(opts.port ?? 0)
+  // a pool the user disconnects takes its consoles with it (a reconnecting pool keeps them: the
+  // host may still be there even when the master is not)
+  const unsubscribe = opts.pools.onState((state) => {
+    if (state.status === 'disconnected' || state.status === 'auth-failed' || state.status === 'cert-changed') {
+      bridge.closeConnection(state.id, `the pool connection is ${state.status}`)
+    }
+  })
   const module = (ctx: ServiceModuleContext): ServiceModule => {
     broadcast = ctx.broadcast
     return {
@@ -60,7 +67,10 @@ export async function startConsoleService(opts: ConsoleServiceOptions): Promise<
           return null
         },
       },
-      close: () => bridge.stop(),
+      close: () => {
+        unsubscribe()
+        return bridge.stop()
+      },
     }
   }
   return { bridge, wsOrigin: origin, module }

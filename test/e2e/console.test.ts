@@ -157,6 +157,54 @@ describe('VM console in the browser', () => {
     await expect.poll(() => litShare(page, 'web-01'), { timeout: 30_000 }).toBeGreaterThan(0.5)
   })
 
+  it('follows the guest when it changes resolution: still fitted to the window, or 1:1 on request', async () => {
+    const { page } = h
+    const screen = await screenOf(vm('web-01').uuid)
+    const c = consoleOf(page, 'web-01')
+    const canvas = c.locator('canvas').first()
+    screen.resize(1024, 768)
+    await expect.poll(() => canvas.evaluate((el) => (el instanceof HTMLCanvasElement ? `${el.width}x${el.height}` : '')), { timeout: 30_000 }).toBe('1024x768')
+    // fitted: as large as the stage allows in one dimension, never larger in either
+    const fitted = async (): Promise<boolean> =>
+      c.locator('.stage').evaluate((stage) => {
+        const cv = stage.querySelector('canvas')
+        if (!cv) return false
+        const a = stage.getBoundingClientRect()
+        const b = cv.getBoundingClientRect()
+        return b.width <= a.width + 1 && b.height <= a.height + 1 && (Math.abs(b.width - a.width) < 2 || Math.abs(b.height - a.height) < 2)
+      })
+    await expect.poll(fitted, { timeout: 30_000 }).toBe(true)
+    await c.getByRole('button', { name: 'Fit' }).click()
+    await expect.poll(() => canvas.evaluate((el) => Math.round(el.getBoundingClientRect().width)), { timeout: 30_000 }).toBe(1024)
+    await c.getByRole('button', { name: '1:1' }).click()
+    await expect.poll(fitted, { timeout: 30_000 }).toBe(true)
+  })
+
+  it("offers the guest's clipboard text for copying", async () => {
+    const { page } = h
+    const context = h.context
+    if (!context) throw new Error('no browser context')
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(h.url).origin })
+    const screen = await screenOf(vm('web-01').uuid)
+    const c = consoleOf(page, 'web-01')
+    screen.setGuestClipboard('from the guest')
+    await c.getByText('The guest copied 14 characters.').waitFor({ timeout: 30_000 })
+    await c.getByRole('button', { name: 'Copy to my clipboard' }).click()
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText()), { timeout: 30_000 }).toBe('from the guest')
+  })
+
+  it('says the pool is offline when it is disconnected, and comes back when it reconnects', async () => {
+    const { page } = h
+    const screen = await screenOf(vm('web-01').uuid)
+    await h.api.call('connections.disconnect', { id: connectionId })
+    await waitState(page, 'web-01', 'offline')
+    // main closed the console with the pool: nothing stays attached to the VM
+    await expect.poll(() => screen.attached, { timeout: 30_000 }).toBe(0)
+    await h.api.call('connections.connect', { id: connectionId })
+    await waitState(page, 'web-01', 'connected')
+    expect(screen.attached).toBe(1)
+  })
+
   it('explains a halted VM instead of showing a black screen', async () => {
     const { page } = h
     await openConsoleTab(page, 'build-01')

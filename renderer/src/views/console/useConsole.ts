@@ -242,9 +242,17 @@ export function useConsole(opts: UseConsoleOptions) {
     if (rfb.value) rfb.value.scaleViewport = v
   })
 
-  // the VM rebooted, moved, stopped or started; the pool came back
+  // the VM rebooted, moved, stopped or started; the pool went away or came back
   watch([identity, poolStatus], () => {
     if (disposed || status.value.state === 'popped-out') return
+    const pool = poolStatus.value
+    if (pool === 'disconnected' || pool === 'auth-failed' || pool === 'cert-changed' || pool === 'failed') {
+      // main closes this pool's consoles too; say why here rather than "reconnecting"
+      clearRetry()
+      teardown()
+      status.value = { state: 'offline', message: `The pool is ${pool}. The console comes back when it is connected again.` }
+      return
+    }
     const s = session.value
     const moved =
       s !== null &&
