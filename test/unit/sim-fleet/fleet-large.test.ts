@@ -4,6 +4,9 @@ import { buildFleet } from '../../sim/fleet'
 import { checkPool } from './integrity'
 import { xmlRpcRecordSize } from './xml-size'
 
+// Whole-fleet walks over ~80,000 and ~170,000 objects: generous on a loaded 2-core machine.
+const SLOW = { timeout: 240_000 }
+
 const guests = (p: SimPoolSpec): SimRecord[] => [...(p.objects.get('VM')?.values() ?? [])].filter((v) => v.is_a_template === false && v.is_control_domain === false)
 
 describe('bench-10k', () => {
@@ -25,11 +28,11 @@ describe('bench-10k', () => {
     expect(new Set(pool.hosts.map((h) => h.numa.nodes))).toEqual(new Set([2, 4]))
   })
 
-  it('is referentially consistent in both directions', () => {
+  it('is referentially consistent in both directions', SLOW, () => {
     expect(checkPool(pool)).toEqual([])
   })
 
-  it('sends about 100 MB for VM.get_all_records over XML-RPC, like a real pool of that size', () => {
+  it('sends about 100 MB for VM.get_all_records over XML-RPC, like a real pool of that size', SLOW, () => {
     let bytes = 0
     for (const vm of pool.objects.get('VM')?.values() ?? []) bytes += xmlRpcRecordSize('VM', vm)
     expect(bytes).toBeGreaterThan(85e6)
@@ -59,7 +62,7 @@ describe('many-pools', () => {
     expect(new Set(fleet.pools.flatMap((p) => p.hosts.map((h) => h.numa.nodes)))).toEqual(new Set([1, 2, 4]))
   })
 
-  it('is referentially consistent in every pool', () => {
+  it('is referentially consistent in every pool', SLOW, () => {
     for (const p of fleet.pools) expect(checkPool(p, { maxProblems: 5 })).toEqual([])
   })
 })
