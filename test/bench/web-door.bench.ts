@@ -1,0 +1,162 @@
+/**
+ * Browser-mode door benchmarks (`npm run bench web-door`): what the contract WebSocket adds on top
+ * of the unavoidable cost of JSON.
+ *  - web-door.reset-10k: objects.subscribe → the bench-10k pool's whole graph (one reset pool.diff,
+ *    ≈ 80,000 objects) received and parsed by a client on loopback. Baseline: JSON.stringify +
+ *    JSON.parse of the same message in one process (no socket, no services).
+ *  - web-door.small-diffs: 5,000 one-VM diffs pushed through services and the socket; diffs/s
+ *    delivered and parsed. Baseline: the same stringify + parse in one process.
+ * Records: the simulator's bench-10k fleet normalised by the client's own normaliser, i.e. what
+ * the pools layer emits. The PoolManager is a stub that hands out that graph (this measures the
+ * door, not XAPI).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import WebSocket from 'ws'
+import type { ConnectionState } from '../../shared/contract'
+import type { ObjectUpsert, PoolDiff } from '../../shared/model/diff'
+import { NO_EVENT_CLASSES } from '../../shared/xapi/datamodel.generated'
+import type { PoolManagerApi } from '../../main/pools/api'
+import { IGNORED_CLASSES } from '../../main/pools/eventloop'
+import { createServices } from '../../main/services'
+import { memoryKeychainStatus } from '../../main/services/keychain-status'
+import { memorySettingsStore } from '../../main/services/settings'
+import { startWebServer } from '../../main/web/server'
+import { recordNormaliser } from '../../main/xapi/normalise'
+import type { WireValue } from '../../main/xapi/wire'
+import { buildFleet } from '../sim/fleet'
+
+function bench(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
+  const load1 = Math.round((loadavg()[0] ?? 0) * 10) / 10
+  console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, ...extra, load1 })}`)
+}
+
+function graphOfBench10k(): ObjectUpsert[] {
+  const pool = buildFleet('bench-10k').pools[0]
+  if (!pool) throw new Error('bench-10k has no pool')
+  const out: ObjectUpsert[] = []
+  for (const [cls, table] of pool.objects) {
+    if (NO_EVENT_CLASSES.includes(cls) || IGNORED_CLASSES.has(cls)) continue
+    const normalise = recordNormaliser(cls)
+    for (const [ref, r] of table) {
+      const record = normalise(JSON.parse(JSON.stringify(r)) as WireValue)
+      if (typeof record === 'object' && record !== null && !Array.isArray(record)) out.push({ cls, ref, record: record as Record<string, unknown> })
+    }
+  }
+  return out
+}
+
+class StubPools implements PoolManagerApi {
+  diffCbs = new Set<(d: PoolDiff) => void>()
+  constructor(private readonly graph: PoolDiff) {}
+  list(): ConnectionState[] {
+    return [{ id: 'bench', address: '127.77.0.1', username: 'root', label: 'bench-10k', rememberPassword: false, hasPassword: false, forceXmlRpc: false, doNotCache: false, status: 'connected' }]
+  }
+  get(id: string): ConnectionState | undefined {
+    return this.list().find((c) => c.id === id)
+  }
+  snapshot(): PoolDiff {
+    return this.graph
+  }
+  onDiff(cb: (d: PoolDiff) => void): () => void {
+    this.diffCbs.add(cb)
+    return () => this.diffCbs.delete(cb)
+  }
+  onState(): () => void {
+    return () => undefined
+  }
+  add(): never {
+    throw new Error('stub')
+  }
+  edit(): never {
+    throw new Error('stub')
+  }
+  async connect(): Promise<void> {}
+  async disconnect(): Promise<void> {}
+  async forget(): Promise<void> {}
+  async trust(): Promise<void> {}
+  async connectAll(): Promise<void> {}
+  async disconnectAll(): Promise<void> {}
+  async call(): Promise<unknown> {
+    return null
+  }
+  async callAsync(): Promise<unknown> {
+    return null
+  }
+  async close(): Promise<void> {}
+}
+
+async function main(): Promise<void> {
+  const upserts = graphOfBench10k()
+  const reset: PoolDiff = { connectionId: 'bench', seq: 1, reset: true, upserts, removes: [] }
+  const pools = new StubPools(reset)
+  const services = createServices({ pools, settings: memorySettingsStore(), keychain: memoryKeychainStatus(), app: { name: 'XenPilot', version: 'bench', mode: 'browser', versions: {} } })
+  const dir = mkdtempSync(join(tmpdir(), 'xp-door-bench-'))
+  writeFileSync(join(dir, 'index.html'), '<!doctype html>')
+  const server = await startWebServer({ services, staticDir: dir })
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api?token=${server.token}`, { headers: { Origin: server.origin }, maxPayload: 2 * 1024 * 1024 * 1024 })
+  await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)))
+  try {
+    // Baseline: the JSON work alone, in one process.
+    const b0 = performance.now()
+    const text = JSON.stringify({ t: 'event', event: 'pool.diff', payload: reset })
+    JSON.parse(text)
+    const baselineMs = performance.now() - b0
+    const mb = Buffer.byteLength(text) / 1024 / 1024
+
+    const runs: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const received = new Promise<number>((resolve) => {
+        const onMsg = (data: WebSocket.RawData): void => {
+          const msg = JSON.parse(String(data)) as { t: string; event?: string }
+          if (msg.t === 'event' && msg.event === 'pool.diff') {
+            ws.off('message', onMsg)
+            resolve(performance.now())
+          }
+        }
+        ws.on('message', onMsg)
+      })
+      const t0 = performance.now()
+      ws.send(JSON.stringify({ t: 'call', id: i + 1, method: 'objects.subscribe', args: {} }))
+      runs.push((await received) - t0)
+    }
+    runs.sort((a, b) => a - b)
+    const median = runs[1] ?? 0
+    bench('web-door.reset-10k', median, 'ms', { objects: upserts.length, mb: Math.round(mb * 10) / 10, baseline: Math.round(baselineMs), ratio: Math.round((median / baselineMs) * 100) / 100 })
+
+    // Many small diffs: the per-event cost of services + socket.
+    const N = 5000
+    const vm = upserts.find((u) => u.cls === 'VM')
+    if (!vm) throw new Error('no VM')
+    const small = (seq: number): PoolDiff => ({ connectionId: 'bench', seq, reset: false, upserts: [{ ...vm, record: { ...vm.record, power_state: seq % 2 ? 'Running' : 'Halted' } }], removes: [] })
+    const sb0 = performance.now()
+    for (let s = 0; s < N; s++) JSON.parse(JSON.stringify({ t: 'event', event: 'pool.diff', payload: small(s) }))
+    const smallBaselineMs = performance.now() - sb0
+    let got = 0
+    const done = new Promise<number>((resolve) => {
+      ws.on('message', (data) => {
+        const msg = JSON.parse(String(data)) as { t: string; event?: string }
+        if (msg.t === 'event' && msg.event === 'pool.diff' && ++got === N) resolve(performance.now())
+      })
+    })
+    const s0 = performance.now()
+    for (let s = 0; s < N; s++) for (const cb of pools.diffCbs) cb(small(1000 + s))
+    const elapsed = (await done) - s0
+    bench('web-door.small-diffs', (N / elapsed) * 1000, 'diffs/s', { diffs: N, baseline: Math.round((N / smallBaselineMs) * 1000), ratio: Math.round((smallBaselineMs / elapsed) * 100) / 100 })
+  } finally {
+    ws.close()
+    await server.close()
+    await services.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  },
+)
