@@ -138,13 +138,49 @@ describe('a fleet of three pools', () => {
     await expect.poll(() => page.getByRole('tabpanel').getByText('Running', { exact: true }).count()).toBeGreaterThan(0)
   })
 
+  it('live updates above the viewport do not move what the user is looking at', async () => {
+    const { page, sim } = env
+    const pool = sim.pools.reduce((a, b) => (plainVms(b).length > plainVms(a).length ? b : a))
+    const firstHost = pool.hosts[0]
+    // the halted VM whose name sorts first: started on the first host, its row lands above the viewport
+    const halted = plainVms(pool)
+      .filter(([, r]) => r.power_state === 'Halted')
+      .sort(([, a], [, b]) => str(a.name_label).localeCompare(str(b.name_label)))
+    const target = halted[0]
+    if (!firstHost || !target) throw new Error('the demo fleet has a large pool with halted VMs')
+    const [ref, rec] = target
+    const name = str(rec.name_label)
+    // select the VM (it stays selected while we scroll away), then look at rows between the hosts and it
+    await page.getByRole('searchbox', { name: 'Search' }).fill(name)
+    await treeitem(page, name).first().click()
+    await page.getByRole('searchbox', { name: 'Search' }).fill('')
+    const hostRow = treeitem(page, pool.name)
+    await hostRow.scrollIntoViewIfNeeded()
+    const topRow = `(() => {
+      const tree = document.querySelector('[role=tree]')
+      const top = tree.getBoundingClientRect().top
+      const rows = [...tree.querySelectorAll('[role=treeitem]')].filter((e) => e.getBoundingClientRect().top >= top - 1)
+      rows.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+      return rows[0] ? rows[0].getAttribute('aria-label') + '@' + Math.round(rows[0].getBoundingClientRect().top - top) : ''
+    })()`
+    await page.evaluate(`(() => { const t = document.querySelector('[role=tree]'); t.scrollTop = t.scrollTop + 22 * 40 })()`)
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)))')
+    const before = (await page.evaluate(topRow)) as string
+    expect(before).not.toBe('')
+    await pool.call('VM.start_on', [ref, firstHost.ref, false, false])
+    await expect.poll(() => page.getByRole('tabpanel').getByText('Running', { exact: true }).count(), { timeout: 10_000 }).toBeGreaterThan(0)
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)))')
+    expect(await page.evaluate(topRow)).toBe(before)
+    expect(await page.locator('[role=treeitem][aria-selected=true]').count()).toBeLessThanOrEqual(1)
+  })
+
   it('keyboard: arrows move the selection, Left/Right collapse and expand, type-ahead jumps', async () => {
     const { page } = env
     await page.getByRole('searchbox', { name: 'Search' }).fill('')
     const roots = env.sim.pools.map(rootLabelOf)
     const firstRoot = roots[0] ?? ''
     const tree = page.getByRole('tree')
-    await treeitem(page, firstRoot).click()
+    await tree.focus()
     await page.keyboard.press('Home')
     const selected = async (): Promise<string | null> => page.locator('[role=treeitem][aria-selected=true]').first().getAttribute('aria-label')
     expect(await selected()).toBe(firstRoot)
