@@ -13,13 +13,14 @@ import { buildHostNuma, type LooseRecord, type PluginInput, type VmInput } from 
 import type { HostNuma } from '../../shared/numa/schema'
 import { PLUGIN_NAME } from '../../shared/numa/xl'
 import type { AdviceResult, NumaHostResult } from '../../shared/contract/numa'
-import type { PoolManagerApi } from '../pools/api'
+import type { PoolHostAccess, PoolManagerApi } from '../pools/api'
+import { fetchHostCpuLoad } from './numa-rrd'
 import { ServiceError } from './errors'
 import type { ServiceModule, ServiceModuleContext } from './index'
 
 export interface NumaServiceOptions {
-  /** RRD cpuN busy fraction per host and pCPU, when stats plumbing exists; absent → load shown as unknown */
-  pcpuLoad?: (connectionId: string, hostRef: string) => Record<number, number> | undefined
+  /** TLS to each host (PoolManager), for the per-pCPU load in its RRD; absent → load shown as unknown */
+  hostAccess?: PoolHostAccess
   now?: () => Date
 }
 
@@ -82,16 +83,26 @@ export async function hostModel(pools: PoolManagerApi, connectionId: string, hos
       const metrics = m ? graph.get('VM_metrics', m) : undefined
       return metrics ? { ref, vm, metrics } : { ref, vm }
     })
-  const plugin = await askPlugin(pools, connectionId, hostRef)
+  const address = typeof host['address'] === 'string' ? host['address'] : ''
+  const uuid = typeof host['uuid'] === 'string' ? host['uuid'] : ''
+  const [plugin, load] = await Promise.all([
+    askPlugin(pools, connectionId, hostRef),
+    opts.hostAccess && address
+      ? fetchHostCpuLoad(opts.hostAccess, connectionId, address, uuid).then(
+          (r) => ({ load: r.load, note: `RRD cpuN, 5 s average at ${new Date(r.at * 1000).toISOString().slice(11, 19)} UTC` }),
+          (e: unknown) => ({ load: undefined, note: `per-pCPU load unavailable: ${e instanceof Error ? e.message : String(e)}` }),
+        )
+      : Promise.resolve({ load: undefined, note: 'per-pCPU load is not read in this configuration' }),
+  ])
   const hostMetrics = metricsRef ? graph.get('host_metrics', metricsRef) : undefined
-  const pcpuLoad = opts.pcpuLoad?.(connectionId, hostRef)
   return buildHostNuma({
     hostRef,
     host,
     ...(hostMetrics ? { hostMetrics } : {}),
     vms,
     plugin,
-    ...(pcpuLoad ? { pcpuLoad } : {}),
+    ...(load.load ? { pcpuLoad: load.load } : {}),
+    pcpuLoadNote: load.note,
     collectedAt: (opts.now?.() ?? new Date()).toISOString(),
   })
 }
@@ -102,17 +113,23 @@ async function poolModels(pools: PoolManagerApi, connectionId: string, opts: Num
   return Promise.all(hosts.map(([ref]) => hostModel(pools, connectionId, ref, opts, graph)))
 }
 
+function isHostAccess(v: unknown): v is PoolHostAccess {
+  return typeof v === 'object' && v !== null && typeof Reflect.get(v, 'connectHostTls') === 'function'
+}
+
 export function numaModule(opts: NumaServiceOptions = {}): (ctx: ServiceModuleContext) => ServiceModule {
   return (ctx) => {
     const { pools } = ctx
+    // The PoolManager implements PoolHostAccess too; use it for RRD unless told otherwise.
+    const o: NumaServiceOptions = !opts.hostAccess && isHostAccess(pools) ? { ...opts, hostAccess: pools } : opts
     return {
       handlers: {
         'numa.host': async ({ connectionId, hostRef }): Promise<NumaHostResult> => {
-          const model = await hostModel(pools, connectionId, hostRef, opts)
+          const model = await hostModel(pools, connectionId, hostRef, o)
           return { model, audit: auditHost(model) }
         },
         'numa.pool': async ({ connectionId }) => {
-          const hosts = await poolModels(pools, connectionId, opts)
+          const hosts = await poolModels(pools, connectionId, o)
           return { hosts, summary: poolSummary(hosts) }
         },
         'numa.advise': async ({ connectionId, vmRef }): Promise<AdviceResult> => {
@@ -121,7 +138,7 @@ export function numaModule(opts: NumaServiceOptions = {}): (ctx: ServiceModuleCo
           if (!vm) throw new ServiceError('not-found', `VM ${vmRef} is not in this pool (it may have been deleted).`)
           if (vm['is_a_template'] === true || vm['is_control_domain'] === true)
             throw new ServiceError('invalid-args', `${String(vm['name_label'])} is ${vm['is_control_domain'] === true ? 'a control domain' : 'a template'}: it is not placed on a host.`)
-          const hosts = await poolModels(pools, connectionId, opts)
+          const hosts = await poolModels(pools, connectionId, o)
           const num = (k: string): number => (typeof vm[k] === 'number' ? (vm[k] as number) : 0)
           const stored = parseStoredMask(typeof (vm['VCPUs_params'] as LooseRecord | undefined)?.['mask'] === 'string' ? String((vm['VCPUs_params'] as LooseRecord)['mask']) : undefined)
           const base: PlacementRequest = {

@@ -31,6 +31,8 @@ export interface HostNumaInput {
   plugin?: PluginInput
   /** RRD cpuN busy fraction by pCPU id, when the stats are available */
   pcpuLoad?: Record<number, number>
+  /** why pcpuLoad is absent (shown to the user) */
+  pcpuLoadNote?: string
   collectedAt?: string
 }
 
@@ -477,6 +479,10 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
     memFree,
     topology: topologySource,
     pcpus,
+    pcpuLoad:
+      input.pcpuLoad && Object.keys(input.pcpuLoad).length > 0
+        ? { source: 'xapi', note: input.pcpuLoadNote ?? 'RRD cpuN, average of the last 5 s' }
+        : { source: 'unknown', note: input.pcpuLoadNote ?? 'per-pCPU load (RRD cpuN) was not read' },
     nodes,
     distances,
     vms,

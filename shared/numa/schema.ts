@@ -138,6 +138,8 @@ export const HostNuma = z.object({
   /** where the pCPU → (socket, core, node) map and node CPU sets came from */
   topology: z.object({ source: NumaSource, note: z.string().optional() }),
   pcpus: z.array(PCpu),
+  /** where pCPU load came from (RRD cpuN is XAPI's) or why it is unknown */
+  pcpuLoad: z.object({ source: NumaSource, note: z.string().optional() }),
   nodes: z.array(NumaNode),
   distances: sourced(z.array(z.array(z.number()))),
   vms: z.array(VmNuma),

@@ -79,6 +79,20 @@ describe('NUMA model from the simulator, with the dom0 plugin', () => {
   })
 })
 
+describe('per-pCPU load from the host RRD', () => {
+  it('reads cpuN from each host\'s own /rrd_updates and labels it XAPI', async () => {
+    const pool = sim.pool('Production')
+    // the master: this test pinned only its certificate (members need their own trust)
+    const spec = sim.fleet.pools.find((p) => p.name === 'Production')?.hosts.find((h) => h.address === new URL(pool.masterUrl).hostname)
+    if (!spec) throw new Error('no master host')
+    const { model } = await hostModel(pool, spec.ref)
+    expect(model.pcpuLoad, model.pcpuLoad.note).toMatchObject({ source: 'xapi' })
+    const loads = model.pcpus.map((p) => p.load)
+    expect(loads.every((l) => l !== null && l >= 0 && l <= 1)).toBe(true)
+    expect(new Set(loads).size).toBeGreaterThan(1)
+  })
+})
+
 describe('NUMA model over XAPI alone', () => {
   it('labels everything derived or unknown on a current host, and says how to install the plugin', async () => {
     const pool = sim.pool('Production')
