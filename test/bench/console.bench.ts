@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
+import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Duplex } from 'node:stream'
@@ -136,6 +137,8 @@ async function main(): Promise<void> {
     const bridgedMBps = await throughput(b)
     const bridgedMs = await latency(b)
     b.close()
+    // the machine is shared: say how busy it was, figures under load are lower
+    console.log(`# load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
     bench('console.bridge.throughput', bridgedMBps, 'MB/s', directMBps)
     bench('console.bridge.latency.median', bridgedMs, 'ms', directMs)
     bench('console.bridge.latency.added', bridgedMs - directMs, 'ms', null)

@@ -109,7 +109,7 @@ describe('VM console in the browser', () => {
     const { page } = h
     const screen = await screenOf(vm('web-01').uuid)
     const c = consoleOf(page, 'web-01')
-    await c.getByRole('button', { name: 'Type text…' }).click()
+    await c.getByRole('button', { name: 'Type clipboard…' }).click()
     await c.getByRole('textbox').fill('\nHello, World!\n')
     await c.getByRole('button', { name: 'Type', exact: true }).click()
     await expect.poll(() => screen.text, { timeout: 30_000 }).toBe('root\nHello, World!\n')
@@ -252,5 +252,26 @@ describe('VM console in the browser', () => {
     const dom0 = [...(pool.objects.get('VM')?.values() ?? [])].find((r) => r['is_control_domain'] === true && r['resident_on'] === master.ref)
     const screen = await screenOf(String(dom0?.['uuid']))
     expect(screen.lastProtocol).toBe('3.3')
+  })
+
+  it('draws the guest sharply on a HiDPI (2×) screen at 1:1', async () => {
+    const browser = h.browser
+    if (!browser) throw new Error('no browser')
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, deviceScaleFactor: 2 })
+    try {
+      const page = await context.newPage()
+      await page.goto(h.url)
+      await page.getByTestId('pools-connected').filter({ hasText: /2 of 2 connected/ }).waitFor({ timeout: 90_000 })
+      await openConsoleTab(page, 'db-01')
+      await waitState(page, 'db-01', 'connected')
+      const c = consoleOf(page, 'db-01')
+      const canvas = c.locator('canvas').first()
+      await c.getByRole('button', { name: 'Fit' }).click()
+      // one guest pixel = 2×2 device pixels, drawn without smoothing
+      await expect.poll(() => canvas.evaluate((el) => getComputedStyle(el).imageRendering), { timeout: 30_000 }).toBe('pixelated')
+      expect(await canvas.evaluate((el) => (el instanceof HTMLCanvasElement ? Math.round((el.getBoundingClientRect().width * devicePixelRatio) / el.width) : 0))).toBe(2)
+    } finally {
+      await context.close()
+    }
   })
 })
