@@ -13,6 +13,7 @@
  *
  * API
  *   startApp(opts?)           → AppHarness   (sim, app (runtime + web), browser, page, api, pageErrors, dataDir, close)
+ *                               opts: fleet, trustPools, page, dataDir (reuse = restart), sim (reuse), env, poolOptions, log
  *   ensureRendererBuilt()     builds renderer/dist when missing or older than renderer/ or shared/ sources
  *   launchChromium()          Debian's Chromium with the flags this machine needs (CHROMIUM_PATH overrides the path)
  *   connectContract(url)      a Node client for the contract over the page's WebSocket (right token and Origin)
@@ -151,6 +152,10 @@ export interface StartAppOptions {
   /** reuse a data dir (offline cache tests); default a fresh temp dir removed by close() */
   dataDir?: string
   poolOptions?: RuntimeOptions['poolOptions']
+  /** environment the app sees (e.g. XENPILOT_PASSPHRASE for a persistent keychain); default none */
+  env?: NodeJS.ProcessEnv
+  /** keep the simulator running across app restarts: pass the previous harness's `sim` */
+  sim?: SimControl
   /** server log lines (default: dropped) */
   log?: (line: string) => void
 }
@@ -183,13 +188,13 @@ export async function startApp(opts: StartAppOptions = {}): Promise<AppHarness> 
     if (ownDir) rmSync(dataDir, { recursive: true, force: true })
   }
   try {
-    const sim = await startSimulator({ fleet })
-    cleanups.push(() => sim.stop())
+    const sim = opts.sim ?? (await startSimulator({ fleet }))
+    if (!opts.sim) cleanups.push(() => sim.stop())
     const app = await startBrowserMode({
       dataDir,
       staticDir: DIST,
       log: opts.log ?? (() => undefined),
-      env: {},
+      env: opts.env ?? {},
       ...(opts.trustPools ? { seed: seedFromSimulator(sim) } : {}),
       ...(opts.poolOptions ? { poolOptions: opts.poolOptions } : {}),
     })
