@@ -157,6 +157,22 @@ describe('VM console in the browser', () => {
     await expect.poll(() => litShare(page, 'web-01'), { timeout: 30_000 }).toBeGreaterThan(0.5)
   })
 
+  it('follows the VM to its new host after a migration', async () => {
+    const { page } = h
+    const web = vm('web-01')
+    const screen = await screenOf(web.uuid)
+    const from = String(pool.objects.get('VM')?.get(web.ref)?.['resident_on'])
+    const to = pool.hosts.find((x) => x.ref !== from)
+    if (!to) throw new Error('need two hosts')
+    const connectionsBefore = screen.connections
+    await pool.call('VM.pool_migrate', [web.ref, to.ref, {}])
+    // the viewer sees resident_on change in the pool's live graph and opens the console there
+    await expect.poll(() => screen.connections, { timeout: 60_000 }).toBeGreaterThan(connectionsBefore)
+    await waitState(page, 'web-01', 'connected')
+    await expect.poll(() => h.app.runtime.consoles.bridge.list().filter((s) => s.vmRef === web.ref).map((s) => s.hostAddress), { timeout: 30_000 }).toEqual([to.address])
+    expect(screen.attached).toBe(1)
+  })
+
   it('follows the guest when it changes resolution: still fitted to the window, or 1:1 on request', async () => {
     const { page } = h
     const screen = await screenOf(vm('web-01').uuid)
