@@ -189,9 +189,10 @@ let types = header + '/* eslint-disable */\n\nexport interface XapiRecords {\n'
 for (const c of classes) {
   types += `  ${ident(c.name)}: {\n`
   for (const f of c.fields) {
-    if (f[5] >= 0) continue
-    // Fields added after 24.16 are absent on older hosts: optional in the type.
-    const opt = f[4] > releases.indexOf('24.16.0') ? '?' : ''
+    // Fields added after 24.16 are absent on older hosts, and fields the datamodel marks removed
+    // are still sent by real hosts (host_metrics.memory_free, VM_metrics.VCPUs_utilisation):
+    // both are optional in the type.
+    const opt = f[4] > releases.indexOf('24.16.0') || f[5] >= 0 ? '?' : ''
     const ty = tsType(f[1])
     types += `    ${ident(f[0])}${opt}: ${ty}\n`
   }
