@@ -70,6 +70,9 @@ export interface ConnectionRuntime {
 /** methods that move the master or take it down on purpose: the loss that follows is expected */
 const PLANNED_DISRUPTIONS = new Set(['pool.designate_new_master', 'pool.emergency_transition_to_master', 'pool.eject', 'host.reboot', 'host.shutdown', 'host.restart_agent', 'pool.disable_ha', 'pool.enable_ha'])
 
+/** classes whose changes the connection itself reacts to (tasks, master moves, member addresses) */
+const WATCHED_CLASSES: ReadonlySet<string> = new Set(['task', 'pool', 'host'])
+
 type Runtime = 'idle' | 'connecting' | 'connected' | 'recovering' | 'closing'
 
 export class PoolConnection {
@@ -262,6 +265,7 @@ export class PoolConnection {
       ...(this.rt.initialLoad ? { initialLoad: this.rt.initialLoad } : {}),
       emit: (d) => this.emitDiff(d),
       onChange: (cls, ref, rec) => this.onChange(cls, ref, rec),
+      changeClasses: WATCHED_CLASSES,
       onActivity: () => this.onActivity(),
       log: (l) => this.rt.log(`connection ${this.id}: ${l}`),
     })

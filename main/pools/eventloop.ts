@@ -50,8 +50,10 @@ export interface EventLoopOptions {
   /** server-side event.from timeout (s) */
   eventTimeoutS?: number
   initialLoad?: InitialLoad
-  /** called for every applied change (task tracking, master moves) */
+  /** called for every applied change of `changeClasses` (task tracking, master moves) */
   onChange?: (cls: string, ref: string, record: ObjectRecord | undefined) => void
+  /** classes onChange is called for; default all */
+  changeClasses?: ReadonlySet<string>
   /** called after each successful event.from answer (liveness) */
   onActivity?: () => void
   log?: (line: string) => void
@@ -159,16 +161,15 @@ export class EventLoop {
   private replaceGraph(fresh: ObjectGraph): void {
     const g = this.o.graph
     const onChange = this.o.onChange
+    const watched = this.o.changeClasses
     if (onChange) {
-      for (const cls of g.classes()) for (const ref of g.all(cls).keys()) if (!fresh.get(cls, ref)) onChange(cls, ref, undefined)
-    }
-    g.clear()
-    for (const cls of fresh.classes()) {
-      for (const [ref, rec] of fresh.all(cls)) {
-        g.upsert(cls, ref, rec)
-        onChange?.(cls, ref, rec)
+      const classes = watched ? [...watched] : [...new Set([...g.classes(), ...fresh.classes()])]
+      for (const cls of classes) {
+        for (const ref of g.all(cls).keys()) if (!fresh.get(cls, ref)) onChange(cls, ref, undefined)
+        for (const [ref, rec] of fresh.all(cls)) onChange(cls, ref, rec)
       }
     }
+    g.replaceWith(fresh)
   }
 
   private cancelPending(): void {
@@ -254,12 +255,13 @@ export class EventLoop {
       const ref = e.ref
       if (!cls || IGNORED_CLASSES.has(cls) || typeof ref !== 'string') continue
       this.markDirty(cls, ref)
+      const notify = this.o.onChange && (!this.o.changeClasses || this.o.changeClasses.has(cls))
       if (e.operation === 'del') {
         g.remove(cls, ref)
-        this.o.onChange?.(cls, ref, undefined)
+        if (notify) this.o.onChange?.(cls, ref, undefined)
       } else if (typeof e.snapshot === 'object' && e.snapshot !== null && !Array.isArray(e.snapshot)) {
         g.upsert(cls, ref, e.snapshot as ObjectRecord)
-        this.o.onChange?.(cls, ref, e.snapshot as ObjectRecord)
+        if (notify) this.o.onChange?.(cls, ref, e.snapshot as ObjectRecord)
       }
       this.applied++
     }

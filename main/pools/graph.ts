@@ -24,10 +24,10 @@ export const INDEXES: readonly IndexSpec[] = [
 export type IndexName = 'VMsByHost' | 'VBDsByVM' | 'VIFsByVM' | 'VDIsBySR' | 'PBDsBySR' | 'PIFsByHost' | 'consolesByVM' | 'snapshotsByVM'
 
 export class ObjectGraph {
-  private readonly tables = new Map<string, Map<string, ObjectRecord>>()
-  private readonly classOfRef = new Map<string, string>()
-  private readonly uuids = new Map<string, { cls: string; ref: string }>()
-  private readonly indexes = new Map<string, Map<string, Set<string>>>()
+  private tables = new Map<string, Map<string, ObjectRecord>>()
+  private classOfRef = new Map<string, string>()
+  private uuids = new Map<string, { cls: string; ref: string }>()
+  private indexes = new Map<string, Map<string, Set<string>>>()
   private readonly indexesByClass = new Map<string, IndexSpec[]>()
 
   constructor() {
@@ -135,6 +135,19 @@ export class ObjectGraph {
     this.classOfRef.clear()
     this.uuids.clear()
     for (const idx of this.indexes.values()) idx.clear()
+  }
+
+  /** takes over the contents of `other` (a freshly loaded graph) in O(1); `other` is emptied */
+  replaceWith(other: ObjectGraph): void {
+    this.tables = other.tables
+    this.classOfRef = other.classOfRef
+    this.uuids = other.uuids
+    this.indexes = other.indexes
+    other.tables = new Map()
+    other.classOfRef = new Map()
+    other.uuids = new Map()
+    other.indexes = new Map()
+    for (const spec of INDEXES) other.indexes.set(spec.name, new Map())
   }
 
   /** the whole graph as upserts (a reset diff's body) */
