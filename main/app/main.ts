@@ -27,9 +27,12 @@ const isTrustedUrl = trustedUrlMatcher({ rendererFile, ...(devServerUrl ? { devS
 const userDataOverride = process.env['XENPILOT_USER_DATA']
 if (userDataOverride) app.setPath('userData', userDataOverride)
 
-log.initialize()
+// No log.initialize(): that would inject electron-log's own preload API into the page, and the
+// page must see exactly window.xenpilot. Main-process logging needs no initialisation.
 log.transports.file.resolvePathFn = () => join(app.getPath('userData'), 'logs', 'main.log')
 const logLine = (line: string): void => log.info(line)
+// An exception nobody caught still ends up in the log file, not only on a console nobody sees.
+log.errorHandler.startCatching({ showDialog: false })
 
 let mainWindow: BrowserWindow | null = null
 let runtime: Runtime | undefined
