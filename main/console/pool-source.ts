@@ -35,9 +35,12 @@ const HostFields = z.object({
 })
 const ConsoleFields = z.object({ protocol: z.string() })
 
+/** the part of the PoolManager the source needs */
+export type ConsolePools = Pick<PoolManagerApi, 'get' | 'call'>
+
 export class PoolConsoleSource implements ConsoleSource {
   constructor(
-    private readonly pools: PoolManagerApi,
+    private readonly pools: ConsolePools,
     private readonly hosts: PoolHostAccess,
   ) {}
 

@@ -195,6 +195,20 @@ describe('consoles through the simulator', () => {
     bridge.close(before.consoleId)
   })
 
+  it('opens consoles on a legacy XenServer 7.2 pool (XML-RPC only) too', async () => {
+    const legacy = sim.pool('tiny-legacy')
+    const legacyId = await connectTrusted(h, legacy)
+    let ref = ''
+    for (const [r, rec] of legacy.objects.get('VM') ?? []) if (rec['name_label'] === 'old-web') ref = r
+    const opened = await bridge.open({ connectionId: legacyId, vmRef: ref })
+    const rfb = await view(opened.wsUrl)
+    expect((await rfb.handshake('3.3')).name).toBe('old-web')
+    rfb.close()
+    const dom0 = await bridge.open({ connectionId: legacyId, hostRef: legacy.hosts[0]?.ref ?? '' })
+    expect(dom0.isControlDomain).toBe(true)
+    bridge.close(dom0.consoleId)
+  })
+
   // last: the pool's own connection to the master is affected too
   it("refuses a host whose certificate changed, before sending it the pool's session", async () => {
     await pool.rotateCertificate(master().address)

@@ -1,0 +1,110 @@
+/**
+ * Where the bridge connects, decided from the pool's live records: the VM's rfb console and
+ * resident host, a host's control domain (also on hosts older than host.control_domain).
+ */
+import { describe, expect, it } from 'vitest'
+import type { ConnectionState } from '../../../shared/contract/connection'
+import type { PoolHostAccess } from '../../../main/pools/api'
+import { PoolConsoleSource, type ConsolePools } from '../../../main/console/pool-source'
+import { ConsoleError } from '../../../main/console/errors'
+
+type Tables = Record<string, Record<string, Record<string, unknown>>>
+
+function fakePools(tables: Tables, status: ConnectionState['status'] = 'connected'): { pools: ConsolePools; calls: string[] } {
+  const calls: string[] = []
+  const state = { id: 'c1', address: 'pool', username: 'root', label: 'Lab', rememberPassword: false, hasPassword: false, forceXmlRpc: false, doNotCache: false, status } satisfies ConnectionState
+  const pools: ConsolePools = {
+    get: (id: string) => (id === 'c1' ? state : undefined),
+    call: async (_id: string, method: string, params: unknown[]) => {
+      calls.push(method)
+      const [cls, op] = method.split('.')
+      if (op === 'get_record') {
+        const rec = tables[cls ?? '']?.[String(params[0])]
+        if (!rec) throw Object.assign(new Error('handle invalid'), { code: 'HANDLE_INVALID' })
+        return rec
+      }
+      if (method === 'VM.get_all_records_where') {
+        return Object.fromEntries(Object.entries(tables['VM'] ?? {}).filter(([, r]) => r['is_control_domain'] === true && String(params[0]).includes(String(r['resident_on']))))
+      }
+      throw new Error(`unexpected ${method}`)
+    },
+  }
+  return { pools, calls }
+}
+
+const noTls: PoolHostAccess = { connectHostTls: async () => Promise.reject(new Error('not in this test')) }
+
+const vm = (over: Record<string, unknown>): Record<string, unknown> => ({
+  uuid: 'u1',
+  name_label: 'web',
+  power_state: 'Running',
+  consoles: ['OpaqueRef:c-vt', 'OpaqueRef:c-rfb'],
+  resident_on: 'OpaqueRef:h1',
+  is_control_domain: false,
+  ...over,
+})
+const tables = (vmOver: Record<string, unknown> = {}, host: Record<string, unknown> = {}): Tables => ({
+  VM: { 'OpaqueRef:vm': vm(vmOver), 'OpaqueRef:dom0': vm({ uuid: 'd0', name_label: 'Control domain on host: h1', is_control_domain: true, consoles: ['OpaqueRef:c-d0'] }) },
+  console: { 'OpaqueRef:c-vt': { protocol: 'vt100' }, 'OpaqueRef:c-rfb': { protocol: 'rfb' }, 'OpaqueRef:c-d0': { protocol: 'rfb' } },
+  host: { 'OpaqueRef:h1': { name_label: 'h1', address: '10.0.0.1', control_domain: 'OpaqueRef:dom0', ...host } },
+})
+
+async function refusal(p: Promise<unknown>): Promise<ConsoleError> {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof ConsoleError) return e
+    throw e
+  }
+  throw new Error('expected a refusal')
+}
+
+describe('PoolConsoleSource.locate', () => {
+  it("picks the VM's rfb console (not its text console) and its resident host's address", async () => {
+    const { pools } = fakePools(tables())
+    const l = await new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' })
+    expect(l).toMatchObject({ consoleRef: 'OpaqueRef:c-rfb', hostAddress: '10.0.0.1', hostName: 'h1', vmName: 'web', isControlDomain: false })
+  })
+
+  it("finds a host's control domain through host.control_domain", async () => {
+    const { pools } = fakePools(tables())
+    const l = await new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', hostRef: 'OpaqueRef:h1' })
+    expect(l).toMatchObject({ vmRef: 'OpaqueRef:dom0', consoleRef: 'OpaqueRef:c-d0', isControlDomain: true })
+  })
+
+  it('finds the control domain by query on hosts older than host.control_domain', async () => {
+    const t = tables()
+    const h1 = t['host']?.['OpaqueRef:h1']
+    if (h1) delete h1['control_domain']
+    const { pools, calls } = fakePools(t)
+    const l = await new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', hostRef: 'OpaqueRef:h1' })
+    expect(l.vmRef).toBe('OpaqueRef:dom0')
+    expect(calls).toContain('VM.get_all_records_where')
+  })
+
+  it('accepts NULL refs raw or normalised: a VM resident nowhere is not running', async () => {
+    for (const resident of ['OpaqueRef:NULL', null]) {
+      const { pools } = fakePools(tables({ resident_on: resident }))
+      const e = await refusal(new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' }))
+      expect(e.code).toBe('vm-not-running')
+    }
+  })
+
+  it('says halted, suspended, no console, offline pool and unknown VM each in its own words', async () => {
+    const src = (t: Tables, status?: ConnectionState['status']): PoolConsoleSource => new PoolConsoleSource(fakePools(t, status).pools, noTls)
+    const target = { connectionId: 'c1', vmRef: 'OpaqueRef:vm' }
+    expect(await refusal(src(tables({ power_state: 'Halted' })).locate(target))).toMatchObject({ code: 'vm-not-running', message: "VM 'web' is not running (Halted): start it to see its console." })
+    expect(await refusal(src(tables({ power_state: 'Suspended' })).locate(target))).toMatchObject({ code: 'vm-suspended' })
+    expect(await refusal(src(tables({ consoles: ['OpaqueRef:c-vt'] })).locate(target))).toMatchObject({ code: 'no-console' })
+    expect(await refusal(src(tables(), 'reconnecting').locate(target))).toMatchObject({ code: 'pool-offline', message: "Pool 'Lab' is reconnecting: consoles need a connected pool. Connect it and try again." })
+    expect(await refusal(src(tables()).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:nope' }))).toMatchObject({ code: 'not-found' })
+    expect(await refusal(src(tables()).locate({ connectionId: 'zz', vmRef: 'OpaqueRef:vm' }))).toMatchObject({ code: 'not-found' })
+  })
+
+  it('refuses a record of the wrong shape with a sentence instead of crashing', async () => {
+    const { pools } = fakePools(tables({ consoles: 'not-a-list' }))
+    const e = await refusal(new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' }))
+    expect(e.code).toBe('not-found')
+    expect(e.message).toMatch(/unexpected record/)
+  })
+})
