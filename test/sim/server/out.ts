@@ -4,6 +4,7 @@
  * list of existing Buffers plus a few scratch slices.
  */
 const SCRATCH = 256 * 1024
+const COPY_MAX = 16 * 1024
 
 export class Out {
   private readonly parts: Buffer[] = []
@@ -16,16 +17,14 @@ export class Out {
   str(s: string): void {
     // worst case 3 bytes per UTF-16 unit
     if (s.length * 3 > this.scratch.length - this.pos) {
-      this.cut()
       if (s.length * 3 > SCRATCH) {
+        this.cut()
         const b = Buffer.from(s, 'utf8')
         this.parts.push(b)
         this.length += b.length
         return
       }
-      this.scratch = Buffer.allocUnsafe(SCRATCH)
-      this.start = 0
-      this.pos = 0
+      this.fresh()
     }
     const n = this.scratch.write(s, this.pos, 'utf8')
     this.pos += n
@@ -33,9 +32,24 @@ export class Out {
   }
 
   buf(b: Buffer): void {
+    if (b.length <= COPY_MAX) {
+      // small fragments are copied next to their glue: one copy now instead of one at write time
+      if (b.length > this.scratch.length - this.pos) this.fresh()
+      b.copy(this.scratch, this.pos)
+      this.pos += b.length
+      this.length += b.length
+      return
+    }
     this.cut()
     this.parts.push(b)
     this.length += b.length
+  }
+
+  private fresh(): void {
+    this.cut()
+    this.scratch = Buffer.allocUnsafe(SCRATCH)
+    this.start = 0
+    this.pos = 0
   }
 
   private cut(): void {
@@ -51,7 +65,7 @@ export class Out {
   }
 
   /** the body in pieces of at least `min` bytes, so the TLS socket sees few large writes */
-  chunks(min = 1 << 20): Buffer[] {
+  chunks(min = 64 * 1024): Buffer[] {
     const parts = this.finish()
     const out: Buffer[] = []
     let run: Buffer[] = []

@@ -43,12 +43,72 @@ export class XmlEncoder {
   }
 
   private recordStr(cls: string, rec: SimRecord): string {
-    const c = this.schema.classes.get(cls)
-    let s = '<value><struct>'
-    if (c) {
-      for (const f of c.fields) s += `<member><name>${f.name}</name>${this.str(f.type, rec[f.name])}</member>`
+    let enc = this.compiled.get(cls)
+    if (!enc) {
+      enc = this.compile(cls)
+      this.compiled.set(cls, enc)
     }
-    return s + '</struct></value>'
+    return enc(rec)
+  }
+
+  private readonly compiled = new Map<string, (rec: SimRecord) => string>()
+
+  /**
+   * One straight-line function per class: scalar fields inline (the common string and
+   * string→string map cases included), anything else through the generic `str`.
+   */
+  private compile(cls: string): (rec: SimRecord) => string {
+    const c = this.schema.classes.get(cls)
+    if (!c) return () => '<value><struct></struct></value>'
+    const types: XType[] = []
+    const lines: string[] = ["let s = '<value><struct>'", 'let v']
+    for (const f of c.fields) {
+      const name = JSON.stringify(f.name)
+      const open = JSON.stringify(`<member><name>${f.name}</name>`)
+      lines.push(`v = r[${name}]`)
+      switch (f.type.k) {
+        case 'string':
+        case 'enum':
+          lines.push(`s += ${open} + '<value>' + (typeof v === 'string' ? (RE.test(v) ? esc(v) : v) : esc(asString(v))) + '</value></member>'`)
+          break
+        case 'ref':
+          lines.push(`s += ${open} + '<value>' + (typeof v === 'string' && v ? (RE.test(v) ? esc(v) : v) : NULL_REF) + '</value></member>'`)
+          break
+        case 'int':
+          lines.push(`s += ${open} + '<value>' + (typeof v === 'number' && Number.isInteger(v) ? v : intText(v)) + '</value></member>'`)
+          break
+        case 'bool':
+          lines.push(`s += ${open} + (v === true ? '<value><boolean>1</boolean></value>' : v === false ? '<value><boolean>0</boolean></value>' : gen(${types.length}, v)) + '</member>'`)
+          types.push(f.type)
+          break
+        case 'datetime':
+          lines.push(`s += ${open} + '<value><dateTime.iso8601>' + (typeof v === 'string' && v ? esc(v) : NULL_DATE) + '</dateTime.iso8601></value></member>'`)
+          break
+        case 'map':
+          if (f.type.key.k === 'string' && f.type.val.k === 'string') {
+            lines.push(`s += ${open} + '<value><struct>'`)
+            lines.push(`if (v && typeof v === 'object' && !Array.isArray(v)) for (const k in v) { const x = v[k]; s += '<member><name>' + (RE.test(k) ? esc(k) : k) + '</name><value>' + (typeof x === 'string' ? (RE.test(x) ? esc(x) : x) : esc(asString(x))) + '</value></member>' }`)
+            lines.push(`s += '</struct></value></member>'`)
+            break
+          }
+          lines.push(`s += ${open} + gen(${types.length}, v) + '</member>'`)
+          types.push(f.type)
+          break
+        default:
+          lines.push(`s += ${open} + gen(${types.length}, v) + '</member>'`)
+          types.push(f.type)
+      }
+    }
+    lines.push("return s + '</struct></value>'")
+    const gen = (i: number, v: SimValue | undefined): string => {
+      const t = types[i]
+      return t ? this.str(t, v) : '<value></value>'
+    }
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated once per class from the datamodel
+    const make = new Function('RE', 'esc', 'asString', 'intText', 'NULL_REF', 'NULL_DATE', 'gen', `return (r) => { ${lines.join('\n')} }`) as (
+      ...deps: unknown[]
+    ) => (rec: SimRecord) => string
+    return make(ESC_RE, escapeXml, asString, intText, NULL_REF, NULL_DATE, gen)
   }
 
   /** one value as XML text; records inside (rare outside get_record) are encoded uncached */

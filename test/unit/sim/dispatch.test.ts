@@ -205,3 +205,26 @@ describe('generated methods', () => {
     expect(await xml(pool, master, `VM.get_${newer?.[0]}`, [s(sess), s(t.refs.halted)])).toContain('MESSAGE_METHOD_UNKNOWN')
   })
 })
+
+describe('compiled record encoders', () => {
+  it('write exactly what the generic type-directed encoder writes, odd values included', async () => {
+    const { XmlEncoder } = await import('../../sim/server/xmlrpc')
+    const { JsonEncoder } = await import('../../sim/server/jsonrpc')
+    const { pool, t } = setup()
+    const xmlEnc = new XmlEncoder(pool.schema)
+    const jsonEnc = new JsonEncoder(pool.schema)
+    const odd = { ...pool.db.must('VM', t.refs.halted), name_label: 'a <b> & "c"', other_config: { 'k&': 'v<', n: 'x' }, is_a_template: 'true', memory_static_max: '123', HVM_shadow_multiplier: Infinity }
+    delete (odd as Record<string, unknown>)['tags']
+    for (const [cls, rec] of [...[...pool.db.tables].flatMap(([c, tb]) => [...tb.values()].map((r) => [c, r] as const)), ['VM', odd] as const]) {
+      const c = pool.schema.classes.get(cls)
+      if (!c) continue
+      const generic = `<value><struct>${c.fields.map((f) => `<member><name>${f.name}</name>${xmlEnc.str(f.type, rec[f.name])}</member>`).join('')}</struct></value>`
+      expect(xmlEnc.record(cls, rec).toString()).toBe(generic)
+      const json = JSON.parse(jsonEnc.record(cls, rec).toString().replace(/\bInfinity\b/g, '"Infinity"')) as Record<string, unknown>
+      expect(Object.keys(json).sort()).toEqual(c.fields.map((f) => f.name).sort())
+    }
+    expect(xmlEnc.record('VM', odd).toString()).toContain('<member><name>name_label</name><value>a &lt;b&gt; &amp; &quot;c&quot;</value></member>')
+    expect(jsonEnc.record('VM', odd).toString()).toContain('"HVM_shadow_multiplier":Infinity')
+    expect(jsonEnc.record('VM', odd).toString()).toContain('"memory_static_max":123')
+  })
+})
