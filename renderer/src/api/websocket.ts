@@ -6,6 +6,7 @@
 import { ServerMessage } from '../../../shared/contract/wire'
 import { ContractError, events, type EventName, type EventPayload, type MethodArgs, type MethodName, type MethodResult, type XenPilotApi } from '../../../shared/contract'
 import { ApiError } from './errors'
+import { parsePoolDiff } from './pool-diff'
 
 type Listener = (payload: unknown) => void
 interface Pending {
@@ -137,6 +138,14 @@ const INVALID = Symbol('invalid')
 /** Payloads of known events are checked against the contract; unknown events pass through. */
 export function validateEvent(event: string, payload: unknown): unknown {
   if (!(event in events)) return payload
+  if (event === 'pool.diff') {
+    const diff = parsePoolDiff(payload)
+    if (typeof diff === 'string') {
+      console.warn(`event 'pool.diff' ignored: ${diff}`)
+      return INVALID
+    }
+    return diff
+  }
   const schema = events[event as EventName]
   const r = schema.safeParse(payload)
   if (!r.success) {

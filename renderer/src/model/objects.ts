@@ -80,6 +80,9 @@ export function guestIps(gm: Rec | undefined): string[] {
 
 const TAGGED = ['VM', 'host', 'pool', 'SR', 'network'] as const
 
+/** Classes the tree is built from: a batch of only tasks, metrics or messages does not rebuild it. */
+export const TREE_CLASSES: ReadonlySet<string> = new Set(['pool', 'host', 'host_metrics', 'VM', 'VM_guest_metrics', 'SR', 'PBD', 'network'])
+
 const INDEXES: readonly IndexDef[] = [
   {
     name: 'residentOn',
@@ -107,6 +110,8 @@ export class PoolObjects {
   seq = -1
   /** bumps on every applied batch that changed something */
   version = 0
+  /** bumps only when a class the navigation tree shows (or searches) changed */
+  treeVersion = 0
 
   constructor(readonly connectionId: string) {}
 
@@ -222,6 +227,11 @@ export class ObjectGraph {
     }
     pool.seq = diff.seq
     if (classes.size > 0 || diff.reset) pool.version++
+    if (diff.reset) pool.treeVersion++
+    else for (const c of classes) if (TREE_CLASSES.has(c)) {
+      pool.treeVersion++
+      break
+    }
     return { connectionId: diff.connectionId, classes, gap }
   }
 

@@ -107,3 +107,20 @@ describe('object graph fed by pool.diff batches', () => {
     expect(p?.localSrHost(p.get('SR', gen.sharedSrRef) ?? {})).toBeNull()
   })
 })
+
+describe('pool.diff payloads from main (hand-validated: no copy of 100 MB resets)', () => {
+  it('accepts a well-formed diff as is', async () => {
+    const { parsePoolDiff } = await import('../../../renderer/src/api/pool-diff')
+    const gen = generatePool(spec)
+    const parsed = parsePoolDiff(JSON.parse(JSON.stringify(gen.diff)))
+    expect(typeof parsed).toBe('object')
+    if (typeof parsed === 'object') expect(parsed.upserts).toHaveLength(gen.diff.upserts.length)
+  })
+  it('names what is wrong with a malformed one', async () => {
+    const { parsePoolDiff } = await import('../../../renderer/src/api/pool-diff')
+    expect(parsePoolDiff(null)).toBe('pool.diff payload is not an object')
+    expect(parsePoolDiff({ connectionId: 'c1', seq: '1', reset: false, upserts: [], removes: [] })).toBe('pool.diff for c1 has no numeric seq')
+    expect(parsePoolDiff({ connectionId: 'c1', seq: 1, reset: false, upserts: [{ cls: 'VM', ref: 'r', record: [] }], removes: [] })).toBe('pool.diff for c1: upsert #0 is not {cls, ref, record}')
+    expect(parsePoolDiff({ connectionId: 'c1', seq: 1, reset: false, upserts: [], removes: [{ cls: 'VM' }] })).toBe('pool.diff for c1: remove #0 is not {cls, ref}')
+  })
+})

@@ -119,6 +119,40 @@ describe('Infrastructure view', () => {
   })
 })
 
+describe('incremental rebuilds', () => {
+  it('a batch of tasks or metrics does not rebuild the tree', () => {
+    const { graph, builder, build } = setup()
+    build()
+    graph.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'task', ref: 'OpaqueRef:t9', record: { status: 'pending' } }, { cls: 'VM_metrics', ref: 'OpaqueRef:m9', record: {} }], removes: [] })
+    build()
+    expect(builder.rebuilt).toBe(0)
+  })
+
+  it('unchanged VMs keep their node objects across a rebuild; a changed VM gets a new one', () => {
+    const { graph, gen, build } = setup()
+    const before = build()
+    const vm0 = find(before, 'alpha-vm0')
+    const vm1 = find(before, 'alpha-vm1')
+    const ref = gen.runningVmRefs[1] ?? ''
+    const rec = { ...(graph.pool('c1')?.get('VM', ref) ?? {}), name_label: 'alpha-vm1-renamed' }
+    graph.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'VM', ref, record: rec }], removes: [] })
+    const after = build()
+    expect(find(after, 'alpha-vm0')).toBe(vm0)
+    expect(find(after, 'alpha-vm1')).toBeUndefined()
+    expect(find(after, 'alpha-vm1-renamed')).not.toBe(vm1)
+    expect(find(after, 'alpha-vm1-renamed')?.id).toBe(vm1?.id)
+  })
+
+  it('new guest metrics (an IP appears) refresh the VM node so search finds the IP', () => {
+    const { graph, gen, build } = setup()
+    build()
+    const ref = gen.runningVmRefs[0] ?? ''
+    const gmRef = String(graph.pool('c1')?.get('VM', ref)?.guest_metrics)
+    graph.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'VM_guest_metrics', ref: gmRef, record: { networks: { '0/ip': '192.0.2.77' } } }], removes: [] })
+    expect(find(build(), 'alpha-vm0')?.search).toContain('192.0.2.77')
+  })
+})
+
 describe('Objects, Tags and Folders views', () => {
   it('Objects lists objects by type across pools', () => {
     const { graph, build } = setup()

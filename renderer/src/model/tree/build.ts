@@ -69,6 +69,41 @@ interface LeafArgs {
   stale: boolean
   /** id prefix for views where the object can appear more than once */
   prefix?: string
+  cache?: LeafCache
+}
+
+interface CachedLeaf {
+  rec: Rec
+  gm: Rec | undefined
+  host: Rec | undefined
+  kind: NodeKind
+  stale: boolean
+  node: TreeNode
+}
+
+/**
+ * VM leaf nodes from the previous build of a connection, reused when their inputs (the VM record,
+ * its guest metrics, its host for a control domain's label) are the same objects: a batch that
+ * changes a few VMs of a 10k-VM pool re-creates a few nodes, not 10k. Generational: what a build
+ * does not use is dropped with it.
+ */
+export class LeafCache {
+  private prev = new Map<string, CachedLeaf>()
+  private next = new Map<string, CachedLeaf>()
+  take(key: string): CachedLeaf | undefined {
+    return this.prev.get(key)
+  }
+  keep(key: string, leaf: CachedLeaf): void {
+    this.next.set(key, leaf)
+  }
+  /** end of a build: what it used becomes the cache of the next one */
+  rotate(): void {
+    this.prev = this.next
+    this.next = new Map()
+  }
+  get size(): number {
+    return this.prev.size
+  }
 }
 
 function leaf(kind: NodeKind, cls: string, a: LeafArgs, icon: IconState, label: string, extra: string[] = []): TreeNode {
@@ -99,8 +134,24 @@ function vmLabel(rec: Rec, p: PoolObjects): string {
 }
 
 function vmNode(a: LeafArgs, kind: NodeKind, flags: TreeFlags | null): TreeNode {
+  const withSnapshots = flags?.showSnapshots === true && kind === 'VM'
+  const cache = withSnapshots ? undefined : a.cache
+  let key = ''
+  let gm: Rec | undefined
+  let host: Rec | undefined
+  if (cache) {
+    key = `${a.prefix ?? ''}|${a.ref}`
+    gm = a.p.tables.get('VM_guest_metrics')?.get(str(a.rec.guest_metrics))
+    host = a.rec.is_control_domain === true ? a.p.get('host', a.rec.resident_on) : undefined
+    const hit = cache.take(key)
+    if (hit && hit.rec === a.rec && hit.gm === gm && hit.host === host && hit.kind === kind && hit.stale === a.stale) {
+      cache.keep(key, hit)
+      return hit.node
+    }
+  }
   const n = leaf(kind, 'VM', a, kind === 'template' ? 'none' : vmIcon(a.rec), vmLabel(a.rec, a.p), a.p.vmIps(a.rec))
-  if (flags?.showSnapshots && kind === 'VM') {
+  if (cache) cache.keep(key, { rec: a.rec, gm, host, kind, stale: a.stale, node: n })
+  if (withSnapshots) {
     for (const sref of a.p.index('snapshotOf').get(a.ref)) {
       const srec = a.p.get('VM', sref)
       if (srec && vmKind(srec, flags) === 'snapshot') n.children.push(vmNode({ ...a, ref: sref, rec: srec }, 'snapshot', null))
@@ -141,7 +192,7 @@ function showNetwork(rec: Rec, flags: TreeFlags): boolean {
 }
 
 /** Children of a pool in the Infrastructure view, and of each host, built in one pass over the pool. */
-function infrastructureChildren(p: PoolObjects, flags: TreeFlags, stale: boolean): { poolChildren: TreeNode[]; hosts: TreeNode[] } {
+function infrastructureChildren(p: PoolObjects, flags: TreeFlags, stale: boolean, cache?: LeafCache): { poolChildren: TreeNode[]; hosts: TreeNode[] } {
   const hosts = new Map<string, TreeNode>()
   for (const [ref, rec] of p.all('host')) hosts.set(ref, hostLeaf({ p, ref, rec, stale }))
   const halted: TreeNode[] = []
@@ -154,7 +205,7 @@ function infrastructureChildren(p: PoolObjects, flags: TreeFlags, stale: boolean
       const kind = vmKind(rec, flags)
       // snapshots live under their VM; a snapshot whose VM is gone is listed under the pool
       if (kind === null || (kind === 'snapshot' && p.get('VM', rec.snapshot_of))) continue
-      const node = vmNode({ p, ref, rec, stale }, kind, flags)
+      const node = vmNode({ p, ref, rec, stale, cache }, kind, flags)
       if (host && kind === 'VM') host.children.push(node)
       else if (kind === 'template') templates.push(node)
       else halted.push(node)
@@ -197,13 +248,13 @@ interface ObjectGroups {
   network: TreeNode[]
 }
 
-function objectGroups(p: PoolObjects, flags: TreeFlags, stale: boolean, prefix?: string): ObjectGroups {
+function objectGroups(p: PoolObjects, flags: TreeFlags, stale: boolean, prefix?: string, cache?: LeafCache): ObjectGroups {
   const g: ObjectGroups = { host: [], VM: [], template: [], snapshot: [], SR: [], network: [] }
   for (const [ref, rec] of p.all('host')) g.host.push(hostLeaf({ p, ref, rec, stale, prefix }))
   for (const [ref, rec] of p.all('VM')) {
     const kind = vmKind(rec, flags)
     if (kind === null) continue
-    const node = vmNode({ p, ref, rec, stale, prefix }, kind, null)
+    const node = vmNode({ p, ref, rec, stale, prefix, cache }, kind, null)
     if (kind === 'template') g.template.push(node)
     else if (kind === 'snapshot') g.snapshot.push(node)
     else g.VM.push(node)
@@ -214,10 +265,10 @@ function objectGroups(p: PoolObjects, flags: TreeFlags, stale: boolean, prefix?:
 }
 
 /** A node for one object of a pool, by class; null when hidden by the flags. */
-function objectNode(p: PoolObjects, cls: string, ref: string, flags: TreeFlags, stale: boolean, prefix: string): TreeNode | null {
+function objectNode(p: PoolObjects, cls: string, ref: string, flags: TreeFlags, stale: boolean, prefix: string, cache?: LeafCache): TreeNode | null {
   const rec = p.tables.get(cls)?.get(ref)
   if (!rec) return null
-  const a = { p, ref, rec, stale, prefix }
+  const a = { p, ref, rec, stale, prefix, cache }
   switch (cls) {
     case 'VM': {
       const kind = vmKind(rec, flags)
@@ -256,6 +307,7 @@ export interface BuildInput {
 
 export class TreeBuilder {
   private readonly parts = new Map<string, ConnectionPart>()
+  private readonly caches = new Map<string, LeafCache>()
   /** how many connection parts the last build() had to rebuild (observable for tests/benchmarks) */
   rebuilt = 0
 
@@ -264,6 +316,7 @@ export class TreeBuilder {
     const seen = new Set<string>()
     for (const c of input.connections) seen.add(c.id)
     for (const id of this.parts.keys()) if (!seen.has(id)) this.parts.delete(id)
+    for (const id of this.caches.keys()) if (!seen.has(id)) this.caches.delete(id)
     switch (input.mode) {
       case 'infrastructure':
         return input.connections.map((c) => this.infrastructureRoot(c, input))
@@ -276,11 +329,18 @@ export class TreeBuilder {
     }
   }
 
+  /** the connection's leaf cache, rotated by the caller once its part is built */
+  private cache(id: string): LeafCache {
+    let c = this.caches.get(id)
+    if (!c) this.caches.set(id, (c = new LeafCache()))
+    return c
+  }
+
   private part(c: ConnectionState, input: BuildInput): { part: ConnectionPart; p: PoolObjects | undefined; stale: boolean } {
     const p = input.graph.pool(c.id)
     const stale = c.status !== 'connected'
     const f = input.flags
-    const key = `${input.mode}|${p?.version ?? -1}|${stale}|${f.showHidden}|${f.showSnapshots}|${f.showTemplates}`
+    const key = `${input.mode}|${p?.treeVersion ?? -1}|${stale}|${f.showHidden}|${f.showSnapshots}|${f.showTemplates}`
     let part = this.parts.get(c.id)
     if (!part || part.key !== key) {
       part = { key }
@@ -296,7 +356,9 @@ export class TreeBuilder {
       part.infra = { children: [] }
       const pool = p?.pool()
       if (p && pool) {
-        const { poolChildren, hosts } = infrastructureChildren(p, input.flags, stale)
+        const cache = this.cache(c.id)
+        const { poolChildren, hosts } = infrastructureChildren(p, input.flags, stale, cache)
+        cache.rotate()
         part.infra.poolRef = pool.ref
         part.infra.poolRec = pool.rec
         const onlyHost = hosts[0]
@@ -365,7 +427,11 @@ export class TreeBuilder {
     const pools: TreeNode[] = []
     for (const c of input.connections) {
       const { part, p, stale } = this.part(c, input)
-      if (!part.groups) part.groups = p ? objectGroups(p, input.flags, stale, 'objects') : { host: [], VM: [], template: [], snapshot: [], SR: [], network: [] }
+      if (!part.groups) {
+        const cache = this.cache(c.id)
+        part.groups = p ? objectGroups(p, input.flags, stale, 'objects', cache) : { host: [], VM: [], template: [], snapshot: [], SR: [], network: [] }
+        cache.rotate()
+      }
       if (!part.infra) {
         const pool = p?.pool()
         part.infra = { children: [], poolRef: pool?.ref, poolRec: pool?.rec }
@@ -398,16 +464,18 @@ export class TreeBuilder {
       const { part, p, stale } = this.part(c, input)
       if (!part.tags) {
         part.tags = new Map()
+        const cache = this.cache(c.id)
         if (p) {
           for (const [tag, refs] of p.index('tag').entries()) {
             const nodes: TreeNode[] = []
             for (const ref of refs) {
-              const n = objectNode(p, p.classOf.get(ref) ?? '', ref, input.flags, stale, `tag:${tag}`)
+              const n = objectNode(p, p.classOf.get(ref) ?? '', ref, input.flags, stale, `tag:${tag}`, cache)
               if (n) nodes.push(n)
             }
             if (nodes.length) part.tags.set(tag, nodes)
           }
         }
+        cache.rotate()
       }
       for (const [tag, nodes] of part.tags) {
         const list = byTag.get(tag)
@@ -443,11 +511,12 @@ export class TreeBuilder {
       const { part, p, stale } = this.part(c, input)
       if (!part.folders) {
         part.folders = new Map()
+        const cache = this.cache(c.id)
         if (p) {
           for (const [path, refs] of p.index('folder').entries()) {
             const nodes: TreeNode[] = []
             for (const ref of refs) {
-              const n = objectNode(p, p.classOf.get(ref) ?? '', ref, input.flags, stale, `folder:${path}`)
+              const n = objectNode(p, p.classOf.get(ref) ?? '', ref, input.flags, stale, `folder:${path}`, cache)
               if (n) nodes.push(n)
             }
             part.folders.set(path, nodes)
@@ -457,6 +526,7 @@ export class TreeBuilder {
           const empty = pool && isMap(pool.other_config) ? str(pool.other_config.EMPTY_FOLDERS) : ''
           for (const path of empty.split(';')) if (path && !part.folders.has(path)) part.folders.set(path, [])
         }
+        cache.rotate()
       }
       for (const [path, nodes] of part.folders) add(path, nodes)
     }

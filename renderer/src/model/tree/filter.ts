@@ -32,17 +32,28 @@ export function filterTree(roots: readonly TreeNode[], query: string): FilterRes
   const visit = (n: TreeNode): TreeNode | null => {
     const self = matchesTerms(n.search, terms)
     if (self) matches.add(n.id)
+    // `kept` is only allocated once a child differs from the original, so a subtree that passes
+    // whole (a broad query) is returned as is, without copying
     let kept: TreeNode[] | null = null
-    for (let i = 0; i < n.children.length; i++) {
-      const ch = n.children[i]
+    let any = false
+    const children = n.children
+    for (let i = 0; i < children.length; i++) {
+      const ch = children[i]
       if (!ch) continue
       const k = visit(ch)
-      if (k) (kept ??= []).push(k)
+      if (k === ch && kept === null) {
+        any = true
+        continue
+      }
+      if (kept === null) kept = children.slice(0, i)
+      if (k) {
+        kept.push(k)
+        any = true
+      }
     }
-    if (!self && !kept) return null
-    if (kept && kept.length === n.children.length && kept.every((k, i) => k === n.children[i])) return n
-    // a matching node keeps its whole subtree only when no descendant matched more narrowly
-    return { ...n, children: kept ?? [], count: kept ? kept.length : 0 }
+    if (!self && !any) return null
+    if (kept === null) return n
+    return { ...n, children: kept, count: kept.length }
   }
   const out: TreeNode[] = []
   for (const r of roots) {
