@@ -3,6 +3,7 @@ import { CLASSES, RELEASES } from '../../../shared/xapi/datamodel.generated'
 import { PoolState } from '../../sim/server/pool'
 import { handleJsonRpc, handleXmlRpc } from '../../sim/server/rpc'
 import { formatG16 } from '../../sim/server/out'
+import type { SimRecord } from '../../sim/model'
 import { tinyPool } from './tiny-pool'
 
 function setup(opts: Parameters<typeof tinyPool>[0] = {}) {
@@ -213,8 +214,8 @@ describe('compiled record encoders', () => {
     const { pool, t } = setup()
     const xmlEnc = new XmlEncoder(pool.schema)
     const jsonEnc = new JsonEncoder(pool.schema)
-    const odd = { ...pool.db.must('VM', t.refs.halted), name_label: 'a <b> & "c"', other_config: { 'k&': 'v<', n: 'x' }, is_a_template: 'true', memory_static_max: '123', HVM_shadow_multiplier: Infinity }
-    delete (odd as Record<string, unknown>)['tags']
+    const odd: SimRecord = { ...pool.db.must('VM', t.refs.halted), name_label: 'a <b> & "c"', other_config: { 'k&': 'v<', n: 'x' }, is_a_template: 'true', memory_static_max: '123', HVM_shadow_multiplier: Infinity }
+    delete odd['tags']
     for (const [cls, rec] of [...[...pool.db.tables].flatMap(([c, tb]) => [...tb.values()].map((r) => [c, r] as const)), ['VM', odd] as const]) {
       const c = pool.schema.classes.get(cls)
       if (!c) continue
