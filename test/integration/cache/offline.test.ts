@@ -2,7 +2,8 @@
  * The offline cache with the real PoolManager and the real HTTPS simulator: a cold start with the
  * simulator stopped shows the last-known graph, and after changes made while the app was away
  * (a VM added, one deleted, one moved to another host) the cache ends equal to the live pool —
- * through token resume (pool kept running) and through a full resync (pool restarted).
+ * through token resume (pool kept running, and pool restarted) and through a full resync (a
+ * toolstack restart voids the cached token).
  * The PoolManager does resume/resync; this test checks what the cache holds on disk afterwards.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -92,6 +93,19 @@ function expectNoSecrets(dataDir: string, pool: SimPoolHandle): void {
   for (const s of sessions) expect(bytes.includes(s.replace('OpaqueRef:', '')), `session ${s} in the cache file`).toBe(false)
 }
 
+/** makes harmless changes until the pool's event generation is beyond `token`'s */
+async function advancePast(pool: SimPoolHandle, token: string): Promise<void> {
+  const target = Number(token.split(',')[0] ?? 0)
+  const vm = vmByName(pool, 'web-02')
+  for (let i = 0; i < 100_000; i++) {
+    const now = await pool.call('event.from', [[], '', 0])
+    const current = typeof now === 'object' && now !== null && !Array.isArray(now) ? Number(String(now.token).split(',')[0]) : Infinity
+    if (current > target) return
+    await pool.call('VM.set_name_description', [vm, `generation ${i}`])
+  }
+  throw new Error(`could not advance the simulator past ${token}`)
+}
+
 function vmByName(pool: SimPoolHandle, name: string): string {
   for (const [ref, r] of pool.objects.get('VM') ?? []) if (r.name_label === name && !r.is_a_snapshot) return ref
   throw new Error(`no VM ${name}`)
@@ -101,9 +115,9 @@ function vmByName(pool: SimPoolHandle, name: string): string {
 async function changeWhileAway(pool: SimPoolHandle, tag: string): Promise<{ added: string; deleted: string; moved: string; to: string }> {
   const source = vmByName(pool, `build-01${tag === 'a' ? '' : '-a'}`)
   const added = String(await pool.call('VM.clone', [source, `build-01-${tag}`]))
-  const deleted = vmByName(pool, tag === 'a' ? 'suspended-01' : 'legacy-app')
+  const deleted = vmByName(pool, { a: 'suspended-01', b: 'legacy-app' }[tag] ?? 'build-01-b')
   if (tag === 'a') await pool.call('VM.hard_shutdown', [deleted])
-  else await pool.call('VM.set_blocked_operations', [deleted, {}])
+  if (tag === 'b') await pool.call('VM.set_blocked_operations', [deleted, {}])
   await pool.call('VM.destroy', [deleted])
   const moved = vmByName(pool, 'web-01')
   const from = String(pool.objects.get('VM')?.get(moved)?.resident_on)
@@ -151,7 +165,6 @@ describe('offline cache with the pool manager and the simulator', () => {
     }
 
     // 3. cold start with the simulator stopped: the graph is there, marked offline as of the last sync
-    const second = await changeWhileAway(pool, 'b')
     await sim.stop()
     sim = undefined
     {
@@ -163,21 +176,44 @@ describe('offline cache with the pool manager and the simulator', () => {
       const snap = h.manager.snapshot(id)
       const names = new Set(snap?.upserts.filter((u) => u.cls === 'VM').map((u) => u.record.name_label))
       expect(names.has('build-01-a')).toBe(true)
-      expect(names.has('build-01-b')).toBe(false) // made after the last sync: not known yet
+      expect(names.has('suspended-01')).toBe(false)
       expect(cache.searchByName('build-01-a').map((r) => r.ref)).toEqual([first.added])
 
-      // 4. the pool comes back (restarted: old tokens are void → full resync) and the cache follows
+      // 4. the pool comes back (restarted) and is changed again before XenPilot reconnects.
+      // Real XAPI keeps its event generation across restarts (it is in the pool database); the
+      // simulator starts a new process at generation 1, so advance it past the cached token first.
       sim = await startSimulator({ fleet, stateDir: stateDir.dir, port })
       pool = sim.pool('tiny-current')
+      await advancePast(pool, cache.load(id)?.meta.token ?? '')
+      const second = await changeWhileAway(pool, 'b')
       await h.manager.connect(id, pool.password)
       await waitFor('connected again', () => h.manager.get(id)?.status === 'connected', 60_000)
+      // the pool manager reconciles its graph (resume or resync: its business) …
+      await waitFor('the manager graph has the VM added while away', () => h.manager.snapshot(id)?.upserts.some((u) => u.ref === second.added), 60_000)
+      // … and the cache follows it
       await waitFor('the cache holds the VM added while away', () => cache.load(id)?.diff.upserts.some((u) => u.ref === second.added), 60_000)
       await waitFor('the cache dropped the VM deleted while away', () => !cache.load(id)?.diff.upserts.some((u) => u.ref === second.deleted))
       await waitFor('the cache saw the move', () => cache.load(id)?.diff.upserts.find((u) => u.ref === second.moved)?.record.resident_on === second.to)
       await h.close()
       await cache.close()
       await expectFileEqualsPool(data.dir, id, pool)
+    }
+
+    // 5. changes while away, then a toolstack restart voids the cached token: a full resync
+    const third = await changeWhileAway(pool, 'c')
+    await pool.restartToolstack()
+    {
+      const cache = open(data.dir)
+      const h = managerWith(cache, data.dir)
+      await h.manager.connect(id, pool.password)
+      await waitFor('connected after the toolstack restart', () => h.manager.get(id)?.status === 'connected', 60_000)
+      await waitFor('the cache holds the VM added while away', () => cache.load(id)?.diff.upserts.some((u) => u.ref === third.added), 60_000)
+      await waitFor('the cache dropped the VM deleted while away', () => !cache.load(id)?.diff.upserts.some((u) => u.ref === third.deleted))
+      await waitFor('the cache saw the move', () => cache.load(id)?.diff.upserts.find((u) => u.ref === third.moved)?.record.resident_on === third.to)
+      await h.close()
+      await cache.close()
+      await expectFileEqualsPool(data.dir, id, pool)
       expectNoSecrets(data.dir, pool)
     }
-  }, 180_000)
+  }, 240_000)
 })
