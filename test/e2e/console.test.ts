@@ -257,6 +257,24 @@ describe('VM console in the browser', () => {
     expect(h.pageErrors).toEqual([])
   })
 
+  it('brings a popped-out console back into the window', async () => {
+    const { page } = h
+    const context = h.context
+    if (!context) throw new Error('no browser context')
+    await openConsoleTab(page, 'web-01')
+    await waitState(page, 'web-01', 'connected')
+    const popupPromise = context.waitForEvent('page')
+    await consoleOf(page, 'web-01').getByRole('button', { name: 'Pop out' }).click()
+    const popup = await popupPromise
+    await waitState(popup, 'web-01', 'connected')
+    await waitState(page, 'web-01', 'popped-out')
+    const closed = popup.waitForEvent('close')
+    await consoleOf(page, 'web-01').getByRole('button', { name: 'Show it here' }).click()
+    await closed
+    await waitState(page, 'web-01', 'connected')
+    await expect.poll(async () => (await screenOf(vm('web-01').uuid)).attached, { timeout: 30_000 }).toBe(1)
+  })
+
   it("opens a host's control domain console from the host", async () => {
     const { page } = h
     const master = pool.hosts[0]
