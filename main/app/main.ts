@@ -101,7 +101,12 @@ async function start(): Promise<void> {
     appVersion: app.getVersion(),
     // `npm run demo`: the simulator's pools, added and pre-trusted before the window opens.
     ...(process.env['XENPILOT_CONNECT_DEMO'] ? { seed: readConnectionSeed(process.env['XENPILOT_CONNECT_DEMO']) } : {}),
-    versions: { electron: process.versions.electron, chrome: process.versions.chrome, node: process.versions.node, v8: process.versions.v8 },
+    versions: Object.fromEntries(
+      ['electron', 'chrome', 'node', 'v8'].flatMap((k) => {
+        const v: unknown = Reflect.get(process.versions, k)
+        return typeof v === 'string' ? [[k, v]] : []
+      }),
+    ),
     log: logLine,
     consolePopout: createConsoleWindowOpener({
       preload: preloadFile,
