@@ -286,11 +286,16 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
   const liveByDomid = new Map<number, VcpuLive[]>()
   if (topo)
     for (const v of topo.vcpus) {
-      let hard: number[] = []
-      let soft: number[] = []
+      let hard: number[] | 'all' = 'all'
+      let soft: number[] | 'all' = 'all'
+      const list = (text: string): number[] | 'all' => {
+        if (text === 'all') return 'all'
+        const cpus = parseCpuList(text, maxCpu)
+        return cpus.length >= maxCpu ? 'all' : cpus
+      }
       try {
-        hard = parseCpuList(v.hard, maxCpu)
-        soft = parseCpuList(v.soft, maxCpu)
+        hard = list(v.hard)
+        soft = list(v.soft)
       } catch (e) {
         notes.push(`Ignored vCPU ${v.vcpu} of domain ${v.domid}: ${e instanceof Error ? e.message : String(e)}`)
         continue
@@ -337,10 +342,11 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
           .map(([k]) => Number(k))
           .sort((a, b) => a - b)
       : []
-    const liveHard = live ? [...new Set(live.flatMap((l) => l.hard))] : []
-    const liveSoft = live ? [...new Set(live.flatMap((l) => l.soft))] : []
-    const liveHardAll = live !== null && liveHard.length >= allCpuCount
-    const liveSoftAll = live !== null && liveSoft.length >= allCpuCount
+    const isAll = (c: number[] | 'all'): boolean => c === 'all' || c.length >= allCpuCount
+    const liveHardAll = live !== null && live.some((l) => isAll(l.hard))
+    const liveSoftAll = live !== null && live.some((l) => isAll(l.soft))
+    const liveHard = live && !liveHardAll ? [...new Set(live.flatMap((l) => (l.hard === 'all' ? [] : l.hard)))] : []
+    const liveSoft = live && !liveSoftAll ? [...new Set(live.flatMap((l) => (l.soft === 'all' ? [] : l.soft)))] : []
     if (perVcpu.length > 0 && !(stored.groups.length === 0 && guestMask !== null && vmIsControlDomain(vm))) {
       placement = 'hard-pinned'
       placementSource = 'xapi'
@@ -417,8 +423,9 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
 
     // vCPUs affine to a node
     for (let v = 0; v < Math.max(vcpusAtStartup, 0); v++) {
-      const hard = perVcpu[v] ?? live?.find((l) => l.vcpu === v)?.hard ?? []
-      const soft = live?.find((l) => l.vcpu === v)?.soft ?? []
+      const entry = live?.find((l) => l.vcpu === v)
+      const hard = perVcpu[v] ?? (entry && entry.hard !== 'all' ? entry.hard : [])
+      const soft = entry && entry.soft !== 'all' ? entry.soft : []
       let target: number | undefined
       const hn = hard.length > 0 && hard.length < allCpuCount ? nodesOf(hard) : []
       const sn = soft.length > 0 && soft.length < allCpuCount ? nodesOf(soft) : []

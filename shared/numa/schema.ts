@@ -62,8 +62,9 @@ export const VcpuLive = z.object({
   /** pCPU it runs on now; null when offline */
   pcpu: z.number().int().nullable(),
   state: z.string(),
-  hard: z.array(z.number().int()),
-  soft: z.array(z.number().int()),
+  /** 'all' keeps the model small: 128 ids per vCPU × thousands of vCPUs add up on every refresh */
+  hard: z.union([z.literal('all'), z.array(z.number().int())]),
+  soft: z.union([z.literal('all'), z.array(z.number().int())]),
 })
 export type VcpuLive = z.infer<typeof VcpuLive>
 

@@ -93,7 +93,9 @@ export function cpusOfVm(vm: VmNuma, model: HostNuma): { allowed: Set<number>; c
   const current = new Set<number>()
   const all = model.pcpus.length
   if (vm.mask.perVcpu.length > 0) for (const c of vm.mask.perVcpu.flat()) allowed.add(c)
-  else if (vm.vcpuLive && vm.vcpuLive.some((l) => l.soft.length > 0 && l.soft.length < all)) for (const l of vm.vcpuLive) for (const c of l.soft) allowed.add(c)
+  else if (vm.vcpuLive && vm.vcpuLive.some((l) => l.soft !== 'all' && l.soft.length > 0 && l.soft.length < all)) {
+    for (const l of vm.vcpuLive) if (l.soft !== 'all') for (const c of l.soft) allowed.add(c)
+  }
   else if (vm.homeNodes.length > 0) for (const n of vm.homeNodes) for (const c of model.nodes.find((x) => x.id === n)?.pcpus ?? []) allowed.add(c)
   for (const l of vm.vcpuLive ?? []) if (l.pcpu !== null) current.add(l.pcpu)
   return { allowed, current }
