@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import { buildHostNuma } from '../../../shared/numa/model'
+import { cpusOfVm, hostLayout, memSegments, unhomedVms, vmHue } from '../../../renderer/src/views/numa/layout'
+import { GiB, hostRecord, pluginDoc, vcpuRows, vmRecord } from './helpers'
+
+// 2 sockets × 2 nodes (sub-NUMA), 8 cores SMT2 per socket, split numbering
+const model = buildHostNuma({
+  hostRef: 'OpaqueRef:h',
+  host: hostRecord({ xapi: '25.33.0' }),
+  vms: [
+    { ref: 'OpaqueRef:a', vm: vmRecord({ name: 'a', vcpus: 2, memGiB: 4, domid: 1 }), metrics: { numa_nodes: 1, numa_node_memory: { '2': 4 * GiB } } },
+    { ref: 'OpaqueRef:b', vm: vmRecord({ name: 'b', vcpus: 2, memGiB: 4, domid: 2 }) },
+  ],
+  plugin: {
+    kind: 'answer',
+    data: pluginDoc({
+      sockets: 2,
+      nodesPerSocket: 2,
+      coresPerSocket: 8,
+      threadsPerCore: 2,
+      numbering: 'split',
+      memfree: [30_000, 30_000, 26_000, 30_000],
+      memsize: [32_768, 32_768, 32_768, 32_768],
+      distances: [
+        [10, 11, 21, 21],
+        [11, 10, 21, 21],
+        [21, 21, 10, 11],
+        [21, 21, 11, 10],
+      ],
+      vcpus: [...vcpuRows('a', 1, 2, 'all', '8-11,24-27'), ...vcpuRows('b', 2, 2, 'all', 'all')],
+    }),
+  },
+})
+
+describe('NUMA view layout', () => {
+  it('groups nodes by socket and threads by core, siblings together', () => {
+    const l = hostLayout(model)
+    expect(l.map((s) => [s.socket, s.nodes.map((n) => n.node.id)])).toEqual([
+      [0, [0, 1]],
+      [1, [2, 3]],
+    ])
+    const node0 = l[0]?.nodes[0]
+    expect(node0?.cores).toHaveLength(4)
+    expect(node0?.cores[0]?.threads.map((t) => t.id)).toEqual([0, 16])
+  })
+  it('lists a VM under its home node and the others apart', () => {
+    const l = hostLayout(model)
+    expect(l[1]?.nodes[0]?.vms.map((v) => v.name)).toEqual(['a'])
+    expect(unhomedVms(model).map((v) => v.name)).toEqual(['b'])
+  })
+  it('splits a node memory bar into VMs, other and free', () => {
+    const node2 = model.nodes.find((n) => n.id === 2)
+    if (!node2) throw new Error('node 2')
+    const segs = memSegments(node2, model.vms)
+    expect(segs.map((s) => s.kind)).toEqual(['vm', 'vm', 'other', 'free'])
+    expect(segs.reduce((a, s) => a + s.fraction, 0)).toBeCloseTo(1, 5)
+  })
+  it('highlights the pCPUs a VM may run on and those it runs on now', () => {
+    const a = model.vms.find((v) => v.name === 'a')
+    if (!a) throw new Error('a')
+    const { allowed, current } = cpusOfVm(a, model)
+    expect([...allowed].sort((x, y) => x - y)).toEqual([8, 9, 10, 11, 24, 25, 26, 27])
+    expect([...current]).toEqual([0, 1])
+    expect(vmHue('OpaqueRef:a')).toBe(vmHue('OpaqueRef:a'))
+  })
+})
