@@ -100,7 +100,6 @@ class PoolRuntime implements SimPoolHandle {
 
   async restartToolstack(): Promise<void> {
     this.state.restartToolstack()
-    for (const r of this.runtimes) r.server.dropConnections()
     this.state.log(`${this.name}: toolstack restarted (sessions, tokens and tasks invalidated)`)
   }
 
@@ -109,6 +108,7 @@ class PoolRuntime implements SimPoolHandle {
     if (!rt) throw new Error(`pool ${this.name} has no host at ${hostAddress}`)
     const cert = await hostCertificate(this.stateDir, hostAddress, true)
     rt.server.setCertificate(cert)
+    this.state.certificates.set(rt.handle.ref, cert.certPem)
     rt.handle.certPem = cert.certPem
     rt.handle.fingerprint256 = cert.fingerprint256
     this.state.log(`${hostAddress}: certificate rotated, now ${cert.fingerprint256}`)
@@ -161,6 +161,10 @@ export async function startSimulator(opts: StartSimulatorOptions): Promise<SimCo
         certPem: cert.certPem,
       }
       rt.runtimes.push({ handle, server: new HostServer(state, h, cert, rt.faults) })
+      state.certificates.set(h.ref, cert.certPem)
+    }
+    state.onRestart = () => {
+      for (const r of rt.runtimes) r.server.dropConnections()
     }
     pools.push(rt)
   }

@@ -116,6 +116,8 @@ describe('pool-level failures', () => {
     expect(h.fingerprint256).toBe(after)
     const r = await httpsRequest(h, { body: loginBody })
     expect(r.peerFingerprint256).toBe(after)
+    const sess = String(await jsonResult(master(), 'session.login_with_password', ['root', 'secret']))
+    expect(await jsonResult(master(), 'host.get_server_certificate', [sess, h.ref])).toBe(h.certPem)
   })
 
   it('fails the master: it stops answering, a member is promoted, others point to the new master', async () => {

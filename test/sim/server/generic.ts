@@ -5,6 +5,7 @@
 import { SimXapiError, type SimRecord, type SimValue } from '../model'
 import { newRef } from './db'
 import type { EventBatch } from './events'
+import { compileWhere } from './where'
 import type { PoolState } from './pool'
 import { defaultValue, zeroValue, type ClassSchema, type MethodSchema } from './schema'
 
@@ -38,10 +39,18 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
   const cls = c.name
   const n = m.name
   if (n === 'get_all') return (p) => [...p.db.table(cls).keys()]
-  if (n === 'get_all_records' || n === 'get_all_records_where') {
+  if (n === 'get_all_records') {
     return (p) => {
       const out: Record<string, SimValue> = {}
       for (const [ref, rec] of p.db.table(cls)) out[ref] = rec
+      return out
+    }
+  }
+  if (n === 'get_all_records_where') {
+    return (p, [expr]) => {
+      const keep = compileWhere(str(expr))
+      const out: Record<string, SimValue> = {}
+      for (const [ref, rec] of p.db.table(cls)) if (keep(rec)) out[ref] = rec
       return out
     }
   }
@@ -62,8 +71,9 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
   }
   if (n === 'destroy') {
     return (p, [ref]) => {
-      p.db.must(cls, str(ref))
+      const rec = p.db.must(cls, str(ref))
       p.db.remove(cls, str(ref))
+      maintainRelations(p, c, str(ref), rec, 'remove')
       return ''
     }
   }
@@ -74,6 +84,7 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
       const rec = p.db.blank(cls, {})
       for (const f of c.fields) if (given[f.name] !== undefined) rec[f.name] = given[f.name] as SimValue
       p.db.insert(cls, ref, rec)
+      maintainRelations(p, c, ref, rec, 'add')
       return ref
     }
   }
@@ -139,4 +150,25 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
     }
   }
   return undefined
+}
+
+/**
+ * XAPI keeps one-to-many relations in step (VBD.VM ↔ VM.VBDs, VDI.SR ↔ SR.VDIs): when an object
+ * with a ref field to class X is created or destroyed, X's one set field of refs to this class
+ * gains or loses it. Ambiguous cases (X with two such sets) are left to hand-written handlers.
+ */
+export function maintainRelations(pool: PoolState, c: ClassSchema, ref: string, rec: SimRecord, how: 'add' | 'remove'): void {
+  for (const f of c.fields) {
+    if (f.type.k !== 'ref') continue
+    const target = str(rec[f.name])
+    const other = pool.schema.classes.get(f.type.cls)
+    if (!other || !target || target === 'OpaqueRef:NULL') continue
+    const sets = other.fields.filter((g) => g.type.k === 'set' && g.type.of.k === 'ref' && g.type.of.cls === c.name)
+    const set = sets.length === 1 ? sets[0] : undefined
+    const owner = set ? pool.db.get(other.name, target) : undefined
+    if (!set || !owner) continue
+    const cur = Array.isArray(owner[set.name]) ? (owner[set.name] as SimValue[]) : []
+    if (how === 'add' && !cur.includes(ref)) pool.db.update(other.name, target, { [set.name]: [...cur, ref] })
+    if (how === 'remove' && cur.includes(ref)) pool.db.update(other.name, target, { [set.name]: cur.filter((x) => x !== ref) })
+  }
 }

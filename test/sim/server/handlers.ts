@@ -5,7 +5,7 @@
 import { SimXapiError, type SimValue } from '../model'
 import { numaPluginCall } from '../numa-plugin'
 import { eventFrom, eventInject } from './events'
-import type { Handler } from './generic'
+import { maintainRelations, type Handler } from './generic'
 import { addMessage, HOST_LIFECYCLE_HANDLERS, LIFECYCLE_HANDLERS } from './lifecycle'
 import { parseXapiDate, xapiDate } from './time'
 
@@ -106,6 +106,41 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
     }
   },
   'host.list_methods': (pool) => pool.schema.listMethods(),
+  'host.get_server_certificate': (pool, [host]) => {
+    pool.db.must('host', str(host))
+    return pool.certificates.get(str(host)) ?? ''
+  },
+  'host.restart_agent': (pool, [host]) => {
+    pool.db.must('host', str(host))
+    // the call returns first; then the toolstack goes away with every session and token
+    setTimeout(() => pool.restartToolstack(), 50)
+    return ''
+  },
+  'pool.designate_new_master': (pool, [host]) => {
+    const hostRef = str(host)
+    pool.db.must('host', hostRef)
+    if (hostRef === pool.masterRef) return ''
+    setTimeout(() => {
+      pool.db.update('pool', pool.poolRef, { master: hostRef })
+      pool.restartToolstack()
+      pool.log(`${pool.spec.name}: ${pool.hostAddress(hostRef)} designated as the new master`)
+    }, 50)
+    return ''
+  },
+  'VDI.destroy': (pool, [vdi]) => {
+    const ref = str(vdi)
+    const rec = pool.db.must('VDI', ref)
+    const inUse = (Array.isArray(rec['VBDs']) ? rec['VBDs'] : []).some((vbd) => {
+      const v = pool.db.get('VBD', str(vbd))
+      return v !== undefined && v['currently_attached'] === true
+    })
+    if (inUse) throw new SimXapiError(['VDI_IN_USE', ref, 'destroy'])
+    for (const vbd of Array.isArray(rec['VBDs']) ? rec['VBDs'] : []) pool.db.updateIfExists('VBD', str(vbd), { VDI: 'OpaqueRef:NULL', empty: true })
+    pool.db.remove('VDI', ref)
+    const c = pool.schema.classes.get('VDI')
+    if (c) maintainRelations(pool, c, ref, rec, 'remove')
+    return ''
+  },
   'pool.get_license_state': () => ({ edition: 'xcp-ng', expiry: 'never' }),
 
   ...LIFECYCLE_HANDLERS,

@@ -29,6 +29,10 @@ export class PoolState {
   readonly adminSession: string
   /** aborted on toolstack restart: blocked event.from calls return */
   restartSignal = new AbortController()
+  /** PEM of each host's current certificate (host.get_server_certificate) */
+  readonly certificates = new Map<string, string>()
+  /** called after a toolstack restart (the HTTP layer cuts open connections) */
+  onRestart: () => void = () => {}
   private nextDomid = new Map<string, number>()
 
   constructor(
@@ -135,5 +139,6 @@ export class PoolState {
     this.expireAllSessions()
     this.tasks.dropAll()
     this.db.invalidateTokens()
+    this.onRestart()
   }
 }

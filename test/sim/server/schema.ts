@@ -135,6 +135,17 @@ export class Schema {
           hasSession: params[0]?.[1] === 'session ref',
         })
       }
+      // XAPI generates get_all_records_where for every class with get_all_records, hidden from
+      // the docs (and so from xenapi.json)
+      const all = this.methods.get(`${c.name}.get_all_records`)
+      if (all && !this.methods.has(`${c.name}.get_all_records_where`)) {
+        this.methods.set(`${c.name}.get_all_records_where`, {
+          ...all,
+          wire: `${c.name}.get_all_records_where`,
+          name: 'get_all_records_where',
+          params: [...all.params, { name: 'expr', type: parseType('string') }],
+        })
+      }
     }
   }
 

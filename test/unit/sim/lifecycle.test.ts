@@ -200,3 +200,42 @@ describe('hosts', () => {
     expect(await call('message.get_since', '29990101T00:00:00Z')).toEqual({})
   })
 })
+
+describe('generated create/destroy and queries', () => {
+  it('filters get_all_records_where with XAPI expressions', async () => {
+    const { t, call } = makePool()
+    const dom0 = (await call('VM.get_all_records_where', `field "is_control_domain"="true" and field "resident_on"="${t.refs.hosts[1]}"`)) as Record<string, unknown>
+    expect(Object.keys(dom0)).toEqual([t.refs.dom0s[1]])
+    const notTemplates = (await call('VM.get_all_records_where', 'not (field "is_a_template"="true") and field "is_control_domain"<>"true"')) as Record<string, unknown>
+    expect(Object.keys(notTemplates).sort()).toEqual([t.refs.running, t.refs.halted].sort())
+    expect(Object.keys((await call('VM.get_all_records_where', 'true')) as object)).toHaveLength(6)
+  })
+
+  it('keeps one-to-many relations in step on create and destroy (VBD.VM ↔ VM.VBDs, VDI.SR ↔ SR.VDIs)', async () => {
+    const { t, call, rec, fails } = makePool()
+    const vdi = String(await call('VDI.create', { name_label: 'scratch', SR: t.refs.sr, virtual_size: 1024, type: 'user', sharable: false, read_only: false, other_config: {} }))
+    expect(rec('SR', t.refs.sr)['VDIs']).toContain(vdi)
+    const vbd = String(await call('VBD.create', { VM: t.refs.halted, VDI: vdi, userdevice: '1', bootable: false, mode: 'RW', type: 'Disk', empty: false, other_config: {} }))
+    expect(rec('VM', t.refs.halted)['VBDs']).toContain(vbd)
+    expect(rec('VDI', vdi)['VBDs']).toEqual([vbd])
+    await call('VBD.destroy', vbd)
+    expect(rec('VM', t.refs.halted)['VBDs']).not.toContain(vbd)
+    expect(rec('VDI', vdi)['VBDs']).toEqual([])
+    await call('VDI.destroy', vdi)
+    expect(rec('SR', t.refs.sr)['VDIs']).not.toContain(vdi)
+    const runningDisk = String(rec('VBD', (rec('VM', t.refs.running)['VBDs'] as string[])[0] ?? '')['VDI'])
+    await call('VM.start', t.refs.halted, false, false)
+    const attached = String(rec('VBD', (rec('VM', t.refs.halted)['VBDs'] as string[])[0] ?? '')['VDI'])
+    expect(await fails('VDI.destroy', attached)).toEqual(['VDI_IN_USE', attached, 'destroy'])
+    void runningDisk
+  })
+
+  it('designates a new master: pool.master changes, then sessions end as the toolstack restarts', async () => {
+    const { t, call, pool } = makePool()
+    const s = pool.openSession('root', t.refs.hosts[0] ?? '', 'x')
+    await call('pool.designate_new_master', t.refs.hosts[1] ?? '')
+    await waitFor('master change', () => (pool.masterRef === t.refs.hosts[1] ? true : undefined))
+    expect(pool.sessions.has(s)).toBe(false)
+    expect(pool.masterAddress).toBe(t.spec.hosts[1]?.address)
+  })
+})
