@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { createRegistry, type CommandContext, type ConfirmRequest, type DialogRequest, type SelectedItem } from '../../../renderer/src/commands'
+import { appCommands } from '../../../renderer/src/commands/app'
+import { connectionCommands } from '../../../renderer/src/commands/connection'
+import { objectCommands } from '../../../renderer/src/commands/object'
+import { CommandRegistry, type CommandContext, type ConfirmRequest, type DialogRequest, type SelectedItem } from '../../../renderer/src/commands/registry'
 import type { ConnectionState } from '../../../shared/contract/connection'
 import { connectionState } from './fleet'
+
+/** the commands this issue defines (other features register theirs in the app's registry) */
+function createRegistry(): CommandRegistry {
+  const r = new CommandRegistry()
+  r.register(...appCommands, ...connectionCommands, ...objectCommands)
+  return r
+}
 
 function fakeContext(states: ConnectionState[], answer = true) {
   const calls: { method: string; args: unknown }[] = []

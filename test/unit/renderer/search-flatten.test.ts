@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TreeBuilder } from '../../../renderer/src/model/tree/build'
-import { filterTree, highlight } from '../../../renderer/src/model/tree/filter'
+import { filterTree, highlight, matchHint } from '../../../renderer/src/model/tree/filter'
 import { defaultExpanded, flatten, scrollToReveal, visibleWindow } from '../../../renderer/src/model/tree/flatten'
 import type { TreeNode } from '../../../renderer/src/model/tree/types'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
@@ -53,6 +53,13 @@ describe('search', () => {
     const before = roots[0]?.children.length
     filterTree(roots, 'alpha-vm0')
     expect(roots[0]?.children.length).toBe(before)
+  })
+
+  it('says why a row matched when its name does not contain the query', () => {
+    const node = { label: 'web-01', search: 'web-01\n0000-uuid\n10.0.0.5\nfe80::1\nprod' }
+    expect(matchHint(node, '10.0.0')).toBe('10.0.0.5')
+    expect(matchHint(node, 'web prod')).toBe('prod')
+    expect(matchHint(node, 'web')).toBeNull()
   })
 
   it('highlights every occurrence of every term', () => {

@@ -95,3 +95,18 @@ export function highlight(label: string, query: string): { text: string; hit: bo
   if (pos < label.length) out.push({ text: label.slice(pos), hit: false })
   return out
 }
+
+/**
+ * When a node matched on something other than its name (uuid, IP, tag), that text, so the row can
+ * say why it is there; null when the name itself matches.
+ */
+export function matchHint(node: { label: string; search: string }, query: string): string | null {
+  const terms = queryTerms(query)
+  if (terms.length === 0) return null
+  const label = node.label.toLowerCase()
+  const missing = terms.filter((t) => !label.includes(t))
+  if (missing.length === 0) return null
+  const lines = node.search.split('\n').slice(1)
+  const hits = lines.filter((line) => line && missing.some((t) => line.includes(t)))
+  return hits.length ? hits.join(', ') : null
+}
