@@ -83,7 +83,11 @@ async function main(): Promise<void> {
     for (const size of SIZES) {
       await page.setViewportSize({ width: size, height: size })
       await page.setContent(`<html><body style="margin:0;background:transparent"><img src="${dataUrl}" width="${size}" height="${size}" style="display:block"></body></html>`)
-      await page.waitForFunction(() => Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0))
+      await page.waitForFunction(() => {
+        // runs in the page; this file is type-checked without the DOM library
+        const doc = Reflect.get(globalThis, 'document') as { images: ArrayLike<{ complete: boolean; naturalWidth: number }> }
+        return Array.from(doc.images).every((i) => i.complete && i.naturalWidth > 0)
+      })
       pngs.set(size, await page.screenshot({ omitBackground: true, clip: { x: 0, y: 0, width: size, height: size } }))
     }
   } finally {
