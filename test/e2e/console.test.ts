@@ -8,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { endSimConsole, simScreens, type SimScreen } from '../sim/rfb'
 import type { SimPoolHandle } from '../sim/model'
+import { startXvnc, xvncAvailable, type XvncHandle } from '../sim/rfb/xvnc'
 import { startApp, type AppHarness } from './harness'
 
 let h: AppHarness
+let xvnc: XvncHandle | undefined
 let pool: SimPoolHandle
 let connectionId: string
 
@@ -59,7 +61,9 @@ async function waitState(page: Page, name: string, state: string): Promise<void>
 }
 
 beforeAll(async () => {
-  h = await startApp({ fleet: 'tiny', trustPools: true })
+  // db-01's console is a real VNC server (Debian's Xvnc) behind the simulator's /console
+  xvnc = xvncAvailable() ? await startXvnc({ desktop: 'db-01 (Xvnc)', background: 'weave' }) : undefined
+  h = await startApp({ fleet: 'tiny', trustPools: true, ...(xvnc ? { fleetOptions: { externalConsoles: { 'db-01': { host: xvnc.host, port: xvnc.port } } } } : {}) })
   pool = h.sim.pool('tiny-current')
   const total = h.sim.pools.length
   await h.page.getByTestId('pools-connected').filter({ hasText: `${total} of ${total} connected` }).waitFor({ timeout: 90_000 })
@@ -71,6 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close()
+  await xvnc?.stop()
   simScreens.clear()
 })
 
@@ -273,6 +278,15 @@ describe('VM console in the browser', () => {
     await closed
     await waitState(page, 'web-01', 'connected')
     await expect.poll(async () => (await screenOf(vm('web-01').uuid)).attached, { timeout: 30_000 }).toBe(1)
+  })
+
+  it.runIf(xvncAvailable())("shows a real VNC server's screen (Xvnc) through noVNC", async () => {
+    const { page } = h
+    await openConsoleTab(page, 'db-01')
+    await waitState(page, 'db-01', 'connected')
+    // X's root weave lights one pixel in four; a black canvas would be 0
+    await expect.poll(() => litShare(page, 'db-01'), { timeout: 30_000 }).toBeGreaterThan(0.2)
+    expect(await consoleOf(page, 'db-01').locator('canvas').first().evaluate((el) => (el instanceof HTMLCanvasElement ? `${el.width}x${el.height}` : ''))).toBe('800x600')
   })
 
   it("opens a host's control domain console from the host", async () => {

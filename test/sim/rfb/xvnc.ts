@@ -43,7 +43,7 @@ function canConnect(port: number): Promise<boolean> {
   })
 }
 
-export async function startXvnc(opts: { geometry?: string; desktop?: string } = {}): Promise<XvncHandle> {
+export async function startXvnc(opts: { geometry?: string; desktop?: string; /** 'weave': X's classic root pattern, so a screenshot is not blank */ background?: 'black' | 'weave' } = {}): Promise<XvncHandle> {
   const port = await freePort()
   let displayOut = ''
   // -displayfd: Xvnc picks a free display number itself and writes it to fd 3 once it is ready
@@ -66,7 +66,7 @@ export async function startXvnc(opts: { geometry?: string; desktop?: string } = 
       '-nolisten',
       'tcp',
       '-AlwaysShared',
-      '-br',
+      opts.background === 'weave' ? '-retro' : '-br',
     ],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
   )
