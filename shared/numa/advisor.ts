@@ -450,14 +450,16 @@ export function auditHost(host: HostNuma): AuditFinding[] {
     }
   }
   const ratios = resources.filter((r) => r.threads > 0).map((r) => ({ id: r.id, ratio: r.vcpusAffine / r.threads }))
-  if (ratios.length > 1) {
+  // vCPU affinity only measures node load where xenopsd places VMs (or masks pin them)
+  const pinned = host.vms.some((v) => !v.isControlDomain && v.placement === 'hard-pinned')
+  if (ratios.length > 1 && (places || pinned)) {
     const max = ratios.reduce((a, b) => (b.ratio > a.ratio ? b : a))
     const min = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a))
     if (max.ratio > 0 && (min.ratio === 0 ? max.ratio >= 0.25 : max.ratio / min.ratio > IMBALANCE_RATIO))
       findings.push({
         code: 'node-imbalance',
         hostRef: host.hostRef,
-        message: `Node ${max.id} carries ${max.ratio.toFixed(2)} vCPUs per pCPU, node ${min.id} ${min.ratio.toFixed(2)}: new VMs should go to node ${min.id} (restart or migrate pinned VMs to rebalance).`,
+        message: `${host.hostName}: node ${max.id} carries ${max.ratio.toFixed(2)} vCPUs per pCPU, node ${min.id} ${min.ratio.toFixed(2)}: new VMs should go to node ${min.id} (restart or migrate pinned VMs to rebalance).`,
       })
   }
   return findings
