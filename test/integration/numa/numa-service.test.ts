@@ -117,6 +117,27 @@ describe('NUMA model over XAPI alone', () => {
     }
   })
 
+  it('draws every demo host from XAPI alone with the right counts, everything else derived or unknown', async () => {
+    for (const pool of sim.pools)
+      for (const spec of sim.fleet.pools.find((p) => p.name === pool.name)?.hosts ?? []) {
+        await setPluginMode(pool, spec.ref, 'absent')
+        try {
+          const { model } = await hostModel(pool, spec.ref)
+          const t = spec.numa
+          expect(model.plugin.status).toBe('absent')
+          expect(model.pcpus).toHaveLength(t.sockets * t.coresPerSocket * t.threadsPerCore)
+          expect(model.topology.source).toBe('derived')
+          // node count: from XAPI where it reports nr_nodes, else assumed one per socket (and said so)
+          if (model.nrNodes.source === 'xapi') expect(model.nodes).toHaveLength(t.nodes)
+          else expect(model.topology.note).toMatch(/one NUMA node per socket/)
+          expect(model.nodes.every((n) => n.memSize.source !== 'plugin' && n.memFree.source !== 'plugin')).toBe(true)
+          expect(model.distances.value === null || model.nodes.length === 1).toBe(true)
+        } finally {
+          await setPluginMode(pool, spec.ref, null)
+        }
+      }
+  })
+
   it('degrades on the legacy XenServer 7.2 host without a crash or an invented fact', async () => {
     const pool = sim.pool('Legacy')
     const hostRef = sim.fleet.pools.find((p) => p.name === 'Legacy')?.hosts[0]?.ref ?? ''
