@@ -162,12 +162,12 @@ async function main(): Promise<void> {
     const producer = (async () => {
       let i = 0
       while (!stop) {
-        for (let k = 0; k < 2000; k++) {
+        for (let k = 0; k < 5000; k++) {
           const ref = metrics[i++ % metrics.length] ?? ''
           state.db.update('VM_metrics', ref, { last_updated: String(i) })
           produced++
         }
-        await new Promise((r) => setTimeout(r, 10))
+        await new Promise((r) => setTimeout(r, 5))
       }
     })()
     let received = 0

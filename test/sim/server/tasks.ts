@@ -80,7 +80,8 @@ export class Tasks {
         backtrace: '()',
       }),
     )
-    const sess = this.db.get('session', sessionRef)
+    // the hidden task of a sync call lives only as long as the call: not worth a session entry
+    const sess = visible ? this.db.get('session', sessionRef) : undefined
     if (sess) this.db.update('session', sessionRef, { tasks: [...asArray(sess['tasks']), ref] })
     const h = new TaskHandle(this.db, ref, visible)
     this.running.set(ref, h)
