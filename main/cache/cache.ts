@@ -78,6 +78,8 @@ export interface CacheStatus {
 
 /** time budget of one write-behind step on the main thread (serialising + inserting a chunk) */
 const CHUNK_BUDGET_MS = 8
+/** below this, per-transaction overhead dominates */
+const CHUNK_MIN_ROWS = 64
 /** a chunk never exceeds this many rows (worker mode: bounds the message size) */
 const CHUNK_MAX_ROWS = 2000
 /** more dirty objects than this → rewrite the graph as a chunked reset instead of one big transaction */
@@ -144,6 +146,8 @@ export class SqliteInventoryCache implements InventoryCache {
   private housekeepingInFlight = false
   private idleWaiters: (() => void)[] = []
   private closed = false
+  /** a damaged file is being set aside (only once, however many operations noticed it) */
+  private recovering = false
 
   /** Opens or creates the cache. Never throws: trouble is in status() and onProblem. */
   constructor(private readonly opts: CacheOptions) {
@@ -158,10 +162,10 @@ export class SqliteInventoryCache implements InventoryCache {
   // ---------------------------------------------------------------------------------------------
   // opening, problems
 
-  private openDb(): void {
+  private openDb(attempt = 0): void {
     try {
       const opened = openCacheDatabase(this.opts.dataDir, { now: this.now })
-      this.attach(opened.db)
+      this.db = opened.db
       if (opened.recovered) {
         this.report({
           kind: 'corrupt-recovered',
@@ -169,10 +173,30 @@ export class SqliteInventoryCache implements InventoryCache {
           movedTo: opened.recovered.movedTo,
         })
       }
+      this.attach(opened.db)
     } catch (e) {
+      try {
+        this.db?.close()
+      } catch {
+        // being replaced or abandoned
+      }
       this.db = undefined
+      this.reader = undefined
+      this.historyLog = undefined
       const kind = e instanceof CacheOpenError ? e.kind : classifyError(e)
-      this.enterMemoryOnly({ kind, message: e instanceof CacheOpenError ? e.message : describeProblem(kind, this.path, e), ...(errCode(e) ? { code: errCode(e) } : {}) })
+      if (kind === 'corrupt-recovered' && attempt === 0) {
+        // damaged beyond the header (found while reading the pools table): set aside, start over
+        try {
+          const movedTo = moveAside(this.path, this.now())
+          this.report({ kind, message: describeProblem(kind, this.path, e) + ` The damaged file was kept as ${movedTo}.`, movedTo, ...(errCode(e) ? { code: errCode(e) } : {}) })
+          this.openDb(1)
+          return
+        } catch (moveError) {
+          this.enterMemoryOnly({ kind: 'io-error', message: describeProblem('io-error', this.path, moveError) })
+          return
+        }
+      }
+      this.enterMemoryOnly({ kind: kind === 'corrupt-recovered' ? 'io-error' : kind, message: e instanceof CacheOpenError ? e.message : describeProblem(kind, this.path, e), ...(errCode(e) ? { code: errCode(e) } : {}) })
     }
   }
 
@@ -246,9 +270,12 @@ export class SqliteInventoryCache implements InventoryCache {
 
   /** The file turned out damaged while running: set it aside, start a new one, rewrite what we hold. */
   private recoverFromCorruption(f: BackendFailure): void {
+    if (this.recovering) return
+    this.recovering = true
     const backend = this.backend
     this.backend = undefined
     const finish = (): void => {
+      this.recovering = false
       try {
         this.db?.close()
       } catch {
@@ -636,7 +663,7 @@ export class SqliteInventoryCache implements InventoryCache {
       // Chunk size adapts to the measured cost per row of the previous chunk (serialising, plus
       // inserting in inline mode), so one step stays near CHUNK_BUDGET_MS whatever the records.
       const t0 = performance.now()
-      const want = Math.min(CHUNK_MAX_ROWS, Math.max(8, Math.floor(CHUNK_BUDGET_MS / this.msPerRow)))
+      const want = Math.min(CHUNK_MAX_ROWS, Math.max(CHUNK_MIN_ROWS, Math.floor(CHUNK_BUDGET_MS / this.msPerRow)))
       const rows: ObjectRow[] = []
       while (r.index < r.items.length && rows.length < want) {
         const u = r.items[r.index++]
@@ -644,8 +671,9 @@ export class SqliteInventoryCache implements InventoryCache {
       }
       if (rows.length > 0) {
         backend.submit({ op: 'resetChunk', resetId: r.id, rows })
-        const perRow = (performance.now() - t0) / rows.length
-        this.msPerRow = this.msPerRow * 0.5 + perRow * 0.5
+        // A commit that happened to run a WAL checkpoint is an outlier, not a new per-row cost.
+        const perRow = Math.min((performance.now() - t0) / rows.length, this.msPerRow * 4)
+        this.msPerRow = this.msPerRow * 0.7 + perRow * 0.3
       }
       if (r.index >= r.items.length) {
         c.reset = undefined

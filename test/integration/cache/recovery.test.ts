@@ -105,7 +105,7 @@ describe('a damaged cache file', () => {
     expectUntouched(dir, others)
   })
 
-  it('found damaged only while running (bad pages behind a good header) is recovered and rebuilt from memory', async () => {
+  it('with bad pages behind a good header (found at open or only when read) is recovered', async () => {
     const { dir, open } = setup()
     const others = seedOtherFiles(dir)
     const a = open({ mode: 'inline' })
@@ -118,16 +118,42 @@ describe('a damaged cache file', () => {
     for (let off = 4096 * 2; off < bytes.length; off += 97) bytes[off] = (bytes[off] ?? 0) ^ 0x5a
     writeFileSync(path, bytes)
     const c = open({ mode: 'inline' })
-    const problems: CacheProblem[] = []
-    c.onProblem((p) => problems.push(p))
     expect(c.load('c1')).toBeUndefined() // cannot be read: no crash, no partial graph
-    await waitFor(() => problems.length > 0 && c.status().state === 'ok')
-    expect(problems[0]?.kind).toBe('corrupt-recovered')
+    await waitFor(() => c.status().problems.length > 0 && c.status().state === 'ok')
+    expect(c.status().problems.map((p) => p.kind)).toEqual(['corrupt-recovered'])
     expect(readdirSync(dir).filter((f) => CORRUPT_NAME.test(f))).toHaveLength(1)
     // writing goes on in the new file
     c.write(reset('c1', 2, [vm('OpaqueRef:new', 'after recovery')]))
     await c.close()
     expect(namesOf(open().load('c1')?.diff.upserts ?? [])).toEqual({ 'VM OpaqueRef:new': 'after recovery' })
+    expectUntouched(dir, others)
+  })
+})
+
+describe('a cache file found damaged while running', () => {
+  it.each(['inline', 'worker'] as const)('is set aside and rebuilt from the graphs held in memory (%s writer)', async (mode) => {
+    const { dir, open } = setup()
+    const others = seedOtherFiles(dir)
+    const a = open({ mode: 'inline' })
+    a.write(reset('c1', 1, Array.from({ length: 4000 }, (_, i) => vm(`OpaqueRef:${i}`, `vm-${i}`, { pad: 'p'.repeat(400) }))))
+    await a.close()
+    // the pools table and schema live in the first pages: damage only the second half of the file
+    const path = join(dir, 'cache.sqlite')
+    const bytes = readFileSync(path)
+    for (let off = Math.floor(bytes.length / 2); off < bytes.length; off += 61) bytes[off] = (bytes[off] ?? 0) ^ 0xa5
+    writeFileSync(path, bytes)
+    const c = open({ mode })
+    const problems: CacheProblem[] = []
+    c.onProblem((p) => problems.push(p))
+    expect(c.status()).toMatchObject({ state: 'ok', problems: [] }) // opens: the damage is not visible yet
+    c.write(reset('c2', 1, [vm('OpaqueRef:kept', 'held in memory')]))
+    expect(c.load('c1')).toBeUndefined() // reading hits the damage: no crash, no partial graph
+    await waitFor(() => problems.length > 0 && c.status().state === 'ok')
+    expect(problems.map((p) => p.kind)).toEqual(['corrupt-recovered'])
+    expect(readdirSync(dir).filter((f) => CORRUPT_NAME.test(f))).toHaveLength(1)
+    await c.close()
+    const d = open({ mode })
+    expect(namesOf(d.load('c2')?.diff.upserts ?? [])).toEqual({ 'VM OpaqueRef:kept': 'held in memory' })
     expectUntouched(dir, others)
   })
 })
