@@ -27,6 +27,8 @@ const VmFields = z.object({
   consoles: z.array(z.string()),
   resident_on: z.string().nullable(),
   is_control_domain: z.boolean(),
+  other_config: z.record(z.string(), z.unknown()).optional(),
+  domain_type: z.string().optional(),
 })
 const HostFields = z.object({
   name_label: z.string(),
@@ -67,6 +69,11 @@ export class PoolConsoleSource implements ConsoleSource {
       throw new ConsoleError('vm-not-running', `${vmLabel} is not running (${vm.power_state}): start it to see its console.`)
     }
     if (!isRef(vm.resident_on)) throw new ConsoleError('vm-not-running', `${vmLabel} is not resident on any host yet: wait until it has started.`)
+    // the admin switched the text console of a PV guest off (XAPI then starts no vncterm for it)
+    const disabled = vm.other_config?.['disable_pv_vnc']
+    if ((disabled === '1' || disabled === 'true') && vm.domain_type !== 'hvm') {
+      throw new ConsoleError('console-disabled', `${vmLabel} has its console switched off (other_config:disable_pv_vnc=${disabled}). Remove that key to use the console.`)
+    }
     let consoleRef: string | undefined
     for (const ref of vm.consoles) {
       const c = await this.record('console', ref, ConsoleFields, connectionId).catch(() => undefined)

@@ -101,6 +101,15 @@ describe('PoolConsoleSource.locate', () => {
     expect(await refusal(src(tables()).locate({ connectionId: 'zz', vmRef: 'OpaqueRef:vm' }))).toMatchObject({ code: 'not-found' })
   })
 
+  it('honours a console switched off with other_config:disable_pv_vnc on a PV guest', async () => {
+    const { pools } = fakePools(tables({ domain_type: 'pv', other_config: { disable_pv_vnc: '1' } }))
+    const e = await refusal(new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' }))
+    expect(e.code).toBe('console-disabled')
+    expect(e.message).toBe("VM 'web' has its console switched off (other_config:disable_pv_vnc=1). Remove that key to use the console.")
+    const hvm = fakePools(tables({ domain_type: 'hvm', other_config: { disable_pv_vnc: '1' } }))
+    expect((await new PoolConsoleSource(hvm.pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' })).consoleRef).toBe('OpaqueRef:c-rfb')
+  })
+
   it('refuses a record of the wrong shape with a sentence instead of crashing', async () => {
     const { pools } = fakePools(tables({ consoles: 'not-a-list' }))
     const e = await refusal(new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' }))
