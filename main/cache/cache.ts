@@ -12,8 +12,14 @@
  *     invisible generation, in chunks of at most CHUNK_BUDGET_MS each, then one small commit
  *     transaction switches the pool to it. A 10,000-VM initial load therefore never holds the
  *     main thread for more than one chunk, and the file is at a batch boundary at every instant.
- * Whether the SQLite work runs on the main thread (mode 'inline', default) or on a worker thread
- * (mode 'worker') is a constructor option; see test/bench/cache.bench.ts for the figures.
+ * Whether the SQLite work runs on a worker thread (mode 'worker', default) or on the main thread
+ * (mode 'inline', also the fallback when the worker cannot start) is a constructor option.
+ * Measured with `npm run bench cache` (bench-10k initial sync: 82,290 objects, 91 MB of JSON) on the
+ * shared 2-core box at load average ≈ 15 (other sessions running):
+ *   worker: 5.7 s to disk, main thread busy 1.9 s (33 %), longest event-loop stall 88 ms (p99 25 ms)
+ *   inline: 14–24 s to disk, main thread busy 100 %, longest stall 147–263 ms (p99 93–146 ms)
+ * (WAL checkpoints with their fsync land on whichever thread commits, which is what hurts inline.)
+ * Hence the worker by default.
  *
  * Failure policy: no method throws into the pools layer. A damaged file is set aside (kept, dated)
  * and rebuilt from memory; a full disk, read-only folder or I/O error switches the cache to
