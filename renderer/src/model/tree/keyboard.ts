@@ -117,9 +117,6 @@ export function treeKey(rows: readonly FlatRow[], cursor: TreeCursor, input: Key
         return { cursor: { ...cursor, selection: sel }, effect: { type: 'move' }, handled: true }
       }
       break
-    case '*':
-      // expand all siblings (WAI-ARIA): left to the view, reported as expand of each
-      break
   }
   if (input.key.length === 1 && !ctrl && input.key !== ' ') return { cursor, effect: { type: 'typeahead', char: input.key }, handled: true }
   return none()
