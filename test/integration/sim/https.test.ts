@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto'
+import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator } from '../../sim'
 import type { SimControl, SimPoolHandle } from '../../sim/model'
@@ -155,6 +156,32 @@ describe('console and rrd handlers', () => {
     expect(typeof parsed.data[0]?.values[0]).toBe('string')
     const ts = parsed.data.map((r) => r.t)
     expect(ts).toEqual([...ts].sort((a, b) => b - a))
+  })
+
+  it('carries the console over a WebSocket upgrade of GET /console (subprotocol binary), and refuses a halted VM', async () => {
+    const sess = await login(cur)
+    await jsonResult(master(cur), 'VM.start_on', [sess, current.refs.halted, current.refs.hosts[0], false, false])
+    const uuid = String(await jsonResult(master(cur), 'VM.get_uuid', [sess, current.refs.halted]))
+    const m = master(cur)
+    const ws = new WebSocket(`wss://${m.address}:${new URL(m.url).port}/console?uuid=${uuid}`, 'binary', { ca: m.certPem, headers: { cookie: `session_id=${sess}` } })
+    const first = await new Promise<Buffer>((resolve, reject) => {
+      ws.once('message', (d: Buffer) => resolve(d))
+      ws.once('error', reject)
+    })
+    expect(ws.protocol).toBe('binary')
+    expect(first.subarray(0, 12).toString()).toBe('RFB 003.008\n')
+    ws.close()
+    await jsonResult(master(cur), 'VM.hard_shutdown', [sess, current.refs.halted])
+    const refused = new WebSocket(`wss://${m.address}:${new URL(m.url).port}/console?uuid=${uuid}&session_id=${sess}`, 'binary', { ca: m.certPem })
+    refused.on('error', () => undefined)
+    const status = await new Promise<number>((resolve) => {
+      refused.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0)
+        refused.terminate()
+      })
+      refused.once('open', () => resolve(200))
+    })
+    expect(status).toBe(404)
   })
 
   it('requires start on /rrd_updates (400) and a session (401)', async () => {

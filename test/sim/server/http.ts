@@ -9,6 +9,7 @@ import { RELEASES } from '../../../shared/xapi/datamodel.generated'
 import type { SimHostSpec, SimRecord } from '../model'
 import { attachConsole, type ConsoleTarget } from '../rfb'
 import { rrdUpdates } from '../rrd'
+import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { HostCert } from './certs'
 import { sendWithFault, type FaultSet } from './faults'
 import type { PoolState } from './pool'
@@ -40,6 +41,7 @@ export class HostServer {
       })
     })
     this.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onConnect(req, socket, head))
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head))
     this.server.on('clientError', (_e, socket) => socket.destroy())
   }
 
@@ -198,40 +200,59 @@ export class HostServer {
     }
   }
 
-  private onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', `https://${this.host.address}`)
-    const reject = (status: string, why: string): void => {
-      const body = `${why}\n`
-      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
-    }
-    if (url.pathname !== '/console') {
-      reject('404 Not Found', `no CONNECT handler for ${url.pathname}`)
-      return
-    }
-    if (!this.sessionOf(req, url)) {
-      reject('403 Forbidden', 'SESSION_INVALID: a valid session_id cookie or query parameter is required')
-      return
-    }
+  /** the console's VM if this request may open it here, else the refusal (status line and reason) */
+  private consoleCheck(req: IncomingMessage, url: URL): SimRecord | [status: string, why: string] {
+    if (url.pathname !== '/console') return ['404 Not Found', `no handler for ${url.pathname}`]
+    if (!this.sessionOf(req, url)) return ['403 Forbidden', 'SESSION_INVALID: a valid session_id cookie or query parameter is required']
     const resolved = this.resolveConsoleVm(url)
-    if (typeof resolved === 'string') {
-      reject('404 Not Found', resolved)
-      return
-    }
-    const [vmRef, vm] = resolved
+    if (typeof resolved === 'string') return ['404 Not Found', resolved]
+    const vm = resolved[1]
     if (vm['power_state'] !== 'Running') {
-      reject('404 Not Found', `VM ${String(vm['uuid'])} is ${String(vm['power_state']).toLowerCase()}, not running: it has no console`)
-      return
+      return ['404 Not Found', `VM ${String(vm['uuid'])} is ${String(vm['power_state']).toLowerCase()}, not running: it has no console`]
     }
     if (vm['resident_on'] !== this.host.ref) {
       const where = this.pool.hostAddress(String(vm['resident_on']))
-      reject('404 Not Found', `VM ${String(vm['uuid'])} is not resident on this host (${this.host.address}); its console is on ${where}`)
+      return ['404 Not Found', `VM ${String(vm['uuid'])} is not resident on this host (${this.host.address}); its console is on ${where}`]
+    }
+    return vm
+  }
+
+  private refuse(socket: Duplex, status: string, why: string): void {
+    const body = `${why}\n`
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+
+  private onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', `https://${this.host.address}`)
+    const vm = this.consoleCheck(req, url)
+    if (Array.isArray(vm)) {
+      this.refuse(socket, vm[0], vm[1])
       return
     }
     socket.write('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nCache-Control: no-cache, no-store\r\n\r\n')
     if (head.length) socket.unshift(head)
-    void vmRef
     attachConsole(socket, this.consoleTarget(vm))
   }
+
+  /** GET /console with a WebSocket upgrade (XAPI's wsproxy; XO and XO Lite use it): binary frames carry RFB */
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', `https://${this.host.address}`)
+    const vm = this.consoleCheck(req, url)
+    if (Array.isArray(vm)) {
+      this.refuse(socket, vm[0], vm[1])
+      return
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws)
+      stream.on('error', () => stream.destroy())
+      attachConsole(stream, this.consoleTarget(vm))
+    })
+  }
+
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
+  })
 
   private resolveConsoleVm(url: URL): [string, SimRecord] | string {
     const db = this.pool.db
