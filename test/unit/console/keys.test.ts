@@ -55,15 +55,57 @@ describe('typing text (US QWERTY)', () => {
     let all = ''
     for (let c = 0x20; c < 0x7f; c++) all += String.fromCharCode(c)
     const typed = textToStrokes(all)
-    expect(typed.nonUs).toEqual([])
+    expect(typed.notOnLayout).toEqual([])
     expect(downs(typed.strokes).filter((k) => k !== 0xffe1)).toEqual([...all].map((ch) => ch.charCodeAt(0)))
   })
 
   it('sends characters without a US key as X11 keysyms and says so; drops control characters', () => {
-    const typed = textToStrokes('é€\u0007')
-    expect(downs(typed.strokes)).toEqual([0xe9, 0x010020ac])
-    expect(typed.nonUs).toEqual(['é', '€'])
+    const typed = textToStrokes('é€ł\u0007')
+    expect(downs(typed.strokes)).toEqual([0xe9, 0x20ac, 0x0100_0142])
+    expect(typed.notOnLayout).toEqual(['é', '€', 'ł'])
     expect(typed.skipped).toEqual(['\u0007'])
+  })
+})
+
+describe('typing text for other guest layouts (keys that QEMU turns into scancodes)', () => {
+  const chords = (text: string, layout: 'us' | 'uk' | 'de' | 'fr'): string[] =>
+    textToStrokes(text, layout).strokes.filter((s) => s.down).map((s) => s.code ?? `keysym:${s.keysym.toString(16)}`)
+
+  it('German QWERTZ: z and y swap keys, @ is AltGr+Q, ß has its own key, € is AltGr+E', () => {
+    expect(chords('zy', 'de')).toEqual(['KeyY', 'KeyZ'])
+    expect(chords('@', 'de')).toEqual(['AltRight', 'KeyQ'])
+    expect(chords('ß€', 'de')).toEqual(['Minus', 'AltRight', 'KeyE'])
+    expect(chords('Ä', 'de')).toEqual(['ShiftLeft', 'Quote'])
+    const at = textToStrokes('@', 'de').strokes
+    expect(at.map((s) => [s.keysym, s.down])).toEqual([
+      [0xfe03, true],
+      [0x40, true],
+      [0x40, false],
+      [0xfe03, false],
+    ])
+  })
+
+  it('French AZERTY: a is on Q, digits need Shift, é is the 2 key', () => {
+    expect(chords('aqzwm', 'fr')).toEqual(['KeyQ', 'KeyA', 'KeyW', 'KeyZ', 'Semicolon'])
+    expect(chords('1', 'fr')).toEqual(['ShiftLeft', 'Digit1'])
+    expect(chords('é', 'fr')).toEqual(['Digit2'])
+  })
+
+  it('UK: " is Shift+2, @ is Shift+quote, £ is Shift+3, # has its own key', () => {
+    expect(chords('"@£#', 'uk')).toEqual(['ShiftLeft', 'Digit2', 'ShiftLeft', 'Quote', 'ShiftLeft', 'Digit3', 'Backslash'])
+  })
+
+  it('keysyms stay the characters whatever the layout (what vncterm and Xvnc read)', () => {
+    for (const layout of ['us', 'uk', 'de', 'fr'] as const) {
+      const typed = textToStrokes('Hello zy@1', layout)
+      expect(downs(typed.strokes).filter((k) => k !== 0xffe1 && k !== 0xfe03)).toEqual([...'Hello zy@1'].map((c) => c.charCodeAt(0)))
+    }
+  })
+
+  it('leaves characters only a dead key gives as bare keysyms (^ on German keyboards)', () => {
+    const typed = textToStrokes('^', 'de')
+    expect(typed.notOnLayout).toEqual(['^'])
+    expect(typed.strokes.map((s) => s.code)).toEqual([null, null])
   })
 })
 

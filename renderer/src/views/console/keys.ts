@@ -2,13 +2,14 @@
  * Keys the console sends on the user's behalf: the combo palette (Ctrl+Alt+Del, Ctrl+Alt+Fn, …)
  * and "Type clipboard", which turns text into key events.
  *
- * Layout assumption for typed text: **US QWERTY**. Each character becomes the X11 keysym of the
- * character (what RFB's KeyEvent carries) plus the DOM `code` of the US key that produces it (what
- * QEMU's extended key events turn into a scancode), with Shift held for upper case and shifted
- * symbols. A guest with another layout receives the right keysyms from RFB-keysym servers
- * (vncterm, Xvnc); QEMU maps scancodes through the guest's own layout, so there text matches only
- * when the guest uses US QWERTY too.
+ * Typed text assumes a guest keyboard layout, **US QWERTY unless the user picks another**
+ * (layouts.ts: US, UK, German, French). Each character becomes the X11 keysym of the character
+ * (what RFB's KeyEvent carries) plus the DOM `code` of the key that produces it on that layout
+ * (what QEMU's extended key events turn into a scancode), with Shift and/or AltGr held as that
+ * layout needs. Keysym servers (vncterm, Xvnc) get the right characters whatever the layout;
+ * QEMU guests get them when the chosen layout is the guest's.
  */
+import { chordFor, type KeyboardLayoutId } from './layouts'
 
 export interface KeyStroke {
   keysym: number
@@ -26,6 +27,7 @@ export const XK = {
   Sys_Req: 0xff15,
   Print: 0xff61,
   Shift_L: 0xffe1,
+  ISO_Level3_Shift: 0xfe03,
   Control_L: 0xffe3,
   Alt_L: 0xffe9,
   Super_L: 0xffeb,
@@ -66,56 +68,29 @@ export function comboStrokes(combo: KeyCombo): KeyStroke[] {
   return [...combo.keys.map((k) => ({ ...k, down: true })), ...[...combo.keys].reverse().map((k) => ({ ...k, down: false }))]
 }
 
-/** US QWERTY: character → key code and whether Shift is needed */
-const US: Record<string, { code: string; shift: boolean }> = (() => {
-  const map: Record<string, { code: string; shift: boolean }> = {}
-  for (let i = 0; i < 26; i++) {
-    const lower = String.fromCharCode(0x61 + i)
-    const upper = lower.toUpperCase()
-    map[lower] = { code: `Key${upper}`, shift: false }
-    map[upper] = { code: `Key${upper}`, shift: true }
-  }
-  const shiftedDigits = ')!@#$%^&*('
-  for (let d = 0; d <= 9; d++) {
-    map[String(d)] = { code: `Digit${d}`, shift: false }
-    map[shiftedDigits.charAt(d)] = { code: `Digit${d}`, shift: true }
-  }
-  const pairs: [string, string, string][] = [
-    ['-', '_', 'Minus'],
-    ['=', '+', 'Equal'],
-    ['[', '{', 'BracketLeft'],
-    [']', '}', 'BracketRight'],
-    ['\\', '|', 'Backslash'],
-    [';', ':', 'Semicolon'],
-    ["'", '"', 'Quote'],
-    ['`', '~', 'Backquote'],
-    [',', '<', 'Comma'],
-    ['.', '>', 'Period'],
-    ['/', '?', 'Slash'],
-  ]
-  for (const [plain, shifted, code] of pairs) {
-    map[plain] = { code, shift: false }
-    map[shifted] = { code, shift: true }
-  }
-  map[' '] = { code: 'Space', shift: false }
-  return map
-})()
-
 export interface TypedText {
   strokes: KeyStroke[]
   /** characters that were left out (control characters) */
   skipped: string[]
-  /** characters sent as bare keysyms because no US key types them (é, ß, €, …) */
-  nonUs: string[]
+  /** characters sent as bare keysyms because no key of the layout types them (é on US, …) */
+  notOnLayout: string[]
 }
 
 /** Longest text "Type clipboard" sends in one go (a paste of a whole file is a mistake). */
 export const MAX_TYPED_CHARS = 20_000
 
-export function textToStrokes(text: string): TypedText {
+/** X11 keysym of a character: Latin-1 is the code point, € has its legacy keysym, the rest Unicode */
+export function keysymOf(ch: string): number {
+  const cp = ch.codePointAt(0) ?? 0
+  if (cp <= 0xff) return cp
+  if (cp === 0x20ac) return 0x20ac
+  return 0x01000000 + cp
+}
+
+export function textToStrokes(text: string, layout: KeyboardLayoutId = 'us'): TypedText {
   const strokes: KeyStroke[] = []
   const skipped: string[] = []
-  const nonUs: string[] = []
+  const notOnLayout: string[] = []
   const press = (keysym: number, code: string | null): void => {
     strokes.push({ keysym, code, down: true }, { keysym, code, down: false })
   }
@@ -129,22 +104,22 @@ export function textToStrokes(text: string): TypedText {
       press(XK.Tab, 'Tab')
       continue
     }
-    const us = US[ch]
-    if (us) {
-      const keysym = ch.charCodeAt(0)
-      if (us.shift) strokes.push({ keysym: XK.Shift_L, code: 'ShiftLeft', down: true })
-      press(keysym, us.code)
-      if (us.shift) strokes.push({ keysym: XK.Shift_L, code: 'ShiftLeft', down: false })
-      continue
-    }
     const cp = ch.codePointAt(0) ?? 0
     if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
       skipped.push(ch)
       continue
     }
-    // X11: Latin-1 keysyms equal the code point; everything else is 0x01000000 + code point
-    press(cp <= 0xff ? cp : 0x01000000 + cp, null)
-    nonUs.push(ch)
+    const chord = chordFor(layout, ch)
+    if (!chord) {
+      press(keysymOf(ch), null)
+      notOnLayout.push(ch)
+      continue
+    }
+    if (chord.shift) strokes.push({ keysym: XK.Shift_L, code: 'ShiftLeft', down: true })
+    if (chord.altgr) strokes.push({ keysym: XK.ISO_Level3_Shift, code: 'AltRight', down: true })
+    press(keysymOf(ch), chord.code)
+    if (chord.altgr) strokes.push({ keysym: XK.ISO_Level3_Shift, code: 'AltRight', down: false })
+    if (chord.shift) strokes.push({ keysym: XK.Shift_L, code: 'ShiftLeft', down: false })
   }
-  return { strokes, skipped, nonUs }
+  return { strokes, skipped, notOnLayout }
 }
