@@ -5,6 +5,7 @@
 import { SimXapiError, type SimRecord, type SimValue } from '../model'
 import { newRef } from './db'
 import type { EventBatch } from './events'
+import { refreshAllowedOperations } from './vmops'
 import { compileWhere } from './where'
 import type { PoolState } from './pool'
 import { defaultValue, zeroValue, type ClassSchema, type MethodSchema } from './schema'
@@ -107,6 +108,7 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
         return (p, [ref, value]) => {
           p.db.must(cls, str(ref))
           p.db.update(cls, str(ref), { [name]: value ?? zeroValue(f.type) })
+          afterWrite(p, cls, str(ref))
           return ''
         }
       case 'map_add':
@@ -117,6 +119,7 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
           const map = cur && typeof cur === 'object' && !Array.isArray(cur) ? cur : {}
           if (Object.prototype.hasOwnProperty.call(map, str(key))) throw new SimXapiError(['MAP_DUPLICATE_KEY', cls, name, str(ref), str(key)])
           p.db.update(cls, str(ref), { [name]: { ...map, [str(key)]: value ?? '' } })
+          afterWrite(p, cls, str(ref))
           return ''
         }
       case 'map_remove':
@@ -127,6 +130,7 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
           const map = cur && typeof cur === 'object' && !Array.isArray(cur) ? { ...cur } : {}
           delete map[str(key)]
           p.db.update(cls, str(ref), { [name]: map })
+          afterWrite(p, cls, str(ref))
           return ''
         }
       case 'set_add':
@@ -136,6 +140,7 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
           const cur = field(p, c, rec, name)
           const arr = Array.isArray(cur) ? cur : []
           if (value !== undefined && !arr.includes(value)) p.db.update(cls, str(ref), { [name]: [...arr, value] })
+          afterWrite(p, cls, str(ref))
           return ''
         }
       case 'set_remove':
@@ -145,6 +150,7 @@ export function genericHandler(pool: PoolState, m: MethodSchema): Handler | unde
           const cur = field(p, c, rec, name)
           const arr = Array.isArray(cur) ? cur : []
           p.db.update(cls, str(ref), { [name]: arr.filter((x) => x !== value) })
+          afterWrite(p, cls, str(ref))
           return ''
         }
     }
@@ -171,4 +177,9 @@ export function maintainRelations(pool: PoolState, c: ClassSchema, ref: string, 
     if (how === 'add' && !cur.includes(ref)) pool.db.update(other.name, target, { [set.name]: [...cur, ref] })
     if (how === 'remove' && cur.includes(ref)) pool.db.update(other.name, target, { [set.name]: cur.filter((x) => x !== ref) })
   }
+}
+
+/** a VM's allowed_operations follow its blocked_operations, template flag and the like */
+function afterWrite(pool: PoolState, cls: string, ref: string): void {
+  if (cls === 'VM') refreshAllowedOperations(pool, ref)
 }

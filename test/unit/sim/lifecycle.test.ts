@@ -239,3 +239,16 @@ describe('generated create/destroy and queries', () => {
     expect(pool.masterAddress).toBe(t.spec.hosts[1]?.address)
   })
 })
+
+describe('allowed_operations after plain field writes', () => {
+  it('drops an operation when it is blocked and brings it back when unblocked', async () => {
+    const { t, call, rec } = makePool()
+    await call('VM.add_to_blocked_operations', t.refs.halted, 'start', 'no')
+    expect(rec('VM', t.refs.halted)['allowed_operations']).not.toContain('start')
+    await call('VM.remove_from_blocked_operations', t.refs.halted, 'start')
+    expect(rec('VM', t.refs.halted)['allowed_operations']).toContain('start')
+    await call('VM.set_is_a_template', t.refs.halted, true)
+    expect(rec('VM', t.refs.halted)['allowed_operations']).not.toContain('start')
+    expect(rec('VM', t.refs.halted)['allowed_operations']).toContain('clone')
+  })
+})
