@@ -140,7 +140,7 @@ function vmNode(a: LeafArgs, kind: NodeKind, flags: TreeFlags | null): TreeNode 
   let gm: Rec | undefined
   let host: Rec | undefined
   if (cache) {
-    key = `${a.prefix ?? ''}|${a.ref}`
+    key = a.prefix ? `${a.prefix}|${a.ref}` : a.ref
     gm = a.p.tables.get('VM_guest_metrics')?.get(str(a.rec.guest_metrics))
     host = a.rec.is_control_domain === true ? a.p.get('host', a.rec.resident_on) : undefined
     const hit = cache.take(key)
