@@ -34,15 +34,22 @@ process.on('message', ({ id, url, ca, path, body, keep }) => {
     let bytes = 0
     let events = 0
     let tail = ''
+    let carry = ''
     res.on('data', (c) => {
       bytes += c.length
-      const s = tail + c.toString('latin1')
+      const text = c.toString('latin1')
+      // a match split across chunks is found once: the carry is shorter than the pattern
+      const s = carry + text
       let i = -1
       while ((i = s.indexOf('"operation":', i + 1)) >= 0) events++
-      tail = s.slice(-12)
+      carry = s.slice(-11)
+      tail = (tail + text).slice(-120)
       if (keep) chunks.push(c)
     })
-    res.on('end', () => parentPort.postMessage({ id, ms: performance.now() - t0, bytes, events, body: keep ? Buffer.concat(chunks).toString() : '' }))
+    res.on('end', () => {
+      const m = /"token":"([0-9,]+)"/.exec(tail + '')
+      parentPort.postMessage({ id, ms: performance.now() - t0, bytes, events, token: m ? m[1] : '', body: keep ? Buffer.concat(chunks).toString() : '' })
+    })
   })
   req.on('error', (e) => parentPort.postMessage({ id, error: String(e) }))
   req.end(body)
@@ -53,6 +60,8 @@ interface Reply {
   ms: number
   bytes: number
   events: number
+  /** event.from token found at the end of the body */
+  token: string
   body: string
 }
 
@@ -84,10 +93,10 @@ class Client {
     return parsed.result
   }
   eventFrom(session: string, classes: string[], token: string, timeout: number): Promise<Reply & { token: string }> {
-    return this.post('/jsonrpc', JSON.stringify({ jsonrpc: '2.0', method: 'event.from', params: [session, classes, token, timeout], id: 1 }), true).then((r) => {
-      const m = /"token":"([0-9,]+)"/.exec(r.body.slice(-200))
-      return { ...r, body: '', token: m?.[1] ?? token }
-    })
+    return this.post('/jsonrpc', JSON.stringify({ jsonrpc: '2.0', method: 'event.from', params: [session, classes, token, timeout], id: 1 })).then((r) => ({
+      ...r,
+      token: r.token || token,
+    }))
   }
   close(): void {
     this.child.kill()
@@ -155,16 +164,16 @@ async function main(): Promise<void> {
     bench('sim.event_from.burst.server_cpu', burst.events / ((burstCpu.user + burstCpu.system) / 1e6), 'events/cpu-s', 50_000)
     console.log(`# burst: ${burst.events} events (${(burst.bytes / 1e6).toFixed(1)} MB) in ${burst.ms.toFixed(0)} ms after ${changes} changes`)
 
-    // live: the simulator changes VM_metrics continuously while the client follows with event.from
-    const metrics = [...state.db.table('VM_metrics').keys()]
+    // live: the simulator keeps changing objects while the client follows with event.from
+    const objects = classes.flatMap((cls) => [...state.db.table(cls).keys()].map((ref) => [cls, ref] as const))
     let stop = false
     let produced = 0
     const producer = (async () => {
       let i = 0
       while (!stop) {
         for (let k = 0; k < 5000; k++) {
-          const ref = metrics[i++ % metrics.length] ?? ''
-          state.db.update('VM_metrics', ref, { last_updated: String(i) })
+          const [cls, ref] = objects[i++ % objects.length] ?? ['VM_metrics', '']
+          state.db.update(cls, ref, { other_config: { bench: String(i) } })
           produced++
         }
         await new Promise((r) => setTimeout(r, 5))
@@ -174,7 +183,7 @@ async function main(): Promise<void> {
     const live0 = process.cpuUsage()
     t0 = performance.now()
     while (performance.now() - t0 < 5000) {
-      const b = await client.eventFrom(session, ['vm_metrics'], token, 1)
+      const b = await client.eventFrom(session, classes, token, 1)
       token = b.token
       received += b.events
     }
