@@ -148,7 +148,7 @@ describe('tasks and Async.*', () => {
   })
 
   it('shows current_operations while a task runs, refuses other operations, and cancels to status cancelled', async () => {
-    const { t, call, rec, fails, pool } = makePool({ opMs: 2000 })
+    const { t, call, rec, fails, pool } = makePool({ opMs: 10_000 })
     const task = String(await call('Async.VM.clean_shutdown', t.refs.running))
     await waitFor('cancellable', () => (rec('task', task)['allowed_operations'] as string[]).includes('cancel') || undefined)
     expect(rec('VM', t.refs.running)['current_operations']).toEqual({ [task]: 'clean_shutdown' })
