@@ -484,6 +484,40 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
     return ''
   },
   'VM.get_possible_hosts': (pool) => [...pool.db.table('host').keys()].filter((h) => hostUsable(pool, h)),
+  'VM.set_memory_limits': (pool, [vm, staticMin, staticMax, dynamicMin, dynamicMax]) =>
+    setMemory(pool, str(vm), { memory_static_min: staticMin, memory_static_max: staticMax, memory_dynamic_min: dynamicMin, memory_dynamic_max: dynamicMax }),
+  'VM.set_memory_static_range': (pool, [vm, min, max]) => setMemory(pool, str(vm), { memory_static_min: min, memory_static_max: max }),
+  'VM.set_memory_dynamic_range': (pool, [vm, min, max]) => setMemory(pool, str(vm), { memory_dynamic_min: min, memory_dynamic_max: max }),
+  'VM.set_memory': (pool, [vm, value]) => setMemory(pool, str(vm), { memory_static_max: value, memory_dynamic_min: value, memory_dynamic_max: value }),
+  'VM.set_VCPUs_number_live': (pool, [vm, n]) => {
+    const ref = str(vm)
+    const rec = pool.db.must('VM', ref)
+    if (rec['power_state'] !== 'Running') throw new SimXapiError(['VM_BAD_POWER_STATE', ref, 'running', String(rec['power_state']).toLowerCase()])
+    if (num(n) < 1 || num(n) > num(rec['VCPUs_max'])) throw new SimXapiError(['INVALID_VALUE', 'nvcpu', String(n)])
+    const updated = pool.db.update('VM', ref, { VCPUs_at_startup: num(n) })
+    updateMetrics(pool, updated, { VCPUs_number: num(n) })
+    return ''
+  },
+}
+
+/**
+ * Memory setters keep XAPI's constraint static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max
+ * (MEMORY_CONSTRAINT_VIOLATION otherwise); static limits only change while the VM is halted.
+ */
+function setMemory(pool: PoolState, ref: string, patch: Record<string, SimValue | undefined>): SimValue {
+  const vm = pool.db.must('VM', ref)
+  const next: SimRecord = {}
+  for (const [k, v] of Object.entries(patch)) if (v !== undefined) next[k] = num(v)
+  const merged = { ...vm, ...next }
+  const [smin, dmin, dmax, smax] = ['memory_static_min', 'memory_dynamic_min', 'memory_dynamic_max', 'memory_static_max'].map((k) => num(merged[k]))
+  if (!(smin !== undefined && dmin !== undefined && dmax !== undefined && smax !== undefined && smin <= dmin && dmin <= dmax && dmax <= smax)) {
+    throw new SimXapiError(['MEMORY_CONSTRAINT_VIOLATION', 'Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max'])
+  }
+  const staticChange = ('memory_static_min' in next && next['memory_static_min'] !== vm['memory_static_min']) || ('memory_static_max' in next && next['memory_static_max'] !== vm['memory_static_max'])
+  if (staticChange && vm['power_state'] !== 'Halted') throw new SimXapiError(['VM_BAD_POWER_STATE', ref, 'halted', String(vm['power_state']).toLowerCase()])
+  pool.db.update('VM', ref, next)
+  refreshAllowedOperations(pool, ref)
+  return ''
 }
 
 function shutdown(pool: PoolState, call: CallInfo, ref: string, op: string): Promise<SimValue> {
