@@ -41,6 +41,12 @@ export interface WebServerOptions {
   upgradeRoutes?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>
   /** largest accepted WebSocket message (default 1 MiB: calls are small) */
   maxMessageBytes?: number
+  /**
+   * A client that stops reading (a frozen tab) would make main buffer every diff for it forever:
+   * past this many queued bytes its socket is closed (1013) and the page reconnects and resubscribes,
+   * getting one fresh reset instead of the backlog. Default 512 MiB (above one bench-10k reset).
+   */
+  maxBufferedBytes?: number
   log?: (line: string) => void
 }
 
@@ -172,8 +178,15 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   function attach(ws: WebSocket): void {
     clients.add(ws)
+    const maxBuffered = opts.maxBufferedBytes ?? 512 * 1024 * 1024
     const send = (msg: ServerMessage): void => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg))
+      if (ws.readyState !== ws.OPEN) return
+      if (ws.bufferedAmount > maxBuffered) {
+        log(`web: a client has ${ws.bufferedAmount} bytes unread; closing it so it resubscribes`)
+        ws.close(1013, 'too far behind; reconnect')
+        return
+      }
+      ws.send(JSON.stringify(msg))
     }
     const emit: EventSink = (event, payload) => send({ t: 'event', event, payload })
     const session = opts.services.openSession(emit)

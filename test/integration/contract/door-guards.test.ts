@@ -5,7 +5,16 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type WebSocket from 'ws'
 import { ServerMessage, IPC_CALL } from '../../../shared/contract/wire'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { PoolDiff } from '../../../shared/model/diff'
+import { createServices } from '../../../main/services'
+import { memoryKeychainStatus } from '../../../main/services/keychain-status'
+import { memorySettingsStore } from '../../../main/services/settings'
+import { startWebServer } from '../../../main/web/server'
 import { APP_PAGE, openIpcDoorForTest, openSocket, openWsDoor, FakeWebContents, type IpcDoorUnderTest, type WsDoor } from './doors'
+import { FakePools } from './fake-pools'
 
 function nextMessage(ws: WebSocket): Promise<ServerMessage> {
   return new Promise((resolve) => ws.once('message', (d) => resolve(ServerMessage.parse(JSON.parse(String(d))))))
@@ -92,6 +101,35 @@ describe('the browser-mode WebSocket door', () => {
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
     ws.send(JSON.stringify({ t: 'call', id: 1, method: 'app.info', args: { pad: 'x'.repeat(2 * 1024 * 1024) } }))
     expect(await closed).toBe(1009)
+  })
+
+  it('closes (1013) a client that stops reading instead of buffering diffs for it without end', async () => {
+    const pools = new FakePools()
+    const services = createServices({ pools, settings: memorySettingsStore(), keychain: memoryKeychainStatus(), app: { name: 'XenPilot', version: 't', mode: 'browser', versions: {} } })
+    const staticDir = mkdtempSync(join(tmpdir(), 'xenpilot-slow-'))
+    const server = await startWebServer({ services, staticDir, maxBufferedBytes: 4 * 1024 * 1024 })
+    try {
+      const ws = await openSocket(`ws://127.0.0.1:${server.port}/api?token=${server.token}`, server.origin)
+      sockets.push(ws)
+      const subscribed = nextMessage(ws)
+      ws.send(JSON.stringify({ t: 'call', id: 1, method: 'objects.subscribe', args: {} }))
+      await subscribed
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+      ws.pause() // a frozen tab: nothing is read any more
+      const big = 'x'.repeat(256 * 1024)
+      const emit = (pools as unknown as { emitDiff(d: PoolDiff): void }).emitDiff.bind(pools)
+      // bounded: kernel buffers absorb some megabytes first, then the server's queue grows past the limit
+      for (let seq = 2; seq < 2000 && services.sessionCount() > 0 && server.clientCount() > 0; seq++) {
+        emit({ connectionId: 'c', seq, reset: false, upserts: [{ cls: 'VM', ref: 'OpaqueRef:v', record: { name_label: big } }], removes: [] })
+        if (seq % 50 === 0) await new Promise((r) => setTimeout(r, 10))
+      }
+      ws.resume()
+      expect(await closed).toBe(1013)
+    } finally {
+      await server.close()
+      await services.close()
+      rmSync(staticDir, { recursive: true, force: true })
+    }
   })
 
   it('ends the service session when the socket closes', async () => {
