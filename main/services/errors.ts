@@ -14,6 +14,9 @@ export type ServiceErrorCode =
   | 'not-found'
   | 'not-implemented'
   | 'unavailable'
+  | 'forbidden'
+  /** an operation refused or failed for a reason its message explains (not a bug) */
+  | 'failed'
   | 'internal'
 
 export class ServiceError extends Error {
@@ -49,10 +52,16 @@ function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string')
 }
 
+/** Errors that mean "XenPilot has a bug", as opposed to a refusal whose message explains itself. */
+export function isProgrammerError(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError || err instanceof SyntaxError
+}
+
 /**
  * Anything thrown → a ContractError. Objects that already carry a string `code` and `message`
- * (ServiceError, the pools layer's XapiFailure) keep them; anything else is an internal error whose
- * message is kept (it is ours, not a secret) but stack and extra properties are dropped.
+ * (ServiceError, the pools layer's XapiFailure) keep them; a plain Error is a refusal ('failed')
+ * whose sentence is kept; a TypeError & co. is a bug ('internal'). Stack and extra properties are
+ * never passed on.
  */
 export function toContractError(err: unknown): ContractError {
   if (err instanceof ServiceError) return err.toContract()
@@ -64,7 +73,7 @@ export function toContractError(err: unknown): ContractError {
       const params = rec['params']
       return isStringArray(params) ? { code, message, params } : { code, message }
     }
-    if (typeof message === 'string' && message.length > 0) return { code: 'internal', message }
+    if (typeof message === 'string' && message.length > 0) return { code: isProgrammerError(err) ? 'internal' : 'failed', message }
   }
   if (typeof err === 'string' && err.length > 0) return { code: 'internal', message: err }
   return { code: 'internal', message: 'Something went wrong in XenPilot’s main process; see the log for details.' }

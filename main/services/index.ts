@@ -233,6 +233,7 @@ export function createServices(deps: ServicesDeps): Services {
     } catch (err) {
       const ce = toContractError(err)
       if (ce.code === 'internal') log(`services: ${method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+      else if (ce.code === 'failed') log(`services: ${method} refused: ${ce.message}`)
       throw new ServiceError(ce.code, ce.message, ce.params)
     }
     // Results are checked too: a bug in main must not hand the renderer a shape it does not expect.

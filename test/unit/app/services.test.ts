@@ -75,6 +75,20 @@ describe('the services', () => {
     expect(logs.some((l) => l.includes('console.close failed') && l.includes('TypeError'))).toBe(true)
   })
 
+  it('pass a refusal (a plain Error) on as failed with its sentence', async () => {
+    const { attempt, logs } = setup([
+      () => ({
+        handlers: {
+          'console.close': () => {
+            throw new Error('the host now presents another certificate; review it again')
+          },
+        },
+      }),
+    ])
+    expect(await attempt('console.close', { consoleId: 'c' })).toEqual({ ok: false, error: { code: 'failed', message: 'the host now presents another certificate; review it again' } })
+    expect(logs.some((l) => l.includes('console.close refused'))).toBe(true)
+  })
+
   it('refuse to hand the renderer a result that does not match the contract', async () => {
     const { attempt, logs } = setup([() => ({ handlers: { 'console.close': () => ({ sessionId: 'OpaqueRef:secret' }) as unknown as null } })])
     const r = await attempt('console.close', { consoleId: 'c' })
