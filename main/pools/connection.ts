@@ -402,6 +402,11 @@ export class PoolConnection {
     if (PLANNED_DISRUPTIONS.has(method.replace(/^Async\./, ''))) this.expectDisruptionUntil = Date.now() + 10 * 60_000
   }
 
+  /** the caller knows the master is about to go away on purpose (e.g. a rolling upgrade) */
+  expectDisruptionFor(ms: number): void {
+    this.expectDisruptionUntil = Date.now() + ms
+  }
+
   private startHeartbeat(gen: number): void {
     this.stopHeartbeat()
     const beat = async (): Promise<void> => {

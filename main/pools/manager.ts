@@ -386,6 +386,16 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return this.need(id).cancelTask(taskRef)
   }
 
+  /**
+   * Announces a planned disruption (master move, master reboot) for `forMs`: a loss within that
+   * window is followed quietly (reconnecting with a "planned" detail, no offlineSince alarm).
+   * Calls through call()/callAsync() of pool.designate_new_master, host.reboot/shutdown… do this
+   * by themselves.
+   */
+  expectDisruption(id: string, forMs = 10 * 60_000): void {
+    this.need(id).expectDisruptionFor(forMs)
+  }
+
   /** the live object graph of a connection (main-process consumers: lookups and indexes) */
   graph(id: string): import('./graph').ObjectGraph | undefined {
     return this.conns.get(id)?.graph

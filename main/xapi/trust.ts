@@ -176,10 +176,27 @@ function capture(socket: tls.TLSSocket): void {
 
 const PIN_MISMATCH = 'ERR_XENPILOT_PIN_MISMATCH'
 
+/**
+ * One SecureContext per pin (and one for "system roots only"), shared by every agent and socket:
+ * building a context parses the whole root store, which per handshake cost more CPU than the
+ * rest of an idle connection's life (50 idle pools: see test/bench/client.bench.ts P6).
+ */
+const contexts = new Map<string, tls.SecureContext>()
+function secureContextFor(pin: PinnedCertificate | undefined): tls.SecureContext {
+  const key = pin?.fingerprint256 ?? ''
+  let ctx = contexts.get(key)
+  if (!ctx) {
+    ctx = tls.createSecureContext({ ca: pin ? [...tls.rootCertificates, pin.pem] : [...tls.rootCertificates], minVersion: 'TLSv1.2' })
+    if (contexts.size > 1000) contexts.clear()
+    contexts.set(key, ctx)
+  }
+  return ctx
+}
+
 /** TLS options for one host: roots + its pin, identity = pin when pinned, else normal checks */
-export function tlsOptionsFor(pin: PinnedCertificate | undefined): Pick<tls.ConnectionOptions, 'ca' | 'checkServerIdentity' | 'minVersion'> {
+export function tlsOptionsFor(pin: PinnedCertificate | undefined): Pick<tls.ConnectionOptions, 'secureContext' | 'checkServerIdentity' | 'minVersion'> {
   return {
-    ca: pin ? [...tls.rootCertificates, pin.pem] : [...tls.rootCertificates],
+    secureContext: secureContextFor(pin),
     minVersion: 'TLSv1.2',
     checkServerIdentity: (hostname, cert) => {
       if (pin) {

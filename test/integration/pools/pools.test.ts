@@ -124,9 +124,8 @@ describe('connecting', () => {
     const member = p.hosts[1]
     if (!member) throw new Error('tiny-current has a member')
     const second = await h.manager.add({ address: addressOf(member.url), username: p.username, password: p.password, rememberPassword: false })
-    // the member's certificate is unknown: trust it, then the duplicate is detected
-    const w = await waitFor('member awaiting trust', () => (h.manager.get(second.id)?.status === 'awaiting-trust' ? h.manager.get(second.id) : undefined))
-    await h.manager.trust(second.id, w.certificate?.fingerprint256 ?? '')
+    // the member's certificate was pinned through the master session (host.get_server_certificate),
+    // so no prompt: the duplicate is detected right after login
     const s = await waitFor('failed', () => (h.manager.get(second.id)?.status === 'failed' ? h.manager.get(second.id) : undefined))
     expect(s.detail).toMatch(/already connected as “tiny-current”/)
   })
@@ -287,27 +286,50 @@ describe('pool-level failures', () => {
       const h = harness()
       const p = local.pool('tiny-current')
       const id = await connectTrusted(h, p)
+      // the member's certificate was pinned ahead of time from the pool's own word (fetched over the
+      // trusted master session), so failover needs no prompt
+      const member = p.hosts[1]
+      const pin = h.manager.hostTrust.pins.get(`${member?.address}:${p.port}`)
+      expect(pin?.source).toBe('pool')
+      expect(pin?.fingerprint256).toBe(member?.fingerprint256)
       const newMaster = await p.failMaster()
-      const s = await waitFor('member certificate or connected', () => {
-        const st = h.manager.get(id)
-        return st?.status === 'awaiting-trust' || (st?.status === 'connected' && st.masterAddress?.startsWith(newMaster)) ? st : undefined
-      })
-      expect(h.states.some((x) => x.id === id && x.status === 'reconnecting')).toBe(true)
-      if (s.status === 'awaiting-trust') {
-        // the simulator does not implement host.get_server_certificate, so the member could not be
-        // pinned ahead of time: the user confirms it like any unknown certificate
-        expect(s.certificate?.host).toContain(newMaster)
-        await h.manager.trust(id, s.certificate?.fingerprint256 ?? '')
-      }
       await waitFor('connected to new master', () => {
         const st = h.manager.get(id)
         return st?.status === 'connected' && st.masterAddress?.startsWith(newMaster)
       })
+      const mine = h.states.filter((x) => x.id === id)
+      expect(mine.some((x) => x.status === 'reconnecting')).toBe(true)
+      expect(mine.filter((x) => x.status === 'awaiting-trust').length).toBe(1) // only the master, at the start
+      expect(mine.find((x) => x.status === 'reconnecting')?.offlineSince).toBeTruthy()
       const vm = [...(p.objects.get('VM') ?? [])].find(([, r]) => !r.is_a_template && !r.is_control_domain)?.[0] ?? ''
       await p.call('VM.set_name_description', [vm, 'after failover'])
       await waitFor('event after failover', () => h.manager.graph(id)?.get('VM', vm)?.name_description === 'after failover')
       expectGraphMatchesSim(h, id, p)
       expectReplayMatchesGraph(h, id)
+    } finally {
+      await local.stop()
+    }
+  })
+
+  it('follows a planned master move quietly: reconnecting with a "planned" detail and no offline alarm', async () => {
+    const local = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.83', opDurationMs: 0 }) })
+    try {
+      const h = harness()
+      const p = local.pool('tiny-current')
+      const id = await connectTrusted(h, p)
+      h.manager.expectDisruption(id)
+      const newMaster = await p.failMaster()
+      await waitFor('connected to new master', () => {
+        const st = h.manager.get(id)
+        return st?.status === 'connected' && st.masterAddress?.startsWith(newMaster)
+      })
+      const during = h.states.filter((x) => x.id === id && x.status === 'reconnecting')
+      expect(during.length).toBeGreaterThan(0)
+      for (const s of during) {
+        expect(s.detail).toMatch(/planned/)
+        expect(s.offlineSince).toBeUndefined()
+      }
+      expectGraphMatchesSim(h, id, p)
     } finally {
       await local.stop()
     }
