@@ -117,7 +117,10 @@ export function createServices(deps: ServicesDeps): Services {
     'app.info': () => deps.app,
     'connections.list': () => pools.list(),
     'connections.add': (a) => pools.add(a),
-    'connections.edit': (a) => pools.edit(a),
+    'connections.edit': (a) => {
+      requireConnection(a.id)
+      return pools.edit(a)
+    },
     'connections.connect': async (a) => {
       requireConnection(a.id)
       await pools.connect(a.id, a.password)
