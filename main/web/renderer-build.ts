@@ -27,6 +27,8 @@ export function rendererIsStale(root: string): boolean {
 /** Build renderer/dist if stale; build output goes to stderr. Throws when the build fails. */
 export function ensureRendererBuilt(root: string, log: (line: string) => void): void {
   if (!rendererIsStale(root)) return
+  // Tests that do not look at the page set this, so they never rebuild dist under another test's feet.
+  if (process.env['XENPILOT_SKIP_RENDERER_BUILD'] === '1') return log('renderer/dist is stale; not rebuilding (XENPILOT_SKIP_RENDERER_BUILD=1)')
   log('building the renderer (vite build --config renderer/vite.config.ts)…')
   const r = spawnSync('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: ['ignore', 2, 2] })
   if (r.status !== 0) throw new Error('the renderer build failed (see above); fix it or run `npm run build:renderer` to see why')

@@ -1,7 +1,8 @@
 /**
  * `npm run demo` without an Electron binary: browser mode on the simulator's demo fleet, every
  * pool already added and trusted (connected without any prompt), the URL first on stdout, and
- * Ctrl-C stops the app and the simulator and removes the demo's data folder.
+ * Ctrl-C stops the app and the simulator and removes the demo's data folder. (The page itself is
+ * the e2e tests' business: this spec never rebuilds renderer/dist under them.)
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -14,7 +15,7 @@ import { connectContract } from '../../e2e/harness'
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 
 describe('npm run demo (browser mode)', () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/demo.ts')], { cwd: root, env: { ...process.env, DISPLAY: '', WAYLAND_DISPLAY: '' } })
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/demo.ts')], { cwd: root, env: { ...process.env, DISPLAY: '', WAYLAND_DISPLAY: '', XENPILOT_SKIP_RENDERER_BUILD: '1' } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
