@@ -97,14 +97,22 @@ const MAX_OUTSTANDING = 3
 
 interface InFlightReset {
   id: number
-  items: ObjectUpsert[]
+  items: readonly ObjectUpsert[]
   index: number
   patch: MetaPatch
 }
 
 interface ConnState {
-  /** the graph as last written, by ref (XAPI refs are unique across classes) */
+  /**
+   * The graph as last written, by ref (XAPI refs are unique across classes). After a reset it is
+   * built lazily: `base` holds the reset's upserts, folded into `objects` in bounded steps, and
+   * changes arriving meanwhile go to `overlay` (null = removed). Indexing a 10,000-VM graph in
+   * write() itself would hold the main thread for tens of ms.
+   */
   objects: Map<string, ObjectUpsert>
+  base: readonly ObjectUpsert[] | undefined
+  baseIndex: number
+  overlay: Map<string, ObjectUpsert | null>
   /** true when `objects` is the whole graph (came from a reset or a load), not only recent changes */
   complete: boolean
   meta: CachedPoolMeta
@@ -115,6 +123,56 @@ interface ConnState {
   needsReset: boolean
   reset: InFlightReset | undefined
 }
+
+function newConn(): ConnState {
+  return { objects: new Map(), base: undefined, baseIndex: 0, overlay: new Map(), complete: false, meta: { memberAddresses: [] }, seq: 0, dirty: new Map(), metaDirty: false, needsReset: false, reset: undefined }
+}
+
+/** folds up to `n` entries of a reset's upserts into the index; the overlay last */
+function foldSome(c: ConnState, n: number): void {
+  const base = c.base
+  if (!base) return
+  const end = Math.min(base.length, c.baseIndex + n)
+  for (let i = c.baseIndex; i < end; i++) {
+    const u = base[i]
+    if (u && isCacheable(u)) c.objects.set(u.ref, u)
+  }
+  c.baseIndex = end
+  if (end < base.length) return
+  for (const [ref, u] of c.overlay) {
+    if (u) c.objects.set(ref, u)
+    else c.objects.delete(ref)
+  }
+  c.base = undefined
+  c.baseIndex = 0
+  c.overlay.clear()
+}
+
+function foldAll(c: ConnState): void {
+  foldSome(c, Number.POSITIVE_INFINITY)
+}
+
+function setObject(c: ConnState, u: ObjectUpsert): void {
+  if (c.base) c.overlay.set(u.ref, u)
+  else c.objects.set(u.ref, u)
+}
+
+function deleteObject(c: ConnState, ref: string): void {
+  if (c.base) c.overlay.set(ref, null)
+  else c.objects.delete(ref)
+}
+
+function getObject(c: ConnState, ref: string): ObjectUpsert | undefined {
+  if (c.base) {
+    const o = c.overlay.get(ref)
+    if (o !== undefined) return o ?? undefined
+    foldAll(c)
+  }
+  return c.objects.get(ref)
+}
+
+/** entries of the index folded per write-behind step */
+const FOLD_PER_STEP = 10_000
 
 function errMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
@@ -365,7 +423,7 @@ export class SqliteInventoryCache implements InventoryCache {
       const meta = loaded.pool.meta
       if (!held) {
         // Remember the graph so a later degrade/recovery can still serve and rewrite it.
-        this.conns.set(connectionId, { objects, complete: true, meta: { ...meta }, seq: loaded.pool.seq, dirty: new Map(), metaDirty: false, needsReset: false, reset: undefined })
+        this.conns.set(connectionId, { ...newConn(), objects, complete: true, meta: { ...meta }, seq: loaded.pool.seq })
       }
       const diff: PoolDiff = { connectionId, seq: loaded.pool.seq, reset: true, upserts, removes: [] }
       if (meta.token !== undefined) diff.token = meta.token
@@ -377,6 +435,7 @@ export class SqliteInventoryCache implements InventoryCache {
   }
 
   private fromMemory(connectionId: string, c: ConnState): { diff: PoolDiff; meta: CachedPoolMeta } {
+    foldAll(c)
     const upserts = [...c.objects.values()]
     const diff: PoolDiff = { connectionId, seq: c.seq, reset: true, upserts, removes: [] }
     if (c.meta.token !== undefined) diff.token = c.meta.token
@@ -392,7 +451,7 @@ export class SqliteInventoryCache implements InventoryCache {
   private conn(connectionId: string): ConnState {
     let c = this.conns.get(connectionId)
     if (!c) {
-      c = { objects: new Map(), complete: false, meta: { memberAddresses: [] }, seq: 0, dirty: new Map(), metaDirty: false, needsReset: false, reset: undefined }
+      c = newConn()
       this.conns.set(connectionId, c)
     }
     return c
@@ -411,20 +470,21 @@ export class SqliteInventoryCache implements InventoryCache {
       if (this.closed || this.doNotCache.has(diff.connectionId)) return
       const c = this.conn(diff.connectionId)
       if (diff.reset) {
-        const objects = new Map<string, ObjectUpsert>()
-        for (const u of diff.upserts) if (isCacheable(u)) objects.set(u.ref, u)
-        c.objects = objects
+        c.objects = new Map()
+        c.base = diff.upserts
+        c.baseIndex = 0
+        c.overlay = new Map()
         c.complete = true
         this.markForReset(c)
       } else {
         for (const u of diff.upserts) {
-          if (isCacheable(u)) c.objects.set(u.ref, u)
+          if (isCacheable(u)) setObject(c, u)
           // e.g. a task that finished: it leaves the cache
-          else c.objects.delete(u.ref)
+          else deleteObject(c, u.ref)
           if (!c.needsReset) c.dirty.set(u.ref, u.cls)
         }
         for (const r of diff.removes) {
-          c.objects.delete(r.ref)
+          deleteObject(c, r.ref)
           if (!c.needsReset) c.dirty.set(r.ref, r.cls)
         }
         if (c.complete && !c.needsReset && c.dirty.size > RESET_DIRTY_THRESHOLD) {
@@ -587,7 +647,7 @@ export class SqliteInventoryCache implements InventoryCache {
 
   private hasWork(): boolean {
     if (this.state !== 'ok' || !this.backend) return false
-    for (const c of this.conns.values()) if (c.reset || c.needsReset || c.dirty.size > 0 || c.metaDirty) return true
+    for (const c of this.conns.values()) if (c.reset || c.needsReset || c.dirty.size > 0 || c.metaDirty || c.base) return true
     if (this.housekeepingInFlight) return false
     return this.gcWanted || this.vacuumWanted || this.checkpointWanted
   }
@@ -641,7 +701,7 @@ export class SqliteInventoryCache implements InventoryCache {
       const rows: ObjectRow[] = []
       const removes: [string, string][] = []
       for (const [ref, cls] of c.dirty) {
-        const u = c.objects.get(ref)
+        const u = getObject(c, ref)
         if (u) rows.push(toRow(u))
         else removes.push([cls, ref])
       }
@@ -658,7 +718,13 @@ export class SqliteInventoryCache implements InventoryCache {
       if (!c || (!c.reset && !c.needsReset)) continue
       this.rr = (this.rr + k + 1) % Math.max(1, ids.length)
       if (!c.reset) {
-        const items = [...c.objects.values()]
+        // Straight from the reset's own upserts when nothing changed since (the usual initial load).
+        let items: readonly ObjectUpsert[]
+        if (c.base && c.baseIndex === 0 && c.overlay.size === 0) items = c.base
+        else {
+          foldAll(c)
+          items = [...c.objects.values()]
+        }
         c.reset = { id: ++this.resetSeq, items, index: 0, patch: this.patchOf(c) }
         c.needsReset = false
         c.dirty.clear()
@@ -673,7 +739,7 @@ export class SqliteInventoryCache implements InventoryCache {
       const rows: ObjectRow[] = []
       while (r.index < r.items.length && rows.length < want) {
         const u = r.items[r.index++]
-        if (u) rows.push(toRow(u))
+        if (u && isCacheable(u)) rows.push(toRow(u))
       }
       if (rows.length > 0) {
         backend.submit({ op: 'resetChunk', resetId: r.id, rows })
@@ -688,7 +754,13 @@ export class SqliteInventoryCache implements InventoryCache {
       }
       return
     }
-    // 3. housekeeping: old generations, then free pages, then the WAL
+    // 3. index the graph of a reset (kept in memory for load/recovery), in slices
+    for (const c of this.conns.values()) {
+      if (!c.base) continue
+      foldSome(c, FOLD_PER_STEP)
+      return
+    }
+    // 4. housekeeping: old generations, then free pages, then the WAL
     if (this.gcWanted && !this.housekeepingInFlight) {
       this.housekeepingInFlight = true
       backend.submit({ op: 'gc', limit: GC_ROWS_PER_STEP }, (n) => {

@@ -126,6 +126,29 @@ describe.each(['worker', 'inline'] as const)('offline cache (%s writer)', (mode)
     expect(peek(dir, (db) => db.prepare('SELECT count(*) FROM objects o JOIN pools p USING (connection_id) WHERE o.gen <> p.gen').pluck().get())).toBe(0)
   })
 
+  it('applies changes that arrive while a large reset is still being written and indexed', async () => {
+    const { open } = setup()
+    const c = open()
+    const graph = Array.from({ length: 4000 }, (_, i) => vm(`OpaqueRef:${i}`, `vm-${i}`, { pad: 'q'.repeat(300) }))
+    c.write(reset('c1', 1, graph))
+    const expected: Record<string, unknown> = {}
+    for (const u of graph) expected[`VM ${u.ref}`] = u.record.name_label
+    for (let round = 0; round < 5; round++) {
+      await new Promise((r) => setTimeout(r, 3)) // let some chunks go out
+      const renamed = vm(`OpaqueRef:${round * 7}`, `renamed-${round}`)
+      c.write(batch('c1', 2 + round, [renamed, vm(`OpaqueRef:new-${round}`, `new-${round}`)], [{ cls: 'VM', ref: `OpaqueRef:${round * 11 + 1}` }]))
+      expected[`VM OpaqueRef:${round * 7}`] = `renamed-${round}`
+      expected[`VM OpaqueRef:new-${round}`] = `new-${round}`
+      delete expected[`VM OpaqueRef:${round * 11 + 1}`]
+    }
+    await c.flush()
+    expect(namesOf(c.load('c1')?.diff.upserts ?? [])).toEqual(expected) // from memory
+    await c.close()
+    const d = open().load('c1')
+    expect(namesOf(d?.diff.upserts ?? [])).toEqual(expected) // from the file
+    expect(d?.diff.seq).toBe(6)
+  })
+
   it('writes a burst of more changes than one transaction should hold as a chunked rewrite, ending equal', async () => {
     const { open } = setup()
     const c = open()
