@@ -11,7 +11,8 @@ import { NULL_DATE, NULL_REF, type Schema, type XType } from './schema'
 const ESC_RE = /[<>&"]/
 export function escapeXml(s: string): string {
   if (!ESC_RE.test(s)) return s
-  return s.replace(/[<>&"]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : '&quot;'))
+  // chained literal replaces: much cheaper in V8 than one replace with a callback
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 
 function asString(v: SimValue | undefined): string {
@@ -84,8 +85,18 @@ export class XmlEncoder {
         case 'datetime':
           lines.push(`s += ${open} + '<value><dateTime.iso8601>' + (typeof v === 'string' && v ? esc(v) : NULL_DATE) + '</dateTime.iso8601></value></member>'`)
           break
+        case 'set':
+          if (f.type.of.k === 'string' || f.type.of.k === 'enum' || f.type.of.k === 'ref') {
+            lines.push(`s += ${open} + '<value><array><data>'`)
+            lines.push(`if (Array.isArray(v)) for (const x of v) s += '<value>' + (typeof x === 'string' ? (RE.test(x) ? esc(x) : x) : esc(asString(x))) + '</value>'`)
+            lines.push(`s += '</data></array></value></member>'`)
+            break
+          }
+          lines.push(`s += ${open} + gen(${types.length}, v) + '</member>'`)
+          types.push(f.type)
+          break
         case 'map':
-          if (f.type.key.k === 'string' && f.type.val.k === 'string') {
+          if ((f.type.key.k === 'string' || f.type.key.k === 'enum' || f.type.key.k === 'ref') && (f.type.val.k === 'string' || f.type.val.k === 'enum' || f.type.val.k === 'ref')) {
             lines.push(`s += ${open} + '<value><struct>'`)
             lines.push(`if (v && typeof v === 'object' && !Array.isArray(v)) for (const k in v) { const x = v[k]; s += '<member><name>' + (RE.test(k) ? esc(k) : k) + '</name><value>' + (typeof x === 'string' ? (RE.test(x) ? esc(x) : x) : esc(asString(x))) + '</value></member>' }`)
             lines.push(`s += '</struct></value></member>'`)
