@@ -1,9 +1,18 @@
 /**
  * The XAPI simulator: every host of every pool of a fleet listens with HTTPS on its own loopback
- * address and the fleet's one shared port, with its own self-signed certificate.
+ * address and the fleet's one shared port, with its own self-signed certificate (EC P-256,
+ * SAN IP:<address>, cached in stateDir).
  *
  *   const sim = await startSimulator({ fleet: buildFleet('demo') })
- *   const p = sim.pool('lab'); p.masterUrl; p.hosts[0].fingerprint256; await sim.stop()
+ *   const p = sim.pool('Lab'); p.masterUrl; p.hosts[0].fingerprint256; await sim.stop()
+ *
+ * Per host: XML-RPC on POST to any path, JSON-RPC on POST /jsonrpc (legacy releases: that path
+ * falls to the XML-RPC handler, as on real old hosts), CONNECT /console and GET /console with a
+ * WebSocket upgrade, GET /rrd_updates. Members answer HOST_IS_SLAVE [master address].
+ *
+ * SimPoolHandle.call(method, params) calls in-process as pool admin: `params` WITHOUT the session
+ * (it is added), XAPI value model in and out (event.from gives {events, valid_ref_counts, token}),
+ * failures thrown as SimXapiError. poolStateOf(handle) exposes the live PoolState for benchmarks.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -103,7 +103,7 @@ function adjustHostMemory(pool: PoolState, hostRef: string, delta: number): void
 }
 
 /** where a VM will run: the requested host, else its affinity, else the enabled host with most free memory */
-function chooseHost(pool: PoolState, vmRef: string, vm: SimRecord, requested?: string): string {
+function chooseHost(pool: PoolState, vm: SimRecord, requested?: string): string {
   const needed = vmMemory(vm)
   if (requested !== undefined) {
     pool.db.must('host', requested)
@@ -120,7 +120,6 @@ function chooseHost(pool: PoolState, vmRef: string, vm: SimRecord, requested?: s
   const best = hosts[0] ?? ''
   const free = hostFree(pool, best)
   if (free < needed) throw new SimXapiError(['HOST_NOT_ENOUGH_FREE_MEMORY', String(needed), String(free)])
-  void vmRef
   return best
 }
 
@@ -358,7 +357,7 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
   'VM.start': (pool, args, call) => {
     const ref = vmRefArg(args)
     return vmOperation(pool, call, ref, 'start', () => {
-      place(pool, ref, chooseHost(pool, ref, pool.db.must('VM', ref)), args[1] === true ? 'Paused' : 'Running')
+      place(pool, ref, chooseHost(pool, pool.db.must('VM', ref)), args[1] === true ? 'Paused' : 'Running')
       vmAlert(pool, ref, 'VM_STARTED', 'started')
       return ''
     })
@@ -366,7 +365,7 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
   'VM.start_on': (pool, args, call) => {
     const ref = vmRefArg(args)
     return vmOperation(pool, call, ref, 'start_on', () => {
-      place(pool, ref, chooseHost(pool, ref, pool.db.must('VM', ref), str(args[1])), args[2] === true ? 'Paused' : 'Running')
+      place(pool, ref, chooseHost(pool, pool.db.must('VM', ref), str(args[1])), args[2] === true ? 'Paused' : 'Running')
       vmAlert(pool, ref, 'VM_STARTED', 'started')
       return ''
     })
@@ -374,7 +373,7 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
   'VM.resume': (pool, args, call) => {
     const ref = vmRefArg(args)
     return vmOperation(pool, call, ref, 'resume', () => {
-      place(pool, ref, chooseHost(pool, ref, pool.db.must('VM', ref)), args[1] === true ? 'Paused' : 'Running')
+      place(pool, ref, chooseHost(pool, pool.db.must('VM', ref)), args[1] === true ? 'Paused' : 'Running')
       vmAlert(pool, ref, 'VM_RESUMED', 'resumed')
       return ''
     })
@@ -382,7 +381,7 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
   'VM.resume_on': (pool, args, call) => {
     const ref = vmRefArg(args)
     return vmOperation(pool, call, ref, 'resume_on', () => {
-      place(pool, ref, chooseHost(pool, ref, pool.db.must('VM', ref), str(args[1])), args[2] === true ? 'Paused' : 'Running')
+      place(pool, ref, chooseHost(pool, pool.db.must('VM', ref), str(args[1])), args[2] === true ? 'Paused' : 'Running')
       vmAlert(pool, ref, 'VM_RESUMED', 'resumed')
       return ''
     })
@@ -466,7 +465,7 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
     return vmOperation(pool, call, ref, 'pool_migrate', () => {
       const vm = pool.db.must('VM', ref)
       if (str(vm['resident_on']) === dest) return ''
-      const host = chooseHost(pool, ref, vm, dest)
+      const host = chooseHost(pool, vm, dest)
       const power = vm['power_state'] === 'Paused' ? 'Paused' : 'Running'
       unplace(pool, ref, 'Halted')
       place(pool, ref, host, power)
