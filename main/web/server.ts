@@ -82,7 +82,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const server = createServer((req, res) => {
     handleHttp(req, res).catch((err: unknown) => {
-      log(`web: ${req.method ?? '?'} ${req.url ?? '?'} failed: ${(err as Error).message}`)
+      // the path only: the query carries the access token, which never goes to a log
+      log(`web: ${req.method ?? '?'} ${(req.url ?? '?').split('?')[0] ?? '?'} failed: ${(err as Error).message}`)
       if (!res.headersSent) plain(res, 500, 'XenPilot could not serve this file; see the log.')
       else res.destroy()
     })
