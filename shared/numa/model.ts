@@ -309,7 +309,8 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
     const vcpusAtStartup = num(vm, 'VCPUs_at_startup') ?? vcpusMax
     const params = strMap(vm, 'VCPUs_params')
     const stored = parseStoredMask(params['mask'])
-    const perVcpu = effectiveHardMasks(stored.groups, guestMask, vcpusMax)
+    // VCPUs_params and the host guest mask apply to guests; dom0's vCPUs are set up by Xen itself
+    const perVcpu = vmIsControlDomain(vm) ? [] : effectiveHardMasks(stored.groups, guestMask, vcpusMax)
     const domid = num(vm, 'domid')
     const powerState = str(vm, 'power_state') ?? 'Unknown'
     const live = domid !== undefined && domid >= 0 && powerState !== 'Halted' ? (liveByDomid.get(domid) ?? null) : null
@@ -347,7 +348,7 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
     const liveSoftAll = live !== null && live.some((l) => isAll(l.soft))
     const liveHard = live && !liveHardAll ? [...new Set(live.flatMap((l) => (l.hard === 'all' ? [] : l.hard)))] : []
     const liveSoft = live && !liveSoftAll ? [...new Set(live.flatMap((l) => (l.soft === 'all' ? [] : l.soft)))] : []
-    if (perVcpu.length > 0 && !(stored.groups.length === 0 && guestMask !== null && vmIsControlDomain(vm))) {
+    if (perVcpu.length > 0) {
       placement = 'hard-pinned'
       placementSource = 'xapi'
       homeNodes = nodesOf(perVcpu.flat())
