@@ -33,7 +33,7 @@ async function openConsoleTab(page: Page, name: string): Promise<void> {
   await search.fill(name)
   await page.getByRole('tree').getByRole('treeitem', { name, exact: true }).first().click()
   await search.fill('')
-  await page.getByRole('tab', { name: 'Console' }).click()
+  await page.getByRole('tab', { name: 'Console', exact: true }).click()
 }
 
 function consoleOf(page: Page, name: string) {
@@ -321,5 +321,38 @@ describe('VM console in the browser', () => {
     } finally {
       await context.close()
     }
+  })
+
+  it("shows every running VM of a host as live console tiles, and opens one full size", async () => {
+    const { page } = h
+    const master = pool.hosts[0]
+    if (!master) throw new Error('no master')
+    const running = [...(pool.objects.get('VM') ?? [])]
+      .filter(([, r]) => r['resident_on'] === master.ref && r['power_state'] === 'Running' && r['is_control_domain'] !== true)
+      .map(([, r]) => String(r['name_label']))
+      .sort()
+    expect(running.length).toBeGreaterThan(1)
+    const search = page.getByRole('searchbox', { name: 'Search' })
+    await search.fill(master.name)
+    await page.getByRole('tree').getByRole('treeitem', { name: master.name, exact: true }).first().click()
+    await search.fill('')
+    await page.getByRole('tab', { name: 'VM consoles' }).click()
+    const grid = page.getByRole('list', { name: 'Consoles of the VMs on this host' })
+    await expect.poll(() => grid.getByRole('listitem').count(), { timeout: 30_000 }).toBe(running.length)
+    for (const name of running) await waitState(page, name, 'connected')
+    // tiles are watch-only: typing on one sends nothing (db-01 is the real Xvnc: take a simulated screen)
+    const first = running.find((n) => n !== 'db-01') ?? ''
+    const screen = await screenOf(vm(first).uuid)
+    const before = screen.keysyms.length
+    await consoleOf(page, first).locator('canvas').first().click()
+    await page.keyboard.type('x')
+    await page.getByRole('button', { name: `Open the console of ${first}` }).click()
+    await waitState(page, first, 'connected')
+    expect(screen.keysyms.length).toBe(before)
+    await consoleOf(page, first).locator('canvas').first().click()
+    await page.keyboard.type('y')
+    await expect.poll(() => screen.keysyms.length, { timeout: 30_000 }).toBe(before + 2)
+    await page.getByRole('button', { name: '← All consoles' }).click()
+    await expect.poll(() => grid.getByRole('listitem').count(), { timeout: 30_000 }).toBe(running.length)
   })
 })

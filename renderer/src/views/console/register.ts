@@ -1,8 +1,9 @@
 /**
  * Registers the Console tab for VMs (not templates or snapshots) and hosts (their control
- * domain). Imported once at startup.
+ * domain), and a host's "VM consoles" grid. Imported once at startup.
  */
 import { registerTab } from '../../components/tabs/registry'
+import ConsoleGrid from './ConsoleGrid.vue'
 import ConsoleTab from './ConsoleTab.vue'
 
 registerTab({
@@ -11,4 +12,12 @@ registerTab({
   order: 20,
   appliesTo: (n) => n.connectionId !== undefined && n.ref !== undefined && ((n.cls === 'VM' && n.kind === 'VM') || n.cls === 'host'),
   component: ConsoleTab,
+})
+
+registerTab({
+  id: 'consoles',
+  label: 'VM consoles',
+  order: 21,
+  appliesTo: (n) => n.connectionId !== undefined && n.ref !== undefined && n.cls === 'host',
+  component: ConsoleGrid,
 })

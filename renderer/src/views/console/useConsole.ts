@@ -48,10 +48,12 @@ export interface UseConsoleOptions {
   screen: Ref<HTMLElement | null>
   /** scale to the element (true) or show 1:1 (false) */
   fit: Ref<boolean>
+  /** watch only: no keyboard or mouse goes to the guest (console tiles) */
+  viewOnly?: Ref<boolean>
 }
 
 export function useConsole(opts: UseConsoleOptions) {
-  const { api, target, screen, fit } = opts
+  const { api, target, screen, fit, viewOnly } = opts
   const objects = useObjectsStore()
   const connections = useConnectionsStore()
 
@@ -162,7 +164,8 @@ export function useConsole(opts: UseConsoleOptions) {
     r.scaleViewport = fit.value
     r.clipViewport = false
     r.resizeSession = false
-    r.focusOnClick = true
+    r.focusOnClick = !viewOnly?.value
+    r.viewOnly = viewOnly?.value ?? false
     r.background = '#000'
     r.addEventListener('connect', () => {
       if (gen !== generation) return
@@ -241,6 +244,13 @@ export function useConsole(opts: UseConsoleOptions) {
   watch(fit, (v) => {
     if (rfb.value) rfb.value.scaleViewport = v
   })
+  if (viewOnly) {
+    watch(viewOnly, (v) => {
+      if (!rfb.value) return
+      rfb.value.viewOnly = v
+      rfb.value.focusOnClick = !v
+    })
+  }
 
   // the VM rebooted, moved, stopped or started; the pool went away or came back
   watch([identity, poolStatus], () => {
