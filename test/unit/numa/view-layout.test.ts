@@ -53,6 +53,10 @@ describe('NUMA view layout', () => {
     if (!node2) throw new Error('node 2')
     const segs = memSegments(node2, model.vms)
     expect(segs.map((s) => s.kind)).toEqual(['vm', 'vm', 'other', 'free'])
+    // slivers below 0.5% of the node merge into one segment, unless it is the selected VM
+    const tiny = { ...node2, vmMem: { ...node2.vmMem, 'OpaqueRef:t1': 1024 * 1024, 'OpaqueRef:t2': 1024 * 1024 } }
+    expect(memSegments(tiny, model.vms).filter((s) => s.kind === 'small').map((s) => s.label)).toEqual(['2 small VMs'])
+    expect(memSegments(tiny, model.vms, 'OpaqueRef:t1').filter((s) => s.kind === 'small').map((s) => s.label)).toEqual(['1 small VM'])
     expect(segs.reduce((a, s) => a + s.fraction, 0)).toBeCloseTo(1, 5)
   })
   it('highlights the pCPUs a VM may run on and those it runs on now', () => {

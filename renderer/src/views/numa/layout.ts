@@ -27,8 +27,11 @@ export interface MemSegment {
   bytes: number
   /** 0..1 of the node's size */
   fraction: number
-  kind: 'vm' | 'free' | 'other'
+  kind: 'vm' | 'small' | 'free' | 'other'
 }
+
+/** Below this share of a node a VM joins the "small VMs" segment (hundreds of slivers read as noise). */
+export const SMALL_SEGMENT = 0.005
 
 /** Stable colour per VM: the same VM has the same hue in every host view. */
 export function vmHue(ref: string): number {
@@ -53,16 +56,24 @@ export function coresOf(node: NumaNode, pcpus: readonly PCpu[]): CoreCell[] {
     .sort((a, b) => (a.threads[0]?.id ?? 0) - (b.threads[0]?.id ?? 0))
 }
 
-export function memSegments(node: NumaNode, vms: readonly VmNuma[]): MemSegment[] {
+export function memSegments(node: NumaNode, vms: readonly VmNuma[], keepRef: string | null = null): MemSegment[] {
   const size = node.memSize.value ?? 0
   if (size <= 0) return []
   const segs: MemSegment[] = []
   let used = 0
+  let smallBytes = 0
+  let smallCount = 0
+  const names = new Map(vms.map((v) => [v.vmRef, v.name]))
   for (const [ref, bytes] of Object.entries(node.vmMem).sort((a, b) => b[1] - a[1])) {
-    const vm = vms.find((v) => v.vmRef === ref)
-    segs.push({ vmRef: ref, label: vm?.name ?? ref, bytes, fraction: bytes / size, kind: 'vm' })
     used += bytes
+    if (bytes / size < SMALL_SEGMENT && ref !== keepRef) {
+      smallBytes += bytes
+      smallCount++
+      continue
+    }
+    segs.push({ vmRef: ref, label: names.get(ref) ?? ref, bytes, fraction: bytes / size, kind: 'vm' })
   }
+  if (smallCount > 0) segs.push({ vmRef: null, label: `${smallCount} small VM${smallCount === 1 ? '' : 's'}`, bytes: smallBytes, fraction: smallBytes / size, kind: 'small' })
   const free = node.memFree.value
   if (free !== null) {
     const other = Math.max(0, size - used - free)
@@ -72,11 +83,11 @@ export function memSegments(node: NumaNode, vms: readonly VmNuma[]): MemSegment[
   return segs
 }
 
-export function hostLayout(model: HostNuma): SocketLayout[] {
+export function hostLayout(model: HostNuma, selectedRef: string | null = null): SocketLayout[] {
   const sockets = new Map<number | null, NodeLayout[]>()
   for (const node of model.nodes) {
     const vms = model.vms.filter((v) => v.homeNodes.length === 1 && v.homeNodes[0] === node.id)
-    const entry: NodeLayout = { node, cores: coresOf(node, model.pcpus), vms, segments: memSegments(node, model.vms) }
+    const entry: NodeLayout = { node, cores: coresOf(node, model.pcpus), vms, segments: memSegments(node, model.vms, selectedRef) }
     sockets.set(node.socket, [...(sockets.get(node.socket) ?? []), entry])
   }
   return [...sockets.entries()].map(([socket, nodes]) => ({ socket, nodes })).sort((a, b) => (a.socket ?? 99) - (b.socket ?? 99))
