@@ -148,6 +148,7 @@ export class EventLoop {
           for (const [ref, rec] of Object.entries(all as Record<string, ObjectRecord>)) fresh.upsert(cls, ref, rec)
         }
       }
+      // 4 at a time: measured 1, 2 and 4 on bench-10k, no clear difference in time or peak RSS
       await Promise.all([worker(), worker(), worker(), worker()])
     }
     if (this.stopped) return

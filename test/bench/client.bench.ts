@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { FleetName } from '../sim/model'
 
 const here = fileURLToPath(import.meta.url)
@@ -117,6 +118,9 @@ async function pinStoreFor(info: SimInfo, dir: string): Promise<void> {
     }
 }
 
+/** longest main-thread stall seen during XenPilot initial syncs, per transport (ms) */
+const longestStall: Record<string, number> = {}
+
 async function xenpilotP1(info: SimInfo, xml: boolean, initialLoad: 'event.from' | 'get_all_records'): Promise<number> {
   const { PoolManager } = await import('../../main/pools/manager')
   const { MemoryKeychain } = await import('../../main/pools/keychain')
@@ -129,6 +133,8 @@ async function xenpilotP1(info: SimInfo, xml: boolean, initialLoad: 'event.from'
   m.onDiff((d) => {
     if (d.reset) objects = d.upserts.length
   })
+  const stall = monitorEventLoopDelay({ resolution: 10 })
+  stall.enable()
   const t0 = performance.now()
   const st = await m.add({ address: p.masterUrl.replace('https://', ''), username: p.username, password: p.password, rememberPassword: false, forceXmlRpc: xml })
   await new Promise<void>((resolve, reject) => {
@@ -141,6 +147,9 @@ async function xenpilotP1(info: SimInfo, xml: boolean, initialLoad: 'event.from'
     check()
   })
   const ms = performance.now() - t0
+  stall.disable()
+  const maxStall = stall.max / 1e6
+  longestStall[xml ? 'xml-rpc' : 'json-rpc'] = Math.max(longestStall[xml ? 'xml-rpc' : 'json-rpc'] ?? 0, maxStall)
   const vms = m.graph(st.id)?.count('VM') ?? 0
   if (vms < 10_000 || objects < vms) throw new Error(`incomplete graph: ${vms} VMs, ${objects} objects`)
   await m.close()
@@ -239,6 +248,7 @@ async function p1(): Promise<void> {
       bench(`P1 initial load ${proto}: event.from('') vs inject+get_all_records (single runs for the non-default one)`, ef, 'ms', ga)
       bench(`P1 raw fetch+parse ${proto}: event.from('') vs get_all_records`, results[`raw-${proto}-event.from`] ?? NaN, 'ms', results[`raw-${proto}-get_all_records`] ?? null)
     }
+    for (const [proto, v] of Object.entries(longestStall)) bench(`P1 longest main-thread stall during a XenPilot initial sync, ${proto}`, v, 'ms')
     bench(`P1 main-process peak RSS during XenPilot initial syncs (${DEFAULT_INITIAL_LOAD}, both transports; goal 600 MB)`, xpPeak / 1024 / 1024, 'MB', 600)
   } finally {
     await stopSimChild(child)
