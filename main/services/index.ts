@@ -239,7 +239,8 @@ export function createServices(deps: ServicesDeps): Services {
       else if (ce.code === 'failed') log(`services: ${method} refused: ${ce.message}`)
       throw new ServiceError(ce.code, ce.message, ce.params)
     }
-    // Results are checked too: a bug in main must not hand the renderer a shape it does not expect.
+    // Results are checked too: a bug in main must not hand the renderer a shape it does not expect,
+    // and parsing strips fields the contract does not declare, so nothing extra (a session id) leaks.
     const checked = spec.result.safeParse(result)
     if (!checked.success) {
       log(`services: ${method} produced a result that does not match the contract: ${checked.error.message}`)
@@ -257,10 +258,8 @@ function completeTable(partial: Partial<HandlerTable>, log: (line: string) => vo
   const missing = Object.keys(contractMethods).filter((name) => typeof table[name] !== 'function')
   if (missing.length > 0) log(`services: no module registered for ${missing.join(', ')}; they answer not-implemented`)
   for (const name of missing) {
-    {
-      table[name] = () => {
-        throw new ServiceError('not-implemented', `${name} is not available in this build of XenPilot.`)
-      }
+    table[name] = () => {
+      throw new ServiceError('not-implemented', `${name} is not available in this build of XenPilot.`)
     }
   }
   return table as HandlerTable
@@ -270,5 +269,5 @@ function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 80)}…` : s
 }
 
-/** Every event name in the contract (doors use it to refuse unknown subscriptions). */
+/** Every event name in the contract. */
 export const EVENT_NAMES = Object.keys(contractEvents) as EventName[]

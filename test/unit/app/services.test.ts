@@ -97,6 +97,16 @@ describe('the services', () => {
     expect(logs.some((l) => l.includes('does not match the contract'))).toBe(true)
   })
 
+  it('strip fields the contract does not declare from results, so nothing extra reaches the renderer', async () => {
+    const { pools, attempt } = setup()
+    await pools.add({ address: 'pool.example', username: 'root', password: 'pw', rememberPassword: false })
+    const original = pools.list.bind(pools)
+    pools.list = () => original().map((c) => Object.assign({}, c, { sessionId: 'OpaqueRef:secret-session' }))
+    const r = await attempt('connections.list', {})
+    expect(r.ok).toBe(true)
+    expect(JSON.stringify(r)).not.toContain('secret-session')
+  })
+
   it('forward each pool diff object as it is, only to sessions that subscribed', async () => {
     const { pools, services, session, events } = setup()
     const quiet: unknown[] = []
