@@ -210,6 +210,30 @@ describe('a fleet of three pools', () => {
     expect(await tree.getAttribute('aria-activedescendant')).toBe(await treeitem(page, target).getAttribute('id'))
   })
 
+  it('edit connection: labelled fields, a validation message, Esc closes and focus returns to the tree', async () => {
+    const { page, sim } = env
+    const first = sim.pools[0]
+    if (!first) throw new Error('no pool')
+    const tree = page.getByRole('tree')
+    await tree.focus()
+    await page.keyboard.press('Home')
+    await page.keyboard.press('ContextMenu')
+    await page.getByRole('menu', { name: 'Actions' }).getByRole('menuitem', { name: 'Edit connection…' }).click()
+    const dialog = page.getByRole('dialog', { name: /^Edit connection/ })
+    await dialog.waitFor()
+    expect(await dialog.getByLabel('Server').inputValue()).toBe(new URL(first.masterUrl).host)
+    expect(await dialog.getByLabel('User name').inputValue()).toBe(first.username)
+    await dialog.getByLabel('User name').fill('')
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    expect(await dialog.getByRole('alert').first().textContent()).toBe('User name is required')
+    // focus stays inside the dialog (trap) and Escape closes it without saving
+    for (let i = 0; i < 8; i++) await page.keyboard.press('Tab')
+    expect(await dialog.evaluate((d) => d.contains(d.ownerDocument.activeElement))).toBe(true)
+    await page.keyboard.press('Escape')
+    await expect.poll(() => dialog.count()).toBe(0)
+    await expect.poll(() => tree.evaluate((t) => t === t.ownerDocument.activeElement)).toBe(true)
+  })
+
   it('the context menu key opens the commands for the selection; forget removes the server', async () => {
     const { page, sim } = env
     const last = sim.pools[2]
