@@ -15,9 +15,10 @@
  * Whether the SQLite work runs on a worker thread (mode 'worker', default) or on the main thread
  * (mode 'inline', also the fallback when the worker cannot start) is a constructor option.
  * Measured with `npm run bench cache` (bench-10k initial sync: 82,290 objects, 91 MB of JSON) on the
- * shared 2-core box at load average ≈ 15 (other sessions running):
- *   worker: 5.7 s to disk, main thread busy 1.9 s (33 %), longest event-loop stall 88 ms (p99 25 ms)
- *   inline: 14–24 s to disk, main thread busy 100 %, longest stall 147–263 ms (p99 93–146 ms)
+ * shared 2-core box at load average 8–15 (other sessions running), several runs:
+ *   worker: 4.2–5.7 s to disk, main thread busy 1.3–1.9 s (≈ 30 %), p99 event-loop stall 16–25 ms,
+ *           longest 88–95 ms (GC of a heap holding the whole fleet twice)
+ *   inline: 8.5–24 s to disk, main thread busy 100 %, p99 stall 57–146 ms, longest 143–303 ms
  * (WAL checkpoints with their fsync land on whichever thread commits, which is what hurts inline.)
  * Hence the worker by default.
  *
@@ -410,16 +411,20 @@ export class SqliteInventoryCache implements InventoryCache {
     try {
       const loaded = this.reader.load(connectionId)
       if (!loaded || (loaded.rows.length === 0 && !loaded.pool.meta.lastSyncAt)) return undefined
-      const upserts: ObjectUpsert[] = new Array<ObjectUpsert>(loaded.rows.length)
+      const upserts: ObjectUpsert[] = []
       const objects = new Map<string, ObjectUpsert>()
-      for (let i = 0; i < loaded.rows.length; i++) {
-        const row = loaded.rows[i]
-        if (!row) continue
-        const [cls, ref, json] = row
-        const u: ObjectUpsert = { cls, ref, record: JSON.parse(json) as Record<string, unknown> }
-        upserts[i] = u
+      let unreadable = 0
+      for (const [cls, ref, json] of loaded.rows) {
+        const record: unknown = JSON.parse(json)
+        if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+          unreadable++
+          continue
+        }
+        const u: ObjectUpsert = { cls, ref, record: record as Record<string, unknown> }
+        upserts.push(u)
         objects.set(ref, u)
       }
+      if (unreadable > 0) this.report({ kind: 'io-error', message: `The offline cache ${this.path} held ${unreadable} unreadable record(s) of ${connectionId}; they were skipped.` })
       const meta = loaded.pool.meta
       if (!held) {
         // Remember the graph so a later degrade/recovery can still serve and rewrite it.
