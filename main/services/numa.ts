@@ -7,7 +7,7 @@
  *
  *   createServices({ …, modules: [numaModule()] })
  */
-import { advise, auditHost, poolSummary, type PlacementRequest } from '../../shared/numa/advisor'
+import { advise, auditHost, pendingPlacements, poolSummary, type PlacementRequest } from '../../shared/numa/advisor'
 import { effectiveHardMasks, parseStoredMask, validateMask } from '../../shared/numa/mask'
 import { buildHostNuma, type LooseRecord, type PluginInput, type VmInput } from '../../shared/numa/model'
 import type { HostNuma } from '../../shared/numa/schema'
@@ -149,7 +149,17 @@ export function numaModule(opts: NumaServiceOptions = {}): (ctx: ServiceModuleCo
             hardMasks: effectiveHardMasks(stored.groups, null, num('VCPUs_max')),
             residentOn: refOf(vm, 'resident_on') ?? null,
           }
-          const result = advise(hosts, base, { perHost: (h) => ({ ...base, hardMasks: effectiveHardMasks(stored.groups, h.guestMask, base.vcpus) }) })
+          // VMs being started right now will take memory xenopsd cannot see yet (the parallel-boot race)
+          const starting = graph
+            .all('VM')
+            .filter(([ref, v]) => ref !== vmRef && v['power_state'] !== 'Running' && v['power_state'] !== 'Paused' && refOf(v, 'scheduled_to_be_resident_on') !== undefined)
+            .map(([ref, v]) => {
+              const n = (k: string): number => (typeof v[k] === 'number' ? (v[k] as number) : 0)
+              const mask = parseStoredMask(typeof (v['VCPUs_params'] as LooseRecord | undefined)?.['mask'] === 'string' ? String((v['VCPUs_params'] as LooseRecord)['mask']) : undefined)
+              return { name: String(v['name_label'] ?? ref), vmRef: ref, memory: n('memory_static_max') + n('memory_overhead'), vcpus: n('VCPUs_max'), hardMasks: effectiveHardMasks(mask.groups, null, n('VCPUs_max')), hostRef: refOf(v, 'scheduled_to_be_resident_on') ?? '' }
+            })
+          const pending = pendingPlacements(hosts, starting)
+          const result = advise(hosts, base, { pending, perHost: (h) => ({ ...base, hardMasks: effectiveHardMasks(stored.groups, h.guestMask, base.vcpus) }) })
           return { vmRef, vmName: base.name, memory: base.memory, vcpus: base.vcpus, hosts: result.hosts, warnings: result.warnings }
         },
         'numa.setPolicy': async ({ connectionId, hostRef, policy }) => {

@@ -405,6 +405,24 @@ export function advise(
   return { request: req, hosts: ranked, warnings }
 }
 
+/**
+ * Memory that starts in flight will take, per host and node (NUMA.md §6c `pending[n]`): xenopsd
+ * places concurrent starts without seeing each other's claims, so the advisor counts them first.
+ * Each start is placed where the advisor predicts, in the order given.
+ */
+export function pendingPlacements(hosts: readonly HostNuma[], starts: readonly (PlacementRequest & { hostRef: string })[]): Record<string, Record<number, number>> {
+  const pending: Record<string, Record<number, number>> = {}
+  for (const s of starts) {
+    const host = hosts.find((h) => h.hostRef === s.hostRef)
+    if (!host) continue
+    const mine = (pending[s.hostRef] ??= {})
+    const a = adviseHost(host, s, { pending: mine })
+    const nodes = a.prediction === 'single-node' || a.prediction === 'hard-pinned' ? a.nodes : host.nodes.map((n) => n.id)
+    for (const n of nodes) mine[n] = (mine[n] ?? 0) + s.memory / Math.max(1, nodes.length)
+  }
+  return pending
+}
+
 // ---- audit of running VMs ---------------------------------------------------------------------
 
 export type AuditCode = 'spans-nodes-with-room' | 'node-imbalance' | 'mask-ignored' | 'hard-mask-spans-nodes' | 'no-placement'

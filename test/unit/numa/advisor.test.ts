@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { advise, adviseHost, auditHost, candidateSets, planPlacement, poolSummary, reachableNodes, type NodeResource } from '../../../shared/numa/advisor'
+import { advise, adviseHost, auditHost, candidateSets, pendingPlacements, planPlacement, poolSummary, reachableNodes, type NodeResource } from '../../../shared/numa/advisor'
 import { buildHostNuma } from '../../../shared/numa/model'
 import { GiB, hostRecord, pluginDoc, vcpuRows, vmRecord, type TopoSpec } from './helpers'
 
@@ -166,5 +166,16 @@ describe('audit on hosts that do not place VMs', () => {
     const f = auditHost(h)
     expect(f.map((x) => x.code)).toEqual(['no-placement'])
     expect(f[0]?.message).toMatch(/Set the NUMA policy to best_effort/)
+  })
+})
+
+describe('starts in flight', () => {
+  it('counts memory a concurrent start will claim, so two starts are not sent to the same node', () => {
+    const h = host(twoNode([20_000, 19_000]))
+    const req = { name: 'vm', memory: 16 * GiB, vcpus: 4, hardMasks: [] }
+    expect(adviseHost(h, req).nodes).toEqual([0])
+    const pending = pendingPlacements([h], [{ ...req, name: 'other', hostRef: h.hostRef }])
+    expect(pending[h.hostRef]?.[0]).toBe(16 * GiB)
+    expect(adviseHost(h, req, { pending: pending[h.hostRef] ?? {} }).nodes).toEqual([1])
   })
 })
