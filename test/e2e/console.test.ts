@@ -92,6 +92,20 @@ describe('VM console in the browser', () => {
     expect(h.pageErrors).toEqual([])
   })
 
+  it('keeps its connection while the pool sends changes about the VM (no reconnect on every update)', async () => {
+    const { page } = h
+    const web = vm('web-01')
+    const screen = await screenOf(web.uuid)
+    const connections = screen.connections
+    await pool.call('VM.set_name_label', [web.ref, 'web-01 (renamed)'])
+    await consoleOf(page, 'web-01 (renamed)').waitFor({ timeout: 30_000 })
+    await pool.call('VM.set_name_label', [web.ref, 'web-01'])
+    await consoleOf(page, 'web-01').waitFor({ timeout: 30_000 })
+    await waitState(page, 'web-01', 'connected')
+    expect(screen.connections).toBe(connections)
+    expect(screen.attached).toBe(1)
+  })
+
   it('sends exactly the keys typed on the focused screen, and says the keyboard is captured', async () => {
     const { page } = h
     const screen = await screenOf(vm('web-01').uuid)

@@ -14,7 +14,7 @@ import type { ConsoleOpenResult } from '../../../../shared/contract/console'
 import { ApiError, errorMessage, type RendererApi } from '../../api'
 import { useConnectionsStore } from '../../stores/connections'
 import { useObjectsStore } from '../../stores/objects'
-import type { ConsoleTarget } from './route'
+import { consoleKey, type ConsoleTarget } from './route'
 
 export type ConsoleState =
   | 'opening'
@@ -282,14 +282,15 @@ export function useConsole(opts: UseConsoleOptions) {
     }
   })
 
+  // by value: parents pass a fresh { connectionId, vmRef } object on every render, which must not
+  // reconnect a console that is already showing the right VM
   watch(
-    target,
+    () => consoleKey(target.value),
     () => {
       attempts = 0
       if (status.value.state === 'popped-out') status.value = { state: 'opening', message: 'Opening the console…' }
       void open()
     },
-    { deep: true },
   )
 
   onBeforeUnmount(() => {
