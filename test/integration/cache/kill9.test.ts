@@ -43,7 +43,8 @@ function runAndKill(dir: string, mode: string, minBatches: number): Promise<numb
         }
       }
     })
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': every line the child wrote before dying has been read by then
+    child.on('close', (code, signal) => {
       if (signal === 'SIGKILL') resolve(last)
       else reject(new Error(`writer exited by itself (code ${code}): ${stderr}`))
     })
@@ -63,7 +64,8 @@ describe.each(['worker', 'inline'] as const)('kill -9 while writing (%s writer)'
         expect(loaded).toBeDefined()
         const seq = loaded?.diff.seq ?? -1
         expect(seq).toBeGreaterThanOrEqual(lastCommitted)
-        expect(seq).toBeLessThanOrEqual(lastCommitted + 2)
+        // at most one batch committed but not yet reported when the kill landed
+        expect(seq).toBeLessThanOrEqual(lastCommitted + 1)
         const batches = new Set(loaded?.diff.upserts.map((u) => u.record.batch))
         expect([...batches]).toEqual([seq])
         expect(loaded?.diff.upserts).toHaveLength(OBJECTS_PER_BATCH)
