@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
+import type { ConnectionState } from '../../../shared/contract/connection'
 import type { ConfirmRequest, DialogRequest } from '../commands/registry'
 
 export interface Toast {
@@ -22,6 +23,23 @@ export const useUiStore = defineStore('ui', () => {
   /** trust prompts the user dismissed, by connection id + fingerprint, so they do not pop up again */
   const dismissedTrust = new Set<string>()
   let nextToast = 1
+  const lastStatus = new Map<string, ConnectionState['status']>()
+
+  /**
+   * Which connection's certificate to ask about now, if any. Called on every connection change:
+   * a prompt the user dismissed stays dismissed for that certificate until the connection leaves
+   * and re-enters the waiting state (they pressed Connect again), then it is asked again.
+   */
+  function nextTrustPrompt(list: readonly ConnectionState[]): string | null {
+    let pick: string | null = null
+    for (const c of list) {
+      const waiting = (c.status === 'awaiting-trust' || c.status === 'cert-changed') && c.certificate !== undefined
+      if (waiting && lastStatus.get(c.id) !== c.status) for (const k of [...dismissedTrust]) if (k.startsWith(`${c.id}#`)) dismissedTrust.delete(k)
+      lastStatus.set(c.id, c.status)
+      if (waiting && pick === null && !dismissedTrust.has(`${c.id}#${c.certificate?.fingerprint256 ?? ''}`)) pick = c.id
+    }
+    return pick
+  }
   /** bumped to ask the search box to take focus (native menu, shortcuts) */
   const focusSearchRequest = ref(0)
 
@@ -57,5 +75,5 @@ export const useUiStore = defineStore('ui', () => {
     contextMenu.value = null
   }
 
-  return { focusSearchRequest, dialog, confirmRequest, toasts, contextMenu, dismissedTrust, openDialog, closeDialog, confirm, answerConfirm, notify, dismissToast, openContextMenu, closeContextMenu }
+  return { nextTrustPrompt, focusSearchRequest, dialog, confirmRequest, toasts, contextMenu, dismissedTrust, openDialog, closeDialog, confirm, answerConfirm, notify, dismissToast, openContextMenu, closeContextMenu }
 })

@@ -85,3 +85,20 @@ describe('stores: diffs in, tree rows out', () => {
     expect(objects.pendingTasks).toBe(2)
   })
 })
+
+describe('certificate prompts', () => {
+  beforeEach(() => setActivePinia(createPinia()))
+  const cert = { fingerprint256: 'AA:BB', subject: 'CN=h', issuer: 'CN=h', validFrom: '2026-01-01T00:00:00Z', validTo: '2036-01-01T00:00:00Z', host: 'h:443' }
+
+  it('asks once per certificate, and again after the user reconnects', async () => {
+    const { useUiStore } = await import('../../../renderer/src/stores/ui')
+    const ui = useUiStore()
+    const waiting = connectionState('c1', { status: 'awaiting-trust', certificate: cert })
+    expect(ui.nextTrustPrompt([connectionState('c0'), waiting])).toBe('c1')
+    ui.dismissedTrust.add('c1#AA:BB') // the user pressed Cancel
+    expect(ui.nextTrustPrompt([waiting])).toBeNull()
+    expect(ui.nextTrustPrompt([connectionState('c1', { status: 'disconnected' })])).toBeNull()
+    expect(ui.nextTrustPrompt([waiting])).toBe('c1') // Connect again: same certificate, asked again
+    expect(ui.nextTrustPrompt([connectionState('c1', { status: 'cert-changed', certificate: { ...cert, fingerprint256: 'CC:DD', previousFingerprint256: 'AA:BB' } })])).toBe('c1')
+  })
+})
