@@ -86,7 +86,7 @@ describe('VM console in the browser', () => {
     await openConsoleTab(page, 'web-01')
     await waitState(page, 'web-01', 'connected')
     const screen = await screenOf(web.uuid)
-    expect(screen.attached).toBe(1)
+    await expect.poll(() => screen.attached, { timeout: 30_000 }).toBe(1)
     // the simulated screen is mostly dark blue with white and green text: never all black
     await expect.poll(() => litShare(page, 'web-01'), { timeout: 30_000 }).toBeGreaterThan(0.5)
     expect(h.pageErrors).toEqual([])
@@ -103,7 +103,7 @@ describe('VM console in the browser', () => {
     await consoleOf(page, 'web-01').waitFor({ timeout: 30_000 })
     await waitState(page, 'web-01', 'connected')
     expect(screen.connections).toBe(connections)
-    expect(screen.attached).toBe(1)
+    await expect.poll(() => screen.attached, { timeout: 30_000 }).toBe(1)
   })
 
   it('sends exactly the keys typed on the focused screen, and says the keyboard is captured', async () => {
@@ -172,7 +172,7 @@ describe('VM console in the browser', () => {
     endSimConsole(web.uuid, 'reboot')
     await expect.poll(() => screen.connections, { timeout: 60_000 }).toBeGreaterThan(connectionsBefore)
     await waitState(page, 'web-01', 'connected')
-    expect(screen.attached).toBe(1)
+    await expect.poll(() => screen.attached, { timeout: 30_000 }).toBe(1)
     await expect.poll(() => litShare(page, 'web-01'), { timeout: 30_000 }).toBeGreaterThan(0.5)
   })
 
@@ -189,7 +189,7 @@ describe('VM console in the browser', () => {
     await expect.poll(() => screen.connections, { timeout: 60_000 }).toBeGreaterThan(connectionsBefore)
     await waitState(page, 'web-01', 'connected')
     await expect.poll(() => h.app.runtime.consoles.bridge.list().filter((s) => s.vmRef === web.ref).map((s) => s.hostAddress), { timeout: 30_000 }).toEqual([to.address])
-    expect(screen.attached).toBe(1)
+    await expect.poll(() => screen.attached, { timeout: 30_000 }).toBe(1)
   })
 
   it('follows the guest when it changes resolution: still fitted to the window, or 1:1 on request', async () => {
@@ -237,7 +237,7 @@ describe('VM console in the browser', () => {
     await expect.poll(() => screen.attached, { timeout: 30_000 }).toBe(0)
     await h.api.call('connections.connect', { id: connectionId })
     await waitState(page, 'web-01', 'connected')
-    expect(screen.attached).toBe(1)
+    await expect.poll(() => screen.attached, { timeout: 30_000 }).toBe(1)
   })
 
   it('explains a halted VM instead of showing a black screen', async () => {
@@ -263,8 +263,8 @@ describe('VM console in the browser', () => {
     await waitState(page, 'pinned-01', 'connected')
     const web = await screenOf(vm('web-01').uuid)
     const pinned = await screenOf(vm('pinned-01').uuid)
-    expect(web.attached).toBe(1)
-    expect(pinned.attached).toBe(1)
+    await expect.poll(() => web.attached, { timeout: 30_000 }).toBe(1)
+    await expect.poll(() => pinned.attached, { timeout: 30_000 }).toBe(1)
     // each console reaches its own VM
     await consoleOf(popup, 'web-01').locator('canvas').first().click()
     await popup.keyboard.type('one')
