@@ -14,5 +14,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
+    // loaded from disk or loopback, never over a network: one bundle is fine (noVNC included)
+    chunkSizeWarningLimit: 1500,
   },
 })
