@@ -10,6 +10,7 @@ import { setApi } from './stores/api'
 import { useConnectionsStore } from './stores/connections'
 import { useObjectsStore } from './stores/objects'
 import { useSettingsStore } from './stores/settings'
+import { useTasksStore } from './stores/tasks'
 import { useTreeStore } from './stores/tree'
 import { useUiStore } from './stores/ui'
 
@@ -55,6 +56,8 @@ export async function runCommand(ctx: CommandContext, id: string, sel: Selection
 
 export async function startApp(api: RendererApi): Promise<CommandContext> {
   setApi(api)
+  // operations: task progress, outcomes and the action history (issue 5)
+  useTasksStore().attach(api)
   const connections = useConnectionsStore()
   const objects = useObjectsStore()
   const tree = useTreeStore()

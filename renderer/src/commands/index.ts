@@ -1,12 +1,14 @@
 import { appCommands } from './app'
 import { connectionCommands } from './connection'
+import { hostCommands } from './host'
 import { objectCommands } from './object'
 import { CommandRegistry } from './registry'
+import { editCommands, vmCommands } from './vm'
 
 /** The app's registry. Later features register their commands here (e.g. VM power commands). */
 export function createRegistry(): CommandRegistry {
   const r = new CommandRegistry()
-  r.register(...appCommands, ...connectionCommands, ...objectCommands)
+  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands)
   return r
 }
 

@@ -7,6 +7,7 @@
 import type { ConnectionState } from '../../../shared/contract/connection'
 import type { XenPilotApi } from '../../../shared/contract'
 import type { NodeKind } from '../model/tree/types'
+import type { OperationDialogRequest } from '../components/dialogs/operation-requests'
 
 export interface SelectedItem {
   objId: string
@@ -26,6 +27,7 @@ export type DialogRequest =
   | { kind: 'edit-connection'; connectionId: string; connectAfter?: boolean }
   | { kind: 'trust'; connectionId: string }
   | { kind: 'about' }
+  | { kind: 'operation'; request: OperationDialogRequest }
 
 export interface ConfirmRequest {
   title: string
@@ -101,9 +103,15 @@ export class CommandRegistry {
   forSelection(sel: Selection): Command[] {
     return this.all().filter((c) => !c.global && c.appliesTo(sel))
   }
-  forShortcut(e: KeyLike): Command | undefined {
-    for (const c of this.commands.values()) if (c.shortcut && matchesShortcut(c.shortcut, e)) return c
-    return undefined
+  /** with a selection, the first command for the shortcut that applies to it (Delete: forget a server, or delete a VM) */
+  forShortcut(e: KeyLike, sel?: Selection): Command | undefined {
+    let first: Command | undefined
+    for (const c of this.commands.values()) {
+      if (!c.shortcut || !matchesShortcut(c.shortcut, e)) continue
+      if (!sel || c.global || c.appliesTo(sel)) return c
+      first ??= c
+    }
+    return first
   }
   /** run a command if it can run; returns the reason when it cannot */
   async execute(id: string, sel: Selection, ctx: CommandContext): Promise<CanRun> {

@@ -1,0 +1,356 @@
+/**
+ * VM commands (issue 5): power, snapshots, clone/copy, delete, migrate, edit, folders. Each command
+ * asks shared/operations/vm.ts (XAPI-faithful `canRunVm`) per selected VM; a multi-selection runs on
+ * every VM that can, in one `vm.run` call across pools (one XAPI task per VM), and the VMs that
+ * cannot are reported as skipped with their reason next to the per-VM results.
+ */
+import type { OperationResult } from '../../../shared/contract/operations'
+import { VM_OPERATIONS, canRunVm, type VmOperationId, type VmOperationSpec, type VmRecord } from '../../../shared/operations/vm'
+import { errorMessage } from '../api/errors'
+import type { OperationTarget } from '../components/dialogs/operation-requests'
+import { summariseResults } from '../components/tasks/results'
+import type { CanRun, Command, CommandContext, SelectedItem, Selection } from './registry'
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+const obj = (v: unknown): Record<string, string> => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {}
+  const out: Record<string, string> = {}
+  for (const [k, x] of Object.entries(v)) out[k] = String(x)
+  return out
+}
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
+
+/** A graph record read as a VM record, with the fields canRunVm reads made safe when absent. */
+export function asVmRecord(rec: Record<string, unknown>): VmRecord {
+  const power = str(rec.power_state)
+  const vm = {
+    ...rec,
+    uuid: str(rec.uuid),
+    name_label: str(rec.name_label),
+    power_state: power === 'Running' || power === 'Paused' || power === 'Suspended' ? power : 'Halted',
+    allowed_operations: strs(rec.allowed_operations),
+    current_operations: obj(rec.current_operations),
+    blocked_operations: obj(rec.blocked_operations),
+    is_a_template: rec.is_a_template === true,
+    is_a_snapshot: rec.is_a_snapshot === true,
+    is_control_domain: rec.is_control_domain === true,
+    is_default_template: rec.is_default_template === true,
+  }
+  // the remaining fields are not read by canRunVm; the record is only partially typed at runtime
+  return vm as unknown as VmRecord
+}
+
+/** '14:02' in the user's locale (24-hour when the locale uses it) */
+export function clock(iso: string): string {
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+}
+
+/** why nothing can be changed on this connection's objects right now, or null when connected */
+export function offlineReason(ctx: CommandContext, connectionId: string): string | null {
+  const s = ctx.connection(connectionId)
+  if (!s) return 'The server of this object is no longer saved'
+  if (s.status === 'connected') return null
+  if (s.status === 'connecting' || s.status === 'reconnecting') return `${s.label} is ${s.status}${s.offlineSince ? ` (offline since ${clock(s.offlineSince)})` : ''}`
+  return `${s.label} is offline${s.offlineSince ? ` since ${clock(s.offlineSince)}` : ''}`
+}
+
+export interface VmCandidate {
+  connectionId: string
+  ref: string
+  name: string
+  record: VmRecord | undefined
+  /** true, or why this VM is left out */
+  reason: CanRun
+}
+
+const VM_KINDS = new Set(['VM', 'snapshot', 'template'])
+export const vmItems = (sel: Selection): SelectedItem[] => sel.filter((s) => s.cls === 'VM' && s.connectionId !== undefined && s.ref !== undefined && VM_KINDS.has(s.kind))
+
+/** every selected VM with whether `spec` can run on it */
+export function candidates(spec: VmOperationSpec, sel: Selection, ctx: CommandContext): VmCandidate[] {
+  return vmItems(sel).map((item) => {
+    const connectionId = item.connectionId ?? ''
+    const ref = item.ref ?? ''
+    const raw = ctx.record(connectionId, 'VM', ref)
+    const record = raw ? asVmRecord(raw) : undefined
+    const name = record?.name_label || item.label
+    const offline = offlineReason(ctx, connectionId)
+    const reason: CanRun = offline ?? (record ? canRunVm(spec, record) : `${name} is not loaded yet`)
+    return { connectionId, ref, name, record, reason }
+  })
+}
+
+/** a multi-selection can run when at least one VM can; the reason names the first refusal */
+export function selectionCanRun(spec: VmOperationSpec, list: readonly VmCandidate[]): CanRun {
+  if (list.length === 0) return 'Select a VM'
+  if (list.some((c) => c.reason === true)) return true
+  const first = list[0]?.reason
+  const why = typeof first === 'string' ? first : 'not possible now'
+  return list.length === 1 ? why : `None of the ${list.length} selected can ${spec.label.replace(/…$/, '').toLowerCase()}: ${why}`
+}
+
+export interface RunExtra {
+  host?: string
+  name?: string
+  sr?: string
+  withDisks?: boolean
+}
+
+const label = (spec: VmOperationSpec): string => spec.label.replace(/…$/, '')
+
+/**
+ * Runs an operation on the VMs that can and reports per VM: an all-good run is a toast (the task
+ * panel shows the rest), anything failed or skipped opens the results dialog.
+ */
+export async function runVmOperation(ctx: CommandContext, op: VmOperationId, targets: readonly VmCandidate[], extra: RunExtra = {}, skipped: readonly VmCandidate[] = []): Promise<OperationResult[]> {
+  const spec = VM_OPERATIONS[op]
+  let results: OperationResult[]
+  if (targets.length === 0) results = []
+  else {
+    try {
+      results = await ctx.api.call('vm.run', { targets: targets.map((t) => ({ connectionId: t.connectionId, ref: t.ref })), op, ...extra })
+    } catch (err) {
+      // the whole call was refused (a pool went offline, bad arguments): every VM failed with it
+      const message = errorMessage(err)
+      const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'CLIENT_ERROR'
+      results = targets.map((t) => ({ connectionId: t.connectionId, ref: t.ref, ok: false, error: { code, message, params: [] } }))
+    }
+  }
+  const names = new Map<string, string>()
+  for (const t of [...targets, ...skipped]) names.set(`${t.connectionId}|${t.ref}`, t.name)
+  const summary = summariseResults(
+    label(spec),
+    results,
+    skipped.map((s) => ({ connectionId: s.connectionId, ref: s.ref, reason: typeof s.reason === 'string' ? s.reason : '' })),
+    (c, r) => names.get(`${c}|${r}`) ?? r,
+  )
+  if (summary.failed + summary.skipped > 0) ctx.openDialog({ kind: 'operation', request: { kind: 'results', title: summary.title, rows: summary.rows } })
+  else ctx.notify(summary.title)
+  return results
+}
+
+const toTarget = (c: VmCandidate): OperationTarget => ({ connectionId: c.connectionId, ref: c.ref, name: c.name, ...(c.reason !== true ? { reason: c.reason } : {}) })
+
+function split(spec: VmOperationSpec, sel: Selection, ctx: CommandContext): { ok: VmCandidate[]; skipped: VmCandidate[] } {
+  const all = candidates(spec, sel, ctx)
+  return { ok: all.filter((c) => c.reason === true), skipped: all.filter((c) => c.reason !== true) }
+}
+
+const names = (list: readonly VmCandidate[]): string => (list.length <= 3 ? list.map((c) => c.name).join(', ') : `${list.length} VMs`)
+
+const CONFIRM_TEXT: Partial<Record<VmOperationId, (n: string) => string>> = {
+  clean_shutdown: (n) => `${n} will be asked to shut down cleanly. Running applications in the guest are closed.`,
+  hard_shutdown: (n) => `${n} will be powered off immediately, like pulling the plug. Unsaved data in the guest is lost.`,
+  clean_reboot: (n) => `${n} will be asked to restart cleanly.`,
+  hard_reboot: (n) => `${n} will be reset immediately, like pressing the reset button. Unsaved data in the guest is lost.`,
+  revert: (n) => `The VM goes back to the state saved in ${n}. Everything since that snapshot is lost unless you take a snapshot first.`,
+}
+
+interface VmCommandOptions {
+  id: string
+  op: VmOperationId
+  label?: string
+  group: string
+  shortcut?: string
+  toolbar?: boolean
+  /** the selection kinds it is shown for */
+  kinds: readonly string[]
+  run?: (ok: VmCandidate[], skipped: VmCandidate[], ctx: CommandContext) => Promise<void> | void
+}
+
+function vmCommand(o: VmCommandOptions): Command {
+  const spec = VM_OPERATIONS[o.op]
+  const applies = (sel: Selection): boolean => {
+    const items = vmItems(sel)
+    return items.length > 0 && items.length === sel.length && items.every((i) => o.kinds.includes(i.kind))
+  }
+  return {
+    id: o.id,
+    label: o.label ?? spec.label,
+    group: o.group,
+    ...(o.shortcut ? { shortcut: o.shortcut } : {}),
+    ...(o.toolbar ? { toolbar: true } : {}),
+    appliesTo: applies,
+    canRun: (sel, ctx) => selectionCanRun(spec, candidates(spec, sel, ctx)),
+    run: async (sel, ctx) => {
+      const { ok, skipped } = split(spec, sel, ctx)
+      if (ok.length === 0) return
+      if (o.run) return o.run(ok, skipped, ctx)
+      const text = CONFIRM_TEXT[o.op]
+      if (spec.confirm && text) {
+        const yes = await ctx.confirm({
+          title: `${label(spec)} ${ok.length === 1 ? ok[0]?.name : `${ok.length} VMs`}?`,
+          message: text(names(ok)),
+          confirmLabel: label(spec),
+          danger: o.op.startsWith('hard_') || o.op === 'revert',
+        })
+        if (!yes) return
+      }
+      await runVmOperation(ctx, o.op, ok, {}, skipped)
+    },
+  }
+}
+
+const VMS = ['VM'] as const
+const SNAPSHOTS = ['snapshot'] as const
+
+/** same pool for every target, or the reason a server cannot be chosen */
+function onePool(list: readonly VmCandidate[]): CanRun {
+  return new Set(list.map((c) => c.connectionId)).size === 1 ? true : 'Select VMs of one pool to choose a server'
+}
+
+function hostDialog(op: 'start_on' | 'resume_on' | 'pool_migrate') {
+  return (ok: VmCandidate[], skipped: VmCandidate[], ctx: CommandContext): void => {
+    const r = onePool(ok)
+    if (r !== true) return ctx.notify(r, 'error')
+    ctx.openDialog({ kind: 'operation', request: { kind: 'vm-operation', op, targets: ok.map(toTarget), skipped: skipped.map(toTarget) } })
+  }
+}
+
+export const vmCommands: Command[] = [
+  vmCommand({ id: 'vm.start', op: 'start', group: 'vm-power', shortcut: 'Ctrl+B', toolbar: true, kinds: VMS }),
+  vmCommand({ id: 'vm.startOn', op: 'start_on', group: 'vm-power', kinds: VMS, run: hostDialog('start_on') }),
+  vmCommand({ id: 'vm.shutdown', op: 'clean_shutdown', group: 'vm-power', shortcut: 'Ctrl+E', toolbar: true, kinds: VMS }),
+  vmCommand({ id: 'vm.reboot', op: 'clean_reboot', group: 'vm-power', shortcut: 'Ctrl+R', toolbar: true, kinds: VMS }),
+  vmCommand({ id: 'vm.suspend', op: 'suspend', group: 'vm-power', shortcut: 'Ctrl+Y', toolbar: true, kinds: VMS }),
+  vmCommand({ id: 'vm.resume', op: 'resume', group: 'vm-power', kinds: VMS }),
+  vmCommand({ id: 'vm.resumeOn', op: 'resume_on', group: 'vm-power', kinds: VMS, run: hostDialog('resume_on') }),
+  vmCommand({ id: 'vm.forceShutdown', op: 'hard_shutdown', group: 'vm-force', kinds: VMS }),
+  vmCommand({ id: 'vm.forceReboot', op: 'hard_reboot', group: 'vm-force', kinds: VMS }),
+  vmCommand({ id: 'vm.pause', op: 'pause', group: 'vm-force', kinds: VMS }),
+  vmCommand({ id: 'vm.unpause', op: 'unpause', group: 'vm-force', kinds: VMS }),
+  vmCommand({ id: 'vm.migrate', op: 'pool_migrate', group: 'vm-place', kinds: VMS, run: hostDialog('pool_migrate') }),
+  vmCommand({
+    id: 'vm.snapshot',
+    op: 'snapshot',
+    group: 'vm-snapshot',
+    kinds: VMS,
+    run: (ok, skipped, ctx) => ctx.openDialog({ kind: 'operation', request: { kind: 'vm-operation', op: 'snapshot', targets: ok.map(toTarget), skipped: skipped.map(toTarget) } }),
+  }),
+  vmCommand({ id: 'snapshot.revert', op: 'revert', label: 'Revert to Snapshot…', group: 'vm-snapshot', kinds: SNAPSHOTS }),
+  vmCommand({
+    id: 'snapshot.newVm',
+    op: 'clone',
+    label: 'New VM from Snapshot…',
+    group: 'vm-snapshot',
+    kinds: SNAPSHOTS,
+    run: (ok, skipped, ctx) => ctx.openDialog({ kind: 'operation', request: { kind: 'vm-operation', op: 'clone', targets: ok.map(toTarget), skipped: skipped.map(toTarget) } }),
+  }),
+  vmCommand({
+    id: 'snapshot.delete',
+    op: 'destroy',
+    label: 'Delete Snapshot…',
+    group: 'vm-delete',
+    kinds: SNAPSHOTS,
+    run: (ok, skipped, ctx) => ctx.openDialog({ kind: 'operation', request: { kind: 'delete-vm', targets: ok.map(toTarget), skipped: skipped.map(toTarget) } }),
+  }),
+  vmCommand({
+    id: 'vm.clone',
+    op: 'clone',
+    group: 'vm-copy',
+    kinds: ['VM', 'template'],
+    run: (ok, skipped, ctx) => ctx.openDialog({ kind: 'operation', request: { kind: 'vm-operation', op: 'clone', targets: ok.map(toTarget), skipped: skipped.map(toTarget) } }),
+  }),
+  vmCommand({
+    id: 'vm.copy',
+    op: 'copy',
+    group: 'vm-copy',
+    kinds: ['VM', 'template'],
+    run: (ok, skipped, ctx) => {
+      const r = onePool(ok)
+      if (r !== true) return ctx.notify(r, 'error')
+      ctx.openDialog({ kind: 'operation', request: { kind: 'vm-operation', op: 'copy', targets: ok.map(toTarget), skipped: skipped.map(toTarget) } })
+    },
+  }),
+  vmCommand({
+    id: 'vm.delete',
+    op: 'destroy',
+    group: 'vm-delete',
+    shortcut: 'Delete',
+    kinds: ['VM', 'template'],
+    run: (ok, skipped, ctx) => ctx.openDialog({ kind: 'operation', request: { kind: 'delete-vm', targets: ok.map(toTarget), skipped: skipped.map(toTarget) } }),
+  }),
+]
+
+// ---------------------------------------------------------------------------------------------
+// Edit: name, description, tags, folder (any taggable object)
+
+const EDITABLE = new Set(['VM', 'host', 'pool', 'SR', 'network'])
+const editable = (sel: Selection): boolean =>
+  sel.length === 1 && sel.every((s) => s.cls !== undefined && EDITABLE.has(s.cls) && s.ref !== undefined && s.connectionId !== undefined && s.kind !== 'snapshot')
+
+function editCanRun(sel: Selection, ctx: CommandContext): CanRun {
+  const s = sel[0]
+  if (!s?.connectionId || !s.ref || !s.cls) return 'Select one object'
+  const offline = offlineReason(ctx, s.connectionId)
+  if (offline) return offline
+  return ctx.record(s.connectionId, s.cls, s.ref) ? true : `${s.label} is not loaded yet`
+}
+
+function editCommand(id: string, lbl: string, focus: 'name' | 'tags' | 'folder', shortcut?: string): Command {
+  return {
+    id,
+    label: lbl,
+    group: 'edit',
+    ...(shortcut ? { shortcut } : {}),
+    appliesTo: editable,
+    canRun: editCanRun,
+    run: (sel, ctx) => {
+      const s = sel[0]
+      if (!s?.connectionId || !s.ref || !s.cls) return
+      ctx.openDialog({ kind: 'operation', request: { kind: 'edit-object', connectionId: s.connectionId, cls: s.cls, ref: s.ref, focus } })
+    },
+  }
+}
+
+export const editCommands: Command[] = [
+  editCommand('object.rename', 'Rename / Edit Description…', 'name', 'F2'),
+  editCommand('object.editTags', 'Edit Tags…', 'tags'),
+  editCommand('object.moveToFolder', 'Move to Folder…', 'folder'),
+]
+
+// ---------------------------------------------------------------------------------------------
+// Drag a VM onto a host: migrate within the pool
+
+export interface DropHost {
+  connectionId: string
+  ref: string
+  label: string
+}
+
+/** can these dragged items be migrated to that host? (same pool, running, allowed) */
+export function dropMigrateReason(dragged: Selection, host: DropHost, ctx: CommandContext): CanRun {
+  const spec = VM_OPERATIONS.pool_migrate
+  const list = candidates(spec, dragged, ctx)
+  if (list.length === 0) return 'Only VMs can be dropped on a server'
+  const foreign = list.find((c) => c.connectionId !== host.connectionId)
+  if (foreign) return `${foreign.name} is in another pool: moving VMs between pools (cross-pool migration) is not supported here`
+  const here = list.find((c) => c.record?.resident_on === host.ref && c.record.power_state === 'Running')
+  if (here && list.length === 1) return `${here.name} already runs on ${host.label}`
+  const hostRec = ctx.record(host.connectionId, 'host', host.ref)
+  if (hostRec && hostRec.enabled === false) return `${host.label} is disabled (maintenance mode)`
+  return selectionCanRun(spec, list)
+}
+
+export async function dropMigrate(dragged: Selection, host: DropHost, ctx: CommandContext): Promise<void> {
+  const r = dropMigrateReason(dragged, host, ctx)
+  if (r !== true) return ctx.notify(r, 'error')
+  const spec = VM_OPERATIONS.pool_migrate
+  const all = candidates(spec, dragged, ctx)
+  const ok = all.filter((c) => c.reason === true && c.record?.resident_on !== host.ref)
+  const skipped = all.filter((c) => !ok.includes(c))
+  const yes = await ctx.confirm({
+    title: `Migrate ${ok.length === 1 ? ok[0]?.name : `${ok.length} VMs`} to ${host.label}?`,
+    message: `${names(ok)} will move to ${host.label} while running (live migration).`,
+    confirmLabel: 'Migrate',
+  })
+  if (!yes) return
+  await runVmOperation(ctx, 'pool_migrate', ok, { host: host.ref }, skipped)
+}
+
+/** dialog targets back to candidates (the dialog already checked them; XAPI decides anyway) */
+export function fromTargets(list: readonly OperationTarget[], ok: boolean): VmCandidate[] {
+  return list.map((t) => ({ connectionId: t.connectionId, ref: t.ref, name: t.name, record: undefined, reason: ok ? true : (t.reason ?? 'Not possible now') }))
+}

@@ -1,0 +1,64 @@
+/**
+ * Drag VMs onto a host in the tree to migrate them within their pool (HTML5 drag and drop). The
+ * keyboard way is the "Migrate to Server…" command. A drop on a host of another pool, or one the VM
+ * cannot go to, is refused with the reason.
+ */
+import { ref } from 'vue'
+import { useCommandContext } from '../../app'
+import type { SelectedItem } from '../../commands/registry'
+import { dropMigrate, dropMigrateReason } from '../../commands/vm'
+import type { TreeNode } from '../../model/tree/types'
+import { useApi } from '../../stores/api'
+import { useTreeStore } from '../../stores/tree'
+
+const MIME = 'application/x-xenpilot-vms'
+
+function asItem(n: TreeNode): SelectedItem {
+  return { objId: n.objId, kind: n.kind, label: n.label, connectionId: n.connectionId, cls: n.cls, ref: n.ref }
+}
+
+export function useVmDrag() {
+  const tree = useTreeStore()
+  /** node id of the row under the pointer during a drag */
+  const target = ref<string | null>(null)
+  const allowed = ref(false)
+  let dragged: SelectedItem[] = []
+
+  const hostOf = (n: TreeNode) => (n.kind === 'host' && n.cls === 'host' && n.connectionId && n.ref ? { connectionId: n.connectionId, ref: n.ref, label: n.label } : null)
+
+  function start(ev: DragEvent, n: TreeNode): void {
+    if (n.kind !== 'VM' || !ev.dataTransfer) return
+    // dragging a selected row drags the whole selection (its VMs); another row drags just itself
+    dragged = tree.selection.has(n.objId) ? tree.selectedItems.filter((s) => s.kind === 'VM') : [asItem(n)]
+    ev.dataTransfer.effectAllowed = 'move'
+    ev.dataTransfer.setData(MIME, JSON.stringify(dragged.map((d) => d.objId)))
+    ev.dataTransfer.setData('text/plain', dragged.map((d) => d.label).join(', '))
+  }
+  function over(ev: DragEvent, n: TreeNode): void {
+    const host = hostOf(n)
+    if (!host || dragged.length === 0) return
+    ev.preventDefault()
+    const reason = dropMigrateReason(dragged, host, useCommandContext(useApi()))
+    target.value = n.id
+    allowed.value = reason === true
+    // a refused drop still fires 'drop' so the reason can be shown; the row is styled as refused
+    if (ev.dataTransfer) ev.dataTransfer.dropEffect = 'move'
+  }
+  function leave(n: TreeNode): void {
+    if (target.value === n.id) target.value = null
+  }
+  function drop(ev: DragEvent, n: TreeNode): void {
+    const host = hostOf(n)
+    target.value = null
+    if (!host || dragged.length === 0) return
+    ev.preventDefault()
+    const items = dragged
+    dragged = []
+    void dropMigrate(items, host, useCommandContext(useApi()))
+  }
+  function end(): void {
+    target.value = null
+    dragged = []
+  }
+  return { target, allowed, start, over, leave, drop, end }
+}

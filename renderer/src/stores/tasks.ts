@@ -1,0 +1,119 @@
+import { defineStore } from 'pinia'
+import { computed, markRaw, onScopeDispose, ref, shallowRef, watch } from 'vue'
+import type { RendererApi } from '../api'
+import { isRunning, TaskTracker, type FinishedTask, type PoolTasks, type TaskRow } from '../components/tasks/model'
+import { useHistoryStore } from './history'
+import { useObjectsStore } from './objects'
+import { useUiStore } from './ui'
+
+export type ActivityTab = 'tasks' | 'history' | 'alerts'
+
+/** a task that ran longer than this and ended while the window was hidden raises a notification */
+export const NOTIFY_AFTER_MS = 5000
+
+/**
+ * Tasks of every pool for the task panel, plus the bottom panel's state (open, which tab).
+ * Rows come from the objects store's 'task' tables, completed by our own progress and history events.
+ */
+export const useTasksStore = defineStore('tasks', () => {
+  const objects = useObjectsStore()
+  const ui = useUiStore()
+  const tracker = markRaw(new TaskTracker())
+  const rows = shallowRef<TaskRow[]>([])
+  const now = ref(Date.now())
+  const panelOpen = ref(true)
+  const tab = ref<ActivityTab>('tasks')
+  const running = computed(() => rows.value.filter(isRunning).length)
+  /** ticks `now` every second while a task runs (elapsed times) */
+  let timer: ReturnType<typeof setInterval> | null = null
+
+  const nameOf = (connectionId: string) => (ref: string) => {
+    const p = objects.graph.pool(connectionId)
+    const cls = p?.classOf.get(ref)
+    const rec = cls ? p?.tables.get(cls)?.get(ref) : undefined
+    const name = typeof rec?.name_label === 'string' ? rec.name_label : undefined
+    return name ? `${cls === 'host' ? 'Server' : (cls ?? 'object')} '${name}'` : undefined
+  }
+
+  function refresh(): void {
+    rows.value = tracker.list()
+    syncClock()
+  }
+
+  function announce(done: readonly FinishedTask[]): void {
+    for (const f of done) {
+      if (f.row.status === 'finished') continue // our own: the history event tells the outcome
+      maybeNotify(f.row, f.durationMs)
+    }
+  }
+
+  function maybeNotify(row: TaskRow, durationMs: number): void {
+    if (durationMs <= NOTIFY_AFTER_MS || typeof document === 'undefined' || !document.hidden) return
+    const what = `${row.title}${row.target ? ` — ${row.target.name}` : ''}`
+    const body = row.status === 'success' ? 'Completed' : row.status === 'cancelled' ? 'Cancelled' : (row.error?.sentence ?? 'Failed')
+    if (typeof Notification !== 'undefined' && Notification.permission === 'granted') {
+      try {
+        new Notification(`XenPilot: ${what}`, { body })
+        return
+      } catch {
+        // some platforms refuse page notifications even when granted: fall back to the toast
+      }
+    }
+    ui.notify(`${what}: ${body}`, row.status === 'success' ? 'info' : 'error')
+  }
+
+  watch(
+    () => objects.version,
+    () => {
+      const pools: PoolTasks[] = []
+      for (const p of objects.graph.pools.values()) pools.push({ connectionId: p.connectionId, tasks: p.tables.get('task') ?? new Map() })
+      announce(tracker.observe(pools, nameOf))
+      refresh()
+    },
+    { immediate: true },
+  )
+
+  let attached = false
+  function attach(api: Pick<RendererApi, 'call' | 'on'>): void {
+    if (attached) return
+    attached = true
+    useHistoryStore().attach(api)
+    api.on('operation.progress', (p) => {
+      const rec = objects.record(p.connectionId, 'VM', p.ref) ?? objects.record(p.connectionId, 'host', p.ref)
+      const cls = objects.record(p.connectionId, 'VM', p.ref) ? 'VM' : 'host'
+      tracker.noteProgress(p, cls, typeof rec?.name_label === 'string' && rec.name_label ? rec.name_label : p.ref)
+      refresh()
+    })
+    api.on('history.appended', (e) => {
+      const row = tracker.noteOutcome(e)
+      if (row) maybeNotify(row, (row.finished ?? Date.now()) - row.created)
+      refresh()
+    })
+  }
+
+  function syncClock(): void {
+    const needed = running.value > 0
+    if (needed && !timer) {
+      now.value = Date.now()
+      timer = setInterval(() => (now.value = Date.now()), 1000)
+    } else if (!needed && timer) {
+      clearInterval(timer)
+      timer = null
+      now.value = Date.now()
+    }
+  }
+  onScopeDispose(() => {
+    if (timer) clearInterval(timer)
+  })
+
+  function clearFinished(): void {
+    tracker.clearFinished()
+    refresh()
+  }
+  function show(t: ActivityTab): void {
+    tab.value = t
+    panelOpen.value = true
+  }
+
+  return { rows, running, now, panelOpen, tab, attach, clearFinished, show }
+})

@@ -1,0 +1,32 @@
+/**
+ * Registers the operations tabs (issue 5): Snapshots (VMs), History (any object XenPilot can act
+ * on) and Alerts (objects XAPI has messages about). Imported once by the tabs index.
+ */
+import AlertsTab from '../../components/alerts/AlertsTab.vue'
+import { alertCountFor } from '../../components/alerts/model'
+import HistoryTab from '../../components/history/HistoryTab.vue'
+import { registerTab } from '../../components/tabs/registry'
+import { useObjectsStore } from '../../stores/objects'
+import SnapshotsTab from './SnapshotsTab.vue'
+
+registerTab({ id: 'snapshots', label: 'Snapshots', order: 20, appliesTo: (n) => n.connectionId !== undefined && n.ref !== undefined && n.cls === 'VM' && n.kind === 'VM', component: SnapshotsTab })
+registerTab({
+  id: 'history',
+  label: 'History',
+  order: 80,
+  appliesTo: (n) => n.connectionId !== undefined && n.ref !== undefined && (n.cls === 'VM' || n.cls === 'host') && n.kind !== 'template',
+  component: HistoryTab,
+})
+registerTab({
+  id: 'alerts',
+  label: 'Alerts',
+  order: 85,
+  appliesTo: (n) => {
+    if (!n.connectionId || !n.ref || !n.cls) return false
+    const objects = useObjectsStore()
+    void objects.version
+    const uuid = objects.record(n.connectionId, n.cls, n.ref)?.uuid
+    return typeof uuid === 'string' && alertCountFor(objects.graph, n.connectionId, uuid) > 0
+  },
+  component: AlertsTab,
+})
