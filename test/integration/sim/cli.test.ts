@@ -90,3 +90,17 @@ describe('CLI arguments', () => {
     expect(() => parseArgs(['--frobnicate'])).toThrow(/unknown argument/)
   })
 })
+
+describe('fault selection', () => {
+  it('prefers a fault aimed at the method over a general one, and the latest among equals', async () => {
+    const { FaultSet } = await import('../../sim/server/faults')
+    const f = new FaultSet()
+    f.add({ kind: 'delay', ms: 10 })
+    f.add({ kind: 'html-502', method: 'session.login_with_password' }, { once: true })
+    expect(f.take('127.0.0.1', 'session.login_with_password')).toEqual({ kind: 'html-502', method: 'session.login_with_password' })
+    expect(f.take('127.0.0.1', 'session.login_with_password')).toEqual({ kind: 'delay', ms: 10 })
+    f.add({ kind: 'http-500' }, { hostAddress: '127.0.0.2' })
+    expect(f.take('127.0.0.2', 'VM.get_all')).toEqual({ kind: 'http-500' })
+    expect(f.take('127.0.0.1', 'VM.get_all')).toEqual({ kind: 'delay', ms: 10 })
+  })
+})

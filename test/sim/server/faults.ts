@@ -24,14 +24,27 @@ export class FaultSet {
     this.faults = []
   }
 
-  /** the fault to apply to this response, consuming it when it is a one-shot */
+  /**
+   * The fault to apply to this response, consuming it when it is a one-shot: one aimed at this
+   * method wins over a general one, and among equals the most recently injected.
+   */
   take(hostAddress: string, method: string): SimFault | undefined {
-    const i = this.faults.findIndex(
-      (f) => (f.hostAddress === undefined || f.hostAddress === hostAddress) && (f.fault.method === undefined || f.fault.method === method || `Async.${f.fault.method}` === method),
-    )
-    const f = this.faults[i]
+    let best = -1
+    let bestScore = -1
+    for (let i = 0; i < this.faults.length; i++) {
+      const f = this.faults[i]
+      if (!f || (f.hostAddress !== undefined && f.hostAddress !== hostAddress)) continue
+      const m = f.fault.method
+      if (m !== undefined && m !== method && `Async.${m}` !== method) continue
+      const score = (m !== undefined ? 2 : 0) + (f.hostAddress !== undefined ? 1 : 0)
+      if (score >= bestScore) {
+        best = i
+        bestScore = score
+      }
+    }
+    const f = this.faults[best]
     if (!f) return undefined
-    if (f.once) this.faults.splice(i, 1)
+    if (f.once) this.faults.splice(best, 1)
     return f.fault
   }
 }
