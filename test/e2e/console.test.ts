@@ -124,6 +124,33 @@ describe('VM console in the browser', () => {
     await expect.poll(() => consoleOf(page, 'web-01').getByText(/Keyboard captured/).count()).toBe(0)
   })
 
+  it('gives the keyboard back on Ctrl+Alt+Shift without sending Shift to the guest', async () => {
+    const { page } = h
+    const screen = await screenOf(vm('web-01').uuid)
+    const c = consoleOf(page, 'web-01')
+    await c.locator('canvas').first().click()
+    await c.getByText('Keyboard captured — Ctrl+Alt+Shift releases it').waitFor({ timeout: 30_000 })
+    const before = screen.keysyms.length
+    await page.keyboard.down('Control')
+    await page.keyboard.down('Alt')
+    await page.keyboard.down('Shift')
+    await page.keyboard.up('Shift')
+    await page.keyboard.up('Alt')
+    await page.keyboard.up('Control')
+    await expect.poll(() => c.getByText(/Keyboard captured/).count(), { timeout: 30_000 }).toBe(0)
+    expect(screen.keysyms.slice(before).some((k) => k.keysym === 0xffe1 && k.down)).toBe(false)
+    // whatever the guest saw pressed (Ctrl, Alt) was released again: nothing stays stuck
+    const held = (): number[] => {
+      const down = new Set<number>()
+      for (const k of screen.keysyms.slice(before)) {
+        if (k.down) down.add(k.keysym)
+        else down.delete(k.keysym)
+      }
+      return [...down]
+    }
+    await expect.poll(held, { timeout: 30_000 }).toEqual([])
+  })
+
   it('types text as key presses (US QWERTY, Shift for capitals, Return for new lines)', async () => {
     const { page } = h
     const screen = await screenOf(vm('web-01').uuid)
