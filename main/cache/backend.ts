@@ -81,6 +81,7 @@ export class WorkerBackend implements Backend {
   private readonly waiting = new Map<number, { op: StoreOp['op']; onResult: ((r: number) => void) | undefined }>()
   private failed = false
   private ready = false
+  private exited = false
   private closing: Promise<void> | undefined
 
   constructor(
@@ -101,9 +102,13 @@ export class WorkerBackend implements Backend {
     } else {
       this.worker = new Worker(url, { workerData: { path, prune, maxSizeBytes } })
     }
+    // Referenced only while it has work (or is closing): an idle cache never keeps a process alive,
+    // and pending writes / close() are never cut short by the process thinking it is done.
+    this.worker.unref()
     this.worker.on('message', (m: FromWorker) => this.onMessage(m))
     this.worker.on('error', (e) => this.fail('worker', undefined, e))
     this.worker.on('exit', (code) => {
+      this.exited = true
       if (!this.closing && code !== 0) this.fail('worker', undefined, new Error(`cache worker exited with code ${code}`))
     })
   }
@@ -122,6 +127,7 @@ export class WorkerBackend implements Backend {
     } else if (m.type === 'done') {
       const w = this.waiting.get(m.id)
       this.waiting.delete(m.id)
+      if (this.waiting.size === 0 && !this.closing) this.worker.unref()
       w?.onResult?.(m.result)
       this.onIdle()
     } else if (m.type === 'error') {
@@ -138,6 +144,7 @@ export class WorkerBackend implements Backend {
   submit(op: StoreOp, onResult?: (result: number) => void): void {
     if (this.failed) return
     const id = this.nextId++
+    if (this.waiting.size === 0) this.worker.ref()
     this.waiting.set(id, { op: op.op, onResult })
     const msg: ToWorker = { type: 'op', id, op }
     this.worker.postMessage(msg)
@@ -146,6 +153,11 @@ export class WorkerBackend implements Backend {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.failed = true
+      if (this.exited) {
+        resolve()
+        return
+      }
+      this.worker.ref()
       const done = (): void => resolve()
       this.worker.once('exit', done)
       const msg: ToWorker = { type: 'close' }
