@@ -147,6 +147,8 @@ async function main(): Promise<void> {
       bench(`sim.bench10k.get_all_records.${proto}.server_cpu`, Math.min(...warm.map((w) => w.cpu)), 'ms', 1000)
     }
 
+    bench('sim.bench10k.rss_after_get_all_records', process.memoryUsage().rss / 1e6, 'MB')
+
     // burst: every VM_metrics, VBD, VIF and VDI changed, then one event.from delivers them all
     const classes = ['VM_metrics', 'VBD', 'VIF', 'VDI']
     let token = (await client.eventFrom(session, classes, '', 0)).token
