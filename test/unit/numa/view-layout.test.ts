@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { buildHostNuma } from '../../../shared/numa/model'
-import { cpusOfVm, hostLayout, memSegments, unhomedVms, vmHue } from '../../../renderer/src/views/numa/layout'
+import { cpusOfVm, hostLayout, memSegments, numastat, unhomedVms, vmHue } from '../../../renderer/src/views/numa/layout'
 import { GiB, hostRecord, pluginDoc, vcpuRows, vmRecord } from './helpers'
 
 // 2 sockets × 2 nodes (sub-NUMA), 8 cores SMT2 per socket, split numbering
@@ -66,5 +66,12 @@ describe('NUMA view layout', () => {
     expect([...allowed].sort((x, y) => x - y)).toEqual([8, 9, 10, 11, 24, 25, 26, 27])
     expect([...current]).toEqual([0, 1])
     expect(vmHue('OpaqueRef:a')).toBe(vmHue('OpaqueRef:a'))
+  })
+  it('builds a numastat-style VM × node matrix, XAPI figures and derived ones told apart', () => {
+    const rows = numastat(model)
+    expect(rows.map((r) => [r.vm.name, r.perNode.map((b) => b / GiB), r.source])).toEqual([
+      ['a', [0, 0, 4, 0], 'xapi'],
+      ['b', [1, 1, 1, 1], 'derived'],
+    ])
   })
 })

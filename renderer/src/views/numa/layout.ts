@@ -127,3 +127,23 @@ export function gib(bytes: number | null | undefined): string {
   const g = bytes / 1024 ** 3
   return `${g >= 100 ? g.toFixed(0) : g >= 10 ? g.toFixed(1) : g.toFixed(2)} GiB`
 }
+
+export interface NumastatRow {
+  vm: VmNuma
+  /** bytes per node id (0 when none) */
+  perNode: number[]
+  total: number
+  /** 'xapi' when from VM_metrics.numa_node_memory, 'derived' when from the placement */
+  source: 'xapi' | 'derived'
+}
+
+/** numastat-style matrix: every VM with memory on some node × the host's nodes, largest first. */
+export function numastat(model: HostNuma): NumastatRow[] {
+  const rows: NumastatRow[] = []
+  for (const vm of model.vms) {
+    const perNode = model.nodes.map((n) => n.vmMem[vm.vmRef] ?? 0)
+    const total = perNode.reduce((a, b) => a + b, 0)
+    if (total > 0) rows.push({ vm, perNode, total, source: vm.nodeMem.source === 'xapi' ? 'xapi' : 'derived' })
+  }
+  return rows.sort((a, b) => b.total - a.total || a.vm.name.localeCompare(b.vm.name))
+}
