@@ -186,7 +186,9 @@ function secureContextFor(pin: PinnedCertificate | undefined): tls.SecureContext
   const key = pin?.fingerprint256 ?? ''
   let ctx = contexts.get(key)
   if (!ctx) {
-    ctx = tls.createSecureContext({ ca: pin ? [...tls.rootCertificates, pin.pem] : [...tls.rootCertificates], minVersion: 'TLSv1.2' })
+    // without a pin: Node's default trust (bundled roots + NODE_EXTRA_CA_CERTS / system store
+    // when configured), so a host with a certificate from the organisation's CA needs no prompt
+    ctx = pin ? tls.createSecureContext({ ca: [...tls.rootCertificates, pin.pem], minVersion: 'TLSv1.2' }) : tls.createSecureContext({ minVersion: 'TLSv1.2' })
     if (contexts.size > 1000) contexts.clear()
     contexts.set(key, ctx)
   }
