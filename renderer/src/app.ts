@@ -124,20 +124,12 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
     }
   })
 
-  // A certificate waiting for a decision opens its dialog once per fingerprint.
+  // A certificate waiting for a decision opens its dialog (once per certificate and connect attempt).
   watch(
-    () => ({
-      pending: connections.list.filter((c) => (c.status === 'awaiting-trust' || c.status === 'cert-changed') && c.certificate).map((c) => `${c.id}#${c.certificate?.fingerprint256}`),
-      free: ui.dialog === null,
-    }),
-    ({ pending, free }) => {
-      if (!free) return
-      for (const key of pending) {
-        if (ui.dismissedTrust.has(key)) continue
-        const id = key.slice(0, key.indexOf('#'))
-        ui.openDialog({ kind: 'trust', connectionId: id })
-        return
-      }
+    () => ({ list: connections.list, free: ui.dialog === null }),
+    ({ list, free }) => {
+      const id = ui.nextTrustPrompt(list)
+      if (free && id) ui.openDialog({ kind: 'trust', connectionId: id })
     },
   )
 

@@ -66,6 +66,30 @@ describe('adding a server', () => {
     expect(await page.getByTestId('pools-connected').textContent()).toBe('Pools: 1 of 1 connected')
     expect(env.pageErrors).toEqual([])
   })
+
+  it('Cancel on the certificate leaves the server disconnected; Connect asks again', async () => {
+    const { page, sim } = env
+    const pool = sim.pools[1]
+    if (!pool) throw new Error('demo fleet has a second pool')
+    const address = new URL(pool.masterUrl).host
+    await page.getByRole('button', { name: 'Add Server…' }).first().click()
+    const dialog = page.getByRole('dialog', { name: 'Add Server' })
+    await dialog.getByLabel('Server').fill(address)
+    await dialog.getByLabel('Password', { exact: true }).fill(pool.password)
+    await dialog.getByRole('button', { name: 'Connect' }).click()
+    const trust = page.getByRole('dialog', { name: 'Trust this server certificate?' })
+    await trust.waitFor({ timeout: 30_000 })
+    await trust.getByRole('button', { name: 'Cancel' }).click()
+    const row = treeitem(page, address)
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 30_000 }).toBe('Disconnected')
+    await row.click()
+    await page.getByRole('toolbar').getByRole('button', { name: 'Connect', exact: true }).click()
+    await trust.waitFor({ timeout: 30_000 })
+    await trust.getByRole('button', { name: 'Trust' }).click()
+    await treeitem(page, pool.name).waitFor({ timeout: 30_000 })
+    await page.getByTestId('pools-connected').filter({ hasText: 'Pools: 2 of 2 connected' }).waitFor({ timeout: 30_000 })
+    expect(env.pageErrors).toEqual([])
+  })
 })
 
 describe('a fleet of three pools', () => {
