@@ -126,7 +126,10 @@ export async function runVmOperation(ctx: CommandContext, op: VmOperationId, tar
     skipped.map((s) => ({ connectionId: s.connectionId, ref: s.ref, reason: typeof s.reason === 'string' ? s.reason : '' })),
     (c, r) => names.get(`${c}|${r}`) ?? r,
   )
-  if (summary.failed + summary.skipped > 0) ctx.openDialog({ kind: 'operation', request: { kind: 'results', title: summary.title, rows: summary.rows } })
+  // a cancel the user asked for is not news worth a dialog
+  const cancelledOnly = summary.skipped === 0 && summary.failed > 0 && summary.rows.every((r) => r.outcome === 'ok' || r.code === 'TASK_CANCELLED')
+  if (cancelledOnly) ctx.notify(`${label(spec)}: cancelled for ${summary.rows.filter((r) => r.code === 'TASK_CANCELLED').map((r) => r.name).join(', ')}`)
+  else if (summary.failed + summary.skipped > 0) ctx.openDialog({ kind: 'operation', request: { kind: 'results', title: summary.title, rows: summary.rows } })
   else ctx.notify(summary.title)
   return results
 }
