@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --fleet demo [--port N] [--op-ms N] [--seed N] [--state-dir DIR]
+ * `npm run sim -- --fleet demo [--port N] [--op-ms N] [--seed N] [--state-dir DIR (default: a per-fleet dir under the OS temp dir, kept)]
  *                 [--fault KIND[:ARG][@METHOD][#POOL]]… [--vnc VM_NAME=HOST:PORT]…`
  *
  * First stdout line: one JSON object describing the fleet (URLs, credentials, fingerprints).
@@ -7,6 +7,8 @@
  * rotate-cert ADDRESS · expire-sessions POOL · fault SPEC · clear-faults · quit.
  * Ctrl-C / SIGTERM stop it cleanly.
  */
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { buildFleet, type BuildFleetOptions } from './fleet'
 import { startSimulator } from './index'
@@ -191,9 +193,10 @@ async function main(): Promise<void> {
   if (opts.seed !== undefined) fleetOpts.seed = opts.seed
   if (opts.opMs !== undefined) fleetOpts.opDurationMs = opts.opMs
   const fleet = buildFleet(opts.fleet, fleetOpts)
-  const startOpts: Parameters<typeof startSimulator>[0] = { fleet, log }
+  // certificates persist per fleet between runs, so a client that trusted a host once keeps
+  // trusting it (and a big fleet starts without making 100 key pairs again)
+  const startOpts: Parameters<typeof startSimulator>[0] = { fleet, log, stateDir: opts.stateDir ?? join(tmpdir(), 'xenpilot-sim-state', opts.fleet) }
   if (opts.port !== undefined) startOpts.port = opts.port
-  if (opts.stateDir !== undefined) startOpts.stateDir = opts.stateDir
   // the JSON line comes first: startup logs wait for it
   const early: string[] = []
   let sink = (s: string): void => {

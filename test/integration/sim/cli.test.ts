@@ -1,7 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { request } from 'node:https'
 import type { TLSSocket } from 'node:tls'
-import { afterEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { parseArgs, parseFaultSpec } from '../../sim/cli'
 
 interface FleetLine {
@@ -55,7 +58,9 @@ function loginPinned(url: string, fingerprint: string, user: string, password: s
 
 describe('simulator CLI', () => {
   it('prints one JSON line describing the fleet first, serves it, and stops cleanly on SIGTERM', async () => {
-    child = spawn('node_modules/.bin/tsx', ['test/sim/cli.ts', '--fleet', 'tiny', '--op-ms', '0'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const stateDir = mkdtempSync(join(tmpdir(), 'xenpilot-sim-cli-'))
+    onTestFinished(() => rmSync(stateDir, { recursive: true, force: true }))
+    child = spawn('node_modules/.bin/tsx', ['test/sim/cli.ts', '--fleet', 'tiny', '--op-ms', '0', '--state-dir', stateDir], { stdio: ['pipe', 'pipe', 'pipe'] })
     const info = JSON.parse(await firstLine(child)) as FleetLine
     expect(info.fleet).toBe('tiny')
     const pool = info.pools[0]
