@@ -52,8 +52,12 @@ export interface PoolManagerApi {
   onState(cb: (state: ConnectionState) => void): Unsubscribe
   /** batched object diffs of any connection (≤ one per pool per ~50 ms) */
   onDiff(cb: (diff: PoolDiff) => void): Unsubscribe
-  /** the complete current object graph of a connection as one reset diff (for a new subscriber) */
-  snapshot(id: string): PoolDiff | undefined
+  /**
+   * the complete current object graph of a connection as one reset diff (for a new subscriber).
+   * `ifLoaded`: a pool whose cached graph is still loading answers undefined instead of loading it
+   * now, and its graph follows through onDiff as a reset diff once loaded.
+   */
+  snapshot(id: string, opts?: { ifLoaded?: boolean }): PoolDiff | undefined
   /** a XAPI call on the pool's master with the pool's session (session param added by the callee) */
   call(id: string, method: string, params: unknown[]): Promise<unknown>
   /** Async.<method> + wait for the task through events; resolves with the task's decoded result */
@@ -83,6 +87,8 @@ export interface InventoryCache {
   write(diff: PoolDiff, meta?: Partial<CachedPoolMeta>): void
   /** delete everything cached for the connection */
   forget(connectionId: string): void
+  /** connections with cached inventory and their metadata, without records (cold start) */
+  cachedConnections?(): { connectionId: string; meta: CachedPoolMeta }[]
 }
 
 /** Main-process only (never crosses the contract): what the console bridge needs from a pool. */

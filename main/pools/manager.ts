@@ -4,9 +4,12 @@
  * Files in `dataDir` (atomic writes, mode 0600): connections.json (saved connections with their
  * remembered member addresses — never a password), pins.json (certificate pins per host).
  * Passwords live in the Keychain only (when remembered) or in memory for the app session.
- * With an InventoryCache, saved pools appear at construction as offline with `cachedAt` and their
- * last-known graph (snapshot()); every diff is written to the cache after subscribers got it,
- * off the hot path.
+ * With an InventoryCache, saved pools appear at construction as offline with `cachedAt` (from the
+ * cache's metadata only, no records); their last-known graphs are loaded one pool per macrotask
+ * afterwards, or at once for a pool that is used first (snapshot(), graph(), connect). A pool that
+ * a subscriber asked for before it was loaded (`snapshot(id, { ifLoaded: true })`) is announced
+ * through onDiff as a reset diff when it is. Every live diff is written to the cache after
+ * subscribers got it, off the hot path.
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -70,6 +73,11 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   private readonly log: (line: string) => void
   private readonly opts: PoolManagerOptions
   private closed = false
+  /** saved pools whose cached graph is not in memory yet (loaded one per turn, or on first use) */
+  private readonly pendingCache = new Set<string>()
+  /** pools a subscriber asked for before their cache was loaded: announced as a reset diff once loaded */
+  private readonly owedReset = new Set<string>()
+  private cacheLoader: NodeJS.Immediate | undefined
 
   constructor(opts: PoolManagerOptions) {
     this.opts = opts
@@ -77,7 +85,9 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     this.file = join(opts.dataDir, 'connections.json')
     this.writer = new SerialWriter(this.file)
     this.hostTrust = new HostTrust(new PinStore(join(opts.dataDir, 'pins.json')))
-    for (const saved of this.readSaved()) this.addConnectionObject(saved)
+    const cachedAt = this.cachedTimes()
+    for (const saved of this.readSaved()) this.addConnectionObject(saved, cachedAt)
+    this.scheduleCacheLoad()
     void this.refreshStoredPasswords()
   }
 
@@ -127,7 +137,21 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return `xenpilot:connection:${id}`
   }
 
-  private addConnectionObject(saved: SavedConnection): PoolConnection {
+  /** last sync time per cached connection, from metadata only; undefined = the cache cannot list them */
+  private cachedTimes(): Map<string, string> | undefined {
+    const cache = this.opts.cache
+    if (!cache?.cachedConnections) return undefined
+    try {
+      const out = new Map<string, string>()
+      for (const c of cache.cachedConnections()) if (c.meta.lastSyncAt) out.set(c.connectionId, c.meta.lastSyncAt)
+      return out
+    } catch (e) {
+      this.log(`cached connections could not be listed: ${(e as Error).message}`)
+      return new Map()
+    }
+  }
+
+  private addConnectionObject(saved: SavedConnection, cachedAt?: Map<string, string>): PoolConnection {
     const b = this.opts.reconnect ?? {}
     const conn = new PoolConnection(saved, {
       trust: this.hostTrust,
@@ -156,17 +180,52 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     })
     this.conns.set(saved.id, conn)
     if (this.opts.cache && !saved.doNotCache) {
-      try {
-        const cached = this.opts.cache.load(saved.id)
-        if (cached) {
-          conn.loadCached(cached.diff.upserts, cached.meta.token, cached.meta.lastSyncAt)
-          if (cached.diff.seq > conn.seq) conn.seq = cached.diff.seq
+      if (!cachedAt) {
+        // a cache without a metadata listing: load now, as before
+        this.pendingCache.add(saved.id)
+        this.ensureCacheLoaded(conn)
+      } else {
+        const at = cachedAt.get(saved.id)
+        if (at !== undefined) {
+          conn.cachedAt = at
+          this.pendingCache.add(saved.id)
         }
-      } catch (e) {
-        this.log(`cached inventory of ${saved.id} could not be read: ${(e as Error).message}`)
       }
     }
     return conn
+  }
+
+  /** the pool's cached graph into memory, if it is still waiting for it */
+  private ensureCacheLoaded(conn: PoolConnection): void {
+    if (!this.pendingCache.delete(conn.id)) return
+    const cache = this.opts.cache
+    // a live graph (or none wanted any more) wins over the cached one
+    if (!cache || conn.saved.doNotCache || conn.graph.size > 0) return
+    try {
+      const cached = cache.load(conn.id)
+      if (cached) {
+        conn.loadCached(cached.diff.upserts, cached.meta.token, cached.meta.lastSyncAt)
+        if (cached.diff.seq > conn.seq) conn.seq = cached.diff.seq
+      }
+    } catch (e) {
+      this.log(`cached inventory of ${conn.id} could not be read: ${(e as Error).message}`)
+    }
+    if (this.owedReset.delete(conn.id) && conn.graph.size > 0) this.notifyDiff(conn.snapshot())
+  }
+
+  /** one pool per macrotask, so the UI is served between pools */
+  private scheduleCacheLoad(): void {
+    if (this.cacheLoader || this.closed || this.pendingCache.size === 0) return
+    this.cacheLoader = setImmediate(() => {
+      this.cacheLoader = undefined
+      const next = this.pendingCache.values().next()
+      if (!next.done) {
+        const conn = this.conns.get(next.value)
+        if (conn) this.ensureCacheLoaded(conn)
+        else this.pendingCache.delete(next.value)
+      }
+      this.scheduleCacheLoad()
+    })
   }
 
   private emitState(s: ConnectionState): void {
@@ -179,7 +238,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     }
   }
 
-  private emitDiff(conn: PoolConnection, d: PoolDiff): void {
+  private notifyDiff(d: PoolDiff): void {
     for (const l of this.diffListeners) {
       try {
         l(d)
@@ -187,6 +246,10 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         this.log(`diff listener failed: ${(e as Error).message}`)
       }
     }
+  }
+
+  private emitDiff(conn: PoolConnection, d: PoolDiff): void {
+    this.notifyDiff(d)
     const cache = this.opts.cache
     if (cache && !conn.saved.doNotCache) {
       const s = conn.saved
@@ -299,6 +362,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
 
   async connect(id: string, password?: string): Promise<void> {
     const conn = this.need(id)
+    this.ensureCacheLoaded(conn) // the cached token lets the connection resume instead of resyncing
     if (password !== undefined) await this.storePassword(conn, password)
     const pw = password ?? (conn.hasPasswordInMemory ? undefined : await this.passwordFor(conn))
     await conn.connect(pw)
@@ -330,6 +394,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
 
   async trust(id: string, fingerprint256: string): Promise<void> {
     const conn = this.need(id)
+    this.ensureCacheLoaded(conn)
     const pending = conn.pendingCertificate
     if (!pending) throw new Error('there is no certificate waiting for a decision on this connection')
     if (pending.fingerprint256 !== fingerprint256) throw new Error('the certificate to trust is not the one the host presented; review it again')
@@ -345,6 +410,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     const worker = async (): Promise<void> => {
       for (let c = queue.shift(); c; c = queue.shift()) {
         if (this.closed) return
+        this.ensureCacheLoaded(c)
         try {
           await c.connect(c.hasPasswordInMemory ? undefined : await this.passwordFor(c))
         } catch (e) {
@@ -369,8 +435,17 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return () => this.diffListeners.delete(cb)
   }
 
-  snapshot(id: string): PoolDiff | undefined {
-    return this.conns.get(id)?.snapshot()
+  snapshot(id: string, opts?: { ifLoaded?: boolean }): PoolDiff | undefined {
+    const conn = this.conns.get(id)
+    if (!conn) return undefined
+    if (this.pendingCache.has(id)) {
+      if (opts?.ifLoaded) {
+        this.owedReset.add(id)
+        return undefined
+      }
+      this.ensureCacheLoaded(conn)
+    }
+    return conn.snapshot()
   }
 
   call(id: string, method: string, params: unknown[]): Promise<unknown> {
@@ -398,7 +473,9 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
 
   /** the live object graph of a connection (main-process consumers: lookups and indexes) */
   graph(id: string): import('./graph').ObjectGraph | undefined {
-    return this.conns.get(id)?.graph
+    const conn = this.conns.get(id)
+    if (conn) this.ensureCacheLoaded(conn)
+    return conn?.graph
   }
 
   /** measured server clock minus local clock (ms), from the heartbeat */
@@ -408,6 +485,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
 
   async close(): Promise<void> {
     this.closed = true
+    if (this.cacheLoader) clearImmediate(this.cacheLoader)
+    this.cacheLoader = undefined
     await this.disconnectAll()
     this.hostTrust.destroy()
   }

@@ -201,7 +201,8 @@ export function createServices(deps: ServicesDeps): Services {
           state.objects = true
           // Every known graph as a reset diff first; later diffs stream on top of it.
           for (const c of pools.list()) {
-            const snap = pools.snapshot(c.id)
+            // a pool still loading from the cache follows as a reset diff through onDiff
+            const snap = pools.snapshot(c.id, { ifLoaded: true })
             if (snap) emit('pool.diff', snap)
           }
         },
