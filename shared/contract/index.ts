@@ -3,14 +3,18 @@
  * arguments and the result) and one of events. main/services implements every method once;
  * both doors (Electron IPC via preload, browser-mode WebSocket) validate against these schemas.
  *
- * To add a method: add an entry here, implement it in main/services, call it from the renderer
- * through the `XenPilotApi` client. Nothing else needs to change in the doors.
+ * To add a method: add an entry here (or in a capability's file merged below: console.ts, numa.ts,
+ * operations.ts), implement it in main/services — core methods in index.ts, a capability's in its
+ * ServiceModule registered in main/services/runtime.ts — and call it from the renderer through the
+ * `XenPilotApi` client. Nothing changes in the doors. A method without a handler answers
+ * 'not-implemented'; results are parsed against their schema, so undeclared fields never leak.
  */
 import { z } from 'zod'
 import { ConnectionState } from './connection'
 import { consoleMethods, consoleEvents } from './console'
 import { numaMethods, numaEvents } from './numa'
 import { operationMethods, operationEvents } from './operations'
+import { cacheMethods, cacheEvents } from './cache'
 
 export * from './connection'
 
@@ -139,6 +143,7 @@ export const methods = {
   ...consoleMethods,
   ...numaMethods,
   ...operationMethods,
+  ...cacheMethods,
 } as const
 
 export const events = {
@@ -153,6 +158,7 @@ export const events = {
   ...consoleEvents,
   ...numaEvents,
   ...operationEvents,
+  ...cacheEvents,
 } as const
 
 export type Methods = typeof methods
