@@ -159,7 +159,7 @@ describe('a fleet of three pools', () => {
     expect(await moved.getAttribute('aria-level')).toBe('3')
     expect(await moved.getAttribute('aria-selected')).toBe('true')
     // the details pane follows the same object
-    await expect.poll(() => page.getByRole('tabpanel').getByText('Running', { exact: true }).count()).toBeGreaterThan(0)
+    await expect.poll(() => page.getByRole('tabpanel', { name: 'General' }).getByText('Running', { exact: true }).count()).toBeGreaterThan(0)
   })
 
   it('live updates above the viewport do not move what the user is looking at', async () => {
@@ -192,7 +192,7 @@ describe('a fleet of three pools', () => {
     const before = (await page.evaluate(topRow)) as string
     expect(before).not.toBe('')
     await pool.call('VM.start_on', [ref, firstHost.ref, false, false])
-    await expect.poll(() => page.getByRole('tabpanel').getByText('Running', { exact: true }).count(), { timeout: 10_000 }).toBeGreaterThan(0)
+    await expect.poll(() => page.getByRole('tabpanel', { name: 'General' }).getByText('Running', { exact: true }).count(), { timeout: 10_000 }).toBeGreaterThan(0)
     await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)))')
     expect(await page.evaluate(topRow)).toBe(before)
     expect(await page.locator('[role=treeitem][aria-selected=true]').count()).toBeLessThanOrEqual(1)
