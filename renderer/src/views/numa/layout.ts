@@ -32,6 +32,8 @@ export interface MemSegment {
 
 /** Below this share of a node a VM joins the "small VMs" segment (hundreds of slivers read as noise). */
 export const SMALL_SEGMENT = 0.005
+/** At most this many VMs get their own segment on a node; the rest (smallest first) are merged. */
+export const MAX_VM_SEGMENTS = 20
 
 /** Stable colour per VM: the same VM has the same hue in every host view. */
 export function vmHue(ref: string): number {
@@ -64,14 +66,16 @@ export function memSegments(node: NumaNode, vms: readonly VmNuma[], keepRef: str
   let smallBytes = 0
   let smallCount = 0
   const names = new Map(vms.map((v) => [v.vmRef, v.name]))
+  let shown = 0
   for (const [ref, bytes] of Object.entries(node.vmMem).sort((a, b) => b[1] - a[1])) {
     used += bytes
-    if (bytes / size < SMALL_SEGMENT && ref !== keepRef) {
+    if (ref !== keepRef && (bytes / size < SMALL_SEGMENT || shown >= MAX_VM_SEGMENTS)) {
       smallBytes += bytes
       smallCount++
       continue
     }
     segs.push({ vmRef: ref, label: names.get(ref) ?? ref, bytes, fraction: bytes / size, kind: 'vm' })
+    shown++
   }
   if (smallCount > 0) segs.push({ vmRef: null, label: `${smallCount} small VM${smallCount === 1 ? '' : 's'}`, bytes: smallBytes, fraction: smallBytes / size, kind: 'small' })
   const free = node.memFree.value
