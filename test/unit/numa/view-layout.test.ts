@@ -55,13 +55,13 @@ describe('NUMA view layout', () => {
     expect(segs.map((s) => s.kind)).toEqual(['vm', 'vm', 'other', 'free'])
     // slivers below 0.5% of the node merge into one segment, unless it is the selected VM
     const tiny = { ...node2, vmMem: { ...node2.vmMem, 'OpaqueRef:t1': 1024 * 1024, 'OpaqueRef:t2': 1024 * 1024 } }
-    expect(memSegments(tiny, model.vms).filter((s) => s.kind === 'small').map((s) => s.label)).toEqual(['2 small VMs'])
-    expect(memSegments(tiny, model.vms, 'OpaqueRef:t1').filter((s) => s.kind === 'small').map((s) => s.label)).toEqual(['1 small VM'])
+    expect(memSegments(tiny, model.vms).filter((s) => s.kind === 'small').map((s) => s.label)).toEqual(['2 more VMs'])
+    expect(memSegments(tiny, model.vms, 'OpaqueRef:t1').filter((s) => s.kind === 'small').map((s) => s.label)).toEqual(['1 more VM'])
     // a crowded node keeps its 20 largest VMs apart and merges the rest
     const crowded = { ...node2, vmMem: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`OpaqueRef:c${i}`, (i + 1) * 256 * 1024 * 1024])) }
     const c = memSegments(crowded, model.vms)
     expect(c.filter((s) => s.kind === 'vm')).toHaveLength(20)
-    expect(c.find((s) => s.kind === 'small')?.label).toBe('10 small VMs')
+    expect(c.find((s) => s.kind === 'small')?.label).toBe('10 more VMs')
     expect(segs.reduce((a, s) => a + s.fraction, 0)).toBeCloseTo(1, 5)
   })
   it('highlights the pCPUs a VM may run on and those it runs on now', () => {

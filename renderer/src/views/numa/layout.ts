@@ -77,7 +77,7 @@ export function memSegments(node: NumaNode, vms: readonly VmNuma[], keepRef: str
     segs.push({ vmRef: ref, label: names.get(ref) ?? ref, bytes, fraction: bytes / size, kind: 'vm' })
     shown++
   }
-  if (smallCount > 0) segs.push({ vmRef: null, label: `${smallCount} small VM${smallCount === 1 ? '' : 's'}`, bytes: smallBytes, fraction: smallBytes / size, kind: 'small' })
+  if (smallCount > 0) segs.push({ vmRef: null, label: `${smallCount} more VM${smallCount === 1 ? '' : 's'}`, bytes: smallBytes, fraction: smallBytes / size, kind: 'small' })
   const free = node.memFree.value
   if (free !== null) {
     const other = Math.max(0, size - used - free)
