@@ -26,6 +26,7 @@ import {
 import type { consoleMethods } from '../../shared/contract/console'
 import type { numaMethods } from '../../shared/contract/numa'
 import type { operationMethods } from '../../shared/contract/operations'
+import type { cacheMethods } from '../../shared/contract/cache'
 import type { PoolManagerApi, Unsubscribe } from '../pools/api'
 import { ServiceError, invalidArgs, toContractError } from './errors'
 import type { SettingsStore } from './settings'
@@ -252,7 +253,7 @@ export function createServices(deps: ServicesDeps): Services {
 }
 
 /** Contract methods implemented here; console and NUMA methods come from their ServiceModules. */
-type CoreMethodName = Exclude<MethodName, keyof typeof consoleMethods | keyof typeof numaMethods | keyof typeof operationMethods>
+type CoreMethodName = Exclude<MethodName, keyof typeof consoleMethods | keyof typeof numaMethods | keyof typeof operationMethods | keyof typeof cacheMethods>
 
 function completeTable(partial: Partial<HandlerTable>, log: (line: string) => void): HandlerTable {
   const table: Record<string, unknown> = { ...partial }

@@ -18,6 +18,7 @@ import type { ConsoleTargetArgs } from '../../shared/contract/console'
 import { startConsoleService, type ConsoleService } from './console'
 import { numaModule } from './numa'
 import { operationsModule } from './operations'
+import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type ServiceModule, type ServiceModuleContext, type Services } from './index'
 import { openSettingsStore } from './settings'
 import { describeIssues } from './errors'
@@ -107,7 +108,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     settings: openSettingsStore(dataDir, log),
     keychain: opts.keychainStatus,
     app: { name: 'XenPilot', version: opts.appVersion, mode: opts.mode, versions: opts.versions },
-    modules: [consoles.module, numaModule(), operationsModule(cache ? { history: cache.history } : {}), ...(opts.modules ?? [])],
+    modules: [consoles.module, numaModule(), operationsModule(cache ? { history: cache.history } : {}), cacheModule(cache), ...(opts.modules ?? [])],
     log,
   })
 
