@@ -162,6 +162,27 @@ describe('VM console in the browser', () => {
     expect(screen.keysyms.some((k) => k.keysym === 0xffe1 && k.down)).toBe(true)
   })
 
+  it("types for the guest's layout: a German HVM guest gets German key positions (QEMU scancodes)", async () => {
+    const { page } = h
+    const win = vm('win-app-01')
+    expect(pool.objects.get('VM')?.get(win.ref)?.['domain_type']).toBe('hvm')
+    await openConsoleTab(page, 'win-app-01')
+    await waitState(page, 'win-app-01', 'connected')
+    const screen = await screenOf(win.uuid)
+    expect(screen.lastProtocol).toBe('3.8')
+    const c = consoleOf(page, 'win-app-01')
+    await c.getByRole('button', { name: 'Type clipboard…' }).click()
+    await c.getByRole('combobox', { name: 'Guest keyboard layout' }).selectOption('de')
+    await c.getByRole('textbox').fill('zy@')
+    const before = screen.scancodes.length
+    await c.getByRole('button', { name: 'Type', exact: true }).click()
+    await expect.poll(() => screen.text.endsWith('zy@'), { timeout: 30_000 }).toBe(true)
+    // QWERTZ: z is the key US keyboards label Y (0x15), y is Z (0x2c), @ is AltGr (0xb8) + Q (0x10)
+    expect(screen.scancodes.slice(before).filter((k) => k.down).map((k) => k.scancode)).toEqual([0x15, 0x2c, 0xb8, 0x10])
+    await openConsoleTab(page, 'web-01')
+    await waitState(page, 'web-01', 'connected')
+  })
+
   it('sends Ctrl+Alt+Del as Control_L, Alt_L, Delete down and up again', async () => {
     const { page } = h
     const screen = await screenOf(vm('web-01').uuid)

@@ -19,14 +19,14 @@ afterEach(async () => {
   simScreens.clear()
 })
 
-async function serve(target: ConsoleTarget): Promise<RfbTestClient> {
+async function serve(target: ConsoleTarget, opts: { extendedKeys?: boolean } = {}): Promise<RfbTestClient> {
   const srv = createServer((sock) => attachConsole(sock, target))
   servers.push(srv)
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
   const addr = srv.address()
   if (!addr || typeof addr !== 'object') throw new Error('no address')
   const sock: Socket = connect({ host: '127.0.0.1', port: addr.port })
-  const client = new RfbTestClient(sock)
+  const client = new RfbTestClient(sock, opts)
   clients.push(client)
   return client
 }
@@ -132,6 +132,28 @@ describe('simulated RFB server', () => {
     simScreens.get(uuid)?.reboot()
     await until(() => c.closed, 'connection closed')
     expect(simScreens.get(uuid)?.text).toBe('')
+  })
+
+  it('offers QEMU extended key events on 3.8 screens and records their scancodes', async () => {
+    const rfb = await serve({ kind: 'sim', vmUuid: uuid, name: 'win-01', protocol: '3.8' }, { extendedKeys: true })
+    await rfb.handshake()
+    await until(() => rfb.extendedKeys, 'the extended key event acknowledgement')
+    rfb.scancodeKey(0x7a, 0x15, true) // "z" typed with the key US keyboards label Y (a German guest)
+    rfb.scancodeKey(0x7a, 0x15, false)
+    const screen = simScreens.get(uuid)
+    await until(() => screen?.scancodes.length === 2, 'two scancode events')
+    expect(screen?.scancodes).toEqual([
+      { scancode: 0x15, keysym: 0x7a, down: true },
+      { scancode: 0x15, keysym: 0x7a, down: false },
+    ])
+    expect(screen?.text).toBe('z')
+  })
+
+  it('does not offer them on vncterm (3.3) screens', async () => {
+    const rfb = await serve({ kind: 'sim', vmUuid: uuid, name: 'dom0', protocol: '3.3' }, { extendedKeys: true })
+    await rfb.handshake()
+    await rfb.refresh()
+    expect(rfb.extendedKeys).toBe(false)
   })
 
   it('drops a client that speaks garbage', async () => {

@@ -26,6 +26,8 @@ interface Waiter {
 export interface RfbTestClientOptions {
   /** keep a decoded framebuffer (default true); benchmarks turn it off to measure transport only */
   decode?: boolean
+  /** ask for QEMU extended key events (pseudo-encoding -258), as noVNC does */
+  extendedKeys?: boolean
 }
 
 export class RfbTestClient {
@@ -35,6 +37,9 @@ export class RfbTestClient {
   private waiter: Waiter | undefined
   private ended: Error | undefined
   private readonly decode: boolean
+  private readonly wantExtendedKeys: boolean
+  /** the server acknowledged QEMU extended key events */
+  extendedKeys = false
   init: RfbServerInit | undefined
   width = 0
   height = 0
@@ -51,6 +56,7 @@ export class RfbTestClient {
     opts: RfbTestClientOptions = {},
   ) {
     this.decode = opts.decode ?? true
+    this.wantExtendedKeys = opts.extendedKeys ?? false
     socket.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk)
       this.queued += chunk.length
@@ -158,7 +164,7 @@ export class RfbTestClient {
     pf.writeUInt8(8, 15)
     pf.writeUInt8(0, 16)
     this.socket.write(pf)
-    const encodings = [0, -223] // Raw + DesktopSize only: keeps every server honest about sizes
+    const encodings = [0, -223, ...(this.wantExtendedKeys ? [-258] : [])] // Raw + DesktopSize: keeps every server honest about sizes
     const se = Buffer.alloc(4 + 4 * encodings.length)
     se.writeUInt8(2, 0)
     se.writeUInt16BE(encodings.length, 2)
@@ -203,6 +209,17 @@ export class RfbTestClient {
     b.writeUInt8(4, 0)
     b.writeUInt8(down ? 1 : 0, 1)
     b.writeUInt32BE(keysym >>> 0, 4)
+    this.socket.write(b)
+  }
+
+  /** QEMU extended key event (only after the server acknowledged them) */
+  scancodeKey(keysym: number, scancode: number, down: boolean): void {
+    const b = Buffer.alloc(12)
+    b.writeUInt8(255, 0)
+    b.writeUInt8(0, 1)
+    b.writeUInt16BE(down ? 1 : 0, 2)
+    b.writeUInt32BE(keysym >>> 0, 4)
+    b.writeUInt32BE(scancode >>> 0, 8)
     this.socket.write(b)
   }
 
@@ -261,6 +278,8 @@ export class RfbTestClient {
             }
           } else if (enc === -223) {
             this.resize(w, hh)
+          } else if (enc === -258) {
+            this.extendedKeys = true
           } else {
             throw new Error(`unexpected encoding ${enc}`)
           }

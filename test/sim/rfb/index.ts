@@ -10,7 +10,7 @@ import { RfbServerConnection } from './server'
 import { SimScreen } from './screen'
 
 export { SimScreen, keysymName } from './screen'
-export type { SimKeyEvent, SimPointerEvent } from './screen'
+export type { SimKeyEvent, SimPointerEvent, SimScancodeEvent } from './screen'
 
 export type ConsoleTarget =
   /** the simulator's own RFB server: a framebuffer showing the VM's name and the keys it received */

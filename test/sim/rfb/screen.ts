@@ -10,6 +10,13 @@ export interface SimKeyEvent {
   down: boolean
 }
 
+/** a QEMU extended key event: the keysym plus the key's scancode (XT set 1, 0x80 bit for E0 keys) */
+export interface SimScancodeEvent {
+  scancode: number
+  keysym: number
+  down: boolean
+}
+
 export interface SimPointerEvent {
   x: number
   y: number
@@ -77,6 +84,8 @@ export class SimScreen {
   pixels: Uint32Array
   /** every key event received, in order */
   readonly keysyms: SimKeyEvent[] = []
+  /** the scancodes of QEMU extended key events (3.8 screens; noVNC uses them when offered) */
+  readonly scancodes: SimScancodeEvent[] = []
   /** printable characters typed (key-down), Return as '\n', BackSpace applied */
   text = ''
   readonly pointerEvents: SimPointerEvent[] = []
@@ -118,6 +127,12 @@ export class SimScreen {
       else if (keysym >= 0x20 && keysym <= 0x7e) this.text += String.fromCharCode(keysym)
     }
     this.redraw()
+  }
+
+  /** a QEMU extended key event: recorded with its scancode, and typed like any key */
+  scancodeKey(scancode: number, keysym: number, down: boolean): void {
+    this.scancodes.push({ scancode, keysym, down })
+    this.key(keysym, down)
   }
 
   pointer(x: number, y: number, buttonMask: number): void {

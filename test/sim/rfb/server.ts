@@ -5,7 +5,8 @@
  *     security type and sends it as a u32 (1 = None);
  *   - 3.8 like QEMU (HVM guests): a list of security types, the client's pick, a SecurityResult.
  *     A client may answer a 3.8 greeting with 003.003 (XenCenter always does) or 003.007.
- * Encodings: Raw, plus the DesktopSize pseudo-encoding so the guest can change resolution.
+ * Encodings: Raw, plus the DesktopSize pseudo-encoding so the guest can change resolution. The
+ * 3.8 (QEMU) dialect also offers QEMU's extended key events (scancodes), as QEMU does.
  */
 import type { Duplex } from 'node:stream'
 import type { Rect, ScreenListener, SimScreen } from './screen'
@@ -40,6 +41,7 @@ const SERVER_PIXEL_FORMAT: PixelFormat = {
 
 const ENCODING_RAW = 0
 const ENCODING_DESKTOP_SIZE = -223
+const ENCODING_QEMU_EXTENDED_KEY_EVENT = -258
 
 type Phase = 'version' | 'security' | 'init' | 'normal' | 'closed'
 
@@ -49,6 +51,7 @@ export class RfbServerConnection {
   private minor = 8
   private pixelFormat: PixelFormat = { ...SERVER_PIXEL_FORMAT }
   private desktopSizeSupported = false
+  private extendedKeysAcknowledged = false
   /** union of damaged areas not yet sent */
   private dirty: Rect | undefined
   /** a resize not yet announced */
@@ -202,6 +205,14 @@ export class RfbServerConnection {
         const encodings: number[] = []
         for (let i = 0; i < n; i++) encodings.push(b.readInt32BE(4 + 4 * i))
         this.desktopSizeSupported = encodings.includes(ENCODING_DESKTOP_SIZE)
+        if (this.dialect === '3.8' && encodings.includes(ENCODING_QEMU_EXTENDED_KEY_EVENT) && !this.extendedKeysAcknowledged) {
+          // like QEMU: acknowledge with an empty pseudo-rectangle; the client may then send scancodes
+          this.extendedKeysAcknowledged = true
+          const ack = Buffer.alloc(16)
+          ack.writeUInt16BE(1, 2)
+          ack.writeInt32BE(ENCODING_QEMU_EXTENDED_KEY_EVENT, 12)
+          this.socket.write(ack)
+        }
         return 4 + 4 * n
       }
       case 3: {
@@ -241,6 +252,17 @@ export class RfbServerConnection {
         if (b.length < 8 + len) return 0
         this.screen.clientCutText(b.subarray(8, 8 + len).toString('latin1'))
         return 8 + len
+      }
+      case 255: {
+        // QEMU client message; subtype 0 = extended key event: down u16, keysym u32, keycode u32
+        if (b.length < 2) return 0
+        if (b[1] !== 0 || !this.extendedKeysAcknowledged) {
+          this.fail(`unsupported QEMU client message subtype ${b[1]}`)
+          return 0
+        }
+        if (b.length < 12) return 0
+        this.screen.scancodeKey(b.readUInt32BE(8), b.readUInt32BE(4), b.readUInt16BE(2) !== 0)
+        return 12
       }
       default:
         this.fail(`unknown client message type ${type}`)
