@@ -155,12 +155,12 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     await shot(page, 'tasks-cancelled')
   })
 
-  it('lists all of it in the history after the app restarts', async () => {
+  it('lists all of it in the history after the app restarts; alerts can be dismissed', async () => {
     await h.app.close()
     const again = await startApp({ sim, dataDir, env, viewport: { width: 1400, height: 950 } })
     open.push(again)
     const { page } = again
-    await page.getByTestId('pools-connected').filter({ hasText: '2 of 2 connected' }).waitFor({ timeout: LONG })
+    // the history comes from the cache database: no pool needs to be connected to read it
     await activity(page).getByRole('tab', { name: 'History' }).click()
     const table = activity(page).getByRole('table', { name: 'History' })
     await table.waitFor({ timeout: LONG })
@@ -183,6 +183,26 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     const own = page.getByRole('table', { name: 'Object history' })
     await own.waitFor({ timeout: LONG })
     expect(await own.getByRole('row', { name: 'Migrate to Server win-app-01' }).count()).toBe(1)
+
+    // alerts: the status bar count opens the list; dismissing destroys the XAPI message
+    await page
+      .getByTestId('pools-connected')
+      .filter({ hasText: '2 of 2 connected' })
+      .waitFor({ timeout: 2 * LONG })
+      .catch(async (e: unknown) => {
+        const states = (await again.api.call('connections.list', {})).map((c) => `${c.label}: ${c.status} ${c.detail ?? ''}`)
+        throw new Error(`pools did not reconnect after the restart (${states.join('; ')}): ${String(e)}`)
+      })
+    const before = Number((await page.getByTestId('alerts-count').textContent())?.replace(/\D/g, ''))
+    expect(before).toBeGreaterThan(0)
+    await page.getByTestId('alerts-count').click()
+    const alerts = activity(page).getByRole('table', { name: 'Alerts' })
+    const first = alerts.getByRole('row').nth(1)
+    const dismiss = first.getByRole('button', { name: /^Dismiss / })
+    await dismiss.click()
+    await expect.poll(async () => Number((await page.getByTestId('alerts-count').textContent())?.replace(/\D/g, '')), { timeout: LONG }).toBe(before - 1)
+    const messages = (current.objects.get('message')?.size ?? 0) + (legacy.objects.get('message')?.size ?? 0)
+    expect(messages).toBe(before - 1)
     expect(again.pageErrors).toEqual([])
   })
 })

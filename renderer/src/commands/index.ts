@@ -1,3 +1,4 @@
+import { activityCommands } from './activity'
 import { appCommands } from './app'
 import { connectionCommands } from './connection'
 import { hostCommands } from './host'
@@ -8,7 +9,7 @@ import { editCommands, vmCommands } from './vm'
 /** The app's registry. Later features register their commands here (e.g. VM power commands). */
 export function createRegistry(): CommandRegistry {
   const r = new CommandRegistry()
-  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands)
+  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...activityCommands)
   return r
 }
 

@@ -41,7 +41,7 @@ export function priorityLabel(p: number): string {
 /** 'VM_SHUTDOWN' → 'VM shutdown' */
 export function alertTitle(name: string): string {
   const t = name.replace(/_/g, ' ').toLowerCase()
-  return t.replace(/^(vm|host|sr|ha|pbd|vdi|vbd)\b/, (m) => m.toUpperCase()).replace(/^./, (c) => c.toUpperCase())
+  return t.replace(/^(vm|sr|ha|pbd|vdi|vbd)\b/, (m) => m.toUpperCase()).replace(/^./, (c) => c.toUpperCase())
 }
 
 /** every alert of every pool (or of one object: connectionId + its uuid), most severe then newest first */
