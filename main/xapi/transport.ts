@@ -191,8 +191,9 @@ export class XapiTransport {
       })
       req.on('error', (e) => {
         if (settled) return
-        // a kept-alive socket the server had already closed: the request never got there
-        if (!gotResponse && !retried && req.reusedSocket && (e as { code?: string }).code === 'ECONNRESET') {
+        // a kept-alive socket the server had already closed: the request most likely never got
+        // there. Retried once, but only for reads (a write might have run: never run it twice).
+        if (!gotResponse && !retried && req.reusedSocket && (e as { code?: string }).code === 'ECONNRESET' && isSafeToRetry(method)) {
           settled = true
           cleanup()
           this.post(path, contentType, body, method, co, kind, true).then(resolve, reject)
@@ -272,6 +273,11 @@ export class XapiTransport {
       req.end(payload)
     })
   }
+}
+
+/** calls that change nothing on the pool (or only add a session), safe to send twice */
+export function isSafeToRetry(method: string): boolean {
+  return /^[A-Za-z_]+\.get_/.test(method) || method === 'event.from' || method === 'session.login_with_password' || method === 'system.listMethods'
 }
 
 function readSnippet(res: IncomingMessage, done: (s: string) => void): void {
