@@ -1,5 +1,6 @@
 import { activityCommands } from './activity'
 import { appCommands } from './app'
+import { cacheCommands } from './cache'
 import { connectionCommands } from './connection'
 import { hostCommands } from './host'
 import { objectCommands } from './object'
@@ -9,7 +10,7 @@ import { editCommands, vmCommands } from './vm'
 /** The app's registry. Later features register their commands here (e.g. VM power commands). */
 export function createRegistry(): CommandRegistry {
   const r = new CommandRegistry()
-  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...activityCommands)
+  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands)
   return r
 }
 
