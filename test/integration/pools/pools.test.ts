@@ -196,6 +196,31 @@ describe('events, batching and tasks', () => {
     expectGraphMatchesSim(h, id, p)
   })
 
+  it('cancels a running task: the callAsync promise rejects with TASK_CANCELLED', async () => {
+    const h = harness()
+    const p = sim.pool('tiny-current')
+    const id = await connectTrusted(h, p)
+    const halted = nonTemplateVm('tiny-current', 'Halted')
+    let taskRef = ''
+    const started = h.manager.callAsync(id, 'VM.start', [halted, false, false], (_pr, ref) => {
+      taskRef = ref
+    })
+    const outcome = started.then(
+      () => 'finished',
+      (e: unknown) => e,
+    )
+    await waitFor('task cancellable', () => {
+      if (!taskRef) return false
+      const t = h.manager.graph(id)?.get('task', taskRef)
+      return Array.isArray(t?.allowed_operations) && t.allowed_operations.includes('cancel')
+    })
+    await h.manager.cancelTask(id, taskRef)
+    const e = await outcome
+    expect(e).toBeInstanceOf(XapiError)
+    expect((e as XapiError).code).toBe('TASK_CANCELLED')
+    await waitFor('VM still halted in the graph', () => h.manager.graph(id)?.get('VM', halted)?.power_state === 'Halted')
+  })
+
   it('keeps working when every session expires: one silent re-login, event loop resyncs', async () => {
     const h = harness()
     const p = sim.pool('tiny-current')
