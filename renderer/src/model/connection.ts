@@ -17,28 +17,33 @@ function clock(iso: string): string {
   return sameDay ? hm : `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${hm}`
 }
 
+/** a pool shown from the offline cache says since when, whatever it is trying now (issue 2) */
+function fromCache(s: ConnectionState, text: string): string {
+  return s.cachedAt ? `Offline, as of ${clock(s.cachedAt)} — ${text}` : text
+}
+
 /** `null` when connected and healthy: nothing to say next to the name. */
 export function connectionBadge(s: ConnectionState, now: number): ConnectionBadge | null {
   switch (s.status) {
     case 'connected':
       return null
     case 'connecting':
-      return { text: 'Connecting…', tone: 'info', icon: 'connecting' }
+      return { text: fromCache(s, 'Connecting…'), tone: 'info', icon: 'connecting' }
     case 'reconnecting': {
       const next = s.nextRetryAt ? Date.parse(s.nextRetryAt) : NaN
       const secs = Number.isNaN(next) ? null : Math.max(0, Math.ceil((next - now) / 1000))
       const attempt = s.attempt ? ` (attempt ${s.attempt})` : ''
       const text = secs === null || secs === 0 ? `Reconnecting…${attempt}` : `Reconnecting in ${secs} s${attempt}`
-      return { text, tone: 'warning', icon: 'connecting' }
+      return { text: fromCache(s, text), tone: 'warning', icon: 'connecting' }
     }
     case 'awaiting-trust':
       return { text: 'Awaiting certificate trust', tone: 'warning', icon: 'warning' }
     case 'cert-changed':
       return { text: 'Certificate changed — connection blocked', tone: 'error', icon: 'error' }
     case 'auth-failed':
-      return { text: s.detail ? `Login failed: ${s.detail}` : 'Login failed', tone: 'error', icon: 'error' }
+      return { text: fromCache(s, s.detail ? `Login failed: ${s.detail}` : 'Login failed'), tone: 'error', icon: 'error' }
     case 'failed':
-      return { text: s.detail ? `Failed: ${s.detail}` : 'Failed', tone: 'error', icon: 'error' }
+      return { text: fromCache(s, s.detail ? `Failed: ${s.detail}` : 'Failed'), tone: 'error', icon: 'error' }
     case 'disconnected':
       if (s.cachedAt) return { text: `Offline — as of ${clock(s.cachedAt)}`, tone: 'muted', icon: 'offline' }
       return { text: 'Disconnected', tone: 'muted', icon: 'offline' }
