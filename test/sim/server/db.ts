@@ -28,8 +28,13 @@ export function newRef(): string {
 }
 
 export class Db {
-  /** DB generation: first component of event tokens */
-  gen = 1
+  /**
+   * DB generation: first component of event tokens. Real XAPI persists it with the database, so a
+   * token taken before a restart still orders before every later change; a fresh simulator seeds
+   * it from the clock (µs, well inside 2^53) so a client resuming with a token from an earlier run
+   * of the same fleet sees the changes made since, instead of waiting for the counter to catch up.
+   */
+  gen = Date.now() * 1000
   /** message generation: second component of event tokens */
   msgGen = 0
   /** tokens below this generation predate a toolstack restart or pruned tombstones */
