@@ -4,6 +4,7 @@
  * objects), current_operations while the operation's task runs, durations from the fleet.
  */
 import { randomUUID } from 'node:crypto'
+import { endSimConsole } from '../rfb'
 import { SimXapiError, type SimRecord, type SimValue } from '../model'
 import { newRef } from './db'
 import type { CallInfo, Handler } from './generic'
@@ -142,8 +143,10 @@ function createConsole(pool: PoolState, vmRef: string, hostRef: string): string 
   return ref
 }
 
-function destroyConsoles(pool: PoolState, vm: SimRecord): void {
+/** console rows go with the domain; open RFB connections to it end as they do on a real host */
+function destroyConsoles(pool: PoolState, vm: SimRecord, reason = 'halted'): void {
   for (const c of arr(vm['consoles'])) pool.db.remove('console', str(c))
+  endSimConsole(str(vm['uuid']), reason)
 }
 
 function updateMetrics(pool: PoolState, vm: SimRecord, patch: SimRecord): void {
@@ -200,7 +203,7 @@ function unplace(pool: PoolState, vmRef: string, power: 'Halted' | 'Suspended'):
     adjustHostMemory(pool, hostRef, mem)
     pool.db.update('host', hostRef, { resident_VMs: arr(host['resident_VMs']).filter((r) => r !== vmRef) })
   }
-  destroyConsoles(pool, vm)
+  destroyConsoles(pool, vm, power.toLowerCase())
   const updated = pool.db.update('VM', vmRef, { power_state: power, resident_on: NULL_REF, domid: -1, consoles: [] })
   updateMetrics(pool, updated, { memory_actual: 0, VCPUs_utilisation: {}, numa_optimised: false, numa_nodes: 0, numa_node_memory: {} })
   setDevicesAttached(pool, updated, false)
@@ -531,7 +534,9 @@ function reboot(pool: PoolState, call: CallInfo, ref: string, op: string): Promi
   return vmOperation(pool, call, ref, op, () => {
     const vm = pool.db.must('VM', ref)
     const hostRef = str(vm['resident_on'])
-    const updated = pool.db.update('VM', ref, { power_state: 'Running', domid: pool.allocDomid(hostRef) })
+    // A reboot is a new domain: xapi drops the old console rows and makes new ones.
+    destroyConsoles(pool, vm, 'reboot')
+    const updated = pool.db.update('VM', ref, { power_state: 'Running', domid: pool.allocDomid(hostRef), consoles: [createConsole(pool, ref, hostRef)] })
     updateMetrics(pool, updated, { start_time: xapiDate() })
     refreshAllowedOperations(pool, ref)
     vmAlert(pool, ref, 'VM_REBOOTED', 'rebooted')
