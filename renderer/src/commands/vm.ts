@@ -52,8 +52,10 @@ export function offlineReason(ctx: CommandContext, connectionId: string): string
   const s = ctx.connection(connectionId)
   if (!s) return 'The server of this object is no longer saved'
   if (s.status === 'connected') return null
-  if (s.status === 'connecting' || s.status === 'reconnecting') return `${s.label} is ${s.status}${s.offlineSince ? ` (offline since ${clock(s.offlineSince)})` : ''}`
-  return `${s.label} is offline${s.offlineSince ? ` since ${clock(s.offlineSince)}` : ''}`
+  // shown from the offline cache after a restart: the last sync is when it was last seen online
+  const since = s.offlineSince ?? s.cachedAt
+  if (s.status === 'connecting' || s.status === 'reconnecting') return `${s.label} is ${s.status}${since ? ` (offline since ${clock(since)})` : ''}`
+  return `${s.label} is offline${since ? ` since ${clock(since)}` : ''}`
 }
 
 export interface VmCandidate {
