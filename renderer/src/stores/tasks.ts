@@ -8,6 +8,12 @@ import { useUiStore } from './ui'
 
 export type ActivityTab = 'tasks' | 'history' | 'alerts'
 
+/** the part of the Notification API this store uses */
+interface PageNotification {
+  readonly permission: string
+  new (title: string, options: { body: string }): unknown
+}
+
 /** a task that ran longer than this and ended while the window was hidden raises a notification */
 export const NOTIFY_AFTER_MS = 5000
 
@@ -48,12 +54,15 @@ export const useTasksStore = defineStore('tasks', () => {
   }
 
   function maybeNotify(row: TaskRow, durationMs: number): void {
-    if (durationMs <= NOTIFY_AFTER_MS || typeof document === 'undefined' || !document.hidden) return
+    // read through globalThis: this store also runs in Node (unit specs) where there is no DOM
+    const page = globalThis as { document?: { hidden?: boolean }; Notification?: PageNotification }
+    if (durationMs <= NOTIFY_AFTER_MS || page.document?.hidden !== true) return
     const what = `${row.title}${row.target ? ` — ${row.target.name}` : ''}`
     const body = row.status === 'success' ? 'Completed' : row.status === 'cancelled' ? 'Cancelled' : (row.error?.sentence ?? 'Failed')
-    if (typeof Notification !== 'undefined' && Notification.permission === 'granted') {
+    const N = page.Notification
+    if (N && N.permission === 'granted') {
       try {
-        new Notification(`XenPilot: ${what}`, { body })
+        new N(`XenPilot: ${what}`, { body })
         return
       } catch {
         // some platforms refuse page notifications even when granted: fall back to the toast
