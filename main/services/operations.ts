@@ -84,14 +84,45 @@ export function operationsModule(opts: { history?: HistoryStore } = {}): (ctx: S
         'object.edit': async (a) => {
           requireConnected(a.connectionId)
           const call = (m: string, p: unknown[]) => pools.call(a.connectionId, `${a.cls}.${m}`, [a.ref, ...p])
-          if (a.name_label !== undefined) await call('set_name_label', [a.name_label])
-          if (a.name_description !== undefined) await call('set_name_description', [a.name_description])
-          if (a.tags !== undefined) await call('set_tags', [[...new Set(a.tags)]])
-          if (a.folder !== undefined) {
-            // XenCenter's folder key, so teams can mix clients (ANCHORS.md §1.2)
-            await call('remove_from_other_config', ['folder'])
-            if (a.folder) await call('add_to_other_config', ['folder', a.folder])
+          const started = Date.now()
+          const { connectionId, cls, ref, ...changes } = a
+          // edits are actions too: the history shows who renamed or re-filed what
+          const record = (ok: boolean, objectName: string, err?: { code: string; message: string }) =>
+            sink.append({
+              at: new Date(started).toISOString(),
+              connectionId,
+              cls,
+              ref,
+              objectName,
+              action: 'Edit',
+              params: changes,
+              ok,
+              ...(err ? { errorCode: err.code, errorMessage: err.message } : {}),
+              durationMs: Date.now() - started,
+              user: pools.get(connectionId)?.username ?? 'unknown user',
+            })
+          let before = ref
+          try {
+            const n = await pools.call(connectionId, `${cls}.get_name_label`, [ref])
+            if (typeof n === 'string' && n) before = n
+          } catch {
+            // the edit itself reports what is wrong
           }
+          try {
+            if (a.name_label !== undefined) await call('set_name_label', [a.name_label])
+            if (a.name_description !== undefined) await call('set_name_description', [a.name_description])
+            if (a.tags !== undefined) await call('set_tags', [[...new Set(a.tags)]])
+            if (a.folder !== undefined) {
+              // XenCenter's folder key, so teams can mix clients (ANCHORS.md §1.2)
+              await call('remove_from_other_config', ['folder'])
+              if (a.folder) await call('add_to_other_config', ['folder', a.folder])
+            }
+          } catch (e) {
+            const f = failure(e)
+            record(false, before, { code: f.code, message: explainXapiError(f.code, f.params).sentence })
+            throw e
+          }
+          record(true, a.name_label ?? before)
           return null
         },
         'tasks.cancel': async (a) => {

@@ -144,6 +144,17 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     await shot(page, 'drag-refused')
   })
 
+  it('files a VM into a XenCenter folder and tags it from the Edit dialog', async () => {
+    const { page } = h
+    await contextCommand(page, 'web-02', 'Move to Folder…')
+    const dialog = page.getByRole('dialog', { name: 'Edit web-02' })
+    await dialog.getByLabel(/^Folder/).fill('/Archive/2026')
+    await dialog.getByLabel(/^Tags/).fill('web, retired')
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => (vm(current, 'web-02').other_config as Record<string, string>).folder, { timeout: LONG }).toBe('/Archive/2026')
+    expect(vm(current, 'web-02').tags).toEqual(['web', 'retired'])
+  })
+
   it('cancels a long task from the task panel', async () => {
     const { page } = h
     await contextCommand(page, 'suspended-01', 'Resume')
@@ -168,6 +179,7 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     // newest first
     expect(rows).toEqual([
       'Resume suspended-01',
+      'Edit web-02',
       'Migrate to Server win-app-01',
       'Delete before-upgrade',
       'Revert to Snapshot before-upgrade',
