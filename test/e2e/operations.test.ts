@@ -155,6 +155,20 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     expect(vm(current, 'web-02').tags).toEqual(['web', 'retired'])
   })
 
+  it('puts a server into maintenance mode (its VMs move away) and back, after confirming', async () => {
+    const { page } = h
+    const host2 = current.hosts.find((x) => x.name === 'tiny-host-2')
+    if (!host2) throw new Error('no tiny-host-2')
+    const hostRec = () => current.objects.get('host')?.get(host2.ref)
+    await contextCommand(page, 'tiny-host-2', 'Enter Maintenance Mode…')
+    await page.getByRole('dialog', { name: 'Enter Maintenance Mode: tiny-host-2?' }).getByRole('button', { name: 'Enter Maintenance Mode' }).click()
+    await expect.poll(() => hostRec()?.enabled, { timeout: LONG }).toBe(false)
+    await expect.poll(() => [...(current.objects.get('VM') ?? new Map<string, SimRecord>()).values()].filter((r) => r.resident_on === host2.ref && r.is_control_domain !== true && r.power_state === 'Running').length, { timeout: LONG }).toBe(0)
+    await page.getByRole('status').filter({ hasText: 'Enter Maintenance Mode: tiny-host-2 done' }).waitFor({ timeout: LONG })
+    await contextCommand(page, 'tiny-host-2', 'Exit Maintenance Mode')
+    await expect.poll(() => hostRec()?.enabled, { timeout: LONG }).toBe(true)
+  })
+
   it('cancels a long task from the task panel', async () => {
     const { page } = h
     await contextCommand(page, 'suspended-01', 'Resume')
@@ -179,6 +193,8 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     // newest first
     expect(rows).toEqual([
       'Resume suspended-01',
+      'Exit Maintenance Mode tiny-host-2',
+      'Enter Maintenance Mode tiny-host-2',
       'Edit web-02',
       'Migrate to Server win-app-01',
       'Delete before-upgrade',
