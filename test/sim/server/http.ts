@@ -61,6 +61,7 @@ export class HostServer {
       this.server.listen(port, this.host.address, () => {
         this.server.off('error', onError)
         this.listening = true
+        this.pool.serving(1)
         const addr = this.server.address()
         resolve(typeof addr === 'object' && addr ? addr.port : port)
       })
@@ -73,6 +74,7 @@ export class HostServer {
 
   /** stop answering entirely: listener closed and every open connection cut */
   close(): Promise<void> {
+    if (this.listening) this.pool.serving(-1)
     this.listening = false
     for (const s of this.sockets) s.destroy()
     this.sockets.clear()

@@ -3,7 +3,7 @@
  * NaN/Infinity (Yojson), datetimes as 'YYYYMMDDThh:mm:ssZ' strings, void as "".
  */
 import type { SimRecord, SimValue } from '../model'
-import { Out } from './out'
+import { FragmentSlab, Out } from './out'
 import { NULL_DATE, NULL_REF, type Schema, type XType } from './schema'
 
 function jsonFloat(n: number): string {
@@ -22,13 +22,14 @@ function jsonInt(v: SimValue | undefined): string {
 
 export class JsonEncoder {
   private readonly cache = new WeakMap<SimRecord, Buffer>()
+  private readonly slab = new FragmentSlab()
 
   constructor(private readonly schema: Schema) {}
 
   record(cls: string, rec: SimRecord): Buffer {
     let b = this.cache.get(rec)
     if (!b) {
-      b = Buffer.from(this.fast(cls, rec) ?? this.recordStr(cls, rec), 'utf8')
+      b = this.slab.from(this.fast(cls, rec) ?? this.recordStr(cls, rec))
       this.cache.set(rec, b)
     }
     return b

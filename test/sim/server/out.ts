@@ -109,3 +109,31 @@ export function formatG16(n: number): string {
   const s = n.toPrecision(16)
   return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s
 }
+
+const SLAB = 1024 * 1024
+// eslint-disable-next-line no-control-regex -- the ASCII range is the point
+const NON_ASCII = /[^\x00-\x7f]/
+
+/**
+ * Buffers for cached fragments, cut from shared 1 MB slabs: one Buffer.from per record would
+ * allocate an external ArrayBuffer each (10,000 of them for a bench-10k get_all_records), and
+ * external allocations drive V8 into back-to-back GCs. A slab lives while any of its fragments does.
+ */
+export class FragmentSlab {
+  private slab = Buffer.allocUnsafe(0)
+  private pos = 0
+
+  from(s: string): Buffer {
+    // worst case 3 bytes per UTF-16 unit; big strings get a slab of their own
+    const worst = s.length * 3
+    if (worst > this.slab.length - this.pos) {
+      if (worst > SLAB / 4) return Buffer.from(s, 'utf8')
+      this.slab = Buffer.allocUnsafe(SLAB)
+      this.pos = 0
+    }
+    const start = this.pos
+    // pure ASCII (nearly every record): latin1 is a plain copy and gives the same bytes as UTF-8
+    this.pos += NON_ASCII.test(s) ? this.slab.write(s, start, 'utf8') : this.slab.write(s, start, 'latin1')
+    return this.slab.subarray(start, this.pos)
+  }
+}

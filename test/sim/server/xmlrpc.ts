@@ -5,7 +5,7 @@
  */
 import { SaxesParser } from 'saxes'
 import type { SimRecord, SimValue } from '../model'
-import { Out, formatG16 } from './out'
+import { FragmentSlab, Out, formatG16 } from './out'
 import { NULL_DATE, NULL_REF, type Schema, type XType } from './schema'
 
 const ESC_RE = /[<>&"]/
@@ -30,6 +30,7 @@ function intText(v: SimValue | undefined): string {
 
 export class XmlEncoder {
   private readonly cache = new WeakMap<SimRecord, Buffer>()
+  private readonly slab = new FragmentSlab()
 
   constructor(private readonly schema: Schema) {}
 
@@ -37,7 +38,7 @@ export class XmlEncoder {
   record(cls: string, rec: SimRecord): Buffer {
     let b = this.cache.get(rec)
     if (!b) {
-      b = Buffer.from(this.recordStr(cls, rec), 'utf8')
+      b = this.slab.from(this.recordStr(cls, rec))
       this.cache.set(rec, b)
     }
     return b
