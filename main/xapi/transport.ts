@@ -10,6 +10,7 @@
  * - Results are normalised type-directed from the datamodel (./normalise).
  */
 import https from 'node:https'
+import { isUtf8 } from 'node:buffer'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { parseJsonSafe } from './json'
@@ -220,7 +221,8 @@ export class XapiTransport {
         }
         const decoder = new TextDecoder('utf-8', { fatal: true })
         const parser = kind === 'xml' ? new XmlRpcResponseParser() : undefined
-        const chunks: string[] = []
+        // JSON is parsed whole: keep the raw bytes and decode once (fewer, flat strings)
+        const chunks: Buffer[] = []
         let bytes = 0
         let ended = false
         res.on('data', (chunk: Buffer) => {
@@ -229,36 +231,43 @@ export class XapiTransport {
           if (bytes > maxBytes) {
             return fail(new TransportError('too-large', `${key} sent more than ${formatBytes(maxBytes)} for ${method}; refused (limit maxResponseBytes)`, { host: key, method }))
           }
+          if (!parser) {
+            chunks.push(chunk)
+            return
+          }
           let text: string
           try {
             text = decoder.decode(chunk, { stream: true })
           } catch {
             return fail(new TransportError('bad-response', `${key} sent invalid UTF-8 in the ${method} response`, { host: key, method }))
           }
-          if (parser) {
-            try {
-              parser.write(text)
-            } catch (e) {
-              return fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
-            }
-          } else chunks.push(text)
+          try {
+            parser.write(text)
+          } catch (e) {
+            return fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
+          }
         })
         res.on('end', () => {
           ended = true
           if (settled) return
-          let tail: string
+          let text: string
           try {
-            tail = decoder.decode()
+            if (parser) text = decoder.decode()
+            else {
+              const body = Buffer.concat(chunks, bytes)
+              chunks.length = 0
+              if (!isUtf8(body)) throw new Error('invalid UTF-8')
+              text = body.toString('utf8')
+            }
           } catch {
             return fail(new TransportError('bad-response', `${key} sent invalid UTF-8 in the ${method} response`, { host: key, method }))
           }
           try {
             if (parser) {
-              parser.write(tail)
+              parser.write(text)
               ok(parser.end())
             } else {
-              chunks.push(tail)
-              ok(parseJsonSafe(chunks.join('')))
+              ok(parseJsonSafe(text))
             }
           } catch (e) {
             fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
