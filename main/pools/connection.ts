@@ -247,11 +247,9 @@ export class PoolConnection {
       transport: rpc.protocol,
     }
     this.rt.save()
-    await this.pinMembers(rpc, hosts)
-    if (gen !== this.generation) return
-
+    // the event session's login and the member pins are independent round trips: overlap them
     const events = new XapiClient(this.clientOptions(rpc.address, 'events', rpc.protocol))
-    await events.login()
+    await Promise.all([this.pinMembers(rpc, hosts), events.login()])
     if (gen !== this.generation) {
       void events.logout()
       return
