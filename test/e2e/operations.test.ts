@@ -144,6 +144,20 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     await shot(page, 'drag-refused')
   })
 
+  it('shows where the VM would land on each server (NUMA advisor) when choosing where to migrate it', async () => {
+    const { page } = h
+    await contextCommand(page, 'db-01', 'Migrate to Server…')
+    const dialog = page.getByRole('dialog', { name: 'Migrate to Server: db-01' })
+    await dialog.waitFor({ timeout: LONG })
+    const badges = dialog.locator('.numa-badge')
+    await expect.poll(() => badges.count(), { timeout: LONG }).toBe(current.hosts.length)
+    // every server gets a prediction from the advisor, not the loading placeholder
+    await expect.poll(async () => (await badges.allTextContents()).every((t) => /^NUMA: (node \d+|interleaved|pinned|no room)/.test(t)), { timeout: LONG }).toBe(true)
+    await shot(page, 'migrate-numa')
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'detached', timeout: LONG })
+  })
+
   it('files a VM into a XenCenter folder and tags it from the Edit dialog', async () => {
     const { page } = h
     await contextCommand(page, 'web-02', 'Move to Folder…')
