@@ -131,6 +131,10 @@ export class HostServer {
       const headers: Record<string, string> = { 'content-type': contentType, 'content-length': String(reply.length) }
       if (isJson) headers['access-control-allow-origin'] = '*'
       res.writeHead(200, headers)
+      // 'finish' comes once the last byte has been handed to the socket (TLS has encrypted it:
+      // the plaintext is not read again); a response cut short keeps its memory (GC frees it)
+      const release = reply.release
+      if (release) res.once('finish', release)
       if (reply.body.length === 1 && reply.body[0]) res.end(reply.body[0])
       else {
         res.cork()

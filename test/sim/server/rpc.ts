@@ -17,6 +17,8 @@ export interface RpcReply {
   length: number
   /** JSON-RPC id of the request, JSON-encoded */
   idJson?: string
+  /** recycles the body's scratch memory: call only once the body has been written out */
+  release?: () => void
 }
 
 function single(method: string, s: string): RpcReply {
@@ -58,7 +60,7 @@ export async function handleXmlRpc(pool: PoolState, site: CallSite, body: string
   const r = await dispatch(pool, site, call.method, call.params)
   const o = encodeXml(pool, r)
   const parts = o.chunks()
-  return { method: call.method, body: parts, length: o.length }
+  return { method: call.method, body: parts, length: o.length, release: () => o.release() }
 }
 
 export async function handleJsonRpc(pool: PoolState, site: CallSite, body: string): Promise<RpcReply> {
@@ -90,5 +92,5 @@ export async function handleJsonRpc(pool: PoolState, site: CallSite, body: strin
       break
   }
   const parts = o.chunks()
-  return { method: req.method, body: parts, length: o.length, idJson: req.idJson }
+  return { method: req.method, body: parts, length: o.length, idJson: req.idJson, release: () => o.release() }
 }
