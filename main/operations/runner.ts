@@ -80,7 +80,9 @@ export class OperationRunner {
     return Promise.all(
       targets.map((t) =>
         this.track(t, 'VM', spec.label, { ...opts }, async () => {
-          if (op === 'destroy') return this.destroyVm(t, opts.withDisks === true)
+          if (op === 'destroy') {
+            return this.destroyVm(t, opts.withDisks === true, (progress, taskRef) => onProgress?.({ connectionId: t.connectionId, ref: t.ref, op, progress, taskRef }))
+          }
           const result = await this.pools.callAsync(t.connectionId, `VM.${spec.method}`, vmParams(op, t.ref, opts), (progress, taskRef) =>
             onProgress?.({ connectionId: t.connectionId, ref: t.ref, op, progress, taskRef }),
           )
@@ -119,7 +121,7 @@ export class OperationRunner {
   }
 
   /** VM.destroy, then (if asked) the VM's own disks: Disk VBDs whose VDI no other VM uses. */
-  private async destroyVm(t: Target, withDisks: boolean): Promise<undefined> {
+  private async destroyVm(t: Target, withDisks: boolean, onProgress: (progress: number, taskRef: string) => void): Promise<undefined> {
     const vdis: string[] = []
     if (withDisks) {
       const vbds = (await this.pools.call(t.connectionId, 'VM.get_VBDs', [t.ref])) as string[]
@@ -130,8 +132,10 @@ export class OperationRunner {
         if (users.length <= 1) vdis.push(rec.VDI)
       }
     }
-    await this.pools.callAsync(t.connectionId, 'VM.destroy', [t.ref])
-    for (const vdi of vdis) await this.pools.callAsync(t.connectionId, 'VDI.destroy', [vdi])
+    // progress names the VM's task for the task panel, disks included
+    const steps = 1 + vdis.length
+    await this.pools.callAsync(t.connectionId, 'VM.destroy', [t.ref], (p, task) => onProgress(p / steps, task))
+    for (const [i, vdi] of vdis.entries()) await this.pools.callAsync(t.connectionId, 'VDI.destroy', [vdi], (p, task) => onProgress((1 + i + p) / steps, task))
     return undefined
   }
 

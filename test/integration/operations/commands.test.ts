@@ -103,6 +103,8 @@ describe('VM commands against the simulator', () => {
     const snap = s?.created ?? ''
     expect(snap).toMatch(/^OpaqueRef:/)
     expect(simVm(current, snap)).toMatchObject({ is_a_snapshot: true, is_a_template: true, snapshot_of: ref, name_label: 'pre-patch' })
+    // the VM now descends from its newest snapshot, as XenCenter's snapshot tree reads it
+    expect(simVm(current, ref).parent).toBe(snap)
     await waitFor('snapshot in graph', () => h.manager.graph(cur)?.get('VM', snap)?.snapshot_of === ref)
     const [rv] = await vmRun({ targets: [{ connectionId: cur, ref: snap }], op: 'revert' })
     expect(rv?.ok).toBe(true)

@@ -263,8 +263,10 @@ function copyVm(pool: PoolState, srcRef: string, newName: string, mode: CopyMode
     is_default_template: false,
     snapshot_of: isSnap ? srcRef : NULL_REF,
     snapshot_time: isSnap ? now : NULL_DATE,
-    parent: isSnap ? NULL_REF : src['parent'] ?? NULL_REF,
-    children: [],
+    // xapi_vm_snapshot.ml: the snapshot takes the VM's place in the snapshot tree — its parent is
+    // the VM's parent, and the VM now descends from the snapshot (VM.parent/children)
+    parent: src['parent'] ?? NULL_REF,
+    children: isSnap ? [srcRef] : [],
     other_config: otherConfig,
   }
   pool.db.insert('VM', ref, rec)
@@ -325,7 +327,15 @@ function copyVm(pool: PoolState, srcRef: string, newName: string, mode: CopyMode
     vifs.push(newVif)
   }
   pool.db.update('VM', ref, { VBDs: vbds, VIFs: vifs })
-  if (isSnap) pool.db.update('VM', srcRef, { snapshots: [...arr(pool.db.must('VM', srcRef)['snapshots']), ref] })
+  if (isSnap) {
+    const oldParent = str(src['parent'])
+    const parentRec = pool.db.get('VM', oldParent)
+    if (parentRec) pool.db.update('VM', oldParent, { children: [...arr(parentRec['children']).filter((r) => r !== srcRef), ref] })
+    pool.db.update('VM', srcRef, { snapshots: [...arr(pool.db.must('VM', srcRef)['snapshots']), ref], parent: ref })
+  } else if (src['parent'] !== undefined && str(src['parent']) !== NULL_REF) {
+    const parentRec = pool.db.get('VM', str(src['parent']))
+    if (parentRec) pool.db.update('VM', str(src['parent']), { children: [...arr(parentRec['children']), ref] })
+  }
   refreshAllowedOperations(pool, ref)
   return ref
 }
