@@ -48,7 +48,7 @@ describe('adding a server', () => {
     await dialog.getByRole('button', { name: 'Connect' }).click()
     await expect.poll(() => dialog.getByRole('alert').first().textContent()).toBe('Server is required')
 
-    await dialog.getByLabel('Server').fill(new URL(pool.masterUrl).host)
+    await dialog.getByLabel('Server', { exact: true }).fill(new URL(pool.masterUrl).host)
     await dialog.getByLabel('User name').fill(pool.username)
     await dialog.getByLabel('Password', { exact: true }).fill(pool.password)
     await dialog.getByRole('button', { name: 'Connect' }).click()
@@ -74,7 +74,7 @@ describe('adding a server', () => {
     const address = new URL(pool.masterUrl).host
     await page.getByRole('button', { name: 'Add Server…' }).first().click()
     const dialog = page.getByRole('dialog', { name: 'Add Server' })
-    await dialog.getByLabel('Server').fill(address)
+    await dialog.getByLabel('Server', { exact: true }).fill(address)
     await dialog.getByLabel('Password', { exact: true }).fill(pool.password)
     await dialog.getByRole('button', { name: 'Connect' }).click()
     const trust = page.getByRole('dialog', { name: 'Trust this server certificate?' })
@@ -245,7 +245,7 @@ describe('a fleet of three pools', () => {
     await page.getByRole('menu', { name: 'Actions' }).getByRole('menuitem', { name: 'Edit connection…' }).click()
     const dialog = page.getByRole('dialog', { name: /^Edit connection/ })
     await dialog.waitFor()
-    expect(await dialog.getByLabel('Server').inputValue()).toBe(new URL(first.masterUrl).host)
+    expect(await dialog.getByLabel('Server', { exact: true }).inputValue()).toBe(new URL(first.masterUrl).host)
     expect(await dialog.getByLabel('User name').inputValue()).toBe(first.username)
     await dialog.getByLabel('User name').fill('')
     await dialog.getByRole('button', { name: 'Save' }).click()
