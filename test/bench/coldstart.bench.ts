@@ -1,0 +1,221 @@
+/**
+ * P3 — cold start from the offline cache (`npm run bench -- coldstart`), issue 2. Goals: an
+ * interactive tree ≤ 1 s, main + renderer resident memory ≤ 400 MB.
+ *
+ * 1. (this process) a data dir is filled with many-pools (50 pools × 2 hosts × 400 VMs, 20,000
+ *    VMs): connections.json with 50 saved servers, and cache.sqlite holding each pool's graph as
+ *    the pools layer writes it (the simulator fleet in the client's normalised form).
+ * 2. (a fresh child process, so its heap and RSS hold only the app) Chromium is launched first
+ *    (the Electron window's own start-up is not the cache's business), then the clock starts:
+ *    runtime (cache, PoolManager, services) + browser-mode web door started, page loaded, until
+ *      coldstart.tree_50_pools_ms      the tree lists all 50 saved pools (root aria-setsize = 50)
+ *      coldstart.interactive_ms        … and a click on a pool selects it (the UI answers)
+ *      coldstart.all_vms_loaded_ms     every pool's cached graph is in the renderer (20,000 VMs)
+ *    plus coldstart.*_from_process_ms (the same from the child's process start: Node + tsx
+ *    start-up included), and memory once everything is loaded:
+ *      coldstart.main_rss_mb           the app process (runtime + web door; playwright's client is in it too)
+ *      coldstart.renderer_rss_mb       Chromium's renderer process(es) of the page, from /proc
+ *      coldstart.main_plus_renderer_rss_mb
+ *      coldstart.chromium_total_rss_mb every Chromium process (browser, GPU, network, renderer)
+ *      coldstart.renderer_js_heap_mb   the page's JS heap (performance.memory)
+ *    RSS counts shared pages in every process, so the sums overstate a little.
+ * The pools are not connected (connectOnStart: false): the figure is the cache path alone.
+ */
+import { spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import type { WireValue } from '../../main/xapi/wire'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
+const POOLS = 50
+const VMS = 20_000
+
+function bench(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
+  const load1 = Math.round((loadavg()[0] ?? 0) * 10) / 10
+  console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, ...extra, load1 })}`)
+}
+
+// ------------------------------------------------------------------------------------------------
+// 1. fill
+
+async function fill(dataDir: string): Promise<void> {
+  const { openInventoryCache } = await import('../../main/cache')
+  const { IGNORED_CLASSES } = await import('../../main/pools/eventloop')
+  const { recordNormaliser } = await import('../../main/xapi/normalise')
+  const { NO_EVENT_CLASSES } = await import('../../shared/xapi/datamodel.generated')
+  const { buildFleet } = await import('../sim/fleet')
+  type Upsert = { cls: string; ref: string; record: Record<string, unknown> }
+
+  const t0 = performance.now()
+  const fleet = buildFleet('many-pools', { opDurationMs: 0 })
+  const cache = openInventoryCache({ dataDir })
+  const saved: Record<string, unknown>[] = []
+  let vms = 0
+  for (const [i, pool] of fleet.pools.entries()) {
+    const id = randomUUID()
+    const upserts: Upsert[] = []
+    let poolUuid: string | undefined
+    for (const [cls, table] of pool.objects) {
+      if (NO_EVENT_CLASSES.includes(cls) || IGNORED_CLASSES.has(cls)) continue
+      const normalise = recordNormaliser(cls)
+      for (const [ref, r] of table) {
+        const record: unknown = normalise(JSON.parse(JSON.stringify(r)) as WireValue)
+        if (typeof record !== 'object' || record === null || Array.isArray(record)) continue
+        upserts.push({ cls, ref, record: record as Record<string, unknown> })
+        if (cls === 'pool' && typeof r.uuid === 'string') poolUuid = r.uuid
+        if (cls === 'VM' && r.is_a_template !== true && r.is_a_snapshot !== true && r.is_control_domain !== true) vms++
+      }
+    }
+    // addresses nobody answers on: nothing connects during the measurement anyway
+    const address = `127.66.${Math.floor(i / 200)}.${(i % 200) + 1}`
+    saved.push({ id, address, username: 'root', rememberPassword: false, forceXmlRpc: false, doNotCache: false, memberAddresses: [address], masterAddress: address, poolName: pool.name, ...(poolUuid ? { poolUuid } : {}) })
+    cache.write(
+      { connectionId: id, seq: 1, reset: true, upserts, removes: [], token: `${i + 1},0` },
+      { poolName: pool.name, ...(poolUuid ? { poolUuid } : {}), memberAddresses: [address], masterAddress: address, transport: 'json-rpc', lastSyncAt: new Date().toISOString() },
+    )
+    // bounded memory: let the writer take each pool before the next is built into rows
+    await cache.flush()
+  }
+  await cache.close()
+  writeFileSync(join(dataDir, 'connections.json'), JSON.stringify({ version: 1, connections: saved }), { mode: 0o600 })
+  if (vms !== VMS || saved.length !== POOLS) throw new Error(`many-pools gave ${saved.length} pools / ${vms} VMs, expected ${POOLS} / ${VMS}`)
+  let size = 0
+  for (const f of readdirSync(dataDir)) if (f.startsWith('cache.sqlite')) size += statSync(join(dataDir, f)).size
+  bench('coldstart.fill_many_pools_cache_s', (performance.now() - t0) / 1000, 's', { pools: POOLS, vms })
+  bench('coldstart.cache_file_mb', size / 1024 / 1024, 'MB')
+}
+
+// ------------------------------------------------------------------------------------------------
+// 2. measure (child process)
+
+function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m?.[1] ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/** every process below `root` with its command line */
+function descendants(root: number): { pid: number; cmd: string }[] {
+  const children = new Map<number, number[]>()
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      const list = children.get(ppid) ?? []
+      list.push(Number(e))
+      children.set(ppid, list)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: { pid: number; cmd: string }[] = []
+  const walk = (pid: number): void => {
+    for (const c of children.get(pid) ?? []) {
+      let cmd = ''
+      try {
+        cmd = readFileSync(`/proc/${c}/cmdline`, 'utf8').replace(/\0/g, ' ')
+      } catch {
+        // gone meanwhile
+      }
+      out.push({ pid: c, cmd })
+      walk(c)
+    }
+  }
+  walk(root)
+  return out
+}
+
+async function measure(dataDir: string): Promise<void> {
+  const { MemoryKeychain } = await import('../../main/pools/keychain')
+  const { memoryKeychainStatus } = await import('../../main/services/keychain-status')
+  const { startRuntime } = await import('../../main/services/runtime')
+  const { startWebServer } = await import('../../main/web/server')
+  const { ensureRendererBuilt, launchChromium } = await import('../e2e/harness')
+  ensureRendererBuilt()
+  const browser = await launchChromium()
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
+  const page = await context.newPage()
+
+  const t0 = performance.now()
+  const runtime = await startRuntime({
+    dataDir,
+    mode: 'browser',
+    keychain: new MemoryKeychain(),
+    keychainStatus: memoryKeychainStatus(),
+    appVersion: '0.0.0-bench',
+    versions: { node: process.versions.node },
+    log: () => undefined,
+    connectOnStart: false,
+  })
+  const runtimeMs = performance.now() - t0
+  const web = await startWebServer({ services: runtime.services, staticDir: join(ROOT, 'renderer/dist'), extraConnectSrc: [runtime.consoles.wsOrigin], log: () => undefined })
+  try {
+    await page.goto(web.url, { timeout: 120_000 })
+    await page.locator(`[role=treeitem][aria-level="1"][aria-setsize="${POOLS}"]`).first().waitFor({ timeout: 120_000 })
+    const treeMs = performance.now() - t0
+    const first = page.locator('[role=treeitem][aria-level="1"]').first()
+    await first.click()
+    await page.locator('[role=treeitem][aria-level="1"][aria-selected="true"]').first().waitFor({ timeout: 120_000 })
+    const interactiveMs = performance.now() - t0
+    await page.locator('[data-testid="overview-vms"]', { hasText: new RegExp(`^${VMS}$`) }).waitFor({ timeout: 300_000 }).catch(async () => {
+      // the overview shows when nothing is selected
+      await page.keyboard.press('Escape')
+      await page.locator('[data-testid="overview-vms"]', { hasText: new RegExp(`^${VMS}$`) }).waitFor({ timeout: 300_000 })
+    })
+    const allMs = performance.now() - t0
+    // performance.now() counts from this process's start
+    const sinceProcess = (ms: number): number => t0 + ms
+    bench('coldstart.runtime_start_ms', runtimeMs, 'ms')
+    bench('coldstart.tree_50_pools_ms', treeMs, 'ms', { goal: 1000 })
+    bench('coldstart.interactive_ms', interactiveMs, 'ms', { goal: 1000, baseline: null, note: 'before this change the PoolManager loaded every pool synchronously at construction: ≈5.0 s (main/cache/README.md, many-pools cold load) before the runtime answered at all' })
+    bench('coldstart.all_vms_loaded_ms', allMs, 'ms', { vms: VMS })
+    bench('coldstart.interactive_from_process_ms', sinceProcess(interactiveMs), 'ms', { note: 'includes Node + tsx start-up of the bench process' })
+    bench('coldstart.all_vms_loaded_from_process_ms', sinceProcess(allMs), 'ms')
+
+    // memory once everything is loaded (a second for the write-behind and GC to settle)
+    await new Promise((r) => setTimeout(r, 1000))
+    const mainMb = rssKb(process.pid) / 1024
+    const chromium = descendants(process.pid).filter((p) => /chrom/i.test(p.cmd))
+    const renderers = chromium.filter((p) => p.cmd.includes('--type=renderer'))
+    const rendererMb = renderers.reduce((s, p) => s + rssKb(p.pid), 0) / 1024
+    const chromiumMb = chromium.reduce((s, p) => s + rssKb(p.pid), 0) / 1024
+    const heap = Number(await page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0'))
+    bench('coldstart.main_rss_mb', mainMb, 'MB')
+    bench('coldstart.renderer_rss_mb', rendererMb, 'MB', { processes: renderers.length })
+    bench('coldstart.main_plus_renderer_rss_mb', mainMb + rendererMb, 'MB', { goal: 400 })
+    bench('coldstart.chromium_total_rss_mb', chromiumMb, 'MB', { processes: chromium.length })
+    bench('coldstart.renderer_js_heap_mb', heap / 1024 / 1024, 'MB')
+  } finally {
+    await browser.close().catch(() => undefined)
+    await web.close().catch(() => undefined)
+    await runtime.close().catch(() => undefined)
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+
+const measureDir = process.argv[2] === '--measure' ? process.argv[3] : undefined
+if (measureDir) {
+  await measure(measureDir)
+} else {
+  const dataDir = mkdtempSync(join(tmpdir(), 'xp-coldstart-'))
+  try {
+    await fill(dataDir)
+    // two runs: the first also warms the OS page cache for the file, as any second start would
+    for (let run = 1; run <= 2; run++) {
+      console.log(`# cold start run ${run}`)
+      const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure', dataDir], { stdio: 'inherit', cwd: ROOT })
+      if (r.status !== 0) throw new Error(`the measuring process exited with ${r.status ?? r.signal}`)
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
