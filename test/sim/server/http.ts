@@ -135,13 +135,26 @@ export class HostServer {
       // the plaintext is not read again); a response cut short keeps its memory (GC frees it)
       const release = reply.release
       if (release) res.once('finish', release)
-      if (reply.body.length === 1 && reply.body[0]) res.end(reply.body[0])
-      else {
-        res.cork()
-        for (const b of reply.body) res.write(b)
-        res.uncork()
+      if (reply.body.length === 1 && reply.body[0]) {
+        res.end(reply.body[0])
+        return
+      }
+      // one part at a time, each when the socket has taken the previous one: TLS encrypts a lone
+      // write straight from our buffer, while several queued writes are first copied into one
+      // allocation of their total size (112 MB of fresh memory for a bench-10k get_all_records)
+      const parts = reply.body
+      let i = 0
+      const pump = (): void => {
+        while (i < parts.length) {
+          const b = parts[i++]
+          if (b && !res.write(b)) {
+            res.once('drain', pump)
+            return
+          }
+        }
         res.end()
       }
+      pump()
     }
     const fault = this.faults.take(this.host.address, reply.method)
     if (!fault) {

@@ -58,7 +58,20 @@ export class Out {
     this.length += n
   }
 
-  buf(b: Buffer): void {
+  /**
+   * Append a fragment. `adjacent`: the caller expects runs of fragments that lie next to each
+   * other in memory (warmed get_all_records members): such a run becomes one slice, uncopied.
+   */
+  buf(b: Buffer, adjacent = false): void {
+    if (adjacent) {
+      this.cut()
+      const last = this.parts[this.parts.length - 1]
+      if (last && last.buffer === b.buffer && last.byteOffset + last.length === b.byteOffset) {
+        this.parts[this.parts.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + b.length)
+      } else this.parts.push(b)
+      this.length += b.length
+      return
+    }
     if (b.length <= COPY_MAX) {
       // small fragments are copied next to their glue: one copy now instead of one at write time
       if (b.length > this.scratch.length - this.pos) this.fresh()
@@ -98,16 +111,23 @@ export class Out {
     const out: Buffer[] = []
     let run: Buffer[] = []
     let size = 0
+    const flush = (): void => {
+      if (run.length) out.push(run.length === 1 && run[0] ? run[0] : Buffer.concat(run, size))
+      run = []
+      size = 0
+    }
     for (const p of parts) {
+      // a big part goes out as it is: gluing a few bytes to it would copy all of it
+      if (p.length >= min) {
+        flush()
+        out.push(p)
+        continue
+      }
       run.push(p)
       size += p.length
-      if (size >= min) {
-        out.push(run.length === 1 && run[0] ? run[0] : Buffer.concat(run, size))
-        run = []
-        size = 0
-      }
+      if (size >= min) flush()
     }
-    if (run.length) out.push(run.length === 1 && run[0] ? run[0] : Buffer.concat(run, size))
+    flush()
     return out
   }
 

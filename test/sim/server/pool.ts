@@ -174,7 +174,8 @@ export class PoolState {
             const e = entries[i]
             // a record replaced since the snapshot will be encoded when it is asked for
             if (!e || table.get(e[0]) !== e[1]) continue
-            this.xml.record(cls, e[1])
+            // the member form: what get_all_records sends (the bare record is a view into it)
+            this.xml.member(cls, e[0], e[1])
             if (json) this.json.record(cls, e[1])
           }
         }

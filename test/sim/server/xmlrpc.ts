@@ -28,20 +28,47 @@ function intText(v: SimValue | undefined): string {
   return '0'
 }
 
+const MEMBER_END = '</member>'
+
+/**
+ * A record's cached encoding: the bare `<value><struct>…</struct></value>`, or, once it has been
+ * sent inside a get_all_records, the whole `<member><name>REF</name>…</member>` around it (the
+ * bare form is then a view into it). Member fragments made one after another lie next to each
+ * other in the slab, so a get_all_records of warmed records goes out as ~1 MB slices, uncopied.
+ */
+interface Cached {
+  buf: Buffer
+  /** the ref of the member form; undefined for the bare form */
+  ref: string | undefined
+  /** byte length of `<member><name>REF</name>` in the member form */
+  pre: number
+}
+
 export class XmlEncoder {
-  private readonly cache = new WeakMap<SimRecord, Buffer>()
+  private readonly cache = new WeakMap<SimRecord, Cached>()
   private readonly slab = new FragmentSlab()
 
   constructor(private readonly schema: Schema) {}
 
   /** `<value><struct>…</struct></value>` of one record, cached by record identity */
   record(cls: string, rec: SimRecord): Buffer {
-    let b = this.cache.get(rec)
-    if (!b) {
-      b = this.slab.from(this.recordStr(cls, rec))
-      this.cache.set(rec, b)
-    }
-    return b
+    const c = this.cache.get(rec)
+    if (c) return c.ref === undefined ? c.buf : c.buf.subarray(c.pre, c.buf.length - MEMBER_END.length)
+    const buf = this.slab.from(this.recordStr(cls, rec))
+    this.cache.set(rec, { buf, ref: undefined, pre: 0 })
+    return buf
+  }
+
+  /** `<member><name>REF</name><value><struct>…</struct></value></member>` of a record stored at `ref`, cached */
+  member(cls: string, ref: string, rec: SimRecord): Buffer {
+    const c = this.cache.get(rec)
+    if (c && c.ref === ref) return c.buf
+    const head = `<member><name>${escapeXml(ref)}</name>`
+    // the bare form, if cached, is reused as text; either way the member form replaces it
+    const body = c ? c.buf.subarray(c.pre, c.ref === undefined ? c.buf.length : c.buf.length - MEMBER_END.length).toString('utf8') : this.recordStr(cls, rec)
+    const buf = this.slab.from(head + body + MEMBER_END)
+    this.cache.set(rec, { buf, ref, pre: Buffer.byteLength(head, 'utf8') })
+    return buf
   }
 
   private recordStr(cls: string, rec: SimRecord): string {
@@ -171,10 +198,11 @@ export class XmlEncoder {
     if (t.k === 'map' && t.val.k === 'record' && v && typeof v === 'object' && !Array.isArray(v)) {
       // get_all_records: cached record fragments between small pieces of glue
       o.str('<value><struct>')
+      const cls = t.val.cls
       for (const k in v) {
-        o.str(`<member><name>${escapeXml(k)}</name>`)
-        this.value(t.val, v[k], o)
-        o.str('</member>')
+        const rec = v[k]
+        if (rec && typeof rec === 'object' && !Array.isArray(rec)) o.buf(this.member(cls, k, rec), true)
+        else o.str(`<member><name>${escapeXml(k)}</name><value><struct></struct></value></member>`)
       }
       o.str('</struct></value>')
       return
