@@ -20,19 +20,43 @@ function jsonInt(v: SimValue | undefined): string {
   return '0'
 }
 
+/**
+ * A record's cached encoding: the bare `{…}`, or, once it has been sent inside a get_all_records,
+ * the member form `,"REF":{…}` (the bare form is then a view into it; the map's first member is
+ * sent without its comma). Member fragments made one after another lie next to each other in the
+ * slab, so a get_all_records of warmed records goes out as ~1 MB slices, uncopied.
+ */
+interface Cached {
+  buf: Buffer
+  /** the ref of the member form; undefined for the bare form */
+  ref: string | undefined
+  /** byte length of `,"REF":` in the member form */
+  pre: number
+}
+
 export class JsonEncoder {
-  private readonly cache = new WeakMap<SimRecord, Buffer>()
+  private readonly cache = new WeakMap<SimRecord, Cached>()
   private readonly slab = new FragmentSlab()
 
   constructor(private readonly schema: Schema) {}
 
   record(cls: string, rec: SimRecord): Buffer {
-    let b = this.cache.get(rec)
-    if (!b) {
-      b = this.slab.from(this.fast(cls, rec) ?? this.recordStr(cls, rec))
-      this.cache.set(rec, b)
-    }
-    return b
+    const c = this.cache.get(rec)
+    if (c) return c.ref === undefined ? c.buf : c.buf.subarray(c.pre)
+    const buf = this.slab.from(this.fast(cls, rec) ?? this.recordStr(cls, rec))
+    this.cache.set(rec, { buf, ref: undefined, pre: 0 })
+    return buf
+  }
+
+  /** `,"REF":{…}` of a record stored at `ref`, cached */
+  member(cls: string, ref: string, rec: SimRecord): Buffer {
+    const c = this.cache.get(rec)
+    if (c && c.ref === ref) return c.buf
+    const head = `,${JSON.stringify(ref)}:`
+    const body = c ? c.buf.subarray(c.pre).toString('utf8') : (this.fast(cls, rec) ?? this.recordStr(cls, rec))
+    const buf = this.slab.from(head + body)
+    this.cache.set(rec, { buf, ref, pre: Buffer.byteLength(head, 'utf8') })
+    return buf
   }
 
   /**
@@ -126,11 +150,15 @@ export class JsonEncoder {
     }
     if (t.k === 'map' && t.val.k === 'record' && v && typeof v === 'object' && !Array.isArray(v)) {
       o.str('{')
+      const cls = t.val.cls
       let first = true
       for (const k in v) {
-        o.str(`${first ? '' : ','}${JSON.stringify(k)}:`)
+        const rec = v[k]
+        if (rec && typeof rec === 'object' && !Array.isArray(rec)) {
+          const m = this.member(cls, k, rec)
+          o.buf(first ? m.subarray(1) : m, true)
+        } else o.str(`${first ? '' : ','}${JSON.stringify(k)}:{}`)
         first = false
-        this.value(t.val, v[k], o)
       }
       o.str('}')
       return

@@ -176,7 +176,7 @@ export class PoolState {
             if (!e || table.get(e[0]) !== e[1]) continue
             // the member form: what get_all_records sends (the bare record is a view into it)
             this.xml.member(cls, e[0], e[1])
-            if (json) this.json.record(cls, e[1])
+            if (json) this.json.member(cls, e[0], e[1])
           }
         }
       }
