@@ -159,8 +159,6 @@ export function formatG16(n: number): string {
 }
 
 const SLAB = 1024 * 1024
-// eslint-disable-next-line no-control-regex -- the ASCII range is the point
-const NON_ASCII = /[^\x00-\x7f]/
 
 /**
  * Buffers for cached fragments, cut from shared 1 MB slabs: one Buffer.from per record would
@@ -180,8 +178,7 @@ export class FragmentSlab {
       this.pos = 0
     }
     const start = this.pos
-    // pure ASCII (nearly every record): latin1 is a plain copy and gives the same bytes as UTF-8
-    this.pos += NON_ASCII.test(s) ? this.slab.write(s, start, 'utf8') : this.slab.write(s, start, 'latin1')
+    this.pos += this.slab.write(s, start, 'utf8')
     return this.slab.subarray(start, this.pos)
   }
 }
