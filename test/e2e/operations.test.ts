@@ -144,6 +144,19 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     await shot(page, 'drag-refused')
   })
 
+  it('shows tasks another client started on the pool, with their progress and outcome', async () => {
+    const { page } = h
+    const [ref] = vmByName(current, 'pinned-01')
+    expect(vm(current, 'pinned-01').power_state).toBe('Running')
+    // another admin (say, xe on the host) reboots pinned-01: XenPilot did not start this task
+    const task = await current.call('Async.VM.clean_reboot', [ref])
+    expect(String(task)).toMatch(/^OpaqueRef:/)
+    const row = activity(page).getByRole('row', { name: /^Reboot/ }).first()
+    await row.waitFor({ timeout: LONG })
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: LONG }).toMatch(/pending|success/)
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: LONG }).toBe('success')
+  })
+
   it('shows where the VM would land on each server (NUMA advisor) when choosing where to migrate it', async () => {
     const { page } = h
     await contextCommand(page, 'db-01', 'Migrate to Server…')
