@@ -184,6 +184,34 @@ describe('offline cache in the app', { timeout: 240_000 }, () => {
     await expect.poll(async () => (await rows(page)).filter((r) => r.label.startsWith('build-01')).map((r) => r.label).sort(), { timeout: LONG }).toEqual(['build-01', 'build-01-while-away'])
     await page.getByRole('searchbox', { name: 'Search' }).fill('')
   })
+
+  it('Clear Offline Cache of All Servers: a disconnected pool’s copy is gone, a connected pool’s is rebuilt from its live graph', async () => {
+    if (!h || !sim) throw new Error('the previous specs did not run')
+    const { page, api } = h
+    const cache = h.app.runtime.cache
+    if (!cache) throw new Error('the app runs without its cache')
+    const list = await api.call('connections.list', {})
+    const current = list.find((c) => c.label === 'tiny-current')
+    const legacy = list.find((c) => c.label === 'tiny-legacy')
+    if (!current || !legacy) throw new Error(`unexpected connections: ${list.map((c) => c.label).join(', ')}`)
+    await api.call('connections.disconnect', { id: legacy.id })
+    await cache.flush()
+    expect(cache.load(legacy.id)).toBeDefined()
+
+    await treeitem(page, 'tiny-current').click({ button: 'right' })
+    const item = page.getByRole('menu', { name: 'Actions' }).getByRole('menuitem').filter({ has: page.getByText('Clear Offline Cache of All Servers…', { exact: true }) })
+    await expect.poll(() => item.getAttribute('aria-disabled'), { timeout: LONG }).toBe('false')
+    await item.click()
+    const confirm = page.getByRole('dialog', { name: 'Clear all offline caches' })
+    await confirm.getByRole('button', { name: 'Clear all' }).click()
+    await confirm.waitFor({ state: 'detached', timeout: LONG })
+
+    await expect.poll(async () => (await cache.flush(), cache.load(legacy.id)), { timeout: LONG }).toBeUndefined()
+    const pool = sim.pool('tiny-current')
+    const rebuilt = cache.load(current.id)?.diff.upserts.filter((u) => u.cls === 'VM').map((u) => u.ref).sort()
+    expect(rebuilt).toEqual([...(pool.objects.get('VM')?.keys() ?? [])].sort())
+    expect((await api.call('cache.status', {})).state).toBe('ok')
+  })
 })
 
 describe('a damaged cache file', { timeout: 180_000 }, () => {
