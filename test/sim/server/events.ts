@@ -163,39 +163,42 @@ export function eventInject(db: Db, cls: string, ref: string): string {
 // ---------------------------------------------------------------------------------------------
 // Encoding of the batch struct (event_types.ml rpc_of_event_from)
 
+// Per event, the glue around its snapshot goes out as one write: the end of one event and the
+// start of the next are joined (a write per piece was a fifth of event.from's CPU time).
+
 export function encodeBatchXml(enc: XmlEncoder, db: Db, b: EventBatch, o: Out): void {
+  let tail = ''
   o.str('<value><struct><member><name>events</name><value><array><data>')
   for (const e of b.events) {
     const lower = db.schema.classes.get(e.cls)?.lower ?? e.cls.toLowerCase()
-    o.str(
-      `<value><struct><member><name>id</name><value>${e.id}</value></member><member><name>timestamp</name><value>0.0</value></member><member><name>class</name><value>${lower}</value></member><member><name>operation</name><value>${e.operation}</value></member><member><name>ref</name><value>${e.ref}</value></member>`,
-    )
+    const head = `${tail}<value><struct><member><name>id</name><value>${e.id}</value></member><member><name>timestamp</name><value>0.0</value></member><member><name>class</name><value>${lower}</value></member><member><name>operation</name><value>${e.operation}</value></member><member><name>ref</name><value>${e.ref}</value></member>`
     if (e.snapshot) {
-      o.str('<member><name>snapshot</name>')
+      o.str(`${head}<member><name>snapshot</name>`)
       o.buf(enc.record(e.cls, e.snapshot))
-      o.str('</member>')
+      tail = '</member></struct></value>'
+    } else {
+      o.str(head)
+      tail = '</struct></value>'
     }
-    o.str('</struct></value>')
   }
-  o.str('</data></array></value></member><member><name>valid_ref_counts</name><value><struct>')
+  o.str(`${tail}</data></array></value></member><member><name>valid_ref_counts</name><value><struct>`)
   for (const [cls, n] of b.validRefCounts) o.str(`<member><name>${cls}</name><value><i4>${n}</i4></value></member>`)
   o.str(`</struct></value></member><member><name>token</name><value>${b.token}</value></member></struct></value>`)
 }
 
 export function encodeBatchJson(enc: JsonEncoder, db: Db, b: EventBatch, o: Out): void {
+  let tail = ''
   o.str('{"events":[')
-  let first = true
   for (const e of b.events) {
     const lower = db.schema.classes.get(e.cls)?.lower ?? e.cls.toLowerCase()
-    o.str(`${first ? '' : ','}{"id":"${e.id}","timestamp":"0.0","class":"${lower}","operation":"${e.operation}","ref":${JSON.stringify(e.ref)}`)
-    first = false
+    const head = `${tail}{"id":"${e.id}","timestamp":"0.0","class":"${lower}","operation":"${e.operation}","ref":${JSON.stringify(e.ref)}`
     if (e.snapshot) {
-      o.str(',"snapshot":')
+      o.str(`${head},"snapshot":`)
       o.buf(enc.record(e.cls, e.snapshot))
-    }
-    o.str('}')
+    } else o.str(head)
+    tail = '},'
   }
-  o.str('],"valid_ref_counts":{')
+  o.str(`${tail ? '}' : ''}],"valid_ref_counts":{`)
   o.str(b.validRefCounts.map(([c, n]) => `"${c}":${n}`).join(','))
   o.str(`},"token":"${b.token}"}`)
 }
