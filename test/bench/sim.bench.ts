@@ -2,7 +2,16 @@
  * Simulator speed (`npm run bench`): bench-10k VM.get_all_records over XML-RPC and JSON-RPC
  * (goal < 1 s each, until the client has the last byte), and event.from throughput (goal ≥ 50,000
  * events/s). The client is a separate process, so the simulator's own CPU time per request can be
- * reported next to the wall time (this machine is shared: wall time moves with the load).
+ * reported next to the wall time (this machine is shared: wall time moves with the load, which is
+ * printed with each section).
+ *  - warmup: once a pool listens, the simulator encodes every record for both protocols in the
+ *    background; its wall and CPU time are the cost of a cold encoding of the whole pool.
+ *  - get_all_records.<proto>.first / best of 3: after the warm-up, as a client connecting to a
+ *    running simulator sees it.
+ *  - event_from.burst: 56k changes, then one event.from delivers them (snapshots encoded fresh).
+ *  - event_from.live: changes made in batches on the pool database at up to 60,000/s while the
+ *    client follows; the generator's own CPU time is measured apart, so server_cpu (events per
+ *    CPU-second of the simulator) says whether the simulator could keep up on a free core.
  * Prints `BENCH {...}` lines; baseline = the goal, ratio = value / goal.
  */
 import { fork, type ChildProcess } from 'node:child_process'
