@@ -26,6 +26,8 @@ import type { Keychain } from './keychain'
 
 /** how long after start-up cached graphs begin loading when nobody asked for one (ms) */
 const CACHE_LOAD_GRACE_MS = 3000
+/** pause between two pools' loads: the renderer applies each graph and still answers clicks between them */
+const CACHE_LOAD_GAP_MS = 60
 
 export interface PoolManagerOptions {
   /** directory for connections.json and pins.json (created, mode 0700) */
@@ -80,7 +82,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   private readonly pendingCache = new Set<string>()
   /** pools a subscriber asked for before their cache was loaded: announced as a reset diff once loaded */
   private readonly owedReset = new Set<string>()
-  private cacheLoader: NodeJS.Immediate | undefined
+  private cacheLoader: NodeJS.Timeout | undefined
   private cacheLoadStart: NodeJS.Timeout | undefined
 
   constructor(opts: PoolManagerOptions) {
@@ -226,7 +228,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   /** one pool per macrotask, so the UI is served between pools */
   private scheduleCacheLoad(): void {
     if (this.cacheLoader || this.closed || this.pendingCache.size === 0) return
-    this.cacheLoader = setImmediate(() => {
+    this.cacheLoader = setTimeout(() => {
       this.cacheLoader = undefined
       const next = this.pendingCache.values().next()
       if (!next.done) {
@@ -235,7 +237,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         else this.pendingCache.delete(next.value)
       }
       this.scheduleCacheLoad()
-    })
+    }, CACHE_LOAD_GAP_MS)
   }
 
   private emitState(s: ConnectionState): void {
@@ -496,7 +498,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
 
   async close(): Promise<void> {
     this.closed = true
-    if (this.cacheLoader) clearImmediate(this.cacheLoader)
+    clearTimeout(this.cacheLoader)
     this.cacheLoader = undefined
     clearTimeout(this.cacheLoadStart)
     await this.disconnectAll()
