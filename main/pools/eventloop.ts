@@ -19,7 +19,8 @@ import { CLASSES, NO_EVENT_CLASSES } from '../../shared/xapi/datamodel.generated
 import type { ObjectRecord, ObjectRemove, ObjectUpsert, PoolDiff } from '../../shared/model/diff'
 import type { CallOptions } from '../xapi/transport'
 import { isXapiError } from '../xapi/errors'
-import { apiClassName } from '../xapi/normalise'
+import { apiClassName, recordNormaliser } from '../xapi/normalise'
+import type { WireValue } from '../xapi/wire'
 import { ObjectGraph } from './graph'
 
 export type InitialLoad = 'event.from' | 'get_all_records'
@@ -138,7 +139,9 @@ export class EventLoop {
         for (let cls = queue.shift(); cls; cls = queue.shift()) {
           let all: unknown
           try {
-            all = await this.o.client.call(`${cls}.get_all_records`, [], { timeoutMs: 600_000, signal: this.abort.signal })
+            // raw: records are normalised below, a few thousand per turn, instead of all at once
+            // right after the parse (that made one long main-thread block per large class)
+            all = await this.o.client.call(`${cls}.get_all_records`, [], { timeoutMs: 600_000, signal: this.abort.signal, raw: true })
           } catch (e) {
             // classes newer than the host
             if (isXapiError(e, 'MESSAGE_METHOD_UNKNOWN') || isXapiError(e, 'MESSAGE_REMOVED')) continue
@@ -146,8 +149,9 @@ export class EventLoop {
           }
           if (typeof all !== 'object' || all === null) continue
           let n = 0
-          for (const [ref, rec] of Object.entries(all as Record<string, ObjectRecord>)) {
-            fresh.upsert(cls, ref, rec)
+          const normalise = recordNormaliser(cls)
+          for (const [ref, rec] of Object.entries(all as Record<string, WireValue>)) {
+            fresh.upsert(cls, ref, normalise(rec) as ObjectRecord)
             // give other pools' events and the UI a turn while 10,000s of records are indexed
             if (++n % 4000 === 0) await new Promise((r) => setImmediate(r))
           }
