@@ -5,8 +5,9 @@
  * remembered member addresses — never a password), pins.json (certificate pins per host).
  * Passwords live in the Keychain only (when remembered) or in memory for the app session.
  * With an InventoryCache, saved pools appear at construction as offline with `cachedAt` (from the
- * cache's metadata only, no records); their last-known graphs are loaded one pool per macrotask
- * afterwards, or at once for a pool that is used first (snapshot(), graph(), connect). A pool that
+ * cache's metadata only, no records); their last-known graphs are loaded one pool at a time, 60 ms
+ * apart, once a subscriber waits for them (or 3 s after start), or at once for a pool that is used
+ * first (snapshot(), graph(), connect). A pool that
  * a subscriber asked for before it was loaded (`snapshot(id, { ifLoaded: true })`) is announced
  * through onDiff as a reset diff when it is. Every live diff is written to the cache after
  * subscribers got it, off the hot path.
