@@ -87,6 +87,11 @@ export interface InventoryCache {
   write(diff: PoolDiff, meta?: Partial<CachedPoolMeta>): void
   /** delete everything cached for the connection */
   forget(connectionId: string): void
+  /**
+   * drop the connection's cached inventory and metadata but keep its action history (used when the
+   * user turns on "do not cache": what XenPilot did there stays on record)
+   */
+  clear?(connectionId: string): void
   /** connections with cached inventory and their metadata, without records (cold start) */
   cachedConnections?(): { connectionId: string; meta: CachedPoolMeta }[]
 }

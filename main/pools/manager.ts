@@ -354,7 +354,11 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     conn.saved = next
     this.save()
     if (input.password !== undefined || input.rememberPassword !== undefined) await this.storePassword(conn, input.password ?? (await this.passwordFor(conn)))
-    if (next.doNotCache && !before.doNotCache) this.opts.cache?.forget(conn.id)
+    if (next.doNotCache && !before.doNotCache) {
+      const cache = this.opts.cache
+      if (cache?.clear) cache.clear(conn.id)
+      else cache?.forget(conn.id)
+    }
     const reconnect = conn.connected && (next.address !== before.address || next.username !== before.username || next.forceXmlRpc !== before.forceXmlRpc || input.password !== undefined)
     if (reconnect) {
       await conn.disconnect()

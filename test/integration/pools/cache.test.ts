@@ -116,3 +116,25 @@ describe('offline cache', () => {
     }
   })
 })
+
+describe('"do not cache"', () => {
+  it('drops the cached inventory of that server but keeps the record of what XenPilot did there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xp-pools-nocache-'))
+    const cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+    const h = makeManager({ cache, keychain: new MemoryKeychain() }, dir)
+    try {
+      const id = await connectTrusted(h, sim.pool('tiny-legacy'))
+      await cache.flush()
+      await waitFor('graph cached', () => (cache.load(id)?.diff.upserts.length ?? 0) > 10)
+      cache.history.append({ at: new Date().toISOString(), connectionId: id, cls: 'VM', ref: 'OpaqueRef:1', objectName: 'old-web', action: 'Start', params: {}, ok: true, durationMs: 5, user: 'root' })
+      await h.manager.edit({ id, doNotCache: true })
+      await cache.flush()
+      expect(cache.load(id)).toBeUndefined()
+      expect(cache.history.list({ connectionId: id }).map((e) => e.action)).toEqual(['Start'])
+    } finally {
+      await h.close()
+      await cache.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
