@@ -173,6 +173,71 @@ describe('VM commands against the simulator', () => {
   })
 })
 
+describe('every other VM command, as XAPI runs it', () => {
+  it('suspends and resumes on a chosen server; pauses and unpauses; reboots clean and forced', async () => {
+    const ref = vmRef(current, 'pinned-01')
+    const one = async (op: string, extra: Record<string, unknown> = {}) => {
+      const [r] = await vmRun({ targets: [{ connectionId: cur, ref }], op, ...extra })
+      expect(r?.error, `${op}`).toBeUndefined()
+      return r
+    }
+    await one('suspend')
+    expect(simVm(current, ref).power_state).toBe('Suspended')
+    const [refused] = await vmRun({ targets: [{ connectionId: cur, ref }], op: 'start' })
+    expect(refused?.error?.params).toEqual([ref, 'halted', 'suspended'])
+    await one('resume_on', { host: hostRef(current, 1) })
+    expect(simVm(current, ref)).toMatchObject({ power_state: 'Running', resident_on: hostRef(current, 1) })
+    await one('pause')
+    expect(simVm(current, ref).power_state).toBe('Paused')
+    await one('unpause')
+    await one('clean_reboot')
+    await one('hard_reboot')
+    expect(simVm(current, ref).power_state).toBe('Running')
+  })
+
+  it('takes a checkpoint (snapshot with memory), copies a halted VM, starts a VM on a chosen server', async () => {
+    const running = vmRef(current, 'win-app-01')
+    const [cp] = await vmRun({ targets: [{ connectionId: cur, ref: running }], op: 'checkpoint', name: 'with-memory' })
+    expect(cp?.ok).toBe(true)
+    expect(simVm(current, cp?.created ?? '')).toMatchObject({ is_a_snapshot: true, power_state: 'Suspended', snapshot_of: running })
+    const halted = vmRef(current, 'legacy-app')
+    const [cpy] = await vmRun({ targets: [{ connectionId: cur, ref: halted }], op: 'copy', name: 'legacy-app-copy' })
+    expect(cpy?.ok).toBe(true)
+    expect(simVm(current, cpy?.created ?? '')).toMatchObject({ name_label: 'legacy-app-copy', power_state: 'Halted', is_a_snapshot: false })
+    const [st] = await vmRun({ targets: [{ connectionId: cur, ref: cpy?.created ?? '' }], op: 'start_on', host: hostRef(current, 0) })
+    expect(st?.error).toBeUndefined()
+    expect(simVm(current, cpy?.created ?? '')).toMatchObject({ power_state: 'Running', resident_on: hostRef(current, 0) })
+    const [gone] = await vmRun({ targets: [{ connectionId: cur, ref: cpy?.created ?? '' }], op: 'destroy' })
+    expect(gone?.error?.code).toBe('VM_BAD_POWER_STATE')
+    await vmRun({ targets: [{ connectionId: cur, ref: cpy?.created ?? '' }], op: 'hard_shutdown' })
+    const [deleted] = await vmRun({ targets: [{ connectionId: cur, ref: cpy?.created ?? '' }], op: 'destroy', withDisks: true })
+    expect(deleted?.ok).toBe(true)
+  })
+
+  it('refuses an operation on a VM that is busy with another one: OTHER_OPERATION_IN_PROGRESS', async () => {
+    const slow = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.91', opDurationMs: 1500 }) })
+    const hs = makeManager()
+    try {
+      const pool = slow.pool('tiny-current')
+      const id = await connectTrusted(hs, pool)
+      const slowMod = operationsModule({ history: new MemoryHistory() })({ pools: hs.manager, broadcast: () => {}, log: () => {} })
+      const vmRun2 = slowMod.handlers['vm.run']
+      if (!vmRun2) throw new Error('no vm.run')
+      const ref = vmRef(pool, 'web-02')
+      const first = vmRun2(methods['vm.run'].args.parse({ targets: [{ connectionId: id, ref }], op: 'clean_reboot' }), undefined as never)
+      await waitFor('reboot in progress', () => Object.keys(pool.objects.get('VM')?.get(ref)?.current_operations ?? {}).length > 0, 10_000)
+      const second = (await vmRun2(methods['vm.run'].args.parse({ targets: [{ connectionId: id, ref }], op: 'suspend' }), undefined as never)) as OperationResult[]
+      expect(second[0]?.error?.code).toBe('OTHER_OPERATION_IN_PROGRESS')
+      expect(second[0]?.error?.message).toMatch(/busy with another operation \(clean reboot\)/)
+      const done = (await first) as OperationResult[]
+      expect(done[0]?.ok).toBe(true)
+    } finally {
+      await hs.close()
+      await slow.stop()
+    }
+  })
+})
+
 describe('host commands', () => {
   it('enters maintenance mode (disable + evacuate, XenCenter’s marker) and exits it', async () => {
     const host = hostRef(current, 1)
