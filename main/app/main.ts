@@ -133,6 +133,7 @@ async function start(): Promise<void> {
       dev: !app.isPackaged,
       actions: {
         command: (name: UiCommandName) => sendToWindow('ui.command', { command: name }),
+        run: (commandId: string) => sendToWindow('ui.command', { command: 'command.run', commandId }),
         connectAll: () => void own.call('connections.connectAll', {}).catch(report),
         disconnectAll: () => void own.call('connections.disconnectAll', {}).catch(report),
         updateSettings: (patch) => void own.call('settings.update', patch).catch(report),
@@ -193,7 +194,7 @@ function createWindow(userData: string): void {
   else void win.loadFile(rendererFile)
 }
 
-function sendToWindow(event: 'ui.command', payload: { command: UiCommandName }): void {
+function sendToWindow(event: 'ui.command', payload: { command: UiCommandName; commandId?: string }): void {
   const wc = mainWindow?.webContents
   if (wc && !wc.isDestroyed()) wc.send(IPC_EVENT, event, payload)
 }

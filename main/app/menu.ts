@@ -9,6 +9,8 @@ import type { TreeMode, Theme, UiCommandName, UiSettings } from '../../shared/co
 
 export interface MenuActions {
   command(name: UiCommandName): void
+  /** run a renderer command (the same object as the context menu and toolbar) on the selection */
+  run(commandId: string): void
   connectAll(): void
   disconnectAll(): void
   updateSettings(patch: Partial<UiSettings>): void
@@ -36,6 +38,43 @@ const THEMES: [Theme, string][] = [
   ['light', 'Light'],
   ['dark', 'Dark'],
 ]
+
+/**
+ * The VM and Server menus list renderer command ids; the renderer decides on the current selection
+ * whether each can run and says why not (menu bar, context menu, toolbar and shortcuts share them).
+ */
+export const VM_MENU: readonly (readonly [commandId: string, label: string] | null)[] = [
+  ['vm.start', 'Start'],
+  ['vm.startOn', 'Start on Server…'],
+  ['vm.shutdown', 'Shut Down'],
+  ['vm.reboot', 'Reboot'],
+  ['vm.suspend', 'Suspend'],
+  ['vm.resume', 'Resume'],
+  ['vm.resumeOn', 'Resume on Server…'],
+  null,
+  ['vm.forceShutdown', 'Force Shutdown'],
+  ['vm.forceReboot', 'Force Reboot'],
+  ['vm.pause', 'Pause'],
+  ['vm.unpause', 'Unpause'],
+  null,
+  ['vm.migrate', 'Migrate to Server…'],
+  ['vm.snapshot', 'Take Snapshot…'],
+  ['vm.clone', 'Clone…'],
+  ['vm.copy', 'Copy…'],
+  null,
+  ['vm.delete', 'Delete…'],
+]
+export const SERVER_MENU: readonly (readonly [commandId: string, label: string] | null)[] = [
+  ['host.enterMaintenance', 'Enter Maintenance Mode…'],
+  ['host.exitMaintenance', 'Exit Maintenance Mode'],
+  null,
+  ['host.reboot', 'Reboot…'],
+  ['host.shutdown', 'Shut Down…'],
+]
+
+function commandMenu(entries: typeof VM_MENU, a: MenuActions): MenuItemConstructorOptions[] {
+  return entries.map((e): MenuItemConstructorOptions => (e ? { id: `command.${e[0]}`, label: e[1], click: () => a.run(e[0]) } : { type: 'separator' }))
+}
 
 export function buildMenuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
   const { actions: a, settings: s } = o
@@ -106,7 +145,9 @@ export function buildMenuTemplate(o: MenuOptions): MenuItemConstructorOptions[] 
       ],
     })
   }
-  template.push(file, edit, view)
+  const vmMenu: MenuItemConstructorOptions = { label: 'V&M', submenu: commandMenu(VM_MENU, a) }
+  const serverMenu: MenuItemConstructorOptions = { label: '&Server', submenu: commandMenu(SERVER_MENU, a) }
+  template.push(file, edit, view, serverMenu, vmMenu)
   if (mac) template.push({ role: 'windowMenu' })
   template.push(help)
   return template

@@ -72,8 +72,11 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
   })
   api.on('pool.diff', (d) => objects.apply(d))
   // menu bar (Electron) → the same commands as everywhere else
-  api.on('ui.command', ({ command }) => {
+  api.on('ui.command', ({ command, commandId }) => {
     switch (command) {
+      case 'command.run':
+        if (commandId) void runCommand(ctx, commandId, tree.selectedItems)
+        break
       case 'server.add':
         void runCommand(ctx, 'app.addServer', tree.selectedItems)
         break

@@ -76,9 +76,10 @@ export const DEFAULT_UI_SETTINGS: UiSettings = {
  * Actions the native menu (Electron) asks the renderer to perform. View toggles are not commands:
  * the menu changes UiSettings in main and the renderer follows `settings.changed`.
  */
-export const UiCommandName = z.enum(['server.add', 'help.about', 'tree.focusSearch'])
+export const UiCommandName = z.enum(['server.add', 'help.about', 'tree.focusSearch', 'command.run'])
 export type UiCommandName = z.infer<typeof UiCommandName>
-export const UiCommand = z.object({ command: UiCommandName })
+/** 'command.run' runs a renderer command (e.g. 'vm.start') on the current selection: the native VM/Server menus */
+export const UiCommand = z.object({ command: UiCommandName, commandId: z.string().regex(/^[a-z]+\.[A-Za-z]+$/).optional() })
 export type UiCommand = z.infer<typeof UiCommand>
 
 export const AppInfo = z.object({

@@ -13,6 +13,7 @@ function recorder(): { actions: MenuActions; log: string[] } {
     log,
     actions: {
       command: (n) => log.push(`command ${n}`),
+      run: (id) => log.push(`run ${id}`),
       connectAll: () => log.push('connectAll'),
       disconnectAll: () => log.push('disconnectAll'),
       updateSettings: (p) => log.push(`settings ${JSON.stringify(p)}`),
@@ -49,7 +50,7 @@ const build = (settings: UiSettings = DEFAULT_UI_SETTINGS, platform: NodeJS.Plat
 describe('the native menu', () => {
   it('has File, Edit, View and Help on Windows/Linux with the issue’s items', () => {
     const { template, byId } = build()
-    expect(template.map((m) => m.label ?? m.role)).toEqual(['&File', 'editMenu', '&View', '&Help'])
+    expect(template.map((m) => m.label ?? m.role)).toEqual(['&File', 'editMenu', '&View', '&Server', 'V&M', '&Help'])
     expect(byId.get('server.add')?.label).toBe('Add Server…')
     for (const id of ['connections.connectAll', 'connections.disconnectAll', 'quit', 'view.treeMode.infrastructure', 'view.treeMode.objects', 'view.treeMode.tags', 'view.treeMode.folders', 'view.showTemplates', 'view.showSnapshots', 'view.showHidden', 'view.theme.system', 'view.theme.light', 'view.theme.dark', 'help.about']) {
       expect(byId.has(id), id).toBe(true)
@@ -101,5 +102,18 @@ describe('the native menu', () => {
   it('About lists the app, Electron, Chrome and Node versions', () => {
     const text = aboutText('XenPilot', '0.1.0', { electron: '45.3.4', chrome: '142.0', node: '22.20.0', v8: '14.2' })
     expect(text.split('\n')).toEqual(['XenPilot 0.1.0', '', 'Electron 45.3.4', 'Chrome 142.0', 'Node 22.20.0', 'V8 14.2'])
+  })
+})
+
+describe('VM and Server menus', () => {
+  it('run the renderer’s commands (the same objects as the context menu) on the selection', () => {
+    const { template, log } = build()
+    const labels = template.map((m) => m.label)
+    expect(labels).toEqual(expect.arrayContaining(['&Server', 'V&M']))
+    const all = items(template)
+    click(all.get('command.vm.start'))
+    click(all.get('command.vm.migrate'))
+    click(all.get('command.host.enterMaintenance'))
+    expect(log).toEqual(['run vm.start', 'run vm.migrate', 'run host.enterMaintenance'])
   })
 })
