@@ -1,0 +1,247 @@
+/**
+ * Issue 8 — connect-to-tree time and memory with the bench-10k fleet (one pool, 16 hosts, 10,000
+ * VMs) loaded (`npx tsx test/bench/run.ts app-memory`; not part of `npm test`).
+ *
+ * The simulator runs in a CHILD process (`test/sim/cli.ts --fleet bench-10k`), so this process's
+ * RSS is XenPilot's own: runtime (PoolManager, cache, services) + browser-mode web door, plus the
+ * playwright client that drives Chromium (small, but it is in there). The user's path is followed
+ * in the page: Add Server → Connect → the trust prompt, whose fingerprint must be the one the
+ * simulator printed; the clock starts when Trust is clicked.
+ *
+ *   app_memory.connect_to_main_connected_ms   PoolManager reports 'connected'
+ *   app_memory.connect_to_main_synced_ms      main's object graph holds every VM
+ *   app_memory.connect_to_first_diff_in_page_ms  the first pool.diff frame reaches the page's WebSocket
+ *   app_memory.connect_to_renderer_stores_full_ms  every VM in the renderer's stores (overview count)
+ *   app_memory.connect_to_tree_rendered_ms    … and the pool's row in the tree, one frame painted
+ *   app_memory.main_rss_mb / renderer_rss_mb / main_plus_renderer_rss_mb / renderer_js_heap_mb /
+ *   chromium_total_rss_mb                     with bench-10k loaded, after a settle and a GC
+ * RSS counts shared pages in every process, so the sums overstate a little.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+import { startBrowserMode } from '../../main/web/cli'
+import { ensureRendererBuilt, launchChromium } from '../e2e/harness'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
+const VMS = 10_000
+const HOSTS = 16
+
+function bench(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
+  const load = Math.round((loadavg()[0] ?? 0) * 100) / 100
+  console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, baseline: null, ratio: null, ...extra, load })}`)
+}
+
+function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m?.[1] ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/** every process below `root` with its command line */
+function descendants(root: number): { pid: number; cmd: string }[] {
+  const children = new Map<number, number[]>()
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      const list = children.get(ppid) ?? []
+      list.push(Number(e))
+      children.set(ppid, list)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: { pid: number; cmd: string }[] = []
+  const walk = (pid: number): void => {
+    for (const c of children.get(pid) ?? []) {
+      let cmd = ''
+      try {
+        cmd = readFileSync(`/proc/${c}/cmdline`, 'utf8').replace(/\0/g, ' ')
+      } catch {
+        // gone meanwhile
+      }
+      out.push({ pid: c, cmd })
+      walk(c)
+    }
+  }
+  walk(root)
+  return out
+}
+
+const SimDescription = z.object({
+  pools: z
+    .array(
+      z.object({
+        name: z.string(),
+        masterUrl: z.string(),
+        username: z.string(),
+        password: z.string(),
+        hosts: z.array(z.object({ name: z.string(), address: z.string(), fingerprint256: z.string() })),
+      }),
+    )
+    .min(1),
+})
+type SimDescription = z.infer<typeof SimDescription>
+
+/** the simulator in its own process; resolves with the fleet description it prints first */
+function startSimChild(): Promise<{ child: ChildProcess; fleet: SimDescription }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/sim/cli.ts'), '--fleet', 'bench-10k'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the simulator printed no fleet description within 180 s')), 180_000)
+    child.once('exit', (code, signal) => reject(new Error(`the simulator exited early with ${code ?? signal}`)))
+    const rl = createInterface({ input: child.stdout ?? process.stdin })
+    rl.once('line', (line) => {
+      clearTimeout(timer)
+      try {
+        resolve({ child, fleet: SimDescription.parse(JSON.parse(line)) })
+      } catch (e) {
+        reject(new Error(`the simulator's first line is not its fleet description: ${(e as Error).message}`))
+      }
+      // keep draining its log so it never blocks on a full pipe
+      rl.on('line', () => undefined)
+    })
+  })
+}
+
+async function stopSimChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  child.stdin?.write('quit\n')
+  const t = setTimeout(() => child.kill('SIGTERM'), 10_000)
+  await exited
+  clearTimeout(t)
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+async function main(): Promise<void> {
+  ensureRendererBuilt()
+  const { child, fleet } = await startSimChild()
+  const dataDir = mkdtempSync(join(tmpdir(), 'xp-app-memory-'))
+  const cleanups: (() => Promise<unknown>)[] = [() => stopSimChild(child)]
+  try {
+    const pool = fleet.pools[0]
+    if (!pool) throw new Error('bench-10k has no pool')
+    // the simulator warms its encodings in the background after it starts: let it finish
+    await sleep(8000)
+
+    const app = await startBrowserMode({ dataDir, staticDir: join(ROOT, 'renderer/dist'), log: () => undefined, env: {} })
+    cleanups.push(() => app.close())
+    const browser = await launchChromium()
+    cleanups.push(() => browser.close())
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
+    const page = await context.newPage()
+    const pageErrors: string[] = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(app.url, { timeout: 120_000 })
+
+    // main-side milestones, stamped against the same clock
+    let t0 = 0
+    let connectedAt = 0
+    let syncedAt = 0
+    let firstDiffAt = 0
+    const pools = app.runtime.pools
+    const vmCount = (id: string): number => {
+      let n = 0
+      for (const r of pools.graph(id)?.all('VM').values() ?? []) if (r.is_a_template !== true && r.is_a_snapshot !== true && r.is_control_domain !== true) n++
+      return n
+    }
+    const offState = pools.onState((s) => {
+      if (t0 > 0 && connectedAt === 0 && s.status === 'connected') connectedAt = performance.now()
+    })
+    page.on('websocket', (ws) => {
+      const onFrame = (f: { payload: string | Buffer }): void => {
+        if (t0 === 0 || firstDiffAt !== 0) return
+        const head = typeof f.payload === 'string' ? f.payload.slice(0, 200) : f.payload.subarray(0, 200).toString('utf8')
+        if (head.includes('"pool.diff"')) {
+          firstDiffAt = performance.now()
+          ws.off('framereceived', onFrame)
+        }
+      }
+      ws.on('framereceived', onFrame)
+    })
+
+    // the user's path: Add Server → Connect → trust prompt
+    await page.getByRole('button', { name: 'Add Server…' }).first().click()
+    const dialog = page.getByRole('dialog', { name: 'Add Server' })
+    await dialog.getByLabel('Server').fill(new URL(pool.masterUrl).host)
+    await dialog.getByLabel('User name').fill(pool.username)
+    await dialog.getByLabel('Password', { exact: true }).fill(pool.password)
+    await dialog.getByRole('button', { name: 'Connect' }).click()
+    const trust = page.getByRole('dialog', { name: 'Trust this server certificate?' }).getByRole('button', { name: 'Trust' })
+    await trust.waitFor({ timeout: 120_000 })
+    const state = pools.list().find((s) => s.status === 'awaiting-trust')
+    if (!state) throw new Error('the page asks to trust a certificate but no connection is awaiting trust')
+    const presented = state.certificate?.fingerprint256 ?? ''
+    const printed = pool.hosts.map((h) => h.fingerprint256)
+    if (!printed.includes(presented)) throw new Error(`the certificate presented (${presented}) is none the simulator printed (${printed.join(', ')})`)
+
+    t0 = performance.now()
+    await trust.click()
+    // main: full graph (polled: the graph fills before the diffs are batched out)
+    const mainDeadline = Date.now() + 600_000
+    while (vmCount(state.id) < VMS) {
+      if (Date.now() > mainDeadline) throw new Error(`main's graph has ${vmCount(state.id)} of ${VMS} VMs after 600 s`)
+      await sleep(20)
+    }
+    syncedAt = performance.now()
+    // page: every VM counted by the overview, the pool's hosts in the tree, one painted frame
+    await page.locator('[data-testid="overview-vms"]', { hasText: new RegExp(`^${VMS}$`) }).waitFor({ timeout: 600_000 })
+    const storesFullAt = performance.now()
+    const poolRow = page.locator('[role=treeitem][aria-level="1"]', { hasText: pool.name }).first()
+    await poolRow.waitFor({ timeout: 60_000 })
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))')
+    const renderedAt = performance.now()
+    offState()
+    // informative only: whether the pool row opens on its hosts depends on the saved tree state
+    const poolExpanded = await poolRow.getAttribute('aria-expanded')
+    const hostRows = await page.locator('[role=treeitem][aria-level="2"]').count()
+
+    const graphSize = pools.graph(state.id)?.size ?? 0
+    if (connectedAt > 0) bench('app_memory.connect_to_main_connected_ms', connectedAt - t0, 'ms')
+    bench('app_memory.connect_to_main_synced_ms', syncedAt - t0, 'ms', { vms: vmCount(state.id), graphObjects: graphSize, note: 'polled every 20 ms' })
+    if (firstDiffAt > 0) bench('app_memory.connect_to_first_diff_in_page_ms', firstDiffAt - t0, 'ms')
+    bench('app_memory.connect_to_renderer_stores_full_ms', storesFullAt - t0, 'ms', { vms: VMS, note: 'overview VM count shows every VM' })
+    bench('app_memory.connect_to_tree_rendered_ms', renderedAt - t0, 'ms', { vms: VMS, poolRowExpanded: poolExpanded, level2RowsInTree: hostRows, hostsInPool: HOSTS })
+
+    // memory with bench-10k loaded: let the cache's write-behind finish, then collect garbage
+    await sleep(5000)
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (gc) gc()
+    await sleep(1000)
+    const mainMb = rssKb(process.pid) / 1024
+    const heapMb = process.memoryUsage().heapUsed / 1024 / 1024
+    const chromium = descendants(process.pid).filter((p) => /chrom/i.test(p.cmd))
+    const renderers = chromium.filter((p) => p.cmd.includes('--type=renderer'))
+    const rendererMb = renderers.reduce((s, p) => s + rssKb(p.pid), 0) / 1024
+    const chromiumMb = chromium.reduce((s, p) => s + rssKb(p.pid), 0) / 1024
+    const jsHeap = Number(await page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0'))
+    bench('app_memory.main_rss_mb', mainMb, 'MB', { jsHeapUsedMb: Math.round(heapMb), gc: Boolean(gc) })
+    bench('app_memory.renderer_rss_mb', rendererMb, 'MB', { processes: renderers.length })
+    bench('app_memory.renderer_js_heap_mb', jsHeap / 1024 / 1024, 'MB')
+    bench('app_memory.main_plus_renderer_rss_mb', mainMb + rendererMb, 'MB')
+    bench('app_memory.chromium_total_rss_mb', chromiumMb, 'MB', { processes: chromium.length })
+    if (pageErrors.length > 0) console.log(`# page errors: ${pageErrors.join(' | ')}`)
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined)
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  },
+)
