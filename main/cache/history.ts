@@ -2,7 +2,7 @@
  * The action history (issue 5): every command XenPilot ran, persisted in the cache database so it
  * survives restarts. Entries are small and rare, so they are written synchronously.
  *
- * Parameters are stored after redaction: any key naming a credential (password, secret, session…)
+ * Parameters are stored after redaction: every key naming a credential (password, secret, session…)
  * is replaced, at any depth. Callers should not pass secrets at all; this is the safety net.
  * Bounded: entries older than `maxAgeDays` or beyond the newest `maxEntries` are pruned at open.
  */

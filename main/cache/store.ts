@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3'
 import type { CachedPoolMeta } from '../pools/api'
 import type { ObjectRow } from './serialize'
 
-/** Metadata change carried with a batch: any CachedPoolMeta field, plus the batch's seq. */
+/** Metadata change carried with a batch: some CachedPoolMeta fields, plus the batch's seq. */
 export interface MetaPatch extends Partial<CachedPoolMeta> {
   seq?: number
 }

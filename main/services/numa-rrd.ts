@@ -1,7 +1,7 @@
 /**
  * Per-pCPU load for the NUMA view: the host's RRD `cpu<N>` busy fractions from GET /rrd_updates
  * (PROTOCOL.md §4), asked of the host itself (RRD scope is the queried host) over the pinned TLS
- * socket the pools layer opens. Read-only, small (the last minute, 5 s step), and optional: any
+ * socket the pools layer opens. Read-only, small (the last minute, 5 s step), and optional: every
  * failure means "load unknown", never a guessed number.
  */
 import type { TLSSocket } from 'node:tls'

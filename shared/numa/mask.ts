@@ -3,7 +3,7 @@
  *   "1,2,3"    every vCPU gets this mask
  *   "1,2;3,4"  vCPU n gets mask n; unlisted vCPUs get the first mask
  * xapi_xenops.ml parses it with `String.split ';'`, `String.split ','` and `int_of_string`
- * inside one `try … with _ -> []`: any element that is not an OCaml integer literal (a space,
+ * inside one `try … with _ -> []`: every element that is not an OCaml integer literal (a space,
  * a range, an empty element) silently discards the WHOLE mask. The validator below therefore
  * refuses everything XAPI would not take exactly as the user meant it.
  */

@@ -208,7 +208,7 @@ if (measureDir) {
   const dataDir = mkdtempSync(join(tmpdir(), 'xp-coldstart-'))
   try {
     await fill(dataDir)
-    // two runs: the first also warms the OS page cache for the file, as any second start would
+    // two runs: the first also warms the OS page cache for the file, as every later start would
     for (let run = 1; run <= 2; run++) {
       console.log(`# cold start run ${run}`)
       // the view settings the previous run left behind (tree mode) must not change this one
