@@ -18,7 +18,7 @@
  * RSS counts shared pages in every process, so the sums overstate a little.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { startBrowserMode } from '../../main/web/cli'
 import { ensureRendererBuilt, launchChromium } from '../e2e/harness'
+import { descendants, rssKb } from './proc'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const VMS = 10_000
@@ -37,46 +38,6 @@ function bench(name: string, value: number, unit: string, extra: Record<string, 
   console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, baseline: null, ratio: null, ...extra, load })}`)
 }
 
-function rssKb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m?.[1] ? Number(m[1]) : 0
-  } catch {
-    return 0
-  }
-}
-
-/** every process below `root` with its command line */
-function descendants(root: number): { pid: number; cmd: string }[] {
-  const children = new Map<number, number[]>()
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      const list = children.get(ppid) ?? []
-      list.push(Number(e))
-      children.set(ppid, list)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: { pid: number; cmd: string }[] = []
-  const walk = (pid: number): void => {
-    for (const c of children.get(pid) ?? []) {
-      let cmd = ''
-      try {
-        cmd = readFileSync(`/proc/${c}/cmdline`, 'utf8').replace(/\0/g, ' ')
-      } catch {
-        // gone meanwhile
-      }
-      out.push({ pid: c, cmd })
-      walk(c)
-    }
-  }
-  walk(root)
-  return out
-}
 
 const SimDescription = z.object({
   pools: z

@@ -23,12 +23,13 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { WireValue } from '../../main/xapi/wire'
+import { descendants, rssKb } from './proc'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const POOLS = 50
@@ -92,46 +93,6 @@ async function fill(dataDir: string): Promise<void> {
 // ------------------------------------------------------------------------------------------------
 // 2. measure (child process)
 
-function rssKb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m?.[1] ? Number(m[1]) : 0
-  } catch {
-    return 0
-  }
-}
-
-/** every process below `root` with its command line */
-function descendants(root: number): { pid: number; cmd: string }[] {
-  const children = new Map<number, number[]>()
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      const list = children.get(ppid) ?? []
-      list.push(Number(e))
-      children.set(ppid, list)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: { pid: number; cmd: string }[] = []
-  const walk = (pid: number): void => {
-    for (const c of children.get(pid) ?? []) {
-      let cmd = ''
-      try {
-        cmd = readFileSync(`/proc/${c}/cmdline`, 'utf8').replace(/\0/g, ' ')
-      } catch {
-        // gone meanwhile
-      }
-      out.push({ pid: c, cmd })
-      walk(c)
-    }
-  }
-  walk(root)
-  return out
-}
 
 async function measure(dataDir: string): Promise<void> {
   const { MemoryKeychain } = await import('../../main/pools/keychain')
