@@ -30,17 +30,19 @@ describe('pool state in the tree', () => {
     await env?.close()
   })
 
-  it('master failure: the pool shows reconnecting, then connected to the new master', async () => {
+  it('master failure: the pool shows reconnecting, then connected to the new master', { timeout: 200_000 }, async () => {
     const { page, sim } = env
     const pool = sim.pools.find((p) => p.hosts.length > 1)
     if (!pool) throw new Error('the demo fleet has a pool with several hosts')
     const n = sim.pools.length
     await page.evaluate(WATCH_BADGES)
     const newMaster = await pool.failMaster()
-    await page.getByTestId('pools-connected').filter({ hasText: `${n - 1} of ${n} connected` }).waitFor({ timeout: 60_000 })
+    // The reconnecting state can last less than one polling interval when failover is quick, so it
+    // is read from the badge recorder (a MutationObserver in the page), not waited for on screen.
+    await expect
+      .poll(async () => ((await page.evaluate('window.__badges')) as string[]).some((b) => /^Reconnecting/.test(b)), { timeout: 60_000 })
+      .toBe(true)
     await page.getByTestId('pools-connected').filter({ hasText: `${n} of ${n} connected` }).waitFor({ timeout: 120_000 })
-    const badges = (await page.evaluate('window.__badges')) as string[]
-    expect(badges.some((b) => /^Reconnecting/.test(b))).toBe(true)
     // the pool node has no state badge once it is healthy again, and its details name the new master
     await page.getByRole('treeitem', { name: pool.name, exact: true }).click()
     await expect.poll(() => page.getByRole('treeitem', { name: pool.name, exact: true }).locator('.badge').count()).toBe(0)
