@@ -25,6 +25,23 @@ describe('browser mode in Chromium', () => {
     for (const pool of h.sim.pools) await expect.poll(async () => tree.getByText(pool.name, { exact: true }).count(), { timeout: 30_000 }).toBeGreaterThan(0)
   })
 
+  it('follows the OS colour scheme on System, live, and a forced Light/Dark choice over it', async () => {
+    const { page } = h
+    const theme = () => page.evaluate(() => document.documentElement.dataset.theme)
+    const pick = (label: string) => page.getByRole('radio', { name: label, exact: true }).click()
+    await pick('System')
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await expect.poll(theme).toBe('dark')
+    await page.emulateMedia({ colorScheme: 'light' })
+    await expect.poll(theme).toBe('light')
+    await pick('Dark')
+    await expect.poll(theme).toBe('dark')
+    // the dark palette really applies (one stylesheet block, chosen by the resolved attribute)
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg-app').trim())).toBe('#15191e')
+    await pick('System')
+    await expect.poll(theme).toBe('light')
+  })
+
   it('logged no console error and no uncaught exception', () => {
     expect(h.pageErrors).toEqual([])
   })
