@@ -508,6 +508,9 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     clearTimeout(this.cacheLoadStart)
     await this.disconnectAll()
     this.hostTrust.destroy()
+    // a connection list write queued by the last state change must land before the caller
+    // removes or reuses the data folder
+    await this.writer.idle()
   }
 
   // --- PoolHostAccess ------------------------------------------------------------------------------

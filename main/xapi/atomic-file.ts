@@ -34,4 +34,8 @@ export class SerialWriter {
     this.chain = next.catch(() => undefined)
     return next
   }
+  /** resolves when every write queued so far has landed (or failed) */
+  idle(): Promise<void> {
+    return this.chain
+  }
 }
