@@ -6,6 +6,7 @@
  *
  *   <dataDir>/connections.json  saved servers (PoolManager)     <dataDir>/pins.json  certificate pins
  *   <dataDir>/cache.sqlite      offline inventory (main/cache)  <dataDir>/settings.json  view settings
+ *   <dataDir>/xenpilot.lock     one XenPilot per data folder (./datadir-lock: a second one is refused)
  */
 import { mkdirSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
@@ -22,6 +23,7 @@ import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type ServiceModule, type ServiceModuleContext, type Services } from './index'
 import { openSettingsStore } from './settings'
 import { describeIssues } from './errors'
+import { acquireDataDirLock, type DataDirLock } from './datadir-lock'
 
 /**
  * Servers to add (and certificates to pin) before the app starts: `npm run demo` passes the
@@ -88,8 +90,19 @@ export interface Runtime {
 }
 
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
-  const { dataDir, log } = opts
+  const { dataDir } = opts
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const lock = acquireDataDirLock(dataDir, opts.mode)
+  try {
+    return await startLocked(opts, lock)
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+}
+
+async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Runtime> {
+  const { dataDir, log } = opts
   if (opts.seed) await pinSeedCertificates(dataDir, opts.seed)
 
   let cache: SqliteInventoryCache | undefined
@@ -132,6 +145,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       closing ??= (async () => {
         await services.close() // also closes the modules (console bridge) and the PoolManager
         await cache?.close()
+        lock.release()
       })()
       return closing
     },

@@ -96,4 +96,34 @@ describe('the browser-mode command line', () => {
     expect(run.stderr()).toMatch(/username/)
     expect(existsSync(seed)).toBe(true)
   })
+
+  it('refuses a second XenPilot on the same data folder, naming the first; a killed one does not block the next', async () => {
+    const dataDir = tmp()
+    const staticDir = tmp()
+    writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>XenPilot</title>')
+    const first = startCli(['--data-dir', dataDir, '--static-dir', staticDir], { XENPILOT_PASSPHRASE: '' })
+    children.push(first.child)
+    await first.firstLine
+    const settingsBefore = existsSync(join(dataDir, 'connections.json')) ? readFileSync(join(dataDir, 'connections.json'), 'utf8') : undefined
+
+    const second = startCli(['--data-dir', dataDir, '--static-dir', staticDir], { XENPILOT_PASSPHRASE: '' })
+    children.push(second.child)
+    expect(await second.exit).toBe(1)
+    expect(second.stderr()).toContain(`the data folder ${dataDir} is in use by another XenPilot (pid ${first.child.pid}, browser mode`)
+    expect(second.stderr()).toContain('--data-dir')
+    // the refused one touched nothing of the first one's
+    expect(existsSync(join(dataDir, 'connections.json')) ? readFileSync(join(dataDir, 'connections.json'), 'utf8') : undefined).toBe(settingsBefore)
+
+    // kill -9 leaves the lock behind; the next start sees its owner is gone and takes over
+    first.child.kill('SIGKILL')
+    await first.exit
+    expect(existsSync(join(dataDir, 'xenpilot.lock'))).toBe(true)
+    const third = startCli(['--data-dir', dataDir, '--static-dir', staticDir], { XENPILOT_PASSPHRASE: '' })
+    children.push(third.child)
+    expect(await third.firstLine).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/)
+    third.child.kill('SIGTERM')
+    expect(await third.exit).toBe(0)
+    // a clean stop releases it
+    expect(existsSync(join(dataDir, 'xenpilot.lock'))).toBe(false)
+  })
 })
