@@ -95,6 +95,33 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     expect(vm(legacy, 'old-win').power_state).toBe('Halted')
   })
 
+  it('starts VMs of two pools at once; the pool refuses one (not enough memory on any server) and the results say why, with the code one click away', async () => {
+    const { page } = h
+    // old-db now wants 4 TiB: allowed to start as far as the client can tell, refused by XAPI
+    const [oldDbRef] = vmByName(legacy, 'old-db')
+    const huge = String(4 * 1024 ** 4)
+    await legacy.call('VM.set_memory_limits', [oldDbRef, huge, huge, huge, huge])
+    await treeitem(page, 'web-02').click()
+    await treeitem(page, 'old-db').click({ modifiers: ['Control'] })
+    await contextCommand(page, 'old-db', 'Start')
+    const results = page.getByRole('dialog', { name: /^Start: 1 of 2 VMs done/ })
+    await results.waitFor({ timeout: LONG })
+    const list = results.getByRole('list', { name: 'Results' })
+    expect(await list.getByRole('listitem', { name: 'web-02' }).getAttribute('data-outcome')).toBe('ok')
+    const failed = list.getByRole('listitem', { name: 'old-db' })
+    expect(await failed.getAttribute('data-outcome')).toBe('failed')
+    expect(await failed.textContent()).toContain('The server does not have enough free memory: 4096.0 GiB needed')
+    expect(await failed.textContent()).toContain('Choose another server')
+    await failed.getByRole('button', { name: 'Details' }).click()
+    expect(await failed.getByTestId('error-details').textContent()).toContain('HOST_NOT_ENOUGH_FREE_MEMORY')
+    await shot(page, 'bulk-partial-failure')
+    await results.getByRole('button', { name: 'Close' }).first().click()
+    expect(vm(current, 'web-02').power_state).toBe('Running')
+    expect(vm(legacy, 'old-db').power_state).toBe('Halted')
+    const m = String(4 * 1024 ** 3)
+    await legacy.call('VM.set_memory_limits', [oldDbRef, m, m, m, m])
+  })
+
   it('takes a snapshot, sees it in the Snapshots tab, reverts to it and deletes it', async () => {
     const { page } = h
     const [webRef] = vmByName(current, 'web-01')
@@ -227,10 +254,15 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
       'Delete before-upgrade',
       'Revert to Snapshot before-upgrade',
       'Take Snapshot web-01',
+      // the refused start is history too
+      expect.stringMatching(/^Start (web-02|old-db)$/),
+      expect.stringMatching(/^Start (web-02|old-db)$/),
       expect.stringMatching(/^Shut Down (web-02|old-db)$/),
       expect.stringMatching(/^Shut Down (web-02|old-db)$/),
       'Start build-01',
     ])
+    expect(await table.getByRole('row', { name: 'Start old-db' }).getAttribute('data-ok')).toBe('false')
+    expect(await table.getByRole('row', { name: 'Start web-02' }).getAttribute('data-ok')).toBe('true')
     await shot(page, 'history-after-restart')
     // per object: win-app-01's History tab
     await treeitem(page, 'win-app-01').click()
