@@ -23,6 +23,7 @@ const GiB = 1024 ** 3
 function bytes(v: string | undefined): string {
   const n = Number(v)
   if (!Number.isFinite(n)) return v ?? '?'
+  if (n >= 1024 * GiB) return `${(n / (1024 * GiB)).toFixed(1)} TiB`
   return n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : `${Math.round(n / 1024 ** 2)} MiB`
 }
 

@@ -110,7 +110,7 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     expect(await list.getByRole('listitem', { name: 'web-02' }).getAttribute('data-outcome')).toBe('ok')
     const failed = list.getByRole('listitem', { name: 'old-db' })
     expect(await failed.getAttribute('data-outcome')).toBe('failed')
-    expect(await failed.textContent()).toContain('The server does not have enough free memory: 4096.0 GiB needed')
+    expect(await failed.textContent()).toContain('The server does not have enough free memory: 4.0 TiB needed')
     expect(await failed.textContent()).toContain('Choose another server')
     await failed.getByRole('button', { name: 'Details' }).click()
     expect(await failed.getByTestId('error-details').textContent()).toContain('HOST_NOT_ENOUGH_FREE_MEMORY')

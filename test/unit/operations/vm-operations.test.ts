@@ -67,6 +67,7 @@ describe('XAPI errors read as sentences with an action', () => {
   it('HOST_NOT_ENOUGH_FREE_MEMORY shows sizes people read', () => {
     const e = explainXapiError('HOST_NOT_ENOUGH_FREE_MEMORY', [String(8 * 1024 ** 3), String(2 * 1024 ** 3)])
     expect(e.sentence).toContain('8.0 GiB needed, 2.0 GiB available')
+    expect(explainXapiError('HOST_NOT_ENOUGH_FREE_MEMORY', [String(4 * 1024 ** 4), String(512 * 1024 ** 2)]).sentence).toContain('4.0 TiB needed, 512 MiB available')
   })
   it('falls back to the datamodel description with parameters named', () => {
     const e = explainXapiError('SR_HAS_NO_PBDS', ['OpaqueRef:sr9'])
