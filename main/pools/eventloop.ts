@@ -137,22 +137,31 @@ export class EventLoop {
       const queue = [...ALL_RECORD_CLASSES]
       const worker = async (): Promise<void> => {
         for (let cls = queue.shift(); cls; cls = queue.shift()) {
+          const c = cls
           let all: unknown
+          let delivered = 0
           try {
-            // raw: records are normalised below, a few thousand per turn, instead of all at once
-            // right after the parse (that made one long main-thread block per large class)
-            all = await this.o.client.call(`${cls}.get_all_records`, [], { timeoutMs: 600_000, signal: this.abort.signal, raw: true })
+            // records reach the graph one by one as they are parsed and normalised (JSON-RPC: while
+            // the rest of the answer is still arriving; XML-RPC: a few thousand per turn)
+            all = await this.o.client.call(`${c}.get_all_records`, [], {
+              timeoutMs: 600_000,
+              signal: this.abort.signal,
+              onResultMember: (ref, rec) => {
+                delivered++
+                fresh.upsert(c, ref, rec as ObjectRecord)
+              },
+            })
           } catch (e) {
             // classes newer than the host
             if (isXapiError(e, 'MESSAGE_METHOD_UNKNOWN') || isXapiError(e, 'MESSAGE_REMOVED')) continue
             throw e
           }
-          if (typeof all !== 'object' || all === null) continue
+          if (delivered > 0 || typeof all !== 'object' || all === null) continue
+          // a session that does not stream members (test fakes): the whole map at once
           let n = 0
-          const normalise = recordNormaliser(cls)
+          const normalise = recordNormaliser(c)
           for (const [ref, rec] of Object.entries(all as Record<string, WireValue>)) {
-            fresh.upsert(cls, ref, normalise(rec) as ObjectRecord)
-            // give other pools' events and the UI a turn while 10,000s of records are indexed
+            fresh.upsert(c, ref, normalise(rec) as ObjectRecord)
             if (++n % 4000 === 0) await new Promise((r) => setImmediate(r))
           }
         }

@@ -9,6 +9,7 @@
  * to the datamodel (a newer host) pass through untouched.
  */
 import { CLASSES } from '../../shared/xapi/datamodel.generated'
+import type { JsonStreamHooks } from './json'
 import type { WireValue } from './wire'
 
 export type Normaliser = (v: WireValue) => unknown
@@ -158,17 +159,24 @@ export function recordNormaliser(cls: string): Normaliser {
   return n
 }
 
+/** one event of an event batch: its snapshot normalised by its class (in place) */
+function normaliseEvent(e: WireValue): WireValue {
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return e
+  const cls = typeof e.class === 'string' ? e.class : ''
+  if (e.snapshot !== undefined && e.snapshot !== null && typeof e.snapshot === 'object') recordNormaliser(cls)(e.snapshot)
+  return e
+}
+
 /** event.from's result: snapshots normalised by their class; counts as numbers */
 function normaliseEventBatch(v: WireValue): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return v
   const events = v.events
-  if (Array.isArray(events)) {
-    for (const e of events) {
-      if (typeof e !== 'object' || e === null || Array.isArray(e)) continue
-      const cls = typeof e.class === 'string' ? e.class : ''
-      if (e.snapshot !== undefined && e.snapshot !== null && typeof e.snapshot === 'object') recordNormaliser(cls)(e.snapshot)
-    }
-  }
+  if (Array.isArray(events)) for (const e of events) normaliseEvent(e)
+  return normaliseEventCounts(v)
+}
+
+function normaliseEventCounts(v: WireValue): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v
   const counts = v.valid_ref_counts
   if (typeof counts === 'object' && counts !== null && !Array.isArray(counts)) {
     for (const k in counts) counts[k] = normaliseInt(counts[k] as WireValue) as WireValue
@@ -200,4 +208,53 @@ export function paramTypes(method: string): readonly (readonly [string, string])
 export function normaliseResult(method: string, v: WireValue): unknown {
   const t = resultType(method)
   return t ? typeNormaliser(t)(v) : v
+}
+
+/**
+ * Normalisation fused with an incremental parse: `hooks` normalise each entry of the result as
+ * the parser completes it (a record of a get_all_records map, an event of event.from's batch, an
+ * element of a set), `finish` does what is left once the whole result is there. `entry` (optional)
+ * sees every normalised member of a map result as it arrives (the event loop builds its graph
+ * from it while the rest is still on the wire).
+ */
+export interface StreamedNormalisation {
+  hooks: JsonStreamHooks
+  finish: (v: WireValue) => unknown
+}
+
+const identityFinish = (v: WireValue): unknown => v
+
+export function streamedNormalisation(method: string, entry?: (key: string, value: unknown) => void): StreamedNormalisation | undefined {
+  const t = resultType(method)?.trim()
+  if (!t) return undefined
+  if (t === 'an event batch') {
+    return { hooks: { item: (container, e) => (container === 'events' ? normaliseEvent(e) : e) }, finish: normaliseEventCounts }
+  }
+  if (t.endsWith(' map') && t.startsWith('(')) {
+    const valueN = typeNormaliser(splitMap(t.slice(1, -5))[1])
+    if (!entry) return valueN === identity ? undefined : { hooks: { member: (_k, v) => valueN(v) as WireValue }, finish: identityFinish }
+    // members handed to `entry` are not kept in the returned map (its consumer has them)
+    return {
+      hooks: {
+        member: (k, v) => {
+          entry(k, valueN(v))
+          return undefined
+        },
+      },
+      finish: identityFinish,
+    }
+  }
+  if (t.endsWith(' set')) {
+    const itemN = typeNormaliser(t.slice(0, -4))
+    if (itemN === identity) return undefined
+    return { hooks: { item: (container, v) => (container === '' ? (itemN(v) as WireValue) : v) }, finish: identityFinish }
+  }
+  return undefined
+}
+
+/** normaliser of a map result's values, when the method returns a map (get_all_records) */
+export function mapValueNormaliser(method: string): Normaliser | undefined {
+  const t = resultType(method)?.trim()
+  if (!t || !t.endsWith(' map') || !t.startsWith('(')) return undefined
+  return typeNormaliser(splitMap(t.slice(1, -5))[1])
 }

@@ -4,8 +4,10 @@
  * - Auto-detection: the first call tries JSON-RPC (POST /jsonrpc); a 404 or an answer that is not
  *   application/json means an older host, and the transport switches to XML-RPC for good (sticky,
  *   as Xen Orchestra does). `mode: 'xml-rpc'` forces XML-RPC.
- * - XML-RPC bodies are decoded (strict UTF-8) and parsed chunk by chunk as they arrive, so a large
- *   answer never blocks the main process in one piece.
+ * - Bodies are parsed chunk by chunk as they arrive, so a large answer never blocks the main process
+ *   in one piece: XML-RPC decoded (strict UTF-8) into the streaming XML parser, JSON-RPC bytes into
+ *   JsonRpcResponseParser (each record of a get_all_records map / event of an event batch parsed
+ *   and normalised as soon as it is complete, overlapping the rest of the transfer).
  * - Every call has a timeout and an optional AbortSignal; bodies are capped (maxResponseBytes).
  * - Results are normalised type-directed from the datamodel (./normalise).
  */
@@ -13,8 +15,8 @@ import https from 'node:https'
 import { isUtf8 } from 'node:buffer'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import { parseJsonSafe } from './json'
-import { normaliseResult, paramTypes } from './normalise'
+import { JsonParseError, JsonRpcResponseParser, parseJsonSafe, type JsonStreamHooks } from './json'
+import { mapValueNormaliser, normaliseResult, paramTypes, streamedNormalisation } from './normalise'
 import { CertificateTrustError, TransportError, XapiError, type RefDescriber } from './errors'
 import type { HostTrust } from './trust'
 import { hostKey } from './trust'
@@ -43,6 +45,15 @@ export interface CallOptions {
   signal?: AbortSignal
   /** skip normalisation (benchmarks of the raw parse) */
   raw?: boolean
+  /**
+   * For calls returning a map (get_all_records): called with each normalised member as soon as it
+   * is parsed (JSON-RPC: while the rest is still arriving; XML-RPC: after the parse, yielding to
+   * other work every few thousand members). Members handed over are not kept: the call then
+   * resolves to an empty map.
+   */
+  onResultMember?: (key: string, value: unknown) => void
+  /** JSON-RPC: parse the body in one piece at the end (benchmark baseline of the old parser) */
+  jsonWhole?: boolean
 }
 
 /** XML-RPC params with floats/dates marked by the method's declared types */
@@ -91,15 +102,30 @@ export class XapiTransport {
   }
 
   async call(method: string, params: readonly unknown[], co: CallOptions = {}): Promise<unknown> {
-    const wire = await this.callWire(method, params, co)
-    return co.raw ? wire : normaliseResult(method, wire)
+    const streamed = co.raw ? undefined : streamedNormalisation(method, co.onResultMember)
+    const via: { streamed: boolean } = { streamed: false }
+    const wire = await this.callWire(method, params, co, streamed?.hooks, via)
+    if (co.raw) return wire
+    if (via.streamed && streamed) return streamed.finish(wire)
+    const entry = co.onResultMember
+    const valueN = entry ? mapValueNormaliser(method) : undefined
+    if (entry && valueN && typeof wire === 'object' && wire !== null && !Array.isArray(wire)) {
+      // not streamed (XML-RPC): member by member, giving other work a turn every few thousand
+      let n = 0
+      for (const key in wire) {
+        entry(key, valueN(wire[key] as WireValue))
+        if (++n % 2000 === 0) await new Promise((r) => setImmediate(r))
+      }
+      return {}
+    }
+    return normaliseResult(method, wire)
   }
 
-  private async callWire(method: string, params: readonly unknown[], co: CallOptions): Promise<WireValue> {
+  private async callWire(method: string, params: readonly unknown[], co: CallOptions, hooks: JsonStreamHooks | undefined, via: { streamed: boolean }): Promise<WireValue> {
     if (this.detected === 'xml-rpc') return this.xml(method, params, co)
-    if (this.detected === 'json-rpc') return this.json(method, params, co)
+    if (this.detected === 'json-rpc') return this.json(method, params, co, hooks, via)
     try {
-      const v = await this.json(method, params, co)
+      const v = await this.json(method, params, co, hooks, via)
       this.detected = 'json-rpc'
       return v
     } catch (e) {
@@ -114,7 +140,7 @@ export class XapiTransport {
 
   private async xml(method: string, params: readonly unknown[], co: CallOptions): Promise<WireValue> {
     const body = serializeMethodCall(method, encodeXmlParams(method, params))
-    const value = await this.post('/', 'text/xml', body, method, co, 'xml')
+    const value = await this.post('/', 'text/xml', body, method, co, 'xml', undefined)
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'Status' in value) {
       if (value.Status === 'Success') return value.Value ?? ''
       if (value.Status === 'Failure') {
@@ -125,10 +151,11 @@ export class XapiTransport {
     return value
   }
 
-  private async json(method: string, params: readonly unknown[], co: CallOptions): Promise<WireValue> {
+  private async json(method: string, params: readonly unknown[], co: CallOptions, hooks: JsonStreamHooks | undefined, via: { streamed: boolean }): Promise<WireValue> {
     const id = nextId++
     const body = JSON.stringify({ jsonrpc: '2.0', method, params, id })
-    const v = await this.post('/jsonrpc', 'application/json', body, method, co, 'json')
+    const v = await this.post('/jsonrpc', 'application/json', body, method, co, 'json', hooks)
+    via.streamed = hooks !== undefined && !co.jsonWhole
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
       throw new TransportError('bad-response', `${this.key} answered ${method} with JSON that is not a JSON-RPC response`, { host: this.key, method })
     }
@@ -147,7 +174,7 @@ export class XapiTransport {
     return v.result ?? ''
   }
 
-  private post(path: string, contentType: string, body: string, method: string, co: CallOptions, kind: 'xml' | 'json', retried = false): Promise<WireValue> {
+  private post(path: string, contentType: string, body: string, method: string, co: CallOptions, kind: 'xml' | 'json', hooks: JsonStreamHooks | undefined, retried = false): Promise<WireValue> {
     const timeoutMs = co.timeoutMs ?? this.opts.timeoutMs ?? 60_000
     const maxBytes = this.opts.maxResponseBytes ?? 512 * 1024 * 1024
     const key = this.key
@@ -180,9 +207,11 @@ export class XapiTransport {
       }
       const timer = setTimeout(() => fail(new TransportError('timeout', `${key} did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`, { host: key, method })), timeoutMs)
       const onAbort = (): void => fail(new TransportError('aborted', `${method} to ${key} was cancelled`, { host: key, method }))
+      let pump: BodyPump | undefined
       const cleanup = (): void => {
         clearTimeout(timer)
         co.signal?.removeEventListener('abort', onAbort)
+        pump?.stop()
       }
       if (co.signal?.aborted) return onAbort()
       co.signal?.addEventListener('abort', onAbort, { once: true })
@@ -197,7 +226,7 @@ export class XapiTransport {
         if (!gotResponse && !retried && req.reusedSocket && (e as { code?: string }).code === 'ECONNRESET' && isSafeToRetry(method)) {
           settled = true
           cleanup()
-          this.post(path, contentType, body, method, co, kind, true).then(resolve, reject)
+          this.post(path, contentType, body, method, co, kind, hooks, true).then(resolve, reject)
           return
         }
         const c = this.opts.trust.classify(e, this.host, this.port, socket)
@@ -221,15 +250,24 @@ export class XapiTransport {
         }
         const decoder = new TextDecoder('utf-8', { fatal: true })
         const parser = kind === 'xml' ? new XmlRpcResponseParser() : undefined
-        // JSON is parsed whole: keep the raw bytes and decode once (fewer, flat strings)
+        // JSON: bytes go straight into the incremental parser (it decodes each entry itself)
+        const jsonParser = kind === 'json' && !co.jsonWhole ? new JsonRpcResponseParser(hooks) : undefined
         const chunks: Buffer[] = []
         let bytes = 0
         let ended = false
-        res.on('data', (chunk: Buffer) => {
+        const jsonFailure = (e: unknown): void => {
+          if (e instanceof JsonParseError && e.problem === 'utf8') fail(new TransportError('bad-response', `${key} sent invalid UTF-8 in the ${method} response`, { host: key, method }))
+          else fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
+        }
+        const feed = (chunk: Buffer): void => {
           if (settled) return
-          bytes += chunk.length
-          if (bytes > maxBytes) {
-            return fail(new TransportError('too-large', `${key} sent more than ${formatBytes(maxBytes)} for ${method}; refused (limit maxResponseBytes)`, { host: key, method }))
+          if (jsonParser) {
+            try {
+              jsonParser.write(chunk)
+            } catch (e) {
+              jsonFailure(e)
+            }
+            return
           }
           if (!parser) {
             chunks.push(chunk)
@@ -246,10 +284,33 @@ export class XapiTransport {
           } catch (e) {
             return fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
           }
+        }
+        const bodyPump = new BodyPump(res, feed)
+        pump = bodyPump
+        res.on('data', (chunk: Buffer) => {
+          if (settled) return
+          bytes += chunk.length
+          if (bytes > maxBytes) {
+            return fail(new TransportError('too-large', `${key} sent more than ${formatBytes(maxBytes)} for ${method}; refused (limit maxResponseBytes)`, { host: key, method }))
+          }
+          bodyPump.push(chunk)
         })
         res.on('end', () => {
           ended = true
           if (settled) return
+          bodyPump.end(finish)
+        })
+        const finish = (): void => {
+          if (settled) return
+          if (jsonParser) {
+            let v: WireValue
+            try {
+              v = jsonParser.end()
+            } catch (e) {
+              return jsonFailure(e)
+            }
+            return ok(v)
+          }
           let text: string
           try {
             if (parser) text = decoder.decode()
@@ -272,7 +333,7 @@ export class XapiTransport {
           } catch (e) {
             fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
           }
-        })
+        }
         res.on('aborted', () => fail(new TransportError('network', `connection to ${key} dropped in the middle of the ${method} response`, { host: key, method })))
         res.on('error', () => fail(new TransportError('network', `connection to ${key} dropped in the middle of the ${method} response`, { host: key, method })))
         res.on('close', () => {
@@ -288,6 +349,110 @@ export class XapiTransport {
 export function isSafeToRetry(method: string): boolean {
   return /^[A-Za-z_]+\.get_/.test(method) || method === 'event.from' || method === 'session.login_with_password' || method === 'system.listMethods'
 }
+
+/**
+ * Parse work of response bodies, decoupled from the socket reads: libuv delivers up to 32 reads
+ * per socket per poll (2 MB and more at once with several large answers in flight), and parsing
+ * them right in the 'data' handler made 100 ms+ stalls. Chunks are queued here and fed to their
+ * parser by one shared runner in slices of SLICE_MS per event-loop turn (timers, other pools'
+ * events and the UI get the turns in between); a response whose queue grows past HIGH_WATER is
+ * paused until its parser catches up, which bounds the memory held.
+ */
+const SLICE_MS = 6
+const HIGH_WATER = 8 * 1024 * 1024
+const LOW_WATER = 2 * 1024 * 1024
+const activePumps = new Set<BodyPump>()
+let runnerScheduled = false
+
+function scheduleRunner(): void {
+  if (runnerScheduled) return
+  runnerScheduled = true
+  setImmediate(runPumps)
+}
+
+function runPumps(): void {
+  runnerScheduled = false
+  const deadline = performance.now() + SLICE_MS
+  for (const p of [...activePumps]) {
+    activePumps.delete(p)
+    // still busy: back at the end of the line (round robin between responses)
+    if (p.run(deadline)) activePumps.add(p)
+    if (performance.now() >= deadline) break
+  }
+  if (activePumps.size > 0) scheduleRunner()
+}
+
+class BodyPump {
+  private queue: Buffer[] = []
+  private head = 0
+  private queued = 0
+  private paused = false
+  private stopped = false
+  private onEnd: (() => void) | undefined
+
+  constructor(
+    private readonly res: IncomingMessage,
+    private readonly feed: (chunk: Buffer) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.stopped) return
+    this.queue.push(chunk)
+    this.queued += chunk.length
+    if (!this.paused && this.queued > HIGH_WATER) {
+      this.paused = true
+      this.res.pause()
+    }
+    this.activate()
+  }
+
+  /** `cb` runs once every queued chunk has been fed */
+  end(cb: () => void): void {
+    if (this.stopped) return
+    this.onEnd = cb
+    this.activate()
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.queue = []
+    this.head = 0
+    activePumps.delete(this)
+  }
+
+  /** feeds queued chunks until `deadline`; true while work remains */
+  run(deadline: number): boolean {
+    while (this.head < this.queue.length) {
+      if (this.stopped) return false
+      const chunk = this.queue[this.head] as Buffer
+      this.queue[this.head++] = EMPTY
+      this.queued -= chunk.length
+      this.feed(chunk)
+      if (this.paused && this.queued < LOW_WATER) {
+        this.paused = false
+        this.res.resume()
+      }
+      if (performance.now() >= deadline) break
+    }
+    if (this.head >= this.queue.length) {
+      this.queue = []
+      this.head = 0
+    }
+    if (this.stopped) return false
+    if (this.head < this.queue.length) return true
+    const cb = this.onEnd
+    this.onEnd = undefined
+    cb?.()
+    return false
+  }
+
+  private activate(): void {
+    activePumps.add(this)
+    scheduleRunner()
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
 
 function readSnippet(res: IncomingMessage, done: (s: string) => void): void {
   const parts: Buffer[] = []
