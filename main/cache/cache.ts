@@ -30,7 +30,7 @@
 import type Database from 'better-sqlite3'
 import type { HistoryEntry } from '../../shared/contract/operations'
 import type { ObjectUpsert, PoolDiff } from '../../shared/model/diff'
-import type { CachedPoolMeta, InventoryCache, Unsubscribe } from '../pools/api'
+import type { CachedPage, CachedPoolMeta, InventoryCache, Unsubscribe } from '../pools/api'
 import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from './backend'
 import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
 import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
@@ -194,6 +194,8 @@ export class SqliteInventoryCache implements InventoryCache {
   private readonly problems: CacheProblem[] = []
   private readonly listeners = new Set<(p: CacheProblem) => void>()
   private readonly conns = new Map<string, ConnState>()
+  /** resets arriving in pieces, collected until their last piece */
+  private readonly staged = new Map<string, { seq: number; next: number; upserts: ObjectUpsert[]; held: { diff: PoolDiff; meta: Partial<CachedPoolMeta> | undefined }[] }>()
   private readonly doNotCache = new Set<string>()
   private readonly prune: PruneLimits
   private readonly historyLimits: HistoryLimits
@@ -439,6 +441,65 @@ export class SqliteInventoryCache implements InventoryCache {
     }
   }
 
+  /**
+   * The last-known graph of a connection page by page (≤ `pageSize` records each), read from the
+   * file as the caller pulls, parsed per page and not kept: for a subscriber of an offline pool
+   * that main itself does not need in memory. Yields 'changed' (and stops) when the visible
+   * generation changed between two pages (a reset or clear committed meanwhile): the pages read so
+   * far belong to a graph that is gone. Nothing at all: nothing cached.
+   */
+  *readPages(connectionId: string, pageSize: number): Generator<CachedPage | 'changed'> {
+    if (this.doNotCache.has(connectionId)) return
+    const size = Math.max(1, Math.floor(pageSize))
+    const held = this.conns.get(connectionId)
+    if (held?.complete) {
+      const { diff, meta } = this.fromMemory(connectionId, held)
+      for (let i = 0; i === 0 || i < diff.upserts.length; i += size) {
+        const upserts = diff.upserts.slice(i, i + size)
+        yield { seq: diff.seq, meta, upsertsJson: JSON.stringify(upserts), count: upserts.length }
+      }
+      return
+    }
+    let gen: number | undefined
+    let after: [string, string] | undefined
+    for (;;) {
+      if (!this.reader) {
+        if (gen !== undefined) yield 'changed'
+        return
+      }
+      let loaded: ReturnType<CacheStore['page']>
+      try {
+        loaded = this.reader.page(connectionId, after, size)
+      } catch (e) {
+        this.onReadFailure(e)
+        if (gen !== undefined) yield 'changed'
+        return
+      }
+      if (!loaded || (gen !== undefined && loaded.pool.gen !== gen) || this.conns.get(connectionId)?.complete) {
+        // gone, replaced, or (a write arrived meanwhile) the file is no longer the newest copy
+        if (gen !== undefined) yield 'changed'
+        return
+      }
+      if (gen === undefined) {
+        if (loaded.rows.length === 0 && !loaded.pool.meta.lastSyncAt) return
+        gen = loaded.pool.gen
+      }
+      // The stored text is what toRow() made with JSON.stringify of an object; it is spliced in
+      // as is (no parse, no re-stringify). A row that is not an object's text is skipped.
+      const parts: string[] = []
+      let unreadable = 0
+      for (const [cls, ref, json] of loaded.rows) {
+        if (json.charCodeAt(0) !== 123 /* { */ || json.charCodeAt(json.length - 1) !== 125 /* } */) unreadable++
+        else parts.push(`{"cls":${JSON.stringify(cls)},"ref":${JSON.stringify(ref)},"record":${json}}`)
+      }
+      if (unreadable > 0) this.report({ kind: 'io-error', message: `The offline cache ${this.path} held ${unreadable} unreadable record(s) of ${connectionId}; they were skipped.` })
+      const last = loaded.rows[loaded.rows.length - 1]
+      yield { seq: loaded.pool.seq, meta: loaded.pool.meta, upsertsJson: `[${parts.join(',')}]`, count: parts.length }
+      if (loaded.rows.length < size || !last) return
+      after = [last[0], last[1]]
+    }
+  }
+
   private fromMemory(connectionId: string, c: ConnState): { diff: PoolDiff; meta: CachedPoolMeta } {
     foldAll(c)
     const upserts = [...c.objects.values()]
@@ -473,6 +534,13 @@ export class SqliteInventoryCache implements InventoryCache {
   write(diff: PoolDiff, meta?: Partial<CachedPoolMeta>): void {
     try {
       if (this.closed || this.doNotCache.has(diff.connectionId)) return
+      if (diff.reset && diff.part !== undefined) return this.writePiece(diff, meta)
+      const staged = this.staged.get(diff.connectionId)
+      if (staged) {
+        // a complete reset replaces the unfinished one; other batches wait for its last piece
+        if (diff.reset) this.staged.delete(diff.connectionId)
+        else return void staged.held.push({ diff, meta })
+      }
       const c = this.conn(diff.connectionId)
       if (diff.reset) {
         c.objects = new Map()
@@ -514,6 +582,30 @@ export class SqliteInventoryCache implements InventoryCache {
     }
   }
 
+  /**
+   * A piece of a reset (PoolDiff.part): collected until the last one, then written as one reset, so
+   * the file never holds half a graph. A piece that does not continue the collected ones (a reset
+   * abandoned mid-way) drops them: the cache keeps its previous graph until the next reset.
+   */
+  private writePiece(diff: PoolDiff, meta: Partial<CachedPoolMeta> | undefined): void {
+    const id = diff.connectionId
+    let st = this.staged.get(id)
+    if (diff.part === 0) {
+      st = { seq: diff.seq, next: 0, upserts: [], held: [] }
+      this.staged.set(id, st)
+    } else if (!st || st.seq !== diff.seq || st.next !== diff.part) {
+      this.staged.delete(id)
+      return
+    }
+    for (const u of diff.upserts) st.upserts.push(u)
+    st.next++
+    if (diff.more === true) return
+    this.staged.delete(id)
+    const { part: _part, more: _more, ...whole } = diff
+    this.write({ ...whole, upserts: st.upserts, removes: [] }, meta)
+    for (const h of st.held) this.write(h.diff, h.meta)
+  }
+
   forget(connectionId: string): void {
     try {
       this.dropConn(connectionId)
@@ -529,6 +621,7 @@ export class SqliteInventoryCache implements InventoryCache {
   // privacy and size
 
   private dropConn(connectionId: string): void {
+    this.staged.delete(connectionId)
     const c = this.conns.get(connectionId)
     if (c?.reset) this.backend?.submit({ op: 'resetAbandon', resetId: c.reset.id })
     this.conns.delete(connectionId)
@@ -557,6 +650,7 @@ export class SqliteInventoryCache implements InventoryCache {
   clearAll(): void {
     try {
       for (const id of [...this.conns.keys()]) this.dropConn(id)
+      this.staged.clear()
       this.backend?.submit({ op: 'clearAll' })
       this.afterDelete()
     } catch (e) {

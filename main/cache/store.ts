@@ -93,6 +93,11 @@ export class CacheStore {
       maxGen: db.prepare<[string], { g: number | null }>('SELECT max(gen) AS g FROM objects WHERE connection_id = ?'),
       setGen: db.prepare<[number, string]>('UPDATE pools SET gen = ? WHERE connection_id = ?'),
       load: db.prepare<[string, number], [string, string, string]>('SELECT cls, ref, record FROM objects WHERE connection_id = ? AND gen = ?').raw(),
+      // pages in primary-key order (keyset: a page starts after the last (cls, ref) of the previous one)
+      pageFirst: db.prepare<[string, number, number], [string, string, string]>('SELECT cls, ref, record FROM objects WHERE connection_id = ? AND gen = ? ORDER BY cls, ref LIMIT ?').raw(),
+      pageAfter: db
+        .prepare<[string, number, string, string, number], [string, string, string]>('SELECT cls, ref, record FROM objects WHERE connection_id = ? AND gen = ? AND (cls, ref) > (?, ?) ORDER BY cls, ref LIMIT ?')
+        .raw(),
       pruneOld: db.prepare<[string, number, string]>("DELETE FROM objects WHERE connection_id = ? AND gen = ? AND cls = 'message' AND at < ?"),
       // NULL times sort last in DESC order: messages without a timestamp go first.
       pruneMany: db.prepare<[string, number, number]>(
@@ -261,6 +266,21 @@ export class CacheStore {
       if (!r || r.do_not_cache) return undefined
       const pool = toPoolRow(r)
       return { pool, rows: this.st.load.all(connectionId, pool.gen) }
+    })()
+  }
+
+  /**
+   * One page of a connection's visible graph, after `after` ([cls, ref] of the previous page's
+   * last row), with the metadata read in the same transaction: a caller reading page by page sees
+   * the generation change (a reset committed meanwhile) in `pool.gen`.
+   */
+  page(connectionId: string, after: readonly [string, string] | undefined, limit: number): LoadedObjects | undefined {
+    return this.db.transaction(() => {
+      const r = this.st.pool.get(connectionId)
+      if (!r || r.do_not_cache) return undefined
+      const pool = toPoolRow(r)
+      const rows = after ? this.st.pageAfter.all(connectionId, pool.gen, after[0], after[1], limit) : this.st.pageFirst.all(connectionId, pool.gen, limit)
+      return { pool, rows }
     })()
   }
 

@@ -58,6 +58,13 @@ export interface PoolManagerApi {
    * now, and its graph follows through onDiff as a reset diff once loaded.
    */
   snapshot(id: string, opts?: { ifLoaded?: boolean }): PoolDiff | undefined
+  /**
+   * The connection's graph for a new subscriber, as reset pieces of at most `maxUpserts` upserts
+   * (PoolDiff.part/more; one complete reset when it fits), produced as the caller pulls them: from
+   * memory when main holds the graph, else straight from the offline cache page by page, without
+   * loading it into main. Live diffs emitted meanwhile are the caller's to send after the pieces.
+   */
+  graphPieces?(id: string, maxUpserts: number): Iterator<PoolDiff | RawPoolDiff>
   /** a XAPI call on the pool's master with the pool's session (session param added by the callee) */
   call(id: string, method: string, params: unknown[]): Promise<unknown>
   /** Async.<method> + wait for the task through events; resolves with the task's decoded result */
@@ -80,6 +87,29 @@ export interface CachedPoolMeta {
   token?: string
 }
 
+/**
+ * One page of a cached graph (InventoryCache.readPages): the upserts as JSON text, built from the
+ * stored record text without parsing it (`[{"cls":…,"ref":…,"record":<stored JSON>},…]`).
+ */
+export interface CachedPage {
+  seq: number
+  meta: CachedPoolMeta
+  upsertsJson: string
+  count: number
+}
+
+/**
+ * A reset piece whose upserts are still JSON text (graphPieces of an offline pool). Main only:
+ * a door that can splice text (browser mode) forwards it as is; for any other the services parse
+ * it into a PoolDiff first.
+ */
+export interface RawPoolDiff {
+  raw: true
+  diff: Omit<PoolDiff, 'upserts'>
+  upsertsJson: string
+  count: number
+}
+
 export interface InventoryCache {
   /** the last-known graph of a connection as one reset diff, with its metadata */
   load(connectionId: string): { diff: PoolDiff; meta: CachedPoolMeta } | undefined
@@ -92,6 +122,12 @@ export interface InventoryCache {
    * user turns on "do not cache": what XenPilot did there stays on record)
    */
   clear?(connectionId: string): void
+  /**
+   * the last-known graph page by page as the caller pulls (parsed per page, not kept); 'changed'
+   * (then the end) when the cached graph was replaced or cleared between two pages; nothing when
+   * nothing is cached
+   */
+  readPages?(connectionId: string, pageSize: number): Iterator<CachedPage | 'changed'>
   /** connections with cached inventory and their metadata, without records (cold start) */
   cachedConnections?(): { connectionId: string; meta: CachedPoolMeta }[]
 }

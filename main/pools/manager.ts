@@ -5,30 +5,26 @@
  * remembered member addresses — never a password), pins.json (certificate pins per host).
  * Passwords live in the Keychain only (when remembered) or in memory for the app session.
  * With an InventoryCache, saved pools appear at construction as offline with `cachedAt` (from the
- * cache's metadata only, no records); their last-known graphs are loaded one pool at a time, 60 ms
- * apart, once a subscriber waits for them (or 3 s after start), or at once for a pool that is used
- * first (snapshot(), graph(), connect). A pool that
- * a subscriber asked for before it was loaded (`snapshot(id, { ifLoaded: true })`) is announced
- * through onDiff as a reset diff when it is. Every live diff is written to the cache after
- * subscribers got it, off the hot path.
+ * cache's metadata only, no records). An offline pool's last-known graph is not parsed into main:
+ * a subscriber gets it through graphPieces(), read from the cache page by page as the subscriber's
+ * queue pulls it, and nothing of it stays in main. Main loads a cached graph only for a pool that
+ * needs it here: connect (the cached token and graph let the connection resume), snapshot(),
+ * graph() (NUMA, console lookups). Every live diff is written to the cache after subscribers got
+ * it, off the hot path.
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConnectionState } from '../../shared/contract/connection'
-import type { PoolDiff } from '../../shared/model/diff'
+import { resetPieces, type PoolDiff } from '../../shared/model/diff'
 import { parseAddress } from '../xapi/client'
 import { SerialWriter } from '../xapi/atomic-file'
 import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
-import type { AddConnectionInput, EditConnectionInput, InventoryCache, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
+import type { AddConnectionInput, CachedPage, EditConnectionInput, InventoryCache, RawPoolDiff, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
 import { PoolConnection, type BackoffOptions, type SavedConnection } from './connection'
 import type { InitialLoad } from './eventloop'
 import type { Keychain } from './keychain'
 
-/** how long after start-up cached graphs begin loading when nobody asked for one (ms) */
-const CACHE_LOAD_GRACE_MS = 3000
-/** pause between two pools' loads: the renderer applies each graph and still answers clicks between them */
-const CACHE_LOAD_GAP_MS = 60
 
 export interface PoolManagerOptions {
   /** directory for connections.json and pins.json (created, mode 0700) */
@@ -79,12 +75,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   private readonly log: (line: string) => void
   private readonly opts: PoolManagerOptions
   private closed = false
-  /** saved pools whose cached graph is not in memory yet (loaded one per turn, or on first use) */
+  /** saved pools whose cached graph is not in main's memory (loaded on first use in main) */
   private readonly pendingCache = new Set<string>()
-  /** pools a subscriber asked for before their cache was loaded: announced as a reset diff once loaded */
-  private readonly owedReset = new Set<string>()
-  private cacheLoader: NodeJS.Timeout | undefined
-  private cacheLoadStart: NodeJS.Timeout | undefined
 
   constructor(opts: PoolManagerOptions) {
     this.opts = opts
@@ -94,13 +86,6 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     this.hostTrust = new HostTrust(new PinStore(join(opts.dataDir, 'pins.json')))
     const cachedAt = this.cachedTimes()
     for (const saved of this.readSaved()) this.addConnectionObject(saved, cachedAt)
-    // Each pool's load blocks the event loop for a while (≈0.1–0.4 s for 400 VMs): starting at
-    // once would starve the first page load (every static-file chunk waits a whole pool). The
-    // loader starts when a subscriber waits for a graph, or after a short grace period.
-    if (this.pendingCache.size > 0) {
-      this.cacheLoadStart = setTimeout(() => this.scheduleCacheLoad(), CACHE_LOAD_GRACE_MS)
-      this.cacheLoadStart.unref()
-    }
     void this.refreshStoredPasswords()
   }
 
@@ -223,22 +208,56 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     } catch (e) {
       this.log(`cached inventory of ${conn.id} could not be read: ${(e as Error).message}`)
     }
-    if (this.owedReset.delete(conn.id) && conn.graph.size > 0) this.notifyDiff(conn.snapshot())
   }
 
-  /** one pool per macrotask, so the UI is served between pools */
-  private scheduleCacheLoad(): void {
-    if (this.cacheLoader || this.closed || this.pendingCache.size === 0) return
-    this.cacheLoader = setTimeout(() => {
-      this.cacheLoader = undefined
-      const next = this.pendingCache.values().next()
-      if (!next.done) {
-        const conn = this.conns.get(next.value)
-        if (conn) this.ensureCacheLoaded(conn)
-        else this.pendingCache.delete(next.value)
+  /**
+   * graphPieces(): lazily, when the subscriber's queue reaches it. An offline pool main does not
+   * hold comes from the cache page by page; if the cached graph changes between two pages (the
+   * pool connected and main took the graph over, or a reset/clear was written) the stream starts
+   * again with part 0 (from memory now, or the cache's new graph), so the subscriber's staged
+   * copy is replaced, never completed from two graphs.
+   */
+  private *pieces(id: string, maxUpserts: number): Generator<PoolDiff | RawPoolDiff> {
+    for (let attempt = 0; ; attempt++) {
+      const conn = this.conns.get(id)
+      if (!conn || this.closed) return
+      const cache = this.opts.cache
+      if (!this.pendingCache.has(id) || !cache?.readPages || attempt >= 3) {
+        this.ensureCacheLoaded(conn)
+        yield* resetPieces(conn.snapshot(), maxUpserts)
+        return
       }
-      this.scheduleCacheLoad()
-    }, CACHE_LOAD_GAP_MS)
+      const pages = cache.readPages(id, maxUpserts)
+      let prev: CachedPage | undefined
+      let part = 0
+      let changed = false
+      for (let r = pages.next(); !r.done; r = pages.next()) {
+        if (r.value === 'changed' || !this.pendingCache.has(id) || this.closed) {
+          changed = true
+          break
+        }
+        if (prev) yield this.cachedPiece(id, prev, part++, true)
+        prev = r.value
+      }
+      pages.return?.(undefined)
+      if (changed) continue
+      if (!prev) {
+        // nothing cached (any more): the pool has no known objects
+        yield { connectionId: id, seq: conn.seq, reset: true, upserts: [], removes: [] }
+        return
+      }
+      yield this.cachedPiece(id, prev, part, false)
+      return
+    }
+  }
+
+  private cachedPiece(id: string, page: CachedPage, part: number, more: boolean): RawPoolDiff {
+    const d: Omit<PoolDiff, 'upserts'> = { connectionId: id, seq: page.seq, reset: true, removes: [] }
+    // a graph that fits in one page is a complete reset
+    if (part > 0 || more) d.part = part
+    if (more) d.more = true
+    if (page.meta.token !== undefined) d.token = page.meta.token
+    return { raw: true, diff: d, upsertsJson: page.upsertsJson, count: page.count }
   }
 
   private emitState(s: ConnectionState): void {
@@ -452,18 +471,19 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return () => this.diffListeners.delete(cb)
   }
 
+  /** `ifLoaded`: undefined for an offline pool main does not hold (its graph stays on disk; graphPieces streams it) */
   snapshot(id: string, opts?: { ifLoaded?: boolean }): PoolDiff | undefined {
     const conn = this.conns.get(id)
     if (!conn) return undefined
     if (this.pendingCache.has(id)) {
-      if (opts?.ifLoaded) {
-        this.owedReset.add(id)
-        this.scheduleCacheLoad()
-        return undefined
-      }
+      if (opts?.ifLoaded) return undefined
       this.ensureCacheLoaded(conn)
     }
     return conn.snapshot()
+  }
+
+  graphPieces(id: string, maxUpserts: number): Iterator<PoolDiff | RawPoolDiff> {
+    return this.pieces(id, maxUpserts)
   }
 
   call(id: string, method: string, params: unknown[]): Promise<unknown> {
@@ -503,9 +523,6 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
 
   async close(): Promise<void> {
     this.closed = true
-    clearTimeout(this.cacheLoader)
-    this.cacheLoader = undefined
-    clearTimeout(this.cacheLoadStart)
     await this.disconnectAll()
     this.hostTrust.destroy()
     // a connection list write queued by the last state change must land before the caller

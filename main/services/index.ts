@@ -27,7 +27,8 @@ import type { consoleMethods } from '../../shared/contract/console'
 import type { numaMethods } from '../../shared/contract/numa'
 import type { operationMethods } from '../../shared/contract/operations'
 import type { cacheMethods } from '../../shared/contract/cache'
-import type { PoolManagerApi, Unsubscribe } from '../pools/api'
+import { resetPieces, type PoolDiff } from '../../shared/model/diff'
+import type { PoolManagerApi, RawPoolDiff, Unsubscribe } from '../pools/api'
 import { ServiceError, invalidArgs, toContractError } from './errors'
 import type { SettingsStore } from './settings'
 
@@ -38,14 +39,32 @@ export type HandlerArgs<M extends MethodName> = z.output<Methods[M]['args']>
 export type Handler<M extends MethodName> = (args: HandlerArgs<M>, ctx: CallContext) => Promise<MethodResult<M>> | MethodResult<M>
 export type HandlerTable = { [M in MethodName]: Handler<M> }
 
+/** upserts per `pool.diff` piece sent to a window (≈1 MB of JSON: one short task to parse and apply) */
+export const PIECE_UPSERTS = 1000
+/** time spent sending queued pieces per turn before main serves other work (ms) */
+const SEND_BUDGET_MS = 10
+/** a flow-controlled window that acknowledges nothing for this long gets its credit back (ms) */
+const STALL_MS = 2000
+
+type OutboxItem = { kind: 'diff'; diff: PoolDiff } | { kind: 'stream'; pieces: Iterator<PoolDiff | RawPoolDiff> }
+
+/**
+ * A door that can put JSON text into its messages as is (browser mode: one WebSocket text frame
+ * per event) takes a reset piece read from the cache without main parsing it: `envelope` is the
+ * PoolDiff without `upserts`, `upsertsJson` the upserts array's JSON text.
+ */
+export type RawDiffSink = (envelope: Omit<PoolDiff, 'upserts'>, upsertsJson: string) => void
+
 export type EventSink = <E extends EventName>(event: E, payload: EventPayload<E>) => void
 
 /** What a handler knows about who called it. */
 export interface CallContext {
   /** send an event to this caller only */
   emit: EventSink
-  /** start forwarding pool diffs to this caller (objects.subscribe) */
-  subscribeObjects(): void
+  /** start forwarding pool diffs to this caller (objects.subscribe); `window`: see the contract */
+  subscribeObjects(window?: number): void
+  /** the caller applied `count` more pool diffs (objects.ack) */
+  ackObjects?(count: number): void
 }
 
 /** The keychain as the UI sees it: which store, is it safe, may the user accept an insecure one. */
@@ -87,7 +106,7 @@ export interface ServiceSession {
 
 export interface Services {
   handlers: HandlerTable
-  openSession(emit: EventSink): ServiceSession
+  openSession(emit: EventSink, opts?: { emitRawDiff?: RawDiffSink }): ServiceSession
   broadcast: EventSink
   /** number of open sessions (doors report it; tests wait on it) */
   sessionCount(): number
@@ -106,7 +125,16 @@ export function createServices(deps: ServicesDeps): Services {
   const { pools, settings, keychain } = deps
   interface SessionState {
     emit: EventSink
+    emitRaw: RawDiffSink | undefined
     objects: boolean
+    /** pool diffs and graph streams waiting to be sent, in order (see sendDiff) */
+    outbox: OutboxItem[]
+    pumping: boolean
+    /** flow control: most pool diffs unacknowledged (undefined: none) */
+    window: number | undefined
+    inflight: number
+    /** credit comes back by itself when the window stops acknowledging (a lost ack must not stall it) */
+    stallTimer: NodeJS.Timeout | undefined
   }
   const sessions = new Set<SessionState>()
 
@@ -152,8 +180,12 @@ export function createServices(deps: ServicesDeps): Services {
       await pools.disconnectAll()
       return null
     },
-    'objects.subscribe': (_a, ctx) => {
-      ctx.subscribeObjects()
+    'objects.subscribe': (a, ctx) => {
+      ctx.subscribeObjects(a.window)
+      return null
+    },
+    'objects.ack': (a, ctx) => {
+      ctx.ackObjects?.(a.count)
       return null
     },
     'settings.get': () => settings.get(),
@@ -184,7 +216,7 @@ export function createServices(deps: ServicesDeps): Services {
     pools.onState((state) => broadcast('connection.state', state)),
     // Diffs arrive already batched per pool (≤ one per ~50 ms): forwarded as they are, no copying.
     pools.onDiff((diff) => {
-      for (const s of sessions) if (s.objects) s.emit('pool.diff', diff)
+      for (const s of sessions) if (s.objects) sendDiff(s, diff)
     }),
   ]
   if (keychain.onState) unsubscribers.push(keychain.onState((state) => broadcast('keychain.state', state)))
@@ -193,19 +225,33 @@ export function createServices(deps: ServicesDeps): Services {
     handlers,
     broadcast,
     sessionCount: () => sessions.size,
-    openSession(emit) {
-      const state: SessionState = { emit, objects: false }
+    openSession(emit, sessionOpts) {
+      const state: SessionState = { emit, emitRaw: sessionOpts?.emitRawDiff, objects: false, outbox: [], pumping: false, window: undefined, inflight: 0, stallTimer: undefined }
       sessions.add(state)
       const ctx: CallContext = {
         emit,
-        subscribeObjects() {
+        subscribeObjects(window) {
           state.objects = true
-          // Every known graph as a reset diff first; later diffs stream on top of it.
+          state.window = window
+          state.inflight = 0
+          // Every known graph as a reset first; later diffs stream on top of it. What was still
+          // queued for this window is superseded by the fresh graphs.
+          for (const item of state.outbox) if (item.kind === 'stream') item.pieces.return?.(undefined)
+          state.outbox = []
+          const graphPieces = pools.graphPieces?.bind(pools)
           for (const c of pools.list()) {
-            // a pool still loading from the cache follows as a reset diff through onDiff
-            const snap = pools.snapshot(c.id, { ifLoaded: true })
-            if (snap) emit('pool.diff', snap)
+            if (graphPieces) state.outbox.push({ kind: 'stream', pieces: graphPieces(c.id, PIECE_UPSERTS) })
+            else {
+              const snap = pools.snapshot(c.id)
+              if (snap) sendDiff(state, snap)
+            }
           }
+          pump(state)
+        },
+        ackObjects(count) {
+          state.inflight = Math.max(0, state.inflight - count)
+          if (state.inflight === 0) clearTimeout(state.stallTimer)
+          pump(state)
         },
       }
       return {
@@ -216,6 +262,9 @@ export function createServices(deps: ServicesDeps): Services {
         },
         close() {
           sessions.delete(state)
+          clearTimeout(state.stallTimer)
+          for (const item of state.outbox) if (item.kind === 'stream') item.pieces.return?.(undefined)
+          state.outbox = []
         },
       }
     },
@@ -225,6 +274,73 @@ export function createServices(deps: ServicesDeps): Services {
       for (const m of modules) await m.close?.()
       if (deps.closePools !== false) await pools.close()
     },
+  }
+
+  /**
+   * A window's pool diffs go out in order through its outbox. A small diff with nothing queued
+   * goes at once; a large reset is split into pieces (PoolDiff.part) and graphs for a new
+   * subscriber are streams pulled piece by piece. The outbox is drained ≤ SEND_BUDGET_MS per turn,
+   * so neither main nor the window ever handles one huge message or one long task.
+   */
+  function sendDiff(s: SessionState, diff: PoolDiff): void {
+    const large = diff.reset && diff.part === undefined && diff.upserts.length > PIECE_UPSERTS
+    if (s.outbox.length === 0 && !large && canSend(s)) {
+      emitDiff(s, diff)
+      return
+    }
+    s.outbox.push(large ? { kind: 'stream', pieces: resetPieces(diff, PIECE_UPSERTS) } : { kind: 'diff', diff })
+    pump(s)
+  }
+
+  function canSend(s: SessionState): boolean {
+    return s.window === undefined || s.inflight < s.window
+  }
+
+  function emitDiff(s: SessionState, diff: PoolDiff | RawPoolDiff): void {
+    if (!('raw' in diff)) s.emit('pool.diff', diff)
+    else if (s.emitRaw) s.emitRaw(diff.diff, diff.upsertsJson)
+    else s.emit('pool.diff', { ...diff.diff, upserts: JSON.parse(diff.upsertsJson) as PoolDiff['upserts'] })
+    if (s.window === undefined) return
+    s.inflight++
+    clearTimeout(s.stallTimer)
+    s.stallTimer = setTimeout(() => {
+      if (!sessions.has(s) || s.inflight === 0) return
+      log(`services: a window acknowledged no pool diff for ${STALL_MS} ms; sending on`)
+      s.inflight = 0
+      pump(s)
+    }, STALL_MS)
+    s.stallTimer.unref?.()
+  }
+
+  function pump(s: SessionState): void {
+    if (s.pumping || s.outbox.length === 0 || !canSend(s)) return
+    s.pumping = true
+    setImmediate(() => drainOutbox(s))
+  }
+
+  function drainOutbox(s: SessionState): void {
+    s.pumping = false
+    if (!sessions.has(s)) return
+    const start = performance.now()
+    try {
+      while (s.outbox.length > 0 && canSend(s) && performance.now() - start < SEND_BUDGET_MS) {
+        const item = s.outbox[0]
+        if (!item) break
+        if (item.kind === 'diff') {
+          s.outbox.shift()
+          emitDiff(s, item.diff)
+          continue
+        }
+        const next = item.pieces.next()
+        if (next.done) s.outbox.shift()
+        else emitDiff(s, next.value)
+      }
+    } catch (e) {
+      // a graph that cannot be produced (cache read failure): skip it, keep the rest flowing
+      log(`services: a pool graph could not be sent: ${e instanceof Error ? e.message : String(e)}`)
+      s.outbox.shift()
+    }
+    pump(s)
   }
 
   async function runCall<M extends MethodName>(method: M, args: unknown, ctx: CallContext): Promise<unknown> {

@@ -20,7 +20,7 @@ import { resolve, sep } from 'node:path'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { ClientMessage, type ServerMessage } from '../../shared/contract/wire'
 import { describeIssues, toContractError } from '../services/errors'
-import type { EventSink, Services } from '../services'
+import type { EventSink, RawDiffSink, Services } from '../services'
 import { browserModeCsp } from './csp'
 import { contentTypeFor } from './mime'
 
@@ -180,17 +180,25 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   function attach(ws: WebSocket): void {
     clients.add(ws)
     const maxBuffered = opts.maxBufferedBytes ?? 512 * 1024 * 1024
-    const send = (msg: ServerMessage): void => {
+    const sendText = (text: () => string): void => {
       if (ws.readyState !== ws.OPEN) return
       if (ws.bufferedAmount > maxBuffered) {
         log(`web: a client has ${ws.bufferedAmount} bytes unread; closing it so it resubscribes`)
         ws.close(1013, 'too far behind; reconnect')
         return
       }
-      ws.send(JSON.stringify(msg))
+      ws.send(text())
     }
+    const send = (msg: ServerMessage): void => sendText(() => JSON.stringify(msg))
     const emit: EventSink = (event, payload) => send({ t: 'event', event, payload })
-    const session = opts.services.openSession(emit)
+    // a reset piece from the cache: its upserts' JSON text goes into the frame as is
+    const emitRawDiff: RawDiffSink = (envelope, upsertsJson) =>
+      sendText(() => {
+        const head = JSON.stringify({ t: 'event', event: 'pool.diff', payload: envelope })
+        // head ends with the payload's and the message's closing braces: '…}}'
+        return `${head.slice(0, -2)},"upserts":${upsertsJson}}}`
+      })
+    const session = opts.services.openSession(emit, { emitRawDiff })
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) return send({ t: 'error', id: -1, error: { code: 'bad-message', message: 'XenPilot’s API takes JSON text messages, not binary ones.' } })
       let raw: unknown

@@ -54,6 +54,9 @@ export async function runCommand(ctx: CommandContext, id: string, sel: Selection
   }
 }
 
+/** pool diffs main may have in flight to this window before it waits for an acknowledgement */
+const SUBSCRIBE_WINDOW = 4
+
 export async function startApp(api: RendererApi): Promise<CommandContext> {
   setApi(api)
   // operations: task progress, outcomes and the action history (issue 5)
@@ -70,7 +73,24 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
     connections.remove(id)
     objects.drop(id)
   })
-  api.on('pool.diff', (d) => objects.apply(d))
+  // Flow control: main keeps at most SUBSCRIBE_WINDOW diffs unacknowledged, and this window
+  // acknowledges them once applied, so a fleet streaming in never floods the page's task queue
+  // (a click waits behind at most a few pieces, not behind the whole fleet).
+  let unacked = 0
+  let acking = false
+  api.on('pool.diff', (d) => {
+    objects.apply(d)
+    unacked++
+    if (acking) return
+    acking = true
+    void objects.applied().then(() => {
+      const count = unacked
+      unacked = 0
+      acking = false
+      if (count > 0) void api.call('objects.ack', { count }).catch(() => undefined)
+    })
+  })
+  const subscribe = (): Promise<null> => api.call('objects.subscribe', { window: SUBSCRIBE_WINDOW })
   // menu bar (Electron) → the same commands as everywhere else
   api.on('ui.command', ({ command, commandId }) => {
     switch (command) {
@@ -111,12 +131,12 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
         pushing = false
       }
       connections.replaceAll(await api.call('connections.list', {}))
-      await api.call('objects.subscribe', {})
+      await subscribe()
     } catch (err) {
       ui.notify(`Could not load connections: ${errorMessage(err)}`, 'error')
     }
   }
-  objects.setGapHandler(() => void api.call('objects.subscribe', {}).catch(() => undefined))
+  objects.setGapHandler(() => void subscribe().catch(() => undefined))
   // after the link to main dropped and came back, everything may have changed: resync
   let linkLost = false
   api.onLink?.((s) => {

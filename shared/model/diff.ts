@@ -30,8 +30,39 @@ export interface PoolDiff {
    * them is gone. Consumers replace instead of merging, so a resync leaves no ghost object.
    */
   reset: boolean
+  /**
+   * A large reset may travel in pieces (so no side holds one huge message or one long task):
+   * `part` numbers the pieces of one reset from 0, all with the same `seq`; `more: true` says
+   * another piece follows. A consumer stages the pieces and replaces the pool's graph only when the
+   * last one (no `more`) arrives, so it never shows half a graph or a mix of two:
+   *  - part 0 starts a staged reset (an unfinished one of the same pool is discarded);
+   *  - a piece that does not continue the staged reset (wrong seq or part) discards it: a gap,
+   *    the consumer asks for a resync;
+   *  - a complete reset (no `part`) replaces the pool's graph and discards an unfinished one;
+   *  - non-reset diffs arriving meanwhile are held and applied after the last piece.
+   * Absent `part`: the diff is complete in itself (every diff before this field existed).
+   * Only meaningful with `reset: true`; pieces carry no removes.
+   */
+  part?: number
+  more?: boolean
   upserts: ObjectUpsert[]
   removes: ObjectRemove[]
   /** event.from token after this batch, when known (the cache stores it for resume). */
   token?: string
+}
+
+/** the pieces of a reset diff, at most `maxUpserts` upserts each (one piece, unchanged, when it fits) */
+export function* resetPieces(diff: PoolDiff, maxUpserts: number): Generator<PoolDiff> {
+  const size = Math.max(1, Math.floor(maxUpserts))
+  if (!diff.reset || diff.part !== undefined || diff.upserts.length <= size) {
+    yield diff
+    return
+  }
+  const { upserts, ...envelope } = diff
+  const count = Math.ceil(upserts.length / size)
+  for (let part = 0; part < count; part++) {
+    const piece: PoolDiff = { ...envelope, part, upserts: upserts.slice(part * size, (part + 1) * size), removes: [] }
+    if (part < count - 1) piece.more = true
+    yield piece
+  }
 }

@@ -13,12 +13,22 @@
  *      coldstart.all_vms_loaded_ms     every pool's cached graph is in the renderer (20,000 VMs)
  *    plus coldstart.*_from_process_ms (the same from the child's process start: Node + tsx
  *    start-up included), and memory once everything is loaded:
- *      coldstart.main_rss_mb           the app process (runtime + web door; playwright's client is in it too)
- *      coldstart.renderer_rss_mb       Chromium's renderer process(es) of the page, from /proc
+ *      coldstart.main_rss_mb           the app process (runtime + web door; playwright's client is in it too);
+ *                                      before_runtime_mb: the same process before the runtime starts
+ *                                      (Node + tsx + playwright + imported modules: not the cache's)
+ *      coldstart.renderer_rss_mb       the page's renderer process, from /proc
  *      coldstart.main_plus_renderer_rss_mb
+ *      coldstart.all_renderers_rss_mb  every `--type=renderer` process of Chromium (for comparison)
  *      coldstart.chromium_total_rss_mb every Chromium process (browser, GPU, network, renderer)
  *      coldstart.renderer_js_heap_mb   the page's JS heap (performance.memory)
  *    RSS counts shared pages in every process, so the sums overstate a little.
+ *    Which renderer is the page's: headless Chromium runs three `--type=renderer` processes for one
+ *    page — the page's, a `--top-chrome-webui` one (Chromium's own WebUI, ≈120 MB) and a spare
+ *    renderer it keeps warm for the next navigation (≈76 MB, no CPU). Measured (2026-11-25): a page
+ *    allocating 240 MB grew only one of them (110 → 350 MB); closing the page ended that one and the
+ *    WebUI one, the spare stayed. Neither of the other two holds anything of XenPilot, so the page's
+ *    process is found the same way here: after the readings the page is closed, and the renderer
+ *    that exits with it (not the WebUI one) is the page's.
  * The pools are not connected (connectOnStart: false): the figure is the cache path alone.
  */
 import { spawnSync } from 'node:child_process'
@@ -104,6 +114,8 @@ async function measure(dataDir: string): Promise<void> {
   const browser = await launchChromium()
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
   const page = await context.newPage()
+  // what this process holds before the app starts (Node, tsx, playwright's client, the modules)
+  const mainBeforeMb = rssKb(process.pid) / 1024
 
   const t0 = performance.now()
   const runtime = await startRuntime({
@@ -145,12 +157,24 @@ async function measure(dataDir: string): Promise<void> {
     const mainMb = rssKb(process.pid) / 1024
     const chromium = descendants(process.pid).filter((p) => /chrom/i.test(p.cmd))
     const renderers = chromium.filter((p) => p.cmd.includes('--type=renderer'))
-    const rendererMb = renderers.reduce((s, p) => s + rssKb(p.pid), 0) / 1024
+    const rss = new Map(renderers.map((p) => [p.pid, rssKb(p.pid)]))
+    const allRenderersMb = [...rss.values()].reduce((s, kb) => s + kb, 0) / 1024
     const chromiumMb = chromium.reduce((s, p) => s + rssKb(p.pid), 0) / 1024
     const heap = Number(await page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0'))
-    bench('coldstart.main_rss_mb', mainMb, 'MB')
-    bench('coldstart.renderer_rss_mb', rendererMb, 'MB', { processes: renderers.length })
+    // the page's renderer: the one (not Chromium's WebUI renderer) that exits when the page closes
+    await page.close()
+    let pageRenderers: number[] = []
+    for (let i = 0; i < 50 && pageRenderers.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      const alive = new Set(descendants(process.pid).map((p) => p.pid))
+      pageRenderers = renderers.filter((p) => !alive.has(p.pid) && !p.cmd.includes('--top-chrome-webui')).map((p) => p.pid)
+    }
+    if (pageRenderers.length === 0) throw new Error('no renderer process exited with the page: cannot tell which one was the page\'s')
+    const rendererMb = pageRenderers.reduce((s, pid) => s + (rss.get(pid) ?? 0), 0) / 1024
+    bench('coldstart.main_rss_mb', mainMb, 'MB', { before_runtime_mb: Math.round(mainBeforeMb), heap_used_mb: Math.round(process.memoryUsage().heapUsed / 1024 / 1024) })
+    bench('coldstart.renderer_rss_mb', rendererMb, 'MB', { processes: pageRenderers.length, note: "the page's renderer process (see the header)" })
     bench('coldstart.main_plus_renderer_rss_mb', mainMb + rendererMb, 'MB', { goal: 400 })
+    bench('coldstart.all_renderers_rss_mb', allRenderersMb, 'MB', { processes: renderers.length, note: 'includes Chromium\'s WebUI renderer and its spare renderer' })
     bench('coldstart.chromium_total_rss_mb', chromiumMb, 'MB', { processes: chromium.length })
     bench('coldstart.renderer_js_heap_mb', heap / 1024 / 1024, 'MB')
   } finally {

@@ -10,12 +10,15 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** the diff, or a sentence saying what is wrong with it */
 export function parsePoolDiff(v: unknown): PoolDiff | string {
   if (!isObject(v)) return 'pool.diff payload is not an object'
-  const { connectionId, seq, reset, upserts, removes, token } = v
+  const { connectionId, seq, reset, upserts, removes, token, part, more } = v
   if (typeof connectionId !== 'string' || connectionId === '') return 'pool.diff has no connectionId'
   if (typeof seq !== 'number' || !Number.isFinite(seq)) return `pool.diff for ${connectionId} has no numeric seq`
   if (typeof reset !== 'boolean') return `pool.diff for ${connectionId} has no boolean reset`
   if (!Array.isArray(upserts) || !Array.isArray(removes)) return `pool.diff for ${connectionId} lacks upserts/removes arrays`
   if (token !== undefined && typeof token !== 'string') return `pool.diff for ${connectionId} has a non-string token`
+  if (part !== undefined && (typeof part !== 'number' || !Number.isInteger(part) || part < 0)) return `pool.diff for ${connectionId} has a part that is not a whole number ≥ 0`
+  if (more !== undefined && typeof more !== 'boolean') return `pool.diff for ${connectionId} has a non-boolean more`
+  if ((part !== undefined || more !== undefined) && reset !== true) return `pool.diff for ${connectionId} has part/more without reset (only a reset travels in pieces)`
   for (let i = 0; i < upserts.length; i++) {
     const u: unknown = upserts[i]
     if (!isObject(u) || typeof u.cls !== 'string' || typeof u.ref !== 'string' || !isObject(u.record)) return `pool.diff for ${connectionId}: upsert #${i} is not {cls, ref, record}`
@@ -31,5 +34,7 @@ export function parsePoolDiff(v: unknown): PoolDiff | string {
     upserts: upserts as ObjectUpsert[],
     removes: removes as ObjectRemove[],
     ...(token !== undefined ? { token } : {}),
+    ...(part !== undefined ? { part } : {}),
+    ...(more === true ? { more } : {}),
   }
 }

@@ -4,7 +4,8 @@
  * and bumps version counters; tests drive it directly.
  *
  * Indexes are maintained incrementally per upsert/remove (old keys out, new keys in), so applying
- * a batch costs O(batch), never O(fleet). A reset batch clears and rebuilds in one pass.
+ * a batch costs O(batch), never O(fleet). A reset batch clears and rebuilds in one pass; a reset in
+ * pieces (PoolDiff.part) is built aside and swapped in with its last piece.
  */
 import type { PoolDiff } from '../../../shared/model/diff'
 import type { XapiRecords } from '../../../shared/xapi/records.generated'
@@ -194,23 +195,54 @@ export class PoolObjects {
 
 export interface ApplyResult {
   connectionId: string
-  /** classes touched by the batch */
+  /** classes touched by the batch (empty while a reset is being staged: nothing visible changed) */
   classes: Set<string>
   /** the batch's seq did not follow the previous one: the caller should ask for a resync */
   gap: boolean
+  /** the visible graph changed (false for a staged piece, a held diff or a stale one) */
+  changed: boolean
+}
+
+/** a reset arriving in pieces (PoolDiff.part), built aside and swapped in with its last piece */
+interface StagedReset {
+  seq: number
+  /** the part expected next */
+  next: number
+  pool: PoolObjects
+  /** non-reset diffs that arrived meanwhile, applied after the swap */
+  held: PoolDiff[]
 }
 
 /** Every connection's objects. */
 export class ObjectGraph {
   readonly pools = new Map<string, PoolObjects>()
+  private readonly staged = new Map<string, StagedReset>()
 
   pool(connectionId: string): PoolObjects | undefined {
     return this.pools.get(connectionId)
   }
 
+  /** a reset of this connection is arriving in pieces and is not complete yet */
+  staging(connectionId: string): boolean {
+    return this.staged.has(connectionId)
+  }
+
   apply(diff: PoolDiff): ApplyResult {
-    let pool = this.pools.get(diff.connectionId)
-    if (!pool) this.pools.set(diff.connectionId, (pool = new PoolObjects(diff.connectionId)))
+    const id = diff.connectionId
+    if (diff.reset && diff.part !== undefined) return this.applyPiece(diff)
+    const st = this.staged.get(id)
+    if (st) {
+      // a complete reset replaces the unfinished one; anything else waits for the swap
+      if (diff.reset) this.staged.delete(id)
+      else {
+        st.held.push(diff)
+        return { connectionId: id, classes: new Set(), gap: false, changed: false }
+      }
+    }
+    let pool = this.pools.get(id)
+    if (!pool) this.pools.set(id, (pool = new PoolObjects(id)))
+    // already contained in the reset this pool was built from (a snapshot taken after the diff was queued)
+    if (!diff.reset && pool.seq >= 0 && diff.seq <= pool.seq) return { connectionId: id, classes: new Set(), gap: false, changed: false }
     const gap = !diff.reset && pool.seq >= 0 && diff.seq !== pool.seq + 1
     const classes = new Set<string>()
     if (diff.reset) {
@@ -232,10 +264,45 @@ export class ObjectGraph {
       pool.treeVersion++
       break
     }
-    return { connectionId: diff.connectionId, classes, gap }
+    return { connectionId: id, classes, gap, changed: true }
+  }
+
+  private applyPiece(diff: PoolDiff): ApplyResult {
+    const id = diff.connectionId
+    const part = diff.part ?? 0
+    let st = this.staged.get(id)
+    if (part === 0) {
+      st = { seq: diff.seq, next: 0, pool: new PoolObjects(id), held: [] }
+      this.staged.set(id, st)
+    } else if (!st || st.seq !== diff.seq || st.next !== part) {
+      // a piece without the ones before it: the reset cannot be completed
+      this.staged.delete(id)
+      return { connectionId: id, classes: new Set(), gap: true, changed: false }
+    }
+    for (const u of diff.upserts) st.pool.upsert(u.cls, u.ref, u.record)
+    st.next = part + 1
+    if (diff.more === true) return { connectionId: id, classes: new Set(), gap: false, changed: false }
+    // the last piece: the staged graph replaces the pool's in one step
+    this.staged.delete(id)
+    const old = this.pools.get(id)
+    const classes = new Set<string>(old ? old.tables.keys() : [])
+    for (const cls of st.pool.tables.keys()) classes.add(cls)
+    const next = st.pool
+    next.seq = diff.seq
+    next.version = (old?.version ?? 0) + 1
+    next.treeVersion = (old?.treeVersion ?? 0) + 1
+    this.pools.set(id, next)
+    let gap = false
+    for (const held of st.held) {
+      const r = this.apply(held)
+      gap ||= r.gap
+      for (const c of r.classes) classes.add(c)
+    }
+    return { connectionId: id, classes, gap, changed: true }
   }
 
   drop(connectionId: string): boolean {
+    this.staged.delete(connectionId)
     return this.pools.delete(connectionId)
   }
 

@@ -1,11 +1,38 @@
 import { defineStore } from 'pinia'
 import { computed, markRaw, shallowRef } from 'vue'
-import type { PoolDiff } from '../../../shared/model/diff'
+import { resetPieces, type PoolDiff } from '../../../shared/model/diff'
 import { ObjectGraph } from '../model/objects'
+
+/** a reset larger than this is applied in staged slices of this many upserts */
+export const APPLY_SLICE = 2000
+/** time the renderer spends applying queued diffs before it yields to input and rendering (ms) */
+const APPLY_BUDGET_MS = 8
+
+/** next macrotask (a MessageChannel message: not clamped like nested timers, input runs in between) */
+function nextTask(fn: () => void): void {
+  if (typeof MessageChannel === 'function') {
+    const ch = new MessageChannel()
+    ch.port1.onmessage = () => {
+      ch.port1.close()
+      fn()
+    }
+    ch.port2.postMessage(null)
+  } else setTimeout(fn, 0)
+}
+
+function nextFrame(fn: () => void): void {
+  if (typeof requestAnimationFrame === 'function' && typeof document !== 'undefined' && document.visibilityState !== 'hidden') requestAnimationFrame(() => fn())
+  else setTimeout(fn, 16)
+}
 
 /**
  * Every pool's records. The graph itself is not reactive (20k deep-reactive records would cost more
  * than the tree); `version` bumps once per applied batch and everything derived reads it.
+ *
+ * A small diff arriving while nothing is queued is applied at once (the steady state of a
+ * connected pool). Reset pieces and large resets go through a queue applied in slices of
+ * ≤ APPLY_BUDGET_MS per task, so clicks and keys are answered while a fleet streams in; `version`
+ * then bumps at most once per animation frame (one tree rebuild per frame at most).
  */
 export const useObjectsStore = defineStore('objects', () => {
   const graph = markRaw(new ObjectGraph())
@@ -13,12 +40,84 @@ export const useObjectsStore = defineStore('objects', () => {
   /** a diff arrived out of sequence: the owner re-subscribes to get a full resync */
   let onGap: (() => void) | null = null
 
-  function apply(diff: PoolDiff): void {
+  const queue: PoolDiff[] = []
+  let head = 0
+  let draining = false
+  let bumpWanted = false
+  let frameRequested = false
+  let idleWaiters: (() => void)[] = []
+  let drainWaiters: (() => void)[] = []
+
+  function applyOne(diff: PoolDiff): boolean {
     const r = graph.apply(diff)
-    version.value++
     if (r.gap && onGap) onGap()
+    return r.changed
   }
+
+  function apply(diff: PoolDiff): void {
+    const idle = head >= queue.length && !draining
+    if (idle && diff.part === undefined && (!diff.reset || diff.upserts.length <= APPLY_SLICE)) {
+      if (applyOne(diff)) version.value++
+      return
+    }
+    for (const piece of resetPieces(diff, APPLY_SLICE)) queue.push(piece)
+    if (!draining) {
+      draining = true
+      nextTask(drain)
+    }
+  }
+
+  function drain(): void {
+    const start = performance.now()
+    while (head < queue.length && performance.now() - start < APPLY_BUDGET_MS) {
+      const d = queue[head]
+      queue[head++] = undefined as unknown as PoolDiff
+      if (d && applyOne(d)) bumpWanted = true
+    }
+    if (head >= queue.length) {
+      queue.length = 0
+      head = 0
+      draining = false
+      const w = drainWaiters
+      drainWaiters = []
+      for (const fn of w) fn()
+    } else nextTask(drain)
+    if (bumpWanted && !frameRequested) {
+      frameRequested = true
+      nextFrame(bump)
+    } else if (!draining && !frameRequested) wakeIdle()
+  }
+
+  function bump(): void {
+    frameRequested = false
+    if (bumpWanted) {
+      bumpWanted = false
+      version.value++
+    }
+    if (!draining) wakeIdle()
+  }
+
+  function wakeIdle(): void {
+    const w = idleWaiters
+    idleWaiters = []
+    for (const fn of w) fn()
+  }
+
+  /** resolves once every diff received so far is applied to the graph (maybe not rendered yet) */
+  function applied(): Promise<void> {
+    if (!draining) return Promise.resolve()
+    return new Promise((ok) => drainWaiters.push(ok))
+  }
+
+  /** resolves once every diff received so far is applied and visible (tests; the bench) */
+  function settled(): Promise<void> {
+    if (!draining && !frameRequested) return Promise.resolve()
+    return new Promise((ok) => idleWaiters.push(ok))
+  }
+
   function drop(connectionId: string): void {
+    // queued diffs of the forgotten connection must not bring it back
+    for (let i = head; i < queue.length; i++) if (queue[i]?.connectionId === connectionId) queue.splice(i--, 1)
     if (graph.drop(connectionId)) version.value++
   }
   function setGapHandler(fn: () => void): void {
@@ -35,5 +134,5 @@ export const useObjectsStore = defineStore('objects', () => {
     return n
   })
 
-  return { graph, version, apply, drop, setGapHandler, record, pendingTasks }
+  return { graph, version, apply, applied, settled, drop, setGapHandler, record, pendingTasks }
 })

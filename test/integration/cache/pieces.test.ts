@@ -1,0 +1,131 @@
+/**
+ * Resets in pieces through the cache and the pools layer (issue 2, cold start):
+ *  - the cache writes a reset that arrives in pieces as one reset, and keeps its previous graph
+ *    when the pieces stop half-way;
+ *  - readPages() gives the stored graph page by page as JSON text (records not parsed), and says
+ *    'changed' when the graph is replaced between two pages;
+ *  - PoolManager.graphPieces() streams an offline pool from the cache without loading it into
+ *    main, and the pieces rebuild exactly the cached graph in the renderer's model.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { resetPieces, type ObjectUpsert, type PoolDiff } from '../../../shared/model/diff'
+import { openInventoryCache, type SqliteInventoryCache } from '../../../main/cache'
+import { MemoryKeychain } from '../../../main/pools/keychain'
+import { PoolManager } from '../../../main/pools/manager'
+import type { CachedPage, RawPoolDiff } from '../../../main/pools/api'
+import { ObjectGraph } from '../../../renderer/src/model/objects'
+
+function graph(id: string, vms: number, seq: number, tag: string): PoolDiff {
+  const upserts: ObjectUpsert[] = [{ cls: 'pool', ref: `OpaqueRef:${id}-pool`, record: { uuid: `${id}-pool`, name_label: `pool ${tag}` } }]
+  for (let i = 0; i < vms; i++) upserts.push({ cls: 'VM', ref: `OpaqueRef:${id}-vm${String(i).padStart(5, '0')}`, record: { uuid: `${id}-vm-${i}`, name_label: `${tag}-${i}`, power_state: 'Halted', tags: i % 2 ? ['web'] : [] } })
+  return { connectionId: id, seq, reset: true, upserts, removes: [] }
+}
+
+const sorted = (ups: readonly ObjectUpsert[]): ObjectUpsert[] => [...ups].sort((a, b) => (a.cls + a.ref).localeCompare(b.cls + b.ref))
+
+let dir: string
+let cache: SqliteInventoryCache
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'xp-pieces-'))
+  cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+})
+afterEach(async () => {
+  await cache.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function reopen(): Promise<void> {
+  await cache.flush()
+  await cache.close()
+  cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+}
+
+function pages(id: string, size: number): (CachedPage | 'changed')[] {
+  return [...{ [Symbol.iterator]: () => cache.readPages(id, size) }]
+}
+
+describe('the cache and resets in pieces', () => {
+  it('writes a reset that arrives in pieces as one reset; pieces that stop half-way leave the previous graph', async () => {
+    const first = graph('c1', 50, 3, 'first')
+    for (const p of resetPieces(first, 7)) cache.write(p, { lastSyncAt: '2026-11-25T10:00:00Z' })
+    await reopen()
+    expect(sorted(cache.load('c1')?.diff.upserts ?? [])).toEqual(sorted(first.upserts))
+
+    // a second reset whose pieces stop (the connection dropped): the first graph stays whole
+    const second = [...resetPieces(graph('c1', 30, 9, 'second'), 7)]
+    for (const p of second.slice(0, 3)) cache.write(p)
+    await reopen()
+    expect(sorted(cache.load('c1')?.diff.upserts ?? [])).toEqual(sorted(first.upserts))
+
+    // interrupted by a new reset in pieces: only the new one is written
+    const third = graph('c1', 20, 12, 'third')
+    for (const p of second.slice(0, 2)) cache.write(p)
+    for (const p of resetPieces(third, 7)) cache.write(p)
+    await reopen()
+    expect(sorted(cache.load('c1')?.diff.upserts ?? [])).toEqual(sorted(third.upserts))
+  })
+
+  it('reads the stored graph page by page as JSON text, and says when it changed between pages', async () => {
+    const g = graph('c1', 45, 4, 'a')
+    cache.write(g, { lastSyncAt: '2026-11-25T10:00:00Z', token: 'tok-4' })
+    await reopen()
+    const ps = pages('c1', 10)
+    expect(ps.every((p) => p !== 'changed')).toBe(true)
+    const real = ps.filter((p): p is CachedPage => p !== 'changed')
+    expect(real.map((p) => p.count)).toEqual([10, 10, 10, 10, 6])
+    expect(real[0]?.seq).toBe(4)
+    expect(real[0]?.meta.token).toBe('tok-4')
+    const upserts = real.flatMap((p) => JSON.parse(p.upsertsJson) as ObjectUpsert[])
+    expect(sorted(upserts)).toEqual(sorted(g.upserts))
+    // nothing cached: nothing at all
+    expect(pages('nobody', 10)).toEqual([])
+
+    // a reset committed between two pages: 'changed', and nothing after it
+    const it2 = cache.readPages('c1', 10)
+    expect(it2.next().value).not.toBe('changed')
+    cache.write(graph('c1', 5, 6, 'b'))
+    await cache.flush()
+    const rest: unknown[] = []
+    for (let r = it2.next(); !r.done; r = it2.next()) rest.push(r.value)
+    expect(rest).toEqual(['changed'])
+  })
+})
+
+describe('PoolManager.graphPieces for an offline pool', () => {
+  it('streams the cached graph from the file without loading it into main, in pieces that rebuild it exactly', async () => {
+    const g = graph('c1', 120, 7, 'cached')
+    cache.write(g, { poolName: 'cached pool', memberAddresses: ['127.66.0.1'], lastSyncAt: '2026-11-25T10:00:00Z', token: 'tok-7' })
+    await reopen()
+    writeFileSync(join(dir, 'connections.json'), JSON.stringify({ version: 1, connections: [{ id: 'c1', address: '127.66.0.1', username: 'root', rememberPassword: false, memberAddresses: ['127.66.0.1'], poolName: 'cached pool' }] }))
+    const manager = new PoolManager({ dataDir: dir, keychain: new MemoryKeychain(), cache })
+    try {
+      expect(manager.get('c1')?.cachedAt).toBe('2026-11-25T10:00:00Z')
+      const out: (PoolDiff | RawPoolDiff)[] = []
+      const it = manager.graphPieces('c1', 50)
+      for (let r = it.next(); !r.done; r = it.next()) out.push(r.value)
+      expect(out.map((p) => ('raw' in p ? [p.diff.part, p.diff.more ?? false, p.count] : ['parsed']))).toEqual([
+        [0, true, 50],
+        [1, true, 50],
+        [2, false, 21],
+      ])
+      // main still does not hold the graph: snapshot(ifLoaded) answers undefined
+      expect(manager.snapshot('c1', { ifLoaded: true })).toBeUndefined()
+      const model = new ObjectGraph()
+      for (const p of out) model.apply('raw' in p ? { ...p.diff, upserts: JSON.parse(p.upsertsJson) as ObjectUpsert[] } : p)
+      const pool = model.pool('c1')
+      expect(pool?.seq).toBe(7)
+      expect(pool?.all('VM').size).toBe(120)
+      expect(pool?.index('tag').get('web').size).toBe(60)
+      // once main needs it (NUMA, console, connect) it is loaded, and pieces come from memory
+      expect(manager.snapshot('c1')?.upserts).toHaveLength(121)
+      const fromMemory = [...{ [Symbol.iterator]: () => manager.graphPieces('c1', 1000) }]
+      expect(fromMemory).toHaveLength(1)
+      expect(fromMemory[0] && 'raw' in fromMemory[0]).toBe(false)
+    } finally {
+      await manager.close()
+    }
+  })
+})

@@ -1,0 +1,148 @@
+/**
+ * main/services sends pool graphs to a window in pieces, in order, with flow control: a large
+ * reset is split (PoolDiff.part/more), graphs for a new subscriber are pulled from the pools
+ * layer's graphPieces() as the window's outbox drains, live diffs follow the pieces they came
+ * after, and with a `window` no more than that many diffs are unacknowledged.
+ */
+import { describe, expect, it } from 'vitest'
+import { resetPieces, type PoolDiff } from '../../../shared/model/diff'
+import { createServices, PIECE_UPSERTS, type EventSink } from '../../../main/services'
+import { memoryKeychainStatus } from '../../../main/services/keychain-status'
+import { memorySettingsStore } from '../../../main/services/settings'
+import { FakePools } from '../../integration/contract/fake-pools'
+import { ObjectGraph } from '../../../renderer/src/model/objects'
+
+function bigGraph(id: string, n: number, seq: number, tag = 'a'): PoolDiff {
+  const upserts = [{ cls: 'pool', ref: `OpaqueRef:${id}-pool`, record: { uuid: `${id}-pool`, name_label: id } }]
+  for (let i = 0; i < n; i++) upserts.push({ cls: 'VM', ref: `OpaqueRef:${id}-vm${i}`, record: { uuid: `${id}-vm${i}`, name_label: `${tag}-${i}` } })
+  return { connectionId: id, seq, reset: true, upserts, removes: [] }
+}
+
+class StreamingPools extends FakePools {
+  readonly graphsById = new Map<string, PoolDiff>()
+  pulls = 0
+  override snapshot(id: string): PoolDiff | undefined {
+    return this.graphsById.get(id)
+  }
+  *stream(id: string, max: number): Generator<PoolDiff> {
+    const g = this.graphsById.get(id)
+    if (!g) return
+    for (const p of resetPieces(g, max)) {
+      this.pulls++
+      yield p
+    }
+  }
+  graphPieces(id: string, max: number): Iterator<PoolDiff> {
+    return this.stream(id, max)
+  }
+  emit(d: PoolDiff): void {
+    ;(this as unknown as { emitDiff(d: PoolDiff): void }).emitDiff(d)
+  }
+}
+
+async function setup() {
+  const pools = new StreamingPools()
+  const services = createServices({
+    pools,
+    settings: memorySettingsStore(),
+    keychain: memoryKeychainStatus(),
+    app: { name: 'XenPilot', version: 't', mode: 'browser', versions: {} },
+    log: () => undefined,
+  })
+  const diffs: PoolDiff[] = []
+  const emit: EventSink = (event, payload) => {
+    if (event === 'pool.diff') diffs.push(payload as PoolDiff)
+  }
+  const session = services.openSession(emit)
+  const a = await pools.add({ address: 'a.example', username: 'root', password: '', rememberPassword: false })
+  const b = await pools.add({ address: 'b.example', username: 'root', password: '', rememberPassword: false })
+  return { pools, services, session, diffs, a: a.id, b: b.id }
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !cond(); i++) await turn()
+  if (!cond()) throw new Error('condition not reached')
+}
+
+describe('services: graphs to a window in pieces', () => {
+  it('streams each pool from graphPieces after the subscribe call, in pieces, and a live diff after them', async () => {
+    const { pools, session, diffs, a, b } = await setup()
+    pools.graphsById.set(a, bigGraph(a, PIECE_UPSERTS * 2 + 10, 5))
+    pools.graphsById.set(b, bigGraph(b, 3, 2))
+    await session.call('objects.subscribe', {})
+    // nothing is produced inside the call: the outbox pulls pieces on later turns
+    expect(pools.pulls).toBe(0)
+    pools.emit({ connectionId: a, seq: 6, reset: false, upserts: [{ cls: 'VM', ref: `OpaqueRef:${a}-vm0`, record: { uuid: `${a}-vm0`, name_label: 'renamed' } }], removes: [] })
+    await until(() => diffs.length === 5)
+    expect(diffs.map((d) => [d.connectionId, d.part, d.more ?? false, d.reset])).toEqual([
+      [a, 0, true, true],
+      [a, 1, true, true],
+      [a, 2, false, true],
+      [b, undefined, false, true],
+      [a, undefined, false, false],
+    ])
+    const g = new ObjectGraph()
+    for (const d of diffs) g.apply(d)
+    expect(g.pool(a)?.all('VM').size).toBe(PIECE_UPSERTS * 2 + 10)
+    expect(g.pool(a)?.get('VM', `OpaqueRef:${a}-vm0`)?.name_label).toBe('renamed')
+    expect(g.pool(b)?.all('VM').size).toBe(3)
+  })
+
+  it('splits a large live reset into pieces', async () => {
+    const { pools, session, diffs, a } = await setup()
+    await session.call('objects.subscribe', {})
+    await until(() => diffs.length === 0 && pools.pulls === 0)
+    await turn()
+    diffs.length = 0
+    pools.emit(bigGraph(a, PIECE_UPSERTS + 1, 9))
+    await until(() => diffs.length === 2)
+    expect(diffs.map((d) => [d.part, d.more ?? false])).toEqual([
+      [0, true],
+      [1, false],
+    ])
+  })
+
+  it('with a window, keeps at most that many diffs unacknowledged', async () => {
+    const { pools, session, diffs, a } = await setup()
+    pools.graphsById.set(a, bigGraph(a, PIECE_UPSERTS * 5 - 1, 3))
+    await session.call('objects.subscribe', { window: 2 })
+    await until(() => diffs.length === 2)
+    for (let i = 0; i < 20; i++) await turn()
+    expect(diffs).toHaveLength(2)
+    // a live diff waits behind the pieces, also under the window
+    pools.emit({ connectionId: a, seq: 4, reset: false, upserts: [], removes: [] })
+    expect(diffs).toHaveLength(2)
+    await session.call('objects.ack', { count: 2 })
+    await until(() => diffs.length === 4)
+    await session.call('objects.ack', { count: 2 })
+    await until(() => diffs.length === 6)
+    expect(diffs.map((d) => d.part)).toEqual([0, 1, 2, 3, 4, undefined])
+    expect(diffs.at(-1)?.reset).toBe(false)
+  })
+
+  it('a new subscribe mid-stream starts every graph again from part 0 (the old pieces are not continued)', async () => {
+    const { pools, session, diffs, a } = await setup()
+    pools.graphsById.set(a, bigGraph(a, PIECE_UPSERTS * 4, 3, 'old'))
+    await session.call('objects.subscribe', { window: 1 })
+    await until(() => diffs.length === 1)
+    pools.graphsById.set(a, bigGraph(a, PIECE_UPSERTS * 2, 8, 'new'))
+    await session.call('objects.subscribe', { window: 1 })
+    for (let i = 0; i < 10; i++) {
+      await session.call('objects.ack', { count: 1 })
+      await turn()
+      await turn()
+    }
+    await until(() => diffs.length === 4)
+    expect(diffs.map((d) => [d.seq, d.part])).toEqual([
+      [3, 0],
+      [8, 0],
+      [8, 1],
+      [8, 2],
+    ])
+    const g = new ObjectGraph()
+    for (const d of diffs) g.apply(d)
+    expect(g.pool(a)?.all('VM').size).toBe(PIECE_UPSERTS * 2)
+    expect([...(g.pool(a)?.all('VM').values() ?? [])].every((r) => String(r.name_label).startsWith('new-'))).toBe(true)
+  })
+})
