@@ -39,10 +39,10 @@ export type HandlerArgs<M extends MethodName> = z.output<Methods[M]['args']>
 export type Handler<M extends MethodName> = (args: HandlerArgs<M>, ctx: CallContext) => Promise<MethodResult<M>> | MethodResult<M>
 export type HandlerTable = { [M in MethodName]: Handler<M> }
 
-/** upserts per `pool.diff` piece sent to a window (≈1 MB of JSON: one short task to parse and apply) */
-export const PIECE_UPSERTS = 1000
+/** upserts per `pool.diff` piece sent to a window (≈0.3–1 MB of JSON: a few ms to parse and apply) */
+export const PIECE_UPSERTS = 300
 /** time spent sending queued pieces per turn before main serves other work (ms) */
-const SEND_BUDGET_MS = 10
+const SEND_BUDGET_MS = 4
 /** a flow-controlled window that acknowledges nothing for this long gets its credit back (ms) */
 const STALL_MS = 2000
 

@@ -54,8 +54,33 @@ export async function runCommand(ctx: CommandContext, id: string, sel: Selection
   }
 }
 
+/** after the next frame is painted (or soon, in a page that paints no frames) */
+function afterPaint(): Promise<void> {
+  return new Promise((ok) => {
+    const done = (): void => void setTimeout(ok, 0)
+    if (typeof requestAnimationFrame !== 'function') return done()
+    const fallback = setTimeout(done, 100)
+    requestAnimationFrame(() => {
+      clearTimeout(fallback)
+      done()
+    })
+  })
+}
+
+/**
+ * an idle moment of the page (nothing to render, no input waiting), at most ACK_IDLE_MAX_MS away:
+ * the next pieces are asked for only then, so a fleet streaming in leaves room for the user
+ */
+function idle(): Promise<void> {
+  return new Promise((ok) => {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => ok(), { timeout: ACK_IDLE_MAX_MS })
+    else setTimeout(ok, 0)
+  })
+}
+const ACK_IDLE_MAX_MS = 50
+
 /** pool diffs main may have in flight to this window before it waits for an acknowledgement */
-const SUBSCRIBE_WINDOW = 4
+const SUBSCRIBE_WINDOW = 8
 
 export async function startApp(api: RendererApi): Promise<CommandContext> {
   setApi(api)
@@ -83,12 +108,15 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
     unacked++
     if (acking) return
     acking = true
-    void objects.applied().then(() => {
-      const count = unacked
-      unacked = 0
-      acking = false
-      if (count > 0) void api.call('objects.ack', { count }).catch(() => undefined)
-    })
+    void objects
+      .applied()
+      .then(idle)
+      .then(() => {
+        const count = unacked
+        unacked = 0
+        acking = false
+        if (count > 0) void api.call('objects.ack', { count }).catch(() => undefined)
+      })
   })
   const subscribe = (): Promise<null> => api.call('objects.subscribe', { window: SUBSCRIBE_WINDOW })
   // menu bar (Electron) → the same commands as everywhere else
@@ -131,6 +159,8 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
         pushing = false
       }
       connections.replaceAll(await api.call('connections.list', {}))
+      // the saved pools are on screen (offline, as of their cache time) before their graphs stream in
+      await afterPaint()
       await subscribe()
     } catch (err) {
       ui.notify(`Could not load connections: ${errorMessage(err)}`, 'error')

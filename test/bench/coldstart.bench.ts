@@ -5,17 +5,17 @@
  * 1. (this process) a data dir is filled with many-pools (50 pools × 2 hosts × 400 VMs, 20,000
  *    VMs): connections.json with 50 saved servers, and cache.sqlite holding each pool's graph as
  *    the pools layer writes it (the simulator fleet in the client's normalised form).
- * 2. (a fresh child process, so its heap and RSS hold only the app) Chromium is launched first
- *    (the Electron window's own start-up is not the cache's business), then the clock starts:
- *    runtime (cache, PoolManager, services) + browser-mode web door started, page loaded, until
+ * 2. (a fresh driver process) Chromium is launched first (the Electron window's own start-up is
+ *    not the cache's business) and the app process is started with its modules imported; then
+ *    the clock starts: runtime (cache, PoolManager, services) + browser-mode web door started in
+ *    the app process, page loaded, until
  *      coldstart.tree_50_pools_ms      the tree lists all 50 saved pools (root aria-setsize = 50)
  *      coldstart.interactive_ms        … and a click answers (the View menu opens)
  *      coldstart.all_vms_loaded_ms     every pool's cached graph is in the renderer (20,000 VMs)
- *    plus coldstart.*_from_process_ms (the same from the child's process start: Node + tsx
- *    start-up included), and memory once everything is loaded:
- *      coldstart.main_rss_mb           the app process (runtime + web door; playwright's client is in it too);
- *                                      before_runtime_mb: the same process before the runtime starts
- *                                      (Node + tsx + playwright + imported modules: not the cache's)
+ *    and memory once everything is loaded:
+ *      coldstart.main_rss_mb           the app process (runtime + web door only; playwright drives
+ *                                      Chromium from the driver process); before_runtime_mb: the
+ *                                      same process before the runtime starts (Node + tsx + modules)
  *      coldstart.renderer_rss_mb       the page's renderer process, from /proc
  *      coldstart.main_plus_renderer_rss_mb
  *      coldstart.all_renderers_rss_mb  every `--type=renderer` process of Chromium (for comparison)
@@ -101,37 +101,82 @@ async function fill(dataDir: string): Promise<void> {
 }
 
 // ------------------------------------------------------------------------------------------------
-// 2. measure (child process)
+// 2. measure: a driver process (playwright + Chromium) and the app in a process of its own
 
-
-async function measure(dataDir: string): Promise<void> {
+/**
+ * The app process (`--app <dataDir>`): imports first, then on 'go' starts the runtime and the web
+ * door and answers `url <url> <runtime ms>`; on 'mem' answers its heap; on 'exit' closes. Nothing
+ * else runs in it, so its RSS and its event loop are the app's alone (the driver's playwright
+ * client used to share both: every playwright round trip waited for the app's event loop).
+ */
+async function app(dataDir: string): Promise<void> {
   const { MemoryKeychain } = await import('../../main/pools/keychain')
   const { memoryKeychainStatus } = await import('../../main/services/keychain-status')
   const { startRuntime } = await import('../../main/services/runtime')
   const { startWebServer } = await import('../../main/web/server')
+  const { createInterface } = await import('node:readline')
+  let close: (() => Promise<void>) | undefined
+  const say = (line: string): void => void process.stdout.write(`${line}\n`)
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'go') {
+      const t0 = performance.now()
+      const runtime = await startRuntime({
+        dataDir,
+        mode: 'browser',
+        keychain: new MemoryKeychain(),
+        keychainStatus: memoryKeychainStatus(),
+        appVersion: '0.0.0-bench',
+        versions: { node: process.versions.node },
+        log: () => undefined,
+        connectOnStart: false,
+      })
+      const runtimeMs = performance.now() - t0
+      const web = await startWebServer({ services: runtime.services, staticDir: join(ROOT, 'renderer/dist'), extraConnectSrc: [runtime.consoles.wsOrigin], log: () => undefined })
+      close = async () => {
+        await web.close().catch(() => undefined)
+        await runtime.close().catch(() => undefined)
+      }
+      say(`url ${web.url} ${runtimeMs}`)
+    } else if (line === 'mem') say(`mem ${JSON.stringify(process.memoryUsage())}`)
+    else if (line === 'exit') break
+  }
+  await close?.()
+  process.exit(0)
+}
+
+async function measure(dataDir: string): Promise<void> {
   const { ensureRendererBuilt, launchChromium } = await import('../e2e/harness')
+  const { createInterface } = await import('node:readline')
+  const { spawn } = await import('node:child_process')
   ensureRendererBuilt()
   const browser = await launchChromium()
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
   const page = await context.newPage()
-  // what this process holds before the app starts (Node, tsx, playwright's client, the modules)
-  const mainBeforeMb = rssKb(process.pid) / 1024
+
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--app', dataDir], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT })
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const next = async (prefix: string): Promise<string> => {
+    for (;;) {
+      const r = await lines.next()
+      if (r.done) throw new Error(`the app process ended before it said '${prefix}'`)
+      if (r.value.startsWith(`${prefix} `) || r.value === prefix) return r.value.slice(prefix.length + 1)
+    }
+  }
+  const tell = (line: string): void => void child.stdin.write(`${line}\n`)
+  const appPid = child.pid
+  if (appPid === undefined) throw new Error('the app process did not start')
+  // the app process with its modules imported, before the runtime starts (Node + tsx + modules)
+  tell('mem')
+  await next('mem')
+  const mainBeforeMb = rssKb(appPid) / 1024
 
   const t0 = performance.now()
-  const runtime = await startRuntime({
-    dataDir,
-    mode: 'browser',
-    keychain: new MemoryKeychain(),
-    keychainStatus: memoryKeychainStatus(),
-    appVersion: '0.0.0-bench',
-    versions: { node: process.versions.node },
-    log: () => undefined,
-    connectOnStart: false,
-  })
-  const runtimeMs = performance.now() - t0
-  const web = await startWebServer({ services: runtime.services, staticDir: join(ROOT, 'renderer/dist'), extraConnectSrc: [runtime.consoles.wsOrigin], log: () => undefined })
+  tell('go')
+  const [url = '', runtimeText = '0'] = (await next('url')).split(' ')
+  const runtimeMs = Number(runtimeText)
   try {
-    await page.goto(web.url, { timeout: 120_000 })
+    // 'commit': the page's own progress is what is measured, not its load event
+    await page.goto(url, { timeout: 120_000, waitUntil: 'commit' })
     await page.locator(`[role=treeitem][aria-level="1"][aria-setsize="${POOLS}"]`).first().waitFor({ timeout: 120_000 })
     const treeMs = performance.now() - t0
     bench('coldstart.runtime_start_ms', runtimeMs, 'ms')
@@ -145,16 +190,14 @@ async function measure(dataDir: string): Promise<void> {
     await viewButton.click()
     await page.locator('[data-testid="overview-vms"]', { hasText: new RegExp(`^${VMS}$`) }).waitFor({ timeout: 180_000 })
     const allMs = performance.now() - t0
-    // performance.now() counts from this process's start
-    const sinceProcess = (ms: number): number => t0 + ms
     bench('coldstart.interactive_ms', interactiveMs, 'ms', { goal: 1000, baseline: null, note: 'before this change the PoolManager loaded every pool synchronously at construction: ≈5.0 s (main/cache/README.md, many-pools cold load) before the runtime answered at all' })
     bench('coldstart.all_vms_loaded_ms', allMs, 'ms', { vms: VMS })
-    bench('coldstart.interactive_from_process_ms', sinceProcess(interactiveMs), 'ms', { note: 'includes Node + tsx start-up of the bench process' })
-    bench('coldstart.all_vms_loaded_from_process_ms', sinceProcess(allMs), 'ms')
 
     // memory once everything is loaded (a second for the write-behind and GC to settle)
     await new Promise((r) => setTimeout(r, 1000))
-    const mainMb = rssKb(process.pid) / 1024
+    tell('mem')
+    const appMem = JSON.parse(await next('mem')) as NodeJS.MemoryUsage
+    const mainMb = rssKb(appPid) / 1024
     const chromium = descendants(process.pid).filter((p) => /chrom/i.test(p.cmd))
     const renderers = chromium.filter((p) => p.cmd.includes('--type=renderer'))
     const rss = new Map(renderers.map((p) => [p.pid, rssKb(p.pid)]))
@@ -169,25 +212,28 @@ async function measure(dataDir: string): Promise<void> {
       const alive = new Set(descendants(process.pid).map((p) => p.pid))
       pageRenderers = renderers.filter((p) => !alive.has(p.pid) && !p.cmd.includes('--top-chrome-webui')).map((p) => p.pid)
     }
-    if (pageRenderers.length === 0) throw new Error('no renderer process exited with the page: cannot tell which one was the page\'s')
+    if (pageRenderers.length === 0) throw new Error("no renderer process exited with the page: cannot tell which one was the page's")
     const rendererMb = pageRenderers.reduce((s, pid) => s + (rss.get(pid) ?? 0), 0) / 1024
-    bench('coldstart.main_rss_mb', mainMb, 'MB', { before_runtime_mb: Math.round(mainBeforeMb), heap_used_mb: Math.round(process.memoryUsage().heapUsed / 1024 / 1024) })
+    bench('coldstart.main_rss_mb', mainMb, 'MB', { before_runtime_mb: Math.round(mainBeforeMb), heap_used_mb: Math.round(appMem.heapUsed / 1024 / 1024) })
     bench('coldstart.renderer_rss_mb', rendererMb, 'MB', { processes: pageRenderers.length, note: "the page's renderer process (see the header)" })
     bench('coldstart.main_plus_renderer_rss_mb', mainMb + rendererMb, 'MB', { goal: 400 })
-    bench('coldstart.all_renderers_rss_mb', allRenderersMb, 'MB', { processes: renderers.length, note: 'includes Chromium\'s WebUI renderer and its spare renderer' })
+    bench('coldstart.all_renderers_rss_mb', allRenderersMb, 'MB', { processes: renderers.length, note: "includes Chromium's WebUI renderer and its spare renderer" })
     bench('coldstart.chromium_total_rss_mb', chromiumMb, 'MB', { processes: chromium.length })
     bench('coldstart.renderer_js_heap_mb', heap / 1024 / 1024, 'MB')
   } finally {
     await browser.close().catch(() => undefined)
-    await web.close().catch(() => undefined)
-    await runtime.close().catch(() => undefined)
+    tell('exit')
+    await new Promise((r) => child.once('exit', r))
   }
 }
 
 // ------------------------------------------------------------------------------------------------
 
 const measureDir = process.argv[2] === '--measure' ? process.argv[3] : undefined
-if (measureDir) {
+const appDir = process.argv[2] === '--app' ? process.argv[3] : undefined
+if (appDir) {
+  await app(appDir)
+} else if (measureDir) {
   await measure(measureDir)
 } else {
   const dataDir = mkdtempSync(join(tmpdir(), 'xp-coldstart-'))
