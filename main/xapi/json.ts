@@ -121,7 +121,7 @@ export interface JsonStreamHooks {
 }
 
 /** completed entries are parsed together once this many bytes of them are waiting */
-const GROUP_BYTES = 192 * 1024
+const GROUP_BYTES = 120 * 1024
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -165,11 +165,15 @@ interface Frame {
  * a get_all_records map, an event of event.from's events) is decoded and JSON.parse'd while the
  * rest is still on the wire. A body that is not an object is kept whole and parsed at the end.
  *
- * Measured (bench-10k VM.get_all_records, 45 MB, 2-core machine; `test/bench/json-stream.bench.ts`):
- * one-shot parseJsonSafe 620 ms in one block; this parser ~640 ms in total spread over chunks, the
- * longest single write() ~8 ms. A worker thread was the alternative: parsing there is free for the
- * main thread but the structured clone of the result back costs about as much as the parse
- * itself (measured ~520 ms deserialising on the main thread, again in one block), so no.
+ * Measured on bench-10k's VM.get_all_records body (45 MB, 64 KB chunks, 2-core machine, min CPU
+ * of 8 runs): one-shot parseJsonSafe 230 ms, all in one block; this parser 295 ms in all (+25 %: the
+ * byte scan, near the ~50 ms a bare JS loop over 45 MB needs), as 691 write()s of median 0.5 ms,
+ * p99 12 ms (the few longer ones are GC scavenges copying the records just parsed). event.from('')
+ * (104 MB): 675 vs 780–850 ms. Groups of 60/120/192/512 kB made no measurable difference; 120 kB
+ * keeps each JSON.parse ~1–2 ms.
+ * A worker thread was the alternative: the parse there is free for the main thread, but the result
+ * has to come back by structured clone, and deserialising the 45 MB VM map on the main thread took
+ * 500–560 ms (v8.deserialize, same machine) — twice the JSON.parse, again in one block. So no.
  */
 export class JsonRpcResponseParser {
   private readonly hooks: JsonStreamHooks
@@ -189,6 +193,8 @@ export class JsonRpcResponseParser {
   private digits = 0
   /** offset of the last NaN/Infinity/16+ digit integer token: groups from before it are rewritten */
   private unsafeAt = -1
+  /** name of the last array member of `result` split off (error messages) */
+  private closedChild = ''
 
   constructor(hooks: JsonStreamHooks = {}) {
     this.hooks = hooks
@@ -259,7 +265,8 @@ export class JsonRpcResponseParser {
       lastSig = QUOTE
       if (depth === fd && frame.keyStart >= 0 && frame.keyEnd < 0) frame.keyEnd = base + i
     }
-    outer: while (i < n) {
+    let open = false
+    while (i < n) {
       let c = b[i] as number
       if (c === QUOTE) {
         // most bytes of a XAPI body are inside strings: skip to the closing quote right here
@@ -272,12 +279,12 @@ export class JsonRpcResponseParser {
             i++
           }
           if (i >= n) {
-            this.inString = true
+            open = true
             break
           }
           if (c === BACKSLASH) {
             if (i + 1 >= n) {
-              this.inString = true
+              open = true
               this.escaped = true
               i = n
               break
@@ -292,10 +299,13 @@ export class JsonRpcResponseParser {
         if (depth === fd && frame.kind !== 'array') {
           if (lastSig === COMMA || lastSig === LBRACE) {
             frame.keyStart = base + start
-            frame.keyEnd = this.inString ? -1 : base + i
-          } else if (frame.keyStart >= 0 && frame.keyEnd < 0 && !this.inString) frame.keyEnd = base + i
+            frame.keyEnd = open ? -1 : base + i
+          } else if (frame.keyStart >= 0 && frame.keyEnd < 0 && !open) frame.keyEnd = base + i
         }
-        if (this.inString) break outer
+        if (open) {
+          this.inString = true
+          break
+        }
         lastSig = QUOTE
         continue
       }
@@ -363,13 +373,14 @@ export class JsonRpcResponseParser {
           return
         }
         parent.childDone = true
+        this.closedChild = frame.name
         frame = parent
         fd = parent.depth
         continue
       }
       if (c === COLON) {
         if (frame.kind === 'envelope') {
-          if (lastSig !== QUOTE || frame.keyEnd < 0) throw this.syntax('":" without a member name before it in the response object', at)
+          if (lastSig !== QUOTE || frame.keyEnd < 0 || frame.valueStart >= 0) throw this.syntax('":" without a member name before it in the response object', at)
           frame.valueStart = at + 1
         }
         lastSig = c
@@ -476,7 +487,7 @@ export class JsonRpcResponseParser {
         if (frame.valueStart < 0) throw this.syntax('a member without ":" and a value in the response object', at)
         const key = this.keyOf(frame)
         const text = this.decode(frame.valueStart, at, `the "${key}" member`)
-        setMember(this.envelope, key, this.unsafeAt >= frame.valueStart ? parseJsonSafe(text) : parseText(text, ` in the "${key}" member`))
+        setMember(this.envelope, key, this.unsafeAt >= frame.valueStart ? parseText(rewriteUnsafeTokens(text), ` in the "${key}" member`) : parseText(text, ` in the "${key}" member`))
       }
       frame.keyStart = -1
       frame.keyEnd = -1
@@ -486,7 +497,7 @@ export class JsonRpcResponseParser {
     if (frame.childDone) {
       // the member just finished was a child frame: the next group starts after this separator
       frame.childDone = false
-      if (lastSig !== RBRACKET) throw this.syntax(`data after the "${frame.name || 'result'}" array`, at)
+      if (lastSig !== RBRACKET) throw this.syntax(`data after the "${this.closedChild}" array`, at)
       frame.segStart = at + 1
       frame.segEnd = -1
       return
@@ -499,11 +510,10 @@ export class JsonRpcResponseParser {
   private flush(frame: Frame): void {
     const { segStart, segEnd } = frame
     if (segEnd < 0 || segEnd <= segStart) return
-    const text = this.decode(segStart, segEnd, `the entries at bytes ${segStart}–${segEnd}`)
+    const isObject = frame.kind === 'object'
+    const wrapped = this.decode(segStart, segEnd, `the entries at bytes ${segStart}–${segEnd}`, isObject ? LBRACE : LBRACKET, isObject ? RBRACE : RBRACKET)
     frame.segStart = segEnd + 1
     frame.segEnd = -1
-    const isObject = frame.kind === 'object'
-    const wrapped = isObject ? `{${text}}` : `[${text}]`
     const where = ` in ${describeFrame(frame)} (an entry between bytes ${segStart} and ${segEnd})`
     const parsed = this.unsafeAt >= segStart ? parseText(rewriteUnsafeTokens(wrapped), where) : parseText(wrapped, where)
     if (isObject) {
@@ -526,22 +536,31 @@ export class JsonRpcResponseParser {
     }
   }
 
-  /** bytes [a, b) as a string (strict UTF-8) */
-  private decode(a: number, b: number, what: string): string {
+  /**
+   * bytes [a, b) as a string (strict UTF-8); with `open`/`close`, between those two bytes — copied
+   * together into a scratch buffer, so the JS heap sees one flat string (wrapping the decoded text
+   * in brackets made a second copy of every body: measurably more GC)
+   */
+  private decode(a: number, b: number, what: string, open = -1, close = -1): string {
     let buf: Buffer
     const k = this.chunkAt(a)
     const first = this.chunks[k] as Buffer
     const s0 = this.starts[k] as number
-    if (b <= s0 + first.length) buf = first.subarray(a - s0, b - s0)
+    if (open < 0 && b <= s0 + first.length) buf = first.subarray(a - s0, b - s0)
     else {
-      const parts: Buffer[] = [first.subarray(a - s0)]
-      for (let j = k + 1; j < this.chunks.length; j++) {
+      const extra = open < 0 ? 0 : 2
+      const len = b - a + extra
+      buf = len <= SCRATCH_MAX ? scratch(len) : Buffer.allocUnsafe(len)
+      let w = 0
+      if (extra) buf[w++] = open
+      for (let j = k; j < this.chunks.length; j++) {
         const c = this.chunks[j] as Buffer
         const s = this.starts[j] as number
         if (s >= b) break
-        parts.push(b < s + c.length ? c.subarray(0, b - s) : c)
+        w += c.copy(buf, w, Math.max(0, a - s), Math.min(c.length, b - s))
       }
-      buf = Buffer.concat(parts, b - a)
+      if (extra) buf[w++] = close
+      buf = buf.subarray(0, w)
     }
     if (!isUtf8(buf)) throw new JsonParseError(`invalid UTF-8 in ${what}`, 'utf8')
     return buf.toString('utf8')
@@ -581,6 +600,14 @@ export class JsonRpcResponseParser {
   private syntax(what: string, at: number): JsonParseError {
     return new JsonParseError(`malformed JSON: ${what} at byte ${at}`)
   }
+}
+
+/** one reused copy buffer for groups (single-threaded: never in use twice at once) */
+const SCRATCH_MAX = 4 * 1024 * 1024
+let scratchBuf = Buffer.allocUnsafe(0)
+function scratch(len: number): Buffer {
+  if (scratchBuf.length < len) scratchBuf = Buffer.allocUnsafe(Math.max(len, 512 * 1024))
+  return scratchBuf
 }
 
 function newFrame(kind: Frame['kind'], depth: number, name: string, target: Frame['target'], start: number): Frame {

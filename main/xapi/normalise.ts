@@ -77,7 +77,8 @@ for (const c of CLASSES) {
 
 /** API spelling of a class from any case ('vm' → 'VM', 'vm_metrics' → 'VM_metrics') */
 export function apiClassName(name: string): string | undefined {
-  return classByLower.get(name.toLowerCase())
+  // events spell classes in lower case: found without allocating a lowered copy
+  return classByLower.get(name) ?? classByLower.get(name.toLowerCase())
 }
 
 export function fieldType(cls: string, field: string): string | undefined {
