@@ -35,7 +35,7 @@ import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from 
 import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
 import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
 import { isCacheable, toRow, type ObjectRow } from './serialize'
-import { CacheStore, DEFAULT_PRUNE, type MetaPatch, type PruneLimits } from './store'
+import { CacheStore, DEFAULT_PRUNE, type FieldOmission, type MetaPatch, type PruneLimits } from './store'
 import { join } from 'node:path'
 
 export interface CacheOptions {
@@ -448,7 +448,7 @@ export class SqliteInventoryCache implements InventoryCache {
    * generation changed between two pages (a reset or clear committed meanwhile): the pages read so
    * far belong to a graph that is gone. Nothing at all: nothing cached.
    */
-  *readPages(connectionId: string, pageSize: number): Generator<CachedPage | 'changed'> {
+  *readPages(connectionId: string, pageSize: number, omit?: FieldOmission): Generator<CachedPage | 'changed'> {
     if (this.doNotCache.has(connectionId)) return
     const size = Math.max(1, Math.floor(pageSize))
     const held = this.conns.get(connectionId)
@@ -469,7 +469,7 @@ export class SqliteInventoryCache implements InventoryCache {
       }
       let loaded: ReturnType<CacheStore['page']>
       try {
-        loaded = this.reader.page(connectionId, after, size)
+        loaded = this.reader.page(connectionId, after, size, omit)
       } catch (e) {
         this.onReadFailure(e)
         if (gen !== undefined) yield 'changed'

@@ -23,6 +23,9 @@ export interface PruneLimits {
 
 export const DEFAULT_PRUNE: PruneLimits = { messageMaxAgeDays: 30, messageMaxPerPool: 1000 }
 
+/** record fields to leave out, by class */
+export type FieldOmission = Readonly<Record<string, readonly string[]>>
+
 export interface PoolRow {
   connectionId: string
   meta: CachedPoolMeta
@@ -77,6 +80,7 @@ export class CacheStore {
   private readonly st
   /** generations being written by a chunked reset: not garbage yet */
   private readonly inProgress = new Set<string>()
+  private readonly omitStatements = new WeakMap<FieldOmission, ReturnType<CacheStore['omitting']>>()
 
   constructor(
     readonly db: Database.Database,
@@ -274,14 +278,34 @@ export class CacheStore {
    * last row), with the metadata read in the same transaction: a caller reading page by page sees
    * the generation change (a reset committed meanwhile) in `pool.gen`.
    */
-  page(connectionId: string, after: readonly [string, string] | undefined, limit: number): LoadedObjects | undefined {
+  page(connectionId: string, after: readonly [string, string] | undefined, limit: number, omit?: FieldOmission): LoadedObjects | undefined {
+    const st = omit ? this.omitting(omit) : { first: this.st.pageFirst, after: this.st.pageAfter }
     return this.db.transaction(() => {
       const r = this.st.pool.get(connectionId)
       if (!r || r.do_not_cache) return undefined
       const pool = toPoolRow(r)
-      const rows = after ? this.st.pageAfter.all(connectionId, pool.gen, after[0], after[1], limit) : this.st.pageFirst.all(connectionId, pool.gen, limit)
+      const rows = after ? st.after.all(connectionId, pool.gen, after[0], after[1], limit) : st.first.all(connectionId, pool.gen, limit)
       return { pool, rows }
     })()
+  }
+
+  /** page statements whose record text leaves out the given fields per class (json_remove, in SQLite) */
+  private omitting(omit: FieldOmission): { first: Database.Statement<[string, number, number], [string, string, string]>; after: Database.Statement<[string, number, string, string, number], [string, string, string]> } {
+    const known = this.omitStatements.get(omit)
+    if (known) return known
+    const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`
+    const cases = Object.entries(omit)
+      .filter(([, fields]) => fields.length > 0)
+      .map(([cls, fields]) => `WHEN ${quote(cls)} THEN json_remove(record, ${fields.map((f) => quote(`$."${f.replace(/"/g, '')}"`)).join(', ')})`)
+    const record = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE record END` : 'record'
+    const made = {
+      first: this.db.prepare<[string, number, number], [string, string, string]>(`SELECT cls, ref, ${record} FROM objects WHERE connection_id = ? AND gen = ? ORDER BY cls, ref LIMIT ?`).raw(),
+      after: this.db
+        .prepare<[string, number, string, string, number], [string, string, string]>(`SELECT cls, ref, ${record} FROM objects WHERE connection_id = ? AND gen = ? AND (cls, ref) > (?, ?) ORDER BY cls, ref LIMIT ?`)
+        .raw(),
+    }
+    this.omitStatements.set(omit, made)
+    return made
   }
 
   findByUuid(uuid: string): { connectionId: string; cls: string; ref: string; name: string | null }[] {

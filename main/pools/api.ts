@@ -123,11 +123,12 @@ export interface InventoryCache {
    */
   clear?(connectionId: string): void
   /**
-   * the last-known graph page by page as the caller pulls (parsed per page, not kept); 'changed'
+   * the last-known graph page by page as the caller pulls (JSON text, not kept; `omit`: record
+   * fields left out per class — the cache keeps them); 'changed'
    * (then the end) when the cached graph was replaced or cleared between two pages; nothing when
    * nothing is cached
    */
-  readPages?(connectionId: string, pageSize: number): Iterator<CachedPage | 'changed'>
+  readPages?(connectionId: string, pageSize: number, omit?: Readonly<Record<string, readonly string[]>>): Iterator<CachedPage | 'changed'>
   /** connections with cached inventory and their metadata, without records (cold start) */
   cachedConnections?(): { connectionId: string; meta: CachedPoolMeta }[]
 }

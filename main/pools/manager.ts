@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConnectionState } from '../../shared/contract/connection'
 import { resetPieces, type PoolDiff } from '../../shared/model/diff'
+import { RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
 import { parseAddress } from '../xapi/client'
 import { SerialWriter } from '../xapi/atomic-file'
 import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
@@ -227,7 +228,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         yield* resetPieces(conn.snapshot(), maxUpserts)
         return
       }
-      const pages = cache.readPages(id, maxUpserts)
+      // what the renderer never reads stays on disk (shared/model/slim.ts)
+      const pages = cache.readPages(id, maxUpserts, RENDERER_UNUSED_FIELDS)
       let prev: CachedPage | undefined
       let part = 0
       let changed = false

@@ -8,6 +8,7 @@
  * pieces (PoolDiff.part) is built aside and swapped in with its last piece.
  */
 import type { PoolDiff } from '../../../shared/model/diff'
+import { RENDERER_UNUSED_FIELDS } from '../../../shared/model/slim'
 import type { XapiRecords } from '../../../shared/xapi/records.generated'
 
 export type Rec = Record<string, unknown>
@@ -155,6 +156,9 @@ export class PoolObjects {
   }
 
   upsert(cls: string, ref: string, rec: Rec): void {
+    const unused = RENDERER_UNUSED_FIELDS[cls]
+    // the record came from JSON.parse (this copy owns it): the values go, the object's shape stays
+    if (unused) for (const f of unused) if (rec[f] !== undefined) rec[f] = undefined
     const table = this.table(cls)
     const old = table.get(ref)
     const defs = INDEXES_BY_CLASS.get(cls)

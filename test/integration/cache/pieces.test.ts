@@ -20,7 +20,7 @@ import { ObjectGraph } from '../../../renderer/src/model/objects'
 
 function graph(id: string, vms: number, seq: number, tag: string): PoolDiff {
   const upserts: ObjectUpsert[] = [{ cls: 'pool', ref: `OpaqueRef:${id}-pool`, record: { uuid: `${id}-pool`, name_label: `pool ${tag}` } }]
-  for (let i = 0; i < vms; i++) upserts.push({ cls: 'VM', ref: `OpaqueRef:${id}-vm${String(i).padStart(5, '0')}`, record: { uuid: `${id}-vm-${i}`, name_label: `${tag}-${i}`, power_state: 'Halted', tags: i % 2 ? ['web'] : [] } })
+  for (let i = 0; i < vms; i++) upserts.push({ cls: 'VM', ref: `OpaqueRef:${id}-vm${String(i).padStart(5, '0')}`, record: { uuid: `${id}-vm-${i}`, name_label: `${tag}-${i}`, power_state: 'Halted', tags: i % 2 ? ['web'] : [], recommendations: '<restrictions/>' } })
   return { connectionId: id, seq, reset: true, upserts, removes: [] }
 }
 
@@ -113,6 +113,10 @@ describe('PoolManager.graphPieces for an offline pool', () => {
       ])
       // main still does not hold the graph: snapshot(ifLoaded) answers undefined
       expect(manager.snapshot('c1', { ifLoaded: true })).toBeUndefined()
+      const streamed = out.flatMap((p) => ('raw' in p ? (JSON.parse(p.upsertsJson) as ObjectUpsert[]) : p.upserts))
+      // fields the renderer never reads stay on disk (shared/model/slim.ts); the rest is whole
+      expect(streamed.filter((u) => u.cls === 'VM').every((u) => !('recommendations' in u.record) && typeof u.record.name_label === 'string')).toBe(true)
+      expect(cache.load('c1')?.diff.upserts.find((u) => u.cls === 'VM')?.record.recommendations).toBe('<restrictions/>')
       const model = new ObjectGraph()
       for (const p of out) model.apply('raw' in p ? { ...p.diff, upserts: JSON.parse(p.upsertsJson) as ObjectUpsert[] } : p)
       const pool = model.pool('c1')
