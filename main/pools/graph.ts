@@ -1,6 +1,12 @@
 /**
  * One pool's live object graph: records by class keyed by ref, lookup by uuid, and the reverse
  * indexes a UI needs, maintained incrementally on every upsert/remove (never rebuilt by scanning).
+ *
+ * Profiled on bench-10k's initial sync (node --cpu-prof): upsert was the largest cost after the
+ * parse, most of it in two graph-wide maps filled for every record — ref → class and uuid → ref
+ * (~100k inserts each, ~0.4–0.6 µs apiece). Neither is on a hot read path: a ref's class is found
+ * by asking each class table (a few dozen lookups, for error sentences), and the uuid map is built
+ * on the first byUuid() and maintained from then on.
  */
 import type { ObjectRecord, ObjectUpsert } from '../../shared/model/diff'
 
@@ -25,8 +31,8 @@ export type IndexName = 'VMsByHost' | 'VBDsByVM' | 'VIFsByVM' | 'VDIsBySR' | 'PB
 
 export class ObjectGraph {
   private tables = new Map<string, Map<string, ObjectRecord>>()
-  private classOfRef = new Map<string, string>()
-  private uuids = new Map<string, { cls: string; ref: string }>()
+  /** uuid → { cls, ref }, built on first use */
+  private uuids: Map<string, { cls: string; ref: string }> | undefined
   private indexes = new Map<string, Map<string, Set<string>>>()
   private readonly indexesByClass = new Map<string, IndexSpec[]>()
 
@@ -40,7 +46,9 @@ export class ObjectGraph {
   }
 
   get size(): number {
-    return this.classOfRef.size
+    let n = 0
+    for (const t of this.tables.values()) n += t.size
+    return n
   }
 
   get(cls: string, ref: string): ObjectRecord | undefined {
@@ -49,17 +57,26 @@ export class ObjectGraph {
 
   /** the record of any class by ref */
   getByRef(ref: string): { cls: string; record: ObjectRecord } | undefined {
-    const cls = this.classOfRef.get(ref)
-    if (!cls) return undefined
-    const record = this.tables.get(cls)?.get(ref)
-    return record ? { cls, record } : undefined
+    for (const [cls, table] of this.tables) {
+      const record = table.get(ref)
+      if (record) return { cls, record }
+    }
+    return undefined
   }
 
   byUuid(uuid: string): { cls: string; ref: string; record: ObjectRecord } | undefined {
-    const e = this.uuids.get(uuid)
+    const e = this.uuidIndex().get(uuid)
     if (!e) return undefined
     const record = this.get(e.cls, e.ref)
     return record ? { ...e, record } : undefined
+  }
+
+  private uuidIndex(): Map<string, { cls: string; ref: string }> {
+    if (this.uuids) return this.uuids
+    const m = new Map<string, { cls: string; ref: string }>()
+    for (const [cls, table] of this.tables) for (const [ref, r] of table) if (typeof r.uuid === 'string') m.set(r.uuid, { cls, ref })
+    this.uuids = m
+    return m
   }
 
   all(cls: string): ReadonlyMap<string, ObjectRecord> {
@@ -93,11 +110,13 @@ export class ObjectGraph {
     }
     const old = table.get(ref)
     table.set(ref, record)
-    this.classOfRef.set(ref, cls)
-    const oldUuid = old?.uuid
-    const uuid = record.uuid
-    if (typeof oldUuid === 'string' && oldUuid !== uuid) this.uuids.delete(oldUuid)
-    if (typeof uuid === 'string') this.uuids.set(uuid, { cls, ref })
+    const uuids = this.uuids
+    if (uuids) {
+      const oldUuid = old?.uuid
+      const uuid = record.uuid
+      if (typeof oldUuid === 'string' && oldUuid !== uuid) uuids.delete(oldUuid)
+      if (typeof uuid === 'string') uuids.set(uuid, { cls, ref })
+    }
     const specs = this.indexesByClass.get(cls)
     if (specs) {
       for (const spec of specs) {
@@ -117,8 +136,7 @@ export class ObjectGraph {
     const old = table?.get(ref)
     if (!table || !old) return false
     table.delete(ref)
-    this.classOfRef.delete(ref)
-    if (typeof old.uuid === 'string' && this.uuids.get(old.uuid)?.ref === ref) this.uuids.delete(old.uuid)
+    if (typeof old.uuid === 'string' && this.uuids?.get(old.uuid)?.ref === ref) this.uuids?.delete(old.uuid)
     const specs = this.indexesByClass.get(cls)
     if (specs) {
       for (const spec of specs) {
@@ -132,20 +150,17 @@ export class ObjectGraph {
 
   clear(): void {
     this.tables.clear()
-    this.classOfRef.clear()
-    this.uuids.clear()
+    this.uuids = undefined
     for (const idx of this.indexes.values()) idx.clear()
   }
 
   /** takes over the contents of `other` (a freshly loaded graph) in O(1); `other` is emptied */
   replaceWith(other: ObjectGraph): void {
     this.tables = other.tables
-    this.classOfRef = other.classOfRef
     this.uuids = other.uuids
     this.indexes = other.indexes
     other.tables = new Map()
-    other.classOfRef = new Map()
-    other.uuids = new Map()
+    other.uuids = undefined
     other.indexes = new Map()
     for (const spec of INDEXES) other.indexes.set(spec.name, new Map())
   }

@@ -121,7 +121,7 @@ export interface JsonStreamHooks {
 }
 
 /** completed entries are parsed together once this many bytes of them are waiting */
-const GROUP_BYTES = 120 * 1024
+const GROUP_BYTES = 60 * 1024
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -169,8 +169,9 @@ interface Frame {
  * of 8 runs): one-shot parseJsonSafe 230 ms, all in one block; this parser 295 ms in all (+25 %: the
  * byte scan, near the ~50 ms a bare JS loop over 45 MB needs), as 691 write()s of median 0.5 ms,
  * p99 12 ms (the few longer ones are GC scavenges copying the records just parsed). event.from('')
- * (104 MB): 675 vs 780–850 ms. Groups of 60/120/192/512 kB made no measurable difference; 120 kB
- * keeps each JSON.parse ~1–2 ms.
+ * (104 MB): 675 vs 780–850 ms. Group size (60/120/192/512 kB) made no difference to the parse
+ * itself; 60 kB keeps each decoded group below V8's large-object size (128 kB), so it dies young
+ * instead of waiting for a full GC: GC samples 1000 → 770 in a profiled bench-10k sync.
  * A worker thread was the alternative: the parse there is free for the main thread, but the result
  * has to come back by structured clone, and deserialising the 45 MB VM map on the main thread took
  * 500–560 ms (v8.deserialize, same machine) — twice the JSON.parse, again in one block. So no.
