@@ -77,10 +77,10 @@ function idle(): Promise<void> {
     else setTimeout(ok, 0)
   })
 }
-const ACK_IDLE_MAX_MS = 50
+const ACK_IDLE_MAX_MS = 100
 
 /** pool diffs main may have in flight to this window before it waits for an acknowledgement */
-const SUBSCRIBE_WINDOW = 8
+const SUBSCRIBE_WINDOW = 4
 
 export async function startApp(api: RendererApi): Promise<CommandContext> {
   setApi(api)

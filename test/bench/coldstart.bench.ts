@@ -20,7 +20,8 @@
  *      coldstart.main_plus_renderer_rss_mb
  *      coldstart.all_renderers_rss_mb  every `--type=renderer` process of Chromium (for comparison)
  *      coldstart.chromium_total_rss_mb every Chromium process (browser, GPU, network, renderer)
- *      coldstart.renderer_js_heap_mb   the page's JS heap (performance.memory)
+ *      coldstart.renderer_js_heap_mb   the page's JS heap (performance.memory); after_gc_mb: what it
+ *                                      retains once a GC (forced through DevTools) took the garbage
  *    RSS counts shared pages in every process, so the sums overstate a little.
  *    Which renderer is the page's: headless Chromium runs three `--type=renderer` processes for one
  *    page — the page's, a `--top-chrome-webui` one (Chromium's own WebUI, ≈120 MB) and a spare
@@ -204,6 +205,10 @@ async function measure(dataDir: string): Promise<void> {
     const allRenderersMb = [...rss.values()].reduce((s, kb) => s + kb, 0) / 1024
     const chromiumMb = chromium.reduce((s, p) => s + rssKb(p.pid), 0) / 1024
     const heap = Number(await page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0'))
+    // what the page retains (garbage of the stream collected): forced GC through the DevTools protocol
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('HeapProfiler.collectGarbage')
+    const heapAfterGc = (await cdp.send('Runtime.getHeapUsage')).usedSize
     // the page's renderer: the one (not Chromium's WebUI renderer) that exits when the page closes
     await page.close()
     let pageRenderers: number[] = []
@@ -219,7 +224,7 @@ async function measure(dataDir: string): Promise<void> {
     bench('coldstart.main_plus_renderer_rss_mb', mainMb + rendererMb, 'MB', { goal: 400 })
     bench('coldstart.all_renderers_rss_mb', allRenderersMb, 'MB', { processes: renderers.length, note: "includes Chromium's WebUI renderer and its spare renderer" })
     bench('coldstart.chromium_total_rss_mb', chromiumMb, 'MB', { processes: chromium.length })
-    bench('coldstart.renderer_js_heap_mb', heap / 1024 / 1024, 'MB')
+    bench('coldstart.renderer_js_heap_mb', heap / 1024 / 1024, 'MB', { after_gc_mb: Math.round(heapAfterGc / 1024 / 1024) })
   } finally {
     await browser.close().catch(() => undefined)
     tell('exit')
