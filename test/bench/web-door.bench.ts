@@ -1,8 +1,9 @@
 /**
  * Browser-mode door benchmarks (`npm run bench web-door`): what the contract WebSocket adds on top
  * of the unavoidable cost of JSON.
- *  - web-door.reset-10k: objects.subscribe → the bench-10k pool's whole graph (one reset pool.diff,
- *    ≈ 80,000 objects) received and parsed by a client on loopback. Baseline: JSON.stringify +
+ *  - web-door.reset-10k: objects.subscribe → the bench-10k pool's whole graph (a reset pool.diff,
+ *    ≈ 80,000 objects, in pieces of main/services PIECE_UPSERTS) received and parsed by a client on
+ *    loopback, until its last piece. Baseline: JSON.stringify +
  *    JSON.parse of the same message in one process (no socket, no services). Medians of 3.
  *  - web-door.small-diffs: 5,000 one-VM diffs pushed through services and the socket; diffs/s
  *    delivered and parsed. Baseline: the same stringify + parse in one process.
@@ -117,8 +118,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < 3; i++) {
       const received = new Promise<number>((resolve) => {
         const onMsg = (data: WebSocket.RawData): void => {
-          const msg = JSON.parse(String(data)) as { t: string; event?: string }
-          if (msg.t === 'event' && msg.event === 'pool.diff') {
+          const msg = JSON.parse(String(data)) as { t: string; event?: string; payload?: { more?: boolean } }
+          // a reset this large arrives in pieces (PoolDiff.part/more): received when the last one is
+          if (msg.t === 'event' && msg.event === 'pool.diff' && msg.payload?.more !== true) {
             ws.off('message', onMsg)
             resolve(performance.now())
           }
@@ -144,8 +146,8 @@ async function main(): Promise<void> {
     let got = 0
     const done = new Promise<number>((resolve) => {
       ws.on('message', (data) => {
-        const msg = JSON.parse(String(data)) as { t: string; event?: string }
-        if (msg.t === 'event' && msg.event === 'pool.diff' && ++got === N) resolve(performance.now())
+        const msg = JSON.parse(String(data)) as { t: string; event?: string; payload?: { reset?: boolean } }
+        if (msg.t === 'event' && msg.event === 'pool.diff' && msg.payload?.reset === false && ++got === N) resolve(performance.now())
       })
     })
     const s0 = performance.now()
