@@ -48,7 +48,7 @@ export interface CallOptions {
   /**
    * For calls returning a map (get_all_records): called with each normalised member as soon as it
    * is parsed (JSON-RPC: while the rest is still arriving; XML-RPC: after the parse, yielding to
-   * other work every few thousand members). Members handed over are not kept: the call then
+   * other work every few ms). Members handed over are not kept: the call then
    * resolves to an empty map.
    */
   onResultMember?: (key: string, value: unknown) => void
@@ -110,11 +110,15 @@ export class XapiTransport {
     const entry = co.onResultMember
     const valueN = entry ? mapValueNormaliser(method) : undefined
     if (entry && valueN && typeof wire === 'object' && wire !== null && !Array.isArray(wire)) {
-      // not streamed (XML-RPC): member by member, giving other work a turn every few thousand
+      // not streamed (XML-RPC): member by member, giving other work a turn every few ms
       let n = 0
+      let until = performance.now() + SLICE_MS
       for (const key in wire) {
         entry(key, valueN(wire[key] as WireValue))
-        if (++n % 2000 === 0) await new Promise((r) => setImmediate(r))
+        if (++n % 32 === 0 && performance.now() >= until) {
+          await new Promise((r) => setImmediate(r))
+          until = performance.now() + SLICE_MS
+        }
       }
       return {}
     }
@@ -359,8 +363,8 @@ export function isSafeToRetry(method: string): boolean {
  * paused until its parser catches up, which bounds the memory held.
  */
 const SLICE_MS = 6
-const HIGH_WATER = 8 * 1024 * 1024
-const LOW_WATER = 2 * 1024 * 1024
+const HIGH_WATER = 2 * 1024 * 1024
+const LOW_WATER = 512 * 1024
 const activePumps = new Set<BodyPump>()
 let runnerScheduled = false
 
