@@ -11,12 +11,15 @@
  *    the app process, page loaded, until
  *      coldstart.tree_50_pools_ms      the tree lists all 50 saved pools (root aria-setsize = 50)
  *      coldstart.interactive_ms        … and a click answers (the View menu opens)
+ *      coldstart.click_during_stream_ms  the same click later, once ≥ 2,000 (and < 80 %) of the VMs
+ *                                      are in the page: from the click to the menu, mid-stream
  *      coldstart.all_vms_loaded_ms     every pool's cached graph is in the renderer (20,000 VMs)
  *    and memory once everything is loaded:
  *      coldstart.main_rss_mb           the app process (runtime + web door only; playwright drives
  *                                      Chromium from the driver process); before_runtime_mb: the
  *                                      same process before the runtime starts (Node + tsx + modules)
- *      coldstart.renderer_rss_mb       the page's renderer process, from /proc
+ *      coldstart.renderer_rss_mb       the page's renderer process, from /proc; after_gc_mb: the same
+ *                                      half a second after the forced GC below (the stream's garbage gone)
  *      coldstart.main_plus_renderer_rss_mb
  *      coldstart.all_renderers_rss_mb  every `--type=renderer` process of Chromium (for comparison)
  *      coldstart.chromium_total_rss_mb every Chromium process (browser, GPU, network, renderer)
@@ -189,10 +192,29 @@ async function measure(dataDir: string): Promise<void> {
     await page.getByRole('group', { name: 'View options' }).waitFor({ timeout: 120_000 })
     const interactiveMs = performance.now() - t0
     await viewButton.click()
+    await page.getByRole('group', { name: 'View options' }).waitFor({ state: 'hidden', timeout: 120_000 })
+    // the same click again while the graphs are streaming in (some VMs in the page, not all yet)
+    let midClickMs: number | undefined
+    let midVms = 0
+    const overview = page.locator('[data-testid="overview-vms"]')
+    for (let i = 0; i < 400; i++) {
+      midVms = Number((await overview.textContent({ timeout: 120_000 }).catch(() => '')) ?? '')
+      if (midVms >= 2000 || !Number.isFinite(midVms)) break
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    if (Number.isFinite(midVms) && midVms >= 2000 && midVms < VMS * 0.8) {
+      const c0 = performance.now()
+      await viewButton.click()
+      await page.getByRole('group', { name: 'View options' }).waitFor({ timeout: 120_000 })
+      midClickMs = performance.now() - c0
+      await viewButton.click()
+    }
     await page.locator('[data-testid="overview-vms"]', { hasText: new RegExp(`^${VMS}$`) }).waitFor({ timeout: 180_000 })
     const allMs = performance.now() - t0
     bench('coldstart.interactive_ms', interactiveMs, 'ms', { goal: 1000, baseline: null, note: 'before this change the PoolManager loaded every pool synchronously at construction: ≈5.0 s (main/cache/README.md, many-pools cold load) before the runtime answered at all' })
     bench('coldstart.all_vms_loaded_ms', allMs, 'ms', { vms: VMS })
+    if (midClickMs !== undefined) bench('coldstart.click_during_stream_ms', midClickMs, 'ms', { vms_in_page_at_click: midVms })
+    else console.log(`# coldstart.click_during_stream_ms: not measured (${midVms} VMs in the page when looked at)`)
 
     // memory once everything is loaded (a second for the write-behind and GC to settle)
     await new Promise((r) => setTimeout(r, 1000))
@@ -209,6 +231,8 @@ async function measure(dataDir: string): Promise<void> {
     const cdp = await context.newCDPSession(page)
     await cdp.send('HeapProfiler.collectGarbage')
     const heapAfterGc = (await cdp.send('Runtime.getHeapUsage')).usedSize
+    await new Promise((r) => setTimeout(r, 500))
+    const rssAfterGc = new Map(renderers.map((p) => [p.pid, rssKb(p.pid)]))
     // the page's renderer: the one (not Chromium's WebUI renderer) that exits when the page closes
     await page.close()
     let pageRenderers: number[] = []
@@ -220,7 +244,8 @@ async function measure(dataDir: string): Promise<void> {
     if (pageRenderers.length === 0) throw new Error("no renderer process exited with the page: cannot tell which one was the page's")
     const rendererMb = pageRenderers.reduce((s, pid) => s + (rss.get(pid) ?? 0), 0) / 1024
     bench('coldstart.main_rss_mb', mainMb, 'MB', { before_runtime_mb: Math.round(mainBeforeMb), heap_used_mb: Math.round(appMem.heapUsed / 1024 / 1024) })
-    bench('coldstart.renderer_rss_mb', rendererMb, 'MB', { processes: pageRenderers.length, note: "the page's renderer process (see the header)" })
+    const rendererAfterGcMb = pageRenderers.reduce((s, pid) => s + (rssAfterGc.get(pid) ?? 0), 0) / 1024
+    bench('coldstart.renderer_rss_mb', rendererMb, 'MB', { processes: pageRenderers.length, after_gc_mb: Math.round(rendererAfterGcMb), note: "the page's renderer process (see the header)" })
     bench('coldstart.main_plus_renderer_rss_mb', mainMb + rendererMb, 'MB', { goal: 400 })
     bench('coldstart.all_renderers_rss_mb', allRenderersMb, 'MB', { processes: renderers.length, note: "includes Chromium's WebUI renderer and its spare renderer" })
     bench('coldstart.chromium_total_rss_mb', chromiumMb, 'MB', { processes: chromium.length })
