@@ -283,13 +283,16 @@ function own(s: string): string {
  * A shape (the member names in order) seen twice gets a template object with those properties
  * (made by JSON.parse, so it is fast mode); later structs of that shape are a spread copy of it
  * with the values stored in. XAPI records of one class always come with the same fields in the
- * same order, so each class is one shape. The cache is bounded (SHAPES_PER_SIZE per member count,
- * a rarely used shape gives its place to a new one).
+ * same order, so each class is one shape. The cache is bounded: SHAPES_PER_SIZE per member count
+ * (a rarely used shape gives its place to a new one) and SHAPE_KEYS names in all (past that it
+ * starts over; the records in use are learnt again at their second sighting).
  */
 const SHAPE_MIN = 18
 /** a struct wider than this is a map (get_all_records: one member per object), not a record */
 const SHAPE_MAX = 1000
 const SHAPES_PER_SIZE = 8
+const SHAPE_KEYS = 50_000
+let shapeKeys = 0
 
 interface Shape {
   readonly keys: string[]
@@ -336,7 +339,7 @@ function buildStruct(keys: readonly string[], vals: readonly WireValue[], start:
   return o
 }
 
-function learn(list: Shape[], keys: readonly string[], start: number, end: number): void {
+function learn(list0: Shape[], keys: readonly string[], start: number, end: number): void {
   const k: string[] = []
   for (let i = start; i < end; i++) {
     const key = keys[i] as string
@@ -344,15 +347,29 @@ function learn(list: Shape[], keys: readonly string[], start: number, end: numbe
     // flat copies: the names from the response may be slices of a decoded chunk
     k.push(own(key))
   }
+  let list = list0
   const sh: Shape = { keys: k, tpl: undefined, hits: 0 }
+  if (shapeKeys + k.length > SHAPE_KEYS) {
+    shapes.clear()
+    shapeKeys = 0
+    list = []
+    shapes.set(k.length, list)
+  }
+  shapeKeys += k.length
   if (list.length < SHAPES_PER_SIZE) {
     list.push(sh)
     return
   }
   let least = 0
   for (let i = 1; i < list.length; i++) if ((list[i]?.hits ?? 0) < (list[least]?.hits ?? 0)) least = i
-  if ((list[least]?.hits ?? 0) <= 1) list[least] = sh
-  else for (const s of list) s.hits >>= 1
+  const old = list[least]
+  if ((old?.hits ?? 0) <= 1) {
+    shapeKeys -= old?.keys.length ?? 0
+    list[least] = sh
+  } else {
+    shapeKeys -= k.length
+    for (const s of list) s.hits >>= 1
+  }
 }
 
 /** an object with these properties in this order, in V8's fast mode */

@@ -404,6 +404,24 @@ describe('XML-RPC response parser: same values as the saxes-based reference', ()
   })
 })
 
+describe('XML-RPC response parser: many shapes', () => {
+  it('stays right past the shape cache bounds (thousands of distinct wide structs, each seen twice)', () => {
+    const rec = (shape: number, n: number): string => `<value><struct>${Array.from({ length: 20 + (shape % 7) }, (_, i) => `<member><name>s${shape}_k${i}</name><value>${n}.${i}</value></member>`).join('')}</struct></value>`
+    for (let round = 0; round < 2; round++) {
+      const shapesInDoc = Array.from({ length: 1500 }, (_, i) => i)
+      const xml = doc(`<value><array><data>${shapesInDoc.map((sh) => rec(sh, round)).join('')}</data></array></value>`)
+      const got = parseXmlRpcResponse(xml) as Record<string, string>[]
+      expect(got).toHaveLength(1500)
+      for (const [sh, o] of got.entries()) {
+        const keys = Object.keys(o)
+        expect(keys).toHaveLength(20 + (sh % 7))
+        expect(keys[3]).toBe(`s${sh}_k3`)
+        expect(o[`s${sh}_k3`]).toBe(`${round}.3`)
+      }
+    }
+  })
+})
+
 describe('XML-RPC response parser: what it accepts', () => {
   it('keeps a member named __proto__ as an own property, never as the prototype', () => {
     const small = parseXmlRpcResponse(doc('<value><struct><member><name>__proto__</name><value><struct><member><name>polluted</name><value>yes</value></member></struct></value></member></struct></value>')) as Record<string, unknown>
