@@ -171,9 +171,6 @@ async function main(): Promise<void> {
     log,
     ...(opts.seedFile ? { seed: readConnectionSeed(opts.seedFile) } : {}),
   })
-  process.stdout.write(`${app.url}\n`)
-  log(`XenPilot browser mode: data in ${opts.dataDir}; ${app.keychain.state().detail}`)
-
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -189,8 +186,12 @@ async function main(): Promise<void> {
       },
     )
   }
+  // before the URL is printed: whoever reads that line may stop us at once (a signal arriving
+  // between the two would otherwise kill the process without logging out or releasing the lock)
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+  process.stdout.write(`${app.url}\n`)
+  log(`XenPilot browser mode: data in ${opts.dataDir}; ${app.keychain.state().detail}`)
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
