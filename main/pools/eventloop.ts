@@ -24,6 +24,9 @@ import type { WireValue } from '../xapi/wire'
 import { ObjectGraph } from './graph'
 
 export type InitialLoad = 'event.from' | 'get_all_records'
+
+/** longest stretch of graph building between two turns of the event loop (ms) */
+const SLICE_MS = 6
 /**
  * Measured on bench-10k (10,278 VMs, simulator in a child process, `npm run bench client`, median
  * of 3, 2-core machine): JSON-RPC event.from('') 7.1 s vs inject + get_all_records 2.7 s;
@@ -122,11 +125,19 @@ export class EventLoop {
     let token: string
     if (this.o.initialLoad === 'event.from') {
       const batch = asBatch(await this.o.client.call('event.from', [['*'], '', 1.0], { timeoutMs: 600_000, signal: this.abort.signal }))
+      // 100,000s of objects: indexed a few ms at a time, other pools' events and the UI in between
+      let until = performance.now() + SLICE_MS
+      let n = 0
       for (const e of batch.events) {
         const cls = typeof e.class === 'string' ? apiClassName(e.class) : undefined
         if (!cls || IGNORED_CLASSES.has(cls) || typeof e.ref !== 'string') continue
         if (e.operation === 'del') fresh.remove(cls, e.ref)
         else if (typeof e.snapshot === 'object' && e.snapshot !== null) fresh.upsert(cls, e.ref, e.snapshot as ObjectRecord)
+        if (++n % 64 === 0 && performance.now() >= until) {
+          await new Promise((r) => setImmediate(r))
+          if (this.stopped) return
+          until = performance.now() + SLICE_MS
+        }
       }
       token = batch.token
     } else {

@@ -161,7 +161,7 @@ export function recordNormaliser(cls: string): Normaliser {
 }
 
 /** one event of an event batch: its snapshot normalised by its class (in place) */
-function normaliseEvent(e: WireValue): WireValue {
+export function normaliseEvent(e: WireValue): WireValue {
   if (typeof e !== 'object' || e === null || Array.isArray(e)) return e
   const cls = typeof e.class === 'string' ? e.class : ''
   if (e.snapshot !== undefined && e.snapshot !== null && typeof e.snapshot === 'object') recordNormaliser(cls)(e.snapshot)
@@ -176,7 +176,8 @@ function normaliseEventBatch(v: WireValue): unknown {
   return normaliseEventCounts(v)
 }
 
-function normaliseEventCounts(v: WireValue): unknown {
+/** an event batch's valid_ref_counts as numbers (the events are normalised one by one) */
+export function normaliseEventCounts(v: WireValue): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return v
   const counts = v.valid_ref_counts
   if (typeof counts === 'object' && counts !== null && !Array.isArray(counts)) {

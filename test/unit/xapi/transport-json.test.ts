@@ -115,3 +115,37 @@ describe('JSON-RPC over HTTPS, parsed as it arrives', () => {
     expect(await t.call('system.ping', [])).toBe('pong')
   })
 })
+
+describe('large answers that are not streamed (XML-RPC)', () => {
+  it('normalises a big event batch and hands get_all_records members over one by one', async () => {
+    const v = (s: string) => `<value>${s}</value>`
+    const member = (n: string, val: string) => `<member><name>${n}</name>${val}</member>`
+    const struct = (...ms: string[]) => `<value><struct>${ms.join('')}</struct></value>`
+    const ok = (val: string) => `<?xml version="1.0"?><methodResponse><params><param>${struct(member('Status', v('Success')), member('Value', val))}</param></params></methodResponse>`
+    const snapshot = (i: number) => struct(member('uuid', v(`u-${i}`)), member('VCPUs_max', v('4')), member('affinity', v('OpaqueRef:NULL')))
+    const events = Array.from({ length: 1500 }, (_, i) => struct(member('class', v('vm')), member('operation', v('mod')), member('ref', v(`OpaqueRef:${i}`)), member('snapshot', snapshot(i)))).join('')
+    reply = () => undefined
+    const xmlServer = await startServer(cert, (_req, body, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml' })
+      if (body.includes('event.from')) return res.end(ok(struct(member('events', `<value><array><data>${events}</data></array></value>`), member('valid_ref_counts', struct(member('vm', v('1500')))), member('token', v('t')))))
+      res.end(ok(struct(...Array.from({ length: 1500 }, (_, i) => member(`OpaqueRef:${i}`, snapshot(i))))))
+    })
+    const pins = new PinStore()
+    await pins.set(hostKey(xmlServer.host, xmlServer.port), pinFromPem(cert.cert, 'user'))
+    const xmlTrust = new HostTrust(pins)
+    try {
+      const t = new XapiTransport({ host: xmlServer.host, port: xmlServer.port, trust: xmlTrust, mode: 'xml-rpc' })
+      const batch = (await t.call('event.from', ['s', ['*'], '', 1])) as { events: { snapshot: { VCPUs_max: unknown; affinity: unknown } }[]; valid_ref_counts: { vm: unknown } }
+      expect(batch.events).toHaveLength(1500)
+      expect(batch.events[1499]?.snapshot).toEqual({ uuid: 'u-1499', VCPUs_max: 4, affinity: null })
+      expect(batch.valid_ref_counts.vm).toBe(1500)
+      const seen = new Map<string, unknown>()
+      expect(await t.call('VM.get_all_records', ['s'], { onResultMember: (k, r) => seen.set(k, r) })).toEqual({})
+      expect(seen.size).toBe(1500)
+      expect(seen.get('OpaqueRef:7')).toEqual({ uuid: 'u-7', VCPUs_max: 4, affinity: null })
+    } finally {
+      xmlTrust.destroy()
+      await xmlServer.close()
+    }
+  })
+})
