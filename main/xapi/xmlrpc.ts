@@ -660,17 +660,43 @@ export class XmlRpcResponseParser {
     let out = ''
     let from = 0
     while (i >= 0) {
-      out += s.slice(from, i)
-      const semi = s.indexOf(';', i + 1)
-      const ref = semi < 0 || semi - i >= MAX_ENTITY ? undefined : s.slice(i + 1, semi)
-      const ch = ref === undefined ? undefined : entity(ref)
-      if (ch === undefined) throw this.bad(`bad entity reference ${excerpt(s.slice(i, semi < 0 || semi - i >= MAX_ENTITY ? i + MAX_ENTITY : semi + 1), 12)}`, at)
+      if (i > from) out += s.slice(from, i)
+      // the five named entities by their letters (no slice, no lookup), anything else the long way
+      let ch: string | undefined
+      let next = 0
+      const c1 = s.charCodeAt(i + 1)
+      if (c1 === 0x6c || c1 === 0x67) {
+        // &lt; &gt;
+        if (s.charCodeAt(i + 2) === 0x74 && s.charCodeAt(i + 3) === 0x3b) {
+          ch = c1 === 0x6c ? '<' : '>'
+          next = i + 4
+        }
+      } else if (c1 === 0x61) {
+        if (s.startsWith('amp;', i + 1)) {
+          ch = '&'
+          next = i + 5
+        } else if (s.startsWith('apos;', i + 1)) {
+          ch = "'"
+          next = i + 6
+        }
+      } else if (c1 === 0x71 && s.startsWith('quot;', i + 1)) {
+        ch = '"'
+        next = i + 6
+      }
+      if (ch === undefined) {
+        const semi = s.indexOf(';', i + 1)
+        const ref = semi < 0 || semi - i >= MAX_ENTITY ? undefined : s.slice(i + 1, semi)
+        ch = ref === undefined ? undefined : entity(ref)
+        if (ch === undefined) throw this.bad(`bad entity reference ${excerpt(s.slice(i, semi < 0 || semi - i >= MAX_ENTITY ? i + MAX_ENTITY : semi + 1), 12)}`, at)
+        next = semi + 1
+      }
       out += ch
-      from = semi + 1
+      from = next
       i = s.indexOf('&', from)
     }
-    return out + s.slice(from)
+    return from < s.length ? out + s.slice(from) : out
   }
+
 
   /** the tag starting at buf[lt] === '<': returns the position after it, or -1 if the buffer ends first */
   private tag(buf: string, lt: number): number {
