@@ -6,7 +6,12 @@
  *    VMs): connections.json with 50 saved servers, and cache.sqlite holding each pool's graph as
  *    the pools layer writes it (the simulator fleet in the client's normalised form).
  * 2. (a fresh driver process) Chromium is launched first (the Electron window's own start-up is
- *    not the cache's business) and the app process is started with its modules imported; then
+ *    not the cache's business) and the app process (test/bench/coldstart-app.ts) is started with
+ *    its modules imported — runs 1 and 2 from the bundle, built first exactly as `npm run
+ *    build:web` builds browser mode (web.vite.config.ts, plus the bench's app entry; the cache's
+ *    writer thread as worker.js next to it): what ships, with no tsx and no TypeScript transform;
+ *    run 3 from the sources under tsx (`node --import tsx`, what `npm run web` runs in
+ *    development), its lines named coldstart.tsx.* so nobody takes them for the product's; then
  *    the clock starts: runtime (cache, PoolManager, services) + browser-mode web door started in
  *    the app process, page loaded, until
  *      coldstart.tree_50_pools_ms      the tree lists all 50 saved pools (root aria-setsize = 50)
@@ -17,7 +22,10 @@
  *    and memory once everything is loaded:
  *      coldstart.main_rss_mb           the app process (runtime + web door only; playwright drives
  *                                      Chromium from the driver process); before_runtime_mb: the
- *                                      same process before the runtime starts (Node + tsx + modules)
+ *                                      same process before the runtime starts (Node + modules, + tsx
+ *                                      in run 3); threads: a started cache writer thread is one more;
+ *                                      cache: the cache's state/mode and whether its writer thread
+ *                                      started (a start that only reads the cache needs none)
  *      coldstart.renderer_rss_mb       the page's renderer process, from /proc; after_gc_mb: the same
  *                                      half a second after the forced GC below (the stream's garbage gone)
  *      coldstart.main_plus_renderer_rss_mb
@@ -25,6 +33,8 @@
  *      coldstart.chromium_total_rss_mb every Chromium process (browser, GPU, network, renderer)
  *      coldstart.renderer_js_heap_mb   the page's JS heap (performance.memory); after_gc_mb: what it
  *                                      retains once a GC (forced through DevTools) took the garbage
+ *      coldstart.main_rss_bundled_vs_tsx_mb, coldstart.main_before_runtime_bundled_vs_tsx_mb
+ *                                      run 2 (bundled) against run 3 (tsx) as baseline, with the ratio
  *    RSS counts shared pages in every process, so the sums overstate a little.
  *    Which renderer is the page's: headless Chromium runs three `--type=renderer` processes for one
  *    page — the page's, a `--top-chrome-webui` one (Chromium's own WebUI, ≈120 MB) and a spare
@@ -37,7 +47,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -46,10 +56,20 @@ import type { WireValue } from '../../main/xapi/wire'
 import { descendants, rssKb } from './proc'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** threads of a process (a worker thread is one more) */
+function threads(pid: number): number {
+  try {
+    const m = /Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m?.[1] ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
 const POOLS = 50
 const VMS = 20_000
 
-function bench(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
+function benchLine(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
   const load1 = Math.round((loadavg()[0] ?? 0) * 10) / 10
   console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, ...extra, load1 })}`)
 }
@@ -100,64 +120,55 @@ async function fill(dataDir: string): Promise<void> {
   if (vms !== VMS || saved.length !== POOLS) throw new Error(`many-pools gave ${saved.length} pools / ${vms} VMs, expected ${POOLS} / ${VMS}`)
   let size = 0
   for (const f of readdirSync(dataDir)) if (f.startsWith('cache.sqlite')) size += statSync(join(dataDir, f)).size
-  bench('coldstart.fill_many_pools_cache_s', (performance.now() - t0) / 1000, 's', { pools: POOLS, vms })
-  bench('coldstart.cache_file_mb', size / 1024 / 1024, 'MB')
+  benchLine('coldstart.fill_many_pools_cache_s', (performance.now() - t0) / 1000, 's', { pools: POOLS, vms })
+  benchLine('coldstart.cache_file_mb', size / 1024 / 1024, 'MB')
 }
 
 // ------------------------------------------------------------------------------------------------
 // 2. measure: a driver process (playwright + Chromium) and the app in a process of its own
 
+/** where the bench's own bundle goes (inside the repo: the bundle resolves node_modules from there) */
+const BUNDLE_OUT = join(ROOT, 'test/.tmp', `coldstart-web-${process.pid}`)
+
 /**
- * The app process (`--app <dataDir>`): imports first, then on 'go' starts the runtime and the web
- * door and answers `url <url> <runtime ms>`; on 'mem' answers its heap; on 'exit' closes. Nothing
- * else runs in it, so its RSS and its event loop are the app's alone (the driver's playwright
- * client used to share both: every playwright round trip waited for the app's event loop).
+ * Browser mode bundled as `npm run build:web` bundles it (web.vite.config.ts: same options, same
+ * out/web layout with the cache's writer thread as worker.js), the bench's app entry instead of cli.
  */
-async function app(dataDir: string): Promise<void> {
-  const { MemoryKeychain } = await import('../../main/pools/keychain')
-  const { memoryKeychainStatus } = await import('../../main/services/keychain-status')
-  const { startRuntime } = await import('../../main/services/runtime')
-  const { startWebServer } = await import('../../main/web/server')
-  const { createInterface } = await import('node:readline')
-  let close: (() => Promise<void>) | undefined
-  const say = (line: string): void => void process.stdout.write(`${line}\n`)
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line === 'go') {
-      const t0 = performance.now()
-      const runtime = await startRuntime({
-        dataDir,
-        mode: 'browser',
-        keychain: new MemoryKeychain(),
-        keychainStatus: memoryKeychainStatus(),
-        appVersion: '0.0.0-bench',
-        versions: { node: process.versions.node },
-        log: () => undefined,
-        connectOnStart: false,
-      })
-      const runtimeMs = performance.now() - t0
-      const web = await startWebServer({ services: runtime.services, staticDir: join(ROOT, 'renderer/dist'), extraConnectSrc: [runtime.consoles.wsOrigin], log: () => undefined })
-      close = async () => {
-        await web.close().catch(() => undefined)
-        await runtime.close().catch(() => undefined)
-      }
-      say(`url ${web.url} ${runtimeMs}`)
-    } else if (line === 'mem') say(`mem ${JSON.stringify(process.memoryUsage())}`)
-    else if (line === 'exit') break
-  }
-  await close?.()
-  process.exit(0)
+async function buildBundle(): Promise<string> {
+  const t0 = performance.now()
+  process.env['XENPILOT_OUT_DIR'] = BUNDLE_OUT
+  const { build } = await import('vite')
+  const { webBuildConfig } = await import('../../web.vite.config')
+  // the bench's app entry instead of cli.js: one entry besides the worker, as in out/web
+  await build({ ...webBuildConfig({ 'coldstart-app': join(ROOT, 'test/bench/coldstart-app.ts') }), configFile: false, logLevel: 'error' })
+  const entry = join(BUNDLE_OUT, 'web/coldstart-app.js')
+  for (const f of [entry, join(BUNDLE_OUT, 'web/worker.js')]) statSync(f)
+  console.log(`# bundled browser mode (web.vite.config.ts + test/bench/coldstart-app.ts) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  return entry
 }
 
-async function measure(dataDir: string): Promise<void> {
+type AppKind = 'bundled' | 'tsx'
+
+/** the app process: the bundle (what ships) or the TypeScript sources under tsx (development) */
+function appCommand(kind: AppKind, bundleEntry: string, dataDir: string): string[] {
+  const staticDir = join(ROOT, 'renderer/dist')
+  if (kind === 'bundled') return [bundleEntry, dataDir, staticDir]
+  return ['--import', 'tsx', join(ROOT, 'test/bench/coldstart-app.ts'), dataDir, staticDir]
+}
+
+async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summaryFile: string): Promise<void> {
   const { ensureRendererBuilt, launchChromium } = await import('../e2e/harness')
   const { createInterface } = await import('node:readline')
   const { spawn } = await import('node:child_process')
   ensureRendererBuilt()
+  // the run under tsx reports as coldstart.tsx.*: its figures are development's, not what ships
+  const bench = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void =>
+    benchLine(kind === 'tsx' ? name.replace(/^coldstart\./, 'coldstart.tsx.') : name, value, unit, { ...extra, app: kind })
   const browser = await launchChromium()
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
   const page = await context.newPage()
 
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--app', dataDir], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT })
+  const child = spawn(process.execPath, appCommand(kind, bundleEntry, dataDir), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT })
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
   const next = async (prefix: string): Promise<string> => {
     for (;;) {
@@ -221,6 +232,9 @@ async function measure(dataDir: string): Promise<void> {
     tell('mem')
     const appMem = JSON.parse(await next('mem')) as NodeJS.MemoryUsage
     const mainMb = rssKb(appPid) / 1024
+    const mainThreads = threads(appPid)
+    tell('cache')
+    const cacheStatus = JSON.parse(await next('cache')) as { mode?: string; state?: string; writerStarted?: boolean } | null
     const chromium = descendants(process.pid).filter((p) => /chrom/i.test(p.cmd))
     const renderers = chromium.filter((p) => p.cmd.includes('--type=renderer'))
     const rss = new Map(renderers.map((p) => [p.pid, rssKb(p.pid)]))
@@ -243,10 +257,19 @@ async function measure(dataDir: string): Promise<void> {
     }
     if (pageRenderers.length === 0) throw new Error("no renderer process exited with the page: cannot tell which one was the page's")
     const rendererMb = pageRenderers.reduce((s, pid) => s + (rss.get(pid) ?? 0), 0) / 1024
-    bench('coldstart.main_rss_mb', mainMb, 'MB', { before_runtime_mb: Math.round(mainBeforeMb), heap_used_mb: Math.round(appMem.heapUsed / 1024 / 1024) })
+    bench('coldstart.main_rss_mb', mainMb, 'MB', {
+      before_runtime_mb: Math.round(mainBeforeMb),
+      heap_used_mb: Math.round(appMem.heapUsed / 1024 / 1024),
+      threads: mainThreads,
+      cache: cacheStatus ? `${cacheStatus.state ?? '?'}/${cacheStatus.mode ?? '?'}${cacheStatus.writerStarted === undefined ? '' : cacheStatus.writerStarted ? ', writer thread started' : ', writer thread not started'}` : 'off',
+    })
     const rendererAfterGcMb = pageRenderers.reduce((s, pid) => s + (rssAfterGc.get(pid) ?? 0), 0) / 1024
     bench('coldstart.renderer_rss_mb', rendererMb, 'MB', { processes: pageRenderers.length, after_gc_mb: Math.round(rendererAfterGcMb), note: "the page's renderer process (see the header)" })
     bench('coldstart.main_plus_renderer_rss_mb', mainMb + rendererMb, 'MB', { goal: 400 })
+    writeFileSync(summaryFile, JSON.stringify({ mainMb, mainBeforeMb, rendererMb }))
+    // the app's default is a writer thread: 'inline' here means it could not start (e.g. worker.js
+    // not next to the code that loads it) and the figures are not the product's
+    if (cacheStatus?.mode !== 'worker') console.log(`# WARNING: the cache of the app process is ${cacheStatus?.state ?? 'off'}/${cacheStatus?.mode ?? '-'}, not a writer thread`)
     bench('coldstart.all_renderers_rss_mb', allRenderersMb, 'MB', { processes: renderers.length, note: "includes Chromium's WebUI renderer and its spare renderer" })
     bench('coldstart.chromium_total_rss_mb', chromiumMb, 'MB', { processes: chromium.length })
     bench('coldstart.renderer_js_heap_mb', heap / 1024 / 1024, 'MB', { after_gc_mb: Math.round(heapAfterGc / 1024 / 1024) })
@@ -259,25 +282,44 @@ async function measure(dataDir: string): Promise<void> {
 
 // ------------------------------------------------------------------------------------------------
 
-const measureDir = process.argv[2] === '--measure' ? process.argv[3] : undefined
-const appDir = process.argv[2] === '--app' ? process.argv[3] : undefined
-if (appDir) {
-  await app(appDir)
-} else if (measureDir) {
-  await measure(measureDir)
+interface RunSummary {
+  mainMb: number
+  mainBeforeMb: number
+  rendererMb: number
+}
+
+if (process.argv[2] === '--measure') {
+  const [, , , dataDir, kind, bundleEntry, summaryFile] = process.argv
+  if (!dataDir || (kind !== 'bundled' && kind !== 'tsx') || !bundleEntry || !summaryFile) throw new Error('usage: coldstart.bench.ts --measure <dataDir> bundled|tsx <bundle entry> <summary file>')
+  await measure(dataDir, kind, bundleEntry, summaryFile)
 } else {
   const dataDir = mkdtempSync(join(tmpdir(), 'xp-coldstart-'))
   try {
+    const bundleEntry = await buildBundle()
     await fill(dataDir)
-    // two runs: the first also warms the OS page cache for the file, as every later start would
-    for (let run = 1; run <= 2; run++) {
-      console.log(`# cold start run ${run}`)
+    // Runs 1 and 2 start the app bundled (what ships), run 3 from the sources under tsx (what
+    // `npm run web` runs in development: tsx's loader and the TypeScript transform cost memory).
+    // Run 1 also warms the OS page cache for the file, as every later start would.
+    const runs: { kind: AppKind; summary: RunSummary }[] = []
+    const kinds: AppKind[] = ['bundled', 'bundled', 'tsx']
+    for (const [i, kind] of kinds.entries()) {
+      console.log(`# cold start run ${i + 1} (app ${kind === 'bundled' ? `bundled: node ${bundleEntry.slice(ROOT.length + 1)}` : 'under tsx: node --import tsx test/bench/coldstart-app.ts'})`)
       // the view settings the previous run left behind (tree mode) must not change this one
       rmSync(join(dataDir, 'settings.json'), { force: true })
-      const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure', dataDir], { stdio: 'inherit', cwd: ROOT })
+      const summaryFile = join(dataDir, `run-${i + 1}.json`)
+      const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure', dataDir, kind, bundleEntry, summaryFile], { stdio: 'inherit', cwd: ROOT })
       if (r.status !== 0) throw new Error(`the measuring process exited with ${r.status ?? r.signal}`)
+      if (existsSync(summaryFile)) runs.push({ kind, summary: JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary })
+    }
+    // what the bundle saves against development's tsx start (the bundled run 2: page cache warm)
+    const bundled = runs.filter((r) => r.kind === 'bundled').at(-1)?.summary
+    const dev = runs.find((r) => r.kind === 'tsx')?.summary
+    if (bundled && dev) {
+      benchLine('coldstart.main_rss_bundled_vs_tsx_mb', bundled.mainMb, 'MB', { baseline: 'tsx', baseline_mb: Math.round(dev.mainMb), ratio: Math.round((bundled.mainMb / dev.mainMb) * 100) / 100 })
+      benchLine('coldstart.main_before_runtime_bundled_vs_tsx_mb', bundled.mainBeforeMb, 'MB', { baseline: 'tsx', baseline_mb: Math.round(dev.mainBeforeMb), ratio: Math.round((bundled.mainBeforeMb / dev.mainBeforeMb) * 100) / 100 })
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true })
+    rmSync(BUNDLE_OUT, { recursive: true, force: true })
   }
 }
