@@ -4,6 +4,10 @@
  * InlineBackend: the main thread, synchronously, in the bounded steps the CacheWriter schedules.
  * WorkerBackend: a worker_thread that owns its own connection to the same file (WAL lets the
  *   main thread keep reading meanwhile); the main thread only serialises rows and posts them.
+ *   The thread is started by the first op, not by the constructor: a process that only reads
+ *   the cache (a cold start browsing cached pools) never pays for it (≈ 30 MB of RSS measured
+ *   with the coldstart bench: a worker's own V8 isolate and heap, its SQLite connection and page
+ *   cache).
  *
  * Both stop applying after the first failure (see ops.ts) and report it once.
  */
@@ -22,10 +26,17 @@ export interface BackendFailure {
   error: unknown
   /** the worker thread never started (e.g. its file is missing from a build): nothing was applied */
   startup?: boolean
+  /**
+   * startup: every op handed to the backend, in order, with its callback — none was applied, so
+   * whoever takes over can apply them all and lose nothing
+   */
+  unapplied?: { op: StoreOp; onResult: ((result: number) => void) | undefined }[]
 }
 
 export interface Backend {
   readonly kind: 'inline' | 'worker'
+  /** worker: whether the thread was started (by the first op); inline: false */
+  started(): boolean
   /** ops still executing (worker mode); the writer keeps this small for back-pressure */
   outstanding(): number
   submit(op: StoreOp, onResult?: (result: number) => void): void
@@ -47,6 +58,10 @@ export class InlineBackend implements Backend {
 
   outstanding(): number {
     return 0
+  }
+
+  started(): boolean {
+    return false
   }
 
   submit(op: StoreOp, onResult?: (result: number) => void): void {
@@ -76,41 +91,67 @@ function workerUrl(): URL {
 
 export class WorkerBackend implements Backend {
   readonly kind = 'worker'
-  private readonly worker: Worker
+  /** started by the first submit() */
+  private worker: Worker | undefined
   private nextId = 1
   private readonly waiting = new Map<number, { op: StoreOp['op']; onResult: ((r: number) => void) | undefined }>()
+  /** ops posted before the thread said 'ready' (kept for a startup failure: none of them was applied) */
+  private beforeReady: { op: StoreOp; onResult: ((r: number) => void) | undefined }[] | undefined = []
   private failed = false
   private ready = false
   private exited = false
   private closing: Promise<void> | undefined
 
   constructor(
-    path: string,
-    prune: PruneLimits,
-    maxSizeBytes: number | undefined,
+    private readonly path: string,
+    private readonly prune: PruneLimits,
+    private readonly maxSizeBytes: number | undefined,
     private readonly onFailure: (f: BackendFailure) => void,
     private readonly onIdle: () => void,
-    url: URL = workerUrl(),
-  ) {
-    if (url.pathname.endsWith('.ts')) {
-      // Running from TypeScript sources (tests, browser mode under tsx): the worker registers tsx
-      // itself, because loader flags of the parent do not reach worker threads on Node 20.
-      const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
-      const tsxApi = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href
-      const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}) })`
-      this.worker = new Worker(boot, { eval: true, workerData: { path, prune, maxSizeBytes }, execArgv: [] })
-    } else {
-      this.worker = new Worker(url, { workerData: { path, prune, maxSizeBytes } })
+    private readonly url: URL = workerUrl(),
+  ) {}
+
+  started(): boolean {
+    return this.worker !== undefined
+  }
+
+  /** Starts the thread (once). A start that throws is reported as a startup failure, after the current call. */
+  private start(): Worker | undefined {
+    if (this.worker) return this.worker
+    const workerData = { path: this.path, prune: this.prune, maxSizeBytes: this.maxSizeBytes }
+    let worker: Worker
+    try {
+      if (this.url.pathname.endsWith('.ts')) {
+        // Running from TypeScript sources (tests, browser mode under tsx): the worker registers tsx
+        // itself, because loader flags of the parent do not reach worker threads on Node 20.
+        const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
+        const tsxApi = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href
+        const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(this.url.href)}) })`
+        worker = new Worker(boot, { eval: true, workerData, execArgv: [] })
+      } else {
+        worker = new Worker(this.url, { workerData })
+      }
+    } catch (e) {
+      // Not from inside the caller's own step (it may be half-way through its bookkeeping): the
+      // same as a thread that dies before 'ready', one tick later.
+      this.failed = true
+      const unapplied = this.beforeReady ?? []
+      this.beforeReady = undefined
+      this.waiting.clear()
+      queueMicrotask(() => this.onFailure({ op: 'batch', code: undefined, message: e instanceof Error ? e.message : String(e), error: e, startup: true, unapplied }))
+      return undefined
     }
+    this.worker = worker
     // Referenced only while it has work (or is closing): an idle cache never keeps a process alive,
     // and pending writes / close() are never cut short by the process thinking it is done.
-    this.worker.unref()
-    this.worker.on('message', (m: FromWorker) => this.onMessage(m))
-    this.worker.on('error', (e) => this.fail('worker', undefined, e))
-    this.worker.on('exit', (code) => {
+    worker.unref()
+    worker.on('message', (m: FromWorker) => this.onMessage(m))
+    worker.on('error', (e) => this.fail('worker', undefined, e))
+    worker.on('exit', (code) => {
       this.exited = true
       if (!this.closing && code !== 0) this.fail('worker', undefined, new Error(`cache worker exited with code ${code}`))
     })
+    return worker
   }
 
   private fail(op: StoreOp['op'] | 'worker', code: string | undefined, e: unknown): void {
@@ -118,16 +159,19 @@ export class WorkerBackend implements Backend {
     if (this.failed) return
     this.failed = true
     this.waiting.clear()
-    this.onFailure({ op: op === 'worker' ? 'batch' : op, code, message, error: e, ...(this.ready ? {} : { startup: true }) })
+    const unapplied = this.beforeReady
+    this.beforeReady = undefined
+    this.onFailure({ op: op === 'worker' ? 'batch' : op, code, message, error: e, ...(this.ready ? {} : { startup: true, unapplied: unapplied ?? [] }) })
   }
 
   private onMessage(m: FromWorker): void {
     if (m.type === 'ready') {
       this.ready = true
+      this.beforeReady = undefined
     } else if (m.type === 'done') {
       const w = this.waiting.get(m.id)
       this.waiting.delete(m.id)
-      if (this.waiting.size === 0 && !this.closing) this.worker.unref()
+      if (this.waiting.size === 0 && !this.closing) this.worker?.unref()
       w?.onResult?.(m.result)
       this.onIdle()
     } else if (m.type === 'error') {
@@ -142,28 +186,34 @@ export class WorkerBackend implements Backend {
   }
 
   submit(op: StoreOp, onResult?: (result: number) => void): void {
-    if (this.failed) return
+    if (this.failed || this.closing) return
+    this.beforeReady?.push({ op, onResult })
+    const worker = this.start()
+    if (!worker) return
     const id = this.nextId++
-    if (this.waiting.size === 0) this.worker.ref()
+    if (this.waiting.size === 0) worker.ref()
     this.waiting.set(id, { op: op.op, onResult })
     const msg: ToWorker = { type: 'op', id, op }
-    this.worker.postMessage(msg)
+    worker.postMessage(msg)
   }
 
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.failed = true
-      if (this.exited) {
+      this.beforeReady = undefined
+      const worker = this.worker
+      // never started (a cache that was only read), or already gone: nothing to stop
+      if (!worker || this.exited) {
         resolve()
         return
       }
-      this.worker.ref()
+      worker.ref()
       const done = (): void => resolve()
-      this.worker.once('exit', done)
+      worker.once('exit', done)
       const msg: ToWorker = { type: 'close' }
-      this.worker.postMessage(msg)
+      worker.postMessage(msg)
       // A worker stuck in a long statement still ends: terminate after a grace period.
-      const t = setTimeout(() => void this.worker.terminate(), 10_000)
+      const t = setTimeout(() => void worker.terminate(), 10_000)
       t.unref()
     })
     return this.closing

@@ -13,7 +13,10 @@
  *     transaction switches the pool to it. A 10,000-VM initial load therefore never holds the
  *     main thread for more than one chunk, and the file is at a batch boundary at every instant.
  * Whether the SQLite work runs on a worker thread (mode 'worker', default) or on the main thread
- * (mode 'inline', also the fallback when the worker cannot start) is a constructor option.
+ * (mode 'inline', also the fallback when the worker cannot start) is a constructor option. The
+ * worker thread is started by the first write that needs it (a batch, a reset, a clear, startup
+ * housekeeping that found work): a start that only reads the cache never starts one. If it cannot
+ * start then, the main thread applies what it was given, in order, and writes inline from then on.
  * Measured with `npm run bench cache` (bench-10k initial sync: 82,290 objects, 91 MB of JSON) on the
  * shared 2-core box at load average 8–15 (other sessions running), several runs:
  *   worker: 4.2–5.7 s to disk, main thread busy 1.3–1.9 s (≈ 30 %), p99 event-loop stall 16–25 ms,
@@ -35,6 +38,7 @@ import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from 
 import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
 import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
 import { isCacheable, toRow, type ObjectRow } from './serialize'
+import { vacuumWorthwhile } from './ops'
 import { CacheStore, DEFAULT_PRUNE, type FieldOmission, type MetaPatch, type PruneLimits } from './store'
 import { join } from 'node:path'
 
@@ -79,6 +83,8 @@ export interface CacheStatus {
   state: 'ok' | 'memory-only'
   path: string
   mode: 'inline' | 'worker'
+  /** mode 'worker': whether the writer thread was started (it starts with the first write); inline: false */
+  workerStarted: boolean
   /** most recent last, at most 20 */
   problems: CacheProblem[]
 }
@@ -279,18 +285,27 @@ export class SqliteInventoryCache implements InventoryCache {
       // pruning is housekeeping; a failure here shows up on the next real write
     }
     const onFailure = (f: BackendFailure): void => this.onBackendFailure(f)
-    this.backend = undefined
-    if (this.mode === 'worker') {
-      try {
-        this.backend = new WorkerBackend(this.path, this.prune, this.opts.maxSizeBytes, onFailure, () => this.schedule(), this.opts.workerUrl)
-      } catch {
-        // no worker available (e.g. missing from a build): the main thread writes, in bounded steps
-      }
-    }
-    this.backend ??= new InlineBackend(db, this.prune, onFailure)
+    // worker: the thread starts with the first op (if it cannot, onBackendFailure falls back to inline)
+    this.backend = this.mode === 'worker' ? new WorkerBackend(this.path, this.prune, this.opts.maxSizeBytes, onFailure, () => this.schedule(), this.opts.workerUrl) : new InlineBackend(db, this.prune, onFailure)
     this.state = 'ok'
-    this.gcWanted = true
+    // Housekeeping left from an earlier run (rows of old generations: a reset cut short, a clear
+    // not yet collected; many free pages) is looked up here with a few index seeks, so that a
+    // start with nothing to tidy sends no op at all (and starts no writer thread).
+    this.gcWanted = this.housekeepingFound(this.reader)
     this.schedule()
+  }
+
+  /** true: old rows to collect (or free pages to return) — the gc/vacuum steps have work */
+  private housekeepingFound(reader: CacheStore): boolean {
+    try {
+      if (reader.hasGarbage()) return true
+      const { free, total } = reader.freePages()
+      this.vacuumWanted = vacuumWorthwhile(free, total, false)
+      return false
+    } catch {
+      // could not tell: let the writer look (a real problem surfaces there, as before)
+      return true
+    }
   }
 
   private report(p: Omit<CacheProblem, 'at'>): void {
@@ -319,10 +334,16 @@ export class SqliteInventoryCache implements InventoryCache {
     if (f.startup && this.db && this.backend?.kind === 'worker') {
       // The worker could not start (nothing was written by it): write from the main thread instead.
       void this.backend.close()
-      this.backend = new InlineBackend(this.db, this.prune, (g) => this.onBackendFailure(g))
-      for (const [id, c] of this.conns) {
-        if (!c.complete) this.conns.delete(id)
-        else this.markForReset(c)
+      const inline = new InlineBackend(this.db, this.prune, (g) => this.onBackendFailure(g))
+      this.backend = inline
+      if (f.unapplied) {
+        // everything it was given, in order: the same file as if it had started
+        for (const u of f.unapplied) inline.submit(u.op, u.onResult)
+      } else {
+        for (const [id, c] of this.conns) {
+          if (!c.complete) this.conns.delete(id)
+          else this.markForReset(c)
+        }
       }
       this.schedule()
       return
@@ -379,7 +400,7 @@ export class SqliteInventoryCache implements InventoryCache {
   }
 
   status(): CacheStatus {
-    return { state: this.state, path: this.path, mode: this.backend?.kind ?? this.mode, problems: [...this.problems] }
+    return { state: this.state, path: this.path, mode: this.backend?.kind ?? this.mode, workerStarted: this.backend?.started() ?? false, problems: [...this.problems] }
   }
 
   /**

@@ -32,6 +32,12 @@ export interface StoreOwnerOptions {
 const VACUUM_FREE_SHARE = 0.1
 const VACUUM_MIN_FREE_PAGES = 256
 
+/** Whether returning free pages is worth a vacuum step (always when forced and any are free). */
+export function vacuumWorthwhile(free: number, total: number, force: boolean): boolean {
+  if (free === 0) return false
+  return force || (free >= VACUUM_MIN_FREE_PAGES && free >= total * VACUUM_FREE_SHARE)
+}
+
 export class StoreExecutor {
   readonly store: CacheStore
   private readonly resets = new Map<number, { connectionId: string; gen: number }>()
@@ -88,7 +94,7 @@ export class StoreExecutor {
         return s.collectGarbage(op.limit)
       case 'vacuum': {
         const { free, total } = s.freePages()
-        if (free === 0 || (!op.force && (free < VACUUM_MIN_FREE_PAGES || free < total * VACUUM_FREE_SHARE))) return 0
+        if (!vacuumWorthwhile(free, total, op.force === true)) return 0
         const n = Math.min(free, op.maxPages)
         s.vacuumStep(n)
         return n

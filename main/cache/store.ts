@@ -114,6 +114,12 @@ export class CacheStore {
           WHERE (p.gen IS NULL OR o.gen <> p.gen) AND (o.connection_id || char(31) || o.gen) NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
       ),
       deleteRowid: db.prepare<[number]>('DELETE FROM objects WHERE rowid = ?'),
+      // hasGarbage(): distinct connections of objects by index seeks, then any row off the visible generation
+      poolGens: db.prepare<[], { connection_id: string; gen: number }>('SELECT connection_id, gen FROM pools'),
+      nextConnection: db.prepare<[string], { connection_id: string }>('SELECT connection_id FROM objects WHERE connection_id > ? ORDER BY connection_id LIMIT 1'),
+      otherGen: db.prepare<[string, number, string, number], { x: number }>(
+        'SELECT 1 AS x WHERE EXISTS (SELECT 1 FROM objects WHERE connection_id = ? AND gen < ?) OR EXISTS (SELECT 1 FROM objects WHERE connection_id = ? AND gen > ?)',
+      ),
       deletePool: db.prepare<[string]>('DELETE FROM pools WHERE connection_id = ?'),
       // The new (empty) generation is above every generation present, so no row of an abandoned
       // reset can become visible through it.
@@ -234,6 +240,24 @@ export class CacheStore {
       for (const { rowid } of ids) this.st.deleteRowid.run(rowid)
       return ids.length
     })()
+  }
+
+  /**
+   * Whether collectGarbage() has anything to delete (ignoring resets in progress: for a fresh
+   * connection at open, where there are none). A few index seeks per cached connection — never a
+   * scan of the objects — so it may run on the main thread at startup.
+   */
+  hasGarbage(): boolean {
+    const gens = new Map(this.st.poolGens.all().map((p) => [p.connection_id, p.gen]))
+    let after = ''
+    for (;;) {
+      const next = this.st.nextConnection.get(after)
+      if (!next) return false
+      const id = next.connection_id
+      const gen = gens.get(id)
+      if (gen === undefined || this.st.otherGen.get(id, gen, id, gen)) return true
+      after = id
+    }
   }
 
   /** Hides everything cached of the connection at once (garbage collection deletes the rows). */
