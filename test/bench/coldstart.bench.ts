@@ -234,7 +234,7 @@ async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summ
     const mainMb = rssKb(appPid) / 1024
     const mainThreads = threads(appPid)
     tell('cache')
-    const cacheStatus = JSON.parse(await next('cache')) as { mode?: string; state?: string; writerStarted?: boolean } | null
+    const cacheStatus = JSON.parse(await next('cache')) as { mode?: string; state?: string; workerStarted?: boolean } | null
     const chromium = descendants(process.pid).filter((p) => /chrom/i.test(p.cmd))
     const renderers = chromium.filter((p) => p.cmd.includes('--type=renderer'))
     const rss = new Map(renderers.map((p) => [p.pid, rssKb(p.pid)]))
@@ -261,7 +261,7 @@ async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summ
       before_runtime_mb: Math.round(mainBeforeMb),
       heap_used_mb: Math.round(appMem.heapUsed / 1024 / 1024),
       threads: mainThreads,
-      cache: cacheStatus ? `${cacheStatus.state ?? '?'}/${cacheStatus.mode ?? '?'}${cacheStatus.writerStarted === undefined ? '' : cacheStatus.writerStarted ? ', writer thread started' : ', writer thread not started'}` : 'off',
+      cache: cacheStatus ? `${cacheStatus.state ?? '?'}/${cacheStatus.mode ?? '?'}${cacheStatus.workerStarted === undefined ? '' : cacheStatus.workerStarted ? ', writer thread started' : ', writer thread not started'}` : 'off',
     })
     const rendererAfterGcMb = pageRenderers.reduce((s, pid) => s + (rssAfterGc.get(pid) ?? 0), 0) / 1024
     bench('coldstart.renderer_rss_mb', rendererMb, 'MB', { processes: pageRenderers.length, after_gc_mb: Math.round(rendererAfterGcMb), note: "the page's renderer process (see the header)" })
