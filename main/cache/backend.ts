@@ -98,6 +98,8 @@ export class WorkerBackend implements Backend {
   /** ops posted before the thread said 'ready' (kept for a startup failure: none of them was applied) */
   private beforeReady: { op: StoreOp; onResult: ((r: number) => void) | undefined }[] | undefined = []
   private failed = false
+  /** new Worker() threw: the failure is reported in a microtask */
+  private startFailed = false
   private ready = false
   private exited = false
   private closing: Promise<void> | undefined
@@ -118,6 +120,7 @@ export class WorkerBackend implements Backend {
   /** Starts the thread (once). A start that throws is reported as a startup failure, after the current call. */
   private start(): Worker | undefined {
     if (this.worker) return this.worker
+    if (this.startFailed) return undefined
     const workerData = { path: this.path, prune: this.prune, maxSizeBytes: this.maxSizeBytes }
     let worker: Worker
     try {
@@ -132,13 +135,11 @@ export class WorkerBackend implements Backend {
         worker = new Worker(this.url, { workerData })
       }
     } catch (e) {
-      // Not from inside the caller's own step (it may be half-way through its bookkeeping): the
-      // same as a thread that dies before 'ready', one tick later.
-      this.failed = true
-      const unapplied = this.beforeReady ?? []
-      this.beforeReady = undefined
-      this.waiting.clear()
-      queueMicrotask(() => this.onFailure({ op: 'batch', code: undefined, message: e instanceof Error ? e.message : String(e), error: e, startup: true, unapplied }))
+      // Reported as a thread that died before 'ready', once the caller's current step is over (it
+      // may be half-way through its bookkeeping); the ops it submits meanwhile are kept with the
+      // others and handed over with the failure.
+      this.startFailed = true
+      queueMicrotask(() => this.fail('worker', undefined, e))
       return undefined
     }
     this.worker = worker
@@ -186,9 +187,10 @@ export class WorkerBackend implements Backend {
   }
 
   submit(op: StoreOp, onResult?: (result: number) => void): void {
-    if (this.failed || this.closing) return
+    if (this.failed) return
     this.beforeReady?.push({ op, onResult })
     const worker = this.start()
+    // could not be created: the op stays in beforeReady, handed over with the failure
     if (!worker) return
     const id = this.nextId++
     if (this.waiting.size === 0) worker.ref()

@@ -117,4 +117,26 @@ describe('the cache writer thread starts lazily', () => {
     expect(namesOf(loaded?.diff.upserts ?? [])).toEqual({ 'VM OpaqueRef:1': 'alpha renamed', 'VM OpaqueRef:3': 'gamma' })
     expect(loaded?.meta.token).toBe('tok-3')
   })
+
+  it.each([
+    // not a file: URL: new Worker() throws at once (ERR_INVALID_URL_SCHEME)
+    ['cannot even be created (the Worker constructor throws)', 'https://example.invalid/xenpilot-cache-worker.js'],
+    // created, then dies before 'ready' (module not found)
+    ['dies before it is ready', 'file:///nonexistent/xenpilot-cache-worker.js'],
+  ])('a thread that %s: a reset of 5,000 objects and the batch after it are all written by the main thread', async (_what, url) => {
+    const d = dir()
+    const c = open(d, new URL(url))
+    const many = Array.from({ length: 5000 }, (_, i) => vm(`OpaqueRef:${i}`, `vm-${i}`))
+    c.write(reset('c1', 1, many), { poolName: 'Big', lastSyncAt: new Date().toISOString() })
+    c.write(batch('c1', 2, [vm('OpaqueRef:0', 'first renamed')]))
+    await c.flush()
+    expect(c.status()).toMatchObject({ state: 'ok', mode: 'inline', workerStarted: false, problems: [] })
+    await c.close()
+    const again = openInventoryCache({ dataDir: d, mode: 'inline' })
+    cleanups.push(() => again.close())
+    const names = namesOf(again.load('c1')?.diff.upserts ?? [])
+    expect(Object.keys(names)).toHaveLength(5000)
+    expect(names['VM OpaqueRef:0']).toBe('first renamed')
+    expect(names['VM OpaqueRef:4999']).toBe('vm-4999')
+  })
 })
