@@ -29,7 +29,7 @@ export interface WebCliOptions {
   customStaticDir: boolean
 }
 
-const USAGE = 'usage: npm run web -- [--port PORT] [--data-dir DIR] [--connect-demo SEED.json]'
+const USAGE = 'usage: npm run web -- [--port PORT] [--data-dir DIR] [--connect-demo SEED.json]   (bundled: node out/web/cli.js [same options])'
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env['XDG_CONFIG_HOME'] && env['XDG_CONFIG_HOME'].startsWith('/') ? env['XDG_CONFIG_HOME'] : join(homedir(), '.config')

@@ -37,6 +37,9 @@ describe('electron-vite build', () => {
     // the worker must run in a worker thread of Electron's main process: nothing of Electron in it
     const workerFiles = [join(OUT, 'main/worker.js'), ...readdirSync(join(OUT, 'main/chunks')).map((f) => join(OUT, 'main/chunks', f))]
     for (const f of workerFiles) expect(readFileSync(f, 'utf8'), f).not.toMatch(/from ["']electron["']/)
+    // main/cache/backend.ts resolves `./worker.js` against its own file: that code must be in
+    // index.js itself — in chunks/ it would look for chunks/worker.js and quietly write inline
+    expect(readFileSync(join(OUT, 'main/index.js'), 'utf8')).toContain('new URL(`./worker${ext}`, import.meta.url)')
   })
 
   it('the bundled writer thread writes the cache to disk, and a reopened cache reads it back', async () => {
