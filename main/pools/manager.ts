@@ -527,9 +527,9 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     this.closed = true
     await this.disconnectAll()
     this.hostTrust.destroy()
-    // a connection list write queued by the last state change must land before the caller
-    // removes or reuses the data folder
-    await this.writer.idle()
+    // a connection list write queued by the last state change, or a member pin written by a
+    // connect that was cut short, must land before the caller removes or reuses the data folder
+    await Promise.all([this.writer.idle(), this.hostTrust.pins.idle()])
   }
 
   // --- PoolHostAccess ------------------------------------------------------------------------------

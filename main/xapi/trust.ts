@@ -108,6 +108,11 @@ export class PinStore {
     return [...this.pins.keys()]
   }
 
+  /** resolves when every write queued so far has landed (or failed) */
+  idle(): Promise<void> {
+    return this.writer?.idle() ?? Promise.resolve()
+  }
+
   private save(): Promise<void> {
     if (!this.writer) return Promise.resolve()
     return this.writer.write(() => JSON.stringify({ version: 1, pins: Object.fromEntries(this.pins) }, null, 1))
