@@ -6,8 +6,8 @@
  *   as Xen Orchestra does). `mode: 'xml-rpc'` forces XML-RPC.
  * - Bodies are parsed chunk by chunk as they arrive, so a large answer never blocks the main process
  *   in one piece: XML-RPC decoded (strict UTF-8) into the streaming XML parser, JSON-RPC bytes into
- *   JsonRpcResponseParser (each record of a get_all_records map / event of an event batch parsed
- *   and normalised as soon as it is complete, overlapping the rest of the transfer).
+ *   JsonRpcResponseParser; in both, each record of a get_all_records map / event of an event batch
+ *   is normalised as soon as it is complete, overlapping the rest of the transfer.
  * - Every call has a timeout and an optional AbortSignal; bodies are capped (maxResponseBytes).
  * - Results are normalised type-directed from the datamodel (./normalise).
  */
@@ -47,9 +47,9 @@ export interface CallOptions {
   raw?: boolean
   /**
    * For calls returning a map (get_all_records): called with each normalised member as soon as it
-   * is parsed (JSON-RPC: while the rest is still arriving; XML-RPC: after the parse, yielding to
-   * other work every few ms). Members handed over are not kept: the call then
-   * resolves to an empty map.
+   * is parsed, while the rest is still arriving (both protocols). Members handed over are not
+   * kept: the call then resolves to an empty map. A call that fails (XAPI Failure, cut-off or
+   * malformed body) may have handed over some members first: the caller drops them.
    */
   onResultMember?: (key: string, value: unknown) => void
   /** JSON-RPC: parse the body in one piece at the end (benchmark baseline of the old parser) */
@@ -110,7 +110,7 @@ export class XapiTransport {
     const entry = co.onResultMember
     const valueN = entry ? mapValueNormaliser(method) : undefined
     if (entry && valueN && typeof wire === 'object' && wire !== null && !Array.isArray(wire)) {
-      // not streamed (XML-RPC): member by member, giving other work a turn every few ms
+      // not streamed (JSON-RPC with jsonWhole): member by member, giving other work a turn every few ms
       let n = 0
       let until = performance.now() + SLICE_MS
       for (const key in wire) {
@@ -124,7 +124,7 @@ export class XapiTransport {
     }
     const events = typeof wire === 'object' && wire !== null && !Array.isArray(wire) ? wire.events : undefined
     if (Array.isArray(events) && events.length > 1000 && resultType(method) === 'an event batch') {
-      // a large batch that was not streamed (XML-RPC): its snapshots a few ms at a time
+      // a large batch that was not streamed (jsonWhole): its snapshots a few ms at a time
       let until = performance.now() + SLICE_MS
       for (let i = 0; i < events.length; i++) {
         normaliseEvent(events[i] as WireValue)
@@ -139,7 +139,7 @@ export class XapiTransport {
   }
 
   private async callWire(method: string, params: readonly unknown[], co: CallOptions, hooks: JsonStreamHooks | undefined, via: { streamed: boolean }): Promise<WireValue> {
-    if (this.detected === 'xml-rpc') return this.xml(method, params, co)
+    if (this.detected === 'xml-rpc') return this.xml(method, params, co, hooks, via)
     if (this.detected === 'json-rpc') return this.json(method, params, co, hooks, via)
     try {
       const v = await this.json(method, params, co, hooks, via)
@@ -148,16 +148,19 @@ export class XapiTransport {
     } catch (e) {
       if (e instanceof TransportError && e.kind === 'unsupported') {
         this.detected = 'xml-rpc'
-        return this.xml(method, params, co)
+        return this.xml(method, params, co, hooks, via)
       }
       if (e instanceof XapiError) this.detected = 'json-rpc'
       throw e
     }
   }
 
-  private async xml(method: string, params: readonly unknown[], co: CallOptions): Promise<WireValue> {
+  private async xml(method: string, params: readonly unknown[], co: CallOptions, hooks: JsonStreamHooks | undefined, via: { streamed: boolean }): Promise<WireValue> {
     const body = serializeMethodCall(method, encodeXmlParams(method, params))
-    const value = await this.post('/', 'text/xml', body, method, co, 'xml', undefined)
+    // hooks: entries of the envelope's Value are handed over as they are parsed (members given
+    // away are already gone when a Failure or a cut-off body turns the call into an error)
+    const value = await this.post('/', 'text/xml', body, method, co, 'xml', hooks)
+    via.streamed = hooks !== undefined
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'Status' in value) {
       if (value.Status === 'Success') return value.Value ?? ''
       if (value.Status === 'Failure') {
@@ -266,7 +269,7 @@ export class XapiTransport {
           return readSnippet(res, (snippet) => fail(new TransportError('bad-response', `${key} answered ${method} with ${ctype} instead of XML${snippet ? `: ${snippet}` : ''}`, { host: key, method, status })))
         }
         const decoder = new TextDecoder('utf-8', { fatal: true })
-        const parser = kind === 'xml' ? new XmlRpcResponseParser() : undefined
+        const parser = kind === 'xml' ? new XmlRpcResponseParser(hooks) : undefined
         // JSON: bytes go straight into the incremental parser (it decodes each entry itself)
         const jsonParser = kind === 'json' && !co.jsonWhole ? new JsonRpcResponseParser(hooks) : undefined
         const chunks: Buffer[] = []

@@ -17,6 +17,7 @@
  * (or string past 2^53), <double> → number, <boolean> → boolean, <dateTime.iso8601> → its text.
  * Type-directed normalisation (int64 strings, dates, null refs) happens later in ./normalise.
  */
+import type { JsonStreamHooks } from './json'
 import type { WireValue } from './wire'
 
 export class XmlRpcDouble {
@@ -435,7 +436,28 @@ export class XmlRpcResponseParser {
   private seen = 0
   private base = 0
   private error: XmlRpcParseError | undefined
+  /** entry hooks on the XAPI result (see the constructor) */
+  private readonly hooks: JsonStreamHooks | undefined
+  /** cd of the result struct whose members are streamed, -1: none open */
+  private streamCd = -1
+  /** cd of the array whose items go through hooks.item, -1: none open; and its container name */
+  private itemCd = -1
+  private itemName = ''
+  /** the streamed struct's current member holds an array split off item by item (kept, no member hook) */
+  private memberSplit = false
   isFault = false
+
+  /**
+   * `hooks`: entries of the XAPI result — the Value member of the methodResponse's
+   * {Status, Value} struct — are handed over as soon as each is complete, as JsonRpcResponseParser
+   * does for JSON-RPC's `result`: `member` for each member of a struct result (get_all_records:
+   * ref → record; undefined = not kept), `item` for each element of an array result (container '')
+   * and of an array member of a struct result (container = its name: event.from's 'events'). Such
+   * array members are kept and not given to `member`. A <fault> or any other shape gets no hooks.
+   */
+  constructor(hooks?: JsonStreamHooks) {
+    this.hooks = hooks
+  }
 
   write(chunk: string): void {
     if (this.error) throw this.error
@@ -569,8 +591,17 @@ export class XmlRpcResponseParser {
     const v0 = k1 + 14
     if (e !== v0) {
       // ends with the value: V</value></member>
+      const v = own(buf.slice(v0, e - 17))
+      const hook = this.cd === this.streamCd ? this.hooks?.member : undefined
+      if (hook) {
+        const kept = hook(own(key), v)
+        if (kept === undefined) return e
+        this.skeys[this.sp] = key
+        this.svals[this.sp++] = kept
+        return e
+      }
       this.skeys[this.sp] = key
-      this.svals[this.sp++] = own(buf.slice(v0, e - 17))
+      this.svals[this.sp++] = v
       return e
     }
     // a typed value (or text the expression does not take) follows: now inside <member><value>
@@ -594,7 +625,9 @@ export class XmlRpcResponseParser {
     ITEM_RE.lastIndex = lt
     if (!ITEM_RE.test(buf)) return -1
     const e = ITEM_RE.lastIndex
-    ;(this.conts[this.cd] as WireValue[]).push(own(buf.slice(lt + 7, e - 8)))
+    const v = own(buf.slice(lt + 7, e - 8))
+    const hook = this.cd === this.itemCd ? this.hooks?.item : undefined
+    ;(this.conts[this.cd] as WireValue[]).push(hook ? hook(this.itemName, v) : v)
     return e
   }
 
@@ -885,10 +918,24 @@ export class XmlRpcResponseParser {
         this.conts[++this.cd] = undefined
         this.starts[this.cd] = this.sp
         this.collecting = false
+        if (this.hooks && this.isResultSlot(nd)) this.streamCd = this.cd
         return
       case Tag.Array:
         this.conts[++this.cd] = []
         this.collecting = false
+        if (this.hooks) {
+          if (this.cd - 1 === this.streamCd) {
+            // an array member of the streamed struct (event.from's events)
+            this.memberSplit = true
+            if (this.hooks.item) {
+              this.itemCd = this.cd
+              this.itemName = own(this.skeys[this.sp - 1] ?? '')
+            }
+          } else if (this.hooks.item && this.isResultSlot(nd)) {
+            this.itemCd = this.cd
+            this.itemName = ''
+          }
+        }
         return
       case Tag.Fault:
         this.isFault = true
@@ -909,6 +956,35 @@ export class XmlRpcResponseParser {
     }
   }
 
+  /**
+   * The XAPI result's place: the <value> of the member named Value in the struct that is the
+   * response's param (methodResponse › params › param › value › struct › member › value), a
+   * container about to open at depth nd inside it.
+   */
+  private isResultSlot(nd: number): boolean {
+    const t = this.tags
+    return nd === 8 && t[3] === Tag.Param && t[5] === Tag.Struct && t[6] === Tag.Member && t[7] === Tag.Value && this.skeys[this.sp - 1] === 'Value'
+  }
+
+  /** a member of the streamed struct is complete: handed to hooks.member (dropped when not kept) */
+  private streamMember(): void {
+    if (this.memberSplit) {
+      this.memberSplit = false
+      return
+    }
+    const hook = this.hooks?.member
+    if (!hook) return
+    const i = this.sp - 1
+    const kept = hook(own(this.skeys[i] ?? ''), this.svals[i] ?? null)
+    if (kept !== undefined) {
+      this.svals[i] = kept
+      return
+    }
+    this.sp = i
+    this.skeys[i] = ''
+    this.svals[i] = null
+  }
+
   private close(id: Tag, at: number): void {
     const d = this.depth
     const k = this.kids[d] ?? 0
@@ -921,7 +997,10 @@ export class XmlRpcResponseParser {
         this.pending = null
         const parent = this.tags[d - 1]
         if (parent === Tag.Member) this.svals[this.sp - 1] = v
-        else if (parent === Tag.Data) (this.conts[this.cd] as WireValue[]).push(v)
+        else if (parent === Tag.Data) {
+          const hook = this.cd === this.itemCd ? this.hooks?.item : undefined
+          ;(this.conts[this.cd] as WireValue[]).push(hook ? hook(this.itemName, v) : v)
+        }
         else if (!this.hasResult) {
           this.result = v
           this.hasResult = true
@@ -932,12 +1011,14 @@ export class XmlRpcResponseParser {
         const start = this.starts[this.cd] ?? 0
         this.pending = buildStruct(this.skeys, this.svals, start, this.sp)
         this.sp = start
+        if (this.cd === this.streamCd) this.streamCd = -1
         this.cd--
         this.hasPending = true
         return
       }
       case Tag.Array:
         this.pending = this.conts[this.cd] ?? null
+        if (this.cd === this.itemCd) this.itemCd = -1
         this.conts[this.cd--] = undefined
         this.hasPending = true
         return
@@ -980,6 +1061,7 @@ export class XmlRpcResponseParser {
         return
       case Tag.Member:
         if (k !== 2) throw this.bad(k === 0 ? 'an empty <member>' : `<member> "${this.skeys[this.sp - 1]}" without a <value>`, at)
+        if (this.cd === this.streamCd) this.streamMember()
         return
       case Tag.Param:
       case Tag.Fault:

@@ -116,7 +116,7 @@ describe('JSON-RPC over HTTPS, parsed as it arrives', () => {
   })
 })
 
-describe('large answers that are not streamed (XML-RPC)', () => {
+describe('large XML-RPC answers (streamed too)', () => {
   it('normalises a big event batch and hands get_all_records members over one by one', async () => {
     const v = (s: string) => `<value>${s}</value>`
     const member = (n: string, val: string) => `<member><name>${n}</name>${val}</member>`
