@@ -39,7 +39,7 @@ import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQue
 import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
 import { isCacheable, toRow, type ObjectRow } from './serialize'
 import { vacuumWorthwhile } from './ops'
-import { CacheStore, DEFAULT_PRUNE, type FieldOmission, type MetaPatch, type PruneLimits } from './store'
+import { CacheStore, DEFAULT_PRUNE, type MetaPatch, type PageOmission, type PruneLimits } from './store'
 import { join } from 'node:path'
 
 export interface CacheOptions {
@@ -469,12 +469,16 @@ export class SqliteInventoryCache implements InventoryCache {
    * generation changed between two pages (a reset or clear committed meanwhile): the pages read so
    * far belong to a graph that is gone. Nothing at all: nothing cached.
    */
-  *readPages(connectionId: string, pageSize: number, omit?: FieldOmission): Generator<CachedPage | 'changed'> {
+  *readPages(connectionId: string, pageSize: number, omit?: PageOmission): Generator<CachedPage | 'changed'> {
     if (this.doNotCache.has(connectionId)) return
     const size = Math.max(1, Math.floor(pageSize))
     const held = this.conns.get(connectionId)
     if (held?.complete) {
       const { diff, meta } = this.fromMemory(connectionId, held)
+      if (omit?.classes) {
+        const left = new Set(omit.classes)
+        if (left.size > 0) diff.upserts = diff.upserts.filter((u) => !left.has(u.cls))
+      }
       for (let i = 0; i === 0 || i < diff.upserts.length; i += size) {
         const upserts = diff.upserts.slice(i, i + size)
         yield { seq: diff.seq, meta, upsertsJson: JSON.stringify(upserts), count: upserts.length }

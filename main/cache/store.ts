@@ -26,6 +26,12 @@ export const DEFAULT_PRUNE: PruneLimits = { messageMaxAgeDays: 30, messageMaxPer
 /** record fields to leave out, by class */
 export type FieldOmission = Readonly<Record<string, readonly string[]>>
 
+/** what a page leaves out: record fields by class, and whole classes */
+export interface PageOmission {
+  fields?: FieldOmission
+  classes?: Iterable<string>
+}
+
 export interface PoolRow {
   connectionId: string
   meta: CachedPoolMeta
@@ -80,7 +86,7 @@ export class CacheStore {
   private readonly st
   /** generations being written by a chunked reset: not garbage yet */
   private readonly inProgress = new Set<string>()
-  private readonly omitStatements = new WeakMap<FieldOmission, ReturnType<CacheStore['omitting']>>()
+  private readonly omitStatements = new Map<string, ReturnType<CacheStore['omitting']>>()
 
   constructor(
     readonly db: Database.Database,
@@ -302,7 +308,7 @@ export class CacheStore {
    * last row), with the metadata read in the same transaction: a caller reading page by page sees
    * the generation change (a reset committed meanwhile) in `pool.gen`.
    */
-  page(connectionId: string, after: readonly [string, string] | undefined, limit: number, omit?: FieldOmission): LoadedObjects | undefined {
+  page(connectionId: string, after: readonly [string, string] | undefined, limit: number, omit?: PageOmission): LoadedObjects | undefined {
     const st = omit ? this.omitting(omit) : { first: this.st.pageFirst, after: this.st.pageAfter }
     return this.db.transaction(() => {
       const r = this.st.pool.get(connectionId)
@@ -313,22 +319,25 @@ export class CacheStore {
     })()
   }
 
-  /** page statements whose record text leaves out the given fields per class (json_remove, in SQLite) */
-  private omitting(omit: FieldOmission): { first: Database.Statement<[string, number, number], [string, string, string]>; after: Database.Statement<[string, number, string, string, number], [string, string, string]> } {
-    const known = this.omitStatements.get(omit)
+  /** page statements whose rows leave out the given classes and whose record text leaves out the given fields per class (json_remove), both in SQLite */
+  private omitting(omit: PageOmission): { first: Database.Statement<[string, number, number], [string, string, string]>; after: Database.Statement<[string, number, string, string, number], [string, string, string]> } {
+    const fields = Object.entries(omit.fields ?? {}).filter(([, f]) => f.length > 0)
+    const classes = [...new Set(omit.classes ?? [])].sort()
+    const key = JSON.stringify([fields, classes])
+    const known = this.omitStatements.get(key)
     if (known) return known
     const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`
-    const cases = Object.entries(omit)
-      .filter(([, fields]) => fields.length > 0)
-      .map(([cls, fields]) => `WHEN ${quote(cls)} THEN json_remove(record, ${fields.map((f) => quote(`$."${f.replace(/"/g, '')}"`)).join(', ')})`)
+    const cases = fields.map(([cls, f]) => `WHEN ${quote(cls)} THEN json_remove(record, ${f.map((x) => quote(`$."${x.replace(/"/g, '')}"`)).join(', ')})`)
     const record = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE record END` : 'record'
+    const notIn = classes.length > 0 ? ` AND cls NOT IN (${classes.map(quote).join(', ')})` : ''
     const made = {
-      first: this.db.prepare<[string, number, number], [string, string, string]>(`SELECT cls, ref, ${record} FROM objects WHERE connection_id = ? AND gen = ? ORDER BY cls, ref LIMIT ?`).raw(),
+      first: this.db.prepare<[string, number, number], [string, string, string]>(`SELECT cls, ref, ${record} FROM objects WHERE connection_id = ? AND gen = ?${notIn} ORDER BY cls, ref LIMIT ?`).raw(),
       after: this.db
-        .prepare<[string, number, string, string, number], [string, string, string]>(`SELECT cls, ref, ${record} FROM objects WHERE connection_id = ? AND gen = ? AND (cls, ref) > (?, ?) ORDER BY cls, ref LIMIT ?`)
+        .prepare<[string, number, string, string, number], [string, string, string]>(`SELECT cls, ref, ${record} FROM objects WHERE connection_id = ? AND gen = ?${notIn} AND (cls, ref) > (?, ?) ORDER BY cls, ref LIMIT ?`)
         .raw(),
     }
-    this.omitStatements.set(omit, made)
+    // a handful of distinct omissions in a process (one per caller's constant): no eviction needed
+    this.omitStatements.set(key, made)
     return made
   }
 

@@ -128,7 +128,7 @@ export interface InventoryCache {
    * (then the end) when the cached graph was replaced or cleared between two pages; nothing when
    * nothing is cached
    */
-  readPages?(connectionId: string, pageSize: number, omit?: Readonly<Record<string, readonly string[]>>): Iterator<CachedPage | 'changed'>
+  readPages?(connectionId: string, pageSize: number, omit?: { fields?: Readonly<Record<string, readonly string[]>>; classes?: Iterable<string> }): Iterator<CachedPage | 'changed'>
   /** connections with cached inventory and their metadata, without records (cold start) */
   cachedConnections?(): { connectionId: string; meta: CachedPoolMeta }[]
 }

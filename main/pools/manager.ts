@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConnectionState } from '../../shared/contract/connection'
 import { resetPieces, type PoolDiff } from '../../shared/model/diff'
-import { RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
+import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
 import { parseAddress } from '../xapi/client'
 import { SerialWriter } from '../xapi/atomic-file'
 import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
@@ -26,6 +26,8 @@ import { PoolConnection, type BackoffOptions, type SavedConnection } from './con
 import type { InitialLoad } from './eventloop'
 import type { Keychain } from './keychain'
 
+/** what an offline pool's stream from the cache leaves out (shared/model/slim.ts) */
+const OFFLINE_OMISSION = { fields: RENDERER_UNUSED_FIELDS, classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
 
 export interface PoolManagerOptions {
   /** directory for connections.json and pins.json (created, mode 0700) */
@@ -228,8 +230,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         yield* resetPieces(conn.snapshot(), maxUpserts)
         return
       }
-      // what the renderer never reads stays on disk (shared/model/slim.ts)
-      const pages = cache.readPages(id, maxUpserts, RENDERER_UNUSED_FIELDS)
+      // what the renderer never reads, or reads only while the pool is connected, stays on disk (shared/model/slim.ts)
+      const pages = cache.readPages(id, maxUpserts, OFFLINE_OMISSION)
       let prev: CachedPage | undefined
       let part = 0
       let changed = false

@@ -28,6 +28,7 @@ import type { numaMethods } from '../../shared/contract/numa'
 import type { operationMethods } from '../../shared/contract/operations'
 import type { cacheMethods } from '../../shared/contract/cache'
 import { resetPieces, type PoolDiff } from '../../shared/model/diff'
+import { withoutUnusedClasses } from '../../shared/model/slim'
 import type { PoolManagerApi, RawPoolDiff, Unsubscribe } from '../pools/api'
 import { ServiceError, invalidArgs, toContractError } from './errors'
 import type { SettingsStore } from './settings'
@@ -135,6 +136,11 @@ export function createServices(deps: ServicesDeps): Services {
     inflight: number
     /** credit comes back by itself when the window stops acknowledging (a lost ack must not stall it) */
     stallTimer: NodeJS.Timeout | undefined
+    /**
+     * pools whose last graph went out as read from the offline cache, without the classes only a
+     * connected pool needs (shared/model/slim.ts OFFLINE_UNUSED_CLASSES): sent whole again when they connect
+     */
+    offlineGraph: Set<string>
   }
   const sessions = new Set<SessionState>()
 
@@ -213,7 +219,21 @@ export function createServices(deps: ServicesDeps): Services {
   const handlers = completeTable(merged, log)
 
   const unsubscribers: Unsubscribe[] = [
-    pools.onState((state) => broadcast('connection.state', state)),
+    pools.onState((state) => {
+      broadcast('connection.state', state)
+      if (state.status !== 'connected') return
+      // an offline graph a window got from the cache lacks what only a connected pool needs: the whole graph again
+      const graphPieces = pools.graphPieces?.bind(pools)
+      for (const s of sessions) {
+        if (!s.objects || !s.offlineGraph.delete(state.id)) continue
+        if (graphPieces) s.outbox.push({ kind: 'stream', pieces: graphPieces(state.id, PIECE_UPSERTS) })
+        else {
+          const snap = pools.snapshot(state.id)
+          if (snap) s.outbox.push({ kind: 'diff', diff: snap })
+        }
+        pump(s)
+      }
+    }),
     // Diffs arrive already batched per pool (≤ one per ~50 ms): forwarded as they are, no copying.
     pools.onDiff((diff) => {
       for (const s of sessions) if (s.objects) sendDiff(s, diff)
@@ -226,7 +246,7 @@ export function createServices(deps: ServicesDeps): Services {
     broadcast,
     sessionCount: () => sessions.size,
     openSession(emit, sessionOpts) {
-      const state: SessionState = { emit, emitRaw: sessionOpts?.emitRawDiff, objects: false, outbox: [], pumping: false, window: undefined, inflight: 0, stallTimer: undefined }
+      const state: SessionState = { emit, emitRaw: sessionOpts?.emitRawDiff, objects: false, outbox: [], pumping: false, window: undefined, inflight: 0, stallTimer: undefined, offlineGraph: new Set() }
       sessions.add(state)
       const ctx: CallContext = {
         emit,
@@ -238,6 +258,7 @@ export function createServices(deps: ServicesDeps): Services {
           // queued for this window is superseded by the fresh graphs.
           for (const item of state.outbox) if (item.kind === 'stream') item.pieces.return?.(undefined)
           state.outbox = []
+          state.offlineGraph.clear()
           const graphPieces = pools.graphPieces?.bind(pools)
           for (const c of pools.list()) {
             if (graphPieces) state.outbox.push({ kind: 'stream', pieces: graphPieces(c.id, PIECE_UPSERTS) })
@@ -297,7 +318,10 @@ export function createServices(deps: ServicesDeps): Services {
   }
 
   function emitDiff(s: SessionState, diff: PoolDiff | RawPoolDiff): void {
-    if (!('raw' in diff)) s.emit('pool.diff', diff)
+    // a piece read from the offline cache (raw) already lacks what a window never reads (the SQL leaves it out)
+    if ('raw' in diff) s.offlineGraph.add(diff.diff.connectionId)
+    else if (diff.reset && !diff.part) s.offlineGraph.delete(diff.connectionId)
+    if (!('raw' in diff)) s.emit('pool.diff', withoutUnusedClasses(diff))
     else if (s.emitRaw) s.emitRaw(diff.diff, diff.upsertsJson)
     else s.emit('pool.diff', { ...diff.diff, upserts: JSON.parse(diff.upsertsJson) as PoolDiff['upserts'] })
     if (s.window === undefined) return

@@ -14,3 +14,64 @@ export const RENDERER_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>>
   VM_guest_metrics: ['other'],
   VDI: ['sm_config'],
 }
+
+/**
+ * Whole classes no renderer code reads (no `get('X', …)`, no table, not in the tree, search,
+ * details, alerts or task texts): main never sends them to a window — not from the offline cache,
+ * not in a connected pool's diffs — and the renderer drops any that still arrive. The cache and
+ * main's own graph keep them. Classes that carry a `name_label` (task error texts name objects
+ * by it) or can be the object of a `message` (alerts show its name) are not listed.
+ *
+ * Before the renderer reads one of these classes, take it off this list.
+ */
+export const RENDERER_UNUSED_CLASSES: ReadonlySet<string> = new Set([
+  // a VM's network interfaces and their metrics: no view shows them
+  'VIF',
+  'VIF_metrics',
+  // VNC/RFB consoles: the console view asks main (console.open) by VM/host ref
+  'console',
+  // CPUs of a host: NUMA figures come from main (numa.*), the details show host_metrics only
+  'host_cpu',
+  // metrics and crash dumps of devices, never shown
+  'VBD_metrics',
+  'PIF_metrics',
+  'crashdump',
+  'host_crashdump',
+  // networking and device plumbing the tree and details do not show (PIF itself is read by the network details)
+  'Bond',
+  'VLAN',
+  'tunnel',
+  'network_sriov',
+  'PCI',
+  'PGPU',
+  'VGPU',
+  'VGPU_type',
+  'PUSB',
+  'VUSB',
+  'VTPM',
+  'SDN_controller',
+  // storage and cluster internals
+  'LVHD',
+  'DR_task',
+  'Cluster',
+  'Cluster_host',
+  'PVS_server',
+  'PVS_cache_storage',
+])
+
+/**
+ * Classes the renderer reads only for actions that are disabled while a pool is offline (the
+ * delete plan of a VM reads its VBDs and their VDIs): main leaves them out of what it streams
+ * to a window from the offline cache, and sends the whole graph again (a reset) when such a pool
+ * connects. The renderer keeps them when they come (a connected pool's diffs carry them).
+ * One thing shows less meanwhile: an alert about a VDI of an offline pool names the class, not the
+ * VDI. Before the renderer reads one of these while a pool is offline, take it off this list.
+ */
+export const OFFLINE_UNUSED_CLASSES: ReadonlySet<string> = new Set(['VBD', 'VDI'])
+
+/** what a window is sent of a pool: upserts and removes of the classes it never reads left out; `diff` itself when nothing is */
+export function withoutUnusedClasses<D extends { upserts: readonly { cls: string }[]; removes: readonly { cls: string }[] }>(diff: D): D {
+  const drop = (x: { cls: string }): boolean => RENDERER_UNUSED_CLASSES.has(x.cls)
+  if (!diff.upserts.some(drop) && !diff.removes.some(drop)) return diff
+  return { ...diff, upserts: diff.upserts.filter((x) => !drop(x)), removes: diff.removes.filter((x) => !drop(x)) }
+}

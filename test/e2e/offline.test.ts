@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator } from '../sim'
 import { buildFleet } from '../sim/fleet'
 import type { SimControl, SimFleet, SimPoolHandle } from '../sim/model'
-import { startApp, type AppHarness } from './harness'
+import { startApp, type AppHarness, type ReceivedEvent } from './harness'
+import type { PoolDiff } from '../../shared/model/diff'
+import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES } from '../../shared/model/slim'
 
 const LONG = 60_000
 /** a persistent keychain, so the restarted app can log in again by itself */
@@ -35,6 +37,19 @@ function hostName(pool: SimPoolHandle, ref: string): string {
   const n = pool.objects.get('host')?.get(ref)?.name_label
   if (typeof n !== 'string') throw new Error(`no host ${ref} in ${pool.name}`)
   return n
+}
+
+/** the classes of every object in the `pool.diff` events a window received for `connectionId` */
+function diffClasses(events: readonly ReceivedEvent[], connectionId: string): Set<string> {
+  const out = new Set<string>()
+  for (const e of events) {
+    if (e.event !== 'pool.diff') continue
+    const d = e.payload as PoolDiff
+    if (d.connectionId !== connectionId) continue
+    for (const u of d.upserts) out.add(u.cls)
+    for (const r of d.removes) out.add(r.cls)
+  }
+  return out
 }
 
 /** polls `ok` until it holds (beforeAll has no expect.poll) */
@@ -119,6 +134,18 @@ describe('offline cache in the app', { timeout: 240_000 }, () => {
     expect(await page.getByTestId('pools-connected').textContent()).toBe('Pools: 0 of 2 connected')
     await treeitem(page, web01Host).waitFor({ timeout: LONG })
 
+    // what a window is sent of an offline pool (the contract client subscribes like the page): the
+    // cached graph without the classes the renderer never reads (and, when streamed from the file
+    // rather than from main's memory, without those only a connected pool needs: test/integration/cache/pieces)
+    await h.api.call('objects.subscribe', {})
+    const ids = (await h.api.call('connections.list', {})).map((c) => c.id)
+    for (const id of ids) await h.api.waitForEvent('pool.diff', (d) => d.connectionId === id && d.reset && d.more !== true, LONG)
+    for (const id of ids) {
+      const sent = diffClasses(h.api.events, id)
+      expect(sent.has('VM')).toBe(true)
+      expect([...sent].filter((c) => RENDERER_UNUSED_CLASSES.has(c))).toEqual([])
+    }
+
     // search runs on the cached graph
     const found = await search(page, 'build-01')
     expect(found).toEqual([{ label: 'build-01', parent: expect.any(String) }])
@@ -171,6 +198,11 @@ describe('offline cache in the app', { timeout: 240_000 }, () => {
       })
     // connected again: the offline marking is gone
     await expect.poll(() => treeitem(page, 'tiny-current').getAttribute('title'), { timeout: LONG }).toBe('tiny-current')
+    // the window holds what the delete plan reads (VBDs, VDIs) now, still without the classes it never reads
+    const current = (await h.api.call('connections.list', {})).find((c) => c.label === 'tiny-current')
+    if (!current) throw new Error('tiny-current is not listed')
+    await expect.poll(() => [...diffClasses(h?.api.events ?? [], current.id)].filter((c) => OFFLINE_UNUSED_CLASSES.has(c)).sort(), { timeout: LONG }).toEqual([...OFFLINE_UNUSED_CLASSES].sort())
+    expect([...diffClasses(h.api.events, current.id)].filter((c) => RENDERER_UNUSED_CLASSES.has(c))).toEqual([])
 
     await expect.poll(() => search(page, 'build-01-while-away'), { timeout: LONG }).toHaveLength(1)
     // no ghost: the search for the deleted VM finds nothing at all

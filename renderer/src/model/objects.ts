@@ -8,7 +8,7 @@
  * pieces (PoolDiff.part) is built aside and swapped in with its last piece.
  */
 import type { PoolDiff } from '../../../shared/model/diff'
-import { RENDERER_UNUSED_FIELDS } from '../../../shared/model/slim'
+import { RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../../shared/model/slim'
 import type { XapiRecords } from '../../../shared/xapi/records.generated'
 
 export type Rec = Record<string, unknown>
@@ -156,6 +156,8 @@ export class PoolObjects {
   }
 
   upsert(cls: string, ref: string, rec: Rec): void {
+    // a class no view reads is not kept (main does not send it; shared/model/slim.ts)
+    if (RENDERER_UNUSED_CLASSES.has(cls)) return
     const unused = RENDERER_UNUSED_FIELDS[cls]
     // the record came from JSON.parse (this copy owns it): the values go, the object's shape stays
     if (unused) for (const f of unused) if (rec[f] !== undefined) rec[f] = undefined

@@ -17,6 +17,7 @@ import { MemoryKeychain } from '../../../main/pools/keychain'
 import { PoolManager } from '../../../main/pools/manager'
 import type { CachedPage, RawPoolDiff } from '../../../main/pools/api'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
+import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES } from '../../../shared/model/slim'
 
 function graph(id: string, vms: number, seq: number, tag: string): PoolDiff {
   const upserts: ObjectUpsert[] = [{ cls: 'pool', ref: `OpaqueRef:${id}-pool`, record: { uuid: `${id}-pool`, name_label: `pool ${tag}` } }]
@@ -128,6 +129,31 @@ describe('PoolManager.graphPieces for an offline pool', () => {
       const fromMemory = [...{ [Symbol.iterator]: () => manager.graphPieces('c1', 1000) }]
       expect(fromMemory).toHaveLength(1)
       expect(fromMemory[0] && 'raw' in fromMemory[0]).toBe(false)
+    } finally {
+      await manager.close()
+    }
+  })
+
+  it('leaves out the classes a window never reads and those only a connected pool needs; the cache keeps them', async () => {
+    const g = graph('c1', 30, 5, 'cached')
+    const left = [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES]
+    for (const cls of left) for (let i = 0; i < 4; i++) g.upserts.push({ cls, ref: `OpaqueRef:${cls}-${i}`, record: { uuid: `${cls}-${i}` } })
+    cache.write(g, { poolName: 'cached pool', memberAddresses: ['127.66.0.1'], lastSyncAt: '2026-11-25T10:00:00Z', token: 'tok-5' })
+    await reopen()
+    writeFileSync(join(dir, 'connections.json'), JSON.stringify({ version: 1, connections: [{ id: 'c1', address: '127.66.0.1', username: 'root', rememberPassword: false, memberAddresses: ['127.66.0.1'], poolName: 'cached pool' }] }))
+    const manager = new PoolManager({ dataDir: dir, keychain: new MemoryKeychain(), cache })
+    try {
+      const out = [...{ [Symbol.iterator]: () => manager.graphPieces('c1', 7) }]
+      expect(out.every((p) => 'raw' in p)).toBe(true)
+      const streamed = out.flatMap((p) => ('raw' in p ? (JSON.parse(p.upsertsJson) as ObjectUpsert[]) : p.upserts))
+      expect(streamed.filter((u) => left.includes(u.cls))).toEqual([])
+      // pages are full though rows were left out: 31 records in pages of 7
+      expect(out.map((p) => ('raw' in p ? p.count : -1))).toEqual([7, 7, 7, 7, 3])
+      const model = new ObjectGraph()
+      for (const p of out) model.apply('raw' in p ? { ...p.diff, upserts: JSON.parse(p.upsertsJson) as ObjectUpsert[] } : p)
+      expect(model.pool('c1')?.all('VM').size).toBe(30)
+      // the cache itself keeps every class
+      expect(cache.load('c1')?.diff.upserts.filter((u) => left.includes(u.cls))).toHaveLength(left.length * 4)
     } finally {
       await manager.close()
     }
