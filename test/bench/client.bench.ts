@@ -288,6 +288,25 @@ async function p1(): Promise<void> {
  * than how fast the simulator can mutate (reported as well: the "live" line, where the loop runs
  * during the mutations and the simulator is the bottleneck).
  */
+/** starts the V8 profiler when XENPILOT_BENCH_PROFILE names a folder; the returned function writes NAME.cpuprofile there */
+async function startProfile(): Promise<((name: string) => Promise<void>) | undefined> {
+  const dir = process.env['XENPILOT_BENCH_PROFILE']
+  if (!dir) return undefined
+  const { Session } = await import('node:inspector/promises')
+  const { writeFileSync: write, mkdirSync } = await import('node:fs')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  await session.post('Profiler.start')
+  return async (name) => {
+    const { profile } = await session.post('Profiler.stop')
+    mkdirSync(dir, { recursive: true })
+    write(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
 async function p2(): Promise<void> {
   const { child, info, lines } = await startSimChild('bench-10k')
   const { XapiClient } = await import('../../main/xapi/client')
@@ -328,10 +347,13 @@ async function p2(): Promise<void> {
       await mutate(n)
       const t0 = performance.now()
       const cpu0 = process.cpuUsage()
+      // XENPILOT_BENCH_PROFILE=DIR: a CPU profile of exactly this ingestion, per transport
+      const profiler = await startProfile()
       const run = loop.run().catch(() => undefined)
       while (delivered < n) await new Promise((r) => setTimeout(r, 2))
       const ms = performance.now() - t0
       const cpu = process.cpuUsage(cpu0)
+      await profiler?.(`p2-backlog-${proto}`)
       const cpuMs = (cpu.user + cpu.system) / 1000
       // the wall time includes the simulator building 10,000 full VM records into one answer
       bench(`P2 event ingestion ${proto}: backlog of ${n} VM changes applied + delivered, wall (${diffs} diffs)`, (delivered / ms) * 1000, 'changes/s', 20_000)
