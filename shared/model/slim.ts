@@ -8,10 +8,21 @@
  * Before the renderer reads one of these fields, take it off this list.
  */
 export const RENDERER_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  VM: ['recommendations', 'bios_strings', 'last_boot_CPU_flags', 'NVRAM', 'xenstore_data', 'HVM_boot_params', 'platform', 'last_booted_record'],
+  VM: [
+    'recommendations', 'bios_strings', 'last_boot_CPU_flags', 'NVRAM', 'xenstore_data', 'HVM_boot_params', 'platform', 'last_booted_record',
+    // no renderer code names these (checked by grep of renderer/src and shared/operations, shared/numa)
+    'snapshot_info', 'snapshot_metadata', 'user_version', 'scheduled_to_be_resident_on', 'memory_target', 'memory_static_min',
+    'actions_after_softreboot', 'actions_after_shutdown', 'actions_after_reboot', 'actions_after_crash', 'VUSBs', 'crash_dumps', 'VTPMs',
+    'PV_bootloader', 'PV_kernel', 'PV_ramdisk', 'PV_args', 'PV_bootloader_args', 'PV_legacy_args', 'HVM_boot_policy', 'HVM_shadow_multiplier',
+    'PCI_bus', 'domarch', 'ha_always_run', 'transportable_snapshot_id', 'blobs', 'protection_policy', 'is_snapshot_from_vmpp', 'snapshot_schedule',
+    'is_vmss_snapshot', 'appliance', 'start_delay', 'shutdown_delay', 'VGPUs', 'attached_PCIs', 'suspend_SR', 'generation_id',
+    'hardware_platform_version', 'has_vendor_device', 'requires_reboot', 'reference_label', 'pending_guidances', 'pending_guidances_recommended',
+    'pending_guidances_full',
+  ],
+  VM_metrics: ['VCPUs_utilisation', 'VCPUs_CPU', 'VCPUs_flags', 'install_time', 'last_updated', 'hvm', 'nested_virt', 'nomigrate', 'current_domain_type'],
   host: ['bios_strings', 'license_params'],
   host_cpu: ['flags', 'features'],
-  VM_guest_metrics: ['other'],
+  VM_guest_metrics: ['other', 'PV_drivers_version', 'PV_drivers_up_to_date', 'last_updated', 'can_use_hotplug_vbd', 'can_use_hotplug_vif', 'PV_drivers_detected', 'netbios_name'],
   VDI: ['sm_config'],
 }
 
