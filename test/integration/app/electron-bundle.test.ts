@@ -9,8 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { dirname, join } from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openInventoryCache } from '../../../main/cache'
-import type { PoolDiff } from '../../../shared/model/diff'
+import { expectBundledWorkerWrites } from './bundled-worker'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 // inside the repo, so the bundle resolves better-sqlite3 from the project's node_modules as it does in out/
@@ -45,27 +44,6 @@ describe('electron-vite build', () => {
   it('the bundled writer thread writes the cache to disk, and a reopened cache reads it back', async () => {
     const dataDir = join(OUT, 'data')
     const workerUrl = pathToFileURL(join(OUT, 'main/worker.js'))
-    const cache = openInventoryCache({ dataDir, workerUrl })
-    const diff: PoolDiff = {
-      connectionId: 'c1',
-      seq: 1,
-      reset: true,
-      upserts: [{ cls: 'VM', ref: 'OpaqueRef:vm1', record: { uuid: 'u1', name_label: 'web-01', power_state: 'Running' } }],
-      removes: [],
-      token: '1,0',
-    }
-    cache.write(diff, { poolName: 'bundle pool', lastSyncAt: new Date().toISOString() })
-    await cache.flush()
-    const status = cache.status()
-    expect(status.mode).toBe('worker')
-    expect(status.problems).toEqual([])
-    expect(status.state).toBe('ok')
-    await cache.close()
-
-    const again = openInventoryCache({ dataDir, workerUrl })
-    const loaded = again.load('c1')
-    expect(loaded?.meta.poolName).toBe('bundle pool')
-    expect(loaded?.diff.upserts.map((u) => u.record.name_label)).toEqual(['web-01'])
-    await again.close()
+    await expectBundledWorkerWrites(workerUrl, dataDir)
   })
 })

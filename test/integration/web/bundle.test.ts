@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { expectBundledWorkerWrites } from '../app/bundled-worker'
 import { openInventoryCache } from '../../../main/cache'
-import type { PoolDiff } from '../../../shared/model/diff'
 import { connectContract, seedFromSimulator } from '../../e2e/harness'
 import { buildFleet } from '../../sim/fleet'
 import { startSimulator } from '../../sim/index'
@@ -153,21 +153,6 @@ describe('the browser-mode bundle (npm run build:web)', () => {
   it('its writer thread (out/web/worker.js) writes a cache opened with it: mode worker, read back after reopening', async () => {
     const dataDir = tmp()
     const workerUrl = pathToFileURL(join(OUT, 'web/worker.js'))
-    const cache = openInventoryCache({ dataDir, workerUrl })
-    const diff: PoolDiff = {
-      connectionId: 'c1',
-      seq: 1,
-      reset: true,
-      upserts: [{ cls: 'VM', ref: 'OpaqueRef:vm1', record: { uuid: 'u1', name_label: 'web-01', power_state: 'Running' } }],
-      removes: [],
-      token: '1,0',
-    }
-    cache.write(diff, { poolName: 'bundle pool', lastSyncAt: new Date().toISOString() })
-    await cache.flush()
-    expect(cache.status()).toMatchObject({ state: 'ok', mode: 'worker', problems: [] })
-    await cache.close()
-    const again = openInventoryCache({ dataDir, mode: 'inline' })
-    expect(again.load('c1')?.diff.upserts.map((u) => u.record.name_label)).toEqual(['web-01'])
-    await again.close()
+    await expectBundledWorkerWrites(workerUrl, dataDir)
   })
 })

@@ -8,9 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import { XmlRpcParseError, XmlRpcResponseParser, parseXmlRpcFragment, parseXmlRpcResponse } from '../../../main/xapi/xmlrpc'
 import type { WireValue } from '../../../main/xapi/wire'
-import { PoolState } from '../../sim/server/pool'
-import { handleXmlRpc } from '../../sim/server/rpc'
-import { tinyPool } from '../sim/tiny-pool'
+import { simXmlRpcResponses } from './sim-xmlrpc-responses'
 import { SaxesXmlRpcResponseParser } from './xmlrpc-saxes-reference'
 
 // ------------------------------------------------------------------------------------------------
@@ -317,44 +315,13 @@ function genDoc(r: Rand): Gen & { fault: boolean } {
 // ------------------------------------------------------------------------------------------------
 // simulator responses
 
-async function simResponses(): Promise<{ what: string; xml: string }[]> {
-  const t = tinyPool()
-  const pool = new PoolState(t.spec, 0)
-  const site = { hostRef: t.refs.hosts[0] ?? '' }
-  const s = (v: string): string => `<value>${v}</value>`
-  const call = async (method: string, params: string[]): Promise<string> => {
-    const body = `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param>${p}</param>`).join('')}</params></methodCall>`
-    return Buffer.concat((await handleXmlRpc(pool, site, body)).body).toString('utf8')
-  }
-  const login = await call('session.login_with_password', [s('root'), s('secret')])
-  const sess = /<name>Value<\/name><value>(OpaqueRef:[^<]+)<\/value>/.exec(login)?.[1]
-  if (!sess) throw new Error(`simulator login failed: ${login}`)
-  const all = '<value><array><data><value>*</value></data></array></value>'
-  const first = await call('event.from', [s(sess), all, s(''), '<value><double>1.0</double></value>'])
-  const token = /<name>token<\/name><value>([^<]*)<\/value>/.exec(first)?.[1] ?? ''
-  // names that need escaping, multi-byte text, a CR
-  await call('VM.set_name_label', [s(sess), s(t.refs.halted), s('a &lt;b&gt; &amp; "c" \'d\' é 中文 😀')])
-  await call('VM.set_name_description', [s(sess), s(t.refs.halted), s('line 1\nline 2 ]]&gt; &#13; end')])
-  const out = [
-    { what: 'session.login_with_password', xml: login },
-    { what: "event.from('')", xml: first },
-    { what: 'event.from(token)', xml: await call('event.from', [s(sess), all, s(token), '<value><double>1.0</double></value>']) },
-    { what: 'system.listMethods', xml: await call('system.listMethods', []) },
-    { what: 'VM.get_all_records', xml: await call('VM.get_all_records', [s(sess)]) },
-    { what: 'host.get_all_records', xml: await call('host.get_all_records', [s(sess)]) },
-    { what: 'VM.get_record', xml: await call('VM.get_record', [s(sess), s(t.refs.halted)]) },
-    { what: 'SESSION_INVALID failure', xml: await call('VM.get_all', [s('OpaqueRef:nope')]) },
-    { what: 'host.get_servertime', xml: await call('host.get_servertime', [s(sess), s(t.refs.hosts[0] ?? '')]) },
-  ]
-  return out
-}
 
 // ------------------------------------------------------------------------------------------------
 
 describe('XML-RPC response parser: same values as the saxes-based reference', () => {
   it('on simulator responses, whole and in random chunk splits down to 1 char', async () => {
     const r = rng(1)
-    const responses = await simResponses()
+    const responses = await simXmlRpcResponses()
     expect(responses.find((x) => x.what === 'VM.get_all_records')?.xml).toContain('中文 😀')
     for (const { what, xml } of responses) {
       const want = parseRef([xml])
