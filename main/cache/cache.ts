@@ -189,6 +189,11 @@ function errCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined
 }
 
+/** page cache of main's connection when it only reads (writer thread mode): 2 MB (negative: KiB) */
+const READER_CACHE_SIZE = -2048
+/** page cache of a connection that writes: better-sqlite3's build default (SQLITE_DEFAULT_CACHE_SIZE) */
+const WRITER_CACHE_SIZE = -16000
+
 export class SqliteInventoryCache implements InventoryCache {
   readonly path: string
   readonly mode: 'inline' | 'worker'
@@ -286,6 +291,10 @@ export class SqliteInventoryCache implements InventoryCache {
     }
     const onFailure = (f: BackendFailure): void => this.onBackendFailure(f)
     // worker: the thread starts with the first op (if it cannot, onBackendFailure falls back to inline)
+    // With a writer thread, this connection only reads: pages of a cold start stream through it
+    // once, in key order, so SQLite's default page cache (16 MB in better-sqlite3's build) would
+    // only keep main 16 MB larger for good. The writer thread's connection keeps the default.
+    if (this.mode === 'worker') db.pragma(`cache_size = ${READER_CACHE_SIZE}`)
     this.backend = this.mode === 'worker' ? new WorkerBackend(this.path, this.prune, this.opts.maxSizeBytes, onFailure, () => this.schedule(), this.opts.workerUrl) : new InlineBackend(db, this.prune, onFailure)
     this.state = 'ok'
     // Housekeeping left from an earlier run (rows of old generations: a reset cut short, a clear
@@ -334,6 +343,8 @@ export class SqliteInventoryCache implements InventoryCache {
     if (f.startup && this.db && this.backend?.kind === 'worker') {
       // The worker could not start (nothing was written by it): write from the main thread instead.
       void this.backend.close()
+      // this connection writes now: SQLite's default page cache again
+      this.db.pragma(`cache_size = ${WRITER_CACHE_SIZE}`)
       const inline = new InlineBackend(this.db, this.prune, (g) => this.onBackendFailure(g))
       this.backend = inline
       if (f.unapplied) {
@@ -506,21 +517,16 @@ export class SqliteInventoryCache implements InventoryCache {
         return
       }
       if (gen === undefined) {
-        if (loaded.rows.length === 0 && !loaded.pool.meta.lastSyncAt) return
+        if (loaded.rows === 0 && !loaded.pool.meta.lastSyncAt) return
         gen = loaded.pool.gen
       }
-      // The stored text is what toRow() made with JSON.stringify of an object; it is spliced in
-      // as is (no parse, no re-stringify). A row that is not an object's text is skipped.
-      const parts: string[] = []
-      let unreadable = 0
-      for (const [cls, ref, json] of loaded.rows) {
-        if (json.charCodeAt(0) !== 123 /* { */ || json.charCodeAt(json.length - 1) !== 125 /* } */) unreadable++
-        else parts.push(`{"cls":${JSON.stringify(cls)},"ref":${JSON.stringify(ref)},"record":${json}}`)
-      }
-      if (unreadable > 0) this.report({ kind: 'io-error', message: `The offline cache ${this.path} held ${unreadable} unreadable record(s) of ${connectionId}; they were skipped.` })
-      const last = loaded.rows[loaded.rows.length - 1]
-      yield { seq: loaded.pool.seq, meta: loaded.pool.meta, upsertsJson: `[${parts.join(',')}]`, count: parts.length }
-      if (loaded.rows.length < size || !last) return
+      // The stored text is what toRow() made with JSON.stringify of an object; SQLite splices it
+      // in as is (no parse, no re-stringify, no string per row in main). A row that is not an
+      // object's text is skipped.
+      if (loaded.unreadable > 0) this.report({ kind: 'io-error', message: `The offline cache ${this.path} held ${loaded.unreadable} unreadable record(s) of ${connectionId}; they were skipped.` })
+      const last = loaded.last
+      yield { seq: loaded.pool.seq, meta: loaded.pool.meta, upsertsJson: loaded.json, count: loaded.count }
+      if (loaded.rows < size || !last) return
       after = [last[0], last[1]]
     }
   }

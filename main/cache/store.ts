@@ -40,6 +40,23 @@ export interface PoolRow {
   doNotCache: boolean
 }
 
+/** one page of a graph as JSON text (CacheStore.page) */
+export interface PageText {
+  pool: PoolRow
+  /** the upserts' JSON text: `[{"cls":…,"ref":…,"record":<stored JSON>},…]` */
+  json: string
+  /** upserts in `json` */
+  count: number
+  /** rows the page read (`count` + `unreadable`): fewer than the limit = the last page */
+  rows: number
+  /** rows whose stored text was not an object's, left out */
+  unreadable: number
+  /** [cls, ref] of the page's last row (where the next page starts) */
+  last: [string, string] | undefined
+}
+
+type PageDbRow = { json: string | null; n: number; ok: number; last_cls: string | null; last_ref: string | null }
+
 export interface LoadedObjects {
   pool: PoolRow
   /** [cls, ref, record JSON] */
@@ -86,7 +103,7 @@ export class CacheStore {
   private readonly st
   /** generations being written by a chunked reset: not garbage yet */
   private readonly inProgress = new Set<string>()
-  private readonly omitStatements = new Map<string, ReturnType<CacheStore['omitting']>>()
+  private readonly omitStatements = new Map<string, ReturnType<CacheStore['pageStatements']>>()
 
   constructor(
     readonly db: Database.Database,
@@ -103,11 +120,6 @@ export class CacheStore {
       maxGen: db.prepare<[string], { g: number | null }>('SELECT max(gen) AS g FROM objects WHERE connection_id = ?'),
       setGen: db.prepare<[number, string]>('UPDATE pools SET gen = ? WHERE connection_id = ?'),
       load: db.prepare<[string, number], [string, string, string]>('SELECT cls, ref, record FROM objects WHERE connection_id = ? AND gen = ?').raw(),
-      // pages in primary-key order (keyset: a page starts after the last (cls, ref) of the previous one)
-      pageFirst: db.prepare<[string, number, number], [string, string, string]>('SELECT cls, ref, record FROM objects WHERE connection_id = ? AND gen = ? ORDER BY cls, ref LIMIT ?').raw(),
-      pageAfter: db
-        .prepare<[string, number, string, string, number], [string, string, string]>('SELECT cls, ref, record FROM objects WHERE connection_id = ? AND gen = ? AND (cls, ref) > (?, ?) ORDER BY cls, ref LIMIT ?')
-        .raw(),
       pruneOld: db.prepare<[string, number, string]>("DELETE FROM objects WHERE connection_id = ? AND gen = ? AND cls = 'message' AND at < ?"),
       // NULL times sort last in DESC order: messages without a timestamp go first.
       pruneMany: db.prepare<[string, number, number]>(
@@ -307,22 +319,29 @@ export class CacheStore {
    * One page of a connection's visible graph, after `after` ([cls, ref] of the previous page's
    * last row), with the metadata read in the same transaction: a caller reading page by page sees
    * the generation change (a reset committed meanwhile) in `pool.gen`.
+   *
+   * The page comes back as the upserts' JSON text, spliced in SQLite from the stored record text
+   * (`[{"cls":…,"ref":…,"record":<stored JSON>},…]`): one string per page, no string per row
+   * (main's heap churned ≈0.5 MB of row strings, their spliced copies and the joined page for every
+   * page of a cold start). A stored text that is not an object's (`{…}`) is left out and counted.
    */
-  page(connectionId: string, after: readonly [string, string] | undefined, limit: number, omit?: PageOmission): LoadedObjects | undefined {
-    const st = omit ? this.omitting(omit) : { first: this.st.pageFirst, after: this.st.pageAfter }
+  page(connectionId: string, after: readonly [string, string] | undefined, limit: number, omit?: PageOmission): PageText | undefined {
+    const st = this.pageStatements(omit)
     return this.db.transaction(() => {
       const r = this.st.pool.get(connectionId)
       if (!r || r.do_not_cache) return undefined
       const pool = toPoolRow(r)
-      const rows = after ? st.after.all(connectionId, pool.gen, after[0], after[1], limit) : st.first.all(connectionId, pool.gen, limit)
-      return { pool, rows }
+      const row = after ? st.after.get(connectionId, pool.gen, after[0], after[1], limit) : st.first.get(connectionId, pool.gen, limit)
+      if (!row || row.n === 0) return { pool, json: '[]', count: 0, rows: 0, unreadable: 0, last: undefined }
+      const last: [string, string] | undefined = row.last_cls !== null && row.last_ref !== null ? [row.last_cls, row.last_ref] : undefined
+      return { pool, json: row.json ?? '[]', count: row.ok, rows: row.n, unreadable: row.n - row.ok, last }
     })()
   }
 
   /** page statements whose rows leave out the given classes and whose record text leaves out the given fields per class (json_remove), both in SQLite */
-  private omitting(omit: PageOmission): { first: Database.Statement<[string, number, number], [string, string, string]>; after: Database.Statement<[string, number, string, string, number], [string, string, string]> } {
-    const fields = Object.entries(omit.fields ?? {}).filter(([, f]) => f.length > 0)
-    const classes = [...new Set(omit.classes ?? [])].sort()
+  private pageStatements(omit: PageOmission | undefined): { first: Database.Statement<[string, number, number], PageDbRow>; after: Database.Statement<[string, number, string, string, number], PageDbRow> } {
+    const fields = Object.entries(omit?.fields ?? {}).filter(([, f]) => f.length > 0)
+    const classes = [...new Set(omit?.classes ?? [])].sort()
     const key = JSON.stringify([fields, classes])
     const known = this.omitStatements.get(key)
     if (known) return known
@@ -330,11 +349,18 @@ export class CacheStore {
     const cases = fields.map(([cls, f]) => `WHEN ${quote(cls)} THEN json_remove(record, ${f.map((x) => quote(`$."${x.replace(/"/g, '')}"`)).join(', ')})`)
     const record = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE record END` : 'record'
     const notIn = classes.length > 0 ? ` AND cls NOT IN (${classes.map(quote).join(', ')})` : ''
+    // the page's rows (keyset order), then one row: the spliced JSON, how many rows were objects' text, the last key
+    const pageSql = (keyset: string): string =>
+      `WITH page AS MATERIALIZED (SELECT cls, ref, ${record} AS rec FROM objects WHERE connection_id = ? AND gen = ?${notIn}${keyset} ORDER BY cls, ref LIMIT ?),
+            marked AS (SELECT cls, ref, rec, (substr(rec, 1, 1) = '{' AND substr(rec, -1, 1) = '}') AS ok FROM page)
+       SELECT '[' || coalesce(group_concat(CASE WHEN ok THEN '{"cls":' || json_quote(cls) || ',"ref":' || json_quote(ref) || ',"record":' || rec || '}' END, ',' ORDER BY cls, ref), '') || ']' AS json,
+              count(*) AS n, coalesce(sum(ok), 0) AS ok,
+              (SELECT cls FROM page ORDER BY cls DESC, ref DESC LIMIT 1) AS last_cls,
+              (SELECT ref FROM page ORDER BY cls DESC, ref DESC LIMIT 1) AS last_ref
+         FROM marked`
     const made = {
-      first: this.db.prepare<[string, number, number], [string, string, string]>(`SELECT cls, ref, ${record} FROM objects WHERE connection_id = ? AND gen = ?${notIn} ORDER BY cls, ref LIMIT ?`).raw(),
-      after: this.db
-        .prepare<[string, number, string, string, number], [string, string, string]>(`SELECT cls, ref, ${record} FROM objects WHERE connection_id = ? AND gen = ?${notIn} AND (cls, ref) > (?, ?) ORDER BY cls, ref LIMIT ?`)
-        .raw(),
+      first: this.db.prepare<[string, number, number], PageDbRow>(pageSql('')),
+      after: this.db.prepare<[string, number, string, string, number], PageDbRow>(pageSql(' AND (cls, ref) > (?, ?)')),
     }
     // a handful of distinct omissions in a process (one per caller's constant): no eviction needed
     this.omitStatements.set(key, made)
