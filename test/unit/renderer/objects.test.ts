@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { NOT_RESIDENT, ObjectGraph } from '../../../renderer/src/model/objects'
+import { MultiIndex, NOT_RESIDENT, ObjectGraph } from '../../../renderer/src/model/objects'
 import { generatePool } from './fleet'
 
 const spec = { connectionId: 'c1', poolName: 'alpha', hosts: 2, runningPerHost: 3, halted: 2 }
@@ -105,6 +105,59 @@ describe('object graph fed by pool.diff batches', () => {
     const p = g.pool('c1')
     expect(p?.localSrHost(p.get('SR', gen.localSrRefs[1]) ?? {})).toBe(gen.hostRefs[1])
     expect(p?.localSrHost(p.get('SR', gen.sharedSrRef) ?? {})).toBeNull()
+  })
+})
+
+describe('records and indexes as kept (memory of a 20,000-VM fleet)', () => {
+  it('empty maps and lists are one shared frozen object; repeated strings keep their values; nothing read changes', () => {
+    const g = new ObjectGraph()
+    const vm = (n: number): Record<string, unknown> => ({
+      uuid: `00000000-0000-0000-0000-00000000000${n}`,
+      name_label: `vm-${n}`,
+      power_state: 'Halted',
+      allowed_operations: ['changing_dynamic_range', 'clean_shutdown'],
+      current_operations: {},
+      blocked_operations: {},
+      tags: [],
+      other_config: { folder: '/a', note: 'Created by XenCenter' },
+      consoles: ['OpaqueRef:c1'],
+      snapshot_time: '1970-01-01T00:00:00Z',
+    })
+    g.apply({ connectionId: 'c1', seq: 1, reset: true, upserts: [{ cls: 'VM', ref: 'OpaqueRef:v1', record: vm(1) }, { cls: 'VM', ref: 'OpaqueRef:v2', record: vm(2) }], removes: [] })
+    const p = g.pool('c1')
+    const a = p?.get('VM', 'OpaqueRef:v1')
+    const b = p?.get('VM', 'OpaqueRef:v2')
+    expect(a).toEqual(vm(1))
+    expect(b).toEqual(vm(2))
+    expect(a?.current_operations).toBe(b?.blocked_operations)
+    expect(a?.tags).toBe(b?.tags)
+    expect(Object.isFrozen(a?.current_operations)).toBe(true)
+    expect(Object.isFrozen(a?.tags)).toBe(true)
+    // a write into a shared empty fails instead of reaching every record
+    expect(() => ((a?.current_operations as Record<string, string>).x = 'y')).toThrow(TypeError)
+    expect(p?.index('folder').get('/a').size).toBe(2)
+  })
+
+  it('a key with one ref, then two, then one again: the same answers as a Set per key', () => {
+    const idx = new MultiIndex()
+    idx.add('k', 'a')
+    idx.add('k', 'a')
+    expect([...idx.get('k')]).toEqual(['a'])
+    idx.add('k', 'b')
+    expect([...idx.get('k')]).toEqual(['a', 'b'])
+    idx.delete('k', 'a')
+    expect([...idx.get('k')]).toEqual(['b'])
+    expect([...idx.entries()].map(([k, s]) => [k, [...s]])).toEqual([['k', ['b']]])
+    idx.delete('k', 'x')
+    expect(idx.get('k').has('b')).toBe(true)
+    idx.delete('k', 'b')
+    expect(idx.get('k').size).toBe(0)
+    expect(idx.size).toBe(0)
+    idx.add('one', 'r')
+    idx.delete('one', 'other')
+    expect(idx.get('one').has('r')).toBe(true)
+    idx.delete('one', 'r')
+    expect([...idx.keys()]).toEqual([])
   })
 })
 
