@@ -155,6 +155,22 @@ interface Frame {
   valueStart: number
   /** the member being read was split off into a child frame (not part of any group) */
   childDone: boolean
+  /** array frames: the current group was delimited by "},{" candidates, not by the exact scan */
+  unverified: boolean
+}
+
+/**
+ * Between two objects of an array, and nowhere else outside a string at the array's own level.
+ * Inside a string it can only appear as the string's end ('"…},{"'), and in a nested array of
+ * objects at a deeper level — a group cut at such a place is unbalanced or ends inside a string,
+ * which JSON.parse always rejects. So a group cut at candidates needs no byte scan: its own
+ * JSON.parse verifies the cut.
+ */
+const ENTRY_SEPARATOR = Buffer.from('},{')
+
+/** a candidate cut did not verify: parse the group again from its start with the exact scan */
+class Rewind {
+  constructor(readonly frame: Frame) {}
 }
 
 /**
@@ -196,6 +212,15 @@ export class JsonRpcResponseParser {
   private unsafeAt = -1
   /** name of the last array member of `result` split off (error messages) */
   private closedChild = ''
+  /** array entries may be cut at "},{" candidates (off for the rest of the body once one failed) */
+  private fast = true
+  /**
+   * ≥ 0: the bytes from here on were not scanned; the state here is known — right after a ","
+   * between two entries of the innermost (array) frame, cut at a candidate (see ENTRY_SEPARATOR)
+   */
+  private lazyFrom = -1
+  private cutCount = 0
+  private rewindCount = 0
 
   constructor(hooks: JsonStreamHooks = {}) {
     this.hooks = hooks
@@ -204,6 +229,11 @@ export class JsonRpcResponseParser {
   /** bytes received so far */
   get bytes(): number {
     return this.total
+  }
+
+  /** how often entries were cut at a "},{" candidate, and how often such a cut had to be redone */
+  get cutStats(): { cuts: number; rewinds: number } {
+    return { cuts: this.cutCount, rewinds: this.rewindCount }
   }
 
   write(chunk: Buffer): void {
@@ -228,11 +258,103 @@ export class JsonRpcResponseParser {
       this.frames.push(newFrame('envelope', 1, '', this.envelope, -1))
       i++
     }
-    this.scan(chunk, base, i)
+    try {
+      this.step(chunk, base, i)
+    } catch (e) {
+      if (!(e instanceof Rewind)) throw e
+      this.rewind(e.frame)
+    }
     this.release()
   }
 
+  /**
+   * Inside an array of objects (event.from's events, a set of records), a chunk holding a "},{"
+   * is not scanned byte by byte: the entries up to its last candidate are cut there and verified
+   * by their own JSON.parse (the byte scan was a third of the parse's cost on an event.from
+   * backlog). Without a candidate, or at the end, the exact scan takes over from the last cut.
+   * Measured on the 10,000-change backlog of P2 (45 MB, 64 kB chunks, CPU of 8 runs, load ≈ 2):
+   * exact scan 327–368 ms, with cuts 232–250 ms, one-shot parseJsonSafe 203–238 ms; the checks
+   * for numbers past 2^53 the scan used to find cost 14 ms of it (hasUnsafeNumber).
+   */
+  private step(chunk: Buffer, base: number, from: number): void {
+    const frame = this.frames[this.frames.length - 1]
+    if (this.fast && frame && frame.kind === 'array' && this.frames.length >= 2) {
+      // whatever the scan's state inside the entries was, the cut replaces it
+      const p = chunk.lastIndexOf(ENTRY_SEPARATOR)
+      if (p >= from) {
+        this.cut(frame, base + p)
+        return
+      }
+    }
+    if (this.lazyFrom >= 0) this.leaveLazy(frame as Frame)
+    else this.scan(chunk, base, from)
+  }
+
+  /** the entries of `frame` end with the "}" at `at` (a candidate): the state right after its "," */
+  private cut(frame: Frame, at: number): void {
+    this.cutCount++
+    this.depth = frame.depth
+    this.inString = false
+    this.escaped = false
+    this.digits = 0
+    this.lastSig = COMMA
+    this.lazyFrom = at + 2
+    frame.unverified = true
+    this.endEntry(frame, at + 1, false, RBRACE)
+  }
+
+  /** back to the exact scan from the last cut, once the entries before it are verified */
+  private leaveLazy(frame: Frame): void {
+    const from = this.lazyFrom
+    this.lazyFrom = -1
+    if (frame.unverified) this.flush(frame)
+    this.rescan(from)
+  }
+
+  /** a cut did not verify: the exact scan from the start of the group, cuts off for this body */
+  private rewind(frame: Frame): void {
+    this.rewindCount++
+    this.fast = false
+    this.lazyFrom = -1
+    const from = frame.segStart
+    frame.unverified = false
+    frame.segEnd = -1
+    this.depth = frame.depth
+    this.lastSig = this.byteAt(from - 1)
+    this.inString = false
+    this.escaped = false
+    this.digits = 0
+    this.unsafeAt = -1
+    this.rescan(from)
+  }
+
+  /** the exact scan over the buffered bytes from `from` to the end */
+  private rescan(from: number): void {
+    for (let j = this.chunkAt(from); j < this.chunks.length; j++) {
+      const c = this.chunks[j] as Buffer
+      const s = this.starts[j] as number
+      const at = Math.max(0, from - s)
+      if (at >= c.length) continue
+      if (this.mode === 'done') this.trailing(c, s, at)
+      else this.scan(c, s, at)
+    }
+  }
+
+  private byteAt(pos: number): number {
+    const k = this.chunkAt(pos)
+    return (this.chunks[k] as Buffer)[pos - (this.starts[k] as number)] as number
+  }
+
   end(): WireValue {
+    if (this.lazyFrom >= 0) {
+      const frame = this.frames[this.frames.length - 1] as Frame
+      try {
+        this.leaveLazy(frame)
+      } catch (e) {
+        if (!(e instanceof Rewind)) throw e
+        this.rewind(e.frame)
+      }
+    }
     if (this.mode === 'whole' || this.mode === 'start') {
       const text = this.total === 0 ? '' : this.decode(0, this.total, 'the body')
       this.chunks = []
@@ -516,7 +638,24 @@ export class JsonRpcResponseParser {
     frame.segStart = segEnd + 1
     frame.segEnd = -1
     const where = ` in ${describeFrame(frame)} (an entry between bytes ${segStart} and ${segEnd})`
-    const parsed = this.unsafeAt >= segStart ? parseText(rewriteUnsafeTokens(wrapped), where) : parseText(wrapped, where)
+    let parsed: WireValue
+    if (frame.unverified) {
+      // cut at candidates: no scan saw these bytes, so this parse is the check — a failure or a
+      // number beyond 2^53 (the scan would have had it rewritten exactly) sends the group back
+      frame.unverified = false
+      try {
+        parsed = JSON.parse(wrapped) as WireValue
+      } catch {
+        frame.segStart = segStart
+        frame.segEnd = segEnd
+        throw new Rewind(frame)
+      }
+      if (hasUnsafeNumber(parsed)) {
+        frame.segStart = segStart
+        frame.segEnd = segEnd
+        throw new Rewind(frame)
+      }
+    } else parsed = this.unsafeAt >= segStart ? parseText(rewriteUnsafeTokens(wrapped), where) : parseText(wrapped, where)
     if (isObject) {
       const target = frame.target as Record<string, WireValue>
       const src = parsed as Record<string, WireValue>
@@ -612,7 +751,27 @@ function scratch(len: number): Buffer {
 }
 
 function newFrame(kind: Frame['kind'], depth: number, name: string, target: Frame['target'], start: number): Frame {
-  return { kind, depth, name, target, segStart: start, segEnd: -1, keyStart: -1, keyEnd: -1, valueStart: -1, childDone: false }
+  return { kind, depth, name, target, segStart: start, segEnd: -1, keyStart: -1, keyEnd: -1, valueStart: -1, childDone: false, unverified: false }
+}
+
+const MAX_SAFE_NUMBER = Number.MAX_SAFE_INTEGER
+
+/** a number JSON.parse may have rounded (an integer token beyond 2^53) anywhere in `v` */
+function hasUnsafeNumber(v: WireValue): boolean {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i] as WireValue
+      if (typeof e === 'object' ? e !== null && hasUnsafeNumber(e) : typeof e === 'number' && (e > MAX_SAFE_NUMBER || e < -MAX_SAFE_NUMBER)) return true
+    }
+    return false
+  }
+  if (typeof v === 'number') return v > MAX_SAFE_NUMBER || v < -MAX_SAFE_NUMBER
+  if (typeof v !== 'object' || v === null) return false
+  for (const k in v) {
+    const e = v[k] as WireValue
+    if (typeof e === 'object' ? e !== null && hasUnsafeNumber(e) : typeof e === 'number' && (e > MAX_SAFE_NUMBER || e < -MAX_SAFE_NUMBER)) return true
+  }
+  return false
 }
 
 function describeFrame(f: Frame): string {

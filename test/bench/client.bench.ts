@@ -23,6 +23,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { FleetName } from '../sim/model'
+import { threadCpuDelta, threadCpuMs } from './proc'
 
 const here = fileURLToPath(import.meta.url)
 
@@ -345,19 +346,33 @@ async function p2(): Promise<void> {
       await loop.fullSync()
       const n = 10_000
       await mutate(n)
+      // the raw limit: the same backlog fetched and parsed only (one JSON.parse of the whole body /
+      // the XML parse without normalisation), the loop's token left where it was
+      gc()
+      const rawCpu0 = process.cpuUsage()
+      const rawBatch = await c.call('event.from', [['*'], loop.token ?? '', 1.0], { raw: true, jsonWhole: true, timeoutMs: 600_000 })
+      const rawCpu = process.cpuUsage(rawCpu0)
+      const rawEvents = (rawBatch as { events?: unknown[] }).events?.length ?? 0
+      const rawMs = (rawCpu.user + rawCpu.system) / 1000
+      gc()
       const t0 = performance.now()
       const cpu0 = process.cpuUsage()
+      const threads0 = threadCpuMs()
       // XENPILOT_BENCH_PROFILE=DIR: a CPU profile of exactly this ingestion, per transport
       const profiler = await startProfile()
       const run = loop.run().catch(() => undefined)
       while (delivered < n) await new Promise((r) => setTimeout(r, 2))
       const ms = performance.now() - t0
       const cpu = process.cpuUsage(cpu0)
+      const threads = threadCpuDelta(threads0, threadCpuMs())
       await profiler?.(`p2-backlog-${proto}`)
       const cpuMs = (cpu.user + cpu.system) / 1000
       // the wall time includes the simulator building 10,000 full VM records into one answer
       bench(`P2 event ingestion ${proto}: backlog of ${n} VM changes applied + delivered, wall (${diffs} diffs)`, (delivered / ms) * 1000, 'changes/s', 20_000)
       bench(`P2 event ingestion ${proto}: client capacity = changes per CPU-second of the client process (fetch+parse+normalise+apply+emit)`, (delivered / cpuMs) * 1000, 'changes/s', 20_000)
+      console.log(`  P2 ${proto}: CPU ms by thread (10 ms ticks): ${JSON.stringify(threads)}`)
+      bench(`P2 event ingestion ${proto}: raw limit = changes per CPU-second to fetch and parse the same backlog only (${rawEvents} events, no normalise/apply/emit)`, (rawEvents / rawMs) * 1000, 'changes/s', 20_000)
+      bench(`P2 event ingestion ${proto}: client CPU per change vs the raw limit (baseline: raw ms per 10k)`, cpuMs, 'ms', rawMs * (n / Math.max(1, rawEvents)))
       delivered = 0
       const t1 = performance.now()
       const simMs = await mutate(n)

@@ -41,3 +41,37 @@ export function descendants(root: number): { pid: number; cmd: string }[] {
   walk(root)
   return out
 }
+
+/** CPU time (user + system, ms) of each thread of this process by thread name (Linux /proc; {} elsewhere) */
+export function threadCpuMs(): Record<string, number> {
+  const out: Record<string, number> = {}
+  const tick = 10 // USER_HZ is 100 on Linux
+  let tasks: string[] = []
+  try {
+    tasks = readdirSync('/proc/self/task')
+  } catch {
+    return out
+  }
+  for (const t of tasks) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const ms = (Number(f[11]) + Number(f[12])) * tick
+      out[t === String(process.pid) ? 'main' : name] = (out[t === String(process.pid) ? 'main' : name] ?? 0) + ms
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out
+}
+
+/** b − a per thread name, zero entries left out */
+export function threadCpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const k of Object.keys(b)) {
+    const d = (b[k] ?? 0) - (a[k] ?? 0)
+    if (d > 0) out[k] = d
+  }
+  return out
+}

@@ -236,3 +236,93 @@ describe('normalisation fused with the stream', () => {
     })
   })
 })
+
+describe('JsonRpcResponseParser: arrays of objects cut at "},{" without a byte scan', () => {
+  /** an event whose snapshot holds "},{" where it is not a cut: inside strings and in a nested array of objects */
+  const trap = (i: number): string =>
+    JSON.stringify({
+      id: String(i),
+      class: 'vm',
+      operation: 'mod',
+      ref: `OpaqueRef:${i}`,
+      snapshot: { uuid: `u-${i}`, name_label: 'ends with },{', name_description: '},{"x":1},{', other_config: { k: 'a},{b', j: '{"a":{},"b":[{},{}]}' }, nested: [{ a: 1 }, { b: [{ c: 2 }, { d: 3 }] }], memory_target: i },
+    })
+  const body = (n: number, item = trap): string => `{"jsonrpc":"2.0","result":{"events":[${Array.from({ length: n }, (_, i) => item(i)).join(',')}],"valid_ref_counts":{"vm":${n}},"token":"t,1"},"id":1}`
+
+  it('gives the value of parsing the whole body for any split, candidates inside strings and nested arrays included', () => {
+    const text = body(400)
+    const buf = Buffer.from(text)
+    const expected = JSON.parse(text) as WireValue
+    const next = rng(17)
+    let cuts = 0
+    let rewinds = 0
+    for (let k = 0; k < 40; k++) {
+      const p = new JsonRpcResponseParser()
+      let last = 0
+      for (const c of randomCuts(buf.length, next, 10 + Math.floor(next() * 400))) {
+        p.write(buf.subarray(last, c))
+        last = c
+      }
+      p.write(buf.subarray(last))
+      expect(p.end()).toEqual(expected)
+      cuts += p.cutStats.cuts
+      rewinds += p.cutStats.rewinds
+    }
+    // the fast path ran, and some of its cuts fell on a trap and were redone exactly
+    expect(cuts).toBeGreaterThan(100)
+    expect(rewinds).toBeGreaterThan(0)
+  })
+
+  it('cuts plain events without redoing any, across 16 kB chunks like a TLS stream', () => {
+    const text = body(2000, (i) => JSON.stringify({ id: String(i), class: 'vm', operation: 'mod', ref: `OpaqueRef:${i}`, snapshot: { uuid: `u-${i}`, other_config: {}, tags: ['a'] } }))
+    const buf = Buffer.from(text)
+    const p = new JsonRpcResponseParser()
+    for (let i = 0; i < buf.length; i += 16384) p.write(buf.subarray(i, i + 16384))
+    expect(p.end()).toEqual(JSON.parse(text))
+    expect(p.cutStats.cuts).toBeGreaterThan(0)
+    expect(p.cutStats.rewinds).toBe(0)
+  })
+
+  it('keeps integers past 2^53 and NaN exact in cut groups (the group is redone by the exact scan)', () => {
+    const parse = (bad: (i: number) => string): { v: { result: { events: { snapshot: { x: unknown } }[] } }; rewinds: number } => {
+      const text = body(1000, (i) => `{"class":"vm","ref":"OpaqueRef:${i}","snapshot":{"a":[{"x":1},{"y":2}],"x":${bad(i)}}}`)
+      const buf = Buffer.from(text)
+      const p = new JsonRpcResponseParser()
+      for (let i = 0; i < buf.length; i += 4096) p.write(buf.subarray(i, i + 4096))
+      return { v: p.end() as { result: { events: { snapshot: { x: unknown } }[] } }, rewinds: p.cutStats.rewinds }
+    }
+    const big = parse((i) => (i === 700 ? '18446744073709551615' : String(i)))
+    expect(big.v.result.events).toHaveLength(1000)
+    expect(big.v.result.events[700]?.snapshot.x).toBe('18446744073709551615')
+    expect(big.v.result.events[699]?.snapshot.x).toBe(699)
+    expect(big.rewinds).toBe(1)
+    const nan = parse((i) => (i === 300 ? 'NaN' : '1.5'))
+    expect(nan.v.result.events[300]?.snapshot.x).toBe('NaN')
+    expect(nan.v.result.events[301]?.snapshot.x).toBe(1.5)
+    expect(nan.rewinds).toBe(1)
+  })
+
+  it('still names malformed and truncated bodies when the damage is in bytes no scan saw', () => {
+    const good = body(300)
+    const at = good.indexOf('"memory_target":150')
+    const broken = Buffer.from(`${good.slice(0, at)}"memory_target":,${good.slice(at + '"memory_target":150'.length)}`)
+    const p = new JsonRpcResponseParser()
+    expect(() => {
+      for (let i = 0; i < broken.length; i += 8192) p.write(broken.subarray(i, i + 8192))
+      p.end()
+    }).toThrow(JsonParseError)
+    for (const cut of [Math.floor(good.length / 3), good.length - 200, good.length - 2]) {
+      const q = new JsonRpcResponseParser()
+      const half = Buffer.from(good.slice(0, cut))
+      for (let i = 0; i < half.length; i += 8192) q.write(half.subarray(i, i + 8192))
+      let err: unknown
+      try {
+        q.end()
+      } catch (e) {
+        err = e
+      }
+      expect(err, `cut at ${cut}`).toBeInstanceOf(JsonParseError)
+      expect((err as JsonParseError).problem).toBe('truncated')
+    }
+  })
+})
