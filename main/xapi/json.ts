@@ -155,8 +155,10 @@ interface Frame {
   valueStart: number
   /** the member being read was split off into a child frame (not part of any group) */
   childDone: boolean
-  /** array frames: the current group was delimited by "},{" candidates, not by the exact scan */
+  /** the current group was delimited by cut candidates, not by the exact scan */
   unverified: boolean
+  /** offset right after the frame's opening bracket (every later group starts after a ",") */
+  first: number
 }
 
 /**
@@ -167,6 +169,12 @@ interface Frame {
  * JSON.parse verifies the cut.
  */
 const ENTRY_SEPARATOR = Buffer.from('},{')
+/**
+ * Between two records of a get_all_records map (ref → record). Elsewhere outside strings only
+ * inside a nested ref-keyed map of objects (a cut there is unbalanced, as above); never inside a
+ * string: there its '"' would have to be escaped.
+ */
+const MEMBER_SEPARATOR = Buffer.from('},"OpaqueRef:')
 
 /** a candidate cut did not verify: parse the group again from its start with the exact scan */
 class Rewind {
@@ -216,7 +224,7 @@ export class JsonRpcResponseParser {
   private fast = true
   /**
    * ≥ 0: the bytes from here on were not scanned; the state here is known — right after a ","
-   * between two entries of the innermost (array) frame, cut at a candidate (see ENTRY_SEPARATOR)
+   * between two entries of the innermost frame, cut at a candidate (ENTRY_SEPARATOR, MEMBER_SEPARATOR)
    */
   private lazyFrom = -1
   private cutCount = 0
@@ -278,9 +286,10 @@ export class JsonRpcResponseParser {
    */
   private step(chunk: Buffer, base: number, from: number): void {
     const frame = this.frames[this.frames.length - 1]
-    if (this.fast && frame && frame.kind === 'array' && this.frames.length >= 2) {
+    const depth = this.frames.length
+    if (this.fast && frame && ((frame.kind === 'array' && depth >= 2) || (frame.kind === 'object' && depth === 2))) {
       // whatever the scan's state inside the entries was, the cut replaces it
-      const p = chunk.lastIndexOf(ENTRY_SEPARATOR)
+      const p = chunk.lastIndexOf(frame.kind === 'array' ? ENTRY_SEPARATOR : MEMBER_SEPARATOR)
       if (p >= from) {
         this.cut(frame, base + p)
         return
@@ -299,6 +308,8 @@ export class JsonRpcResponseParser {
     this.digits = 0
     this.lastSig = COMMA
     this.lazyFrom = at + 2
+    frame.keyStart = -1
+    frame.keyEnd = -1
     frame.unverified = true
     this.endEntry(frame, at + 1, false, RBRACE)
   }
@@ -319,8 +330,10 @@ export class JsonRpcResponseParser {
     const from = frame.segStart
     frame.unverified = false
     frame.segEnd = -1
+    frame.keyStart = -1
+    frame.keyEnd = -1
     this.depth = frame.depth
-    this.lastSig = this.byteAt(from - 1)
+    this.lastSig = from === frame.first ? (frame.kind === 'array' ? LBRACKET : LBRACE) : COMMA
     this.inString = false
     this.escaped = false
     this.digits = 0
@@ -340,10 +353,6 @@ export class JsonRpcResponseParser {
     }
   }
 
-  private byteAt(pos: number): number {
-    const k = this.chunkAt(pos)
-    return (this.chunks[k] as Buffer)[pos - (this.starts[k] as number)] as number
-  }
 
   end(): WireValue {
     if (this.lazyFrom >= 0) {
@@ -650,7 +659,9 @@ export class JsonRpcResponseParser {
         frame.segEnd = segEnd
         throw new Rewind(frame)
       }
-      if (hasUnsafeNumber(parsed)) {
+      // an array member of the result object is split off by the exact scan (event.from's events
+      // get the item hook): a cut group holding one is redone
+      if (hasUnsafeNumber(parsed) || (frame.kind === 'object' && hasArrayMember(parsed))) {
         frame.segStart = segStart
         frame.segEnd = segEnd
         throw new Rewind(frame)
@@ -751,10 +762,16 @@ function scratch(len: number): Buffer {
 }
 
 function newFrame(kind: Frame['kind'], depth: number, name: string, target: Frame['target'], start: number): Frame {
-  return { kind, depth, name, target, segStart: start, segEnd: -1, keyStart: -1, keyEnd: -1, valueStart: -1, childDone: false, unverified: false }
+  return { kind, depth, name, target, segStart: start, segEnd: -1, keyStart: -1, keyEnd: -1, valueStart: -1, childDone: false, unverified: false, first: start }
 }
 
 const MAX_SAFE_NUMBER = Number.MAX_SAFE_INTEGER
+
+function hasArrayMember(v: WireValue): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  for (const k in v) if (Array.isArray(v[k])) return true
+  return false
+}
 
 /** a number JSON.parse may have rounded (an integer token beyond 2^53) anywhere in `v` */
 function hasUnsafeNumber(v: WireValue): boolean {

@@ -326,3 +326,65 @@ describe('JsonRpcResponseParser: arrays of objects cut at "},{" without a byte s
     }
   })
 })
+
+describe('JsonRpcResponseParser: get_all_records maps cut at "},\\"OpaqueRef:" without a byte scan', () => {
+  const record = (i: number): Record<string, unknown> => ({
+    uuid: `u-${i}`,
+    name_label: `vm ${i} },"OpaqueRef:not-a-cut"`,
+    other_config: { 'OpaqueRef:in-a-map': 'x' },
+    // a nested ref-keyed map of objects: "},\"OpaqueRef:" at a deeper level (a cut there never verifies)
+    nested: i % 7 === 0 ? { 'OpaqueRef:n1': { a: 1 }, 'OpaqueRef:n2': { b: [1, 2] } } : {},
+    memory_target: i,
+  })
+  const mapBody = (n: number): string => `{"jsonrpc":"2.0","result":{${Array.from({ length: n }, (_, i) => `"OpaqueRef:${i}":${JSON.stringify(record(i))}`).join(',')}},"id":1}`
+
+  it('gives the value of parsing the whole body for any split, and hands every member to the hook once', () => {
+    const text = mapBody(300)
+    const buf = Buffer.from(text)
+    const expected = JSON.parse(text) as { result: Record<string, WireValue> }
+    const next = rng(23)
+    let cuts = 0
+    let rewinds = 0
+    for (let k = 0; k < 30; k++) {
+      const seen: string[] = []
+      const p = new JsonRpcResponseParser({ member: (key, v) => (seen.push(key), v) })
+      let last = 0
+      for (const c of randomCuts(buf.length, next, 10 + Math.floor(next() * 300))) {
+        p.write(buf.subarray(last, c))
+        last = c
+      }
+      p.write(buf.subarray(last))
+      expect(p.end()).toEqual(expected)
+      expect(seen).toEqual(Object.keys(expected.result))
+      cuts += p.cutStats.cuts
+      rewinds += p.cutStats.rewinds
+    }
+    expect(cuts).toBeGreaterThan(50)
+    expect(rewinds).toBeGreaterThan(0)
+  })
+
+  it('cuts plain records without redoing any', () => {
+    const text = `{"jsonrpc":"2.0","result":{${Array.from({ length: 3000 }, (_, i) => `"OpaqueRef:${i}":{"uuid":"u-${i}","other_config":{"a":"b"},"tags":[]}`).join(',')}},"id":1}`
+    const buf = Buffer.from(text)
+    const p = new JsonRpcResponseParser()
+    for (let i = 0; i < buf.length; i += 16384) p.write(buf.subarray(i, i + 16384))
+    expect(p.end()).toEqual(JSON.parse(text))
+    expect(p.cutStats.cuts).toBeGreaterThan(0)
+    expect(p.cutStats.rewinds).toBe(0)
+  })
+
+  it('never swallows an array member of the result into a cut group (the events array keeps its item hook)', () => {
+    const events = Array.from({ length: 50 }, (_, i) => `{"class":"vm","ref":"OpaqueRef:${i}","snapshot":{"x":${i}}}`).join(',')
+    const text = `{"jsonrpc":"2.0","result":{"events":[${events}],"valid_ref_counts":{"vm":50},"OpaqueRef:z":{"a":1},"token":"t"},"id":1}`
+    const buf = Buffer.from(text)
+    let items = 0
+    const p = new JsonRpcResponseParser({ item: (container, v) => (container === 'events' && items++, v) })
+    // the second chunk starts inside the result object and holds a candidate after the events array
+    const at = text.indexOf('"events"')
+    p.write(buf.subarray(0, at))
+    p.write(buf.subarray(at))
+    expect(p.end()).toEqual(JSON.parse(text))
+    expect(items).toBe(50)
+    expect(p.cutStats).toEqual({ cuts: 1, rewinds: 1 })
+  })
+})
