@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConnectionState } from '../../shared/contract/connection'
 import { resetPieces, type PoolDiff } from '../../shared/model/diff'
-import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
+import { OFFLINE_UNUSED_CLASSES, OFFLINE_UNUSED_FIELDS, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
 import { parseAddress } from '../xapi/client'
 import { SerialWriter } from '../xapi/atomic-file'
 import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
@@ -27,7 +27,13 @@ import type { InitialLoad } from './eventloop'
 import type { Keychain } from './keychain'
 
 /** what an offline pool's stream from the cache leaves out (shared/model/slim.ts) */
-const OFFLINE_OMISSION = { fields: RENDERER_UNUSED_FIELDS, classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
+const OFFLINE_OMISSION = { fields: mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS), classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
+
+function mergeFields(...lists: Readonly<Record<string, readonly string[]>>[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const list of lists) for (const [cls, fields] of Object.entries(list)) out[cls] = [...new Set([...(out[cls] ?? []), ...fields])]
+  return out
+}
 
 export interface PoolManagerOptions {
   /** directory for connections.json and pins.json (created, mode 0700) */

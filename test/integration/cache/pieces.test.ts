@@ -21,7 +21,7 @@ import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES } from '../../../shared
 
 function graph(id: string, vms: number, seq: number, tag: string): PoolDiff {
   const upserts: ObjectUpsert[] = [{ cls: 'pool', ref: `OpaqueRef:${id}-pool`, record: { uuid: `${id}-pool`, name_label: `pool ${tag}` } }]
-  for (let i = 0; i < vms; i++) upserts.push({ cls: 'VM', ref: `OpaqueRef:${id}-vm${String(i).padStart(5, '0')}`, record: { uuid: `${id}-vm-${i}`, name_label: `${tag}-${i}`, power_state: 'Halted', tags: i % 2 ? ['web'] : [], recommendations: '<restrictions/>' } })
+  for (let i = 0; i < vms; i++) upserts.push({ cls: 'VM', ref: `OpaqueRef:${id}-vm${String(i).padStart(5, '0')}`, record: { uuid: `${id}-vm-${i}`, name_label: `${tag}-${i}`, power_state: 'Halted', tags: i % 2 ? ['web'] : [], recommendations: '<restrictions/>', VBDs: [`OpaqueRef:${id}-vbd${i}`] } })
   return { connectionId: id, seq, reset: true, upserts, removes: [] }
 }
 
@@ -118,6 +118,9 @@ describe('PoolManager.graphPieces for an offline pool', () => {
       // fields the renderer never reads stay on disk (shared/model/slim.ts); the rest is whole
       expect(streamed.filter((u) => u.cls === 'VM').every((u) => !('recommendations' in u.record) && typeof u.record.name_label === 'string')).toBe(true)
       expect(cache.load('c1')?.diff.upserts.find((u) => u.cls === 'VM')?.record.recommendations).toBe('<restrictions/>')
+      // … and so do the fields only actions disabled while offline read (a VM's VBDs: the delete plan)
+      expect(streamed.filter((u) => u.cls === 'VM').some((u) => 'VBDs' in u.record)).toBe(false)
+      expect(cache.load('c1')?.diff.upserts.find((u) => u.cls === 'VM')?.record.VBDs).toEqual(['OpaqueRef:c1-vbd0'])
       const model = new ObjectGraph()
       for (const p of out) model.apply('raw' in p ? { ...p.diff, upserts: JSON.parse(p.upsertsJson) as ObjectUpsert[] } : p)
       const pool = model.pool('c1')
