@@ -490,8 +490,17 @@ export class SqliteInventoryCache implements InventoryCache {
         const left = new Set(omit.classes)
         if (left.size > 0) diff.upserts = diff.upserts.filter((u) => !left.has(u.cls))
       }
+      // the fields the file's pages leave out (json_remove) are left out here too: the same pages either way
+      const fields = omit?.fields
+      const slim = (u: ObjectUpsert): ObjectUpsert => {
+        const drop = fields?.[u.cls]
+        if (!drop || drop.length === 0 || !drop.some((f) => f in u.record)) return u
+        const record = { ...u.record }
+        for (const f of drop) delete record[f]
+        return { ...u, record }
+      }
       for (let i = 0; i === 0 || i < diff.upserts.length; i += size) {
-        const upserts = diff.upserts.slice(i, i + size)
+        const upserts = diff.upserts.slice(i, i + size).map(slim)
         yield { seq: diff.seq, meta, upsertsJson: JSON.stringify(upserts), count: upserts.length }
       }
       return

@@ -7,6 +7,7 @@
  *  - PoolManager.graphPieces() streams an offline pool from the cache without loading it into
  *    main, and the pieces rebuild exactly the cached graph in the renderer's model.
  */
+import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -92,6 +93,37 @@ describe('the cache and resets in pieces', () => {
     const rest: unknown[] = []
     for (let r = it2.next(); !r.done; r = it2.next()) rest.push(r.value)
     expect(rest).toEqual(['changed'])
+  })
+
+  it('leaves out the same fields and classes whether the pages come from the file or from memory, and skips a row that is not an object', async () => {
+    const g = graph('c1', 12, 3, 'a')
+    g.upserts.push({ cls: 'VIF', ref: 'OpaqueRef:vif', record: { uuid: 'vif' } })
+    const omit = { fields: { VM: ['recommendations', 'VBDs'] }, classes: ['VIF'] }
+    const read = (): ObjectUpsert[] => [...{ [Symbol.iterator]: () => cache.readPages('c1', 5, omit) }].flatMap((p) => (p === 'changed' ? [] : (JSON.parse(p.upsertsJson) as ObjectUpsert[])))
+    cache.write(g, { lastSyncAt: '2026-11-25T10:00:00Z' })
+    await cache.flush()
+    const fromMemory = read()
+    await reopen()
+    const fromFile = read()
+    expect(sorted(fromFile)).toEqual(sorted(fromMemory))
+    expect(fromFile).toHaveLength(13)
+    expect(fromFile.some((u) => u.cls === 'VIF' || 'recommendations' in u.record || 'VBDs' in u.record)).toBe(false)
+    expect(fromFile.find((u) => u.cls === 'VM')?.record.name_label).toBe('a-0')
+    // the cache keeps the whole records
+    expect(cache.load('c1')?.diff.upserts.find((u) => u.cls === 'VM')?.record.VBDs).toEqual(['OpaqueRef:c1-vbd0'])
+
+    // a stored text that is not an object's is skipped (and said), the rest of the page still comes
+    await cache.close()
+    const db = new Database(join(dir, 'cache.sqlite'))
+    db.prepare("UPDATE objects SET record = 'not json' WHERE cls = 'VM' AND ref = ?").run('OpaqueRef:c1-vm00003')
+    db.close()
+    cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+    const problems: string[] = []
+    cache.onProblem((p) => problems.push(p.message))
+    const plain = pages('c1', 5).flatMap((p) => (p === 'changed' ? [] : (JSON.parse(p.upsertsJson) as ObjectUpsert[])))
+    expect(plain).toHaveLength(13)
+    expect(plain.some((u) => u.ref === 'OpaqueRef:c1-vm00003')).toBe(false)
+    expect(problems.join('\n')).toMatch(/1 unreadable record/)
   })
 })
 
