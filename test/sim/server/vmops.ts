@@ -127,15 +127,25 @@ export function checkVmOperation(ref: string, vm: SimRecord, op: string, opts: {
 export function allowedVmOperations(pool: PoolState, ref: string, vm: SimRecord): string[] {
   const known = new Set(ENUMS['vm_operations'] ?? [])
   const out: string[] = []
-  for (const op of CANDIDATES) {
-    if (!known.has(op)) continue
-    if (op === 'pool_migrate' && pool.spec.hosts.length < 2) continue
-    try {
-      checkVmOperation(ref, vm, op)
-      out.push(op)
-    } catch {
-      // not allowed now
+  // the refusals below are thrown and dropped: without capturing a stack for each. Measured over
+  // 20,000 VM.set_name_description calls (each refreshes allowed_operations): building the errors
+  // 1,873 → 134 ms of CPU; 10,000 calls 1.2–1.3 s → 0.29–0.41 s, so the P2 bench's live line
+  // measures the client, not the simulator
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    for (const op of CANDIDATES) {
+      if (!known.has(op)) continue
+      if (op === 'pool_migrate' && pool.spec.hosts.length < 2) continue
+      try {
+        checkVmOperation(ref, vm, op)
+        out.push(op)
+      } catch {
+        // not allowed now
+      }
     }
+  } finally {
+    Error.stackTraceLimit = limit
   }
   return out
 }
