@@ -188,8 +188,13 @@ class Rewind {
  * look like ASCII, so bytes are scanned undecoded) and each complete entry of `result` (a record of
  * a get_all_records map, an event of event.from's events) is decoded and JSON.parse'd while the
  * rest is still on the wire. A body that is not an object is kept whole and parsed at the end.
+ * Most entries are not even scanned: inside an array of objects or a get_all_records map the
+ * entries up to the last separator candidate of each chunk are cut there and verified by their own
+ * JSON.parse (step(), ENTRY_SEPARATOR); the scanner runs only where no candidate is, or to redo a
+ * cut that did not verify. A cut group holds at most 60 kB plus one chunk (≤ 64 kB from a socket),
+ * still below the large-object size.
  *
- * Measured on bench-10k's VM.get_all_records body (45 MB, 64 KB chunks, 2-core machine, min CPU
+ * Measured (before the cuts) on bench-10k's VM.get_all_records body (45 MB, 64 KB chunks, 2-core machine, min CPU
  * of 8 runs): one-shot parseJsonSafe 230 ms, all in one block; this parser 295 ms in all (+25 %: the
  * byte scan, near the ~50 ms a bare JS loop over 45 MB needs), as 691 write()s of median 0.5 ms,
  * p99 12 ms (the few longer ones are GC scavenges copying the records just parsed). event.from('')
