@@ -323,10 +323,21 @@ export class CacheStore {
    * The page comes back as the upserts' JSON text, spliced in SQLite from the stored record text
    * (`[{"cls":…,"ref":…,"record":<stored JSON>},…]`): one string per page, no string per row
    * (main's heap churned ≈0.5 MB of row strings, their spliced copies and the joined page for every
-   * page of a cold start). A stored text that is not an object's (`{…}`) is left out and counted.
+   * page of a cold start). A stored text that is not an object's JSON is left out and counted:
+   * rows whose fields are left out go through json_remove, which parses them (and fails the whole
+   * statement on one that is not JSON — the page is then read again with every row checked by
+   * json_valid); every other row is checked by json_valid as it is spliced.
    */
   page(connectionId: string, after: readonly [string, string] | undefined, limit: number, omit?: PageOmission): PageText | undefined {
-    const st = this.pageStatements(omit)
+    try {
+      return this.readPage(this.pageStatements(omit, false), connectionId, after, limit)
+    } catch (e) {
+      if (!/malformed JSON/i.test(errorText(e))) throw e
+      return this.readPage(this.pageStatements(omit, true), connectionId, after, limit)
+    }
+  }
+
+  private readPage(st: ReturnType<CacheStore['pageStatements']>, connectionId: string, after: readonly [string, string] | undefined, limit: number): PageText | undefined {
     return this.db.transaction(() => {
       const r = this.st.pool.get(connectionId)
       if (!r || r.do_not_cache) return undefined
@@ -339,15 +350,19 @@ export class CacheStore {
   }
 
   /** page statements whose rows leave out the given classes and whose record text leaves out the given fields per class (json_remove), both in SQLite */
-  private pageStatements(omit: PageOmission | undefined): { first: Database.Statement<[string, number, number], PageDbRow>; after: Database.Statement<[string, number, string, string, number], PageDbRow> } {
+  private pageStatements(omit: PageOmission | undefined, checkAll: boolean): { first: Database.Statement<[string, number, number], PageDbRow>; after: Database.Statement<[string, number, string, string, number], PageDbRow> } {
     const fields = Object.entries(omit?.fields ?? {}).filter(([, f]) => f.length > 0)
     const classes = [...new Set(omit?.classes ?? [])].sort()
-    const key = JSON.stringify([fields, classes])
+    const key = JSON.stringify([fields, classes, checkAll])
     const known = this.omitStatements.get(key)
     if (known) return known
     const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`
     const cases = fields.map(([cls, f]) => `WHEN ${quote(cls)} THEN json_remove(record, ${f.map((x) => quote(`$."${x.replace(/"/g, '')}"`)).join(', ')})`)
-    const record = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE record END` : 'record'
+    // a row that is not JSON becomes NULL (not spliced, counted): json_valid for the rows json_remove
+    // does not parse anyway, for all of them once json_remove has failed on one
+    const valid = 'CASE WHEN json_valid(record) THEN record END'
+    const removed = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE ${valid} END` : valid
+    const record = checkAll ? `CASE WHEN json_valid(record) THEN (${removed}) END` : removed
     const notIn = classes.length > 0 ? ` AND cls NOT IN (${classes.map(quote).join(', ')})` : ''
     // the page's rows (keyset order), then one row: the spliced JSON, how many rows were objects' text, the last key
     const pageSql = (keyset: string): string =>
@@ -387,4 +402,8 @@ export class CacheStore {
   vacuumStep(pages: number): void {
     this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`)
   }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
 }

@@ -125,6 +125,28 @@ describe('the cache and resets in pieces', () => {
     expect(plain.some((u) => u.ref === 'OpaqueRef:c1-vm00003')).toBe(false)
     expect(problems.join('\n')).toMatch(/1 unreadable record/)
   })
+
+  it('skips a damaged record that still looks like an object, with and without fields left out, and every page stays JSON', async () => {
+    const g = graph('c1', 12, 3, 'a')
+    cache.write(g, { lastSyncAt: '2026-11-25T10:00:00Z' })
+    await cache.close()
+    const db = new Database(join(dir, 'cache.sqlite'))
+    // bit rot inside the text: braces intact, JSON broken — a VM (its fields go through json_remove) and the pool (spliced as stored)
+    db.prepare('UPDATE objects SET record = \'{"uuid": "x", broken}\' WHERE cls = \'VM\' AND ref = ?').run('OpaqueRef:c1-vm00004')
+    db.prepare('UPDATE objects SET record = \'{"uuid": }\' WHERE cls = \'pool\'').run()
+    db.close()
+    cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+    const problems: string[] = []
+    cache.onProblem((p) => problems.push(p.message))
+    for (const omit of [undefined, { fields: { VM: ['recommendations', 'VBDs'] } }]) {
+      problems.length = 0
+      const got = [...{ [Symbol.iterator]: () => cache.readPages('c1', 5, omit) }].flatMap((p) => (p === 'changed' ? [] : (JSON.parse(p.upsertsJson) as ObjectUpsert[])))
+      expect(got, JSON.stringify(omit)).toHaveLength(11)
+      expect(got.some((u) => u.ref === 'OpaqueRef:c1-vm00004' || u.cls === 'pool')).toBe(false)
+      expect(got.find((u) => u.ref === 'OpaqueRef:c1-vm00005')?.record.name_label).toBe('a-5')
+      expect(problems.join('\n')).toMatch(/unreadable record/)
+    }
+  })
 })
 
 describe('PoolManager.graphPieces for an offline pool', () => {
