@@ -22,6 +22,7 @@ import type { HostTrust } from './trust'
 import { hostKey } from './trust'
 import type { WireValue } from './wire'
 import { XmlRpcDateTime, XmlRpcDouble, XmlRpcResponseParser, serializeMethodCall, type XmlRpcParam } from './xmlrpc'
+import { StrictUtf8Stream } from './utf8'
 
 export type Protocol = 'json-rpc' | 'xml-rpc'
 
@@ -268,7 +269,7 @@ export class XapiTransport {
         if (kind === 'xml' && ctype !== '' && !ctype.includes('xml')) {
           return readSnippet(res, (snippet) => fail(new TransportError('bad-response', `${key} answered ${method} with ${ctype} instead of XML${snippet ? `: ${snippet}` : ''}`, { host: key, method, status })))
         }
-        const decoder = new TextDecoder('utf-8', { fatal: true })
+        const decoder = new StrictUtf8Stream()
         const parser = kind === 'xml' ? new XmlRpcResponseParser(hooks) : undefined
         // JSON: bytes go straight into the incremental parser (it decodes each entry itself)
         const jsonParser = kind === 'json' && !co.jsonWhole ? new JsonRpcResponseParser(hooks) : undefined
@@ -295,7 +296,7 @@ export class XapiTransport {
           }
           let text: string
           try {
-            text = decoder.decode(chunk, { stream: true })
+            text = decoder.write(chunk)
           } catch {
             return fail(new TransportError('bad-response', `${key} sent invalid UTF-8 in the ${method} response`, { host: key, method }))
           }
@@ -333,7 +334,7 @@ export class XapiTransport {
           }
           let text: string
           try {
-            if (parser) text = decoder.decode()
+            if (parser) text = decoder.end()
             else {
               const body = Buffer.concat(chunks, bytes)
               chunks.length = 0
