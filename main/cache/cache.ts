@@ -36,7 +36,7 @@ import type { ObjectUpsert, PoolDiff } from '../../shared/model/diff'
 import type { CachedPage, CachedPoolMeta, InventoryCache, Unsubscribe } from '../pools/api'
 import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from './backend'
 import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
-import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
+import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, errorCode, errorMessage, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
 import { isCacheable, toRow, type ObjectRow } from './serialize'
 import { vacuumWorthwhile } from './ops'
 import { CacheStore, DEFAULT_PRUNE, type MetaPatch, type PageOmission, type PruneLimits } from './store'
@@ -181,13 +181,6 @@ function getObject(c: ConnState, ref: string): ObjectUpsert | undefined {
 /** entries of the index folded per write-behind step */
 const FOLD_PER_STEP = 10_000
 
-function errMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
-}
-
-function errCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined
-}
 
 /** page cache of main's connection when it only reads (writer thread mode): 2 MB (negative: KiB) */
 const READER_CACHE_SIZE = -2048
@@ -266,7 +259,7 @@ export class SqliteInventoryCache implements InventoryCache {
         // damaged beyond the header (found while reading the pools table): set aside, start over
         try {
           const movedTo = moveAside(this.path, this.now())
-          this.report({ kind, message: describeProblem(kind, this.path, e) + ` The damaged file was kept as ${movedTo}.`, movedTo, ...(errCode(e) ? { code: errCode(e) } : {}) })
+          this.report({ kind, message: describeProblem(kind, this.path, e) + ` The damaged file was kept as ${movedTo}.`, movedTo, ...(errorCode(e) ? { code: errorCode(e) } : {}) })
           this.openDb(1)
           return
         } catch (moveError) {
@@ -274,7 +267,7 @@ export class SqliteInventoryCache implements InventoryCache {
           return
         }
       }
-      this.enterMemoryOnly({ kind: kind === 'corrupt-recovered' ? 'io-error' : kind, message: e instanceof CacheOpenError ? e.message : describeProblem(kind, this.path, e), ...(errCode(e) ? { code: errCode(e) } : {}) })
+      this.enterMemoryOnly({ kind: kind === 'corrupt-recovered' ? 'io-error' : kind, message: e instanceof CacheOpenError ? e.message : describeProblem(kind, this.path, e), ...(errorCode(e) ? { code: errorCode(e) } : {}) })
     }
   }
 
@@ -550,8 +543,8 @@ export class SqliteInventoryCache implements InventoryCache {
 
   private onReadFailure(e: unknown): void {
     const kind = classifyError(e)
-    if (kind === 'corrupt-recovered') this.recoverFromCorruption({ op: 'batch', code: errCode(e), message: errMessage(e), error: e })
-    else this.report({ kind, message: describeProblem(kind, this.path, e), ...(errCode(e) ? { code: errCode(e) } : {}) })
+    if (kind === 'corrupt-recovered') this.recoverFromCorruption({ op: 'batch', code: errorCode(e), message: errorMessage(e), error: e })
+    else this.report({ kind, message: describeProblem(kind, this.path, e), ...(errorCode(e) ? { code: errorCode(e) } : {}) })
   }
 
   private conn(connectionId: string): ConnState {
@@ -618,7 +611,7 @@ export class SqliteInventoryCache implements InventoryCache {
       this.schedule()
     } catch (e) {
       // never into the pools layer
-      this.report({ kind: 'io-error', message: `The offline cache could not take a batch of ${diff.connectionId}: ${errMessage(e)}` })
+      this.report({ kind: 'io-error', message: `The offline cache could not take a batch of ${diff.connectionId}: ${errorMessage(e)}` })
     }
   }
 
@@ -653,7 +646,7 @@ export class SqliteInventoryCache implements InventoryCache {
       this.backend?.submit({ op: 'forget', connectionId })
       this.afterDelete()
     } catch (e) {
-      this.report({ kind: 'io-error', message: `The offline cache could not forget ${connectionId}: ${errMessage(e)}` })
+      this.report({ kind: 'io-error', message: `The offline cache could not forget ${connectionId}: ${errorMessage(e)}` })
     }
   }
 
@@ -682,7 +675,7 @@ export class SqliteInventoryCache implements InventoryCache {
       this.backend?.submit({ op: 'clear', connectionId })
       this.afterDelete()
     } catch (e) {
-      this.report({ kind: 'io-error', message: `The offline cache could not be cleared: ${errMessage(e)}` })
+      this.report({ kind: 'io-error', message: `The offline cache could not be cleared: ${errorMessage(e)}` })
     }
   }
 
@@ -694,7 +687,7 @@ export class SqliteInventoryCache implements InventoryCache {
       this.backend?.submit({ op: 'clearAll' })
       this.afterDelete()
     } catch (e) {
-      this.report({ kind: 'io-error', message: `The offline cache could not be cleared: ${errMessage(e)}` })
+      this.report({ kind: 'io-error', message: `The offline cache could not be cleared: ${errorMessage(e)}` })
     }
   }
 
@@ -715,7 +708,7 @@ export class SqliteInventoryCache implements InventoryCache {
       if (doNotCache) this.afterDelete()
       else this.schedule()
     } catch (e) {
-      this.report({ kind: 'io-error', message: `The offline cache could not change "do not cache": ${errMessage(e)}` })
+      this.report({ kind: 'io-error', message: `The offline cache could not change "do not cache": ${errorMessage(e)}` })
     }
   }
 
@@ -761,7 +754,7 @@ export class SqliteInventoryCache implements InventoryCache {
       try {
         return this.historyLog.append(entry)
       } catch (e) {
-        this.onBackendFailure({ op: 'batch', code: errCode(e), message: errMessage(e), error: e })
+        this.onBackendFailure({ op: 'batch', code: errorCode(e), message: errorMessage(e), error: e })
         return undefined
       }
     },

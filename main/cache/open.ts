@@ -28,11 +28,12 @@ export class CacheOpenError extends Error {
   }
 }
 
-function errorCode(e: unknown): string | undefined {
+/** the `code` of a Node or SQLite error, if it has one */
+export function errorCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined
 }
 
-function errorMessage(e: unknown): string {
+export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
 

@@ -7,6 +7,7 @@
  */
 import type Database from 'better-sqlite3'
 import type { CachedPoolMeta } from '../pools/api'
+import { errorMessage } from './open'
 import type { ObjectRow } from './serialize'
 
 /** Metadata change carried with a batch: some CachedPoolMeta fields, plus the batch's seq. */
@@ -332,7 +333,7 @@ export class CacheStore {
     try {
       return this.readPage(this.pageStatements(omit, false), connectionId, after, limit)
     } catch (e) {
-      if (!/malformed JSON/i.test(errorText(e))) throw e
+      if (!/malformed JSON/i.test(errorMessage(e))) throw e
       return this.readPage(this.pageStatements(omit, true), connectionId, after, limit)
     }
   }
@@ -402,8 +403,4 @@ export class CacheStore {
   vacuumStep(pages: number): void {
     this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`)
   }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
 }
