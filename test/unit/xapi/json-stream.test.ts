@@ -12,7 +12,8 @@ function rng(seed: number): () => number {
   }
 }
 
-function feed(body: Buffer, cuts: number[], hooks?: ConstructorParameters<typeof JsonRpcResponseParser>[0]): WireValue {
+/** a parser fed `body` split at `cuts` (not ended: the caller ends it, or expects end() to throw) */
+function fed(body: Buffer, cuts: number[], hooks?: ConstructorParameters<typeof JsonRpcResponseParser>[0]): JsonRpcResponseParser {
   const p = new JsonRpcResponseParser(hooks)
   let last = 0
   for (const c of cuts) {
@@ -20,7 +21,18 @@ function feed(body: Buffer, cuts: number[], hooks?: ConstructorParameters<typeof
     last = c
   }
   p.write(body.subarray(last))
-  return p.end()
+  return p
+}
+
+function feed(body: Buffer, cuts: number[], hooks?: ConstructorParameters<typeof JsonRpcResponseParser>[0]): WireValue {
+  return fed(body, cuts, hooks).end()
+}
+
+/** cuts every `size` bytes, like a socket's reads */
+function every(len: number, size: number): number[] {
+  const out: number[] = []
+  for (let c = size; c < len; c += size) out.push(c)
+  return out
 }
 
 function randomCuts(len: number, next: () => number, n: number): number[] {
@@ -257,13 +269,7 @@ describe('JsonRpcResponseParser: arrays of objects cut at "},{" without a byte s
     let cuts = 0
     let rewinds = 0
     for (let k = 0; k < 40; k++) {
-      const p = new JsonRpcResponseParser()
-      let last = 0
-      for (const c of randomCuts(buf.length, next, 10 + Math.floor(next() * 400))) {
-        p.write(buf.subarray(last, c))
-        last = c
-      }
-      p.write(buf.subarray(last))
+      const p = fed(buf, randomCuts(buf.length, next, 10 + Math.floor(next() * 400)))
       expect(p.end()).toEqual(expected)
       cuts += p.cutStats.cuts
       rewinds += p.cutStats.rewinds
@@ -275,9 +281,7 @@ describe('JsonRpcResponseParser: arrays of objects cut at "},{" without a byte s
 
   it('cuts plain events without redoing any, across 16 kB chunks like a TLS stream', () => {
     const text = body(2000, (i) => JSON.stringify({ id: String(i), class: 'vm', operation: 'mod', ref: `OpaqueRef:${i}`, snapshot: { uuid: `u-${i}`, other_config: {}, tags: ['a'] } }))
-    const buf = Buffer.from(text)
-    const p = new JsonRpcResponseParser()
-    for (let i = 0; i < buf.length; i += 16384) p.write(buf.subarray(i, i + 16384))
+    const p = fed(Buffer.from(text), every(text.length, 16384))
     expect(p.end()).toEqual(JSON.parse(text))
     expect(p.cutStats.cuts).toBeGreaterThan(0)
     expect(p.cutStats.rewinds).toBe(0)
@@ -286,9 +290,7 @@ describe('JsonRpcResponseParser: arrays of objects cut at "},{" without a byte s
   it('keeps integers past 2^53 and NaN exact in cut groups (the group is redone by the exact scan)', () => {
     const parse = (bad: (i: number) => string): { v: { result: { events: { snapshot: { x: unknown } }[] } }; rewinds: number } => {
       const text = body(1000, (i) => `{"class":"vm","ref":"OpaqueRef:${i}","snapshot":{"a":[{"x":1},{"y":2}],"x":${bad(i)}}}`)
-      const buf = Buffer.from(text)
-      const p = new JsonRpcResponseParser()
-      for (let i = 0; i < buf.length; i += 4096) p.write(buf.subarray(i, i + 4096))
+      const p = fed(Buffer.from(text), every(text.length, 4096))
       return { v: p.end() as { result: { events: { snapshot: { x: unknown } }[] } }, rewinds: p.cutStats.rewinds }
     }
     const big = parse((i) => (i === 700 ? '18446744073709551615' : String(i)))
@@ -306,23 +308,10 @@ describe('JsonRpcResponseParser: arrays of objects cut at "},{" without a byte s
     const good = body(300)
     const at = good.indexOf('"memory_target":150')
     const broken = Buffer.from(`${good.slice(0, at)}"memory_target":,${good.slice(at + '"memory_target":150'.length)}`)
-    const p = new JsonRpcResponseParser()
-    expect(() => {
-      for (let i = 0; i < broken.length; i += 8192) p.write(broken.subarray(i, i + 8192))
-      p.end()
-    }).toThrow(JsonParseError)
+    expect(() => feed(broken, every(broken.length, 8192))).toThrow(JsonParseError)
     for (const cut of [Math.floor(good.length / 3), good.length - 200, good.length - 2]) {
-      const q = new JsonRpcResponseParser()
       const half = Buffer.from(good.slice(0, cut))
-      for (let i = 0; i < half.length; i += 8192) q.write(half.subarray(i, i + 8192))
-      let err: unknown
-      try {
-        q.end()
-      } catch (e) {
-        err = e
-      }
-      expect(err, `cut at ${cut}`).toBeInstanceOf(JsonParseError)
-      expect((err as JsonParseError).problem).toBe('truncated')
+      expect(() => feed(half, every(half.length, 8192)), `cut at ${cut}`).toThrow(expect.objectContaining({ problem: 'truncated' }))
     }
   })
 })
@@ -347,13 +336,7 @@ describe('JsonRpcResponseParser: get_all_records maps cut at "},\\"OpaqueRef:" w
     let rewinds = 0
     for (let k = 0; k < 30; k++) {
       const seen: string[] = []
-      const p = new JsonRpcResponseParser({ member: (key, v) => (seen.push(key), v) })
-      let last = 0
-      for (const c of randomCuts(buf.length, next, 10 + Math.floor(next() * 300))) {
-        p.write(buf.subarray(last, c))
-        last = c
-      }
-      p.write(buf.subarray(last))
+      const p = fed(buf, randomCuts(buf.length, next, 10 + Math.floor(next() * 300)), { member: (key, v) => (seen.push(key), v) })
       expect(p.end()).toEqual(expected)
       expect(seen).toEqual(Object.keys(expected.result))
       cuts += p.cutStats.cuts
@@ -365,9 +348,7 @@ describe('JsonRpcResponseParser: get_all_records maps cut at "},\\"OpaqueRef:" w
 
   it('cuts plain records without redoing any', () => {
     const text = `{"jsonrpc":"2.0","result":{${Array.from({ length: 3000 }, (_, i) => `"OpaqueRef:${i}":{"uuid":"u-${i}","other_config":{"a":"b"},"tags":[]}`).join(',')}},"id":1}`
-    const buf = Buffer.from(text)
-    const p = new JsonRpcResponseParser()
-    for (let i = 0; i < buf.length; i += 16384) p.write(buf.subarray(i, i + 16384))
+    const p = fed(Buffer.from(text), every(text.length, 16384))
     expect(p.end()).toEqual(JSON.parse(text))
     expect(p.cutStats.cuts).toBeGreaterThan(0)
     expect(p.cutStats.rewinds).toBe(0)
@@ -376,13 +357,9 @@ describe('JsonRpcResponseParser: get_all_records maps cut at "},\\"OpaqueRef:" w
   it('never swallows an array member of the result into a cut group (the events array keeps its item hook)', () => {
     const events = Array.from({ length: 50 }, (_, i) => `{"class":"vm","ref":"OpaqueRef:${i}","snapshot":{"x":${i}}}`).join(',')
     const text = `{"jsonrpc":"2.0","result":{"events":[${events}],"valid_ref_counts":{"vm":50},"OpaqueRef:z":{"a":1},"token":"t"},"id":1}`
-    const buf = Buffer.from(text)
     let items = 0
-    const p = new JsonRpcResponseParser({ item: (container, v) => (container === 'events' && items++, v) })
     // the second chunk starts inside the result object and holds a candidate after the events array
-    const at = text.indexOf('"events"')
-    p.write(buf.subarray(0, at))
-    p.write(buf.subarray(at))
+    const p = fed(Buffer.from(text), [text.indexOf('"events"')], { item: (container, v) => (container === 'events' && items++, v) })
     expect(p.end()).toEqual(JSON.parse(text))
     expect(items).toBe(50)
     expect(p.cutStats).toEqual({ cuts: 1, rewinds: 1 })
