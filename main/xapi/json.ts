@@ -285,14 +285,14 @@ export class JsonRpcResponseParser {
    * is not scanned byte by byte: the entries up to its last candidate are cut there and verified
    * by their own JSON.parse (the byte scan was a third of the parse's cost on an event.from
    * backlog). Without a candidate, or at the end, the exact scan takes over from the last cut.
-   * Measured on the 10,000-change backlog of P2 (45 MB, 64 kB chunks, CPU of 8 runs, load ≈ 2):
-   * exact scan 327–368 ms, with cuts 232–250 ms, one-shot parseJsonSafe 203–238 ms; the checks
-   * for numbers past 2^53 the scan used to find cost 14 ms of it (hasUnsafeNumber).
+   * `npm run bench -- parse` (an event.from answer with a mod event for each of bench-10k's 10,000
+   * VMs, 45 MB in 64 kB chunks, min CPU of 6, load 1.1–1.7): with cuts 310–362 ms, the exact scan
+   * over the same events 423–442 ms, one-shot parseJsonSafe 313–319 ms.
    */
   private step(chunk: Buffer, base: number, from: number): void {
     const frame = this.frames[this.frames.length - 1]
-    const depth = this.frames.length
-    if (this.fast && frame && ((frame.kind === 'array' && depth >= 2) || (frame.kind === 'object' && depth === 2))) {
+    const level = this.frames.length
+    if (this.fast && frame && ((frame.kind === 'array' && level >= 2) || (frame.kind === 'object' && level === 2))) {
       // whatever the scan's state inside the entries was, the cut replaces it
       const p = chunk.lastIndexOf(frame.kind === 'array' ? ENTRY_SEPARATOR : MEMBER_SEPARATOR)
       if (p >= from) {
@@ -780,19 +780,13 @@ function hasArrayMember(v: WireValue): boolean {
 
 /** a number JSON.parse may have rounded (an integer token beyond 2^53) anywhere in `v` */
 function hasUnsafeNumber(v: WireValue): boolean {
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const e = v[i] as WireValue
-      if (typeof e === 'object' ? e !== null && hasUnsafeNumber(e) : typeof e === 'number' && (e > MAX_SAFE_NUMBER || e < -MAX_SAFE_NUMBER)) return true
-    }
-    return false
-  }
   if (typeof v === 'number') return v > MAX_SAFE_NUMBER || v < -MAX_SAFE_NUMBER
   if (typeof v !== 'object' || v === null) return false
-  for (const k in v) {
-    const e = v[k] as WireValue
-    if (typeof e === 'object' ? e !== null && hasUnsafeNumber(e) : typeof e === 'number' && (e > MAX_SAFE_NUMBER || e < -MAX_SAFE_NUMBER)) return true
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (hasUnsafeNumber(v[i] as WireValue)) return true
+    return false
   }
+  for (const k in v) if (hasUnsafeNumber(v[k] as WireValue)) return true
   return false
 }
 
