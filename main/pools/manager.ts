@@ -27,7 +27,7 @@ import type { InitialLoad } from './eventloop'
 import type { Keychain } from './keychain'
 
 /** what an offline pool's stream from the cache leaves out (shared/model/slim.ts) */
-const OFFLINE_OMISSION = { fields: mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS), classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
+export const OFFLINE_OMISSION = { fields: mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS), classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
 
 function mergeFields(...lists: Readonly<Record<string, readonly string[]>>[]): Record<string, string[]> {
   const out: Record<string, string[]> = {}

@@ -6,6 +6,8 @@
  *    delay, 1 ms resolution) and the main thread's total busy time;
  *  - cache.many-pools.load.*: cold start of many-pools (50 pools × 400 VMs) from the file: every
  *    pool loaded with load() in a fresh cache instance;
+ *  - cache.many-pools.read-pages.total-ms: the same file read as a cold start streams it to a window
+ *    (readPages with PoolManager's OFFLINE_OMISSION, pages of PIECE_UPSERTS, text never parsed);
  *  - cache.*.file-size: the cache file for bench-10k and many-pools.
  *
  * Records: the simulator's fleets (test/sim/fleet buildFleet('bench-10k' | 'many-pools')), put in the
@@ -19,6 +21,8 @@ import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { openInventoryCache } from '../../main/cache'
 import { IGNORED_CLASSES } from '../../main/pools/eventloop'
+import { OFFLINE_OMISSION } from '../../main/pools/manager'
+import { PIECE_UPSERTS } from '../../main/services'
 import { recordNormaliser } from '../../main/xapi/normalise'
 import type { WireValue } from '../../main/xapi/wire'
 import type { ObjectUpsert } from '../../shared/model/diff'
@@ -136,6 +140,24 @@ async function manyPools(): Promise<void> {
     bench('cache.many-pools.load.total-ms', ms, 'ms', { pools: list.length, objects: loaded, openMs: Math.round(openMs) })
     bench('cache.many-pools.load.per-pool-max-ms', worst, 'ms')
     bench('cache.many-pools.load.objects-per-s', loaded / (ms / 1000), 'objects/s')
+
+    // what a cold start streams to a window: every pool's pages as spliced JSON text, with the
+    // fields and classes offline windows leave out (PoolManager.graphPieces), never parsed in main
+    globalThis.gc?.()
+    const reader = openInventoryCache({ dataDir: dir })
+    const r0 = performance.now()
+    let pageBytes = 0
+    let pageCount = 0
+    for (const c of reader.cachedConnections()) {
+      for (const page of reader.readPages(c.connectionId, PIECE_UPSERTS, OFFLINE_OMISSION)) {
+        if (page === 'changed') throw new Error('the cache changed while nothing wrote')
+        pageBytes += page.upsertsJson.length
+        pageCount++
+      }
+    }
+    const readMs = performance.now() - r0
+    await reader.close()
+    bench('cache.many-pools.read-pages.total-ms', readMs, 'ms', { pools: 50, pages: pageCount, textMB: Math.round(pageBytes / 1e5) / 10 })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

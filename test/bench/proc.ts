@@ -58,7 +58,7 @@ export function threadCpuMs(): Record<string, number> {
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#')
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       const ms = (Number(f[11]) + Number(f[12])) * tick
-      const key = t === String(process.pid) ? 'main' : process.env['XP_TIDS'] ? `${name}:${t}` : name
+      const key = t === String(process.pid) ? 'main' : name
       out[key] = (out[key] ?? 0) + ms
     } catch {
       // the thread ended meanwhile
