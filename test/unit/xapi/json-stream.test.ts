@@ -2,15 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { JsonParseError, JsonRpcResponseParser, parseJsonSafe } from '../../../main/xapi/json'
 import { streamedNormalisation } from '../../../main/xapi/normalise'
 import type { WireValue } from '../../../main/xapi/wire'
-
-/** a deterministic PRNG (tests must not depend on luck) */
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0
-    return s / 2 ** 32
-  }
-}
+import { rng } from './rng'
 
 /** a parser fed `body` split at `cuts` (not ended: the caller ends it, or expects end() to throw) */
 function fed(body: Buffer, cuts: number[], hooks?: ConstructorParameters<typeof JsonRpcResponseParser>[0]): JsonRpcResponseParser {

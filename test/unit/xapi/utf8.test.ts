@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { StrictUtf8Stream } from '../../../main/xapi/utf8'
+import { rng } from './rng'
 
 /** what TextDecoder({ fatal: true }) in stream mode gives for these chunks: the text, or 'error' */
 function reference(chunks: Buffer[]): string {
@@ -17,14 +18,6 @@ function ours(chunks: Buffer[]): string {
     return chunks.map((c) => d.write(c)).join('') + d.end()
   } catch {
     return 'error'
-  }
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0
-    return s / 2 ** 32
   }
 }
 

@@ -10,21 +10,11 @@ import { XmlRpcParseError, XmlRpcResponseParser, parseXmlRpcFragment, parseXmlRp
 import type { WireValue } from '../../../main/xapi/wire'
 import { simXmlRpcResponses } from './sim-xmlrpc-responses'
 import { SaxesXmlRpcResponseParser } from './xmlrpc-saxes-reference'
+import { rng } from './rng'
 
 // ------------------------------------------------------------------------------------------------
 // helpers
 
-/** a seeded PRNG (mulberry32), so a failure names a reproducible case */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 type Rand = () => number
 const int = (r: Rand, n: number): number => Math.floor(r() * n)
 function pick<T>(r: Rand, xs: readonly T[]): T {

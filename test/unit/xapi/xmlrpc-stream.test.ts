@@ -13,17 +13,7 @@ import { normaliseResult, streamedNormalisation } from '../../../main/xapi/norma
 import type { JsonStreamHooks } from '../../../main/xapi/json'
 import type { WireValue } from '../../../main/xapi/wire'
 import { simXmlRpcResponses } from './sim-xmlrpc-responses'
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { rng } from './rng'
 
 function split(text: string, r: () => number, max: number): string[] {
   const out: string[] = []
