@@ -29,6 +29,21 @@ export interface SimHostSpec {
   /** loopback address the host listens on (127.x.y.z); also host.address */
   address: string
   numa: SimNumaTopology
+  /** the host's network cards; PIF.scan introduces those that have no PIF (matched by MAC) */
+  nics?: SimNic[]
+}
+
+/** A network card of a simulated host, as networkd and the PIF_metrics monitor report it. */
+export interface SimNic {
+  device: string
+  mac: string
+  carrier: boolean
+  speedMbit: number
+  vendorId: string
+  vendorName: string
+  deviceId: string
+  deviceName: string
+  pciBusPath: string
 }
 
 export interface SimPoolSpec {

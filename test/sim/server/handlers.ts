@@ -7,6 +7,7 @@ import { numaPluginCall } from '../numa-plugin'
 import { eventFrom, eventInject } from './events'
 import { maintainRelations, type Handler } from './generic'
 import { addMessage, HOST_LIFECYCLE_HANDLERS, LIFECYCLE_HANDLERS } from './lifecycle'
+import { NETWORK_HANDLERS } from './network'
 import { parseXapiDate, xapiDate } from './time'
 
 function str(v: SimValue | undefined): string {
@@ -145,4 +146,5 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
 
   ...LIFECYCLE_HANDLERS,
   ...HOST_LIFECYCLE_HANDLERS,
+  ...NETWORK_HANDLERS,
 }

@@ -5,6 +5,7 @@
  */
 import { ENUMS } from '../../../shared/xapi/datamodel.generated'
 import { SimXapiError, type SimRecord, type SimValue } from '../model'
+import { refreshVmVifOperations } from './network'
 import type { PoolState } from './pool'
 
 type Power = 'Halted' | 'Paused' | 'Running' | 'Suspended'
@@ -153,6 +154,8 @@ export function allowedVmOperations(pool: PoolState, ref: string, vm: SimRecord)
 export function refreshAllowedOperations(pool: PoolState, ref: string): void {
   const vm = pool.db.get('VM', ref)
   if (!vm) return
+  // VIF plug/unplug follow the VM's power state (message_forwarding.ml after every VM operation)
+  refreshVmVifOperations(pool, vm)
   const next = allowedVmOperations(pool, ref, vm)
   const cur = vm['allowed_operations']
   if (Array.isArray(cur) && cur.length === next.length && cur.every((x, i) => x === next[i])) return
@@ -168,4 +171,5 @@ export function setCurrentOperation(pool: PoolState, ref: string, taskRef: strin
   else next[taskRef] = op
   const updated = pool.db.update('VM', ref, { current_operations: next })
   pool.db.update('VM', ref, { allowed_operations: allowedVmOperations(pool, ref, updated) })
+  refreshVmVifOperations(pool, updated)
 }

@@ -3,11 +3,15 @@ import { SimXapiError, type SimRecord, type SimValue } from '../../sim/model'
 import { dispatch } from '../../sim/server/dispatch'
 import { batchToValue } from '../../sim/server/events'
 import { PoolState } from '../../sim/server/pool'
-import { tinyPool } from './tiny-pool'
+import { tinyPool, type TinyPool } from './tiny-pool'
 
 export function makePool(opts: Parameters<typeof tinyPool>[0] & { opMs?: number } = {}) {
-  const t = tinyPool(opts)
-  const pool = new PoolState(t.spec, opts.opMs ?? 0)
+  return poolHarness(tinyPool(opts), opts.opMs ?? 0)
+}
+
+/** in-process calls into a given pool description (tiny, or one built on it) */
+export function poolHarness<T extends TinyPool>(t: T, opMs = 0) {
+  const pool = new PoolState(t.spec, opMs)
   const call = async (method: string, ...params: SimValue[]): Promise<SimValue> => {
     const base = method.replace(/^Async\./, '')
     const m = pool.schema.methods.get(base)
