@@ -37,7 +37,7 @@ import type { CachedPage, CachedPoolMeta, InventoryCache, Unsubscribe } from '..
 import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from './backend'
 import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
 import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, errorCode, errorMessage, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
-import { isCacheable, toRow, type ObjectRow } from './serialize'
+import { UnstorableRecordError, isCacheable, toRow, type ObjectRow } from './serialize'
 import { vacuumWorthwhile } from './ops'
 import { CacheStore, DEFAULT_PRUNE, type MetaPatch, type PageOmission, type PruneLimits } from './store'
 import { join } from 'node:path'
@@ -197,6 +197,8 @@ export class SqliteInventoryCache implements InventoryCache {
   private state: 'ok' | 'memory-only' = 'ok'
   private readonly problems: CacheProblem[] = []
   private readonly listeners = new Set<(p: CacheProblem) => void>()
+  /** objects already said to be unstorable (connectionId NUL ref), bounded */
+  private readonly unstorable = new Set<string>()
   private readonly conns = new Map<string, ConnState>()
   /** resets arriving in pieces, collected until their last piece */
   private readonly staged = new Map<string, { seq: number; next: number; upserts: ObjectUpsert[]; held: { diff: PoolDiff; meta: Partial<CachedPoolMeta> | undefined }[] }>()
@@ -834,8 +836,8 @@ export class SqliteInventoryCache implements InventoryCache {
       const removes: [string, string][] = []
       for (const [ref, cls] of c.dirty) {
         const u = getObject(c, ref)
-        if (u) rows.push(toRow(u))
-        else removes.push([cls, ref])
+        if (!u) removes.push([cls, ref])
+        else if (!this.pushRow(rows, u, id)) removes.push([cls, ref])
       }
       c.dirty.clear()
       c.metaDirty = false
@@ -871,7 +873,7 @@ export class SqliteInventoryCache implements InventoryCache {
       const rows: ObjectRow[] = []
       while (r.index < r.items.length && rows.length < want) {
         const u = r.items[r.index++]
-        if (u && isCacheable(u)) rows.push(toRow(u))
+        if (u && isCacheable(u)) this.pushRow(rows, u, id)
       }
       if (rows.length > 0) {
         backend.submit({ op: 'resetChunk', resetId: r.id, rows })
@@ -920,6 +922,27 @@ export class SqliteInventoryCache implements InventoryCache {
     if (this.checkpointWanted && !this.gcWanted && !this.vacuumWanted) {
       this.checkpointWanted = false
       backend.submit({ op: 'checkpoint' })
+    }
+  }
+
+  /**
+   * The row of `u` into `rows`; false when it cannot be stored (UnstorableRecordError): that object
+   * is left out of the file (an older row of it removed) and said, once per object.
+   */
+  private pushRow(rows: ObjectRow[], u: ObjectUpsert, connectionId: string): boolean {
+    try {
+      rows.push(toRow(u))
+      return true
+    } catch (e) {
+      if (!(e instanceof UnstorableRecordError)) throw e
+      const key = `${connectionId}\u0000${u.ref}`
+      if (!this.unstorable.has(key)) {
+        if (this.unstorable.size >= 1000) this.unstorable.clear()
+        this.unstorable.add(key)
+        const name = typeof u.record.name_label === 'string' && u.record.name_label !== '' ? ` "${u.record.name_label}"` : ''
+        this.report({ kind: 'record-skipped', message: `The offline cache left out the ${u.cls}${name} (${u.ref}) of ${connectionId}: ${e.message.replace(/^the \S+ \S+ /, 'it ')}. Everything else is saved.` })
+      }
+      return false
     }
   }
 

@@ -15,7 +15,7 @@ import { migrate, SCHEMA_VERSION, SchemaTooNewError } from './schema'
 export const CACHE_FILE_NAME = 'cache.sqlite'
 
 /** Kinds of trouble the cache can run into; every one leaves the app running. */
-export type CacheProblemKind = 'corrupt-recovered' | 'disk-full' | 'read-only' | 'unavailable' | 'schema-too-new' | 'io-error'
+export type CacheProblemKind = 'corrupt-recovered' | 'disk-full' | 'read-only' | 'unavailable' | 'schema-too-new' | 'io-error' | 'record-skipped'
 
 export class CacheOpenError extends Error {
   constructor(
@@ -63,6 +63,8 @@ export function describeProblem(kind: CacheProblemKind, path: string, e: unknown
       return `The offline cache ${path} was written by a newer XenPilot (${detail}); it is left untouched and this session works from memory.`
     case 'io-error':
       return `The offline cache ${path} failed (${detail}); XenPilot keeps working from memory.`
+    case 'record-skipped':
+      return `The offline cache ${path} left out a record it cannot store (${detail}).`
   }
 }
 

@@ -84,12 +84,36 @@ function str(v: unknown): string | null {
  */
 const MAYBE_SECRET = /passw|passphrase|"pass"|_pass"|"pwd"|secret|chap|credential|session_id|auth_token|api_key|private_key/i
 
+/**
+ * A record that cannot become a row (JSON.stringify and the scrubber recurse: a value nested
+ * thousands of levels deep overflows the stack). The parsers refuse such answers
+ * (main/xapi/wire.ts MAX_NESTING); this is the cache's own guard, so a record that got past them
+ * costs its row, never the process.
+ */
+export class UnstorableRecordError extends Error {
+  override name = 'UnstorableRecordError'
+  constructor(
+    readonly cls: string,
+    readonly ref: string,
+    reason: string,
+  ) {
+    super(`the ${cls} ${ref} cannot be stored in the offline cache (${reason})`)
+  }
+}
+
+/** the row of an object; throws UnstorableRecordError (only) when it cannot be made */
 export function toRow(u: ObjectUpsert): ObjectRow {
   let r = u.record
-  let json = JSON.stringify(r)
-  if (MAYBE_SECRET.test(json)) {
-    r = scrubRecord(r)
+  let json: string
+  try {
     json = JSON.stringify(r)
+    if (MAYBE_SECRET.test(json)) {
+      r = scrubRecord(r)
+      json = JSON.stringify(r)
+    }
+  } catch (e) {
+    const reason = e instanceof RangeError ? 'it is nested too deeply to be written' : e instanceof Error ? e.message : String(e)
+    throw new UnstorableRecordError(u.cls, u.ref, reason)
   }
   return {
     cls: u.cls,

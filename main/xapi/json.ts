@@ -13,7 +13,7 @@
  * 45 MB VM.get_all_records never blocks the main process in one JSON.parse.
  */
 import { isUtf8 } from 'node:buffer'
-import type { WireValue } from './wire'
+import { MAX_NESTING, tooDeepMessage, type WireValue } from './wire'
 
 /**
  * An integer token of 16+ digits (a float has '.' or 'e' and never matches). Measured on a 25 MB
@@ -22,7 +22,7 @@ import type { WireValue } from './wire'
  */
 const LONG_INTEGER = /[:,[]\s*-?\d{16,}\s*[,}\]]/
 
-export type JsonParseProblem = 'syntax' | 'truncated' | 'utf8'
+export type JsonParseProblem = 'syntax' | 'truncated' | 'utf8' | 'depth'
 
 export class JsonParseError extends Error {
   override name = 'JsonParseError'
@@ -35,7 +35,10 @@ export class JsonParseError extends Error {
 
 export function parseJsonSafe(text: string): WireValue {
   const suspicious = text.includes('NaN') || text.includes('Infinity') || LONG_INTEGER.test(text)
-  return parseText(suspicious ? rewriteUnsafeTokens(text) : text, '')
+  const v = parseText(suspicious ? rewriteUnsafeTokens(text) : text, '')
+  // V8's JSON.parse does not recurse, so it takes any depth: the limit is checked on the result
+  if (inspect(v, 0) === TOO_DEEP) throw new JsonParseError(`malformed JSON: ${tooDeepMessage()}`, 'depth')
+  return v
 }
 
 function parseText(src: string, where: string): WireValue {
@@ -452,8 +455,9 @@ export class JsonRpcResponseParser {
         if (c >= 0x30 && c <= 0x39) {
           if (++digits >= 16) unsafeAt = base + i
         } else {
-          if (c === LBRACE || c === LBRACKET) depth++
-          else if (c === RBRACE || c === RBRACKET) depth--
+          if (c === LBRACE || c === LBRACKET) {
+            if (++depth > MAX_NESTING) throw this.tooDeep(base + i)
+          } else if (c === RBRACE || c === RBRACKET) depth--
           else if (c === 0x4e /* N */ || c === 0x49 /* I */) unsafeAt = base + i
           else if (c === 0x2e || c === 0x65 || c === 0x45) {
             digits = -1e9
@@ -533,7 +537,7 @@ export class JsonRpcResponseParser {
             frame = child
           }
         } else if (frame.kind !== 'array') throw this.syntax(`"${String.fromCharCode(c)}" where a member name was expected in ${describeFrame(frame)}`, at)
-        depth++
+        if (++depth > MAX_NESTING) throw this.tooDeep(at)
         if (frame.depth === depth) fd = depth
         lastSig = c
         i++
@@ -666,7 +670,9 @@ export class JsonRpcResponseParser {
       }
       // an array member of the result object is split off by the exact scan (event.from's events
       // get the item hook): a cut group holding one is redone
-      if (hasUnsafeNumber(parsed) || (frame.kind === 'object' && hasArrayMember(parsed))) {
+      const found = inspect(parsed, frame.depth - 1)
+      if (found === TOO_DEEP) throw this.tooDeep(segStart)
+      if (found === UNSAFE_NUMBER || (frame.kind === 'object' && hasArrayMember(parsed))) {
         frame.segStart = segStart
         frame.segEnd = segEnd
         throw new Rewind(frame)
@@ -753,6 +759,10 @@ export class JsonRpcResponseParser {
     }
   }
 
+  private tooDeep(at: number): JsonParseError {
+    return new JsonParseError(`malformed JSON: ${tooDeepMessage()} at byte ${at}`, 'depth')
+  }
+
   private syntax(what: string, at: number): JsonParseError {
     return new JsonParseError(`malformed JSON: ${what} at byte ${at}`)
   }
@@ -778,16 +788,32 @@ function hasArrayMember(v: WireValue): boolean {
   return false
 }
 
-/** a number JSON.parse may have rounded (an integer token beyond 2^53) anywhere in `v` */
-function hasUnsafeNumber(v: WireValue): boolean {
-  if (typeof v === 'number') return v > MAX_SAFE_NUMBER || v < -MAX_SAFE_NUMBER
-  if (typeof v !== 'object' || v === null) return false
+const FINE = 0
+const UNSAFE_NUMBER = 1
+const TOO_DEEP = 2
+
+/**
+ * One walk over a value JSON.parse made, `level` containers deep already: TOO_DEEP when a
+ * container lies deeper than MAX_NESTING (the walk goes no deeper, so its own recursion is
+ * bounded), UNSAFE_NUMBER when a number may have been rounded (an integer token beyond 2^53).
+ */
+function inspect(v: WireValue, level: number): number {
+  if (typeof v === 'number') return v > MAX_SAFE_NUMBER || v < -MAX_SAFE_NUMBER ? UNSAFE_NUMBER : FINE
+  if (typeof v !== 'object' || v === null) return FINE
+  if (level >= MAX_NESTING) return TOO_DEEP
+  const next = level + 1
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (hasUnsafeNumber(v[i] as WireValue)) return true
-    return false
+    for (let i = 0; i < v.length; i++) {
+      const f = inspect(v[i] as WireValue, next)
+      if (f !== FINE) return f
+    }
+    return FINE
   }
-  for (const k in v) if (hasUnsafeNumber(v[k] as WireValue)) return true
-  return false
+  for (const k in v) {
+    const f = inspect(v[k] as WireValue, next)
+    if (f !== FINE) return f
+  }
+  return FINE
 }
 
 function describeFrame(f: Frame): string {

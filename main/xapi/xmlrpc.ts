@@ -18,7 +18,7 @@
  * Type-directed normalisation (int64 strings, dates, null refs) happens later in ./normalise.
  */
 import type { JsonStreamHooks } from './json'
-import type { WireValue } from './wire'
+import { MAX_NESTING, tooDeepMessage, type WireValue } from './wire'
 
 export class XmlRpcDouble {
   constructor(public readonly value: number) {}
@@ -915,12 +915,14 @@ export class XmlRpcResponseParser {
         this.hasPending = false
         return
       case Tag.Struct:
+        if (this.cd >= MAX_NESTING) throw this.bad(tooDeepMessage(), at)
         this.conts[++this.cd] = undefined
         this.starts[this.cd] = this.sp
         this.collecting = false
         if (this.hooks && this.isResultSlot(nd)) this.streamCd = this.cd
         return
       case Tag.Array:
+        if (this.cd >= MAX_NESTING) throw this.bad(tooDeepMessage(), at)
         this.conts[++this.cd] = []
         this.collecting = false
         if (this.hooks) {

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 
-export const CacheProblemKind = z.enum(['corrupt-recovered', 'disk-full', 'read-only', 'unavailable', 'schema-too-new', 'io-error'])
+export const CacheProblemKind = z.enum(['corrupt-recovered', 'disk-full', 'read-only', 'unavailable', 'schema-too-new', 'io-error', 'record-skipped'])
 export type CacheProblemKind = z.infer<typeof CacheProblemKind>
 
 export const CacheProblem = z.object({

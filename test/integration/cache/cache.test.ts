@@ -32,6 +32,24 @@ describe.each(['worker', 'inline'] as const)('offline cache (%s writer)', (mode)
     }
   }
 
+  it('leaves out a record it cannot store (12,000 levels deep), says so once, and keeps everything else', async () => {
+    const { open } = setup()
+    let deep: Record<string, unknown> = { leaf: 'x' }
+    for (let i = 0; i < 12_000; i++) deep = { k: deep }
+    const a = open()
+    const problems: string[] = []
+    a.onProblem((p) => problems.push(`${p.kind}: ${p.message}`))
+    a.write(reset('c1', 1, [vm('OpaqueRef:1', 'web'), vm('OpaqueRef:d', 'deep', { other_config: { deep } }), vm('OpaqueRef:2', 'db')]), { memberAddresses: [] })
+    await a.flush()
+    // the same object changed again: an incremental batch, the older row (none) removed, not said twice
+    a.write(batch('c1', 2, [vm('OpaqueRef:d', 'deeper', { other_config: { deep } }), vm('OpaqueRef:3', 'cache')]))
+    await a.close()
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(/^record-skipped: The offline cache left out the VM "deep" \(OpaqueRef:d\) of c1: it cannot be stored .*nested too deeply/)
+    const b = open()
+    expect(namesOf(b.load('c1')?.diff.upserts ?? [])).toEqual({ 'VM OpaqueRef:1': 'web', 'VM OpaqueRef:2': 'db', 'VM OpaqueRef:3': 'cache' })
+  })
+
   it('gives back the last-known graph and metadata after a restart', async () => {
     const { open } = setup()
     const a = open()

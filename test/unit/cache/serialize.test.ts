@@ -78,3 +78,16 @@ describe('classifyError', () => {
     expect(classifyError(new SchemaTooNewError(9))).toBe('schema-too-new')
   })
 })
+
+describe('a record that cannot be stored', () => {
+  it('fails with UnstorableRecordError naming the object, never a RangeError', async () => {
+    const { UnstorableRecordError } = await import('../../../main/cache/serialize')
+    let deep: Record<string, unknown> = { leaf: 'x' }
+    for (let i = 0; i < 12_000; i++) deep = { k: deep }
+    for (const extra of [{}, { password: 'hunter2' }]) {
+      const u = { cls: 'VM', ref: 'OpaqueRef:deep', record: { uuid: 'u', name_label: 'deep', other_config: { ...extra, deep } } }
+      expect(() => toRow(u)).toThrow(UnstorableRecordError)
+      expect(() => toRow(u)).toThrow(/VM OpaqueRef:deep cannot be stored in the offline cache \(it is nested too deeply/)
+    }
+  })
+})
