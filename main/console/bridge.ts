@@ -21,6 +21,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import type { ConsoleOpenResult, ConsoleTargetArgs } from '../../shared/contract/console'
 import { ConsoleConnectFailure, sendConsoleConnect, type ConsoleConnectReply } from './connect'
 import { ConsoleError, describe } from './errors'
+import { MALFORMED_TARGET, parseRequestTarget } from '../web/request-target'
 
 /** Where a console lives, as found in the pool's object graph. */
 export interface LocatedConsole {
@@ -272,8 +273,9 @@ export class ConsoleBridge {
     if (!isLoopbackHost(req.headers.host)) return refuse(socket, 403, `wrong Host header ${JSON.stringify(req.headers.host ?? null)}`)
     const origin = req.headers.origin
     if (origin === undefined || !this.origins.has(origin)) return refuse(socket, 403, `Origin ${JSON.stringify(origin ?? null)} may not open consoles`)
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
-    const m = TOKEN_PATH.exec(path)
+    const target = parseRequestTarget(req.url)
+    if (!target) return refuse(socket, 400, MALFORMED_TARGET)
+    const m = TOKEN_PATH.exec(target.pathname)
     const session = m && m[1] ? this.byToken.get(m[1]) : undefined
     if (!session || session.closed || session.ws || Date.now() > session.expiresAt) {
       return refuse(socket, 403, 'unknown, expired or already used console token')
@@ -412,7 +414,7 @@ function isLoopbackHost(host: string | undefined): boolean {
 }
 
 function refuse(socket: Duplex, status: number, reason: string): void {
-  const text = status === 404 ? 'Not Found' : 'Forbidden'
+  const text = status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Forbidden'
   const body = `${reason}\n`
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

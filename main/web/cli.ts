@@ -17,6 +17,7 @@ import { MemoryKeychain, PassphraseFileKeychain, type Keychain } from '../pools/
 import { memoryKeychainStatus, passphraseFileKeychainStatus } from '../services/keychain-status'
 import { readConnectionSeed, startRuntime, type ConnectionSeed, type Runtime, type RuntimeOptions } from '../services/runtime'
 import type { KeychainStatusSource } from '../services'
+import { installCrashNet } from './crash-net'
 import { ensureRendererBuilt } from './renderer-build'
 import { startWebServer, type WebServer } from './server'
 
@@ -163,6 +164,7 @@ function packageVersion(): string {
 async function main(): Promise<void> {
   const opts = parseWebCliArgs(process.argv.slice(2))
   const log = (line: string): void => void process.stderr.write(`${line}\n`)
+  installCrashNet(log)
   if (!opts.customStaticDir) ensureRendererBuilt(join(dirname(fileURLToPath(import.meta.url)), '../..'), log)
   const app = await startBrowserMode({
     dataDir: opts.dataDir,

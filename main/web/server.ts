@@ -23,6 +23,7 @@ import { describeIssues, toContractError } from '../services/errors'
 import type { EventSink, RawDiffSink, Services } from '../services'
 import { browserModeCsp } from './csp'
 import { contentTypeFor } from './mime'
+import { MALFORMED_TARGET, parseRequestTarget } from './request-target'
 
 export interface WebServerOptions {
   services: Services
@@ -67,6 +68,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const log = opts.log ?? (() => {})
   const token = opts.token ?? randomBytes(32).toString('hex')
   const root = resolve(opts.staticDir)
+  const indexFile = resolve(root, 'index.html')
   const clients = new Set<WebSocket>()
   let port = 0
   let origin = ''
@@ -111,7 +113,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       res.setHeader('Allow', 'GET, HEAD')
       return plain(res, 405, 'XenPilot’s browser mode serves files with GET only.')
     }
-    const url = new URL(req.url ?? '/', origin)
+    const url = parseRequestTarget(req.url)
+    if (!url) return plain(res, 400, MALFORMED_TARGET)
     let pathname: string
     try {
       pathname = decodeURIComponent(url.pathname)
@@ -126,6 +129,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (pathname === API_PATH) return plain(res, 426, 'The XenPilot API is a WebSocket endpoint.')
     const file = resolve(root, '.' + (isPage ? '/index.html' : pathname))
     if (file !== root && !file.startsWith(root + sep)) return plain(res, 404, 'Not found.')
+    // the page is served at '/' and '/index.html' only (with the token): any other spelling that
+    // lands on the same file ('/index.html/', '//index.html', '/INDEX.HTML' on a case-insensitive
+    // disk) is not found, so no path serves it without the token
+    if (!isPage && (pathname.endsWith('/') || file.toLowerCase() === indexFile.toLowerCase())) return plain(res, 404, 'Not found.')
     let size: number
     try {
       const st = await stat(file)
@@ -167,7 +174,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const url = parseRequestTarget(req.url)
+    if (!url) return refuseUpgrade(socket, 400, MALFORMED_TARGET)
     const route = url.pathname === API_PATH ? undefined : opts.upgradeRoutes?.[url.pathname]
     if (url.pathname !== API_PATH && !route) return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`)
     if (!hostMatches(req)) return refuseUpgrade(socket, 403, 'wrong Host header')
