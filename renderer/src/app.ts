@@ -2,11 +2,10 @@
  * Startup: wire the contract's events into the stores, load the saved connections, subscribe to
  * every pool's objects, and build the command context the UI shares.
  */
-import { nextTick, watch } from 'vue'
-import type { RendererApi } from './api'
+import { watch } from 'vue'
+import { useApi, type RendererApi } from './api'
 import { errorMessage } from './api/errors'
 import { commands, type CommandContext, type Selection } from './commands'
-import { setApi } from './stores/api'
 import { useConnectionsStore } from './stores/connections'
 import { useObjectsStore } from './stores/objects'
 import { useSettingsStore } from './stores/settings'
@@ -14,7 +13,12 @@ import { useTasksStore } from './stores/tasks'
 import { useTreeStore } from './stores/tree'
 import { useUiStore } from './stores/ui'
 
-export function useCommandContext(api: RendererApi): CommandContext {
+/** The commands' context for a component: call in setup (it takes the api from the app). */
+export function useCommandContext(): CommandContext {
+  return commandContext(useApi())
+}
+
+export function commandContext(api: RendererApi): CommandContext {
   const connections = useConnectionsStore()
   const objects = useObjectsStore()
   const ui = useUiStore()
@@ -83,7 +87,6 @@ const ACK_IDLE_MAX_MS = 100
 const SUBSCRIBE_WINDOW = 4
 
 export async function startApp(api: RendererApi): Promise<CommandContext> {
-  setApi(api)
   // operations: task progress, outcomes and the action history (issue 5)
   useTasksStore().attach(api)
   const connections = useConnectionsStore()
@@ -91,7 +94,7 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
   const tree = useTreeStore()
   const ui = useUiStore()
   const settings = useSettingsStore()
-  const ctx = useCommandContext(api)
+  const ctx = commandContext(api)
 
   api.on('connection.state', (s) => connections.upsert(s))
   api.on('connection.removed', ({ id }) => {
@@ -136,28 +139,8 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
         break
     }
   })
-  // view preferences live in main too, so the native View menu and the renderer agree
-  api.on('settings.changed', (s) => settings.applyFromMain(s))
-  let pushing = false
-  watch(
-    () => settings.shared(),
-    (s) => {
-      if (pushing) return
-      void api.call('settings.update', s).catch(() => undefined)
-    },
-  )
-
   const sync = async (): Promise<void> => {
     try {
-      pushing = true
-      try {
-        settings.applyFromMain(await api.call('settings.get', {}))
-      } catch {
-        // an older main without settings: the renderer's own copy stays in charge
-      } finally {
-        await nextTick()
-        pushing = false
-      }
       connections.replaceAll(await api.call('connections.list', {}))
       // the saved pools are on screen (offline, as of their cache time) before their graphs stream in
       await afterPaint()
@@ -173,6 +156,7 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
     if (s === 'closed') linkLost = true
     else if (s === 'open' && linkLost) {
       linkLost = false
+      void settings.load()
       void sync()
     }
   })

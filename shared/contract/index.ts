@@ -57,7 +57,21 @@ export type TreeMode = z.infer<typeof TreeMode>
 export const Theme = z.enum(['system', 'light', 'dark'])
 export type Theme = z.infer<typeof Theme>
 
-/** View preferences kept by main (per data dir) so the native menu and the renderer agree. */
+/** What one console remembers (by its console key, renderer/src/views/console/route.ts): scale and the guest's keyboard layout. */
+export const ConsolePrefs = z.object({
+  scale: z.enum(['fit', '1:1']).optional(),
+  /** a keyboard layout id for "Type clipboard" (renderer/src/views/console/layouts.ts) */
+  layout: z.string().min(1).max(16).optional(),
+})
+export type ConsolePrefs = z.infer<typeof ConsolePrefs>
+const ConsoleKey = z.string().min(1).max(400)
+/** consoles remembered at most; the least recently changed go first */
+export const MAX_CONSOLE_PREFS = 200
+
+/**
+ * The user's preferences, owned by main (one settings.json per data dir) so every window, the native
+ * menu and a restart agree; the renderer's settings store is a mirror. Layout sizes are in CSS px.
+ */
 export const UiSettings = z.object({
   treeMode: TreeMode,
   showTemplates: z.boolean(),
@@ -65,6 +79,12 @@ export const UiSettings = z.object({
   /** control domains and objects with other_config.HideFromXenCenter */
   showHidden: z.boolean(),
   theme: Theme,
+  /** width of the navigation pane */
+  treeWidth: z.number().int().min(180).max(1200),
+  /** height of the bottom (Tasks / History / Alerts) panel when open */
+  activityHeight: z.number().int().min(80).max(2000),
+  activityOpen: z.boolean(),
+  consoles: z.record(ConsoleKey, ConsolePrefs),
 })
 export type UiSettings = z.infer<typeof UiSettings>
 export const DEFAULT_UI_SETTINGS: UiSettings = {
@@ -73,7 +93,20 @@ export const DEFAULT_UI_SETTINGS: UiSettings = {
   showSnapshots: false,
   showHidden: false,
   theme: 'system',
+  treeWidth: 320,
+  activityHeight: 200,
+  activityOpen: true,
+  consoles: {},
 }
+/**
+ * A change to some preferences: fields given replace the stored ones, except `consoles`, which is
+ * merged per console (a console's prefs merged field by field; null forgets that console).
+ */
+export const SettingsPatch = UiSettings.omit({ consoles: true })
+  .partial()
+  .extend({ consoles: z.record(ConsoleKey, ConsolePrefs.nullable()).optional() })
+  .strict()
+export type SettingsPatch = z.infer<typeof SettingsPatch>
 
 /**
  * Actions the native menu (Electron) asks the renderer to perform. View toggles are not commands:
@@ -147,7 +180,7 @@ export const methods = {
   'objects.ack': { args: z.object({ count: z.number().int().min(1).max(1_000_000) }).strict(), result: z.null() },
   'settings.get': { args: Empty, result: UiSettings },
   /** change some preferences; answers the full settings and emits `settings.changed` to every window */
-  'settings.update': { args: UiSettings.partial().strict(), result: UiSettings },
+  'settings.update': { args: SettingsPatch, result: UiSettings },
   'keychain.state': { args: Empty, result: KeychainState },
   /** the user accepts storing passwords in an insecure store (Linux without a keyring) */
   'keychain.acceptInsecure': { args: Empty, result: KeychainState },

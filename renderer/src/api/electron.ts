@@ -1,7 +1,7 @@
 /** Electron door: the preload exposes `window.xenpilot = { call, on }` through contextBridge. */
 import { ContractError, type EventName, type EventPayload, type MethodArgs, type MethodName, type MethodResult, type XenPilotApi } from '../../../shared/contract'
 import { ApiError } from './errors'
-import { validateEvent } from './websocket'
+import { INVALID, validateEvent } from './websocket'
 
 export interface PreloadBridge {
   call(method: string, args: unknown): Promise<unknown>
@@ -30,13 +30,9 @@ export class ElectronApi implements XenPilotApi {
   }
 
   on<E extends EventName>(event: E, cb: (payload: EventPayload<E>) => void): () => void {
-    return this.onEvent(event, cb as (p: unknown) => void)
-  }
-
-  onEvent(event: string, cb: (payload: unknown) => void): () => void {
     return this.bridge.on(event, (payload) => {
       const value = validateEvent(event, payload)
-      if (typeof value !== 'symbol') cb(value)
+      if (value !== INVALID) cb(value as EventPayload<E>)
     })
   }
 }

@@ -7,8 +7,6 @@ import { ElectronApi, findPreloadBridge } from './electron'
 import { WebSocketApi, type LinkState } from './websocket'
 
 export interface RendererApi extends XenPilotApi {
-  /** subscribe to an event by name even if this build's contract does not list it (e.g. 'ui.command') */
-  onEvent(event: string, cb: (payload: unknown) => void): () => void
   /** the link to main: always 'open' in Electron */
   onLink?(cb: (s: LinkState) => void): () => void
 }
@@ -22,4 +20,5 @@ export function createApi(): RendererApi {
 }
 
 export { ApiError, errorMessage } from './errors'
+export { provideApi, useApi } from './inject'
 export type { LinkState } from './websocket'

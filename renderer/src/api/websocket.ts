@@ -44,15 +44,11 @@ export class WebSocketApi implements XenPilotApi {
   }
 
   on<E extends EventName>(event: E, cb: (payload: EventPayload<E>) => void): () => void {
-    return this.onEvent(event, cb as Listener)
-  }
-
-  /** Events the renderer knows by name only (added to the contract by other parts later). */
-  onEvent(event: string, cb: Listener): () => void {
+    const listener = cb as Listener
     let set = this.listeners.get(event)
     if (!set) this.listeners.set(event, (set = new Set()))
-    set.add(cb)
-    return () => set.delete(cb)
+    set.add(listener)
+    return () => set.delete(listener)
   }
 
   onLink(cb: (s: LinkState) => void): () => void {
@@ -133,11 +129,14 @@ export class WebSocketApi implements XenPilotApi {
   }
 }
 
-const INVALID = Symbol('invalid')
+export const INVALID = Symbol('invalid')
 
-/** Payloads of known events are checked against the contract; unknown events pass through. */
+/** Every event is checked against the contract: an event it does not name, or a payload that does not fit, is dropped (and said). */
 export function validateEvent(event: string, payload: unknown): unknown {
-  if (!(event in events)) return payload
+  if (!Object.hasOwn(events, event)) {
+    console.warn(`event '${event}' is not in the contract; ignored`)
+    return INVALID
+  }
   if (event === 'pool.diff') {
     const diff = parsePoolDiff(payload)
     if (typeof diff === 'string') {

@@ -4,7 +4,7 @@
  */
 import { HOST_OPERATIONS, canRunHost, type HostOperationId, type HostRecord } from '../../../shared/operations/vm'
 import { errorMessage } from '../api/errors'
-import { summariseResults } from '../components/tasks/results'
+import { summariseResults } from '../model/results'
 import type { CanRun, Command, CommandContext, SelectedItem, Selection } from './registry'
 import { offlineReason } from './vm'
 

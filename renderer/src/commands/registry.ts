@@ -7,7 +7,7 @@
 import type { ConnectionState } from '../../../shared/contract/connection'
 import type { XenPilotApi } from '../../../shared/contract'
 import type { NodeKind } from '../model/tree/types'
-import type { OperationDialogRequest } from '../components/dialogs/operation-requests'
+import type { OperationDialogRequest } from '../model/operation-requests'
 
 export interface SelectedItem {
   objId: string

@@ -7,8 +7,8 @@
 import type { OperationResult } from '../../../shared/contract/operations'
 import { VM_OPERATIONS, canRunVm, type VmOperationId, type VmOperationSpec, type VmRecord } from '../../../shared/operations/vm'
 import { errorMessage } from '../api/errors'
-import type { OperationTarget } from '../components/dialogs/operation-requests'
-import { summariseResults } from '../components/tasks/results'
+import type { OperationTarget } from '../model/operation-requests'
+import { summariseResults } from '../model/results'
 import type { CanRun, Command, CommandContext, SelectedItem, Selection } from './registry'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')

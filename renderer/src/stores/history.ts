@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
 import type { HistoryEntry } from '../../../shared/contract/operations'
 import type { RendererApi } from '../api'
-import { errorMessage } from '../api/errors'
+import { useAction } from '../composables/useAction'
 
 const PAGE = 100
 
@@ -13,9 +13,7 @@ const PAGE = 100
 export const useHistoryStore = defineStore('history', () => {
   const entries = shallowRef<HistoryEntry[]>([])
   const loaded = ref(false)
-  const loading = ref(false)
   const hasMore = ref(false)
-  const error = ref<string | null>(null)
   /** the last appended entry, for per-object views that keep their own list */
   const latest = shallowRef<HistoryEntry | null>(null)
   let api: Pick<RendererApi, 'call'> | null = null
@@ -33,35 +31,17 @@ export const useHistoryStore = defineStore('history', () => {
     return api.call('history.list', { limit: PAGE, ...args })
   }
 
-  async function load(): Promise<void> {
-    loading.value = true
-    error.value = null
-    try {
-      const page = await fetchPage({})
-      entries.value = page
-      hasMore.value = page.length === PAGE
-      loaded.value = true
-    } catch (err) {
-      error.value = errorMessage(err)
-    } finally {
-      loading.value = false
-    }
-  }
-
-  async function more(): Promise<void> {
+  /** the first page (again), or the next older one */
+  const page = useAction(async (older: boolean) => {
     const last = entries.value.at(-1)
-    if (!last || loading.value) return
-    loading.value = true
-    try {
-      const page = await fetchPage({ beforeId: last.id })
-      entries.value = [...entries.value, ...page]
-      hasMore.value = page.length === PAGE
-    } catch (err) {
-      error.value = errorMessage(err)
-    } finally {
-      loading.value = false
-    }
-  }
+    if (older && !last) return
+    const got = await fetchPage(older && last ? { beforeId: last.id } : {})
+    entries.value = older ? [...entries.value, ...got] : got
+    hasMore.value = got.length === PAGE
+    loaded.value = true
+  })
+  const load = (): Promise<void | undefined> => page.run(false)
+  const more = (): Promise<void | undefined> => page.run(true)
 
-  return { entries, loaded, loading, hasMore, error, latest, attach, fetchPage, load, more, PAGE }
+  return { entries, loaded, hasMore, latest, page, attach, fetchPage, load, more, PAGE }
 })

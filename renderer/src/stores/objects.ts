@@ -33,7 +33,8 @@ function nextFrame(fn: () => void): void {
 
 /**
  * Every pool's records. The graph itself is not reactive (20k deep-reactive records would cost more
- * than the tree); `version` bumps once per applied batch and everything derived reads it.
+ * than the tree); `version` bumps once per applied batch. Views never read it: they go through the
+ * selectors of stores/select.ts (useRecord, usePool, useGraph, useLinked), which call `track()`.
  *
  * A small diff arriving while nothing is queued is applied at once (the steady state of a
  * connected pool). Reset pieces and large resets go through a queue applied in slices of
@@ -134,16 +135,22 @@ export const useObjectsStore = defineStore('objects', () => {
   function setGapHandler(fn: () => void): void {
     onGap = fn
   }
+  /** makes the calling computed/effect depend on the graph (for selectors; views use stores/select.ts) */
+  function track(): void {
+    void version.value
+  }
+  /** a record; reactive (the caller re-runs when the graph changes) */
   function record(connectionId: string, cls: string, ref: string): Record<string, unknown> | undefined {
+    track()
     return graph.pool(connectionId)?.tables.get(cls)?.get(ref)
   }
 
   const pendingTasks = computed(() => {
-    void version.value
+    track()
     let n = 0
     for (const p of graph.pools.values()) n += p.pendingTasks()
     return n
   })
 
-  return { graph, version, apply, applied, settled, drop, setGapHandler, record, pendingTasks }
+  return { graph, version, track, apply, applied, settled, drop, setGapHandler, record, pendingTasks }
 })

@@ -1,9 +1,10 @@
 import { defineStore } from 'pinia'
 import { computed, markRaw, onScopeDispose, ref, shallowRef, watch } from 'vue'
 import type { RendererApi } from '../api'
-import { isRunning, TaskTracker, type FinishedTask, type PoolTasks, type TaskRow } from '../components/tasks/model'
+import { isRunning, TaskTracker, type FinishedTask, type PoolTasks, type TaskRow } from '../model/tasks'
 import { useHistoryStore } from './history'
 import { useObjectsStore } from './objects'
+import { useGraph } from './select'
 import { useUiStore } from './ui'
 
 export type ActivityTab = 'tasks' | 'history' | 'alerts'
@@ -71,11 +72,14 @@ export const useTasksStore = defineStore('tasks', () => {
     ui.notify(`${what}: ${body}`, row.status === 'success' ? 'info' : 'error')
   }
 
+  const taskTables = useGraph((g) => {
+    const pools: PoolTasks[] = []
+    for (const p of g.pools.values()) pools.push({ connectionId: p.connectionId, tasks: p.tables.get('task') ?? new Map() })
+    return pools
+  })
   watch(
-    () => objects.version,
-    () => {
-      const pools: PoolTasks[] = []
-      for (const p of objects.graph.pools.values()) pools.push({ connectionId: p.connectionId, tasks: p.tables.get('task') ?? new Map() })
+    taskTables,
+    (pools) => {
       announce(tracker.observe(pools, nameOf))
       refresh()
     },

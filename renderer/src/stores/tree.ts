@@ -6,7 +6,7 @@ import { filterTree } from '../model/tree/filter'
 import { defaultExpanded, flatten, type FlatRow } from '../model/tree/flatten'
 import type { TreeNode } from '../model/tree/types'
 import { useConnectionsStore } from './connections'
-import { useObjectsStore } from './objects'
+import { useGraph } from './select'
 import { useSettingsStore } from './settings'
 
 /**
@@ -16,7 +16,6 @@ import { useSettingsStore } from './settings'
  */
 export const useTreeStore = defineStore('tree', () => {
   const settings = useSettingsStore()
-  const objects = useObjectsStore()
   const connections = useConnectionsStore()
   const builder = markRaw(new TreeBuilder())
 
@@ -29,16 +28,15 @@ export const useTreeStore = defineStore('tree', () => {
   /** node id of the focused row */
   const focusId = ref<string | null>(null)
 
-  const roots = computed<TreeNode[]>(() => {
-    void objects.version
-    return builder.build({
+  const roots = useGraph<TreeNode[]>((graph) =>
+    builder.build({
       mode: settings.treeMode,
       connections: connections.list,
-      graph: objects.graph,
+      graph,
       flags: { showTemplates: settings.showTemplates, showSnapshots: settings.showSnapshots, showHidden: settings.showHidden },
       now: connections.now,
-    })
-  })
+    }),
+  )
   const filtered = computed(() => filterTree(roots.value, query.value))
   const searching = computed(() => query.value.trim().length > 0)
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createRegistry, type CommandContext, type ConfirmRequest, type DialogRequest, type SelectedItem } from '../../../renderer/src/commands'
 import { clock, dropMigrateReason } from '../../../renderer/src/commands/vm'
-import { summariseResults } from '../../../renderer/src/components/tasks/results'
+import { summariseResults } from '../../../renderer/src/model/results'
 import type { ConnectionState } from '../../../shared/contract/connection'
 import type { OperationResult } from '../../../shared/contract/operations'
 import { connectionState } from '../renderer/fleet'

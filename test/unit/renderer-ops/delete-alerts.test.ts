@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { alertTitle, collectAlerts, priorityLabel } from '../../../renderer/src/components/alerts/model'
-import { deletePlan } from '../../../renderer/src/components/dialogs/delete-plan'
+import { alertTitle, collectAlerts, priorityLabel } from '../../../renderer/src/model/alerts'
+import { deletePlan } from '../../../renderer/src/model/delete-plan'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
 
 function graph(): ObjectGraph {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { elapsed, TaskTracker, taskTitle } from '../../../renderer/src/components/tasks/model'
+import { elapsed, TaskTracker, taskTitle } from '../../../renderer/src/model/tasks'
 
 const task = (extra: Record<string, unknown>) => ({ name_label: 'Async.VM.start', status: 'pending', progress: 0.3, created: '2026-11-25T10:00:00Z', allowed_operations: ['cancel'], error_info: [], ...extra })
 

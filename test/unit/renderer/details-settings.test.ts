@@ -3,7 +3,6 @@ import { connectionBadge } from '../../../renderer/src/model/connection'
 import { generalSections, type Section } from '../../../renderer/src/model/details'
 import { bytes, duration, parseTime } from '../../../renderer/src/model/format'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
-import { DEFAULT_SETTINGS, parseSettings } from '../../../renderer/src/stores/settings'
 import { connectionState, generatePool } from './fleet'
 
 const field = (s: Section[] | null, label: string): string | undefined => s?.flatMap((x) => x.fields).find((f) => f.label === label)?.value
@@ -76,17 +75,5 @@ describe('formatting and connection badges', () => {
     expect(connectionBadge(connectionState('a'), NOW)).toBeNull()
     expect(connectionBadge(connectionState('a', { status: 'auth-failed' }), NOW)?.text).toBe('Login failed')
     expect(connectionBadge(connectionState('a', { status: 'reconnecting', nextRetryAt: new Date(NOW - 1).toISOString() }), NOW)?.text).toBe('Reconnecting…')
-  })
-})
-
-describe('settings persisted in localStorage', () => {
-  it('keeps valid fields and replaces bad ones with defaults', () => {
-    expect(parseSettings(null)).toEqual(DEFAULT_SETTINGS)
-    expect(parseSettings('{not json')).toEqual(DEFAULT_SETTINGS)
-    const s = parseSettings(JSON.stringify({ theme: 'dark', treeMode: 'tags', showTemplates: 'yes', treeWidth: 5000 }))
-    expect(s.theme).toBe('dark')
-    expect(s.treeMode).toBe('tags')
-    expect(s.showTemplates).toBe(false)
-    expect(s.treeWidth).toBe(DEFAULT_SETTINGS.treeWidth)
   })
 })

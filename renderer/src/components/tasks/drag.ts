@@ -8,7 +8,6 @@ import { useCommandContext } from '../../app'
 import type { SelectedItem } from '../../commands/registry'
 import { dropMigrate, dropMigrateReason } from '../../commands/vm'
 import type { TreeNode } from '../../model/tree/types'
-import { useApi } from '../../stores/api'
 import { useTreeStore } from '../../stores/tree'
 
 const MIME = 'application/x-xenpilot-vms'
@@ -19,6 +18,7 @@ function asItem(n: TreeNode): SelectedItem {
 
 export function useVmDrag() {
   const tree = useTreeStore()
+  const ctx = useCommandContext()
   /** node id of the row under the pointer during a drag */
   const target = ref<string | null>(null)
   const allowed = ref(false)
@@ -38,7 +38,7 @@ export function useVmDrag() {
     const host = hostOf(n)
     if (!host || dragged.length === 0) return
     ev.preventDefault()
-    const reason = dropMigrateReason(dragged, host, useCommandContext(useApi()))
+    const reason = dropMigrateReason(dragged, host, ctx)
     target.value = n.id
     allowed.value = reason === true
     // a refused drop still fires 'drop' so the reason can be shown; the row is styled as refused
@@ -54,7 +54,7 @@ export function useVmDrag() {
     ev.preventDefault()
     const items = dragged
     dragged = []
-    void dropMigrate(items, host, useCommandContext(useApi()))
+    void dropMigrate(items, host, ctx)
   }
   function end(): void {
     target.value = null

@@ -11,9 +11,9 @@
 import RFB from '@novnc/novnc'
 import { computed, onBeforeUnmount, shallowRef, watch, type Ref } from 'vue'
 import type { ConsoleOpenResult } from '../../../../shared/contract/console'
-import { ApiError, errorMessage, type RendererApi } from '../../api'
+import { ApiError, errorMessage, useApi } from '../../api'
 import { useConnectionsStore } from '../../stores/connections'
-import { useObjectsStore } from '../../stores/objects'
+import { usePool } from '../../stores/select'
 import { consoleKey, type ConsoleTarget } from './route'
 
 export type ConsoleState =
@@ -42,7 +42,6 @@ function str(v: unknown): string | undefined {
 }
 
 export interface UseConsoleOptions {
-  api: RendererApi
   target: Ref<ConsoleTarget>
   /** where noVNC puts its canvas */
   screen: Ref<HTMLElement | null>
@@ -53,8 +52,8 @@ export interface UseConsoleOptions {
 }
 
 export function useConsole(opts: UseConsoleOptions) {
-  const { api, target, screen, fit, viewOnly } = opts
-  const objects = useObjectsStore()
+  const { target, screen, fit, viewOnly } = opts
+  const api = useApi()
   const connections = useConnectionsStore()
 
   const status = shallowRef<ConsoleStatus>({ state: 'opening', message: 'Opening the console…' })
@@ -68,17 +67,17 @@ export function useConsole(opts: UseConsoleOptions) {
   let retryTimer: ReturnType<typeof setTimeout> | undefined
   let disposed = false
 
-  const vmRef = computed<string | undefined>(() => {
-    void objects.version
-    const t = target.value
-    if ('vmRef' in t) return t.vmRef
-    return str(objects.record(t.connectionId, 'host', t.hostRef)?.['control_domain'])
-  })
-  const vm = computed(() => {
-    void objects.version
-    const ref = vmRef.value
-    return ref ? objects.record(target.value.connectionId, 'VM', ref) : undefined
-  })
+  const vmRef = usePool(
+    () => target.value.connectionId,
+    (p) => {
+      const t = target.value
+      return 'vmRef' in t ? t.vmRef : str(p.get('host', t.hostRef)?.control_domain)
+    },
+  )
+  const vm = usePool(
+    () => target.value.connectionId,
+    (p) => p.get('VM', vmRef.value),
+  )
   const powerState = computed(() => str(vm.value?.['power_state']))
   const residentOn = computed(() => str(vm.value?.['resident_on']))
   const consoles = computed(() => {

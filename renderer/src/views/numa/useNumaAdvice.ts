@@ -5,38 +5,27 @@
  *   const numa = useNumaAdvice(connectionId, vmRef)   // starts loading
  *   numa.forHost(hostRef)   // HostAdvice | undefined → <NumaPredictionBadge :advice="…" />
  *   numa.best.value         // hostRef of the best-ranked feasible host
+ *   numa.load               // the useAction behind it (running, error, run() to ask again)
  */
-import { computed, ref, type Ref } from 'vue'
+import { computed, shallowRef, type ComputedRef, type ShallowRef } from 'vue'
 import type { AdviceResult } from '../../../../shared/contract/numa'
-import { errorMessage } from '../../api/errors'
-import { useApi } from '../../stores/api'
+import { useApi } from '../../api'
+import { useAction, type Action } from '../../composables/useAction'
 
 export type HostAdviceView = AdviceResult['hosts'][number]
 
 export function useNumaAdvice(connectionId: string, vmRef: string): {
-  advice: Ref<AdviceResult | null>
-  error: Ref<string | null>
-  loading: Ref<boolean>
-  load(): Promise<void>
+  advice: ShallowRef<AdviceResult | null>
+  load: Action<[], void>
   forHost(hostRef: string): HostAdviceView | undefined
-  best: Readonly<Ref<string | null>>
+  best: ComputedRef<string | null>
 } {
   const api = useApi()
-  const advice = ref<AdviceResult | null>(null)
-  const error = ref<string | null>(null)
-  const loading = ref(false)
-  async function load(): Promise<void> {
-    loading.value = true
-    try {
-      advice.value = await api.call('numa.advise', { connectionId, vmRef })
-      error.value = null
-    } catch (e) {
-      error.value = errorMessage(e)
-    } finally {
-      loading.value = false
-    }
-  }
-  void load()
+  const advice = shallowRef<AdviceResult | null>(null)
+  const load = useAction(async () => {
+    advice.value = await api.call('numa.advise', { connectionId, vmRef })
+  })
+  void load.run()
   const best = computed(() => advice.value?.hosts.find((h) => h.feasible)?.hostRef ?? null)
-  return { advice, error, loading, load, forHost: (hostRef) => advice.value?.hosts.find((h) => h.hostRef === hostRef), best }
+  return { advice, load, forHost: (hostRef) => advice.value?.hosts.find((h) => h.hostRef === hostRef), best }
 }

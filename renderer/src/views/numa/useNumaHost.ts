@@ -1,12 +1,12 @@
 /**
  * The NUMA layout of one host, as the host's and the VM's NUMA tabs both need it: loads numa.host
  * for the current target (again whenever the target changes; a late answer for an old target is
- * dropped), and runs the tabs' actions (policy, mask) with one busy flag, reloading afterwards.
+ * dropped). The tabs' own actions (policy, mask) are useActions that call `load` when they succeed.
  */
-import { onBeforeUnmount, ref, watch, type Ref } from 'vue'
+import { shallowRef, watch } from 'vue'
 import type { NumaHostResult } from '../../../../shared/contract/numa'
-import { errorMessage } from '../../api/errors'
-import { useApi } from '../../stores/api'
+import { useApi } from '../../api'
+import { useAction } from '../../composables/useAction'
 
 export interface NumaHostTarget {
   connectionId: string
@@ -15,37 +15,14 @@ export interface NumaHostTarget {
 
 export function useNumaHost(target: () => NumaHostTarget | null) {
   const api = useApi()
-  const result = ref<NumaHostResult | null>(null)
-  const error = ref<string | null>(null)
-  const busy = ref(false)
-  let seq = 0
+  const result = shallowRef<NumaHostResult | null>(null)
+  const loader = useAction((t: NumaHostTarget) => api.call('numa.host', { connectionId: t.connectionId, hostRef: t.hostRef }), { restartable: true })
 
   async function load(): Promise<void> {
     const t = target()
-    const mine = ++seq
     if (!t) return
-    try {
-      const r = await api.call('numa.host', { connectionId: t.connectionId, hostRef: t.hostRef })
-      if (mine !== seq) return
-      result.value = r
-      error.value = null
-    } catch (e) {
-      if (mine === seq) error.value = errorMessage(e)
-    }
-  }
-
-  /** runs `call` with the busy flag up; its failure goes to `failure`, success reloads the layout */
-  async function act(call: () => Promise<unknown>, failure: Ref<string | null>): Promise<void> {
-    busy.value = true
-    failure.value = null
-    try {
-      await call()
-      await load()
-    } catch (e) {
-      failure.value = errorMessage(e)
-    } finally {
-      busy.value = false
-    }
+    const r = await loader.run(t)
+    if (r) result.value = r
   }
 
   watch(
@@ -55,13 +32,10 @@ export function useNumaHost(target: () => NumaHostTarget | null) {
     },
     () => {
       result.value = null
-      error.value = null
+      loader.clearError()
       void load()
     },
     { immediate: true },
   )
-  onBeforeUnmount(() => {
-    seq++
-  })
-  return { api, result, error, busy, load, act }
+  return { api, result, loader, load }
 }

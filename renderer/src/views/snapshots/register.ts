@@ -3,7 +3,7 @@
  * on) and Alerts (objects XAPI has messages about). Imported once by the tabs index.
  */
 import AlertsTab from '../../components/alerts/AlertsTab.vue'
-import { alertCountFor } from '../../components/alerts/model'
+import { alertCountFor } from '../../model/alerts'
 import HistoryTab from '../../components/history/HistoryTab.vue'
 import { registerTab } from '../../components/tabs/registry'
 import { useObjectsStore } from '../../stores/objects'
@@ -23,8 +23,8 @@ registerTab({
   order: 85,
   appliesTo: (n) => {
     if (!n.connectionId || !n.ref || !n.cls) return false
+    // read in the details pane's computed: objects.record makes it follow the graph
     const objects = useObjectsStore()
-    void objects.version
     const uuid = objects.record(n.connectionId, n.cls, n.ref)?.uuid
     return typeof uuid === 'string' && alertCountFor(objects.graph, n.connectionId, uuid) > 0
   },

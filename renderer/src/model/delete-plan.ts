@@ -3,7 +3,7 @@
  * VM, and — only when "delete disks" is ticked — its Disk VBDs' VDIs that no other VM uses. CDs are
  * never deleted; a disk another VM also uses is kept and said so.
  */
-import type { PoolObjects } from '../../model/objects'
+import type { PoolObjects } from './objects'
 
 export interface DiskFate {
   vdiRef: string

@@ -2,7 +2,7 @@
  * Per-object results of a bulk operation, summarised for people: one row per object with ok,
  * failed (the XAPI sentence, code and parameters one click away) or skipped (why it was left out).
  */
-import type { OperationResult } from '../../../../shared/contract/operations'
+import type { OperationResult } from '../../../shared/contract/operations'
 
 export interface ResultRow {
   connectionId: string

@@ -5,8 +5,8 @@
  * from the action history (`history.appended`) and the target object from `operation.progress`.
  * Plain TypeScript: the Pinia store wraps it, tests drive it directly.
  */
-import { VM_OPERATIONS } from '../../../../shared/operations/vm'
-import { explainXapiError, type RefNamer } from '../../../../shared/xapi/error-text'
+import { VM_OPERATIONS } from '../../../shared/operations/vm'
+import { explainXapiError, type RefNamer } from '../../../shared/xapi/error-text'
 
 export type TaskStatus = 'pending' | 'cancelling' | 'success' | 'failure' | 'cancelled' | 'finished'
 

@@ -2,7 +2,7 @@
  * The dialogs of VM/host operations (issue 5), as one `DialogRequest` kind ('operation') so the
  * shared dialog union grows by one entry only.
  */
-import type { ResultRow } from '../tasks/results'
+import type { ResultRow } from './results'
 
 export interface OperationTarget {
   connectionId: string

@@ -2,7 +2,7 @@
  * Alerts: XAPI `message` records (name, priority 1 = most severe, cls + obj_uuid of the object it
  * is about, timestamp, body), joined with the object's name from the graph.
  */
-import type { ObjectGraph } from '../../model/objects'
+import type { ObjectGraph } from './objects'
 
 export interface AlertRow {
   /** `${connectionId}|${ref}` */
