@@ -114,6 +114,8 @@ describe('VM console in the browser', () => {
     await expect.poll(() => consoleOf(page, 'web-01').getByText('Keyboard captured — Ctrl+Alt+Shift releases it').isVisible()).toBe(true)
     await page.keyboard.type('root')
     await expect.poll(() => screen.text, { timeout: 30_000 }).toBe('root')
+    // the text is complete on the last key-down; its key-up may still be on the way
+    await expect.poll(() => screen.keysyms.length - before, { timeout: 10_000 }).toBe(8)
     expect(screen.keysyms.slice(before)).toEqual(
       [...'root'].flatMap((ch) => [
         { keysym: ch.charCodeAt(0), down: true },
