@@ -5,10 +5,10 @@
  *
  *   modules: [cacheModule(runtime.cache)]        // undefined cache: status 'off', clear is a no-op
  */
-import type { CacheProblem, CacheStatus } from '../../shared/contract/cache'
+import type { CacheProblem, CacheStatus, cacheMethods } from '../../shared/contract/cache'
 import type { CachedPoolMeta, PoolManagerApi } from '../pools/api'
 import type { SqliteInventoryCache } from '../cache'
-import type { ServiceModule, ServiceModuleContext } from './index'
+import type { ModuleFactory } from './module'
 import { ServiceError } from './errors'
 
 /** What this module needs from main/cache (SqliteInventoryCache has it). */
@@ -44,7 +44,7 @@ function reseed(cache: CacheControl, pools: PoolManagerApi, id: string): void {
   cache.write(snap, meta)
 }
 
-export function cacheModule(cache: CacheControl | undefined): (ctx: ServiceModuleContext) => ServiceModule {
+export function cacheModule(cache: CacheControl | undefined): ModuleFactory<keyof typeof cacheMethods> {
   return ({ pools, broadcast, log }) => {
     const unsubscribe = cache?.onProblem((p) => {
       log(`cache: ${p.message}`)

@@ -9,12 +9,12 @@
  *                                      extraConnectSrc: [consoles.wsOrigin], … })
  *   consoles.bridge.allowOrigin(web.origin)
  */
-import type { ConsoleTargetArgs } from '../../shared/contract/console'
+import type { ConsoleTargetArgs, consoleMethods } from '../../shared/contract/console'
 import { ConsoleBridge } from '../console/bridge'
 import { ConsoleError } from '../console/errors'
 import { PoolConsoleSource } from '../console/pool-source'
 import type { PoolHostAccess, PoolManagerApi } from '../pools/api'
-import type { EventSink, ServiceModule, ServiceModuleContext } from './index'
+import type { EventSink, ModuleFactory, ServiceModule, ServiceModuleContext } from './module'
 
 export interface ConsoleServiceOptions {
   pools: PoolManagerApi
@@ -33,7 +33,7 @@ export interface ConsoleService {
   /** ws://127.0.0.1:PORT, for the page's CSP connect-src */
   wsOrigin: string
   /** pass in ServicesDeps.modules */
-  module: (ctx: ServiceModuleContext) => ServiceModule
+  module: ModuleFactory<keyof typeof consoleMethods>
 }
 
 export async function startConsoleService(opts: ConsoleServiceOptions): Promise<ConsoleService> {
@@ -52,7 +52,7 @@ export async function startConsoleService(opts: ConsoleServiceOptions): Promise<
       bridge.closeConnection(state.id, `the pool connection is ${state.status}`)
     }
   })
-  const module = (ctx: ServiceModuleContext): ServiceModule => {
+  const module = (ctx: ServiceModuleContext): ServiceModule<keyof typeof consoleMethods> => {
     broadcast = ctx.broadcast
     return {
       handlers: {

@@ -7,66 +7,30 @@
  *   door ──call(method, unknown args)──▶ session ──zod──▶ handler(args, ctx) ──▶ PoolManagerApi
  *   door ◀──emit(event, payload)──────── session ◀── pool diffs / state / settings / keychain
  *
- * Other capabilities (console, NUMA, operations) contribute handlers for their contract methods as
- * `ServiceModule`s passed in `deps.modules`; `createServices` merges them. A contract method with
- * no handler answers 'not-implemented' (and is logged) instead of crashing the door.
+ * The core methods (shared/contract coreMethods) are implemented here; every capability (console,
+ * NUMA, operations, cache, …) contributes a `ServiceModule` (./module.ts) with a handler for each
+ * of its methods, registered in ./runtime.ts. A contract method with no handler (a test that
+ * registers fewer modules) answers 'not-implemented' (and is logged) instead of crashing the door.
+ * A window's pool diffs and their flow control are ./outbox.ts (one WindowStream per session).
  */
-import { z } from 'zod'
 import {
+  type coreMethods,
   events as contractEvents,
   methods as contractMethods,
   type AppInfo,
   type EventName,
-  type EventPayload,
   type KeychainState,
   type MethodName,
-  type MethodResult,
-  type Methods,
 } from '../../shared/contract'
-import type { consoleMethods } from '../../shared/contract/console'
-import type { numaMethods } from '../../shared/contract/numa'
-import type { operationMethods } from '../../shared/contract/operations'
-import type { cacheMethods } from '../../shared/contract/cache'
-import { resetPieces, type PoolDiff } from '../../shared/model/diff'
-import { withoutUnusedClasses } from '../../shared/model/slim'
-import type { PoolManagerApi, RawPoolDiff, Unsubscribe } from '../pools/api'
+import type { PoolManagerApi, Unsubscribe } from '../pools/api'
 import { ServiceError, invalidArgs, toContractError } from './errors'
+import type { AnyModuleFactory, CallContext, EventSink, Handler, HandlerTable, ServiceModuleContext } from './module'
+import { WindowStream, type RawDiffSink } from './outbox'
 import type { SettingsStore } from './settings'
 
 export { ServiceError, toContractError } from './errors'
-
-/** Arguments as the handler receives them: already parsed (defaults applied, strings trimmed). */
-export type HandlerArgs<M extends MethodName> = z.output<Methods[M]['args']>
-export type Handler<M extends MethodName> = (args: HandlerArgs<M>, ctx: CallContext) => Promise<MethodResult<M>> | MethodResult<M>
-export type HandlerTable = { [M in MethodName]: Handler<M> }
-
-/** upserts per `pool.diff` piece sent to a window (≈0.3–1 MB of JSON: a few ms to parse and apply) */
-export const PIECE_UPSERTS = 300
-/** time spent sending queued pieces per turn before main serves other work (ms) */
-const SEND_BUDGET_MS = 4
-/** a flow-controlled window that acknowledges nothing for this long gets its credit back (ms) */
-const STALL_MS = 2000
-
-type OutboxItem = { kind: 'diff'; diff: PoolDiff } | { kind: 'stream'; pieces: Iterator<PoolDiff | RawPoolDiff> }
-
-/**
- * A door that can put JSON text into its messages as is (browser mode: one WebSocket text frame
- * per event) takes a reset piece read from the cache without main parsing it: `envelope` is the
- * PoolDiff without `upserts`, `upsertsJson` the upserts array's JSON text.
- */
-export type RawDiffSink = (envelope: Omit<PoolDiff, 'upserts'>, upsertsJson: string) => void
-
-export type EventSink = <E extends EventName>(event: E, payload: EventPayload<E>) => void
-
-/** What a handler knows about who called it. */
-export interface CallContext {
-  /** send an event to this caller only */
-  emit: EventSink
-  /** start forwarding pool diffs to this caller (objects.subscribe); `window`: see the contract */
-  subscribeObjects(window?: number): void
-  /** the caller applied `count` more pool diffs (objects.ack) */
-  ackObjects?(count: number): void
-}
+export type { AnyModuleFactory, AnyServiceModule, CallContext, EventSink, Handler, HandlerArgs, HandlerTable, MethodsOf, ModuleFactory, ServiceModule, ServiceModuleContext } from './module'
+export { PIECE_UPSERTS, type RawDiffSink } from './outbox'
 
 /** The keychain as the UI sees it: which store, is it safe, may the user accept an insecure one. */
 export interface KeychainStatusSource {
@@ -75,25 +39,13 @@ export interface KeychainStatusSource {
   onState?(cb: (state: KeychainState) => void): Unsubscribe
 }
 
-export interface ServiceModuleContext {
-  pools: PoolManagerApi
-  /** send an event to every open session */
-  broadcast: EventSink
-  log: (line: string) => void
-}
-
-/** A capability's share of the contract (console, NUMA): handlers for its methods, and cleanup. */
-export interface ServiceModule {
-  handlers: Partial<HandlerTable>
-  close?(): Promise<void> | void
-}
-
 export interface ServicesDeps {
   pools: PoolManagerApi
   settings: SettingsStore
   keychain: KeychainStatusSource
   app: AppInfo
-  modules?: ((ctx: ServiceModuleContext) => ServiceModule)[]
+  /** capabilities' shares of the contract (main/services/runtime.ts registers every one) */
+  modules?: readonly AnyModuleFactory[]
   log?: (line: string) => void
   /** also close the PoolManager on `close()` (default true) */
   closePools?: boolean
@@ -126,21 +78,7 @@ export function createServices(deps: ServicesDeps): Services {
   const { pools, settings, keychain } = deps
   interface SessionState {
     emit: EventSink
-    emitRaw: RawDiffSink | undefined
-    objects: boolean
-    /** pool diffs and graph streams waiting to be sent, in order (see sendDiff) */
-    outbox: OutboxItem[]
-    pumping: boolean
-    /** flow control: most pool diffs unacknowledged (undefined: none) */
-    window: number | undefined
-    inflight: number
-    /** credit comes back by itself when the window stops acknowledging (a lost ack must not stall it) */
-    stallTimer: NodeJS.Timeout | undefined
-    /**
-     * pools whose last graph went out as read from the offline cache, without the classes only a
-     * connected pool needs (shared/model/slim.ts OFFLINE_UNUSED_CLASSES): sent whole again when they connect
-     */
-    offlineGraph: Set<string>
+    objects: WindowStream
   }
   const sessions = new Set<SessionState>()
 
@@ -221,22 +159,11 @@ export function createServices(deps: ServicesDeps): Services {
   const unsubscribers: Unsubscribe[] = [
     pools.onState((state) => {
       broadcast('connection.state', state)
-      if (state.status !== 'connected') return
-      // an offline graph a window got from the cache lacks what only a connected pool needs: the whole graph again
-      const graphPieces = pools.graphPieces?.bind(pools)
-      for (const s of sessions) {
-        if (!s.objects || !s.offlineGraph.delete(state.id)) continue
-        if (graphPieces) s.outbox.push({ kind: 'stream', pieces: graphPieces(state.id, PIECE_UPSERTS) })
-        else {
-          const snap = pools.snapshot(state.id)
-          if (snap) s.outbox.push({ kind: 'diff', diff: snap })
-        }
-        pump(s)
-      }
+      if (state.status === 'connected') for (const s of sessions) s.objects.poolConnected(state.id)
     }),
     // Diffs arrive already batched per pool (≤ one per ~50 ms): forwarded as they are, no copying.
     pools.onDiff((diff) => {
-      for (const s of sessions) if (s.objects) sendDiff(s, diff)
+      for (const s of sessions) s.objects.poolDiff(diff)
     }),
   ]
   if (keychain.onState) unsubscribers.push(keychain.onState((state) => broadcast('keychain.state', state)))
@@ -246,34 +173,13 @@ export function createServices(deps: ServicesDeps): Services {
     broadcast,
     sessionCount: () => sessions.size,
     openSession(emit, sessionOpts) {
-      const state: SessionState = { emit, emitRaw: sessionOpts?.emitRawDiff, objects: false, outbox: [], pumping: false, window: undefined, inflight: 0, stallTimer: undefined, offlineGraph: new Set() }
+      const objects = new WindowStream({ pools, emit, log, ...(sessionOpts?.emitRawDiff ? { emitRaw: sessionOpts.emitRawDiff } : {}) })
+      const state: SessionState = { emit, objects }
       sessions.add(state)
       const ctx: CallContext = {
         emit,
-        subscribeObjects(window) {
-          state.objects = true
-          state.window = window
-          state.inflight = 0
-          // Every known graph as a reset first; later diffs stream on top of it. What was still
-          // queued for this window is superseded by the fresh graphs.
-          for (const item of state.outbox) if (item.kind === 'stream') item.pieces.return?.(undefined)
-          state.outbox = []
-          state.offlineGraph.clear()
-          const graphPieces = pools.graphPieces?.bind(pools)
-          for (const c of pools.list()) {
-            if (graphPieces) state.outbox.push({ kind: 'stream', pieces: graphPieces(c.id, PIECE_UPSERTS) })
-            else {
-              const snap = pools.snapshot(c.id)
-              if (snap) sendDiff(state, snap)
-            }
-          }
-          pump(state)
-        },
-        ackObjects(count) {
-          state.inflight = Math.max(0, state.inflight - count)
-          if (state.inflight === 0) clearTimeout(state.stallTimer)
-          pump(state)
-        },
+        subscribeObjects: (window) => objects.subscribe(window),
+        ackObjects: (count) => objects.ack(count),
       }
       return {
         async call(method, args) {
@@ -283,9 +189,7 @@ export function createServices(deps: ServicesDeps): Services {
         },
         close() {
           sessions.delete(state)
-          clearTimeout(state.stallTimer)
-          for (const item of state.outbox) if (item.kind === 'stream') item.pieces.return?.(undefined)
-          state.outbox = []
+          objects.close()
         },
       }
     },
@@ -295,76 +199,6 @@ export function createServices(deps: ServicesDeps): Services {
       for (const m of modules) await m.close?.()
       if (deps.closePools !== false) await pools.close()
     },
-  }
-
-  /**
-   * A window's pool diffs go out in order through its outbox. A small diff with nothing queued
-   * goes at once; a large reset is split into pieces (PoolDiff.part) and graphs for a new
-   * subscriber are streams pulled piece by piece. The outbox is drained ≤ SEND_BUDGET_MS per turn,
-   * so neither main nor the window ever handles one huge message or one long task.
-   */
-  function sendDiff(s: SessionState, diff: PoolDiff): void {
-    const large = diff.reset && diff.part === undefined && diff.upserts.length > PIECE_UPSERTS
-    if (s.outbox.length === 0 && !large && canSend(s)) {
-      emitDiff(s, diff)
-      return
-    }
-    s.outbox.push(large ? { kind: 'stream', pieces: resetPieces(diff, PIECE_UPSERTS) } : { kind: 'diff', diff })
-    pump(s)
-  }
-
-  function canSend(s: SessionState): boolean {
-    return s.window === undefined || s.inflight < s.window
-  }
-
-  function emitDiff(s: SessionState, diff: PoolDiff | RawPoolDiff): void {
-    // a piece read from the offline cache (raw) already lacks what a window never reads (the SQL leaves it out)
-    if ('raw' in diff) s.offlineGraph.add(diff.diff.connectionId)
-    else if (diff.reset && !diff.part) s.offlineGraph.delete(diff.connectionId)
-    if (!('raw' in diff)) s.emit('pool.diff', withoutUnusedClasses(diff))
-    else if (s.emitRaw) s.emitRaw(diff.diff, diff.upsertsJson)
-    else s.emit('pool.diff', { ...diff.diff, upserts: JSON.parse(diff.upsertsJson) as PoolDiff['upserts'] })
-    if (s.window === undefined) return
-    s.inflight++
-    clearTimeout(s.stallTimer)
-    s.stallTimer = setTimeout(() => {
-      if (!sessions.has(s) || s.inflight === 0) return
-      log(`services: a window acknowledged no pool diff for ${STALL_MS} ms; sending on`)
-      s.inflight = 0
-      pump(s)
-    }, STALL_MS)
-    s.stallTimer.unref?.()
-  }
-
-  function pump(s: SessionState): void {
-    if (s.pumping || s.outbox.length === 0 || !canSend(s)) return
-    s.pumping = true
-    setImmediate(() => drainOutbox(s))
-  }
-
-  function drainOutbox(s: SessionState): void {
-    s.pumping = false
-    if (!sessions.has(s)) return
-    const start = performance.now()
-    try {
-      while (s.outbox.length > 0 && canSend(s) && performance.now() - start < SEND_BUDGET_MS) {
-        const item = s.outbox[0]
-        if (!item) break
-        if (item.kind === 'diff') {
-          s.outbox.shift()
-          emitDiff(s, item.diff)
-          continue
-        }
-        const next = item.pieces.next()
-        if (next.done) s.outbox.shift()
-        else emitDiff(s, next.value)
-      }
-    } catch (e) {
-      // a graph that cannot be produced (cache read failure): skip it, keep the rest flowing
-      log(`services: a pool graph could not be sent: ${e instanceof Error ? e.message : String(e)}`)
-      s.outbox.shift()
-    }
-    pump(s)
   }
 
   async function runCall<M extends MethodName>(method: M, args: unknown, ctx: CallContext): Promise<unknown> {
@@ -392,8 +226,8 @@ export function createServices(deps: ServicesDeps): Services {
   }
 }
 
-/** Contract methods implemented here; console and NUMA methods come from their ServiceModules. */
-type CoreMethodName = Exclude<MethodName, keyof typeof consoleMethods | keyof typeof numaMethods | keyof typeof operationMethods | keyof typeof cacheMethods>
+/** Contract methods implemented here (shared/contract coreMethods); every other one comes from a ServiceModule. */
+type CoreMethodName = keyof typeof coreMethods
 
 function completeTable(partial: Partial<HandlerTable>, log: (line: string) => void): HandlerTable {
   const table: Record<string, unknown> = { ...partial }

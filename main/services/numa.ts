@@ -12,11 +12,11 @@ import { effectiveHardMasks, parseStoredMask, validateMask } from '../../shared/
 import { buildHostNuma, type LooseRecord, type PluginInput, type VmInput } from '../../shared/numa/model'
 import type { HostNuma } from '../../shared/numa/schema'
 import { PLUGIN_NAME } from '../../shared/numa/xl'
-import type { AdviceResult, NumaHostResult } from '../../shared/contract/numa'
+import type { AdviceResult, NumaHostResult, numaMethods } from '../../shared/contract/numa'
 import type { PoolHostAccess, PoolManagerApi } from '../pools/api'
 import { fetchHostCpuLoad } from './numa-rrd'
 import { ServiceError } from './errors'
-import type { ServiceModule, ServiceModuleContext } from './index'
+import type { ModuleFactory } from './module'
 
 export interface NumaServiceOptions {
   /** TLS to each host (PoolManager), for the per-pCPU load in its RRD; absent → load shown as unknown */
@@ -117,7 +117,7 @@ function isHostAccess(v: unknown): v is PoolHostAccess {
   return typeof v === 'object' && v !== null && typeof Reflect.get(v, 'connectHostTls') === 'function'
 }
 
-export function numaModule(opts: NumaServiceOptions = {}): (ctx: ServiceModuleContext) => ServiceModule {
+export function numaModule(opts: NumaServiceOptions = {}): ModuleFactory<keyof typeof numaMethods> {
   return (ctx) => {
     const { pools } = ctx
     // The PoolManager implements PoolHostAccess too; use it for RRD unless told otherwise.

@@ -5,11 +5,11 @@
  *
  *   modules: [operationsModule({ history: runtime.cache?.history })]
  */
-import type { HistoryEntry, OperationResult } from '../../shared/contract/operations'
+import type { HistoryEntry, OperationResult, operationMethods } from '../../shared/contract/operations'
 import { explainXapiError } from '../../shared/xapi/error-text'
 import type { HistoryQuery } from '../cache'
 import { OperationRunner, type HistorySink } from '../operations/runner'
-import type { ServiceModule, ServiceModuleContext } from './index'
+import type { ModuleFactory } from './module'
 import { ServiceError } from './errors'
 
 export interface HistoryStore extends HistorySink {
@@ -42,7 +42,7 @@ function failure(e: unknown): { code: string; params: string[] } {
   return { code: 'CLIENT_ERROR', params: [e instanceof Error ? e.message : String(e)] }
 }
 
-export function operationsModule(opts: { history?: HistoryStore } = {}): (ctx: ServiceModuleContext) => ServiceModule {
+export function operationsModule(opts: { history?: HistoryStore } = {}): ModuleFactory<keyof typeof operationMethods> {
   return (ctx) => {
     const { pools, broadcast, log } = ctx
     let history: HistoryStore

@@ -20,7 +20,9 @@ import { startConsoleService, type ConsoleService } from './console'
 import { numaModule } from './numa'
 import { operationsModule } from './operations'
 import { cacheModule } from './cache'
-import { createServices, type KeychainStatusSource, type ServiceModule, type ServiceModuleContext, type Services } from './index'
+import { createServices, type KeychainStatusSource, type Services } from './index'
+import type { AnyModuleFactory, MethodsOf } from './module'
+import type { coreMethods, MethodName } from '../../shared/contract'
 import { openSettingsStore } from './settings'
 import { describeIssues } from './errors'
 import { acquireDataDirLock, type DataDirLock } from './datadir-lock'
@@ -75,8 +77,8 @@ export interface RuntimeOptions {
   connectOnStart?: boolean
   /** Electron: open a console in its own window (console.popout); browser mode has none */
   consolePopout?: (target: ConsoleTargetArgs) => Promise<void>
-  /** more contract modules (NUMA, operations) */
-  modules?: ((ctx: ServiceModuleContext) => ServiceModule)[]
+  /** more contract modules (tests) */
+  modules?: readonly AnyModuleFactory[]
   /** PoolManager tuning (tests shorten timers) */
   poolOptions?: Partial<Pick<ConstructorParameters<typeof PoolManager>[0], 'heartbeatMs' | 'batchMs' | 'failoverGiveUpMs' | 'reconnect' | 'connectConcurrency' | 'callTimeoutMs' | 'eventTimeoutS'>>
 }
@@ -116,12 +118,17 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
   }
   const pools = new PoolManager({ dataDir, keychain: opts.keychain, ...(cache ? { cache } : {}), log, ...opts.poolOptions })
   const consoles = await startConsoleService({ pools, hostAccess: pools, log, ...(opts.consolePopout ? { popout: opts.consolePopout } : {}) })
+  // every capability's share of the contract: a contract method no module here implements does not compile (below)
+  const modules = [consoles.module, numaModule(), operationsModule(cache ? { history: cache.history } : {}), cacheModule(cache)] as const
+  type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
+  const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true
+  void everyMethodHasAModule
   const services = createServices({
     pools,
     settings: openSettingsStore(dataDir, log),
     keychain: opts.keychainStatus,
     app: { name: 'XenPilot', version: opts.appVersion, mode: opts.mode, versions: opts.versions },
-    modules: [consoles.module, numaModule(), operationsModule(cache ? { history: cache.history } : {}), cacheModule(cache), ...(opts.modules ?? [])],
+    modules: [...modules, ...(opts.modules ?? [])],
     log,
   })
 

@@ -133,7 +133,8 @@ const host = z
   .max(255)
   .regex(/^[A-Za-z0-9.\-:[\]]+$/, 'Server must be a host name or IP address, optionally with :port')
 
-export const methods = {
+/** the methods main/services implements itself; a capability's come from its own file, merged below */
+export const coreMethods = {
   'app.info': { args: Empty, result: AppInfo },
   'connections.list': { args: Empty, result: z.array(ConnectionState) },
   'connections.add': {
@@ -184,6 +185,10 @@ export const methods = {
   'keychain.state': { args: Empty, result: KeychainState },
   /** the user accepts storing passwords in an insecure store (Linux without a keyring) */
   'keychain.acceptInsecure': { args: Empty, result: KeychainState },
+} as const
+
+export const methods = {
+  ...coreMethods,
   ...consoleMethods,
   ...numaMethods,
   ...operationMethods,

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { methods } from '../../../shared/contract'
-import type { OperationResult } from '../../../shared/contract/operations'
+import type { OperationResult, operationMethods } from '../../../shared/contract/operations'
 import { MemoryHistory, operationsModule } from '../../../main/services/operations'
 import type { HandlerArgs, ServiceModule } from '../../../main/services'
 import { startSimulator } from '../../sim'
@@ -19,7 +19,7 @@ let legacy: SimPoolHandle
 let cur = ''
 let leg = ''
 const history = new MemoryHistory()
-let mod: ServiceModule
+let mod: ServiceModule<keyof typeof operationMethods>
 const progress: number[] = []
 
 beforeAll(async () => {

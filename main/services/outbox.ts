@@ -1,0 +1,178 @@
+/**
+ * One window's stream of pool diffs (`pool.diff` events), with its flow control. main/services
+ * opens one per session; the contract's objects.subscribe / objects.ack drive it, the pools layer
+ * feeds it live diffs and connection changes.
+ *
+ * A window's pool diffs go out in order through its outbox. A small diff with nothing queued goes
+ * at once; a large reset is split into pieces (PoolDiff.part) and graphs for a new subscriber are
+ * streams pulled piece by piece. The outbox is drained ≤ SEND_BUDGET_MS per turn, so neither main
+ * nor the window ever handles one huge message or one long task. With a window (objects.subscribe
+ * `window`), at most that many diffs are unacknowledged; credit comes back by itself after STALL_MS
+ * without an ack (a lost ack must not stall the window for good).
+ */
+import type { EventName, EventPayload } from '../../shared/contract'
+import { resetPieces, type PoolDiff } from '../../shared/model/diff'
+import { withoutUnusedClasses } from '../../shared/model/slim'
+import type { PoolManagerApi, RawPoolDiff } from '../pools/api'
+
+/** upserts per `pool.diff` piece sent to a window (≈0.3–1 MB of JSON: a few ms to parse and apply) */
+export const PIECE_UPSERTS = 300
+/** time spent sending queued pieces per turn before main serves other work (ms) */
+const SEND_BUDGET_MS = 4
+/** a flow-controlled window that acknowledges nothing for this long gets its credit back (ms) */
+const STALL_MS = 2000
+
+type OutboxItem = { kind: 'diff'; diff: PoolDiff } | { kind: 'stream'; pieces: Iterator<PoolDiff | RawPoolDiff> }
+
+/**
+ * A door that can put JSON text into its messages as is (browser mode: one WebSocket text frame
+ * per event) takes a reset piece read from the cache without main parsing it: `envelope` is the
+ * PoolDiff without `upserts`, `upsertsJson` the upserts array's JSON text.
+ */
+export type RawDiffSink = (envelope: Omit<PoolDiff, 'upserts'>, upsertsJson: string) => void
+
+export interface WindowStreamDeps {
+  pools: PoolManagerApi
+  emit: <E extends EventName>(event: E, payload: EventPayload<E>) => void
+  emitRaw?: RawDiffSink
+  log: (line: string) => void
+}
+
+export class WindowStream {
+  /** objects.subscribe was called: pool diffs flow */
+  private subscribed = false
+  private closed = false
+  /** pool diffs and graph streams waiting to be sent, in order */
+  private outbox: OutboxItem[] = []
+  private pumping = false
+  /** flow control: most pool diffs unacknowledged (undefined: none) */
+  private window: number | undefined
+  private inflight = 0
+  private stallTimer: NodeJS.Timeout | undefined
+  /**
+   * pools whose last graph went out as read from the offline cache, without the classes only a
+   * connected pool needs (shared/model/slim.ts OFFLINE_UNUSED_CLASSES): sent whole again when they connect
+   */
+  private readonly offlineGraph = new Set<string>()
+
+  constructor(private readonly deps: WindowStreamDeps) {}
+
+  /** objects.subscribe: every known graph as a reset first; later diffs stream on top of it */
+  subscribe(window: number | undefined): void {
+    this.subscribed = true
+    this.window = window
+    this.inflight = 0
+    // what was still queued for this window is superseded by the fresh graphs
+    this.cancelQueued()
+    this.offlineGraph.clear()
+    const { pools } = this.deps
+    for (const c of pools.list()) {
+      if (pools.graphPieces) this.outbox.push({ kind: 'stream', pieces: pools.graphPieces(c.id, PIECE_UPSERTS) })
+      else {
+        const snap = pools.snapshot(c.id)
+        if (snap) this.send(snap)
+      }
+    }
+    this.pump()
+  }
+
+  /** objects.ack: the window applied `count` more pool diffs */
+  ack(count: number): void {
+    this.inflight = Math.max(0, this.inflight - count)
+    if (this.inflight === 0) clearTimeout(this.stallTimer)
+    this.pump()
+  }
+
+  /** a live diff of the pools layer (already batched per pool: forwarded as it is, no copying) */
+  poolDiff(diff: PoolDiff): void {
+    if (this.subscribed) this.send(diff)
+  }
+
+  /** a pool connected: an offline graph this window got from the cache lacks what only a connected pool needs, so the whole graph again */
+  poolConnected(id: string): void {
+    if (!this.subscribed || !this.offlineGraph.delete(id)) return
+    const { pools } = this.deps
+    if (pools.graphPieces) this.outbox.push({ kind: 'stream', pieces: pools.graphPieces(id, PIECE_UPSERTS) })
+    else {
+      const snap = pools.snapshot(id)
+      if (snap) this.outbox.push({ kind: 'diff', diff: snap })
+    }
+    this.pump()
+  }
+
+  close(): void {
+    this.closed = true
+    clearTimeout(this.stallTimer)
+    this.cancelQueued()
+  }
+
+  private cancelQueued(): void {
+    for (const item of this.outbox) if (item.kind === 'stream') item.pieces.return?.(undefined)
+    this.outbox = []
+  }
+
+  private send(diff: PoolDiff): void {
+    const large = diff.reset && diff.part === undefined && diff.upserts.length > PIECE_UPSERTS
+    if (this.outbox.length === 0 && !large && this.canSend()) {
+      this.emitDiff(diff)
+      return
+    }
+    this.outbox.push(large ? { kind: 'stream', pieces: resetPieces(diff, PIECE_UPSERTS) } : { kind: 'diff', diff })
+    this.pump()
+  }
+
+  private canSend(): boolean {
+    return this.window === undefined || this.inflight < this.window
+  }
+
+  private emitDiff(diff: PoolDiff | RawPoolDiff): void {
+    const { emit, emitRaw } = this.deps
+    // a piece read from the offline cache (raw) already lacks what a window never reads (the SQL leaves it out)
+    if ('raw' in diff) this.offlineGraph.add(diff.diff.connectionId)
+    else if (diff.reset && !diff.part) this.offlineGraph.delete(diff.connectionId)
+    if (!('raw' in diff)) emit('pool.diff', withoutUnusedClasses(diff))
+    else if (emitRaw) emitRaw(diff.diff, diff.upsertsJson)
+    else emit('pool.diff', { ...diff.diff, upserts: JSON.parse(diff.upsertsJson) as PoolDiff['upserts'] })
+    if (this.window === undefined) return
+    this.inflight++
+    clearTimeout(this.stallTimer)
+    this.stallTimer = setTimeout(() => {
+      if (this.closed || this.inflight === 0) return
+      this.deps.log(`services: a window acknowledged no pool diff for ${STALL_MS} ms; sending on`)
+      this.inflight = 0
+      this.pump()
+    }, STALL_MS)
+    this.stallTimer.unref?.()
+  }
+
+  private pump(): void {
+    if (this.pumping || this.outbox.length === 0 || !this.canSend()) return
+    this.pumping = true
+    setImmediate(() => this.drain())
+  }
+
+  private drain(): void {
+    this.pumping = false
+    if (this.closed) return
+    const start = performance.now()
+    try {
+      while (this.outbox.length > 0 && this.canSend() && performance.now() - start < SEND_BUDGET_MS) {
+        const item = this.outbox[0]
+        if (!item) break
+        if (item.kind === 'diff') {
+          this.outbox.shift()
+          this.emitDiff(item.diff)
+          continue
+        }
+        const next = item.pieces.next()
+        if (next.done) this.outbox.shift()
+        else this.emitDiff(next.value)
+      }
+    } catch (e) {
+      // a graph that cannot be produced (cache read failure): skip it, keep the rest flowing
+      this.deps.log(`services: a pool graph could not be sent: ${e instanceof Error ? e.message : String(e)}`)
+      this.outbox.shift()
+    }
+    this.pump()
+  }
+}
