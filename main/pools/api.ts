@@ -140,4 +140,6 @@ export interface PoolHostAccess {
    * against that host's pinned certificate, plus the pool's current session id.
    */
   connectHostTls(id: string, hostAddress: string): Promise<{ socket: import('node:tls').TLSSocket; sessionId: string }>
+  /** HTTP to the pool's hosts on their pinned agents (main/xapi/http.ts: httpGet, httpGetStream, hostRequest) */
+  hostHttp(id: string): import('../xapi/http').PoolHttpContext
 }

@@ -16,6 +16,7 @@ import type { CertificateInfo, ConnectionState, ConnectionStatus } from '../../s
 import type { ObjectRecord, PoolDiff } from '../../shared/model/diff'
 import { XapiClient, formatAddress, parseAddress } from '../xapi/client'
 import { CertificateTrustError, TransportError, XapiError, isXapiError } from '../xapi/errors'
+import type { PoolHttpContext } from '../xapi/http'
 import { hostKey, pinFromPem, type HostTrust } from '../xapi/trust'
 import { EventLoop, type InitialLoad, type PartialDiff } from './eventloop'
 import { ObjectGraph } from './graph'
@@ -599,6 +600,26 @@ export class PoolConnection {
     const { host, port } = parseAddress(hostAddress, rpc.port)
     const socket = await this.rt.trust.connectTls(host, port)
     return { socket, sessionId: rpc.sessionId }
+  }
+
+  /** what main/xapi/http.ts needs to reach this pool's hosts (session, pins, who is a member) */
+  httpContext(): PoolHttpContext {
+    const label = `“${this.saved.poolName ?? this.saved.address}”`
+    return {
+      trust: this.rt.trust,
+      port: this.rpc?.port ?? this.port,
+      label,
+      sessionId: () => (this.runtime === 'connected' ? this.rpc?.sessionId : undefined),
+      memberPort: (address) => {
+        const port = this.rpc?.port ?? this.port
+        for (const h of this.graph.all('host').values()) if (h.address === address) return port
+        for (const m of this.saved.memberAddresses) {
+          const a = parseAddress(m, port)
+          if (a.host === address) return a.port
+        }
+        return undefined
+      },
+    }
   }
 
   /** restores the last-known graph (offline cache) */

@@ -545,4 +545,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   connectHostTls(id: string, hostAddress: string): Promise<{ socket: import('node:tls').TLSSocket; sessionId: string }> {
     return this.need(id).connectHostTls(hostAddress)
   }
+
+  hostHttp(id: string): import('../xapi/http').PoolHttpContext {
+    return this.need(id).httpContext()
+  }
 }

@@ -23,6 +23,7 @@ import { hostKey } from './trust'
 import type { WireValue } from './wire'
 import { XmlRpcDateTime, XmlRpcDouble, XmlRpcResponseParser, serializeMethodCall, type XmlRpcParam } from './xmlrpc'
 import { StrictUtf8Stream } from './utf8'
+import { readSnippet } from './http'
 
 export type Protocol = 'json-rpc' | 'xml-rpc'
 
@@ -474,27 +475,6 @@ class BodyPump {
 }
 
 const EMPTY = Buffer.alloc(0)
-
-function readSnippet(res: IncomingMessage, done: (s: string) => void): void {
-  const parts: Buffer[] = []
-  let n = 0
-  let finished = false
-  const finish = (): void => {
-    if (finished) return
-    finished = true
-    const text = Buffer.concat(parts).toString('utf8')
-    const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1]
-    const plain = (title ?? text.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim()
-    done(plain.slice(0, 160))
-  }
-  res.on('data', (c: Buffer) => {
-    if (n < 4096) parts.push(c)
-    n += c.length
-  })
-  res.on('end', finish)
-  res.on('close', finish)
-  res.on('error', finish)
-}
 
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MiB` : `${Math.round(n / 1024)} KiB`

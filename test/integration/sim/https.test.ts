@@ -150,7 +150,10 @@ describe('console and rrd handlers', () => {
     const x = await httpsRequest(master(cur), { method: 'GET', path: `/rrd_updates?session_id=${sess}&start=${start}&host=true`, headers: { accept: 'text/xml' } })
     expect(x.status).toBe(200)
     expect(x.body.toString()).toMatch(/<xport>[\s\S]*<legend>[\s\S]*AVERAGE:host:/)
-    const j = await httpsRequest(master(cur), { method: 'GET', path: `/rrd_updates?session_id=${sess}&start=${start}&host=true&json=true`, headers: { accept: 'text/xml' } })
+    // xcp-rrdd: an Accept header that decides wins over the json query parameter
+    const xmlWins = await httpsRequest(master(cur), { method: 'GET', path: `/rrd_updates?session_id=${sess}&start=${start}&host=true&json=true`, headers: { accept: 'text/xml' } })
+    expect(xmlWins.body.toString()).toMatch(/^<\?xml/)
+    const j = await httpsRequest(master(cur), { method: 'GET', path: `/rrd_updates?session_id=${sess}&start=${start}&host=true&json=true` })
     const parsed = JSON.parse(j.body.toString()) as { meta: { legend: string[] }; data: { t: number; values: string[] }[] }
     expect(parsed.meta.legend.some((l) => l.startsWith('AVERAGE:host:'))).toBe(true)
     expect(typeof parsed.data[0]?.values[0]).toBe('string')

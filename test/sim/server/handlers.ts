@@ -8,6 +8,7 @@ import { eventFrom, eventInject } from './events'
 import { maintainRelations, type Handler } from './generic'
 import { addMessage, HOST_LIFECYCLE_HANDLERS, LIFECYCLE_HANDLERS } from './lifecycle'
 import { NETWORK_HANDLERS } from './network'
+import { RRD_CALL_HANDLERS } from './rrd-calls'
 import { parseXapiDate, xapiDate } from './time'
 
 function str(v: SimValue | undefined): string {
@@ -147,4 +148,5 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
   ...LIFECYCLE_HANDLERS,
   ...HOST_LIFECYCLE_HANDLERS,
   ...NETWORK_HANDLERS,
+  ...RRD_CALL_HANDLERS,
 }

@@ -1,22 +1,21 @@
 /**
  * One host's HTTPS listener: XML-RPC on POST to any path, JSON-RPC on POST /jsonrpc (absent on
- * legacy releases), CONNECT /console for VNC, GET /rrd_updates. Built on node:https directly.
+ * legacy releases), CONNECT /console for VNC, GET /rrd_updates, /host_rrd, /vm_rrd (rrd-http.ts).
+ * Built on node:https directly.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { Duplex } from 'node:stream'
-import { RELEASES } from '../../../shared/xapi/datamodel.generated'
 import type { SimHostSpec, SimRecord } from '../model'
 import { attachConsole, type ConsoleTarget } from '../rfb'
-import { rrdUpdates } from '../rrd'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { HostCert } from './certs'
 import { sendWithFault, type FaultSet } from './faults'
 import type { PoolState } from './pool'
+import { RRD_PATHS, serveRrd } from './rrd-http'
 import { handleJsonRpc, handleXmlRpc, type RpcReply } from './rpc'
 
 const MAX_BODY = 32 * 1024 * 1024
-const JSON_FOR_ANY_ACCEPT = RELEASES.indexOf('23.18.0')
 
 export class HostServer {
   readonly server: Server
@@ -117,8 +116,8 @@ export class HostServer {
       await this.sendRpc(res, reply, isJson)
       return
     }
-    if (req.method === 'GET' && url.pathname === '/rrd_updates') {
-      this.rrd(req, res, url)
+    if (req.method === 'GET' && RRD_PATHS.has(url.pathname)) {
+      serveRrd(this.pool, this.host, req, res, url, this.sessionOf(req, url) !== undefined)
       return
     }
     res.writeHead(404, { 'content-type': 'text/plain' })
@@ -178,45 +177,6 @@ export class HostServer {
       if (user === this.pool.spec.username && rest.join(':') === this.pool.spec.password) return this.pool.adminSession
     }
     return undefined
-  }
-
-  private rrd(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    if (!this.sessionOf(req, url)) {
-      res.writeHead(401, { 'content-type': 'text/plain' })
-      res.end('unauthorised: a valid session_id is required\n')
-      return
-    }
-    const startRaw = url.searchParams.get('start')
-    const start = Number(startRaw)
-    if (startRaw === null || !Number.isFinite(start)) {
-      res.writeHead(400, { 'content-type': 'text/plain' })
-      res.end('rrd_updates needs a numeric start parameter\n')
-      return
-    }
-    const now = Math.floor(Date.now() / 1000)
-    const accept = req.headers.accept ?? ''
-    const prefersJson =
-      accept.includes('application/json') || (accept.includes('*/*') && this.pool.schema.releaseIndex >= JSON_FOR_ANY_ACCEPT) || url.searchParams.get('json') === 'true'
-    const cf = url.searchParams.get('cf')
-    const q: Parameters<typeof rrdUpdates>[1] = {
-      hostRef: this.host.ref,
-      start: start < 0 ? now + start : start,
-      interval: Number(url.searchParams.get('interval') ?? '0') || 0,
-      cf: cf === 'MIN' || cf === 'MAX' ? cf : 'AVERAGE',
-      json: prefersJson,
-      includeHost: url.searchParams.get('host') === 'true',
-      now,
-    }
-    const vmUuids = url.searchParams.getAll('vm_uuid')
-    if (vmUuids.length) q.vmUuids = vmUuids
-    try {
-      const r = rrdUpdates(this.pool.spec, q)
-      res.writeHead(200, { 'content-type': r.contentType })
-      res.end(r.body)
-    } catch (e) {
-      res.writeHead(500, { 'content-type': 'text/plain' })
-      res.end(`rrd_updates failed: ${e instanceof Error ? e.message : String(e)}\n`)
-    }
   }
 
   /** the console's VM if this request may open it here, else the refusal (status line and reason) */

@@ -32,7 +32,7 @@ function fakePools(tables: Tables, status: ConnectionState['status'] = 'connecte
   return { pools, calls }
 }
 
-const noTls: PoolHostAccess = { connectHostTls: async () => Promise.reject(new Error('not in this test')) }
+const noTls: PoolHostAccess = { connectHostTls: async () => Promise.reject(new Error('not in this test')), hostHttp: () => { throw new Error('not in this test') } }
 
 const vm = (over: Record<string, unknown>): Record<string, unknown> => ({
   uuid: 'u1',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeHttpResponse, parseRrdCpuLoad } from '../../../main/services/numa-rrd'
+import { parseRrdCpuLoad } from '../../../main/services/numa-rrd'
 
 const UUID = 'b1a7e0c2-0000-4000-8000-000000000001'
 const doc = {
@@ -14,18 +14,15 @@ describe('RRD cpuN for the NUMA view', () => {
   it('takes the newest row with host cpuN values, clamps to 0..1, ignores cpu_avg and VM columns', () => {
     expect(parseRrdCpuLoad(JSON.stringify(doc), UUID)).toEqual({ load: { 0: 0.25, 1: 1 }, at: 105 })
   })
-  it('tolerates the bare-key JSON of xcp-rrdd before 23.31', () => {
-    const old = `{meta: {start: 100, step: 5, end: 110, rows: 1, columns: 1, legend: ["AVERAGE:host:${UUID}:cpu3"]}, data: [{t: 110, values: ["0.5"]}]}`
+  it('reads the bare-key, bare-NaN JSON of xcp-rrdd before 23.31 and the XML form', () => {
+    const old = `{meta: {start: 100,step: 5,end: 110,rows: 1,columns: 2,legend: ["AVERAGE:host:${UUID}:cpu3","AVERAGE:host:${UUID}:cpu4"]},data: [{t: 110,values: [0.5000,NaN]}]}`
     expect(parseRrdCpuLoad(old, UUID).load).toEqual({ 3: 0.5 })
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><xport><meta><start>100</start><step>5</step><end>110</end><rows>1</rows><columns>1</columns><legend><entry>AVERAGE:host:${UUID}:cpu2</entry></legend></meta><data><row><t>110</t><v>0.7500</v></row></data></xport>`
+    expect(parseRrdCpuLoad(xml, UUID)).toEqual({ load: { 2: 0.75 }, at: 110 })
   })
   it('refuses answers without values, naming the problem', () => {
-    expect(() => parseRrdCpuLoad('<xport/>', UUID)).toThrow(/not JSON/)
-    expect(() => parseRrdCpuLoad(JSON.stringify({ meta: { legend: [] }, data: [] }), UUID)).toThrow(/no cpuN values/)
-  })
-  it('decodes chunked HTTP bodies and reports non-200 answers', () => {
-    const body = '{"a":1}'
-    const chunked = Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{"a\r\n4\r\n":1}\r\n0\r\n\r\n`)
-    expect(decodeHttpResponse(chunked, 'h')).toBe(body)
-    expect(() => decodeHttpResponse(Buffer.from('HTTP/1.1 401 Unauthorized\r\n\r\nunauthorised'), 'h')).toThrow(/answered 401: unauthorised/)
+    expect(() => parseRrdCpuLoad('<xport/>', UUID)).toThrow(/should have <xport>/)
+    expect(() => parseRrdCpuLoad('garbage', UUID)).toThrow(/neither XML nor JSON/)
+    expect(() => parseRrdCpuLoad(JSON.stringify({ meta: { start: 0, step: 5, end: 0, legend: [] }, data: [] }), UUID)).toThrow(/no cpuN values/)
   })
 })

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { SimPoolSpec, SimRecord } from '../../sim/model'
 import { buildFleet, FLEET_EPOCH_MS } from '../../sim/fleet'
-import { formatG15, formatXml, rrdUpdates, type RrdQuery } from '../../sim/rrd'
+import { dataSources, formatFToS, formatG15, formatXml, isPeggedVm, jsonSpellingOf, recordDataSource, rrdDump, rrdUpdates, type RrdQuery } from '../../sim/rrd'
+import { parseRrdDump, parseRrdUpdates } from '../../../main/perf/rrd'
 
 const fleet = buildFleet('tiny')
 const pool = fleet.pools[0] as SimPoolSpec
@@ -44,7 +45,7 @@ describe('rrd_updates', () => {
     const ts = x.data.map((d) => d.t)
     expect(ts).toEqual([...ts].sort((a, b) => b - a))
     expect(ts[0]).toBe(x.meta.end)
-    for (const row of x.data) for (const v of row.values) expect(v).toMatch(/^(NaN|-?\d+\.\d+)$/)
+    for (const row of x.data) for (const v of row.values) expect(v).toMatch(/^(NaN|-?\d+(\.\d+)?(e[+-]\d+)?)$/)
   })
 
   it('covers the host (cpuN per logical CPU, memory, load, PIFs) and each resident VM', () => {
@@ -63,9 +64,12 @@ describe('rrd_updates', () => {
     // nothing from VMs resident elsewhere
     const otherVms = [...(pool.objects.get('VM')?.values() ?? [])].filter((v) => v.resident_on !== host.ref)
     for (const vm of otherVms) expect(x.meta.legend.some((l) => l.includes(String(vm.uuid)))).toBe(false)
-    const i = x.meta.legend.indexOf(`AVERAGE:host:${hostUuid}:memory_free_kib`)
+    const i = x.meta.legend.indexOf(`AVERAGE:host:${hostUuid}:memory_total_kib`)
     const metrics = pool.objects.get('host_metrics')?.get(String(hostRec.metrics))
-    expect(Number(x.data[0]?.values[i])).toBeCloseTo(Number(metrics?.memory_free) / 1024, 3)
+    expect(Number(x.data[0]?.values[i])).toBeCloseTo(Number(metrics?.memory_total) / 1024, 3)
+    const free = Number(x.data[0]?.values[x.meta.legend.indexOf(`AVERAGE:host:${hostUuid}:memory_free_kib`)])
+    expect(free).toBeGreaterThan(0)
+    expect(free).toBeLessThanOrEqual(Number(metrics?.memory_total) / 1024)
   })
 
   it('answers JSON with string values and numeric meta when json=true', () => {
@@ -98,8 +102,10 @@ describe('rrd_updates', () => {
     const day = parseXml(rrdUpdates(pool, query({ interval: 86400, start: now - 30 * 86400, includeHost: false })).body)
     expect(day.meta.step).toBe(86400)
     expect(day.data).toHaveLength(30)
-    // a negative start counts back from now
-    expect(parseXml(rrdUpdates(pool, query({ start: -60 })).body).data).toHaveLength(12)
+    // a negative start counts back from the last update; the row at start itself comes too (xapi-rrd)
+    expect(parseXml(rrdUpdates(pool, query({ start: -60 })).body).data).toHaveLength(13)
+    // asking for 60 s rows from 3 hours ago: the 60 s archive keeps 2 hours, so XAPI answers hourly rows
+    expect(parseXml(rrdUpdates(pool, query({ interval: 60, start: now - 3 * 3600 })).body).meta.step).toBe(3600)
   })
 
   it('fills rows from before a VM started with NaN', () => {
@@ -143,5 +149,102 @@ describe('number formats', () => {
       '-2.5',
     ])
     expect([0, 1, 0.012345, Number.NaN].map(formatXml)).toEqual(['0.0', '1.0000', '0.0123', 'NaN'])
+  })
+})
+
+describe('spellings of the releases', () => {
+  const q = query({ json: true, start: now - 30 })
+  it('writes bare keys and bare NaN before 23.31, data inside meta until 24.10, data beside meta after', () => {
+    expect(jsonSpellingOf('falcon')).toBe('legacy')
+    expect(jsonSpellingOf('23.30.0')).toBe('legacy')
+    expect(jsonSpellingOf('24.3.0')).toBe('data-in-meta')
+    expect(jsonSpellingOf('24.14.0')).toBe('current')
+    const legacy = rrdUpdates(pool, q, 'legacy').body
+    expect(legacy.startsWith('{meta: {start: ')).toBe(true)
+    expect(() => JSON.parse(legacy) as unknown).toThrow()
+    const inMeta = JSON.parse(rrdUpdates(pool, q, 'data-in-meta').body) as { meta: { data?: unknown[] }; data?: unknown[] }
+    expect(inMeta.data).toBeUndefined()
+    expect(inMeta.meta.data?.length).toBeGreaterThan(0)
+    // all three read the same through the client's parser
+    const a = parseRrdUpdates(legacy)
+    const b = parseRrdUpdates(rrdUpdates(pool, q, 'data-in-meta').body)
+    const c = parseRrdUpdates(rrdUpdates(pool, q, 'current').body)
+    expect(a.legend).toEqual(c.legend)
+    expect(b.times).toEqual(c.times)
+    for (let i = 0; i < c.data.length; i++) {
+      const x = c.data[i] ?? 0
+      if (Number.isNaN(x)) expect(a.data[i]).toBeNaN()
+      else expect(a.data[i]).toBeCloseTo(x, 3)
+      expect(b.data[i]).toBe(c.data[i])
+    }
+    expect(formatFToS(0)).toBe('0.0')
+  })
+})
+
+describe('whole RRDs and data sources', () => {
+  const vm = residents.find((v) => v.is_control_domain === false) as SimRecord
+  it('dumps every archive (5 s, 60 s, 1 h, 1 day) in AVERAGE, MIN and MAX, rows oldest first, XML and JSON alike', () => {
+    const x = parseRrdDump(rrdDump(pool, { kind: 'vm', rec: vm }, now, false))
+    const j = parseRrdDump(rrdDump(pool, { kind: 'vm', rec: vm }, now, true))
+    expect(x.archives.map((a) => `${a.cf}/${a.resolution}/${a.rows}`)).toEqual(
+      ['5/120', '60/120', '3600/168', '86400/366'].flatMap((r) => ['AVERAGE', 'MIN', 'MAX'].map((cf) => `${cf}/${r}`)),
+    )
+    expect(j.ds.map((d) => d.name)).toEqual(x.ds.map((d) => d.name))
+    const avg60 = x.archives.find((a) => a.cf === 'AVERAGE' && a.resolution === 60)
+    expect(avg60?.times.at(-1)).toBe(Math.floor(now / 60) * 60)
+    expect(avg60?.times[1]! - avg60?.times[0]!).toBe(60)
+  })
+  it('lists data sources with units and -Infinity minimums, and records a non-standard one from now on', () => {
+    const sources = dataSources(pool, { kind: 'vm', rec: vm }, now)
+    const cpu = sources.find((s) => s.name_label === 'cpu0')
+    expect(cpu).toMatchObject({ enabled: true, standard: true, units: '(fraction)', min: 0, max: 1 })
+    const extra = sources.find((s) => s.name_label === 'runstate_fullrun')
+    expect(extra).toMatchObject({ enabled: false, standard: false })
+    expect(dataSources(pool, { kind: 'host', rec: hostRec }, now).some((s) => s.min === Number.NEGATIVE_INFINITY)).toBe(true)
+    const legendOf = (t: number): string[] => parseXml(rrdUpdates(pool, query({ includeHost: false, vmUuids: [String(vm.uuid)], now: t, start: t - 10 })).body).meta.legend
+    expect(legendOf(now).some((l) => l.endsWith(':runstate_fullrun'))).toBe(false)
+    expect(recordDataSource(pool, { kind: 'vm', rec: vm }, 'no_such_source', now)).toBe(false)
+    expect(recordDataSource(pool, { kind: 'vm', rec: vm }, 'runstate_fullrun', now)).toBe(true)
+    expect(legendOf(now + 30).some((l) => l.endsWith(':runstate_fullrun'))).toBe(true)
+    expect(dataSources(pool, { kind: 'vm', rec: vm }, now).find((s) => s.name_label === 'runstate_fullrun')?.enabled).toBe(true)
+  })
+})
+
+describe('realistic series', () => {
+  const demo = buildFleet('demo')
+  const prod = demo.pools.find((p) => p.name === 'Production') as SimPoolSpec
+  const vms = [...(prod.objects.get('VM')?.values() ?? [])].filter((v) => v.power_state === 'Running' && v.is_control_domain !== true)
+  it('has a VM pegging its CPUs in the demo Production pool, well above every other', () => {
+    const pegged = vms.filter(isPeggedVm)
+    expect(pegged.length).toBeGreaterThan(0)
+    const cpuOf = (vm: SimRecord): number => {
+      const u = parseRrdUpdates(rrdUpdates(prod, { hostRef: String(vm.resident_on), start: now - 600, interval: 60, cf: 'AVERAGE', json: true, includeHost: false, vmUuids: [String(vm.uuid)], now }).body)
+      const c = u.legend.findIndex((l) => l?.ds === 'cpu_usage')
+      let s = 0
+      for (let r = 0; r < u.rows; r++) s += u.value(r, c)
+      return s / u.rows
+    }
+    for (const p of pegged) expect(cpuOf(p)).toBeGreaterThan(0.9)
+    const others = vms.filter((v) => !isPeggedVm(v)).slice(0, 20).map(cpuOf)
+    expect(Math.max(...others)).toBeLessThan(0.9)
+  })
+  it('follows a daily cycle and has short bursts', () => {
+    const vm = vms.find((v) => !isPeggedVm(v)) as SimRecord
+    const day = parseRrdUpdates(rrdUpdates(prod, { hostRef: String(vm.resident_on), start: now - 7 * 86400, interval: 3600, cf: 'AVERAGE', json: true, includeHost: false, vmUuids: [String(vm.uuid)], now }).body)
+    const c = day.legend.findIndex((l) => l?.ds === 'cpu_usage')
+    const hourly = Array.from({ length: day.rows }, (_, r) => day.value(r, c))
+    expect(Math.max(...hourly) - Math.min(...hourly)).toBeGreaterThan(0.1)
+    // over a day of 60 s rows, some minutes jump well above their two hours' mean
+    let bursts = 0
+    for (let k = 0; k < 12; k++) {
+      const at = now + k * 7200
+      const fine = parseRrdUpdates(rrdUpdates(prod, { hostRef: String(vm.resident_on), start: at - 7200, interval: 60, cf: 'AVERAGE', json: true, includeHost: false, vmUuids: [String(vm.uuid)], now: at }).body)
+      expect(fine.step).toBe(60)
+      const col = fine.legend.findIndex((l) => l?.ds === 'cpu_usage')
+      const v = Array.from({ length: fine.rows }, (_, r) => fine.value(r, col))
+      const mean = v.reduce((a, x) => a + x, 0) / v.length
+      bursts += v.filter((x) => x > mean + 0.15).length
+    }
+    expect(bursts).toBeGreaterThan(0)
   })
 })
