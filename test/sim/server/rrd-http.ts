@@ -3,7 +3,7 @@
  *   GET /rrd_updates   start required (400 without), cf, interval, host, vm_uuid*, json; 200 with Content-Length
  *   GET /host_rrd      the host's whole RRD
  *   GET /vm_rrd?uuid=  the VM's whole RRD where it runs; elsewhere a 302 to its host (Location without a
- *                      port, the query copied, as rrdd_proxy writes it); a halted VM's archived RRD from
+ *                      port unless it is not 443, the query copied, as rrdd_proxy writes it); a halted VM's archived RRD from
  *                      the master (a member redirects there with rrd_unarchive)
  * Full dumps go out as XAPI sends them: HTTP/1.0 style, no Content-Length, the connection closed after.
  * JSON when the Accept header prefers it (since 23.17 `*` / `*` counts as JSON) or `json` is in the query.
@@ -67,7 +67,7 @@ export function serveRrd(pool: PoolState, host: SimHostSpec, req: IncomingMessag
       if (!rec) return plain(res, 404, 'no host RRD available')
       return sendDump(res, rrdDump(pool.spec, { kind: 'host', rec }, now, json), json)
     }
-    return vmRrd(pool, host, res, url, now, json)
+    return vmRrd(pool, host, req, res, url, now, json)
   } catch (e) {
     plain(res, 500, `${url.pathname} failed: ${e instanceof Error ? e.message : String(e)}`)
   }
@@ -101,7 +101,7 @@ function haltedAt(vm: SimRecord, now: number): number {
   return now - 3600 * (6 + (hash32(String(vm['uuid'])) % 96))
 }
 
-function vmRrd(pool: PoolState, host: SimHostSpec, res: ServerResponse, url: URL, now: number, json: boolean): void {
+function vmRrd(pool: PoolState, host: SimHostSpec, req: IncomingMessage, res: ServerResponse, url: URL, now: number, json: boolean): void {
   const uuid = url.searchParams.get('uuid')
   if (!uuid) return plain(res, 400, 'get_vm_rrd: missing the \'uuid\' parameter')
   const ref = pool.db.byUuid('VM', uuid)
@@ -112,7 +112,10 @@ function vmRrd(pool: PoolState, host: SimHostSpec, res: ServerResponse, url: URL
   const redirect = (address: string, extra?: [string, string]): void => {
     const q = new URLSearchParams(url.search)
     if (extra) q.set(extra[0], extra[1])
-    res.writeHead(302, { location: `https://${address}${url.pathname}?${q.toString()}`, connection: 'close' })
+    // rrdd_proxy's Location names the host without a port (XAPI listens on 443); the simulator's
+    // shared port is named when it is another one, as a host behind a port mapping would need
+    const port = req.socket.localPort
+    res.writeHead(302, { location: `https://${address}${port && port !== 443 ? `:${port}` : ''}${url.pathname}?${q.toString()}`, connection: 'close' })
     res.end()
   }
   if (resident) return redirect(pool.hostAddress(resident))
