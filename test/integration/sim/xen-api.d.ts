@@ -29,5 +29,7 @@ declare module 'xen-api' {
     readonly objectsFetched: Promise<void>
     readonly status: string
     getObjectByRef(ref: string, defaultValue?: unknown): XapiObject
+    /** GET of an HTTP handler (follows 302s); the body is an undici readable */
+    getResource(pathname: string, opts?: { host?: { address?: string }; query?: Record<string, string | number>; task?: boolean }): Promise<{ statusCode: number; body: { text(): Promise<string> } }>
   }
 }
