@@ -18,7 +18,8 @@ import { join } from 'node:path'
 import type { ConsoleTargetArgs } from '../../shared/contract/console'
 import { startConsoleService, type ConsoleService } from './console'
 import { numaModule } from './numa'
-import { operationsModule } from './operations'
+import { MemoryHistory, operationsModule, type HistoryStore } from './operations'
+import { networkModule } from './network'
 import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type Services } from './index'
 import type { AnyModuleFactory, MethodsOf } from './module'
@@ -117,9 +118,12 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
     }
   }
   const pools = new PoolManager({ dataDir, keychain: opts.keychain, ...(cache ? { cache } : {}), log, ...opts.poolOptions })
+  // one action history for every capability that records actions (the History tab shows them all)
+  const history: HistoryStore = cache?.history ?? new MemoryHistory()
+  if (!cache) log('operations: no cache database, the action history is kept in memory only')
   const consoles = await startConsoleService({ pools, hostAccess: pools, log, ...(opts.consolePopout ? { popout: opts.consolePopout } : {}) })
   // every capability's share of the contract: a contract method no module here implements does not compile (below)
-  const modules = [consoles.module, numaModule(), operationsModule(cache ? { history: cache.history } : {}), cacheModule(cache)] as const
+  const modules = [consoles.module, numaModule(), operationsModule({ history }), networkModule({ history, graph: (id) => pools.graph(id) }), cacheModule(cache)] as const
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true
   void everyMethodHasAModule

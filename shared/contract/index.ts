@@ -15,6 +15,7 @@ import { consoleMethods, consoleEvents } from './console'
 import { numaMethods, numaEvents } from './numa'
 import { operationMethods, operationEvents } from './operations'
 import { cacheMethods, cacheEvents } from './cache'
+import { networkMethods } from './network'
 
 export * from './connection'
 
@@ -193,6 +194,7 @@ export const methods = {
   ...numaMethods,
   ...operationMethods,
   ...cacheMethods,
+  ...networkMethods,
 } as const
 
 export const events = {

@@ -91,7 +91,19 @@ export const operationMethods = {
 } as const
 
 export const operationEvents = {
-  /** progress of one object's operation started through vm.run / host.run */
-  'operation.progress': z.object({ connectionId: z.string(), ref: z.string(), op: z.string(), progress: z.number(), taskRef: z.string().optional() }),
+  /**
+   * progress of one object's operation started through vm.run / host.run (and the storage methods).
+   * `cls`: the object's class when not a VM or host. `action`: the user action the task is one
+   * step of (its progress is the action's, 0..1): the Activity panel shows one row per action.
+   */
+  'operation.progress': z.object({
+    connectionId: z.string(),
+    ref: z.string(),
+    op: z.string(),
+    progress: z.number(),
+    taskRef: z.string().optional(),
+    cls: z.string().optional(),
+    action: z.object({ id: z.string(), title: z.string() }).optional(),
+  }),
   'history.appended': HistoryEntrySchema,
 } as const

@@ -4,6 +4,7 @@
  * description (xapi_errors.json) with its parameters named. The code and raw parameters always stay
  * available to the UI ("details") — this only adds the sentence.
  */
+import { NETWORK_ERROR_TEXT } from './error-text-network'
 import { XAPI_ERRORS } from './errors.generated'
 
 export interface ExplainedXapiError {
@@ -27,7 +28,7 @@ function bytes(v: string | undefined): string {
   return n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : `${Math.round(n / 1024 ** 2)} MiB`
 }
 
-type Explainer = (p: string[], name: (i: number) => string) => { sentence: string; action?: string }
+export type Explainer = (p: string[], name: (i: number) => string) => { sentence: string; action?: string }
 
 const TEXT: Record<string, Explainer> = {
   VM_BAD_POWER_STATE: (p, name) => ({
@@ -102,6 +103,7 @@ const TEXT: Record<string, Explainer> = {
     sentence: `This server's XAPI version does not know ${p[0] ?? 'this call'}.`,
     action: 'The feature needs a newer XCP-ng/XenServer.',
   }),
+  ...NETWORK_ERROR_TEXT,
 }
 
 /** Explain a XAPI failure. `nameOf` lets the caller name refs from its object graph. */

@@ -24,7 +24,7 @@ export interface TaskRow {
   /** epoch ms */
   created: number
   finished?: number
-  target?: { cls: string; ref: string; name: string }
+  target?: TaskTarget
   canCancel: boolean
   /** the result sentence or error explanation */
   error?: { code: string; params: string[]; sentence: string; action?: string }
@@ -33,6 +33,14 @@ export interface TaskRow {
 }
 
 type Rec = Record<string, unknown>
+
+/** the object a task of ours works on, and the user action it is a step of ('Add NIC') */
+export interface TaskTarget {
+  cls: string
+  ref: string
+  name: string
+  action?: { id: string; title: string }
+}
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : [])
@@ -46,6 +54,19 @@ const EXTRA_LABEL: Record<string, string> = {
   'host.reboot': 'Reboot server',
   'host.shutdown': 'Shut down server',
   'message.destroy': 'Dismiss alert',
+  'VIF.create': 'Add NIC',
+  'VIF.destroy': 'Remove NIC',
+  'VIF.plug': 'Connect NIC',
+  'VIF.unplug': 'Disconnect NIC',
+  'VIF.move': 'Move NIC',
+  'PIF.scan': 'Rescan NICs',
+  'Bond.create': 'Create bond',
+  'Bond.destroy': 'Delete bond',
+  'Bond.set_mode': 'Change bond mode',
+  'pool.create_VLAN_from_PIF': 'Create VLAN',
+  'VLAN.destroy': 'Delete VLAN',
+  'network.create': 'New network',
+  'network.destroy': 'Remove network',
 }
 
 /** 'Async.VM.clean_shutdown' → 'Shut Down'; unknown methods keep a readable form of their name */
@@ -80,7 +101,9 @@ export interface PoolTasks {
 export class TaskTracker {
   private readonly rows = new Map<string, TaskRow>()
   /** target object of a task, learned from operation.progress before or after its record arrives */
-  private readonly targets = new Map<string, { cls: string; ref: string; name: string }>()
+  private readonly targets = new Map<string, TaskTarget>()
+  /** a step of an action shows the action's progress, not its own task's */
+  private readonly actionProgress = new Map<string, number>()
   constructor(
     private readonly now: () => number = Date.now,
     /** how many finished rows to keep */
@@ -108,9 +131,9 @@ export class TaskTracker {
           connectionId: p.connectionId,
           taskRef: ref,
           method: str(rec.name_label),
-          title: taskTitle(str(rec.name_label)),
+          title: (this.targets.get(key) ?? prev?.target)?.action?.title ?? taskTitle(str(rec.name_label)),
           status,
-          progress: typeof rec.progress === 'number' ? Math.max(0, Math.min(1, rec.progress)) : (prev?.progress ?? 0),
+          progress: this.actionProgress.get(key) ?? (typeof rec.progress === 'number' ? Math.max(0, Math.min(1, rec.progress)) : (prev?.progress ?? 0)),
           created: Number.isFinite(created) ? created : (prev?.created ?? this.now()),
           canCancel: !ended(status) && strs(rec.allowed_operations).includes('cancel'),
           mine: prev?.mine ?? this.targets.has(key),
@@ -141,21 +164,26 @@ export class TaskTracker {
     return out
   }
 
-  /** operation.progress: which object a task of ours works on */
-  noteProgress(p: { connectionId: string; ref: string; op: string; progress: number; taskRef?: string }, cls: string, name: string): void {
+  /** operation.progress: which object a task of ours works on (and of which action it is a step: then its title and progress are the action's) */
+  noteProgress(p: { connectionId: string; ref: string; op: string; progress: number; taskRef?: string; action?: { id: string; title: string } }, cls: string, name: string): void {
     if (!p.taskRef) return
     const key = `${p.connectionId}|${p.taskRef}`
-    const target = { cls, ref: p.ref, name }
+    const target: TaskTarget = { cls, ref: p.ref, name, ...(p.action ? { action: p.action } : {}) }
     this.targets.set(key, target)
+    if (p.action) this.actionProgress.set(key, Math.max(this.actionProgress.get(key) ?? 0, Math.max(0, Math.min(1, p.progress))))
     const row = this.rows.get(key)
     if (row) {
       row.target = target
       row.mine = true
+      if (p.action) row.title = p.action.title
       if (!ended(row.status)) row.progress = Math.max(row.progress, p.progress)
     }
     if (this.targets.size > 2000) {
       const first = this.targets.keys().next().value
-      if (first !== undefined) this.targets.delete(first)
+      if (first !== undefined) {
+        this.targets.delete(first)
+        this.actionProgress.delete(first)
+      }
     }
   }
 
@@ -183,12 +211,21 @@ export class TaskTracker {
     return best
   }
 
-  /** newest first; running ones before finished ones */
+  /** newest first; running ones before finished ones; the tasks of one action are one row (its newest task) */
   list(): TaskRow[] {
-    return [...this.rows.values()].sort((a, b) => {
+    const sorted = [...this.rows.values()].sort((a, b) => {
       const ra = ended(a.status) ? 1 : 0
       const rb = ended(b.status) ? 1 : 0
       return ra - rb || b.created - a.created
+    })
+    const actions = new Set<string>()
+    return sorted.filter((r) => {
+      const id = r.target?.action?.id
+      if (!id) return true
+      const k = `${r.connectionId}|${id}`
+      if (actions.has(k)) return false
+      actions.add(k)
+      return true
     })
   }
 

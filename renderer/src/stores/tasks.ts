@@ -92,8 +92,8 @@ export const useTasksStore = defineStore('tasks', () => {
     attached = true
     useHistoryStore().attach(api)
     api.on('operation.progress', (p) => {
-      const rec = objects.record(p.connectionId, 'VM', p.ref) ?? objects.record(p.connectionId, 'host', p.ref)
-      const cls = objects.record(p.connectionId, 'VM', p.ref) ? 'VM' : 'host'
+      const cls = p.cls ?? (objects.record(p.connectionId, 'VM', p.ref) ? 'VM' : 'host')
+      const rec = objects.record(p.connectionId, cls, p.ref)
       tracker.noteProgress(p, cls, typeof rec?.name_label === 'string' && rec.name_label ? rec.name_label : p.ref)
       refresh()
     })

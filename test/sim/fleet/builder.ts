@@ -12,7 +12,7 @@ import { buildGuest } from './guest'
 import { cpuCount } from './hardware'
 import { buildHost } from './hosts'
 import { buildMessages } from './messages'
-import { buildHostNetwork, buildNetworks } from './network'
+import { buildHostNetwork, buildNetworks, buildNetworkTopology } from './network'
 import type { PoolPlan } from './plan'
 import { licenseParams } from './products'
 import { buildHostStorage, buildSharedStorage } from './storage'
@@ -43,6 +43,7 @@ export class PoolBuilder {
     buildTemplates(b)
     for (const spec of plan.vms) buildGuest(b, spec)
     buildMessages(b)
+    buildNetworkTopology(b)
     finish(b)
     const master = b.hosts[0]
     if (!master) throw new Error(`pool ${plan.name} has no host`)

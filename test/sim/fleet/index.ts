@@ -11,12 +11,17 @@
  *                            win-app-01 (Running, host 2, tools ISO in its CD), pinned-01 (Running,
  *                            host 1, VCPUs_params.mask '2,3,4,5'), build-01 (Halted), legacy-app
  *                            (Halted, no tools, blocked destroy), suspended-01 (Suspended);
- *                            3 default templates, custom template 'debian12-golden'
+ *                            3 default templates, custom template 'debian12-golden'; NICs eth0, eth1
+ *                            (+ VLAN 20 on eth1) and spare eth2, eth3 (1 GbE) on each host
  *              tiny-legacy   XenServer 7.2 ('falcon'), XML-RPC only, password 'tiny-legacy-secret',
  *                            host tiny-xs72; VMs old-web (Running), old-db (Running), old-win (Halted)
  *  demo        Lab (XCP-ng 8.3, xapi 25.34.0, 1 host, 1 node), Production (XenServer 8, 26.2.0, 4 hosts
  *              with 2 nodes, 200 VMs incl. sap-hana-01 / db-warehouse-0x spanning nodes), Legacy
  *              (XenServer 7.2, 2 hosts, 30 VMs); opDurationMs 1000
+ *              networking: Production has a 25 GbE LACP bond (k8s-node VMs on it), 'iSCSI path B'
+ *              on eth4 of hosts 1–3 but eth5 of host 4 and 'Backup (VLAN 40)' missing on host 4 (the
+ *              per-host mismatch), a hidden 'Replication' network; Legacy an active-backup bond with
+ *              one member down on xs72-02; Lab a NIC without link and a card PIF.scan introduces
  *  bench-10k   one XenServer 8 pool, 16 hosts (4-node SNC and 2-node), 10,000 VMs
  *  many-pools  50 pools × 2 hosts × 400 VMs, mixed XCP-ng 8.3 / XenServer 8 / 7.2
  *
@@ -104,6 +109,8 @@ function tinyPlans(base: string, ext: BuildFleetOptions['externalConsoles']): Po
     vlan: true,
     messages: 4,
     externalConsoles: ext,
+    // two spare 1 GbE ports on each host, free to bond
+    network: { nics: [{ device: 'eth2', model: 'i350' }, { device: 'eth3', model: 'i350' }] },
   }
   const legacy: PoolPlan = {
     name: 'tiny-legacy',
@@ -249,6 +256,13 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
     vlan: false,
     messages: 6,
     externalConsoles: ext,
+    // a desktop-class box: onboard Intel, a Realtek with no cable, and a new card XAPI has not scanned yet
+    network: {
+      nicModels: ['i219', 'rtl8111'],
+      eth1DownOn: [0],
+      nics: [{ device: 'eth2', model: 'i350', introduced: false }],
+      hidden: [{ name: 'Lab sandbox', description: 'Throw-away test network (hidden from XenCenter)' }],
+    },
   }
   const production: PoolPlan = {
     name: 'Production',
@@ -289,6 +303,23 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
     vlan: true,
     messages: 24,
     externalConsoles: ext,
+    // 25 GbE LACP bond for guest traffic; iSCSI path B cabled to eth4 on hosts 1–3 but to eth5 on
+    // host 4, whose eth4 is dark; the backup VLAN was never set up on host 4 (the per-host drift
+    // the Network view and the pool drift report show); a hidden replication network
+    network: {
+      nicModels: ['x710', 'x710'],
+      nics: [
+        { device: 'eth2', model: 'cx5' },
+        { device: 'eth3', model: 'cx5' },
+        { device: 'eth4', model: 'bcm57414', hosts: [0, 1, 2], network: 'iSCSI path B' },
+        { device: 'eth4', model: 'bcm57414', hosts: [3], introduced: false, carrier: false },
+        { device: 'eth5', model: 'bcm57414', hosts: [3], network: 'iSCSI path B' },
+        { device: 'eth5', model: 'bcm57414', hosts: [0, 1, 2], introduced: false, carrier: false },
+      ],
+      bonds: [{ name: 'Bond 2+3 (guest traffic)', devices: ['eth2', 'eth3'], mode: 'lacp', vms: 'k8s-node' }],
+      vlans: [{ name: 'Backup (VLAN 40)', tag: 40, device: 'eth1', hosts: [0, 1, 2] }],
+      hidden: [{ name: 'Replication', description: 'Storage replication between sites (hidden from XenCenter)' }],
+    },
   }
   const legacy: PoolPlan = {
     name: 'Legacy',
@@ -306,6 +337,16 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
     vlan: false,
     messages: 8,
     externalConsoles: ext,
+    // an active-backup bond of two 1 GbE ports; on the second host one member has lost its link
+    network: {
+      nicModels: ['82599', '82599'],
+      nics: [
+        { device: 'eth2', model: 'i350' },
+        { device: 'eth3', model: 'i350', hosts: [0] },
+        { device: 'eth3', model: 'i350', hosts: [1], carrier: false },
+      ],
+      bonds: [{ name: 'Bond 2+3', devices: ['eth2', 'eth3'], mode: 'active-backup' }],
+    },
   }
   return [lab, production, legacy]
 }

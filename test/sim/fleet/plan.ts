@@ -70,4 +70,28 @@ export interface PoolPlan {
    * fleet can still start VMs; VMs that do not fit anywhere stay Halted.
    */
   maxFill?: number
+  /** NIC hardware and the networking beyond eth0/eth1: bonds, VLANs, hidden networks (network.ts) */
+  network?: NetworkPlan
+}
+
+/** NIC models the fleet's hosts carry (vendor, PCI ids, speed as PIF_metrics reports them) */
+export type NicModel = 'x710' | 'i350' | 'i219' | 'rtl8111' | 'bcm57414' | 'cx5' | '82599'
+
+export interface NetworkPlan {
+  /** models of eth0 and eth1 (default: Intel X710 10 GbE) */
+  nicModels?: [NicModel, NicModel]
+  /** host indexes whose eth1 has no link (cable unplugged) */
+  eth1DownOn?: number[]
+  /**
+   * further ports: on `network` (a named network, made once for the pool) or else on their own
+   * pool-wide network ('Pool-wide network associated with ethN'); `introduced: false` ports have no
+   * PIF yet, so PIF.scan finds them
+   */
+  nics?: { device: string; model: NicModel; hosts?: number[]; network?: string; introduced?: boolean; carrier?: boolean }[]
+  /** bonds of ports listed in `nics`, on a network named `name`; `vms`: VMs whose first NIC is on the bond network (name prefix) */
+  bonds?: { name: string; devices: string[]; mode: 'balance-slb' | 'active-backup' | 'lacp'; hosts?: number[]; mtu?: number; vms?: string }[]
+  /** VLANs on a device of the listed hosts (every host when omitted), on a network named `name` */
+  vlans?: { name: string; tag: number; device: string; hosts?: number[]; mtu?: number }[]
+  /** private networks marked other_config.HideFromXenCenter */
+  hidden?: { name: string; description: string }[]
 }

@@ -50,6 +50,27 @@ describe('task list', () => {
     expect(t.list()[0]?.error?.sentence).toBe('The task was cancelled.')
   })
 
+  it('the tasks of one user action (Remove network: two bond deletions, then the network) are one row with the action’s title and progress', () => {
+    const t = new TaskTracker(() => Date.parse('2026-11-25T10:00:09Z'))
+    const action = { id: 'act-1', title: 'Remove network' }
+    t.noteProgress({ connectionId: 'a', ref: 'OpaqueRef:net', op: 'Remove network', progress: 0.25, taskRef: 'OpaqueRef:b1', action }, 'network', 'Bond 2+3')
+    t.observe([{ connectionId: 'a', tasks: new Map([['OpaqueRef:b1', task({ name_label: 'Async.Bond.destroy', created: '2026-11-25T10:00:01Z' })]]) }])
+    t.noteProgress({ connectionId: 'a', ref: 'OpaqueRef:net', op: 'Remove network', progress: 0.6, taskRef: 'OpaqueRef:b2', action }, 'network', 'Bond 2+3')
+    t.observe([
+      {
+        connectionId: 'a',
+        tasks: new Map([
+          ['OpaqueRef:b1', task({ name_label: 'Async.Bond.destroy', created: '2026-11-25T10:00:01Z', status: 'success', finished: '2026-11-25T10:00:02Z' })],
+          ['OpaqueRef:b2', task({ name_label: 'Async.Bond.destroy', created: '2026-11-25T10:00:03Z', progress: 0 })],
+        ]),
+      },
+    ])
+    const rows = t.list()
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ taskRef: 'OpaqueRef:b2', title: 'Remove network', target: { cls: 'network', name: 'Bond 2+3' } })
+    expect(rows[0]?.progress).toBe(0.6)
+  })
+
   it('running tasks come first, newest first; Clear finished keeps the running ones', () => {
     const t = new TaskTracker()
     t.observe([

@@ -34,6 +34,8 @@ export const BIDIRECTIONAL: readonly (readonly [string, string, string, string])
   ['network', 'VIFs', 'VIF', 'network'],
   ['network', 'PIFs', 'PIF', 'network'],
   ['PIF', 'VLAN_slave_of', 'VLAN', 'tagged_PIF'],
+  ['Bond', 'slaves', 'PIF', 'bond_slave_of'],
+  ['PIF', 'bond_master_of', 'Bond', 'master'],
 ]
 
 function typeProblem(type: string, v: SimValue): string | undefined {

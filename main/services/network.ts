@@ -1,0 +1,65 @@
+/**
+ * The networking share of the contract (issue 13): a VM's NICs, a host's NICs, bonds, VLANs and
+ * networks, run by main/operations/network.ts against the pool's live graph. Changes on an offline
+ * pool are refused with the time it was last seen; a rule XenPilot checks before asking XAPI
+ * answers 'refused' with the reason the renderer already shows.
+ *
+ *   modules: [networkModule({ graph: (id) => pools.graph(id), history })]
+ */
+import type { NetGraph } from '../../shared/operations/network'
+import { ActionRunner } from '../operations/action'
+import { NetworkRunner } from '../operations/network'
+import type { HistorySink } from '../operations/runner'
+import { connectedAction } from './guard'
+import type { networkMethods } from '../../shared/contract/network'
+import type { ModuleFactory } from './module'
+
+export interface NetworkModuleOptions {
+  /** the pool's live object graph (PoolManager.graph) */
+  graph: (connectionId: string) => NetGraph | undefined
+  /** where history entries go (the operations module's store, so the History tab shows every action) */
+  history: HistorySink
+}
+
+export function networkModule(opts: NetworkModuleOptions): ModuleFactory<keyof typeof networkMethods> {
+  return (ctx) => {
+    const { pools, broadcast } = ctx
+    const sink: HistorySink = {
+      append: (entry) => {
+        const e = opts.history.append(entry)
+        if (e) broadcast('history.appended', e)
+        return e
+      },
+    }
+    const actions = new ActionRunner(
+      pools,
+      sink,
+      (id) => pools.get(id)?.username ?? 'unknown user',
+      (p) => broadcast('operation.progress', p),
+      (id, ref) => NetworkRunner.nameOf(opts.graph(id), ref),
+    )
+    const runner = new NetworkRunner(actions, opts.graph)
+
+    const guarded = connectedAction(pools, 'its networking')
+
+    return {
+      handlers: {
+        'vif.create': guarded((a) => runner.createVif(a)),
+        'vif.remove': guarded((a) => runner.removeVif(a)),
+        'vif.plug': guarded((a) => runner.plugVif(a, true)),
+        'vif.unplug': guarded((a) => runner.plugVif(a, false)),
+        'vif.move': guarded((a) => runner.moveVif(a)),
+        'vif.update': guarded((a) => runner.updateVif(a)),
+        'pif.scan': guarded((a) => runner.scanPifs(a)),
+        'bond.create': guarded((a) => runner.createBond(a)),
+        'bond.destroy': guarded((a) => runner.destroyBond(a)),
+        'bond.setMode': guarded((a) => runner.setBondMode(a)),
+        'vlan.create': guarded((a) => runner.createVlan(a)),
+        'vlan.destroy': guarded((a) => runner.destroyVlan(a)),
+        'network.create': guarded((a) => runner.createNetwork(a)),
+        'network.setMtu': guarded((a) => runner.setMtu(a)),
+        'network.remove': guarded((a) => runner.removeNetwork(a)),
+      },
+    }
+  }
+}
