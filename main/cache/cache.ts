@@ -32,7 +32,7 @@
  */
 import type Database from 'better-sqlite3'
 import type { HistoryEntry } from '../../shared/contract/operations'
-import type { ObjectUpsert, PoolDiff } from '../../shared/model/diff'
+import type { ObjectRecord, ObjectUpsert, PoolDiff } from '../../shared/model/diff'
 import type { CachedPage, CachedPoolMeta, InventoryCache, Unsubscribe } from '../pools/api'
 import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from './backend'
 import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
@@ -485,6 +485,10 @@ export class SqliteInventoryCache implements InventoryCache {
         const left = new Set(omit.classes)
         if (left.size > 0) diff.upserts = diff.upserts.filter((u) => !left.has(u.cls))
       }
+      if (omit?.onlyClasses) {
+        const only = new Set(omit.onlyClasses)
+        diff.upserts = diff.upserts.filter((u) => only.has(u.cls))
+      }
       // the fields the file's pages leave out (json_remove) are left out here too: the same pages either way
       const fields = omit?.fields
       const slim = (u: ObjectUpsert): ObjectUpsert => {
@@ -533,6 +537,33 @@ export class SqliteInventoryCache implements InventoryCache {
       if (loaded.rows < size || !last) return
       after = [last[0], last[1]]
     }
+  }
+
+  /** one record of the last-known graph and the pool's metadata; undefined: not cached (or its stored text is damaged: said) */
+  record(connectionId: string, cls: string, ref: string): { record: ObjectRecord; meta: CachedPoolMeta } | undefined {
+    if (this.doNotCache.has(connectionId)) return undefined
+    const held = this.conns.get(connectionId)
+    if (held?.complete) {
+      foldAll(held)
+      const u = held.objects.get(ref)
+      return u && u.cls === cls ? { record: u.record, meta: { ...held.meta, memberAddresses: [...held.meta.memberAddresses] } } : undefined
+    }
+    let found: ReturnType<CacheStore['record']>
+    try {
+      found = this.reader?.record(connectionId, cls, ref)
+    } catch (e) {
+      this.onReadFailure(e)
+      return undefined
+    }
+    if (!found) return undefined
+    try {
+      const record: unknown = JSON.parse(found.text)
+      if (typeof record === 'object' && record !== null && !Array.isArray(record)) return { record: record as ObjectRecord, meta: found.pool.meta }
+    } catch {
+      // reported below
+    }
+    this.report({ kind: 'io-error', message: `The offline cache ${this.path} holds an unreadable record of ${cls} ${ref} (${connectionId}); it was skipped.` })
+    return undefined
   }
 
   private fromMemory(connectionId: string, c: ConnState): { diff: PoolDiff; meta: CachedPoolMeta } {

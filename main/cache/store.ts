@@ -27,10 +27,12 @@ export const DEFAULT_PRUNE: PruneLimits = { messageMaxAgeDays: 30, messageMaxPer
 /** record fields to leave out, by class */
 export type FieldOmission = Readonly<Record<string, readonly string[]>>
 
-/** what a page leaves out: record fields by class, and whole classes */
+/** what a page leaves out: record fields by class, and whole classes; or which classes alone it reads */
 export interface PageOmission {
   fields?: FieldOmission
   classes?: Iterable<string>
+  /** only these classes (a range of the primary key each: the other classes' rows are not read) */
+  onlyClasses?: Iterable<string>
 }
 
 export interface PoolRow {
@@ -149,6 +151,7 @@ export class CacheStore {
          WHERE connection_id = ?`,
       ),
       setDoNotCache: db.prepare<[number, string]>('UPDATE pools SET do_not_cache = ? WHERE connection_id = ?'),
+      record: db.prepare<[string, number, string, string], { record: string }>('SELECT record FROM objects WHERE connection_id = ? AND gen = ? AND cls = ? AND ref = ?'),
       findUuid: db.prepare<[string], { connection_id: string; cls: string; ref: string; name_label: string | null }>(
         `SELECT o.connection_id, o.cls, o.ref, o.name_label FROM objects o JOIN pools p ON p.connection_id = o.connection_id AND p.gen = o.gen WHERE o.uuid = ?`,
       ),
@@ -354,7 +357,8 @@ export class CacheStore {
   private pageStatements(omit: PageOmission | undefined, checkAll: boolean): { first: Database.Statement<[string, number, number], PageDbRow>; after: Database.Statement<[string, number, string, string, number], PageDbRow> } {
     const fields = Object.entries(omit?.fields ?? {}).filter(([, f]) => f.length > 0)
     const classes = [...new Set(omit?.classes ?? [])].sort()
-    const key = JSON.stringify([fields, classes, checkAll])
+    const only = omit?.onlyClasses ? [...new Set(omit.onlyClasses)].sort() : undefined
+    const key = JSON.stringify([fields, classes, only, checkAll])
     const known = this.omitStatements.get(key)
     if (known) return known
     const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`
@@ -364,7 +368,7 @@ export class CacheStore {
     const valid = 'CASE WHEN json_valid(record) THEN record END'
     const removed = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE ${valid} END` : valid
     const record = checkAll ? `CASE WHEN json_valid(record) THEN (${removed}) END` : removed
-    const notIn = classes.length > 0 ? ` AND cls NOT IN (${classes.map(quote).join(', ')})` : ''
+    const notIn = (classes.length > 0 ? ` AND cls NOT IN (${classes.map(quote).join(', ')})` : '') + (only ? (only.length > 0 ? ` AND cls IN (${only.map(quote).join(', ')})` : ' AND 0') : '')
     // the page's rows (keyset order), then one row: the spliced JSON, how many rows were objects' text, the last key
     const pageSql = (keyset: string): string =>
       `WITH page AS MATERIALIZED (SELECT cls, ref, ${record} AS rec FROM objects WHERE connection_id = ? AND gen = ?${notIn}${keyset} ORDER BY cls, ref LIMIT ?),
@@ -381,6 +385,17 @@ export class CacheStore {
     // a handful of distinct omissions in a process (one per caller's constant): no eviction needed
     this.omitStatements.set(key, made)
     return made
+  }
+
+  /** one record's stored text in the visible graph, with the pool's metadata (one read transaction) */
+  record(connectionId: string, cls: string, ref: string): { pool: PoolRow; text: string } | undefined {
+    return this.db.transaction(() => {
+      const r = this.st.pool.get(connectionId)
+      if (!r || r.do_not_cache) return undefined
+      const pool = toPoolRow(r)
+      const row = this.st.record.get(connectionId, pool.gen, cls, ref)
+      return row ? { pool, text: row.record } : undefined
+    })()
   }
 
   findByUuid(uuid: string): { connectionId: string; cls: string; ref: string; name: string | null }[] {

@@ -3,7 +3,7 @@
  * Fixed early so the app shell, cache and console can be built against it in parallel.
  */
 import type { ConnectionState } from '../../shared/contract/connection'
-import type { PoolDiff } from '../../shared/model/diff'
+import type { ObjectRecord, PoolDiff } from '../../shared/model/diff'
 
 export interface AddConnectionInput {
   address: string
@@ -64,7 +64,20 @@ export interface PoolManagerApi {
    * memory when main holds the graph, else straight from the offline cache page by page, without
    * loading it into main. Live diffs emitted meanwhile are the caller's to send after the pieces.
    */
-  graphPieces?(id: string, maxUpserts: number): Iterator<PoolDiff | RawPoolDiff>
+  graphPieces?(id: string, maxUpserts: number, opts?: { keepClasses?: Iterable<string> }): Iterator<PoolDiff | RawPoolDiff>
+  /**
+   * Every record of `classes` in the connection, as pieces of at most `maxUpserts` upserts carrying
+   * `scope: classes` (PoolDiff.scope; `part`/`more` when more than one), produced as the caller
+   * pulls: from main's graph when it holds the pool, else from the offline cache (only those
+   * classes' rows are read; the pool is not loaded into main).
+   */
+  scopedPieces?(id: string, classes: readonly string[], maxUpserts: number): Iterator<PoolDiff | RawPoolDiff>
+  /**
+   * One whole record: from main's graph when it holds the pool, else from the offline cache (one
+   * row; the pool is not loaded into main), with the time it was last synchronised. undefined: no
+   * such object.
+   */
+  record?(id: string, cls: string, ref: string): { record: ObjectRecord; source: 'live' | 'cache'; asOf?: string } | undefined
   /** a XAPI call on the pool's master with the pool's session (session param added by the callee) */
   call(id: string, method: string, params: unknown[]): Promise<unknown>
   /** Async.<method> + wait for the task through events; resolves with the task's decoded result */
@@ -128,9 +141,21 @@ export interface InventoryCache {
    * (then the end) when the cached graph was replaced or cleared between two pages; nothing when
    * nothing is cached
    */
-  readPages?(connectionId: string, pageSize: number, omit?: { fields?: Readonly<Record<string, readonly string[]>>; classes?: Iterable<string> }): Iterator<CachedPage | 'changed'>
+  readPages?(connectionId: string, pageSize: number, omit?: PageSelection): Iterator<CachedPage | 'changed'>
+  /** one record of the last-known graph, with its metadata (lastSyncAt: "as of"); undefined: not cached */
+  record?(connectionId: string, cls: string, ref: string): { record: ObjectRecord; meta: CachedPoolMeta } | undefined
   /** connections with cached inventory and their metadata, without records (cold start) */
   cachedConnections?(): { connectionId: string; meta: CachedPoolMeta }[]
+}
+
+/** which rows and fields of a cached graph InventoryCache.readPages reads */
+export interface PageSelection {
+  /** record fields left out, per class (the cache keeps them) */
+  fields?: Readonly<Record<string, readonly string[]>>
+  /** classes left out */
+  classes?: Iterable<string>
+  /** only these classes (none: every class not left out) */
+  onlyClasses?: Iterable<string>
 }
 
 /** Main-process only (never crosses the contract): what the console bridge needs from a pool. */

@@ -16,18 +16,42 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConnectionState } from '../../shared/contract/connection'
-import { resetPieces, type PoolDiff } from '../../shared/model/diff'
+import { resetPieces, type ObjectRecord, type ObjectUpsert, type PoolDiff } from '../../shared/model/diff'
 import { OFFLINE_UNUSED_CLASSES, OFFLINE_UNUSED_FIELDS, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
 import { parseAddress } from '../xapi/client'
 import { SerialWriter } from '../xapi/atomic-file'
 import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
-import type { AddConnectionInput, CachedPage, EditConnectionInput, InventoryCache, RawPoolDiff, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
+import type { AddConnectionInput, CachedPage, EditConnectionInput, InventoryCache, PageSelection, RawPoolDiff, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
 import { PoolConnection, type BackoffOptions, type SavedConnection } from './connection'
 import type { InitialLoad } from './eventloop'
 import type { Keychain } from './keychain'
 
 /** what an offline pool's stream from the cache leaves out (shared/model/slim.ts) */
 export const OFFLINE_OMISSION = { fields: mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS), classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
+
+/**
+ * what an offline pool's stream from the cache leaves out: the renderer never reads it, or reads it
+ * only while the pool is connected (shared/model/slim.ts), but for the classes the subscriber asked
+ * for (objects.scope)
+ */
+function offlineOmission(keepClasses: Iterable<string>): PageSelection {
+  const keep = new Set(keepClasses)
+  return keep.size === 0 ? OFFLINE_OMISSION : { ...OFFLINE_OMISSION, classes: OFFLINE_OMISSION.classes.filter((c) => !keep.has(c)) }
+}
+
+/** the records of `scope` in main's graph of the pool, as pieces of a class reset (PoolDiff.scope) */
+function* classPieces(conn: PoolConnection, scope: string[], maxUpserts: number): Generator<PoolDiff> {
+  const size = Math.max(1, Math.floor(maxUpserts))
+  const upserts: ObjectUpsert[] = []
+  for (const cls of scope) for (const [ref, record] of conn.graph.all(cls)) upserts.push({ cls, ref, record })
+  const count = Math.max(1, Math.ceil(upserts.length / size))
+  for (let part = 0; part < count; part++) {
+    const piece: PoolDiff = { connectionId: conn.id, seq: conn.seq, reset: false, scope, upserts: upserts.slice(part * size, (part + 1) * size), removes: [] }
+    if (count > 1) piece.part = part
+    if (part < count - 1) piece.more = true
+    yield piece
+  }
+}
 
 function mergeFields(...lists: Readonly<Record<string, readonly string[]>>[]): Record<string, string[]> {
   const out: Record<string, string[]> = {}
@@ -220,24 +244,25 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   }
 
   /**
-   * graphPieces(): lazily, when the subscriber's queue reaches it. An offline pool main does not
-   * hold comes from the cache page by page; if the cached graph changes between two pages (the
-   * pool connected and main took the graph over, or a reset/clear was written) the stream starts
-   * again with part 0 (from memory now, or the cache's new graph), so the subscriber's staged
-   * copy is replaced, never completed from two graphs.
+   * graphPieces() and scopedPieces(): lazily, when the subscriber's queue reaches them. An offline
+   * pool main does not hold comes from the cache page by page (for a scope, only those classes'
+   * rows); if the cached graph changes between two pages (the pool connected and main took the
+   * graph over, or a reset/clear was written) the pieces start again with part 0 (from memory now,
+   * or the cache's new graph), so the subscriber's staged copy is replaced, never completed from
+   * two graphs.
    */
-  private *pieces(id: string, maxUpserts: number): Generator<PoolDiff | RawPoolDiff> {
+  private *pieces(id: string, maxUpserts: number, what: { keepClasses: Iterable<string> } | { scope: string[] }): Generator<PoolDiff | RawPoolDiff> {
+    const scope = 'scope' in what ? what.scope : undefined
     for (let attempt = 0; ; attempt++) {
       const conn = this.conns.get(id)
       if (!conn || this.closed) return
       const cache = this.opts.cache
       if (!this.pendingCache.has(id) || !cache?.readPages || attempt >= 3) {
         this.ensureCacheLoaded(conn)
-        yield* resetPieces(conn.snapshot(), maxUpserts)
+        yield* scope ? classPieces(conn, scope, maxUpserts) : resetPieces(conn.snapshot(), maxUpserts)
         return
       }
-      // what the renderer never reads, or reads only while the pool is connected, stays on disk (shared/model/slim.ts)
-      const pages = cache.readPages(id, maxUpserts, OFFLINE_OMISSION)
+      const pages = cache.readPages(id, maxUpserts, scope ? { fields: OFFLINE_OMISSION.fields, onlyClasses: scope } : offlineOmission('keepClasses' in what ? what.keepClasses : []))
       let prev: CachedPage | undefined
       let part = 0
       let changed = false
@@ -246,27 +271,27 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
           changed = true
           break
         }
-        if (prev) yield this.cachedPiece(id, prev, part++, true)
+        if (prev) yield this.cachedPiece(id, prev, part++, true, scope)
         prev = r.value
       }
       pages.return?.(undefined)
       if (changed) continue
       if (!prev) {
         // nothing cached (any more): the pool has no known objects
-        yield { connectionId: id, seq: conn.seq, reset: true, upserts: [], removes: [] }
+        yield scope ? { connectionId: id, seq: conn.seq, reset: false, scope, upserts: [], removes: [] } : { connectionId: id, seq: conn.seq, reset: true, upserts: [], removes: [] }
         return
       }
-      yield this.cachedPiece(id, prev, part, false)
+      yield this.cachedPiece(id, prev, part, false, scope)
       return
     }
   }
 
-  private cachedPiece(id: string, page: CachedPage, part: number, more: boolean): RawPoolDiff {
-    const d: Omit<PoolDiff, 'upserts'> = { connectionId: id, seq: page.seq, reset: true, removes: [] }
+  private cachedPiece(id: string, page: CachedPage, part: number, more: boolean, scope?: string[]): RawPoolDiff {
+    const d: Omit<PoolDiff, 'upserts'> = scope ? { connectionId: id, seq: page.seq, reset: false, scope, removes: [] } : { connectionId: id, seq: page.seq, reset: true, removes: [] }
     // a graph that fits in one page is a complete reset
     if (part > 0 || more) d.part = part
     if (more) d.more = true
-    if (page.meta.token !== undefined) d.token = page.meta.token
+    if (page.meta.token !== undefined && !scope) d.token = page.meta.token
     return { raw: true, diff: d, upsertsJson: page.upsertsJson, count: page.count }
   }
 
@@ -492,8 +517,26 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return conn.snapshot()
   }
 
-  graphPieces(id: string, maxUpserts: number): Iterator<PoolDiff | RawPoolDiff> {
-    return this.pieces(id, maxUpserts)
+  graphPieces(id: string, maxUpserts: number, opts?: { keepClasses?: Iterable<string> }): Iterator<PoolDiff | RawPoolDiff> {
+    return this.pieces(id, maxUpserts, { keepClasses: opts?.keepClasses ?? [] })
+  }
+
+  scopedPieces(id: string, classes: readonly string[], maxUpserts: number): Iterator<PoolDiff | RawPoolDiff> {
+    return this.pieces(id, maxUpserts, { scope: [...classes] })
+  }
+
+  record(id: string, cls: string, ref: string): { record: ObjectRecord; source: 'live' | 'cache'; asOf?: string } | undefined {
+    const conn = this.conns.get(id)
+    if (!conn) return undefined
+    if (!this.pendingCache.has(id)) {
+      const record = conn.graph.get(cls, ref)
+      if (!record) return undefined
+      return conn.connected ? { record, source: 'live' } : { record, source: 'cache', ...(conn.cachedAt ? { asOf: conn.cachedAt } : {}) }
+    }
+    // an offline pool main does not hold: one row from the cache, the pool stays on disk
+    const cached = this.opts.cache?.record?.(id, cls, ref)
+    if (!cached) return undefined
+    return { record: cached.record, source: 'cache', ...(cached.meta.lastSyncAt ? { asOf: cached.meta.lastSyncAt } : {}) }
   }
 
   call(id: string, method: string, params: unknown[]): Promise<unknown> {

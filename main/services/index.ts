@@ -108,6 +108,7 @@ export function createServices(deps: ServicesDeps): Services {
       requireConnection(a.id)
       await pools.forget(a.id)
       // The pools layer may or may not announce it; the renderer must drop the node either way.
+      for (const s of sessions) s.objects.forget(a.id)
       broadcast('connection.removed', { id: a.id })
       return null
     },
@@ -131,6 +132,22 @@ export function createServices(deps: ServicesDeps): Services {
     'objects.ack': (a, ctx) => {
       ctx.ackObjects?.(a.count)
       return null
+    },
+    'objects.scope': (a, ctx) => {
+      requireConnection(a.connectionId)
+      ctx.scopeObjects?.(a.connectionId, a.classes)
+      return null
+    },
+    'objects.unscope': (a, ctx) => {
+      ctx.unscopeObjects?.(a.connectionId, a.classes)
+      return null
+    },
+    'objects.record': (a) => {
+      const state = pools.get(a.connectionId)
+      if (!state) throw new ServiceError('not-found', `There is no saved server with id “${a.connectionId}”; it may have been forgotten in another window.`)
+      const found = pools.record?.(a.connectionId, a.cls, a.ref)
+      if (!found) throw new ServiceError('not-found', `${state.label} has no ${a.cls} ${a.ref}${state.status === 'connected' ? '' : ' in its offline cache'}; it may have been deleted.`)
+      return found
     },
     'settings.get': () => settings.get(),
     'settings.update': (a) => {
@@ -180,6 +197,8 @@ export function createServices(deps: ServicesDeps): Services {
         emit,
         subscribeObjects: (window) => objects.subscribe(window),
         ackObjects: (count) => objects.ack(count),
+        scopeObjects: (id, classes) => objects.scope(id, classes),
+        unscopeObjects: (id, classes) => objects.unscope(id, classes),
       }
       return {
         async call(method, args) {

@@ -29,6 +29,10 @@ export interface CallContext {
   subscribeObjects(window?: number): void
   /** the caller applied `count` more pool diffs (objects.ack) */
   ackObjects?(count: number): void
+  /** the caller's stream of the pool carries these classes from now on (objects.scope) */
+  scopeObjects?(connectionId: string, classes: readonly string[]): void
+  /** undo one scopeObjects (objects.unscope) */
+  unscopeObjects?(connectionId: string, classes: readonly string[]): void
 }
 
 export interface ServiceModuleContext {

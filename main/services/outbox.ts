@@ -9,10 +9,18 @@
  * nor the window ever handles one huge message or one long task. With a window (objects.subscribe
  * `window`), at most that many diffs are unacknowledged; credit comes back by itself after STALL_MS
  * without an ack (a lost ack must not stall the window for good).
+ *
+ * Scopes (objects.scope / unscope): per pool, the classes main does not otherwise send that this
+ * window asked for, counted. A newly scoped class's records follow as a class reset (PoolDiff.scope)
+ * in the outbox's order, from main's graph or the offline cache (PoolManagerApi.scopedPieces); live
+ * diffs then carry it; graphs sent later (a re-subscribe, a reset, a pool connecting) include it;
+ * when its count drops to 0 an empty class reset tells the window to drop what it holds. Every
+ * such message goes through the same outbox and flow control as the rest.
  */
 import type { EventName, EventPayload } from '../../shared/contract'
 import { resetPieces, type PoolDiff } from '../../shared/model/diff'
-import { withoutUnusedClasses } from '../../shared/model/slim'
+import { ScopeCounts } from '../../shared/model/scopes'
+import { RENDERER_UNUSED_CLASSES, withoutUnusedClasses } from '../../shared/model/slim'
 import type { PoolManagerApi, RawPoolDiff } from '../pools/api'
 
 /** upserts per `pool.diff` piece sent to a window (≈0.3–1 MB of JSON: a few ms to parse and apply) */
@@ -22,7 +30,16 @@ const SEND_BUDGET_MS = 4
 /** a flow-controlled window that acknowledges nothing for this long gets its credit back (ms) */
 const STALL_MS = 2000
 
-type OutboxItem = { kind: 'diff'; diff: PoolDiff } | { kind: 'stream'; pieces: Iterator<PoolDiff | RawPoolDiff> }
+/**
+ * `scope`: classes of a pool this window started (`on`) or stopped needing; what to send for them is
+ * decided when the outbox reaches it — once every graph queued before it has gone out, so the window's
+ * copy of the pool is known (from the cache or live)
+ */
+type OutboxItem =
+  | { kind: 'diff'; diff: PoolDiff }
+  | { kind: 'stream'; pieces: Iterator<PoolDiff | RawPoolDiff> }
+  | { kind: 'scope'; id: string; classes: readonly string[]; on: boolean }
+
 
 /**
  * A door that can put JSON text into its messages as is (browser mode: one WebSocket text frame
@@ -54,8 +71,57 @@ export class WindowStream {
    * connected pool needs (shared/model/slim.ts OFFLINE_UNUSED_CLASSES): sent whole again when they connect
    */
   private readonly offlineGraph = new Set<string>()
+  /** per pool: the classes this window asked for (objects.scope), counted; the filter of every diff sent */
+  private readonly scopes = new ScopeCounts()
 
   constructor(private readonly deps: WindowStreamDeps) {}
+
+  /** objects.scope: this window's stream of the pool carries `classes` from now on */
+  scope(id: string, classes: readonly string[]): void {
+    const fresh = this.scopes.add(id, classes)
+    // before subscribing there is nothing to add to: the graphs sent on subscribe carry them
+    if (!this.subscribed || fresh.length === 0) return
+    this.outbox.push({ kind: 'scope', id, classes: fresh, on: true })
+    this.pump()
+  }
+
+  /** objects.unscope: undoes one scope call per class; a class no longer scoped is dropped by the window */
+  unscope(id: string, classes: readonly string[]): void {
+    const ended = this.scopes.remove(id, classes)
+    if (!this.subscribed || ended.length === 0) return
+    this.outbox.push({ kind: 'scope', id, classes: ended, on: false })
+    this.pump()
+  }
+
+  /** a forgotten connection: its scopes end with it (the window drops the pool) */
+  forget(id: string): void {
+    this.scopes.forget(id)
+    this.offlineGraph.delete(id)
+  }
+
+  /**
+   * the window gets the class's records without a scope: a class only a connected pool's graph
+   * carries (shared/model/slim.ts OFFLINE_UNUSED_CLASSES) when the last graph of the pool sent to
+   * the window was that one, not one read from the cache
+   */
+  private holdsAnyway(id: string, cls: string): boolean {
+    return !RENDERER_UNUSED_CLASSES.has(cls) && !this.offlineGraph.has(id)
+  }
+
+  /**
+   * a scope change reached the head of the outbox: the records of classes now needed (a class
+   * reset, in pieces, as the outbox pulls them), or an empty class reset for those no longer needed;
+   * nothing for classes the window gets anyway, or whose scope was undone meanwhile
+   */
+  private scopeItem(item: { id: string; classes: readonly string[]; on: boolean }): OutboxItem | PoolDiff | undefined {
+    const scoped = this.scopes.of(item.id)
+    const classes = item.classes.filter((cls) => scoped.has(cls) === item.on && !this.holdsAnyway(item.id, cls))
+    if (classes.length === 0) return undefined
+    if (!item.on) return { connectionId: item.id, seq: 0, reset: false, scope: classes, upserts: [], removes: [] }
+    const { pools } = this.deps
+    const scopedPieces = pools.scopedPieces?.bind(pools)
+    return scopedPieces ? { kind: 'stream', pieces: scopedPieces(item.id, classes, PIECE_UPSERTS) } : undefined
+  }
 
   /** objects.subscribe: every known graph as a reset first; later diffs stream on top of it */
   subscribe(window: number | undefined): void {
@@ -67,7 +133,7 @@ export class WindowStream {
     this.offlineGraph.clear()
     const { pools } = this.deps
     for (const c of pools.list()) {
-      if (pools.graphPieces) this.outbox.push({ kind: 'stream', pieces: pools.graphPieces(c.id, PIECE_UPSERTS) })
+      if (pools.graphPieces) this.outbox.push(this.graphStream(c.id))
       else {
         const snap = pools.snapshot(c.id)
         if (snap) this.send(snap)
@@ -92,12 +158,20 @@ export class WindowStream {
   poolConnected(id: string): void {
     if (!this.subscribed || !this.offlineGraph.delete(id)) return
     const { pools } = this.deps
-    if (pools.graphPieces) this.outbox.push({ kind: 'stream', pieces: pools.graphPieces(id, PIECE_UPSERTS) })
+    if (pools.graphPieces) this.outbox.push(this.graphStream(id))
     else {
       const snap = pools.snapshot(id)
       if (snap) this.outbox.push({ kind: 'diff', diff: snap })
     }
     this.pump()
+  }
+
+  /** a pool's graph, produced when the outbox reaches it: with the classes this window has scoped by then */
+  private graphStream(id: string): OutboxItem {
+    const { pools } = this.deps
+    const graphPieces = pools.graphPieces?.bind(pools)
+    if (!graphPieces) throw new Error('the pools layer streams no graphs')
+    return { kind: 'stream', pieces: lazily(() => graphPieces(id, PIECE_UPSERTS, { keepClasses: [...this.scopes.of(id)] })) }
   }
 
   close(): void {
@@ -128,9 +202,10 @@ export class WindowStream {
   private emitDiff(diff: PoolDiff | RawPoolDiff): void {
     const { emit, emitRaw } = this.deps
     // a piece read from the offline cache (raw) already lacks what a window never reads (the SQL leaves it out)
-    if ('raw' in diff) this.offlineGraph.add(diff.diff.connectionId)
-    else if (diff.reset && !diff.part) this.offlineGraph.delete(diff.connectionId)
-    if (!('raw' in diff)) emit('pool.diff', withoutUnusedClasses(diff))
+    if ('raw' in diff) {
+      if (!diff.diff.scope) this.offlineGraph.add(diff.diff.connectionId)
+    } else if (diff.reset && !diff.part) this.offlineGraph.delete(diff.connectionId)
+    if (!('raw' in diff)) emit('pool.diff', withoutUnusedClasses(diff, this.scopes.of(diff.connectionId)))
     else if (emitRaw) emitRaw(diff.diff, diff.upsertsJson)
     else emit('pool.diff', { ...diff.diff, upserts: JSON.parse(diff.upsertsJson) as PoolDiff['upserts'] })
     if (this.window === undefined) return
@@ -164,6 +239,16 @@ export class WindowStream {
           this.emitDiff(item.diff)
           continue
         }
+        if (item.kind === 'scope') {
+          const next = this.scopeItem(item)
+          if (next === undefined) this.outbox.shift()
+          else if ('kind' in next) this.outbox[0] = next
+          else {
+            this.outbox.shift()
+            this.emitDiff(next)
+          }
+          continue
+        }
         const next = item.pieces.next()
         if (next.done) this.outbox.shift()
         else this.emitDiff(next.value)
@@ -174,5 +259,15 @@ export class WindowStream {
       this.outbox.shift()
     }
     this.pump()
+  }
+}
+
+/** an iterator made when first pulled (what it reads is decided then, not when it was queued) */
+function* lazily<T>(make: () => Iterator<T>): Generator<T> {
+  const it = make()
+  try {
+    for (let r = it.next(); !r.done; r = it.next()) yield r.value
+  } finally {
+    it.return?.(undefined)
   }
 }

@@ -144,6 +144,8 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
       connections.replaceAll(await api.call('connections.list', {}))
       // the saved pools are on screen (offline, as of their cache time) before their graphs stream in
       await afterPaint()
+      // after the link to main came back: the classes shown views asked for, before the graphs that then carry them
+      for (const s of objects.scoped()) await api.call('objects.scope', s).catch(() => undefined)
       await subscribe()
     } catch (err) {
       ui.notify(`Could not load connections: ${errorMessage(err)}`, 'error')

@@ -16,25 +16,13 @@ import { numaMethods, numaEvents } from './numa'
 import { operationMethods, operationEvents } from './operations'
 import { cacheMethods, cacheEvents } from './cache'
 import { networkMethods } from './network'
+import { objectEvents, objectMethods } from './objects'
 
 export * from './connection'
+export { ObjectRecordResult, ObjectRemoveSchema, ObjectUpsertSchema, PoolDiffSchema } from './objects'
 
 const Empty = z.object({}).strict()
 const Id = z.object({ id: z.string().min(1) }).strict()
-
-export const ObjectUpsertSchema = z.object({ cls: z.string(), ref: z.string(), record: z.record(z.string(), z.unknown()) })
-export const ObjectRemoveSchema = z.object({ cls: z.string(), ref: z.string() })
-export const PoolDiffSchema = z.object({
-  connectionId: z.string(),
-  seq: z.number(),
-  reset: z.boolean(),
-  /** pieces of one large reset (shared/model/diff.ts): index from 0, `more` until the last */
-  part: z.number().int().nonnegative().optional(),
-  more: z.boolean().optional(),
-  upserts: z.array(ObjectUpsertSchema),
-  removes: z.array(ObjectRemoveSchema),
-  token: z.string().optional(),
-})
 
 /**
  * Where saved passwords go and whether that is safe. Electron: the OS keychain through
@@ -171,15 +159,7 @@ export const coreMethods = {
   'connections.trust': { args: z.object({ id: z.string().min(1), fingerprint256: z.string().min(1) }).strict(), result: z.null() },
   'connections.connectAll': { args: Empty, result: z.null() },
   'connections.disconnectAll': { args: Empty, result: z.null() },
-  /**
-   * ask main to (re)send every pool's object graph as reset diffs (`pool.diff` events; a large
-   * graph in pieces, see PoolDiff.part), then live diffs. `window`: flow control — main keeps at
-   * most that many `pool.diff` events unacknowledged (`objects.ack`), so a window that applies
-   * them as they come is never flooded; without it they are sent as fast as main produces them.
-   */
-  'objects.subscribe': { args: z.object({ window: z.number().int().min(1).max(1000).optional() }).strict(), result: z.null() },
-  /** with a subscribe window: `count` more `pool.diff` events were applied (credit for as many) */
-  'objects.ack': { args: z.object({ count: z.number().int().min(1).max(1_000_000) }).strict(), result: z.null() },
+  ...objectMethods,
   'settings.get': { args: Empty, result: UiSettings },
   /** change some preferences; answers the full settings and emits `settings.changed` to every window */
   'settings.update': { args: SettingsPatch, result: UiSettings },
@@ -198,7 +178,7 @@ export const methods = {
 } as const
 
 export const events = {
-  'pool.diff': PoolDiffSchema,
+  ...objectEvents,
   'connection.state': ConnectionState,
   /** a connection was forgotten */
   'connection.removed': z.object({ id: z.string() }),

@@ -45,6 +45,14 @@ export interface PoolDiff {
    */
   part?: number
   more?: boolean
+  /**
+   * Records a window asked for (objects.scope) of classes main does not otherwise send it: the
+   * upserts are every record of these classes in the pool, and replace what the window holds of
+   * them (none: the window no longer holds them, after objects.unscope). Large ones travel in
+   * pieces (`part`/`more` as a reset's, staged and swapped in with the last piece). Not a step of
+   * the sequence: `seq` is the pool's current one, applied without the gap check, never advancing it.
+   */
+  scope?: string[]
   upserts: ObjectUpsert[]
   removes: ObjectRemove[]
   /** event.from token after this batch, when known (the cache stores it for resume). */

@@ -94,9 +94,20 @@ export const OFFLINE_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>> 
   VM: ['VBDs'],
 }
 
-/** what a window is sent of a pool: upserts and removes of the classes it never reads left out; `diff` itself when nothing is */
-export function withoutUnusedClasses<D extends { upserts: readonly { cls: string }[]; removes: readonly { cls: string }[] }>(diff: D): D {
-  const drop = (x: { cls: string }): boolean => RENDERER_UNUSED_CLASSES.has(x.cls)
+/**
+ * Classes a window can ask for, per pool, while a view needs them (objects.scope): the ones main
+ * does not otherwise send it. Their records then come like any other and are kept by the renderer.
+ */
+export const SCOPABLE_CLASSES: ReadonlySet<string> = new Set([...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES])
+
+const NONE: ReadonlySet<string> = new Set()
+
+/**
+ * what a window is sent of a pool: upserts and removes of the classes it never reads left out,
+ * except those it asked for (`scoped`); `diff` itself when nothing is left out
+ */
+export function withoutUnusedClasses<D extends { upserts: readonly { cls: string }[]; removes: readonly { cls: string }[] }>(diff: D, scoped: ReadonlySet<string> = NONE): D {
+  const drop = (x: { cls: string }): boolean => RENDERER_UNUSED_CLASSES.has(x.cls) && !scoped.has(x.cls)
   if (!diff.upserts.some(drop) && !diff.removes.some(drop)) return diff
   return { ...diff, upserts: diff.upserts.filter((x) => !drop(x)), removes: diff.removes.filter((x) => !drop(x)) }
 }

@@ -6,8 +6,12 @@
  * Indexes are maintained incrementally per upsert/remove (old keys out, new keys in), so applying
  * a batch costs O(batch), never O(fleet). A reset batch clears and rebuilds in one pass; a reset in
  * pieces (PoolDiff.part) is built aside and swapped in with its last piece.
+ *
+ * Classes no view reads are not kept (shared/model/slim.ts), except those a view asked for in a
+ * pool (`keep`, the objects store's scopes: usePoolScope); their records arrive as class resets
+ * (PoolDiff.scope) that replace what is held of those classes.
  */
-import type { PoolDiff } from '../../../shared/model/diff'
+import type { ObjectUpsert, PoolDiff } from '../../../shared/model/diff'
 import { RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../../shared/model/slim'
 import type { XapiRecords } from '../../../shared/xapi/records.generated'
 
@@ -59,6 +63,7 @@ export class MultiIndex {
   }
 }
 const EMPTY: ReadonlySet<string> = new Set()
+const NO_CLASSES: ReadonlySet<string> = new Set()
 
 interface IndexDef {
   name: IndexName
@@ -170,8 +175,14 @@ export class PoolObjects {
   version = 0
   /** bumps only when a class the navigation tree shows (or searches) changed */
   treeVersion = 0
+  /** per class and field, refs of that class by the ref in the field (referencing()), built on first use, dropped when the class changes */
+  private readonly backrefs = new Map<string, Map<string, MultiIndex>>()
 
-  constructor(readonly connectionId: string) {}
+  /** `scoped`: classes otherwise not kept that a view asked for in this pool (the ObjectGraph's, shared by every copy of the pool) */
+  constructor(
+    readonly connectionId: string,
+    private readonly scoped: ReadonlySet<string> = NO_CLASSES,
+  ) {}
 
   table(cls: string): Table {
     let t = this.tables.get(cls)
@@ -210,10 +221,41 @@ export class PoolObjects {
   pendingTasks(): number {
     return this.index('taskStatus').get('pending').size
   }
+  /**
+   * the records of `cls` whose `field` names `ref`: a VM's VIFs (VIF.VM), an SR's VDIs (VDI.SR) —
+   * the parent's own list of them (VM.VIFs, SR.VDIs) is not kept (shared/model/slim.ts)
+   */
+  referencing<C extends keyof XapiRecords>(cls: C, field: string, ref: string): [string, Typed<C>][] {
+    let byField = this.backrefs.get(cls)
+    if (!byField) this.backrefs.set(cls, (byField = new Map()))
+    let idx = byField.get(field)
+    if (!idx) {
+      idx = new MultiIndex()
+      for (const [r, rec] of this.all(cls)) {
+        const v = rec[field]
+        if (typeof v === 'string' && v) idx.add(v, r)
+      }
+      byField.set(field, idx)
+    }
+    const out: [string, Typed<C>][] = []
+    for (const r of idx.get(ref)) {
+      const rec = this.get(cls, r)
+      if (rec) out.push([r, rec])
+    }
+    return out
+  }
+  /** every record of the class goes (a scope that ended, or a class reset about to refill it) */
+  dropClass(cls: string): void {
+    const table = this.tables.get(cls)
+    if (!table) return
+    for (const ref of [...table.keys()]) this.remove(cls, ref)
+    this.tables.delete(cls)
+  }
 
   upsert(cls: string, ref: string, rec: Rec): void {
-    // a class no view reads is not kept (main does not send it; shared/model/slim.ts)
-    if (RENDERER_UNUSED_CLASSES.has(cls)) return
+    // a class no view reads is not kept (main does not send it; shared/model/slim.ts) unless a view asked for it
+    if (RENDERER_UNUSED_CLASSES.has(cls) && !this.scoped.has(cls)) return
+    if (this.backrefs.size > 0) this.backrefs.delete(cls)
     const unused = RENDERER_UNUSED_FIELDS[cls]
     // the record came from JSON.parse (this copy owns it): the values go, the object's shape stays
     if (unused) for (const f of unused) if (rec[f] !== undefined) rec[f] = undefined
@@ -239,6 +281,7 @@ export class PoolObjects {
     const table = this.tables.get(cls)
     const old = table?.get(ref)
     if (!table || !old) return
+    if (this.backrefs.size > 0) this.backrefs.delete(cls)
     for (const def of INDEXES_BY_CLASS.get(cls) ?? []) {
       const idx = this.index(def.name)
       for (const k of def.keys(old)) idx.delete(k, ref)
@@ -250,6 +293,7 @@ export class PoolObjects {
 
   clear(): void {
     this.tables.clear()
+    this.backrefs.clear()
     this.classOf.clear()
     this.byUuid.clear()
     for (const idx of this.indexes.values()) idx.clear()
@@ -276,10 +320,36 @@ interface StagedReset {
   held: PoolDiff[]
 }
 
+/** the pieces of a class reset (PoolDiff.scope) arriving, swapped in with the last one */
+interface StagedScope {
+  seq: number
+  next: number
+  upserts: ObjectUpsert[]
+}
+
 /** Every connection's objects. */
 export class ObjectGraph {
   readonly pools = new Map<string, PoolObjects>()
   private readonly staged = new Map<string, StagedReset>()
+  private readonly stagedScopes = new Map<string, StagedScope>()
+  /** per connection: classes otherwise not kept that a view asked for (objects store: usePoolScope) */
+  private readonly scoped = new Map<string, Set<string>>()
+
+  /** keep these classes of the pool when they arrive (a view asked main for them) */
+  keep(connectionId: string, classes: Iterable<string>): void {
+    const set = this.scopedSet(connectionId)
+    for (const c of classes) set.add(c)
+  }
+  /** stop keeping them (what is held goes with the class reset main sends, or now with `drop`) */
+  unkeep(connectionId: string, classes: Iterable<string>): void {
+    const set = this.scoped.get(connectionId)
+    if (set) for (const c of classes) set.delete(c)
+  }
+  private scopedSet(connectionId: string): Set<string> {
+    let set = this.scoped.get(connectionId)
+    if (!set) this.scoped.set(connectionId, (set = new Set()))
+    return set
+  }
 
   pool(connectionId: string): PoolObjects | undefined {
     return this.pools.get(connectionId)
@@ -302,8 +372,9 @@ export class ObjectGraph {
         return { connectionId: id, classes: new Set(), gap: false, changed: false }
       }
     }
+    if (diff.scope) return this.applyScope(diff, diff.scope)
     let pool = this.pools.get(id)
-    if (!pool) this.pools.set(id, (pool = new PoolObjects(id)))
+    if (!pool) this.pools.set(id, (pool = new PoolObjects(id, this.scopedSet(id))))
     // already contained in the reset this pool was built from (a snapshot taken after the diff was queued)
     if (!diff.reset && pool.seq >= 0 && diff.seq <= pool.seq) return { connectionId: id, classes: new Set(), gap: false, changed: false }
     const gap = !diff.reset && pool.seq >= 0 && diff.seq !== pool.seq + 1
@@ -335,7 +406,7 @@ export class ObjectGraph {
     const part = diff.part ?? 0
     let st = this.staged.get(id)
     if (part === 0) {
-      st = { seq: diff.seq, next: 0, pool: new PoolObjects(id), held: [] }
+      st = { seq: diff.seq, next: 0, pool: new PoolObjects(id, this.scopedSet(id)), held: [] }
       this.staged.set(id, st)
     } else if (!st || st.seq !== diff.seq || st.next !== part) {
       // a piece without the ones before it: the reset cannot be completed
@@ -364,8 +435,40 @@ export class ObjectGraph {
     return { connectionId: id, classes, gap, changed: true }
   }
 
+  /**
+   * A class reset: every record of `classes` the window is to hold for the pool (none: it no
+   * longer holds them). Not a step of the sequence: seq is neither checked nor advanced. In pieces,
+   * staged and applied with the last one, so a view never lists half of them.
+   */
+  private applyScope(diff: PoolDiff, classes: readonly string[]): ApplyResult {
+    const id = diff.connectionId
+    let upserts = diff.upserts
+    if (diff.part !== undefined) {
+      let st = this.stagedScopes.get(id)
+      if (diff.part === 0) this.stagedScopes.set(id, (st = { seq: diff.seq, next: 0, upserts: [] }))
+      else if (!st || st.seq !== diff.seq || st.next !== diff.part) {
+        this.stagedScopes.delete(id)
+        return { connectionId: id, classes: new Set(), gap: true, changed: false }
+      }
+      for (const u of diff.upserts) st.upserts.push(u)
+      st.next = diff.part + 1
+      if (diff.more === true) return { connectionId: id, classes: new Set(), gap: false, changed: false }
+      this.stagedScopes.delete(id)
+      upserts = st.upserts
+    }
+    let pool = this.pools.get(id)
+    if (!pool) this.pools.set(id, (pool = new PoolObjects(id, this.scopedSet(id))))
+    for (const cls of classes) pool.dropClass(cls)
+    for (const u of upserts) pool.upsert(u.cls, u.ref, u.record)
+    pool.version++
+    if (classes.some((c) => TREE_CLASSES.has(c))) pool.treeVersion++
+    return { connectionId: id, classes: new Set(classes), gap: false, changed: true }
+  }
+
   drop(connectionId: string): boolean {
     this.staged.delete(connectionId)
+    this.stagedScopes.delete(connectionId)
+    this.scoped.delete(connectionId)
     return this.pools.delete(connectionId)
   }
 

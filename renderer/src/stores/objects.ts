@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, markRaw, shallowRef } from 'vue'
 import { resetPieces, type PoolDiff } from '../../../shared/model/diff'
+import { ScopeCounts } from '../../../shared/model/scopes'
 import { ObjectGraph } from '../model/objects'
 
 /** a reset larger than this is applied in staged slices of this many upserts */
@@ -127,10 +128,34 @@ export const useObjectsStore = defineStore('objects', () => {
     return new Promise((ok) => idleWaiters.push(ok))
   }
 
+  /** per pool: the classes shown views asked for (usePoolScope), counted */
+  const scopes = new ScopeCounts()
+
   function drop(connectionId: string): void {
     // queued diffs of the forgotten connection must not bring it back
     for (let i = head; i < queue.length; i++) if (queue[i]?.connectionId === connectionId) queue.splice(i--, 1)
+    scopes.forget(connectionId)
     if (graph.drop(connectionId)) version.value++
+  }
+
+  /**
+   * a view needs these classes of the pool: they are kept from now on; answers the ones no view
+   * needed before (usePoolScope asks main for those: objects.scope)
+   */
+  function scope(connectionId: string, classes: readonly string[]): string[] {
+    const fresh = scopes.add(connectionId, classes)
+    graph.keep(connectionId, fresh)
+    return fresh
+  }
+  /** a view no longer needs them; answers the ones no view needs any more (usePoolScope tells main: objects.unscope, whose answer drops them) */
+  function unscope(connectionId: string, classes: readonly string[]): string[] {
+    const ended = scopes.remove(connectionId, classes)
+    graph.unkeep(connectionId, ended)
+    return ended
+  }
+  /** what views asked for, per pool (a new link to main asks for it again before subscribing) */
+  function scoped(): { connectionId: string; classes: string[] }[] {
+    return scopes.entries()
   }
   function setGapHandler(fn: () => void): void {
     onGap = fn
@@ -152,5 +177,5 @@ export const useObjectsStore = defineStore('objects', () => {
     return n
   })
 
-  return { graph, version, track, apply, applied, settled, drop, setGapHandler, record, pendingTasks }
+  return { graph, version, track, apply, applied, settled, drop, setGapHandler, record, pendingTasks, scope, unscope, scoped }
 })

@@ -6,14 +6,12 @@
  * when that pool connects; and the renderer's model drops the unused classes if they still come.
  */
 import { describe, expect, it } from 'vitest'
-import type { ConnectionState } from '../../../shared/contract'
-import { resetPieces, type ObjectUpsert, type PoolDiff } from '../../../shared/model/diff'
+import type { ObjectUpsert, PoolDiff } from '../../../shared/model/diff'
 import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES } from '../../../shared/model/slim'
 import { createServices, type EventSink } from '../../../main/services'
-import type { RawPoolDiff } from '../../../main/pools/api'
 import { memoryKeychainStatus } from '../../../main/services/keychain-status'
 import { memorySettingsStore } from '../../../main/services/settings'
-import { FakePools } from '../../integration/contract/fake-pools'
+import { StreamPools } from '../../integration/contract/stream-pools'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
 
 /** a small pool with one object of every class a window reads, and of every class it is not sent */
@@ -26,42 +24,8 @@ function fullGraph(id: string, seq: number): PoolDiff {
   return { connectionId: id, seq, reset: true, upserts, removes: [] }
 }
 
-/** what the offline cache streams: the graph without every left-out class, as raw JSON text */
-function rawOffline(g: PoolDiff): RawPoolDiff {
-  const upserts = g.upserts.filter((u) => !RENDERER_UNUSED_CLASSES.has(u.cls) && !OFFLINE_UNUSED_CLASSES.has(u.cls))
-  return { raw: true, diff: { connectionId: g.connectionId, seq: g.seq, reset: true, removes: [] }, upsertsJson: JSON.stringify(upserts), count: upserts.length }
-}
-
-class TwoStatePools extends FakePools {
-  /** connection id → its graph; `offline` ones stream from the "cache" (raw) */
-  readonly graphsById = new Map<string, PoolDiff>()
-  readonly offline = new Set<string>()
-  override snapshot(id: string): PoolDiff | undefined {
-    return this.graphsById.get(id)
-  }
-  *stream(id: string, max: number): Generator<PoolDiff | RawPoolDiff> {
-    const g = this.graphsById.get(id)
-    if (!g) return
-    if (this.offline.has(id)) yield rawOffline(g)
-    else yield* resetPieces(g, max)
-  }
-  graphPieces(id: string, max: number): Iterator<PoolDiff | RawPoolDiff> {
-    return this.stream(id, max)
-  }
-  emit(d: PoolDiff): void {
-    ;(this as unknown as { emitDiff(d: PoolDiff): void }).emitDiff(d)
-  }
-  connected(id: string): void {
-    this.offline.delete(id)
-    const cur = this.get(id)
-    if (!cur) throw new Error(`no connection ${id}`)
-    const next: ConnectionState = { ...cur, status: 'connected' }
-    ;(this as unknown as { set(s: ConnectionState): void }).set(next)
-  }
-}
-
 async function setup() {
-  const pools = new TwoStatePools()
+  const pools = new StreamPools()
   const services = createServices({
     pools,
     settings: memorySettingsStore(),
