@@ -75,6 +75,7 @@ const OPTIONAL_TAIL: Record<string, number> = {
   'network.create_new_blob': 1,
   'SR.create_new_blob': 1,
   'VDI.pool_migrate': 0,
+  'VDI.copy': 3,
   'pool.join': 0,
 }
 

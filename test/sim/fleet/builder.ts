@@ -15,7 +15,7 @@ import { buildMessages } from './messages'
 import { buildHostNetwork, buildNetworks, buildNetworkTopology } from './network'
 import type { PoolPlan } from './plan'
 import { licenseParams } from './products'
-import { buildHostStorage, buildSharedStorage } from './storage'
+import { buildHostStorage, buildSharedStorage, buildStorageLeftovers } from './storage'
 import { buildTemplates } from './templates'
 
 export { EXTERNAL_VNC_KEY, FLEET_EPOCH_MS } from './context'
@@ -44,6 +44,8 @@ export class PoolBuilder {
     for (const spec of plan.vms) buildGuest(b, spec)
     buildMessages(b)
     buildNetworkTopology(b)
+    // after everything else, so the draws above (and the fleets they make) do not move
+    buildStorageLeftovers(b)
     finish(b)
     const master = b.hosts[0]
     if (!master) throw new Error(`pool ${plan.name} has no host`)

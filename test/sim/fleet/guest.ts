@@ -118,7 +118,8 @@ export function buildGuest(b: BuildContext, spec: VmSpec, asTemplate?: { templat
   })
   rec.allowed_operations = vmAllowedOperations(rec, g.tools)
   b.table('VM').set(g.vmRef, rec)
-  diskAllowedOperations(b, vbds, running)
+  // a running HVM guest without PV drivers cannot hot-unplug (xapi_vbd_helpers.ml: VM_MISSING_PV_DRIVERS)
+  diskAllowedOperations(b, vbds, running, g.tools || os.domainType !== 'hvm')
   guestVmMetrics(b, g, placed.numaMemory)
   for (let s = 0; s < (spec.snapshots ?? 0); s++) buildSnapshot(b, g.vmRef, s, g.power)
   return g.vmRef
@@ -324,10 +325,10 @@ function guestXenstore(b: BuildContext, os: OsSpec, macs: string[], ips: string[
 }
 
 /** VBD allowed_operations once the VM record exists, and those of the VM's own disks (not the tools ISO) */
-function diskAllowedOperations(b: BuildContext, vbds: string[], running: boolean): void {
+function diskAllowedOperations(b: BuildContext, vbds: string[], running: boolean, hotplug: boolean): void {
   for (const vbdRef of vbds) {
     const vbd = b.get('VBD', vbdRef)
-    vbd.allowed_operations = vbdAllowedOperations(vbd, running)
+    vbd.allowed_operations = vbdAllowedOperations(vbd, running, hotplug)
   }
   for (const vbdRef of vbds) {
     const vdi = str(b.get('VBD', vbdRef), 'VDI')

@@ -111,6 +111,7 @@ function tinyPlans(base: string, ext: BuildFleetOptions['externalConsoles']): Po
     externalConsoles: ext,
     // two spare 1 GbE ports on each host, free to bond
     network: { nics: [{ device: 'eth2', model: 'i350' }, { device: 'eth3', model: 'i350' }] },
+    orphanDisks: [{ name: 'restore-2025-03', gib: 20, usedShare: 0.6, description: 'Restored from backup for a file recovery' }],
   }
   const legacy: PoolPlan = {
     name: 'tiny-legacy',
@@ -263,6 +264,7 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
       nics: [{ device: 'eth2', model: 'i350', introduced: false }],
       hidden: [{ name: 'Lab sandbox', description: 'Throw-away test network (hidden from XenCenter)' }],
     },
+    orphanDisks: [{ name: 'import-ova-disk1', gib: 40, usedShare: 0.35, local: true, description: 'Left by a failed OVA import' }],
   }
   const production: PoolPlan = {
     name: 'Production',
@@ -320,6 +322,11 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
       vlans: [{ name: 'Backup (VLAN 40)', tag: 40, device: 'eth1', hosts: [0, 1, 2] }],
       hidden: [{ name: 'Replication', description: 'Storage replication between sites (hidden from XenCenter)' }],
     },
+    orphanDisks: [
+      { name: 'db-warehouse-old-data', gib: 500, usedShare: 0.8, description: 'Detached during the 2025 migration' },
+      { name: 'scratch', gib: 60, usedShare: 0.1 },
+    ],
+    isoLibraryUnpluggedOn: 3,
   }
   const legacy: PoolPlan = {
     name: 'Legacy',
@@ -333,7 +340,7 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
     defaultTemplates: 'all',
     customTemplates: [],
     sharedStorage: true,
-    isoLibrary: false,
+    isoLibrary: true,
     vlan: false,
     messages: 8,
     externalConsoles: ext,

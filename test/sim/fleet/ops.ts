@@ -71,13 +71,14 @@ export function vmAllowedOperations(vm: SimRecord, hasTools: boolean): string[] 
   return ops.filter((op) => !blocked.has(op))
 }
 
-export function vbdAllowedOperations(vbd: SimRecord, vmRunning: boolean): string[] {
+/** `hotplug`: the guest can hot-plug drives (PV drivers, or a PV guest); without it XAPI refuses unplug */
+export function vbdAllowedOperations(vbd: SimRecord, vmRunning: boolean, hotplug = true): string[] {
   const cd = vbd.type === 'CD'
   const empty = vbd.empty === true
   if (vmRunning) {
     const ops = ['attach', 'unpause']
     if (cd) ops.push(empty ? 'insert' : 'eject')
-    else if (vbd.bootable !== true) ops.push('unplug', 'unplug_force')
+    else if (vbd.bootable !== true && hotplug) ops.push('unplug', 'unplug_force')
     ops.push('pause')
     return ops
   }

@@ -72,6 +72,13 @@ export interface PoolPlan {
   maxFill?: number
   /** NIC hardware and the networking beyond eth0/eth1: bonds, VLANs, hidden networks (network.ts) */
   network?: NetworkPlan
+  /**
+   * disks no VM uses any more (left behind by deleted VMs or failed imports: what the SR view flags
+   * as orphans); on the shared SR, or on the first host's local SR with `local`
+   */
+  orphanDisks?: { name: string; gib: number; usedShare: number; local?: boolean; description?: string }[]
+  /** the ISO library is not connected on this host (index): its PBD is unplugged, as after a failed mount */
+  isoLibraryUnpluggedOn?: number
 }
 
 /** NIC models the fleet's hosts carry (vendor, PCI ids, speed as PIF_metrics reports them) */

@@ -1,6 +1,6 @@
 /** Storage as XAPI holds it: SM plugins, SRs, PBDs, VDIs and VBDs, both directions of every link kept. */
 import { NULL_DATE, NULL_REF } from '../records'
-import { arr, GiB, MiB, type BuildContext, type HostState } from './context'
+import { arr, GiB, MiB, roundPages, type BuildContext, type HostState } from './context'
 import { SR_OPERATIONS_BLOCK, SR_OPERATIONS_ISO, SR_OPERATIONS_UDEV, vdiAllowedOperations } from './ops'
 
 export function addSr(b: BuildContext, o: { name: string; description: string; type: string; contentType: string; shared: boolean; size: number; otherConfig: Record<string, string>; smConfig?: Record<string, string>; ops: string[]; toolsSr?: boolean }): string {
@@ -195,4 +195,22 @@ export function buildHostStorage(b: BuildContext, h: HostState, index: number): 
   addPbd(b, h.ref, b.pool.toolsSr, { location: '/opt/xensource/packages/iso', legacy_mode: 'true' })
   if (b.pool.nfsSr) addPbd(b, h.ref, b.pool.nfsSr, { server: '10.0.10.5', serverpath: '/export/xen', nfsversion: b.legacy ? '3' : '4.1' })
   if (b.pool.isoSr) addPbd(b, h.ref, b.pool.isoSr, { location: '//10.0.10.5/isos', type: 'cifs', username: 'isoreader' })
+}
+
+/** orphaned disks and an unplugged ISO library PBD, as real pools have them (after every other step, so no earlier record moves) */
+export function buildStorageLeftovers(b: BuildContext): void {
+  for (const o of b.plan.orphanDisks ?? []) {
+    const sr = o.local || !b.pool.nfsSr ? (b.hosts[0]?.localSr ?? NULL_REF) : b.pool.nfsSr
+    const size = o.gib * GiB
+    const vdi = addVdi(b, { sr, name: o.name, description: o.description ?? '', size, used: roundPages(size * o.usedShare), type: 'user' })
+    b.get('VDI', vdi).allowed_operations = vdiAllowedOperations({ attachedToRunning: false, iso: false, snapshot: false, suspend: false })
+  }
+  const h = b.plan.isoLibraryUnpluggedOn !== undefined ? b.hosts[b.plan.isoLibraryUnpluggedOn] : undefined
+  const isoSr = b.pool.isoSr
+  if (!h || !isoSr) return
+  for (const pbd of arr(h.rec, 'PBDs')) {
+    if (typeof pbd !== 'string') continue
+    const rec = b.get('PBD', pbd)
+    if (rec.SR === isoSr) rec.currently_attached = false
+  }
 }

@@ -5,10 +5,11 @@
 import { SimXapiError, type SimValue } from '../model'
 import { numaPluginCall } from '../numa-plugin'
 import { eventFrom, eventInject } from './events'
-import { maintainRelations, type Handler } from './generic'
+import type { Handler } from './generic'
 import { addMessage, HOST_LIFECYCLE_HANDLERS, LIFECYCLE_HANDLERS } from './lifecycle'
 import { NETWORK_HANDLERS } from './network'
 import { RRD_CALL_HANDLERS } from './rrd-calls'
+import { STORAGE_HANDLERS } from './storage'
 import { parseXapiDate, xapiDate } from './time'
 
 function str(v: SimValue | undefined): string {
@@ -129,24 +130,11 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
     }, 50)
     return ''
   },
-  'VDI.destroy': (pool, [vdi]) => {
-    const ref = str(vdi)
-    const rec = pool.db.must('VDI', ref)
-    const inUse = (Array.isArray(rec['VBDs']) ? rec['VBDs'] : []).some((vbd) => {
-      const v = pool.db.get('VBD', str(vbd))
-      return v !== undefined && v['currently_attached'] === true
-    })
-    if (inUse) throw new SimXapiError(['VDI_IN_USE', ref, 'destroy'])
-    for (const vbd of Array.isArray(rec['VBDs']) ? rec['VBDs'] : []) pool.db.updateIfExists('VBD', str(vbd), { VDI: 'OpaqueRef:NULL', empty: true })
-    pool.db.remove('VDI', ref)
-    const c = pool.schema.classes.get('VDI')
-    if (c) maintainRelations(pool, c, ref, rec, 'remove')
-    return ''
-  },
   'pool.get_license_state': () => ({ edition: 'xcp-ng', expiry: 'never' }),
 
   ...LIFECYCLE_HANDLERS,
   ...HOST_LIFECYCLE_HANDLERS,
   ...NETWORK_HANDLERS,
   ...RRD_CALL_HANDLERS,
+  ...STORAGE_HANDLERS,
 }

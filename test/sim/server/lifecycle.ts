@@ -12,6 +12,7 @@ import type { PoolState } from './pool'
 import { NULL_DATE, NULL_REF } from './schema'
 import type { TaskHandle } from './tasks'
 import { xapiDate } from './time'
+import { refreshVmStorage } from './storage-rules'
 import { checkVmOperation, refreshAllowedOperations, setCurrentOperation } from './vmops'
 
 function str(v: SimValue | undefined): string {
@@ -32,7 +33,7 @@ function obj(v: SimValue | undefined): Record<string, SimValue> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** the operation's duration, with progress updates and cancellation points */
-async function opDelay(pool: PoolState, task: TaskHandle): Promise<void> {
+export async function opDelay(pool: PoolState, task: TaskHandle): Promise<void> {
   const total = pool.opDurationMs
   task.setCancellable(true)
   try {
@@ -128,9 +129,8 @@ function setDevicesAttached(pool: PoolState, vm: SimRecord, attached: boolean): 
   for (const cls of ['VBD', 'VIF'] as const) {
     for (const ref of arr(vm[cls === 'VBD' ? 'VBDs' : 'VIFs'])) {
       const r = pool.db.get(cls, str(ref))
-      if (r && r['currently_attached'] !== attached && !(cls === 'VBD' && r['empty'] === true && attached)) {
-        pool.db.update(cls, str(ref), { currently_attached: attached })
-      }
+      // an empty CD drive is plugged too: the emulated drive exists, only the medium is missing
+      if (r && r['currently_attached'] !== attached) pool.db.update(cls, str(ref), { currently_attached: attached })
     }
   }
 }
@@ -159,7 +159,7 @@ function updateMetrics(pool: PoolState, vm: SimRecord, patch: SimRecord): void {
 }
 
 /** a halted or suspended VM becomes resident on `hostRef` */
-function place(pool: PoolState, vmRef: string, hostRef: string, power: 'Running' | 'Paused'): void {
+export function place(pool: PoolState, vmRef: string, hostRef: string, power: 'Running' | 'Paused'): void {
   const vm = pool.db.must('VM', vmRef)
   const mem = vmMemory(vm)
   adjustHostMemory(pool, hostRef, -mem)
@@ -191,10 +191,12 @@ function place(pool: PoolState, vmRef: string, hostRef: string, power: 'Running'
   })
   setDevicesAttached(pool, updated, true)
   refreshAllowedOperations(pool, vmRef)
+  // which drive operations XAPI allows follows the power state (storage-rules.ts)
+  refreshVmStorage(pool, vmRef)
 }
 
 /** a resident VM stops being resident (halt or suspend) */
-function unplace(pool: PoolState, vmRef: string, power: 'Halted' | 'Suspended'): void {
+export function unplace(pool: PoolState, vmRef: string, power: 'Halted' | 'Suspended'): void {
   const vm = pool.db.must('VM', vmRef)
   const hostRef = str(vm['resident_on'])
   const mem = num(pool.db.get('VM_metrics', str(vm['metrics']))?.['memory_actual']) || vmMemory(vm)
@@ -208,6 +210,7 @@ function unplace(pool: PoolState, vmRef: string, power: 'Halted' | 'Suspended'):
   updateMetrics(pool, updated, { memory_actual: 0, VCPUs_utilisation: {}, numa_optimised: false, numa_nodes: 0, numa_node_memory: {} })
   setDevicesAttached(pool, updated, false)
   refreshAllowedOperations(pool, vmRef)
+  refreshVmStorage(pool, vmRef)
 }
 
 function vmAlert(pool: PoolState, vmRef: string, name: string, what: string): void {
@@ -286,6 +289,8 @@ function copyVm(pool: PoolState, srcRef: string, newName: string, mode: CopyMode
         SR: targetSr,
         VBDs: [newVbd],
         current_operations: {},
+        // a snapshot or clone shares blocks with its parent until written; a full copy takes what the original does
+        physical_utilisation: isSnap || mode === 'clone' ? Math.ceil((num(vdi['physical_utilisation']) * 0.1) / 4096) * 4096 : num(vdi['physical_utilisation']),
         is_a_snapshot: isSnap,
         snapshot_of: isSnap ? vdiRef : NULL_REF,
         snapshot_time: isSnap ? now : NULL_DATE,
@@ -293,7 +298,8 @@ function copyVm(pool: PoolState, srcRef: string, newName: string, mode: CopyMode
       })
       if (isSnap) pool.db.update('VDI', vdiRef, { snapshots: [...arr(vdi['snapshots']), copyRef] })
       const srRec = pool.db.get('SR', targetSr)
-      if (srRec) pool.db.update('SR', targetSr, { VDIs: [...arr(srRec['VDIs']), copyRef] })
+      const used = num(pool.db.get('VDI', copyRef)?.['physical_utilisation'])
+      if (srRec) pool.db.update('SR', targetSr, { VDIs: [...arr(srRec['VDIs']), copyRef], physical_utilisation: num(srRec['physical_utilisation']) + used, virtual_allocation: num(srRec['virtual_allocation']) + num(vdi['virtual_size']) })
       vdiRef = copyRef
     } else if (vdi) {
       pool.db.update('VDI', vdiRef, { VBDs: [...arr(vdi['VBDs']), newVbd] })
@@ -327,6 +333,7 @@ function copyVm(pool: PoolState, srcRef: string, newName: string, mode: CopyMode
     vifs.push(newVif)
   }
   pool.db.update('VM', ref, { VBDs: vbds, VIFs: vifs })
+  refreshVmStorage(pool, ref)
   if (isSnap) {
     const oldParent = str(src['parent'])
     const parentRec = pool.db.get('VM', oldParent)
@@ -417,6 +424,7 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
     return vmOperation(pool, call, ref, 'pause', () => {
       pool.db.update('VM', ref, { power_state: 'Paused' })
       refreshAllowedOperations(pool, ref)
+      refreshVmStorage(pool, ref)
       return ''
     })
   },
@@ -425,6 +433,7 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
     return vmOperation(pool, call, ref, 'unpause', () => {
       pool.db.update('VM', ref, { power_state: 'Running' })
       refreshAllowedOperations(pool, ref)
+      refreshVmStorage(pool, ref)
       return ''
     })
   },

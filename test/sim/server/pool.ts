@@ -7,6 +7,7 @@ import { SimXapiError, type SimHostSpec, type SimPoolSpec, type SimRecord } from
 import { Db, newRef } from './db'
 import { JsonEncoder } from './jsonrpc'
 import { NULL_REF, schemaFor, type Schema } from './schema'
+import { refreshSr } from './storage-rules'
 import { Tasks } from './tasks'
 import { xapiDate } from './time'
 import { XmlEncoder } from './xmlrpc'
@@ -51,6 +52,8 @@ export class PoolState {
     const master = spec.hosts[0]
     if (!master) throw new Error(`pool ${spec.name} has no hosts`)
     this.adminSession = this.openSession(spec.username, master.ref, 'xenpilot-sim')
+    // what an SR allows follows its PBDs, disks and storage manager (xapi_sr_operations.ml)
+    for (const sr of [...this.db.table('SR').keys()]) refreshSr(this, sr)
   }
 
   get poolRef(): string {

@@ -88,7 +88,10 @@ export function tinyPool(opts: { name?: string; release?: string; jsonRpc?: bool
     })
   })
   put('pool', poolRef, { name_label: opts.name ?? 'tiny', master: hostSpecs[0]?.ref ?? '', default_SR: srRef, other_config: {} })
-  put('SR', srRef, { name_label: 'Local storage', type: 'ext', content_type: 'user', physical_size: 500 * GiB, VDIs: [], PBDs: [] })
+  // the SR is reachable from every host (a PBD each, plugged) through an 'ext' storage manager
+  const pbds = hostSpecs.map((h) => put('PBD', ref(), { host: h.ref, SR: srRef, device_config: { device: '/dev/sdb' }, currently_attached: true, other_config: {} }))
+  put('SR', srRef, { name_label: 'Local storage', type: 'ext', content_type: 'user', shared: true, physical_size: 500 * GiB, VDIs: [], PBDs: pbds })
+  put('SM', ref(), { type: 'ext', name_label: 'Local EXT3 VHD', capabilities: ['VDI_CREATE', 'VDI_DELETE', 'VDI_ATTACH', 'VDI_DETACH', 'VDI_RESIZE', 'VDI_CLONE', 'VDI_SNAPSHOT', 'VDI_MIRROR', 'THIN_PROVISIONING'], configuration: {}, other_config: {} })
   put('network', netRef, { name_label: 'Pool-wide network associated with eth0', bridge: 'xenbr0', MTU: 1500, VIFs: [] })
 
   const makeVm = (name: string, over: SimRecord): string => {
