@@ -20,6 +20,7 @@ import { startConsoleService, type ConsoleService } from './console'
 import { numaModule } from './numa'
 import { MemoryHistory, operationsModule, type HistoryStore } from './operations'
 import { networkModule } from './network'
+import { storageModule } from './storage'
 import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type Services } from './index'
 import type { AnyModuleFactory, MethodsOf } from './module'
@@ -123,7 +124,14 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
   if (!cache) log('operations: no cache database, the action history is kept in memory only')
   const consoles = await startConsoleService({ pools, hostAccess: pools, log, ...(opts.consolePopout ? { popout: opts.consolePopout } : {}) })
   // every capability's share of the contract: a contract method no module here implements does not compile (below)
-  const modules = [consoles.module, numaModule(), operationsModule({ history }), networkModule({ history, graph: (id) => pools.graph(id) }), cacheModule(cache)] as const
+  const modules = [
+    consoles.module,
+    numaModule(),
+    operationsModule({ history }),
+    networkModule({ history, graph: (id) => pools.graph(id) }),
+    storageModule({ graph: (id) => pools.graph(id), history }),
+    cacheModule(cache),
+  ] as const
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true
   void everyMethodHasAModule

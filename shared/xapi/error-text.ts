@@ -84,10 +84,36 @@ const TEXT: Record<string, Explainer> = {
     sentence: `The storage repository is full: ${bytes(p[0])} requested, ${bytes(p[1])} maximum.`,
     action: 'Free space on the SR or choose another one.',
   }),
-  VDI_IN_USE: (p, name) => ({
-    sentence: `Disk ${name(0)} is in use (${(p[1] ?? '').replace(/_/g, ' ')}).`,
-    action: 'Detach it from its VM or wait for the other operation to finish.',
+  VDI_IN_USE: (p, name) => {
+    // [vdi, operation] from a disk operation; [vdi] from plugging a drive whose disk another VM has plugged;
+    // [vdi, vdi, …] from disconnecting an SR whose disks running VMs use
+    if (p.length === 1) return { sentence: `Disk ${name(0)} is plugged into another running VM.`, action: 'Detach it there first, or attach it read-only.' }
+    if (p.length > 2 || p[1]?.startsWith('OpaqueRef:')) return { sentence: `${p.length} disks on this SR are in use by running VMs (${p.map((_, i) => name(i)).slice(0, 3).join(', ')}${p.length > 3 ? ', …' : ''}).`, action: 'Shut those VMs down or move their disks first.' }
+    return { sentence: `Disk ${name(0)} is in use (${(p[1] ?? '').replace(/_/g, ' ')}).`, action: 'Detach it from its VM or wait for the other operation to finish.' }
+  },
+  VBD_NOT_UNPLUGGABLE: (_p, name) => ({
+    sentence: `${name(0)} cannot be unplugged while the VM runs: XAPI marks it not unpluggable (as it does a boot disk).`,
+    action: 'Shut the VM down, then detach it.',
   }),
+  VBD_NOT_EMPTY: (_p, name) => ({ sentence: `${name(0)} already holds a disc.`, action: 'Eject it first.' }),
+  VBD_IS_EMPTY: (_p, name) => ({ sentence: `${name(0)} is empty: there is no disc to eject.` }),
+  VBD_NOT_REMOVABLE_MEDIA: (_p, name) => ({ sentence: `${name(0)} is not a DVD drive: only DVD drives take and eject discs.` }),
+  DEVICE_DETACH_REJECTED: (_p, name) => ({
+    sentence: `The guest refused to release ${name(1)}: it is probably still using the disk.`,
+    action: 'Unmount it in the guest and try again, or force the detach (the guest may lose data it has not written).',
+  }),
+  DEVICE_ALREADY_EXISTS: (p) => ({ sentence: `The VM already has a drive at position ${p[0] ?? '?'}.`, action: 'Try again: XenPilot picks the next free position.' }),
+  VDI_READONLY: (_p, name) => ({ sentence: `Disk ${name(0)} is read-only and cannot be attached read-write.`, action: 'Attach it read-only.' }),
+  TOO_MANY_STORAGE_MIGRATES: (p) => ({ sentence: `The pool is already moving ${p[0] ?? 'the most'} disks at once.`, action: 'Wait for one of them to finish, then try again.' }),
+  VDI_NEEDS_VM_FOR_MIGRATE: (_p, name) => ({ sentence: `Disk ${name(0)} is not attached to a VM, so XAPI cannot mirror it to another SR.`, action: 'Move it while it is not in use: XenPilot copies it instead.' }),
+  SR_HAS_PBD: (_p, name) => ({ sentence: `SR ${name(0)} is still connected to a server.`, action: 'Disconnect it from every server first.' }),
+  SR_HAS_NO_PBDS: (_p, name) => ({ sentence: `SR ${name(0)} is not connected to any server.`, action: 'Repair the SR (connect it to its servers) first.' }),
+  SR_NOT_EMPTY: () => ({ sentence: 'The SR still holds disks, so XAPI will not destroy it.', action: 'Delete its disks first, or forget the SR instead.' }),
+  SR_NOT_ATTACHED: (_p, name) => ({ sentence: `SR ${name(0)} is not connected to the VM's server.`, action: 'Connect (repair) the SR on that server, or choose another disc.' }),
+  SR_OPERATION_NOT_SUPPORTED: (_p, name) => ({ sentence: `The storage backend of SR ${name(0)} does not support this operation.` }),
+  PBD_EXISTS: (_p, name) => ({ sentence: `SR ${name(0)} already has a connection to server ${name(1)}.` }),
+  SR_NOT_SHARABLE: (_p, name) => ({ sentence: `SR ${name(0)} is local to another server and cannot be connected to ${name(1)} too.` }),
+  HOST_OFFLINE: (_p, name) => ({ sentence: `Server ${name(0)} cannot be reached.`, action: 'Bring the server back, then try again.' }),
   HOST_IN_USE: (_p, name) => ({ sentence: `${name(0)} is still in use.`, action: 'Migrate or shut down its VMs first.' }),
   HOST_NOT_DISABLED: (_p) => ({ sentence: 'The server must be disabled first.', action: 'Enter maintenance mode, then try again.' }),
   RBAC_PERMISSION_DENIED: (p) => ({
@@ -106,6 +132,22 @@ const TEXT: Record<string, Explainer> = {
   ...NETWORK_ERROR_TEXT,
 }
 
+/**
+ * SR_BACKEND_FAILURE_<n> [status, stdout, stderr]: the storage manager's own error number and text
+ * (sm's XE_SR_ERRORCODES.xml), e.g. SR_BACKEND_FAILURE_79 'VDI Invalid size [opterr=shrinking not allowed]'.
+ */
+function backendFailure(code: string, p: string[]): { sentence: string; action?: string } | undefined {
+  const m = /^SR_BACKEND_FAILURE_(\d+)$/.exec(code)
+  if (!m) return undefined
+  const text = (p[1] || p[2] || p[0] || '').trim()
+  const opterr = /\[opterr=([^\]]*)\]/.exec(text)?.[1]
+  const what = text.replace(/\s*\[opterr=[^\]]*\]/, '')
+  return {
+    sentence: `The storage backend refused (error ${m[1]}): ${what || 'no details'}${opterr ? ` — ${opterr}` : ''}.`,
+    action: 'Check the SR and its server; the storage manager log (/var/log/SMlog) has the details.',
+  }
+}
+
 /** Explain a XAPI failure. `nameOf` lets the caller name refs from its object graph. */
 export function explainXapiError(code: string, params: readonly string[], nameOf?: RefNamer): ExplainedXapiError {
   const p = [...params]
@@ -116,7 +158,13 @@ export function explainXapiError(code: string, params: readonly string[], nameOf
     return nameOf?.(v) ?? v
   }
   const specific = TEXT[code]
-  if (specific) return { code, params: p, ...specific(p, name) }
+  if (specific) {
+    const x = specific(p, name)
+    // a sentence may open with a name ('the drive 3 of VM …')
+    return { code, params: p, ...x, sentence: x.sentence.charAt(0).toUpperCase() + x.sentence.slice(1) }
+  }
+  const backend = backendFailure(code, p)
+  if (backend) return { code, params: p, ...backend }
   const known = XAPI_ERRORS[code]
   if (known) {
     const [names, doc] = known
