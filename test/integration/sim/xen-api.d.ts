@@ -25,6 +25,8 @@ declare module 'xen-api' {
     connect(): Promise<void>
     disconnect(): Promise<void>
     call(method: string, ...args: unknown[]): Promise<unknown>
+    /** Async.<method>, then waits for the task; resolves with its result */
+    callAsync(method: string, ...args: unknown[]): Promise<unknown>
     readonly objects: { readonly all: Record<string, XapiObject> }
     readonly objectsFetched: Promise<void>
     readonly status: string
