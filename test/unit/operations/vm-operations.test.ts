@@ -70,7 +70,7 @@ describe('XAPI errors read as sentences with an action', () => {
     expect(explainXapiError('HOST_NOT_ENOUGH_FREE_MEMORY', [String(4 * 1024 ** 4), String(512 * 1024 ** 2)]).sentence).toContain('4.0 TiB needed, 512 MiB available')
   })
   it('falls back to the datamodel description with parameters named', () => {
-    const e = explainXapiError('SR_HAS_NO_PBDS', ['OpaqueRef:sr9'])
+    const e = explainXapiError('SR_INDESTRUCTIBLE', ['OpaqueRef:sr9'])
     expect(e.sentence.length).toBeGreaterThan(10)
     expect(e.sentence).toContain('sr: the object')
     expect(explainXapiError('NOT_A_REAL_CODE', ['x']).sentence).toBe('The server reported NOT_A_REAL_CODE (x).')
