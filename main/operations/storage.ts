@@ -9,35 +9,12 @@
  * can help it: a disk whose drive could not be created is deleted again; a moved disk's original is
  * deleted last, only once the copy is attached.
  */
-import { randomUUID } from 'node:crypto'
 import type { OperationResult } from '../../shared/contract/operations'
 import * as rules from '../../shared/operations/storage'
 import type { Rec, StorageView } from '../../shared/operations/storage'
-import { explainXapiError } from '../../shared/xapi/error-text'
-import type { PoolManagerApi } from '../pools/api'
-import type { EventPayload } from '../../shared/contract'
-import type { HistorySink } from './runner'
+import { ActionRefusal as StorageRefusal, asXapiFailure, type ActionContext, type ActionRunner } from './action'
 
-export type StorageProgressListener = (p: EventPayload<'operation.progress'>) => void
-
-/** an action refused before XAPI was asked (the reason is the one the renderer shows) */
-export class StorageRefusal extends Error {
-  readonly code = 'refused'
-}
-
-interface XapiFailure {
-  code: string
-  params: string[]
-}
-
-function asFailure(e: unknown): XapiFailure {
-  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string') {
-    return { code: e.code, params: 'params' in e && Array.isArray(e.params) ? e.params.map(String) : [] }
-  }
-  return { code: 'CLIENT_ERROR', params: [e instanceof Error ? e.message : String(e)] }
-}
-
-const failureCode = (e: unknown): string => asFailure(e).code
+const failureCode = (e: unknown): string => asXapiFailure(e).code
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
 const isRef = (v: unknown): v is string => typeof v === 'string' && v.startsWith('OpaqueRef:') && v !== 'OpaqueRef:NULL'
@@ -76,18 +53,10 @@ interface Drive {
   plugged: boolean
 }
 
-/** what one step of an action does: a XAPI task (progress counted) or a plain call */
-interface Ctx {
-  connectionId: string
-  view: StorageView
-  /** an Async.* call; its progress fills `weight` of the action's */
-  task(method: string, params: unknown[]): Promise<unknown>
-  call(method: string, params: unknown[]): Promise<unknown>
-  /** steps counted so far / of how many (progress) */
-  steps(total: number): void
-}
+/** what one step of a storage action may do (ActionContext) and the pool as the rules read it */
+type Ctx = ActionContext & { view: StorageView }
 
-interface ActionSpec {
+interface StorageActionSpec {
   connectionId: string
   /** the object the action is recorded under (history, Activity panel) */
   cls: 'VM' | 'SR'
@@ -106,11 +75,8 @@ export class StorageRunner {
   private readonly waitMaxMs: number
 
   constructor(
-    private readonly pools: PoolManagerApi,
+    private readonly actions: ActionRunner,
     private readonly graphOf: (connectionId: string) => PoolGraphReader | undefined,
-    private readonly history: HistorySink,
-    private readonly user: (connectionId: string) => string,
-    private readonly onProgress?: StorageProgressListener,
     opts: StorageRunnerOptions = {},
   ) {
     this.retryMs = opts.migrateRetryMs ?? 5000
@@ -123,66 +89,32 @@ export class StorageRunner {
     return viewOf(g)
   }
 
-  /** one user action: rule check, progress under one action id, one history entry, an OperationResult */
-  private async run(spec: ActionSpec): Promise<OperationResult> {
+  /** one user action (ActionRunner): rule check, progress under one action id, one history entry */
+  private run(spec: StorageActionSpec): Promise<OperationResult> {
     const view = this.view(spec.connectionId)
-    const ok = spec.check?.(view) ?? true
-    if (ok !== true) throw new StorageRefusal(ok)
-    const started = Date.now()
-    const objectName = str(view.get(spec.cls, spec.ref)?.name_label) || spec.ref
-    const action = { id: randomUUID(), title: spec.title }
-    let total = Math.max(1, spec.steps)
-    let done = 0
-    const report = (p: number, taskRef: string) =>
-      this.onProgress?.({ connectionId: spec.connectionId, ref: spec.ref, op: spec.title, progress: Math.min(1, (done + p) / total), taskRef, cls: spec.cls, action })
-    const ctx: Ctx = {
-      connectionId: spec.connectionId,
-      view,
-      task: async (method, params) => {
-        const r = await this.pools.callAsync(spec.connectionId, method, params, report)
-        done++
-        return r
-      },
-      call: (method, params) => this.pools.call(spec.connectionId, method, params),
-      steps: (n) => {
-        total = Math.max(1, n)
-      },
-    }
-    let result: OperationResult
-    try {
-      const created = await spec.work(ctx)
-      result = { connectionId: spec.connectionId, ref: spec.ref, ok: true, ...(created ? { created } : {}) }
-    } catch (e) {
-      if (e instanceof StorageRefusal) throw e
-      const f = asFailure(e)
-      const explained = explainXapiError(f.code, f.params, (r) => this.nameOf(spec.connectionId, r))
-      result = { connectionId: spec.connectionId, ref: spec.ref, ok: false, error: { code: f.code, params: f.params, message: explained.sentence, ...(explained.action ? { action: explained.action } : {}) } }
-    }
-    this.history.append({
-      at: new Date(started).toISOString(),
+    return this.actions.run({
       connectionId: spec.connectionId,
       cls: spec.cls,
       ref: spec.ref,
-      objectName,
-      action: spec.title,
+      title: spec.title,
       params: spec.params,
-      ok: result.ok,
-      ...(result.error ? { errorCode: result.error.code, errorMessage: result.error.message } : {}),
-      durationMs: Date.now() - started,
-      user: this.user(spec.connectionId),
+      steps: spec.steps,
+      ...(spec.check ? { check: () => spec.check?.(view) ?? true } : {}),
+      work: async (ctx) => {
+        const created = await spec.work({ ...ctx, view })
+        return created ? { created } : undefined
+      },
     })
-    return result
   }
 
   /** names a ref for an error sentence: VM 'web-01', disk 'data', SR 'NFS', server 'h1' */
-  nameOf(connectionId: string, ref: string): string | undefined {
-    const g = this.graphOf(connectionId)
+  static nameOf(g: PoolGraphReader | undefined, ref: string): string | undefined {
     if (!g) return undefined
     for (const [cls, label] of [['VM', 'VM'], ['VDI', 'disk'], ['SR', 'SR'], ['host', 'server'], ['PBD', 'connection'], ['VBD', 'drive']] as const) {
       const rec = g.get(cls, ref)
       if (!rec) continue
-      if (cls === 'VBD') return `the drive ${str(rec.userdevice)} of ${this.nameOf(connectionId, str(rec.VM)) ?? 'a VM'}`
-      if (cls === 'PBD') return `the connection of ${this.nameOf(connectionId, str(rec.SR)) ?? 'an SR'} on ${this.nameOf(connectionId, str(rec.host)) ?? 'a server'}`
+      if (cls === 'VBD') return `the drive ${str(rec.userdevice)} of ${StorageRunner.nameOf(g, str(rec.VM)) ?? 'a VM'}`
+      if (cls === 'PBD') return `the connection of ${StorageRunner.nameOf(g, str(rec.SR)) ?? 'an SR'} on ${StorageRunner.nameOf(g, str(rec.host)) ?? 'a server'}`
       return `${label} '${str(rec.name_label) || ref}'`
     }
     return undefined
@@ -231,8 +163,8 @@ export class StorageRunner {
         const ok = rules.canAddDisk(view, a.vm)
         if (ok !== true) return ok
         const sr = view.get('SR', a.sr)
-        if (!rules.canHoldDisks(sr)) return `SR '${str(sr?.name_label) || a.sr}' cannot hold VM disks`
-        return rules.checkFits(sr, a.size)
+        const here = rules.canCreateDiskOn(sr)
+        return here !== true ? here : rules.checkFits(sr, a.size)
       },
       steps: 3,
       work: async (ctx) => {
@@ -249,7 +181,7 @@ export class StorageRunner {
           vbd = str(await ctx.task('VBD.create', [vbdRecord(a.vm, vdi, userdevice, { owner: true })]))
         } catch (e) {
           // no drive, no disk: a new disk nobody can see would be an orphan
-          await this.pools.callAsync(a.connectionId, 'VDI.destroy', [vdi]).catch(() => undefined)
+          await ctx.call('VDI.destroy', [vdi]).catch(() => undefined)
           throw e
         }
         if (plug) await ctx.task('VBD.plug', [vbd])
@@ -282,7 +214,7 @@ export class StorageRunner {
             await ctx.task('VBD.plug', [vbd])
           } catch (e) {
             // a drive that cannot be plugged (the disk is in use elsewhere) is not left behind
-            await this.pools.callAsync(a.connectionId, 'VBD.destroy', [vbd]).catch(() => undefined)
+            await ctx.call('VBD.destroy', [vbd]).catch(() => undefined)
             throw e
           }
         }

@@ -6,48 +6,39 @@
  *
  *   modules: [storageModule({ graph: (id) => pools.graph(id), history })]
  */
-import type { HistoryStore } from './operations'
-import { StorageRefusal, StorageRunner, type PoolGraphReader, type StorageRunnerOptions } from '../operations/storage'
 import type { storageMethods } from '../../shared/contract/storage'
+import { ActionRunner } from '../operations/action'
+import type { HistorySink } from '../operations/runner'
+import { StorageRunner, type PoolGraphReader, type StorageRunnerOptions } from '../operations/storage'
+import { connectedAction } from './guard'
 import type { ModuleFactory } from './module'
-import { ServiceError } from './errors'
 
 export interface StorageModuleOptions extends StorageRunnerOptions {
   /** the pool's live object graph (main/pools PoolManager.graph) */
   graph: (connectionId: string) => PoolGraphReader | undefined
-  /** where history entries go (the operations module's store, so the History tab shows both) */
-  history: Pick<HistoryStore, 'append'>
+  /** where history entries go (the operations module's store, so the History tab shows every action) */
+  history: HistorySink
 }
 
 export function storageModule(opts: StorageModuleOptions): ModuleFactory<keyof typeof storageMethods> {
   return (ctx) => {
     const { pools, broadcast } = ctx
-    const sink = {
-      append: (entry: Parameters<HistoryStore['append']>[0]) => {
+    const sink: HistorySink = {
+      append: (entry) => {
         const e = opts.history.append(entry)
         if (e) broadcast('history.appended', e)
         return e
       },
     }
-    const runner = new StorageRunner(pools, opts.graph, sink, (id) => pools.get(id)?.username ?? 'unknown user', (p) => broadcast('operation.progress', p), opts)
-
-    /** the pool must be connected; refusals become 'refused' contract errors */
-    const guarded =
-      <A extends { connectionId: string }, R>(fn: (a: A) => Promise<R>) =>
-      async (a: A): Promise<R> => {
-        const c = pools.get(a.connectionId)
-        if (!c) throw new ServiceError('not-found', `There is no saved server with id “${a.connectionId}”.`)
-        if (c.status !== 'connected') {
-          const since = c.offlineSince ? ` since ${new Date(c.offlineSince).toLocaleTimeString()}` : ''
-          throw new ServiceError('offline', `${c.label} is not connected${since}; reconnect to change its storage.`)
-        }
-        try {
-          return await fn(a)
-        } catch (e) {
-          if (e instanceof StorageRefusal) throw new ServiceError('refused', e.message)
-          throw e
-        }
-      }
+    const actions = new ActionRunner(
+      pools,
+      sink,
+      (id) => pools.get(id)?.username ?? 'unknown user',
+      (p) => broadcast('operation.progress', p),
+      (id, ref) => StorageRunner.nameOf(opts.graph(id), ref),
+    )
+    const runner = new StorageRunner(actions, opts.graph, opts)
+    const guarded = connectedAction(pools, 'its storage')
 
     return {
       handlers: {

@@ -84,6 +84,17 @@ export function canHoldDisks(sr: Rec | undefined): boolean {
   return sr !== undefined && !isMediaSr(sr) && allowed(sr, 'vdi_create')
 }
 
+/** why a new disk cannot go on this SR now, or true */
+export function canCreateDiskOn(sr: Rec | undefined): CanRun {
+  if (!sr) return 'Choose an SR'
+  if (isMediaSr(sr) || isToolsSr(sr)) return `SR '${name(sr, 'unknown')}' holds CD images or devices, not VM disks`
+  if (!allowed(sr, 'vdi_create')) {
+    const busy = busyWith(sr)
+    return busy.length ? `SR '${name(sr, 'unknown')}' is busy: ${busy.join(', ')} in progress` : `SR '${name(sr, 'unknown')}' cannot create disks`
+  }
+  return true
+}
+
 /** hosts with a plugged PBD of the SR */
 export function hostsSeeing(view: StorageView, srRef: string): string[] {
   const out: string[] = []

@@ -114,6 +114,12 @@ async function fill(sr: string, leaveGiB: number): Promise<string[]> {
   return fillers
 }
 
+/** another client deletes the fillers; the graph sees the SR free again */
+async function unfill(sr: string, fillers: readonly string[]): Promise<void> {
+  for (const f of fillers) await simCall('VDI.destroy', f)
+  await seen('SR', sr, (x) => (x.VDIs as string[]).every((v) => !fillers.includes(v)) && Object.keys(x.current_operations as object).length === 0)
+}
+
 /** run a contract method through its schema, as a door would */
 async function run(m: StorageMethodName, args: unknown): Promise<OperationResult> {
   const parsed = methods[m].args.parse(args) as HandlerArgs<typeof m>
@@ -165,7 +171,7 @@ describe('a VM’s disks', () => {
     const e = await refused('disk.create', { connectionId: cur, vm: web, sr: local, name: 'too big', size })
     expect(e.code).toBe('refused')
     expect(e.message).toMatch(/free; a .* disk does not fit/)
-    for (const f of fillers) await simCall('VDI.destroy', f)
+    await unfill(local, fillers)
   })
 
   it('grows a halted VM’s disk with VDI.resize; XAPI answers a growth beyond the SR’s space with SR_FULL [requested, maximum]', async () => {
@@ -186,7 +192,7 @@ describe('a VM’s disks', () => {
     const free = Number(s.physical_size) - Number(s.physical_utilisation)
     const want = 6 * GiB + Math.ceil((free + GiB) / GiB) * GiB
     const full = await run('disk.resize', { connectionId: cur, vdi, size: want, vm: build })
-    for (const f of fillers) await simCall('VDI.destroy', f)
+    await unfill(local, fillers)
     expect(full.ok).toBe(false)
     expect(full.error?.code).toBe('SR_FULL')
     expect(full.error?.params).toEqual([String(want), String(6 * GiB + free)])
