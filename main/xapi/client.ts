@@ -11,25 +11,27 @@ import { XapiTransport, type CallOptions, type Protocol } from './transport'
 import { parseXmlRpcFragment } from './xmlrpc'
 import { normaliseResult, resultType, typeNormaliser } from './normalise'
 import type { RefDescriber } from './errors'
+import { checkServerAddress, isIPv6 } from '../../shared/contract/address'
 
 export interface HostAddress {
   host: string
   port: number
 }
 
-/** 'h', 'h:port', '[v6]', '[v6]:port', bare 'v6' (several colons) → host (no brackets) + port (443) */
+/**
+ * 'h', 'h:port', '[v6]', '[v6]:port', bare 'v6' → host (no brackets) + port (443).
+ * host[:port] → host and port. A leading http(s):// and a trailing path are dropped (saved files of
+ * older versions); everything else goes through the one address check (shared/contract/address.ts),
+ * whose sentence is thrown for an address that must never be dialled (`[` used to reach 127.0.0.1).
+ */
 export function parseAddress(address: string, defaultPort = 443): HostAddress {
   const a = address.trim().replace(/^https?:\/\//, '').replace(/\/.*$/, '')
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(a)
-  if (v6) return { host: v6[1] ?? '', port: v6[2] ? Number(v6[2]) : defaultPort }
-  const colons = (a.match(/:/g) ?? []).length
-  if (colons === 1) {
-    const [h = '', p = ''] = a.split(':')
-    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new Error(`"${address}" has an invalid port`)
-    return { host: h, port: Number(p) }
-  }
-  if (a === '') throw new Error('the server address is empty')
-  return { host: a, port: defaultPort }
+  // a pool member's address as XAPI reports it (host.address) may be a bare IPv6 address
+  if (isIPv6(a)) return { host: a, port: defaultPort }
+  const r = checkServerAddress(a)
+  if (!r.ok) throw new Error(r.reason)
+  const explicitPort = a.startsWith('[') ? /\]:\d+$/.test(a) : a.includes(':')
+  return { host: r.host, port: explicitPort ? r.port : defaultPort }
 }
 
 export function formatAddress(host: string, port: number, defaultPort = 443): string {

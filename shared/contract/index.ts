@@ -10,6 +10,7 @@
  * 'not-implemented'; results are parsed against their schema, so undeclared fields never leak.
  */
 import { z } from 'zod'
+import { checkServerAddress } from './address'
 import { ConnectionState } from './connection'
 import { consoleMethods, consoleEvents } from './console'
 import { numaMethods, numaEvents } from './numa'
@@ -20,6 +21,7 @@ import { objectEvents, objectMethods } from './objects'
 import { storageMethods } from './storage'
 
 export * from './connection'
+export { checkServerAddress, type AddressCheck } from './address'
 export { ObjectRecordResult, ObjectRemoveSchema, ObjectUpsertSchema, PoolDiffSchema } from './objects'
 
 const Empty = z.object({}).strict()
@@ -116,12 +118,14 @@ export const AppInfo = z.object({
 })
 export type AppInfo = z.infer<typeof AppInfo>
 
+/** a server address (shared/contract/address.ts): host name, IPv4 or [IPv6], optional :port 1–65535; a sentence per refusal */
 const host = z
   .string()
   .trim()
-  .min(1, 'Server is required')
-  .max(255)
-  .regex(/^[A-Za-z0-9.\-:[\]]+$/, 'Server must be a host name or IP address, optionally with :port')
+  .superRefine((value, ctx) => {
+    const r = checkServerAddress(value)
+    if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason })
+  })
 
 /** the methods main/services implements itself; a capability's come from its own file, merged below */
 export const coreMethods = {

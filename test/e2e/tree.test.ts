@@ -46,7 +46,7 @@ describe('adding a server', () => {
     await page.getByRole('button', { name: 'Add Server…' }).first().click()
     const dialog = page.getByRole('dialog', { name: 'Add Server' })
     await dialog.getByRole('button', { name: 'Connect' }).click()
-    await expect.poll(() => dialog.getByRole('alert').first().textContent()).toBe('Server is required')
+    await expect.poll(() => dialog.getByRole('alert').first().textContent()).toBe('Server is required.')
 
     await dialog.getByLabel('Server', { exact: true }).fill(new URL(pool.masterUrl).host)
     await dialog.getByLabel('User name').fill(pool.username)

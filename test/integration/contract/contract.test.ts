@@ -61,7 +61,7 @@ describe.each(doors)('the contract through the %s', (_name, open) => {
   it('refuses a server address that is not a host name, and a missing user name, in one sentence', async () => {
     const err = refused(await door.call('connections.add', { ...validAdd, address: 'pool a; rm -rf /', username: '' }))
     expect(err.code).toBe('invalid-args')
-    expect(err.message).toContain('Server must be a host name or IP address')
+    expect(err.message).toContain('contains a space; a server address is a host name or IP address')
     expect(err.message).toContain('username: User name is required')
   })
 

@@ -156,6 +156,7 @@ describe('addresses', () => {
     expect(parseAddress('xen.local:8443')).toEqual({ host: 'xen.local', port: 8443 })
     expect(parseAddress('[fe80::1]:444')).toEqual({ host: 'fe80::1', port: 444 })
     expect(parseAddress('fe80::1')).toEqual({ host: 'fe80::1', port: 443 })
-    expect(() => parseAddress('h:99999')).toThrow(/invalid port/)
+    expect(() => parseAddress('h:99999')).toThrow(/port 99999 .* out of range/)
+    expect(() => parseAddress('[')).toThrow(/IPv6/)
   })
 })
