@@ -359,6 +359,8 @@ export class PoolConnection {
 
   private emitDiff(d: PartialDiff): void {
     this.seq++
+    // "as of" is the time of the last update the graph (and the cache) holds, not the last connect (issue 15)
+    if (d.upserts.length > 0 || d.removes.length > 0) this.cachedAt = new Date().toISOString()
     this.rt.onDiff({ connectionId: this.id, seq: this.seq, ...d })
   }
 
@@ -569,7 +571,7 @@ export class PoolConnection {
     this.attempt = 0
     this.offlineSince = undefined
     if (wasActive || this.status !== 'disconnected') {
-      if (this.graph.size > 0) this.cachedAt = new Date().toISOString()
+      // cachedAt stays the time of the last update received (emitDiff), as the cache records it
       this.set('disconnected')
     }
   }

@@ -8,7 +8,8 @@ export interface ConnectionBadge {
   icon: IconState
 }
 
-function clock(iso: string): string {
+/** 'HH:MM' today, 'YYYY-MM-DD HH:MM' another day */
+export function clock(iso: string): string {
   const d = new Date(iso)
   if (Number.isNaN(d.getTime())) return iso
   const now = new Date()
@@ -52,4 +53,31 @@ export function connectionBadge(s: ConnectionState, now: number): ConnectionBadg
 
 export function isLive(s: ConnectionState): boolean {
   return s.status === 'connected'
+}
+
+export interface OfflineNotice {
+  /** 'Offline — as of 14:03' */
+  title: string
+  /** ISO time of the last update the shown data holds, when known */
+  asOf?: string
+  /** what the connection is doing now, in words */
+  status: string
+}
+
+/**
+ * The banner every object of a pool that is not connected carries (issue 15): its data is the last
+ * update received, live-only values are frozen at that time. `null` while connected.
+ */
+export function offlineNotice(s: ConnectionState, now: number): OfflineNotice | null {
+  if (s.status === 'connected') return null
+  const badge = connectionBadge(s, now)
+  const at = s.cachedAt
+  const raw = badge?.text ?? ''
+  // the badge repeats "Offline, as of …" in front of what it is doing: keep only the doing
+  const doing = raw.replace(/^Offline(, | — )as of [^—]*(— )?/, '').trim()
+  return {
+    title: at ? `Offline — as of ${clock(at)}` : 'Offline',
+    ...(at ? { asOf: at } : {}),
+    status: doing || 'Not connected',
+  }
 }

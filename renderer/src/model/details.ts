@@ -13,6 +13,8 @@ export interface Field {
   /** shown as a list of chips (tags, IPs) */
   list?: string[]
   tone?: 'ok' | 'warning' | 'error'
+  /** a live-only value shown from an offline pool's last update: frozen at that time (issue 15) */
+  frozen?: boolean
 }
 export interface Section {
   title: string
@@ -219,8 +221,30 @@ export function connectionSections(c: ConnectionState): Section[] {
   return [{ title: 'Connection', fields }]
 }
 
-/** The General tab for any object; null when the object is not (or no longer) in the graph. */
-export function generalSections(p: PoolObjects | undefined, cls: string | undefined, ref: string | undefined, conn: ConnectionState | undefined, now: number): Section[] | null {
+/** values that only mean something while the pool answers: frozen and marked when it does not */
+const LIVE_ONLY = new Set(['Power state', 'In progress', 'Uptime', 'Memory', 'vCPUs', 'IP addresses', 'Operating system', 'State', 'Running VMs', 'Attached to', 'Used', 'VMs'])
+
+/** the sections of an offline pool's object: live-only values marked frozen, no "healthy" colour */
+export function freezeSections(sections: Section[]): Section[] {
+  return sections.map((s) =>
+    s.title === 'Connection'
+      ? s
+      : { ...s, fields: s.fields.map((f) => (LIVE_ONLY.has(f.label) && f.value !== '—' ? { label: f.label, value: f.value, ...(f.list ? { list: f.list } : {}), frozen: true } : f)) },
+  )
+}
+
+/**
+ * The General tab for any object; null when the object is not (or no longer) in the graph.
+ * `asOf` (epoch ms): the pool is not connected and its data is from then — uptimes stop there and
+ * live-only values are marked.
+ */
+export function generalSections(p: PoolObjects | undefined, cls: string | undefined, ref: string | undefined, conn: ConnectionState | undefined, now: number, asOf?: number): Section[] | null {
+  if (asOf === undefined) return liveSections(p, cls, ref, conn, now)
+  const s = liveSections(p, cls, ref, conn, asOf)
+  return s ? freezeSections(s) : s
+}
+
+function liveSections(p: PoolObjects | undefined, cls: string | undefined, ref: string | undefined, conn: ConnectionState | undefined, now: number): Section[] | null {
   if (!p || !cls || !ref) return conn ? connectionSections(conn) : null
   const rec = p.tables.get(cls)?.get(ref)
   if (!rec) return conn ? connectionSections(conn) : null
