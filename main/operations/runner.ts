@@ -8,6 +8,7 @@
  */
 import type { HistoryEntry, OperationResult } from '../../shared/contract/operations'
 import { HOST_OPERATIONS, VM_OPERATIONS, type HostOperationId, type VmOperationId } from '../../shared/operations/vm'
+import { planVmDisks, type VbdFacts } from '../../shared/operations/vm-delete'
 import { explainXapiError } from '../../shared/xapi/error-text'
 import type { PoolManagerApi } from '../pools/api'
 
@@ -120,17 +121,24 @@ export class OperationRunner {
     )
   }
 
-  /** VM.destroy, then (if asked) the VM's own disks: Disk VBDs whose VDI no other VM uses. */
+  /**
+   * VM.destroy, then (if asked) the VM's own disks, chosen by the one rule (shared/operations/vm-delete.ts)
+   * from XAPI's answers just before deleting: a disk another VM or snapshot uses is kept.
+   */
   private async destroyVm(t: Target, withDisks: boolean, onProgress: (progress: number, taskRef: string) => void): Promise<undefined> {
-    const vdis: string[] = []
+    let vdis: string[] = []
     if (withDisks) {
-      const vbds = (await this.pools.call(t.connectionId, 'VM.get_VBDs', [t.ref])) as string[]
-      for (const vbd of vbds) {
-        const rec = (await this.pools.call(t.connectionId, 'VBD.get_record', [vbd])) as { type?: string; VDI?: string | null }
-        if (rec.type !== 'Disk' || !rec.VDI) continue
-        const users = (await this.pools.call(t.connectionId, 'VDI.get_VBDs', [rec.VDI])) as string[]
-        if (users.length <= 1) vdis.push(rec.VDI)
+      const vbds: VbdFacts[] = []
+      const users = new Map<string, string[]>()
+      for (const ref of (await this.pools.call(t.connectionId, 'VM.get_VBDs', [t.ref])) as string[]) {
+        const rec = (await this.pools.call(t.connectionId, 'VBD.get_record', [ref])) as { type?: unknown; VDI?: unknown }
+        const vbd: VbdFacts = { ref, type: typeof rec.type === 'string' ? rec.type : '', VDI: typeof rec.VDI === 'string' ? rec.VDI : '' }
+        vbds.push(vbd)
+        if (vbd.type === 'Disk' && vbd.VDI !== '' && vbd.VDI !== 'OpaqueRef:NULL' && !users.has(vbd.VDI)) {
+          users.set(vbd.VDI, (await this.pools.call(t.connectionId, 'VDI.get_VBDs', [vbd.VDI])) as string[])
+        }
       }
+      vdis = planVmDisks(vbds, (vdi) => users.get(vdi)).toDelete
     }
     // progress names the VM's task for the task panel, disks included
     const steps = 1 + vdis.length

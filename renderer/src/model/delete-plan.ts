@@ -1,8 +1,10 @@
 /**
- * What deleting a VM takes with it, computed exactly as main does (main/operations/runner.ts): the
- * VM, and — only when "delete disks" is ticked — its Disk VBDs' VDIs that no other VM uses. CDs are
- * never deleted; a disk another VM also uses is kept and said so.
+ * What deleting a VM takes with it, for the confirmation: the VM, and — only when "delete disks" is
+ * ticked — the disks the one rule (shared/operations/vm-delete.ts, which main's runner uses too)
+ * deletes: its Disk VBDs' VDIs that no other VM or snapshot uses. CDs are never deleted; a disk
+ * another VM also uses is kept and said so.
  */
+import { planVmDisks } from '../../../shared/operations/vm-delete'
 import type { PoolObjects } from './objects'
 
 export interface DiskFate {
@@ -11,6 +13,8 @@ export interface DiskFate {
   size: number | undefined
   /** names of the other VMs using it (then it is kept) */
   sharedWith: string[]
+  /** deleted when "delete disks" is ticked (the shared rule's answer) */
+  deleted: boolean
 }
 
 export interface DeletePlan {
@@ -28,20 +32,23 @@ export function deletePlan(pool: PoolObjects | undefined, vmRef: string, fallbac
   const vm = pool?.get('VM', vmRef)
   const plan: DeletePlan = { vmRef, name: str(vm?.name_label) || fallbackName, disks: [], cds: [] }
   if (!pool || !vm) return plan
-  for (const vbdRef of strs(vm.VBDs)) {
-    const vbd = pool.get('VBD', vbdRef)
-    if (!vbd) continue
-    const vdiRef = str(vbd.VDI)
-    const vdi = vdiRef ? pool.get('VDI', vdiRef) : undefined
-    if (vbd.type === 'CD') {
-      if (vdi) plan.cds.push(str(vdi.name_label) || 'CD')
-      continue
-    }
+  const vbds = strs(vm.VBDs).flatMap((ref) => {
+    const vbd = pool.get('VBD', ref)
+    return vbd ? [{ ref, type: str(vbd.type), VDI: str(vbd.VDI) }] : []
+  })
+  const rule = planVmDisks(vbds, (vdiRef) => {
+    const vdi = pool.get('VDI', vdiRef)
+    return vdi ? strs(vdi.VBDs) : undefined
+  })
+  for (const cd of rule.cds) {
+    const vdi = pool.get('VDI', cd.vdiRef)
+    if (vdi) plan.cds.push(str(vdi.name_label) || 'CD')
+  }
+  for (const disk of rule.disks) {
+    const vdi = pool.get('VDI', disk.vdiRef)
     if (!vdi) continue
-    const others = strs(vdi.VBDs)
-      .filter((r) => r !== vbdRef)
-      .map((r) => str(pool.get('VM', pool.get('VBD', r)?.VM)?.name_label) || 'another VM')
-    plan.disks.push({ vdiRef, name: str(vdi.name_label) || vdiRef, size: typeof vdi.virtual_size === 'number' ? vdi.virtual_size : undefined, sharedWith: others })
+    const sharedWith = (disk.otherVbds ?? []).map((r) => str(pool.get('VM', pool.get('VBD', r)?.VM)?.name_label) || 'another VM')
+    plan.disks.push({ vdiRef: disk.vdiRef, name: str(vdi.name_label) || disk.vdiRef, size: typeof vdi.virtual_size === 'number' ? vdi.virtual_size : undefined, sharedWith, deleted: disk.deleted })
   }
   return plan
 }

@@ -33,8 +33,8 @@ describe('delete confirmation', () => {
     const plan = deletePlan(graph().pool('p1'), 'OpaqueRef:vm', 'x')
     expect(plan.name).toBe('web-01')
     expect(plan.disks).toEqual([
-      { vdiRef: 'OpaqueRef:d1', name: 'web-01 root', size: 10 * 1024 ** 3, sharedWith: [] },
-      { vdiRef: 'OpaqueRef:d2', name: 'shared data', size: 1024 ** 3, sharedWith: ['web-02'] },
+      { vdiRef: 'OpaqueRef:d1', name: 'web-01 root', size: 10 * 1024 ** 3, sharedWith: [], deleted: true },
+      { vdiRef: 'OpaqueRef:d2', name: 'shared data', size: 1024 ** 3, sharedWith: ['web-02'], deleted: false },
     ])
     expect(plan.cds).toEqual(['debian.iso'])
   })
