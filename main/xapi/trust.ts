@@ -182,28 +182,43 @@ function capture(socket: tls.TLSSocket): void {
 const PIN_MISMATCH = 'ERR_XENPILOT_PIN_MISMATCH'
 
 /**
- * One SecureContext per pin (and one for "system roots only"), shared by every agent and socket:
- * building a context parses the whole root store, which per handshake cost more CPU than the
- * rest of an idle connection's life (50 idle pools: see test/bench/client.bench.ts P6).
+ * The certificate authorities a HostTrust believes in: 'system' = Node's default trust (bundled
+ * roots + NODE_EXTRA_CA_CERTS / system store when configured), so a host with a certificate from
+ * the organisation's CA needs no prompt; or a list of PEM roots (a test presents its own CA).
  */
-const contexts = new Map<string, tls.SecureContext>()
-function secureContextFor(pin: PinnedCertificate | undefined): tls.SecureContext {
-  const key = pin?.fingerprint256 ?? ''
-  let ctx = contexts.get(key)
-  if (!ctx) {
-    // without a pin: Node's default trust (bundled roots + NODE_EXTRA_CA_CERTS / system store
-    // when configured), so a host with a certificate from the organisation's CA needs no prompt
-    ctx = pin ? tls.createSecureContext({ ca: [...tls.rootCertificates, pin.pem], minVersion: 'TLSv1.2' }) : tls.createSecureContext({ minVersion: 'TLSv1.2' })
-    if (contexts.size > 1000) contexts.clear()
-    contexts.set(key, ctx)
+export type TrustRoots = 'system' | readonly string[]
+
+/**
+ * One SecureContext per pin (and one for "roots only"), shared by every agent and socket of a
+ * HostTrust: building a context parses the whole root store, which per handshake cost more CPU
+ * than the rest of an idle connection's life (50 idle pools: see test/bench/client.bench.ts P6).
+ */
+class SecureContexts {
+  private readonly contexts = new Map<string, tls.SecureContext>()
+  constructor(private readonly roots: TrustRoots) {}
+
+  for(pin: PinnedCertificate | undefined): tls.SecureContext {
+    const key = pin?.fingerprint256 ?? ''
+    let ctx = this.contexts.get(key)
+    if (!ctx) {
+      const roots = this.roots === 'system' ? (pin ? tls.rootCertificates : undefined) : this.roots
+      const ca = pin ? [...(roots ?? []), pin.pem] : roots
+      ctx = tls.createSecureContext({ ...(ca ? { ca: [...ca] } : {}), minVersion: 'TLSv1.2' })
+      if (this.contexts.size > 1000) this.contexts.clear()
+      this.contexts.set(key, ctx)
+    }
+    return ctx
   }
-  return ctx
 }
 
-/** TLS options for one host: roots + its pin, identity = pin when pinned, else normal checks */
-export function tlsOptionsFor(pin: PinnedCertificate | undefined): Pick<tls.ConnectionOptions, 'secureContext' | 'checkServerIdentity' | 'minVersion'> {
+/**
+ * TLS options for one host: roots + its pin; identity = the pin when pinned (this comparison is the
+ * only defence against a certificate a trusted CA issued for the host's name — test/unit/xapi/
+ * trust-pinned-ca.test.ts), else normal checks
+ */
+function tlsOptionsFor(contexts: SecureContexts, pin: PinnedCertificate | undefined): Pick<tls.ConnectionOptions, 'secureContext' | 'checkServerIdentity' | 'minVersion'> {
   return {
-    secureContext: secureContextFor(pin),
+    secureContext: contexts.for(pin),
     minVersion: 'TLSv1.2',
     checkServerIdentity: (hostname, cert) => {
       if (pin) {
@@ -235,8 +250,14 @@ class CapturingAgent extends https.Agent {
  */
 export class HostTrust {
   private readonly agents = new Map<string, { fp: string; agent: https.Agent }>()
+  private readonly contexts: SecureContexts
 
-  constructor(readonly pins: PinStore) {
+  /** `roots`: the CAs believed besides the pins (default: the system's) */
+  constructor(
+    readonly pins: PinStore,
+    opts: { roots?: TrustRoots } = {},
+  ) {
+    this.contexts = new SecureContexts(opts.roots ?? 'system')
     pins.onChange((key) => {
       for (const [k, a] of this.agents) {
         if (k.endsWith(`|${key}`)) {
@@ -255,7 +276,7 @@ export class HostTrust {
     const cur = this.agents.get(id)
     if (cur && cur.fp === fp) return cur.agent
     cur?.agent.destroy()
-    const agent = new CapturingAgent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 8, maxFreeSockets: 4, scheduling: 'lifo', ...tlsOptionsFor(pin) })
+    const agent = new CapturingAgent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 8, maxFreeSockets: 4, scheduling: 'lifo', ...tlsOptionsFor(this.contexts, pin) })
     this.agents.set(id, { fp, agent })
     return agent
   }
@@ -265,7 +286,7 @@ export class HostTrust {
     const key = hostKey(host, port)
     const pin = this.pins.get(key)
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: host.replace(/^\[|\]$/g, ''), port, ...(isIP(host.replace(/^\[|\]$/g, '')) ? {} : { servername: host }), ...tlsOptionsFor(pin) })
+      const socket = tls.connect({ host: host.replace(/^\[|\]$/g, ''), port, ...(isIP(host.replace(/^\[|\]$/g, '')) ? {} : { servername: host }), ...tlsOptionsFor(this.contexts, pin) })
       capture(socket)
       socket.once('secureConnect', () => resolve(socket))
       socket.once('error', (e) => reject(this.classify(e, host, port, socket)))
