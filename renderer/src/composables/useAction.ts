@@ -13,7 +13,9 @@
  * - `run(...args)` answers the result, or undefined when it could not run or failed (the reason is
  *   then in `error`). It never throws.
  * - `canRun`: true, or why not (the option's reason, or 'Already running' while a run is in flight).
- * - `running`: a run is in flight. `error`: the last failure as a sentence, cleared by the next run.
+ * - `running`: a run is in flight. `error`: the last failure as a sentence, cleared by the next run;
+ *   `detail`: its code and parameters when main or XAPI gave them (an ApiError: 'SR_FULL', […]), for a
+ *   "Details" line under the sentence (components/ActionError.vue shows both).
  * - `restartable`: a new run supersedes the one in flight (loads): the older one's result and error
  *   are dropped, `running` stays up until the newest ends.
  * - `onError(message)`: also tell the user elsewhere (a toast) — for buttons with no place for a line.
@@ -22,6 +24,18 @@
  */
 import { computed, getCurrentScope, onScopeDispose, reactive, ref } from 'vue'
 import { errorMessage } from '../api/errors'
+
+export interface ErrorDetail {
+  code: string
+  params: readonly string[]
+}
+
+/** the code and parameters of a failure that has them (ApiError, or any error object with a string code) */
+function detailOf(err: unknown): ErrorDetail | null {
+  if (typeof err !== 'object' || err === null || !('code' in err) || typeof err.code !== 'string') return null
+  const params = 'params' in err && Array.isArray(err.params) ? err.params.map(String) : []
+  return { code: err.code, params }
+}
 
 export type CanRun = true | string
 
@@ -36,6 +50,7 @@ export interface Action<A extends unknown[], R> {
   readonly canRun: CanRun
   readonly running: boolean
   readonly error: string | null
+  readonly detail: ErrorDetail | null
   /** forget the last failure (the user dismissed it, the input changed) */
   clearError(): void
 }
@@ -43,6 +58,7 @@ export interface Action<A extends unknown[], R> {
 export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>, options: ActionOptions = {}): Action<A, R> {
   const running = ref(false)
   const error = ref<string | null>(null)
+  const detail = ref<ErrorDetail | null>(null)
   let generation = 0
   let inFlight = 0
   let disposed = false
@@ -56,13 +72,17 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
   async function run(...args: A): Promise<R | undefined> {
     const allowed = canRun.value
     if (allowed !== true) {
-      if (!running.value) error.value = allowed
+      if (!running.value) {
+        error.value = allowed
+        detail.value = null
+      }
       return undefined
     }
     const mine = ++generation
     inFlight++
     running.value = true
     error.value = null
+    detail.value = null
     try {
       const result = await fn(...args)
       if (disposed || (options.restartable && mine !== generation)) return undefined
@@ -71,6 +91,7 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
       if (disposed || (options.restartable && mine !== generation)) return undefined
       const message = errorMessage(err)
       error.value = message
+      detail.value = detailOf(err)
       options.onError?.(message)
       return undefined
     } finally {
@@ -79,5 +100,9 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
     }
   }
 
-  return reactive({ run, canRun, running, error, clearError: () => void (error.value = null) }) as Action<A, R>
+  const clearError = (): void => {
+    error.value = null
+    detail.value = null
+  }
+  return reactive({ run, canRun, running, error, detail, clearError }) as Action<A, R>
 }
