@@ -36,6 +36,7 @@ import type { ObjectRecord, ObjectUpsert, PoolDiff } from '../../shared/model/di
 import type { CachedPage, CachedPoolMeta, InventoryCache, Unsubscribe } from '../pools/api'
 import { InlineBackend, WorkerBackend, type Backend, type BackendFailure } from './backend'
 import { DEFAULT_HISTORY_LIMITS, HistoryLog, type HistoryLimits, type HistoryQuery } from './history'
+import { PerfHistory, type PerfLimits } from './perf'
 import { CACHE_FILE_NAME, CacheOpenError, classifyError, describeProblem, errorCode, errorMessage, limitSize, moveAside, openCacheDatabase, type CacheProblemKind } from './open'
 import { UnstorableRecordError, isCacheable, toRow, type ObjectRow } from './serialize'
 import { vacuumWorthwhile } from './ops'
@@ -52,6 +53,8 @@ export interface CacheOptions {
   mode?: 'inline' | 'worker'
   prune?: Partial<PruneLimits>
   history?: Partial<HistoryLimits>
+  /** performance history limits (main/cache/perf.ts) */
+  perf?: Partial<PerfLimits>
   /**
    * Upper bound of the file size. Reaching it is handled exactly like a full disk (SQLITE_FULL →
    * 'disk-full', memory-only), which is also how tests produce a real "disk full" as root.
@@ -193,6 +196,7 @@ export class SqliteInventoryCache implements InventoryCache {
   private db: Database.Database | undefined
   private reader: CacheStore | undefined
   private historyLog: HistoryLog | undefined
+  private perfHistory: PerfHistory | undefined
   private backend: Backend | undefined
   private state: 'ok' | 'memory-only' = 'ok'
   private readonly problems: CacheProblem[] = []
@@ -256,6 +260,7 @@ export class SqliteInventoryCache implements InventoryCache {
       this.db = undefined
       this.reader = undefined
       this.historyLog = undefined
+      this.perfHistory = undefined
       const kind = e instanceof CacheOpenError ? e.kind : classifyError(e)
       if (kind === 'corrupt-recovered' && attempt === 0) {
         // damaged beyond the header (found while reading the pools table): set aside, start over
@@ -278,6 +283,7 @@ export class SqliteInventoryCache implements InventoryCache {
     if (this.opts.maxSizeBytes !== undefined) limitSize(db, this.opts.maxSizeBytes)
     this.reader = new CacheStore(db, this.prune)
     this.historyLog = new HistoryLog(db)
+    this.perfHistory = new PerfHistory(db, this.opts.perf, () => Math.floor(this.now().getTime() / 1000))
     for (const p of this.reader.pools()) if (p.doNotCache) this.doNotCache.add(p.connectionId)
     try {
       this.historyLog.prune(this.historyLimits, this.now())
@@ -676,6 +682,7 @@ export class SqliteInventoryCache implements InventoryCache {
     try {
       this.dropConn(connectionId)
       this.doNotCache.delete(connectionId)
+      this.perfHistory?.forget(connectionId)
       this.backend?.submit({ op: 'forget', connectionId })
       this.afterDelete()
     } catch (e) {
@@ -778,6 +785,14 @@ export class SqliteInventoryCache implements InventoryCache {
       this.onReadFailure(e)
       return []
     }
+  }
+
+  /**
+   * The performance history (main/cache/perf.ts) on this thread's connection, or undefined while the
+   * cache is not usable (memory-only): the collector then keeps only its live values.
+   */
+  get perf(): PerfHistory | undefined {
+    return this.state === 'ok' ? this.perfHistory : undefined
   }
 
   /** The action history: append (HistorySink of main/operations) and list, newest first, paged. */
@@ -993,6 +1008,7 @@ export class SqliteInventoryCache implements InventoryCache {
     this.db = undefined
     this.reader = undefined
     this.historyLog = undefined
+    this.perfHistory = undefined
     this.wakeIdle()
   }
 }

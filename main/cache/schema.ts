@@ -15,6 +15,10 @@
  *            small transactions (never blocking the app for long) and still become visible atomically:
  *            rows of a new generation are invisible until the pools row switches to it.
  *   history  the action log (issue 5): who ran what on which object, when, and how it ended.
+ *   perf_*   performance history (issue 16, main/cache/perf.ts): one row per data source of an
+ *            object (perf_series), its values in fixed blocks of 360 slots per resolution
+ *            (perf_block: 60 s → 6 h, 1 h → 15 days, 1 day → 360 days), and per host the end of the
+ *            last /rrd_updates answer stored (perf_cursor) so a restart resumes without gap.
  *
  * No column ever holds a password, a session id or a secret (see serialize.ts for the scrubbing).
  */
@@ -83,6 +87,33 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE objects ADD COLUMN at TEXT;
       UPDATE objects SET at = json_extract(record, '$.timestamp') WHERE cls = 'message';
       CREATE INDEX objects_at ON objects(connection_id, gen, cls, at) WHERE at IS NOT NULL;
+    `)
+  },
+  // 3 → 4: performance history (issue 16)
+  (db) => {
+    db.exec(`
+      CREATE TABLE perf_series (
+        id            INTEGER PRIMARY KEY,
+        connection_id TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        uuid          TEXT NOT NULL,
+        ds            TEXT NOT NULL,
+        UNIQUE (uuid, ds)
+      );
+      CREATE INDEX perf_series_conn ON perf_series(connection_id);
+      CREATE TABLE perf_block (
+        series INTEGER NOT NULL,
+        res    INTEGER NOT NULL,
+        t0     INTEGER NOT NULL,
+        data   BLOB NOT NULL,
+        PRIMARY KEY (series, res, t0)
+      ) WITHOUT ROWID;
+      CREATE INDEX perf_block_age ON perf_block(res, t0);
+      CREATE TABLE perf_cursor (
+        host_uuid     TEXT PRIMARY KEY,
+        connection_id TEXT NOT NULL,
+        end_t         INTEGER NOT NULL
+      );
     `)
   },
 ]

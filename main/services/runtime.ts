@@ -28,6 +28,7 @@ import type { coreMethods, MethodName } from '../../shared/contract'
 import { openSettingsStore } from './settings'
 import { describeIssues } from './errors'
 import { acquireDataDirLock, type DataDirLock } from './datadir-lock'
+import { RrdCollector } from '../perf/collector'
 
 /**
  * Servers to add (and certificates to pin) before the app starts: `npm run demo` passes the
@@ -90,6 +91,8 @@ export interface Runtime {
   services: Services
   consoles: ConsoleService
   cache: SqliteInventoryCache | undefined
+  /** performance data of every connected host (main/perf/collector.ts) */
+  perf: RrdCollector
   close(): Promise<void>
 }
 
@@ -122,6 +125,8 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
   // one action history for every capability that records actions (the History tab shows them all)
   const history: HistoryStore = cache?.history ?? new MemoryHistory()
   if (!cache) log('operations: no cache database, the action history is kept in memory only')
+  // the 60 s performance feed of every connected host into the cache's history
+  const perf = new RrdCollector({ pools, history: () => cache?.perf, log })
   const consoles = await startConsoleService({ pools, hostAccess: pools, log, ...(opts.consolePopout ? { popout: opts.consolePopout } : {}) })
   // every capability's share of the contract: a contract method no module here implements does not compile (below)
   const modules = [
@@ -160,8 +165,10 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
     services,
     consoles,
     cache,
+    perf,
     close() {
       closing ??= (async () => {
+        await perf.close()
         await services.close() // also closes the modules (console bridge) and the PoolManager
         await cache?.close()
         lock.release()

@@ -1,0 +1,418 @@
+/**
+ * Performance history in the cache database (issue 16): what the RRD collector (main/perf/collector.ts)
+ * learnt from every host, kept so any range (10 min … 1 year) can be drawn, also for a pool that is
+ * offline now.
+ *
+ * Layout (schema.ts, migration 3 → 4):
+ *   perf_series  (id, connection_id, kind, uuid, ds)       one row per data source of an object
+ *   perf_block   (series, res, t0, data)                    360 slots of one resolution from t0:
+ *                60 s → 6 h, 3600 s → 15 days, 86400 s → 360 days; `data` = deflated Float32 (NaN = no value)
+ *   perf_cursor  (host_uuid, connection_id, end_t)         end of the last /rrd_updates answer stored
+ *
+ * A value lives in a slot chosen by its time, so writing the same row twice (an answer that repeats
+ * its first row, a restart that asks again from the stored cursor) can never duplicate it. A NaN
+ * never overwrites a number. Values are held in memory until `flush()` writes the dirty blocks and
+ * the cursors in one transaction: the cursor on disk never runs ahead of the data on disk.
+ *
+ * Kept: 60 s rows for `keep60sDays` (default 30), then averaged into hourly rows (kept
+ * `keepHourlyDays`, default 400), then daily (`keepDailyDays`, default 1830). Bounded: when the
+ * blocks exceed `maxBytes`, the oldest 60 s blocks are consolidated early, then hourly, then the
+ * oldest daily ones deleted. Runs on the main thread's connection (like the action history): each
+ * flush / prune step is one short transaction.
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import type Database from 'better-sqlite3'
+
+export type PerfRes = 60 | 3600 | 86400
+export const PERF_RESOLUTIONS: readonly PerfRes[] = [60, 3600, 86400]
+export const BLOCK_SLOTS = 360
+export type PerfKind = 'host' | 'vm'
+
+export interface PerfLimits {
+  keep60sDays: number
+  keepHourlyDays: number
+  keepDailyDays: number
+  /** upper bound of the stored blocks (compressed bytes) */
+  maxBytes: number
+}
+export const DEFAULT_PERF_LIMITS: PerfLimits = { keep60sDays: 30, keepHourlyDays: 400, keepDailyDays: 1830, maxBytes: 2 * 1024 * 1024 * 1024 }
+
+export interface SeriesKey {
+  connectionId: string
+  kind: PerfKind
+  uuid: string
+  ds: string
+}
+
+/** the start of the block holding time t at resolution res */
+export function blockStart(res: PerfRes, t: number): number {
+  const span = res * BLOCK_SLOTS
+  return Math.floor(t / span) * span
+}
+
+/** the slot time of a row at time t: rows are stamped at the end of their interval */
+export function slotTime(res: PerfRes, t: number): number {
+  return Math.ceil(t / res) * res
+}
+
+export function encodeBlock(v: Float32Array): Buffer {
+  return deflateRawSync(Buffer.from(v.buffer, v.byteOffset, v.byteLength), { level: 1 })
+}
+
+/** a block as stored; damaged bytes read as an empty block (NaN everywhere), never a throw */
+export function decodeBlock(b: Buffer | Uint8Array): Float32Array {
+  try {
+    const raw = inflateRawSync(b)
+    if (raw.length !== BLOCK_SLOTS * 4) return emptyBlock()
+    const out = new Float32Array(BLOCK_SLOTS)
+    new Uint8Array(out.buffer).set(raw)
+    return out
+  } catch {
+    return emptyBlock()
+  }
+}
+
+export function emptyBlock(): Float32Array {
+  return new Float32Array(BLOCK_SLOTS).fill(Number.NaN)
+}
+
+interface SeriesState {
+  key: SeriesKey
+  id: number | undefined
+  /** res → t0 → pending values (NaN = not written) */
+  pending: Map<PerfRes, Map<number, Float32Array>>
+}
+
+export interface PerfReadResult {
+  /** point times (s), ascending */
+  times: number[]
+  /** per requested ds: value per time (null = no value) */
+  values: (number | null)[][]
+  /** resolution of the finest data used, s */
+  resolution: number
+}
+
+export interface PruneReport {
+  consolidated: number
+  deleted: number
+  bytes: number
+}
+
+export class PerfHistory {
+  private readonly series = new Map<string, SeriesState>()
+  private readonly pendingCursors = new Map<string, { connectionId: string; end: number }>()
+  private readonly knownObjects = new Set<string>()
+  private knownLoaded = false
+  private readonly st: {
+    insertSeries: Database.Statement
+    seriesId: Database.Statement
+    getBlock: Database.Statement
+    putBlock: Database.Statement
+    putCursor: Database.Statement
+    getCursor: Database.Statement
+    blocksInRange: Database.Statement
+    seriesOf: Database.Statement
+  }
+  readonly limits: PerfLimits
+
+  constructor(
+    private readonly db: Database.Database,
+    limits: Partial<PerfLimits> = {},
+    private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+  ) {
+    this.limits = { ...DEFAULT_PERF_LIMITS, ...limits }
+    this.st = {
+      insertSeries: db.prepare('INSERT INTO perf_series (connection_id, kind, uuid, ds) VALUES (?, ?, ?, ?) ON CONFLICT (uuid, ds) DO UPDATE SET connection_id = excluded.connection_id RETURNING id'),
+      seriesId: db.prepare('SELECT id FROM perf_series WHERE uuid = ? AND ds = ?'),
+      getBlock: db.prepare('SELECT data FROM perf_block WHERE series = ? AND res = ? AND t0 = ?'),
+      putBlock: db.prepare('INSERT OR REPLACE INTO perf_block (series, res, t0, data) VALUES (?, ?, ?, ?)'),
+      putCursor: db.prepare('INSERT OR REPLACE INTO perf_cursor (host_uuid, connection_id, end_t) VALUES (?, ?, ?)'),
+      getCursor: db.prepare('SELECT end_t FROM perf_cursor WHERE host_uuid = ?'),
+      blocksInRange: db.prepare('SELECT res, t0, data FROM perf_block WHERE series = ? AND res = ? AND t0 >= ? AND t0 <= ? ORDER BY t0'),
+      seriesOf: db.prepare('SELECT connection_id, kind, ds FROM perf_series WHERE uuid = ?'),
+    }
+  }
+
+  private state(key: SeriesKey): SeriesState {
+    const k = `${key.uuid}\u0000${key.ds}`
+    let s = this.series.get(k)
+    if (!s) {
+      s = { key, id: undefined, pending: new Map() }
+      this.series.set(k, s)
+    }
+    return s
+  }
+
+  /** one value at time t (s) of resolution res; NaN and ±Infinity are gaps and not stored */
+  put(key: SeriesKey, res: PerfRes, t: number, v: number): void {
+    if (!Number.isFinite(v) || !Number.isFinite(t)) return
+    const s = this.state(key)
+    this.knownObjects.add(key.uuid)
+    let byT0 = s.pending.get(res)
+    if (!byT0) s.pending.set(res, (byT0 = new Map()))
+    const st = slotTime(res, t)
+    const t0 = blockStart(res, st)
+    let block = byT0.get(t0)
+    if (!block) byT0.set(t0, (block = emptyBlock()))
+    block[(st - t0) / res] = v
+  }
+
+  /** the collector stored every row of a host's answer up to `end` (host clock) */
+  setCursor(connectionId: string, hostUuid: string, end: number): void {
+    this.pendingCursors.set(hostUuid, { connectionId, end })
+  }
+
+  cursor(hostUuid: string): number | undefined {
+    const p = this.pendingCursors.get(hostUuid)
+    if (p) return p.end
+    const r = this.st.getCursor.get(hostUuid) as { end_t: number } | undefined
+    return r?.end_t
+  }
+
+  /** whether any value of this object was ever stored or is pending */
+  knows(uuid: string): boolean {
+    if (!this.knownLoaded) {
+      for (const r of this.db.prepare('SELECT DISTINCT uuid FROM perf_series').iterate() as Iterable<{ uuid: string }>) this.knownObjects.add(r.uuid)
+      this.knownLoaded = true
+    }
+    return this.knownObjects.has(uuid)
+  }
+
+  /** number of blocks waiting for flush() */
+  pendingBlocks(): number {
+    let n = 0
+    for (const s of this.series.values()) for (const m of s.pending.values()) n += m.size
+    return n
+  }
+
+  /** writes every pending block (merged into what is stored) and the cursors, in one transaction */
+  flush(): number {
+    let written = 0
+    const tx = this.db.transaction(() => {
+      for (const s of this.series.values()) {
+        if (s.pending.size === 0) continue
+        if (s.id === undefined) s.id = (this.st.insertSeries.get(s.key.connectionId, s.key.kind, s.key.uuid, s.key.ds) as { id: number }).id
+        for (const [res, byT0] of s.pending) {
+          for (const [t0, block] of byT0) {
+            const row = this.st.getBlock.get(s.id, res, t0) as { data: Buffer } | undefined
+            const merged = row ? decodeBlock(row.data) : emptyBlock()
+            for (let i = 0; i < BLOCK_SLOTS; i++) {
+              const v = block[i] as number
+              if (!Number.isNaN(v)) merged[i] = v
+            }
+            this.st.putBlock.run(s.id, res, t0, encodeBlock(merged))
+            written++
+          }
+        }
+      }
+      for (const [host, c] of this.pendingCursors) this.st.putCursor.run(host, c.connectionId, c.end)
+    })
+    tx()
+    for (const s of this.series.values()) s.pending.clear()
+    this.pendingCursors.clear()
+    return written
+  }
+
+  /** data sources stored for an object (pending ones included) */
+  sourcesOf(uuid: string): { connectionId: string; kind: PerfKind; ds: string }[] {
+    const out = new Map<string, { connectionId: string; kind: PerfKind; ds: string }>()
+    for (const r of this.st.seriesOf.iterate(uuid) as Iterable<{ connection_id: string; kind: PerfKind; ds: string }>) out.set(r.ds, { connectionId: r.connection_id, kind: r.kind, ds: r.ds })
+    for (const s of this.series.values()) if (s.key.uuid === uuid && s.pending.size > 0) out.set(s.key.ds, { connectionId: s.key.connectionId, kind: s.key.kind, ds: s.key.ds })
+    return [...out.values()]
+  }
+
+  /** blocks of one series and resolution overlapping [from, to], stored merged with pending */
+  private blocks(uuid: string, ds: string, res: PerfRes, from: number, to: number): Map<number, Float32Array> {
+    const out = new Map<number, Float32Array>()
+    const k = this.series.get(`${uuid}\u0000${ds}`)
+    let id = k?.id
+    if (id === undefined) {
+      const r = this.st.seriesId.get(uuid, ds) as { id: number } | undefined
+      id = r?.id
+      if (k && id !== undefined) k.id = id
+    }
+    const lo = blockStart(res, from)
+    const hi = blockStart(res, to)
+    if (id !== undefined) for (const r of this.st.blocksInRange.iterate(id, res, lo, hi) as Iterable<{ t0: number; data: Buffer }>) out.set(r.t0, decodeBlock(r.data))
+    const pending = k?.pending.get(res)
+    if (pending) {
+      for (const [t0, b] of pending) {
+        if (t0 < lo || t0 > hi) continue
+        const base = out.get(t0) ?? emptyBlock()
+        for (let i = 0; i < BLOCK_SLOTS; i++) if (!Number.isNaN(b[i] as number)) base[i] = b[i] as number
+        out.set(t0, base)
+      }
+    }
+    return out
+  }
+
+  /**
+   * Values of `ds` of an object in (from, to], averaged into points `bucket` s apart. Each stretch
+   * of time comes from the finest resolution that has it; a coarser stretch gets points at least
+   * its own resolution apart.
+   */
+  read(uuid: string, dss: readonly string[], from: number, to: number, bucket: number): PerfReadResult {
+    bucket = Math.max(1, Math.floor(bucket))
+    const covered: [number, number][] = []
+    const points = new Map<number, (number | null)[]>()
+    let finest = 0
+    for (const res of PERF_RESOLUTIONS) {
+      const b = Math.max(bucket, res)
+      const sums = new Map<number, { s: number[]; n: number[] }>()
+      dss.forEach((ds, di) => {
+        for (const [t0, block] of this.blocks(uuid, ds, res, from - res * BLOCK_SLOTS, to)) {
+          for (let i = 0; i < BLOCK_SLOTS; i++) {
+            const v = block[i] as number
+            if (Number.isNaN(v)) continue
+            const t = t0 + i * res
+            if (t <= from || t > to) continue
+            const bt = Math.ceil(t / b) * b
+            let acc = sums.get(bt)
+            if (!acc) sums.set(bt, (acc = { s: new Array<number>(dss.length).fill(0), n: new Array<number>(dss.length).fill(0) }))
+            acc.s[di] = (acc.s[di] ?? 0) + v
+            acc.n[di] = (acc.n[di] ?? 0) + 1
+          }
+        }
+      })
+      const here: [number, number][] = []
+      for (const [bt, acc] of sums) {
+        const lo = bt - b
+        if (covered.some(([a, z]) => lo < z && bt > a)) continue
+        points.set(
+          bt,
+          acc.s.map((s, i) => ((acc.n[i] ?? 0) > 0 ? s / (acc.n[i] ?? 1) : null)),
+        )
+        here.push([lo, bt])
+      }
+      if (here.length > 0 && finest === 0) finest = res
+      covered.push(...mergeRanges(here))
+    }
+    const times = [...points.keys()].sort((a, b) => a - b)
+    return { times, values: dss.map((_, i) => times.map((t) => points.get(t)?.[i] ?? null)), resolution: finest }
+  }
+
+  /** the newest stored time of any series of the object, or undefined */
+  newest(uuid: string): number | undefined {
+    let best: number | undefined
+    for (const s of this.sourcesOf(uuid)) {
+      for (const res of PERF_RESOLUTIONS) {
+        const k = this.series.get(`${uuid}\u0000${s.ds}`)
+        const id = k?.id ?? (this.st.seriesId.get(uuid, s.ds) as { id: number } | undefined)?.id
+        let t0: number | undefined
+        if (id !== undefined) t0 = (this.db.prepare('SELECT max(t0) AS t0 FROM perf_block WHERE series = ? AND res = ?').get(id, res) as { t0: number | null }).t0 ?? undefined
+        const p = k?.pending.get(res)
+        if (p) for (const pt of p.keys()) t0 = t0 === undefined ? pt : Math.max(t0, pt)
+        if (t0 === undefined) continue
+        const blocks = this.blocks(uuid, s.ds, res, t0, t0)
+        const b = blocks.get(t0)
+        if (!b) continue
+        for (let i = BLOCK_SLOTS - 1; i >= 0; i--) {
+          if (!Number.isNaN(b[i] as number)) {
+            const t = t0 + i * res
+            best = best === undefined ? t : Math.max(best, t)
+            break
+          }
+        }
+      }
+      if (best !== undefined) break
+    }
+    return best
+  }
+
+  /** bytes of stored blocks */
+  sizeBytes(): number {
+    return (this.db.prepare('SELECT total(length(data)) AS n FROM perf_block').get() as { n: number }).n
+  }
+
+  /** a 60 s or hourly block averaged into the next coarser resolution, merged where that has no value */
+  private consolidate(rows: { series: number; res: PerfRes; t0: number; data: Buffer }[]): void {
+    const getBlock = this.st.getBlock
+    const put = this.st.putBlock
+    const del = this.db.prepare('DELETE FROM perf_block WHERE series = ? AND res = ? AND t0 = ?')
+    for (const r of rows) {
+      const coarse: PerfRes = r.res === 60 ? 3600 : 86400
+      const v = decodeBlock(r.data)
+      const acc = new Map<number, { s: number; n: number }>()
+      for (let i = 0; i < BLOCK_SLOTS; i++) {
+        const x = v[i] as number
+        if (Number.isNaN(x)) continue
+        const ct = slotTime(coarse, r.t0 + i * r.res)
+        const a = acc.get(ct) ?? { s: 0, n: 0 }
+        a.s += x
+        a.n++
+        acc.set(ct, a)
+      }
+      const touched = new Map<number, Float32Array>()
+      for (const [ct, a] of acc) {
+        const t0 = blockStart(coarse, ct)
+        let b = touched.get(t0)
+        if (!b) {
+          const row = getBlock.get(r.series, coarse, t0) as { data: Buffer } | undefined
+          b = row ? decodeBlock(row.data) : emptyBlock()
+          touched.set(t0, b)
+        }
+        const i = (ct - t0) / coarse
+        if (Number.isNaN(b[i] as number)) b[i] = a.s / a.n
+      }
+      for (const [t0, b] of touched) put.run(r.series, coarse, t0, encodeBlock(b))
+      del.run(r.series, r.res, r.t0)
+    }
+  }
+
+  /** age limits, then the size bound; each step one short transaction */
+  prune(now = this.now()): PruneReport {
+    let consolidated = 0
+    let deleted = 0
+    const sel = this.db.prepare('SELECT series, res, t0, data FROM perf_block WHERE res = ? AND t0 < ? ORDER BY t0 LIMIT 500')
+    const step = (res: 60 | 3600, before: number): number => {
+      const rows = sel.all(res, before) as { series: number; res: PerfRes; t0: number; data: Buffer }[]
+      if (rows.length > 0) this.db.transaction(() => this.consolidate(rows))()
+      return rows.length
+    }
+    // a block goes once its last slot is older than the limit
+    const age = (res: PerfRes, days: number): number => now - days * 86400 - res * BLOCK_SLOTS
+    for (let n; (n = step(60, age(60, this.limits.keep60sDays))) > 0; ) consolidated += n
+    for (let n; (n = step(3600, age(3600, this.limits.keepHourlyDays))) > 0; ) consolidated += n
+    deleted += this.db.prepare('DELETE FROM perf_block WHERE res = 86400 AND t0 < ?').run(age(86400, this.limits.keepDailyDays)).changes
+    let bytes = this.sizeBytes()
+    for (const res of [60, 3600] as const) {
+      while (bytes > this.limits.maxBytes) {
+        const oldest = this.db.prepare('SELECT min(t0) AS t0 FROM perf_block WHERE res = ?').get(res) as { t0: number | null }
+        if (oldest.t0 === null) break
+        consolidated += step(res, oldest.t0 + 1)
+        bytes = this.sizeBytes()
+      }
+    }
+    while (bytes > this.limits.maxBytes) {
+      const oldest = this.db.prepare('SELECT min(t0) AS t0 FROM perf_block').get() as { t0: number | null }
+      if (oldest.t0 === null) break
+      deleted += this.db.prepare('DELETE FROM perf_block WHERE t0 = ?').run(oldest.t0).changes
+      bytes = this.sizeBytes()
+    }
+    return { consolidated, deleted, bytes }
+  }
+
+  /** everything of a connection: series, blocks, cursors (privacy: "forget") */
+  forget(connectionId: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM perf_block WHERE series IN (SELECT id FROM perf_series WHERE connection_id = ?)').run(connectionId)
+      this.db.prepare('DELETE FROM perf_series WHERE connection_id = ?').run(connectionId)
+      this.db.prepare('DELETE FROM perf_cursor WHERE connection_id = ?').run(connectionId)
+    })()
+    for (const [k, s] of this.series) if (s.key.connectionId === connectionId) this.series.delete(k)
+    for (const [k, c] of this.pendingCursors) if (c.connectionId === connectionId) this.pendingCursors.delete(k)
+    this.knownObjects.clear()
+    this.knownLoaded = false
+  }
+}
+
+function mergeRanges(r: [number, number][]): [number, number][] {
+  r.sort((a, b) => a[0] - b[0])
+  const out: [number, number][] = []
+  for (const x of r) {
+    const last = out[out.length - 1]
+    if (last && x[0] <= last[1]) last[1] = Math.max(last[1], x[1])
+    else out.push([x[0], x[1]])
+  }
+  return out
+}

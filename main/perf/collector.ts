@@ -1,0 +1,511 @@
+/**
+ * The RRD collector (issue 16): one feed per connected host, through the one HTTP helper on the
+ * pinned agent (main/xapi/http.ts), parsed by ./rrd.ts, stored in the cache's performance history
+ * (main/cache/perf.ts).
+ *
+ * Cost follows what is watched:
+ *   - every connected host: GET /rrd_updates every 60 s (start = the end of the last answer stored,
+ *     cf=AVERAGE, interval=60, host=true, json) — the history feed, also what the fleet overview
+ *     reads (nothing more is asked for the overview, nothing at all for a pool that is not connected);
+ *   - the objects of an open graph (`watch`): their host is asked every 5 s for just them
+ *     (vm_uuid=…, host= only when the host itself is watched), kept in memory for the last 10 minutes.
+ * The answer's `step` is the truth (XAPI answers from a coarser archive when `start` is old): rows
+ * go to the resolution they have. First sight of a host: its full dump (/host_rrd) fills 60 s, hourly
+ * and daily history, and one hourly and one daily /rrd_updates do the same for its resident VMs; a VM
+ * first seen later (started, migrated in) gets its own dump (/vm_rrd, one at a time for the whole app).
+ * Errors back off per host (60 s × 2ⁿ, at most 15 min) and say why in `status()`. `pause()` stops all.
+ */
+import type { ObjectRecord } from '../../shared/model/diff'
+import type { PerfHistory, PerfKind, PerfRes } from '../cache/perf'
+import { slotTime } from '../cache/perf'
+import type { ObjectGraph } from '../pools/graph'
+import type { Unsubscribe } from '../pools/api'
+import { httpGet, type PoolHttpContext } from '../xapi/http'
+import { parseRrdDump, parseRrdUpdates, type RrdUpdates } from './rrd'
+import { summarise, type ObjectSummary } from './summary'
+
+export interface CollectorPools {
+  list(): { id: string; status: string; label: string }[]
+  graph(id: string): ObjectGraph | undefined
+  hostHttp(id: string): PoolHttpContext
+  onState?(cb: (s: { id: string; status: string }) => void): Unsubscribe
+}
+
+export interface CollectorOptions {
+  pools: CollectorPools
+  /** the cache's performance history (undefined: memory only, no history) */
+  history: () => PerfHistory | undefined
+  feedMs?: number
+  liveMs?: number
+  /** pending history written every … (and on close) */
+  flushMs?: number
+  pruneMs?: number
+  /** the scheduler's tick */
+  tickMs?: number
+  now?: () => number
+  log?: (line: string) => void
+}
+
+/** the newest 5 s values of a watched object, for the open graph */
+export interface LiveUpdate {
+  connectionId: string
+  kind: PerfKind
+  uuid: string
+  times: number[]
+  /** ds → values, one per time (null = no value) */
+  series: Record<string, (number | null)[]>
+}
+
+export interface HostFeedStatus {
+  connectionId: string
+  hostUuid: string
+  hostName: string
+  /** end of the last answer stored (host clock, s) */
+  lastEnd: number | undefined
+  failures: number
+  /** a sentence, when the last attempt failed */
+  error: string | undefined
+  nextAt: number
+}
+
+const LIVE_KEEP_S = 720
+const MAX_BACKOFF_MS = 15 * 60_000
+const RRD_MAX_BYTES = 64 * 1024 * 1024
+const NULL_UUID = '00000000-0000-0000-0000-000000000000'
+
+interface HostState {
+  key: string
+  connectionId: string
+  ref: string
+  uuid: string
+  name: string
+  address: string
+  nextFeedAt: number
+  nextLiveAt: number
+  feeding: boolean
+  living: boolean
+  failures: number
+  error: string | undefined
+  lastEnd: number | undefined
+  liveEnd: number | undefined
+  firstSightDone: boolean
+}
+
+interface LiveSeries {
+  t: number[]
+  v: number[]
+}
+
+const str = (r: ObjectRecord | undefined, k: string): string => {
+  const v = r?.[k]
+  return typeof v === 'string' ? v : ''
+}
+
+export class RrdCollector {
+  private readonly hosts = new Map<string, HostState>()
+  private readonly watches = new Map<string, { connectionId: string; uuids: Set<string>; until: number }>()
+  private readonly live = new Map<string, Map<string, LiveSeries>>()
+  private readonly latest = new Map<string, ObjectSummary>()
+  private readonly liveListeners = new Set<(u: LiveUpdate) => void>()
+  private readonly dumpQueue: { connectionId: string; uuid: string; address: string }[] = []
+  private readonly dumpQueued = new Set<string>()
+  private dumping = false
+  private paused = false
+  private closed = false
+  private timer: ReturnType<typeof setInterval> | undefined
+  private lastFlush: number
+  private lastPrune = 0
+  private readonly feedMs: number
+  private readonly liveMs: number
+  private readonly flushMs: number
+  private readonly pruneMs: number
+  private readonly now: () => number
+  private readonly log: (line: string) => void
+  private readonly inFlight = new Set<Promise<unknown>>()
+  /** figures for the benchmark and status: requests, bytes parsed */
+  readonly counters = { feeds: 0, lives: 0, dumps: 0, bytes: 0, errors: 0 }
+
+  constructor(private readonly opts: CollectorOptions) {
+    this.feedMs = opts.feedMs ?? 60_000
+    this.liveMs = opts.liveMs ?? 5_000
+    this.flushMs = opts.flushMs ?? 5 * 60_000
+    this.pruneMs = opts.pruneMs ?? 3_600_000
+    this.now = opts.now ?? (() => Date.now())
+    this.log = opts.log ?? (() => {})
+    this.lastFlush = this.now()
+    this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1000)
+    this.timer.unref?.()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // public
+
+  pause(on: boolean): void {
+    this.paused = on
+  }
+
+  isPaused(): boolean {
+    return this.paused
+  }
+
+  /** the open graph's objects, polled every 5 s until `until` (a lease the window renews) */
+  watch(watchId: string, connectionId: string, uuids: readonly string[], leaseMs = 30_000): void {
+    this.watches.set(watchId, { connectionId, uuids: new Set(uuids), until: this.now() + leaseMs })
+    // start now rather than at the next 5 s mark
+    for (const h of this.hosts.values()) if (h.connectionId === connectionId) h.nextLiveAt = Math.min(h.nextLiveAt, this.now())
+  }
+
+  unwatch(watchId: string): void {
+    this.watches.delete(watchId)
+  }
+
+  onLive(cb: (u: LiveUpdate) => void): Unsubscribe {
+    this.liveListeners.add(cb)
+    return () => this.liveListeners.delete(cb)
+  }
+
+  /** what is in memory of the last 10 minutes at 5 s for an object (watched objects only) */
+  liveOf(uuid: string): Map<string, LiveSeries> | undefined {
+    return this.live.get(uuid)
+  }
+
+  /** the overview's figures of every object the feed has seen (newest 60 s row and the last hour) */
+  summaries(): ObjectSummary[] {
+    return [...this.latest.values()]
+  }
+
+  status(): HostFeedStatus[] {
+    return [...this.hosts.values()].map((h) => ({ connectionId: h.connectionId, hostUuid: h.uuid, hostName: h.name, lastEnd: h.lastEnd, failures: h.failures, error: h.error, nextAt: h.nextFeedAt }))
+  }
+
+  /** one scheduling pass (the timer calls it; tests may too) */
+  tick(): void {
+    if (this.closed) return
+    const now = this.now()
+    this.syncHosts(now)
+    for (const [id, w] of this.watches) if (w.until < now) this.watches.delete(id)
+    if (!this.paused) {
+      for (const h of this.hosts.values()) {
+        if (!h.feeding && now >= h.nextFeedAt) this.track(this.feed(h))
+        if (!h.living && now >= h.nextLiveAt) this.track(this.livePoll(h))
+      }
+      this.pumpDumps()
+    }
+    if (now - this.lastFlush >= this.flushMs) this.flush()
+    if (now - this.lastPrune >= this.pruneMs) {
+      this.lastPrune = now
+      try {
+        this.opts.history()?.prune()
+      } catch (e) {
+        this.log(`perf: pruning the history failed: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  /** everything asked so far answered (tests, close) */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+  }
+
+  flush(): void {
+    this.lastFlush = this.now()
+    try {
+      this.opts.history()?.flush()
+    } catch (e) {
+      this.log(`perf: writing the history failed: ${(e as Error).message}`)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    await this.idle()
+    this.flush()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // hosts
+
+  private track(p: Promise<unknown>): void {
+    this.inFlight.add(p)
+    void p.finally(() => this.inFlight.delete(p))
+  }
+
+  private syncHosts(now: number): void {
+    const seen = new Set<string>()
+    for (const c of this.opts.pools.list()) {
+      if (c.status !== 'connected') continue
+      const graph = this.opts.pools.graph(c.id)
+      if (!graph) continue
+      for (const [ref, rec] of graph.all('host')) {
+        const key = `${c.id}\u0000${ref}`
+        seen.add(key)
+        const uuid = str(rec, 'uuid')
+        const address = str(rec, 'address')
+        let h = this.hosts.get(key)
+        if (!h) {
+          // spread the first feeds over the first few seconds
+          const jitter = Math.floor(Math.random() * Math.min(5000, this.feedMs))
+          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, firstSightDone: false }
+          this.hosts.set(key, h)
+        }
+        h.address = address
+        h.name = str(rec, 'name_label')
+      }
+    }
+    for (const k of this.hosts.keys()) if (!seen.has(k)) this.hosts.delete(k)
+  }
+
+  private failed(h: HostState, e: unknown, what: string): void {
+    h.failures++
+    this.counters.errors++
+    const msg = e instanceof Error ? e.message : String(e)
+    if (h.error !== msg) this.log(`perf: ${what} of ${h.name || h.address} failed: ${msg}`)
+    h.error = msg
+    h.nextFeedAt = this.now() + Math.min(MAX_BACKOFF_MS, this.feedMs * 2 ** h.failures)
+  }
+
+  private async get(connectionId: string, address: string, path: string, query: Record<string, string | number | boolean | readonly string[]>): Promise<string> {
+    const r = await httpGet(this.opts.pools.hostHttp(connectionId), address, { path, query, accept: 'application/json', timeoutMs: 20_000, idleTimeoutMs: 20_000, maxBytes: RRD_MAX_BYTES, purpose: 'rrd' })
+    this.counters.bytes += r.body.length
+    return r.text()
+  }
+
+  private async feed(h: HostState): Promise<void> {
+    h.feeding = true
+    try {
+      const hist = this.opts.history()
+      const nowS = Math.floor(this.now() / 1000)
+      if (!h.firstSightDone) {
+        if (hist && !hist.knows(h.uuid)) await this.firstSight(h, hist, nowS)
+        h.firstSightDone = true
+      }
+      // a first start just inside the 60 s archive (2 h): any older and XAPI answers hourly rows
+      const start = h.lastEnd ?? hist?.cursor(h.uuid) ?? nowS - 7200 + 180
+      const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start, cf: 'AVERAGE', interval: 60, host: true, json: true })
+      this.counters.feeds++
+      const u = parseRrdUpdates(text)
+      this.store(h, u, hist, true)
+      h.lastEnd = u.end
+      hist?.setCursor(h.connectionId, h.uuid, u.end)
+      h.failures = 0
+      h.error = undefined
+      h.nextFeedAt = this.now() + this.feedMs
+    } catch (e) {
+      this.failed(h, e, 'reading the performance data')
+    } finally {
+      h.feeding = false
+    }
+  }
+
+  /** the host's whole RRD, and hourly + daily rows of its VMs in one answer each */
+  private async firstSight(h: HostState, hist: PerfHistory, nowS: number): Promise<void> {
+    const dump = parseRrdDump(await this.get(h.connectionId, h.address, '/host_rrd', { json: true }))
+    this.counters.dumps++
+    storeDump(hist, h.connectionId, 'host', h.uuid, dump)
+    for (const [interval, span] of [
+      [3600, 7 * 86400 - 3600],
+      [86400, 366 * 86400],
+    ] as const) {
+      const u = parseRrdUpdates(await this.get(h.connectionId, h.address, '/rrd_updates', { start: nowS - span, cf: 'AVERAGE', interval, host: false, json: true }))
+      this.store(h, u, hist, false)
+    }
+  }
+
+  /** rows of an answer into the history (at the answer's own step) and the overview's figures */
+  private store(h: HostState, u: RrdUpdates, hist: PerfHistory | undefined, feed: boolean): void {
+    const res = resolutionOf(u.step)
+    const objects = new Map<string, { kind: PerfKind; cols: { ds: string; i: number }[] }>()
+    u.legend.forEach((l, i) => {
+      if (!l || l.cf !== 'AVERAGE' || (l.kind !== 'host' && l.kind !== 'vm')) return
+      let o = objects.get(l.uuid)
+      if (!o) objects.set(l.uuid, (o = { kind: l.kind, cols: [] }))
+      o.cols.push({ ds: l.ds, i })
+    })
+    for (const [uuid, o] of objects) {
+      if (feed && hist && o.kind === 'vm' && !hist.knows(uuid)) this.queueDump(h, uuid)
+      if (hist) {
+        const key = { connectionId: h.connectionId, kind: o.kind, uuid, ds: '' }
+        for (const c of o.cols) {
+          key.ds = c.ds
+          const k = { ...key }
+          if (u.step < 60) {
+            // finer than a minute (a live answer, or a host that ignores interval): average per minute
+            const acc = new Map<number, { s: number; n: number }>()
+            for (let r = 0; r < u.rows; r++) {
+              const v = u.value(r, c.i)
+              if (!Number.isFinite(v)) continue
+              const t = slotTime(60, u.times[r] ?? 0)
+              const a = acc.get(t) ?? { s: 0, n: 0 }
+              a.s += v
+              a.n++
+              acc.set(t, a)
+            }
+            for (const [t, a] of acc) hist.put(k, 60, t, a.s / a.n)
+          } else for (let r = 0; r < u.rows; r++) hist.put(k, res, u.times[r] ?? 0, u.value(r, c.i))
+        }
+      }
+      if (feed && u.step <= 60) {
+        const values: Record<string, number> = {}
+        const newest = u.rows > 0 ? 0 : -1
+        if (newest < 0) continue
+        for (const c of o.cols) {
+          // newest row with a number for this source
+          for (let r = 0; r < Math.min(u.rows, 3); r++) {
+            const v = u.value(r, c.i)
+            if (Number.isFinite(v)) {
+              values[c.ds] = v
+              break
+            }
+          }
+        }
+        const prev = this.latest.get(uuid)
+        this.latest.set(uuid, summarise(prev, { connectionId: h.connectionId, kind: o.kind, uuid, at: u.times[0] ?? u.end, values }))
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // VM dumps on first sight
+
+  private queueDump(h: HostState, uuid: string): void {
+    if (this.dumpQueued.has(uuid)) return
+    this.dumpQueued.add(uuid)
+    this.dumpQueue.push({ connectionId: h.connectionId, uuid, address: h.address })
+  }
+
+  private pumpDumps(): void {
+    if (this.dumping) return
+    const job = this.dumpQueue.shift()
+    if (!job) return
+    this.dumping = true
+    this.track(
+      (async () => {
+        try {
+          const hist = this.opts.history()
+          if (!hist || hist.knows(job.uuid)) return
+          const dump = parseRrdDump(await this.get(job.connectionId, job.address, '/vm_rrd', { uuid: job.uuid, json: true }))
+          this.counters.dumps++
+          storeDump(hist, job.connectionId, 'vm', job.uuid, dump)
+        } catch (e) {
+          this.log(`perf: the RRD of VM ${job.uuid} could not be read: ${(e as Error).message}`)
+        } finally {
+          this.dumping = false
+        }
+      })(),
+    )
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // live: the open graph's objects every 5 s
+
+  private watchedOn(h: HostState): { host: boolean; vms: string[] } {
+    const uuids = new Set<string>()
+    for (const w of this.watches.values()) if (w.connectionId === h.connectionId) for (const u of w.uuids) uuids.add(u)
+    if (uuids.size === 0) return { host: false, vms: [] }
+    const graph = this.opts.pools.graph(h.connectionId)
+    const vms: string[] = []
+    for (const vmRef of graph?.related('VMsByHost', h.ref) ?? []) {
+      const u = str(graph?.get('VM', vmRef), 'uuid')
+      if (uuids.has(u)) vms.push(u)
+    }
+    return { host: uuids.has(h.uuid), vms }
+  }
+
+  private async livePoll(h: HostState): Promise<void> {
+    const w = this.watchedOn(h)
+    h.nextLiveAt = this.now() + this.liveMs
+    if (!w.host && w.vms.length === 0) {
+      h.liveEnd = undefined
+      return
+    }
+    if (h.failures > 0 && this.now() < h.nextFeedAt) return // backing off: the feed's retry decides
+    h.living = true
+    try {
+      const nowS = Math.floor(this.now() / 1000)
+      const start = h.liveEnd !== undefined && h.liveEnd > nowS - 580 ? h.liveEnd : nowS - 580
+      const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start, cf: 'AVERAGE', interval: 5, host: w.host, json: true, vm_uuid: w.vms.length > 0 ? w.vms : [NULL_UUID] })
+      this.counters.lives++
+      const u = parseRrdUpdates(text)
+      h.liveEnd = u.end
+      this.storeLive(h, u, new Set([...(w.host ? [h.uuid] : []), ...w.vms]))
+    } catch (e) {
+      h.liveEnd = undefined
+      const msg = (e as Error).message
+      if (h.error !== msg) this.log(`perf: live data of ${h.name || h.address}: ${msg}`)
+    } finally {
+      h.living = false
+    }
+  }
+
+  private storeLive(h: HostState, u: RrdUpdates, wanted: Set<string>): void {
+    const byObj = new Map<string, { kind: PerfKind; cols: { ds: string; i: number }[] }>()
+    u.legend.forEach((l, i) => {
+      if (!l || l.cf !== 'AVERAGE' || (l.kind !== 'host' && l.kind !== 'vm') || !wanted.has(l.uuid)) return
+      let o = byObj.get(l.uuid)
+      if (!o) byObj.set(l.uuid, (o = { kind: l.kind, cols: [] }))
+      o.cols.push({ ds: l.ds, i })
+    })
+    const nowS = Math.floor(this.now() / 1000)
+    for (const [uuid, o] of byObj) {
+      let m = this.live.get(uuid)
+      if (!m) this.live.set(uuid, (m = new Map()))
+      // rows come newest first; keep them oldest first, only those newer than what is held
+      const order = [...u.times.keys()].reverse()
+      const update: LiveUpdate = { connectionId: h.connectionId, kind: o.kind, uuid, times: [], series: {} }
+      const firstCol = o.cols[0]
+      const lastT = firstCol ? (m.get(firstCol.ds)?.t.at(-1) ?? -Infinity) : -Infinity
+      for (const r of order) {
+        const t = u.times[r] ?? 0
+        if (t > lastT) update.times.push(t)
+      }
+      for (const c of o.cols) {
+        let s = m.get(c.ds)
+        if (!s) m.set(c.ds, (s = { t: [], v: [] }))
+        const vals: (number | null)[] = []
+        for (const r of order) {
+          const t = u.times[r] ?? 0
+          if (t <= (s.t.at(-1) ?? -Infinity)) continue
+          const v = u.value(r, c.i)
+          s.t.push(t)
+          s.v.push(v)
+          if (t > lastT) vals.push(Number.isFinite(v) ? v : null)
+        }
+        const cut = s.t.findIndex((t) => t > Math.max(nowS, s.t.at(-1) ?? 0) - LIVE_KEEP_S)
+        if (cut > 0) {
+          s.t.splice(0, cut)
+          s.v.splice(0, cut)
+        }
+        update.series[c.ds] = vals
+      }
+      if (update.times.length > 0) for (const cb of this.liveListeners) cb(update)
+    }
+    // objects no longer watched leave memory
+    for (const uuid of this.live.keys()) if (!this.isWatched(uuid)) this.live.delete(uuid)
+  }
+
+  private isWatched(uuid: string): boolean {
+    for (const w of this.watches.values()) if (w.uuids.has(uuid)) return true
+    return false
+  }
+}
+
+/** the resolution a step's rows are stored at (the answer's step is the truth) */
+export function resolutionOf(step: number): PerfRes {
+  if (step <= 60) return 60
+  if (step <= 3600) return 3600
+  return 86400
+}
+
+/** the AVERAGE archives of a full dump (5 s ones are left out: the feed's 60 s rows cover them) */
+function storeDump(hist: PerfHistory, connectionId: string, kind: PerfKind, uuid: string, dump: ReturnType<typeof parseRrdDump>): void {
+  for (const a of dump.archives) {
+    if (a.cf !== 'AVERAGE' || a.resolution < 60) continue
+    const res = resolutionOf(a.resolution)
+    const n = dump.ds.length
+    dump.ds.forEach((d, c) => {
+      const key = { connectionId, kind, uuid, ds: d.name }
+      for (let r = 0; r < a.rows; r++) hist.put(key, res, a.times[r] ?? 0, a.data[r * n + c] ?? Number.NaN)
+    })
+  }
+}
