@@ -1,8 +1,10 @@
 /**
  * PoolManager: every saved pool connection of the app (PoolManagerApi + PoolHostAccess).
  *
- * Files in `dataDir` (atomic writes, mode 0600): connections.json (saved connections with their
- * remembered member addresses — never a password), pins.json (certificate pins per host).
+ * Files in `dataDir`, through the one small-file store (main/storage/small-file.ts): connections.json
+ * (saved connections with their remembered member addresses — never a password; ./connections-file.ts),
+ * pins.json (certificate pins per host, main/xapi/trust.ts). Add, edit and forget change the list in
+ * memory only after the disk took the change; a refused write is a sentence and nothing is applied.
  * Passwords live in the Keychain only (when remembered) or in memory for the app session.
  * With an InventoryCache, saved pools appear at construction as offline with `cachedAt` (from the
  * cache's metadata only, no records). An offline pool's last-known graph is not parsed into main:
@@ -13,18 +15,18 @@
  * it, off the hot path.
  */
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConnectionState } from '../../shared/contract/connection'
 import { resetPieces, type ObjectRecord, type ObjectUpsert, type PoolDiff } from '../../shared/model/diff'
 import { OFFLINE_UNUSED_CLASSES, OFFLINE_UNUSED_FIELDS, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
 import { parseAddress } from '../xapi/client'
-import { SerialWriter } from '../xapi/atomic-file'
+import { StoredDocument, type SmallFileProblem } from '../storage/small-file'
 import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
 import type { AddConnectionInput, CachedPage, EditConnectionInput, InventoryCache, PageSelection, RawPoolDiff, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
 import { PoolConnection, type BackoffOptions, type SavedConnection } from './connection'
 import type { InitialLoad } from './eventloop'
 import type { Keychain } from './keychain'
+import { connectionsFileSpec, type ConnectionsFile } from './connections-file'
 
 /** what an offline pool's stream from the cache leaves out (shared/model/slim.ts) */
 export const OFFLINE_OMISSION = { fields: mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS), classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
@@ -87,23 +89,12 @@ export interface PoolManagerOptions {
   maxResponseBytes?: number
 }
 
-interface FileShape {
-  version: 1
-  connections: SavedConnection[]
-}
-
-function isSaved(v: unknown): v is SavedConnection {
-  if (typeof v !== 'object' || v === null) return false
-  const o = v as Record<string, unknown>
-  return typeof o.id === 'string' && typeof o.address === 'string' && typeof o.username === 'string'
-}
-
 export class PoolManager implements PoolManagerApi, PoolHostAccess {
   private readonly conns = new Map<string, PoolConnection>()
   private readonly stateListeners = new Set<(s: ConnectionState) => void>()
   private readonly diffListeners = new Set<(d: PoolDiff) => void>()
-  private readonly writer: SerialWriter
-  private readonly file: string
+  /** connections.json: the list changes here only after the disk took it */
+  private readonly doc: StoredDocument<ConnectionsFile>
   readonly hostTrust: HostTrust
   private readonly log: (line: string) => void
   private readonly opts: PoolManagerOptions
@@ -114,41 +105,35 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   constructor(opts: PoolManagerOptions) {
     this.opts = opts
     this.log = opts.log ?? (() => undefined)
-    this.file = join(opts.dataDir, 'connections.json')
-    this.writer = new SerialWriter(this.file)
+    this.doc = new StoredDocument(connectionsFileSpec(opts.dataDir))
     this.hostTrust = new HostTrust(new PinStore(join(opts.dataDir, 'pins.json')))
+    for (const p of this.fileProblems()) this.log(p.message)
     const cachedAt = this.cachedTimes()
-    for (const saved of this.readSaved()) this.addConnectionObject(saved, cachedAt)
+    for (const saved of this.doc.value.connections) this.addConnectionObject(saved, cachedAt)
     void this.refreshStoredPasswords()
   }
 
-  private readSaved(): SavedConnection[] {
-    let text: string
-    try {
-      text = readFileSync(this.file, 'utf8')
-    } catch {
-      return []
-    }
-    let data: unknown
-    try {
-      data = JSON.parse(text)
-    } catch (e) {
-      throw new Error(`saved connections file ${this.file} is not valid JSON (${(e as Error).message})`)
-    }
-    const list = (data as Partial<FileShape>)?.connections
-    if (!Array.isArray(list)) throw new Error(`saved connections file ${this.file} has no "connections" list`)
-    return list.filter(isSaved).map((s) => ({
-      ...s,
-      rememberPassword: Boolean(s.rememberPassword),
-      forceXmlRpc: Boolean(s.forceXmlRpc),
-      doNotCache: Boolean(s.doNotCache),
-      memberAddresses: Array.isArray(s.memberAddresses) ? s.memberAddresses.filter((a) => typeof a === 'string') : [],
-    }))
+  /** what reading connections.json and pins.json at start found wrong (each a sentence) */
+  fileProblems(): SmallFileProblem[] {
+    return [this.doc.problem, this.hostTrust.pins.problem].filter((p): p is SmallFileProblem => p !== undefined)
   }
 
-  private save(): void {
-    const data = (): string => JSON.stringify({ version: 1, connections: [...this.conns.values()].map((c) => c.saved) } satisfies FileShape, null, 1)
-    this.writer.write(data).catch((e: unknown) => this.log(`could not save ${this.file}: ${(e as Error).message}`))
+  /**
+   * What a connection learned about its pool (name, members, master, version) to disk, in the
+   * background: the user's own fields come from the committed document, the learned ones from
+   * memory; a failure is logged (the connection keeps working, the next start learns it again).
+   */
+  private saveLearned(): void {
+    this.doc
+      .update((d) => ({
+        ...d,
+        connections: d.connections.map((s) => {
+          const c = this.conns.get(s.id)
+          if (!c) return s
+          return { ...c.saved, id: s.id, address: s.address, username: s.username, rememberPassword: s.rememberPassword, forceXmlRpc: s.forceXmlRpc, doNotCache: s.doNotCache }
+        }),
+      }))
+      .catch((e: unknown) => this.log((e as Error).message))
   }
 
   private async refreshStoredPasswords(): Promise<void> {
@@ -207,7 +192,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
       },
       onState: (s) => this.emitState(s),
       onDiff: (d) => this.emitDiff(conn, d),
-      save: () => this.save(),
+      save: () => this.saveLearned(),
     })
     this.conns.set(saved.id, conn)
     if (this.opts.cache && !saved.doNotCache) {
@@ -370,8 +355,9 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
       doNotCache: Boolean(input.doNotCache),
       memberAddresses: [],
     }
+    // on disk first: a refused write (a sentence naming the file and why) adds nothing, so a retry makes no duplicate
+    await this.doc.update((d) => ({ ...d, connections: [...d.connections, saved] }))
     const conn = this.addConnectionObject(saved)
-    this.save()
     await this.storePassword(conn, input.password)
     void conn.connect(input.password)
     return conn.state()
@@ -405,8 +391,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
       next.masterAddress = undefined
       next.memberAddresses = []
     }
+    await this.doc.update((d) => ({ ...d, connections: d.connections.map((s) => (s.id === next.id ? next : s)) }))
     conn.saved = next
-    this.save()
     if (input.password !== undefined || input.rememberPassword !== undefined) await this.storePassword(conn, input.password ?? (await this.passwordFor(conn)))
     if (next.doNotCache && !before.doNotCache) {
       const cache = this.opts.cache
@@ -445,9 +431,10 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
 
   async forget(id: string): Promise<void> {
     const conn = this.need(id)
+    // on disk first: a refused write leaves the server saved, connected and shown
+    await this.doc.update((d) => ({ ...d, connections: d.connections.filter((s) => s.id !== id) }))
     await conn.disconnect()
     this.conns.delete(id)
-    this.save()
     await this.opts.keychain.delete(this.account(id)).catch(() => undefined)
     // pins of this pool's hosts, unless another saved connection still uses them
     const port = conn.port
@@ -459,7 +446,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         mine.delete(hostKey(p.host, p.port))
       }
     }
-    await this.hostTrust.pins.delete(mine)
+    // the server is forgotten; pins left behind by a refused write are only unused, never trusted for another server
+    await this.hostTrust.pins.delete(mine).catch((e: unknown) => this.log((e as Error).message))
     this.opts.cache?.forget(id)
   }
 
@@ -580,7 +568,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     this.hostTrust.destroy()
     // a connection list write queued by the last state change, or a member pin written by a
     // connect that was cut short, must land before the caller removes or reuses the data folder
-    await Promise.all([this.writer.idle(), this.hostTrust.pins.idle()])
+    await Promise.all([this.doc.idle(), this.hostTrust.pins.idle()])
   }
 
   // --- PoolHostAccess ------------------------------------------------------------------------------

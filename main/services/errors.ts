@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod'
 import type { ContractError } from '../../shared/contract'
+import { SmallFileWriteError } from '../storage/small-file'
 
 /** Codes produced by the doors and services themselves (XAPI failures keep their XAPI code). */
 export type ServiceErrorCode =
@@ -65,6 +66,8 @@ export function isProgrammerError(err: unknown): boolean {
  */
 export function toContractError(err: unknown): ContractError {
   if (err instanceof ServiceError) return err.toContract()
+  // the disk refused a write: a refusal whose sentence names the file and why (its errno is not a contract code)
+  if (err instanceof SmallFileWriteError) return { code: 'failed', message: err.message }
   if (typeof err === 'object' && err !== null) {
     const rec = err as Record<string, unknown>
     const code = rec['code']

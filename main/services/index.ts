@@ -150,8 +150,8 @@ export function createServices(deps: ServicesDeps): Services {
       return found
     },
     'settings.get': () => settings.get(),
-    'settings.update': (a) => {
-      const next = settings.update(a)
+    'settings.update': async (a) => {
+      const next = await settings.update(a)
       broadcast('settings.changed', next)
       return next
     },

@@ -3,21 +3,28 @@
  * layout) in `<dataDir>/settings.json`. Main is their one owner, so Electron's native menu, every
  * window and the next start agree; the renderer keeps a mirror (renderer/src/stores/settings.ts).
  *
- * Read field by field: a damaged or out-of-range value falls back to its default (and says so in
- * the log) without losing the others; unknown keys from newer versions are dropped.
+ * Kept through the one small-file store (main/storage/small-file.ts): `{ version: 1, settings }`
+ * (a file of version 0, the bare settings object, is read too). Inside, read field by field: a
+ * damaged or out-of-range value falls back to its default (and says so in the log) without losing
+ * the others; unknown keys from newer versions are dropped. `update` changes the settings only after
+ * the disk took them; a refused write rejects with a sentence naming the file and the reason.
  */
 import { join } from 'node:path'
 import { DEFAULT_UI_SETTINGS, MAX_CONSOLE_PREFS, UiSettings, type ConsolePrefs, type SettingsPatch } from '../../shared/contract'
-import { readJsonFile, writeJsonFile } from './json-file'
+import { SmallFile, type SmallFileProblem } from '../storage/small-file'
 import { z } from 'zod'
 
 export interface SettingsStore {
   get(): UiSettings
-  update(patch: SettingsPatch): UiSettings
+  /** resolves with the new settings once they are saved; rejects (a sentence) with nothing changed */
+  update(patch: SettingsPatch): Promise<UiSettings>
+  /** what reading settings.json found wrong, if anything */
+  readonly problem?: SmallFileProblem | undefined
 }
 
 /** stored settings as they are read: any object; each known field is checked on its own */
-const StoredSettings = z.record(z.string(), z.unknown())
+const SettingsFile = z.object({ version: z.literal(1), settings: z.record(z.string(), z.unknown()) })
+type SettingsFile = z.infer<typeof SettingsFile>
 
 /** the stored object's valid fields over the defaults; `problems` names the fields that were not valid */
 export function settingsFromStored(raw: Record<string, unknown>): { settings: UiSettings; problems: string[] } {
@@ -77,22 +84,35 @@ export function applySettingsPatch(current: UiSettings, patch: SettingsPatch): U
 }
 
 export function openSettingsStore(dataDir: string, log: (line: string) => void = () => {}): SettingsStore {
-  const file = join(dataDir, 'settings.json')
-  const read = readJsonFile(file, StoredSettings)
-  let current: UiSettings = { ...DEFAULT_UI_SETTINGS }
-  if (read.ok) {
-    const r = settingsFromStored(read.value)
-    current = r.settings
-    if (r.problems.length) log(`settings: ${file} has invalid ${r.problems.join(', ')}; using the defaults for those`)
-  } else if (!read.missing) log(`settings: ${read.problem}; using defaults`)
+  const file = new SmallFile<SettingsFile>({
+    file: join(dataDir, 'settings.json'),
+    what: 'the settings',
+    version: 1,
+    schema: SettingsFile,
+    empty: () => ({ version: 1, settings: {} }),
+    // version 0: the settings object itself
+    migrate: (from, doc) => (from === 0 ? { version: 1, settings: doc } : doc),
+  })
+  const read = file.read()
+  if (read.problem) log(`settings: ${read.problem.message}`)
+  const r = settingsFromStored(read.value.settings)
+  let current: UiSettings = r.settings
+  if (r.problems.length) log(`settings: ${file.file} has invalid ${r.problems.join(', ')}; using the defaults for those`)
+  let queue: Promise<unknown> = Promise.resolve()
   return {
+    problem: read.problem,
     get: () => structuredClone(current),
     update(patch) {
-      const next = applySettingsPatch(current, patch)
-      // memory changes only once the file took it
-      writeJsonFile(file, next)
-      current = next
-      return structuredClone(current)
+      const run = async (): Promise<UiSettings> => {
+        const next = applySettingsPatch(current, patch)
+        // memory changes only once the file took it
+        await file.write({ version: 1, settings: next })
+        current = next
+        return structuredClone(current)
+      }
+      const p = queue.then(run, run)
+      queue = p.catch(() => undefined)
+      return p
     },
   }
 }
@@ -102,7 +122,7 @@ export function memorySettingsStore(initial: Partial<UiSettings> = {}): Settings
   let current: UiSettings = settingsFromStored(initial).settings
   return {
     get: () => structuredClone(current),
-    update(patch) {
+    async update(patch) {
       current = applySettingsPatch(current, patch)
       return structuredClone(current)
     },

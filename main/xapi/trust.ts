@@ -18,10 +18,10 @@
 import https from 'node:https'
 import tls from 'node:tls'
 import { isIP, type Socket } from 'node:net'
-import { readFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
+import { z } from 'zod'
 import type { CertificateInfo } from '../../shared/contract/connection'
-import { SerialWriter } from './atomic-file'
+import { StoredDocument, type SmallFileProblem } from '../storage/small-file'
 import { CertificateTrustError, TransportError } from './errors'
 
 export interface PinnedCertificate {
@@ -40,44 +40,58 @@ export function hostKey(host: string, port: number): string {
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`
 }
 
-function isPin(v: unknown): v is PinnedCertificate {
-  if (typeof v !== 'object' || v === null) return false
-  const o = v as Record<string, unknown>
-  return typeof o.fingerprint256 === 'string' && typeof o.pem === 'string' && (o.source === 'user' || o.source === 'pool')
-}
+export const PinnedCertificateSchema = z.object({
+  fingerprint256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'must be a SHA-256 fingerprint (AA:BB:…)'),
+  pem: z.string().includes('BEGIN CERTIFICATE'),
+  subject: z.string(),
+  issuer: z.string(),
+  validFrom: z.string(),
+  validTo: z.string(),
+  pinnedAt: z.string(),
+  source: z.enum(['user', 'pool']),
+}) satisfies z.ZodType<PinnedCertificate>
 
-/** pinned certificates per host, persisted as one JSON file (atomic writes, mode 0600) */
+const PinsFile = z.object({ version: z.literal(1), pins: z.record(z.string(), PinnedCertificateSchema) })
+type PinsFile = z.infer<typeof PinsFile>
+
+/**
+ * Pinned certificates per host, in one file through the small-file store (main/storage/small-file.ts):
+ * every pin is checked on read — a file with a bad pin is set aside whole and said (`problem`), never
+ * half-trusted with the bad pins silently dropped; a pin is trusted (in memory) only after the disk
+ * took it, and a refused write is a sentence.
+ */
 export class PinStore {
-  private readonly pins = new Map<string, PinnedCertificate>()
-  private readonly writer: SerialWriter | undefined
+  private readonly doc: StoredDocument<PinsFile> | undefined
+  /** memory-only store (tests, no file) */
+  private memory: PinsFile = { version: 1, pins: {} }
   private readonly listeners = new Set<(key: string) => void>()
+  /** what reading the file found wrong, if anything */
+  readonly problem: SmallFileProblem | undefined
 
   /** `file` undefined = memory only (tests) */
-  constructor(private readonly file?: string) {
-    this.writer = file ? new SerialWriter(file) : undefined
-    if (file) this.load(file)
+  constructor(file?: string) {
+    this.doc = file ? new StoredDocument({ file, what: 'the certificate pins', version: 1, schema: PinsFile, empty: () => ({ version: 1, pins: {} }) }) : undefined
+    this.problem = this.doc?.problem
   }
 
-  private load(file: string): void {
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch {
-      return
+  private get current(): PinsFile {
+    return this.doc ? this.doc.value : this.memory
+  }
+
+  /** memory only: applied at once (undefined); with a file: a promise settled once the disk took it */
+  private commit(change: (pins: Record<string, PinnedCertificate>) => Record<string, PinnedCertificate>): Promise<unknown> | undefined {
+    if (!this.doc) {
+      this.memory = { version: 1, pins: change(this.memory.pins) }
+      return undefined
     }
-    let data: unknown
-    try {
-      data = JSON.parse(text)
-    } catch (e) {
-      throw new Error(`certificate pin file ${file} is not valid JSON (${(e as Error).message}); move it away to start over`)
-    }
-    const pins = typeof data === 'object' && data !== null ? (data as { pins?: unknown }).pins : undefined
-    if (typeof pins !== 'object' || pins === null) throw new Error(`certificate pin file ${file} has no "pins" object`)
-    for (const [k, v] of Object.entries(pins)) if (isPin(v)) this.pins.set(k, v)
+    return this.doc.update((d) => {
+      const pins = change(d.pins)
+      return pins === d.pins ? d : { ...d, pins }
+    })
   }
 
   get(key: string): PinnedCertificate | undefined {
-    return this.pins.get(key)
+    return Object.prototype.hasOwnProperty.call(this.current.pins, key) ? this.current.pins[key] : undefined
   }
 
   onChange(cb: (key: string) => void): () => void {
@@ -85,37 +99,37 @@ export class PinStore {
     return () => this.listeners.delete(cb)
   }
 
+  private notify(keys: Iterable<string>): void {
+    for (const k of keys) for (const l of this.listeners) l(k)
+  }
+
   async set(key: string, pin: PinnedCertificate): Promise<void> {
-    const old = this.pins.get(key)
+    const old = this.get(key)
     if (old && old.fingerprint256 === pin.fingerprint256 && old.source === pin.source) return
-    this.pins.set(key, pin)
-    for (const l of this.listeners) l(key)
-    await this.save()
+    const written = this.commit((pins) => ({ ...pins, [key]: pin }))
+    if (written) await written
+    this.notify([key])
   }
 
   async delete(keys: Iterable<string>): Promise<void> {
-    let changed = false
-    for (const k of keys) {
-      if (this.pins.delete(k)) {
-        changed = true
-        for (const l of this.listeners) l(k)
-      }
-    }
-    if (changed) await this.save()
+    const gone = [...new Set(keys)].filter((k) => this.get(k) !== undefined)
+    if (gone.length === 0) return
+    const written = this.commit((pins) => {
+      const next = { ...pins }
+      for (const k of gone) delete next[k]
+      return next
+    })
+    if (written) await written
+    this.notify(gone)
   }
 
   keys(): string[] {
-    return [...this.pins.keys()]
+    return Object.keys(this.current.pins)
   }
 
   /** resolves when every write queued so far has landed (or failed) */
   idle(): Promise<void> {
-    return this.writer?.idle() ?? Promise.resolve()
-  }
-
-  private save(): Promise<void> {
-    if (!this.writer) return Promise.resolve()
-    return this.writer.write(() => JSON.stringify({ version: 1, pins: Object.fromEntries(this.pins) }, null, 1))
+    return this.doc?.idle() ?? Promise.resolve()
   }
 }
 

@@ -26,12 +26,13 @@ describe('settings.json (main)', () => {
     expect(problems.sort()).toEqual(['consoles.bad', 'showTemplates', 'treeWidth'])
   })
 
-  it('a change is on disk before it is answered, and a restart reads it back', () => {
+  it('a change is on disk before it is answered, and a restart reads it back', async () => {
     const log: string[] = []
     const a = openSettingsStore(dir, (l) => log.push(l))
-    a.update({ treeWidth: 412, activityHeight: 300, consoles: { 'c|vm|OpaqueRef:1': { scale: '1:1' } } })
-    const onDisk = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')) as UiSettings
-    expect(onDisk.treeWidth).toBe(412)
+    await a.update({ treeWidth: 412, activityHeight: 300, consoles: { 'c|vm|OpaqueRef:1': { scale: '1:1' } } })
+    const onDisk = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')) as { version: number; settings: UiSettings }
+    expect(onDisk.version).toBe(1)
+    expect(onDisk.settings.treeWidth).toBe(412)
     const b = openSettingsStore(dir)
     expect(b.get().treeWidth).toBe(412)
     expect(b.get().consoles['c|vm|OpaqueRef:1']).toEqual({ scale: '1:1' })
@@ -45,9 +46,15 @@ describe('settings.json (main)', () => {
     expect(log.join('\n')).toMatch(/not valid JSON/)
   })
 
-  it('refuses an out-of-range change and keeps what it had', () => {
+  it('reads a file of version 0 (the bare settings object)', () => {
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ treeWidth: 400, theme: 'dark' }))
+    const s = openSettingsStore(dir).get()
+    expect([s.treeWidth, s.theme]).toEqual([400, 'dark'])
+  })
+
+  it('refuses an out-of-range change and keeps what it had', async () => {
     const s = openSettingsStore(dir)
-    expect(() => s.update({ treeWidth: 10 })).toThrow()
+    await expect(s.update({ treeWidth: 10 })).rejects.toThrow()
     expect(s.get().treeWidth).toBe(DEFAULT_UI_SETTINGS.treeWidth)
   })
 
