@@ -17,6 +17,7 @@ import type { ObjectRecord, PoolDiff } from '../../shared/model/diff'
 import { XapiClient, formatAddress, parseAddress } from '../xapi/client'
 import { CertificateTrustError, TransportError, XapiError, isXapiError } from '../xapi/errors'
 import type { PoolHttpContext } from '../xapi/http'
+import type { CallProgress, StallRule } from '../xapi/transport'
 import { hostKey, pinFromPem, type HostTrust } from '../xapi/trust'
 import { EventLoop, type InitialLoad, type PartialDiff } from './eventloop'
 import { ObjectGraph } from './graph'
@@ -59,6 +60,8 @@ export interface ConnectionRuntime {
   eventTimeoutS: number
   callTimeoutMs: number
   maxResponseBytes?: number
+  /** the slow-answer rule (main/xapi/transport.ts DEFAULT_STALL when omitted) */
+  stall?: StallRule
   log: (line: string) => void
   /** returns the id of another connection already holding this pool uuid */
   claimPool: (id: string, poolUuid: string) => string | undefined
@@ -103,6 +106,9 @@ export class PoolConnection {
   private generation = 0
   /** kept in memory only, for reconnects during this app session */
   private password: string | undefined
+  /** the call of the connection attempt in flight (published while connecting/reconnecting) */
+  private progress: CallProgress | undefined
+  private lastProgressEmit = 0
   clockSkewMs: number | undefined
 
   constructor(
@@ -157,6 +163,9 @@ export class PoolConnection {
       ...(this.certificate && (this.status === 'awaiting-trust' || this.status === 'cert-changed') ? { certificate: this.certificate } : {}),
       ...(this.cachedAt && this.status !== 'connected' ? { cachedAt: this.cachedAt } : {}),
       ...(this.offlineSince && this.status !== 'connected' ? { offlineSince: this.offlineSince } : {}),
+      ...(this.progress && (this.status === 'connecting' || this.status === 'reconnecting')
+        ? { progress: { method: this.progress.method, bytes: this.progress.bytes, since: new Date(this.progress.startedAt).toISOString() } }
+        : {}),
     }
   }
 
@@ -165,7 +174,24 @@ export class PoolConnection {
     this.detail = extra.detail
     this.certificate = extra.certificate
     if (status !== 'reconnecting') this.nextRetryAt = undefined
+    if (status !== 'connecting' && status !== 'reconnecting') this.progress = undefined
     this.rt.onState(this.state())
+  }
+
+  /**
+   * A call of the connection's clients moved (transport.ts onProgress). While an attempt is in
+   * flight it is what the user sees ("reading the pool: 3 KiB received"): published when the call
+   * changes and at most twice a second while its bytes grow.
+   */
+  private onCallProgress(p: CallProgress): void {
+    if (this.runtime !== 'connecting' && this.runtime !== 'recovering') return
+    const changed = this.progress?.method !== p.method || this.progress.startedAt !== p.startedAt
+    this.progress = p
+    const now = Date.now()
+    if (changed || now - this.lastProgressEmit >= 500) {
+      this.lastProgressEmit = now
+      if (this.status === 'connecting' || this.status === 'reconnecting') this.rt.onState(this.state())
+    }
   }
 
   setPassword(pw: string | undefined): void {
@@ -195,7 +221,7 @@ export class PoolConnection {
       await this.establish(gen, [this.saved.masterAddress ?? this.saved.address, this.saved.address], false)
     } catch (e) {
       if (gen !== this.generation) return
-      if (e instanceof TransportError && this.saved.memberAddresses.length > 0) {
+      if (e instanceof TransportError && e.kind !== 'stalled' && this.saved.memberAddresses.length > 0) {
         // the remembered master is unreachable: treat it like a loss (probe the members)
         this.lostAt = Date.now()
         this.offlineSince ??= new Date().toISOString()
@@ -298,6 +324,8 @@ export class PoolConnection {
       purpose: `${purpose}:${this.id}`,
       timeoutMs: this.rt.callTimeoutMs,
       ...(this.rt.maxResponseBytes ? { maxResponseBytes: this.rt.maxResponseBytes } : {}),
+      ...(this.rt.stall ? { stall: this.rt.stall } : {}),
+      onProgress: (p) => this.onCallProgress(p),
       describeRef: (ref) => this.graph.describeRef(ref),
     }
   }
@@ -515,6 +543,9 @@ export class PoolConnection {
       this.password = undefined
       this.set('auth-failed', { detail: 'The user name or password was refused by the pool.' })
     } else if (e instanceof DuplicatePoolError) {
+      this.set('failed', { detail: e.message })
+    } else if (e instanceof TransportError && e.kind === 'stalled') {
+      // a pool that trickles will trickle again: say so and let the user decide (Retry)
       this.set('failed', { detail: e.message })
     } else if (e instanceof TransportError) {
       // first connection to an address that does not answer: keep retrying with backoff

@@ -21,6 +21,7 @@ import { resetPieces, type ObjectRecord, type ObjectUpsert, type PoolDiff } from
 import { OFFLINE_UNUSED_CLASSES, OFFLINE_UNUSED_FIELDS, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
 import { parseAddress } from '../xapi/client'
 import { StoredDocument, type SmallFileProblem } from '../storage/small-file'
+import type { StallRule } from '../xapi/transport'
 import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
 import type { AddConnectionInput, CachedPage, EditConnectionInput, InventoryCache, PageSelection, RawPoolDiff, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
 import { PoolConnection, type BackoffOptions, type SavedConnection } from './connection'
@@ -87,6 +88,8 @@ export interface PoolManagerOptions {
   callTimeoutMs?: number
   /** largest accepted response body (bytes), default 512 MiB */
   maxResponseBytes?: number
+  /** the slow-answer rule: an answer that moves less than minBytes in windowMs is abandoned (default transport.ts DEFAULT_STALL, 4 KiB in 15 s) */
+  stall?: StallRule
 }
 
 export class PoolManager implements PoolManagerApi, PoolHostAccess {
@@ -179,6 +182,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
       eventTimeoutS: this.opts.eventTimeoutS ?? 30,
       callTimeoutMs: this.opts.callTimeoutMs ?? 60_000,
       ...(this.opts.maxResponseBytes ? { maxResponseBytes: this.opts.maxResponseBytes } : {}),
+      ...(this.opts.stall ? { stall: this.opts.stall } : {}),
       log: this.log,
       claimPool: (id, uuid) => {
         for (const other of this.conns.values()) {
@@ -460,7 +464,9 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     const seen = this.hostTrust.lastRefused.get(pending.host)
     if (!seen || seen.fingerprint256 !== fingerprint256) throw new Error('the host now presents another certificate; review it again')
     await this.hostTrust.pins.set(pending.host, { ...pinFromPem(pemFromPeer(seen), 'user') })
-    await conn.connect(conn.hasPasswordInMemory ? undefined : await this.passwordFor(conn))
+    // answered now: the attempt goes on in the background and reports through its state
+    const password = conn.hasPasswordInMemory ? undefined : await this.passwordFor(conn)
+    void conn.connect(password)
   }
 
   async connectAll(): Promise<void> {

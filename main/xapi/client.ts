@@ -7,7 +7,7 @@
  */
 import { TransportError, XapiError, isXapiError } from './errors'
 import type { HostTrust } from './trust'
-import { XapiTransport, type CallOptions, type Protocol } from './transport'
+import { XapiTransport, type CallOptions, type CallProgress, type Protocol, type StallRule } from './transport'
 import { parseXmlRpcFragment } from './xmlrpc'
 import { normaliseResult, resultType, typeNormaliser } from './normalise'
 import type { RefDescriber } from './errors'
@@ -55,6 +55,10 @@ export interface XapiClientOptions {
   describeRef?: RefDescriber
   /** how many HOST_IS_SLAVE redirects to follow during login */
   maxRedirects?: number
+  /** the slow-answer rule (transport.ts DEFAULT_STALL when omitted) */
+  stall?: StallRule
+  /** which call is in flight and how much of its answer arrived (transport.ts) */
+  onProgress?: (p: CallProgress) => void
 }
 
 export class XapiClient {
@@ -74,16 +78,7 @@ export class XapiClient {
   }
 
   private makeTransport(host: string, port: number): XapiTransport {
-    return new XapiTransport({
-      host,
-      port,
-      trust: this.opts.trust,
-      mode: this.opts.mode ?? 'auto',
-      purpose: this.opts.purpose ?? 'rpc',
-      ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
-      ...(this.opts.maxResponseBytes ? { maxResponseBytes: this.opts.maxResponseBytes } : {}),
-      ...(this.opts.describeRef ? { describeRef: this.opts.describeRef } : {}),
-    })
+    return new XapiTransport({ ...this.transportOpts(host, port), mode: this.opts.mode ?? 'auto' })
   }
 
   get host(): string {
@@ -139,15 +134,17 @@ export class XapiClient {
     }
   }
 
-  private transportOpts(host: string): ConstructorParameters<typeof XapiTransport>[0] {
+  private transportOpts(host: string, port = this.transport.port): ConstructorParameters<typeof XapiTransport>[0] {
     return {
       host,
-      port: this.transport.port,
+      port,
       trust: this.opts.trust,
       purpose: this.opts.purpose ?? 'rpc',
       ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
       ...(this.opts.maxResponseBytes ? { maxResponseBytes: this.opts.maxResponseBytes } : {}),
       ...(this.opts.describeRef ? { describeRef: this.opts.describeRef } : {}),
+      ...(this.opts.stall ? { stall: this.opts.stall } : {}),
+      ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
     }
   }
 

@@ -60,6 +60,7 @@ export class XapiError extends Error {
 export type TransportErrorKind =
   | 'network' // connection refused/reset, DNS, dropped mid-response
   | 'timeout'
+  | 'stalled' // the answer started but moves slower than the slow-answer rule allows (transport.ts DEFAULT_STALL)
   | 'tls' // TLS failure other than an unknown/changed certificate
   | 'http-status' // 4xx/5xx or an HTML error page
   | 'bad-response' // malformed XML/JSON, invalid UTF-8, wrong shape

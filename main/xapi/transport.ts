@@ -8,7 +8,12 @@
  *   in one piece: XML-RPC decoded (strict UTF-8) into the streaming XML parser, JSON-RPC bytes into
  *   JsonRpcResponseParser; in both, each record of a get_all_records map / event of an event batch
  *   is normalised as soon as it is complete, overlapping the rest of the transfer.
- * - Every call has a timeout and an optional AbortSignal; bodies are capped (maxResponseBytes).
+ * - Every call has a timeout for the pool to start answering, and an optional AbortSignal; bodies
+ *   are capped (maxResponseBytes). Once the answer has started, the slow-answer rule (StallRule,
+ *   DEFAULT_STALL: less than 4 KiB in 15 s) replaces the timeout: a large answer may take as long
+ *   as it keeps moving, a trickling one is abandoned with a sentence saying how little came.
+ * - `onProgress` hears which call is in flight and how many bytes of its answer arrived (the
+ *   connection attempt shows it), at most once a second per call and when the answer starts.
  * - Results are normalised type-directed from the datamodel (./normalise).
  */
 import https from 'node:https'
@@ -40,6 +45,27 @@ export interface TransportOptions {
   /** largest accepted response body (bytes), 512 MiB */
   maxResponseBytes?: number
   describeRef?: RefDescriber
+  /** an answer that has started but moves less than this is abandoned (default DEFAULT_STALL) */
+  stall?: StallRule
+  /** which call is in flight and how much of its answer has arrived */
+  onProgress?: (p: CallProgress) => void
+}
+
+/** "less than `minBytes` in `windowMs`" (headers and body, as received) ends a call that has started answering */
+export interface StallRule {
+  minBytes: number
+  windowMs: number
+}
+
+/** The documented slow-answer rule: an answer that moves less than 4 KiB in 15 s (≈ 270 bytes/s) is abandoned. */
+export const DEFAULT_STALL: StallRule = { minBytes: 4096, windowMs: 15_000 }
+
+export interface CallProgress {
+  method: string
+  /** bytes of the answer received so far (0: sent, waiting for the pool to start answering) */
+  bytes: number
+  /** when the call was sent (ms since the epoch) */
+  startedAt: number
 }
 
 export interface CallOptions {
@@ -228,10 +254,61 @@ export class XapiTransport {
         resolve(v)
       }
       const timer = setTimeout(() => fail(new TransportError('timeout', `${key} did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`, { host: key, method })), timeoutMs)
+      // the slow-answer rule and progress: bytes received on the socket since this request began
+      const stall = this.opts.stall ?? DEFAULT_STALL
+      const onProgress = this.opts.onProgress
+      const startedAt = Date.now()
+      let baseline: number | undefined
+      let received = 0
+      let windowStart = 0
+      let windowBytes = 0
+      let reported = -1
+      const report = (): void => {
+        if (onProgress && received !== reported) {
+          reported = received
+          onProgress({ method, bytes: received, startedAt })
+        }
+      }
+      const tick = setInterval(() => {
+        if (settled || !socket || baseline === undefined) return
+        const now = Date.now()
+        const total = Math.max(0, socket.bytesRead - baseline)
+        if (total > 0 && received === 0) {
+          // the pool started answering: from now on the slow-answer rule decides, not the timeout
+          clearTimeout(timer)
+          windowStart = now
+          windowBytes = 0
+        }
+        received = total
+        report()
+        if (windowStart === 0) return
+        if (pump?.paused || pump?.wasPaused) {
+          // the parser is behind (we paused the socket): the pool is not the slow one
+          if (pump) pump.wasPaused = pump.paused
+          windowStart = now
+          windowBytes = received
+          return
+        }
+        if (now - windowStart < stall.windowMs) return
+        const moved = received - windowBytes
+        if (moved < stall.minBytes) {
+          const secs = Math.round((now - windowStart) / 1000)
+          return fail(
+            new TransportError(
+              'stalled',
+              `${key} sent only ${formatCount(moved)} of its answer to ${method} in the last ${secs} s (${formatCount(received)} in all); XenPilot gives up on an answer that moves less than ${formatCount(stall.minBytes)} in ${Math.round(stall.windowMs / 1000)} s.`,
+              { host: key, method },
+            ),
+          )
+        }
+        windowStart = now
+        windowBytes = received
+      }, Math.max(50, Math.min(1000, Math.floor(stall.windowMs / 4))))
       const onAbort = (): void => fail(new TransportError('aborted', `${method} to ${key} was cancelled`, { host: key, method }))
       let pump: BodyPump | undefined
       const cleanup = (): void => {
         clearTimeout(timer)
+        clearInterval(tick)
         co.signal?.removeEventListener('abort', onAbort)
         pump?.stop()
       }
@@ -240,6 +317,9 @@ export class XapiTransport {
 
       req.on('socket', (s) => {
         socket = s
+        // a kept-alive socket has read earlier answers: count from here (TLS handshakes are not counted)
+        baseline = s.bytesRead
+        report()
       })
       req.on('error', (e) => {
         if (settled) return
@@ -408,7 +488,10 @@ class BodyPump {
   private queue: Buffer[] = []
   private head = 0
   private queued = 0
-  private paused = false
+  /** the socket is paused because the parser is behind (the slow-answer rule does not count that time) */
+  paused = false
+  /** paused at some point since the slow-answer rule last looked */
+  wasPaused = false
   private stopped = false
   private onEnd: (() => void) | undefined
 
@@ -423,6 +506,7 @@ class BodyPump {
     this.queued += chunk.length
     if (!this.paused && this.queued > HIGH_WATER) {
       this.paused = true
+      this.wasPaused = true
       this.res.pause()
     }
     this.activate()
@@ -475,6 +559,10 @@ class BodyPump {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+function formatCount(n: number): string {
+  return n < 1024 ? `${n} byte${n === 1 ? '' : 's'}` : formatBytes(n)
+}
 
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MiB` : `${Math.round(n / 1024)} KiB`

@@ -54,5 +54,10 @@ export const ConnectionState = z.object({
   cachedAt: z.string().optional(),
   /** ISO time the connection was last lost (offline since …) */
   offlineSince: z.string().optional(),
+  /**
+   * connecting / reconnecting: the call of the attempt in flight and how much of its answer came
+   * (bytes 0: sent, waiting for the pool to start answering), so a slow pool is seen moving
+   */
+  progress: z.object({ method: z.string(), bytes: z.number().int().nonnegative(), since: z.string() }).optional(),
 })
 export type ConnectionState = z.infer<typeof ConnectionState>

@@ -52,3 +52,39 @@ describe('Add Server: addresses and focus', () => {
     expect(h.pageErrors).toEqual([])
   })
 })
+
+describe('a pool that trickles its answer', () => {
+  let h: AppHarness
+  beforeAll(async () => {
+    // the rule shortened to 2 KiB in 2 s so the test is quick (the product's is 4 KiB in 15 s)
+    h = await startApp({ fleet: 'tiny', poolOptions: { stall: { minBytes: 2048, windowMs: 2000 } } })
+  })
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it('the tree shows which call is running and the bytes received, then why it gave up; Trust closes at once', async () => {
+    const { page } = h
+    const p = h.sim.pools[0]
+    if (!p) throw new Error('no pool')
+    p.injectFault({ kind: 'trickle', bytesPerSecond: 300, method: 'pool.get_all_records' })
+    const address = new URL(p.masterUrl).host
+    const dialog = await openAddServer(page)
+    await dialog.getByLabel('Server', { exact: true }).fill(address)
+    await dialog.getByLabel('User name').fill(p.username)
+    await dialog.getByLabel('Password', { exact: true }).fill(p.password)
+    await dialog.getByRole('button', { name: 'Connect' }).click()
+    const trust = page.getByRole('dialog', { name: 'Trust this server certificate?' })
+    await trust.getByRole('button', { name: 'Trust' }).click()
+    // Trust answers at once: the dialog is gone while the pool is still trickling
+    await expect.poll(() => trust.count()).toBe(0)
+    const row = page.getByRole('tree').getByRole('treeitem').filter({ hasText: address })
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toMatch(/reading the pool \(pool\.get_all_records\): [\d.]+ (B|KiB) received/)
+    await expect.poll(() => row.textContent(), { timeout: 20_000 }).toMatch(/gives up on an answer that moves less than 2 KiB in 2 s/)
+    p.clearFaults()
+  })
+
+  it('logged no page error', () => {
+    expect(h.pageErrors).toEqual([])
+  })
+})

@@ -35,6 +35,9 @@ export function parseFaultSpec(spec: string): FaultSpec {
     case 'huge-response':
       fault = { kind, bytes: n ?? 300 * 1024 * 1024 }
       break
+    case 'trickle':
+      fault = { kind, bytesPerSecond: n ?? 100 }
+      break
     case 'drop-mid-response':
     case 'truncated-xml':
     case 'html-502':
@@ -43,7 +46,7 @@ export function parseFaultSpec(spec: string): FaultSpec {
       fault = { kind }
       break
     default:
-      throw new Error(`unknown fault kind ${JSON.stringify(kind)} (delay, drop-mid-response, truncated-xml, html-502, http-500, invalid-utf8, huge-response)`)
+      throw new Error(`unknown fault kind ${JSON.stringify(kind)} (delay, drop-mid-response, truncated-xml, html-502, http-500, invalid-utf8, huge-response, trickle)`)
   }
   if (method) fault.method = method
   return pool ? { fault, pool } : { fault }

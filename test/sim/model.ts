@@ -90,6 +90,8 @@ export type SimFault =
   | { kind: 'http-500'; method?: string }
   | { kind: 'invalid-utf8'; method?: string }
   | { kind: 'huge-response'; bytes: number; method?: string }
+  /** the real answer, headers at once and the body at `bytesPerSecond` (a pool behind a failing link) */
+  | { kind: 'trickle'; bytesPerSecond: number; method?: string }
 
 export interface SimHostHandle {
   ref: string

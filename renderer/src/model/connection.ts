@@ -1,5 +1,6 @@
 /** How a saved connection's state reads in the tree and status bar. */
 import type { ConnectionState } from '../../../shared/contract/connection'
+import { bytes } from './format'
 import type { IconState } from './tree/types'
 
 export interface ConnectionBadge {
@@ -23,13 +24,40 @@ function fromCache(s: ConnectionState, text: string): string {
   return s.cachedAt ? `Offline, as of ${clock(s.cachedAt)} — ${text}` : text
 }
 
+/** what a call of a connection attempt is doing, for people */
+export function callPhrase(method: string): string {
+  switch (method) {
+    case 'session.login_with_password':
+      return 'logging in'
+    case 'pool.get_all_records':
+      return 'reading the pool'
+    case 'host.get_all_records':
+      return 'reading the hosts'
+    case 'host.get_server_certificate':
+      return 'reading the members’ certificates'
+    case 'event.from':
+      return 'reading the inventory'
+  }
+  const m = /^(\w+)\.get_all_records$/.exec(method)
+  return m ? `reading the ${m[1]} records` : `calling ${method}`
+}
+
+/** "reading the pool (pool.get_all_records): 3.20 KiB received" or "… waiting 12 s for the answer" */
+export function progressText(p: NonNullable<ConnectionState['progress']>, now: number): string {
+  const what = `${callPhrase(p.method)} (${p.method})`
+  if (p.bytes > 0) return `${what}: ${bytes(p.bytes)} received`
+  const since = Date.parse(p.since)
+  const secs = Number.isNaN(since) ? 0 : Math.floor((now - since) / 1000)
+  return secs >= 2 ? `${what}: waiting ${secs} s for the answer` : what
+}
+
 /** `null` when connected and healthy: nothing to say next to the name. */
 export function connectionBadge(s: ConnectionState, now: number): ConnectionBadge | null {
   switch (s.status) {
     case 'connected':
       return null
     case 'connecting':
-      return { text: fromCache(s, 'Connecting…'), tone: 'info', icon: 'connecting' }
+      return { text: fromCache(s, s.progress ? `Connecting: ${progressText(s.progress, now)}` : 'Connecting…'), tone: 'info', icon: 'connecting' }
     case 'reconnecting': {
       const next = s.nextRetryAt ? Date.parse(s.nextRetryAt) : NaN
       const secs = Number.isNaN(next) ? null : Math.max(0, Math.ceil((next - now) / 1000))

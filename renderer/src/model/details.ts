@@ -3,6 +3,7 @@
  * fields admins look for are specified and tested without a DOM.
  */
 import type { ConnectionState } from '../../../shared/contract/connection'
+import { connectionBadge } from './connection'
 import { bytes, dateTime, duration, parseTime, percent } from './format'
 import { guestIps, type PoolObjects, type Rec } from './objects'
 import { isPlainVm } from './tree/build'
@@ -143,7 +144,7 @@ export function hostSections(p: PoolObjects, ref: string, rec: Rec, now: number)
   ]
 }
 
-export function poolSections(p: PoolObjects, rec: Rec, conn: ConnectionState | undefined): Section[] {
+export function poolSections(p: PoolObjects, rec: Rec, conn: ConnectionState | undefined, now = Date.now()): Section[] {
   let vms = 0
   let running = 0
   for (const vm of p.all('VM').values()) {
@@ -161,7 +162,7 @@ export function poolSections(p: PoolObjects, rec: Rec, conn: ConnectionState | u
     { label: 'High availability', value: rec.ha_enabled === true ? `Enabled (tolerates ${num(rec.ha_host_failures_to_tolerate)} host failures)` : 'Disabled' },
     { label: 'Default SR', value: or(defaultSr) },
   ]
-  return [{ title: 'General', fields: general }, ...(conn ? connectionSections(conn) : [])]
+  return [{ title: 'General', fields: general }, ...(conn ? connectionSections(conn, now) : [])]
 }
 
 export function srSections(p: PoolObjects, rec: Rec): Section[] {
@@ -205,13 +206,15 @@ export function networkSections(p: PoolObjects, rec: Rec): Section[] {
   ]
 }
 
-export function connectionSections(c: ConnectionState): Section[] {
+export function connectionSections(c: ConnectionState, now = Date.now()): Section[] {
+  // the status in words (connectionBadge is the one place a status becomes text), never its code
+  const badge = connectionBadge(c, now)
   const fields: Field[] = [
     { label: 'Address', value: c.address },
     { label: 'User name', value: c.username },
-    { label: 'Status', value: c.status, tone: c.status === 'connected' ? 'ok' : c.status === 'failed' || c.status === 'auth-failed' || c.status === 'cert-changed' ? 'error' : 'warning' },
+    { label: 'Status', value: badge?.text ?? 'Connected', tone: badge === null ? 'ok' : badge.tone === 'error' ? 'error' : 'warning' },
   ]
-  if (c.detail) fields.push({ label: 'Detail', value: c.detail })
+  if (c.detail && !badge?.text.includes(c.detail)) fields.push({ label: 'Detail', value: c.detail })
   if (c.masterAddress) fields.push({ label: 'Master address', value: c.masterAddress })
   if (c.transport) fields.push({ label: 'Protocol', value: c.transport === 'json-rpc' ? 'JSON-RPC' : 'XML-RPC' })
   if (c.xapiVersion) fields.push({ label: 'API version', value: c.xapiVersion })
@@ -239,24 +242,25 @@ export function freezeSections(sections: Section[]): Section[] {
  * live-only values are marked.
  */
 export function generalSections(p: PoolObjects | undefined, cls: string | undefined, ref: string | undefined, conn: ConnectionState | undefined, now: number, asOf?: number): Section[] | null {
-  if (asOf === undefined) return liveSections(p, cls, ref, conn, now)
-  const s = liveSections(p, cls, ref, conn, asOf)
+  if (asOf === undefined) return liveSections(p, cls, ref, conn, now, now)
+  const s = liveSections(p, cls, ref, conn, asOf, now)
   return s ? freezeSections(s) : s
 }
 
-function liveSections(p: PoolObjects | undefined, cls: string | undefined, ref: string | undefined, conn: ConnectionState | undefined, now: number): Section[] | null {
-  if (!p || !cls || !ref) return conn ? connectionSections(conn) : null
+/** `now`: the time the object's values are as of; `clock`: the real time (the connection's own status) */
+function liveSections(p: PoolObjects | undefined, cls: string | undefined, ref: string | undefined, conn: ConnectionState | undefined, now: number, clock: number): Section[] | null {
+  if (!p || !cls || !ref) return conn ? connectionSections(conn, clock) : null
   const rec = p.tables.get(cls)?.get(ref)
-  if (!rec) return conn ? connectionSections(conn) : null
+  if (!rec) return conn ? connectionSections(conn, clock) : null
   switch (cls) {
     case 'VM':
       return vmSections(p, rec, now)
     case 'host': {
       const s = hostSections(p, ref, rec, now)
-      return conn ? [...s, ...connectionSections(conn)] : s
+      return conn ? [...s, ...connectionSections(conn, clock)] : s
     }
     case 'pool':
-      return poolSections(p, rec, conn)
+      return poolSections(p, rec, conn, clock)
     case 'SR':
       return srSections(p, rec)
     case 'network':

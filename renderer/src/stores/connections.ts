@@ -7,7 +7,7 @@ export const useConnectionsStore = defineStore('connections', () => {
   const byId = shallowRef(new Map<string, ConnectionState>())
   const list = computed(() => [...byId.value.values()])
   const connectedCount = computed(() => list.value.filter((c) => c.status === 'connected').length)
-  /** ticks every second while a countdown is on screen (reconnecting) */
+  /** ticks every second while a countdown or a wait is on screen (reconnecting, an attempt waiting for an answer) */
   const now = ref(Date.now())
 
   function replaceAll(states: readonly ConnectionState[]): void {
@@ -29,7 +29,7 @@ export const useConnectionsStore = defineStore('connections', () => {
 
   let timer: ReturnType<typeof setInterval> | null = null
   function syncClock(): void {
-    const needed = list.value.some((c) => c.status === 'reconnecting' && c.nextRetryAt)
+    const needed = list.value.some((c) => (c.status === 'reconnecting' && c.nextRetryAt) || c.progress !== undefined)
     if (needed && !timer) {
       now.value = Date.now()
       timer = setInterval(() => (now.value = Date.now()), 1000)

@@ -109,7 +109,23 @@ export async function sendWithFault(res: ServerResponse, fault: SimFault, reply:
     case 'huge-response':
       await streamHuge(res, fault.bytes, reply)
       return
+    case 'trickle':
+      await trickle(res, fault.bytesPerSecond, reply)
+      return
   }
+}
+
+/** the whole answer, a few bytes every 100 ms, until it is sent or the client hangs up */
+async function trickle(res: ServerResponse, bytesPerSecond: number, reply: FaultReply): Promise<void> {
+  const whole = Buffer.concat(reply.body)
+  res.writeHead(200, { 'content-type': reply.contentType, 'content-length': String(whole.length) })
+  const step = Math.max(1, Math.round(bytesPerSecond / 10))
+  for (let at = 0; at < whole.length; at += step) {
+    if (res.destroyed || res.socket?.destroyed) return
+    res.write(whole.subarray(at, at + step))
+    await sleep(100)
+  }
+  res.end()
 }
 
 async function streamHuge(res: ServerResponse, bytes: number, reply: FaultReply): Promise<void> {
