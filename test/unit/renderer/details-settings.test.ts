@@ -46,7 +46,7 @@ describe('General tab', () => {
     expect(field(pool, 'Servers')).toBe('2')
     expect(field(pool, 'VMs')).toBe('5 (4 running)')
     expect(field(pool, 'High availability')).toBe('Disabled')
-    expect(field(pool, 'Status')).toBe('connected')
+    expect(field(pool, 'Status')).toBe('Connected') // words, never the status code
     const sr = generalSections(p, 'SR', gen.sharedSrRef, undefined, NOW)
     expect(field(sr, 'Type')).toBe('nfs')
     expect(field(sr, 'Shared')).toBe('Yes')
