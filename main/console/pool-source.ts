@@ -75,12 +75,24 @@ export class PoolConsoleSource implements ConsoleSource {
       throw new ConsoleError('console-disabled', `${vmLabel} has its console switched off (other_config:disable_pv_vnc=${disabled}). Remove that key to use the console.`)
     }
     let consoleRef: string | undefined
+    const dangling: string[] = []
     for (const ref of vm.consoles) {
-      const c = await this.record('console', ref, ConsoleFields, connectionId).catch(() => undefined)
+      const c = await this.record('console', ref, ConsoleFields, connectionId).catch((e: unknown) => {
+        if (e instanceof ConsoleError && e.code === 'not-found') dangling.push(ref)
+        return undefined
+      })
       if (c?.protocol === 'rfb') {
         consoleRef = ref
         break
       }
+    }
+    if (!consoleRef && dangling.length > 0 && dangling.length === vm.consoles.length) {
+      // every console ref the VM names points nowhere (seen in real XenServer 7.2 records): waiting
+      // will not fix it, so say what is wrong instead of retrying
+      throw new ConsoleError(
+        'console-missing',
+        `${vmLabel} is running but its console (${dangling.join(', ')}) does not exist in the pool's database, so there is nothing to connect to. Rebooting the VM makes XAPI create its console again.`,
+      )
     }
     if (!consoleRef) throw new ConsoleError('no-console', `${vmLabel} has no graphical (rfb) console yet; it may still be starting.`)
     const host = await this.record('host', vm.resident_on, HostFields, connectionId)

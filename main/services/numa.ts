@@ -16,6 +16,7 @@ import type { AdviceResult, NumaHostResult, numaMethods } from '../../shared/con
 import type { PoolHostAccess, PoolManagerApi } from '../pools/api'
 import { fetchHostCpuLoad } from './numa-rrd'
 import { ServiceError } from './errors'
+import { explainXapiError } from '../../shared/xapi/error-text'
 import type { ModuleFactory } from './module'
 
 export interface NumaServiceOptions {
@@ -67,7 +68,10 @@ async function askPlugin(pools: PoolManagerApi, connectionId: string, hostRef: s
   } catch (e) {
     const f = xapiCode(e)
     if (f.code === 'XENAPI_MISSING_PLUGIN' || f.code === 'UNKNOWN_XENAPI_PLUGIN_FUNCTION') return { kind: 'absent' }
-    return { kind: 'error', message: `host.call_plugin failed: ${f.code}${f.params.length ? ` ${f.params.filter(Boolean).join(' ')}` : ''}` }
+    // a status is a sentence, never a code: an older XAPI without the call is a legacy host
+    const { sentence } = explainXapiError(f.code, f.params)
+    if (f.code === 'MESSAGE_METHOD_UNKNOWN') return { kind: 'unsupported', message: sentence }
+    return { kind: 'error', message: `host.call_plugin failed: ${sentence}` }
   }
 }
 

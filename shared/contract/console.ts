@@ -51,6 +51,8 @@ export const ConsoleErrorCode = z.enum([
   'not-found',
   /** the VM runs but has no rfb console (yet): e.g. still booting */
   'no-console',
+  /** the VM runs but every console ref it names points nowhere: waiting will not fix it (not retried) */
+  'console-missing',
   /** the admin switched the console off (other_config:disable_pv_vnc) */
   'console-disabled',
   /** the pool is not connected */

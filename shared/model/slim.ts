@@ -13,7 +13,7 @@ export const RENDERER_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>>
     // no renderer code names these (checked by grep of renderer/src and shared/operations, shared/numa)
     'snapshot_info', 'snapshot_metadata', 'user_version', 'scheduled_to_be_resident_on', 'memory_target', 'memory_static_min',
     'actions_after_softreboot', 'actions_after_shutdown', 'actions_after_reboot', 'actions_after_crash', 'VUSBs', 'crash_dumps', 'VTPMs',
-    'PV_bootloader', 'PV_kernel', 'PV_ramdisk', 'PV_args', 'PV_bootloader_args', 'PV_legacy_args', 'HVM_boot_policy', 'HVM_shadow_multiplier',
+    'PV_bootloader', 'PV_kernel', 'PV_ramdisk', 'PV_args', 'PV_bootloader_args', 'PV_legacy_args', 'HVM_shadow_multiplier',
     'PCI_bus', 'domarch', 'ha_always_run', 'transportable_snapshot_id', 'blobs', 'protection_policy', 'is_snapshot_from_vmpp', 'snapshot_schedule',
     'is_vmss_snapshot', 'appliance', 'start_delay', 'shutdown_delay', 'VGPUs', 'attached_PCIs', 'suspend_SR', 'generation_id',
     'hardware_platform_version', 'has_vendor_device', 'requires_reboot', 'reference_label', 'pending_guidances', 'pending_guidances_recommended',

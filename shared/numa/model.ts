@@ -21,6 +21,8 @@ export type PluginInput =
   | { kind: 'answer'; data: unknown }
   | { kind: 'absent' }
   | { kind: 'error'; message: string }
+  /** this host's XAPI does not offer the call (MESSAGE_METHOD_UNKNOWN): a legacy host, said in a sentence */
+  | { kind: 'unsupported'; message: string }
 
 export interface HostNumaInput {
   hostRef: string
@@ -117,7 +119,10 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
       notes.push(`${r.error}. Falling back to values derived from XAPI.`)
     }
   } else if (input.plugin?.kind === 'absent') plugin = { status: 'absent', install: PLUGIN_INSTALL_HINT }
-  else if (input.plugin?.kind === 'error') {
+  else if (input.plugin?.kind === 'unsupported') {
+    plugin = { status: 'unsupported', message: input.plugin.message }
+    notes.push(`${input.plugin.message} The layout below is derived from what XAPI reports.`)
+  } else if (input.plugin?.kind === 'error') {
     plugin = { status: 'error', message: input.plugin.message }
     notes.push(`The NUMA plugin failed: ${input.plugin.message}. Falling back to values derived from XAPI.`)
   }

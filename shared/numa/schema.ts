@@ -113,6 +113,8 @@ export const PluginStatus = z.discriminatedUnion('status', [
   z.object({ status: z.literal('present'), version: z.number().int() }),
   z.object({ status: z.literal('absent'), install: z.string() }),
   z.object({ status: z.literal('error'), message: z.string() }),
+  /** the host's XAPI does not offer host.call_plugin (an older release): a sentence saying so */
+  z.object({ status: z.literal('unsupported'), message: z.string() }),
   z.object({ status: z.literal('not-queried') }),
 ])
 export type PluginStatus = z.infer<typeof PluginStatus>

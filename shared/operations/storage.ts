@@ -9,6 +9,7 @@
  * deletes disks) is a rule of our own. Records are graph records (refs as strings or null, sizes
  * as numbers); `StorageView` is the little each side must answer about the pool.
  */
+import { domainType } from './vm'
 
 export type CanRun = true | string
 export type Rec = Record<string, unknown>
@@ -155,8 +156,7 @@ function vmGate(vm: Rec | undefined): CanRun {
 /** a running HVM guest plugs disks only with its PV drivers (xapi_vbd_helpers.ml: VM_MISSING_PV_DRIVERS) */
 export function canHotplug(view: StorageView, vm: Rec): boolean {
   if (!live(vm)) return true
-  const hvm = str(vm.domain_type) ? str(vm.domain_type) === 'hvm' : str(vm.HVM_boot_policy) !== ''
-  if (!hvm) return true
+  if (domainType(vm) !== 'hvm') return true
   const gm = isRef(vm.guest_metrics) ? view.get('VM_guest_metrics', vm.guest_metrics) : undefined
   if (!gm) return false
   if (gm.can_use_hotplug_vbd === 'yes') return true

@@ -155,3 +155,17 @@ export function canRunHost(spec: HostOperationSpec, host: HostRecord, liveVmsOnH
       return needOp(spec.id)
   }
 }
+
+export type DomainType = 'hvm' | 'pv' | 'pvh' | 'pv_in_pvh'
+
+/**
+ * A VM's virtualization mode. `domain_type` exists since XenServer 7.5 (API 2.10); before it
+ * (and when it says 'unspecified') the mode follows HVM_boot_policy, as XenCenter does: set → HVM,
+ * empty → PV. undefined when the record carries neither.
+ */
+export function domainType(vm: { domain_type?: unknown; HVM_boot_policy?: unknown }): DomainType | undefined {
+  const d = vm.domain_type
+  if (d === 'hvm' || d === 'pv' || d === 'pvh' || d === 'pv_in_pvh') return d
+  if (typeof vm.HVM_boot_policy === 'string') return vm.HVM_boot_policy === '' ? 'pv' : 'hvm'
+  return undefined
+}

@@ -7,6 +7,7 @@ import { connectionBadge } from './connection'
 import { bytes, dateTime, duration, parseTime, percent } from './format'
 import { guestIps, type PoolObjects, type Rec } from './objects'
 import { isPlainVm } from './tree/build'
+import { domainType } from '../../../shared/operations/vm'
 
 export interface Field {
   label: string
@@ -44,12 +45,23 @@ function hostName(p: PoolObjects, ref: unknown): string {
   return str(p.get('host', ref)?.name_label)
 }
 
+const DOMAIN_TYPE_TEXT: Readonly<Record<string, string>> = { hvm: 'HVM', pv: 'PV', pvh: 'PVH', pv_in_pvh: 'PV in PVH' }
+
+/**
+ * the guest's OS as its tools report it; Windows tools append the system folder and boot partition
+ * after '|' ("…2016 Standard|C:\Windows|\Device\Harddisk0\Partition2"): the name is the part before
+ */
+export function osName(osVersion: unknown): string {
+  const v = obj(osVersion)
+  return str(v.name).split('|')[0]?.trim() || str(v.distro)
+}
+
 export function vmSections(p: PoolObjects, rec: Rec, now: number): Section[] {
   const metrics = p.get('VM_metrics', rec.metrics)
   const gm = p.get('VM_guest_metrics', rec.guest_metrics)
   const running = rec.power_state === 'Running' || rec.power_state === 'Paused'
   const start = parseTime(metrics?.start_time)
-  const os = str(obj(gm?.os_version).name) || str(obj(gm?.os_version).distro)
+  const os = osName(gm?.os_version)
   const ips = guestIps(gm)
   const memActual = num(metrics?.memory_actual)
   const ops = Object.values(obj(rec.current_operations)).filter((v): v is string => typeof v === 'string')
@@ -74,7 +86,7 @@ export function vmSections(p: PoolObjects, rec: Rec, now: number): Section[] {
           ? `${bytes(memActual)} (dynamic ${bytes(rec.memory_dynamic_min)} – ${bytes(rec.memory_dynamic_max)})`
           : `${bytes(rec.memory_dynamic_max)} (static max ${bytes(rec.memory_static_max)})`,
     },
-    { label: 'Virtualization mode', value: or(str(rec.domain_type)).toUpperCase() },
+    { label: 'Virtualization mode', value: DOMAIN_TYPE_TEXT[domainType(rec) ?? ''] ?? '—' },
   ]
   if (str(rec.ha_restart_priority)) hw.push({ label: 'HA restart priority', value: str(rec.ha_restart_priority) })
   return [

@@ -116,4 +116,16 @@ describe('PoolConsoleSource.locate', () => {
     expect(e.code).toBe('not-found')
     expect(e.message).toMatch(/unexpected record/)
   })
+
+  it('a running VM whose console ref points nowhere (as in real XenServer 7.2 records) is said so, with a code the viewer does not retry', async () => {
+    const { pools } = fakePools(tables({ consoles: ['OpaqueRef:4fa7d34e-1fb6-9e88-1b21-41a3c6550d8b'] }))
+    const e = await refusal(new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' }))
+    expect(e.code).toBe('console-missing')
+    expect(e.message).toMatch(/VM 'web' is running but its console .*does not exist in the pool/)
+  })
+
+  it('a running VM without any console yet is still "no console yet" (retried while it boots)', async () => {
+    const { pools } = fakePools(tables({ consoles: [] }))
+    expect((await refusal(new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' }))).code).toBe('no-console')
+  })
 })
