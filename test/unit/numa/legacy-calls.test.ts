@@ -20,7 +20,8 @@ class OldXapi extends FakePools {
       ],
     }
   }
-  override async call(_id: string, method: string): Promise<unknown> {
+  override async call(...args: unknown[]): Promise<unknown> {
+    const method = String(args[1])
     throw { code: 'MESSAGE_METHOD_UNKNOWN', params: [method], message: `MESSAGE_METHOD_UNKNOWN ${method}` }
   }
 }
