@@ -29,6 +29,7 @@ import { openSettingsStore } from './settings'
 import { describeIssues } from './errors'
 import { acquireDataDirLock, type DataDirLock } from './datadir-lock'
 import { RrdCollector } from '../perf/collector'
+import { perfModule } from './perf'
 
 /**
  * Servers to add (and certificates to pin) before the app starts: `npm run demo` passes the
@@ -136,6 +137,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
     networkModule({ history, graph: (id) => pools.graph(id) }),
     storageModule({ graph: (id) => pools.graph(id), history }),
     cacheModule(cache),
+    perfModule({ collector: perf, history: () => cache?.perf, graph: (id) => pools.graph(id) }),
   ] as const
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true

@@ -19,6 +19,7 @@ import { cacheMethods, cacheEvents } from './cache'
 import { networkMethods } from './network'
 import { objectEvents, objectMethods } from './objects'
 import { storageMethods } from './storage'
+import { perfEvents, perfMethods } from './perf'
 
 export * from './connection'
 export { checkServerAddress, type AddressCheck } from './address'
@@ -181,6 +182,7 @@ export const methods = {
   ...cacheMethods,
   ...networkMethods,
   ...storageMethods,
+  ...perfMethods,
 } as const
 
 export const events = {
@@ -196,6 +198,7 @@ export const events = {
   ...numaEvents,
   ...operationEvents,
   ...cacheEvents,
+  ...perfEvents,
 } as const
 
 export type Methods = typeof methods

@@ -1,0 +1,134 @@
+/**
+ * The performance share of the contract (shared/contract/perf.ts) over the RRD collector
+ * (main/perf/collector.ts) and the cache's performance history (main/cache/perf.ts).
+ *
+ *   createServices({ …, modules: [perfModule({ collector, history: () => cache?.perf })] })
+ */
+import { PERF_RANGES, type PerfDataSource, type PerfSeriesResult, type perfMethods } from '../../shared/contract/perf'
+import type { PerfHistory } from '../cache/perf'
+import type { RrdCollector } from '../perf/collector'
+import type { ObjectGraph } from '../pools/graph'
+import { ServiceError } from './errors'
+import type { ModuleFactory } from './module'
+
+export interface PerfServiceOptions {
+  collector: RrdCollector
+  history: () => PerfHistory | undefined
+  /** the connected pool's object graph (PoolManager.graph) */
+  graph: (connectionId: string) => ObjectGraph | undefined
+  now?: () => number
+}
+
+export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof perfMethods> {
+  return (ctx) => {
+    const { pools } = ctx
+    const { collector } = opts
+    const now = opts.now ?? (() => Date.now())
+    const stopLive = collector.onLive((u) => ctx.broadcast('perf.live', u))
+
+    const connection = (id: string): { label: string; connected: boolean } => {
+      const s = pools.get(id)
+      if (!s) throw new ServiceError('not-found', `There is no connection ${id}.`)
+      return { label: s.label, connected: s.status === 'connected' }
+    }
+
+    /** the object's ref in the connected pool's graph, by uuid */
+    const refOf = (connectionId: string, cls: 'host' | 'VM', uuid: string): string => {
+      const hit = opts.graph(connectionId)?.byUuid(uuid)
+      if (!hit || hit.cls !== cls) throw new ServiceError('not-found', `No ${cls === 'VM' ? 'VM' : 'server'} with uuid ${uuid} in this pool (it may have been deleted).`)
+      return hit.ref
+    }
+
+    return {
+      close: () => stopLive(),
+      handlers: {
+        'perf.series': (a): PerfSeriesResult => {
+          const conn = connection(a.connectionId)
+          const hist = opts.history()
+          const span = PERF_RANGES[a.range]
+          let to = a.to ?? Math.floor(now() / 1000)
+          let from = a.from ?? to - span
+          let asOf: string | null = null
+          if (!conn.connected && a.to === undefined) {
+            // an offline pool: the range ends at the newest row stored
+            const newest = hist?.newest(a.uuid)
+            if (newest !== undefined) {
+              to = newest
+              from = to - span
+            }
+            asOf = newest !== undefined ? new Date(newest * 1000).toISOString() : null
+          }
+          if (!(to > from)) throw new ServiceError('invalid-args', 'The end of the range must be after its start.')
+          // the last 10 minutes of a watched object: the host's 5 s rows held in memory
+          const live = conn.connected && to - from <= 900 ? collector.liveOf(a.uuid) : undefined
+          if (live && live.size > 0) {
+            const first = a.ds.map((d) => live.get(d)).find((s) => s !== undefined)
+            if (first && first.t.length > 0 && (first.t[0] ?? Infinity) <= from + 60) {
+              const idx = first.t.map((t, i) => [t, i] as const).filter(([t]) => t > from && t <= to + 60)
+              const times = idx.map(([t]) => t)
+              const series: Record<string, (number | null)[]> = {}
+              for (const d of a.ds) {
+                const s = live.get(d)
+                series[d] = times.map((t) => {
+                  const i = s ? s.t.indexOf(t) : -1
+                  const v = i >= 0 ? s?.v[i] : undefined
+                  return v !== undefined && Number.isFinite(v) ? v : null
+                })
+              }
+              return { times, series, resolution: 5, from, to, source: 'live', asOf: null }
+            }
+          }
+          if (!hist) return { times: [], series: Object.fromEntries(a.ds.map((d) => [d, []])), resolution: 0, from, to, source: 'history', asOf }
+          const bucket = Math.max(60, Math.ceil((to - from) / a.points / 60) * 60)
+          const r = hist.read(a.uuid, a.ds, from, to, bucket)
+          const series: Record<string, (number | null)[]> = {}
+          a.ds.forEach((d, i) => (series[d] = r.values[i] ?? []))
+          return { times: r.times, series, resolution: r.resolution, from, to, source: 'history', asOf }
+        },
+        'perf.watch': (a) => {
+          collector.watch(a.watchId, a.connectionId, a.uuids)
+          return null
+        },
+        'perf.unwatch': (a) => {
+          collector.unwatch(a.watchId)
+          return null
+        },
+        'perf.overview': () => ({
+          rows: collector.summaries(),
+          paused: collector.isPaused(),
+          hosts: collector.status().map((s) => ({ connectionId: s.connectionId, hostUuid: s.hostUuid, hostName: s.hostName, lastEnd: s.lastEnd ?? null, failures: s.failures, error: s.error ?? null })),
+        }),
+        'perf.pause': (a) => {
+          collector.pause(a.paused)
+          ctx.log(`perf: polling ${a.paused ? 'paused' : 'resumed'}`)
+          return { paused: collector.isPaused() }
+        },
+        'perf.sources': async (a): Promise<PerfDataSource[]> => {
+          const conn = connection(a.connectionId)
+          const stored = new Set((opts.history()?.sourcesOf(a.uuid) ?? []).map((s) => s.ds))
+          if (!conn.connected) return [...stored].sort().map((name) => ({ name, description: '', units: '', enabled: true, standard: true, stored: true }))
+          const ref = refOf(a.connectionId, a.kind === 'host' ? 'host' : 'VM', a.uuid)
+          const list = await pools.call(a.connectionId, `${a.kind === 'host' ? 'host' : 'VM'}.get_data_sources`, [ref])
+          if (!Array.isArray(list)) throw new ServiceError('bad-response', 'get_data_sources did not answer a list.')
+          return list
+            .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null && typeof (d as Record<string, unknown>)['name_label'] === 'string')
+            .map((d) => ({
+              name: String(d['name_label']),
+              description: typeof d['name_description'] === 'string' ? d['name_description'] : '',
+              units: typeof d['units'] === 'string' ? d['units'] : '',
+              enabled: d['enabled'] === true,
+              standard: d['standard'] === true,
+              stored: stored.has(String(d['name_label'])),
+            }))
+        },
+        'perf.recordSource': async (a) => {
+          if (!connection(a.connectionId).connected) throw new ServiceError('unavailable', 'The pool is not connected: a data source can only be enabled on a connected pool.')
+          const ref = refOf(a.connectionId, a.kind === 'host' ? 'host' : 'VM', a.uuid)
+          await pools.call(a.connectionId, `${a.kind === 'host' ? 'host' : 'VM'}.record_data_source`, [ref, a.name])
+          ctx.log(`perf: recording ${a.name} of ${a.kind} ${a.uuid}`)
+          return null
+        },
+      },
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// OWNER: graphs (issue 16). Performance methods/events of the contract (merged into shared/contract/index.ts).
+/**
+ * Performance graphs: series of an object over a range from the local history (main/cache/perf.ts)
+ * and, for the last 10 minutes of a watched object, the host's 5 s rows; live rows as events; the
+ * fleet overview's figures; the collector's state; data sources (get_data_sources /
+ * record_data_source) and the graph layouts XenCenter keeps in pool.gui_config.
+ * An offline pool answers from history, ending at the newest stored row, with `asOf`.
+ */
+import { z } from 'zod'
+
+const ConnectionId = z.string().min(1).max(200)
+const Uuid = z.string().regex(/^[0-9a-fA-F-]{8,64}$/, 'must be a uuid')
+const DsName = z.string().regex(/^[A-Za-z0-9_.:-]{1,120}$/, 'must be a data source name')
+export const PerfKind = z.enum(['host', 'vm'])
+export type PerfKind = z.infer<typeof PerfKind>
+
+/** the range picker's choices (seconds) */
+export const PERF_RANGES = { '10m': 600, '1h': 3600, '2h': 7200, '6h': 21600, '12h': 43200, '24h': 86400, '7d': 604800, '30d': 2592000, '1y': 31536000 } as const
+export const PerfRange = z.enum(['10m', '1h', '2h', '6h', '12h', '24h', '7d', '30d', '1y'])
+export type PerfRange = z.infer<typeof PerfRange>
+
+const Nullable = z.number().nullable()
+
+export const PerfSeriesResult = z.object({
+  /** point times, epoch seconds, ascending */
+  times: z.array(z.number()),
+  /** ds → one value per time (null: no value) */
+  series: z.record(z.string(), z.array(Nullable)),
+  /** seconds between points of the finest data used (5 live, 60, 3600, 86400), 0 when there is none */
+  resolution: z.number(),
+  from: z.number(),
+  to: z.number(),
+  /** 'live': the host's 5 s rows (watched objects, last 10 min) · 'history': the local history */
+  source: z.enum(['live', 'history']),
+  /** the pool is not connected: the newest stored row, ISO time ("as of …"); null when live */
+  asOf: z.string().nullable(),
+})
+export type PerfSeriesResult = z.infer<typeof PerfSeriesResult>
+
+export const PerfLive = z.object({
+  connectionId: z.string(),
+  kind: PerfKind,
+  uuid: z.string(),
+  times: z.array(z.number()),
+  series: z.record(z.string(), z.array(Nullable)),
+})
+export type PerfLive = z.infer<typeof PerfLive>
+
+export const PerfOverviewRow = z.object({
+  connectionId: z.string(),
+  kind: PerfKind,
+  uuid: z.string(),
+  /** row time, epoch seconds */
+  at: z.number(),
+  /** 0..1 */
+  cpu: Nullable,
+  /** bytes */
+  memUsed: Nullable,
+  memTotal: Nullable,
+  /** bytes per second */
+  net: Nullable,
+  disk: Nullable,
+  /** the last hour, one point per minute */
+  spark: z.object({ cpu: z.array(Nullable), mem: z.array(Nullable), net: z.array(Nullable), disk: z.array(Nullable) }),
+})
+export type PerfOverviewRow = z.infer<typeof PerfOverviewRow>
+
+export const PerfHostStatus = z.object({
+  connectionId: z.string(),
+  hostUuid: z.string(),
+  hostName: z.string(),
+  lastEnd: z.number().nullable(),
+  failures: z.number().int(),
+  /** a sentence when the last attempt failed */
+  error: z.string().nullable(),
+})
+
+export const PerfDataSource = z.object({
+  name: z.string(),
+  description: z.string(),
+  units: z.string(),
+  /** recorded by the host now */
+  enabled: z.boolean(),
+  /** recorded by default */
+  standard: z.boolean(),
+  /** has values in the local history */
+  stored: z.boolean(),
+})
+export type PerfDataSource = z.infer<typeof PerfDataSource>
+
+export const perfMethods = {
+  /** an object's data sources over a range (or an explicit from/to after a zoom), at most ~`points` points */
+  'perf.series': {
+    args: z
+      .object({
+        connectionId: ConnectionId,
+        kind: PerfKind,
+        uuid: Uuid,
+        ds: z.array(DsName).min(1).max(128),
+        range: PerfRange,
+        /** zoomed: epoch seconds (to > from) */
+        from: z.number().int().min(0).optional(),
+        to: z.number().int().min(0).optional(),
+        points: z.number().int().min(10).max(4000).default(720),
+      })
+      .strict(),
+    result: PerfSeriesResult,
+  },
+  /** poll these objects every 5 s and send `perf.live` (a lease: call again within 30 s to keep it) */
+  'perf.watch': { args: z.object({ watchId: z.string().min(1).max(100), connectionId: ConnectionId, uuids: z.array(Uuid).max(200) }).strict(), result: z.null() },
+  'perf.unwatch': { args: z.object({ watchId: z.string().min(1).max(100) }).strict(), result: z.null() },
+  /** every host and VM the feed has seen, with the figures of its newest 60 s row and the last hour */
+  'perf.overview': { args: z.object({}).strict(), result: z.object({ rows: z.array(PerfOverviewRow), paused: z.boolean(), hosts: z.array(PerfHostStatus) }) },
+  /** pause / resume all performance polling */
+  'perf.pause': { args: z.object({ paused: z.boolean() }).strict(), result: z.object({ paused: z.boolean() }) },
+  /** the object's data sources: XAPI's get_data_sources when connected, else those stored */
+  'perf.sources': { args: z.object({ connectionId: ConnectionId, kind: PerfKind, uuid: Uuid }).strict(), result: z.array(PerfDataSource) },
+  /** record_data_source: the host starts recording a non-default source */
+  'perf.recordSource': { args: z.object({ connectionId: ConnectionId, kind: PerfKind, uuid: Uuid, name: DsName }).strict(), result: z.null() },
+} as const
+
+export const perfEvents = {
+  /** new 5 s rows of a watched object */
+  'perf.live': PerfLive,
+} as const

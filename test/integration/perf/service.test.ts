@@ -1,0 +1,134 @@
+/**
+ * The performance contract (shared/contract/perf.ts) against the simulator through a real
+ * PoolManager, collector and cache: ranges from the history, the last 10 minutes live at 5 s for a
+ * watched VM, the overview, data sources and record_data_source, and an offline pool's graph from
+ * history marked "as of".
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { methods } from '../../../shared/contract'
+import { openInventoryCache, type SqliteInventoryCache } from '../../../main/cache'
+import { RrdCollector } from '../../../main/perf/collector'
+import { perfModule } from '../../../main/services/perf'
+import type { ServiceModule } from '../../../main/services/index'
+import type { perfMethods } from '../../../shared/contract/perf'
+import { startSimulator } from '../../sim'
+import type { SimControl } from '../../sim/model'
+import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
+import { connectTrusted, makeManager, type Harness } from '../pools/helpers'
+
+let sim: SimControl
+let tp: TinyPool
+let h: Harness
+let connId: string
+let dir: string
+let cache: SqliteInventoryCache
+let c: RrdCollector
+let mod: ServiceModule<keyof typeof perfMethods>
+const events: { event: string; payload: unknown }[] = []
+const ctx = { emit: () => {}, subscribeObjects: () => {} }
+
+beforeAll(async () => {
+  tp = tinyPool({ name: 'perf-service', addressBase: '127.86.17', hostCount: 2 })
+  sim = await startSimulator({ fleet: tinyFleet([tp.spec]) })
+  h = makeManager()
+  connId = await connectTrusted(h, sim.pool('perf-service'))
+  dir = mkdtempSync(join(tmpdir(), 'xp-perf-svc-'))
+  cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+  c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000 })
+  mod = perfModule({ collector: c, history: () => cache.perf, graph: (id) => h.manager.graph(id) })({ pools: h.manager, broadcast: (event, payload) => events.push({ event, payload }), log: () => {} })
+  for (let i = 0; i < 100; i++) {
+    c.tick()
+    await c.idle()
+    if (c.status().length === 2 && c.status().every((s) => s.lastEnd !== undefined)) break
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}, 120_000)
+afterAll(async () => {
+  await mod?.close?.()
+  await c?.close()
+  await cache?.close()
+  await h?.close()
+  await sim?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+const uuidOf = (cls: string, ref: string): string => String(sim.pool('perf-service').objects.get(cls)?.get(ref)?.['uuid'])
+
+async function call<M extends keyof typeof perfMethods>(m: M, args: unknown) {
+  const parsed = methods[m].args.parse(args)
+  const r = await (mod.handlers[m] as (a: unknown, c: unknown) => unknown)(parsed, ctx)
+  return methods[m].result.parse(r) as ReturnType<(typeof methods)[M]['result']['parse']>
+}
+
+describe('perf contract', () => {
+  it('draws a VM over 24 h from the history (60 s where stored, hourly before)', async () => {
+    const vm = uuidOf('VM', tp.refs.running)
+    const r = await call('perf.series', { connectionId: connId, kind: 'vm', uuid: vm, ds: ['cpu0', 'memory'], range: '24h' })
+    expect(r.source).toBe('history')
+    expect(r.asOf).toBeNull()
+    expect(r.resolution).toBe(60)
+    expect(r.times.length).toBeGreaterThan(40)
+    expect(r.series['cpu0']?.filter((v) => v !== null).length).toBeGreaterThan(40)
+    // ascending, inside the range
+    expect(r.times.every((t, i) => i === 0 || t > (r.times[i - 1] ?? 0))).toBe(true)
+    expect((r.times[0] ?? 0) > r.from && (r.times.at(-1) ?? Infinity) <= r.to).toBe(true)
+  })
+
+  it('draws the last 10 minutes of a watched VM at 5 s and sends its new rows as perf.live', async () => {
+    const vm = uuidOf('VM', tp.refs.running)
+    await call('perf.watch', { watchId: 'graph-1', connectionId: connId, uuids: [vm] })
+    for (let i = 0; i < 50 && !c.liveOf(vm); i++) {
+      c.tick()
+      await c.idle()
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const r = await call('perf.series', { connectionId: connId, kind: 'vm', uuid: vm, ds: ['cpu0', 'memory'], range: '10m' })
+    expect(r.source).toBe('live')
+    expect(r.resolution).toBe(5)
+    expect(r.times.length).toBeGreaterThanOrEqual(90)
+    const live = events.filter((e) => e.event === 'perf.live')
+    expect(live.length).toBeGreaterThan(0)
+    expect(() => methods['perf.watch'].args.parse({ watchId: 'x', connectionId: connId, uuids: ['not a uuid!'] })).toThrow()
+    await call('perf.unwatch', { watchId: 'graph-1' })
+  })
+
+  it('lists every host and running VM in the overview; pause stops and resume restarts polling', async () => {
+    const r = await call('perf.overview', {})
+    const vm = uuidOf('VM', tp.refs.running)
+    expect(r.rows.some((x) => x.uuid === vm && x.kind === 'vm' && x.cpu !== null)).toBe(true)
+    expect(r.rows.filter((x) => x.kind === 'host')).toHaveLength(2)
+    expect(r.hosts.every((x) => x.error === null)).toBe(true)
+    expect((await call('perf.pause', { paused: true })).paused).toBe(true)
+    const before = c.counters.feeds + c.counters.lives
+    c.tick()
+    await c.idle()
+    expect(c.counters.feeds + c.counters.lives).toBe(before)
+    expect((await call('perf.pause', { paused: false })).paused).toBe(false)
+  })
+
+  it('lists data sources and enables a non-default one with record_data_source', async () => {
+    const vm = uuidOf('VM', tp.refs.running)
+    const before = await call('perf.sources', { connectionId: connId, kind: 'vm', uuid: vm })
+    expect(before.find((d) => d.name === 'cpu0')).toMatchObject({ enabled: true, standard: true, stored: true })
+    expect(before.find((d) => d.name === 'runstate_fullrun')).toMatchObject({ enabled: false, standard: false })
+    await call('perf.recordSource', { connectionId: connId, kind: 'vm', uuid: vm, name: 'runstate_fullrun' })
+    const after = await call('perf.sources', { connectionId: connId, kind: 'vm', uuid: vm })
+    expect(after.find((d) => d.name === 'runstate_fullrun')?.enabled).toBe(true)
+    await expect(call('perf.recordSource', { connectionId: connId, kind: 'vm', uuid: vm, name: 'no_such_source' })).rejects.toMatchObject({ code: 'INTERNAL_ERROR' })
+  })
+
+  it('draws an offline pool from history, ending at the newest stored row, marked as of', async () => {
+    c.flush()
+    const vm = uuidOf('VM', tp.refs.running)
+    await h.manager.disconnect(connId)
+    const r = await call('perf.series', { connectionId: connId, kind: 'vm', uuid: vm, ds: ['cpu0'], range: '24h' })
+    expect(r.asOf).not.toBeNull()
+    expect(Date.parse(r.asOf ?? '') / 1000).toBe(r.to)
+    expect(r.times.length).toBeGreaterThan(40)
+    const sources = await call('perf.sources', { connectionId: connId, kind: 'vm', uuid: vm })
+    expect(sources.map((s) => s.name)).toContain('cpu0')
+  })
+})
