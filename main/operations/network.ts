@@ -117,7 +117,9 @@ export class NetworkRunner {
     if (str(g.get('VM', vm)?.power_state) !== 'Running') return {}
     const ops = strs(await ctx.call('VIF.get_allowed_operations', [vif]))
     if (!ops.includes('plug')) return { note: `The NIC is added; ${rules.vmName(g, vm)} sees it after its next restart (it cannot hot-plug NICs now).` }
-    await ctx.call('VIF.plug', [vif])
+    // a task of this action, not a stray one in the Activity panel
+    ctx.steps(2)
+    await ctx.task('VIF.plug', [vif])
     return {}
   }
 
@@ -136,7 +138,10 @@ export class NetworkRunner {
       work: async (ctx) => {
         // the live state, not the graph's (it may lag XAPI by a batch)
         const power = str(await ctx.call('VM.get_power_state', [vm]))
-        if ((power === 'Running' || power === 'Paused') && (await ctx.call('VIF.get_currently_attached', [a.vif])) === true) await unplugTolerant(ctx, a.vif)
+        if ((power === 'Running' || power === 'Paused') && (await ctx.call('VIF.get_currently_attached', [a.vif])) === true) {
+          ctx.steps(2)
+          await unplugTolerant(ctx, a.vif)
+        }
         await ctx.task('VIF.destroy', [a.vif])
         return undefined
       },
@@ -197,6 +202,7 @@ export class NetworkRunner {
     if (wasAttached) {
       const hp = rules.hotplugReason(g, vm)
       if (hp !== true) throw new ActionRefusal(`${hp}; shut it down to change this NIC`)
+      ctx.steps(3)
       await unplugTolerant(ctx, vif)
     }
     await ctx.call('VIF.destroy', [vif])
@@ -210,7 +216,7 @@ export class NetworkRunner {
       await ctx.task('VIF.create', [vifRecord({ device: str(r.device), network, vm, mac: change.mac ?? str(r.MAC), mtu: Number(r.MTU) || 1500, settings, otherConfig: obj(r.other_config) })]),
     )
     await this.allowedAddresses(ctx, created, { ipv4Allowed: s.ipv4Allowed ?? strs(r.ipv4_allowed), ipv6Allowed: s.ipv6Allowed ?? strs(r.ipv6_allowed) })
-    if (wasAttached) await ctx.call('VIF.plug', [created])
+    if (wasAttached) await ctx.task('VIF.plug', [created])
     return created
   }
 
@@ -465,7 +471,7 @@ export class NetworkRunner {
 
 async function unplugTolerant(ctx: ActionContext, vif: string): Promise<void> {
   try {
-    await ctx.call('VIF.unplug', [vif])
+    await ctx.task('VIF.unplug', [vif])
   } catch (e) {
     // already detached is what we wanted (XenCenter's DeleteVIFAction)
     if (asXapiFailure(e).code !== 'DEVICE_ALREADY_DETACHED') throw e

@@ -7,6 +7,7 @@ import './styles/theme.css'
 import { applyTheme } from './theme'
 import './views/numa/register'
 import './views/console/register'
+import './views/network/register'
 import ConsoleWindow from './views/console/ConsoleWindow.vue'
 import { parseConsoleRoute } from './views/console/route'
 

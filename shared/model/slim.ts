@@ -24,8 +24,9 @@ export const RENDERER_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>>
   VM_metrics: ['VCPUs_utilisation', 'VCPUs_CPU', 'VCPUs_flags', 'install_time', 'last_updated', 'hvm', 'nested_virt', 'nomigrate', 'current_domain_type'],
   host: ['bios_strings', 'license_params'],
   host_cpu: ['flags', 'features'],
-  // PV_drivers_version, PV_drivers_detected and can_use_hotplug_vbd are read by the storage rules (canHotplug: may a running VM take a disk)
-  VM_guest_metrics: ['other', 'PV_drivers_up_to_date', 'last_updated', 'can_use_hotplug_vif', 'netbios_name'],
+  // PV_drivers_version, PV_drivers_detected and can_use_hotplug_vbd are read by the storage rules (canHotplug: may a running VM take a disk);
+  // can_use_hotplug_vif by the networking rules (hotplugReason: may a running VM's NICs change)
+  VM_guest_metrics: ['other', 'PV_drivers_up_to_date', 'last_updated', 'netbios_name'],
   VDI: ['sm_config'],
   // an SR's disks: no view lists or counts them (the VDI class is sent only while connected, for the delete plan)
   SR: ['VDIs'],
