@@ -53,7 +53,6 @@ describe('storage views', { timeout: 180_000 }, () => {
     expect(await first.textContent()).toContain('/dev/xvda')
     expect(await panel(page).getByRole('group', { name: /^DVD drive/ }).count()).toBe(1)
     expect(h.pageErrors).toEqual([])
-    void current
   })
 
   it('shows an SR: usage, the servers connected to it, its disks with the orphan flagged', async () => {
@@ -69,6 +68,82 @@ describe('storage views', { timeout: 180_000 }, () => {
     expect(await orphan.getAttribute('data-orphan')).toBe('true')
     expect(await disks.getByRole('row', { name: /web-01/ }).first().getAttribute('data-orphan')).toBe('false')
     await shot('sr-view')
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('adds a 10 GiB disk to a running VM: it appears attached, and XAPI has it plugged', async () => {
+    const { page } = h
+    await select(page, 'web-01')
+    await openTab(page, 'Storage')
+    await panel(page).getByRole('button', { name: 'Add Disk…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Add Disk to web-01' })
+    await dialog.getByRole('textbox', { name: 'Name' }).fill('scratch')
+    await dialog.getByRole('spinbutton', { name: 'Size (GiB)' }).fill('10')
+    // the default SR is chosen, its free space shown
+    expect(await dialog.getByRole('radio', { name: /NFS VM storage/ }).isChecked()).toBe(true)
+    expect(await dialog.getByRole('group', { name: 'SR' }).textContent()).toMatch(/TiB free of 8\.00 TiB/)
+    await shot('add-disk-dialog')
+    await dialog.getByRole('button', { name: 'Add', exact: true }).click()
+    await dialog.waitFor({ state: 'detached', timeout: LONG })
+    const row = panel(page).getByRole('grid', { name: 'Disks' }).getByRole('row', { name: 'scratch' })
+    await expect.poll(() => row.getAttribute('data-attached'), { timeout: LONG }).toBe('true')
+    expect(await row.getByTestId('disk-size').textContent()).toBe('10.0 GiB')
+    const vdi = [...(current.objects.get('VDI') ?? new Map()).values()].find((v) => v.name_label === 'scratch')
+    expect(vdi?.virtual_size).toBe(10 * 1024 ** 3)
+    const vbd = current.objects.get('VBD')?.get(String((vdi?.VBDs as string[])[0]))
+    expect(vbd?.currently_attached).toBe(true)
+    // the Activity panel shows the action as one task
+    await page.getByRole('region', { name: 'Activity' }).getByRole('row', { name: /^Add disk/ }).and(page.locator('[data-status=success]')).first().waitFor({ timeout: LONG })
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('grows a disk of a halted VM (never shrinks: a smaller size is refused before the click)', async () => {
+    const { page } = h
+    await select(page, 'build-01')
+    await openTab(page, 'Storage')
+    const row = panel(page).getByRole('grid', { name: 'Disks' }).getByRole('row', { name: 'build-01 0' })
+    await row.click()
+    await panel(page).getByRole('button', { name: 'Resize…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Resize build-01 0' })
+    const input = dialog.getByRole('spinbutton', { name: 'New size (GiB)' })
+    await input.fill('20')
+    const ok = dialog.getByRole('button', { name: 'Resize', exact: true })
+    expect(await ok.isDisabled()).toBe(true)
+    expect(await dialog.textContent()).toContain('A disk can only grow: enter more than 36 GiB')
+    await input.fill('40')
+    await ok.click()
+    await dialog.waitFor({ state: 'detached', timeout: LONG })
+    await expect.poll(() => row.getByTestId('disk-size').textContent(), { timeout: LONG }).toBe('40.0 GiB')
+    const vdi = [...(current.objects.get('VDI') ?? new Map()).values()].find((v) => v.name_label === 'build-01 0')
+    expect(vdi?.virtual_size).toBe(40 * 1024 ** 3)
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('says before the click why a disk of a running VM on NFS cannot grow', async () => {
+    const { page } = h
+    await select(page, 'web-01')
+    await openTab(page, 'Storage')
+    await panel(page).getByRole('grid', { name: 'Disks' }).getByRole('row', { name: 'scratch' }).click()
+    const resize = panel(page).getByRole('button', { name: 'Resize…' })
+    expect(await resize.isDisabled()).toBe(true)
+    expect(await resize.getAttribute('title')).toContain('cannot resize a disk in use; shut the VM down first')
+  })
+
+  it('inserts an ISO from the library into the DVD drive and ejects it', async () => {
+    const { page } = h
+    const drive = panel(page).getByRole('group', { name: /^DVD drive/ })
+    await drive.getByRole('button', { name: 'Insert ISO…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Insert ISO into web-01' })
+    const value = await dialog.locator('option', { hasText: 'debian-12.7.0-amd64-netinst.iso' }).getAttribute('value')
+    await dialog.getByRole('combobox', { name: 'ISO image' }).selectOption(String(value))
+    await shot('insert-iso-dialog')
+    await dialog.getByRole('button', { name: 'Insert', exact: true }).click()
+    await dialog.waitFor({ state: 'detached', timeout: LONG })
+    await expect.poll(() => drive.getByTestId('cd-disc').textContent(), { timeout: LONG }).toBe('debian-12.7.0-amd64-netinst.iso')
+    await shot('vm-storage')
+    await drive.getByRole('button', { name: 'Eject' }).click()
+    await expect.poll(() => drive.getByTestId('cd-disc').textContent(), { timeout: LONG }).toBe('No disc')
+    expect(await drive.getByRole('button', { name: 'Eject' }).getAttribute('title')).toBe('The drive is empty')
     expect(h.pageErrors).toEqual([])
   })
 })

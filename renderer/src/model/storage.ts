@@ -8,7 +8,7 @@
  * pool's stream, SR.VDIs always: shared/model/slim.ts); the children's own fields are read instead
  * (VBD.VM, VDI.SR, PBD.SR) through PoolObjects.referencing.
  */
-import { hostsSeeing, isCd, isOrphan, isToolsSr, srUsage, vmsUsing, inStorageOverview, type StorageView, type SrUsage } from '../../../shared/operations/storage'
+import { attachableDisks, canCreateDiskOn, checkFits, hostsSeeing, isCd, isMediaSr, isOrphan, isThick, isToolsSr, isoSrsFor, powerOf, srFree, srUsage, vmsUsing, inStorageOverview, type StorageView, type SrUsage } from '../../../shared/operations/storage'
 import type { PoolObjects, Rec } from './objects'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
@@ -211,3 +211,91 @@ export function byFreeSpace(a: OverviewRow, b: OverviewRow): number {
   return a.usage.free - b.usage.free || b.usage.fraction - a.usage.fraction || a.name.localeCompare(b.name)
 }
 
+
+/** an SR a new (or moved) disk could go to, with why not when it cannot */
+export interface SrChoice {
+  ref: string
+  name: string
+  free: number
+  size: number
+  /** takes a disk's whole size at once (LVM): the free space must hold it */
+  thick: boolean
+  isDefault: boolean
+  /** null: usable */
+  reason: string | null
+}
+
+/**
+ * SRs for a VM's new disk (or a disk moving off `exclude`): every SR that holds VM disks, the ones
+ * the VM's server cannot reach (or, for a VM that is not running, no server) disabled with the reason.
+ */
+export function srChoices(p: PoolObjects, vmRef: string | undefined, exclude?: string): SrChoice[] {
+  const view = storageView(p)
+  const vm = vmRef ? p.get('VM', vmRef) : undefined
+  const live = powerOf(vm) === 'Running' || powerOf(vm) === 'Paused'
+  const host = live && isRef(vm?.resident_on) ? vm.resident_on : undefined
+  const hostName = str(p.get('host', host)?.name_label) || 'its server'
+  const def = str(p.pool()?.rec.default_SR)
+  const out: SrChoice[] = []
+  for (const [ref, sr] of p.all('SR')) {
+    if (ref === exclude || isMediaSr(sr) || isToolsSr(sr)) continue
+    const seen = hostsSeeing(view, ref)
+    const can = canCreateDiskOn(sr)
+    let reason: string | null = can === true ? null : can
+    if (reason === null && (host ? !seen.includes(host) : seen.length === 0)) reason = host ? `not connected to ${hostName}` : 'not connected to any server'
+    const local = p.localSrHost(sr)
+    const label = str(sr.name_label) || '(no name)'
+    out.push({ ref, name: local ? `${label} on ${str(p.get('host', local)?.name_label) || 'its server'}` : label, free: srFree(sr), size: num(sr.physical_size), thick: isThick(sr), isDefault: ref === def, reason })
+  }
+  return out.sort((a, b) => Number(a.reason !== null) - Number(b.reason !== null) || Number(b.isDefault) - Number(a.isDefault) || b.free - a.free)
+}
+
+/** whether the chosen SR takes a disk of `bytes` (thick SRs need the free space now), or why not */
+export function checkSrChoice(p: PoolObjects, choice: SrChoice | undefined, bytes: number): true | string {
+  if (!choice) return 'Choose an SR'
+  if (choice.reason) return `${choice.name} is ${choice.reason}`
+  return checkFits(p.get('SR', choice.ref), bytes)
+}
+
+/** a disk a VM could attach */
+export interface DiskChoice {
+  vdi: string
+  name: string
+  srName: string
+  size: number
+  /** other VMs that have it (read-only, or sharable) */
+  usedBy: string[]
+}
+
+export function diskChoices(p: PoolObjects, vmRef: string): DiskChoice[] {
+  const view = storageView(p)
+  return attachableDisks(view, vmRef, [...p.all('SR').keys()])
+    .map((v) => {
+      const vdi = p.get('VDI', v)
+      return { vdi: v, name: str(vdi?.name_label) || '(no name)', srName: str(p.get('SR', vdi?.SR)?.name_label), size: num(vdi?.virtual_size), usedBy: vmsUsing(view, v).map((x) => str(p.get('VM', x)?.name_label) || 'a VM') }
+    })
+    .sort((a, b) => a.srName.localeCompare(b.srName) || a.name.localeCompare(b.name, undefined, { numeric: true }))
+}
+
+/** the ISO images a VM's DVD drive can take, by library (the SRs its server sees) */
+export interface IsoLibrary {
+  sr: string
+  name: string
+  isos: { vdi: string; name: string; size: number }[]
+}
+
+export function isoLibraries(p: PoolObjects, vmRef: string): IsoLibrary[] {
+  const view = storageView(p)
+  return isoSrsFor(view, p.get('VM', vmRef), [...p.all('SR').keys()])
+    .map((sr) => ({
+      sr,
+      name: str(p.get('SR', sr)?.name_label) || '(no name)',
+      isos: p
+        .referencing('VDI', 'SR', sr)
+        .filter(([, v]) => v.missing !== true && v.is_a_snapshot !== true)
+        .map(([vdi, v]) => ({ vdi, name: str(v.name_label) || '(no name)', size: num(v.virtual_size) }))
+        .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true })),
+    }))
+    .filter((l) => l.isos.length > 0)
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
