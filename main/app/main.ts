@@ -38,6 +38,8 @@ let mainWindow: BrowserWindow | null = null
 let runtime: Runtime | undefined
 let door: IpcDoor | undefined
 let quitting = false
+/** the window state write started when the window closed (awaited before quitting) */
+let windowStateWritten: Promise<void> = Promise.resolve()
 
 if (!app.requestSingleInstanceLock()) {
   app.quit()
@@ -73,7 +75,7 @@ if (!app.requestSingleInstanceLock()) {
     event.preventDefault()
     quitting = true
     door?.close()
-    runtime.close().finally(() => app.quit())
+    Promise.allSettled([runtime.close(), windowStateWritten]).finally(() => app.quit())
   })
 }
 
@@ -152,7 +154,7 @@ async function start(): Promise<void> {
 
 function createWindow(userData: string): void {
   const stateFile = windowStateFile(userData)
-  const saved = loadWindowState(stateFile)
+  const saved = loadWindowState(stateFile, logLine)
   const bounds = restorableBounds(
     saved,
     screen.getAllDisplays().map((d) => d.workArea),
@@ -181,11 +183,8 @@ function createWindow(userData: string): void {
   win.once('ready-to-show', () => win.show())
   win.on('close', () => {
     const b = win.getNormalBounds()
-    try {
-      saveWindowState(stateFile, { ...b, maximized: win.isMaximized() })
-    } catch (err) {
-      logLine(`window: could not remember the window position: ${(err as Error).message}`)
-    }
+    // before-quit waits for it (windowStateWritten) so quitting never cuts the write short
+    windowStateWritten = saveWindowState(stateFile, { ...b, maximized: win.isMaximized() }).catch((err: unknown) => logLine(`window: ${(err as Error).message}`))
   })
   win.on('closed', () => {
     if (mainWindow === win) mainWindow = null

@@ -6,13 +6,17 @@
  * On Linux without a keyring safeStorage picks 'basic_text' — "encryption" with a key hard-coded in
  * Chromium, i.e. none. Then nothing is written to disk until the user accepts (keychain.acceptInsecure);
  * until then remembered passwords live in memory for this run only, and the UI says so.
+ *
+ * The file goes through the one small-file store (main/storage/small-file.ts): checked on read (a
+ * damaged file is set aside and said), and a password counts as remembered only after the disk took
+ * it — a refused write rejects with a sentence and the keychain holds what it held.
  */
 import { z } from 'zod'
 import type { KeychainState } from '../../shared/contract'
 import type { Unsubscribe } from '../pools/api'
 import type { Keychain } from '../pools/keychain'
 import type { KeychainStatusSource } from '../services'
-import { readJsonFile, writeJsonFile } from '../services/json-file'
+import { StoredDocument } from '../storage/small-file'
 
 export interface SafeStorageLike {
   isAsyncEncryptionAvailable(): Promise<boolean>
@@ -37,9 +41,15 @@ export interface SafeStorageKeychain extends Keychain, KeychainStatusSource {}
 export async function openSafeStorageKeychain(opts: { safeStorage: SafeStorageLike; platform: NodeJS.Platform; file: string; log?: (line: string) => void }): Promise<SafeStorageKeychain> {
   const { safeStorage, file } = opts
   const log = opts.log ?? (() => {})
-  const read = readJsonFile(file, KeychainFile)
-  let doc: KeychainFile = read.ok ? read.value : { version: 1, acceptedBasicText: false, entries: {} }
-  if (!read.ok && !read.missing) log(`keychain: ${read.problem}; remembered passwords must be entered again`)
+  const stored = new StoredDocument<KeychainFile>({ file, what: 'the remembered passwords', version: 1, schema: KeychainFile, empty: () => ({ version: 1, acceptedBasicText: false, entries: {} }) })
+  if (stored.problem) log(`keychain: ${stored.problem.message} Remembered passwords must be entered again.`)
+  const entry = (account: string): string | undefined => (Object.prototype.hasOwnProperty.call(stored.value.entries, account) ? stored.value.entries[account] : undefined)
+  const withEntry = (account: string, ciphertext: string | undefined) => (d: KeychainFile): KeychainFile => {
+    const entries = { ...d.entries }
+    if (ciphertext === undefined) delete entries[account]
+    else entries[account] = ciphertext
+    return { ...d, entries }
+  }
 
   const available = await safeStorage.isAsyncEncryptionAvailable().catch(() => false)
   const backend = opts.platform === 'linux' ? (safeStorage.getSelectedStorageBackend?.() ?? 'unknown') : 'os'
@@ -47,13 +57,13 @@ export async function openSafeStorageKeychain(opts: { safeStorage: SafeStorageLi
   const memory = new Map<string, string>()
   const listeners = new Set<(s: KeychainState) => void>()
 
-  const usable = (): boolean => available && (!basicText || doc.acceptedBasicText)
+  const usable = (): boolean => available && (!basicText || stored.value.acceptedBasicText)
 
   function state(): KeychainState {
     if (!available) {
       return { backend: 'os-keychain', persistent: false, status: 'unavailable', detail: 'The operating system’s keychain is not available, so remembered passwords are kept only until XenPilot quits.' }
     }
-    if (basicText && !doc.acceptedBasicText) {
+    if (basicText && !stored.value.acceptedBasicText) {
       return {
         backend: 'basic-text',
         persistent: false,
@@ -65,21 +75,17 @@ export async function openSafeStorageKeychain(opts: { safeStorage: SafeStorageLi
     return { backend: 'os-keychain', persistent: true, status: 'ready', detail: 'Remembered passwords are encrypted with the operating system’s keychain.' }
   }
 
-  function save(): void {
-    writeJsonFile(file, doc)
-  }
-
   return {
     state,
     // Always usable: without a usable OS store secrets are held in memory for this run.
     isAvailable: async () => true,
     async acceptInsecure() {
-      if (available && basicText && !doc.acceptedBasicText) {
-        doc = { ...doc, acceptedBasicText: true }
+      if (available && basicText && !stored.value.acceptedBasicText) {
         // What was only in memory so far is now written like everything else.
-        for (const [account, secret] of memory) doc.entries[account] = (await safeStorage.encryptStringAsync(secret)).toString('base64')
+        const entries: Record<string, string> = {}
+        for (const [account, secret] of memory) entries[account] = (await safeStorage.encryptStringAsync(secret)).toString('base64')
+        await stored.update((d) => ({ ...d, acceptedBasicText: true, entries: { ...d.entries, ...entries } }))
         memory.clear()
-        save()
         const s = state()
         for (const cb of listeners) cb(s)
       }
@@ -92,13 +98,14 @@ export async function openSafeStorageKeychain(opts: { safeStorage: SafeStorageLi
     async get(account) {
       const inMemory = memory.get(account)
       if (inMemory !== undefined) return inMemory
-      const stored = doc.entries[account]
-      if (stored === undefined || !usable()) return undefined
+      const ciphertext = entry(account)
+      if (ciphertext === undefined || !usable()) return undefined
       try {
-        const { result, shouldReEncrypt } = await safeStorage.decryptStringAsync(Buffer.from(stored, 'base64'))
+        const { result, shouldReEncrypt } = await safeStorage.decryptStringAsync(Buffer.from(ciphertext, 'base64'))
         if (shouldReEncrypt) {
-          doc.entries[account] = (await safeStorage.encryptStringAsync(result)).toString('base64')
-          save()
+          const again = (await safeStorage.encryptStringAsync(result)).toString('base64')
+          // the old ciphertext still decrypts: a refused write only postpones the re-encryption
+          await stored.update(withEntry(account, again)).catch((e: unknown) => log(`keychain: ${(e as Error).message}`))
         }
         return result
       } catch (err) {
@@ -111,15 +118,12 @@ export async function openSafeStorageKeychain(opts: { safeStorage: SafeStorageLi
         memory.set(account, secret)
         return
       }
-      doc.entries[account] = (await safeStorage.encryptStringAsync(secret)).toString('base64')
-      save()
+      const ciphertext = (await safeStorage.encryptStringAsync(secret)).toString('base64')
+      await stored.update(withEntry(account, ciphertext))
     },
     async delete(account) {
       memory.delete(account)
-      if (account in doc.entries) {
-        delete doc.entries[account]
-        save()
-      }
+      if (entry(account) !== undefined) await stored.update(withEntry(account, undefined))
     },
   }
 }

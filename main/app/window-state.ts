@@ -1,10 +1,11 @@
 /**
- * The main window's size and position, remembered in `<userData>/window-state.json`. Restored
- * only where it is still visible (a monitor may have gone), otherwise centred at the default size.
+ * The main window's size and position, remembered in `<userData>/window-state.json` through the one
+ * small-file store (main/storage/small-file.ts; a damaged file is set aside). Restored only where it
+ * is still visible (a monitor may have gone), otherwise centred at the default size.
  */
 import { join } from 'node:path'
 import { z } from 'zod'
-import { readJsonFile, writeJsonFile } from '../services/json-file'
+import { SmallFile } from '../storage/small-file'
 
 export const WindowState = z.object({
   x: z.number().int(),
@@ -28,13 +29,33 @@ export function windowStateFile(userData: string): string {
   return join(userData, 'window-state.json')
 }
 
-export function loadWindowState(file: string): WindowState | undefined {
-  const r = readJsonFile(file, WindowState)
-  return r.ok ? r.value : undefined
+const WindowStateFile = WindowState.extend({ version: z.literal(1) })
+type WindowStateFile = z.infer<typeof WindowStateFile>
+
+function store(file: string): SmallFile<WindowStateFile | undefined> {
+  return new SmallFile<WindowStateFile | undefined>({
+    file,
+    what: 'the window position',
+    version: 1,
+    schema: WindowStateFile,
+    empty: () => undefined,
+    // version 0: the same fields without a version
+    migrate: (_from, doc) => ({ ...doc, version: 1 }),
+  })
 }
 
-export function saveWindowState(file: string, state: WindowState): void {
-  writeJsonFile(file, state)
+/** the saved state, or undefined (none, or damaged: then the file is set aside) */
+export function loadWindowState(file: string, log: (line: string) => void = () => undefined): WindowState | undefined {
+  const r = store(file).read()
+  if (r.problem) log(`window: ${r.problem.message}`)
+  if (!r.value) return undefined
+  const { version: _version, ...state } = r.value
+  return state
+}
+
+/** resolves once it is on disk; rejects with a sentence (the old state is kept) */
+export function saveWindowState(file: string, state: WindowState): Promise<void> {
+  return store(file).write({ version: 1, ...state })
 }
 
 /**

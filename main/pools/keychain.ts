@@ -3,9 +3,9 @@
  * against this interface (main/app); browser mode and tests use one of the two below. Passwords
  * never go to logs, ConnectionState or the cache.
  */
-import { readFile } from 'node:fs/promises'
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto'
-import { writeFileAtomic } from '../xapi/atomic-file'
+import { z } from 'zod'
+import { SmallFile, type SmallFileProblem } from '../storage/small-file'
 
 export interface Keychain {
   isAvailable(): Promise<boolean>
@@ -35,30 +35,48 @@ function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOpti
   return new Promise((resolve, reject) => scryptCb(password, salt, keylen, opts, (e, k) => (e ? reject(e) : resolve(k))))
 }
 
-interface FileFormat {
-  version: 1
-  kdf: { name: 'scrypt'; salt: string; N: number; r: number; p: number }
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
+/** scrypt costs this keychain writes, and the most it accepts from a file (a hostile N could take minutes and GBs) */
+const KeychainFileFormat = z.object({
+  version: z.literal(1),
+  kdf: z.object({
+    name: z.literal('scrypt'),
+    salt: base64,
+    N: z.number().int().min(2).max(2 ** 20).refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+    r: z.number().int().min(1).max(32),
+    p: z.number().int().min(1).max(16),
+  }),
   /** base64(iv 12 | tag 16 | ciphertext) of JSON {account: secret} */
-  data: string
-}
+  data: base64,
+})
+type FileFormat = z.infer<typeof KeychainFileFormat>
+/** the decrypted content */
+const Secrets = z.record(z.string(), z.string())
 
 const SCRYPT = { N: 1 << 15, r: 8, p: 1 }
 
 /**
  * All secrets in one file encrypted with AES-256-GCM under a key derived from a passphrase with
- * scrypt (N=2^15, r=8, p=1; a fresh salt and IV on every write). File mode 0600, atomic writes.
+ * scrypt (N=2^15, r=8, p=1; the salt is made on the first write and kept, a fresh IV on every
+ * write). Kept through the one small-file store (main/storage/small-file.ts): mode 0600, atomic
+ * writes, the file's shape checked on read (a damaged file is set aside and said in `problem`), and
+ * a secret is held in memory only after the disk took it — a refused write rejects with a sentence.
  * A wrong passphrase or a tampered file fails loudly (GCM tag) instead of returning garbage.
  */
 export class PassphraseFileKeychain implements Keychain {
   private cache: Map<string, string> | undefined
   private key: { salt: Buffer; key: Buffer } | undefined
   private chain: Promise<unknown> = Promise.resolve()
+  private readonly store: SmallFile<FileFormat | undefined>
+  /** what reading the file found wrong (damaged and set aside), if anything */
+  problem: SmallFileProblem | undefined
 
   constructor(
     private readonly file: string,
     private readonly passphrase: string,
   ) {
     if (passphrase.length === 0) throw new Error('the keychain passphrase must not be empty')
+    this.store = new SmallFile<FileFormat | undefined>({ file, what: 'the remembered passwords', version: 1, schema: KeychainFileFormat, empty: () => undefined })
   }
 
   async isAvailable(): Promise<boolean> {
@@ -76,42 +94,36 @@ export class PassphraseFileKeychain implements Keychain {
 
   private async load(): Promise<Map<string, string>> {
     if (this.cache) return this.cache
-    let text: string
-    try {
-      text = await readFile(this.file, 'utf8')
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ENOENT') {
-        this.cache = new Map()
-        return this.cache
-      }
-      throw e
-    }
-    let f: FileFormat
-    try {
-      f = JSON.parse(text) as FileFormat
-    } catch {
-      throw new Error(`keychain file ${this.file} is not valid JSON`)
-    }
-    if (f?.version !== 1 || f.kdf?.name !== 'scrypt' || typeof f.data !== 'string' || typeof f.kdf.salt !== 'string') {
-      throw new Error(`keychain file ${this.file} has an unknown format`)
+    const read = this.store.read()
+    if (read.problem) this.problem = read.problem
+    const f = read.value
+    if (!f) {
+      this.cache = new Map()
+      return this.cache
     }
     const salt = Buffer.from(f.kdf.salt, 'base64')
     const key = await scrypt(this.passphrase, salt, 32, { N: f.kdf.N, r: f.kdf.r, p: f.kdf.p, maxmem: 256 * 1024 * 1024 })
     const blob = Buffer.from(f.data, 'base64')
-    const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12))
-    decipher.setAuthTag(blob.subarray(12, 28))
     let plain: string
     try {
+      const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12))
+      decipher.setAuthTag(blob.subarray(12, 28))
       plain = Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]).toString('utf8')
     } catch {
       throw new Error(`keychain file ${this.file} cannot be decrypted: wrong passphrase or damaged file`)
     }
-    const obj = JSON.parse(plain) as Record<string, unknown>
-    this.cache = new Map(Object.entries(obj).filter((e): e is [string, string] => typeof e[1] === 'string'))
+    let secrets: Record<string, string>
+    try {
+      secrets = Secrets.parse(JSON.parse(plain))
+    } catch {
+      throw new Error(`keychain file ${this.file} decrypts to something that is not a list of passwords`)
+    }
+    this.cache = new Map(Object.entries(secrets))
     this.key = { salt, key }
     return this.cache
   }
 
+  /** writes `map`; only then is it the keychain's content */
   private async save(map: Map<string, string>): Promise<void> {
     if (!this.key) {
       const salt = randomBytes(16)
@@ -125,7 +137,8 @@ export class PassphraseFileKeychain implements Keychain {
       kdf: { name: 'scrypt', salt: this.key.salt.toString('base64'), ...SCRYPT },
       data: Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64'),
     }
-    await writeFileAtomic(this.file, JSON.stringify(f))
+    await this.store.write(f)
+    this.cache = map
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -140,7 +153,7 @@ export class PassphraseFileKeychain implements Keychain {
 
   set(account: string, secret: string): Promise<void> {
     return this.serial(async () => {
-      const m = await this.load()
+      const m = new Map(await this.load())
       m.set(account, secret)
       await this.save(m)
     })
@@ -148,7 +161,7 @@ export class PassphraseFileKeychain implements Keychain {
 
   delete(account: string): Promise<void> {
     return this.serial(async () => {
-      const m = await this.load()
+      const m = new Map(await this.load())
       if (m.delete(account)) await this.save(m)
     })
   }

@@ -5,7 +5,7 @@
  * navigation/window.open/permissions refused, the IPC door answering only the app's own page,
  * the menu, and the window position remembered.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -235,9 +235,11 @@ describe('the Electron bootstrap (fake electron)', () => {
     expect(flat).toMatch(/"id":"view\.treeMode\.tags","label":"Tags","type":"radio","checked":true/)
   })
 
-  it('remembers the window position when it closes', () => {
+  it('remembers the window position when it closes', async () => {
     for (const cb of fake.windows[0]?.listeners.get('close') ?? []) cb()
-    const saved = JSON.parse(readFileSync(join(userData, 'window-state.json'), 'utf8')) as Record<string, unknown>
-    expect(saved).toEqual({ x: 40, y: 30, width: 1100, height: 700, maximized: false })
+    const file = join(userData, 'window-state.json')
+    for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 10))
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+    expect(saved).toEqual({ version: 1, x: 40, y: 30, width: 1100, height: 700, maximized: false })
   })
 })

@@ -23,11 +23,11 @@ describe('window position', () => {
     expect(restorableBounds(undefined, screen)).toBeUndefined()
   })
 
-  it('survives a restart through its file and ignores a damaged one', () => {
+  it('survives a restart through its file and ignores a damaged one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xenpilot-win-'))
     try {
       const file = join(dir, 'window-state.json')
-      saveWindowState(file, { x: 10, y: 20, width: 1000, height: 700, maximized: true })
+      await saveWindowState(file, { x: 10, y: 20, width: 1000, height: 700, maximized: true })
       expect(loadWindowState(file)).toEqual({ x: 10, y: 20, width: 1000, height: 700, maximized: true })
       writeFileSync(file, '{"x":"left"}')
       expect(loadWindowState(file)).toBeUndefined()
