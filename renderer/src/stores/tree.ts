@@ -27,6 +27,10 @@ export const useTreeStore = defineStore('tree', () => {
   const anchor = ref(-1)
   /** node id of the focused row */
   const focusId = ref<string | null>(null)
+  /** object id of the focused row: found again when its node leaves the rows (search cleared, moved under a collapsed host) */
+  const focusObj = ref<string | null>(null)
+  /** bumped when the selection was revealed (ancestors expanded): the view scrolls to the focused row */
+  const revealRequest = ref(0)
 
   const roots = useGraph<TreeNode[]>((graph) =>
     builder.build({
@@ -77,7 +81,24 @@ export const useTreeStore = defineStore('tree', () => {
     const target = searching.value ? searchExpansion : expansion
     const m = new Map(target.value)
     m.set(id, value)
+    // the user collapses a node the focused row is inside: the selection moves to that node (as in
+    // XenCenter), otherwise revealing the selection would open it again at once
+    if (!value) {
+      const at = indexById.value.get(id)
+      const row = at === undefined ? undefined : rows.value[at]
+      const fi = focusIndex.value
+      if (row && at !== undefined && fi > at && isInside(at, fi)) setSelection(new Set([row.node.objId]), row.node.id, at)
+    }
     target.value = m
+  }
+  /** is row `index` a descendant of row `ancestor`? */
+  function isInside(ancestor: number, index: number): boolean {
+    let p = rows.value[index]?.parent ?? -1
+    while (p >= 0) {
+      if (p === ancestor) return true
+      p = rows.value[p]?.parent ?? -1
+    }
+    return false
   }
   function toggle(id: string): void {
     const i = indexById.value.get(id)
@@ -87,6 +108,8 @@ export const useTreeStore = defineStore('tree', () => {
   function setSelection(sel: ReadonlySet<string>, focus: string | null, anchorIndex?: number): void {
     selection.value = sel
     focusId.value = focus
+    const fi = focus === null ? undefined : indexById.value.get(focus)
+    focusObj.value = fi === undefined ? null : (rows.value[fi]?.node.objId ?? null)
     if (anchorIndex !== undefined) anchor.value = anchorIndex
   }
   /** select by click: plain, Ctrl (toggle) or Shift (range from the anchor) */
@@ -113,7 +136,7 @@ export const useTreeStore = defineStore('tree', () => {
     setSelection(new Set([row.node.objId]), row.node.id, index)
   }
 
-  /** selected objects as commands see them (from the rows on screen) */
+  /** selected objects as commands see them: the rows on screen first, then selected objects a collapsed node hides */
   const selectedItems = computed<SelectedItem[]>(() => {
     const sel = selection.value
     const out: SelectedItem[] = []
@@ -125,18 +148,47 @@ export const useTreeStore = defineStore('tree', () => {
     }
     if (sel.size === 0) return out
     for (const r of rows.value) if (sel.has(r.node.objId)) push(r.node)
+    if (seen.size < sel.size) for (const id of sel) if (!seen.has(id)) {
+      const n = findNode(roots.value, id)
+      if (n) push(n)
+    }
     return out
   })
-  /** the object the details pane shows: the focused row if selected, else the first selected */
+  /** the object the details pane shows: the focused row if selected, else the first selected (even when hidden) */
   const current = computed<TreeNode | null>(() => {
     const i = focusIndex.value
     const focused = i >= 0 ? rows.value[i]?.node : undefined
     if (focused && selection.value.has(focused.objId)) return focused
-    const first = selectedItems.value[0]
+    const first = focusObj.value && selection.value.has(focusObj.value) ? focusObj.value : selectedItems.value[0]?.objId
     if (!first) return null
-    for (const r of rows.value) if (r.node.objId === first.objId) return r.node
-    return null
+    for (const r of rows.value) if (r.node.objId === first) return r.node
+    return findNode(roots.value, first)
   })
+
+  /**
+   * The selection survives any tree change (issue 15): when the focused object's row is gone from
+   * the rows (the search was cleared, it moved under a collapsed host), its node is found in the
+   * tree again, its ancestors are expanded and the view is asked to scroll to it.
+   */
+  function revealSelection(): void {
+    const target = focusObj.value
+    if (target === null || !selection.value.has(target)) return
+    const fi = focusIndex.value
+    if (fi >= 0 && rows.value[fi]?.node.objId === target) return
+    const path = findPath(filtered.value.roots, target)
+    const node = path?.[path.length - 1]
+    if (!path || !node) return
+    const ancestors = path.slice(0, -1)
+    const which = searching.value ? searchExpansion : expansion
+    if (ancestors.some((a) => which.value.get(a.id) !== true)) {
+      const m = new Map(which.value)
+      for (const a of ancestors) m.set(a.id, true)
+      which.value = m
+    }
+    focusId.value = node.id
+    revealRequest.value++
+  }
+  watch(rows, revealSelection)
 
   return {
     builder,
@@ -146,6 +198,8 @@ export const useTreeStore = defineStore('tree', () => {
     selection,
     anchor,
     focusId,
+    focusObj,
+    revealRequest,
     roots,
     filtered,
     searching,
@@ -160,3 +214,23 @@ export const useTreeStore = defineStore('tree', () => {
     clickRow,
   }
 })
+
+/** the first node of object `objId` in the tree (depth first), or null */
+export function findNode(roots: readonly TreeNode[], objId: string): TreeNode | null {
+  const path = findPath(roots, objId)
+  return path?.[path.length - 1] ?? null
+}
+
+/** the nodes from a root down to the first node of object `objId`, or null when it is not in the tree */
+export function findPath(roots: readonly TreeNode[], objId: string): TreeNode[] | null {
+  const path: TreeNode[] = []
+  const walk = (nodes: readonly TreeNode[]): boolean => {
+    for (const n of nodes) {
+      path.push(n)
+      if (n.objId === objId || walk(n.children)) return true
+      path.pop()
+    }
+    return false
+  }
+  return walk(roots) ? path : null
+}
