@@ -40,7 +40,7 @@ describe('pool state in the tree', () => {
     // The reconnecting state can last less than one polling interval when failover is quick, so it
     // is read from the badge recorder (a MutationObserver in the page), not waited for on screen.
     await expect
-      .poll(async () => ((await page.evaluate('window.__badges')) as string[]).some((b) => /^Reconnecting/.test(b)), { timeout: 60_000 })
+      .poll(async () => ((await page.evaluate('window.__badges')) as string[]).some((b) => /Reconnecting/.test(b)), { timeout: 60_000 })
       .toBe(true)
     await page.getByTestId('pools-connected').filter({ hasText: `${n} of ${n} connected` }).waitFor({ timeout: 120_000 })
     // the pool node has no state badge once it is healthy again, and its details name the new master
