@@ -25,7 +25,7 @@ import {
 import type { PoolManagerApi, Unsubscribe } from '../pools/api'
 import { ServiceError, invalidArgs, toContractError } from './errors'
 import type { AnyModuleFactory, CallContext, EventSink, Handler, HandlerTable, ServiceModuleContext } from './module'
-import { WindowStream, type RawDiffSink } from './outbox'
+import { WindowStream, type RawDiffSink, type UnreadBudget, type UnreadSink } from './outbox'
 import type { SettingsStore } from './settings'
 
 export { ServiceError, toContractError } from './errors'
@@ -59,7 +59,7 @@ export interface ServiceSession {
 
 export interface Services {
   handlers: HandlerTable
-  openSession(emit: EventSink, opts?: { emitRawDiff?: RawDiffSink }): ServiceSession
+  openSession(emit: EventSink, opts?: { emitRawDiff?: RawDiffSink; unread?: { sink: UnreadSink; budget: UnreadBudget } }): ServiceSession
   broadcast: EventSink
   /** number of open sessions (doors report it; tests wait on it) */
   sessionCount(): number
@@ -190,7 +190,7 @@ export function createServices(deps: ServicesDeps): Services {
     broadcast,
     sessionCount: () => sessions.size,
     openSession(emit, sessionOpts) {
-      const objects = new WindowStream({ pools, emit, log, ...(sessionOpts?.emitRawDiff ? { emitRaw: sessionOpts.emitRawDiff } : {}) })
+      const objects = new WindowStream({ pools, emit, log, ...(sessionOpts?.emitRawDiff ? { emitRaw: sessionOpts.emitRawDiff } : {}), ...(sessionOpts?.unread ? { unread: sessionOpts.unread } : {}) })
       const state: SessionState = { emit, objects }
       sessions.add(state)
       const ctx: CallContext = {

@@ -16,6 +16,14 @@
  * diffs then carry it; graphs sent later (a re-subscribe, a reset, a pool connecting) include it;
  * when its count drops to 0 an empty class reset tells the window to drop what it holds. Every
  * such message goes through the same outbox and flow control as the rest.
+ *
+ * Memory (issue 12 item 4): a door that can tell how many bytes a client has not read yet
+ * (browser mode: the WebSocket's bufferedAmount) gives an `UnreadSink`. Nothing more is handed to
+ * a client holding HIGH_WATER_BYTES unread (backpressure: its graph streams wait, unproduced), and
+ * what it holds — unread bytes plus the live diffs queued for it, counted as the JSON they become —
+ * is charged to one `UnreadBudget` shared by every client of the door. When the clients together
+ * hold more than the budget, the one holding most is disconnected with the reason (a page that
+ * reconnects gets one fresh graph instead of its backlog).
  */
 import type { EventName, EventPayload } from '../../shared/contract'
 import { resetPieces, type PoolDiff } from '../../shared/model/diff'
@@ -53,6 +61,70 @@ export interface WindowStreamDeps {
   emit: <E extends EventName>(event: E, payload: EventPayload<E>) => void
   emitRaw?: RawDiffSink
   log: (line: string) => void
+  /** what the door knows of this client's unread bytes, and the budget all its clients share */
+  unread?: { sink: UnreadSink; budget: UnreadBudget }
+}
+
+/** a client's unread bytes as its door counts them, and how to end it */
+export interface UnreadSink {
+  /** bytes sent to this client that it has not read yet (held by main until it does) */
+  backlog(): number
+  /** ends this client's connection, telling it why (≤ 123 bytes: a WebSocket close reason) */
+  disconnect(reason: string): void
+}
+
+/** a client holding this many unread bytes is sent nothing more until it reads (backpressure) */
+export const HIGH_WATER_BYTES = 4 * 1024 * 1024
+/** how often a client held back by backpressure is looked at again (ms) */
+const BACKLOG_POLL_MS = 50
+
+const MiB = 1024 * 1024
+const mib = (n: number): string => `${Math.round((n / MiB) * 10) / 10} MiB`
+
+/**
+ * The bound on what all clients of a door hold unread together, in bytes: each client's unread
+ * bytes (its door's count) plus the live diffs queued for it (the JSON they become).
+ */
+export class UnreadBudget {
+  private readonly members = new Set<WindowStream>()
+
+  constructor(
+    readonly limitBytes: number,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  join(s: WindowStream): void {
+    this.members.add(s)
+  }
+  leave(s: WindowStream): void {
+    this.members.delete(s)
+  }
+
+  /** bytes all clients hold unread now */
+  total(): number {
+    let t = 0
+    for (const m of this.members) t += m.retainedBytes()
+    return t
+  }
+
+  /** over the bound: disconnect the clients holding most until the rest fit */
+  enforce(): void {
+    let total = this.total()
+    while (total > this.limitBytes) {
+      let worst: WindowStream | undefined
+      let most = -1
+      for (const m of this.members) {
+        const r = m.retainedBytes()
+        if (r > most) [worst, most] = [m, r]
+      }
+      if (!worst || most <= 0) return
+      const reason = `XenPilot closed this window's connection: it left ${mib(most)} unread (all windows together may hold ${mib(this.limitBytes)}).`
+      this.log(`services: ${reason}`)
+      this.members.delete(worst)
+      worst.disconnect(reason)
+      total -= most
+    }
+  }
 }
 
 export class WindowStream {
@@ -73,8 +145,25 @@ export class WindowStream {
   private readonly offlineGraph = new Set<string>()
   /** per pool: the classes this window asked for (objects.scope), counted; the filter of every diff sent */
   private readonly scopes = new ScopeCounts()
+  /** bytes of the live diffs waiting in the outbox (the JSON they become), for the budget */
+  private queuedBytes = 0
+  private readonly queuedSize = new WeakMap<PoolDiff, number>()
+  private backlogTimer: NodeJS.Timeout | undefined
 
-  constructor(private readonly deps: WindowStreamDeps) {}
+  constructor(private readonly deps: WindowStreamDeps) {
+    deps.unread?.budget.join(this)
+  }
+
+  /** what this client holds unread: its door's count plus the live diffs queued for it (bytes) */
+  retainedBytes(): number {
+    return (this.deps.unread?.sink.backlog() ?? 0) + this.queuedBytes
+  }
+
+  /** the budget ends this client: nothing more is produced for it */
+  disconnect(reason: string): void {
+    this.close()
+    this.deps.unread?.sink.disconnect(reason)
+  }
 
   /** objects.scope: this window's stream of the pool carries `classes` from now on */
   scope(id: string, classes: readonly string[]): void {
@@ -177,12 +266,25 @@ export class WindowStream {
   close(): void {
     this.closed = true
     clearTimeout(this.stallTimer)
+    clearTimeout(this.backlogTimer)
     this.cancelQueued()
+    this.deps.unread?.budget.leave(this)
   }
 
   private cancelQueued(): void {
     for (const item of this.outbox) if (item.kind === 'stream') item.pieces.return?.(undefined)
     this.outbox = []
+    this.queuedBytes = 0
+  }
+
+  /** a live diff waits in the outbox: counted as the JSON it becomes when the door holds a budget */
+  private enqueue(diff: PoolDiff): void {
+    this.outbox.push({ kind: 'diff', diff })
+    if (!this.deps.unread) return
+    const size = JSON.stringify(diff).length
+    this.queuedSize.set(diff, size)
+    this.queuedBytes += size
+    this.deps.unread.budget.enforce()
   }
 
   private send(diff: PoolDiff): void {
@@ -191,12 +293,27 @@ export class WindowStream {
       this.emitDiff(diff)
       return
     }
-    this.outbox.push(large ? { kind: 'stream', pieces: resetPieces(diff, PIECE_UPSERTS) } : { kind: 'diff', diff })
+    if (large) this.outbox.push({ kind: 'stream', pieces: resetPieces(diff, PIECE_UPSERTS) })
+    else this.enqueue(diff)
     this.pump()
   }
 
   private canSend(): boolean {
-    return this.window === undefined || this.inflight < this.window
+    return (this.window === undefined || this.inflight < this.window) && !this.heldBack()
+  }
+
+  /** the client has HIGH_WATER_BYTES unread: nothing more until it reads (looked at again shortly) */
+  private heldBack(): boolean {
+    const sink = this.deps.unread?.sink
+    if (!sink || sink.backlog() < HIGH_WATER_BYTES) return false
+    if (!this.backlogTimer && !this.closed) {
+      this.backlogTimer = setTimeout(() => {
+        this.backlogTimer = undefined
+        this.pump()
+      }, BACKLOG_POLL_MS)
+      this.backlogTimer.unref?.()
+    }
+    return true
   }
 
   private emitDiff(diff: PoolDiff | RawPoolDiff): void {
@@ -208,7 +325,8 @@ export class WindowStream {
     if (!('raw' in diff)) emit('pool.diff', withoutUnusedClasses(diff, this.scopes.of(diff.connectionId)))
     else if (emitRaw) emitRaw(diff.diff, diff.upsertsJson)
     else emit('pool.diff', { ...diff.diff, upserts: JSON.parse(diff.upsertsJson) as PoolDiff['upserts'] })
-    if (this.window === undefined) return
+    this.deps.unread?.budget.enforce()
+    if (this.closed || this.window === undefined) return
     this.inflight++
     clearTimeout(this.stallTimer)
     this.stallTimer = setTimeout(() => {
@@ -236,6 +354,7 @@ export class WindowStream {
         if (!item) break
         if (item.kind === 'diff') {
           this.outbox.shift()
+          this.queuedBytes -= this.queuedSize.get(item.diff) ?? 0
           this.emitDiff(item.diff)
           continue
         }

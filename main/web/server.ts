@@ -21,6 +21,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { ClientMessage, type ServerMessage } from '../../shared/contract/wire'
 import { describeIssues, toContractError } from '../services/errors'
 import type { EventSink, RawDiffSink, Services } from '../services'
+import { UnreadBudget, type UnreadSink } from '../services/outbox'
 import { browserModeCsp } from './csp'
 import { contentTypeFor } from './mime'
 import { MALFORMED_TARGET, parseRequestTarget } from './request-target'
@@ -48,6 +49,12 @@ export interface WebServerOptions {
    * getting one fresh reset instead of the backlog. Default 512 MiB (above one bench-10k reset).
    */
   maxBufferedBytes?: number
+  /**
+   * What all clients may hold unread together (bytes: their sockets' unread bytes plus the live
+   * diffs queued for them; main/services/outbox.ts UnreadBudget). Over it, the client holding most
+   * is disconnected (1013) with the reason. Default 256 MiB.
+   */
+  maxUnreadBytes?: number
   log?: (line: string) => void
 }
 
@@ -59,6 +66,8 @@ export interface WebServer {
   token: string
   /** open WebSocket clients */
   clientCount(): number
+  /** bytes all clients hold unread now, and the bound */
+  unread(): { bytes: number; limitBytes: number }
   close(): Promise<void>
 }
 
@@ -185,6 +194,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     wss.handleUpgrade(req, socket, head, (ws) => attach(ws))
   })
 
+  const budget = new UnreadBudget(opts.maxUnreadBytes ?? 256 * 1024 * 1024, log)
+
   function attach(ws: WebSocket): void {
     clients.add(ws)
     const maxBuffered = opts.maxBufferedBytes ?? 512 * 1024 * 1024
@@ -211,7 +222,15 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         // head ends with the payload's and the message's closing braces: '…}}'
         return [`${head.slice(0, -2)},"upserts":`, upsertsJson, '}}']
       })
-    const session = opts.services.openSession(emit, { emitRawDiff })
+    const unread: UnreadSink = {
+      backlog: () => ws.bufferedAmount,
+      disconnect: (reason) => {
+        // the close frame waits behind what the client has not read: give it a moment, then let go
+        ws.close(1013, Buffer.byteLength(reason) <= 123 ? reason : reason.slice(0, 120))
+        setTimeout(() => ws.terminate(), 5000).unref()
+      },
+    }
+    const session = opts.services.openSession(emit, { emitRawDiff, unread: { sink: unread, budget } })
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) return send({ t: 'error', id: -1, error: { code: 'bad-message', message: 'XenPilot’s API takes JSON text messages, not binary ones.' } })
       let raw: unknown
@@ -255,6 +274,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     port,
     token,
     clientCount: () => clients.size,
+    unread: () => ({ bytes: budget.total(), limitBytes: budget.limitBytes }),
     async close() {
       for (const ws of clients) ws.terminate()
       clients.clear()

@@ -16,77 +16,16 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
-import type { ConnectionState } from '../../shared/contract'
-import type { ObjectUpsert, PoolDiff } from '../../shared/model/diff'
-import { NO_EVENT_CLASSES } from '../../shared/xapi/datamodel.generated'
-import type { PoolManagerApi } from '../../main/pools/api'
-import { IGNORED_CLASSES } from '../../main/pools/eventloop'
+import type { PoolDiff } from '../../shared/model/diff'
 import { createServices } from '../../main/services'
 import { memoryKeychainStatus } from '../../main/services/keychain-status'
 import { memorySettingsStore } from '../../main/services/settings'
 import { startWebServer } from '../../main/web/server'
-import { recordNormaliser } from '../../main/xapi/normalise'
-import type { WireValue } from '../../main/xapi/wire'
-import { buildFleet } from '../sim/fleet'
+import { graphOfBench10k, StubPools } from '../helpers/bench10k-pools'
 
 function bench(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
   const load1 = Math.round((loadavg()[0] ?? 0) * 10) / 10
   console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, ...extra, load1 })}`)
-}
-
-function graphOfBench10k(): ObjectUpsert[] {
-  const pool = buildFleet('bench-10k').pools[0]
-  if (!pool) throw new Error('bench-10k has no pool')
-  const out: ObjectUpsert[] = []
-  for (const [cls, table] of pool.objects) {
-    if (NO_EVENT_CLASSES.includes(cls) || IGNORED_CLASSES.has(cls)) continue
-    const normalise = recordNormaliser(cls)
-    for (const [ref, r] of table) {
-      const record = normalise(JSON.parse(JSON.stringify(r)) as WireValue)
-      if (typeof record === 'object' && record !== null && !Array.isArray(record)) out.push({ cls, ref, record: record as Record<string, unknown> })
-    }
-  }
-  return out
-}
-
-class StubPools implements PoolManagerApi {
-  diffCbs = new Set<(d: PoolDiff) => void>()
-  constructor(private readonly graph: PoolDiff) {}
-  list(): ConnectionState[] {
-    return [{ id: 'bench', address: '127.77.0.1', username: 'root', label: 'bench-10k', rememberPassword: false, hasPassword: false, forceXmlRpc: false, doNotCache: false, status: 'connected' }]
-  }
-  get(id: string): ConnectionState | undefined {
-    return this.list().find((c) => c.id === id)
-  }
-  snapshot(): PoolDiff {
-    return this.graph
-  }
-  onDiff(cb: (d: PoolDiff) => void): () => void {
-    this.diffCbs.add(cb)
-    return () => this.diffCbs.delete(cb)
-  }
-  onState(): () => void {
-    return () => undefined
-  }
-  add(): never {
-    throw new Error('stub')
-  }
-  edit(): never {
-    throw new Error('stub')
-  }
-  async connect(): Promise<void> {}
-  async disconnect(): Promise<void> {}
-  async forget(): Promise<void> {}
-  async trust(): Promise<void> {}
-  async connectAll(): Promise<void> {}
-  async disconnectAll(): Promise<void> {}
-  async call(): Promise<unknown> {
-    return null
-  }
-  async callAsync(): Promise<unknown> {
-    return null
-  }
-  async close(): Promise<void> {}
 }
 
 async function main(): Promise<void> {
