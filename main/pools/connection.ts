@@ -6,6 +6,12 @@
  * session for events → resume from the cached token or full sync → connected; then a heartbeat
  * (host.get_servertime) and the event loop run until something fails.
  *
+ * A first attempt (Connect, start-up) that cannot reach the pool tries FIRST_TRIES times in all
+ * (master and known members, with backoff), then ends `unreachable` with the reason: it never
+ * connected, so it is not "reconnecting". No password → `password-needed` (a question, not a
+ * failure); a refused password → `auth-failed`, and the password is not used again until the user
+ * types one (`passwordRefused`).
+ *
  * Loss (heartbeat or event stream fails): every known address (master + members) is probed in
  * parallel, HOST_IS_SLAVE leads to the new master, the event loop resumes from its token; retries
  * back off exponentially with jitter until `failoverGiveUpMs` has passed, then `failed`. A master
@@ -63,6 +69,8 @@ export interface ConnectionRuntime {
   /** the slow-answer rule (main/xapi/transport.ts DEFAULT_STALL when omitted) */
   stall?: StallRule
   log: (line: string) => void
+  /** the pool accepted this connection's password (a login succeeded): the moment to remember it */
+  onLoggedIn?: (password: string) => void
   /** returns the id of another connection already holding this pool uuid */
   claimPool: (id: string, poolUuid: string) => string | undefined
   describeConnection: (id: string) => string
@@ -78,6 +86,9 @@ const PLANNED_DISRUPTIONS = new Set(['pool.designate_new_master', 'pool.emergenc
 const WATCHED_CLASSES: ReadonlySet<string> = new Set(['task', 'pool', 'host'])
 
 type Runtime = 'idle' | 'connecting' | 'connected' | 'recovering' | 'closing'
+
+/** tries of a first attempt (not a loss) before it ends `unreachable` */
+export const FIRST_TRIES = 3
 
 export class PoolConnection {
   readonly graph = new ObjectGraph()
@@ -137,9 +148,15 @@ export class PoolConnection {
   get hasPasswordInMemory(): boolean {
     return this.password !== undefined
   }
+  /** the password of the live session (the pool accepted it), for remembering it later */
+  get passwordInUse(): string | undefined {
+    return this.runtime === 'connected' ? this.password : undefined
+  }
 
   /** set by the manager: the keychain holds this connection's password */
   storedPassword = false
+  /** the pool refused the password last tried: it is not used again (nor shown as saved) until the user types one */
+  passwordRefused = false
 
   state(): ConnectionState {
     const s = this.saved
@@ -149,7 +166,7 @@ export class PoolConnection {
       username: s.username,
       label: s.poolName || s.address,
       rememberPassword: s.rememberPassword,
-      hasPassword: this.storedPassword || this.password !== undefined,
+      hasPassword: (this.storedPassword && !this.passwordRefused) || this.password !== undefined,
       forceXmlRpc: s.forceXmlRpc,
       doNotCache: s.doNotCache,
       status: this.status,
@@ -159,7 +176,9 @@ export class PoolConnection {
       ...(this.status === 'connected' && this.rpc?.protocol ? { transport: this.rpc.protocol } : s.transport ? { transport: s.transport } : {}),
       ...(s.xapiVersion ? { xapiVersion: s.xapiVersion } : {}),
       ...(this.lastEventAt ? { lastEventAt: this.lastEventAt } : {}),
-      ...(this.status === 'reconnecting' ? { attempt: this.attempt, ...(this.nextRetryAt ? { nextRetryAt: this.nextRetryAt } : {}) } : {}),
+      ...(this.status === 'reconnecting' || (this.status === 'connecting' && this.attempt > 0)
+        ? { attempt: this.attempt, ...(this.nextRetryAt ? { nextRetryAt: this.nextRetryAt } : {}) }
+        : {}),
       ...(this.certificate && (this.status === 'awaiting-trust' || this.status === 'cert-changed') ? { certificate: this.certificate } : {}),
       ...(this.cachedAt && this.status !== 'connected' ? { cachedAt: this.cachedAt } : {}),
       ...(this.offlineSince && this.status !== 'connected' ? { offlineSince: this.offlineSince } : {}),
@@ -173,7 +192,7 @@ export class PoolConnection {
     this.status = status
     this.detail = extra.detail
     this.certificate = extra.certificate
-    if (status !== 'reconnecting') this.nextRetryAt = undefined
+    if (status !== 'reconnecting' && status !== 'connecting') this.nextRetryAt = undefined
     if (status !== 'connecting' && status !== 'reconnecting') this.progress = undefined
     this.rt.onState(this.state())
   }
@@ -196,6 +215,7 @@ export class PoolConnection {
 
   setPassword(pw: string | undefined): void {
     this.password = pw
+    if (pw !== undefined) this.passwordRefused = false
   }
 
   /** the pending certificate the user is asked about */
@@ -206,11 +226,17 @@ export class PoolConnection {
   // ----------------------------------------------------------------------------------------------
 
   async connect(password: string | undefined): Promise<void> {
-    if (password !== undefined) this.password = password
-    if (this.runtime === 'connected' || this.runtime === 'connecting') return
+    if (password !== undefined) this.setPassword(password)
+    if (this.runtime === 'connected') return
+    // connecting: an attempt is in flight, unless it is waiting to try again (then Retry tries now)
+    if (this.runtime === 'connecting' && this.retryTimer === undefined) return
     this.clearRetry()
     if (this.password === undefined) {
-      this.set('auth-failed', { detail: 'A password is needed to connect.' })
+      // nothing failed: the pool has not been asked yet
+      this.runtime = 'idle'
+      this.set('password-needed', {
+        detail: this.passwordRefused ? 'The pool refused the last password; enter it again to connect.' : 'Enter the password to connect; XenPilot has none for this server in this session.',
+      })
       return
     }
     const gen = ++this.generation
@@ -220,17 +246,48 @@ export class PoolConnection {
     try {
       await this.establish(gen, [this.saved.masterAddress ?? this.saved.address, this.saved.address], false)
     } catch (e) {
-      if (gen !== this.generation) return
-      if (e instanceof TransportError && e.kind !== 'stalled' && this.saved.memberAddresses.length > 0) {
-        // the remembered master is unreachable: treat it like a loss (probe the members)
-        this.lostAt = Date.now()
-        this.offlineSince ??= new Date().toISOString()
-        this.runtime = 'recovering'
-        this.scheduleRetry(gen, e)
-        return
-      }
       this.handleFailure(gen, e)
     }
+  }
+
+  /**
+   * A try of a first attempt could not reach the pool: try again (master and known members, with
+   * backoff) up to FIRST_TRIES in all, then `unreachable` with the reason. Never "reconnecting":
+   * there was no connection to lose.
+   */
+  private retryFirst(gen: number, cause: Error): void {
+    this.attempt++
+    const where = this.saved.masterAddress ?? this.saved.address
+    if (this.attempt >= FIRST_TRIES) {
+      this.runtime = 'idle'
+      this.attempt = 0
+      this.set('unreachable', { detail: `${where} could not be reached (${FIRST_TRIES} tries${this.otherMembers().length > 0 ? `, with ${this.otherMembers().length} other known member${this.otherMembers().length === 1 ? '' : 's'}` : ''}): ${sentence(cause.message)}` })
+      return
+    }
+    const b = this.rt.backoff
+    const wait = Math.round(Math.min(b.maxMs, b.initialMs * b.factor ** (this.attempt - 1)) * (1 - b.jitter + Math.random() * 2 * b.jitter))
+    this.runtime = 'connecting'
+    this.nextRetryAt = new Date(Date.now() + wait).toISOString()
+    this.status = 'connecting'
+    this.detail = `Try ${this.attempt} of ${FIRST_TRIES} failed: ${sentence(cause.message)}`
+    this.certificate = undefined
+    this.progress = undefined
+    this.rt.onState(this.state())
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (gen !== this.generation || this.runtime !== 'connecting') return
+      this.nextRetryAt = undefined
+      this.detail = undefined
+      this.rt.onState(this.state())
+      const candidates = [this.saved.masterAddress ?? this.saved.address, ...this.saved.memberAddresses, this.saved.address]
+      this.establish(gen, candidates, true).catch((err: unknown) => this.handleFailure(gen, err))
+    }, wait)
+  }
+
+  /** known member addresses other than the master's */
+  private otherMembers(): string[] {
+    const master = this.saved.masterAddress ?? this.saved.address
+    return [...new Set(this.saved.memberAddresses)].filter((a) => a !== master)
   }
 
   /** one full connection attempt over `candidates` (probed in parallel when `probeAll`) */
@@ -241,6 +298,8 @@ export class PoolConnection {
       return
     }
     this.rpc = rpc
+    this.passwordRefused = false
+    if (this.password !== undefined) this.rt.onLoggedIn?.(this.password)
     const pools = (await rpc.call('pool.get_all_records')) as Record<string, ObjectRecord>
     const [poolRef, pool] = Object.entries(pools)[0] ?? []
     if (!poolRef || !pool) throw new TransportError('bad-response', 'the server has no pool object')
@@ -498,8 +557,9 @@ export class PoolConnection {
     if (this.lostAt && Date.now() - this.lostAt > this.rt.failoverGiveUpMs) {
       this.runtime = 'idle'
       const mins = Math.round(this.rt.failoverGiveUpMs / 60_000)
+      const others = this.otherMembers().length
       this.set('failed', {
-        detail: `Gave up after ${mins >= 1 ? `${mins} min` : `${Math.round(this.rt.failoverGiveUpMs / 1000)} s`}: neither the master nor any of the ${this.saved.memberAddresses.length} known members answered (${(cause as Error)?.message ?? String(cause)}).`,
+        detail: `Gave up after ${mins >= 1 ? `${mins} min` : `${Math.round(this.rt.failoverGiveUpMs / 1000)} s`}: ${others > 0 ? `neither the master nor any of the ${others} other known member${others === 1 ? '' : 's'} answered` : 'the server did not answer'} (${(cause as Error)?.message ?? String(cause)}).`,
       })
       this.tasks.failAll(new Error('the connection to the pool was lost'))
       return
@@ -512,7 +572,7 @@ export class PoolConnection {
     this.status = 'reconnecting'
     this.detail = planned
       ? 'The pool master is changing (planned); following it.'
-      : `Connection lost (${(cause as Error)?.message ?? String(cause)}); trying the master and ${this.saved.memberAddresses.length} members.`
+      : `Connection lost (${(cause as Error)?.message ?? String(cause)}); ${this.otherMembers().length > 0 ? `trying the master and ${this.otherMembers().length} other member${this.otherMembers().length === 1 ? '' : 's'}` : 'trying the server again'}.`
     this.certificate = undefined
     this.rt.onState(this.state())
     this.retryTimer = setTimeout(() => {
@@ -541,17 +601,16 @@ export class PoolConnection {
       this.set(e.outcome, { certificate: e.certificate, detail: e.message })
     } else if (isXapiError(e, 'SESSION_AUTHENTICATION_FAILED')) {
       this.password = undefined
-      this.set('auth-failed', { detail: 'The user name or password was refused by the pool.' })
+      this.passwordRefused = true
+      this.set('auth-failed', { detail: `The pool refused the user name “${this.saved.username}” or its password; enter the password again to connect.` })
     } else if (e instanceof DuplicatePoolError) {
       this.set('failed', { detail: e.message })
     } else if (e instanceof TransportError && e.kind === 'stalled') {
       // a pool that trickles will trickle again: say so and let the user decide (Retry)
       this.set('failed', { detail: e.message })
-    } else if (e instanceof TransportError) {
-      // first connection to an address that does not answer: keep retrying with backoff
-      this.runtime = 'recovering'
-      this.lostAt ||= Date.now()
-      this.scheduleRetry(gen, e)
+    } else if (e instanceof TransportError || isXapiError(e, 'HOST_IS_SLAVE')) {
+      // a first attempt that cannot reach the pool: a few tries, then unreachable
+      this.retryFirst(gen, e as Error)
     } else {
       this.set('failed', { detail: (e as Error)?.message ?? String(e) })
     }
@@ -671,6 +730,12 @@ export class PoolConnection {
   get token(): string | undefined {
     return this.loop?.token
   }
+}
+
+/** a message as the end of a sentence: a capital letter is kept, a final period added */
+function sentence(message: string): string {
+  const m = message.trim()
+  return /[.!?…]$/.test(m) ? m : `${m}.`
 }
 
 export class DuplicatePoolError extends Error {

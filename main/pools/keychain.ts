@@ -3,6 +3,7 @@
  * against this interface (main/app); browser mode and tests use one of the two below. Passwords
  * never go to logs, ConnectionState or the cache.
  */
+import { basename } from 'node:path'
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto'
 import { z } from 'zod'
 import { SmallFile, type SmallFileProblem } from '../storage/small-file'
@@ -12,6 +13,18 @@ export interface Keychain {
   get(account: string): Promise<string | undefined>
   set(account: string, secret: string): Promise<void>
   delete(account: string): Promise<void>
+  /** why remembered passwords can be neither read nor saved right now (a sentence), or undefined when they can */
+  unusable?(): Promise<string | undefined>
+}
+
+/** the passphrase does not open the keychain file (wrong XENPILOT_PASSPHRASE, or a damaged file) */
+export class KeychainLockedError extends Error {
+  override name = 'KeychainLockedError'
+  constructor(file: string) {
+    super(
+      `Locked: the passphrase does not open ${basename(file)} — XENPILOT_PASSPHRASE is not the one it was written with, or the file is damaged. Remembered passwords can be neither read nor saved; restart XenPilot with the right passphrase, or connect without remembering the password.`,
+    )
+  }
 }
 
 /** secrets for this process's lifetime only */
@@ -80,11 +93,15 @@ export class PassphraseFileKeychain implements Keychain {
   }
 
   async isAvailable(): Promise<boolean> {
+    return (await this.unusable()) === undefined
+  }
+
+  async unusable(): Promise<string | undefined> {
     try {
-      await this.load()
-      return true
-    } catch {
-      return false
+      await this.serial(() => this.load())
+      return undefined
+    } catch (e) {
+      return (e as Error).message
     }
   }
 
@@ -110,7 +127,7 @@ export class PassphraseFileKeychain implements Keychain {
       decipher.setAuthTag(blob.subarray(12, 28))
       plain = Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]).toString('utf8')
     } catch {
-      throw new Error(`keychain file ${this.file} cannot be decrypted: wrong passphrase or damaged file`)
+      throw new KeychainLockedError(this.file)
     }
     let secrets: Record<string, string>
     try {

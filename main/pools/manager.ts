@@ -104,6 +104,10 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   private closed = false
   /** saved pools whose cached graph is not in main's memory (loaded on first use in main) */
   private readonly pendingCache = new Set<string>()
+  /** the password last written to the keychain per connection this session (no rewrite on every reconnect) */
+  private readonly remembered = new Map<string, string>()
+  /** keychain writes in flight (close() waits for them) */
+  private readonly keychainWrites = new Set<Promise<void>>()
 
   constructor(opts: PoolManagerOptions) {
     this.opts = opts
@@ -194,6 +198,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         const o = this.conns.get(id)
         return o ? (o.saved.poolName ?? o.saved.address) : id
       },
+      onLoggedIn: (password) => this.rememberAccepted(conn, password),
       onState: (s) => this.emitState(s),
       onDiff: (d) => this.emitDiff(conn, d),
       save: () => this.saveLearned(),
@@ -350,6 +355,11 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     const address = input.address.trim()
     parseAddress(address) // throws a clear error for a bad address
     if (!input.username.trim()) throw new Error('the user name is empty')
+    if (input.rememberPassword) {
+      // a password that could not be remembered: refused before anything is saved (no half-added server)
+      const problem = await this.opts.keychain.unusable?.()
+      if (problem) throw new Error(`The server was not added: its password cannot be remembered. ${problem}`)
+    }
     const saved: SavedConnection = {
       id: randomUUID(),
       address,
@@ -367,15 +377,37 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return conn.state()
   }
 
+  /**
+   * A password the user typed: kept in memory for this session; remembered in the keychain only
+   * once the pool accepted it (rememberAccepted), so a wrong password is never saved. Not
+   * remembering any more deletes the saved one at once.
+   */
   private async storePassword(conn: PoolConnection, password: string | undefined): Promise<void> {
-    conn.setPassword(password)
-    if (conn.saved.rememberPassword && password !== undefined) {
-      await this.opts.keychain.set(this.account(conn.id), password)
-      conn.storedPassword = true
-    } else if (!conn.saved.rememberPassword) {
+    if (password !== undefined) conn.setPassword(password)
+    if (!conn.saved.rememberPassword) {
+      this.remembered.delete(conn.id)
       await this.opts.keychain.delete(this.account(conn.id)).catch(() => undefined)
       conn.storedPassword = false
     }
+  }
+
+  /** the pool accepted `password` (a login succeeded): the moment to remember it, if the user asked to */
+  private rememberAccepted(conn: PoolConnection, password: string): void {
+    if (!conn.saved.rememberPassword || this.remembered.get(conn.id) === password) return
+    this.remembered.set(conn.id, password)
+    const write = this.opts.keychain.set(this.account(conn.id), password).then(
+      () => {
+        if (!this.conns.has(conn.id)) return void this.opts.keychain.delete(this.account(conn.id)).catch(() => undefined)
+        conn.storedPassword = true
+        this.emitState(conn.state())
+      },
+      (e: unknown) => {
+        this.remembered.delete(conn.id)
+        this.log(`the password of ${conn.saved.poolName ?? conn.saved.address} could not be remembered: ${(e as Error).message}`)
+      },
+    )
+    this.keychainWrites.add(write)
+    void write.finally(() => this.keychainWrites.delete(write))
   }
 
   async edit(input: EditConnectionInput): Promise<ConnectionState> {
@@ -397,7 +429,12 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     }
     await this.doc.update((d) => ({ ...d, connections: d.connections.map((s) => (s.id === next.id ? next : s)) }))
     conn.saved = next
-    if (input.password !== undefined || input.rememberPassword !== undefined) await this.storePassword(conn, input.password ?? (await this.passwordFor(conn)))
+    if (input.password !== undefined || input.rememberPassword !== undefined) await this.storePassword(conn, input.password)
+    if (next.rememberPassword && !before.rememberPassword && input.password === undefined) {
+      // remember from now on the password the pool already accepted this session
+      const inUse = conn.passwordInUse
+      if (inUse !== undefined) this.rememberAccepted(conn, inUse)
+    }
     if (next.doNotCache && !before.doNotCache) {
       const cache = this.opts.cache
       if (cache?.clear) cache.clear(conn.id)
@@ -407,6 +444,10 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     if (reconnect) {
       await conn.disconnect()
       void conn.connect(undefined)
+    } else if (input.password !== undefined && this.needsAnotherTry(conn)) {
+      // a new password for a server that failed or asked for one: try it now (Edit → Save reconnects)
+      this.ensureCacheLoaded(conn)
+      void conn.connect(undefined)
     }
     return conn.state()
   }
@@ -414,19 +455,31 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   private async passwordFor(conn: PoolConnection): Promise<string | undefined> {
     if (!conn.saved.rememberPassword) return undefined
     try {
-      return await this.opts.keychain.get(this.account(conn.id))
+      const pw = await this.opts.keychain.get(this.account(conn.id))
+      if (pw !== undefined) this.remembered.set(conn.id, pw) // already there: no rewrite after the login
+      return pw
     } catch (e) {
       this.log(`keychain read failed: ${(e as Error).message}`)
       return undefined
     }
   }
 
+  /** a connection whose last attempt ended without a connection, waiting for the user */
+  private needsAnotherTry(conn: PoolConnection): boolean {
+    const s = conn.state().status
+    return s === 'auth-failed' || s === 'password-needed' || s === 'failed' || s === 'unreachable'
+  }
+
   async connect(id: string, password?: string): Promise<void> {
     const conn = this.need(id)
     this.ensureCacheLoaded(conn) // the cached token lets the connection resume instead of resyncing
     if (password !== undefined) await this.storePassword(conn, password)
-    const pw = password ?? (conn.hasPasswordInMemory ? undefined : await this.passwordFor(conn))
-    await conn.connect(pw)
+    await conn.connect(password ?? (await this.savedPassword(conn)))
+  }
+
+  /** the keychain's password when the connection has none in memory and the pool did not refuse it */
+  private async savedPassword(conn: PoolConnection): Promise<string | undefined> {
+    return conn.hasPasswordInMemory || conn.passwordRefused ? undefined : this.passwordFor(conn)
   }
 
   async disconnect(id: string): Promise<void> {
@@ -439,6 +492,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     await this.doc.update((d) => ({ ...d, connections: d.connections.filter((s) => s.id !== id) }))
     await conn.disconnect()
     this.conns.delete(id)
+    this.remembered.delete(id)
     await this.opts.keychain.delete(this.account(id)).catch(() => undefined)
     // pins of this pool's hosts, unless another saved connection still uses them
     const port = conn.port
@@ -465,8 +519,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     if (!seen || seen.fingerprint256 !== fingerprint256) throw new Error('the host now presents another certificate; review it again')
     await this.hostTrust.pins.set(pending.host, { ...pinFromPem(pemFromPeer(seen), 'user') })
     // answered now: the attempt goes on in the background and reports through its state
-    const password = conn.hasPasswordInMemory ? undefined : await this.passwordFor(conn)
-    void conn.connect(password)
+    void conn.connect(await this.savedPassword(conn))
   }
 
   async connectAll(): Promise<void> {
@@ -477,7 +530,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         if (this.closed) return
         this.ensureCacheLoaded(c)
         try {
-          await c.connect(c.hasPasswordInMemory ? undefined : await this.passwordFor(c))
+          await c.connect(await this.savedPassword(c))
         } catch (e) {
           this.log(`connect ${c.id} failed: ${(e as Error).message}`)
         }
@@ -574,7 +627,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     this.hostTrust.destroy()
     // a connection list write queued by the last state change, or a member pin written by a
     // connect that was cut short, must land before the caller removes or reuses the data folder
-    await Promise.all([this.doc.idle(), this.hostTrust.pins.idle()])
+    await Promise.all([this.doc.idle(), this.hostTrust.pins.idle(), ...this.keychainWrites])
   }
 
   // --- PoolHostAccess ------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ export async function startConsoleService(opts: ConsoleServiceOptions): Promise<
   // a pool the user disconnects takes its consoles with it (a reconnecting pool keeps them: the
   // host may still be there even when the master is not)
   const unsubscribe = opts.pools.onState((state) => {
-    if (state.status === 'disconnected' || state.status === 'auth-failed' || state.status === 'cert-changed') {
+    if (state.status === 'disconnected' || state.status === 'auth-failed' || state.status === 'cert-changed' || state.status === 'password-needed') {
       bridge.closeConnection(state.id, `the pool connection is ${state.status}`)
     }
   })

@@ -155,7 +155,14 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
     const known = new Set(pools.list().map((c) => c.address))
     for (const p of opts.seed.pools) {
       if (known.has(p.address)) continue
-      await pools.add({ address: p.address, username: p.username, password: p.password, rememberPassword: true })
+      const server = { address: p.address, username: p.username, password: p.password }
+      try {
+        await pools.add({ ...server, rememberPassword: true })
+      } catch (err) {
+        // the keychain cannot remember it (locked): the seeded server is still added, for this session's password only
+        log(`seed ${p.address}: ${(err as Error).message}`)
+        await pools.add({ ...server, rememberPassword: false })
+      }
       known.add(p.address)
     }
   }

@@ -79,7 +79,8 @@ export function browserKeychain(dataDir: string, env: NodeJS.ProcessEnv = proces
   const passphrase = env['XENPILOT_PASSPHRASE']
   if (passphrase) {
     const file = join(dataDir, 'keychain.enc')
-    return { keychain: new PassphraseFileKeychain(file, passphrase), status: passphraseFileKeychainStatus(file) }
+    const keychain = new PassphraseFileKeychain(file, passphrase)
+    return { keychain, status: passphraseFileKeychainStatus(file, keychain) }
   }
   return { keychain: new MemoryKeychain(), status: memoryKeychainStatus() }
 }

@@ -10,6 +10,10 @@ export const ConnectionStatus = z.enum([
   'connected',
   'reconnecting',
   'failed',
+  /** a first attempt (never connected this session) could not reach the pool after a few tries; it stopped */
+  'unreachable',
+  /** no password for this session: XenPilot asks for one (nothing failed) */
+  'password-needed',
 ])
 export type ConnectionStatus = z.infer<typeof ConnectionStatus>
 
@@ -38,14 +42,14 @@ export const ConnectionState = z.object({
   forceXmlRpc: z.boolean(),
   doNotCache: z.boolean(),
   status: ConnectionStatus,
-  /** human sentence for failed/auth-failed/reconnecting */
+  /** human sentence for failed/auth-failed/unreachable/password-needed/reconnecting, and a failed try while connecting */
   detail: z.string().optional(),
   poolUuid: z.string().optional(),
   masterAddress: z.string().optional(),
   transport: z.enum(['json-rpc', 'xml-rpc']).optional(),
   xapiVersion: z.string().optional(),
   lastEventAt: z.string().optional(),
-  /** reconnecting: attempt number and ISO time of the next try */
+  /** reconnecting, or connecting after a failed try: attempt number and ISO time of the next try */
   attempt: z.number().optional(),
   nextRetryAt: z.string().optional(),
   /** awaiting-trust / cert-changed */

@@ -38,8 +38,8 @@ export const KeychainState = z.object({
   backend: z.enum(['os-keychain', 'basic-text', 'passphrase-file', 'memory']),
   /** remembered passwords survive a restart */
   persistent: z.boolean(),
-  /** ready: remembering works · needs-consent: the user must accept an insecure store first · unavailable: cannot remember */
-  status: z.enum(['ready', 'needs-consent', 'unavailable']),
+  /** ready: remembering works · needs-consent: the user must accept an insecure store first · unavailable: cannot remember · locked: the passphrase does not open the keychain file */
+  status: z.enum(['ready', 'needs-consent', 'unavailable', 'locked']),
   /** a sentence for the user: what the store is and what to do about it */
   detail: z.string(),
 })

@@ -41,6 +41,10 @@ async function forEachConnection(sel: Selection, ctx: CommandContext, what: stri
   )
 }
 
+/** the connection is not trying anything: it waits for the user */
+const isStopped = (s: ConnectionState): boolean =>
+  s.status === 'disconnected' || s.status === 'failed' || s.status === 'auth-failed' || s.status === 'unreachable' || s.status === 'password-needed'
+
 const canConnect = (s: ConnectionState): CanRun => {
   switch (s.status) {
     case 'connected':
@@ -80,7 +84,7 @@ export const disconnectCommand: Command = {
   toolbar: true,
   appliesTo: onlyConnections,
   canRun: (sel, ctx) =>
-    every(sel, ctx, (s) => (s.status === 'disconnected' || s.status === 'failed' || s.status === 'auth-failed' || s.status === 'cert-changed' ? 'Not connected' : true)),
+    every(sel, ctx, (s) => (isStopped(s) || s.status === 'cert-changed' ? 'Not connected' : true)),
   run: (sel, ctx) => forEachConnection(sel, ctx, 'disconnect from', (s) => ctx.api.call('connections.disconnect', { id: s.id })),
 }
 
@@ -91,11 +95,14 @@ export const retryCommand: Command = {
   appliesTo: onlyConnections,
   canRun: (sel, ctx) =>
     every(sel, ctx, (s) =>
-      s.status === 'failed' || s.status === 'reconnecting' || s.status === 'auth-failed' ? true : 'Only a failed or reconnecting connection can be retried',
+      (isStopped(s) && s.status !== 'disconnected') || s.status === 'reconnecting' || (s.status === 'connecting' && s.nextRetryAt !== undefined)
+        ? true
+        : 'Only a connection that failed or is waiting to try again can be retried',
     ),
   run: (sel, ctx) =>
     forEachConnection(sel, ctx, 'reconnect to', async (s) => {
-      if (s.status === 'auth-failed') return ctx.openDialog({ kind: 'edit-connection', connectionId: s.id, connectAfter: true })
+      // no usable password (refused, or none this session): ask for it
+      if (!s.hasPassword) return ctx.openDialog({ kind: 'edit-connection', connectionId: s.id, connectAfter: true })
       await ctx.api.call('connections.connect', { id: s.id })
     }),
 }

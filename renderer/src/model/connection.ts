@@ -56,8 +56,14 @@ export function connectionBadge(s: ConnectionState, now: number): ConnectionBadg
   switch (s.status) {
     case 'connected':
       return null
-    case 'connecting':
-      return { text: fromCache(s, s.progress ? `Connecting: ${progressText(s.progress, now)}` : 'Connecting…'), tone: 'info', icon: 'connecting' }
+    case 'connecting': {
+      if (s.progress) return { text: fromCache(s, `Connecting: ${progressText(s.progress, now)}`), tone: 'info', icon: 'connecting' }
+      // a first attempt between two tries: which try failed and why
+      const next = s.nextRetryAt ? Date.parse(s.nextRetryAt) : NaN
+      const secs = Number.isNaN(next) ? 0 : Math.max(0, Math.ceil((next - now) / 1000))
+      const text = s.detail ? `Connecting… ${s.detail}${secs > 0 ? ` Trying again in ${secs} s.` : ''}` : 'Connecting…'
+      return { text: fromCache(s, text), tone: s.detail ? 'warning' : 'info', icon: 'connecting' }
+    }
     case 'reconnecting': {
       const next = s.nextRetryAt ? Date.parse(s.nextRetryAt) : NaN
       const secs = Number.isNaN(next) ? null : Math.max(0, Math.ceil((next - now) / 1000))
@@ -73,6 +79,11 @@ export function connectionBadge(s: ConnectionState, now: number): ConnectionBadg
       return { text: fromCache(s, s.detail ? `Login failed: ${s.detail}` : 'Login failed'), tone: 'error', icon: 'error' }
     case 'failed':
       return { text: fromCache(s, s.detail ? `Failed: ${s.detail}` : 'Failed'), tone: 'error', icon: 'error' }
+    case 'unreachable':
+      return { text: fromCache(s, s.detail ? `Unreachable: ${s.detail}` : 'Unreachable'), tone: 'error', icon: 'error' }
+    case 'password-needed':
+      // a question, not a failure: neutral
+      return { text: fromCache(s, 'Password needed: use Connect to enter it'), tone: 'muted', icon: 'offline' }
     case 'disconnected':
       if (s.cachedAt) return { text: `Offline — as of ${clock(s.cachedAt)}`, tone: 'muted', icon: 'offline' }
       return { text: 'Disconnected', tone: 'muted', icon: 'offline' }

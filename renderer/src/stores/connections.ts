@@ -29,7 +29,7 @@ export const useConnectionsStore = defineStore('connections', () => {
 
   let timer: ReturnType<typeof setInterval> | null = null
   function syncClock(): void {
-    const needed = list.value.some((c) => (c.status === 'reconnecting' && c.nextRetryAt) || c.progress !== undefined)
+    const needed = list.value.some((c) => ((c.status === 'reconnecting' || c.status === 'connecting') && c.nextRetryAt) || c.progress !== undefined)
     if (needed && !timer) {
       now.value = Date.now()
       timer = setInterval(() => (now.value = Date.now()), 1000)

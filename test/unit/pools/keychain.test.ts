@@ -45,12 +45,14 @@ describe('PassphraseFileKeychain', () => {
     const file = join(tmp(), 'keychain.json')
     await new PassphraseFileKeychain(file, 'right').set('a', 'b')
     const wrong = new PassphraseFileKeychain(file, 'wrong')
-    await expect(wrong.get('a')).rejects.toThrow(/wrong passphrase or damaged/)
+    await expect(wrong.get('a')).rejects.toThrow(/^Locked: the passphrase does not open keychain\.json/)
     expect(await wrong.isAvailable()).toBe(false)
+    expect(await wrong.unusable()).toMatch(/^Locked: the passphrase does not open keychain\.json .*XENPILOT_PASSPHRASE/)
+    expect(await new PassphraseFileKeychain(file, 'right').unusable()).toBeUndefined()
     const f = JSON.parse(readFileSync(file, 'utf8')) as { data: string }
     const blob = Buffer.from(f.data, 'base64')
     blob[blob.length - 1] = (blob[blob.length - 1] ?? 0) ^ 1
     writeFileSync(file, JSON.stringify({ ...f, data: blob.toString('base64') }))
-    await expect(new PassphraseFileKeychain(file, 'right').get('a')).rejects.toThrow(/cannot be decrypted/)
+    await expect(new PassphraseFileKeychain(file, 'right').get('a')).rejects.toThrow(/does not open keychain\.json .*or the file is damaged/)
   })
 })

@@ -13,6 +13,7 @@ import { computed, onBeforeUnmount, shallowRef, watch, type Ref } from 'vue'
 import type { ConsoleOpenResult } from '../../../../shared/contract/console'
 import { ApiError, errorMessage, useApi } from '../../api'
 import { useConnectionsStore } from '../../stores/connections'
+import { connectionBadge } from '../../model/connection'
 import { usePool } from '../../stores/select'
 import { consoleKey, type ConsoleTarget } from './route'
 
@@ -91,6 +92,12 @@ export function useConsole(opts: UseConsoleOptions) {
   })
   let openedDomid: number | undefined
   const poolStatus = computed(() => connections.get(target.value.connectionId)?.status)
+  /** why the console cannot show, in the connection's own words (connectionBadge) */
+  function poolOffline(): string {
+    const c = connections.get(target.value.connectionId)
+    const words = c ? connectionBadge(c, Date.now())?.text : undefined
+    return `The pool is not connected${words ? ` (${words})` : ''}. The console comes back when it is connected again.`
+  }
   const vmName = computed(() => str(vm.value?.['name_label']) ?? session.value?.vmName ?? '')
   /** changes when the console must be opened anew: power state, host, console objects */
   const identity = computed(() => `${powerState.value ?? '?'}|${residentOn.value ?? ''}|${consoles.value.join(',')}|${domid.value ?? ''}`)
@@ -114,7 +121,7 @@ export function useConsole(opts: UseConsoleOptions) {
   function stateFromRecord(): ConsoleStatus | undefined {
     const name = vmName.value || 'The VM'
     if (poolStatus.value !== undefined && poolStatus.value !== 'connected') {
-      return { state: 'offline', message: `The pool is ${poolStatus.value}. The console comes back when it is connected again.` }
+      return { state: 'offline', message: poolOffline() }
     }
     if (powerState.value === 'Halted') return { state: 'halted', message: `${name} is not running. Start it to see its console.` }
     if (powerState.value === 'Suspended') return { state: 'suspended', message: `${name} is suspended. Resume it to see its console.` }
@@ -255,11 +262,11 @@ export function useConsole(opts: UseConsoleOptions) {
   watch([identity, poolStatus], () => {
     if (disposed || status.value.state === 'popped-out') return
     const pool = poolStatus.value
-    if (pool === 'disconnected' || pool === 'auth-failed' || pool === 'cert-changed' || pool === 'failed') {
+    if (pool === 'disconnected' || pool === 'auth-failed' || pool === 'cert-changed' || pool === 'failed' || pool === 'unreachable' || pool === 'password-needed') {
       // main closes this pool's consoles too; say why here rather than "reconnecting"
       clearRetry()
       teardown()
-      status.value = { state: 'offline', message: `The pool is ${pool}. The console comes back when it is connected again.` }
+      status.value = { state: 'offline', message: poolOffline() }
       return
     }
     const s = session.value
