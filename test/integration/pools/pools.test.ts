@@ -113,7 +113,7 @@ describe('connecting', () => {
     await h.manager.edit({ id, password: 'wrong-password' })
     await h.manager.connect(id)
     const s = await waitFor('auth-failed', () => (h.manager.get(id)?.status === 'auth-failed' ? h.manager.get(id) : undefined))
-    expect(s.detail).toMatch(/password was refused/)
+    expect(s.detail).toMatch(/^The pool refused the user name “root” or its password/)
     expect(JSON.stringify(s)).not.toContain('wrong-password')
   })
 

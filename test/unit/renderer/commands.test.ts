@@ -72,7 +72,7 @@ describe('connection commands', () => {
     expect(cmd('connection.disconnect').canRun([root('on')], ctx)).toBe(true)
     expect(cmd('connection.disconnect').canRun([root('off')], ctx)).toBe('Not connected')
     expect(cmd('connection.retry').canRun([root('bad')], ctx)).toBe(true)
-    expect(cmd('connection.retry').canRun([root('on')], ctx)).toBe('Only a failed or reconnecting connection can be retried')
+    expect(cmd('connection.retry').canRun([root('on')], ctx)).toBe('Only a connection that failed or is waiting to try again can be retried')
     expect(cmd('connection.reviewCertificate').canRun([root('t')], ctx)).toBe(true)
     expect(cmd('connection.reviewCertificate').canRun([root('on')], ctx)).toBe('No certificate is waiting for review')
   })
