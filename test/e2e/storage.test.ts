@@ -1,8 +1,13 @@
 /**
  * Storage where the admin works (issue 13), in Chromium against the simulator: a VM's Storage tab
  * lists its drives and DVD drive; an SR's view shows how full it is, which servers see it, and its
- * disks with the orphans flagged.
+ * disks with the orphans flagged; disks and discs change through dialogs that say why not before
+ * the click; SRs are scanned and repaired; the fleet overview finds the fullest SR; an offline pool's
+ * tabs are read-only from the cache.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { startSimulator } from '../sim'
@@ -146,4 +151,151 @@ describe('storage views', { timeout: 180_000 }, () => {
     expect(await drive.getByRole('button', { name: 'Eject' }).getAttribute('title')).toBe('The drive is empty')
     expect(h.pageErrors).toEqual([])
   })
+
+  it('scans an SR and repairs the ISO library a server lost (its PBD is plugged again)', async () => {
+    const { page } = h
+    // another client unplugs the ISO library on tiny-host-2
+    const iso = [...(current.objects.get('SR') ?? new Map()).entries()].find(([, r]) => r.name_label === 'ISO library')
+    const host2 = [...(current.objects.get('host') ?? new Map()).entries()].find(([, r]) => r.name_label === 'tiny-host-2')?.[0]
+    const pbd = [...(current.objects.get('PBD') ?? new Map()).entries()].find(([, r]) => r.SR === iso?.[0] && r.host === host2)?.[0]
+    await current.call('PBD.unplug', [String(pbd)])
+    await select(page, 'ISO library')
+    await openTab(page, 'Storage')
+    const servers = panel(page).getByRole('table', { name: 'Servers connected to the SR' })
+    await expect.poll(() => servers.getByRole('row', { name: 'tiny-host-2' }).textContent(), { timeout: LONG }).toContain('Disconnected')
+    const toolbar = panel(page).getByRole('toolbar', { name: 'SR actions' })
+    // the library is not an SR for VM disks: set-default says why; destroy too
+    expect(await toolbar.getByRole('button', { name: 'Set as Default' }).getAttribute('title')).toBe('An ISO or device SR cannot hold VM disks')
+    const repair = toolbar.getByRole('button', { name: 'Repair' })
+    expect(await repair.getAttribute('title')).toBe('Repair: reconnect tiny-host-2')
+    await repair.click()
+    await expect.poll(() => servers.getByRole('row', { name: 'tiny-host-2' }).textContent(), { timeout: LONG }).toContain('Connected')
+    expect(current.objects.get('PBD')?.get(String(pbd))?.currently_attached).toBe(true)
+    await expect.poll(() => repair.getAttribute('title'), { timeout: LONG }).toBe("SR 'ISO library' is connected to every server it should be")
+    await toolbar.getByRole('button', { name: 'Scan' }).click()
+    await page.getByRole('region', { name: 'Activity' }).getByRole('row', { name: /^Scan/ }).and(page.locator('[data-status=success]')).first().waitFor({ timeout: LONG })
+    // forget shows its plan before anything happens; cancel leaves all as it was
+    await toolbar.getByRole('button', { name: 'Forget…' }).click()
+    const forget = page.getByRole('dialog', { name: 'Forget ISO library?' })
+    expect(await forget.getByRole('region', { name: 'Plan' }).textContent()).toMatch(/Disconnected from tiny-host-1, tiny-host-2\.[\s\S]*5 disks \([^)]+\) leave the pool/)
+    await shot('sr-forget-plan')
+    await page.keyboard.press('Escape')
+    await forget.waitFor({ state: 'detached' })
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('screenshots: light and dark at 1024×700 and 1920×1080', async () => {
+    const { page } = h
+    for (const [w, hgt] of [[1024, 700], [1920, 1080]] as const) {
+      await page.setViewportSize({ width: w, height: hgt })
+      for (const scheme of ['light', 'dark'] as const) {
+        // the theme follows the system's (the default 'System' setting)
+        await page.emulateMedia({ colorScheme: scheme })
+        await select(page, 'web-01')
+        await openTab(page, 'Storage')
+        await shot(`vm-${w}-${scheme}`)
+        await select(page, 'NFS VM storage')
+        await openTab(page, 'Storage')
+        await shot(`sr-${w}-${scheme}`)
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.setViewportSize({ width: 1400, height: 900 })
+  })
 })
+
+describe('the fleet storage overview (demo fleet)', { timeout: 240_000 }, () => {
+  let sim: SimControl
+  let h: AppHarness
+
+  beforeAll(async () => {
+    sim = await startSimulator({ fleet: buildFleet('demo', { addressBase: '127.87', opDurationMs: 300 }) })
+    h = await startApp({ sim, trustPools: true, viewport: { width: 1400, height: 900 } })
+    await h.page.getByTestId('pools-connected').filter({ hasText: '3 of 3 connected' }).waitFor({ timeout: 120_000 })
+  }, 240_000)
+  afterAll(async () => {
+    await h?.close()
+    await sim?.stop()
+  })
+
+  it('finds the fullest SR across every pool, warns in colour, and opens it', async () => {
+    const { page } = h
+    // what the pools say: the SR with the highest share used
+    let best = { name: '', pool: '', share: -1 }
+    for (const name of ['Lab', 'Production', 'Legacy']) {
+      for (const r of sim.pool(name).objects.get('SR')?.values() ?? []) {
+        const size = Number(r.physical_size)
+        if (!(size > 0) || r.is_tools_sr === true) continue
+        const share = Number(r.physical_utilisation) / size
+        if (share > best.share) best = { name: String(r.name_label), pool: name, share }
+      }
+    }
+    const overview = page.getByRole('region', { name: 'Storage' })
+    const table = overview.getByRole('table', { name: 'Storage repositories' })
+    await table.waitFor({ timeout: LONG })
+    await overview.getByRole('button', { name: 'Fullest first' }).click()
+    const first = table.getByRole('row').nth(1)
+    expect(await first.getAttribute('aria-label')).toBe(`${best.name} (${best.pool})`)
+    expect(await first.getAttribute('data-tone')).toBe(best.share >= 0.9 ? 'critical' : best.share >= 0.8 ? 'warning' : 'ok')
+    expect(await overview.getByTestId('fullest-sr').textContent()).toContain(`Fullest: ${best.name} (${best.pool}), ${Math.round(best.share * 100)}% used`)
+    // least free first is the default order: free space never decreases down the list
+    await overview.getByRole('button', { name: 'Least free first' }).click()
+    await h.page.screenshot({ path: '/tmp/storage-fleet-overview.png' })
+    await first.getByRole('button').first().click()
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), { timeout: LONG }).toBe(best.name)
+    expect(h.pageErrors).toEqual([])
+  })
+})
+
+describe('storage tabs of an offline pool', { timeout: 240_000 }, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'xenpilot-e2e-storage-offline-'))
+  const env = { XENPILOT_PASSPHRASE: 'storage offline spec' }
+  let sim: SimControl
+  let h: AppHarness | undefined
+
+  beforeAll(async () => {
+    sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.88', opDurationMs: 0 }) })
+    const first = await startApp({ sim, dataDir, trustPools: true, env, page: false })
+    try {
+      const end = Date.now() + LONG
+      while ((await first.api.call('connections.list', {})).filter((c) => c.status === 'connected').length < 2) {
+        if (Date.now() > end) throw new Error('the pools did not connect')
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    } finally {
+      await first.close()
+    }
+    await sim.stop()
+  }, 180_000)
+  afterAll(async () => {
+    await h?.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('shows a VM’s disks and an SR from the cache, read-only: every action says the pool is offline', async () => {
+    h = await startApp({ sim, dataDir, env })
+    const { page } = h
+    await treeitem(page, 'tiny-current').waitFor({ timeout: LONG })
+    await select(page, 'web-01')
+    await openTab(page, 'Storage')
+    await expect.poll(() => page.getByRole('status', { name: 'Offline' }).textContent(), { timeout: LONG }).toMatch(/Offline — as of \d{1,2}[:.]\d{2}/)
+    const disks = panel(page).getByRole('grid', { name: 'Disks' })
+    await disks.getByRole('row', { name: 'web-01 0' }).waitFor({ timeout: LONG })
+    const toolbar = panel(page).getByRole('toolbar', { name: 'Disk actions' })
+    await disks.getByRole('row', { name: 'web-01 0' }).click()
+    for (const name of ['Add Disk…', 'Attach Disk…', 'Detach…', 'Delete…', 'Resize…', 'Rename…', 'Move…']) {
+      const b = toolbar.getByRole('button', { name })
+      expect(await b.isDisabled()).toBe(true)
+      expect(await b.getAttribute('title')).toMatch(/^tiny-current is (offline|connecting|reconnecting)/)
+    }
+    await shot2(page, 'offline-vm')
+    await select(page, 'NFS VM storage')
+    await openTab(page, 'Storage')
+    await panel(page).getByRole('table', { name: 'Disks on the SR' }).getByRole('row', { name: 'restore-2025-03' }).waitFor({ timeout: LONG })
+    expect(await panel(page).getByRole('toolbar', { name: 'SR actions' }).getByRole('button', { name: 'Scan' }).isDisabled()).toBe(true)
+    expect(h.pageErrors).toEqual([])
+  })
+})
+
+const shot2 = (page: Page, name: string) => page.screenshot({ path: `/tmp/storage-${name}.png` })
+

@@ -155,6 +155,13 @@ export function srConnections(p: PoolObjects, srRef: string): PbdRow[] {
     .sort((a, b) => a.hostName.localeCompare(b.hostName, undefined, { numeric: true }))
 }
 
+/** an SR's name, with its server when it is local ('Local storage on xs-prod-01': every server has one of that name) */
+export function srLabel(p: PoolObjects, sr: Rec): string {
+  const label = str(sr.name_label) || '(no name)'
+  const local = p.localSrHost(sr)
+  return local ? `${label} on ${str(p.get('host', local)?.name_label) || 'its server'}` : label
+}
+
 /** SR type as a person reads it */
 export function srTypeLabel(sr: Rec | undefined): string {
   const t = str(sr?.type)
@@ -202,7 +209,7 @@ export function overviewRows(p: PoolObjects, poolName: string): OverviewRow[] {
   const out: OverviewRow[] = []
   for (const [ref, sr] of p.all('SR')) {
     if (!inStorageOverview(sr) || isToolsSr(sr)) continue
-    out.push({ connectionId: p.connectionId, sr: ref, name: str(sr.name_label) || '(no name)', poolName, type: srTypeLabel(sr), shared: sr.shared === true, usage: srUsage(sr), detached: hostsSeeing(view, ref).length === 0 })
+    out.push({ connectionId: p.connectionId, sr: ref, name: srLabel(p, sr), poolName, type: srTypeLabel(sr), shared: sr.shared === true, usage: srUsage(sr), detached: hostsSeeing(view, ref).length === 0 })
   }
   return out
 }
@@ -243,9 +250,7 @@ export function srChoices(p: PoolObjects, vmRef: string | undefined, exclude?: s
     const can = canCreateDiskOn(sr)
     let reason: string | null = can === true ? null : can
     if (reason === null && (host ? !seen.includes(host) : seen.length === 0)) reason = host ? `not connected to ${hostName}` : 'not connected to any server'
-    const local = p.localSrHost(sr)
-    const label = str(sr.name_label) || '(no name)'
-    out.push({ ref, name: local ? `${label} on ${str(p.get('host', local)?.name_label) || 'its server'}` : label, free: srFree(sr), size: num(sr.physical_size), thick: isThick(sr), isDefault: ref === def, reason })
+    out.push({ ref, name: srLabel(p, sr), free: srFree(sr), size: num(sr.physical_size), thick: isThick(sr), isDefault: ref === def, reason })
   }
   return out.sort((a, b) => Number(a.reason !== null) - Number(b.reason !== null) || Number(b.isDefault) - Number(a.isDefault) || b.free - a.free)
 }

@@ -112,6 +112,26 @@ export const useTreeStore = defineStore('tree', () => {
     focusObj.value = fi === undefined ? null : (rows.value[fi]?.node.objId ?? null)
     if (anchorIndex !== undefined) anchor.value = anchorIndex
   }
+  /**
+   * select an object from elsewhere (an overview's row): its ancestors are expanded so its row is
+   * on screen, and it becomes the selection and focus. False when the tree (as filtered) has no row for it.
+   */
+  function reveal(objId: string): boolean {
+    const path: TreeNode[] = []
+    const find = (nodes: readonly TreeNode[]): boolean => {
+      for (const n of nodes) {
+        path.push(n)
+        if (n.objId === objId || find(n.children)) return true
+        path.pop()
+      }
+      return false
+    }
+    if (!find(filtered.value.roots)) return false
+    const node = path[path.length - 1]
+    for (const a of path.slice(0, -1)) setExpanded(a.id, true)
+    if (node) setSelection(new Set([objId]), node.id)
+    return true
+  }
   /** select by click: plain, Ctrl (toggle) or Shift (range from the anchor) */
   function clickRow(index: number, mods: { ctrl: boolean; shift: boolean }): void {
     const row = rows.value[index]
@@ -211,6 +231,7 @@ export const useTreeStore = defineStore('tree', () => {
     setExpanded,
     toggle,
     setSelection,
+    reveal,
     clickRow,
   }
 })
