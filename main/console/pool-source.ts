@@ -1,17 +1,16 @@
 /**
- * The bridge's ConsoleSource on top of the pools layer: XAPI calls through PoolManagerApi (live
- * values, not a possibly stale graph) and pinned TLS through PoolHostAccess.
+ * The bridge's ConsoleSource on top of the pools layer: records from the pool's live graph
+ * (PoolManagerApi.graph — no round trip per object; the graph is at least as new as what the window
+ * showed when the user asked for the console) and pinned TLS through PoolHostAccess.
  *
- *   VM:   VM.get_record → power_state, consoles, resident_on → console.get_record (protocol rfb)
- *         → host.get_record (address)
- *   host: host.get_record → control_domain (ely+; older hosts: the control-domain VM resident
- *         there) → as VM
+ *   VM:   power_state, consoles, resident_on → console (protocol rfb) → host (address)
+ *   host: control_domain (ely+; older hosts: the control-domain VM resident there) → as VM
  */
 import { z } from 'zod'
 import type { ConsoleTargetArgs } from '../../shared/contract/console'
 import type { PoolHostAccess, PoolManagerApi } from '../pools/api'
 import type { ConsoleSource, LocatedConsole } from './bridge'
-import { ConsoleError, describe } from './errors'
+import { ConsoleError } from './errors'
 
 const NULL_REF = 'OpaqueRef:NULL'
 
@@ -38,7 +37,7 @@ const HostFields = z.object({
 const ConsoleFields = z.object({ protocol: z.string() })
 
 /** the part of the PoolManager the source needs */
-export type ConsolePools = Pick<PoolManagerApi, 'get' | 'call'>
+export type ConsolePools = Pick<PoolManagerApi, 'get' | 'graph' | 'call'>
 
 export class PoolConsoleSource implements ConsoleSource {
   constructor(
@@ -55,14 +54,14 @@ export class PoolConsoleSource implements ConsoleSource {
     }
     let vmRef: string
     if ('hostRef' in target) {
-      const host = await this.record('host', target.hostRef, HostFields, connectionId)
+      const host = this.record('host', target.hostRef, HostFields, connectionId)
       const dom0 = host.control_domain
       if (isRef(dom0)) vmRef = dom0
-      else vmRef = await this.controlDomainOf(connectionId, target.hostRef, host.name_label)
+      else vmRef = this.controlDomainOf(connectionId, target.hostRef, host.name_label)
     } else {
       vmRef = target.vmRef
     }
-    const vm = await this.record('VM', vmRef, VmFields, connectionId)
+    const vm = this.record('VM', vmRef, VmFields, connectionId)
     const vmLabel = vm.is_control_domain ? `The control domain '${vm.name_label}'` : `VM '${vm.name_label}'`
     if (vm.power_state === 'Suspended') throw new ConsoleError('vm-suspended', `${vmLabel} is suspended: resume it to see its console.`)
     if (vm.power_state !== 'Running' && vm.power_state !== 'Paused') {
@@ -77,11 +76,10 @@ export class PoolConsoleSource implements ConsoleSource {
     let consoleRef: string | undefined
     const dangling: string[] = []
     for (const ref of vm.consoles) {
-      const c = await this.record('console', ref, ConsoleFields, connectionId).catch((e: unknown) => {
-        if (e instanceof ConsoleError && e.code === 'not-found') dangling.push(ref)
-        return undefined
-      })
-      if (c?.protocol === 'rfb') {
+      const rec = this.pools.graph(connectionId)?.get('console', ref)
+      if (!rec) dangling.push(ref)
+      const c = ConsoleFields.safeParse(rec)
+      if (c.success && c.data.protocol === 'rfb') {
         consoleRef = ref
         break
       }
@@ -95,7 +93,7 @@ export class PoolConsoleSource implements ConsoleSource {
       )
     }
     if (!consoleRef) throw new ConsoleError('no-console', `${vmLabel} has no graphical (rfb) console yet; it may still be starting.`)
-    const host = await this.record('host', vm.resident_on, HostFields, connectionId)
+    const host = this.record('host', vm.resident_on, HostFields, connectionId)
     return {
       connectionId,
       vmRef,
@@ -118,34 +116,16 @@ export class PoolConsoleSource implements ConsoleSource {
     await this.pools.call(connectionId, 'pool.get_all', []).catch(() => undefined)
   }
 
-  private async controlDomainOf(connectionId: string, hostRef: string, hostName: string): Promise<string> {
-    const found = await this.pools.call(connectionId, 'VM.get_all_records_where', [`field "is_control_domain"="true" and field "resident_on"="${hostRef}"`])
-    if (typeof found === 'object' && found !== null) {
-      const ref = Object.keys(found).find(isRef)
-      if (ref) return ref
-    }
+  private controlDomainOf(connectionId: string, hostRef: string, hostName: string): string {
+    for (const [ref, vm] of this.pools.graph(connectionId)?.all('VM') ?? []) if (vm.is_control_domain === true && vm.resident_on === hostRef) return ref
     throw new ConsoleError('not-found', `Host '${hostName}' has no control domain in the pool's database.`)
   }
 
-  private async record<T extends z.ZodTypeAny>(cls: string, ref: string, schema: T, connectionId: string): Promise<z.output<T>> {
-    let raw: unknown
-    try {
-      raw = await this.pools.call(connectionId, `${cls}.get_record`, [ref])
-    } catch (err) {
-      const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
-      if (code === 'HANDLE_INVALID') throw new ConsoleError('not-found', `The ${cls} ${ref} no longer exists in the pool.`)
-      throw new ConsoleError('pool-offline', `Reading ${cls} ${ref} from the pool failed: ${describe(err)}`)
-    }
-    const parsed = schema.safeParse(normaliseNullRefs(raw))
-    if (!parsed.success) throw new ConsoleError('not-found', `The pool answered ${cls}.get_record for ${ref} with an unexpected record: ${parsed.error.issues[0]?.message ?? 'invalid'}.`)
+  private record<T extends z.ZodTypeAny>(cls: string, ref: string, schema: T, connectionId: string): z.output<T> {
+    const raw = this.pools.graph(connectionId)?.get(cls, ref)
+    if (!raw) throw new ConsoleError('not-found', `The ${cls} ${ref} no longer exists in the pool.`)
+    const parsed = schema.safeParse(raw)
+    if (!parsed.success) throw new ConsoleError('not-found', `The pool's ${cls} ${ref} is not a record a console can use: ${parsed.error.issues[0]?.message ?? 'invalid'}.`)
     return parsed.data
   }
-}
-
-/** the pools layer may return refs raw ('OpaqueRef:NULL') or normalised (null): accept both */
-function normaliseNullRefs(raw: unknown): unknown {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(raw)) out[k] = v === NULL_REF ? null : v
-  return out
 }

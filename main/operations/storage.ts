@@ -12,6 +12,7 @@
 import type { OperationResult } from '../../shared/contract/operations'
 import * as rules from '../../shared/operations/storage'
 import type { Rec, StorageView } from '../../shared/operations/storage'
+import type { PoolGraph } from '../pools/api'
 import { ActionRefusal as StorageRefusal, asXapiFailure, type ActionContext, type ActionRunner } from './action'
 
 const failureCode = (e: unknown): string => asXapiFailure(e).code
@@ -21,19 +22,15 @@ const isRef = (v: unknown): v is string => typeof v === 'string' && v.startsWith
 const NULL_REF = 'OpaqueRef:NULL'
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-/** the little of a pool's live graph the planning reads (main/pools/graph.ts ObjectGraph) */
-export interface PoolGraphReader {
-  get(cls: string, ref: string): Rec | undefined
-  related(index: 'VBDsByVM' | 'VDIsBySR' | 'PBDsBySR', ref: string): string[]
-  all(cls: string): ReadonlyMap<string, Rec>
-}
+/** the little of a pool's live graph the planning reads (PoolManagerApi.graph) */
+export type PoolGraphReader = Pick<PoolGraph, 'get' | 'all' | 'linked'>
 
 export function viewOf(graph: PoolGraphReader): StorageView {
   return {
     get: (cls, ref) => graph.get(cls, ref),
-    vbdsOf: (vm) => graph.related('VBDsByVM', vm),
-    vdisOf: (sr) => graph.related('VDIsBySR', sr),
-    pbdsOf: (sr) => graph.related('PBDsBySR', sr),
+    vbdsOf: (vm) => graph.linked('VM', vm, 'VBDs', 'VBD'),
+    vdisOf: (sr) => graph.linked('SR', sr, 'VDIs', 'VDI'),
+    pbdsOf: (sr) => graph.linked('SR', sr, 'PBDs', 'PBD'),
     hosts: () => [...graph.all('host').keys()],
   }
 }

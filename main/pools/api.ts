@@ -33,6 +33,28 @@ export interface XapiFailure {
   message: string
 }
 
+/**
+ * One pool's objects as main holds them (PoolManagerApi.graph; implemented by main/pools/graph.ts).
+ * Records are main's own objects: never change them, never keep them past the request. XAPI
+ * records carry both sides of a relation (VBD.VM and VM.VBDs), so `linked` needs no index.
+ */
+export interface PoolGraph {
+  /** objects of every class */
+  readonly size: number
+  get(cls: string, ref: string): ObjectRecord | undefined
+  /** every object of a class, by ref */
+  all(cls: string): ReadonlyMap<string, ObjectRecord>
+  /** the classes that have objects */
+  classes(): string[]
+  /** an object of any class by ref */
+  byRef(ref: string): { cls: string; record: ObjectRecord } | undefined
+  byUuid(uuid: string): { cls: string; ref: string; record: ObjectRecord } | undefined
+  /** the refs `field` of (cls, ref) points at (a ref or a set of refs) that exist as `target`: linked('VM', vm, 'VBDs', 'VBD') */
+  linked(cls: string, ref: string, field: string, target: string): string[]
+  /** "VM “web-01”" for error sentences */
+  describeRef(ref: string): string | undefined
+}
+
 export interface PoolManagerApi {
   /** every saved connection, in the order the user added them */
   list(): ConnectionState[]
@@ -53,31 +75,39 @@ export interface PoolManagerApi {
   /** batched object diffs of any connection (≤ one per pool per ~50 ms) */
   onDiff(cb: (diff: PoolDiff) => void): Unsubscribe
   /**
-   * the complete current object graph of a connection as one reset diff (for a new subscriber).
-   * `ifLoaded`: a pool whose cached graph is still loading answers undefined instead of loading it
-   * now, and its graph follows through onDiff as a reset diff once loaded.
+   * THE read-only accessor of a pool's state in main (NUMA, cache reseed, console lookup, action
+   * planning): the connection's live graph, or for an offline pool its last-known graph (read from
+   * the offline cache into main on first use). No copy is made: read what you need during the call.
+   * undefined: no such connection.
    */
-  snapshot(id: string, opts?: { ifLoaded?: boolean }): PoolDiff | undefined
+  graph(id: string): PoolGraph | undefined
   /**
    * The connection's graph for a new subscriber, as reset pieces of at most `maxUpserts` upserts
    * (PoolDiff.part/more; one complete reset when it fits), produced as the caller pulls them: from
    * memory when main holds the graph, else straight from the offline cache page by page, without
-   * loading it into main. Live diffs emitted meanwhile are the caller's to send after the pieces.
+   * loading it into main (`omit`: what such pages leave out; from memory records go whole). Live
+   * diffs emitted meanwhile are the caller's to send after the pieces.
    */
-  graphPieces?(id: string, maxUpserts: number, opts?: { keepClasses?: Iterable<string> }): Iterator<PoolDiff | RawPoolDiff>
+  graphPieces(id: string, maxUpserts: number, opts?: { omit?: PageSelection }): Iterator<PoolDiff | RawPoolDiff>
   /**
    * Every record of `classes` in the connection, as pieces of at most `maxUpserts` upserts carrying
    * `scope: classes` (PoolDiff.scope; `part`/`more` when more than one), produced as the caller
    * pulls: from main's graph when it holds the pool, else from the offline cache (only those
-   * classes' rows are read; the pool is not loaded into main).
+   * classes' rows are read, without `omitFields`; the pool is not loaded into main).
    */
-  scopedPieces?(id: string, classes: readonly string[], maxUpserts: number): Iterator<PoolDiff | RawPoolDiff>
+  scopedPieces(id: string, classes: readonly string[], maxUpserts: number, opts?: { omitFields?: PageSelection['fields'] }): Iterator<PoolDiff | RawPoolDiff>
   /**
    * One whole record: from main's graph when it holds the pool, else from the offline cache (one
    * row; the pool is not loaded into main), with the time it was last synchronised. undefined: no
    * such object.
    */
   record?(id: string, cls: string, ref: string): { record: ObjectRecord; source: 'live' | 'cache'; asOf?: string } | undefined
+  /**
+   * writes a connected pool's whole live graph to the offline cache again (after the cache was
+   * cleared: the pool's later diffs are incremental and would land on an empty cache); nothing for
+   * a pool that is not connected or not cached
+   */
+  recache(id: string): void
   /** a XAPI call on the pool's master with the pool's session (session param added by the callee) */
   call(id: string, method: string, params: unknown[]): Promise<unknown>
   /** Async.<method> + wait for the task through events; resolves with the task's decoded result */

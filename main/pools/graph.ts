@@ -1,6 +1,11 @@
 /**
- * One pool's live object graph: records by class keyed by ref, lookup by uuid, and the reverse
- * indexes a UI needs, maintained incrementally on every upsert/remove (never rebuilt by scanning).
+ * One pool's object graph as main holds it: records by class keyed by ref, plus lookup by uuid.
+ * It implements PoolGraph (main/pools/api.ts), the one read-only accessor of pool state in main.
+ *
+ * No reverse indexes: XAPI records carry both sides of a one-to-many relation (VBD.VM and VM.VBDs,
+ * VDI.SR and SR.VDIs, PBD.SR and SR.PBDs…) and keeps them in step, so `linked()` reads the set
+ * field of the parent instead of an index that every upsert of the initial sync would have to
+ * maintain.
  *
  * Profiled on bench-10k's initial sync (node --cpu-prof): upsert was the largest cost after the
  * parse, most of it in two graph-wide maps filled for every record — ref → class and uuid → ref
@@ -9,41 +14,14 @@
  * on the first byUuid() and maintained from then on.
  */
 import type { ObjectRecord, ObjectUpsert } from '../../shared/model/diff'
+import type { PoolGraph } from './api'
 
-/** reverse index: objects of `cls` grouped by the ref in their `field` */
-interface IndexSpec {
-  name: string
-  cls: string
-  field: string
-}
+const EMPTY: ReadonlyMap<string, ObjectRecord> = new Map()
 
-export const INDEXES: readonly IndexSpec[] = [
-  { name: 'VMsByHost', cls: 'VM', field: 'resident_on' },
-  { name: 'VBDsByVM', cls: 'VBD', field: 'VM' },
-  { name: 'VIFsByVM', cls: 'VIF', field: 'VM' },
-  { name: 'VDIsBySR', cls: 'VDI', field: 'SR' },
-  { name: 'PBDsBySR', cls: 'PBD', field: 'SR' },
-  { name: 'PIFsByHost', cls: 'PIF', field: 'host' },
-  { name: 'consolesByVM', cls: 'console', field: 'VM' },
-  { name: 'snapshotsByVM', cls: 'VM', field: 'snapshot_of' },
-]
-export type IndexName = 'VMsByHost' | 'VBDsByVM' | 'VIFsByVM' | 'VDIsBySR' | 'PBDsBySR' | 'PIFsByHost' | 'consolesByVM' | 'snapshotsByVM'
-
-export class ObjectGraph {
+export class ObjectGraph implements PoolGraph {
   private tables = new Map<string, Map<string, ObjectRecord>>()
   /** uuid → { cls, ref }, built on first use */
   private uuids: Map<string, { cls: string; ref: string }> | undefined
-  private indexes = new Map<string, Map<string, Set<string>>>()
-  private readonly indexesByClass = new Map<string, IndexSpec[]>()
-
-  constructor() {
-    for (const spec of INDEXES) {
-      this.indexes.set(spec.name, new Map())
-      const l = this.indexesByClass.get(spec.cls) ?? []
-      l.push(spec)
-      this.indexesByClass.set(spec.cls, l)
-    }
-  }
 
   get size(): number {
     let n = 0
@@ -55,8 +33,7 @@ export class ObjectGraph {
     return this.tables.get(cls)?.get(ref)
   }
 
-  /** the record of any class by ref */
-  getByRef(ref: string): { cls: string; record: ObjectRecord } | undefined {
+  byRef(ref: string): { cls: string; record: ObjectRecord } | undefined {
     for (const [cls, table] of this.tables) {
       const record = table.get(ref)
       if (record) return { cls, record }
@@ -80,26 +57,25 @@ export class ObjectGraph {
   }
 
   all(cls: string): ReadonlyMap<string, ObjectRecord> {
-    return this.tables.get(cls) ?? new Map()
-  }
-
-  classes(): string[] {
-    return [...this.tables.keys()]
+    return this.tables.get(cls) ?? EMPTY
   }
 
   count(cls: string): number {
     return this.tables.get(cls)?.size ?? 0
   }
 
-  /** refs of `index` members pointing at `ref` (e.g. related('VMsByHost', hostRef)) */
-  related(index: IndexName, ref: string): string[] {
-    const s = this.indexes.get(index)?.get(ref)
-    return s ? [...s] : []
+  classes(): string[] {
+    return [...this.tables.keys()]
   }
 
-  /** hosts of the pool: XAPI has exactly one pool per connection, so every host belongs to it */
-  hostsOfPool(): string[] {
-    return [...this.all('host').keys()]
+  linked(cls: string, ref: string, field: string, target: string): string[] {
+    const v = this.get(cls, ref)?.[field]
+    const refs = Array.isArray(v) ? v : [v]
+    const table = this.tables.get(target)
+    const out: string[] = []
+    if (!table) return out
+    for (const r of refs) if (typeof r === 'string' && table.has(r)) out.push(r)
+    return out
   }
 
   upsert(cls: string, ref: string, record: ObjectRecord): void {
@@ -108,27 +84,14 @@ export class ObjectGraph {
       table = new Map()
       this.tables.set(cls, table)
     }
-    const old = table.get(ref)
-    table.set(ref, record)
     const uuids = this.uuids
     if (uuids) {
-      const oldUuid = old?.uuid
+      const oldUuid = table.get(ref)?.uuid
       const uuid = record.uuid
       if (typeof oldUuid === 'string' && oldUuid !== uuid) uuids.delete(oldUuid)
       if (typeof uuid === 'string') uuids.set(uuid, { cls, ref })
     }
-    const specs = this.indexesByClass.get(cls)
-    if (specs) {
-      for (const spec of specs) {
-        const before = old?.[spec.field]
-        const after = record[spec.field]
-        if (before === after) continue
-        const idx = this.indexes.get(spec.name)
-        if (!idx) continue
-        if (typeof before === 'string') removeFrom(idx, before, ref)
-        if (typeof after === 'string') addTo(idx, after, ref)
-      }
-    }
+    table.set(ref, record)
   }
 
   remove(cls: string, ref: string): boolean {
@@ -137,62 +100,33 @@ export class ObjectGraph {
     if (!table || !old) return false
     table.delete(ref)
     if (typeof old.uuid === 'string' && this.uuids?.get(old.uuid)?.ref === ref) this.uuids?.delete(old.uuid)
-    const specs = this.indexesByClass.get(cls)
-    if (specs) {
-      for (const spec of specs) {
-        const v = old[spec.field]
-        const idx = this.indexes.get(spec.name)
-        if (idx && typeof v === 'string') removeFrom(idx, v, ref)
-      }
-    }
     return true
   }
 
   clear(): void {
     this.tables.clear()
     this.uuids = undefined
-    for (const idx of this.indexes.values()) idx.clear()
   }
 
   /** takes over the contents of `other` (a freshly loaded graph) in O(1); `other` is emptied */
   replaceWith(other: ObjectGraph): void {
     this.tables = other.tables
     this.uuids = other.uuids
-    this.indexes = other.indexes
     other.tables = new Map()
     other.uuids = undefined
-    other.indexes = new Map()
-    for (const spec of INDEXES) other.indexes.set(spec.name, new Map())
   }
 
-  /** the whole graph as upserts (a reset diff's body) */
+  /** the whole graph as upserts (a reset diff's body: the pools layer's graph stream, the cache) */
   toUpserts(): ObjectUpsert[] {
     const out: ObjectUpsert[] = []
     for (const [cls, table] of this.tables) for (const [ref, record] of table) out.push({ cls, ref, record })
     return out
   }
 
-  /** "VM “web-01”" for error sentences */
   describeRef(ref: string): string | undefined {
-    const o = this.getByRef(ref)
+    const o = this.byRef(ref)
     if (!o) return undefined
     const label = o.record.name_label ?? o.record.name ?? o.record.uuid
     return typeof label === 'string' && label !== '' ? `${o.cls} “${label}”` : o.cls
   }
-}
-
-function addTo(idx: Map<string, Set<string>>, key: string, ref: string): void {
-  let s = idx.get(key)
-  if (!s) {
-    s = new Set()
-    idx.set(key, s)
-  }
-  s.add(ref)
-}
-
-function removeFrom(idx: Map<string, Set<string>>, key: string, ref: string): void {
-  const s = idx.get(key)
-  if (!s) return
-  s.delete(ref)
-  if (s.size === 0) idx.delete(key)
 }

@@ -10,37 +10,24 @@
  * cache's metadata only, no records). An offline pool's last-known graph is not parsed into main:
  * a subscriber gets it through graphPieces(), read from the cache page by page as the subscriber's
  * queue pulls it, and nothing of it stays in main. Main loads a cached graph only for a pool that
- * needs it here: connect (the cached token and graph let the connection resume), snapshot(),
- * graph() (NUMA, console lookups). Every live diff is written to the cache after subscribers got
+ * needs it here: connect (the cached token and graph let the connection resume), graph() (the
+ * read-only accessor: NUMA, console lookups, cache reseed, action planning). What a window's stream
+ * leaves out of cached pages is the caller's to say (graphPieces `omit`). Every live diff is written to the cache after subscribers got
  * it, off the hot path.
  */
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { ConnectionState } from '../../shared/contract/connection'
 import { resetPieces, type ObjectRecord, type ObjectUpsert, type PoolDiff } from '../../shared/model/diff'
-import { OFFLINE_UNUSED_CLASSES, OFFLINE_UNUSED_FIELDS, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../shared/model/slim'
 import { parseAddress } from '../xapi/client'
 import { StoredDocument, type SmallFileProblem } from '../storage/small-file'
 import type { StallRule } from '../xapi/transport'
 import { HostTrust, PinStore, hostKey, pemFromPeer, pinFromPem } from '../xapi/trust'
-import type { AddConnectionInput, CachedPage, EditConnectionInput, InventoryCache, PageSelection, RawPoolDiff, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
+import type { AddConnectionInput, CachedPage, EditConnectionInput, InventoryCache, PageSelection, PoolGraph, RawPoolDiff, PoolHostAccess, PoolManagerApi, Unsubscribe } from './api'
 import { PoolConnection, type BackoffOptions, type SavedConnection } from './connection'
 import type { InitialLoad } from './eventloop'
 import type { Keychain } from './keychain'
 import { connectionsFileSpec, type ConnectionsFile } from './connections-file'
-
-/** what an offline pool's stream from the cache leaves out (shared/model/slim.ts) */
-export const OFFLINE_OMISSION = { fields: mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS), classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
-
-/**
- * what an offline pool's stream from the cache leaves out: the renderer never reads it, or reads it
- * only while the pool is connected (shared/model/slim.ts), but for the classes the subscriber asked
- * for (objects.scope)
- */
-function offlineOmission(keepClasses: Iterable<string>): PageSelection {
-  const keep = new Set(keepClasses)
-  return keep.size === 0 ? OFFLINE_OMISSION : { ...OFFLINE_OMISSION, classes: OFFLINE_OMISSION.classes.filter((c) => !keep.has(c)) }
-}
 
 /** the records of `scope` in main's graph of the pool, as pieces of a class reset (PoolDiff.scope) */
 function* classPieces(conn: PoolConnection, scope: string[], maxUpserts: number): Generator<PoolDiff> {
@@ -54,12 +41,6 @@ function* classPieces(conn: PoolConnection, scope: string[], maxUpserts: number)
     if (part < count - 1) piece.more = true
     yield piece
   }
-}
-
-function mergeFields(...lists: Readonly<Record<string, readonly string[]>>[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {}
-  for (const list of lists) for (const [cls, fields] of Object.entries(list)) out[cls] = [...new Set([...(out[cls] ?? []), ...fields])]
-  return out
 }
 
 export interface PoolManagerOptions {
@@ -245,7 +226,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
    * or the cache's new graph), so the subscriber's staged copy is replaced, never completed from
    * two graphs.
    */
-  private *pieces(id: string, maxUpserts: number, what: { keepClasses: Iterable<string> } | { scope: string[] }): Generator<PoolDiff | RawPoolDiff> {
+  private *pieces(id: string, maxUpserts: number, what: { omit: PageSelection } | { scope: string[]; omitFields: PageSelection['fields'] }): Generator<PoolDiff | RawPoolDiff> {
     const scope = 'scope' in what ? what.scope : undefined
     for (let attempt = 0; ; attempt++) {
       const conn = this.conns.get(id)
@@ -256,7 +237,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         yield* scope ? classPieces(conn, scope, maxUpserts) : resetPieces(conn.snapshot(), maxUpserts)
         return
       }
-      const pages = cache.readPages(id, maxUpserts, scope ? { fields: OFFLINE_OMISSION.fields, onlyClasses: scope } : offlineOmission('keepClasses' in what ? what.keepClasses : []))
+      const pages = cache.readPages(id, maxUpserts, 'scope' in what ? { ...(what.omitFields ? { fields: what.omitFields } : {}), onlyClasses: what.scope } : what.omit)
       let prev: CachedPage | undefined
       let part = 0
       let changed = false
@@ -311,6 +292,12 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
 
   private emitDiff(conn: PoolConnection, d: PoolDiff): void {
     this.notifyDiff(d)
+    // subscribers (the UI) first; the SQLite write runs on a later turn
+    if (this.opts.cache && !conn.saved.doNotCache) setImmediate(() => this.writeCache(conn, d))
+  }
+
+  /** one batch of the pool into the offline cache, with the pool's metadata */
+  private writeCache(conn: PoolConnection, d: PoolDiff): void {
     const cache = this.opts.cache
     if (cache && !conn.saved.doNotCache) {
       const s = conn.saved
@@ -324,14 +311,11 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
         lastSyncAt: new Date().toISOString(),
         ...(d.token ? { token: d.token } : {}),
       }
-      // subscribers (the UI) first; the SQLite write runs on a later turn
-      setImmediate(() => {
-        try {
-          cache.write(d, meta)
-        } catch (e) {
-          this.log(`cache write for ${d.connectionId} failed: ${(e as Error).message}`)
-        }
-      })
+      try {
+        cache.write(d, meta)
+      } catch (e) {
+        this.log(`cache write for ${d.connectionId} failed: ${(e as Error).message}`)
+      }
     }
   }
 
@@ -553,7 +537,11 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return () => this.diffListeners.delete(cb)
   }
 
-  /** `ifLoaded`: undefined for an offline pool main does not hold (its graph stays on disk; graphPieces streams it) */
+  /**
+   * The whole graph as one reset diff (a copy of the upsert list: tests compare graphs with it;
+   * request paths read through graph()). `ifLoaded`: undefined for an offline pool main does not
+   * hold (its graph stays on disk; graphPieces streams it).
+   */
   snapshot(id: string, opts?: { ifLoaded?: boolean }): PoolDiff | undefined {
     const conn = this.conns.get(id)
     if (!conn) return undefined
@@ -564,12 +552,17 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return conn.snapshot()
   }
 
-  graphPieces(id: string, maxUpserts: number, opts?: { keepClasses?: Iterable<string> }): Iterator<PoolDiff | RawPoolDiff> {
-    return this.pieces(id, maxUpserts, { keepClasses: opts?.keepClasses ?? [] })
+  recache(id: string): void {
+    const conn = this.conns.get(id)
+    if (conn?.connected && !this.pendingCache.has(id)) this.writeCache(conn, conn.snapshot())
   }
 
-  scopedPieces(id: string, classes: readonly string[], maxUpserts: number): Iterator<PoolDiff | RawPoolDiff> {
-    return this.pieces(id, maxUpserts, { scope: [...classes] })
+  graphPieces(id: string, maxUpserts: number, opts?: { omit?: PageSelection }): Iterator<PoolDiff | RawPoolDiff> {
+    return this.pieces(id, maxUpserts, { omit: opts?.omit ?? {} })
+  }
+
+  scopedPieces(id: string, classes: readonly string[], maxUpserts: number, opts?: { omitFields?: PageSelection['fields'] }): Iterator<PoolDiff | RawPoolDiff> {
+    return this.pieces(id, maxUpserts, { scope: [...classes], omitFields: opts?.omitFields })
   }
 
   record(id: string, cls: string, ref: string): { record: ObjectRecord; source: 'live' | 'cache'; asOf?: string } | undefined {
@@ -609,8 +602,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     this.need(id).expectDisruptionFor(forMs)
   }
 
-  /** the live object graph of a connection (main-process consumers: lookups and indexes) */
-  graph(id: string): import('./graph').ObjectGraph | undefined {
+  graph(id: string): PoolGraph | undefined {
     const conn = this.conns.get(id)
     if (conn) this.ensureCacheLoaded(conn)
     return conn?.graph

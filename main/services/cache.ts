@@ -6,13 +6,12 @@
  *   modules: [cacheModule(runtime.cache)]        // undefined cache: status 'off', clear is a no-op
  */
 import type { CacheProblem, CacheStatus, cacheMethods } from '../../shared/contract/cache'
-import type { CachedPoolMeta, PoolManagerApi } from '../pools/api'
 import type { SqliteInventoryCache } from '../cache'
 import type { ModuleFactory } from './module'
 import { ServiceError } from './errors'
 
 /** What this module needs from main/cache (SqliteInventoryCache has it). */
-export type CacheControl = Pick<SqliteInventoryCache, 'status' | 'onProblem' | 'retry' | 'clear' | 'clearAll' | 'write' | 'isDoNotCache'>
+export type CacheControl = Pick<SqliteInventoryCache, 'status' | 'onProblem' | 'retry' | 'clear' | 'clearAll'>
 
 function toProblem(p: { kind: CacheProblem['kind']; message: string; at: string; code?: string; movedTo?: string }): CacheProblem {
   return { kind: p.kind, message: p.message, at: p.at, ...(p.code ? { code: p.code } : {}), ...(p.movedTo ? { movedTo: p.movedTo } : {}) }
@@ -22,26 +21,6 @@ export function cacheStatusOf(cache: CacheControl | undefined): CacheStatus {
   if (!cache) return { state: 'off', path: '', problems: [] }
   const s = cache.status()
   return { state: s.state, path: s.path, problems: s.problems.map(toProblem) }
-}
-
-/**
- * A connected server's cache is rebuilt from its live graph right away: its later diffs are
- * incremental and would otherwise land on an empty cache as a partial graph.
- */
-function reseed(cache: CacheControl, pools: PoolManagerApi, id: string): void {
-  const state = pools.get(id)
-  if (!state || state.status !== 'connected' || state.doNotCache || cache.isDoNotCache(id)) return
-  const snap = pools.snapshot(id)
-  if (!snap) return
-  const meta: Partial<CachedPoolMeta> = {
-    ...(state.poolUuid ? { poolUuid: state.poolUuid } : {}),
-    poolName: state.label,
-    ...(state.masterAddress ? { masterAddress: state.masterAddress } : {}),
-    ...(state.xapiVersion ? { xapiVersion: state.xapiVersion } : {}),
-    ...(state.transport ? { transport: state.transport } : {}),
-    lastSyncAt: new Date().toISOString(),
-  }
-  cache.write(snap, meta)
 }
 
 export function cacheModule(cache: CacheControl | undefined): ModuleFactory<keyof typeof cacheMethods> {
@@ -67,10 +46,11 @@ export function cacheModule(cache: CacheControl | undefined): ModuleFactory<keyo
           if (a.connectionId !== undefined) {
             if (!pools.get(a.connectionId)) throw new ServiceError('not-found', `There is no saved server with id “${a.connectionId}”; it may have been forgotten in another window.`)
             cache.clear(a.connectionId)
-            reseed(cache, pools, a.connectionId)
+            // a connected server's cache is rebuilt from its live graph right away
+            pools.recache(a.connectionId)
           } else {
             cache.clearAll()
-            for (const c of pools.list()) reseed(cache, pools, c.id)
+            for (const c of pools.list()) pools.recache(c.id)
           }
           return null
         },

@@ -1,6 +1,6 @@
 /**
  * The NUMA share of the contract (shared/contract/numa.ts). Models are built from the pool's
- * object graph (PoolManagerApi.snapshot) plus the dom0 plugin's answer, asked through
+ * object graph (PoolManagerApi.graph, read in place) plus the dom0 plugin's answer, asked through
  * host.call_plugin(host, 'xenpilot_numa', 'topology', {}) on every request, so the view shows the
  * live vCPU placement. Controls go through XAPI: Host.set_numa_affinity_policy and
  * VM.remove_from/add_to_VCPUs_params('mask').
@@ -13,7 +13,7 @@ import { buildHostNuma, type LooseRecord, type PluginInput, type VmInput } from 
 import type { HostNuma } from '../../shared/numa/schema'
 import { PLUGIN_NAME } from '../../shared/numa/xl'
 import type { AdviceResult, NumaHostResult, numaMethods } from '../../shared/contract/numa'
-import type { PoolHostAccess, PoolManagerApi } from '../pools/api'
+import type { PoolGraph, PoolHostAccess, PoolManagerApi } from '../pools/api'
 import { fetchHostCpuLoad } from './numa-rrd'
 import { ServiceError } from './errors'
 import { explainXapiError } from '../../shared/xapi/error-text'
@@ -25,25 +25,17 @@ export interface NumaServiceOptions {
   now?: () => Date
 }
 
-interface Graph {
-  get(cls: string, ref: string): LooseRecord | undefined
-  all(cls: string): [string, LooseRecord][]
+function graphOf(pools: PoolManagerApi, connectionId: string): PoolGraph {
+  const graph = pools.graph(connectionId)
+  if (!graph) throw new ServiceError('not-found', `There is no connection ${connectionId}.`)
+  return graph
 }
 
-function graphOf(pools: PoolManagerApi, connectionId: string): Graph {
-  const snap = pools.snapshot(connectionId)
-  if (!snap) {
-    const state = pools.get(connectionId)
-    if (!state) throw new ServiceError('not-found', `There is no connection ${connectionId}.`)
-    throw new ServiceError('unavailable', `${state.label} is not connected (${state.status}); connect it to see its NUMA layout.`)
-  }
-  const byCls = new Map<string, Map<string, LooseRecord>>()
-  for (const u of snap.upserts) {
-    let t = byCls.get(u.cls)
-    if (!t) byCls.set(u.cls, (t = new Map()))
-    t.set(u.ref, u.record)
-  }
-  return { get: (cls, ref) => byCls.get(cls)?.get(ref), all: (cls) => [...(byCls.get(cls) ?? new Map<string, LooseRecord>()).entries()] }
+/** the objects of `cls` for which `keep` holds (one pass over the class, no copy of it) */
+function where(graph: PoolGraph, cls: string, keep: (rec: LooseRecord, ref: string) => boolean): [string, LooseRecord][] {
+  const out: [string, LooseRecord][] = []
+  for (const [ref, rec] of graph.all(cls)) if (keep(rec, ref)) out.push([ref, rec])
+  return out
 }
 
 const refOf = (r: LooseRecord | undefined, k: string): string | undefined => {
@@ -79,9 +71,7 @@ export async function hostModel(pools: PoolManagerApi, connectionId: string, hos
   const host = graph.get('host', hostRef)
   if (!host) throw new ServiceError('not-found', `Host ${hostRef} is not in this pool (it may have been removed).`)
   const metricsRef = refOf(host, 'metrics')
-  const vms: VmInput[] = graph
-    .all('VM')
-    .filter(([, vm]) => vm['resident_on'] === hostRef && (vm['power_state'] === 'Running' || vm['power_state'] === 'Paused'))
+  const vms: VmInput[] = where(graph, 'VM', (vm) => vm['resident_on'] === hostRef && (vm['power_state'] === 'Running' || vm['power_state'] === 'Paused'))
     .map(([ref, vm]) => {
       const m = refOf(vm, 'metrics')
       const metrics = m ? graph.get('VM_metrics', m) : undefined
@@ -113,7 +103,7 @@ export async function hostModel(pools: PoolManagerApi, connectionId: string, hos
 
 async function poolModels(pools: PoolManagerApi, connectionId: string, opts: NumaServiceOptions): Promise<HostNuma[]> {
   const graph = graphOf(pools, connectionId)
-  const hosts = graph.all('host').sort(([, a], [, b]) => String(a['name_label']).localeCompare(String(b['name_label'])))
+  const hosts = [...graph.all('host')].sort(([, a], [, b]) => String(a['name_label']).localeCompare(String(b['name_label'])))
   return Promise.all(hosts.map(([ref]) => hostModel(pools, connectionId, ref, opts, graph)))
 }
 
@@ -154,9 +144,7 @@ export function numaModule(opts: NumaServiceOptions = {}): ModuleFactory<keyof t
             residentOn: refOf(vm, 'resident_on') ?? null,
           }
           // VMs being started right now will take memory xenopsd cannot see yet (the parallel-boot race)
-          const starting = graph
-            .all('VM')
-            .filter(([ref, v]) => ref !== vmRef && v['power_state'] !== 'Running' && v['power_state'] !== 'Paused' && refOf(v, 'scheduled_to_be_resident_on') !== undefined)
+          const starting = where(graph, 'VM', (v, ref) => ref !== vmRef && v['power_state'] !== 'Running' && v['power_state'] !== 'Paused' && refOf(v, 'scheduled_to_be_resident_on') !== undefined)
             .map(([ref, v]) => {
               const n = (k: string): number => (typeof v[k] === 'number' ? (v[k] as number) : 0)
               const mask = parseStoredMask(typeof (v['VCPUs_params'] as LooseRecord | undefined)?.['mask'] === 'string' ? String((v['VCPUs_params'] as LooseRecord)['mask']) : undefined)
@@ -184,7 +172,7 @@ export function numaModule(opts: NumaServiceOptions = {}): ModuleFactory<keyof t
           let canonical: string | null = null
           if (mask !== null) {
             const resident = refOf(vm, 'resident_on') ?? refOf(vm, 'affinity')
-            const hosts = resident ? [graph.get('host', resident)].filter((h): h is LooseRecord => h !== undefined) : graph.all('host').map(([, h]) => h)
+            const hosts = resident ? [graph.get('host', resident)].filter((h): h is LooseRecord => h !== undefined) : [...graph.all('host').values()]
             const counts = hosts.map((h) => Number((h['cpu_info'] as LooseRecord | undefined)?.['cpu_count'])).filter((n) => Number.isInteger(n) && n > 0)
             const pcpuCount = counts.length > 0 ? Math.min(...counts) : undefined
             const scope = resident ? String(hosts[0]?.['name_label'] ?? 'this host') : 'the smallest host of the pool'

@@ -28,8 +28,26 @@
 import type { EventName, EventPayload } from '../../shared/contract'
 import { resetPieces, type PoolDiff } from '../../shared/model/diff'
 import { ScopeCounts } from '../../shared/model/scopes'
-import { RENDERER_UNUSED_CLASSES, withoutUnusedClasses } from '../../shared/model/slim'
-import type { PoolManagerApi, RawPoolDiff } from '../pools/api'
+import { OFFLINE_UNUSED_CLASSES, OFFLINE_UNUSED_FIELDS, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS, withoutUnusedClasses } from '../../shared/model/slim'
+import type { PageSelection, PoolManagerApi, RawPoolDiff } from '../pools/api'
+
+/**
+ * what a window's stream of an offline pool read from the cache leaves out: the renderer never reads
+ * it, or reads it only while the pool is connected (shared/model/slim.ts)
+ */
+export const OFFLINE_OMISSION = { fields: mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS), classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
+
+/** OFFLINE_OMISSION but for the classes the window asked for (objects.scope) */
+function offlineOmission(keepClasses: Iterable<string>): PageSelection {
+  const keep = new Set(keepClasses)
+  return keep.size === 0 ? OFFLINE_OMISSION : { ...OFFLINE_OMISSION, classes: OFFLINE_OMISSION.classes.filter((c) => !keep.has(c)) }
+}
+
+function mergeFields(...lists: Readonly<Record<string, readonly string[]>>[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const list of lists) for (const [cls, fields] of Object.entries(list)) out[cls] = [...new Set([...(out[cls] ?? []), ...fields])]
+  return out
+}
 
 /** upserts per `pool.diff` piece sent to a window (≈0.3–1 MB of JSON: a few ms to parse and apply) */
 export const PIECE_UPSERTS = 300
@@ -207,9 +225,7 @@ export class WindowStream {
     const classes = item.classes.filter((cls) => scoped.has(cls) === item.on && !this.holdsAnyway(item.id, cls))
     if (classes.length === 0) return undefined
     if (!item.on) return { connectionId: item.id, seq: 0, reset: false, scope: classes, upserts: [], removes: [] }
-    const { pools } = this.deps
-    const scopedPieces = pools.scopedPieces?.bind(pools)
-    return scopedPieces ? { kind: 'stream', pieces: scopedPieces(item.id, classes, PIECE_UPSERTS) } : undefined
+    return { kind: 'stream', pieces: this.deps.pools.scopedPieces(item.id, classes, PIECE_UPSERTS, { omitFields: OFFLINE_OMISSION.fields }) }
   }
 
   /** objects.subscribe: every known graph as a reset first; later diffs stream on top of it */
@@ -220,14 +236,7 @@ export class WindowStream {
     // what was still queued for this window is superseded by the fresh graphs
     this.cancelQueued()
     this.offlineGraph.clear()
-    const { pools } = this.deps
-    for (const c of pools.list()) {
-      if (pools.graphPieces) this.outbox.push(this.graphStream(c.id))
-      else {
-        const snap = pools.snapshot(c.id)
-        if (snap) this.send(snap)
-      }
-    }
+    for (const c of this.deps.pools.list()) this.outbox.push(this.graphStream(c.id))
     this.pump()
   }
 
@@ -246,21 +255,14 @@ export class WindowStream {
   /** a pool connected: an offline graph this window got from the cache lacks what only a connected pool needs, so the whole graph again */
   poolConnected(id: string): void {
     if (!this.subscribed || !this.offlineGraph.delete(id)) return
-    const { pools } = this.deps
-    if (pools.graphPieces) this.outbox.push(this.graphStream(id))
-    else {
-      const snap = pools.snapshot(id)
-      if (snap) this.outbox.push({ kind: 'diff', diff: snap })
-    }
+    this.outbox.push(this.graphStream(id))
     this.pump()
   }
 
   /** a pool's graph, produced when the outbox reaches it: with the classes this window has scoped by then */
   private graphStream(id: string): OutboxItem {
     const { pools } = this.deps
-    const graphPieces = pools.graphPieces?.bind(pools)
-    if (!graphPieces) throw new Error('the pools layer streams no graphs')
-    return { kind: 'stream', pieces: lazily(() => graphPieces(id, PIECE_UPSERTS, { keepClasses: [...this.scopes.of(id)] })) }
+    return { kind: 'stream', pieces: lazily(() => pools.graphPieces(id, PIECE_UPSERTS, { omit: offlineOmission(this.scopes.of(id)) })) }
   }
 
   close(): void {

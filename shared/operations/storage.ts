@@ -17,11 +17,11 @@ export type Rec = Record<string, unknown>
 /** What the rules read about one pool; main answers from its graph, the renderer from its store. */
 export interface StorageView {
   get(cls: string, ref: string): Rec | undefined
-  /** the VBD refs of a VM (VBD.VM) */
+  /** the VBD refs of a VM (VM.VBDs: XAPI keeps it in step with VBD.VM) */
   vbdsOf(vmRef: string): readonly string[]
-  /** the VDI refs of an SR (VDI.SR) */
+  /** the VDI refs of an SR (SR.VDIs, in step with VDI.SR) */
   vdisOf(srRef: string): readonly string[]
-  /** the PBD refs of an SR (PBD.SR) */
+  /** the PBD refs of an SR (SR.PBDs, in step with PBD.SR) */
   pbdsOf(srRef: string): readonly string[]
   /** every host of the pool */
   hosts(): readonly string[]

@@ -7,7 +7,7 @@
  *  - cache.many-pools.load.*: cold start of many-pools (50 pools × 400 VMs) from the file: every
  *    pool loaded with load() in a fresh cache instance;
  *  - cache.many-pools.read-pages.total-ms: the same file read as a cold start streams it to a window
- *    (readPages with PoolManager's OFFLINE_OMISSION, pages of PIECE_UPSERTS, text never parsed);
+ *    (readPages with the window stream's OFFLINE_OMISSION, pages of PIECE_UPSERTS, text never parsed);
  *  - cache.*.file-size: the cache file for bench-10k and many-pools.
  *
  * Records: the simulator's fleets (test/sim/fleet buildFleet('bench-10k' | 'many-pools')), put in the
@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { openInventoryCache } from '../../main/cache'
 import { IGNORED_CLASSES } from '../../main/pools/eventloop'
-import { OFFLINE_OMISSION } from '../../main/pools/manager'
+import { OFFLINE_OMISSION } from '../../main/services/outbox'
 import { PIECE_UPSERTS } from '../../main/services'
 import { recordNormaliser } from '../../main/xapi/normalise'
 import type { WireValue } from '../../main/xapi/wire'

@@ -160,7 +160,7 @@ async function xenpilotP1(info: SimInfo, xml: boolean, initialLoad: 'event.from'
   stall.disable()
   const maxStall = stall.max / 1e6
   longestStall[xml ? 'xml-rpc' : 'json-rpc'] = Math.max(longestStall[xml ? 'xml-rpc' : 'json-rpc'] ?? 0, maxStall)
-  const vms = m.graph(st.id)?.count('VM') ?? 0
+  const vms = m.graph(st.id)?.all('VM').size ?? 0
   if (vms < 10_000 || objects < vms) throw new Error(`incomplete graph: ${vms} VMs, ${objects} objects`)
   await m.close()
   rmSync(dir, { recursive: true, force: true })

@@ -4,9 +4,10 @@
  * that measure the door and services, not XAPI.
  */
 import type { ConnectionState } from '../../shared/contract'
-import type { ObjectUpsert, PoolDiff } from '../../shared/model/diff'
+import { resetPieces, type ObjectUpsert, type PoolDiff } from '../../shared/model/diff'
 import { NO_EVENT_CLASSES } from '../../shared/xapi/datamodel.generated'
-import type { PoolManagerApi } from '../../main/pools/api'
+import type { PoolGraph, PoolManagerApi } from '../../main/pools/api'
+import { ObjectGraph } from '../../main/pools/graph'
 import { IGNORED_CLASSES } from '../../main/pools/eventloop'
 import { recordNormaliser } from '../../main/xapi/normalise'
 import type { WireValue } from '../../main/xapi/wire'
@@ -29,16 +30,23 @@ export function graphOfBench10k(): ObjectUpsert[] {
 
 export class StubPools implements PoolManagerApi {
   diffCbs = new Set<(d: PoolDiff) => void>()
-  constructor(private readonly graph: PoolDiff) {}
+  constructor(private readonly reset: PoolDiff) {}
   list(): ConnectionState[] {
     return [{ id: 'bench', address: '127.77.0.1', username: 'root', label: 'bench-10k', rememberPassword: false, hasPassword: false, forceXmlRpc: false, doNotCache: false, status: 'connected' }]
   }
   get(id: string): ConnectionState | undefined {
     return this.list().find((c) => c.id === id)
   }
-  snapshot(): PoolDiff {
-    return this.graph
+  graph(): PoolGraph {
+    const g = new ObjectGraph()
+    for (const u of this.reset.upserts) g.upsert(u.cls, u.ref, u.record)
+    return g
   }
+  graphPieces(_id: string, max: number): Iterator<PoolDiff> {
+    return resetPieces(this.reset, max)
+  }
+  *scopedPieces(): Generator<PoolDiff> {}
+  recache(): void {}
   onDiff(cb: (d: PoolDiff) => void): () => void {
     this.diffCbs.add(cb)
     return () => this.diffCbs.delete(cb)

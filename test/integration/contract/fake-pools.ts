@@ -4,8 +4,9 @@
  * suite tests the doors and services, not XAPI. The real PoolManager is tested against the simulator.
  */
 import type { ConnectionState } from '../../../shared/contract'
-import type { PoolDiff } from '../../../shared/model/diff'
-import type { AddConnectionInput, EditConnectionInput, PoolManagerApi, Unsubscribe } from '../../../main/pools/api'
+import { resetPieces, type PoolDiff } from '../../../shared/model/diff'
+import type { AddConnectionInput, EditConnectionInput, PoolGraph, PoolManagerApi, RawPoolDiff, Unsubscribe } from '../../../main/pools/api'
+import { ObjectGraph } from '../../../main/pools/graph'
 
 export class FakePools implements PoolManagerApi {
   private readonly conns = new Map<string, ConnectionState>()
@@ -92,9 +93,27 @@ export class FakePools implements PoolManagerApi {
     this.diffCbs.add(cb)
     return () => this.diffCbs.delete(cb)
   }
+  /** the pool's graph as one reset diff (the fake keeps it so) */
   snapshot(id: string): PoolDiff | undefined {
     return this.graphs.get(id)
   }
+  graph(id: string): PoolGraph | undefined {
+    const snap = this.snapshot(id)
+    if (!snap) return this.conns.has(id) ? new ObjectGraph() : undefined
+    const g = new ObjectGraph()
+    for (const u of snap.upserts) g.upsert(u.cls, u.ref, u.record)
+    return g
+  }
+  *graphPieces(id: string, max: number): Generator<PoolDiff | RawPoolDiff> {
+    const snap = this.snapshot(id)
+    if (snap) yield* resetPieces(snap, max)
+  }
+  /** one piece whatever its size (the fake's graphs are small) */
+  *scopedPieces(id: string, classes: readonly string[], _max: number): Generator<PoolDiff | RawPoolDiff> {
+    const upserts = (this.snapshot(id)?.upserts ?? []).filter((u) => classes.includes(u.cls))
+    yield { connectionId: id, seq: this.snapshot(id)?.seq ?? 0, reset: false, scope: [...classes], upserts, removes: [] }
+  }
+  recache(): void {}
   async call(): Promise<unknown> {
     throw { code: 'MESSAGE_METHOD_UNKNOWN', message: 'not in the fake', params: [] }
   }

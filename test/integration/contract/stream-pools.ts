@@ -6,8 +6,7 @@
  */
 import type { ConnectionState } from '../../../shared/contract'
 import { resetPieces, type PoolDiff } from '../../../shared/model/diff'
-import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES } from '../../../shared/model/slim'
-import type { RawPoolDiff } from '../../../main/pools/api'
+import type { PageSelection, RawPoolDiff } from '../../../main/pools/api'
 import type { EventSink, Services } from '../../../main/services'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
 import { FakePools } from './fake-pools'
@@ -21,18 +20,19 @@ export class StreamPools extends FakePools {
   override snapshot(id: string): PoolDiff | undefined {
     return this.graphsById.get(id)
   }
-  *stream(id: string, max: number, keep: ReadonlySet<string>): Generator<PoolDiff | RawPoolDiff> {
+  *stream(id: string, max: number, omit: PageSelection): Generator<PoolDiff | RawPoolDiff> {
     const g = this.graphsById.get(id)
     if (!g) return
     if (!this.offline.has(id)) {
       yield* resetPieces(g, max)
       return
     }
-    const upserts = g.upserts.filter((u) => keep.has(u.cls) || (!RENDERER_UNUSED_CLASSES.has(u.cls) && !OFFLINE_UNUSED_CLASSES.has(u.cls)))
+    const left = new Set(omit.classes ?? [])
+    const upserts = g.upserts.filter((u) => !left.has(u.cls))
     yield { raw: true, diff: { connectionId: id, seq: g.seq, reset: true, removes: [] }, upsertsJson: JSON.stringify(upserts), count: upserts.length }
   }
-  graphPieces(id: string, max: number, opts?: { keepClasses?: Iterable<string> }): Iterator<PoolDiff | RawPoolDiff> {
-    return this.stream(id, max, new Set(opts?.keepClasses ?? []))
+  override graphPieces(id: string, max: number, opts?: { omit?: PageSelection }): Generator<PoolDiff | RawPoolDiff> {
+    return this.stream(id, max, opts?.omit ?? {})
   }
   *classes(id: string, classes: readonly string[], max: number): Generator<PoolDiff | RawPoolDiff> {
     this.scopedReads.push({ id, classes })
@@ -49,7 +49,7 @@ export class StreamPools extends FakePools {
       } else yield piece
     }
   }
-  scopedPieces(id: string, classes: readonly string[], max: number): Iterator<PoolDiff | RawPoolDiff> {
+  override scopedPieces(id: string, classes: readonly string[], max: number): Generator<PoolDiff | RawPoolDiff> {
     return this.classes(id, classes, max)
   }
   /** a live diff of the pools layer */

@@ -67,15 +67,15 @@ describe('connecting', () => {
     expectReplayMatchesGraph(h, a)
     expectReplayMatchesGraph(h, b)
 
-    // normalised records and the reverse indexes
+    // normalised records and what they link to
     const g = h.manager.graph(a)
     const vmRef = nonTemplateVm('tiny-current', 'Running')
     const vm = g?.get('VM', vmRef)
     expect(typeof vm?.memory_static_max).toBe('number')
     expect(typeof vm?.resident_on).toBe('string')
-    expect(g?.related('VMsByHost', String(vm?.resident_on))).toContain(vmRef)
+    expect(g?.linked('VM', vmRef, 'resident_on', 'host')).toEqual([vm?.resident_on])
     const vbds = [...(current.objects.get('VBD') ?? [])].filter(([, r]) => r.VM === vmRef).map(([ref]) => ref).sort()
-    expect(g?.related('VBDsByVM', vmRef).sort()).toEqual(vbds)
+    expect(g?.linked('VM', vmRef, 'VBDs', 'VBD').sort()).toEqual(vbds)
     expect(g?.byUuid(String(vm?.uuid))?.ref).toBe(vmRef)
     const halted = g?.get('VM', nonTemplateVm('tiny-current', 'Halted'))
     expect(halted?.resident_on).toBeNull()

@@ -457,7 +457,7 @@ describe('the DVD drive', () => {
   it('adds a DVD drive to a halted VM that has none, at position 3; refuses on a running VM', async () => {
     const build = vm('build-01')
     for (const cd of drives(build, 'CD')) await simCall('VBD.destroy', cd)
-    await waitFor('no CD in graph', () => !graph().related('VBDsByVM', build).some((b) => graph().get('VBD', b)?.type === 'CD'))
+    await waitFor('no CD in graph', () => !graph().linked('VM', build, 'VBDs', 'VBD').some((b) => graph().get('VBD', b)?.type === 'CD'))
     const r = await run('cd.add', { connectionId: cur, vm: build })
     expect(r.ok).toBe(true)
     expect(rec('VBD', r.created ?? '')).toMatchObject({ type: 'CD', mode: 'RO', empty: true, userdevice: '3', VM: build })
@@ -549,7 +549,7 @@ describe('SRs and their connections', () => {
   it('forgets an ISO SR: its PBDs are unplugged first, then SR.forget; the SR and its disks leave the pool', async () => {
     const iso = srNamed('ISO library')
     const vdis = rec('SR', iso).VDIs as string[]
-    await waitFor('graph sees every ISO', () => graph().related('VDIsBySR', iso).length === vdis.length)
+    await waitFor('graph sees every ISO', () => graph().linked('SR', iso, 'VDIs', 'VDI').length === vdis.length)
     const r = await run('sr.forget', { connectionId: cur, sr: iso })
     expect(r).toMatchObject({ ok: true, ref: iso })
     expect(table('SR').has(iso)).toBe(false)

@@ -32,7 +32,7 @@ class StreamingPools extends FakePools {
       yield p
     }
   }
-  graphPieces(id: string, max: number): Iterator<PoolDiff> {
+  override graphPieces(id: string, max: number): Generator<PoolDiff> {
     return this.stream(id, max)
   }
   emit(d: PoolDiff): void {

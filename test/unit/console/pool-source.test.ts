@@ -1,31 +1,27 @@
 /**
- * Where the bridge connects, decided from the pool's live records: the VM's rfb console and
- * resident host, a host's control domain (also on hosts older than host.control_domain).
+ * Where the bridge connects, decided from the pool's live records (main's graph, no XAPI round
+ * trip): the VM's rfb console and resident host, a host's control domain (also on hosts older than
+ * host.control_domain).
  */
 import { describe, expect, it } from 'vitest'
 import type { ConnectionState } from '../../../shared/contract/connection'
 import type { PoolHostAccess } from '../../../main/pools/api'
 import { PoolConsoleSource, type ConsolePools } from '../../../main/console/pool-source'
 import { ConsoleError } from '../../../main/console/errors'
+import { ObjectGraph } from '../../../main/pools/graph'
 
 type Tables = Record<string, Record<string, Record<string, unknown>>>
 
 function fakePools(tables: Tables, status: ConnectionState['status'] = 'connected'): { pools: ConsolePools; calls: string[] } {
   const calls: string[] = []
   const state = { id: 'c1', address: 'pool', username: 'root', label: 'Lab', rememberPassword: false, hasPassword: false, forceXmlRpc: false, doNotCache: false, status } satisfies ConnectionState
+  const graph = new ObjectGraph()
+  for (const [cls, table] of Object.entries(tables)) for (const [ref, rec] of Object.entries(table)) graph.upsert(cls, ref, rec)
   const pools: ConsolePools = {
     get: (id: string) => (id === 'c1' ? state : undefined),
-    call: async (_id: string, method: string, params: unknown[]) => {
+    graph: (id: string) => (id === 'c1' ? graph : undefined),
+    call: async (_id: string, method: string) => {
       calls.push(method)
-      const [cls, op] = method.split('.')
-      if (op === 'get_record') {
-        const rec = tables[cls ?? '']?.[String(params[0])]
-        if (!rec) throw Object.assign(new Error('handle invalid'), { code: 'HANDLE_INVALID' })
-        return rec
-      }
-      if (method === 'VM.get_all_records_where') {
-        return Object.fromEntries(Object.entries(tables['VM'] ?? {}).filter(([, r]) => r['is_control_domain'] === true && String(params[0]).includes(String(r['resident_on']))))
-      }
       throw new Error(`unexpected ${method}`)
     },
   }
@@ -61,9 +57,10 @@ async function refusal(p: Promise<unknown>): Promise<ConsoleError> {
 
 describe('PoolConsoleSource.locate', () => {
   it("picks the VM's rfb console (not its text console) and its resident host's address", async () => {
-    const { pools } = fakePools(tables())
+    const { pools, calls } = fakePools(tables())
     const l = await new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' })
     expect(l).toMatchObject({ consoleRef: 'OpaqueRef:c-rfb', hostAddress: '10.0.0.1', hostName: 'h1', vmName: 'web', isControlDomain: false })
+    expect(calls).toEqual([])
   })
 
   it("finds a host's control domain through host.control_domain", async () => {
@@ -72,14 +69,14 @@ describe('PoolConsoleSource.locate', () => {
     expect(l).toMatchObject({ vmRef: 'OpaqueRef:dom0', consoleRef: 'OpaqueRef:c-d0', isControlDomain: true })
   })
 
-  it('finds the control domain by query on hosts older than host.control_domain', async () => {
+  it('finds the control domain among the VMs on hosts older than host.control_domain', async () => {
     const t = tables()
     const h1 = t['host']?.['OpaqueRef:h1']
     if (h1) delete h1['control_domain']
     const { pools, calls } = fakePools(t)
     const l = await new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', hostRef: 'OpaqueRef:h1' })
     expect(l.vmRef).toBe('OpaqueRef:dom0')
-    expect(calls).toContain('VM.get_all_records_where')
+    expect(calls).toEqual([])
   })
 
   it('accepts NULL refs raw or normalised: a VM resident nowhere is not running', async () => {
@@ -114,7 +111,7 @@ describe('PoolConsoleSource.locate', () => {
     const { pools } = fakePools(tables({ consoles: 'not-a-list' }))
     const e = await refusal(new PoolConsoleSource(pools, noTls).locate({ connectionId: 'c1', vmRef: 'OpaqueRef:vm' }))
     expect(e.code).toBe('not-found')
-    expect(e.message).toMatch(/unexpected record/)
+    expect(e.message).toMatch(/not a record a console can use/)
   })
 
   it('a running VM whose console ref points nowhere (as in real XenServer 7.2 records) is said so, with a code the viewer does not retry', async () => {
