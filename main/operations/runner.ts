@@ -122,17 +122,21 @@ export class OperationRunner {
   }
 
   /**
-   * VM.destroy, then (if asked) the VM's own disks, chosen by the one rule (shared/operations/vm-delete.ts)
-   * from XAPI's answers just before deleting: a disk another VM or snapshot uses is kept.
+   * VM.destroy, then (if asked) the VM's own disks, chosen by the one rule (shared/operations/vm-delete.ts):
+   * the VM's drives as main's graph holds them (PoolManagerApi.graph: what the confirmation showed),
+   * and who else uses each disk asked of XAPI just before deleting (VDI.get_VBDs: the destructive
+   * decision rests on a live answer, not on a graph that may lag a batch): a disk another VM or
+   * snapshot uses is kept.
    */
   private async destroyVm(t: Target, withDisks: boolean, onProgress: (progress: number, taskRef: string) => void): Promise<undefined> {
     let vdis: string[] = []
-    if (withDisks) {
+    const graph = withDisks ? this.pools.graph(t.connectionId) : undefined
+    if (graph) {
       const vbds: VbdFacts[] = []
       const users = new Map<string, string[]>()
-      for (const ref of (await this.pools.call(t.connectionId, 'VM.get_VBDs', [t.ref])) as string[]) {
-        const rec = (await this.pools.call(t.connectionId, 'VBD.get_record', [ref])) as { type?: unknown; VDI?: unknown }
-        const vbd: VbdFacts = { ref, type: typeof rec.type === 'string' ? rec.type : '', VDI: typeof rec.VDI === 'string' ? rec.VDI : '' }
+      for (const ref of graph.linked('VM', t.ref, 'VBDs', 'VBD')) {
+        const rec = graph.get('VBD', ref)
+        const vbd: VbdFacts = { ref, type: typeof rec?.type === 'string' ? rec.type : '', VDI: typeof rec?.VDI === 'string' ? rec.VDI : '' }
         vbds.push(vbd)
         if (vbd.type === 'Disk' && vbd.VDI !== '' && vbd.VDI !== 'OpaqueRef:NULL' && !users.has(vbd.VDI)) {
           users.set(vbd.VDI, (await this.pools.call(t.connectionId, 'VDI.get_VBDs', [vbd.VDI])) as string[])

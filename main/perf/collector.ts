@@ -18,15 +18,14 @@
 import type { ObjectRecord } from '../../shared/model/diff'
 import type { PerfHistory, PerfKind, PerfRes } from '../cache/perf'
 import { slotTime } from '../cache/perf'
-import type { ObjectGraph } from '../pools/graph'
-import type { Unsubscribe } from '../pools/api'
+import type { PoolGraph, Unsubscribe } from '../pools/api'
 import { httpGet, type PoolHttpContext } from '../xapi/http'
 import { parseRrdDump, parseRrdUpdates, type RrdUpdates } from './rrd'
 import { summarise, type ObjectSummary } from './summary'
 
 export interface CollectorPools {
   list(): { id: string; status: string; label: string }[]
-  graph(id: string): ObjectGraph | undefined
+  graph(id: string): PoolGraph | undefined
   hostHttp(id: string): PoolHttpContext
   onState?(cb: (s: { id: string; status: string }) => void): Unsubscribe
 }
@@ -405,7 +404,7 @@ export class RrdCollector {
     if (uuids.size === 0) return { host: false, vms: [] }
     const graph = this.opts.pools.graph(h.connectionId)
     const vms: string[] = []
-    for (const vmRef of graph?.related('VMsByHost', h.ref) ?? []) {
+    for (const vmRef of graph?.linked('host', h.ref, 'resident_VMs', 'VM') ?? []) {
       const u = str(graph?.get('VM', vmRef), 'uuid')
       if (uuids.has(u)) vms.push(u)
     }

@@ -4,8 +4,8 @@
  * kept; CDs and empty drives are never deleted; a disk whose users are not known is kept.
  *
  * Pure code, used by the renderer's confirmation (renderer/src/model/delete-plan.ts, from the
- * object graph) and by main's runner (main/operations/runner.ts, from XAPI's answers just before it
- * deletes), so what the dialog promises is what main does.
+ * object graph) and by main's runner (main/operations/runner.ts: the VM's drives from main's graph,
+ * each disk's users from XAPI just before it deletes), so what the dialog promises is what main does.
  */
 
 export interface VbdFacts {

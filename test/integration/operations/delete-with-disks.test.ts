@@ -10,7 +10,7 @@ import { MemoryHistory, operationsModule } from '../../../main/services/operatio
 import { startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
 import type { SimControl, SimPoolHandle } from '../../sim/model'
-import { connectTrusted, makeManager, type Harness } from '../pools/helpers'
+import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
 
 let sim: SimControl
 let h: Harness
@@ -74,6 +74,9 @@ describe('delete a VM with its disks (against the simulator)', () => {
     const [snap] = await vmRun({ targets: [{ connectionId: id, ref: other }], op: 'snapshot', name: 'build-01 before' })
     expect(snap?.ok).toBe(true)
     await attach(snap?.created ?? '', sharedWithSnapshot, '8')
+    // the confirmation lists the drives main's graph holds: delete once it shows all three (as a user would)
+    const graph = h.manager.graph(id)
+    await waitFor('the graph shows the three disks of the victim', () => graph?.linked('VM', victim, 'VBDs', 'VBD').filter((b) => graph.get('VBD', b)?.type === 'Disk').length === 3)
 
     const [deleted] = await vmRun({ targets: [{ connectionId: id, ref: victim }], op: 'destroy', withDisks: true })
     expect(deleted?.error).toBeUndefined()
