@@ -7,15 +7,15 @@
 import { PERF_RANGES, type PerfDataSource, type PerfSeriesResult, type perfMethods } from '../../shared/contract/perf'
 import type { PerfHistory } from '../cache/perf'
 import type { RrdCollector } from '../perf/collector'
-import type { ObjectGraph } from '../pools/graph'
+import type { PoolGraph } from '../pools/api'
 import { ServiceError } from './errors'
 import type { ModuleFactory } from './module'
 
 export interface PerfServiceOptions {
   collector: RrdCollector
   history: () => PerfHistory | undefined
-  /** the connected pool's object graph (PoolManager.graph) */
-  graph: (connectionId: string) => ObjectGraph | undefined
+  /** the connected pool's object graph (PoolManagerApi.graph) */
+  graph: (connectionId: string) => PoolGraph | undefined
   now?: () => number
 }
 
