@@ -811,7 +811,7 @@ export function canDestroyVlanPif(g: NetGraph, untagged: string): CanRun {
   if (haEnabled(g) && p.currently_attached === true) return 'HA is on: turn it off to change this server’s networking'
   const host = str(p.host)
   const users = runningVmsOn(g, str(p.network), host)
-  if (users.length > 0) return `${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''} use it on ${hostName(g, host)}`
+  if (users.length > 0) return `${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''} ${users.length === 1 ? 'uses' : 'use'} it on ${hostName(g, host)}`
   return true
 }
 

@@ -22,7 +22,8 @@ const treeitem = (page: Page, name: string) => servers(page).getByRole('treeitem
 const activity = (page: Page) => page.getByRole('region', { name: 'Activity' })
 /** the details pane's panel of the tab open now (the Activity panel has tabpanels too) */
 let shown = ''
-const panel = (page: Page) => page.getByRole('tabpanel', { name: shown, exact: true })
+const details = (page: Page) => page.getByRole('region', { name: 'Details' })
+const panel = (page: Page) => details(page).getByRole('tabpanel', { name: shown, exact: true })
 
 function find(pool: SimPoolHandle, cls: string, pred: (r: SimRecord) => boolean): [string, SimRecord] {
   for (const [ref, r] of pool.objects.get(cls) ?? []) if (pred(r)) return [ref, r]
@@ -35,7 +36,7 @@ const vifsOf = (pool: SimPoolHandle, vm: string): SimRecord[] => [...(pool.objec
 async function open(page: Page, name: string, tab: string): Promise<void> {
   await page.getByRole('searchbox', { name: 'Search' }).fill(name)
   await treeitem(page, name).click()
-  await page.getByRole('tab', { name: tab, exact: true }).click()
+  await details(page).getByRole('tab', { name: tab, exact: true }).click()
   shown = tab
 }
 
@@ -117,6 +118,10 @@ describe('networking in the app', { timeout: 240_000 }, () => {
     const [vm] = vmNamed(pool, 'web-02')
     await panel(page).getByRole('button', { name: 'Add NIC…' }).click()
     const dialog = page.getByRole('dialog', { name: 'Add NIC to web-02' })
+    const offered = await dialog.getByRole('combobox').first().locator('option').allTextContents()
+    // networks XenCenter hides (the host-internal management network) are not offered
+    expect(offered).toContain('Pool-wide network associated with eth2')
+    expect(offered).not.toContain('Host internal management network')
     await dialog.getByRole('combobox').first().selectOption({ label: 'Pool-wide network associated with eth2' })
     await expect.poll(() => dialog.textContent()).toContain('web-02 is running: the NIC is connected at once.')
     await dialog.getByRole('button', { name: 'Add', exact: true }).click()
@@ -190,6 +195,55 @@ describe('networking in the app', { timeout: 240_000 }, () => {
     await dialog.getByRole('button', { name: 'Cancel' }).click()
   })
 
+  it('rescans a server’s NICs and says what it found', async () => {
+    const { page } = h
+    await open(page, 'tiny-host-2', 'NICs')
+    await panel(page).getByRole('button', { name: 'Rescan' }).click()
+    await expect.poll(() => panel(page).getByRole('status').filter({ hasText: 'NIC' }).textContent(), { timeout: LONG }).toContain('No new NICs found.')
+  })
+
+  it('keyboard: arrows select a NIC, Delete asks to remove it, Esc closes the question', async () => {
+    const { page } = h
+    await open(page, 'db-01', 'Networking')
+    const grid = panel(page).getByRole('grid', { name: 'NICs' })
+    await grid.getByRole('row', { name: 'NIC 0' }).waitFor({ timeout: LONG })
+    await grid.focus()
+    await page.keyboard.press('ArrowDown')
+    expect(await grid.getByRole('row', { name: 'NIC 0' }).getAttribute('aria-selected')).toBe('true')
+    await page.keyboard.press('Delete')
+    const confirm = page.getByRole('dialog', { name: 'Remove NIC' })
+    await confirm.waitFor({ timeout: LONG })
+    expect(await confirm.textContent()).toContain('from db-01')
+    await page.keyboard.press('Escape')
+    await confirm.waitFor({ state: 'detached', timeout: LONG })
+    const [vm] = vmNamed(pool, 'db-01')
+    expect(vifsOf(pool, vm)).toHaveLength(1)
+  })
+
+  it('XAPI’s refusal in words, its code and parameters under Details (a change made behind XenPilot’s back)', async () => {
+    const { page } = h
+    // another client made a VLAN on tiny-host-2 and its management interface (the last step without an event to XenPilot)
+    const net = await pool.call('network.create', [{ name_label: 'Mgmt VLAN 33', name_description: '', MTU: 1500, other_config: {} }])
+    const eth2 = find(pool, 'PIF', (r) => r.host === pool.hosts[1]?.ref && r.device === 'eth2' && r.VLAN === -1)[0]
+    await pool.call('VLAN.create', [eth2, 33, net])
+    const [untagged, rec] = find(pool, 'PIF', (r) => r.host === pool.hosts[1]?.ref && r.VLAN === 33)
+    await open(page, 'tiny-host-2', 'NICs')
+    await panel(page).getByRole('grid', { name: 'VLANs' }).getByRole('row', { name: 'VLAN 33 on NIC 2' }).click()
+    rec.management = true
+    try {
+      await panel(page).getByRole('button', { name: 'Delete VLAN' }).click()
+      await page.getByRole('dialog', { name: 'Delete VLAN' }).getByRole('button', { name: 'Delete VLAN' }).click()
+      const alert = panel(page).getByRole('alert')
+      await expect.poll(() => alert.textContent(), { timeout: LONG }).toContain("VLAN 33 on NIC 2 on tiny-host-2 is the server's management interface, so XAPI will not take it down.")
+      await alert.getByRole('button', { name: 'Details' }).click()
+      expect(await alert.getByTestId('error-details').textContent()).toBe(`PIF_IS_MANAGEMENT_INTERFACE${untagged}`)
+      await shots(page, 'xapi-refusal')
+      await expect.poll(async () => (await h.api.call('history.list', { ref: pool.hosts[1]?.ref }))[0], { timeout: LONG }).toMatchObject({ action: 'Delete VLAN', ok: false, errorCode: 'PIF_IS_MANAGEMENT_INTERFACE' })
+    } finally {
+      rec.management = false
+    }
+  })
+
   it('a network’s view: its NIC on every server, and where one has none (the per-host mismatch)', async () => {
     const { page } = h
     // a network only tiny-host-2 carries, made behind XenPilot's back as another client could
@@ -202,6 +256,18 @@ describe('networking in the app', { timeout: 240_000 }, () => {
     expect(await hosts.getByRole('row', { name: 'tiny-host-2' }).textContent()).toContain('VLAN 77 on NIC 1')
     await expect.poll(() => panel(page).textContent()).toContain('missing on tiny-host-1')
     await shots(page, 'network-view')
+
+    // its MTU is an action: one Activity task, and the network's History tab lists it
+    await panel(page).getByRole('button', { name: 'MTU…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'MTU of Only on host 2' })
+    await dialog.getByRole('spinbutton', { name: 'MTU' }).fill('9000')
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    await dialog.waitFor({ state: 'detached', timeout: LONG })
+    await expect.poll(() => pool.objects.get('network')?.get(String(net))?.MTU, { timeout: LONG }).toBe(9000)
+    await expect.poll(() => panel(page).textContent(), { timeout: LONG }).toContain('9000')
+    await details(page).getByRole('tab', { name: 'History', exact: true }).click()
+    shown = 'History'
+    await expect.poll(() => panel(page).textContent(), { timeout: LONG }).toContain('Change MTU')
   })
 
   it('the Networking and NICs tabs of an offline pool: read-only, "as of" its last sync', async () => {

@@ -168,7 +168,7 @@ describe('why XAPI would refuse', () => {
     const [p1] = (await s.call('pool.create_VLAN_from_PIF', s.n.pifs[0]?.eth1 ?? '', vlanNet, 20)) as string[]
     expect(net.canDestroyVlanPif(s.g, p1 ?? '')).toBe(true)
     await s.call('VIF.move', s.n.vifs.running, vlanNet)
-    expect(net.canDestroyVlanPif(s.g, p1 ?? '')).toBe('web-01 use it on sim-host-1')
+    expect(net.canDestroyVlanPif(s.g, p1 ?? '')).toBe('web-01 uses it on sim-host-1')
     s.set('PIF', p1 ?? '', { management: true })
     expect(net.canDestroyVlanPif(s.g, p1 ?? '')).toBe('VLAN 20 on NIC 1 is the management interface of sim-host-1; move management elsewhere first')
   })

@@ -14,7 +14,8 @@ registerTab({
   id: 'history',
   label: 'History',
   order: 80,
-  appliesTo: (n) => n.connectionId !== undefined && n.ref !== undefined && (n.cls === 'VM' || n.cls === 'host') && n.kind !== 'template',
+  // networks too: their MTU, rename and removal are actions (issue 13)
+  appliesTo: (n) => n.connectionId !== undefined && n.ref !== undefined && (n.cls === 'VM' || n.cls === 'host' || n.cls === 'network') && n.kind !== 'template',
   component: HistoryTab,
 })
 registerTab({
