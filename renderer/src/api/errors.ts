@@ -18,3 +18,12 @@ export function errorMessage(err: unknown): string {
   if (typeof err === 'string') return err
   return 'Unknown error'
 }
+
+/**
+ * An action's result the pool refused (`ok: false`), as the error `useAction` keeps: XAPI's
+ * sentence (and what to do about it) in `message`, its code and parameters for "Details".
+ */
+export function refusalOf(r: { error?: { code: string; message: string; params: string[]; action?: string | undefined } | undefined }): ApiError {
+  const message = [r.error?.message ?? 'The pool refused the action', r.error?.action].filter(Boolean).join(' ')
+  return new ApiError({ code: r.error?.code ?? 'FAILED', message, params: r.error?.params ?? [] })
+}

@@ -7,7 +7,7 @@
  */
 import { reactive, ref } from 'vue'
 import type { NetworkResult } from '../../../../shared/contract/network'
-import { ApiError } from '../../api/errors'
+import { refusalOf } from '../../api/errors'
 import { useAction, type CanRun } from '../../composables/useAction'
 
 export function useNetAction<A extends unknown[]>(fn: (...args: A) => Promise<NetworkResult>, canRun?: () => CanRun) {
@@ -16,7 +16,7 @@ export function useNetAction<A extends unknown[]>(fn: (...args: A) => Promise<Ne
     async (...args: A): Promise<NetworkResult> => {
       note.value = null
       const r = await fn(...args)
-      if (!r.ok) throw new ApiError({ code: r.error?.code ?? 'FAILED', message: r.error?.message ?? 'The action failed.', params: r.error?.params ?? [] })
+      if (!r.ok) throw refusalOf(r)
       note.value = r.note ?? null
       return r
     },

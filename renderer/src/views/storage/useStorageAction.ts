@@ -8,7 +8,7 @@ import type { MethodArgs } from '../../../../shared/contract'
 import type { OperationResult } from '../../../../shared/contract/operations'
 import type { StorageMethodName } from '../../../../shared/contract/storage'
 import { useApi } from '../../api'
-import { ApiError } from '../../api/errors'
+import { refusalOf } from '../../api/errors'
 import { useAction, type Action, type CanRun } from '../../composables/useAction'
 
 export function useStorageAction<M extends StorageMethodName, A extends unknown[]>(
@@ -20,7 +20,7 @@ export function useStorageAction<M extends StorageMethodName, A extends unknown[
   return useAction(
     async (...a: A) => {
       const r = (await api.call(method, args(...a))) as OperationResult
-      if (!r.ok) throw new ApiError({ code: r.error?.code ?? 'FAILED', message: [r.error?.message ?? 'The pool refused the action', r.error?.action].filter(Boolean).join(' '), params: r.error?.params ?? [] })
+      if (!r.ok) throw refusalOf(r)
       options.done?.(r)
       return r
     },
