@@ -29,6 +29,10 @@ import { EventLoop, type InitialLoad, type PartialDiff } from './eventloop'
 import { ObjectGraph } from './graph'
 import { TaskTracker } from './tasks'
 
+/** after an answer refused for its size, the first retry waits this long (ms); then ×4 each time, up to SIZE_RETRY_MAX_MS */
+export const SIZE_RETRY_FIRST_MS = 60_000
+export const SIZE_RETRY_MAX_MS = 30 * 60_000
+
 export interface SavedConnection {
   id: string
   address: string
@@ -111,6 +115,8 @@ export class PoolConnection {
   private loop: EventLoop | undefined
   private heartbeat: NodeJS.Timeout | undefined
   private retryTimer: NodeJS.Timeout | undefined
+  /** answers refused for their size in a row (transport 'too-large'): each retry waits longer */
+  private sizeFailures = 0
   private lostAt = 0
   private masterRef: string | undefined
   private expectDisruptionUntil = 0
@@ -363,6 +369,7 @@ export class PoolConnection {
     if (gen !== this.generation) return
     this.runtime = 'connected'
     this.attempt = 0
+    this.sizeFailures = 0
     this.offlineSince = undefined
     this.lostAt = 0
     this.set('connected')
@@ -566,11 +573,17 @@ export class PoolConnection {
     }
     this.attempt++
     const base = Math.min(b.maxMs, b.initialMs * b.factor ** Math.max(0, this.attempt - 1))
-    const wait = delayMs ?? Math.round(base * (1 - b.jitter + Math.random() * 2 * b.jitter))
+    // an answer refused for its size would be fetched (and refused) again at once: wait longer each time
+    const sizeFailure = cause instanceof TransportError && cause.kind === 'too-large'
+    if (sizeFailure) this.sizeFailures++
+    const sizeWait = sizeFailure ? Math.min(SIZE_RETRY_MAX_MS, SIZE_RETRY_FIRST_MS * 4 ** (this.sizeFailures - 1)) : undefined
+    const wait = sizeWait ?? delayMs ?? Math.round(base * (1 - b.jitter + Math.random() * 2 * b.jitter))
     this.nextRetryAt = new Date(Date.now() + wait).toISOString()
     const planned = Date.now() < this.expectDisruptionUntil
     this.status = 'reconnecting'
-    this.detail = planned
+    this.detail = sizeFailure
+      ? `${(cause as Error).message}. XenPilot tries again in ${Math.round(wait / 60_000)} min rather than fetch it again at once.`
+      : planned
       ? 'The pool master is changing (planned); following it.'
       : `Connection lost (${(cause as Error)?.message ?? String(cause)}); ${this.otherMembers().length > 0 ? `trying the master and ${this.otherMembers().length} other member${this.otherMembers().length === 1 ? '' : 's'}` : 'trying the server again'}.`
     this.certificate = undefined

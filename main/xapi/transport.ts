@@ -44,6 +44,12 @@ export interface TransportOptions {
   timeoutMs?: number
   /** largest accepted response body (bytes), 512 MiB */
   maxResponseBytes?: number
+  /**
+   * largest part of an answer the parser may hold at once (bytes of body since the last complete
+   * record / event it handed on, or the whole answer when nothing is handed on): one value larger
+   * than this is refused as it arrives, not after the whole body. Default MAX_ENTRY_BYTES.
+   */
+  maxEntryBytes?: number
   describeRef?: RefDescriber
   /** an answer that has started but moves less than this is abandoned (default DEFAULT_STALL) */
   stall?: StallRule
@@ -56,6 +62,13 @@ export interface StallRule {
   minBytes: number
   windowMs: number
 }
+
+/**
+ * The documented bound on what one answer may make the parser hold: 64 MiB of body for one record,
+ * one event, or a whole answer that is not a map or batch (a 512 MiB string in one value held the
+ * parser's text, its joined copy and the decoded string at once: ≈2.4 GB of RSS).
+ */
+export const MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
 /** The documented slow-answer rule: an answer that moves less than 4 KiB in 15 s (≈ 270 bytes/s) is abandoned. */
 export const DEFAULT_STALL: StallRule = { minBytes: 4096, windowMs: 15_000 }
@@ -351,9 +364,17 @@ export class XapiTransport {
           return readSnippet(res, (snippet) => fail(new TransportError('bad-response', `${key} answered ${method} with ${ctype} instead of XML${snippet ? `: ${snippet}` : ''}`, { host: key, method, status })))
         }
         const decoder = new StrictUtf8Stream()
-        const parser = kind === 'xml' ? new XmlRpcResponseParser(hooks) : undefined
+        // what the parser holds, in bytes of body: fed since it last handed a complete entry on
+        const maxEntry = this.opts.maxEntryBytes ?? MAX_ENTRY_BYTES
+        let fed = 0
+        let handedAt = 0
+        const counted: JsonStreamHooks | undefined = hooks && {
+          ...(hooks.member ? { member: (k: string, v: WireValue) => ((handedAt = fed), hooks.member?.(k, v)) } : {}),
+          ...(hooks.item ? { item: (c: string, v: WireValue) => ((handedAt = fed), hooks.item ? hooks.item(c, v) : v) } : {}),
+        }
+        const parser = kind === 'xml' ? new XmlRpcResponseParser(counted) : undefined
         // JSON: bytes go straight into the incremental parser (it decodes each entry itself)
-        const jsonParser = kind === 'json' && !co.jsonWhole ? new JsonRpcResponseParser(hooks) : undefined
+        const jsonParser = kind === 'json' && !co.jsonWhole ? new JsonRpcResponseParser(counted) : undefined
         const chunks: Buffer[] = []
         let bytes = 0
         let ended = false
@@ -363,6 +384,12 @@ export class XapiTransport {
         }
         const feed = (chunk: Buffer): void => {
           if (settled) return
+          fed += chunk.length
+          if (fed - handedAt > maxEntry) {
+            return fail(
+              new TransportError('too-large', `${key} sent more than ${formatBytes(maxEntry)} in one value of its ${method} answer; refused (limit ${formatBytes(maxEntry)} per record or value)`, { host: key, method }),
+            )
+          }
           if (jsonParser) {
             try {
               jsonParser.write(chunk)
