@@ -79,9 +79,17 @@ function createExclusive(path: string, owner: LockOwner): boolean {
   }
   try {
     writeSync(fd, JSON.stringify(owner))
-  } finally {
+  } catch (e) {
+    // a full disk takes the name but not the content: leave no empty lock behind
     closeSync(fd)
+    try {
+      unlinkSync(path)
+    } catch {
+      // gone already
+    }
+    throw e
   }
+  closeSync(fd)
   return true
 }
 

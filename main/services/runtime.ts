@@ -24,10 +24,12 @@ import { storageModule } from './storage'
 import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type Services } from './index'
 import type { AnyModuleFactory, MethodsOf } from './module'
-import type { coreMethods, MethodName } from '../../shared/contract'
+import type { AppNotice, coreMethods, MethodName } from '../../shared/contract'
 import { openSettingsStore } from './settings'
 import { describeIssues } from './errors'
 import { acquireDataDirLock, type DataDirLock } from './datadir-lock'
+import { beginStartup } from './startup'
+import type { SmallFileProblem } from '../storage/small-file'
 import { RrdCollector } from '../perf/collector'
 import { perfModule } from './perf'
 
@@ -81,6 +83,8 @@ export interface RuntimeOptions {
   connectOnStart?: boolean
   /** Electron: open a console in its own window (console.popout); browser mode has none */
   consolePopout?: (target: ConsoleTargetArgs) => Promise<void>
+  /** what the door's own files (a keychain) found wrong when read, said with the other start notices */
+  fileProblems?: () => SmallFileProblem[]
   /** more contract modules (tests) */
   modules?: readonly AnyModuleFactory[]
   /** PoolManager tuning (tests shorten timers) */
@@ -97,21 +101,36 @@ export interface Runtime {
   close(): Promise<void>
 }
 
+/** the disk refuses writes in the data folder (read-only, full, no permission): start degraded, not at all */
+function diskRefusal(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined
+  return code === 'EROFS' || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EACCES' || code === 'EPERM'
+}
+
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
-  const { dataDir } = opts
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const lock = acquireDataDirLock(dataDir, opts.mode)
+  const { dataDir, log } = opts
+  let lock: DataDirLock | undefined
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    lock = acquireDataDirLock(dataDir, opts.mode)
+  } catch (err) {
+    // another XenPilot on this folder is still refused; a folder nothing can be written in is not:
+    // the start goes on degraded (beginStartup says it, every change is refused with the reason)
+    if (!diskRefusal(err)) throw err
+    log(`data folder: no lock taken in ${dataDir} (${(err as Error).message}); starting without saving anything`)
+  }
   try {
     return await startLocked(opts, lock)
   } catch (err) {
-    lock.release()
+    lock?.release()
     throw err
   }
 }
 
-async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Runtime> {
+async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined): Promise<Runtime> {
   const { dataDir, log } = opts
-  if (opts.seed) await pinSeedCertificates(dataDir, opts.seed)
+  const startup = await beginStartup(dataDir, log)
+  if (opts.seed && startup.writable) await pinSeedCertificates(dataDir, opts.seed)
 
   let cache: SqliteInventoryCache | undefined
   if (opts.cache !== false) {
@@ -142,16 +161,22 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true
   void everyMethodHasAModule
+  const settings = openSettingsStore(dataDir, log)
+  // said once at the top of the window: the data folder, damaged files set aside, an interrupted last start
+  const notices: AppNotice[] = [
+    ...startup.notices,
+    ...[...pools.fileProblems(), ...(settings.problem ? [settings.problem] : []), ...(opts.fileProblems?.() ?? [])].map((p): AppNotice => ({ kind: 'file', message: p.message })),
+  ]
   const services = createServices({
     pools,
-    settings: openSettingsStore(dataDir, log),
+    settings,
     keychain: opts.keychainStatus,
-    app: { name: 'XenPilot', version: opts.appVersion, mode: opts.mode, versions: opts.versions },
+    app: { name: 'XenPilot', version: opts.appVersion, mode: opts.mode, versions: opts.versions, ...(notices.length ? { notices } : {}) },
     modules: [...modules, ...(opts.modules ?? [])],
     log,
   })
 
-  if (opts.seed) {
+  if (opts.seed && startup.writable) {
     const known = new Set(pools.list().map((c) => c.address))
     for (const p of opts.seed.pools) {
       if (known.has(p.address)) continue
@@ -166,7 +191,16 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
       known.add(p.address)
     }
   }
-  if (opts.connectOnStart !== false) void pools.connectAll().catch((err: unknown) => log(`connect on start: ${(err as Error).message}`))
+  // the start is over once the first connection attempts are (a crash before that pauses the next start's auto-connect)
+  if (opts.connectOnStart !== false && startup.autoConnect) {
+    void pools
+      .connectAll()
+      .catch((err: unknown) => log(`connect on start: ${(err as Error).message}`))
+      .finally(() => void startup.settled())
+  } else {
+    if (!startup.autoConnect) log('startup: the previous start did not finish; automatic connection is paused')
+    void startup.settled()
+  }
 
   let closing: Promise<void> | undefined
   return {
@@ -180,7 +214,8 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock): Promise<Run
         await perf.close()
         await services.close() // also closes the modules (console bridge) and the PoolManager
         await cache?.close()
-        lock.release()
+        await startup.settled()
+        lock?.release()
       })()
       return closing
     },

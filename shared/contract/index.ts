@@ -111,11 +111,26 @@ export type UiCommandName = z.infer<typeof UiCommandName>
 export const UiCommand = z.object({ command: UiCommandName, commandId: z.string().regex(/^[a-z]+\.[A-Za-z]+$/).optional() })
 export type UiCommand = z.infer<typeof UiCommand>
 
+/**
+ * Something the user must know about this start, said once in a banner (renderer AppNotices):
+ * 'data-folder' — nothing can be saved (read-only, full): XenPilot started anyway and refuses changes;
+ * 'file' — a file of the data folder was damaged and set aside, or written by a newer XenPilot;
+ * 'startup' — the previous run died during start-up: automatic connection is paused for this one.
+ */
+export const AppNotice = z.object({
+  kind: z.enum(['data-folder', 'file', 'startup']),
+  /** a sentence: what happened and what XenPilot did */
+  message: z.string(),
+})
+export type AppNotice = z.infer<typeof AppNotice>
+
 export const AppInfo = z.object({
   name: z.string(),
   version: z.string(),
   mode: z.enum(['electron', 'browser']),
   versions: z.record(z.string(), z.string()),
+  /** what the user must know about this start (absent: nothing) */
+  notices: z.array(AppNotice).optional(),
 })
 export type AppInfo = z.infer<typeof AppInfo>
 

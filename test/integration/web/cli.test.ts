@@ -67,7 +67,7 @@ describe('the browser-mode command line', () => {
     expect(await api.call('keychain.state', {})).toMatchObject({ backend: 'memory', persistent: false })
     await api.call('settings.update', { treeMode: 'folders' })
     api.close()
-    expect(JSON.parse(readFileSync(join(dataDir, 'settings.json'), 'utf8'))).toMatchObject({ treeMode: 'folders' })
+    expect(JSON.parse(readFileSync(join(dataDir, 'settings.json'), 'utf8'))).toMatchObject({ version: 1, settings: { treeMode: 'folders' } })
     run.child.kill('SIGINT')
     expect(await run.exit).toBe(0)
     expect(run.stderr()).toContain('SIGINT')

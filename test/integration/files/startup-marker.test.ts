@@ -1,0 +1,58 @@
+/**
+ * A start that never finished (the process died during start-up, e.g. a pool's answer killed it)
+ * is found at the next start: automatic connection is paused and the app says so; a start that
+ * settles clears the marker, so the one after connects as usual.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ConnectionState } from '../../../shared/contract'
+import { MemoryKeychain } from '../../../main/pools/keychain'
+import { memoryKeychainStatus } from '../../../main/services/keychain-status'
+import { startRuntime, type Runtime } from '../../../main/services/runtime'
+
+const dirs: string[] = []
+const runtimes: Runtime[] = []
+afterEach(async () => {
+  for (const r of runtimes.splice(0)) await r.close()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+async function start(dataDir: string): Promise<Runtime> {
+  const r = await startRuntime({ dataDir, mode: 'browser', keychain: new MemoryKeychain(), keychainStatus: memoryKeychainStatus(), appVersion: 't', versions: {}, log: () => undefined, cache: false })
+  runtimes.push(r)
+  return r
+}
+
+const marker = (dir: string): { startingSince: string | null } => JSON.parse(readFileSync(join(dir, 'startup.json'), 'utf8')) as { startingSince: string | null }
+
+describe('the start-up marker', () => {
+  it('a start that did not finish pauses the next start’s automatic connection and says so; a settled start clears it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xp-startup-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'connections.json'), JSON.stringify({ version: 1, connections: [{ id: 'c1', address: '127.0.0.1:9', username: 'root', rememberPassword: false, forceXmlRpc: false, doNotCache: false, memberAddresses: [] }] }))
+    writeFileSync(join(dir, 'startup.json'), JSON.stringify({ version: 1, startingSince: '2026-12-07T10:00:00.000Z', pid: 4242 }))
+
+    const r = await start(dir)
+    const states: ConnectionState[] = []
+    r.pools.onState((s) => states.push(s))
+    const info = await r.services.handlers['app.info']({}, { emit: () => undefined, subscribeObjects: () => undefined })
+    expect(info.notices).toEqual([{ kind: 'startup', message: expect.stringMatching(/^The previous run of XenPilot stopped during start-up \(it started at 2026-12-07T10:00:00\.000Z and never finished starting\)\. Automatic connection is paused for this start/) }])
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    // nothing was dialled: the saved server stays disconnected
+    expect(states).toEqual([])
+    expect(r.pools.get('c1')?.status).toBe('disconnected')
+    // this start settled (nothing to connect): the marker is cleared at once
+    await r.close()
+    runtimes.splice(0)
+    expect(marker(dir).startingSince).toBeNull()
+
+    const again = await start(dir)
+    const info2 = await again.services.handlers['app.info']({}, { emit: () => undefined, subscribeObjects: () => undefined })
+    expect(info2.notices ?? []).toEqual([])
+    await again.close()
+    runtimes.splice(0)
+    expect(marker(dir).startingSince).toBeNull()
+  })
+})
