@@ -1,5 +1,5 @@
 /**
- * `npm test`: type-check, then every vitest project (unit, integration, e2e), then one plain line
+ * `npm test`: type-check, then every vitest project (unit, integration, fuzz, e2e), then one plain line
  * `N passed, N failed` (CI reads it). Type errors count as one failed check.
  */
 import { spawnSync } from 'node:child_process'
