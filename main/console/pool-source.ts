@@ -8,6 +8,7 @@
  */
 import { z } from 'zod'
 import type { ConsoleTargetArgs } from '../../shared/contract/console'
+import { STATUS_PHRASE } from '../../shared/contract/connection'
 import type { PoolHostAccess, PoolManagerApi } from '../pools/api'
 import type { ConsoleSource, LocatedConsole } from './bridge'
 import { ConsoleError } from './errors'
@@ -50,7 +51,7 @@ export class PoolConsoleSource implements ConsoleSource {
     const state = this.pools.get(connectionId)
     if (!state) throw new ConsoleError('not-found', `There is no saved connection ${JSON.stringify(connectionId)}.`)
     if (state.status !== 'connected') {
-      throw new ConsoleError('pool-offline', `Pool '${state.label}' is ${state.status}: consoles need a connected pool. Connect it and try again.`)
+      throw new ConsoleError('pool-offline', `Pool '${state.label}' is ${STATUS_PHRASE[state.status]}: consoles need a connected pool. Connect it and try again.`)
     }
     let vmRef: string
     if ('hostRef' in target) {

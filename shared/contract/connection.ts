@@ -17,6 +17,23 @@ export const ConnectionStatus = z.enum([
 ])
 export type ConnectionStatus = z.infer<typeof ConnectionStatus>
 
+/**
+ * A status as the end of "<pool> is …", for sentences outside the status badge (a refusal naming
+ * the pool). The badge itself (renderer model/connection.ts connectionBadge) says more.
+ */
+export const STATUS_PHRASE: Record<ConnectionStatus, string> = {
+  disconnected: 'disconnected',
+  connecting: 'connecting',
+  'awaiting-trust': 'waiting for its certificate to be trusted',
+  'cert-changed': 'blocked: its certificate changed',
+  'auth-failed': 'not logged in: its password was refused',
+  connected: 'connected',
+  reconnecting: 'reconnecting',
+  failed: 'not connected: the last attempt failed',
+  unreachable: 'unreachable',
+  'password-needed': 'waiting for its password',
+}
+
 export const CertificateInfo = z.object({
   fingerprint256: z.string(),
   subject: z.string(),

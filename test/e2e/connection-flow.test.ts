@@ -162,6 +162,14 @@ describe('a wrong password (issue 15 item 4)', () => {
     await page.getByRole('toolbar').getByRole('button', { name: 'Connect', exact: true }).click()
     const ask = page.getByRole('dialog', { name: /^Connect to / })
     await ask.waitFor()
+    expect(await ask.getByRole('alert').first().textContent()).toMatch(/^The pool refused the user name/)
+    // another wrong one: the dialog stays, says why and asks again
+    await ask.getByLabel('Password', { exact: true }).fill('still-wrong')
+    await ask.getByRole('button', { name: 'Connect' }).click()
+    await h.api.waitForEvent('connection.state', (s) => s.id === added.id && s.status === 'connecting')
+    await expect.poll(async () => (await ask.getByRole('alert').allTextContents()).join(' ')).toMatch(/The pool refused the user name/)
+    expect(await ask.isVisible()).toBe(true)
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('edit-password')
     await page.keyboard.press('Escape')
     await expect.poll(() => ask.count()).toBe(0)
 

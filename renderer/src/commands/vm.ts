@@ -5,6 +5,7 @@
  * cannot are reported as skipped with their reason next to the per-VM results.
  */
 import type { OperationResult } from '../../../shared/contract/operations'
+import { STATUS_PHRASE } from '../../../shared/contract/connection'
 import { VM_OPERATIONS, canRunVm, type VmOperationId, type VmOperationSpec, type VmRecord } from '../../../shared/operations/vm'
 import { errorMessage } from '../api/errors'
 import type { OperationTarget } from '../model/operation-requests'
@@ -54,7 +55,7 @@ export function offlineReason(ctx: CommandContext, connectionId: string): string
   if (s.status === 'connected') return null
   // shown from the offline cache after a restart: the last sync is when it was last seen online
   const since = s.offlineSince ?? s.cachedAt
-  if (s.status === 'connecting' || s.status === 'reconnecting') return `${s.label} is ${s.status}${since ? ` (offline since ${clock(since)})` : ''}`
+  if (s.status === 'connecting' || s.status === 'reconnecting') return `${s.label} is ${STATUS_PHRASE[s.status]}${since ? ` (offline since ${clock(since)})` : ''}`
   return `${s.label} is offline${since ? ` since ${clock(since)}` : ''}`
 }
 
