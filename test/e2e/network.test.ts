@@ -66,7 +66,7 @@ describe('networking in the app', { timeout: 240_000 }, () => {
     pool = sim.pool('tiny-current')
     h = await startApp({ sim, trustPools: true, dataDir, env: { XENPILOT_PASSPHRASE: 'network spec' }, viewport: { width: 1400, height: 950 } })
     await h.page.getByTestId('pools-connected').filter({ hasText: '2 of 2 connected' }).waitFor({ timeout: LONG })
-  }, 120_000)
+  }, 240_000)
   afterAll(async () => {
     await h?.close()
     await sim?.stop()
@@ -135,7 +135,7 @@ describe('networking in the app', { timeout: 240_000 }, () => {
     expect(await activity(page).getByRole('row', { name: /Connect NIC/ }).count()).toBe(0)
   })
 
-  it('shows a server’s NICs with link, speed, vendor and PCI path; creates an active-backup bond of NIC 2 and NIC 3 and deletes it', async () => {
+  it('shows a server’s NICs with link, speed, vendor and PCI path; creates an active-backup bond of NIC 2 and NIC 3, makes it balance-slb and deletes it', async () => {
     const { page } = h
     await open(page, 'tiny-host-1', 'NICs')
     const nics = panel(page).getByRole('grid', { name: 'NICs' })
@@ -167,13 +167,23 @@ describe('networking in the app', { timeout: 240_000 }, () => {
     await expect.poll(() => created.first().getAttribute('data-status'), { timeout: LONG }).toBe('success')
     expect(await created.count()).toBe(1)
 
+    // its mode changes in place (Bond.set_mode)
+    await bondRow.click()
+    await panel(page).getByRole('button', { name: 'Bond Mode…' }).click()
+    const modeDialog = page.getByRole('dialog', { name: 'Mode of Bond 2+3' })
+    await modeDialog.getByRole('radio', { name: /balance-slb/ }).check()
+    await modeDialog.getByRole('button', { name: 'Change' }).click()
+    await modeDialog.waitFor({ state: 'detached', timeout: LONG })
+    await expect.poll(() => bondRow.textContent(), { timeout: LONG }).toContain('balance-slb')
+    expect([...(pool.objects.get('Bond')?.values() ?? [])].some((b) => b.mode === 'balance-slb')).toBe(true)
+
     await bondRow.click()
     await panel(page).getByRole('button', { name: 'Delete Bond' }).click()
     const confirm = page.getByRole('dialog', { name: 'Delete bond' })
     await confirm.getByRole('button', { name: 'Delete bond' }).click()
     await expect.poll(() => bonds.getByRole('row', { name: 'Bond 2+3' }).count(), { timeout: LONG }).toBe(0)
     expect([...(pool.objects.get('Bond')?.values() ?? [])].some((b) => pool.objects.get('PIF')?.get(String(b.master))?.host === host1)).toBe(false)
-    await expect.poll(async () => (await h.api.call('history.list', { ref: host1 })).slice(0, 2).map((e) => e.action), { timeout: LONG }).toEqual(['Delete bond', 'Create bond'])
+    await expect.poll(async () => (await h.api.call('history.list', { ref: host1 })).slice(0, 3).map((e) => e.action), { timeout: LONG }).toEqual(['Delete bond', 'Change bond mode', 'Create bond'])
   })
 
   it('says why a VLAN cannot be made before the click (a tag XAPI refuses, a tag the NIC already has)', async () => {
