@@ -8,6 +8,7 @@ import { PERF_RANGES, type PerfDataSource, type PerfSeriesResult, type perfMetho
 import type { PerfHistory } from '../cache/perf'
 import type { RrdCollector } from '../perf/collector'
 import type { PoolGraph } from '../pools/api'
+import { guiConfigFor, guiConfigKeysOf, unitOf } from '../../shared/perf/graphs'
 import { ServiceError } from './errors'
 import type { ModuleFactory } from './module'
 
@@ -120,6 +121,19 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
               standard: d['standard'] === true,
               stored: stored.has(String(d['name_label'])),
             }))
+        },
+        'perf.saveLayout': async (a) => {
+          if (!connection(a.connectionId).connected) throw new ServiceError('unavailable', 'The pool is not connected: graphs are saved in the pool, so it must be connected.')
+          const graph = opts.graph(a.connectionId)
+          const [poolRef, pool] = [...(graph?.all('pool') ?? new Map<string, Record<string, unknown>>()).entries()][0] ?? []
+          if (!poolRef || !pool) throw new ServiceError('not-found', 'The pool record is not loaded yet.')
+          const gui = pool['gui_config'] && typeof pool['gui_config'] === 'object' ? (pool['gui_config'] as Record<string, string>) : {}
+          const next = a.graphs ? guiConfigFor(a.graphs.map((g, i) => ({ id: `custom-${i}`, title: g.title, unit: unitOf(g.series[0]?.ds ?? ''), series: g.series.map((x) => ({ ds: x.ds, label: x.ds, ...(x.color ? { color: x.color } : {}) })) })), a.kind, a.uuid) : {}
+          // XAPI refuses add_to_gui_config for a key that exists (MAP_DUPLICATE_KEY): remove, then add
+          for (const k of guiConfigKeysOf(gui, a.kind, a.uuid)) await pools.call(a.connectionId, 'pool.remove_from_gui_config', [poolRef, k])
+          for (const [k, v] of Object.entries(next)) await pools.call(a.connectionId, 'pool.add_to_gui_config', [poolRef, k, v])
+          ctx.log(`perf: ${a.graphs ? `${a.graphs.length} graph(s) saved` : 'default graphs restored'} for ${a.kind} ${a.uuid}`)
+          return null
         },
         'perf.recordSource': async (a) => {
           if (!connection(a.connectionId).connected) throw new ServiceError('unavailable', 'The pool is not connected: a data source can only be enabled on a connected pool.')

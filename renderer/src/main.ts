@@ -8,6 +8,7 @@ import { applyTheme } from './theme'
 import './views/numa/register'
 import './views/console/register'
 import './views/network/register'
+import './views/perf/register'
 import ConsoleWindow from './views/console/ConsoleWindow.vue'
 import { parseConsoleRoute } from './views/console/route'
 

@@ -117,6 +117,31 @@ export const perfMethods = {
   'perf.sources': { args: z.object({ connectionId: ConnectionId, kind: PerfKind, uuid: Uuid }).strict(), result: z.array(PerfDataSource) },
   /** record_data_source: the host starts recording a non-default source */
   'perf.recordSource': { args: z.object({ connectionId: ConnectionId, kind: PerfKind, uuid: Uuid, name: DsName }).strict(), result: z.null() },
+  /**
+   * Save an object's graphs in pool.gui_config with XenCenter's keys (its earlier layout keys are
+   * removed first); `graphs: null` restores the default graphs (removes the keys)
+   */
+  'perf.saveLayout': {
+    args: z
+      .object({
+        connectionId: ConnectionId,
+        kind: PerfKind,
+        uuid: Uuid,
+        graphs: z
+          .array(
+            z
+              .object({
+                title: z.string().trim().min(1, 'A graph needs a name').max(100),
+                series: z.array(z.object({ ds: DsName, color: z.string().regex(/^#[0-9a-fA-F]{6}$/).optional() }).strict()).min(1, 'A graph needs at least one data source').max(32),
+              })
+              .strict(),
+          )
+          .max(32)
+          .nullable(),
+      })
+      .strict(),
+    result: z.null(),
+  },
 } as const
 
 export const perfEvents = {

@@ -1,0 +1,249 @@
+/**
+ * Performance graphs as XenCenter defines them (issue 16): the default graphs of a host and a VM
+ * built from the data sources an object has, units people read (%, MiB/s, ms), and the custom
+ * layouts XenCenter keeps in pool.gui_config:
+ *
+ *   XenCenter.GraphLayout.<i>.<host|vm>.<uuid>   data sources of graph i, comma-separated
+ *   XenCenter.GraphName.<i>.<host|vm>.<uuid>     its name
+ *   XenCenter.DataSource.<host|vm>.<uuid>.<ds>   a data source's colour (ARGB as a signed 32-bit integer)
+ *
+ * Two derived series exist only in the client: `memory_used` (VM: memory − memory_internal_free;
+ * host: memory_total_kib − memory_free_kib), as XenCenter draws "Used Memory".
+ */
+export type PerfKind = 'host' | 'vm'
+export type PerfUnit = 'percent' | 'bytes' | 'bytesPerSec' | 'ms' | 'perSec' | 'number'
+
+export interface SeriesDef {
+  /** a data source name, or a derived one (memory_used) */
+  ds: string
+  label: string
+  /** CSS colour; undefined: the palette's */
+  color?: string
+}
+
+export interface GraphDef {
+  id: string
+  title: string
+  unit: PerfUnit
+  series: SeriesDef[]
+  /** from gui_config (XenCenter layout index), not a default */
+  custom?: { index: number }
+}
+
+export const DERIVED_MEMORY_USED = 'memory_used'
+
+/** the raw data sources a series needs */
+export function sourcesFor(kind: PerfKind, ds: string): string[] {
+  if (ds === DERIVED_MEMORY_USED) return kind === 'vm' ? ['memory', 'memory_internal_free'] : ['memory_total_kib', 'memory_free_kib']
+  return [ds]
+}
+
+/** the unit a data source is drawn in */
+export function unitOf(ds: string): PerfUnit {
+  if (/^cpu\d*|^cpu_(avg|usage)$|iowait|runstate_|^hostload$/.test(ds)) return 'percent'
+  if (/^memory|_kib$/.test(ds)) return 'bytes'
+  if (/latency/.test(ds)) return 'ms'
+  if (/iops|_errors$|requests/.test(ds)) return 'perSec'
+  if (/_(rx|tx)$|_read$|_write$|^io_throughput_/.test(ds)) return 'bytesPerSec'
+  return 'number'
+}
+
+/** a raw value → the unit's base (fraction → %, KiB → bytes, μs → ms, MiB/s → B/s) */
+export function scaleOf(ds: string): number {
+  if (unitOf(ds) === 'percent') return 100
+  if (/_kib$|^memory_internal_free$/.test(ds)) return 1024
+  if (/latency/.test(ds)) return 1 / 1000
+  if (/^io_throughput_/.test(ds)) return 1024 * 1024
+  return 1
+}
+
+/** values of one series from the raw series (derived ones computed; scaled to the unit) */
+export function seriesValues(kind: PerfKind, ds: string, raw: Record<string, (number | null)[]>, n: number): (number | null)[] {
+  if (ds === DERIVED_MEMORY_USED) {
+    const [a, b] = sourcesFor(kind, ds)
+    const total = raw[a ?? ''] ?? []
+    const free = raw[b ?? ''] ?? []
+    const tScale = kind === 'vm' ? 1 : 1024
+    return Array.from({ length: n }, (_, i) => {
+      const t = total[i]
+      const f = free[i]
+      return t === null || t === undefined || f === null || f === undefined ? null : Math.max(0, t * tScale - f * 1024)
+    })
+  }
+  const s = scaleOf(ds)
+  const v = raw[ds] ?? []
+  return Array.from({ length: n }, (_, i) => {
+    const x = v[i]
+    return x === null || x === undefined ? null : x * s
+  })
+}
+
+const byNumber = (re: RegExp) => (a: string, b: string) => Number(re.exec(a)?.[1] ?? 0) - Number(re.exec(b)?.[1] ?? 0) || a.localeCompare(b)
+
+/** XenCenter's default graphs for the data sources an object has */
+export function defaultGraphs(kind: PerfKind, available: readonly string[]): GraphDef[] {
+  const has = new Set(available)
+  const out: GraphDef[] = []
+  const cpus = available.filter((d) => /^cpu\d+$/.test(d)).sort(byNumber(/^cpu(\d+)$/))
+  const graph = (id: string, title: string, unit: PerfUnit, series: SeriesDef[]): void => {
+    if (series.length > 0) out.push({ id, title, unit, series })
+  }
+  if (kind === 'host') {
+    graph('cpu', 'CPU performance', 'percent', [...cpus.map((d) => ({ ds: d, label: `CPU ${d.slice(3)}` })), ...(has.has('cpu_avg') ? [{ ds: 'cpu_avg', label: 'Average CPU' }] : [])])
+    if (has.has('memory_total_kib'))
+      graph('memory', 'Memory performance', 'bytes', [
+        { ds: 'memory_total_kib', label: 'Total memory' },
+        ...(has.has('memory_free_kib') ? [{ ds: DERIVED_MEMORY_USED, label: 'Used memory' }] : []),
+      ])
+    const pifs = [...new Set(available.map((d) => /^pif_(.+)_(rx|tx)$/.exec(d)?.[1]).filter((d): d is string => d !== undefined && d !== 'aggr'))].sort()
+    graph('network', 'Network performance', 'bytesPerSec', pifs.flatMap((p) => [
+      { ds: `pif_${p}_rx`, label: `${p} receive` },
+      { ds: `pif_${p}_tx`, label: `${p} send` },
+    ]).filter((s) => has.has(s.ds)))
+    const srs = [...new Set(available.map((d) => /^io_throughput_read_(.+)$/.exec(d)?.[1]).filter((d): d is string => d !== undefined))].sort()
+    graph('disk', 'Disk performance', 'bytesPerSec', srs.flatMap((s) => [
+      { ds: `io_throughput_read_${s}`, label: `SR ${s} read` },
+      { ds: `io_throughput_write_${s}`, label: `SR ${s} write` },
+    ]).filter((x) => has.has(x.ds)))
+    graph('latency', 'Disk latency', 'ms', srs.flatMap((s) => [
+      { ds: `read_latency_${s}`, label: `SR ${s} read` },
+      { ds: `write_latency_${s}`, label: `SR ${s} write` },
+    ]).filter((x) => has.has(x.ds)))
+    graph('load', 'Load average', 'number', has.has('loadavg') ? [{ ds: 'loadavg', label: 'Control domain load' }] : [])
+    return out
+  }
+  graph('cpu', 'CPU performance', 'percent', cpus.map((d) => ({ ds: d, label: `CPU ${d.slice(3)}` })))
+  if (has.has('memory'))
+    graph('memory', 'Memory performance', 'bytes', [
+      { ds: 'memory', label: 'Total memory' },
+      ...(has.has('memory_internal_free') ? [{ ds: DERIVED_MEMORY_USED, label: 'Used memory' }] : []),
+    ])
+  const vifs = [...new Set(available.map((d) => /^vif_(\d+)_(rx|tx)$/.exec(d)?.[1]).filter((d): d is string => d !== undefined))].sort((a, b) => Number(a) - Number(b))
+  graph('network', 'Network performance', 'bytesPerSec', vifs.flatMap((v) => [
+    { ds: `vif_${v}_rx`, label: `NIC ${v} receive` },
+    { ds: `vif_${v}_tx`, label: `NIC ${v} send` },
+  ]))
+  const vbds = [...new Set(available.map((d) => /^vbd_([a-z0-9]+)_read$/.exec(d)?.[1]).filter((d): d is string => d !== undefined))].sort()
+  graph('disk', 'Disk performance', 'bytesPerSec', vbds.flatMap((v) => [
+    { ds: `vbd_${v}_read`, label: `${v} read` },
+    { ds: `vbd_${v}_write`, label: `${v} write` },
+  ]))
+  graph('iops', 'Disk IOPS', 'perSec', vbds.flatMap((v) => [
+    { ds: `vbd_${v}_iops_read`, label: `${v} reads` },
+    { ds: `vbd_${v}_iops_write`, label: `${v} writes` },
+  ]).filter((x) => has.has(x.ds)))
+  graph('latency', 'Disk latency', 'ms', vbds.flatMap((v) => [
+    { ds: `vbd_${v}_read_latency`, label: `${v} read` },
+    { ds: `vbd_${v}_write_latency`, label: `${v} write` },
+  ]).filter((x) => has.has(x.ds)))
+  return out
+}
+
+/** how a data source is named in a legend ("CPU 0", "NIC 1 receive", "xvda read"…) */
+export function labelOf(ds: string): string {
+  let m: RegExpExecArray | null
+  if (ds === DERIVED_MEMORY_USED) return 'Used memory'
+  if (ds === 'cpu_avg') return 'Average CPU'
+  if (ds === 'memory' || ds === 'memory_total_kib') return 'Total memory'
+  if ((m = /^cpu(\d+)$/.exec(ds))) return `CPU ${m[1]}`
+  if ((m = /^vif_(\d+)_(rx|tx)$/.exec(ds))) return `NIC ${m[1]} ${m[2] === 'rx' ? 'receive' : 'send'}`
+  if ((m = /^pif_(.+)_(rx|tx)$/.exec(ds))) return `${m[1]} ${m[2] === 'rx' ? 'receive' : 'send'}`
+  if ((m = /^vbd_([a-z0-9]+)_(read|write)$/.exec(ds))) return `${m[1]} ${m[2]}`
+  return ds
+}
+
+/** every raw data source a set of graphs needs */
+export function neededSources(kind: PerfKind, graphs: readonly GraphDef[]): string[] {
+  return [...new Set(graphs.flatMap((g) => g.series.flatMap((s) => sourcesFor(kind, s.ds))))]
+}
+
+// -------------------------------------------------------------------------------------------------
+// XenCenter's gui_config keys
+
+export const LAYOUT_PREFIX = 'XenCenter.GraphLayout'
+export const NAME_PREFIX = 'XenCenter.GraphName'
+export const COLOUR_PREFIX = 'XenCenter.DataSource'
+
+export const layoutKey = (i: number, kind: PerfKind, uuid: string): string => `${LAYOUT_PREFIX}.${i}.${kind}.${uuid}`
+export const nameKey = (i: number, kind: PerfKind, uuid: string): string => `${NAME_PREFIX}.${i}.${kind}.${uuid}`
+export const colourKey = (kind: PerfKind, uuid: string, ds: string): string => `${COLOUR_PREFIX}.${kind}.${uuid}.${ds}`
+
+/** ARGB signed int (XenCenter's Color.ToArgb) ↔ #rrggbb */
+export function argbToCss(v: string): string | undefined {
+  const n = Number(v)
+  if (!Number.isInteger(n)) return undefined
+  return `#${((n >>> 0) & 0xffffff).toString(16).padStart(6, '0')}`
+}
+export function cssToArgb(css: string): string {
+  const n = parseInt(css.replace(/^#/, '').slice(0, 6), 16)
+  return String((0xff000000 | n) >> 0)
+}
+
+/** the custom graphs of an object in a pool's gui_config, by index; undefined when it has none */
+export function graphsFromGuiConfig(gui: Record<string, string>, kind: PerfKind, uuid: string): GraphDef[] | undefined {
+  const found: GraphDef[] = []
+  const suffix = `.${kind}.${uuid}`
+  for (const [k, v] of Object.entries(gui)) {
+    if (!k.startsWith(`${LAYOUT_PREFIX}.`) || !k.endsWith(suffix)) continue
+    const i = Number(k.slice(LAYOUT_PREFIX.length + 1, k.length - suffix.length))
+    if (!Number.isInteger(i) || i < 0) continue
+    const dss = v.split(',').map((s) => s.trim()).filter((s) => /^[A-Za-z0-9_.:-]{1,120}$/.test(s))
+    const title = gui[nameKey(i, kind, uuid)] ?? `Graph ${i + 1}`
+    found.push({
+      id: `custom-${i}`,
+      title,
+      unit: unitOf(dss[0] ?? ''),
+      series: dss.map((ds) => {
+        const colour = gui[colourKey(kind, uuid, ds)]
+        const css = colour !== undefined ? argbToCss(colour) : undefined
+        return { ds, label: labelOf(ds), ...(css ? { color: css } : {}) }
+      }),
+      custom: { index: i },
+    })
+  }
+  return found.length > 0 ? found.sort((a, b) => (a.custom?.index ?? 0) - (b.custom?.index ?? 0)) : undefined
+}
+
+/** the gui_config entries that describe `graphs` for an object (indexes 0…n−1) */
+export function guiConfigFor(graphs: readonly GraphDef[], kind: PerfKind, uuid: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  graphs.forEach((g, i) => {
+    out[layoutKey(i, kind, uuid)] = g.series.map((s) => s.ds).join(',')
+    out[nameKey(i, kind, uuid)] = g.title
+    for (const s of g.series) if (s.color) out[colourKey(kind, uuid, s.ds)] = cssToArgb(s.color)
+  })
+  return out
+}
+
+/** every gui_config key of an object's layout (to remove before writing a new one) */
+export function guiConfigKeysOf(gui: Record<string, string>, kind: PerfKind, uuid: string): string[] {
+  const suffix = `.${kind}.${uuid}`
+  return Object.keys(gui).filter((k) => ((k.startsWith(`${LAYOUT_PREFIX}.`) || k.startsWith(`${NAME_PREFIX}.`)) && k.endsWith(suffix)) || k.startsWith(`${COLOUR_PREFIX}${suffix}.`))
+}
+
+/** readable value in a unit */
+export function formatValue(unit: PerfUnit, v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—'
+  const bin = (x: number, units: string[]): string => {
+    let u = 0
+    while (Math.abs(x) >= 1024 && u < units.length - 1) {
+      x /= 1024
+      u++
+    }
+    return `${x.toFixed(Math.abs(x) >= 100 || u === 0 ? 0 : 1)} ${units[u]}`
+  }
+  switch (unit) {
+    case 'percent':
+      return `${v.toFixed(v >= 10 ? 0 : 1)} %`
+    case 'bytes':
+      return bin(v, ['B', 'KiB', 'MiB', 'GiB', 'TiB'])
+    case 'bytesPerSec':
+      return bin(v, ['B/s', 'KiB/s', 'MiB/s', 'GiB/s'])
+    case 'ms':
+      return `${v.toFixed(v >= 10 ? 0 : 2)} ms`
+    case 'perSec':
+      return `${v.toFixed(v >= 10 ? 0 : 1)} /s`
+    default:
+      return v.toFixed(Math.abs(v) >= 10 ? 0 : 2)
+  }
+}

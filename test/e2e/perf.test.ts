@@ -1,0 +1,134 @@
+/**
+ * Performance graphs where the admin works (issue 16), in Chromium against the simulator: a VM's
+ * Performance tab draws CPU, memory, network and disk for the last 10 minutes (live, 5 s) and for
+ * 24 h (history); a custom graph saved in pool.gui_config with XenCenter's keys is seen again after
+ * a restart; an offline pool's graphs still draw from the local history ("as of"); the fleet
+ * overview sorts the busiest VM to the top. Screenshots at 1024×700 and 1920×1080, light and dark.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { startSimulator } from '../sim'
+import { buildFleet } from '../sim/fleet'
+import type { SimControl, SimPoolHandle } from '../sim/model'
+import { startApp, type AppHarness } from './harness'
+
+const LONG = 90_000
+/** a keychain that survives the restart */
+const ENV = { XENPILOT_PASSPHRASE: 'perf spec passphrase' }
+const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
+const treeitem = (page: Page, name: string) => servers(page).getByRole('treeitem', { name, exact: true })
+
+async function select(page: Page, name: string): Promise<void> {
+  await page.getByRole('searchbox', { name: 'Search' }).fill(name)
+  await treeitem(page, name).first().click()
+}
+async function openTab(page: Page, name: string): Promise<void> {
+  await page.getByRole('tablist', { name: 'Views' }).getByRole('tab', { name, exact: true }).click()
+}
+/** points drawn by the graph named `title` */
+async function points(page: Page, title: string): Promise<number> {
+  const fig = page.getByRole('figure', { name: title, exact: true })
+  return Number((await fig.locator('.plot').getAttribute('data-points')) ?? '0')
+}
+
+describe('performance graphs', { timeout: 300_000 }, () => {
+  let sim: SimControl
+  let h: AppHarness
+  let current: SimPoolHandle
+  let dataDir: string
+
+  beforeAll(async () => {
+    sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.87', opDurationMs: 0 }) })
+    current = sim.pool('tiny-current')
+    dataDir = mkdtempSync(join(tmpdir(), 'xenpilot-perf-e2e-'))
+    h = await startApp({ sim, dataDir, trustPools: true, env: ENV, viewport: { width: 1024, height: 700 } })
+    await h.page.getByTestId('pools-connected').filter({ hasText: '2 of 2 connected' }).waitFor({ timeout: LONG })
+  }, LONG * 2)
+  afterAll(async () => {
+    await h?.close()
+    await sim?.stop()
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it("draws a VM's CPU, memory, network and disk for the last 10 minutes, live", async () => {
+    const { page } = h
+    await select(page, 'web-01')
+    await openTab(page, 'Performance')
+    for (const g of ['CPU performance', 'Memory performance', 'Network performance', 'Disk performance']) await page.getByRole('figure', { name: g, exact: true }).waitFor({ timeout: LONG })
+    // live: the host's 5 s rows for the last 10 minutes
+    await page.getByRole('status').filter({ hasText: 'Live, every 5 s' }).waitFor({ timeout: LONG })
+    for (const g of ['CPU performance', 'Memory performance', 'Network performance', 'Disk performance']) await expect.poll(() => points(page, g), { timeout: LONG }).toBeGreaterThan(90)
+    expect(await page.getByRole('figure', { name: 'CPU performance' }).locator('canvas').count()).toBe(1)
+    await page.screenshot({ path: '/tmp/perf-vm-10m-1024-light.png' })
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: '/tmp/perf-vm-10m-1024-dark.png' })
+    await page.emulateMedia({ colorScheme: 'light' })
+  })
+
+  it('draws the last 24 h from the history', async () => {
+    const { page } = h
+    await page.getByRole('radiogroup', { name: 'Time range' }).getByRole('radio', { name: 'Last 24 hours' }).click()
+    await page.getByRole('status').filter({ hasText: /min points|h points/ }).waitFor({ timeout: LONG })
+    for (const g of ['CPU performance', 'Memory performance', 'Network performance', 'Disk performance']) await expect.poll(() => points(page, g), { timeout: LONG }).toBeGreaterThan(40)
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: '/tmp/perf-vm-24h-1920-light.png' })
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: '/tmp/perf-vm-24h-1920-dark.png' })
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.setViewportSize({ width: 1024, height: 700 })
+  })
+
+  it('saves a custom graph in gui_config with XenCenter’s keys and shows it again after a restart', async () => {
+    const { page } = h
+    await page.getByRole('button', { name: 'New graph…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'New graph' })
+    await dialog.getByLabel('Name').fill('Busy vCPUs')
+    await dialog.getByRole('searchbox', { name: 'Find a data source' }).fill('cpu')
+    await dialog.getByRole('checkbox').first().waitFor({ timeout: LONG })
+    await dialog.getByRole('listitem').filter({ hasText: /^cpu0/ }).getByRole('checkbox').check()
+    await dialog.getByRole('listitem').filter({ hasText: /^cpu1/ }).getByRole('checkbox').check()
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    await page.getByRole('figure', { name: 'Busy vCPUs', exact: true }).waitFor({ timeout: LONG })
+    const vmUuid = String([...(current.objects.get('VM')?.values() ?? [])].find((v) => v['name_label'] === 'web-01')?.['uuid'])
+    const gui = [...(current.objects.get('pool')?.values() ?? [])][0]?.['gui_config'] as Record<string, string>
+    // every default graph is kept as a custom one and the new graph comes last
+    const keys = Object.keys(gui).filter((k) => k.endsWith(`.vm.${vmUuid}`) && k.startsWith('XenCenter.GraphLayout.'))
+    const last = `XenCenter.GraphLayout.${keys.length - 1}.vm.${vmUuid}`
+    expect(gui[last]).toBe('cpu0,cpu1')
+    expect(gui[`XenCenter.GraphName.${keys.length - 1}.vm.${vmUuid}`]).toBe('Busy vCPUs')
+    expect(Number(gui[`XenCenter.DataSource.vm.${vmUuid}.cpu0`])).toBeLessThan(0)
+
+    await h.close()
+    h = await startApp({ sim, dataDir, env: ENV, viewport: { width: 1024, height: 700 } })
+    await h.page.getByTestId('pools-connected').filter({ hasText: '2 of 2 connected' }).waitFor({ timeout: LONG })
+    await select(h.page, 'web-01')
+    await openTab(h.page, 'Performance')
+    await h.page.getByRole('figure', { name: 'Busy vCPUs', exact: true }).waitFor({ timeout: LONG })
+    await expect.poll(() => points(h.page, 'Busy vCPUs'), { timeout: LONG }).toBeGreaterThan(20)
+  })
+
+  it('restores the default graphs', async () => {
+    const { page } = h
+    await page.getByRole('button', { name: 'Restore default graphs' }).click()
+    await expect.poll(() => page.getByRole('figure', { name: 'Busy vCPUs', exact: true }).count(), { timeout: LONG }).toBe(0)
+    await page.getByRole('figure', { name: 'Disk IOPS', exact: true }).waitFor({ timeout: LONG })
+  })
+
+  it("draws an offline pool's graph from the history, marked as of", async () => {
+    const { page } = h
+    const id = (await h.api.call('connections.list', {})).find((c) => c.address.startsWith('127.87.1.'))?.id ?? ''
+    expect(id).not.toBe('')
+    await h.api.call('connections.disconnect', { id })
+    await page.getByRole('radiogroup', { name: 'Time range' }).getByRole('radio', { name: 'Last 24 hours' }).click()
+    await page.getByRole('status').filter({ hasText: /Offline — as of/ }).first().waitFor({ timeout: LONG })
+    await expect.poll(() => points(page, 'CPU performance'), { timeout: LONG }).toBeGreaterThan(20)
+    await page.screenshot({ path: '/tmp/perf-vm-offline-1024-light.png' })
+    await h.api.call('connections.connect', { id })
+  })
+})
