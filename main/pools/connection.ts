@@ -6,9 +6,10 @@
  * session for events → resume from the cached token or full sync → connected; then a heartbeat
  * (host.get_servertime) and the event loop run until something fails.
  *
- * A first attempt (Connect, start-up) that cannot reach the pool tries FIRST_TRIES times in all
- * (master and known members, with backoff), then ends `unreachable` with the reason: it never
- * connected, so it is not "reconnecting". No password → `password-needed` (a question, not a
+ * A first attempt at a server that never connected (no pool known yet) that cannot reach it tries
+ * FIRST_TRIES times in all, then ends `unreachable` with the reason: it is not "reconnecting".
+ * A pool that connected before (start-up with its cached inventory) is offline instead: probed
+ * like after a loss (below), "The pool does not answer … trying the master and N other members". No password → `password-needed` (a question, not a
  * failure); a refused password → `auth-failed`, and the password is not used again until the user
  * types one (`passwordRefused`).
  *
@@ -163,6 +164,8 @@ export class PoolConnection {
   storedPassword = false
   /** the pool refused the password last tried: it is not used again (nor shown as saved) until the user types one */
   passwordRefused = false
+  /** a session was opened in this run (a failure after it is a loss, "Connection lost") */
+  private liveThisSession = false
 
   state(): ConnectionState {
     const s = this.saved
@@ -304,6 +307,7 @@ export class PoolConnection {
       return
     }
     this.rpc = rpc
+    this.liveThisSession = true
     this.passwordRefused = false
     if (this.password !== undefined) this.rt.onLoggedIn?.(this.password)
     const pools = (await rpc.call('pool.get_all_records')) as Record<string, ObjectRecord>
@@ -585,7 +589,7 @@ export class PoolConnection {
       ? `${(cause as Error).message}. XenPilot tries again in ${Math.round(wait / 60_000)} min rather than fetch it again at once.`
       : planned
       ? 'The pool master is changing (planned); following it.'
-      : `Connection lost (${(cause as Error)?.message ?? String(cause)}); ${this.otherMembers().length > 0 ? `trying the master and ${this.otherMembers().length} other member${this.otherMembers().length === 1 ? '' : 's'}` : 'trying the server again'}.`
+      : `${this.liveThisSession ? 'Connection lost' : 'The pool does not answer'} (${(cause as Error)?.message ?? String(cause)}); ${this.otherMembers().length > 0 ? `trying the master and ${this.otherMembers().length} other member${this.otherMembers().length === 1 ? '' : 's'}` : 'trying the server again'}.`
     this.certificate = undefined
     this.rt.onState(this.state())
     this.retryTimer = setTimeout(() => {
@@ -621,8 +625,15 @@ export class PoolConnection {
     } else if (e instanceof TransportError && e.kind === 'stalled') {
       // a pool that trickles will trickle again: say so and let the user decide (Retry)
       this.set('failed', { detail: e.message })
+    } else if ((e instanceof TransportError || isXapiError(e, 'HOST_IS_SLAVE')) && this.saved.poolUuid !== undefined) {
+      // a pool connected before (its inventory is cached) that does not answer now: it is offline;
+      // keep probing the master and its members as after a loss, until failoverGiveUpMs
+      this.runtime = 'recovering'
+      this.lostAt ||= Date.now()
+      this.offlineSince ??= new Date().toISOString()
+      this.scheduleRetry(gen, e)
     } else if (e instanceof TransportError || isXapiError(e, 'HOST_IS_SLAVE')) {
-      // a first attempt that cannot reach the pool: a few tries, then unreachable
+      // a server that never connected: a few tries, then unreachable
       this.retryFirst(gen, e as Error)
     } else {
       this.set('failed', { detail: (e as Error)?.message ?? String(e) })
