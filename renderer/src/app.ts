@@ -26,6 +26,10 @@ export function commandContext(api: RendererApi): CommandContext {
     api,
     connection: (id) => connections.get(id),
     record: (connectionId, cls, ref) => objects.record(connectionId, cls, ref),
+    pool: (connectionId) => {
+      objects.track()
+      return objects.graph.pool(connectionId)
+    },
     confirm: (req) => ui.confirm(req),
     openDialog: (req) => ui.openDialog(req),
     copyText: async (text) => {

@@ -174,6 +174,12 @@ describe('storage views', { timeout: 180_000 }, () => {
     await expect.poll(() => repair.getAttribute('title'), { timeout: LONG }).toBe("SR 'ISO library' is connected to every server it should be")
     await toolbar.getByRole('button', { name: 'Scan' }).click()
     await page.getByRole('region', { name: 'Activity' }).getByRole('row', { name: /^Scan/ }).and(page.locator('[data-status=success]')).first().waitFor({ timeout: LONG })
+    // the same commands are in the tree's context menu
+    await treeitem(page, 'ISO library').click({ button: 'right' })
+    const menu = page.getByRole('menu', { name: 'Actions' })
+    await expect.poll(() => menu.getByRole('menuitem').filter({ has: page.getByText('Scan', { exact: true }) }).getAttribute('aria-disabled'), { timeout: LONG }).toBe('false')
+    await page.keyboard.press('Escape')
+    await menu.waitFor({ state: 'detached' })
     // forget shows its plan before anything happens; cancel leaves all as it was
     await toolbar.getByRole('button', { name: 'Forget…' }).click()
     const forget = page.getByRole('dialog', { name: 'Forget ISO library?' })

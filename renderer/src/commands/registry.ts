@@ -7,6 +7,7 @@
 import type { ConnectionState } from '../../../shared/contract/connection'
 import type { XenPilotApi } from '../../../shared/contract'
 import type { NodeKind } from '../model/tree/types'
+import type { PoolObjects } from '../model/objects'
 import type { OperationDialogRequest } from '../model/operation-requests'
 
 export interface SelectedItem {
@@ -42,6 +43,8 @@ export interface CommandContext {
   connection(id: string): ConnectionState | undefined
   /** a record of a connection's object graph */
   record(connectionId: string, cls: string, ref: string): Record<string, unknown> | undefined
+  /** a connection's whole object graph, for rules that follow links (storage: an SR's connections and disks); absent in tests that do not need it */
+  pool?(connectionId: string): PoolObjects | undefined
   confirm(req: ConfirmRequest): Promise<boolean>
   openDialog(req: DialogRequest): void
   copyText(text: string): Promise<void>
