@@ -249,7 +249,7 @@ export class WindowStream {
 
   /** a live diff of the pools layer (already batched per pool: forwarded as it is, no copying) */
   poolDiff(diff: PoolDiff): void {
-    if (this.subscribed) this.send(diff)
+    if (this.subscribed && !this.closed) this.send(diff)
   }
 
   /** a pool connected: an offline graph this window got from the cache lacks what only a connected pool needs, so the whole graph again */

@@ -224,11 +224,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       })
     const unread: UnreadSink = {
       backlog: () => ws.bufferedAmount,
-      disconnect: (reason) => {
-        // the close frame waits behind what the client has not read: give it a moment, then let go
-        ws.close(1013, Buffer.byteLength(reason) <= 123 ? reason : reason.slice(0, 120))
-        setTimeout(() => ws.terminate(), 5000).unref()
-      },
+      // the close frame waits behind what the client has not read (≤ HIGH_WATER_BYTES: nothing more
+      // is sent to it); a client that never reads again is dropped by ws's close timeout (30 s)
+      disconnect: (reason) => ws.close(1013, Buffer.byteLength(reason) <= 123 ? reason : reason.slice(0, 120)),
     }
     const session = opts.services.openSession(emit, { emitRawDiff, unread: { sink: unread, budget } })
     ws.on('message', (data: RawData, isBinary: boolean) => {

@@ -78,7 +78,7 @@ describe('six clients that stop reading a bench-10k stream', () => {
     const stalled: Client[] = []
     for (let i = 0; i < 6; i++) {
       const c = await connect()
-      c.socket.pause() // stops reading: what main sends it piles up on main's side
+      c.ws.pause() // stops reading: what main sends it piles up on main's side
       c.ws.send(JSON.stringify({ t: 'call', id: 1, method: 'objects.subscribe', args: {} }))
       stalled.push(c)
     }
@@ -105,12 +105,14 @@ describe('six clients that stop reading a bench-10k stream', () => {
     expect(server.unread().bytes).toBeLessThan(HIGH_WATER_BYTES * 2)
     const said = logs.filter((l) => /closed this window's connection: it left .* unread \(all windows together may hold 64 MiB\)/.test(l))
     expect(said.length).toBe(6)
-    // main lets go of their sockets (the close frame with the reason waits behind what they did
-    // not read; after 5 s the socket is dropped with all it held)
-    for (const c of stalled) c.socket.resume()
+    // their connections end (the close frame with the reason waits behind what they did not read;
+    // ws drops a socket whose close is not answered within 30 s). Not checked here: that a client
+    // that reads again sees 1013 — these see 1006 (open question, see notes/robust.md); the
+    // door-guards test sees 1013 with one small stream.
+    for (const c of stalled) c.ws.resume()
     const ends = await Promise.all(stalled.map((c) => c.closed))
     for (const e of ends) expect([1006, 1013]).toContain(e.code)
-    await waitFor('main let go of them', () => server.clientCount() === 1 || undefined, 10_000)
+    await waitFor('main let go of them', () => server.clientCount() === 1 || undefined, 40_000)
     reader.ws.close()
   }, 180_000)
 })
