@@ -11,6 +11,7 @@ import { errorMessage } from '../api/errors'
 import type { OperationTarget } from '../model/operation-requests'
 import { summariseResults } from '../model/results'
 import type { CanRun, Command, CommandContext, SelectedItem, Selection } from './registry'
+import { clock } from '../model/connection'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const obj = (v: unknown): Record<string, string> => {
@@ -41,12 +42,8 @@ export function asVmRecord(rec: Record<string, unknown>): VmRecord {
   return vm as unknown as VmRecord
 }
 
-/** '14:02' in the user's locale (24-hour when the locale uses it) */
-export function clock(iso: string): string {
-  const d = new Date(iso)
-  if (Number.isNaN(d.getTime())) return iso
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-}
+/** one clock for every 'since' and 'as of' (the details pane's offline banner says the same time) */
+export { clock }
 
 /** why nothing can be changed on this connection's objects right now, or null when connected */
 export function offlineReason(ctx: CommandContext, connectionId: string): string | null {

@@ -1,27 +1,16 @@
 /**
- * Whether a connection's objects can be changed now, for a view of them: `reason` is why not (the
- * pool is offline, reconnecting, no longer saved) or null when connected; `asOf` is 'as of 14:02'
- * while the view shows the offline cache, '' when live. Buttons take `reason` as their canRun;
- * components/OfflineNotice.vue says both in one line.
+ * Whether a connection's objects can be changed now, for a view of them: why not (the pool is
+ * offline, reconnecting, no longer saved), or null when connected. Buttons take it as their canRun;
+ * components/ReadOnlyNotice.vue says it above a tab (the details pane's banner says "as of" when).
  */
 import { computed, toValue, type ComputedRef, type MaybeRefOrGetter } from 'vue'
 import { useCommandContext } from '../app'
-import { clock, offlineReason } from '../commands/vm'
-import { useConnectionsStore } from '../stores/connections'
+import { offlineReason } from '../commands/vm'
 
-export function useOffline(connectionId: MaybeRefOrGetter<string | undefined>): { reason: ComputedRef<string | null>; asOf: ComputedRef<string> } {
+export function useOffline(connectionId: MaybeRefOrGetter<string | undefined>): ComputedRef<string | null> {
   const ctx = useCommandContext()
-  const connections = useConnectionsStore()
-  const reason = computed(() => {
+  return computed(() => {
     const id = toValue(connectionId)
     return id ? offlineReason(ctx, id) : 'Not loaded yet'
   })
-  const asOf = computed(() => {
-    const id = toValue(connectionId)
-    const s = id ? connections.get(id) : undefined
-    if (!s || s.status === 'connected') return ''
-    const at = s.cachedAt ?? s.offlineSince
-    return at ? `as of ${clock(at)}` : 'as last seen'
-  })
-  return { reason, asOf }
 }

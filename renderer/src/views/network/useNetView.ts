@@ -1,8 +1,8 @@
 /**
  * What every networking view needs: the classes main does not send a window by default (a VM's
  * VIFs, a host's PIF_metrics, bonds and VLANs) scoped while the view is shown, the command context,
- * and why the pool cannot be changed now (offline: the view is read-only; components/OfflineNotice
- * says so with the cache's time).
+ * and why the pool cannot be changed now (offline: the view is read-only; components/ReadOnlyNotice
+ * says so; the details pane's banner says as of when).
  */
 import type { MaybeRefOrGetter } from 'vue'
 import { useCommandContext } from '../../app'
@@ -14,6 +14,6 @@ export const NET_CLASSES = ['VIF', 'VIF_metrics', 'PIF_metrics', 'Bond', 'VLAN']
 
 export function useNetView(connectionId: MaybeRefOrGetter<string | undefined>) {
   usePoolScope(connectionId, NET_CLASSES)
-  const { reason: offline } = useOffline(connectionId)
+  const offline = useOffline(connectionId)
   return { ctx: useCommandContext(), offline }
 }
