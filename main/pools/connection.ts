@@ -176,6 +176,7 @@ export class PoolConnection {
       label: s.poolName || s.address,
       rememberPassword: s.rememberPassword,
       hasPassword: (this.storedPassword && !this.passwordRefused) || this.password !== undefined,
+      passwordStored: this.storedPassword && !this.passwordRefused,
       forceXmlRpc: s.forceXmlRpc,
       doNotCache: s.doNotCache,
       status: this.status,

@@ -55,7 +55,10 @@ export const ConnectionState = z.object({
   /** pool name_label once known, else the address */
   label: z.string(),
   rememberPassword: z.boolean(),
+  /** XenPilot has a password to try (remembered, or typed in this session) */
   hasPassword: z.boolean(),
+  /** the keychain holds a password the pool accepted (what "Password saved" says) */
+  passwordStored: z.boolean().optional(),
   forceXmlRpc: z.boolean(),
   doNotCache: z.boolean(),
   status: ConnectionStatus,

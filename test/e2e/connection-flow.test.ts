@@ -214,6 +214,8 @@ describe('an unreachable server (issue 15 item 5)', () => {
     await row.click()
     const details = await page.locator('dl.props').first().innerText()
     expect(details).not.toMatch(/Connection lost|members/)
+    // the typed password was never accepted by a pool: not shown as saved
+    expect(await field(page, 'Password saved').textContent()).toBe('No (kept for this session only)')
     await noCodes(page)
     const states = h.api.events.filter((e) => e.event === 'connection.state').map((e) => (e.payload as { status: string }).status)
     expect(states).not.toContain('reconnecting')

@@ -232,7 +232,8 @@ export function connectionSections(c: ConnectionState, now = Date.now()): Sectio
   if (c.xapiVersion) fields.push({ label: 'API version', value: c.xapiVersion })
   if (c.lastEventAt) fields.push({ label: 'Last event', value: dateTime(c.lastEventAt) })
   if (c.cachedAt && c.status !== 'connected') fields.push({ label: 'Showing cache from', value: dateTime(c.cachedAt) })
-  fields.push({ label: 'Password saved', value: c.hasPassword ? 'Yes' : 'No' })
+  // saved = in the keychain and accepted by the pool; a typed one not yet accepted is only in memory
+  fields.push({ label: 'Password saved', value: c.passwordStored === true ? 'Yes' : c.hasPassword ? 'No (kept for this session only)' : 'No' })
   return [{ title: 'Connection', fields }]
 }
 

@@ -48,6 +48,7 @@ describe('a wrong password', () => {
       const failed = await waitFor('auth-failed', () => (statusOf(h, id) === 'auth-failed' ? h.manager.get(id) : undefined))
       expect(failed?.detail).toBe(`The pool refused the user name “${pool.username}” or its password; enter the password again to connect.`)
       expect(failed?.hasPassword).toBe(false)
+      expect(failed?.passwordStored).toBe(false)
       expect(await h.keychain.get(`xenpilot:connection:${id}`)).toBeUndefined()
 
       // Connect without typing a password: a question, the refused password is not tried again
@@ -59,6 +60,7 @@ describe('a wrong password', () => {
       await waitFor('connected', () => statusOf(h, id) === 'connected')
       await waitFor('keychain written', () => h.manager.get(id)?.hasPassword === true)
       expect(await h.keychain.get(`xenpilot:connection:${id}`)).toBe(pool.password)
+      expect(h.manager.get(id)?.passwordStored).toBe(true)
     } finally {
       await h.close()
     }
