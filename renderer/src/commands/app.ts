@@ -19,6 +19,7 @@ export const connectAllCommand: Command = {
   label: 'Connect All',
   group: 'app',
   global: true,
+  toolbarMenu: true,
   appliesTo: () => false,
   canRun: () => true,
   run: async (_sel, ctx) => {
@@ -35,6 +36,7 @@ export const disconnectAllCommand: Command = {
   label: 'Disconnect All',
   group: 'app',
   global: true,
+  toolbarMenu: true,
   appliesTo: () => false,
   canRun: () => true,
   run: async (_sel, ctx) => {

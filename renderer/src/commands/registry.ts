@@ -64,8 +64,14 @@ export interface Command {
   run(sel: Selection, ctx: CommandContext): Promise<void> | void
   /** e.g. 'Ctrl+Shift+C', 'Delete', 'F5' */
   shortcut?: string
-  /** the toolbar shows it */
+  /** the toolbar shows it (moved into the toolbar's More ▾ menu when the window is too narrow) */
   toolbar?: boolean
+  /** shown in the toolbar in place of this command id while it can run (Resume for Suspend) */
+  toolbarSwap?: string
+  /** not offered at all for this selection (e.g. Migrate in a pool of one server) */
+  hidden?(sel: Selection, ctx: CommandContext): boolean
+  /** only in the toolbar's More ▾ menu (e.g. Connect All: browser mode has no File menu) */
+  toolbarMenu?: boolean
   /** needs no selection (File menu: Add Server, Connect All…); never in the context menu */
   global?: boolean
 }

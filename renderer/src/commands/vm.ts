@@ -160,6 +160,10 @@ interface VmCommandOptions {
   toolbar?: boolean
   /** the selection kinds it is shown for */
   kinds: readonly string[]
+  /** in the toolbar in place of that command while this one can run */
+  toolbarSwap?: string
+  /** needs another server of the pool (Start on / Resume on / Migrate): not offered in a pool of one */
+  otherServer?: boolean
   run?: (ok: VmCandidate[], skipped: VmCandidate[], ctx: CommandContext) => Promise<void> | void
 }
 
@@ -175,8 +179,10 @@ function vmCommand(o: VmCommandOptions): Command {
     group: o.group,
     ...(o.shortcut ? { shortcut: o.shortcut } : {}),
     ...(o.toolbar ? { toolbar: true } : {}),
+    ...(o.toolbarSwap ? { toolbarSwap: o.toolbarSwap } : {}),
+    ...(o.otherServer ? { hidden: (sel: Selection, ctx: CommandContext) => singleServer(sel, ctx) !== null } : {}),
     appliesTo: applies,
-    canRun: (sel, ctx) => selectionCanRun(spec, candidates(spec, sel, ctx)),
+    canRun: (sel, ctx) => (o.otherServer ? singleServer(sel, ctx) : null) ?? selectionCanRun(spec, candidates(spec, sel, ctx)),
     run: async (sel, ctx) => {
       const { ok, skipped } = split(spec, sel, ctx)
       if (ok.length === 0) return
@@ -194,6 +200,15 @@ function vmCommand(o: VmCommandOptions): Command {
       await runVmOperation(ctx, o.op, ok, {}, skipped)
     },
   }
+}
+
+/** every selected VM's pool has one server: the reason, else null */
+function singleServer(sel: Selection, ctx: CommandContext): string | null {
+  const pools = new Set(vmItems(sel).map((i) => i.connectionId ?? ''))
+  if (pools.size === 0 || !ctx.pool) return null
+  for (const id of pools) if (ctx.pool(id)?.all('host').size !== 1) return null
+  const only = [...pools][0] ?? ''
+  return `${ctx.connection(only)?.label ?? 'This pool'} has one server: there is no other server to choose`
 }
 
 const VMS = ['VM'] as const
@@ -214,17 +229,17 @@ function hostDialog(op: 'start_on' | 'resume_on' | 'pool_migrate') {
 
 export const vmCommands: Command[] = [
   vmCommand({ id: 'vm.start', op: 'start', group: 'vm-power', shortcut: 'Ctrl+B', toolbar: true, kinds: VMS }),
-  vmCommand({ id: 'vm.startOn', op: 'start_on', group: 'vm-power', kinds: VMS, run: hostDialog('start_on') }),
+  vmCommand({ id: 'vm.startOn', op: 'start_on', group: 'vm-power', kinds: VMS, otherServer: true, run: hostDialog('start_on') }),
   vmCommand({ id: 'vm.shutdown', op: 'clean_shutdown', group: 'vm-power', shortcut: 'Ctrl+E', toolbar: true, kinds: VMS }),
   vmCommand({ id: 'vm.reboot', op: 'clean_reboot', group: 'vm-power', shortcut: 'Ctrl+R', toolbar: true, kinds: VMS }),
   vmCommand({ id: 'vm.suspend', op: 'suspend', group: 'vm-power', shortcut: 'Ctrl+Y', toolbar: true, kinds: VMS }),
-  vmCommand({ id: 'vm.resume', op: 'resume', group: 'vm-power', kinds: VMS }),
-  vmCommand({ id: 'vm.resumeOn', op: 'resume_on', group: 'vm-power', kinds: VMS, run: hostDialog('resume_on') }),
+  vmCommand({ id: 'vm.resume', op: 'resume', group: 'vm-power', kinds: VMS, toolbarSwap: 'vm.suspend' }),
+  vmCommand({ id: 'vm.resumeOn', op: 'resume_on', group: 'vm-power', kinds: VMS, otherServer: true, run: hostDialog('resume_on') }),
   vmCommand({ id: 'vm.forceShutdown', op: 'hard_shutdown', group: 'vm-force', kinds: VMS }),
   vmCommand({ id: 'vm.forceReboot', op: 'hard_reboot', group: 'vm-force', kinds: VMS }),
   vmCommand({ id: 'vm.pause', op: 'pause', group: 'vm-force', kinds: VMS }),
   vmCommand({ id: 'vm.unpause', op: 'unpause', group: 'vm-force', kinds: VMS }),
-  vmCommand({ id: 'vm.migrate', op: 'pool_migrate', group: 'vm-place', kinds: VMS, run: hostDialog('pool_migrate') }),
+  vmCommand({ id: 'vm.migrate', op: 'pool_migrate', group: 'vm-place', kinds: VMS, otherServer: true, run: hostDialog('pool_migrate') }),
   vmCommand({
     id: 'vm.snapshot',
     op: 'snapshot',

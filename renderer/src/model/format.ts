@@ -50,3 +50,12 @@ export function dateTime(v: unknown): string {
   if (Number.isNaN(t)) return '—'
   return new Date(t).toLocaleString()
 }
+
+/** '1 pool', '2 pools', '1 VM running' — `plural` defaults to word + 's' */
+export function count(n: number, word: string, plural = `${word}s`): string {
+  return `${n} ${n === 1 ? word : plural}`
+}
+/** the word alone, for a number shown apart (cards): 'pool' / 'pools' */
+export function noun(n: number, word: string, plural = `${word}s`): string {
+  return n === 1 ? word : plural
+}
