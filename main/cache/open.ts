@@ -8,7 +8,7 @@
  * and in a worker thread.
  */
 import Database from 'better-sqlite3'
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { migrate, SCHEMA_VERSION, SchemaTooNewError } from './schema'
 
@@ -163,6 +163,20 @@ function openOnce(path: string, opts: OpenOptions): { db: Database.Database; mig
   }
 }
 
+/** an existing cache file of 0 bytes with no write-ahead log holding its content */
+function emptyCacheFile(path: string): boolean {
+  try {
+    if (statSync(path).size !== 0) return false
+  } catch {
+    return false
+  }
+  try {
+    return statSync(`${path}-wal`).size === 0
+  } catch {
+    return true
+  }
+}
+
 /**
  * Opens (creating if needed) `<dataDir>/cache.sqlite`, mode 0600, WAL, current schema. A damaged
  * file is moved aside and a new one created (reported in `recovered`). Any other failure throws a
@@ -174,9 +188,17 @@ export function openCacheDatabase(dataDir: string, opts: OpenOptions = {}): Open
   try {
     if (!opts.readonly) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+      // A file cut to 0 bytes (a full disk, a power cut) would open as a new, empty cache and the
+      // offline inventory would be gone without a word: kept aside and said instead.
+      const lost = emptyCacheFile(path) ? { movedTo: moveAside(path, now()), reason: 'the file was empty (0 bytes): the offline inventory it held was lost, most likely because the disk was full or the computer stopped while it was being written' } : undefined
       // Create the file ourselves so it is 0600 from its first byte (umask cannot widen it).
       if (!existsSync(path)) closeSync(openSync(path, 'wx', 0o600))
       tighten(path)
+      if (lost) {
+        const { db, migratedFrom } = openOnce(path, opts)
+        tighten(path)
+        return { db, path, migratedFrom, recovered: lost }
+      }
     }
     try {
       const { db, migratedFrom } = openOnce(path, opts)
