@@ -53,6 +53,43 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   })
 
+  it('the fleet overview sorts the busiest VM to the top, with sparklines, and exports CSV', async () => {
+    const { page } = h
+    const table = page.getByRole('table', { name: 'Fleet performance' })
+    await table.waitFor({ timeout: LONG })
+    await page.getByRole('combobox', { name: 'Show' }).selectOption('vm')
+    await expect.poll(() => table.getByRole('row').count(), { timeout: LONG }).toBeGreaterThan(6)
+    const ov = await h.api.call('perf.overview', {})
+    const busiest = ov.rows.filter((r) => r.kind === 'vm').sort((a, b) => (b.cpu ?? 0) - (a.cpu ?? 0))[0]
+    const name = sim.pools.flatMap((p) => [...(p.objects.get('VM')?.values() ?? [])]).find((v) => v['uuid'] === busiest?.uuid)?.['name_label']
+    expect(typeof name).toBe('string')
+    const header = table.getByRole('columnheader', { name: 'CPU' })
+    expect(await header.getAttribute('aria-sort')).toBe('descending')
+    await expect.poll(() => table.getByRole('row').nth(1).getAttribute('aria-label'), { timeout: LONG }).toBe(name)
+    // ascending puts it last; descending again first
+    await header.getByRole('button').click()
+    expect(await header.getAttribute('aria-sort')).toBe('ascending')
+    await expect.poll(() => table.getByRole('row').last().getAttribute('aria-label')).toBe(name)
+    await header.getByRole('button').click()
+    await expect.poll(() => table.getByRole('row').nth(1).getAttribute('aria-label')).toBe(name)
+    // one sparkline per figure (it draws once the feed has two rows of the last hour)
+    expect(await table.locator('svg.spark').count()).toBeGreaterThanOrEqual(4 * 6)
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Export CSV' }).click()
+    const csv = await (await download).createReadStream()
+    let text = ''
+    for await (const c of csv) text += String(c)
+    expect(text.split('\n')[0]).toBe('name,pool,kind,uuid,time,cpu_percent,memory_used_bytes,memory_total_bytes,network_bytes_per_s,disk_bytes_per_s')
+    expect(text.split('\n')[1]?.startsWith(`${String(name)},`)).toBe(true)
+    await page.screenshot({ path: '/tmp/perf-fleet-1024-light.png' })
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: '/tmp/perf-fleet-1920-dark.png' })
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.setViewportSize({ width: 1024, height: 700 })
+  })
+
   it("draws a VM's CPU, memory, network and disk for the last 10 minutes, live", async () => {
     const { page } = h
     await select(page, 'web-01')
