@@ -328,7 +328,7 @@ export class HostTrust {
     if (typeof code === 'string' && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /CERT|SSL/.test(code))) {
       return new TransportError('tls', `TLS to ${key} failed: ${msg}`, { code, host: key })
     }
-    return new TransportError('network', `cannot reach ${key}: ${msg}`, { ...(typeof code === 'string' ? { code } : {}), host: key })
+    return new TransportError('network', `cannot reach ${key}: ${networkWords(typeof code === 'string' ? code : undefined, port) ?? msg}`, { ...(typeof code === 'string' ? { code } : {}), host: key })
   }
 
   /** the last certificate each host presented when TLS refused it (what the user is shown) */
@@ -366,4 +366,25 @@ const REFUSALS = new Set([
 ])
 export function isCertificateRefusal(code: string): boolean {
   return REFUSALS.has(code)
+}
+
+/** the usual socket failures in words (the code stays in TransportError.details.code) */
+function networkWords(code: string | undefined, port: number): string | undefined {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `the connection was refused (nothing answers on port ${port})`
+    case 'ETIMEDOUT':
+      return 'no answer: the connection timed out'
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'no route to that address (host or network unreachable)'
+    case 'ENOTFOUND':
+      return 'that host name is not known to DNS'
+    case 'EAI_AGAIN':
+      return 'the host name could not be looked up (DNS did not answer)'
+    case 'ECONNRESET':
+      return 'the connection was reset'
+    default:
+      return undefined
+  }
 }
