@@ -623,6 +623,10 @@ export class PoolConnection {
       this.set('auth-failed', { detail: `The pool refused the user name “${this.saved.username}” or its password; enter the password again to connect.` })
     } else if (e instanceof DuplicatePoolError) {
       this.set('failed', { detail: e.message })
+    } else if (e instanceof TransportError && e.kind === 'too-large' && this.saved.poolUuid === undefined) {
+      // a server that never connected and answers more than XenPilot holds: fetching the same answer
+      // again would cost the same transfer and be refused again; say so and let the user decide (Connect)
+      this.set('failed', { detail: `${sentence(e.message)} XenPilot does not fetch it again on its own; Connect tries once more.` })
     } else if (e instanceof TransportError && e.kind === 'stalled') {
       // a pool that trickles will trickle again: say so and let the user decide (Retry)
       this.set('failed', { detail: e.message })

@@ -24,12 +24,29 @@ afterAll(async () => {
 })
 
 describe('retries after an answer refused for its size', () => {
-  it('wait a minute instead of fetching the same answer again at once, and say so', async () => {
+  it('a server that never connected: failed at once with the reason, not fetched again on its own', async () => {
     // every login answers 70 MiB in one value (above the 64 MiB bound on one value)
     pool.injectFault({ kind: 'huge-response', bytes: 70 * 1024 * 1024, method: 'session.login_with_password' })
     const st = await h.manager.add({ address: addressOf(pool.masterUrl), username: pool.username, password: pool.password, rememberPassword: false })
     const waiting = await waitFor('awaiting-trust', () => (h.manager.get(st.id)?.status === 'awaiting-trust' ? h.manager.get(st.id) : undefined))
     await h.manager.trust(st.id, waiting.certificate?.fingerprint256 ?? '')
+    const failed = await waitFor('failed for its size', () => (h.manager.get(st.id)?.status === 'failed' ? h.manager.get(st.id) : undefined))
+    expect(failed.detail).toMatch(/more than 64 MiB in one value of its session\.login_with_password answer.*does not fetch it again on its own/)
+    const before = h.states.filter((s) => s.id === st.id && /in one value/.test(s.detail ?? '')).length
+    await new Promise((r) => setTimeout(r, 3000))
+    expect(h.states.filter((s) => s.id === st.id && /in one value/.test(s.detail ?? '')).length).toBe(before)
+    pool.clearFaults()
+    await h.manager.forget(st.id)
+  }, 120_000)
+
+  it('a pool that connected before: waits a minute instead of fetching the same answer again at once, and says so', async () => {
+    const st = await h.manager.add({ address: addressOf(pool.masterUrl), username: pool.username, password: pool.password, rememberPassword: true })
+    const waiting = await waitFor('awaiting-trust', () => (h.manager.get(st.id)?.status === 'awaiting-trust' ? h.manager.get(st.id) : undefined))
+    await h.manager.trust(st.id, waiting.certificate?.fingerprint256 ?? '')
+    await waitFor('connected', () => h.manager.get(st.id)?.status === 'connected')
+    await h.manager.disconnect(st.id)
+    pool.injectFault({ kind: 'huge-response', bytes: 70 * 1024 * 1024, method: 'session.login_with_password' })
+    void h.manager.connect(st.id)
     const refused = await waitFor('refused for its size', () => {
       const s = h.manager.get(st.id)
       return s?.status === 'reconnecting' && /in one value/.test(s.detail ?? '') ? s : undefined
