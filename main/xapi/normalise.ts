@@ -261,10 +261,3 @@ export function streamedNormalisation(method: string, entry?: (key: string, valu
   }
   return undefined
 }
-
-/** normaliser of a map result's values, when the method returns a map (get_all_records) */
-export function mapValueNormaliser(method: string): Normaliser | undefined {
-  const t = resultType(method)?.trim()
-  if (!t || !t.endsWith(' map') || !t.startsWith('(')) return undefined
-  return typeNormaliser(splitMap(t.slice(1, -5))[1])
-}

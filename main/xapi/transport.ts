@@ -21,7 +21,7 @@ import { isUtf8 } from 'node:buffer'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { JsonParseError, JsonRpcResponseParser, parseJsonSafe, type JsonStreamHooks } from './json'
-import { mapValueNormaliser, normaliseEvent, normaliseEventCounts, normaliseResult, paramTypes, resultType, streamedNormalisation } from './normalise'
+import { normaliseResult, paramTypes, streamedNormalisation } from './normalise'
 import { CertificateTrustError, TransportError, XapiError, type RefDescriber } from './errors'
 import type { HostTrust } from './trust'
 import { hostKey } from './trust'
@@ -84,8 +84,6 @@ export interface CallProgress {
 export interface CallOptions {
   timeoutMs?: number
   signal?: AbortSignal
-  /** skip normalisation (benchmarks of the raw parse) */
-  raw?: boolean
   /**
    * For calls returning a map (get_all_records): called with each normalised member as soon as it
    * is parsed, while the rest is still arriving (both protocols). Members handed over are not
@@ -93,8 +91,6 @@ export interface CallOptions {
    * malformed body) may have handed over some members first: the caller drops them.
    */
   onResultMember?: (key: string, value: unknown) => void
-  /** JSON-RPC: parse the body in one piece at the end (benchmark baseline of the old parser) */
-  jsonWhole?: boolean
 }
 
 /** XML-RPC params with floats/dates marked by the method's declared types */
@@ -143,39 +139,11 @@ export class XapiTransport {
   }
 
   async call(method: string, params: readonly unknown[], co: CallOptions = {}): Promise<unknown> {
-    const streamed = co.raw ? undefined : streamedNormalisation(method, co.onResultMember)
+    // get_all_records maps and event batches are normalised entry by entry as they are parsed
+    const streamed = streamedNormalisation(method, co.onResultMember)
     const via: { streamed: boolean } = { streamed: false }
     const wire = await this.callWire(method, params, co, streamed?.hooks, via)
-    if (co.raw) return wire
     if (via.streamed && streamed) return streamed.finish(wire)
-    const entry = co.onResultMember
-    const valueN = entry ? mapValueNormaliser(method) : undefined
-    if (entry && valueN && typeof wire === 'object' && wire !== null && !Array.isArray(wire)) {
-      // not streamed (JSON-RPC with jsonWhole): member by member, giving other work a turn every few ms
-      let n = 0
-      let until = performance.now() + SLICE_MS
-      for (const key in wire) {
-        entry(key, valueN(wire[key] as WireValue))
-        if (++n % 32 === 0 && performance.now() >= until) {
-          await new Promise((r) => setImmediate(r))
-          until = performance.now() + SLICE_MS
-        }
-      }
-      return {}
-    }
-    const events = typeof wire === 'object' && wire !== null && !Array.isArray(wire) ? wire.events : undefined
-    if (Array.isArray(events) && events.length > 1000 && resultType(method) === 'an event batch') {
-      // a large batch that was not streamed (jsonWhole): its snapshots a few ms at a time
-      let until = performance.now() + SLICE_MS
-      for (let i = 0; i < events.length; i++) {
-        normaliseEvent(events[i] as WireValue)
-        if (i % 32 === 31 && performance.now() >= until) {
-          await new Promise((r) => setImmediate(r))
-          until = performance.now() + SLICE_MS
-        }
-      }
-      return normaliseEventCounts(wire)
-    }
     return normaliseResult(method, wire)
   }
 
@@ -216,7 +184,7 @@ export class XapiTransport {
     const id = nextId++
     const body = JSON.stringify({ jsonrpc: '2.0', method, params, id })
     const v = await this.post('/jsonrpc', 'application/json', body, method, co, 'json', hooks)
-    via.streamed = hooks !== undefined && !co.jsonWhole
+    via.streamed = hooks !== undefined
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
       throw new TransportError('bad-response', `${this.key} answered ${method} with JSON that is not a JSON-RPC response`, { host: this.key, method })
     }
@@ -374,7 +342,7 @@ export class XapiTransport {
         }
         const parser = kind === 'xml' ? new XmlRpcResponseParser(counted) : undefined
         // JSON: bytes go straight into the incremental parser (it decodes each entry itself)
-        const jsonParser = kind === 'json' && !co.jsonWhole ? new JsonRpcResponseParser(counted) : undefined
+        const jsonParser = kind === 'json' ? new JsonRpcResponseParser(counted) : undefined
         const chunks: Buffer[] = []
         let bytes = 0
         let ended = false

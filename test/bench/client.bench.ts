@@ -180,23 +180,26 @@ async function rawP1(info: SimInfo, xml: boolean, initialLoad: 'event.from' | 'g
   if (!p) throw new Error('no pool')
   const c = new XapiClient({ address: p.masterUrl.replace('https://', ''), username: p.username, password: p.password, trust, mode: xml ? 'xml-rpc' : 'json-rpc' })
   await c.login()
+  const { rawCall } = await import('./raw-call')
+  const parser = xml ? 'xml-rpc' : jsonWhole ? 'json-rpc one-shot' : 'json-rpc incremental'
+  const { host, port } = (await import('../../main/xapi/client')).parseAddress(p.masterUrl.replace('https://', ''))
+  const raw = (method: string, params: unknown[]): Promise<unknown> => rawCall({ host, port, trust, parser }, method, [c.sessionId, ...params])
   const stall = monitorEventLoopDelay({ resolution: 10 })
   stall.enable()
   const t0 = performance.now()
   if (initialLoad === 'event.from') {
-    await c.call('event.from', [['*'], '', 1.0], { raw: true, timeoutMs: 600_000, jsonWhole })
+    await raw('event.from', [['*'], '', 1.0])
   } else {
     const { CLASSES, NO_EVENT_CLASSES } = await import('../../shared/xapi/datamodel.generated')
     const classes = CLASSES.filter((k) => !NO_EVENT_CLASSES.includes(k.name) && !['session', 'event', 'user', 'secret'].includes(k.name) && k.messages.some((x) => x[0] === 'get_all_records')).map((k) => k.name)
     const q = [...classes]
     const worker = async (): Promise<void> => {
-      for (let k = q.shift(); k; k = q.shift()) await c.call(`${k}.get_all_records`, [], { raw: true, timeoutMs: 600_000, jsonWhole }).catch(() => undefined)
+      for (let k = q.shift(); k; k = q.shift()) await raw(`${k}.get_all_records`, []).catch(() => undefined)
     }
     await Promise.all([worker(), worker(), worker(), worker()])
   }
   const ms = performance.now() - t0
   stall.disable()
-  const parser = xml ? 'xml-rpc' : jsonWhole ? 'json-rpc one-shot' : 'json-rpc incremental'
   rawStall[parser] = Math.max(rawStall[parser] ?? 0, stall.max / 1e6)
   await c.logout()
   trust.destroy()
@@ -316,8 +319,9 @@ async function startProfile(): Promise<((name: string) => Promise<void>) | undef
 
 async function p2(): Promise<void> {
   const { child, info, lines } = await startSimChild('bench-10k')
-  const { XapiClient } = await import('../../main/xapi/client')
+  const { XapiClient, parseAddress } = await import('../../main/xapi/client')
   const { HostTrust, PinStore } = await import('../../main/xapi/trust')
+  const { rawCall } = await import('./raw-call')
   const { EventLoop } = await import('../../main/pools/eventloop')
   const { ObjectGraph } = await import('../../main/pools/graph')
   const dir = mkdtempSync(join(tmpdir(), 'xp-bench-'))
@@ -365,7 +369,8 @@ async function p2(): Promise<void> {
       // the XML parse without normalisation), the loop's token left where it was
       gc()
       const rawCpu0 = process.cpuUsage()
-      const rawBatch = await c.call('event.from', [['*'], loop.token ?? '', 1.0], { raw: true, jsonWhole: true, timeoutMs: 600_000 })
+      const { host, port } = parseAddress(p.masterUrl.replace('https://', ''))
+      const rawBatch = await rawCall({ host, port, trust, parser: xml ? 'xml-rpc' : 'json-rpc one-shot' }, 'event.from', [c.sessionId, ['*'], loop.token ?? '', 1.0])
       const rawCpu = process.cpuUsage(rawCpu0)
       const rawEvents = (rawBatch as { events?: unknown[] }).events?.length ?? 0
       const rawMs = (rawCpu.user + rawCpu.system) / 1000
