@@ -7,6 +7,8 @@
  * built if renderer/dist is missing or older than its sources, the URL is printed as the first
  * line, and `xdg-open` is tried when a desktop is available. Ctrl-C stops everything and removes
  * the demo's data folder (a fresh one per run: the simulator makes new certificates every run).
+ * `--no-renderer-build`: serve renderer/dist as it is (a test that does not look at the page must
+ * not rebuild it under the e2e tests' feet).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { findElectronBinary } from '../main/app/electron-binary'
 import type { ConnectionSeed } from '../main/services/runtime'
 import { startBrowserMode, type BrowserMode } from '../main/web/cli'
-import { ensureRendererBuilt, rendererIsStale } from '../main/web/renderer-build'
+import { ensureRendererBuilt, rendererIsStale } from './renderer-build'
 import { buildFleet } from '../test/sim/fleet'
 import { startSimulator, type SimControl } from '../test/sim'
 
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
     }
     log(electronBinary.ok ? 'no desktop to show an Electron window: browser mode' : `${electronBinary.reason} (${electronBinary.checked}): browser mode`)
 
-    ensureRendererBuilt(root, log)
+    if (!process.argv.includes('--no-renderer-build')) ensureRendererBuilt(root, log)
     browser = await startBrowserMode({ dataDir: join(dataDir, 'app'), staticDir: join(root, 'renderer/dist'), seed, log })
     process.stdout.write(`${browser.url}\n`)
     log(`XenPilot (browser mode) is at the URL above; Ctrl-C stops the app and the simulator.`)

@@ -101,8 +101,9 @@ async function start(): Promise<void> {
     keychain,
     keychainStatus: keychain,
     appVersion: app.getVersion(),
-    // `npm run demo`: the simulator's pools, added and pre-trusted before the window opens.
-    ...(process.env['XENPILOT_CONNECT_DEMO'] ? { seed: readConnectionSeed(process.env['XENPILOT_CONNECT_DEMO']) } : {}),
+    // `npm run demo` (development only, never the packaged app): the simulator's pools, added and
+    // their certificates pinned as source 'demo' before the window opens.
+    ...(!app.isPackaged && process.env['XENPILOT_CONNECT_DEMO'] ? { seed: readConnectionSeed(process.env['XENPILOT_CONNECT_DEMO']) } : {}),
     versions: Object.fromEntries(
       ['electron', 'chrome', 'node', 'v8'].flatMap((k) => {
         const v: unknown = Reflect.get(process.versions, k)

@@ -224,5 +224,5 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
 
 async function pinSeedCertificates(dataDir: string, seed: ConnectionSeed): Promise<void> {
   const pins = new PinStore(join(dataDir, 'pins.json'))
-  for (const p of seed.pools) for (const h of p.hosts) await pins.set(hostKey(h.host, h.port), pinFromPem(h.certPem, 'user'))
+  for (const p of seed.pools) for (const h of p.hosts) await pins.set(hostKey(h.host, h.port), pinFromPem(h.certPem, 'demo'))
 }

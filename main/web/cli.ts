@@ -1,15 +1,17 @@
 /**
- * `npm run web -- [--port P] [--data-dir DIR] [--connect-demo FILE]`: XenPilot in browser mode.
- * The FIRST stdout line of this program is exactly the URL to open (it carries this run's access
- * token); logs and the renderer build (done here when renderer/dist is stale) go to stderr. npm
- * itself prints a banner on stdout first: scripts use `npm run --silent web` or `tsx main/web/cli.ts`.
+ * XenPilot in browser mode: `node out/web/cli.js [--port P] [--data-dir DIR] [--connect-demo FILE]`
+ * (in development `npm run web -- …`, which builds renderer/dist first when it is stale:
+ * scripts/web.ts). The FIRST stdout line of this program is exactly the URL to open (it carries
+ * this run's access token); logs go to stderr. It serves the built renderer and builds nothing: a
+ * missing renderer/dist is said on stderr with the command that builds it. npm itself prints a banner on
+ * stdout first: scripts use `npm run --silent web`.
  * Ctrl-C (SIGINT) or SIGTERM logs out of every pool and stops.
  *
  * Passwords: with XENPILOT_PASSPHRASE set, remembered passwords are kept in <data-dir>/keychain.enc
  * (AES-256-GCM, key from the passphrase with scrypt); without it they stay in memory for this run
  * and the UI says so (keychain.state).
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +20,6 @@ import { memoryKeychainStatus, passphraseFileKeychainStatus } from '../services/
 import { readConnectionSeed, startRuntime, type ConnectionSeed, type Runtime, type RuntimeOptions } from '../services/runtime'
 import type { KeychainStatusSource } from '../services'
 import { installCrashNet } from './crash-net'
-import { ensureRendererBuilt } from './renderer-build'
 import { startWebServer, type WebServer } from './server'
 
 export interface WebCliOptions {
@@ -26,7 +27,7 @@ export interface WebCliOptions {
   dataDir: string
   seedFile?: string
   staticDir: string
-  /** --static-dir given: serve it as it is, never rebuild */
+  /** --static-dir given (`npm run web` then builds nothing either) */
   customStaticDir: boolean
 }
 
@@ -162,11 +163,14 @@ function packageVersion(): string {
   }
 }
 
-async function main(): Promise<void> {
-  const opts = parseWebCliArgs(process.argv.slice(2))
+/** the command line: parse, start, print the URL first, stop on SIGINT/SIGTERM */
+export async function runWebCli(argv: string[]): Promise<void> {
+  const opts = parseWebCliArgs(argv)
   const log = (line: string): void => void process.stderr.write(`${line}\n`)
   installCrashNet(log)
-  if (!opts.customStaticDir) ensureRendererBuilt(join(dirname(fileURLToPath(import.meta.url)), '../..'), log)
+  if (!existsSync(join(opts.staticDir, 'index.html'))) {
+    log(`${opts.staticDir} holds no built renderer (index.html): the page will not load until it is built with \`npm run build:web\` (or \`npm run build:renderer\`); the API is served meanwhile`)
+  }
   const app = await startBrowserMode({
     dataDir: opts.dataDir,
     port: opts.port,
@@ -198,7 +202,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((err: unknown) => {
+  runWebCli(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`XenPilot browser mode could not start: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)
   })

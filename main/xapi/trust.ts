@@ -32,8 +32,11 @@ export interface PinnedCertificate {
   validFrom: string
   validTo: string
   pinnedAt: string
-  /** 'user' confirmed it; 'pool' fetched through an already-trusted master session */
-  source: 'user' | 'pool'
+  /**
+   * 'user' confirmed it; 'pool' fetched through an already-trusted master session; 'demo' seeded
+   * by `npm run demo` / `--connect-demo` from the simulator's own report (nobody confirmed it)
+   */
+  source: 'user' | 'pool' | 'demo'
 }
 
 export function hostKey(host: string, port: number): string {
@@ -48,7 +51,7 @@ export const PinnedCertificateSchema = z.object({
   validFrom: z.string(),
   validTo: z.string(),
   pinnedAt: z.string(),
-  source: z.enum(['user', 'pool']),
+  source: z.enum(['user', 'pool', 'demo']),
 }) satisfies z.ZodType<PinnedCertificate>
 
 const PinsFile = z.object({ version: z.literal(1), pins: z.record(z.string(), PinnedCertificateSchema) })

@@ -15,7 +15,7 @@ import { connectContract } from '../../e2e/harness'
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 
 describe('npm run demo (browser mode)', () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/demo.ts')], { cwd: root, env: { ...process.env, DISPLAY: '', WAYLAND_DISPLAY: '', XENPILOT_SKIP_RENDERER_BUILD: '1' } })
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/demo.ts'), '--no-renderer-build'], { cwd: root, env: { ...process.env, DISPLAY: '', WAYLAND_DISPLAY: '' } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

@@ -3,7 +3,7 @@
  * saved servers come back, trusted, and reconnect on their own — with passwords remembered in the
  * passphrase keychain. Another data dir sees none of it.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -26,6 +26,11 @@ describe('restarting browser mode on the same data dir', () => {
     for (const id of ids) await first.api.waitForEvent('connection.state', (s) => s.id === id && s.status === 'connected')
     await first.api.call('settings.update', { treeMode: 'objects' })
     await first.app.close()
+    // the seeded certificates say where they came from: the demo seed, not a user's confirmation
+    const pins = JSON.parse(readFileSync(join(dataDir, 'pins.json'), 'utf8')) as { pins: Record<string, { source: string }> }
+    const sources = new Set(Object.values(pins.pins).map((p) => p.source))
+    expect(sources.has('demo')).toBe(true)
+    expect(sources.has('user')).toBe(false)
 
     // same simulator (same certificates), same folder, no seed: everything must come from disk
     const second = await startApp({ sim: first.sim, page: false, dataDir, env })

@@ -1,7 +1,8 @@
 /**
- * Browser mode serves the BUILT renderer (renderer/dist). Before serving, the CLI and the demo
- * rebuild it when it is missing or older than its sources, with the build's output on stderr so
- * the first stdout line stays the URL.
+ * Development tooling: browser mode serves the BUILT renderer (renderer/dist). Before serving,
+ * `npm run web` (scripts/web.ts) and `npm run demo` rebuild it when it is missing or older than
+ * its sources, with the build's output on stderr so the first stdout line stays the URL. The
+ * product's CLI (main/web/cli.ts, shipped as out/web/cli.js) never builds anything.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
@@ -27,8 +28,6 @@ export function rendererIsStale(root: string): boolean {
 /** Build renderer/dist if stale; build output goes to stderr. Throws when the build fails. */
 export function ensureRendererBuilt(root: string, log: (line: string) => void): void {
   if (!rendererIsStale(root)) return
-  // Tests that do not look at the page set this, so they never rebuild dist under another test's feet.
-  if (process.env['XENPILOT_SKIP_RENDERER_BUILD'] === '1') return log('renderer/dist is stale; not rebuilding (XENPILOT_SKIP_RENDERER_BUILD=1)')
   log('building the renderer (vite build --config renderer/vite.config.ts)…')
   const r = spawnSync('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: ['ignore', 2, 2] })
   if (r.status !== 0) throw new Error('the renderer build failed (see above); fix it or run `npm run build:renderer` to see why')
