@@ -106,6 +106,17 @@ export class LeafCache {
   }
 }
 
+/** copies of the nodes whose label occurs in more than one pool, with that pool's name as context */
+export function withPoolContext(nodes: TreeNode[], poolLabel: ReadonlyMap<string, string>): TreeNode[] {
+  const pools = new Map<string, Set<string>>()
+  for (const n of nodes) {
+    const set = pools.get(n.label) ?? new Set<string>()
+    set.add(n.connectionId ?? '')
+    pools.set(n.label, set)
+  }
+  return nodes.map((n) => ((pools.get(n.label)?.size ?? 0) > 1 ? { ...n, context: poolLabel.get(n.connectionId ?? '') ?? '' } : n))
+}
+
 function leaf(kind: NodeKind, cls: string, a: LeafArgs, icon: IconState, label: string, extra: string[] = []): TreeNode {
   const oid = objId(a.p.connectionId, a.ref)
   return {
@@ -451,6 +462,9 @@ export class TreeBuilder {
       count: children.length,
       children: children.sort(byName),
     })
+    // one list for all pools: names that occur in more than one pool say which pool (issue 15)
+    const poolLabel = new Map(input.connections.map((c) => [c.id, c.label]))
+    for (const k of Object.keys(merged) as (keyof ObjectGroups)[]) merged[k] = withPoolContext(merged[k], poolLabel)
     const out = [group('pool', 'Pools', pools), group('host', 'Servers', merged.host), group('VM', 'Virtual Machines', merged.VM)]
     if (input.flags.showTemplates) out.push(group('template', 'Templates', merged.template))
     if (input.flags.showSnapshots) out.push(group('snapshot', 'Snapshots', merged.snapshot))

@@ -41,6 +41,8 @@ export interface TreeNode {
   connectionId?: string
   ref?: string
   label: string
+  /** which pool, where one list holds objects of several pools with the same name (Objects view) */
+  context?: string
   /** lowercase text the search looks in: name, uuid, IPs, tags */
   search: string
   /** natural sort key */
