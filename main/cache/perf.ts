@@ -288,7 +288,9 @@ export class PerfHistory {
       covered.push(...mergeRanges(here))
     }
     const times = [...points.keys()].sort((a, b) => a - b)
-    return { times, values: dss.map((_, i) => times.map((t) => points.get(t)?.[i] ?? null)), resolution: finest }
+    // a bucket is labelled by its end (ceil); the one holding `to` would end after it — a time that has
+    // not come yet: it is shown at `to` (only that bucket can pass `to`, so the times stay ascending)
+    return { times: times.map((t) => Math.min(t, to)), values: dss.map((_, i) => times.map((t) => points.get(t)?.[i] ?? null)), resolution: finest }
   }
 
   /** the newest stored time of any series of the object, or undefined */
