@@ -34,14 +34,14 @@ export interface SummaryRow {
 
 function sumMatching(values: Record<string, number>, re: RegExp, scale = 1): number | null {
   let s = 0
-  let any = false
+  let found = false
   for (const [k, v] of Object.entries(values)) {
     if (re.test(k) && Number.isFinite(v)) {
       s += v * scale
-      any = true
+      found = true
     }
   }
-  return any ? s : null
+  return found ? s : null
 }
 
 function meanCpus(values: Record<string, number>): number | null {
