@@ -57,7 +57,10 @@ export interface TransportOptions {
   onProgress?: (p: CallProgress) => void
 }
 
-/** "less than `minBytes` in `windowMs`" (headers and body, as received) ends a call that has started answering */
+/**
+ * "less than `minBytes` in `windowMs`" (headers and body, as received) ends a call that has started
+ * answering: a server sending its HTTP headers slowly is held to the same rule as a slow body.
+ */
 export interface StallRule {
   minBytes: number
   windowMs: number
@@ -277,7 +280,7 @@ export class XapiTransport {
           return fail(
             new TransportError(
               'stalled',
-              `${key} sent only ${formatCount(moved)} of its answer to ${method} in the last ${secs} s (${formatCount(received)} in all); XenPilot gives up on an answer that moves less than ${formatCount(stall.minBytes)} in ${Math.round(stall.windowMs / 1000)} s.`,
+              `${key} sent only ${formatCount(moved)} of its answer to ${method} in the last ${secs} s (${formatCount(received)} in all${gotResponse ? '' : ', its headers not even complete'}); XenPilot gives up on an answer that moves less than ${formatCount(stall.minBytes)} in ${Math.round(stall.windowMs / 1000)} s.`,
               { host: key, method },
             ),
           )
