@@ -1,8 +1,8 @@
 /**
  * VM actions a XenCenter user expects (issue 15, item 9), end to end in browser mode with Chromium:
  * a suspended VM has Resume in the toolbar; Migrate / Start on are not offered in a pool of one
- * server; the server dialogs' button is disabled until a server is chosen. (Copy VM's SR names and the
- * Objects view's pool context have code on main but no passing spec yet: see the ux notes.)
+ * server; the server dialogs' button is disabled until a server is chosen; Copy VM names the server of
+ * each local SR; the Objects view tells same-named VMs of different pools apart.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -82,5 +82,34 @@ describe('VM actions', { timeout: 300_000 }, () => {
     await expect.poll(() => migrate.isEnabled()).toBe(true)
     await dialog.getByRole('button', { name: 'Cancel' }).click()
     await dialog.waitFor({ state: 'detached' })
+  })
+
+  it('Copy VM names the server of each local SR', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    await select(page, 'build-01')
+    await treeitem(page, 'build-01').click({ button: 'right' })
+    await page.getByRole('menu', { name: 'Actions' }).getByRole('menuitem').filter({ hasText: 'Copy…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Copy VM: build-01' })
+    await dialog.waitFor()
+    const options = (await dialog.getByLabel('Storage').locator('option').allTextContents()).map((t) => t.replace(/ \(.*free\)$/, '').trim())
+    await dialog.getByRole('button', { name: 'Cancel' }).click()
+    await dialog.waitFor({ state: 'detached' })
+    // no two choices read the same, and local storage says whose it is
+    expect(new Set(options).size).toBe(options.length)
+    expect(options.filter((o) => /^Local storage on tiny-host-\d$/.test(o))).toHaveLength(2)
+  })
+
+  it('the Objects view tells same-named VMs of different pools apart', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    const pool = h.sim.pool('tiny-current')
+    await pool.call('VM.clone', [vmRef(pool, 'build-01'), 'old-web'])
+    await page.getByRole('radiogroup', { name: 'Tree view' }).getByRole('radio', { name: 'Objects' }).click()
+    await searchbox(page).fill('old-web')
+    await expect.poll(async () => (await servers(page).getByRole('treeitem').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))).filter((l) => l?.startsWith('old-web')).sort(), { timeout: LONG }).toEqual(['old-web (tiny-current)', 'old-web (tiny-legacy)'])
+    await searchbox(page).fill('')
+    await page.getByRole('radiogroup', { name: 'Tree view' }).getByRole('radio', { name: 'Infrastructure' }).click()
+    expect(h.pageErrors).toEqual([])
   })
 })
