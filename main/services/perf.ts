@@ -129,9 +129,11 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
           if (!poolRef || !pool) throw new ServiceError('not-found', 'The pool record is not loaded yet.')
           const gui = pool['gui_config'] && typeof pool['gui_config'] === 'object' ? (pool['gui_config'] as Record<string, string>) : {}
           const next = a.graphs ? guiConfigFor(a.graphs.map((g, i) => ({ id: `custom-${i}`, title: g.title, unit: unitOf(g.series[0]?.ds ?? ''), series: g.series.map((x) => ({ ds: x.ds, label: x.ds, ...(x.color ? { color: x.color } : {}) })) })), a.kind, a.uuid) : {}
-          // XAPI refuses add_to_gui_config for a key that exists (MAP_DUPLICATE_KEY): remove, then add
-          for (const k of guiConfigKeysOf(gui, a.kind, a.uuid)) await pools.call(a.connectionId, 'pool.remove_from_gui_config', [poolRef, k])
-          for (const [k, v] of Object.entries(next)) await pools.call(a.connectionId, 'pool.add_to_gui_config', [poolRef, k, v])
+          // XAPI refuses add_to_gui_config for a key that exists (MAP_DUPLICATE_KEY): remove, then add.
+          // The object's layout and name keys go; a colour key stays unless it is written again (as XenCenter does)
+          const gone = new Set([...guiConfigKeysOf(gui, a.kind, a.uuid), ...Object.keys(next).filter((k) => k in gui && gui[k] !== next[k])])
+          for (const k of gone) await pools.call(a.connectionId, 'pool.remove_from_gui_config', [poolRef, k])
+          for (const [k, v] of Object.entries(next)) if (gone.has(k) || !(k in gui)) await pools.call(a.connectionId, 'pool.add_to_gui_config', [poolRef, k, v])
           ctx.log(`perf: ${a.graphs ? `${a.graphs.length} graph(s) saved` : 'default graphs restored'} for ${a.kind} ${a.uuid}`)
           return null
         },

@@ -4,8 +4,18 @@
  * layouts XenCenter keeps in pool.gui_config:
  *
  *   XenCenter.GraphLayout.<i>.<host|vm>.<uuid>   data sources of graph i, comma-separated
- *   XenCenter.GraphName.<i>.<host|vm>.<uuid>     its name
+ *   XenCenter.GraphName.<i>.<host|vm>.<uuid>     its name (absent when the name is empty)
  *   XenCenter.DataSource.<host|vm>.<uuid>.<ds>   a data source's colour (ARGB as a signed 32-bit integer)
+ *
+ * Checked against XenCenter's source (xenserver/xenadmin, BSD: Controls/CustomDataGraph/Palette.cs
+ * GetLayoutKey / GetGraphNameKey / GetColorKey, GraphList.LoadGraphs, DesignedGraph.ToString,
+ * Actions/SaveDataSourceStateAction.cs):
+ *   - XenCenter reads layouts i = 0, 1, 2 … and stops at the first index that is missing;
+ *   - a layout lists raw data source names. "Used memory" is the source `memory_free_kib` (host) or
+ *     `memory_internal_free` (VM), which XenCenter draws as total − free; here that series is the
+ *     derived `memory_used`, written back under XenCenter's name;
+ *   - saving replaces the object's GraphLayout and GraphName keys and leaves DataSource colour keys
+ *     (they apply to every graph of the object, default ones included).
  *
  * Two derived series exist only in the client: `memory_used` (VM: memory − memory_internal_free;
  * host: memory_total_kib − memory_free_kib), as XenCenter draws "Used Memory".
@@ -179,46 +189,82 @@ export function cssToArgb(css: string): string {
   return String((0xff000000 | n) >> 0)
 }
 
-/** the custom graphs of an object in a pool's gui_config, by index; undefined when it has none */
+/** the data source XenCenter stores for a series (used memory is stored as its "free" source) */
+export function xenCenterSource(kind: PerfKind, ds: string): string {
+  if (ds === DERIVED_MEMORY_USED) return kind === 'vm' ? 'memory_internal_free' : 'memory_free_kib'
+  return ds
+}
+
+/** a data source of a XenCenter layout as drawn here (its "free" memory source is drawn as used memory) */
+export function fromXenCenterSource(kind: PerfKind, ds: string): string {
+  return ds === (kind === 'vm' ? 'memory_internal_free' : 'memory_free_kib') ? DERIVED_MEMORY_USED : ds
+}
+
+/** a series' colour from gui_config (XenCenter.DataSource…), or its own */
+function colourOf(gui: Record<string, string>, kind: PerfKind, uuid: string, ds: string): string | undefined {
+  const v = gui[colourKey(kind, uuid, xenCenterSource(kind, ds))]
+  return v !== undefined ? argbToCss(v) : undefined
+}
+
+/** graphs with the colours gui_config gives their data sources (XenCenter colours default graphs too) */
+export function withGuiColours(graphs: readonly GraphDef[], gui: Record<string, string>, kind: PerfKind, uuid: string): GraphDef[] {
+  return graphs.map((g) => ({
+    ...g,
+    series: g.series.map((s) => {
+      const css = colourOf(gui, kind, uuid, s.ds)
+      return css ? { ...s, color: css } : s
+    }),
+  }))
+}
+
+/**
+ * The custom graphs of an object in a pool's gui_config, read as XenCenter reads them (index 0, 1, …
+ * up to the first missing one); undefined when it has none (the default graphs are shown)
+ */
 export function graphsFromGuiConfig(gui: Record<string, string>, kind: PerfKind, uuid: string): GraphDef[] | undefined {
   const found: GraphDef[] = []
-  const suffix = `.${kind}.${uuid}`
-  for (const [k, v] of Object.entries(gui)) {
-    if (!k.startsWith(`${LAYOUT_PREFIX}.`) || !k.endsWith(suffix)) continue
-    const i = Number(k.slice(LAYOUT_PREFIX.length + 1, k.length - suffix.length))
-    if (!Number.isInteger(i) || i < 0) continue
-    const dss = v.split(',').map((s) => s.trim()).filter((s) => /^[A-Za-z0-9_.:-]{1,120}$/.test(s))
-    const title = gui[nameKey(i, kind, uuid)] ?? `Graph ${i + 1}`
+  for (let i = 0; ; i++) {
+    const v = gui[layoutKey(i, kind, uuid)]
+    if (v === undefined) break
+    const dss = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => /^[A-Za-z0-9_.:-]{1,120}$/.test(s))
+      .map((s) => fromXenCenterSource(kind, s))
+    const name = gui[nameKey(i, kind, uuid)]
     found.push({
       id: `custom-${i}`,
-      title,
-      unit: unitOf(dss[0] ?? ''),
+      title: name !== undefined && name.trim() !== '' ? name : `Graph ${i + 1}`,
+      unit: unitOf(dss.find((d) => d !== DERIVED_MEMORY_USED) ?? dss[0] ?? ''),
       series: dss.map((ds) => {
-        const colour = gui[colourKey(kind, uuid, ds)]
-        const css = colour !== undefined ? argbToCss(colour) : undefined
+        const css = colourOf(gui, kind, uuid, ds)
         return { ds, label: labelOf(ds), ...(css ? { color: css } : {}) }
       }),
       custom: { index: i },
     })
   }
-  return found.length > 0 ? found.sort((a, b) => (a.custom?.index ?? 0) - (b.custom?.index ?? 0)) : undefined
+  return found.length > 0 ? found : undefined
 }
 
-/** the gui_config entries that describe `graphs` for an object (indexes 0…n−1) */
+/** the gui_config entries that describe `graphs` for an object (indexes 0…n−1), as XenCenter writes them */
 export function guiConfigFor(graphs: readonly GraphDef[], kind: PerfKind, uuid: string): Record<string, string> {
   const out: Record<string, string> = {}
   graphs.forEach((g, i) => {
-    out[layoutKey(i, kind, uuid)] = g.series.map((s) => s.ds).join(',')
-    out[nameKey(i, kind, uuid)] = g.title
-    for (const s of g.series) if (s.color) out[colourKey(kind, uuid, s.ds)] = cssToArgb(s.color)
+    out[layoutKey(i, kind, uuid)] = g.series.map((s) => xenCenterSource(kind, s.ds)).join(',')
+    if (g.title !== '') out[nameKey(i, kind, uuid)] = g.title
+    for (const s of g.series) if (s.color) out[colourKey(kind, uuid, xenCenterSource(kind, s.ds))] = cssToArgb(s.color)
   })
   return out
 }
 
-/** every gui_config key of an object's layout (to remove before writing a new one) */
+/**
+ * the gui_config keys of an object's layout, removed before a new one is written or to restore the
+ * defaults (XenCenter's SaveDataSourceStateAction: GraphLayout and GraphName; colours stay)
+ */
 export function guiConfigKeysOf(gui: Record<string, string>, kind: PerfKind, uuid: string): string[] {
   const suffix = `.${kind}.${uuid}`
-  return Object.keys(gui).filter((k) => ((k.startsWith(`${LAYOUT_PREFIX}.`) || k.startsWith(`${NAME_PREFIX}.`)) && k.endsWith(suffix)) || k.startsWith(`${COLOUR_PREFIX}${suffix}.`))
+  const indexed = (k: string, prefix: string): boolean => k.startsWith(`${prefix}.`) && k.endsWith(suffix) && /^\d+$/.test(k.slice(prefix.length + 1, k.length - suffix.length))
+  return Object.keys(gui).filter((k) => indexed(k, LAYOUT_PREFIX) || indexed(k, NAME_PREFIX))
 }
 
 /** readable value in a unit */

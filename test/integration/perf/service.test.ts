@@ -18,6 +18,7 @@ import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
 import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
 import { connectTrusted, makeManager, type Harness } from '../pools/helpers'
+import { cssToArgb, graphsFromGuiConfig } from '../../../shared/perf/graphs'
 
 let sim: SimControl
 let tp: TinyPool
@@ -118,6 +119,44 @@ describe('perf contract', () => {
     const after = await call('perf.sources', { connectionId: connId, kind: 'vm', uuid: vm })
     expect(after.find((d) => d.name === 'runstate_fullrun')?.enabled).toBe(true)
     await expect(call('perf.recordSource', { connectionId: connId, kind: 'vm', uuid: vm, name: 'no_such_source' })).rejects.toMatchObject({ code: 'INTERNAL_ERROR' })
+  })
+
+  it('saves a layout over one XenCenter wrote: its layout and name keys replaced, its colours kept or rewritten, XAPI never refuses a key', async () => {
+    const vm = uuidOf('VM', tp.refs.running)
+    const simPool = (): Record<string, string> => [...(sim.pool('perf-service').objects.get('pool')?.values() ?? [])][0]?.['gui_config'] as Record<string, string>
+    const poolRef = [...(h.manager.graph(connId)?.all('pool').keys() ?? [])][0] ?? ''
+    const red = cssToArgb('#990033')
+    // as XenCenter leaves it (SaveDataSourceStateAction): two graphs, one colour of a series and one of used memory
+    const xc: Record<string, string> = {
+      [`XenCenter.GraphLayout.0.vm.${vm}`]: 'cpu0,cpu1',
+      [`XenCenter.GraphName.0.vm.${vm}`]: 'CPUs',
+      [`XenCenter.GraphLayout.1.vm.${vm}`]: 'memory,memory_internal_free',
+      [`XenCenter.DataSource.vm.${vm}.cpu0`]: cssToArgb('#0066ff'),
+      [`XenCenter.DataSource.vm.${vm}.memory_internal_free`]: red,
+    }
+    for (const [k, v] of Object.entries(xc)) await h.manager.call(connId, 'pool.add_to_gui_config', [poolRef, k, v])
+    const seen = async (pred: (gui: Record<string, string>) => boolean): Promise<void> => {
+      for (let i = 0; i < 100 && !pred((h.manager.graph(connId)?.get('pool', poolRef)?.['gui_config'] ?? {}) as Record<string, string>); i++) await new Promise((r) => setTimeout(r, 50))
+    }
+    await seen((g) => Object.keys(xc).every((k) => k in g))
+    expect(graphsFromGuiConfig(simPool(), 'vm', vm)?.map((g) => [g.title, g.series.map((s) => s.ds)])).toEqual([
+      ['CPUs', ['cpu0', 'cpu1']],
+      ['Graph 2', ['memory', 'memory_used']],
+    ])
+
+    await call('perf.saveLayout', { connectionId: connId, kind: 'vm', uuid: vm, graphs: [{ title: 'Busy', series: [{ ds: 'cpu0', color: '#ff0000' }, { ds: 'memory_used' }] }] })
+    const after = simPool()
+    expect(Object.keys(after).filter((k) => k.startsWith('XenCenter.Graph') && k.endsWith(vm)).sort()).toEqual([`XenCenter.GraphLayout.0.vm.${vm}`, `XenCenter.GraphName.0.vm.${vm}`])
+    expect(after[`XenCenter.GraphLayout.0.vm.${vm}`]).toBe('cpu0,memory_internal_free')
+    expect(after[`XenCenter.GraphName.0.vm.${vm}`]).toBe('Busy')
+    expect(after[`XenCenter.DataSource.vm.${vm}.cpu0`]).toBe(cssToArgb('#ff0000'))
+    expect(after[`XenCenter.DataSource.vm.${vm}.memory_internal_free`]).toBe(red)
+
+    await seen((g) => g[`XenCenter.GraphName.0.vm.${vm}`] === 'Busy')
+    await call('perf.saveLayout', { connectionId: connId, kind: 'vm', uuid: vm, graphs: null })
+    const restored = simPool()
+    expect(graphsFromGuiConfig(restored, 'vm', vm)).toBeUndefined()
+    expect(restored[`XenCenter.DataSource.vm.${vm}.memory_internal_free`]).toBe(red)
   })
 
   it('draws an offline pool from history, ending at the newest stored row, marked as of', async () => {
