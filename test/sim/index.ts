@@ -23,6 +23,7 @@ import { dispatch } from './server/dispatch'
 import { batchToValue } from './server/events'
 import { FaultSet } from './server/faults'
 import { HostServer } from './server/http'
+import { linkFleet } from './server/migrate'
 import { PoolState } from './server/pool'
 
 export { SimXapiError } from './model'
@@ -178,6 +179,8 @@ export async function startSimulator(opts: StartSimulatorOptions): Promise<SimCo
     pools.push(rt)
   }
   const all = pools.flatMap((p) => p.runtimes)
+  // cross-pool migration: a pool finds the destination of a migrate_receive dest map
+  linkFleet(pools.map((p) => p.state))
 
   const closeAll = async (): Promise<void> => {
     for (const p of pools) p.state.restartSignal.abort()

@@ -3,7 +3,6 @@
  * work in the simulator for clients written by others against real XAPI: the official XenAPI
  * Python client (XML-RPC) and Xen Orchestra's `xen-api` (JSON-RPC; getResource follows 302s).
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +13,7 @@ import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
 import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
 import { parseRrdDump, parseRrdUpdates } from '../../../main/perf/rrd'
+import { runPython } from '../../helpers/python'
 
 let sim: SimControl
 let current: TinyPool
@@ -28,22 +28,6 @@ afterAll(async () => {
   await sim?.stop()
   if (tmp) await rm(tmp, { recursive: true, force: true })
 })
-
-function runPython(script: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      if (code === 0) resolve(out)
-      else reject(new Error(`python exited ${code}: ${err}`))
-    })
-  })
-}
 
 describe('official XenAPI Python client', () => {
   it('reads data sources (-inf minimums too), records one, gets XAPI’s errors, edits gui_config keys, reads /rrd_updates', async () => {

@@ -4,7 +4,6 @@
  * current host, XML-RPC on a 7.2 one) — results, Async tasks and XAPI's failures with the
  * parameters those clients expect (PIF_IS_MANAGEMENT_INTERFACE, VLAN_TAG_INVALID, PIF_ALREADY_BONDED, …).
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +15,7 @@ import { buildFleet } from '../../sim/fleet'
 import type { SimControl, SimPoolHandle, SimRecord } from '../../sim/model'
 import { netPool } from '../../unit/sim/net-pool'
 import { tinyFleet } from '../../unit/sim/tiny-pool'
+import { runPython } from '../../helpers/python'
 
 let sim: SimControl
 let tmp: string
@@ -31,22 +31,6 @@ afterAll(async () => {
   await sim?.stop()
   if (tmp) await rm(tmp, { recursive: true, force: true })
 })
-
-function runPython(script: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      if (code === 0) resolve(out)
-      else reject(new Error(`python exited ${code}: ${err}`))
-    })
-  })
-}
 
 async function python(mode: 'main' | 'scan', pool: SimPoolHandle): Promise<Record<string, unknown>> {
   const master = pool.hosts[0]

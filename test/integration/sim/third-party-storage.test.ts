@@ -3,7 +3,6 @@
  * XAPI: the official XenAPI Python client (XML-RPC) and Xen Orchestra's `xen-api` (JSON-RPC on a
  * current host, XML-RPC on a 7.2 one) — results, Async tasks and XAPI's failures as they expect them.
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
 import type { SimControl, SimPoolHandle, SimRecord } from '../../sim/model'
+import { runPython } from '../../helpers/python'
 
 const GiB = 1024 ** 3
 let sim: SimControl
@@ -26,22 +26,6 @@ afterAll(async () => {
   await sim?.stop()
   if (tmp) await rm(tmp, { recursive: true, force: true })
 })
-
-function runPython(script: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      if (code === 0) resolve(out)
-      else reject(new Error(`python exited ${code}: ${err}`))
-    })
-  })
-}
 
 describe('official XenAPI Python client (os_xenapi, XML-RPC): storage', () => {
   it('creates, plugs, storage-migrates, resizes, copies and destroys a disk; inserts and ejects an ISO; scans an SR and plugs its PBD — and reads XAPI’s failures', async () => {

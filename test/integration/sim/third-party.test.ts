@@ -2,7 +2,6 @@
  * Clients written by others against real XAPI work against the simulator: the official XenAPI
  * Python client (XML-RPC) and Xen Orchestra's `xen-api` (JSON-RPC, with XML-RPC fallback).
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +12,7 @@ import { startSimulator } from '../../sim'
 import type { SimControl, SimPoolHandle } from '../../sim/model'
 import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
 import { waitFor } from '../../unit/sim/harness'
+import { runPython } from '../../helpers/python'
 
 let sim: SimControl
 let current: TinyPool
@@ -29,22 +29,6 @@ afterAll(async () => {
   await sim?.stop()
   if (tmp) await rm(tmp, { recursive: true, force: true })
 })
-
-function runPython(script: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      if (code === 0) resolve(out)
-      else reject(new Error(`python exited ${code}: ${err}`))
-    })
-  })
-}
 
 describe('official XenAPI Python client (os_xenapi, XML-RPC)', () => {
   it('logs in, lists VMs, starts one, gets VM_BAD_POWER_STATE on a second start, reads event.from, runs an Async task', async () => {

@@ -7,6 +7,7 @@ import { numaPluginCall } from '../numa-plugin'
 import { eventFrom, eventInject } from './events'
 import type { Handler } from './generic'
 import { addMessage, HOST_LIFECYCLE_HANDLERS, LIFECYCLE_HANDLERS } from './lifecycle'
+import { MIGRATE_HANDLERS } from './migrate'
 import { NETWORK_HANDLERS } from './network'
 import { RRD_CALL_HANDLERS } from './rrd-calls'
 import { STORAGE_HANDLERS } from './storage'
@@ -137,4 +138,5 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
   ...NETWORK_HANDLERS,
   ...RRD_CALL_HANDLERS,
   ...STORAGE_HANDLERS,
+  ...MIGRATE_HANDLERS,
 }

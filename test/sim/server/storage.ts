@@ -40,8 +40,6 @@ const MiB = 1024 * 1024
 const BLOCK = 2 * MiB
 /** what a new thin-provisioned VHD takes before anything is written (header, BAT) */
 const THIN_INITIAL = 4 * MiB
-/** xapi_vm_migrate.ml with_migrate: storage migrations running at once per host */
-const MAX_STORAGE_MIGRATES = 3
 
 const roundUp = (n: number): number => Math.ceil(n / BLOCK) * BLOCK
 
@@ -115,7 +113,7 @@ function initialFootprint(pool: PoolState, srRef: string, virtualSize: number): 
   return isThin(pool, srRef) ? Math.min(roundUp(virtualSize), THIN_INITIAL) : roundUp(virtualSize)
 }
 
-function srFree(pool: PoolState, srRef: string): number {
+export function srFree(pool: PoolState, srRef: string): number {
   const sr = pool.db.must('SR', srRef)
   return Math.max(0, num(sr['physical_size']) - num(sr['physical_utilisation']))
 }
@@ -126,7 +124,7 @@ function assertFits(pool: PoolState, srRef: string, need: number, requested: num
   if (need > free) throw new SimXapiError(['SR_FULL', String(requested), String(base + free)])
 }
 
-function account(pool: PoolState, srRef: string, physical: number, virtual: number): void {
+export function account(pool: PoolState, srRef: string, physical: number, virtual: number): void {
   const sr = pool.db.get('SR', srRef)
   if (!sr) return
   pool.db.update('SR', srRef, {
@@ -347,8 +345,6 @@ const vdiCopy: Handler = (pool, [vdiArg, srArg, , intoArg], call) => {
   })
 }
 
-/** storage migrations in flight per pool (xapi counts them per host; the simulator's hosts share one process) */
-const migrating = new WeakMap<PoolState, number>()
 
 /** the hosts that can reach every SR in `srs` (a PBD plugged on each), enabled and live */
 function hostsSeeing(pool: PoolState, srs: string[]): string[] {
@@ -359,6 +355,24 @@ function hostsSeeing(pool: PoolState, srs: string[]): string[] {
   })
 }
 
+// ---------------------------------------------------------------------------------------------
+// storage migrations in flight (xapi_vm_migrate.ml with_migrate: 3 at once per xapi)
+
+export const MAX_STORAGE_MIGRATES = 3
+const inFlight = new WeakMap<PoolState, number>()
+
+/** runs `body` as one of the pool's storage migrations, or refuses TOO_MANY_STORAGE_MIGRATES ["3"] */
+export async function withStorageMigrate<T>(pool: PoolState, body: () => Promise<T>): Promise<T> {
+  const n = inFlight.get(pool) ?? 0
+  if (n >= MAX_STORAGE_MIGRATES) throw new SimXapiError(['TOO_MANY_STORAGE_MIGRATES', String(MAX_STORAGE_MIGRATES)])
+  inFlight.set(pool, n + 1)
+  try {
+    return await body()
+  } finally {
+    inFlight.set(pool, Math.max(0, (inFlight.get(pool) ?? 1) - 1))
+  }
+}
+
 const vdiPoolMigrate: Handler = (pool, [vdiArg, srArg], call) => {
   const ref = str(vdiArg)
   const vdi = pool.db.must('VDI', ref)
@@ -366,6 +380,7 @@ const vdiPoolMigrate: Handler = (pool, [vdiArg, srArg], call) => {
   pool.db.must('SR', srRef)
   const vbdRef = vbdOfVdi(pool, ref)
   if (!vbdRef) throw new SimXapiError(['VDI_NEEDS_VM_FOR_MIGRATE', ref])
+  if (vdi['cbt_enabled'] === true) throw new SimXapiError(['VDI_CBT_ENABLED', ref])
   const vmRef = str(pool.db.must('VBD', vbdRef)['VM'])
   return marked(pool, call, [{ cls: 'VM', ref: vmRef, op: 'migrate_send' }, { cls: 'VDI', ref, op: 'mirror' }], async (task) => {
     const vm = pool.db.must('VM', vmRef)
@@ -379,10 +394,8 @@ const vdiPoolMigrate: Handler = (pool, [vdiArg, srArg], call) => {
     const resident = residentHost(pool, vm)
     const dest = resident && candidates.includes(resident) ? resident : candidates.includes(pool.masterRef) ? pool.masterRef : candidates[0]
     if (!dest) throw new SimXapiError(['NO_HOSTS_AVAILABLE'])
-    const running = migrating.get(pool) ?? 0
-    if (running >= MAX_STORAGE_MIGRATES) throw new SimXapiError(['TOO_MANY_STORAGE_MIGRATES', String(MAX_STORAGE_MIGRATES)])
-    migrating.set(pool, running + 1)
-    try {
+    // storage migrations in flight per pool, shared with VM.migrate_send (migrate.ts)
+    return withStorageMigrate(pool, async () => {
       const cur = pool.db.must('VDI', ref)
       const size = num(cur['virtual_size'])
       const footprint = isThin(pool, srRef) ? Math.max(THIN_INITIAL, num(cur['physical_utilisation'])) : roundUp(size)
@@ -415,9 +428,7 @@ const vdiPoolMigrate: Handler = (pool, [vdiArg, srArg], call) => {
       }
       refreshVmStorage(pool, vmRef)
       return copy
-    } finally {
-      migrating.set(pool, (migrating.get(pool) ?? 1) - 1)
-    }
+    })
   })
 }
 

@@ -1,0 +1,100 @@
+/**
+ * Cross-pool migration (issue 17) works for clients written by others against real XAPI: the
+ * official XenAPI Python client (XML-RPC) and Xen Orchestra's `xen-api` (JSON-RPC) — the call
+ * sequence of XenCenter's cross-pool migrate wizard (Host.migrate_receive on the destination,
+ * VM.assert_can_migrate and Async.VM.migrate_send on the source), task progress, the moved VM in
+ * the destination pool, and XAPI's refusals as they expect them.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Xapi } from 'xen-api'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startSimulator } from '../../sim'
+import { buildFleet } from '../../sim/fleet'
+import { runPython } from '../../helpers/python'
+import type { SimControl, SimPoolHandle } from '../../sim/model'
+
+let sim: SimControl
+let tmp: string
+
+beforeAll(async () => {
+  sim = await startSimulator({ fleet: buildFleet('demo', { addressBase: '127.142', opDurationMs: 100 }) })
+  tmp = await mkdtemp(join(tmpdir(), 'xenpilot-sim-migrate-clients-'))
+}, 60_000)
+afterAll(async () => {
+  await sim?.stop()
+  if (tmp) await rm(tmp, { recursive: true, force: true })
+})
+
+async function poolArgs(pool: SimPoolHandle): Promise<string[]> {
+  const master = pool.hosts[0]
+  if (!master) throw new Error('no master')
+  const cafile = join(tmp, `${pool.name}.pem`)
+  await writeFile(cafile, master.certPem)
+  return [pool.masterUrl, cafile, pool.username, pool.password]
+}
+
+describe('official XenAPI Python client (os_xenapi, XML-RPC)', () => {
+  it('moves a running VM from Lab to Production with XenCenter’s call sequence and reads VDI_NOT_IN_MAP', async () => {
+    const script = fileURLToPath(new URL('./xenapi_migrate.py', import.meta.url))
+    const args = [...(await poolArgs(sim.pool('Lab'))), ...(await poolArgs(sim.pool('Production'))), 'app-01']
+    const out = JSON.parse(await runPython(script, args)) as Record<string, unknown>
+    expect(out['dest_keys']).toEqual(['SM', 'host', 'master', 'session_id', 'xenops'])
+    expect((out['not_in_map'] as string[])[0]).toBe('VDI_NOT_IN_MAP')
+    expect(out).toMatchObject({ status: 'success', error: [], dest_power: 'Running', dest_host_ok: true, dest_disks_on_sr: true, source_gone: 'HANDLE_INVALID' })
+    expect(out['progress_seen']).toBeGreaterThan(0)
+  })
+})
+
+describe('Xen Orchestra xen-api (JSON-RPC)', () => {
+  it('moves a halted VM from Legacy to Production with copy, and reads VM_HOST_INCOMPATIBLE_VERSION_MIGRATE the other way', async () => {
+    const connect = async (pool: SimPoolHandle): Promise<Xapi> => {
+      const x = new Xapi({ url: pool.masterUrl, auth: { user: pool.username, password: pool.password }, allowUnauthorized: true, debounce: 50 })
+      await x.connect()
+      await x.objectsFetched
+      return x
+    }
+    const legacy = await connect(sim.pool('Legacy'))
+    const prod = await connect(sim.pool('Production'))
+    try {
+      const vmRefs = (await legacy.call('VM.get_by_name_label', 'k8s-node-02')) as string[]
+      const vm = vmRefs[0] ?? ''
+      const hosts = (await prod.call('host.get_all')) as string[]
+      const host = hosts[0] ?? ''
+      const pifs = (await prod.call('PIF.get_all_records')) as Record<string, Record<string, unknown>>
+      const mgmt = String(Object.values(pifs).find((p) => p['management'] === true && p['host'] === host)?.['network'])
+      const dest = (await prod.call('host.migrate_receive', host, mgmt, {})) as Record<string, string>
+      const srs = (await prod.call('SR.get_all_records')) as Record<string, Record<string, unknown>>
+      const sr = Object.entries(srs).find(([, s]) => s['name_label'] === 'NFS VM storage')?.[0] ?? ''
+      const rec = (await legacy.call('VM.get_record', vm)) as Record<string, unknown>
+      const vdiMap: Record<string, string> = {}
+      for (const vbd of rec['VBDs'] as string[]) {
+        const v = (await legacy.call('VBD.get_record', vbd)) as Record<string, unknown>
+        if (v['type'] === 'Disk') vdiMap[String(v['VDI'])] = sr
+      }
+      const vifMap = Object.fromEntries((rec['VIFs'] as string[]).map((v) => [v, mgmt]))
+      await legacy.call('VM.assert_can_migrate', vm, dest, false, vdiMap, vifMap, { copy: 'true' }, {})
+      const newVm = String(await legacy.callAsync('VM.migrate_send', vm, dest, false, vdiMap, vifMap, { copy: 'true' }, {}))
+      expect(((await prod.call('VM.get_record', newVm)) as Record<string, unknown>)['name_label']).toBe('k8s-node-02')
+      // the source keeps its VM
+      expect(((await legacy.call('VM.get_record', vm)) as Record<string, unknown>)['power_state']).toBe('Halted')
+      // Production (XenServer 8) → Legacy (7.2): older destination
+      const back = ((await legacy.call('host.get_all')) as string[])[0] ?? ''
+      const lpifs = (await legacy.call('PIF.get_all_records')) as Record<string, Record<string, unknown>>
+      const lmgmt = String(Object.values(lpifs).find((p) => p['management'] === true && p['host'] === back)?.['network'])
+      const ldest = (await legacy.call('host.migrate_receive', back, lmgmt, {})) as Record<string, string>
+      const err = await prod.call('VM.assert_can_migrate', newVm, ldest, false, {}, {}, {}, {}).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; params?: unknown[] },
+      )
+      expect(err?.code).toBe('VM_HOST_INCOMPATIBLE_VERSION_MIGRATE')
+      expect(err?.params).toEqual([back, newVm])
+    } finally {
+      await legacy.disconnect()
+      await prod.disconnect()
+    }
+  })
+})
+
