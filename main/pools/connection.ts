@@ -30,9 +30,21 @@ import { EventLoop, type InitialLoad, type PartialDiff } from './eventloop'
 import { ObjectGraph } from './graph'
 import { TaskTracker } from './tasks'
 
-/** after an answer refused for its size, the first retry waits this long (ms); then ×4 each time, up to SIZE_RETRY_MAX_MS */
+/**
+ * after an answer refused for what it holds (its size, or a value nested deeper than the parsers
+ * take), the first retry waits this long (ms); then ×4 each time, up to SIZE_RETRY_MAX_MS
+ */
 export const SIZE_RETRY_FIRST_MS = 60_000
 export const SIZE_RETRY_MAX_MS = 30 * 60_000
+
+/**
+ * An answer XenPilot refused for what it holds (transport 'too-large' or 'too-deep'): asking again
+ * at once would get the same answer and the same refusal. A server that never connected ends
+ * 'failed' with the reason; a pool that connected before waits SIZE_RETRY_FIRST_MS, then longer.
+ */
+function isRefusedAnswer(e: unknown): e is TransportError {
+  return e instanceof TransportError && (e.kind === 'too-large' || e.kind === 'too-deep')
+}
 
 export interface SavedConnection {
   id: string
@@ -116,7 +128,7 @@ export class PoolConnection {
   private loop: EventLoop | undefined
   private heartbeat: NodeJS.Timeout | undefined
   private retryTimer: NodeJS.Timeout | undefined
-  /** answers refused for their size in a row (transport 'too-large'): each retry waits longer */
+  /** answers refused for what they hold since the user last asked to connect (isRefusedAnswer): each retry waits longer */
   private sizeFailures = 0
   private lostAt = 0
   private masterRef: string | undefined
@@ -252,6 +264,8 @@ export class PoolConnection {
     const gen = ++this.generation
     this.runtime = 'connecting'
     this.attempt = 0
+    // the user (or a start) asks: an answer refused earlier is fetched again once, without the longer waits
+    this.sizeFailures = 0
     this.set('connecting')
     try {
       await this.establish(gen, [this.saved.masterAddress ?? this.saved.address, this.saved.address], false)
@@ -374,7 +388,6 @@ export class PoolConnection {
     if (gen !== this.generation) return
     this.runtime = 'connected'
     this.attempt = 0
-    this.sizeFailures = 0
     this.offlineSince = undefined
     this.lostAt = 0
     this.set('connected')
@@ -578,8 +591,10 @@ export class PoolConnection {
     }
     this.attempt++
     const base = Math.min(b.maxMs, b.initialMs * b.factor ** Math.max(0, this.attempt - 1))
-    // an answer refused for its size would be fetched (and refused) again at once: wait longer each time
-    const sizeFailure = cause instanceof TransportError && cause.kind === 'too-large'
+    // an answer refused for what it holds would be fetched (and refused) again at once: wait longer
+    // each time (the count is not reset by a connection that works for a while and then meets the
+    // same value again in an event: only the user's Connect resets it)
+    const sizeFailure = isRefusedAnswer(cause)
     if (sizeFailure) this.sizeFailures++
     const sizeWait = sizeFailure ? Math.min(SIZE_RETRY_MAX_MS, SIZE_RETRY_FIRST_MS * 4 ** (this.sizeFailures - 1)) : undefined
     const wait = sizeWait ?? delayMs ?? Math.round(base * (1 - b.jitter + Math.random() * 2 * b.jitter))
@@ -611,6 +626,14 @@ export class PoolConnection {
     }, wait)
   }
 
+  /**
+   * the pool connected before: its inventory is known (cached or from earlier in this session). Not
+   * saved.poolUuid: that is saved as soon as pool.get_all_records answers, before the rest is read.
+   */
+  private hasInventory(): boolean {
+    return this.cachedAt !== undefined || this.graph.size > 0
+  }
+
   private handleFailure(gen: number, e: unknown): void {
     if (gen !== this.generation) return
     this.teardown(false)
@@ -623,9 +646,9 @@ export class PoolConnection {
       this.set('auth-failed', { detail: `The pool refused the user name “${this.saved.username}” or its password; enter the password again to connect.` })
     } else if (e instanceof DuplicatePoolError) {
       this.set('failed', { detail: e.message })
-    } else if (e instanceof TransportError && e.kind === 'too-large' && this.saved.poolUuid === undefined) {
-      // a server that never connected and answers more than XenPilot holds: fetching the same answer
-      // again would cost the same transfer and be refused again; say so and let the user decide (Connect)
+    } else if (isRefusedAnswer(e) && !this.hasInventory()) {
+      // a server that never connected and answers what XenPilot refuses (too large, nested too deep):
+      // fetching the same answer again would be refused again; say so and let the user decide (Connect)
       this.set('failed', { detail: `${sentence(e.message)} XenPilot does not fetch it again on its own; Connect tries once more.` })
     } else if (e instanceof TransportError && e.kind === 'stalled') {
       // a pool that trickles will trickle again: say so and let the user decide (Retry)

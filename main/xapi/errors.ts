@@ -65,6 +65,7 @@ export type TransportErrorKind =
   | 'http-status' // 4xx/5xx or an HTML error page
   | 'bad-response' // malformed XML/JSON, invalid UTF-8, wrong shape
   | 'too-large' // body beyond the configured cap
+  | 'too-deep' // a value nested deeper than the parsers take (wire.ts MAX_NESTING)
   | 'aborted' // the caller cancelled (disconnect)
   | 'unsupported' // JSON-RPC not offered by this host (auto-detection falls back)
 

@@ -11,8 +11,8 @@
  * Depth: a normaliser descends only as far as its declared XAPI type does (a map of maps at most),
  * never into a value's own nesting, so a hostile value cannot make it recurse; values deeper than
  * MAX_NESTING (./wire) never get here — both parsers refuse them, naming the depth, and the
- * transport adds the method ("… sent a malformed VM.get_all_records response: … a value nested
- * deeper than 256 levels …"). Every value the normaliser is given comes from one of those two
+ * transport says it with the method (TransportError 'too-deep': "… sent a value nested more than
+ * 256 levels deep in its VM.get_all_records answer …"). Every value the normaliser is given comes from one of those two
  * parsers (transport.ts, client.ts decodeTaskResult, the event loop); test/unit/xapi/nesting.test.ts
  * and the fuzz suite (test/fuzz) keep that so.
  */

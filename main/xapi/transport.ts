@@ -25,7 +25,7 @@ import { normaliseResult, paramTypes, streamedNormalisation } from './normalise'
 import { CertificateTrustError, TransportError, XapiError, type RefDescriber } from './errors'
 import type { HostTrust } from './trust'
 import { hostKey } from './trust'
-import type { WireValue } from './wire'
+import { MAX_NESTING, isTooDeep, type WireValue } from './wire'
 import { XmlRpcDateTime, XmlRpcDouble, XmlRpcResponseParser, serializeMethodCall, type XmlRpcParam } from './xmlrpc'
 import { StrictUtf8Stream } from './utf8'
 import { readSnippet } from './http'
@@ -335,6 +335,13 @@ export class XapiTransport {
           return readSnippet(res, (snippet) => fail(new TransportError('bad-response', `${key} answered ${method} with ${ctype} instead of XML${snippet ? `: ${snippet}` : ''}`, { host: key, method, status })))
         }
         const decoder = new StrictUtf8Stream()
+        // a value nested deeper than the parsers take is its own refusal (the connection does not fetch it again at once)
+        const malformed = (e: unknown): void =>
+          fail(
+            isTooDeep(e)
+              ? new TransportError('too-deep', `${key} sent a value nested more than ${MAX_NESTING} levels deep in its ${method} answer; refused (XAPI's own records nest 4)`, { host: key, method })
+              : new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }),
+          )
         // what the parser holds, in bytes of body: fed since it last handed a complete entry on
         const maxEntry = this.opts.maxEntryBytes ?? MAX_ENTRY_BYTES
         let fed = 0
@@ -351,7 +358,7 @@ export class XapiTransport {
         let ended = false
         const jsonFailure = (e: unknown): void => {
           if (e instanceof JsonParseError && e.problem === 'utf8') fail(new TransportError('bad-response', `${key} sent invalid UTF-8 in the ${method} response`, { host: key, method }))
-          else fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
+          else malformed(e)
         }
         const feed = (chunk: Buffer): void => {
           if (settled) return
@@ -382,7 +389,7 @@ export class XapiTransport {
           try {
             parser.write(text)
           } catch (e) {
-            return fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
+            return malformed(e)
           }
         }
         const bodyPump = new BodyPump(res, feed)
@@ -431,7 +438,7 @@ export class XapiTransport {
               ok(parseJsonSafe(text))
             }
           } catch (e) {
-            fail(new TransportError('bad-response', `${key} sent a malformed ${method} response: ${(e as Error).message}`, { host: key, method }))
+            malformed(e)
           }
         }
         res.on('aborted', () => fail(new TransportError('network', `connection to ${key} dropped in the middle of the ${method} response`, { host: key, method })))

@@ -18,3 +18,8 @@ export const MAX_NESTING = 256
 export function tooDeepMessage(): string {
   return `a value nested deeper than ${MAX_NESTING} levels (XAPI's records nest 4; refused)`
 }
+
+/** a parser's refusal of a value nested deeper than MAX_NESTING (both parsers say tooDeepMessage()) */
+export function isTooDeep(e: unknown): boolean {
+  return e instanceof Error && e.message.includes(tooDeepMessage())
+}

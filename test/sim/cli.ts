@@ -21,7 +21,7 @@ export interface FaultSpec {
   pool?: string
 }
 
-/** KIND[:ARG][@METHOD][#POOL], e.g. delay:500@VM.get_all_records#Lab, huge-response:300000000 */
+/** KIND[:ARG][@METHOD][#POOL], e.g. delay:500@VM.get_all_records#Lab, huge-response:300000000, deep-value:12000@VM.get_all_records */
 export function parseFaultSpec(spec: string): FaultSpec {
   const m = /^([a-z0-9-]+)(?::([0-9]+))?(?:@([A-Za-z0-9_.]+))?(?:#(.+))?$/.exec(spec.trim())
   if (!m || !m[1]) throw new Error(`bad --fault ${JSON.stringify(spec)}: expected KIND[:ARG][@METHOD][#POOL]`)
@@ -38,6 +38,9 @@ export function parseFaultSpec(spec: string): FaultSpec {
     case 'trickle':
       fault = { kind, bytesPerSecond: n ?? 100 }
       break
+    case 'deep-value':
+      fault = { kind, levels: n ?? 12_000 }
+      break
     case 'drop-mid-response':
     case 'truncated-xml':
     case 'html-502':
@@ -46,7 +49,7 @@ export function parseFaultSpec(spec: string): FaultSpec {
       fault = { kind }
       break
     default:
-      throw new Error(`unknown fault kind ${JSON.stringify(kind)} (delay, drop-mid-response, truncated-xml, html-502, http-500, invalid-utf8, huge-response, trickle)`)
+      throw new Error(`unknown fault kind ${JSON.stringify(kind)} (delay, drop-mid-response, truncated-xml, html-502, http-500, invalid-utf8, huge-response, trickle, deep-value)`)
   }
   if (method) fault.method = method
   return pool ? { fault, pool } : { fault }

@@ -92,6 +92,12 @@ export type SimFault =
   | { kind: 'huge-response'; bytes: number; method?: string }
   /** the real answer, headers at once and the body at `bytesPerSecond` (a pool behind a failing link) */
   | { kind: 'trickle'; bytesPerSecond: number; method?: string }
+  /**
+   * a hostile pool: the real answer, with a value nested `levels` deep (arrays in arrays, as XAPI
+   * never sends) added to the first other_config map it holds — a VM's in VM.get_all_records, the
+   * record of a mod event in event.from; an answer without an other_config goes out unchanged
+   */
+  | { kind: 'deep-value'; levels: number; method?: string }
 
 export interface SimHostHandle {
   ref: string

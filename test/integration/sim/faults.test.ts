@@ -4,6 +4,7 @@ import type { SimControl, SimHostHandle, SimPoolHandle } from '../../sim/model'
 import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
 import { httpsRequest, jsonCall, jsonResult, xmlCall } from './client'
 import { request } from 'node:https'
+import { DEEP_VALUE_KEY } from '../../sim/server/faults'
 
 let sim: SimControl
 let tiny: TinyPool
@@ -87,6 +88,33 @@ describe('injected faults on RPC responses', () => {
     expect(first.head).toMatch(/^<\?xml version="1.0"\?><methodResponse>/)
     // the server is still fine afterwards
     expect((await httpsRequest(master(), { body: loginBody })).body.toString()).toContain('Success')
+  })
+
+  it('deep-value: the real answer with a value 12,000 levels deep in its first other_config (XML-RPC get_all_records, JSON-RPC event.from)', async () => {
+    const depthOf = (v: unknown): number => {
+      let d = 0
+      for (let x = v; Array.isArray(x); x = x[0] as unknown) d++
+      return d
+    }
+    const sess = String(await jsonResult(master(), 'session.login_with_password', ['root', 'secret']))
+    p.injectFault({ kind: 'deep-value', levels: 12_000, method: 'VM.get_all_records' }, { once: true })
+    const xml = (await httpsRequest(master(), { body: xmlCall('VM.get_all_records', [sess]) })).body.toString()
+    expect(xml).toContain(`<member><name>${DEEP_VALUE_KEY}</name>${'<value><array><data>'.repeat(12_000)}<value>x</value>`)
+    expect(xml.endsWith('</methodResponse>')).toBe(true)
+    // the fault was used up: the next answer is the real one
+    expect((await httpsRequest(master(), { body: xmlCall('VM.get_all_records', [sess]) })).body.toString()).not.toContain(DEEP_VALUE_KEY)
+
+    // event.from: a VM changes while the fault is on; its mod event carries the deep value (JSON.parse takes any depth)
+    const { token } = (await jsonResult(master(), 'event.from', [sess, ['vm'], '', 0])) as { token: string }
+    const vm = [...(p.objects.get('VM')?.entries() ?? [])].find(([, r]) => r['is_a_template'] === false && r['is_control_domain'] === false)
+    if (!vm) throw new Error('no VM')
+    p.injectFault({ kind: 'deep-value', levels: 12_000, method: 'event.from' })
+    await p.call('VM.add_to_other_config', [vm[0], 'touched', 'yes'])
+    const batch = (await jsonResult(master(), 'event.from', [sess, ['vm'], token, 5])) as { events: { ref: string; snapshot: { other_config: Record<string, unknown> } }[] }
+    const ev = batch.events.find((e) => e.ref === vm[0])
+    expect(ev?.snapshot.other_config['touched']).toBe('yes')
+    expect(depthOf(ev?.snapshot.other_config[DEEP_VALUE_KEY])).toBe(12_000)
+    p.clearFaults()
   })
 })
 

@@ -1,6 +1,7 @@
 /**
  * Misbehaviour on demand for RPC responses: delays, dropped connections, truncated or non-UTF-8
- * bodies, proxy error pages and huge (streamed, never buffered) responses.
+ * bodies, proxy error pages, huge (streamed, never buffered) responses, trickled answers and
+ * values nested deeper than any parser should take (deep-value).
  */
 import type { ServerResponse } from 'node:http'
 import type { SimFault } from '../model'
@@ -112,7 +113,33 @@ export async function sendWithFault(res: ServerResponse, fault: SimFault, reply:
     case 'trickle':
       await trickle(res, fault.bytesPerSecond, reply)
       return
+    case 'deep-value': {
+      const hostile = withDeepValue(Buffer.concat(reply.body).toString('utf8'), reply.json, fault.levels)
+      if (hostile === undefined) return sendNormally()
+      const body = Buffer.from(hostile, 'utf8')
+      res.writeHead(200, { 'content-type': reply.contentType, 'content-length': String(body.length) })
+      res.end(body)
+      return
+    }
   }
+}
+
+/** the member the deep-value fault adds to an other_config map */
+export const DEEP_VALUE_KEY = 'xenpilot-hostile'
+
+/**
+ * `answer` (XML-RPC or JSON-RPC text) with a member DEEP_VALUE_KEY, holding a value nested `levels`
+ * arrays deep, added first in its first other_config map; undefined when it holds none
+ */
+export function withDeepValue(answer: string, json: boolean, levels: number): string | undefined {
+  const at = json ? /"other_config":\s*\{/.exec(answer) : /<name>other_config<\/name>\s*<value>\s*<struct>/.exec(answer)
+  if (!at) return undefined
+  const cut = at.index + at[0].length
+  const rest = answer.slice(cut)
+  const member = json
+    ? `"${DEEP_VALUE_KEY}":${'['.repeat(levels)}"x"${']'.repeat(levels)}${/^\s*\}/.test(rest) ? '' : ','}`
+    : `<member><name>${DEEP_VALUE_KEY}</name>${'<value><array><data>'.repeat(levels)}<value>x</value>${'</data></array></value>'.repeat(levels)}</member>`
+  return answer.slice(0, cut) + member + rest
 }
 
 /** the whole answer, a few bytes every 100 ms, until it is sent or the client hangs up */
