@@ -102,7 +102,8 @@ function tinyPlans(base: string, ext: BuildFleetOptions['externalConsoles']): Po
       { name: 'legacy-app', os: 'centos7', power: 'Halted', memGiB: 2, vcpus: 1, blocked: { destroy: 'Protected: holds the 2019 archive' }, tools: false },
       { name: 'suspended-01', os: 'ubuntu2404', power: 'Suspended', memGiB: 4, vcpus: 2 },
     ],
-    defaultTemplates: 3,
+    // three plain ones and a UEFI Secure Boot one (New VM wizard tests)
+    defaultTemplates: ['AlmaLinux 9', 'Alpine Linux 3.20', 'CentOS 7', 'Windows 11'],
     customTemplates: [{ name: 'debian12-golden', os: 'debian12', diskGiB: 20 }],
     sharedStorage: true,
     isoLibrary: true,

@@ -58,7 +58,8 @@ export interface PoolPlan {
   hosts: HostPlan[]
   vms: VmSpec[]
   /** default templates to install: all of the product's, or the first n */
-  defaultTemplates: number | 'all'
+  /** the product's first N default templates, all of them, or these names */
+  defaultTemplates: number | 'all' | readonly string[]
   customTemplates: { name: string; os: OsKey; diskGiB: number }[]
   sharedStorage: boolean
   isoLibrary: boolean

@@ -28,6 +28,8 @@ export interface ProductSpec {
 export interface TemplateSpec {
   name: string
   os: OsKey
+  /** boots UEFI where the OS would not (xapi's "Generic Linux UEFI") */
+  uefi?: boolean
 }
 
 /** Guest operating systems the fleets install; drives template, platform and guest metrics. */
@@ -192,7 +194,7 @@ const TEMPLATES_CURRENT: readonly TemplateSpec[] = [
   { name: 'Debian Bookworm 12', os: 'debian12' },
   { name: 'Debian Bullseye 11', os: 'debian11' },
   { name: 'Generic Linux BIOS', os: 'other' },
-  { name: 'Generic Linux UEFI', os: 'other' },
+  { name: 'Generic Linux UEFI', os: 'other', uefi: true },
   { name: 'Oracle Linux 7', os: 'oracle7' },
   { name: 'Other install media', os: 'other' },
   { name: 'Red Hat Enterprise Linux 7', os: 'rhel7' },

@@ -7,9 +7,11 @@ import { OSES } from './products'
 import { platformFor, recommendations, templateOtherConfig } from './vm-settings'
 
 export function buildTemplates(b: BuildContext): void {
-  const list = b.plan.defaultTemplates === 'all' ? b.product.templates : b.product.templates.slice(0, b.plan.defaultTemplates)
+  const chosen = b.plan.defaultTemplates
+  const list =
+    chosen === 'all' ? b.product.templates : typeof chosen === 'number' ? b.product.templates.slice(0, chosen) : b.product.templates.filter((t) => chosen.includes(t.name))
   for (const t of list) {
-    const os = OSES[t.os]
+    const os = t.uefi ? { ...OSES[t.os], uefi: true } : OSES[t.os]
     const mem = (os.memGiB[0] ?? 1) * GiB
     const metricsRef = b.ref()
     const vmRef = b.ref()

@@ -90,6 +90,12 @@ export function templateOtherConfig(b: BuildContext, os: OsSpec, name: string): 
     instant: 'true',
   }
   if (!os.windows) oc.linux_template = 'true'
+  if (os.domainType === 'pv') {
+    // eliloader templates (XenServer 7.x): the installer is fetched from install-repository
+    oc['install-distro'] = os.key.startsWith('sles') ? 'sleslike' : 'debianlike'
+    oc['install-arch'] = 'amd64'
+    if (os.key === 'debian8') oc['debian-release'] = 'jessie'
+  }
   if (!b.legacy) oc.reference_label = name.toLowerCase().replace(/[^a-z0-9]+/g, '-')
   return oc
 }

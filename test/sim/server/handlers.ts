@@ -9,6 +9,7 @@ import type { Handler } from './generic'
 import { addMessage, HOST_LIFECYCLE_HANDLERS, LIFECYCLE_HANDLERS } from './lifecycle'
 import { MIGRATE_HANDLERS } from './migrate'
 import { NETWORK_HANDLERS } from './network'
+import { PROVISION_HANDLERS } from './provision'
 import { RRD_CALL_HANDLERS } from './rrd-calls'
 import { STORAGE_HANDLERS } from './storage'
 import { parseXapiDate, xapiDate } from './time'
@@ -139,4 +140,5 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
   ...RRD_CALL_HANDLERS,
   ...STORAGE_HANDLERS,
   ...MIGRATE_HANDLERS,
+  ...PROVISION_HANDLERS,
 }

@@ -57,7 +57,7 @@ export async function opDelay(pool: PoolState, task: TaskHandle): Promise<void> 
  * Run `body` as operation `op` on a VM: checks, current_operations under the call's task (a
  * hidden one for sync calls), the fleet's duration, then the state change.
  */
-async function vmOperation(pool: PoolState, call: CallInfo, vmRef: string, op: string, body: () => SimValue): Promise<SimValue> {
+export async function vmOperation(pool: PoolState, call: CallInfo, vmRef: string, op: string, body: () => SimValue | Promise<SimValue>): Promise<SimValue> {
   const vm = pool.db.must('VM', vmRef)
   checkVmOperation(vmRef, vm, op)
   const visible = call.taskRef ? pool.tasks.running.get(call.taskRef) : undefined
@@ -67,7 +67,7 @@ async function vmOperation(pool: PoolState, call: CallInfo, vmRef: string, op: s
     await opDelay(pool, task)
     // the VM may have changed (or gone) while the operation was queued
     checkVmOperation(vmRef, pool.db.must('VM', vmRef), op, { ignoreCurrent: task.ref })
-    return body()
+    return await body()
   } finally {
     setCurrentOperation(pool, vmRef, task.ref, undefined)
     if (!visible) pool.tasks.discard(task)
@@ -245,6 +245,8 @@ function copyVm(pool: PoolState, srcRef: string, newName: string, mode: CopyMode
   const otherConfig = { ...obj(src['other_config']) }
   delete otherConfig['default_template']
   if (mode === 'clone' && src['is_a_template'] === true) otherConfig['base_template_name'] = str(src['name_label'])
+  // xapi_vm_clone.ml: a new VM gets its own MAC seed (VIFs made with MAC "" derive theirs from it)
+  if (mode === 'clone' || mode === 'copy') otherConfig['mac_seed'] = randomUUID()
   const rec: SimRecord = {
     ...src,
     uuid: randomUUID(),
@@ -455,6 +457,9 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
   },
   'VM.copy': (pool, args, call) => {
     const ref = vmRefArg(args)
+    // xapi_vm.ml copy: an SR that exists must not be an ISO library
+    const sr = pool.db.get('SR', str(args[2]))
+    if (sr && sr['content_type'] === 'iso') throw new SimXapiError(['OPERATION_NOT_ALLOWED', "Cannot copy a VM's disks to an ISO SR"])
     return vmOperation(pool, call, ref, 'copy', () => copyVm(pool, ref, str(args[1]), 'copy', str(args[2])))
   },
   'VM.revert': (pool, args, call) => {
@@ -505,11 +510,6 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
     return ''
   },
   'VM.get_possible_hosts': (pool) => [...pool.db.table('host').keys()].filter((h) => hostUsable(pool, h)),
-  'VM.set_memory_limits': (pool, [vm, staticMin, staticMax, dynamicMin, dynamicMax]) =>
-    setMemory(pool, str(vm), { memory_static_min: staticMin, memory_static_max: staticMax, memory_dynamic_min: dynamicMin, memory_dynamic_max: dynamicMax }),
-  'VM.set_memory_static_range': (pool, [vm, min, max]) => setMemory(pool, str(vm), { memory_static_min: min, memory_static_max: max }),
-  'VM.set_memory_dynamic_range': (pool, [vm, min, max]) => setMemory(pool, str(vm), { memory_dynamic_min: min, memory_dynamic_max: max }),
-  'VM.set_memory': (pool, [vm, value]) => setMemory(pool, str(vm), { memory_static_max: value, memory_dynamic_min: value, memory_dynamic_max: value }),
   'VM.set_VCPUs_number_live': (pool, [vm, n]) => {
     const ref = str(vm)
     const rec = pool.db.must('VM', ref)
@@ -519,26 +519,6 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
     updateMetrics(pool, updated, { VCPUs_number: num(n) })
     return ''
   },
-}
-
-/**
- * Memory setters keep XAPI's constraint static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max
- * (MEMORY_CONSTRAINT_VIOLATION otherwise); static limits only change while the VM is halted.
- */
-function setMemory(pool: PoolState, ref: string, patch: Record<string, SimValue | undefined>): SimValue {
-  const vm = pool.db.must('VM', ref)
-  const next: SimRecord = {}
-  for (const [k, v] of Object.entries(patch)) if (v !== undefined) next[k] = num(v)
-  const merged = { ...vm, ...next }
-  const [smin, dmin, dmax, smax] = ['memory_static_min', 'memory_dynamic_min', 'memory_dynamic_max', 'memory_static_max'].map((k) => num(merged[k]))
-  if (!(smin !== undefined && dmin !== undefined && dmax !== undefined && smax !== undefined && smin <= dmin && dmin <= dmax && dmax <= smax)) {
-    throw new SimXapiError(['MEMORY_CONSTRAINT_VIOLATION', 'Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max'])
-  }
-  const staticChange = ('memory_static_min' in next && next['memory_static_min'] !== vm['memory_static_min']) || ('memory_static_max' in next && next['memory_static_max'] !== vm['memory_static_max'])
-  if (staticChange && vm['power_state'] !== 'Halted') throw new SimXapiError(['VM_BAD_POWER_STATE', ref, 'halted', String(vm['power_state']).toLowerCase()])
-  pool.db.update('VM', ref, next)
-  refreshAllowedOperations(pool, ref)
-  return ''
 }
 
 function shutdown(pool: PoolState, call: CallInfo, ref: string, op: string): Promise<SimValue> {

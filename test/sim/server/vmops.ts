@@ -121,7 +121,7 @@ export function checkVmOperation(ref: string, vm: SimRecord, op: string, opts: {
     if (!ok) throw new SimXapiError(['VM_IS_TEMPLATE', ref, op])
   }
   if (op === 'destroy' && isDefaultTemplate(vm)) throw new SimXapiError(['VM_CANNOT_DELETE_DEFAULT_TEMPLATE', ref])
-  if (op === 'provision' && vm['is_a_template'] !== true) throw new SimXapiError(['ONLY_PROVISION_TEMPLATE'])
+  if (op === 'provision' && vm['is_a_template'] !== true) throw new SimXapiError(['PROVISION_ONLY_ALLOWED_ON_TEMPLATE'])
   if (op === 'revert' && !isSnapshot) throw new SimXapiError(['ONLY_REVERT_SNAPSHOT'])
 }
 

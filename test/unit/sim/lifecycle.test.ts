@@ -256,7 +256,7 @@ describe('memory and vCPU setters', () => {
     const { t, call, rec, fails } = makePool()
     await call('VM.set_memory_limits', t.refs.halted, 512 * 1024 ** 2, 4 * GiB, 1 * GiB, 3 * GiB)
     expect(rec('VM', t.refs.halted)).toMatchObject({ memory_static_max: 4 * GiB, memory_dynamic_max: 3 * GiB })
-    expect((await fails('VM.set_memory_dynamic_range', t.refs.halted, 3 * GiB, 2 * GiB))[0]).toBe('MEMORY_CONSTRAINT_VIOLATION')
+    expect(await fails('VM.set_memory_dynamic_range', t.refs.halted, 3 * GiB, 2 * GiB)).toEqual(['MEMORY_CONSTRAINT_VIOLATION_ORDER'])
     expect(await fails('VM.set_memory_static_range', t.refs.running, 1 * GiB, 8 * GiB)).toEqual(['VM_BAD_POWER_STATE', t.refs.running, 'halted', 'running'])
     await call('VM.set_memory_dynamic_range', t.refs.running, 1 * GiB, 2 * GiB)
     await call('VM.set_VCPUs_number_live', t.refs.running, 1)

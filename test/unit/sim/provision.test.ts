@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest'
+import { parseProvisionXml } from '../../sim/server/provision'
+import { makePool } from './harness'
+
+const GiB = 1024 ** 3
+
+/** the tiny pool's default template (a disk at 0), cloned into a template whose provision XML names `disks` */
+async function templateWith(h: ReturnType<typeof makePool>, xml: string): Promise<string> {
+  const clone = String(await h.call('VM.clone', h.t.refs.defaultTemplate, 'new-vm'))
+  await h.call('VM.remove_from_other_config', clone, 'disks')
+  await h.call('VM.add_to_other_config', clone, 'disks', xml)
+  return clone
+}
+
+const srUuid = (h: ReturnType<typeof makePool>): string => {
+  const [sr] = [...h.pool.db.table('SR').values()]
+  return String(sr?.['uuid'])
+}
+
+describe('VM.provision (xapi_vm.ml + xapi_templates.ml)', () => {
+  it('makes a VDI and VBD per <disk>, named after its device, then drops the provision keys and the template flag', async () => {
+    const h = makePool()
+    const sr = srUuid(h)
+    const vm = await templateWith(h, `<provision><disk device="1" size="${8 * GiB}" sr="${sr}" bootable="true" type="system"/><disk device="2" size="${GiB}" sr="${sr}" bootable="false" type="user"/></provision>`)
+    await h.call('VM.add_to_other_config', vm, 'postinstall', 'echo hi')
+    const before = (h.rec('VM', vm)['VBDs'] as string[]).length
+    await h.call('VM.provision', vm)
+    const rec = h.rec('VM', vm)
+    expect(rec['is_a_template']).toBe(false)
+    expect(rec['other_config']).not.toHaveProperty('disks')
+    expect(rec['other_config']).not.toHaveProperty('postinstall')
+    const vbds = (rec['VBDs'] as string[]).slice(before).map((r) => h.rec('VBD', r))
+    expect(vbds.map((v) => [v['userdevice'], v['bootable'], v['mode'], v['type'], v['unpluggable']])).toEqual([
+      ['1', true, 'RW', 'Disk', false],
+      ['2', false, 'RW', 'Disk', true],
+    ])
+    const vdis = vbds.map((v) => h.rec('VDI', String(v['VDI'])))
+    expect(vdis.map((d) => [d['name_label'], d['name_description'], d['virtual_size'], d['type']])).toEqual([
+      ['1', 'Created by template provisioner', 8 * GiB, 'system'],
+      ['2', 'Created by template provisioner', GiB, 'user'],
+    ])
+  })
+
+  it('refuses a VM that is not a template, an SR that is no UUID (deleting the disks made before), and a malformed document', async () => {
+    const h = makePool()
+    expect(await h.fails('VM.provision', h.t.refs.halted)).toEqual(['PROVISION_ONLY_ALLOWED_ON_TEMPLATE'])
+    const sr = srUuid(h)
+    const vm = await templateWith(h, `<provision><disk device="1" size="${GiB}" sr="${sr}" bootable="true" type="system"/><disk device="2" size="${GiB}" sr="" bootable="false" type="user"/></provision>`)
+    const vdisBefore = h.pool.db.table('VDI').size
+    expect(await h.fails('VM.provision', vm)).toEqual(['UUID_INVALID', 'sr', ''])
+    expect(h.pool.db.table('VDI').size).toBe(vdisBefore)
+    expect(h.rec('VM', vm)['other_config']).toHaveProperty('disks')
+    expect(() => parseProvisionXml('<provision><disk device="0"/></provision>')).toThrow()
+    expect(() => parseProvisionXml('<provision><cdrom/></provision>')).toThrow()
+    expect(parseProvisionXml('<provision></provision>')).toEqual([])
+  })
+
+  it('an SR too small for the disk: SR_FULL and nothing left behind', async () => {
+    const h = makePool()
+    // a thick SR (the tiny one is thin: it would take any size)
+    for (const [ref, sm] of h.pool.db.table('SM')) h.pool.db.update('SM', ref, { capabilities: (sm['capabilities'] as string[]).filter((c) => c !== 'THIN_PROVISIONING') })
+    const sr = srUuid(h)
+    const vm = await templateWith(h, `<provision><disk device="1" size="${GiB}" sr="${sr}" bootable="true" type="system"/><disk device="2" size="${4096 * GiB}" sr="${sr}" bootable="false" type="user"/></provision>`)
+    const vdisBefore = h.pool.db.table('VDI').size
+    const vbdsBefore = h.pool.db.table('VBD').size
+    const err = await h.fails('VM.provision', vm)
+    expect(err[0]).toBe('SR_FULL')
+    expect(h.pool.db.table('VDI').size).toBe(vdisBefore)
+    expect(h.pool.db.table('VBD').size).toBe(vbdsBefore)
+  })
+})
+
+describe('VCPU and memory setters with XAPI’s checks', () => {
+  it('VCPUs_max / VCPUs_at_startup: halted only, 0 < at_startup ≤ max in XAPI’s words', async () => {
+    const h = makePool()
+    const vm = h.t.refs.halted
+    await h.call('VM.set_VCPUs_max', vm, 8)
+    await h.call('VM.set_VCPUs_at_startup', vm, 4)
+    expect(h.rec('VM', vm)).toMatchObject({ VCPUs_max: 8, VCPUs_at_startup: 4 })
+    expect(await h.fails('VM.set_VCPUs_at_startup', vm, 9)).toEqual(['INVALID_VALUE', 'VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max', '9'])
+    expect(await h.fails('VM.set_VCPUs_max', vm, 2)).toEqual(['INVALID_VALUE', 'VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max', '2'])
+    expect(await h.fails('VM.set_VCPUs_at_startup', vm, 0)).toEqual(['INVALID_VALUE', 'VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max', '0'])
+    expect(await h.fails('VM.set_VCPUs_max', h.t.refs.running, 4)).toEqual(['VM_BAD_POWER_STATE', h.t.refs.running, 'halted', 'running'])
+  })
+
+  it('memory: static limits halted only, the dynamic range live too, the order kept (7.2 says it in words)', async () => {
+    const h = makePool()
+    expect(await h.fails('VM.set_memory_limits', h.t.refs.running, 512 * 1024 ** 2, 4 * GiB, GiB, 2 * GiB)).toEqual(['VM_BAD_POWER_STATE', h.t.refs.running, 'halted', 'running'])
+    expect(await h.fails('VM.set_memory_static_max', h.t.refs.running, 4 * GiB)).toEqual(['VM_BAD_POWER_STATE', h.t.refs.running, 'halted', 'running'])
+    await h.call('VM.set_memory_dynamic_max', h.t.refs.running, 1536 * 1024 ** 2)
+    expect(h.rec('VM', h.t.refs.running)['memory_dynamic_max']).toBe(1536 * 1024 ** 2)
+    expect(await h.fails('VM.set_memory_dynamic_max', h.t.refs.running, 4 * GiB)).toEqual(['MEMORY_CONSTRAINT_VIOLATION_ORDER'])
+    await h.call('VM.set_memory', h.t.refs.halted, 4 * GiB)
+    expect(h.rec('VM', h.t.refs.halted)).toMatchObject({ memory_static_max: 4 * GiB, memory_dynamic_min: 4 * GiB, memory_dynamic_max: 4 * GiB })
+    const old = makePool({ release: 'falcon' })
+    expect(await old.fails('VM.set_memory_dynamic_range', old.t.refs.halted, 3 * GiB, 2 * GiB)).toEqual([
+      'MEMORY_CONSTRAINT_VIOLATION',
+      'Memory limits must satisfy: static_min ≤ dynamic_min ≤ dynamic_max ≤ static_max',
+    ])
+  })
+
+  it('is_a_template: a running VM cannot become one; a VM from a default template is no default template', async () => {
+    const h = makePool()
+    expect(await h.fails('VM.set_is_a_template', h.t.refs.running, true)).toEqual(['VM_BAD_POWER_STATE', h.t.refs.running, 'halted', 'running'])
+    await h.call('VM.set_is_a_template', h.t.refs.halted, true)
+    expect(h.rec('VM', h.t.refs.halted)['allowed_operations']).not.toContain('start')
+    await h.call('VM.set_is_a_template', h.t.refs.halted, false)
+    expect(h.rec('VM', h.t.refs.halted)['allowed_operations']).toContain('start')
+  })
+
+  it('VM.copy refuses an ISO library as the target SR', async () => {
+    const h = makePool()
+    const iso = 'OpaqueRef:iso-sr'
+    h.pool.db.insert('SR', iso, h.pool.db.blank('SR', { name_label: 'ISOs', content_type: 'iso', type: 'iso' }))
+    expect(await h.fails('VM.copy', h.t.refs.halted, 'c', iso)).toEqual(['OPERATION_NOT_ALLOWED', "Cannot copy a VM's disks to an ISO SR"])
+  })
+})
