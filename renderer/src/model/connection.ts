@@ -69,7 +69,8 @@ export function connectionBadge(s: ConnectionState, now: number): ConnectionBadg
       const secs = Number.isNaN(next) ? null : Math.max(0, Math.ceil((next - now) / 1000))
       const attempt = s.attempt ? ` (attempt ${s.attempt})` : ''
       const text = secs === null || secs === 0 ? `Reconnecting…${attempt}` : `Reconnecting in ${secs} s${attempt}`
-      return { text: fromCache(s, text), tone: 'warning', icon: 'connecting' }
+      // why it is waiting (a lost connection, an answer refused for what it held): the sentence from main
+      return { text: fromCache(s, s.detail ? `${text} — ${s.detail}` : text), tone: 'warning', icon: 'connecting' }
     }
     case 'awaiting-trust':
       return { text: 'Awaiting certificate trust', tone: 'warning', icon: 'warning' }

@@ -26,7 +26,7 @@ const harnesses: Harness[] = []
 const closers: (() => Promise<void>)[] = []
 
 beforeAll(async () => {
-  sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.95', opDurationMs: 0 }) })
+  sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.143', opDurationMs: 0 }) })
   legacy = sim.pool('tiny-legacy')
   current = sim.pool('tiny-current')
 }, 120_000)
