@@ -25,6 +25,8 @@ import { FaultSet } from './server/faults'
 import { HostServer } from './server/http'
 import { linkFleet } from './server/migrate'
 import { PoolState } from './server/pool'
+import { closeDisks } from './server/disks'
+import { setTransferRate as setPoolTransferRate } from './server/transfer-http'
 
 export { SimXapiError } from './model'
 export type { SimControl, SimPoolHandle, SimHostHandle, SimFault, StartSimulatorOptions } from './model'
@@ -138,6 +140,12 @@ class PoolRuntime implements SimPoolHandle {
   }
 }
 
+/** pace the pool's exports and imports (bytes per second, 0 = unpaced): the demo slows them so progress shows */
+export function setTransferRate(handle: SimPoolHandle, bytesPerSecond: number): void {
+  const state = poolStateOf(handle)
+  if (state) setPoolTransferRate(state, bytesPerSecond)
+}
+
 /** the live state behind a pool handle (benchmarks and the simulator's own tests drive it directly) */
 export function poolStateOf(handle: SimPoolHandle): PoolState | undefined {
   return handle instanceof PoolRuntime ? handle.state : undefined
@@ -224,6 +232,7 @@ export async function startSimulator(opts: StartSimulatorOptions): Promise<SimCo
       if (stopped) return
       stopped = true
       await closeAll()
+      await Promise.all(pools.map((p) => closeDisks(p.state)))
       if (ownDir) await rm(stateDir, { recursive: true, force: true })
       log('simulator: stopped')
     },

@@ -1,6 +1,7 @@
 /**
  * One host's HTTPS listener: XML-RPC on POST to any path, JSON-RPC on POST /jsonrpc (absent on
- * legacy releases), CONNECT /console for VNC, GET /rrd_updates, /host_rrd, /vm_rrd (rrd-http.ts).
+ * legacy releases), CONNECT /console for VNC, GET /rrd_updates, /host_rrd, /vm_rrd (rrd-http.ts),
+ * GET /export, PUT /import, GET /export_raw_vdi, PUT /import_raw_vdi (transfer-http.ts).
  * Built on node:https directly.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -14,6 +15,7 @@ import { sendWithFault, type FaultSet } from './faults'
 import type { PoolState } from './pool'
 import { RRD_PATHS, serveRrd } from './rrd-http'
 import { handleJsonRpc, handleXmlRpc, type RpcReply } from './rpc'
+import { serveTransfer, TRANSFER_PATHS } from './transfer-http'
 
 const MAX_BODY = 32 * 1024 * 1024
 
@@ -118,6 +120,10 @@ export class HostServer {
     }
     if (req.method === 'GET' && RRD_PATHS.has(url.pathname)) {
       serveRrd(this.pool, this.host, req, res, url, this.sessionOf(req, url) !== undefined)
+      return
+    }
+    if (TRANSFER_PATHS.has(url.pathname)) {
+      await serveTransfer(this.pool, this.host, req, res, url, this.sessionOf(req, url))
       return
     }
     res.writeHead(404, { 'content-type': 'text/plain' })

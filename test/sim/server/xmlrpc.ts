@@ -350,3 +350,11 @@ export function parseMethodCall(xml: string): { method: string; params: SimValue
   return { method: name.text.trim(), params: values }
 }
 
+
+/** a document holding one XML-RPC `<value>` (an XVA's ova.xml) */
+export function parseXmlValue(xml: string): SimValue {
+  const root = parseDom(xml)
+  const v = child(root, 'value')
+  if (!v) throw new XmlRpcParseError('no <value> element at the top')
+  return decodeValue(v)
+}
