@@ -5,8 +5,10 @@
  * 'refused' contract error with its sentence.
  */
 import type { PoolManagerApi } from '../pools/api'
-import { ActionRefusal } from '../operations/action'
+import { ActionRefusal, ActionRunner } from '../operations/action'
+import type { HistorySink } from '../operations/runner'
 import { ServiceError } from './errors'
+import type { ServiceModuleContext } from './module'
 
 /** `what`: the end of "reconnect to change …" ('its networking') */
 export function connectedAction(pools: Pick<PoolManagerApi, 'get'>, what: string) {
@@ -25,4 +27,20 @@ export function connectedAction(pools: Pick<PoolManagerApi, 'get'>, what: string
         throw e
       }
     }
+}
+
+/**
+ * The ActionRunner of a capability's module: its history entries go to the one action history and
+ * to every window (`history.appended`), its progress to the Activity panel (`operation.progress`).
+ */
+export function moduleActions(ctx: ServiceModuleContext, history: HistorySink, nameOf?: (connectionId: string, ref: string) => string | undefined): ActionRunner {
+  const { pools, broadcast } = ctx
+  const sink: HistorySink = {
+    append: (entry) => {
+      const e = history.append(entry)
+      if (e) broadcast('history.appended', e)
+      return e
+    },
+  }
+  return new ActionRunner(pools, sink, (id) => pools.get(id)?.username ?? 'unknown user', (p) => broadcast('operation.progress', p), nameOf)
 }

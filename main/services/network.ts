@@ -7,10 +7,9 @@
  *   modules: [networkModule({ graph: (id) => pools.graph(id), history })]
  */
 import type { NetGraph } from '../../shared/operations/network'
-import { ActionRunner } from '../operations/action'
 import { NetworkRunner } from '../operations/network'
 import type { HistorySink } from '../operations/runner'
-import { connectedAction } from './guard'
+import { connectedAction, moduleActions } from './guard'
 import type { networkMethods } from '../../shared/contract/network'
 import type { ModuleFactory } from './module'
 
@@ -23,21 +22,8 @@ export interface NetworkModuleOptions {
 
 export function networkModule(opts: NetworkModuleOptions): ModuleFactory<keyof typeof networkMethods> {
   return (ctx) => {
-    const { pools, broadcast } = ctx
-    const sink: HistorySink = {
-      append: (entry) => {
-        const e = opts.history.append(entry)
-        if (e) broadcast('history.appended', e)
-        return e
-      },
-    }
-    const actions = new ActionRunner(
-      pools,
-      sink,
-      (id) => pools.get(id)?.username ?? 'unknown user',
-      (p) => broadcast('operation.progress', p),
-      (id, ref) => NetworkRunner.nameOf(opts.graph(id), ref),
-    )
+    const { pools } = ctx
+    const actions = moduleActions(ctx, opts.history, (id, ref) => NetworkRunner.nameOf(opts.graph(id), ref))
     const runner = new NetworkRunner(actions, opts.graph)
 
     const guarded = connectedAction(pools, 'its networking')

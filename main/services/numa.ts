@@ -16,10 +16,14 @@ import type { AdviceResult, NumaHostResult, numaMethods } from '../../shared/con
 import type { PoolGraph, PoolHostAccess, PoolManagerApi } from '../pools/api'
 import { fetchHostCpuLoad } from './numa-rrd'
 import { ServiceError } from './errors'
+import { connectedAction, moduleActions } from './guard'
+import type { HistorySink } from '../operations/runner'
 import { explainXapiError } from '../../shared/xapi/error-text'
 import type { ModuleFactory } from './module'
 
 export interface NumaServiceOptions {
+  /** where the policy change is recorded (the one action history); absent → not recorded (tests of the model) */
+  history?: HistorySink
   /** TLS to each host (PoolManager), for the per-pCPU load in its RRD; absent → load shown as unknown */
   hostAccess?: PoolHostAccess
   now?: () => Date
@@ -116,6 +120,11 @@ export function numaModule(opts: NumaServiceOptions = {}): ModuleFactory<keyof t
     const { pools } = ctx
     // The PoolManager implements PoolHostAccess too; use it for RRD unless told otherwise.
     const o: NumaServiceOptions = !opts.hostAccess && isHostAccess(pools) ? { ...opts, hostAccess: pools } : opts
+    const actions = moduleActions(ctx, opts.history ?? { append: () => undefined }, (id, ref) => {
+      const rec = pools.graph(id)?.get('host', ref)
+      return rec ? `Server '${String(rec['name_label'])}'` : undefined
+    })
+    const guarded = connectedAction(pools, 'its NUMA policy')
     return {
       handlers: {
         'numa.host': async ({ connectionId, hostRef }): Promise<NumaHostResult> => {
@@ -154,16 +163,30 @@ export function numaModule(opts: NumaServiceOptions = {}): ModuleFactory<keyof t
           const result = advise(hosts, base, { pending, perHost: (h) => ({ ...base, hardMasks: effectiveHardMasks(stored.groups, h.guestMask, base.vcpus) }) })
           return { vmRef, vmName: base.name, memory: base.memory, vcpus: base.vcpus, hosts: result.hosts, warnings: result.warnings }
         },
-        'numa.setPolicy': async ({ connectionId, hostRef, policy }) => {
+        'numa.setPolicy': guarded(async ({ connectionId, hostRef, policy }) => {
           const graph = graphOf(pools, connectionId)
           const host = graph.get('host', hostRef)
           if (!host) throw new ServiceError('not-found', `Host ${hostRef} is not in this pool.`)
-          if (typeof host['numa_affinity_policy'] !== 'string')
-            throw new ServiceError('not-supported', `${String(host['name_label'])} has no NUMA affinity policy: it needs XAPI 24.0 or later (XCP-ng 8.3, XenServer 8).`)
-          await pools.call(connectionId, 'host.set_numa_affinity_policy', [hostRef, policy])
-          ctx.log(`numa: ${String(host['name_label'])} numa_affinity_policy → ${policy}`)
-          return null
-        },
+          const name = String(host['name_label'] ?? hostRef)
+          const before = host['numa_affinity_policy']
+          if (typeof before !== 'string')
+            throw new ServiceError('not-supported', `${name} has no NUMA affinity policy: it needs XAPI 24.0 or later (XCP-ng 8.3, XenServer 8).`)
+          const result = await actions.run({
+            connectionId,
+            cls: 'host',
+            ref: hostRef,
+            objectName: name,
+            title: 'Change NUMA policy',
+            params: { from: before, to: policy },
+            steps: 1,
+            work: async (a) => {
+              await a.task('Async.host.set_numa_affinity_policy', [hostRef, policy])
+              return { note: `VMs started on ${name} from now on are placed by ${policy}; running VMs keep their placement until they restart or migrate.` }
+            },
+          })
+          if (result.ok) ctx.log(`numa: ${name} numa_affinity_policy ${before} → ${policy}`)
+          return result
+        }),
         'numa.setMask': async ({ connectionId, vmRef, mask }) => {
           const graph = graphOf(pools, connectionId)
           const vm = graph.get('VM', vmRef)

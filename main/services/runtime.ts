@@ -151,7 +151,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
   // every capability's share of the contract: a contract method no module here implements does not compile (below)
   const modules = [
     consoles.module,
-    numaModule(),
+    numaModule({ history }),
     operationsModule({ history }),
     networkModule({ history, graph: (id) => pools.graph(id) }),
     storageModule({ graph: (id) => pools.graph(id), history }),

@@ -7,10 +7,9 @@
  *   modules: [storageModule({ graph: (id) => pools.graph(id), history })]
  */
 import type { storageMethods } from '../../shared/contract/storage'
-import { ActionRunner } from '../operations/action'
 import type { HistorySink } from '../operations/runner'
 import { StorageRunner, type PoolGraphReader, type StorageRunnerOptions } from '../operations/storage'
-import { connectedAction } from './guard'
+import { connectedAction, moduleActions } from './guard'
 import type { ModuleFactory } from './module'
 
 export interface StorageModuleOptions extends StorageRunnerOptions {
@@ -22,21 +21,8 @@ export interface StorageModuleOptions extends StorageRunnerOptions {
 
 export function storageModule(opts: StorageModuleOptions): ModuleFactory<keyof typeof storageMethods> {
   return (ctx) => {
-    const { pools, broadcast } = ctx
-    const sink: HistorySink = {
-      append: (entry) => {
-        const e = opts.history.append(entry)
-        if (e) broadcast('history.appended', e)
-        return e
-      },
-    }
-    const actions = new ActionRunner(
-      pools,
-      sink,
-      (id) => pools.get(id)?.username ?? 'unknown user',
-      (p) => broadcast('operation.progress', p),
-      (id, ref) => StorageRunner.nameOf(opts.graph(id), ref),
-    )
+    const { pools } = ctx
+    const actions = moduleActions(ctx, opts.history, (id, ref) => StorageRunner.nameOf(opts.graph(id), ref))
     const runner = new StorageRunner(actions, opts.graph, opts)
     const guarded = connectedAction(pools, 'its storage')
 

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { HostNuma, NumaPolicy, NumaSource } from '../numa/schema'
+import { OperationResult } from './operations'
 
 const ConnectionId = z.string().min(1).max(200)
 const Ref = z.string().regex(/^OpaqueRef:[A-Za-z0-9-]{1,100}$/, 'must be an OpaqueRef')
@@ -65,8 +66,14 @@ export const numaMethods = {
   },
   /** where should this VM start / migrate to: hosts ranked with xenopsd's predicted placement */
   'numa.advise': { args: z.object({ connectionId: ConnectionId, vmRef: Ref }).strict(), result: AdviceSchema },
-  /** Host.set_numa_affinity_policy — applies to VMs started afterwards */
-  'numa.setPolicy': { args: z.object({ connectionId: ConnectionId, hostRef: Ref, policy: NumaPolicy }).strict(), result: z.null() },
+  /**
+   * Async.host.set_numa_affinity_policy as one user action (Activity row, History entry); applies to
+   * VMs started afterwards. XAPI's refusal is `ok: false` with its sentence, code and params.
+   */
+  'numa.setPolicy': {
+    args: z.object({ connectionId: ConnectionId, hostRef: Ref, policy: NumaPolicy }).strict(),
+    result: OperationResult.extend({ note: z.string().optional() }),
+  },
   /** VM.VCPUs_params["mask"]: validated (no spaces, no ranges, pCPUs that exist); null removes the mask */
   'numa.setMask': {
     args: z.object({ connectionId: ConnectionId, vmRef: Ref, mask: z.string().max(20_000).nullable() }).strict(),

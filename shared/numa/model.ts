@@ -428,6 +428,7 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
     } else if (placement === 'interleaved') for (const n of nodes) addMem(n.id, Math.floor(vmMemBytes / nodes.length), 'derived')
 
     // vCPUs affine to a node
+    let vcpusOnNode = 0
     for (let v = 0; v < Math.max(vcpusAtStartup, 0); v++) {
       const entry = live?.find((l) => l.vcpu === v)
       const hard = perVcpu[v] ?? (entry && entry.hard !== 'all' ? entry.hard : [])
@@ -439,7 +440,10 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
       else if (sn.length === 1) target = sn[0]
       else if (!live && placement === 'single-node' && homeNodes.length === 1) target = homeNodes[0]
       const node = nodes.find((n) => n.id === target)
-      if (node) node.vcpusAffine++
+      if (node) {
+        node.vcpusAffine++
+        vcpusOnNode++
+      }
     }
 
     vms.push({
@@ -463,6 +467,7 @@ export function buildHostNuma(input: HostNumaInput): HostNuma {
       numaNodes,
       nodeMem,
       homeNodes,
+      vcpusOnNode,
       placement,
       placementSource,
       placementNote,

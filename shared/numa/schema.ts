@@ -101,6 +101,8 @@ export const VmNuma = z.object({
   numaNodes: sourced(z.number()),
   nodeMem: sourced(z.record(z.string(), z.number())),
   homeNodes: z.array(z.number().int()),
+  /** how many of its vCPUs an affinity keeps on one node (each counted in that node's vcpusAffine); the rest may run on any node */
+  vcpusOnNode: z.number().int(),
   placement: Placement,
   placementSource: NumaSource,
   placementNote: z.string(),

@@ -22,15 +22,29 @@ import { SimXapiError, type SimHostSpec, type SimNumaTopology, type SimPoolSpec,
 const MiB = 1024 * 1024
 
 /** host.call_plugin(host, 'xenpilot_numa', fn, args) as the dom0 plugin in build/ answers it (a JSON string). */
-export function numaPluginCall(fn: string, args: Record<string, string>, ctx: { host: SimHostSpec; pool: SimPoolSpec }): string {
+export function numaPluginCall(fn: string, args: Record<string, string>, ctx: PluginContext): string {
   const hostRec = ctx.pool.objects.get('host')?.get(ctx.host.ref)
   const mode = hostRec ? strMap(hostRec['other_config'])['xenpilot-sim-plugin'] : undefined
   if (mode === 'absent') throw new SimXapiError(['XENAPI_MISSING_PLUGIN', PLUGIN_NAME])
   if (fn === 'version') return JSON.stringify({ version: PLUGIN_VERSION })
   if (fn !== 'topology') throw new SimXapiError(['XENAPI_PLUGIN_FAILURE', 'dispatch', 'UnknownMethod', `${PLUGIN_NAME} has no function ${fn} (args ${JSON.stringify(args)})`])
   if (mode === 'garbage') return '{"version": 1, "cpus": [tru'
-  const { info, vcpuList } = simulatedXlOutput(ctx.host, ctx.pool)
+  const { info, vcpuList } = simulatedXlOutput(ctx.host, ctx.pool, ctx.bootPolicy)
   return JSON.stringify(buildPluginTopology(info, vcpuList))
+}
+
+export interface PluginContext {
+  host: SimHostSpec
+  pool: SimPoolSpec
+  /** the policy a running domain was built under, when the host's has changed since (PoolState.numaBootPolicy) */
+  bootPolicy?: BootPolicy
+}
+export type BootPolicy = (vmRef: string, domid: number) => string | undefined
+
+/** does xenopsd place VMs on one node under this host's policy (best_effort, or the default from xapi 25.20) */
+export function placesOnOneNode(hostRec: SimRecord, policy = String(hostRec['numa_affinity_policy'] ?? 'any')): boolean {
+  const release = strMap(hostRec['software_version'])['xapi_build'] ?? strMap(hostRec['software_version'])['xapi'] ?? '0'
+  return policy === 'best_effort' || (policy === 'default_policy' && versionAtLeast(release, [25, 20, 0]))
 }
 
 interface DomainOnHost {
@@ -45,13 +59,13 @@ interface DomainOnHost {
 }
 
 /** Both command outputs for one simulated host, from its topology and the pool's live objects. */
-export function simulatedXlOutput(host: SimHostSpec, pool: SimPoolSpec): { info: string; vcpuList: string } {
+export function simulatedXlOutput(host: SimHostSpec, pool: SimPoolSpec, bootPolicy?: BootPolicy): { info: string; vcpuList: string } {
   const t = host.numa
   const nrCpus = t.sockets * t.coresPerSocket * t.threadsPerCore
   const loc = Array.from({ length: nrCpus }, (_, c) => cpuLocation(t, c))
   const nodeCpus = Array.from({ length: t.nodes }, (_, n) => loc.map((l, c) => (l.node === n ? c : -1)).filter((c) => c >= 0))
   const hostRec = pool.objects.get('host')?.get(host.ref) ?? {}
-  const domains = domainsOnHost(host, pool, hostRec, nodeCpus)
+  const domains = domainsOnHost(host, pool, hostRec, nodeCpus, bootPolicy)
 
   // memfree = spanned − MMIO hole (node 0) − Xen's own memory (node 0) − each domain's pages
   const holeMiB = (t.nodeMemMiB[0] ?? 0) % 4096
@@ -63,14 +77,11 @@ export function simulatedXlOutput(host: SimHostSpec, pool: SimPoolSpec): { info:
   return { info: xlInfoText(t, String(hostRec['hostname'] ?? hostRec['name_label'] ?? host.address), strMap(hostRec['software_version'])['xen'] ?? '4.17.5', memfree, loc), vcpuList: xlVcpuListText(domains, nrCpus) }
 }
 
-function domainsOnHost(host: SimHostSpec, pool: SimPoolSpec, hostRec: SimRecord, nodeCpus: number[][]): DomainOnHost[] {
+function domainsOnHost(host: SimHostSpec, pool: SimPoolSpec, hostRec: SimRecord, nodeCpus: number[][], bootPolicy?: BootPolicy): DomainOnHost[] {
   const t = host.numa
   const vms = pool.objects.get('VM') ?? new Map<string, SimRecord>()
   const metricsTable = pool.objects.get('VM_metrics') ?? new Map<string, SimRecord>()
   const guestMask = parseHostGuestMask(strMap(hostRec['guest_VCPUs_params'])['mask'])
-  const policy = String(hostRec['numa_affinity_policy'] ?? 'any')
-  const release = strMap(hostRec['software_version'])['xapi_build'] ?? strMap(hostRec['software_version'])['xapi'] ?? '0'
-  const bestEffort = policy === 'best_effort' || (policy === 'default_policy' && versionAtLeast(release, [25, 20, 0]))
   const resident = [...vms.entries()]
     .filter(([, v]) => v['resident_on'] === host.ref && (v['power_state'] === 'Running' || v['power_state'] === 'Paused'))
     .map(([ref, v]) => ({ ref, v, domid: num(v['domid']) }))
@@ -78,7 +89,9 @@ function domainsOnHost(host: SimHostSpec, pool: SimPoolSpec, hostRec: SimRecord,
 
   const nodeFree = t.nodeMemMiB.map((m) => m * MiB)
   const out: DomainOnHost[] = []
-  for (const { v, domid } of resident) {
+  for (const { ref, v, domid } of resident) {
+    // a running domain keeps the placement of the policy it was built under
+    const bestEffort = placesOnOneNode(hostRec, bootPolicy?.(ref, domid))
     const isDom0 = v['is_control_domain'] === true
     const metrics = typeof v['metrics'] === 'string' ? metricsTable.get(v['metrics']) : undefined
     const vcpusMax = Math.max(1, num(v['VCPUs_max']))

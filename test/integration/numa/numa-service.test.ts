@@ -180,9 +180,28 @@ describe('NUMA controls write to the hosts', () => {
     const hostRef = sim.fleet.pools.find((p) => p.name === 'Production')?.hosts[1]?.ref ?? ''
     const before = simHost(pool, hostRef)['numa_affinity_policy']
     const next = before === 'any' ? 'best_effort' : 'any'
-    await handler('numa.setPolicy')({ connectionId: conn.get('Production') ?? '', hostRef, policy: next }, ctx)
+    const r = await handler('numa.setPolicy')({ connectionId: conn.get('Production') ?? '', hostRef, policy: next }, ctx)
+    expect(r).toMatchObject({ ok: true, ref: hostRef, note: expect.stringMatching(/running VMs keep their placement/) })
     expect(simHost(pool, hostRef)['numa_affinity_policy']).toBe(next)
     await handler('numa.setPolicy')({ connectionId: conn.get('Production') ?? '', hostRef, policy: String(before) as 'any' }, ctx)
+  })
+
+  it('the simulator answers host.set_numa_affinity_policy as XAPI does, and running domains keep their placement', async () => {
+    const pool = sim.pool('Production')
+    const spec = sim.fleet.pools.find((p) => p.name === 'Production')?.hosts.find((x) => x.numa.nodes === 2)
+    if (!spec) throw new Error('Production has a 2-node host')
+    await expect(pool.call('host.set_numa_affinity_policy', ['OpaqueRef:nope', 'any'])).rejects.toMatchObject({ description: ['HANDLE_INVALID', 'host', 'OpaqueRef:nope'] })
+    await expect(pool.call('host.set_numa_affinity_policy', [spec.ref, 'sometimes'])).rejects.toMatchObject({ description: ['FIELD_TYPE_ERROR', 'value'] })
+    const before = String(simHost(pool, spec.ref)['numa_affinity_policy'])
+    const placed = async (): Promise<string> => {
+      const { model } = await hostModel(pool, spec.ref)
+      return JSON.stringify(model.vms.filter((v) => !v.isControlDomain).map((v) => [v.name, v.placement, v.homeNodes, v.vcpusOnNode]))
+    }
+    await pool.call('host.set_numa_affinity_policy', [spec.ref, 'best_effort'])
+    const underBestEffort = await placed()
+    await pool.call('host.set_numa_affinity_policy', [spec.ref, 'any'])
+    expect(await placed()).toBe(underBestEffort)
+    await pool.call('host.set_numa_affinity_policy', [spec.ref, before])
   })
 
   it('numa.setPolicy refuses a legacy host that has no policy, saying which XAPI is needed', async () => {

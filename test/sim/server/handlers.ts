@@ -2,6 +2,7 @@
  * Hand-written behaviour for the messages that are not plain field access: sessions, events,
  * tasks, messages, host queries and plug-ins, plus the lifecycle tables.
  */
+import { ENUMS } from '../../../shared/xapi/datamodel.generated'
 import { SimXapiError, type SimValue } from '../model'
 import { numaPluginCall } from '../numa-plugin'
 import { eventFrom, eventInject } from './events'
@@ -104,11 +105,38 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
     const a: Record<string, string> = {}
     if (args && typeof args === 'object' && !Array.isArray(args)) for (const [k, v] of Object.entries(args)) a[k] = str(v)
     try {
-      return numaPluginCall(str(fn), a, { host: spec, pool: pool.spec })
+      return numaPluginCall(str(fn), a, {
+        host: spec,
+        pool: pool.spec,
+        bootPolicy: (vmRef, domid) => {
+          const b = pool.numaBootPolicy.get(vmRef)
+          return b && b.domid === domid ? b.policy : undefined
+        },
+      })
     } catch (e) {
       if (e instanceof SimXapiError) throw e
       throw new SimXapiError(['XENAPI_PLUGIN_FAILURE', 'exception', '', e instanceof Error ? e.message : String(e)])
     }
+  },
+  /**
+   * xapi_host.ml set_numa_affinity_policy: the host's field, then xenopsd's setting for domains
+   * built from now on; running domains keep their placement (remembered in numaBootPolicy).
+   */
+  'host.set_numa_affinity_policy': (pool, [host, value]) => {
+    const hostRef = str(host)
+    const rec = pool.db.must('host', hostRef)
+    const allowed = ENUMS['host_numa_affinity_policy'] ?? []
+    // a value outside the enum fails argument unmarshalling, as the dispatcher's other type errors do
+    if (!allowed.includes(str(value))) throw new SimXapiError(['FIELD_TYPE_ERROR', 'value'])
+    const before = str(rec['numa_affinity_policy']) || 'default_policy'
+    for (const [vmRef, vm] of pool.db.table('VM')) {
+      if (vm['resident_on'] !== hostRef || (vm['power_state'] !== 'Running' && vm['power_state'] !== 'Paused')) continue
+      const domid = typeof vm['domid'] === 'number' ? vm['domid'] : -1
+      const known = pool.numaBootPolicy.get(vmRef)
+      if (!known || known.domid !== domid) pool.numaBootPolicy.set(vmRef, { domid, policy: before })
+    }
+    pool.db.update('host', hostRef, { numa_affinity_policy: str(value) })
+    return ''
   },
   'host.list_methods': (pool) => pool.schema.listMethods(),
   'host.get_server_certificate': (pool, [host]) => {

@@ -4,6 +4,7 @@
  * objects), current_operations while the operation's task runs, durations from the fleet.
  */
 import { randomUUID } from 'node:crypto'
+import { placesOnOneNode } from '../numa-plugin'
 import { endSimConsole } from '../rfb'
 import { SimXapiError, type SimRecord, type SimValue } from '../model'
 import { newRef } from './db'
@@ -176,7 +177,10 @@ export function place(pool: PoolState, vmRef: string, hostRef: string, power: 'R
   })
   const vcpus = num(vm['VCPUs_at_startup']) || 1
   const nodes = pool.hostSpec(hostRef)?.numa.nodes ?? 1
+  // xenopsd places the new domain on one node under best_effort; under 'any' its memory is striped
+  const oneNode = nodes <= 1 || placesOnOneNode(host)
   const node = nodes > 1 ? pool.allocDomid(`${hostRef}/numa`) % nodes : 0
+  const nodeMemory = oneNode ? { [String(node)]: mem } : Object.fromEntries(Array.from({ length: nodes }, (_, n) => [String(n), Math.floor(mem / nodes)]))
   updateMetrics(pool, updated, {
     start_time: now,
     install_time: now,
@@ -185,9 +189,9 @@ export function place(pool: PoolState, vmRef: string, hostRef: string, power: 'R
     VCPUs_number: vcpus,
     VCPUs_utilisation: Object.fromEntries(Array.from({ length: vcpus }, (_, i) => [String(i), 0])),
     state: [],
-    numa_optimised: true,
-    numa_nodes: 1,
-    numa_node_memory: { [String(node)]: mem },
+    numa_optimised: oneNode,
+    numa_nodes: oneNode ? 1 : nodes,
+    numa_node_memory: nodeMemory,
   })
   setDevicesAttached(pool, updated, true)
   refreshAllowedOperations(pool, vmRef)

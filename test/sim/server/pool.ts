@@ -35,6 +35,12 @@ export class PoolState {
   /** called after a toolstack restart (the HTTP layer cuts open connections) */
   onRestart: () => void = () => {}
   private nextDomid = new Map<string, number>()
+  /**
+   * The NUMA policy each running domain was built under (xenopsd places a VM when it starts; a
+   * later host.set_numa_affinity_policy leaves running domains as they are). Keyed by VM ref; the
+   * entry holds only while the VM keeps that domid (a restart is a new build under the new policy).
+   */
+  readonly numaBootPolicy = new Map<string, { domid: number; policy: string }>()
   /** listening host servers: cache warming runs only while the pool is served */
   private served = 0
   private warming: Promise<void> | undefined
@@ -134,7 +140,13 @@ export class PoolState {
   }
 
   allocDomid(hostRef: string): number {
-    const n = (this.nextDomid.get(hostRef) ?? 0) + 1
+    let highest = this.nextDomid.get(hostRef)
+    if (highest === undefined) {
+      // the fleet's running VMs already hold domids on this host: a new domain never reuses one
+      highest = 0
+      for (const vm of this.db.table('VM').values()) if (vm['resident_on'] === hostRef && typeof vm['domid'] === 'number') highest = Math.max(highest, vm['domid'])
+    }
+    const n = highest + 1
     this.nextDomid.set(hostRef, n)
     return n
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { buildHostNuma } from '../../../shared/numa/model'
-import { cpusOfVm, hostLayout, memSegments, numastat, unhomedVms, vmHue } from '../../../renderer/src/views/numa/layout'
+import { cpusOfVm, floatingNote, hostLayout, memSegments, numastat, unhomedVms, vmHue } from '../../../renderer/src/views/numa/layout'
 import { GiB, hostRecord, pluginDoc, vcpuRows, vmRecord } from './helpers'
 
 // 2 sockets × 2 nodes (sub-NUMA), 8 cores SMT2 per socket, split numbering
@@ -10,6 +10,8 @@ const model = buildHostNuma({
   vms: [
     { ref: 'OpaqueRef:a', vm: vmRecord({ name: 'a', vcpus: 2, memGiB: 4, domid: 1 }), metrics: { numa_nodes: 1, numa_node_memory: { '2': 4 * GiB } } },
     { ref: 'OpaqueRef:b', vm: vmRecord({ name: 'b', vcpus: 2, memGiB: 4, domid: 2 }) },
+    // memory on node 1 but no affinity: what a VM started under 'any' whose memory fitted one node looks like
+    { ref: 'OpaqueRef:c', vm: vmRecord({ name: 'c', vcpus: 4, memGiB: 4, domid: 3 }), metrics: { numa_nodes: 1, numa_node_memory: { '1': 4 * GiB } } },
   ],
   plugin: {
     kind: 'answer',
@@ -27,7 +29,7 @@ const model = buildHostNuma({
         [21, 21, 10, 11],
         [21, 21, 11, 10],
       ],
-      vcpus: [...vcpuRows('a', 1, 2, 'all', '8-11,24-27'), ...vcpuRows('b', 2, 2, 'all', 'all')],
+      vcpus: [...vcpuRows('a', 1, 2, 'all', '8-11,24-27'), ...vcpuRows('b', 2, 2, 'all', 'all'), ...vcpuRows('c', 3, 4, 'all', 'all')],
     }),
   },
 })
@@ -47,6 +49,22 @@ describe('NUMA view layout', () => {
     const l = hostLayout(model)
     expect(l[1]?.nodes[0]?.vms.map((v) => v.name)).toEqual(['a'])
     expect(unhomedVms(model).map((v) => v.name)).toEqual(['b'])
+  })
+  it("a node's vCPU count agrees with the VMs it lists: vCPUs no affinity keeps there are counted apart and said", () => {
+    const l = hostLayout(model)
+    const node1 = l[0]?.nodes[1]
+    expect(node1?.vms.map((v) => v.name)).toEqual(['c'])
+    expect(node1?.node.vcpusAffine).toBe(0)
+    expect(node1?.floatingVcpus).toBe(4)
+    const c = model.vms.find((v) => v.name === 'c')
+    if (!c) throw new Error('vm c')
+    expect(c.vcpusOnNode).toBe(0)
+    expect(floatingNote(c)).toBe('vCPUs not pinned to a node')
+    const a = model.vms.find((v) => v.name === 'a')
+    if (!a) throw new Error('vm a')
+    expect(a.vcpusOnNode).toBe(2)
+    expect(floatingNote(a)).toBe('')
+    for (const nl of l.flatMap((s) => s.nodes)) expect(nl.node.vcpusAffine + nl.floatingVcpus).toBe(nl.vms.reduce((n, v) => n + v.vcpusAtStartup, 0))
   })
   it('splits a node memory bar into VMs, other and free', () => {
     const node2 = model.nodes.find((n) => n.id === 2)
@@ -77,6 +95,7 @@ describe('NUMA view layout', () => {
     expect(rows.map((r) => [r.vm.name, r.perNode.map((b) => b / GiB), r.source])).toEqual([
       ['a', [0, 0, 4, 0], 'xapi'],
       ['b', [1, 1, 1, 1], 'derived'],
+      ['c', [0, 4, 0, 0], 'xapi'],
     ])
   })
 })

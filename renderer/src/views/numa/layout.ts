@@ -15,6 +15,8 @@ export interface NodeLayout {
   cores: CoreCell[]
   /** VMs whose home is exactly this node */
   vms: VmNuma[]
+  /** vCPUs of those VMs that no affinity keeps on this node (they may run on any node): not in node.vcpusAffine */
+  floatingVcpus: number
   segments: MemSegment[]
 }
 export interface SocketLayout {
@@ -91,10 +93,18 @@ export function hostLayout(model: HostNuma, selectedRef: string | null = null): 
   const sockets = new Map<number | null, NodeLayout[]>()
   for (const node of model.nodes) {
     const vms = model.vms.filter((v) => v.homeNodes.length === 1 && v.homeNodes[0] === node.id)
-    const entry: NodeLayout = { node, cores: coresOf(node, model.pcpus), vms, segments: memSegments(node, model.vms, selectedRef) }
+    const floatingVcpus = vms.reduce((a, v) => a + Math.max(0, v.vcpusAtStartup - v.vcpusOnNode), 0)
+    const entry: NodeLayout = { node, cores: coresOf(node, model.pcpus), vms, floatingVcpus, segments: memSegments(node, model.vms, selectedRef) }
     sockets.set(node.socket, [...(sockets.get(node.socket) ?? []), entry])
   }
   return [...sockets.entries()].map(([socket, nodes]) => ({ socket, nodes })).sort((a, b) => (a.socket ?? 99) - (b.socket ?? 99))
+}
+
+/** '2 vCPUs not pinned to a node' for a VM homed by its memory whose vCPUs (some or all) may run anywhere; '' when all stay */
+export function floatingNote(vm: VmNuma): string {
+  const free = vm.vcpusAtStartup - vm.vcpusOnNode
+  if (free <= 0 || vm.homeNodes.length !== 1) return ''
+  return free === vm.vcpusAtStartup ? 'vCPUs not pinned to a node' : `${free} of ${vm.vcpusAtStartup} vCPUs not pinned to a node`
 }
 
 /** VMs not homed on one node: spanning, interleaved, or unknown. */
