@@ -6,19 +6,40 @@
  * Layout (schema.ts, migration 3 → 4):
  *   perf_series  (id, connection_id, kind, uuid, ds)       one row per data source of an object
  *   perf_block   (series, res, t0, data)                    360 slots of one resolution from t0:
- *                60 s → 6 h, 3600 s → 15 days, 86400 s → 360 days; `data` = deflated Float32 (NaN = no value)
+ *                60 s → 6 h, 3600 s → 15 days, 86400 s → 360 days; `data` = one encoded block (below)
  *   perf_cursor  (host_uuid, connection_id, end_t)         end of the last /rrd_updates answer stored
  *
  * A value lives in a slot chosen by its time, so writing the same row twice (an answer that repeats
  * its first row, a restart that asks again from the stored cursor) can never duplicate it. A NaN
- * never overwrites a number. Values are held in memory until `flush()` writes the dirty blocks and
- * the cursors in one transaction: the cursor on disk never runs ahead of the data on disk.
+ * never overwrites a number. Values are held in memory (only the slots written) until `flush()`
+ * writes the dirty blocks and the cursors in one transaction: the cursor on disk never runs ahead
+ * of the data on disk, and a crash loses nothing the host still has (its 60 s archive holds 2 h).
+ *
+ * Block encoding (v2): byte 0xFF (a raw deflate stream never starts with it: block type 11 is
+ * reserved), byte 2, the block's lowest value and its step (two float64), then the 360 slots as
+ * 16-bit codes (value = low + code × step, 0xFFFF = no value), high bytes first then low bytes,
+ * deflated. A value is off by at most half a step = 1/131068 of the block's range (a constant series
+ * is exact), far below a pixel of any graph; re-encoding a block whose range widened can add half of
+ * the new step each time. Blocks of session 3 (v1: deflated Float32) are still read.
+ *
+ * Size, measured by test/bench/perf.bench.ts (`npm run bench perf`, 2026-12-07, load1 ≈ 17) on the
+ * simulator's series for 48 running VMs of the many-pools fleet × 30 days, scaled to 20,000 VMs
+ * (18.3 standard sources per VM, 16.1 kept: what the default graphs and the overview draw):
+ *   session 3 (v1, every source):   20,000 VMs × 30 days of 60 s rows ≈ 47 GiB
+ *   now (v2, drawn sources only):   1.93 bytes per value, 44.6 KB per VM-day → ≈ 25 GiB
+ *   hourly rows ≈ 200 bytes per VM-day, daily ≈ 2 bytes; the SQLite file is ≈ 1.3–1.6 × the blocks.
+ * So 30 days of 60 s rows for 20,000 VMs cannot fit the default 2 GiB bound (≈ 1.5 days of them do,
+ * ≈ 190 days of hourly rows, 5 years of daily ones; 30 days of 60 s rows fit up to ≈ 1,400 VMs). The
+ * bound always holds instead, and it is shared by resolution so the newest minutes are never what
+ * goes first: when the blocks exceed `maxBytes`, the resolution most over its share (60 s 50 %,
+ * hourly 35 %, daily 15 %; a share one resolution does not use is free for the others) gives up its
+ * oldest blocks — 60 s and hourly ones averaged into the next coarser resolution, daily ones deleted.
+ * Sizes are counted as blocks are written (one SUM at the first need), so pruning never scans the table.
  *
  * Kept: 60 s rows for `keep60sDays` (default 30), then averaged into hourly rows (kept
- * `keepHourlyDays`, default 400), then daily (`keepDailyDays`, default 1830). Bounded: when the
- * blocks exceed `maxBytes`, the oldest 60 s blocks are consolidated early, then hourly, then the
- * oldest daily ones deleted. Runs on the main thread's connection (like the action history): each
- * flush / prune step is one short transaction.
+ * `keepHourlyDays`, default 400), then daily (`keepDailyDays`, default 1830), within `maxBytes`.
+ * Runs on the main thread's connection (like the action history): each flush / prune step is one
+ * short transaction.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import type Database from 'better-sqlite3'
@@ -55,32 +76,89 @@ export function slotTime(res: PerfRes, t: number): number {
   return Math.ceil(t / res) * res
 }
 
-export function encodeBlock(v: Float32Array): Buffer {
-  return deflateRawSync(Buffer.from(v.buffer, v.byteOffset, v.byteLength), { level: 1 })
+const V2 = 0xff
+const NO_CODE = 0xffff
+const LEVELS = 65534
+const V2_HEADER = 18
+
+/** a block of BLOCK_SLOTS values (NaN = no value) as stored (v2, see above) */
+export function encodeBlock(v: Float64Array | Float32Array): Buffer {
+  let lo = Infinity
+  let hi = -Infinity
+  for (let i = 0; i < BLOCK_SLOTS; i++) {
+    const x = v[i] as number
+    if (Number.isNaN(x)) continue
+    if (x < lo) lo = x
+    if (x > hi) hi = x
+  }
+  if (lo === Infinity) lo = hi = 0
+  const step = hi > lo ? (hi - lo) / LEVELS : 0
+  const codes = Buffer.allocUnsafe(BLOCK_SLOTS * 2)
+  for (let i = 0; i < BLOCK_SLOTS; i++) {
+    const x = v[i] as number
+    const c = Number.isNaN(x) ? NO_CODE : step === 0 ? 0 : Math.min(LEVELS, Math.max(0, Math.round((x - lo) / step)))
+    codes[i] = c >>> 8
+    codes[BLOCK_SLOTS + i] = c & 0xff
+  }
+  const body = deflateRawSync(codes, { level: 6 })
+  const out = Buffer.allocUnsafe(V2_HEADER + body.length)
+  out[0] = V2
+  out[1] = 2
+  out.writeDoubleLE(lo, 2)
+  out.writeDoubleLE(step, 10)
+  body.copy(out, V2_HEADER)
+  return out
 }
 
-/** a block as stored; damaged bytes read as an empty block (NaN everywhere), never a throw */
-export function decodeBlock(b: Buffer | Uint8Array): Float32Array {
+/** a block as stored (v2, or v1 = deflated Float32); damaged bytes read as an empty block (NaN everywhere), never a throw */
+export function decodeBlock(b: Buffer | Uint8Array): Float64Array {
   try {
-    const raw = inflateRawSync(b)
+    const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    if (buf[0] === V2) {
+      if (buf[1] !== 2 || buf.length < V2_HEADER) return emptyBlock()
+      const lo = buf.readDoubleLE(2)
+      const step = buf.readDoubleLE(10)
+      const codes = inflateRawSync(buf.subarray(V2_HEADER))
+      if (codes.length !== BLOCK_SLOTS * 2 || !Number.isFinite(lo) || !Number.isFinite(step)) return emptyBlock()
+      const out = new Float64Array(BLOCK_SLOTS)
+      for (let i = 0; i < BLOCK_SLOTS; i++) {
+        const c = ((codes[i] as number) << 8) | (codes[BLOCK_SLOTS + i] as number)
+        out[i] = c === NO_CODE ? Number.NaN : lo + c * step
+      }
+      return out
+    }
+    const raw = inflateRawSync(buf)
     if (raw.length !== BLOCK_SLOTS * 4) return emptyBlock()
-    const out = new Float32Array(BLOCK_SLOTS)
-    new Uint8Array(out.buffer).set(raw)
-    return out
+    const f = new Float32Array(BLOCK_SLOTS)
+    new Uint8Array(f.buffer).set(raw)
+    return Float64Array.from(f)
   } catch {
     return emptyBlock()
   }
 }
 
-export function emptyBlock(): Float32Array {
-  return new Float32Array(BLOCK_SLOTS).fill(Number.NaN)
+export function emptyBlock(): Float64Array {
+  return new Float64Array(BLOCK_SLOTS).fill(Number.NaN)
 }
+
+/** the slots of one block written since the last flush, in order (a later write of a slot wins) */
+interface PendingBlock {
+  slots: number[]
+  values: number[]
+}
+
+function applyPending(block: Float64Array, p: PendingBlock): void {
+  for (let i = 0; i < p.slots.length; i++) block[p.slots[i] as number] = p.values[i] as number
+}
+
+/** the share of `maxBytes` each resolution may keep when the history is over it */
+const SHARE: Record<PerfRes, number> = { 60: 0.5, 3600: 0.35, 86400: 0.15 }
 
 interface SeriesState {
   key: SeriesKey
   id: number | undefined
-  /** res → t0 → pending values (NaN = not written) */
-  pending: Map<PerfRes, Map<number, Float32Array>>
+  /** res → t0 → the slots written since the last flush */
+  pending: Map<PerfRes, Map<number, PendingBlock>>
 }
 
 export interface PerfReadResult {
@@ -103,6 +181,8 @@ export class PerfHistory {
   private readonly pendingCursors = new Map<string, { connectionId: string; end: number }>()
   private readonly knownObjects = new Set<string>()
   private knownLoaded = false
+  /** bytes stored per resolution (undefined until first needed) */
+  private bytes: Record<PerfRes, number> | undefined
   private readonly st: {
     insertSeries: Database.Statement
     seriesId: Database.Statement
@@ -153,8 +233,9 @@ export class PerfHistory {
     const st = slotTime(res, t)
     const t0 = blockStart(res, st)
     let block = byT0.get(t0)
-    if (!block) byT0.set(t0, (block = emptyBlock()))
-    block[(st - t0) / res] = v
+    if (!block) byT0.set(t0, (block = { slots: [], values: [] }))
+    block.slots.push((st - t0) / res)
+    block.values.push(v)
   }
 
   /** the collector stored every row of a host's answer up to `end` (host clock) */
@@ -196,11 +277,10 @@ export class PerfHistory {
           for (const [t0, block] of byT0) {
             const row = this.st.getBlock.get(s.id, res, t0) as { data: Buffer } | undefined
             const merged = row ? decodeBlock(row.data) : emptyBlock()
-            for (let i = 0; i < BLOCK_SLOTS; i++) {
-              const v = block[i] as number
-              if (!Number.isNaN(v)) merged[i] = v
-            }
-            this.st.putBlock.run(s.id, res, t0, encodeBlock(merged))
+            applyPending(merged, block)
+            const data = encodeBlock(merged)
+            this.st.putBlock.run(s.id, res, t0, data)
+            this.grew(res, data.length - (row?.data.length ?? 0))
             written++
           }
         }
@@ -222,8 +302,8 @@ export class PerfHistory {
   }
 
   /** blocks of one series and resolution overlapping [from, to], stored merged with pending */
-  private blocks(uuid: string, ds: string, res: PerfRes, from: number, to: number): Map<number, Float32Array> {
-    const out = new Map<number, Float32Array>()
+  private blocks(uuid: string, ds: string, res: PerfRes, from: number, to: number): Map<number, Float64Array> {
+    const out = new Map<number, Float64Array>()
     const k = this.series.get(`${uuid}\u0000${ds}`)
     let id = k?.id
     if (id === undefined) {
@@ -239,7 +319,7 @@ export class PerfHistory {
       for (const [t0, b] of pending) {
         if (t0 < lo || t0 > hi) continue
         const base = out.get(t0) ?? emptyBlock()
-        for (let i = 0; i < BLOCK_SLOTS; i++) if (!Number.isNaN(b[i] as number)) base[i] = b[i] as number
+        applyPending(base, b)
         out.set(t0, base)
       }
     }
@@ -321,9 +401,29 @@ export class PerfHistory {
     return best
   }
 
+  /** bytes of stored blocks per resolution: summed once, then counted as blocks are written and removed */
+  private sizes(): Record<PerfRes, number> {
+    if (!this.bytes) {
+      const b: Record<PerfRes, number> = { 60: 0, 3600: 0, 86400: 0 }
+      for (const r of this.db.prepare('SELECT res, total(length(data)) AS n FROM perf_block GROUP BY res').iterate() as Iterable<{ res: number; n: number }>) if (r.res === 60 || r.res === 3600 || r.res === 86400) b[r.res] = r.n
+      this.bytes = b
+    }
+    return this.bytes
+  }
+
+  private grew(res: PerfRes, delta: number): void {
+    if (this.bytes) this.bytes[res] += delta
+  }
+
   /** bytes of stored blocks */
   sizeBytes(): number {
-    return (this.db.prepare('SELECT total(length(data)) AS n FROM perf_block').get() as { n: number }).n
+    const b = this.sizes()
+    return b[60] + b[3600] + b[86400]
+  }
+
+  /** bytes of stored blocks of one resolution */
+  sizeOf(res: PerfRes): number {
+    return this.sizes()[res]
   }
 
   /** a 60 s or hourly block averaged into the next coarser resolution, merged where that has no value */
@@ -344,7 +444,8 @@ export class PerfHistory {
         a.n++
         acc.set(ct, a)
       }
-      const touched = new Map<number, Float32Array>()
+      const touched = new Map<number, Float64Array>()
+      const sizesBefore = new Map<number, number>()
       for (const [ct, a] of acc) {
         const t0 = blockStart(coarse, ct)
         let b = touched.get(t0)
@@ -352,16 +453,23 @@ export class PerfHistory {
           const row = getBlock.get(r.series, coarse, t0) as { data: Buffer } | undefined
           b = row ? decodeBlock(row.data) : emptyBlock()
           touched.set(t0, b)
+          sizesBefore.set(t0, row?.data.length ?? 0)
         }
         const i = (ct - t0) / coarse
         if (Number.isNaN(b[i] as number)) b[i] = a.s / a.n
       }
-      for (const [t0, b] of touched) put.run(r.series, coarse, t0, encodeBlock(b))
+      for (const [t0, b] of touched) {
+        const data = encodeBlock(b)
+        put.run(r.series, coarse, t0, data)
+        this.grew(coarse, data.length - (sizesBefore.get(t0) ?? 0))
+        sizesBefore.set(t0, data.length)
+      }
       del.run(r.series, r.res, r.t0)
+      this.grew(r.res, -r.data.length)
     }
   }
 
-  /** age limits, then the size bound; each step one short transaction */
+  /** age limits, then the size bound shared by resolution; each step one short transaction */
   prune(now = this.now()): PruneReport {
     let consolidated = 0
     let deleted = 0
@@ -371,27 +479,32 @@ export class PerfHistory {
       if (rows.length > 0) this.db.transaction(() => this.consolidate(rows))()
       return rows.length
     }
+    const dropDaily = (before: number): number => {
+      const gone = this.db.prepare('DELETE FROM perf_block WHERE res = 86400 AND t0 < ? RETURNING length(data) AS n').all(before) as { n: number }[]
+      for (const g of gone) this.grew(86400, -g.n)
+      return gone.length
+    }
     // a block goes once its last slot is older than the limit
     const age = (res: PerfRes, days: number): number => now - days * 86400 - res * BLOCK_SLOTS
     for (let n; (n = step(60, age(60, this.limits.keep60sDays))) > 0; ) consolidated += n
     for (let n; (n = step(3600, age(3600, this.limits.keepHourlyDays))) > 0; ) consolidated += n
-    deleted += this.db.prepare('DELETE FROM perf_block WHERE res = 86400 AND t0 < ?').run(age(86400, this.limits.keepDailyDays)).changes
-    let bytes = this.sizeBytes()
-    for (const res of [60, 3600] as const) {
-      while (bytes > this.limits.maxBytes) {
-        const oldest = this.db.prepare('SELECT min(t0) AS t0 FROM perf_block WHERE res = ?').get(res) as { t0: number | null }
-        if (oldest.t0 === null) break
-        consolidated += step(res, oldest.t0 + 1)
-        bytes = this.sizeBytes()
-      }
+    deleted += dropDaily(age(86400, this.limits.keepDailyDays))
+    // the size bound: the resolution most over its share gives up its oldest blocks
+    const max = this.limits.maxBytes
+    for (let bytes = this.sizeBytes(); bytes > max; ) {
+      const b = this.sizes()
+      const res = PERF_RESOLUTIONS.filter((r) => b[r] > 0).sort((x, y) => b[y] - SHARE[y] * max - (b[x] - SHARE[x] * max))[0]
+      if (res === undefined) break
+      // its oldest time slice (at most 500 blocks a step, so it stops as soon as it fits)
+      const oldest = (this.db.prepare('SELECT min(t0) AS t0 FROM perf_block WHERE res = ?').get(res) as { t0: number | null }).t0
+      if (oldest === null) break
+      if (res === 86400) deleted += dropDaily(oldest + 1)
+      else consolidated += step(res, oldest + 1)
+      const after = this.sizeBytes()
+      if (after >= bytes) break // nothing left that makes it smaller
+      bytes = after
     }
-    while (bytes > this.limits.maxBytes) {
-      const oldest = this.db.prepare('SELECT min(t0) AS t0 FROM perf_block').get() as { t0: number | null }
-      if (oldest.t0 === null) break
-      deleted += this.db.prepare('DELETE FROM perf_block WHERE t0 = ?').run(oldest.t0).changes
-      bytes = this.sizeBytes()
-    }
-    return { consolidated, deleted, bytes }
+    return { consolidated, deleted, bytes: this.sizeBytes() }
   }
 
   /** everything of a connection: series, blocks, cursors (privacy: "forget") */
@@ -405,6 +518,7 @@ export class PerfHistory {
     for (const [k, c] of this.pendingCursors) if (c.connectionId === connectionId) this.pendingCursors.delete(k)
     this.knownObjects.clear()
     this.knownLoaded = false
+    this.bytes = undefined
   }
 }
 

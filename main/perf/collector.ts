@@ -14,12 +14,17 @@
  * and daily history, and one hourly and one daily /rrd_updates do the same for its resident VMs; a VM
  * first seen later (started, migrated in) gets its own dump (/vm_rrd, one at a time for the whole app).
  * Errors back off per host (60 s × 2ⁿ, at most 15 min) and say why in `status()`. `pause()` stops all.
+ * The history keeps every source of a host and, of a VM, what its default graphs, the overview and
+ * its custom graphs (pool.gui_config) draw (shared/perf/graphs.ts isHistorySource / customSources).
+ * It is written every 15 minutes: the cursor is written with the data, and a host keeps its 60 s
+ * rows for 2 hours, so a crash in between loses nothing (the restart asks again from the cursor).
  */
 import type { ObjectRecord } from '../../shared/model/diff'
 import type { PerfHistory, PerfKind, PerfRes } from '../cache/perf'
 import { slotTime } from '../cache/perf'
 import type { PoolGraph, Unsubscribe } from '../pools/api'
 import { httpGet, type PoolHttpContext } from '../xapi/http'
+import { customSources, isHistorySource } from '../../shared/perf/graphs'
 import { parseRrdDump, parseRrdUpdates, type RrdUpdates } from './rrd'
 import { summarise, type ObjectSummary } from './summary'
 
@@ -108,6 +113,7 @@ export class RrdCollector {
   private readonly liveListeners = new Set<(u: LiveUpdate) => void>()
   private readonly dumpQueue: { connectionId: string; uuid: string; address: string }[] = []
   private readonly dumpQueued = new Set<string>()
+  private readonly custom = new Map<string, { gui: unknown; sources: Map<string, Set<string>> }>()
   private dumping = false
   private paused = false
   private closed = false
@@ -127,7 +133,7 @@ export class RrdCollector {
   constructor(private readonly opts: CollectorOptions) {
     this.feedMs = opts.feedMs ?? 60_000
     this.liveMs = opts.liveMs ?? 5_000
-    this.flushMs = opts.flushMs ?? 5 * 60_000
+    this.flushMs = opts.flushMs ?? 15 * 60_000
     this.pruneMs = opts.pruneMs ?? 3_600_000
     this.now = opts.now ?? (() => Date.now())
     this.log = opts.log ?? (() => {})
@@ -325,7 +331,9 @@ export class RrdCollector {
       if (feed && hist && o.kind === 'vm' && !hist.knows(uuid)) this.queueDump(h, uuid)
       if (hist) {
         const key = { connectionId: h.connectionId, kind: o.kind, uuid, ds: '' }
+        const custom = o.kind === 'vm' ? this.customOf(h.connectionId).get(uuid) : undefined
         for (const c of o.cols) {
+          if (!isHistorySource(o.kind, c.ds) && !custom?.has(c.ds)) continue
           key.ds = c.ds
           const k = { ...key }
           if (u.step < 60) {
@@ -364,6 +372,17 @@ export class RrdCollector {
     }
   }
 
+  /** VM sources in custom graphs of a pool (its gui_config), computed again when gui_config changes */
+  private customOf(connectionId: string): Map<string, Set<string>> {
+    const pool = [...(this.opts.pools.graph(connectionId)?.all('pool').values() ?? [])][0]
+    const gui = pool?.['gui_config']
+    const cached = this.custom.get(connectionId)
+    if (cached && cached.gui === gui) return cached.sources
+    const sources = gui && typeof gui === 'object' ? customSources(gui as Record<string, string>) : new Map<string, Set<string>>()
+    this.custom.set(connectionId, { gui, sources })
+    return sources
+  }
+
   // ---------------------------------------------------------------------------------------------
   // VM dumps on first sight
 
@@ -385,7 +404,7 @@ export class RrdCollector {
           if (!hist || hist.knows(job.uuid)) return
           const dump = parseRrdDump(await this.get(job.connectionId, job.address, '/vm_rrd', { uuid: job.uuid, json: true }))
           this.counters.dumps++
-          storeDump(hist, job.connectionId, 'vm', job.uuid, dump)
+          storeDump(hist, job.connectionId, 'vm', job.uuid, dump, this.customOf(job.connectionId).get(job.uuid))
         } catch (e) {
           this.log(`perf: the RRD of VM ${job.uuid} could not be read: ${(e as Error).message}`)
         } finally {
@@ -497,12 +516,13 @@ export function resolutionOf(step: number): PerfRes {
 }
 
 /** the AVERAGE archives of a full dump (5 s ones are left out: the feed's 60 s rows cover them) */
-function storeDump(hist: PerfHistory, connectionId: string, kind: PerfKind, uuid: string, dump: ReturnType<typeof parseRrdDump>): void {
+function storeDump(hist: PerfHistory, connectionId: string, kind: PerfKind, uuid: string, dump: ReturnType<typeof parseRrdDump>, custom?: Set<string>): void {
   for (const a of dump.archives) {
     if (a.cf !== 'AVERAGE' || a.resolution < 60) continue
     const res = resolutionOf(a.resolution)
     const n = dump.ds.length
     dump.ds.forEach((d, c) => {
+      if (!isHistorySource(kind, d.name) && !custom?.has(d.name)) return
       const key = { connectionId, kind, uuid, ds: d.name }
       for (let r = 0; r < a.rows; r++) hist.put(key, res, a.times[r] ?? 0, a.data[r * n + c] ?? Number.NaN)
     })

@@ -149,6 +149,29 @@ export function defaultGraphs(kind: PerfKind, available: readonly string[]): Gra
   return out
 }
 
+/**
+ * Whether the local history keeps a data source (main/cache/perf.ts): every source of a host (a
+ * handful of hosts per pool), and of a VM what its default graphs and the fleet overview draw. A VM
+ * source in a custom graph (gui_config) is kept too: the collector asks `customSources`.
+ */
+export function isHistorySource(kind: PerfKind, ds: string): boolean {
+  if (kind === 'host') return true
+  return /^(cpu\d+|cpu_usage|memory|memory_internal_free|vif_\d+_(rx|tx)|vbd_[a-z0-9]+_(read|write|iops_read|iops_write|read_latency|write_latency))$/.test(ds)
+}
+
+/** the data sources of every VM's custom graphs in a pool's gui_config, by VM uuid (raw names, as XenCenter stores them) */
+export function customSources(gui: Record<string, string>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>()
+  for (const [k, v] of Object.entries(gui)) {
+    const m = /^XenCenter\.GraphLayout\.\d+\.vm\.([A-Za-z0-9_-]+)$/.exec(k)
+    if (!m?.[1]) continue
+    let set = out.get(m[1])
+    if (!set) out.set(m[1], (set = new Set()))
+    for (const d of v.split(',')) set.add(d.trim())
+  }
+  return out
+}
+
 /** how a data source is named in a legend ("CPU 0", "NIC 1 receive", "xvda read"…) */
 export function labelOf(ds: string): string {
   let m: RegExpExecArray | null

@@ -95,6 +95,11 @@ describe('RRD collector → performance history', () => {
     expect(week.times.length).toBeGreaterThanOrEqual(160)
     const year = perf.read(vmUuid, ['cpu0'], now - 365 * 86400, now, 86400)
     expect(year.times.length).toBeGreaterThan(300)
+    // kept: what a graph or the overview draws; a VM's memory_target is drawn by none, a host keeps every source
+    const kept = perf.sourcesOf(vmUuid).map((s) => s.ds)
+    expect(kept).toEqual(expect.arrayContaining(['cpu0', 'cpu_usage', 'memory']))
+    expect(kept).not.toContain('memory_target')
+    expect(perf.sourcesOf(hostUuid).map((s) => s.ds)).toEqual(expect.arrayContaining(['cpu_avg', 'memory_total_kib', 'running_vcpus']))
     firstEnd = c.status().find((s) => s.hostUuid === hostUuid)?.lastEnd ?? 0
     expect(firstEnd).toBeGreaterThan(now - 120)
     // the overview's figures come with the feed
@@ -189,4 +194,83 @@ describe('RRD collector → performance history', () => {
     await c.close()
     await cache.close()
   }, 60_000)
+  it('pauses: nothing is asked while paused, even when every feed and the watched VM are due; resume asks again', async () => {
+    const cache = openInventoryCache({ dataDir: mkdtempSync(join(tmpdir(), 'xp-perf-pause-')), mode: 'inline' })
+    let clock = Date.now()
+    const c = collector(cache, { now: () => clock })
+    for (let i = 0; i < 100 && !(c.status().length === 2 && c.status().every((s) => s.lastEnd !== undefined)); i++) {
+      clock += 1000
+      c.tick()
+      await c.idle()
+    }
+    c.watch('w-pause', connId, [uuidOf('VM', tp.refs.running)])
+    c.pause(true)
+    const before = { ...c.counters }
+    // ten minutes later: every host's feed and the watched VM's 5 s poll are long due
+    for (let i = 0; i < 10; i++) {
+      clock += 60_000
+      c.watch('w-pause', connId, [uuidOf('VM', tp.refs.running)])
+      c.tick()
+      await c.idle()
+    }
+    expect(c.counters).toEqual(before)
+    c.pause(false)
+    c.tick()
+    await c.idle()
+    expect(c.counters.feeds).toBe(before.feeds + 2)
+    expect(c.counters.lives).toBeGreaterThan(before.lives)
+    await c.close()
+    await cache.close()
+  }, 120_000)
+
+  it('reads the whole RRD (/vm_rrd) of a VM first seen after its host (started later), once', async () => {
+    const cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+    const halted = tp.refs.halted
+    const vmUuid = uuidOf('VM', halted)
+    expect(cache.perf?.knows(vmUuid)).toBe(false)
+    await h.manager.callAsync(connId, 'VM.start', [halted, false, false])
+    let clock = Date.now()
+    const c = collector(cache, { now: () => clock })
+    const dumps: string[] = []
+    type Get = (connectionId: string, address: string, path: string, query: Record<string, unknown>) => Promise<string>
+    const spy = c as unknown as { get: Get }
+    const origGet = spy.get.bind(c)
+    spy.get = (connectionId, address, path, query) => {
+      if (path === '/vm_rrd') dumps.push(String(query['uuid']))
+      return origGet(connectionId, address, path, query)
+    }
+    // feeds a minute apart until the new VM's dump was read (the host already known: no first-sight dump)
+    for (let i = 0; i < 20 && dumps.length === 0; i++) {
+      clock += 61_000
+      c.tick()
+      await c.idle()
+      c.tick()
+      await c.idle()
+    }
+    expect(dumps).toEqual([vmUuid])
+    // more feeds (its rows are still empty: it has just started): it is not read again
+    for (let i = 0; i < 3; i++) {
+      clock += 61_000
+      c.tick()
+      await c.idle()
+    }
+    expect(dumps).toEqual([vmUuid])
+    await c.close()
+    await cache.close()
+    await h.manager.callAsync(connId, 'VM.hard_shutdown', [halted])
+  }, 120_000)
+
+  it('keeps a VM source that only a custom graph (pool.gui_config, XenCenter keys) draws', async () => {
+    const poolRef = [...(h.manager.graph(connId)?.all('pool').keys() ?? [])][0] ?? ''
+    const vmUuid = uuidOf('VM', tp.refs.running)
+    await h.manager.call(connId, 'pool.add_to_gui_config', [poolRef, `XenCenter.GraphLayout.0.vm.${vmUuid}`, 'memory_target'])
+    await waitFor('gui_config seen', () => (h.manager.graph(connId)?.get('pool', poolRef)?.['gui_config'] as Record<string, string> | undefined)?.[`XenCenter.GraphLayout.0.vm.${vmUuid}`] === 'memory_target', 10_000)
+    const cache = openInventoryCache({ dataDir: mkdtempSync(join(tmpdir(), 'xp-perf-custom-')), mode: 'inline' })
+    const c = collector(cache)
+    await fed(c)
+    expect(cache.perf?.sourcesOf(vmUuid).map((s) => s.ds)).toContain('memory_target')
+    await c.close()
+    await cache.close()
+    await h.manager.call(connId, 'pool.remove_from_gui_config', [poolRef, `XenCenter.GraphLayout.0.vm.${vmUuid}`])
+  }, 120_000)
 })

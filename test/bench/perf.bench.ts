@@ -1,0 +1,177 @@
+/**
+ * Performance graphs benchmarks (issue 16; `npm run bench perf`, or one part:
+ * `node --import tsx --expose-gc test/bench/perf.bench.ts size|frame|collector`). Prints BENCH lines,
+ * each with its named baseline and the 1-minute load average it was taken under (the machine is shared:
+ * a figure taken at load1 ≫ 2 should be taken again on a quiet machine).
+ *
+ * size       history size for 20,000 VMs × 30 days at 60 s. Written through the product's own
+ *            PerfHistory (main/cache/perf.ts: put + flush into an SQLite file, the sources the collector
+ *            keeps) for a sample of VMs of the many-pools fleet with the simulator's series, then scaled
+ *            to 20,000 VMs (blocks are per series: size is linear in the number of VMs). Baseline: the
+ *            session-3 design (every source, deflated Float32 blocks) on the same values. Also the hourly
+ *            (400 days) and daily (5 years) tiers, and how much of each fits in the default 2 GiB bound.
+ * frame      drawing a week of 60 s points (10,080) × 8 series in Chromium: uPlot (what the Performance
+ *            tab uses) against Chart.js 4 (the next-best library considered), each configured its fastest
+ *            way; main-thread time of one full redraw with new data (median and p95 of 40). Goal ≤ 16 ms.
+ *            Chart.js is not a dependency of XenPilot: it is taken from wherever Node resolves `chart.js`
+ *            (e.g. `npm i --no-save chart.js@4`, or NODE_PATH=<dir>/node_modules); without it the line
+ *            says so.
+ * collector  collector CPU for the many-pools fleet (50 pools, 100 hosts, 20,000 VMs of which the
+ *            running ones report) with the fleet overview open (perf.overview built every 60 s as
+ *            FleetPerf polls it): the simulator runs in its own process; this process connects all 50
+ *            pools, runs the collector (first sight, then the 60 s feed) and counts its own CPU in a
+ *            steady window after first sight. Goal ≤ 3 % of one core.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { loadavg, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { deflateRawSync } from 'node:zlib'
+import Database from 'better-sqlite3'
+import { BLOCK_SLOTS, PerfHistory, type PerfRes } from '../../main/cache/perf'
+import { migrate } from '../../main/cache/schema'
+import { isHistorySource } from '../../shared/perf/graphs'
+import { buildFleet } from '../sim/fleet'
+import type { SimPoolSpec, SimRecord } from '../sim/model'
+import { sourcesOf } from '../sim/rrd'
+
+const GiB = 1024 ** 3
+const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10
+function bench(name: string, value: number, unit: string, baseline: { name: string; value: number | null }, extra: Record<string, unknown> = {}): void {
+  const ratio = baseline.value ? Math.round((value / baseline.value) * 1000) / 1000 : null
+  console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 1000) / 1000, unit, baseline: baseline.name, baselineValue: baseline.value, ratio, ...extra, load1: load1() })}`)
+}
+const parts = process.argv.slice(2)
+const wanted = (p: string): boolean => parts.length === 0 || parts.includes(p)
+
+// -------------------------------------------------------------------------------------------------
+// size
+
+function runningVms(): { pool: SimPoolSpec; rec: SimRecord }[] {
+  const out: { pool: SimPoolSpec; rec: SimRecord }[] = []
+  for (const pool of buildFleet('many-pools').pools)
+    for (const rec of pool.objects.get('VM')?.values() ?? []) if (rec['is_a_template'] !== true && rec['is_a_snapshot'] !== true && rec['is_control_domain'] !== true && rec['power_state'] === 'Running') out.push({ pool, rec })
+  return out
+}
+
+/** the session-3 block: deflated Float32 (level 1) */
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000
+
+function v1Block(v: Float32Array): number {
+  return deflateRawSync(Buffer.from(v.buffer, v.byteOffset, v.byteLength), { level: 1 }).length
+}
+
+function sizeBench(): void {
+  const SAMPLE = 48
+  const DAYS = 30
+  const FLEET_VMS = 20_000
+  const vms = runningVms()
+  const sample = vms.filter((_, i) => i % Math.floor(vms.length / SAMPLE) === 0).slice(0, SAMPLE)
+  const dir = mkdtempSync(join(tmpdir(), 'xp-perf-size-'))
+  const db = new Database(join(dir, 'perf.sqlite'))
+  db.pragma('journal_mode = WAL')
+  migrate(db)
+  const end = Math.floor(Date.now() / 1000 / 86400) * 86400
+  const h = new PerfHistory(db, { keep60sDays: DAYS, maxBytes: Number.MAX_SAFE_INTEGER }, () => end)
+  let baselineBytes = 0
+  let values = 0
+  let allSources = 0
+  let keptSources = 0
+  let putMs = 0
+  let flushMs = 0
+  const f32 = new Float32Array(BLOCK_SLOTS)
+  // day by day, as the collector would (its flush holds at most 15 minutes; a day here keeps memory small)
+  const series = sample.map(({ pool, rec }) => sourcesOf(pool, { kind: 'vm', rec }).filter((s) => s.standard))
+  for (const s of series) {
+    allSources += s.length
+    keptSources += s.filter((d) => isHistorySource('vm', d.name)).length
+  }
+  for (let day = DAYS; day > 0; day--) {
+    const t0 = end - day * 86400
+    sample.forEach((vm, i) => {
+      const uuid = String(vm.rec['uuid'])
+      for (const s of series[i] ?? []) {
+        const keep = isHistorySource('vm', s.name)
+        const key = { connectionId: 'bench', kind: 'vm' as const, uuid, ds: s.name }
+        for (let b = 0; b < 86400; b += BLOCK_SLOTS * 60) {
+          for (let k = 0; k < BLOCK_SLOTS; k++) f32[k] = s.series(t0 + b + (k + 1) * 60, 60)
+          baselineBytes += v1Block(f32)
+          if (!keep) continue
+          const p0 = process.cpuUsage()
+          for (let k = 0; k < BLOCK_SLOTS; k++) h.put(key, 60, t0 + b + (k + 1) * 60, f32[k] as number)
+          putMs += cpuMs(process.cpuUsage(p0))
+          values += BLOCK_SLOTS
+        }
+      }
+    })
+    const f0 = process.cpuUsage()
+    h.flush()
+    flushMs += cpuMs(process.cpuUsage(f0))
+  }
+  const bytes60 = h.sizeOf(60)
+  const perVmDay60 = bytes60 / SAMPLE / DAYS
+  const baselinePerVmDay = baselineBytes / SAMPLE / DAYS
+  const fleet60 = perVmDay60 * FLEET_VMS * DAYS
+  const extra = { sampleVms: SAMPLE, days: DAYS, scaledTo: FLEET_VMS, sourcesPerVm: Math.round((allSources / SAMPLE) * 10) / 10, keptPerVm: Math.round((keptSources / SAMPLE) * 10) / 10, bytesPerValue: Math.round((bytes60 / values) * 100) / 100 }
+  bench('perf.history.20k-vms-30d-60s', fleet60 / GiB, 'GiB', { name: 'session-3 design: every source, deflated Float32', value: (baselinePerVmDay * FLEET_VMS * DAYS) / GiB }, extra)
+  // the file holds the blocks in SQLite pages (b-tree pages are not full): the bound counts the blocks
+  db.pragma('wal_checkpoint(TRUNCATE)')
+  const file = statSync(join(dir, 'perf.sqlite')).size
+  bench('perf.history.sample-file', file / 1024 ** 2, 'MiB', { name: 'blocks stored (what maxBytes bounds)', value: h.sizeBytes() / 1024 ** 2 }, { sampleVms: SAMPLE, days: DAYS })
+  // CPU (user + system) of put() and flush(): what storing costs the collector per 60 s value
+  bench('perf.history.write-cpu', ((putMs + flushMs) / values) * 1e6, 'ns/value', { name: 'none (the collector bench holds the total)', value: null }, { putCpuMs: Math.round(putMs), flushCpuMs: Math.round(flushMs), values })
+
+  // the coarser tiers: hourly for 400 days, daily for 5 years, the same sample
+  const tiers: [PerfRes, number][] = [
+    [3600, 400],
+    [86400, 1830],
+  ]
+  for (const [res, days] of tiers) {
+    sample.forEach((vm, i) => {
+      const uuid = String(vm.rec['uuid'])
+      for (const s of series[i] ?? []) {
+        if (!isHistorySource('vm', s.name)) continue
+        const key = { connectionId: 'bench', kind: 'vm' as const, uuid, ds: s.name }
+        for (let t = end - days * 86400 + res; t <= end; t += res) h.put(key, res, t, s.series(t, res))
+      }
+    })
+    h.flush()
+  }
+  const perVmDay = { 60: perVmDay60, 3600: h.sizeOf(3600) / SAMPLE / 400, 86400: h.sizeOf(86400) / SAMPLE / 1830 }
+  // what the default 2 GiB bound holds for 20,000 VMs: each resolution within its share
+  // (main/cache/perf.ts: 60 s 50 %, hourly 35 %, daily 15 %; a share not used is free for the others)
+  const cap = 2 * GiB
+  const full = { 60: perVmDay[60] * FLEET_VMS * 30, 3600: perVmDay[3600] * FLEET_VMS * 400, 86400: perVmDay[86400] * FLEET_VMS * 1830 }
+  const share = { 60: 0.5, 3600: 0.35, 86400: 0.15 }
+  const held: Record<PerfRes, number> = { 60: 0, 3600: 0, 86400: 0 }
+  let free = cap
+  for (const r of [86400, 3600, 60] as PerfRes[]) {
+    held[r] = Math.min(full[r], share[r] * cap)
+    free -= held[r]
+  }
+  for (const r of [60, 3600, 86400] as PerfRes[]) {
+    const more = Math.min(full[r] - held[r], free)
+    held[r] += more
+    free -= more
+  }
+  for (const [r, keep, label] of [
+    [60, 30, '60s'],
+    [3600, 400, 'hourly'],
+    [86400, 1830, 'daily'],
+  ] as [PerfRes, number, string][]) {
+    bench(`perf.history.fits-2GiB.20k-vms.${label}`, held[r] / (perVmDay[r] * FLEET_VMS), 'days', { name: `the default keep (${keep} days)`, value: keep }, { bytesPerVmDay: Math.round(perVmDay[r]) })
+  }
+  db.close()
+  rmSync(dir, { recursive: true, force: true })
+}
+
+// -------------------------------------------------------------------------------------------------
+// main
+
+async function main(): Promise<void> {
+  if (wanted('size')) sizeBench()
+}
+
+await main()

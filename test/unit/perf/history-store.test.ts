@@ -1,0 +1,88 @@
+/**
+ * How the performance history stores values (main/cache/perf.ts): the compact block encoding (16-bit
+ * codes over the block's range), blocks of the earlier encoding still read, sizes counted as blocks
+ * are written, and the size bound shared by resolution so the newest 60 s rows are not what goes first.
+ */
+import { deflateRawSync } from 'node:zlib'
+import Database from 'better-sqlite3'
+import { describe, expect, it } from 'vitest'
+import { BLOCK_SLOTS, PerfHistory, decodeBlock, encodeBlock } from '../../../main/cache/perf'
+import { migrate } from '../../../main/cache/schema'
+
+const uuid = (i: number): string => `11111111-2222-3333-4444-${String(i).padStart(12, '0')}`
+
+describe('performance history blocks', () => {
+  it('keeps every value within half a step of 1/65534 of the block range; constants and gaps exact', () => {
+    const v = new Float64Array(BLOCK_SLOTS)
+    for (let i = 0; i < BLOCK_SLOTS; i++) v[i] = i % 7 === 0 ? Number.NaN : 1e9 * Math.sin(i / 9) + 3e9
+    const back = decodeBlock(encodeBlock(v))
+    let lo = Infinity
+    let hi = -Infinity
+    for (const x of v) if (!Number.isNaN(x)) [lo, hi] = [Math.min(lo, x), Math.max(hi, x)]
+    for (let i = 0; i < BLOCK_SLOTS; i++) {
+      if (Number.isNaN(v[i] as number)) expect(back[i]).toBeNaN()
+      else expect(Math.abs((back[i] as number) - (v[i] as number))).toBeLessThanOrEqual((hi - lo) / 65534 / 2 + 1e-6)
+    }
+    const memory = new Float64Array(BLOCK_SLOTS).fill(4_000_000_123)
+    expect([...decodeBlock(encodeBlock(memory))].every((x) => x === 4_000_000_123)).toBe(true)
+    expect([...decodeBlock(encodeBlock(new Float64Array(BLOCK_SLOTS).fill(Number.NaN)))].every(Number.isNaN)).toBe(true)
+  })
+
+  it('reads blocks of the earlier encoding (deflated Float32) and reads damaged bytes as an empty block', () => {
+    const f = new Float32Array(BLOCK_SLOTS).fill(Number.NaN)
+    f[3] = 0.25
+    const old = deflateRawSync(Buffer.from(f.buffer), { level: 1 })
+    const back = decodeBlock(old)
+    expect(back[3]).toBe(0.25)
+    expect(back[4]).toBeNaN()
+    expect([...decodeBlock(Buffer.from([0xff, 2, 1, 2, 3]))].every(Number.isNaN)).toBe(true)
+    expect([...decodeBlock(Buffer.from('not a block'))].every(Number.isNaN)).toBe(true)
+  })
+})
+
+describe('performance history size bound', () => {
+  const now = 1_796_601_600 // a midnight
+  function filled(): { db: Database.Database; h: PerfHistory } {
+    const db = new Database(':memory:')
+    migrate(db)
+    const h = new PerfHistory(db, { keep60sDays: 30, maxBytes: 1e12 }, () => now)
+    for (let o = 0; o < 20; o++) {
+      const key = { connectionId: 'c', kind: 'vm' as const, uuid: uuid(o), ds: 'cpu0' }
+      // a day of 60 s rows, 200 days of hourly rows (more than the 60 s ones), a year of daily rows (noisy: they do not compress away)
+      for (let t = now - 86400 + 60; t <= now; t += 60) h.put(key, 60, t, Math.abs(Math.sin(t * 7.7 + o)))
+      for (let t = now - 200 * 86400 + 3600; t <= now - 86400; t += 3600) h.put(key, 3600, t, Math.abs(Math.sin(t * 3.1 + o)))
+      for (let t = now - 365 * 86400 + 86400; t <= now - 200 * 86400; t += 86400) h.put(key, 86400, t, Math.abs(Math.sin(t * 1.3 + o)))
+    }
+    h.flush()
+    return { db, h }
+  }
+  const summed = (db: Database.Database): number => (db.prepare('SELECT total(length(data)) AS n FROM perf_block').get() as { n: number }).n
+
+  it('counts its size as it writes (the same as summing the table)', () => {
+    const { db, h } = filled()
+    expect(h.sizeBytes()).toBe(summed(db))
+    expect(h.sizeOf(3600)).toBeGreaterThan(h.sizeOf(60))
+  })
+
+  it('stays under the bound without giving up the 60 s rows first: the resolution most over its share gives up its oldest blocks', () => {
+    const { db, h } = filled()
+    const total = h.sizeBytes()
+    const max = Math.floor(total * 0.6)
+    ;(h.limits as { maxBytes: number }).maxBytes = max
+    const r = h.prune(now)
+    expect(r.bytes).toBeLessThanOrEqual(max)
+    expect(h.sizeBytes()).toBe(summed(db))
+    expect(r.bytes).toBe(summed(db))
+    // the last 6 hours are still there at 60 s for every object
+    for (let o = 0; o < 20; o++) {
+      const last = h.read(uuid(o), ['cpu0'], now - 6 * 3600, now, 60)
+      expect(last.resolution).toBe(60)
+      expect(last.times.length).toBe(360)
+    }
+    // what went first was the oldest hourly rows, averaged into daily ones (still drawn); the whole day of 60 s rows is there
+    expect(h.read(uuid(0), ['cpu0'], now - 86400, now, 60).times.length).toBe(1440)
+    const old = h.read(uuid(0), ['cpu0'], now - 200 * 86400, now - 150 * 86400, 86400)
+    expect(old.resolution).toBe(86400)
+    expect(old.times.length).toBeGreaterThanOrEqual(49)
+  })
+})
