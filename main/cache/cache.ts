@@ -450,16 +450,20 @@ export class SqliteInventoryCache implements InventoryCache {
       const objects = new Map<string, ObjectUpsert>()
       let unreadable = 0
       for (const [cls, ref, json] of loaded.rows) {
-        const record: unknown = JSON.parse(json)
-        if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+        const record = parseStoredRecord(json)
+        if (!record) {
           unreadable++
           continue
         }
-        const u: ObjectUpsert = { cls, ref, record: record as Record<string, unknown> }
+        const u: ObjectUpsert = { cls, ref, record }
         upserts.push(u)
         objects.set(ref, u)
       }
-      if (unreadable > 0) this.report({ kind: 'io-error', message: `The offline cache ${this.path} held ${unreadable} unreadable record(s) of ${connectionId}; they were skipped.` })
+      // a graph with records missing is not shown nor resumed from: the file is damaged
+      if (unreadable > 0) {
+        this.damaged(loaded.pool.meta.poolName ?? connectionId, unreadable)
+        return undefined
+      }
       const meta = loaded.pool.meta
       if (!held) {
         // Remember the graph so a later degrade/recovery can still serve and rewrite it.
@@ -536,8 +540,13 @@ export class SqliteInventoryCache implements InventoryCache {
       }
       // The stored text is what toRow() made with JSON.stringify of an object; SQLite splices it
       // in as is (no parse, no re-stringify, no string per row in main). A row that is not an
-      // object's text is skipped.
-      if (loaded.unreadable > 0) this.report({ kind: 'io-error', message: `The offline cache ${this.path} held ${loaded.unreadable} unreadable record(s) of ${connectionId}; they were skipped.` })
+      // object's text means the file is damaged: this page is not handed out (the caller's copy
+      // of the graph would miss records), the file is set aside and said.
+      if (loaded.unreadable > 0) {
+        this.damaged(loaded.pool.meta.poolName ?? connectionId, loaded.unreadable)
+        if (gen !== undefined) yield 'changed'
+        return
+      }
       const last = loaded.last
       yield { seq: loaded.pool.seq, meta: loaded.pool.meta, upsertsJson: loaded.json, count: loaded.count }
       if (loaded.rows < size || !last) return
@@ -562,14 +571,19 @@ export class SqliteInventoryCache implements InventoryCache {
       return undefined
     }
     if (!found) return undefined
-    try {
-      const record: unknown = JSON.parse(found.text)
-      if (typeof record === 'object' && record !== null && !Array.isArray(record)) return { record: record as ObjectRecord, meta: found.pool.meta }
-    } catch {
-      // reported below
-    }
-    this.report({ kind: 'io-error', message: `The offline cache ${this.path} holds an unreadable record of ${cls} ${ref} (${connectionId}); it was skipped.` })
+    const record = parseStoredRecord(found.text)
+    if (record) return { record, meta: found.pool.meta }
+    this.damaged(found.pool.meta.poolName ?? connectionId, 1)
     return undefined
+  }
+
+  /**
+   * Stored records that are not an object's JSON text (bytes damaged on disk): the file is damaged
+   * even though SQLite reads it. Set aside and said like any damaged file, never shown in part.
+   */
+  private damaged(name: string, unreadable: number): void {
+    const message = `${unreadable} stored record${unreadable === 1 ? '' : 's'} of ${name} ${unreadable === 1 ? 'is' : 'are'} not readable`
+    this.recoverFromCorruption({ op: 'batch', code: 'SQLITE_CORRUPT', message, error: Object.assign(new Error(message), { code: 'SQLITE_CORRUPT' }) })
   }
 
   private fromMemory(connectionId: string, c: ConnState): { diff: PoolDiff; meta: CachedPoolMeta } {
@@ -1016,4 +1030,14 @@ export class SqliteInventoryCache implements InventoryCache {
 /** Opens the cache in `<dataDir>/cache.sqlite`. Never throws (see status()/onProblem). */
 export function openInventoryCache(opts: CacheOptions): SqliteInventoryCache {
   return new SqliteInventoryCache(opts)
+}
+
+/** a stored record's text as the object it was written from; undefined when it is not (damaged bytes) */
+function parseStoredRecord(text: string): ObjectRecord | undefined {
+  try {
+    const v: unknown = JSON.parse(text)
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as ObjectRecord) : undefined
+  } catch {
+    return undefined
+  }
 }

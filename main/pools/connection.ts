@@ -767,6 +767,13 @@ export class PoolConnection {
   }
 
   /** restores the last-known graph (offline cache) */
+  /** the cached inventory this pool was shown from is gone (the cache file was damaged and set aside): it no longer says "as of" */
+  cacheLost(): void {
+    if (this.cachedAt === undefined || this.graph.size > 0) return
+    this.cachedAt = undefined
+    this.rt.onState(this.state())
+  }
+
   loadCached(upserts: readonly { cls: string; ref: string; record: ObjectRecord }[], token: string | undefined, cachedAt: string | undefined): void {
     this.graph.clear()
     for (const u of upserts) this.graph.upsert(u.cls, u.ref, u.record)

@@ -212,7 +212,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
       if (cached) {
         conn.loadCached(cached.diff.upserts, cached.meta.token, cached.meta.lastSyncAt)
         if (cached.diff.seq > conn.seq) conn.seq = cached.diff.seq
-      }
+      } else conn.cacheLost()
     } catch (e) {
       this.log(`cached inventory of ${conn.id} could not be read: ${(e as Error).message}`)
     }
@@ -252,7 +252,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
       pages.return?.(undefined)
       if (changed) continue
       if (!prev) {
-        // nothing cached (any more): the pool has no known objects
+        // nothing cached (any more): the pool has no known objects (a damaged file set aside took them)
+        if (this.pendingCache.delete(id)) conn.cacheLost()
         yield scope ? { connectionId: id, seq: conn.seq, reset: false, scope, upserts: [], removes: [] } : { connectionId: id, seq: conn.seq, reset: true, upserts: [], removes: [] }
         return
       }

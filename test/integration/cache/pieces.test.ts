@@ -47,6 +47,15 @@ async function reopen(): Promise<void> {
   cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
 }
 
+/** the damaged file is set aside once the writer has stopped (asynchronously) */
+async function until(ok: () => boolean): Promise<void> {
+  const end = Date.now() + 10_000
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
 function pages(id: string, size: number): (CachedPage | 'changed')[] {
   return [...{ [Symbol.iterator]: () => cache.readPages(id, size) }]
 }
@@ -97,7 +106,7 @@ describe('the cache and resets in pieces', () => {
     expect(rest).toEqual(['changed'])
   })
 
-  it('leaves out the same fields and classes whether the pages come from the file or from memory, and skips a row that is not an object', async () => {
+  it('leaves out the same fields and classes whether the pages come from the file or from memory; a row that is not an object is damage: no page that lacks it, the file set aside', async () => {
     const g = graph('c1', 12, 3, 'a')
     g.upserts.push({ cls: 'VIF', ref: 'OpaqueRef:vif', record: { uuid: 'vif' } })
     const omit = { fields: { VM: ['recommendations', 'VBDs'] }, classes: ['VIF'] }
@@ -114,39 +123,47 @@ describe('the cache and resets in pieces', () => {
     // the cache keeps the whole records
     expect(cache.load('c1')?.diff.upserts.find((u) => u.cls === 'VM')?.record.VBDs).toEqual(['OpaqueRef:c1-vbd0'])
 
-    // a stored text that is not an object's is skipped (and said), the rest of the page still comes
+    // a stored text that is not an object's: the file is damaged (issue 12 item 6). No page that
+    // lacks the record is handed out; the pages before it are followed by 'changed' (the caller
+    // drops what it staged); the file is set aside and said
     await cache.close()
     const db = new Database(join(dir, 'cache.sqlite'))
-    db.prepare("UPDATE objects SET record = 'not json' WHERE cls = 'VM' AND ref = ?").run('OpaqueRef:c1-vm00003')
+    db.prepare("UPDATE objects SET record = 'not json' WHERE cls = 'VM' AND ref = ?").run('OpaqueRef:c1-vm00007')
     db.close()
     cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
     const problems: string[] = []
     cache.onProblem((p) => problems.push(p.message))
-    const plain = pages('c1', 5).flatMap((p) => (p === 'changed' ? [] : (JSON.parse(p.upsertsJson) as ObjectUpsert[])))
-    expect(plain).toHaveLength(13)
-    expect(plain.some((u) => u.ref === 'OpaqueRef:c1-vm00003')).toBe(false)
-    expect(problems.join('\n')).toMatch(/1 unreadable record/)
+    const got = pages('c1', 5)
+    expect(got.at(-1)).toBe('changed')
+    const handed = got.slice(0, -1).flatMap((p) => (p === 'changed' ? [] : (JSON.parse(p.upsertsJson) as ObjectUpsert[])))
+    expect(handed).toHaveLength(5)
+    expect(handed.some((u) => u.ref === 'OpaqueRef:c1-vm00007')).toBe(false)
+    await until(() => problems.length > 0)
+    expect(problems.join('\n')).toMatch(/was damaged \(1 stored record of c1 is not readable\); it was set aside/)
+    expect(cache.status().problems.map((p) => p.kind)).toEqual(['corrupt-recovered'])
+    expect(cache.load('c1')).toBeUndefined()
   })
 
-  it('skips a damaged record that still looks like an object, with and without fields left out, and every page stays JSON', async () => {
-    const g = graph('c1', 12, 3, 'a')
-    cache.write(g, { lastSyncAt: '2026-11-25T10:00:00Z' })
-    await cache.close()
-    const db = new Database(join(dir, 'cache.sqlite'))
-    // bit rot inside the text: braces intact, JSON broken — a VM (its fields go through json_remove) and the pool (spliced as stored)
-    db.prepare('UPDATE objects SET record = \'{"uuid": "x", broken}\' WHERE cls = \'VM\' AND ref = ?').run('OpaqueRef:c1-vm00004')
-    db.prepare('UPDATE objects SET record = \'{"uuid": }\' WHERE cls = \'pool\'').run()
-    db.close()
-    cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
-    const problems: string[] = []
-    cache.onProblem((p) => problems.push(p.message))
+  it('finds a damaged record that still looks like an object, with and without fields left out (json_remove fails on it): every page handed out is whole JSON, then the file is set aside', async () => {
     for (const omit of [undefined, { fields: { VM: ['recommendations', 'VBDs'] } }]) {
-      problems.length = 0
-      const got = [...{ [Symbol.iterator]: () => cache.readPages('c1', 5, omit) }].flatMap((p) => (p === 'changed' ? [] : (JSON.parse(p.upsertsJson) as ObjectUpsert[])))
-      expect(got, JSON.stringify(omit)).toHaveLength(11)
-      expect(got.some((u) => u.ref === 'OpaqueRef:c1-vm00004' || u.cls === 'pool')).toBe(false)
-      expect(got.find((u) => u.ref === 'OpaqueRef:c1-vm00005')?.record.name_label).toBe('a-5')
-      expect(problems.join('\n')).toMatch(/unreadable record/)
+      const g = graph('c1', 12, 3, 'a')
+      cache.write(g, { lastSyncAt: '2026-11-25T10:00:00Z' })
+      await cache.close()
+      const db = new Database(join(dir, 'cache.sqlite'))
+      // bit rot inside the text: braces intact, JSON broken — a VM (its fields go through json_remove)
+      db.prepare('UPDATE objects SET record = \'{"uuid": "x", broken}\' WHERE cls = \'VM\' AND ref = ?').run('OpaqueRef:c1-vm00006')
+      db.close()
+      cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+      const problems: string[] = []
+      cache.onProblem((p) => problems.push(p.message))
+      const got = [...{ [Symbol.iterator]: () => cache.readPages('c1', 5, omit) }]
+      expect(got.at(-1), JSON.stringify(omit)).toBe('changed')
+      const handed = got.slice(0, -1).flatMap((p) => (p === 'changed' ? [] : (JSON.parse(p.upsertsJson) as ObjectUpsert[])))
+      expect(handed).toHaveLength(5)
+      expect(handed.some((u) => u.ref === 'OpaqueRef:c1-vm00006')).toBe(false)
+      await until(() => problems.length > 0)
+      expect(problems.join('\n')).toMatch(/1 stored record of c1 is not readable/)
+      await reopen()
     }
   })
 })
