@@ -17,7 +17,7 @@
  * and the fuzz suite (test/fuzz) keep that so.
  */
 import { CLASSES } from '../../shared/xapi/datamodel.generated'
-import type { JsonStreamHooks } from './json'
+import type { JsonStreamHooks } from './json-stream'
 import type { WireValue } from './wire'
 
 export type Normaliser = (v: WireValue) => unknown

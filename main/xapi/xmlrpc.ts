@@ -1,13 +1,8 @@
 /**
- * XML-RPC codec for XAPI.
+ * XML-RPC responses for XAPI (method calls are serialized by ./xmlrpc-serialize.ts; wide structs are
+ * built through the shape cache of ./struct-shapes.ts).
  *
- * Requests: a small serializer equal to the `xmlrpc` package's for the value kinds XAPI takes.
- * Integers are sent as strings (as Xen Orchestra does: XAPI's int64 params accept decimal strings
- * and <i4> would overflow past 2^31); floats need an explicit XmlRpcDouble (or the type-directed
- * `encodeParams` in ./params) because 30.0 is an integer to JavaScript but must be <double> for
- * event.from.
- *
- * Responses: a streaming parser written for XML-RPC (XmlRpcResponseParser below), fed chunk by
+ * A streaming parser written for XML-RPC (XmlRpcResponseParser below), fed chunk by
  * chunk as bytes arrive, so a large answer is parsed across many small I/O turns instead of one
  * long block of the main thread. The `xmlrpc` package's own deserializer takes 5.3 s on a 35 MB
  * response, the saxes-based parser this replaced ~0.7 s; this one about a third of saxes' time
@@ -17,86 +12,9 @@
  * (or string past 2^53), <double> → number, <boolean> → boolean, <dateTime.iso8601> → its text.
  * Type-directed normalisation (int64 strings, dates, null refs) happens later in ./normalise.
  */
-import type { JsonStreamHooks } from './json'
+import type { JsonStreamHooks } from './json-stream'
+import { buildStruct, own } from './struct-shapes'
 import { MAX_NESTING, tooDeepMessage, type WireValue } from './wire'
-
-export class XmlRpcDouble {
-  constructor(public readonly value: number) {}
-}
-
-/** a value whose XML-RPC encoding must be <dateTime.iso8601> (XAPI form YYYYMMDDThh:mm:ssZ) */
-export class XmlRpcDateTime {
-  constructor(public readonly value: string) {}
-}
-
-export type XmlRpcParam =
-  | string
-  | number
-  | boolean
-  | null
-  | undefined
-  | XmlRpcDouble
-  | XmlRpcDateTime
-  | readonly XmlRpcParam[]
-  | { readonly [k: string]: XmlRpcParam }
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
-export function escapeXml(s: string): string {
-  return /[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c) : s
-}
-
-function encodeValue(v: XmlRpcParam, out: string[]): void {
-  if (v === null || v === undefined) {
-    // XAPI has no nil; an empty string is what it uses for "nothing" (void, empty refs are OpaqueRef:NULL)
-    out.push('<value><string></string></value>')
-  } else if (typeof v === 'string') {
-    out.push('<value><string>', escapeXml(v), '</string></value>')
-  } else if (typeof v === 'number') {
-    if (Number.isInteger(v)) out.push('<value><string>', String(v), '</string></value>')
-    else out.push('<value><double>', formatDouble(v), '</double></value>')
-  } else if (typeof v === 'boolean') {
-    out.push('<value><boolean>', v ? '1' : '0', '</boolean></value>')
-  } else if (v instanceof XmlRpcDouble) {
-    out.push('<value><double>', formatDouble(v.value), '</double></value>')
-  } else if (v instanceof XmlRpcDateTime) {
-    out.push('<value><dateTime.iso8601>', escapeXml(v.value), '</dateTime.iso8601></value>')
-  } else if (Array.isArray(v)) {
-    out.push('<value><array><data>')
-    for (const item of v as readonly XmlRpcParam[]) encodeValue(item, out)
-    out.push('</data></array></value>')
-  } else {
-    out.push('<value><struct>')
-    for (const [k, item] of Object.entries(v as { readonly [k: string]: XmlRpcParam })) {
-      out.push('<member><name>', escapeXml(k), '</name>')
-      encodeValue(item, out)
-      out.push('</member>')
-    }
-    out.push('</struct></value>')
-  }
-}
-
-function formatDouble(n: number): string {
-  if (Number.isNaN(n)) return 'nan'
-  if (n === Infinity) return 'inf'
-  if (n === -Infinity) return '-inf'
-  // always carry a decimal point so no reader mistakes it for an int
-  const s = String(n)
-  return /[.eE]/.test(s) ? s : `${s}.0`
-}
-
-export function serializeMethodCall(method: string, params: readonly XmlRpcParam[]): string {
-  const out: string[] = ['<?xml version="1.0"?><methodCall><methodName>', escapeXml(method), '</methodName><params>']
-  for (const p of params) {
-    out.push('<param>')
-    encodeValue(p, out)
-    out.push('</param>')
-  }
-  out.push('</params></methodCall>')
-  return out.join('')
-}
-
-// ------------------------------------------------------------------------------------------------
-// Streaming response parser
 
 export class XmlRpcParseError extends Error {
   override name = 'XmlRpcParseError'
@@ -266,117 +184,6 @@ function parseDoubleText(t: string): number | undefined {
   return DOUBLE_RE.test(s) ? Number(s) : undefined
 }
 
-/**
- * A copy of `s` that does not keep the decoded chunk it was sliced from alive: V8 keeps slices
- * (≥ 13 chars) pointing at the whole chunk, so a parsed 10,000-VM answer kept ~4× its own size
- * alive (204 MB vs 48 MB for the same records from JSON). Concatenation + slice makes V8 copy the
- * characters into a new flat string (a de-duplicating Map was tried: 16% of the parse time for
- * little gain), so the result owns only its own characters.
- */
-function own(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1)
-}
-
-/**
- * Structs with many members are built from a per-shape template. Filled member by member, a
- * JavaScript object past ~18 properties falls into V8's dictionary mode: a VM record then takes
- * ~6× the memory of the same record in fast mode and is slower to read (normalise, graph, cache).
- * A shape (the member names in order) seen twice gets a template object with those properties
- * (made by JSON.parse, so it is fast mode); later structs of that shape are a spread copy of it
- * with the values stored in. XAPI records of one class always come with the same fields in the
- * same order, so each class is one shape. The cache is bounded: SHAPES_PER_SIZE per member count
- * (a rarely used shape gives its place to a new one) and SHAPE_KEYS names in all (past that it
- * starts over; the records in use are learnt again at their second sighting).
- */
-const SHAPE_MIN = 18
-/** a struct wider than this is a map (get_all_records: one member per object), not a record */
-const SHAPE_MAX = 1000
-const SHAPES_PER_SIZE = 8
-const SHAPE_KEYS = 50_000
-let shapeKeys = 0
-
-interface Shape {
-  readonly keys: string[]
-  tpl: { [key: string]: WireValue } | undefined
-  hits: number
-}
-
-const shapes = new Map<number, Shape[]>()
-
-function sameKeys(a: readonly string[], keys: readonly string[], start: number, n: number): boolean {
-  if (a[n - 1] !== keys[start + n - 1]) return false
-  for (let i = 0; i < n; i++) if (a[i] !== keys[start + i]) return false
-  return true
-}
-
-function buildStruct(keys: readonly string[], vals: readonly WireValue[], start: number, end: number): { [key: string]: WireValue } {
-  const n = end - start
-  if (n >= SHAPE_MIN && n <= SHAPE_MAX) {
-    let list = shapes.get(n)
-    if (!list) shapes.set(n, (list = []))
-    let found = false
-    for (const sh of list) {
-      if (!sameKeys(sh.keys, keys, start, n)) continue
-      found = true
-      sh.hits++
-      if (!sh.tpl && sh.hits >= 2) sh.tpl = template(sh.keys)
-      const tpl = sh.tpl
-      if (tpl) {
-        const o: { [key: string]: WireValue } = { ...tpl }
-        const k = sh.keys
-        for (let i = 0; i < n; i++) o[k[i] as string] = vals[start + i] as WireValue
-        return o
-      }
-      break
-    }
-    if (!found) learn(list, keys, start, end)
-  }
-  const o: { [key: string]: WireValue } = {}
-  for (let i = start; i < end; i++) {
-    const key = keys[i] as string
-    if (key === '__proto__') Object.defineProperty(o, key, { value: vals[i], writable: true, enumerable: true, configurable: true })
-    else o[key] = vals[i] as WireValue
-  }
-  return o
-}
-
-function learn(list0: Shape[], keys: readonly string[], start: number, end: number): void {
-  const k: string[] = []
-  for (let i = start; i < end; i++) {
-    const key = keys[i] as string
-    if (key === '__proto__') return
-    // flat copies: the names from the response may be slices of a decoded chunk
-    k.push(own(key))
-  }
-  let list = list0
-  const sh: Shape = { keys: k, tpl: undefined, hits: 0 }
-  if (shapeKeys + k.length > SHAPE_KEYS) {
-    shapes.clear()
-    shapeKeys = 0
-    list = []
-    shapes.set(k.length, list)
-  }
-  shapeKeys += k.length
-  if (list.length < SHAPES_PER_SIZE) {
-    list.push(sh)
-    return
-  }
-  let least = 0
-  for (let i = 1; i < list.length; i++) if ((list[i]?.hits ?? 0) < (list[least]?.hits ?? 0)) least = i
-  const old = list[least]
-  if ((old?.hits ?? 0) <= 1) {
-    shapeKeys -= old?.keys.length ?? 0
-    list[least] = sh
-  } else {
-    shapeKeys -= k.length
-    for (const s of list) s.hits >>= 1
-  }
-}
-
-/** an object with these properties in this order, in V8's fast mode */
-function template(keys: readonly string[]): { [key: string]: WireValue } {
-  return JSON.parse(`{${keys.map((k) => `${JSON.stringify(k)}:null`).join(',')}}`) as { [key: string]: WireValue }
-}
 
 const enum Mode {
   Text = 0,

@@ -12,7 +12,8 @@
  */
 import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
-import { JsonRpcResponseParser, parseJsonSafe } from '../../main/xapi/json'
+import { parseJsonSafe } from '../../main/xapi/json-safe'
+import { JsonRpcResponseParser } from '../../main/xapi/json-stream'
 import { StrictUtf8Stream } from '../../main/xapi/utf8'
 import { buildFleet } from '../sim/fleet'
 import { schemaFor } from '../sim/server/schema'

@@ -5,11 +5,13 @@
  * the whole body. Benchmark code: the product's transport (main/xapi/transport.ts) has no such mode.
  */
 import https from 'node:https'
-import { JsonRpcResponseParser, parseJsonSafe } from '../../main/xapi/json'
+import { parseJsonSafe } from '../../main/xapi/json-safe'
+import { JsonRpcResponseParser } from '../../main/xapi/json-stream'
 import type { HostTrust } from '../../main/xapi/trust'
 import { StrictUtf8Stream } from '../../main/xapi/utf8'
 import type { WireValue } from '../../main/xapi/wire'
-import { XmlRpcResponseParser, serializeMethodCall, type XmlRpcParam } from '../../main/xapi/xmlrpc'
+import { XmlRpcResponseParser } from '../../main/xapi/xmlrpc'
+import { serializeMethodCall, type XmlRpcParam } from '../../main/xapi/xmlrpc-serialize'
 
 export type RawParser = 'xml-rpc' | 'json-rpc incremental' | 'json-rpc one-shot'
 

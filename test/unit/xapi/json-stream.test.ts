@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { JsonParseError, JsonRpcResponseParser, parseJsonSafe } from '../../../main/xapi/json'
+import { JsonParseError, parseJsonSafe } from '../../../main/xapi/json-safe'
+import { JsonRpcResponseParser } from '../../../main/xapi/json-stream'
 import { streamedNormalisation } from '../../../main/xapi/normalise'
 import type { WireValue } from '../../../main/xapi/wire'
 import { rng } from './rng'

@@ -5,7 +5,8 @@
  * record, other_config).
  */
 import { describe, expect, it } from 'vitest'
-import { JsonParseError, JsonRpcResponseParser, parseJsonSafe } from '../../../main/xapi/json'
+import { JsonParseError, parseJsonSafe } from '../../../main/xapi/json-safe'
+import { JsonRpcResponseParser } from '../../../main/xapi/json-stream'
 import { XmlRpcParseError, XmlRpcResponseParser, parseXmlRpcFragment, parseXmlRpcResponse } from '../../../main/xapi/xmlrpc'
 import { streamedNormalisation } from '../../../main/xapi/normalise'
 import { MAX_NESTING } from '../../../main/xapi/wire'

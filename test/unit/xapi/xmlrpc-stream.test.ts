@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest'
 import { XmlRpcParseError, XmlRpcResponseParser, parseXmlRpcResponse } from '../../../main/xapi/xmlrpc'
 import { normaliseResult, streamedNormalisation } from '../../../main/xapi/normalise'
-import type { JsonStreamHooks } from '../../../main/xapi/json'
+import type { JsonStreamHooks } from '../../../main/xapi/json-stream'
 import type { WireValue } from '../../../main/xapi/wire'
 import { simXmlRpcResponses } from './sim-xmlrpc-responses'
 import { rng } from './rng'
