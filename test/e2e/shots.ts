@@ -1,6 +1,6 @@
 /**
  * Screenshots of the demo fleet at the sizes issue 15 asks to look at (1024×700, 1400×900,
- * 1920×1080, light and dark): `npx tsx test/e2e/shots.ts [OUTDIR] [select-name]`.
+ * 1920×1080, light and dark): `npx tsx test/e2e/shots.ts [OUTDIR] [select-name[,ctrl-click-name…]]`.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,9 +16,10 @@ try {
   if (!context) throw new Error('no browser context')
   await page.getByRole('tree', { name: 'Servers' }).getByRole('treeitem').first().waitFor({ timeout: 120_000 })
   await page.waitForTimeout(4000)
-  if (pick) {
-    await page.getByRole('searchbox', { name: 'Search' }).fill(pick)
-    await page.getByRole('tree', { name: 'Servers' }).getByRole('treeitem', { name: pick, exact: true }).first().click()
+  // 'a,b,c': a is clicked, the others Ctrl-clicked (a multi-selection)
+  for (const [i, name] of pick.split(',').filter(Boolean).entries()) {
+    await page.getByRole('searchbox', { name: 'Search' }).fill(name)
+    await page.getByRole('tree', { name: 'Servers' }).getByRole('treeitem', { name, exact: true }).first().click(i ? { modifiers: ['Control'] } : {})
     await page.getByRole('searchbox', { name: 'Search' }).press('Escape')
   }
   for (const scheme of ['light', 'dark'] as const) {

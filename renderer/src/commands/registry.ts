@@ -62,6 +62,8 @@ export interface Command {
   appliesTo(sel: Selection): boolean
   canRun(sel: Selection, ctx: CommandContext): CanRun
   run(sel: Selection, ctx: CommandContext): Promise<void> | void
+  /** for a multi-selection, what it acts on and what it skips, shown after the label ('3 VMs (2 are already halted, skipped)'); null when there is nothing to add */
+  detail?(sel: Selection, ctx: CommandContext): string | null
   /** e.g. 'Ctrl+Shift+C', 'Delete', 'F5' */
   shortcut?: string
   /** the toolbar shows it (moved into the toolbar's More ▾ menu when the window is too narrow) */
@@ -132,4 +134,10 @@ export class CommandRegistry {
     await c.run(sel, ctx)
     return true
   }
+}
+
+/** a command's label for a selection: 'Shut Down' or, for several objects, 'Shut Down 3 VMs (2 are already halted, skipped)' */
+export function commandLabel(c: Command, sel: Selection, ctx: CommandContext): string {
+  const d = sel.length > 1 ? c.detail?.(sel, ctx) : null
+  return d ? `${c.label} ${d}` : c.label
 }

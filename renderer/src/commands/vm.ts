@@ -12,6 +12,7 @@ import type { OperationTarget } from '../model/operation-requests'
 import { summariseResults } from '../model/results'
 import type { CanRun, Command, CommandContext, SelectedItem, Selection } from './registry'
 import { clock } from '../model/connection'
+import { aKind, bulkDetail, skipPhrase, type SkipGroup } from './bulk'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const obj = (v: unknown): Record<string, string> => {
@@ -63,23 +64,63 @@ export interface VmCandidate {
   record: VmRecord | undefined
   /** true, or why this VM is left out */
   reason: CanRun
+  /** why it is left out, as a group a bulk label counts ('2 are already halted') */
+  skip?: SkipGroup
 }
 
 const VM_KINDS = new Set(['VM', 'snapshot', 'template'])
 export const vmItems = (sel: Selection): SelectedItem[] => sel.filter((s) => s.cls === 'VM' && s.connectionId !== undefined && s.ref !== undefined && VM_KINDS.has(s.kind))
 
-/** every selected VM with whether `spec` can run on it */
-export function candidates(spec: VmOperationSpec, sel: Selection, ctx: CommandContext): VmCandidate[] {
-  return vmItems(sel).map((item) => {
-    const connectionId = item.connectionId ?? ''
-    const ref = item.ref ?? ''
-    const raw = ctx.record(connectionId, 'VM', ref)
-    const record = raw ? asVmRecord(raw) : undefined
-    const name = record?.name_label || item.label
-    const offline = offlineReason(ctx, connectionId)
-    const reason: CanRun = offline ?? (record ? canRunVm(spec, record) : `${name} is not loaded yet`)
-    return { connectionId, ref, name, record, reason }
-  })
+/** the power state an operation leaves a VM in: a VM already there is 'already halted' */
+const RESULT_STATE: Partial<Record<VmOperationId, string>> = {
+  start: 'Running',
+  start_on: 'Running',
+  resume: 'Running',
+  resume_on: 'Running',
+  unpause: 'Running',
+  clean_shutdown: 'Halted',
+  hard_shutdown: 'Halted',
+  suspend: 'Suspended',
+  pause: 'Paused',
+}
+
+function skipGroup(spec: VmOperationSpec, record: VmRecord | undefined, offline: boolean): SkipGroup {
+  if (offline) return { type: 'offline' }
+  if (!record) return { type: 'other' }
+  if (record.blocked_operations[spec.op] !== undefined) return { type: 'blocked' }
+  if (Object.keys(record.current_operations).length > 0) return { type: 'busy' }
+  if (!spec.powerStates.includes(record.power_state)) return { type: 'state', state: record.power_state, already: RESULT_STATE[spec.id] === record.power_state }
+  return { type: 'other' }
+}
+
+/** every selected VM (of `kinds`, default any) with whether `spec` can run on it */
+export function candidates(spec: VmOperationSpec, sel: Selection, ctx: CommandContext, kinds?: readonly string[]): VmCandidate[] {
+  return vmItems(sel)
+    .filter((item) => !kinds || kinds.includes(item.kind))
+    .map((item) => {
+      const connectionId = item.connectionId ?? ''
+      const ref = item.ref ?? ''
+      const raw = ctx.record(connectionId, 'VM', ref)
+      const record = raw ? asVmRecord(raw) : undefined
+      const name = record?.name_label || item.label
+      const offline = offlineReason(ctx, connectionId)
+      const reason: CanRun = offline ?? (record ? canRunVm(spec, record) : `${name} is not loaded yet`)
+      return { connectionId, ref, name, record, reason, ...(reason === true ? {} : { skip: skipGroup(spec, record, offline !== null) }) }
+    })
+}
+
+/** the selected objects a command for `kinds` does not apply to (a storage repository in a range of VMs), each with why */
+export function otherItems(sel: Selection, kinds: readonly string[], target: readonly [string, string]): VmCandidate[] {
+  return sel
+    .filter((item) => !(item.cls === 'VM' && item.connectionId !== undefined && item.ref !== undefined && kinds.includes(item.kind)))
+    .map((item) => ({
+      connectionId: item.connectionId ?? '',
+      ref: item.ref ?? item.objId,
+      name: item.label,
+      record: undefined,
+      reason: `${item.label} is ${aKind(item.kind)}, not a ${target[0]}`,
+      skip: { type: 'kind' },
+    }))
 }
 
 /** a multi-selection can run when at least one VM can; the reason names the first refusal */
@@ -125,6 +166,7 @@ export async function runVmOperation(ctx: CommandContext, op: VmOperationId, tar
     results,
     skipped.map((s) => ({ connectionId: s.connectionId, ref: s.ref, reason: typeof s.reason === 'string' ? s.reason : '' })),
     (c, r) => names.get(`${c}|${r}`) ?? r,
+    skipped.some((s) => s.skip?.type === 'kind') ? 'object' : 'VM',
   )
   // a cancel the user asked for is not news worth a dialog
   const cancelledOnly = summary.skipped === 0 && summary.failed > 0 && summary.rows.every((r) => r.outcome === 'ok' || r.code === 'TASK_CANCELLED')
@@ -136,10 +178,13 @@ export async function runVmOperation(ctx: CommandContext, op: VmOperationId, tar
 
 const toTarget = (c: VmCandidate): OperationTarget => ({ connectionId: c.connectionId, ref: c.ref, name: c.name, ...(c.reason !== true ? { reason: c.reason } : {}) })
 
-function split(spec: VmOperationSpec, sel: Selection, ctx: CommandContext): { ok: VmCandidate[]; skipped: VmCandidate[] } {
-  const all = candidates(spec, sel, ctx)
-  return { ok: all.filter((c) => c.reason === true), skipped: all.filter((c) => c.reason !== true) }
+/** the selection for a command on `kinds`: the VMs it acts on, and everything else selected with why it is skipped */
+function split(spec: VmOperationSpec, sel: Selection, ctx: CommandContext, kinds: readonly string[], target: readonly [string, string]): { ok: VmCandidate[]; skipped: VmCandidate[] } {
+  const all = candidates(spec, sel, ctx, kinds)
+  return { ok: all.filter((c) => c.reason === true), skipped: [...all.filter((c) => c.reason !== true), ...otherItems(sel, kinds, target)] }
 }
+
+const skipGroups = (list: readonly VmCandidate[]): SkipGroup[] => list.flatMap((c) => (c.skip ? [c.skip] : []))
 
 const names = (list: readonly VmCandidate[]): string => (list.length <= 3 ? list.map((c) => c.name).join(', ') : `${list.length} VMs`)
 
@@ -169,10 +214,9 @@ interface VmCommandOptions {
 
 function vmCommand(o: VmCommandOptions): Command {
   const spec = VM_OPERATIONS[o.op]
-  const applies = (sel: Selection): boolean => {
-    const items = vmItems(sel)
-    return items.length > 0 && items.length === sel.length && items.every((i) => o.kinds.includes(i.kind))
-  }
+  const target = TARGET_NOUN[o.kinds[0] ?? 'VM'] ?? (['VM', 'VMs'] as const)
+  // a mixed selection (a Shift-range that takes in SRs) still offers the command: it acts on the VMs and says what it skips
+  const applies = (sel: Selection): boolean => vmItems(sel).some((i) => o.kinds.includes(i.kind))
   return {
     id: o.id,
     label: o.label ?? spec.label,
@@ -182,16 +226,21 @@ function vmCommand(o: VmCommandOptions): Command {
     ...(o.toolbarSwap ? { toolbarSwap: o.toolbarSwap } : {}),
     ...(o.otherServer ? { hidden: (sel: Selection, ctx: CommandContext) => singleServer(sel, ctx) !== null } : {}),
     appliesTo: applies,
-    canRun: (sel, ctx) => (o.otherServer ? singleServer(sel, ctx) : null) ?? selectionCanRun(spec, candidates(spec, sel, ctx)),
+    canRun: (sel, ctx) => (o.otherServer ? singleServer(sel, ctx) : null) ?? selectionCanRun(spec, candidates(spec, sel, ctx, o.kinds)),
+    detail: (sel, ctx) => {
+      const { ok, skipped } = split(spec, sel, ctx, o.kinds, target)
+      return bulkDetail(ok.length, skipGroups(skipped), target)
+    },
     run: async (sel, ctx) => {
-      const { ok, skipped } = split(spec, sel, ctx)
+      const { ok, skipped } = split(spec, sel, ctx, o.kinds, target)
       if (ok.length === 0) return
       if (o.run) return o.run(ok, skipped, ctx)
       const text = CONFIRM_TEXT[o.op]
       if (spec.confirm && text) {
+        const groups = skipGroups(skipped)
         const yes = await ctx.confirm({
           title: `${label(spec)} ${ok.length === 1 ? ok[0]?.name : `${ok.length} VMs`}?`,
-          message: text(names(ok)),
+          message: text(names(ok)) + (groups.length ? ` Skipped: ${skipPhrase(groups, target)}.` : ''),
           confirmLabel: label(spec),
           danger: o.op.startsWith('hard_') || o.op === 'revert',
         })
@@ -212,6 +261,8 @@ function singleServer(sel: Selection, ctx: CommandContext): string | null {
 }
 
 const VMS = ['VM'] as const
+/** what a command's objects are called in its bulk label, by the first kind it is for */
+const TARGET_NOUN: Record<string, readonly [string, string]> = { VM: ['VM', 'VMs'], snapshot: ['snapshot', 'snapshots'], template: ['template', 'templates'] }
 const SNAPSHOTS = ['snapshot'] as const
 
 /** same pool for every target, or the reason a server cannot be chosen */

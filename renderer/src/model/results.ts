@@ -32,6 +32,8 @@ export function summariseResults(
   results: readonly OperationResult[],
   skipped: readonly { connectionId: string; ref: string; reason: string }[],
   nameOf: (connectionId: string, ref: string) => string,
+  /** what the rows are ('object' when a mixed selection's other objects are listed as skipped) */
+  noun = 'VM',
 ): ResultSummary {
   const rows: ResultRow[] = results.map((r) =>
     r.ok
@@ -51,8 +53,8 @@ export function summariseResults(
   const failed = rows.filter((r) => r.outcome === 'failed').length
   const skippedN = rows.length - ok - failed
   let title: string
-  if (failed + skippedN === 0) title = rows.length === 1 ? `${what}: ${rows[0]?.name ?? ''} done` : `${what}: ${plural(ok)} done`
+  if (failed + skippedN === 0) title = rows.length === 1 ? `${what}: ${rows[0]?.name ?? ''} done` : `${what}: ${plural(ok, noun)} done`
   else if (ok === 0 && rows.length === 1) title = `${what} failed for ${rows[0]?.name ?? ''}`
-  else title = `${what}: ${ok} of ${plural(rows.length)} done${failed ? `, ${failed} failed` : ''}${skippedN ? `, ${skippedN} skipped` : ''}`
+  else title = `${what}: ${ok} of ${plural(rows.length, noun)} done${failed ? `, ${failed} failed` : ''}${skippedN ? `, ${skippedN} skipped` : ''}`
   return { title, ok, failed, skipped: skippedN, rows }
 }

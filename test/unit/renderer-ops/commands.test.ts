@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createRegistry, type CommandContext, type ConfirmRequest, type DialogRequest, type SelectedItem } from '../../../renderer/src/commands'
+import { commandLabel, createRegistry, type CommandContext, type ConfirmRequest, type DialogRequest, type SelectedItem } from '../../../renderer/src/commands'
+import { bulkDetail, skipPhrase } from '../../../renderer/src/commands/bulk'
 import { clock, dropMigrateReason } from '../../../renderer/src/commands/vm'
 import { summariseResults } from '../../../renderer/src/model/results'
 import type { ConnectionState } from '../../../shared/contract/connection'
@@ -104,6 +105,36 @@ describe('VM commands', () => {
       ['build-01', 'skipped', undefined],
     ])
     expect(d.request.rows[2]?.sentence).toBe('build-01 is halted; Shut Down needs it running')
+  })
+
+  it('a mixed selection (a Shift-range that takes in an SR) acts on the VMs and says what it skips and why', async () => {
+    const { ctx, calls, confirms, dialogs } = world([connectionState('p1'), connectionState('p2')], records, () => [{ connectionId: 'p1', ref: 'OpaqueRef:web', ok: true }])
+    const sr = item('p1', 'OpaqueRef:sr', 'Local storage', 'SR', 'SR')
+    const sel = [item('p1', 'OpaqueRef:web', 'web-01'), sr, item('p1', 'OpaqueRef:build', 'build-01')]
+    const shutdown = cmd('vm.shutdown')
+    expect(shutdown.appliesTo(sel)).toBe(true)
+    expect(shutdown.canRun(sel, ctx)).toBe(true)
+    expect(commandLabel(shutdown, sel, ctx)).toBe('Shut Down 1 VM (1 is already halted and 1 is not a VM, skipped)')
+    expect(commandLabel(cmd('vm.reboot'), sel, ctx)).toBe('Reboot 1 VM (1 is halted and 1 is not a VM, skipped)')
+    expect(commandLabel(shutdown, [item('p1', 'OpaqueRef:web', 'web-01')], ctx)).toBe('Shut Down')
+    expect(shutdown.appliesTo([sr])).toBe(false)
+    await shutdown.run(sel, ctx)
+    expect(confirms[0]?.message).toContain('Skipped: 1 is already halted and 1 is not a VM.')
+    expect(calls).toEqual([{ method: 'vm.run', args: { op: 'clean_shutdown', targets: [{ connectionId: 'p1', ref: 'OpaqueRef:web' }] } }])
+    const d = dialogs[0]
+    if (d?.kind !== 'operation' || d.request.kind !== 'results') throw new Error('no results dialog')
+    expect(d.request.title).toBe('Shut Down: 1 of 3 objects done, 2 skipped')
+    expect(d.request.rows.find((r) => r.name === 'Local storage')?.sentence).toBe('Local storage is a storage repository, not a VM')
+  })
+
+  it('skipped objects are counted by why: several reasons in one sentence', () => {
+    expect(skipPhrase([{ type: 'state', state: 'Halted', already: true }, { type: 'kind' }, { type: 'state', state: 'Halted', already: true }, { type: 'offline' }], ['VM', 'VMs'])).toBe(
+      '2 are already halted, 1 is not a VM and 1 is in a pool that is offline',
+    )
+    expect(bulkDetail(3, [{ type: 'busy' }, { type: 'busy' }], ['VM', 'VMs'])).toBe('3 VMs (2 are busy with another operation, skipped)')
+    expect(bulkDetail(2, [], ['VM', 'VMs'])).toBe('2 VMs')
+    expect(bulkDetail(1, [], ['VM', 'VMs'])).toBeNull()
+    expect(bulkDetail(0, [{ type: 'kind' }, { type: 'kind' }], ['VM', 'VMs'])).toBeNull()
   })
 
   it('Delete deletes the selected VM, or forgets the selected server', () => {
