@@ -30,6 +30,8 @@ export interface ActionContext {
   call(method: string, params: unknown[]): Promise<unknown>
   /** how many tasks the action runs after all (progress) */
   steps(total: number): void
+  /** progress of the current step measured by the action itself (bytes of a transfer), 0..1, with the XAPI task it runs under */
+  progress(p: number, taskRef: string): void
 }
 
 export interface ActionOutcome {
@@ -40,6 +42,8 @@ export interface ActionOutcome {
 }
 
 export interface ActionSpec {
+  /** the action's id in operation.progress (default: a new one); a transfer passes its own */
+  id?: string
   connectionId: string
   /** the object the action is recorded under (history, Activity panel) */
   cls: string
@@ -85,7 +89,7 @@ export class ActionRunner {
     if (ok !== true) throw new ActionRefusal(ok)
     const started = Date.now()
     const objectName = spec.objectName ?? this.label(spec.connectionId, spec.ref)
-    const action = { id: randomUUID(), title: spec.title }
+    const action = { id: spec.id ?? randomUUID(), title: spec.title }
     let total = Math.max(1, spec.steps)
     let done = 0
     const report = (p: number, taskRef: string): void =>
@@ -101,6 +105,7 @@ export class ActionRunner {
       steps: (n) => {
         total = Math.max(1, n)
       },
+      progress: report,
     }
     let result: ActionResult
     try {

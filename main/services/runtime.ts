@@ -21,6 +21,7 @@ import { numaModule } from './numa'
 import { MemoryHistory, operationsModule, type HistoryStore } from './operations'
 import { networkModule } from './network'
 import { storageModule } from './storage'
+import { transferModule } from './transfer'
 import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type Services } from './index'
 import type { AnyModuleFactory, MethodsOf } from './module'
@@ -155,6 +156,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     operationsModule({ history }),
     networkModule({ history, graph: (id) => pools.graph(id) }),
     storageModule({ graph: (id) => pools.graph(id), history }),
+    transferModule({ history, hosts: pools }),
     cacheModule(cache),
     perfModule({ collector: perf, history: () => cache?.perf, graph: (id) => pools.graph(id) }),
   ] as const

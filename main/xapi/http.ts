@@ -217,7 +217,13 @@ function once(ctx: PoolHttpContext, target: { host: string; port: number }, meth
       req.destroy()
       reject(e)
     }
-    const timer = setTimeout(() => fail(new TransportError('timeout', `${label} did not answer within ${Math.round(timeoutMs / 1000)} s`, { host: key })), timeoutMs)
+    // a streamed upload (PUT /import of a multi-GB file) is answered only once it is all sent: the
+    // wait for the answer starts when the last byte has gone, however long sending took
+    const answerTimer = (): NodeJS.Timeout => setTimeout(() => fail(new TransportError('timeout', `${label} did not answer within ${Math.round(timeoutMs / 1000)} s`, { host: key })), timeoutMs)
+    let timer: NodeJS.Timeout | undefined = opts.body instanceof Readable ? undefined : answerTimer()
+    if (opts.body instanceof Readable) req.on('finish', () => {
+      if (!settled) timer = answerTimer()
+    })
     const onAbort = (): void => fail(new TransportError('aborted', `${label} was cancelled`, { host: key }))
     if (opts.signal?.aborted) return onAbort()
     opts.signal?.addEventListener('abort', onAbort, { once: true })

@@ -20,6 +20,7 @@ import { networkMethods } from './network'
 import { objectEvents, objectMethods } from './objects'
 import { storageMethods } from './storage'
 import { perfEvents, perfMethods } from './perf'
+import { transferEvents, transferMethods } from './transfer'
 
 export * from './connection'
 export { checkServerAddress, type AddressCheck } from './address'
@@ -198,6 +199,7 @@ export const methods = {
   ...networkMethods,
   ...storageMethods,
   ...perfMethods,
+  ...transferMethods,
 } as const
 
 export const events = {
@@ -214,6 +216,7 @@ export const events = {
   ...operationEvents,
   ...cacheEvents,
   ...perfEvents,
+  ...transferEvents,
 } as const
 
 export type Methods = typeof methods

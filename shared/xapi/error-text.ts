@@ -80,6 +80,12 @@ const TEXT: Record<string, Explainer> = {
     sentence: `The ${p[0] ?? 'object'} no longer exists (it may have been deleted by someone else).`,
   }),
   TASK_CANCELLED: () => ({ sentence: 'The task was cancelled.' }),
+  /** XenPilot's own transfer failures (main/transfer): the sentence is the first param */
+  TRANSFER_FAILED: (p) => ({ sentence: p[0] ?? 'The transfer failed.' }),
+  IMPORT_ERROR_SOME_CHECKSUMS_FAILED: () => ({ sentence: 'The server refused the file: some of its data does not match its checksums (the file is damaged).', action: 'Export the VM again, or copy the file again.' }),
+  IMPORT_ERROR_PREMATURE_EOF: () => ({ sentence: 'The server refused the file: it ends too early (the file is incomplete).', action: 'Copy or export the file again.' }),
+  IMPORT_ERROR_CANNOT_HANDLE_CHUNKED: () => ({ sentence: 'The server takes an upload only with its length announced (no chunked upload).' }),
+  IMPORT_ERROR: (p) => ({ sentence: `The server could not import the file${p[0] ? `: ${p[0]}` : ''}.` }),
   SR_FULL: (p) => ({
     sentence: `The storage repository is full: ${bytes(p[0])} requested, ${bytes(p[1])} maximum.`,
     action: 'Free space on the SR or choose another one.',

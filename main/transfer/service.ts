@@ -1,0 +1,499 @@
+/**
+ * Moves VMs and disks between pools and files on the machine running the services (issue 14).
+ *
+ * Every transfer is one user action of the one ActionRunner (history entry, Activity row through
+ * operation.progress with the transfer's id), runs under a XAPI task of its own (task.create, passed
+ * as task_id, so task.cancel — ours or the Activity panel's — stops the host), and streams between
+ * the socket and the file through the one HTTP helper on the pinned agent (main/xapi/http.ts):
+ * never the image in memory, no time limit of ours (only a stall of IDLE_MS between two chunks).
+ *
+ * - Export VM: GET /export from the master; a 302 to the host that sees the VM's SRs is followed
+ *   with that host's own pin. Written to `<file>.part`, renamed when the task succeeded, with
+ *   `<file>.sha256` beside it (sha256sum format). Cancel or failure removes the .part file.
+ * - Export disk: GET /export_raw_vdi (raw), same handling.
+ * - Import VM: the file walked first (files.ts inspectFile: a cut or damaged XVA is refused before
+ *   upload), PUT /import with its real Content-Length to the host of the SR when the SR is local
+ *   (else the master); then VIF.move onto the chosen networks, the name, and VM.start if asked.
+ * - Import disk: VDI.create of the file's size, PUT /import_raw_vdi.
+ * A queue runs at most TRANSFER_CONCURRENCY at once; the states live here, so a window reload
+ * (transfer.list) finds them.
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { rename, rm, writeFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { Transform, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { TRANSFER_CONCURRENCY, type Compression, type TransferKind, type TransferState } from '../../shared/contract/transfer'
+import { ActionRefusal, type ActionContext, type ActionResult, type ActionRunner } from '../operations/action'
+import type { PoolGraph, PoolHostAccess, PoolManagerApi } from '../pools/api'
+import { hostRequest } from '../xapi/http'
+import { parseXmlRpcFragment } from '../xapi/xmlrpc'
+import { checkExportPath, FileRefusal, inspectFile } from './files'
+
+/** the longest the host may stay silent in the middle of a transfer */
+const IDLE_MS = 5 * 60_000
+/** how often the task's progress and status are read while bytes flow */
+const POLL_MS = 1000
+
+export interface TransferServiceOptions {
+  pools: Pick<PoolManagerApi, 'call' | 'get' | 'graph'>
+  hosts: PoolHostAccess
+  actions: ActionRunner
+  /** every change of a transfer's state (broadcast as transfer.changed) */
+  onChange: (s: TransferState) => void
+  concurrency?: number
+}
+
+/** a failure of our own (file, network), with the sentence people read */
+function failure(message: string): Error & { code: string; params: string[] } {
+  return Object.assign(new Error(message), { code: 'TRANSFER_FAILED', params: [message] })
+}
+
+interface Job {
+  state: TransferState
+  run: (job: Job, ctx: ActionContext) => Promise<string | undefined>
+  abort: AbortController
+  cancelRequested: boolean
+  /** the file written while an export runs */
+  partial?: string
+}
+
+type Rec = Record<string, unknown>
+const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+
+/** counts and hashes the bytes that pass */
+class Meter extends Transform {
+  readonly hash = createHash('sha256')
+  bytes = 0
+  constructor(private readonly onBytes: (n: number) => void) {
+    super({ highWaterMark: 1024 * 1024 })
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length
+    this.hash.update(chunk)
+    this.onBytes(this.bytes)
+    cb(null, chunk)
+  }
+}
+
+export class TransferService {
+  private readonly jobs = new Map<string, Job>()
+  private readonly queue: Job[] = []
+  private running = 0
+  private readonly limit: number
+
+  constructor(private readonly o: TransferServiceOptions) {
+    this.limit = o.concurrency ?? TRANSFER_CONCURRENCY
+  }
+
+  list(): TransferState[] {
+    return [...this.jobs.values()].map((j) => ({ ...j.state }))
+  }
+
+  // --- starting ------------------------------------------------------------------------------------
+
+  async exportVm(a: { connectionId: string; ref: string; path: string; compression: Compression; overwrite: boolean }): Promise<TransferState> {
+    const g = this.graph(a.connectionId)
+    const vm = g.get('VM', a.ref)
+    if (!vm) throw new ActionRefusal('That VM is not in the pool any more.')
+    const name = str(vm.name_label) || a.ref
+    if (vm.power_state === 'Running' || vm.power_state === 'Paused') throw new ActionRefusal(`${name} is running; shut it down (or export a snapshot of it) first.`)
+    const check = await checkExportPath(a.path, { need: this.vmFootprint(g, a.ref), overwrite: a.overwrite })
+    if (!check.ok) throw new ActionRefusal(check.message)
+    return this.enqueue('export-vm', a.connectionId, a.ref, vm.is_a_snapshot === true ? 'Export snapshot' : 'Export VM', name, a.path, undefined, (job, ctx) =>
+      this.download(job, ctx, '/export', { uuid: str(vm.uuid), ...(a.compression !== 'none' ? { use_compression: a.compression } : {}) }, this.masterAddress(g)),
+    )
+  }
+
+  async exportDisk(a: { connectionId: string; ref: string; path: string; overwrite: boolean }): Promise<TransferState> {
+    const g = this.graph(a.connectionId)
+    const vdi = g.get('VDI', a.ref)
+    if (!vdi) throw new ActionRefusal('That disk is not in the pool any more.')
+    const size = Number(vdi.virtual_size ?? 0)
+    const check = await checkExportPath(a.path, { need: size, overwrite: a.overwrite })
+    if (!check.ok) throw new ActionRefusal(check.message)
+    return this.enqueue('export-disk', a.connectionId, a.ref, 'Export disk', str(vdi.name_label) || a.ref, a.path, size, (job, ctx) =>
+      this.download(job, ctx, '/export_raw_vdi', { vdi: str(vdi.uuid), format: 'raw' }, this.masterAddress(g)),
+    )
+  }
+
+  async importVm(a: { connectionId: string; path: string; sr: string; name?: string | undefined; networks: Record<string, string>; start: boolean }): Promise<TransferState> {
+    const g = this.graph(a.connectionId)
+    if (!g.get('SR', a.sr)) throw new ActionRefusal('That storage repository is not in the pool any more.')
+    for (const net of Object.values(a.networks)) if (!g.get('network', net)) throw new ActionRefusal('A chosen network is not in the pool any more.')
+    const info = await this.inspectOrRefuse(a.path, 'xva')
+    const host = this.hostSeeing(g, [a.sr])
+    return this.enqueue('import-vm', a.connectionId, undefined, 'Import VM', a.name ?? info.vm?.name ?? basename(a.path), a.path, info.size, async (job, ctx) => {
+      const result = await this.upload(job, ctx, '/import', { sr_id: a.sr }, host)
+      const vmRef = vmRefOf(result)
+      if (!vmRef) throw failure('The pool imported the file but did not say which VM it made.')
+      job.state.ref = vmRef
+      await this.afterImport(ctx, vmRef, a)
+      return vmRef
+    })
+  }
+
+  async importDisk(a: { connectionId: string; path: string; sr: string; name: string }): Promise<TransferState> {
+    const g = this.graph(a.connectionId)
+    if (!g.get('SR', a.sr)) throw new ActionRefusal('That storage repository is not in the pool any more.')
+    const info = await this.inspectOrRefuse(a.path, 'raw')
+    const host = this.hostSeeing(g, [a.sr])
+    return this.enqueue('import-disk', a.connectionId, undefined, 'Import disk', a.name, a.path, info.size, async (job, ctx) => {
+      const size = Math.ceil(info.size / 512) * 512
+      const vdi = str(await ctx.call('VDI.create', [{ name_label: a.name, name_description: `Imported from ${basename(a.path)}`, SR: a.sr, virtual_size: String(size), type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }]))
+      job.state.ref = vdi
+      try {
+        await this.upload(job, ctx, '/import_raw_vdi', { vdi, format: 'raw' }, host)
+      } catch (e) {
+        await ctx.call('VDI.destroy', [vdi]).catch(() => undefined)
+        throw e
+      }
+      return vdi
+    })
+  }
+
+  /** cancel: a queued transfer never starts; a running one has its task cancelled and its connection closed */
+  async cancel(id: string): Promise<void> {
+    const job = this.jobs.get(id)
+    if (!job) throw new ActionRefusal('There is no such transfer.')
+    const s = job.state
+    if (s.status === 'queued') {
+      this.queue.splice(this.queue.indexOf(job), 1)
+      this.finish(job, 'cancelled', 'Cancelled before it started.')
+      return
+    }
+    if (s.status !== 'running' && s.status !== 'finishing') return
+    job.cancelRequested = true
+    if (s.taskRef) await this.o.pools.call(s.connectionId, 'task.cancel', [s.taskRef]).catch(() => undefined)
+    // the host stops and ends the stream; if it does not within a few seconds, we close it
+    setTimeout(() => job.abort.abort(), 3000).unref()
+  }
+
+  // --- the queue -----------------------------------------------------------------------------------
+
+  private enqueue(kind: TransferKind, connectionId: string, ref: string | undefined, title: string, objectName: string, path: string, totalBytes: number | undefined, run: Job['run']): TransferState {
+    const state: TransferState = {
+      id: randomUUID(),
+      kind,
+      connectionId,
+      ...(ref ? { ref } : {}),
+      title,
+      objectName,
+      path,
+      status: 'queued',
+      bytes: 0,
+      ...(totalBytes !== undefined ? { totalBytes } : {}),
+      progress: 0,
+      rate: 0,
+      queuedAt: new Date().toISOString(),
+    }
+    const job: Job = { state, run, abort: new AbortController(), cancelRequested: false }
+    this.jobs.set(state.id, job)
+    this.queue.push(job)
+    this.changed(job)
+    this.pump()
+    return { ...state }
+  }
+
+  private pump(): void {
+    while (this.running < this.limit && this.queue.length > 0) {
+      const job = this.queue.shift()
+      if (!job) return
+      this.running++
+      void this.start(job).finally(() => {
+        this.running--
+        this.pump()
+      })
+    }
+  }
+
+  private async start(job: Job): Promise<void> {
+    const s = job.state
+    s.status = 'running'
+    s.startedAt = new Date().toISOString()
+    this.changed(job)
+    let outcome: ActionResult
+    try {
+      outcome = await this.o.actions.run({
+        id: s.id,
+        connectionId: s.connectionId,
+        cls: s.kind.endsWith('disk') ? 'VDI' : 'VM',
+        ref: s.ref ?? 'OpaqueRef:NULL',
+        objectName: s.objectName,
+        title: s.title,
+        params: { path: s.path },
+        steps: 1,
+        work: async (ctx) => {
+          const created = await job.run(job, ctx)
+          return created ? { created } : undefined
+        },
+      })
+    } catch (e) {
+      outcome = { connectionId: s.connectionId, ref: s.ref ?? '', ok: false, error: { code: 'TRANSFER_FAILED', params: [], message: e instanceof Error ? e.message : String(e) } }
+    }
+    if (job.partial) await rm(job.partial, { force: true }).catch(() => undefined)
+    if (outcome.ok) this.finish(job, 'done')
+    else if (outcome.error?.code === 'TASK_CANCELLED' || job.cancelRequested) this.finish(job, 'cancelled', s.kind.startsWith('export') ? 'Cancelled; the partial file was removed.' : 'Cancelled; nothing was imported.', 'TASK_CANCELLED')
+    else this.finish(job, 'failed', outcome.error?.message ?? 'The transfer failed.', outcome.error?.code)
+  }
+
+  private finish(job: Job, status: 'done' | 'failed' | 'cancelled', message?: string, code?: string): void {
+    const s = job.state
+    s.status = status
+    s.finishedAt = new Date().toISOString()
+    s.rate = 0
+    if (status === 'done') s.progress = 1
+    if (message) s.message = message
+    if (code) s.errorCode = code
+    this.changed(job)
+  }
+
+  private lastEmit = new Map<string, number>()
+  private changed(job: Job, throttle = false): void {
+    const now = Date.now()
+    if (throttle && now - (this.lastEmit.get(job.state.id) ?? 0) < 250) return
+    this.lastEmit.set(job.state.id, now)
+    this.o.onChange({ ...job.state })
+  }
+
+  // --- the transfers ---------------------------------------------------------------------------------
+
+  /** a task of our own for the host to run the transfer under */
+  private async newTask(job: Job, ctx: ActionContext): Promise<string> {
+    const task = str(await ctx.call('task.create', [`${job.state.title}: ${job.state.objectName}`, `XenPilot: ${job.state.path}`]))
+    job.state.taskRef = task
+    this.changed(job)
+    return task
+  }
+
+  /** the task's progress while bytes flow, and its end */
+  private async taskRecord(connectionId: string, task: string): Promise<Rec | undefined> {
+    try {
+      const r = await this.o.pools.call(connectionId, 'task.get_record', [task])
+      return r && typeof r === 'object' ? (r as Rec) : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** waits for the task to end (the host marks it after the last byte); throws its failure */
+  private async taskOutcome(job: Job, task: string): Promise<string> {
+    for (let i = 0; ; i++) {
+      const r = await this.taskRecord(job.state.connectionId, task)
+      const status = str(r?.status)
+      if (status === 'success') return str(r?.result)
+      if (status === 'failure' || status === 'cancelled') {
+        const info = Array.isArray(r?.error_info) ? r.error_info.map(String) : []
+        const [code = 'INTERNAL_ERROR', ...params] = status === 'cancelled' ? ['TASK_CANCELLED', task] : info
+        throw Object.assign(new Error(code), { code, params })
+      }
+      if (!r && i > 3) throw failure('The pool no longer knows the transfer’s task; its outcome is unknown.')
+      await new Promise((res) => setTimeout(res, Math.min(1000, 50 * 2 ** i)))
+    }
+  }
+
+  /**
+   * Why a request failed: the task's failure when the host ended it (it may take a moment after
+   * the connection closed), else the request's own error — and then the task, which no host will
+   * finish, is cancelled.
+   */
+  private async whyNot(job: Job, task: string, e: unknown): Promise<unknown> {
+    for (let i = 0; i < 10; i++) {
+      const r = await this.taskRecord(job.state.connectionId, task)
+      const status = str(r?.status)
+      if (status === 'failure' || status === 'cancelled') {
+        const info = Array.isArray(r?.error_info) ? r.error_info.map(String) : []
+        const [code = 'INTERNAL_ERROR', ...params] = status === 'cancelled' ? ['TASK_CANCELLED', task] : info
+        return Object.assign(new Error(code), { code, params })
+      }
+      if (status !== 'pending' || !r || Number(r.progress) === 0) break
+      await new Promise((res) => setTimeout(res, 200))
+    }
+    await this.o.pools.call(job.state.connectionId, 'task.cancel', [task]).catch(() => undefined)
+    if (job.cancelRequested) return Object.assign(new Error('cancelled'), { code: 'TASK_CANCELLED', params: [task] })
+    return failure(e instanceof Error ? e.message : String(e))
+  }
+
+  private watch(job: Job, ctx: ActionContext, task: string, known: () => number | undefined): () => void {
+    let stop = false
+    let last = { at: Date.now(), bytes: 0 }
+    const tick = async (): Promise<void> => {
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, POLL_MS))
+        if (stop) return
+        const r = await this.taskRecord(job.state.connectionId, task)
+        const s = job.state
+        const now = Date.now()
+        s.rate = Math.max(0, Math.round(((s.bytes - last.bytes) * 1000) / Math.max(1, now - last.at)))
+        last = { at: now, bytes: s.bytes }
+        const total = known()
+        const p = total ? s.bytes / total : typeof r?.progress === 'number' ? r.progress : s.progress
+        s.progress = Math.max(s.progress, Math.min(0.99, p))
+        ctx.progress(s.progress, task)
+        this.changed(job)
+      }
+    }
+    void tick()
+    return () => {
+      stop = true
+    }
+  }
+
+  private async download(job: Job, ctx: ActionContext, path: string, query: Record<string, string>, host: string): Promise<undefined> {
+    const s = job.state
+    const task = await this.newTask(job, ctx)
+    const part = `${s.path}.part`
+    job.partial = part
+    const stopWatch = this.watch(job, ctx, task, () => s.totalBytes)
+    try {
+      let body
+      try {
+        body = await hostRequest(this.o.hosts.hostHttp(s.connectionId), host, { path, query: { ...query, task_id: task }, timeoutMs: 60_000, idleTimeoutMs: IDLE_MS, signal: job.abort.signal, purpose: 'transfer' })
+      } catch (e) {
+        // the host refused before sending anything (its task says why), or we never reached it
+        throw await this.whyNot(job, task, e)
+      }
+      const meter = new Meter((n) => {
+        s.bytes = n
+        this.changed(job, true)
+      })
+      try {
+        await pipeline(body.body, meter, createWriteStream(part, { highWaterMark: 1024 * 1024 }))
+      } catch (e) {
+        if (job.cancelRequested) throw Object.assign(new Error('cancelled'), { code: 'TASK_CANCELLED', params: [task] })
+        const why = e instanceof Error ? e.message : String(e)
+        // the disk refused (ENOSPC) or the connection broke; the task may say more
+        const code = (e as NodeJS.ErrnoException).code
+        if (code === 'ENOSPC' || code === 'EDQUOT') throw failure(`The disk holding ${s.path} is full; the export stopped after ${s.bytes} bytes and its partial file was removed.`)
+        await this.o.pools.call(s.connectionId, 'task.cancel', [task]).catch(() => undefined)
+        throw failure(`The export stopped: ${why}`)
+      }
+      s.status = 'finishing'
+      this.changed(job)
+      // a cut connection reads as the end of an XVA (it has no length): only the task says it is whole
+      await this.taskOutcome(job, task)
+      if (s.totalBytes !== undefined && s.bytes !== s.totalBytes) throw failure(`The host sent ${s.bytes} of ${s.totalBytes} bytes.`)
+      s.sha256 = meter.hash.digest('hex')
+      await rename(part, s.path)
+      job.partial = undefined
+      s.checksumPath = `${s.path}.sha256`
+      await writeFile(s.checksumPath, `${s.sha256}  ${basename(s.path)}\n`)
+      return undefined
+    } finally {
+      stopWatch()
+      await this.o.pools.call(s.connectionId, 'task.destroy', [task]).catch(() => undefined)
+    }
+  }
+
+  private async upload(job: Job, ctx: ActionContext, path: string, query: Record<string, string>, host: string): Promise<string> {
+    const s = job.state
+    const task = await this.newTask(job, ctx)
+    const size = s.totalBytes ?? 0
+    const stopWatch = this.watch(job, ctx, task, () => s.totalBytes)
+    try {
+      const file = createReadStream(s.path, { highWaterMark: 1024 * 1024 })
+      const meter = new Meter((n) => {
+        s.bytes = n
+        this.changed(job, true)
+      })
+      file.on('error', (e) => meter.destroy(e))
+      file.pipe(meter)
+      try {
+        const res = await hostRequest(this.o.hosts.hostHttp(s.connectionId), host, { path, method: 'PUT', query: { ...query, task_id: task }, body: meter, contentLength: size, timeoutMs: 10 * 60_000, idleTimeoutMs: IDLE_MS, signal: job.abort.signal, purpose: 'transfer', maxRedirects: 0 })
+        res.body.resume()
+      } catch (e) {
+        // the host refused the file (its task says why: IMPORT_ERROR_*) or the connection broke
+        throw await this.whyNot(job, task, e)
+      } finally {
+        file.destroy()
+      }
+      s.status = 'finishing'
+      this.changed(job)
+      return await this.taskOutcome(job, task)
+    } finally {
+      stopWatch()
+      await this.o.pools.call(s.connectionId, 'task.destroy', [task]).catch(() => undefined)
+    }
+  }
+
+  /** the imported VM onto the chosen networks, renamed, started */
+  private async afterImport(ctx: ActionContext, vm: string, a: { name?: string | undefined; networks: Record<string, string>; start: boolean }): Promise<void> {
+    if (a.name) await ctx.call('VM.set_name_label', [vm, a.name])
+    const vifs = (await ctx.call('VM.get_VIFs', [vm])) as unknown
+    for (const vif of Array.isArray(vifs) ? vifs.map(String) : []) {
+      const device = str(await ctx.call('VIF.get_device', [vif]))
+      const target = a.networks[device]
+      if (!target) continue
+      const current = str(await ctx.call('VIF.get_network', [vif]))
+      if (current !== target) await ctx.call('VIF.move', [vif, target])
+    }
+    if (a.start) {
+      ctx.steps(2)
+      await ctx.task('VM.start', [vm, false, false])
+    }
+  }
+
+  // --- the pool --------------------------------------------------------------------------------------
+
+  private graph(connectionId: string): PoolGraph {
+    const c = this.o.pools.get(connectionId)
+    const g = this.o.pools.graph(connectionId)
+    if (!c || !g) throw new ActionRefusal('There is no such server.')
+    return g
+  }
+
+  /** downloads go to the master, as XenCenter sends them: it answers 302 to the server that sees the SRs, followed with that server's own pin */
+  private masterAddress(g: PoolGraph): string {
+    const master = str([...g.all('pool').values()][0]?.master)
+    const address = str(g.get('host', master)?.address)
+    if (!address) throw new ActionRefusal('XenPilot does not know the address of the pool master.')
+    return address
+  }
+
+  /** what an XVA of the VM takes at most: its disks' allocated bytes (zeros are left out) */
+  private vmFootprint(g: PoolGraph, vm: string): number {
+    let n = 0
+    for (const vbd of g.linked('VM', vm, 'VBDs', 'VBD')) {
+      const r = g.get('VBD', vbd)
+      if (r?.type === 'Disk') n += Number(g.get('VDI', str(r.VDI))?.physical_utilisation ?? 0)
+    }
+    return n
+  }
+
+  /**
+   * The address to send an upload to: the master when it sees the SR (shared storage), else the
+   * server whose local SR it is (an upload cannot follow a redirect once its body is on the way).
+   */
+  private hostSeeing(g: PoolGraph, srs: string[]): string {
+    const pool = [...g.all('pool').values()][0]
+    const master = str(pool?.master)
+    const sees = (host: string): boolean =>
+      srs.every((sr) => g.linked('SR', sr, 'PBDs', 'PBD').some((p) => str(g.get('PBD', p)?.host) === host && g.get('PBD', p)?.currently_attached === true))
+    const hosts = [master, ...[...g.all('host').keys()].filter((h) => h !== master)]
+    const chosen = hosts.find(sees) ?? master
+    const address = str(g.get('host', chosen)?.address)
+    if (!address) throw new ActionRefusal('XenPilot does not know the address of the server that holds this storage.')
+    return address
+  }
+
+  private async inspectOrRefuse(path: string, expect: 'xva' | 'raw') {
+    try {
+      return await inspectFile(path, expect)
+    } catch (e) {
+      if (e instanceof FileRefusal) throw new ActionRefusal(e.message)
+      throw e
+    }
+  }
+}
+
+/** the VM an import made: XAPI's task result, a set of VM refs as an XML-RPC fragment */
+function vmRefOf(result: string): string | undefined {
+  try {
+    const v = parseXmlRpcFragment(result)
+    const first = Array.isArray(v) ? v[0] : v
+    return typeof first === 'string' && first.startsWith('OpaqueRef:') ? first : undefined
+  } catch {
+    return /OpaqueRef:[0-9a-fA-F-]+/.exec(result)?.[0]
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * VM and disk transfers end to end: contract → transfer module → PoolManager's pinned agents →
+ * the HTTPS simulator, files on this machine. Export → import of a two-disk VM gives identical
+ * disks and config; cancel removes the partial file and the XAPI task ends cancelled; a cut or
+ * damaged XVA is refused with a sentence; the 302 to the server of a local SR is followed with that
+ * server's own pinned certificate (and refused when it presents another).
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { methods, type MethodName } from '../../../shared/contract'
+import type { TransferState } from '../../../shared/contract/transfer'
+import { MemoryHistory } from '../../../main/services/operations'
+import { transferModule } from '../../../main/services/transfer'
+import { parseTarHeader, TAR_BLOCK, tarPadding } from '../../../shared/xva/tar'
+import { setTransferRate, startSimulator } from '../../sim'
+import { buildFleet } from '../../sim/fleet'
+import type { SimControl, SimPoolHandle } from '../../sim/model'
+import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+
+let sim: SimControl
+let h: Harness
+let pool: SimPoolHandle
+let id = ''
+let dir = ''
+const states = new Map<string, TransferState>()
+const progress: { op: string; progress: number; action?: { id: string } }[] = []
+let handlers: Record<string, (a: unknown, c: never) => unknown>
+
+beforeAll(async () => {
+  sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.94', opDurationMs: 0 }) })
+  pool = sim.pool('tiny-current')
+  h = makeManager()
+  id = await connectTrusted(h, pool)
+  dir = mkdtempSync(join(tmpdir(), 'xp-transfer-'))
+  const mod = transferModule({ history: new MemoryHistory(), hosts: h.manager })({
+    pools: h.manager,
+    broadcast: (event, payload) => {
+      if (event === 'transfer.changed') {
+        const s = payload as TransferState
+        states.set(s.id, s)
+      }
+      if (event === 'operation.progress') progress.push(payload as (typeof progress)[number])
+    },
+    log: () => {},
+  })
+  handlers = mod.handlers as unknown as typeof handlers
+}, 120_000)
+
+afterAll(async () => {
+  await h?.close()
+  await sim?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+async function callContract<T>(method: MethodName, args: unknown): Promise<T> {
+  const handler = handlers[method]
+  if (!handler) throw new Error(`no handler for ${method}`)
+  const parsed = methods[method].args.parse(args)
+  return (await handler(parsed, undefined as never)) as T
+}
+
+const call = (method: string, params: unknown[]) => h.manager.call(id, method, params)
+const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+
+function vmRef(name: string): string {
+  for (const [ref, r] of pool.objects.get('VM') ?? []) if (r.name_label === name && r.is_a_snapshot === false) return ref
+  throw new Error(`no VM ${name}`)
+}
+
+function localSr(hostIndex: number): string {
+  const host = pool.hosts[hostIndex]?.ref
+  for (const [ref, sr] of pool.objects.get('SR') ?? []) {
+    if (sr.type !== 'lvm') continue
+    const pbd = pool.objects.get('PBD')?.get(String((sr.PBDs as string[])[0]))
+    if (pbd?.host === host) return ref
+  }
+  throw new Error('no local SR')
+}
+
+/** a halted VM with two disks of its own on `sr` (a copy of build-01 plus a 3 GiB data disk) */
+async function twoDiskVm(name: string, sr: string): Promise<string> {
+  const vm = str(await call('VM.copy', [vmRef('build-01'), name, sr]))
+  const vdi = str(await call('VDI.create', [{ name_label: `${name} data`, name_description: '', SR: sr, virtual_size: String(3 * 1024 ** 3), type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }]))
+  await call('VBD.create', [{ VM: vm, VDI: vdi, userdevice: '1', bootable: false, mode: 'RW', type: 'Disk', unpluggable: true, empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} }])
+  await waitFor('the graph has the VM with two disks', () => (h.manager.graph(id)?.linked('VM', vm, 'VBDs', 'VBD').filter((b) => h.manager.graph(id)?.get('VBD', b)?.type === 'Disk').length ?? 0) === 2)
+  return vm
+}
+
+async function ended(t: TransferState, timeoutMs = 120_000): Promise<TransferState> {
+  return waitFor(
+    `transfer ${t.title} to end`,
+    () => {
+      const s = states.get(t.id)
+      return s && (s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') ? s : undefined
+    },
+    timeoutMs,
+  )
+}
+
+/** sha256 per disk of an XVA file's non-zero chunks, by chunk number (the disks' contents) */
+function diskDigests(file: string): string[] {
+  const b = readFileSync(file)
+  const per = new Map<string, ReturnType<typeof createHash>>()
+  let off = 0
+  for (;;) {
+    const hd = parseTarHeader(b.subarray(off, off + TAR_BLOCK))
+    if (hd.kind !== 'entry') break
+    off += TAR_BLOCK
+    const m = /^(Ref:\d+)\/(\d{8})$/.exec(hd.entry.name)
+    const data = b.subarray(off, off + hd.entry.size)
+    if (m && !data.every((x) => x === 0)) {
+      let hh = per.get(m[1]!)
+      if (!hh) per.set(m[1]!, (hh = createHash('sha256')))
+      hh.update(m[2]!).update(data)
+    }
+    off += hd.entry.size + tarPadding(hd.entry.size)
+  }
+  return [...per.values()].map((x) => x.digest('hex')).sort()
+}
+
+describe('export and import through main', () => {
+  it('round trip of a VM with two disks: identical disk contents and config; NICs moved, renamed, started; a checksum file beside the export', async () => {
+    const sr = localSr(0)
+    const vm = await twoDiskVm('transfer-rt', sr)
+    const file = join(dir, 'transfer-rt.xva')
+    const started = await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file })
+    expect(started.status).toMatch(/queued|running/)
+    const done = await ended(started)
+    expect(done.message).toBeUndefined()
+    expect(done.status).toBe('done')
+    expect(existsSync(`${file}.part`)).toBe(false)
+    const sum = readFileSync(`${file}.sha256`, 'utf8')
+    expect(sum).toBe(`${createHash('sha256').update(readFileSync(file)).digest('hex')}  transfer-rt.xva\n`)
+    expect(done.bytes).toBe(readFileSync(file).length)
+    // the Activity panel saw the transfer as one action with its progress
+    expect(progress.some((p) => p.action?.id === started.id)).toBe(true)
+    // what the import dialog shows
+    const info = await callContract<{ kind: string; vm?: { name: string; disks: unknown[]; vifs: { device: string }[] } }>('transfer.inspect', { path: file })
+    expect(info.kind).toBe('xva')
+    expect(info.vm?.name).toBe('transfer-rt')
+    expect(info.vm?.disks).toHaveLength(2)
+    // import onto another network, renamed, started
+    const nets = [...(pool.objects.get('network') ?? [])].filter(([, n]) => (n.PIFs as string[]).length > 0).map(([r]) => r)
+    const target = nets[nets.length - 1] ?? ''
+    const networks = Object.fromEntries((info.vm?.vifs ?? []).map((v) => [v.device, target]))
+    const imp = await ended(await callContract<TransferState>('transfer.importVm', { connectionId: id, path: file, sr: localSr(0), name: 'transfer-rt imported', networks, start: true }))
+    expect(imp.message).toBeUndefined()
+    expect(imp.status).toBe('done')
+    const newVm = imp.ref ?? ''
+    const rec = pool.objects.get('VM')?.get(newVm)
+    expect(rec?.name_label).toBe('transfer-rt imported')
+    expect(rec?.power_state).toBe('Running')
+    const orig = pool.objects.get('VM')?.get(vm)
+    for (const f of ['VCPUs_max', 'memory_static_max', 'HVM_boot_params', 'platform']) expect(rec?.[f]).toEqual(orig?.[f])
+    for (const vif of rec?.VIFs as string[]) expect(pool.objects.get('VIF')?.get(vif)?.network).toBe(target)
+    // the imported VM's disks hold the same bytes: export it again and compare
+    await call('VM.hard_shutdown', [newVm])
+    await waitFor('the graph shows it halted', () => h.manager.graph(id)?.get('VM', newVm)?.power_state === 'Halted')
+    const again = join(dir, 'again.xva')
+    expect((await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: newVm, path: again }))).status).toBe('done')
+    expect(diskDigests(again)).toEqual(diskDigests(file))
+    expect(diskDigests(file)).toHaveLength(2)
+  }, 180_000)
+
+  it('follows the 302 to the server of a local SR with that server’s pinned certificate; a server presenting another certificate is refused', async () => {
+    const vm = await twoDiskVm('on-host-2', localSr(1))
+    const file = join(dir, 'on-host-2.xva')
+    const done = await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file }))
+    expect(done.status).toBe('done')
+    // the master redirected: the simulator's second host served it (its task ran there)
+    const second = pool.hosts[1]!
+    await pool.rotateCertificate(second.address)
+    const refused = await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: join(dir, 'refused.xva') }))
+    expect(refused.status).toBe('failed')
+    // main asked the master; the refusal names the second server: the redirect was followed to it, with its own pin
+    expect(refused.message).toMatch(/certificate/i)
+    expect(refused.message).toContain(second.address)
+    expect(existsSync(join(dir, 'refused.xva'))).toBe(false)
+    expect(existsSync(join(dir, 'refused.xva.part'))).toBe(false)
+  }, 120_000)
+
+  it('cancel mid-export: the XAPI task ends cancelled and the partial file is removed', async () => {
+    const vm = await twoDiskVm('to-cancel', localSr(0))
+    setTransferRate(pool, 2 * 1024 * 1024)
+    try {
+      const file = join(dir, 'to-cancel.xva')
+      const t = await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file })
+      const running = await waitFor('bytes flowing', () => {
+        const s = states.get(t.id)
+        return s && s.bytes > 1024 * 1024 && s.taskRef ? s : undefined
+      })
+      expect(existsSync(`${file}.part`)).toBe(true)
+      // XAPI's task as the host leaves it (main destroys its tasks once it has read their end)
+      const seen = new Set<string>()
+      const watching = setInterval(() => {
+        const task = pool.objects.get('task')?.get(running.taskRef ?? '')
+        if (task) seen.add(String(task.status))
+      }, 10)
+      await callContract('transfer.cancel', { id: t.id })
+      const done = await ended(t)
+      clearInterval(watching)
+      expect(seen).toContain('cancelled')
+      expect(done.errorCode).toBe('TASK_CANCELLED')
+      expect(done.status).toBe('cancelled')
+      expect(done.message).toMatch(/partial file was removed/)
+      expect(existsSync(`${file}.part`)).toBe(false)
+      expect(existsSync(file)).toBe(false)
+    } finally {
+      setTransferRate(pool, 0)
+    }
+  })
+
+  it('a truncated or damaged XVA is refused with a sentence before any byte is sent; a damaged chunk is refused by the host', async () => {
+    const vm = await twoDiskVm('to-damage', localSr(0))
+    const file = join(dir, 'good.xva')
+    expect((await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file }))).status).toBe('done')
+    const good = readFileSync(file)
+    const cut = join(dir, 'cut.xva')
+    writeFileSync(cut, good.subarray(0, Math.floor(good.length * 0.6)))
+    await expect(callContract('transfer.importVm', { connectionId: id, path: cut, sr: localSr(0) })).rejects.toThrow(/cut short.*incomplete/)
+    const notXva = join(dir, 'not.xva')
+    writeFileSync(notXva, Buffer.concat([Buffer.from('ova.xmlnot a tar header at all'), Buffer.alloc(600)]))
+    await expect(callContract('transfer.importVm', { connectionId: id, path: notXva, sr: localSr(0) })).rejects.toThrow(/not an XVA file/)
+    // flip a byte inside a chunk: the framing is whole, the host's checksum check refuses it
+    const damaged = Buffer.from(good)
+    const at = TAR_BLOCK * 3 + 5000 + Number(parseTarHeader(good.subarray(0, TAR_BLOCK)).kind === 'entry' ? (parseTarHeader(good.subarray(0, TAR_BLOCK)) as { entry: { size: number } }).entry.size : 0)
+    damaged[at] = (damaged[at] ?? 0) ^ 0xff
+    const bad = join(dir, 'damaged.xva')
+    writeFileSync(bad, damaged)
+    const vmsBefore = pool.objects.get('VM')?.size
+    const r = await ended(await callContract<TransferState>('transfer.importVm', { connectionId: id, path: bad, sr: localSr(0) }))
+    expect(r.status).toBe('failed')
+    expect(r.message).toMatch(/does not match its checksums/)
+    expect(pool.objects.get('VM')?.size).toBe(vmsBefore)
+    await expect(callContract('transfer.importVm', { connectionId: id, path: join(dir, 'nothing-here.xva'), sr: localSr(0) })).rejects.toThrow(/no file/)
+  })
+
+  it('a disk as raw: export, then import into a new disk with the same bytes', async () => {
+    const sr = localSr(0)
+    const vdi = str(await call('VDI.create', [{ name_label: 'raw-me', name_description: '', SR: sr, virtual_size: String(32 * 1024 * 1024), type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }]))
+    await waitFor('the graph has the disk', () => h.manager.graph(id)?.get('VDI', vdi))
+    const file = join(dir, 'disk.raw')
+    const out = await ended(await callContract<TransferState>('transfer.exportDisk', { connectionId: id, ref: vdi, path: file }))
+    expect(out.status).toBe('done')
+    expect(readFileSync(file).length).toBe(32 * 1024 * 1024)
+    const back = await ended(await callContract<TransferState>('transfer.importDisk', { connectionId: id, path: file, sr, name: 'raw back' }))
+    expect(back.status).toBe('done')
+    const copy = join(dir, 'disk2.raw')
+    await waitFor('the graph has the new disk', () => h.manager.graph(id)?.get('VDI', back.ref ?? ''))
+    expect((await ended(await callContract<TransferState>('transfer.exportDisk', { connectionId: id, ref: back.ref, path: copy }))).status).toBe('done')
+    expect(createHash('sha256').update(readFileSync(copy)).digest('hex')).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'))
+  })
+
+  it('refuses before starting: a folder that does not exist, a file that exists, a running VM; the list keeps every transfer', async () => {
+    await expect(callContract('transfer.exportVm', { connectionId: id, ref: vmRef('build-01'), path: '/nonexistent-folder/x.xva' })).rejects.toThrow(/does not exist/)
+    writeFileSync(join(dir, 'exists.xva'), 'x')
+    await expect(callContract('transfer.exportVm', { connectionId: id, ref: vmRef('build-01'), path: join(dir, 'exists.xva') })).rejects.toThrow(/already exists/)
+    await expect(callContract('transfer.exportVm', { connectionId: id, ref: vmRef('web-01'), path: join(dir, 'web.xva') })).rejects.toThrow(/running/)
+    expect(() => methods['transfer.exportVm'].args.parse({ connectionId: id, ref: vmRef('build-01'), path: 'relative/x.xva' })).toThrow(/full path/)
+    const list = await callContract<TransferState[]>('transfer.list', {})
+    expect(list.length).toBeGreaterThan(3)
+  })
+})
