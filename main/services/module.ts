@@ -60,4 +60,3 @@ export type AnyModuleFactory = (ctx: ServiceModuleContext) => AnyServiceModule
 type MethodsOfFactory<F> = F extends (ctx: ServiceModuleContext) => { handlers: infer H } ? keyof H & MethodName : never
 /** the contract methods a list of module factories implements */
 export type MethodsOf<T extends readonly AnyModuleFactory[]> = MethodsOfFactory<T[number]>
-

@@ -12,7 +12,7 @@ import { checkExportPath, checkImportPath, FileRefusal, inspectFile } from '../t
 import { TransferService } from '../transfer/service'
 import { ServiceError } from './errors'
 import { connectedAction, moduleActions } from './guard'
-import { moduleActionRunner, type ModuleFactory } from './module'
+import type { ModuleFactory } from './module'
 
 export interface TransferModuleOptions {
   history: HistorySink
