@@ -36,6 +36,7 @@ import { isHistorySource } from '../../shared/perf/graphs'
 import { buildFleet } from '../sim/fleet'
 import type { SimPoolSpec, SimRecord } from '../sim/model'
 import { sourcesOf } from '../sim/rrd'
+import { descendants } from './proc'
 
 const GiB = 1024 ** 3
 const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10
@@ -168,10 +169,145 @@ function sizeBench(): void {
 }
 
 // -------------------------------------------------------------------------------------------------
+// frame
+
+/** Chart.js's browser build, wherever Node resolves the package (it is not a XenPilot dependency) */
+function chartJs(): { path: string; version: string } | undefined {
+  try {
+    const main = createRequire(import.meta.url).resolve('chart.js')
+    const pkg = JSON.parse(readFileSync(join(dirname(main), '..', 'package.json'), 'utf8')) as { version?: string }
+    return { path: join(dirname(main), 'chart.umd.min.js'), version: pkg.version ?? '?' }
+  } catch {
+    return undefined
+  }
+}
+
+/** set up in the page: a week of 60 s points × 8 series, 41 versions of it (as a live range or a zoom brings) */
+const FRAME_SETUP = `(() => {
+  const N = 10080, S = 8, FRAMES = 40
+  const start = Math.floor(Date.now() / 60000) * 60 - N * 60
+  let seed = 7
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+  const frames = []
+  for (let f = 0; f <= FRAMES; f++) {
+    const x = new Array(N)
+    const ys = Array.from({ length: S }, () => new Array(N))
+    for (let i = 0; i < N; i++) {
+      const t = start + (i + f) * 60
+      x[i] = t
+      for (let s = 0; s < S; s++) ys[s][i] = 0.3 + 0.2 * Math.sin((t / 86400 + s / 8) * 2 * Math.PI) + 0.1 * rnd()
+    }
+    frames.push([x, ...ys])
+  }
+  const colour = (i) => 'hsl(' + i * 45 + ',70%,45%)'
+  // Chart.js's own advice for speed: no parsing (points as {x, y}), normalized, no animation, no point dots, min-max decimation
+  const sets = window.Chart ? frames.map((fr) => Array.from({ length: S }, (_, i) => ({ label: 's' + i, data: fr[0].map((x, k) => ({ x: x * 1000, y: fr[i + 1][k] })), borderColor: colour(i), borderWidth: 1, pointRadius: 0, tension: 0, spanGaps: true }))) : []
+  // one macrotask later: microtask-deferred work (uPlot commits in one) is done
+  const settled = () => new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0) })
+  let u, c
+  window.__bench = {
+    async uplotFirst() {
+      const opts = { width: 1200, height: 300, series: [{}, ...Array.from({ length: S }, (_, i) => ({ label: 's' + i, stroke: colour(i), width: 1 }))], scales: { x: { time: true } }, cursor: { sync: { key: 'perf' } } }
+      const t = performance.now()
+      u = new uPlot(opts, frames[0], document.getElementById('u'))
+      await settled()
+      return performance.now() - t
+    },
+    async uplot() {
+      let t
+      const times = []
+      for (let f = 1; f <= FRAMES; f++) {
+        t = performance.now()
+        u.setData(frames[f])
+        await settled()
+        times.push(performance.now() - t)
+      }
+      u.destroy()
+      return times
+    },
+    async chartFirst() {
+      const cfg = { type: 'line', data: { datasets: sets[0] }, options: { animation: false, parsing: false, normalized: true, responsive: false, spanGaps: true, interaction: { mode: 'nearest', axis: 'x', intersect: false }, scales: { x: { type: 'linear' }, y: { type: 'linear' } }, plugins: { decimation: { enabled: true, algorithm: 'min-max' }, legend: { display: true } } } }
+      const t = performance.now()
+      c = new Chart(document.getElementById('c'), cfg)
+      await settled()
+      return performance.now() - t
+    },
+    async chart() {
+      let t
+      const times = []
+      for (let f = 1; f <= FRAMES; f++) {
+        t = performance.now()
+        c.data.datasets = sets[f]
+        c.update('none')
+        await settled()
+        times.push(performance.now() - t)
+      }
+      c.destroy()
+      return times
+    },
+  }
+})()`
+
+function stats(xs: number[]): { median: number; p95: number } {
+  const s = [...xs].sort((a, b) => a - b)
+  return { median: s[Math.floor(s.length / 2)] ?? Number.NaN, p95: s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] ?? Number.NaN }
+}
+
+/** CPU time (ms) of the renderers' main threads (the thread whose id is the process's) below this process: robust to other load */
+function rendererMainCpuMs(): number {
+  let ms = 0
+  for (const p of descendants(process.pid)) {
+    if (!p.cmd.includes('--type=renderer')) continue
+    try {
+      const stat = readFileSync(`/proc/${p.pid}/task/${p.pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ms += (Number(f[11]) + Number(f[12])) * 10
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ms
+}
+
+async function frameBench(): Promise<void> {
+  const { launchChromium } = await import('../e2e/harness')
+  const uplotDir = dirname(createRequire(import.meta.url).resolve('uplot'))
+  const uplotVersion = (JSON.parse(readFileSync(join(uplotDir, '..', 'package.json'), 'utf8')) as { version?: string }).version ?? '?'
+  const cj = chartJs()
+  const browser = await launchChromium()
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.setContent('<!doctype html><html><body style="margin:0"><div id="u"></div><canvas id="c" width="1200" height="300"></canvas></body></html>')
+    await page.addStyleTag({ path: join(uplotDir, 'uPlot.min.css') })
+    await page.addScriptTag({ path: join(uplotDir, 'uPlot.iife.min.js') })
+    if (cj) await page.addScriptTag({ path: cj.path })
+    await page.evaluate(FRAME_SETUP)
+    const run = async (lib: 'uplot' | 'chart'): Promise<{ first: number; times: number[]; cpuPerFrame: number; firstCpu: number }> => {
+      const c0 = rendererMainCpuMs()
+      const first = (await page.evaluate(`window.__bench.${lib}First()`)) as number
+      const c1 = rendererMainCpuMs()
+      const times = (await page.evaluate(`window.__bench.${lib}()`)) as number[]
+      return { first, times, firstCpu: c1 - c0, cpuPerFrame: (rendererMainCpuMs() - c1) / times.length }
+    }
+    const u = await run('uplot')
+    const c = cj ? await run('chart') : undefined
+    const us = stats(u.times)
+    const cs = c ? stats(c.times) : undefined
+    const shape = { points: 10080, series: 8, frames: u.times.length, goalMs: 16, chromium: browser.version() }
+    // value: main-thread CPU per frame (does not grow with other load); wall figures beside it
+    bench('perf.frame.week-60s-8-series.uplot', u.cpuPerFrame, 'ms CPU/frame', { name: cj ? `Chart.js ${cj.version} (next-best considered)` : 'Chart.js (not installed: npm i --no-save chart.js@4)', value: c?.cpuPerFrame ?? null }, { wallMedianMs: Math.round(us.median * 10) / 10, wallP95Ms: Math.round(us.p95 * 10) / 10, firstDrawMs: Math.round(u.first), firstDrawCpuMs: u.firstCpu, uplot: uplotVersion, ...shape })
+    if (c && cs) bench('perf.frame.week-60s-8-series.chartjs', c.cpuPerFrame, 'ms CPU/frame', { name: `uPlot ${uplotVersion}`, value: u.cpuPerFrame }, { wallMedianMs: Math.round(cs.median * 10) / 10, wallP95Ms: Math.round(cs.p95 * 10) / 10, firstDrawMs: Math.round(c.first), firstDrawCpuMs: c.firstCpu, chartjs: cj?.version, ...shape })
+  } finally {
+    await browser.close()
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
 // main
 
 async function main(): Promise<void> {
   if (wanted('size')) sizeBench()
+  if (wanted('frame')) await frameBench()
 }
 
 await main()
