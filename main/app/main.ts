@@ -100,6 +100,8 @@ async function start(): Promise<void> {
     mode: 'electron',
     keychain,
     keychainStatus: keychain,
+    // a damaged keychain.json (set aside) is said with the start's other notices
+    fileProblems: () => (keychain.problem ? [keychain.problem] : []),
     appVersion: app.getVersion(),
     // `npm run demo` (development only, never the packaged app): the simulator's pools, added and
     // their certificates pinned as source 'demo' before the window opens.

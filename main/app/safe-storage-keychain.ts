@@ -16,7 +16,7 @@ import type { KeychainState } from '../../shared/contract'
 import type { Unsubscribe } from '../pools/api'
 import type { Keychain } from '../pools/keychain'
 import type { KeychainStatusSource } from '../services'
-import { StoredDocument } from '../storage/small-file'
+import { StoredDocument, type SmallFileProblem } from '../storage/small-file'
 
 export interface SafeStorageLike {
   isAsyncEncryptionAvailable(): Promise<boolean>
@@ -36,13 +36,17 @@ const KeychainFile = z.object({
 })
 type KeychainFile = z.infer<typeof KeychainFile>
 
-export interface SafeStorageKeychain extends Keychain, KeychainStatusSource {}
+export interface SafeStorageKeychain extends Keychain, KeychainStatusSource {
+  /** keychain.json was damaged and set aside when opened (said with the start's notices) */
+  readonly problem: SmallFileProblem | undefined
+}
 
 export async function openSafeStorageKeychain(opts: { safeStorage: SafeStorageLike; platform: NodeJS.Platform; file: string; log?: (line: string) => void }): Promise<SafeStorageKeychain> {
   const { safeStorage, file } = opts
   const log = opts.log ?? (() => {})
   const stored = new StoredDocument<KeychainFile>({ file, what: 'the remembered passwords', version: 1, schema: KeychainFile, empty: () => ({ version: 1, acceptedBasicText: false, entries: {} }) })
-  if (stored.problem) log(`keychain: ${stored.problem.message} Remembered passwords must be entered again.`)
+  const problem = stored.problem ? { ...stored.problem, message: `${stored.problem.message} Remembered passwords must be entered again.` } : undefined
+  if (problem) log(`keychain: ${problem.message}`)
   const entry = (account: string): string | undefined => (Object.prototype.hasOwnProperty.call(stored.value.entries, account) ? stored.value.entries[account] : undefined)
   const withEntry = (account: string, ciphertext: string | undefined) => (d: KeychainFile): KeychainFile => {
     const entries = { ...d.entries }
@@ -77,6 +81,7 @@ export async function openSafeStorageKeychain(opts: { safeStorage: SafeStorageLi
 
   return {
     state,
+    problem,
     // Always usable: without a usable OS store secrets are held in memory for this run.
     isAvailable: async () => true,
     async acceptInsecure() {

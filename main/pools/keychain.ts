@@ -81,8 +81,13 @@ export class PassphraseFileKeychain implements Keychain {
   private key: { salt: Buffer; key: Buffer } | undefined
   private chain: Promise<unknown> = Promise.resolve()
   private readonly store: SmallFile<FileFormat | undefined>
-  /** what reading the file found wrong (damaged and set aside), if anything */
-  problem: SmallFileProblem | undefined
+  /**
+   * what reading the file found wrong (damaged and set aside), if anything: known from construction
+   * (the file is read then), so the start's notices can say it
+   */
+  readonly problem: SmallFileProblem | undefined
+  /** the file as read at construction (its shape checked); decrypted on first use */
+  private read: FileFormat | undefined
 
   constructor(
     private readonly file: string,
@@ -90,6 +95,9 @@ export class PassphraseFileKeychain implements Keychain {
   ) {
     if (passphrase.length === 0) throw new Error('the keychain passphrase must not be empty')
     this.store = new SmallFile<FileFormat | undefined>({ file, what: 'the remembered passwords', version: 1, schema: KeychainFileFormat, empty: () => undefined })
+    const r = this.store.read()
+    this.read = r.value
+    if (r.problem) this.problem = { ...r.problem, message: `${r.problem.message} Remembered passwords must be entered again.` }
   }
 
   async isAvailable(): Promise<boolean> {
@@ -111,9 +119,7 @@ export class PassphraseFileKeychain implements Keychain {
 
   private async load(): Promise<Map<string, string>> {
     if (this.cache) return this.cache
-    const read = this.store.read()
-    if (read.problem) this.problem = read.problem
-    const f = read.value
+    const f = this.read
     if (!f) {
       this.cache = new Map()
       return this.cache

@@ -44,10 +44,14 @@ export async function beginStartup(dataDir: string, log: (line: string) => void)
   const since = previous.value.startingSince
   if (since !== null) {
     autoConnect = false
+    // the time is the window's to write (its time zone, its clock format): `{at}` in the sentence
+    const at = z.string().datetime({ offset: true }).safeParse(since).success ? since : undefined
     notices.push({
       kind: 'startup',
-      message: `The previous run of XenPilot stopped during start-up (it started at ${since} and never finished starting). Automatic connection is paused for this start: connect your servers one at a time, or forget the one that causes trouble.`,
+      message: `The previous run of XenPilot stopped during start-up (it started at ${at ? '{at}' : 'a time it did not record'} and never finished starting). Automatic connection is paused for this start: connect your servers one at a time, or forget the one that causes trouble.`,
+      ...(at ? { at } : {}),
     })
+    log(`startup: the previous start (${since}) never finished; automatic connection paused`)
   }
   let writable = true
   try {

@@ -19,6 +19,7 @@ import { MemoryKeychain, PassphraseFileKeychain, type Keychain } from '../pools/
 import { memoryKeychainStatus, passphraseFileKeychainStatus } from '../services/keychain-status'
 import { readConnectionSeed, startRuntime, type ConnectionSeed, type Runtime, type RuntimeOptions } from '../services/runtime'
 import type { KeychainStatusSource } from '../services'
+import type { SmallFileProblem } from '../storage/small-file'
 import { installCrashNet } from './crash-net'
 import { startWebServer, type WebServer } from './server'
 
@@ -76,14 +77,14 @@ export function parseWebCliArgs(argv: string[], env: NodeJS.ProcessEnv = process
   return out
 }
 
-export function browserKeychain(dataDir: string, env: NodeJS.ProcessEnv = process.env): { keychain: Keychain; status: KeychainStatusSource } {
+export function browserKeychain(dataDir: string, env: NodeJS.ProcessEnv = process.env): { keychain: Keychain; status: KeychainStatusSource; problems: () => SmallFileProblem[] } {
   const passphrase = env['XENPILOT_PASSPHRASE']
   if (passphrase) {
     const file = join(dataDir, 'keychain.enc')
     const keychain = new PassphraseFileKeychain(file, passphrase)
-    return { keychain, status: passphraseFileKeychainStatus(file, keychain) }
+    return { keychain, status: passphraseFileKeychainStatus(file, keychain), problems: () => (keychain.problem ? [keychain.problem] : []) }
   }
-  return { keychain: new MemoryKeychain(), status: memoryKeychainStatus() }
+  return { keychain: new MemoryKeychain(), status: memoryKeychainStatus(), problems: () => [] }
 }
 
 export interface BrowserModeOptions {
@@ -111,12 +112,14 @@ export interface BrowserMode {
 /** The whole browser-mode app in this process: runtime + web server (used by the CLI, the demo and e2e tests). */
 export async function startBrowserMode(opts: BrowserModeOptions): Promise<BrowserMode> {
   const log = opts.log ?? (() => {})
-  const { keychain, status } = browserKeychain(opts.dataDir, opts.env)
+  const { keychain, status, problems } = browserKeychain(opts.dataDir, opts.env)
   const runtime = await startRuntime({
     dataDir: opts.dataDir,
     mode: 'browser',
     keychain,
     keychainStatus: status,
+    // a damaged keychain.enc (set aside) is said with the start's other notices
+    fileProblems: problems,
     appVersion: packageVersion(),
     versions: { node: process.versions.node, v8: process.versions.v8 },
     log,

@@ -120,8 +120,10 @@ export type UiCommand = z.infer<typeof UiCommand>
  */
 export const AppNotice = z.object({
   kind: z.enum(['data-folder', 'file', 'startup']),
-  /** a sentence: what happened and what XenPilot did */
+  /** a sentence: what happened and what XenPilot did; `{at}` in it stands for `at`, written by the window as a local time */
   message: z.string(),
+  /** ISO time the sentence speaks of (`{at}`): main does not know the window's time zone */
+  at: z.string().datetime({ offset: true }).optional(),
 })
 export type AppNotice = z.infer<typeof AppNotice>
 

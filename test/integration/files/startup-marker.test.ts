@@ -11,11 +11,14 @@ import type { ConnectionState } from '../../../shared/contract'
 import { MemoryKeychain } from '../../../main/pools/keychain'
 import { memoryKeychainStatus } from '../../../main/services/keychain-status'
 import { startRuntime, type Runtime } from '../../../main/services/runtime'
+import { startBrowserMode } from '../../../main/web/cli'
 
 const dirs: string[] = []
 const runtimes: Runtime[] = []
+const closers: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const r of runtimes.splice(0)) await r.close()
+  for (const c of closers.splice(0)) await c()
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
@@ -38,7 +41,8 @@ describe('the start-up marker', () => {
     const states: ConnectionState[] = []
     r.pools.onState((s) => states.push(s))
     const info = await r.services.handlers['app.info']({}, { emit: () => undefined, subscribeObjects: () => undefined })
-    expect(info.notices).toEqual([{ kind: 'startup', message: expect.stringMatching(/^The previous run of XenPilot stopped during start-up \(it started at 2026-12-07T10:00:00\.000Z and never finished starting\)\. Automatic connection is paused for this start/) }])
+    // the time goes apart (`at`): the window writes it as a local time ({at} in the sentence)
+    expect(info.notices).toEqual([{ kind: 'startup', at: '2026-12-07T10:00:00.000Z', message: expect.stringMatching(/^The previous run of XenPilot stopped during start-up \(it started at \{at\} and never finished starting\)\. Automatic connection is paused for this start/) }])
     await new Promise((resolve) => setTimeout(resolve, 300))
     // nothing was dialled: the saved server stays disconnected
     expect(states).toEqual([])
@@ -54,5 +58,22 @@ describe('the start-up marker', () => {
     await again.close()
     runtimes.splice(0)
     expect(marker(dir).startingSince).toBeNull()
+  })
+})
+
+describe('a damaged keychain.enc', () => {
+  it('is set aside and said among the start’s notices (the keychain is read before they are built)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xp-startup-keychain-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'keychain.enc'), '{"version":1,"kdf":{"name":"scrypt","salt":"AA==","N":3,"r":8,"p":1},"data":"AA=="}')
+    // browser mode as the CLI starts it (its keychain, its wiring)
+    const app = await startBrowserMode({ dataDir: dir, staticDir: dir, env: { XENPILOT_PASSPHRASE: 'notice spec' }, connectOnStart: false })
+    closers.push(() => app.close())
+    const info = await app.runtime.services.handlers['app.info']({}, { emit: () => undefined, subscribeObjects: () => undefined })
+    expect(info.notices).toEqual([
+      { kind: 'file', message: expect.stringMatching(/^The remembered passwords \(.*keychain\.enc\) could not be read: .*kdf\.N.*The file was kept as keychain\.enc\.damaged-.* and XenPilot started without them\. Remembered passwords must be entered again\.$/) },
+    ])
+    // the keychain itself starts empty and works
+    expect((await app.keychain.state()).status).toBe('ready')
   })
 })
