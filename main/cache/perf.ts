@@ -39,7 +39,11 @@
  * Kept: 60 s rows for `keep60sDays` (default 30), then averaged into hourly rows (kept
  * `keepHourlyDays`, default 400), then daily (`keepDailyDays`, default 1830), within `maxBytes`.
  * Runs on the main thread's connection (like the action history): each flush / prune step is one
- * short transaction.
+ * short transaction. Reads (every graph) never wait for the cache worker: in WAL mode a reader sees
+ * the last committed state while the worker writes. A write here needs SQLite's one write lock,
+ * which the worker holds during each of its transactions; better-sqlite3 waits synchronously, so
+ * flush() and prune() wait at most WRITE_WAIT_MS for it (not the connection's 5 s busy_timeout) and
+ * otherwise throw SQLITE_BUSY with everything still pending: the collector tries again 10 s later.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import type Database from 'better-sqlite3'
@@ -151,6 +155,9 @@ function applyPending(block: Float64Array, p: PendingBlock): void {
   for (let i = 0; i < p.slots.length; i++) block[p.slots[i] as number] = p.values[i] as number
 }
 
+/** the longest the main thread waits for the cache worker's write lock before a flush / prune step gives up */
+export const WRITE_WAIT_MS = 50
+
 /** the share of `maxBytes` each resolution may keep when the history is over it */
 const SHARE: Record<PerfRes, number> = { 60: 0.5, 3600: 0.35, 86400: 0.15 }
 
@@ -183,6 +190,7 @@ export class PerfHistory {
   private knownLoaded = false
   /** bytes stored per resolution (undefined until first needed) */
   private bytes: Record<PerfRes, number> | undefined
+  private pendingCount = 0
   private readonly st: {
     insertSeries: Database.Statement
     seriesId: Database.Statement
@@ -236,6 +244,12 @@ export class PerfHistory {
     if (!block) byT0.set(t0, (block = { slots: [], values: [] }))
     block.slots.push((st - t0) / res)
     block.values.push(v)
+    this.pendingCount++
+  }
+
+  /** values waiting for flush() (the collector flushes early past a bound: a first sight brings a year of rows) */
+  pendingValues(): number {
+    return this.pendingCount
   }
 
   /** the collector stored every row of a host's answer up to `end` (host clock) */
@@ -268,6 +282,21 @@ export class PerfHistory {
 
   /** writes every pending block (merged into what is stored) and the cursors, in one transaction */
   flush(): number {
+    return this.briefly(() => this.flushNow())
+  }
+
+  /** runs f with the connection waiting at most WRITE_WAIT_MS for the write lock */
+  private briefly<T>(f: () => T): T {
+    const before = this.db.pragma('busy_timeout', { simple: true })
+    this.db.pragma(`busy_timeout = ${WRITE_WAIT_MS}`)
+    try {
+      return f()
+    } finally {
+      this.db.pragma(`busy_timeout = ${typeof before === 'number' ? before : 5000}`)
+    }
+  }
+
+  private flushNow(): number {
     let written = 0
     const tx = this.db.transaction(() => {
       for (const s of this.series.values()) {
@@ -290,6 +319,7 @@ export class PerfHistory {
     tx()
     for (const s of this.series.values()) s.pending.clear()
     this.pendingCursors.clear()
+    this.pendingCount = 0
     return written
   }
 
@@ -471,6 +501,10 @@ export class PerfHistory {
 
   /** age limits, then the size bound shared by resolution; each step one short transaction */
   prune(now = this.now()): PruneReport {
+    return this.briefly(() => this.pruneNow(now))
+  }
+
+  private pruneNow(now: number): PruneReport {
     let consolidated = 0
     let deleted = 0
     const sel = this.db.prepare('SELECT series, res, t0, data FROM perf_block WHERE res = ? AND t0 < ? ORDER BY t0 LIMIT 500')

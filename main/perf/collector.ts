@@ -76,6 +76,8 @@ const LIVE_KEEP_S = 720
 const MAX_BACKOFF_MS = 15 * 60_000
 const RRD_MAX_BYTES = 64 * 1024 * 1024
 const NULL_UUID = '00000000-0000-0000-0000-000000000000'
+/** values held for the history before it is written early (≈ 16 bytes each in memory) */
+const MAX_PENDING_VALUES = 2_000_000
 
 interface HostState {
   key: string
@@ -196,7 +198,7 @@ export class RrdCollector {
       }
       this.pumpDumps()
     }
-    if (now - this.lastFlush >= this.flushMs) this.flush()
+    if (now - this.lastFlush >= this.flushMs || (this.opts.history()?.pendingValues() ?? 0) > MAX_PENDING_VALUES) this.flush()
     if (now - this.lastPrune >= this.pruneMs) {
       this.lastPrune = now
       try {
@@ -217,7 +219,9 @@ export class RrdCollector {
     try {
       this.opts.history()?.flush()
     } catch (e) {
-      this.log(`perf: writing the history failed: ${(e as Error).message}`)
+      // the cache worker held the write lock (or the disk said no): everything stays pending, tried again in 10 s
+      this.lastFlush = this.now() - this.flushMs + 10_000
+      this.log(`perf: writing the history failed (tried again in 10 s): ${(e as Error).message}`)
     }
   }
 

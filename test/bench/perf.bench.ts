@@ -303,11 +303,136 @@ async function frameBench(): Promise<void> {
 }
 
 // -------------------------------------------------------------------------------------------------
+// collector
+
+interface SimInfo {
+  pools: { name: string; masterUrl: string; username: string; password: string; hosts: { url: string; certPem: string }[] }[]
+}
+
+/** child process: the many-pools simulator, warm (it serves every host's RRDs) */
+async function simChild(): Promise<void> {
+  const { startSimulator, poolStateOf } = await import('../sim')
+  const sim = await startSimulator({ fleet: buildFleet('many-pools', { opDurationMs: 0 }) })
+  await Promise.all(sim.pools.map((p) => poolStateOf(p)?.warmCaches()))
+  const info: SimInfo = { pools: sim.pools.map((p) => ({ name: p.name, masterUrl: p.masterUrl, username: p.username, password: p.password, hosts: p.hosts.map((h) => ({ url: h.url, certPem: h.certPem })) })) }
+  process.stdout.write(`READY ${JSON.stringify(info)}\n`)
+  process.stdin.on('data', () => void sim.stop().then(() => process.exit(0)))
+}
+
+async function collectorBench(): Promise<void> {
+  const { createInterface } = await import('node:readline')
+  const { fileURLToPath } = await import('node:url')
+  const { PoolManager } = await import('../../main/pools/manager')
+  const { MemoryKeychain } = await import('../../main/pools/keychain')
+  const { PinStore, pinFromPem, hostKey } = await import('../../main/xapi/trust')
+  const { parseAddress } = await import('../../main/xapi/client')
+  const { openInventoryCache } = await import('../../main/cache')
+  const { RrdCollector } = await import('../../main/perf/collector')
+  const { perfModule } = await import('../../main/services/perf')
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--sim-child'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const dir = mkdtempSync(join(tmpdir(), 'xp-perf-collector-'))
+  try {
+    const lines = createInterface({ input: child.stdout ?? process.stdin })[Symbol.asyncIterator]()
+    let info: SimInfo | undefined
+    while (!info) {
+      const r = await lines.next()
+      if (r.done) throw new Error('the simulator child exited before READY')
+      if (r.value.startsWith('READY ')) info = JSON.parse(r.value.slice(6)) as SimInfo
+    }
+    const pins = new PinStore(join(dir, 'pins.json'))
+    for (const p of info.pools)
+      for (const h of p.hosts) {
+        const { host, port } = parseAddress(h.url.replace('https://', ''))
+        await pins.set(hostKey(host, port), pinFromPem(h.certPem, 'user'))
+      }
+    const m = new PoolManager({ dataDir: dir, keychain: new MemoryKeychain() })
+    const ids: string[] = []
+    for (const p of info.pools) ids.push((await m.add({ address: p.masterUrl.replace('https://', ''), username: p.username, password: p.password, rememberPassword: false })).id)
+    const c0 = Date.now()
+    while (!ids.every((id) => m.get(id)?.status === 'connected')) {
+      if (Date.now() - c0 > 600_000) throw new Error('the pools did not all connect')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    console.log(`# 50 pools connected in ${Math.round((Date.now() - c0) / 1000)} s; letting the process settle`)
+    await new Promise((r) => setTimeout(r, 30_000))
+    const cpuWindow = async (ms: number, during?: () => void): Promise<number> => {
+      const u0 = process.cpuUsage()
+      const w0 = performance.now()
+      const timer = during ? setInterval(during, 60_000) : undefined
+      during?.()
+      await new Promise((r) => setTimeout(r, ms))
+      if (timer) clearInterval(timer)
+      const u = process.cpuUsage(u0)
+      return ((u.user + u.system) / 1000 / (performance.now() - w0)) * 100
+    }
+    // the same process without the collector: the 50 connected pools' own CPU (subtracted below)
+    const idlePct = await cpuWindow(60_000)
+
+    const cache = openInventoryCache({ dataDir: join(dir, 'cache'), mode: 'inline' })
+    const collector = new RrdCollector({ pools: m, history: () => cache.perf, log: (l) => console.log(`# ${l}`) })
+    const perf = perfModule({ collector, history: () => cache.perf, graph: (id) => m.graph(id) })({ pools: m, broadcast: () => {}, log: () => {} })
+    // first sight of 100 hosts: each host's whole RRD, a week hourly and a year daily of its VMs
+    const f0 = Date.now()
+    const fc0 = process.cpuUsage()
+    while (collector.status().length < 100 || !collector.status().every((s) => s.lastEnd !== undefined)) {
+      if (Date.now() - f0 > 900_000) throw new Error(`first sight did not end: ${JSON.stringify(collector.status().filter((s) => s.lastEnd === undefined).slice(0, 3))}`)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    await collector.idle()
+    const fcpu = process.cpuUsage(fc0)
+    const firstSightS = (Date.now() - f0) / 1000
+    // the overview open: FleetPerf asks perf.overview every minute (and the answer is serialised for the window)
+    let rows = 0
+    const overview = (): void => {
+      const r = (perf.handlers['perf.overview'] as (a: object, ctx: object) => { rows: unknown[] })({}, {})
+      rows = r.rows.length
+      JSON.stringify(r)
+    }
+    const WINDOW = 180_000
+    const pct = await cpuWindow(WINDOW, overview)
+    // the history is written every 15 minutes: one flush of what the window gathered, counted at its share
+    const w0 = process.cpuUsage()
+    const blocks = cache.perf?.pendingBlocks() ?? 0
+    collector.flush()
+    const w = process.cpuUsage(w0)
+    const flushMs = (w.user + w.system) / 1000
+    const flushPct = (flushMs / (15 * 60_000)) * 100
+    const collectorPct = pct - idlePct + flushPct
+    bench('perf.collector.many-pools.overview-open', collectorPct, '% of one core', { name: 'goal (issue 16)', value: 3 }, {
+      pools: 50,
+      hosts: collector.status().length,
+      overviewRows: rows,
+      windowS: WINDOW / 1000,
+      feeds: collector.counters.feeds,
+      withCollectorPct: Math.round(pct * 100) / 100,
+      poolsAlonePct: Math.round(idlePct * 100) / 100,
+      flushCpuMs: Math.round(flushMs),
+      flushBlocks: blocks,
+      firstSightS: Math.round(firstSightS),
+      firstSightCpuS: Math.round((fcpu.user + fcpu.system) / 1e6),
+      historyMiB: Math.round((cache.perf?.sizeBytes() ?? 0) / 1024 ** 2),
+      errors: collector.counters.errors,
+    })
+    await perf.close?.()
+    await collector.close()
+    await cache.close()
+    await m.close()
+  } finally {
+    child.stdin?.write('stop\n')
+    await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 10_000))])
+    if (child.exitCode === null) child.kill()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
 // main
 
 async function main(): Promise<void> {
+  if (parts[0] === '--sim-child') return simChild()
   if (wanted('size')) sizeBench()
   if (wanted('frame')) await frameBench()
+  if (wanted('collector')) await collectorBench()
 }
 
 await main()

@@ -3,6 +3,9 @@
  * codes over the block's range), blocks of the earlier encoding still read, sizes counted as blocks
  * are written, and the size bound shared by resolution so the newest 60 s rows are not what goes first.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { deflateRawSync } from 'node:zlib'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
@@ -84,5 +87,45 @@ describe('performance history size bound', () => {
     const old = h.read(uuid(0), ['cpu0'], now - 200 * 86400, now - 150 * 86400, 86400)
     expect(old.resolution).toBe(86400)
     expect(old.times.length).toBeGreaterThanOrEqual(49)
+  })
+})
+
+describe('performance history and the cache worker', () => {
+  it('never holds the main thread for the worker’s write lock: a flush gives up within WRITE_WAIT_MS, keeps everything pending, and writes it later; reads do not wait at all', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xp-perf-lock-'))
+    try {
+      const main = new Database(join(dir, 'cache.sqlite'))
+      main.pragma('journal_mode = WAL')
+      main.pragma('busy_timeout = 5000')
+      migrate(main)
+      const h = new PerfHistory(main, {}, () => 1_796_601_600)
+      const key = { connectionId: 'c', kind: 'vm' as const, uuid: uuid(1), ds: 'cpu0' }
+      h.put(key, 60, 1_796_601_600 - 60, 0.5)
+      h.flush()
+      // the worker's connection, in the middle of a long write transaction
+      const worker = new Database(join(dir, 'cache.sqlite'))
+      worker.pragma('busy_timeout = 5000')
+      worker.exec("BEGIN IMMEDIATE; INSERT INTO perf_cursor (host_uuid, connection_id, end_t) VALUES ('w', 'c', 1)")
+      // a graph reads what is committed, without waiting
+      let t = performance.now()
+      expect(h.read(key.uuid, ['cpu0'], 1_796_601_600 - 3600, 1_796_601_600, 60).values[0]?.filter((v) => v !== null)).toEqual([0.5])
+      expect(performance.now() - t).toBeLessThan(1000)
+      // a source seen for the first time: the flush starts with a write (its perf_series row), which waits for the lock
+      h.put({ ...key, ds: 'cpu1' }, 60, 1_796_601_600, 0.25)
+      t = performance.now()
+      expect(() => h.flush()).toThrow(/busy|locked/i)
+      expect(performance.now() - t).toBeLessThan(1000)
+      expect(h.pendingBlocks()).toBe(1)
+      // the connection's own wait is back for everything else
+      expect(main.pragma('busy_timeout', { simple: true })).toBe(5000)
+      worker.exec('COMMIT')
+      h.flush()
+      expect(h.pendingBlocks()).toBe(0)
+      expect(h.read(key.uuid, ['cpu0', 'cpu1'], 1_796_601_600 - 3600, 1_796_601_600, 60).values.map((v) => v.filter((x) => x !== null))).toEqual([[0.5], [0.25]])
+      worker.close()
+      main.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
