@@ -115,7 +115,9 @@ export class ActionRunner {
       if (e instanceof ActionRefusal) throw e
       const f = asXapiFailure(e)
       const explained = explainXapiError(f.code, f.params, (r) => this.nameOf(spec.connectionId, r))
-      result = { connectionId: spec.connectionId, ref: spec.ref, ok: false, error: { code: f.code, params: f.params, message: explained.sentence, ...(explained.action ? { action: explained.action } : {}) } }
+      // what a multi-step action did about the failure ("Nothing was left behind …")
+      const after = typeof e === 'object' && e !== null && 'after' in e && typeof e.after === 'string' ? ` ${e.after}` : ''
+      result = { connectionId: spec.connectionId, ref: spec.ref, ok: false, error: { code: f.code, params: f.params, message: explained.sentence + after, ...(explained.action ? { action: explained.action } : {}) } }
     }
     this.history.append({
       at: new Date(started).toISOString(),

@@ -608,7 +608,7 @@ export class StorageRunner {
 }
 
 /** a VBD record for VBD.create with XenCenter's defaults */
-function vbdRecord(
+export function vbdRecord(
   vm: string,
   vdi: string,
   userdevice: string,

@@ -22,6 +22,7 @@ import { MemoryHistory, operationsModule, type HistoryStore } from './operations
 import { networkModule } from './network'
 import { storageModule } from './storage'
 import { transferModule } from './transfer'
+import { provisionModule } from './provision'
 import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type Services } from './index'
 import type { AnyModuleFactory, MethodsOf } from './module'
@@ -157,6 +158,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     networkModule({ history, graph: (id) => pools.graph(id) }),
     storageModule({ graph: (id) => pools.graph(id), history }),
     transferModule({ history, hosts: pools }),
+    provisionModule({ graph: (id) => pools.graph(id), history }),
     cacheModule(cache),
     perfModule({ collector: perf, history: () => cache?.perf, graph: (id) => pools.graph(id) }),
   ] as const

@@ -4,7 +4,7 @@
  * both doors (Electron IPC via preload, browser-mode WebSocket) validate against these schemas.
  *
  * To add a method: add an entry here (or in a capability's file merged below: console.ts, numa.ts,
- * operations.ts, storage.ts), implement it in main/services — core methods in index.ts, a capability's in its
+ * operations.ts, storage.ts, provision.ts), implement it in main/services — core methods in index.ts, a capability's in its
  * ServiceModule registered in main/services/runtime.ts — and call it from the renderer through the
  * `XenPilotApi` client. Nothing changes in the doors. A method without a handler answers
  * 'not-implemented'; results are parsed against their schema, so undeclared fields never leak.
@@ -19,6 +19,7 @@ import { cacheMethods, cacheEvents } from './cache'
 import { networkMethods } from './network'
 import { objectEvents, objectMethods } from './objects'
 import { storageMethods } from './storage'
+import { provisionMethods } from './provision'
 import { perfEvents, perfMethods } from './perf'
 import { transferEvents, transferMethods } from './transfer'
 
@@ -200,6 +201,7 @@ export const methods = {
   ...cacheMethods,
   ...networkMethods,
   ...storageMethods,
+  ...provisionMethods,
   ...perfMethods,
   ...transferMethods,
 } as const

@@ -5,6 +5,7 @@
  * available to the UI ("details") — this only adds the sentence.
  */
 import { NETWORK_ERROR_TEXT } from './error-text-network'
+import { VM_ERROR_TEXT } from './error-text-vm'
 import { XAPI_ERRORS } from './errors.generated'
 
 export interface ExplainedXapiError {
@@ -136,6 +137,7 @@ const TEXT: Record<string, Explainer> = {
     action: 'The feature needs a newer XCP-ng/XenServer.',
   }),
   ...NETWORK_ERROR_TEXT,
+  ...VM_ERROR_TEXT,
 }
 
 /**

@@ -16,6 +16,7 @@
  * - VM.set_is_a_template (xapi_vm_helpers.ml): making a template needs the VM halted; the VM stops
  *   being a default template's copy; clearing it sets VM_metrics.install_time.
  */
+import type { ProvisionDisk } from '../../../shared/operations/provision'
 import { SimXapiError, type SimValue } from '../model'
 import type { CallInfo, Handler } from './generic'
 import { vmOperation } from './lifecycle'
@@ -26,15 +27,6 @@ import { xapiDate } from './time'
 import { checkVmOperation, refreshAllowedOperations } from './vmops'
 
 const NULL_REF = 'OpaqueRef:NULL'
-
-/** one <disk …/> of a template's provision XML (xapi_templates.ml disk_of_xml) */
-export interface ProvisionDisk {
-  device: string
-  size: number
-  sr: string
-  bootable: boolean
-  type: string
-}
 
 const VDI_TYPES = new Set(['system', 'user', 'ephemeral', 'suspend', 'crashdump'])
 

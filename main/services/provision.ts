@@ -1,0 +1,32 @@
+/**
+ * The provisioning share of the contract (issue 14): the New VM wizard's `vm.create`, run by
+ * main/operations/provision.ts through the one ActionRunner (one history entry, progress under one
+ * action id). Refused on an offline pool with the time it was last seen; a spec the wizard's rules
+ * refuse answers 'refused' with the same sentence.
+ *
+ *   modules: [provisionModule({ graph: (id) => pools.graph(id), history })]
+ */
+import type { provisionMethods } from '../../shared/contract/provision'
+import { ProvisionRunner } from '../operations/provision'
+import type { HistorySink } from '../operations/runner'
+import { StorageRunner, type PoolGraphReader } from '../operations/storage'
+import { connectedAction, moduleActions } from './guard'
+import type { ModuleFactory } from './module'
+
+export interface ProvisionModuleOptions {
+  graph: (connectionId: string) => PoolGraphReader | undefined
+  history: HistorySink
+}
+
+export function provisionModule(opts: ProvisionModuleOptions): ModuleFactory<keyof typeof provisionMethods> {
+  return (ctx) => {
+    const actions = moduleActions(ctx, opts.history, (id, ref) => StorageRunner.nameOf(opts.graph(id), ref))
+    const runner = new ProvisionRunner(actions, opts.graph)
+    const guarded = connectedAction(ctx.pools, 'its VMs')
+    return {
+      handlers: {
+        'vm.create': guarded((a) => runner.create(a)),
+      },
+    }
+  }
+}
