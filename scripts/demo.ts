@@ -20,7 +20,7 @@ import type { ConnectionSeed } from '../main/services/runtime'
 import { startBrowserMode, type BrowserMode } from '../main/web/cli'
 import { ensureRendererBuilt, rendererIsStale } from './renderer-build'
 import { buildFleet } from '../test/sim/fleet'
-import { startSimulator, type SimControl } from '../test/sim'
+import { setTransferRate, startSimulator, type SimControl } from '../test/sim'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
@@ -68,6 +68,8 @@ async function main(): Promise<void> {
     log(`demo data in ${dataDir}; removed when the demo stops`)
     log('starting the XAPI simulator (demo fleet)…')
     sim = await startSimulator({ fleet: buildFleet('demo') })
+    // exports and imports at 32 MiB/s: their progress can be watched in the Transfers tab
+    for (const p of sim.pools) setTransferRate(p, 32 * 1024 * 1024)
     const seed = seedFromSimulator(sim)
     log(`simulator: ${sim.pools.map((p) => `${p.name} at ${p.masterUrl}`).join(', ')}`)
 

@@ -10,6 +10,7 @@ import { useConnectionsStore } from './stores/connections'
 import { useObjectsStore } from './stores/objects'
 import { useSettingsStore } from './stores/settings'
 import { useTasksStore } from './stores/tasks'
+import { useTransfersStore } from './stores/transfers'
 import { useTreeStore } from './stores/tree'
 import { useUiStore } from './stores/ui'
 
@@ -93,6 +94,8 @@ const SUBSCRIBE_WINDOW = 4
 export async function startApp(api: RendererApi): Promise<CommandContext> {
   // operations: task progress, outcomes and the action history (issue 5)
   useTasksStore().attach(api)
+  // VM and disk transfers (issue 14): main keeps them, a reload finds them again
+  useTransfersStore().attach(api)
   const connections = useConnectionsStore()
   const objects = useObjectsStore()
   const tree = useTreeStore()

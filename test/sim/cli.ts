@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { buildFleet, type BuildFleetOptions } from './fleet'
-import { startSimulator } from './index'
+import { setTransferRate, startSimulator } from './index'
 import type { FleetName, SimControl, SimFault } from './model'
 
 const FLEETS: readonly FleetName[] = ['tiny', 'demo', 'bench-10k', 'many-pools']
@@ -61,6 +61,8 @@ interface CliOptions {
   opMs?: number
   seed?: number
   stateDir?: string
+  /** bytes per second of every export and import (--transfer-rate) */
+  transferRate?: number
   faults: FaultSpec[]
   vnc: NonNullable<BuildFleetOptions['externalConsoles']>
 }
@@ -100,6 +102,9 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--state-dir':
         o.stateDir = value()
         break
+      case '--transfer-rate':
+        o.transferRate = int()
+        break
       case '--fault':
         o.faults.push(parseFaultSpec(value()))
         break
@@ -123,7 +128,7 @@ export function parseArgs(argv: string[]): CliOptions {
 }
 
 function usage(): string {
-  return 'usage: npm run sim -- --fleet tiny|demo|bench-10k|many-pools [--port N] [--op-ms N] [--seed N] [--state-dir DIR] [--fault KIND[:ARG][@METHOD][#POOL]]... [--vnc VM_NAME=HOST:PORT]...'
+  return 'usage: npm run sim -- --fleet tiny|demo|bench-10k|many-pools [--port N] [--op-ms N] [--seed N] [--state-dir DIR] [--transfer-rate BYTES_PER_S] [--fault KIND[:ARG][@METHOD][#POOL]]... [--vnc VM_NAME=HOST:PORT]...'
 }
 
 export function describeFleet(sim: SimControl): string {
@@ -211,6 +216,8 @@ async function main(): Promise<void> {
   startOpts.log = (s) => sink(s)
   const sim = await startSimulator(startOpts)
   for (const f of opts.faults) for (const p of f.pool ? [sim.pool(f.pool)] : sim.pools) p.injectFault(f.fault)
+  // exports and imports at a watchable pace (0: as fast as possible)
+  if (opts.transferRate) for (const p of sim.pools) setTransferRate(p, opts.transferRate)
   process.stdout.write(`${describeFleet(sim)}\n`)
   sink = log
   for (const l of early) log(l)

@@ -6,12 +6,13 @@ import { hostCommands } from './host'
 import { objectCommands } from './object'
 import { CommandRegistry } from './registry'
 import { storageCommands } from './storage'
+import { transferCommands } from './transfer'
 import { editCommands, vmCommands } from './vm'
 
 /** The app's registry. Later features register their commands here (e.g. VM power commands). */
 export function createRegistry(): CommandRegistry {
   const r = new CommandRegistry()
-  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands, ...storageCommands)
+  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands, ...storageCommands, ...transferCommands)
   return r
 }
 

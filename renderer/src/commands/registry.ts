@@ -9,6 +9,7 @@ import type { XenPilotApi } from '../../../shared/contract'
 import type { NodeKind } from '../model/tree/types'
 import type { PoolObjects } from '../model/objects'
 import type { OperationDialogRequest } from '../model/operation-requests'
+import type { TransferDialogRequest } from '../model/transfer'
 
 export interface SelectedItem {
   objId: string
@@ -29,6 +30,8 @@ export type DialogRequest =
   | { kind: 'trust'; connectionId: string }
   | { kind: 'about' }
   | { kind: 'operation'; request: OperationDialogRequest }
+  /** export a VM/snapshot/disk to a file, import one (views/transfer) */
+  | { kind: 'transfer'; request: TransferDialogRequest }
 
 export interface ConfirmRequest {
   title: string

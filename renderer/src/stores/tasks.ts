@@ -7,7 +7,7 @@ import { useObjectsStore } from './objects'
 import { useGraph } from './select'
 import { useUiStore } from './ui'
 
-export type ActivityTab = 'tasks' | 'history' | 'alerts'
+export type ActivityTab = 'tasks' | 'transfers' | 'history' | 'alerts'
 
 /** the part of the Notification API this store uses */
 interface PageNotification {

@@ -4,8 +4,14 @@
  * identical disks, refuses chunked uploads, short and damaged files (and leaves nothing behind),
  * a host that does not see the SRs answers 302, task.cancel stops a transfer, raw disks go both ways.
  */
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import type { IncomingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setTransferRate, startSimulator } from '../../sim'
@@ -13,6 +19,7 @@ import { buildFleet } from '../../sim/fleet'
 import type { SimControl, SimHostHandle, SimPoolHandle, SimRecord } from '../../sim/model'
 import { parseTarHeader, TAR_BLOCK, tarPadding } from '../../../shared/xva/tar'
 import { xxh64Hex } from '../../../shared/xva/xxhash64'
+import { runPython } from '../../helpers/python'
 
 let sim: SimControl
 let pool: SimPoolHandle
@@ -357,4 +364,43 @@ describe('raw disks', () => {
     const r = await send(pool.hosts[0]!, 'GET', '/export?uuid=x')
     expect(r.status).toBe(401)
   })
+})
+
+describe('real clients', () => {
+  it('the official XenAPI Python client exports with task_id and imports with Content-Length, as scripts do', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xp-sim-xenapi-transfer-'))
+    try {
+      const cafile = join(dir, 'master.pem')
+      await writeFile(cafile, pool.hosts[0]!.certPem)
+      const script = fileURLToPath(new URL('./xenapi_transfer.py', import.meta.url))
+      const out = JSON.parse(await runPython(script, [pool.masterUrl, cafile, pool.username, pool.password, 'build-01', localSrOf(pool, pool.hosts[0]!.ref), join(dir, 'b.xva')], 120_000)) as Record<string, unknown>
+      expect(out).toMatchObject({ export_status: 200, export_task: 'success', import_status: 200, import_task: 'success', imported_name: 'build-01' })
+      expect(out['export_bytes']).toBeGreaterThan(1024 * 1024)
+      expect(out['imported_vbds']).toBeGreaterThan(0)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 150_000)
+
+  it('curl downloads /export and uploads it to /import with -T (Content-Length); the same bytes as any other client', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xp-sim-curl-transfer-'))
+    const run = promisify(execFile)
+    try {
+      const cafile = join(dir, 'master.pem')
+      await writeFile(cafile, pool.hosts[0]!.certPem)
+      const s = await session(pool)
+      const [, vm] = vmByName(pool, 'build-01')
+      const file = join(dir, 'c.xva')
+      const got = await run('curl', ['-sS', '--fail', '--cacert', cafile, '-o', file, '-w', '%{http_code}', `${pool.masterUrl}/export?session_id=${s}&uuid=${String(vm['uuid'])}`])
+      expect(got.stdout).toBe('200')
+      const task = String(await pool.call('task.create', ['curl import', '']))
+      const put = await run('curl', ['-sS', '--cacert', cafile, '-T', file, '-w', '%{http_code}', `${pool.masterUrl}/import?session_id=${s}&task_id=${task}`])
+      expect(put.stdout).toBe('200')
+      expect((await taskOf(pool, task)).status).toBe('success')
+      const chunked = await run('curl', ['-sS', '--cacert', cafile, '-H', 'Transfer-Encoding: chunked', '-T', file, '-w', '%{http_code}', `${pool.masterUrl}/import?session_id=${s}`]).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }))
+      expect(chunked.stdout).toMatch(/500|^$/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 150_000)
 })
