@@ -313,6 +313,8 @@ describe('VM console in the browser', () => {
     const popup = await popupPromise
     expect(popup.url()).toContain(`#/console/${encodeURIComponent(connectionId)}/vm/`)
     await waitState(popup, 'web-01', 'connected')
+    // the window's title names the VM (issue 15 item 14)
+    await expect.poll(() => popup.title(), { timeout: 30_000 }).toBe('web-01 — Console — XenPilot')
     await waitState(page, 'web-01', 'popped-out')
     await openConsoleTab(page, 'pinned-01')
     await waitState(page, 'pinned-01', 'connected')

@@ -34,7 +34,7 @@ const distance = (a: number[], b: number[]): number => Math.hypot(...a.map((v, i
 describe('multi-selection', { timeout: 300_000 }, () => {
   let h: AppHarness | undefined
   beforeAll(async () => {
-    h = await startApp({ fleet: buildFleet('tiny', { addressBase: '127.71', opDurationMs: 0 }), trustPools: true })
+    h = await startApp({ fleet: buildFleet('tiny', { addressBase: '127.76', opDurationMs: 0 }), trustPools: true })
     await treeitem(h.page, 'db-01').waitFor({ timeout: LONG })
   }, 300_000)
   afterAll(async () => {

@@ -196,6 +196,27 @@ const CONFIRM_TEXT: Partial<Record<VmOperationId, (n: string) => string>> = {
   revert: (n) => `The VM goes back to the state saved in ${n}. Everything since that snapshot is lost unless you take a snapshot first.`,
 }
 
+/**
+ * what a revert does to a VM that is running (XAPI stops it): halted afterwards for a disk-only
+ * snapshot, suspended with the snapshot's memory for one taken with memory
+ */
+export function revertWarning(snapshots: readonly VmCandidate[], ctx: CommandContext): string {
+  const out: string[] = []
+  for (const s of snapshots) {
+    const vmRef = str(s.record?.snapshot_of)
+    const vm = vmRef ? ctx.record(s.connectionId, 'VM', vmRef) : undefined
+    const power = str(vm?.power_state)
+    if (power !== 'Running' && power !== 'Paused') continue
+    const name = str(vm?.name_label) || 'The VM'
+    out.push(
+      s.record?.power_state === 'Suspended'
+        ? ` ${name} is ${power.toLowerCase()}: the revert stops it, and it ends up suspended in the snapshot's memory state (resume it to continue).`
+        : ` ${name} is ${power.toLowerCase()}: the revert stops it, and it ends up halted (this snapshot holds no memory). Start it again afterwards.`,
+    )
+  }
+  return out.join('')
+}
+
 interface VmCommandOptions {
   id: string
   op: VmOperationId
@@ -240,7 +261,7 @@ function vmCommand(o: VmCommandOptions): Command {
         const groups = skipGroups(skipped)
         const yes = await ctx.confirm({
           title: `${label(spec)} ${ok.length === 1 ? ok[0]?.name : `${ok.length} VMs`}?`,
-          message: text(names(ok)) + (groups.length ? ` Skipped: ${skipPhrase(groups, target)}.` : ''),
+          message: text(names(ok)) + (o.op === 'revert' ? revertWarning(ok, ctx) : '') + (groups.length ? ` Skipped: ${skipPhrase(groups, target)}.` : ''),
           confirmLabel: label(spec),
           danger: o.op.startsWith('hard_') || o.op === 'revert',
         })
