@@ -88,21 +88,28 @@ describe.skipIf(smallDiskSkipReason !== undefined)(`a full data folder${smallDis
     expect(((await a.call('settings.get', {})) as { treeMode: string }).treeMode).toBe('objects')
     expect(tempFilesIn(disk.dir)).toEqual([])
 
-    // restart on the still-full disk: what is on disk is what was shown
+    // room again in the same run: the next accepted change writes only what was accepted — none of
+    // the refused ones (two adds, a forget, an edit) come back with it
+    disk.unfill()
+    await a.call('connections.add', { address: '127.0.0.4:9', username: 'root', password: 'x', rememberPassword: false })
+    expect(await addresses(a.call)).toEqual(['127.0.0.1:9', '127.0.0.4:9'])
+    disk.fill()
+
+    // restart on the full disk again: what is on disk is what was shown
     await stop(a.runtime)
     const b = await start(dataDir)
-    expect(await addresses(b.call)).toEqual(['127.0.0.1:9'])
+    expect(await addresses(b.call)).toEqual(['127.0.0.1:9', '127.0.0.4:9'])
     expect(((await b.call('settings.get', {})) as { treeMode: string }).treeMode).toBe('objects')
 
     // room again: the retry adds exactly one server, forget and settings work
     disk.unfill()
     await b.call('connections.add', { address: '127.0.0.2:9', username: 'root', password: 'x', rememberPassword: false })
-    expect(await addresses(b.call)).toEqual(['127.0.0.1:9', '127.0.0.2:9'])
+    expect(await addresses(b.call)).toEqual(['127.0.0.1:9', '127.0.0.2:9', '127.0.0.4:9'])
     await b.call('connections.forget', { id: kept.id })
     await b.call('settings.update', { treeMode: 'infrastructure' })
     await stop(b.runtime)
     const c = await start(dataDir)
-    expect(await addresses(c.call)).toEqual(['127.0.0.2:9'])
+    expect(await addresses(c.call)).toEqual(['127.0.0.2:9', '127.0.0.4:9'])
     expect(((await c.call('settings.get', {})) as { treeMode: string }).treeMode).toBe('infrastructure')
     expect(tempFilesIn(disk.dir)).toEqual([])
   })
