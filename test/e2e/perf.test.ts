@@ -2,7 +2,7 @@
  * Performance graphs where the admin works (issue 16), in Chromium against the simulator: a VM's
  * Performance tab draws CPU, memory, network and disk for the last 10 minutes (live, 5 s) and for
  * 24 h (history); a custom graph saved in pool.gui_config with XenCenter's keys is seen again after
- * a restart; an offline pool's graphs still draw from the local history ("as of"); the fleet
+ * a restart; a pool's hosts side by side; an offline pool's graphs still draw from the local history ("as of"); the fleet
  * overview sorts the busiest VM to the top. Screenshots at 1024×700 and 1920×1080, light and dark.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -155,6 +155,29 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     await page.getByRole('button', { name: 'Restore default graphs' }).click()
     await expect.poll(() => page.getByRole('figure', { name: 'Busy vCPUs', exact: true }).count(), { timeout: LONG }).toBe(0)
     await page.getByRole('figure', { name: 'Disk IOPS', exact: true }).waitFor({ timeout: LONG })
+  })
+
+  it("shows a pool's hosts side by side on its Performance tab, each with its CPU and memory", async () => {
+    const { page } = h
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await select(page, 'tiny-current')
+    await openTab(page, 'Performance')
+    const hosts = ['tiny-host-1', 'tiny-host-2'].map((n) => page.getByRole('region', { name: `Performance of ${n}`, exact: true }))
+    for (const host of hosts) {
+      await host.waitFor({ timeout: LONG })
+      for (const g of ['CPU performance', 'Memory performance']) {
+        const fig = host.getByRole('figure', { name: g, exact: true })
+        await fig.waitFor({ timeout: LONG })
+        await expect.poll(async () => Number((await fig.locator('.plot').getAttribute('data-points')) ?? '0'), { timeout: LONG }).toBeGreaterThan(20)
+      }
+    }
+    // side by side: the second host's graphs start on the first one's row, to its right
+    const [a, b] = await Promise.all(hosts.map((x) => x.boundingBox()))
+    expect(a && b && Math.abs(a.y - b.y) < 2 && b.x > a.x + a.width - 1).toBe(true)
+    await page.screenshot({ path: '/tmp/perf-pool-1920-light.png' })
+    await page.setViewportSize({ width: 1024, height: 700 })
+    await select(page, 'web-01')
+    await openTab(page, 'Performance')
   })
 
   it("draws an offline pool's graph from the history, marked as of", async () => {
