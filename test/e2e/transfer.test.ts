@@ -102,7 +102,7 @@ describe('export a VM and import it into another pool (demo fleet)', { timeout: 
     await page.getByRole('menu', { name: 'Actions' }).getByRole('menuitem', { name: 'Import…' }).click()
     const dialog = page.getByRole('dialog', { name: 'Import VM into Production' })
     await dialog.waitFor()
-    await dialog.getByRole('textbox', { name: 'XVA file' }).fill(join(dir, `${vmName}.xva`))
+    await dialog.getByRole('textbox', { name: /^File to import/ }).fill(join(dir, `${vmName}.xva`))
     await dialog.getByRole('region', { name: 'What the file holds' }).getByText(vmName).waitFor({ timeout: LONG })
     await dialog.getByRole('textbox', { name: 'Name' }).fill(`${vmName} (from Lab)`)
     await page.screenshot({ path: '/tmp/transfer-import-dialog.png' })
