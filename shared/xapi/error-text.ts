@@ -83,6 +83,8 @@ const TEXT: Record<string, Explainer> = {
   TASK_CANCELLED: () => ({ sentence: 'The task was cancelled.' }),
   /** XenPilot's own transfer failures (main/transfer): the sentence is the first param */
   TRANSFER_FAILED: (p) => ({ sentence: p[0] ?? 'The transfer failed.' }),
+  // not XAPI's refusal: the call itself failed on the way (an HTTP 500, a dropped connection); its parameter is what happened, in words
+  CLIENT_ERROR: (p) => ({ sentence: p[0] ? (/[.!?]$/.test(p[0]) ? p[0] : `${p[0]}.`) : 'The call failed before the server answered it.' }),
   IMPORT_ERROR_SOME_CHECKSUMS_FAILED: () => ({ sentence: 'The server refused the file: some of its data does not match its checksums (the file is damaged).', action: 'Export the VM again, or copy the file again.' }),
   IMPORT_ERROR_PREMATURE_EOF: () => ({ sentence: 'The server refused the file: it ends too early (the file is incomplete).', action: 'Copy or export the file again.' }),
   IMPORT_ERROR_CANNOT_HANDLE_CHUNKED: () => ({ sentence: 'The server takes an upload only with its length announced (no chunked upload).' }),

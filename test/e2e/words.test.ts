@@ -111,6 +111,22 @@ describe('words on a connected fleet', { timeout: 300_000 }, () => {
     expect(text).toContain('received nothing from this server yet')
   })
 
+  it('an HTTP 500 from the server is said as what it is, not as a "client error"', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    h.sim.pool('tiny-current').injectFault({ kind: 'http-500', method: 'VM.start' }, { once: true })
+    await page.getByRole('searchbox', { name: 'Search' }).fill('build-01')
+    await treeitem(page, 'build-01').click({ button: 'right' })
+    await page.getByRole('menu', { name: 'Actions' }).getByRole('menuitem').filter({ has: page.getByText('Start', { exact: true }) }).click()
+    await page.getByRole('searchbox', { name: 'Search' }).press('Escape')
+    const results = page.getByRole('dialog', { name: 'Start failed for build-01' })
+    await results.waitFor({ timeout: LONG })
+    const text = (await results.textContent()) ?? ''
+    expect(text).toContain('HTTP 500')
+    expect(text.toLowerCase()).not.toContain('client error')
+    await results.getByRole('button', { name: 'Close' }).first().click()
+  })
+
   it("a snapshot row has a context menu; Revert says the running VM ends up halted", async () => {
     if (!h) throw new Error('no app')
     const { page } = h
