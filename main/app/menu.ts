@@ -44,6 +44,8 @@ const THEMES: [Theme, string][] = [
  * whether each can run and says why not (menu bar, context menu, toolbar and shortcuts share them).
  */
 export const VM_MENU: readonly (readonly [commandId: string, label: string] | null)[] = [
+  ['vm.new', 'New VM…'],
+  null,
   ['vm.start', 'Start'],
   ['vm.startOn', 'Start on Server…'],
   ['vm.shutdown', 'Shut Down'],
@@ -72,8 +74,15 @@ export const SERVER_MENU: readonly (readonly [commandId: string, label: string] 
   ['host.shutdown', 'Shut Down…'],
 ]
 
+/** XenCenter's shortcuts of menu commands (Ctrl+N: New VM) */
+const COMMAND_ACCELERATORS: Readonly<Record<string, string>> = { 'vm.new': 'CmdOrCtrl+N' }
+
 function commandMenu(entries: typeof VM_MENU, a: MenuActions): MenuItemConstructorOptions[] {
-  return entries.map((e): MenuItemConstructorOptions => (e ? { id: `command.${e[0]}`, label: e[1], click: () => a.run(e[0]) } : { type: 'separator' }))
+  return entries.map((e): MenuItemConstructorOptions => {
+    if (!e) return { type: 'separator' }
+    const accelerator = COMMAND_ACCELERATORS[e[0]]
+    return { id: `command.${e[0]}`, label: e[1], ...(accelerator ? { accelerator } : {}), click: () => a.run(e[0]) }
+  })
 }
 
 export function buildMenuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
@@ -82,7 +91,7 @@ export function buildMenuTemplate(o: MenuOptions): MenuItemConstructorOptions[] 
   const file: MenuItemConstructorOptions = {
     label: '&File',
     submenu: [
-      { id: 'server.add', label: 'Add Server…', accelerator: 'CmdOrCtrl+N', click: () => a.command('server.add') },
+      { id: 'server.add', label: 'Add Server…', click: () => a.command('server.add') },
       { type: 'separator' },
       { id: 'connections.connectAll', label: 'Connect All', click: () => a.connectAll() },
       { id: 'connections.disconnectAll', label: 'Disconnect All', click: () => a.disconnectAll() },

@@ -8,7 +8,6 @@ export const addServerCommand: Command = {
   group: 'app',
   global: true,
   toolbar: true,
-  shortcut: 'Ctrl+N',
   appliesTo: () => false,
   canRun: () => true,
   run: (_sel, ctx) => ctx.openDialog({ kind: 'add-server' }),

@@ -5,6 +5,7 @@ import { connectionCommands } from './connection'
 import { hostCommands } from './host'
 import { objectCommands } from './object'
 import { CommandRegistry } from './registry'
+import { provisionCommands } from './provision'
 import { storageCommands } from './storage'
 import { transferCommands } from './transfer'
 import { editCommands, vmCommands } from './vm'
@@ -12,7 +13,7 @@ import { editCommands, vmCommands } from './vm'
 /** The app's registry. Later features register their commands here (e.g. VM power commands). */
 export function createRegistry(): CommandRegistry {
   const r = new CommandRegistry()
-  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands, ...storageCommands, ...transferCommands)
+  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands, ...storageCommands, ...transferCommands, ...provisionCommands)
   return r
 }
 

@@ -32,6 +32,7 @@ export type DialogRequest =
   | { kind: 'operation'; request: OperationDialogRequest }
   /** export a VM/snapshot/disk to a file, import one (views/transfer) */
   | { kind: 'transfer'; request: TransferDialogRequest }
+  | { kind: 'new-vm'; connectionId?: string; host?: string }
 
 export interface ConfirmRequest {
   title: string
