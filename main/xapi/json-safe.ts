@@ -6,8 +6,9 @@
  * JSON.parse is exact (every integer with ≤ 15 digits is below 2^53). Otherwise one scan outside
  * string literals rewrites integers beyond 2^53 into strings (the normaliser keeps them as strings:
  * exactness over convenience) and NaN/Infinity into the strings "NaN"/"Infinity"/"-Infinity"
- * (the normaliser turns those into numbers for float fields). lossless-json was measured slower on
- * large bodies (see test/bench/client.bench.ts "json-parse" lines).
+ * (the normaliser turns those into numbers for float fields). lossless-json is several times slower
+ * on large bodies (`npm run bench codecs`, line codecs.json.get-all-records: bench-10k's 45 MB
+ * VM.get_all_records 885 ms CPU here against 5,871 ms, measured at load 28).
  *
  * Large answers are parsed incrementally as their bytes arrive (JsonRpcResponseParser in
  * ./json-stream.ts, which uses the helpers exported here), so a 45 MB VM.get_all_records never

@@ -4,10 +4,9 @@
  *
  * A streaming parser written for XML-RPC (XmlRpcResponseParser below), fed chunk by
  * chunk as bytes arrive, so a large answer is parsed across many small I/O turns instead of one
- * long block of the main thread. The `xmlrpc` package's own deserializer takes 5.3 s on a 35 MB
- * response, the saxes-based parser this replaced ~0.7 s; this one about a third of saxes' time
- * (bench-10k's 284 MB event.from('') answer: ~1.6 s of CPU against ~5 s; the 112 MB batch of
- * 10,000 VM changes: ~0.65 s against ~1.95 s).
+ * long block of the main thread. Measured against the saxes-based parser it replaced (kept as a
+ * test reference, test/unit/xapi/xmlrpc-saxes-reference.ts) by `npm run bench codecs`, line
+ * codecs.xmlrpc.parse.
  * Scalars stay close to the wire: untyped <value> and <string> → string, <int>/<i4>/<i8> → number
  * (or string past 2^53), <double> → number, <boolean> → boolean, <dateTime.iso8601> → its text.
  * Type-directed normalisation (int64 strings, dates, null refs) happens later in ./normalise.

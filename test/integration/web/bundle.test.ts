@@ -84,7 +84,7 @@ describe('the browser-mode bundle (npm run build:web)', () => {
     expect(imported).toContain('better-sqlite3')
     // main/cache/backend.ts resolves `./worker.js` against its own file: it must be in cli.js, not in chunks/
     expect(readFileSync(CLI, 'utf8')).toContain('new URL(`./worker${ext}`, import.meta.url)')
-    for (const m of imported) expect(m, m).toMatch(/^(node:|better-sqlite3$|ws$|zod$|lossless-json$|xmlrpc$)/)
+    for (const m of imported) expect(m, m).toMatch(/^(node:|better-sqlite3$|ws$|zod$)/)
   })
 
   it('started with plain node: prints its URL, serves the contract, writes the cache through its writer thread, stops on SIGTERM', async () => {
