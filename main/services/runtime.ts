@@ -23,6 +23,7 @@ import { networkModule } from './network'
 import { storageModule } from './storage'
 import { transferModule } from './transfer'
 import { provisionModule } from './provision'
+import { migrateModule } from './migrate'
 import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type Services } from './index'
 import type { AnyModuleFactory, MethodsOf } from './module'
@@ -159,6 +160,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     storageModule({ graph: (id) => pools.graph(id), history }),
     transferModule({ history, hosts: pools }),
     provisionModule({ graph: (id) => pools.graph(id), history }),
+    migrateModule({ history }),
     cacheModule(cache),
     perfModule({ collector: perf, history: () => cache?.perf, graph: (id) => pools.graph(id) }),
   ] as const

@@ -20,6 +20,7 @@ import { networkMethods } from './network'
 import { objectEvents, objectMethods } from './objects'
 import { storageMethods } from './storage'
 import { provisionMethods } from './provision'
+import { migrateEvents, migrateMethods } from './migrate'
 import { perfEvents, perfMethods } from './perf'
 import { transferEvents, transferMethods } from './transfer'
 
@@ -202,6 +203,7 @@ export const methods = {
   ...networkMethods,
   ...storageMethods,
   ...provisionMethods,
+  ...migrateMethods,
   ...perfMethods,
   ...transferMethods,
 } as const
@@ -221,6 +223,7 @@ export const events = {
   ...cacheEvents,
   ...perfEvents,
   ...transferEvents,
+  ...migrateEvents,
 } as const
 
 export type Methods = typeof methods

@@ -4,6 +4,7 @@
  * description (xapi_errors.json) with its parameters named. The code and raw parameters always stay
  * available to the UI ("details") — this only adds the sentence.
  */
+import { MIGRATE_ERROR_TEXT } from './error-text-migrate'
 import { NETWORK_ERROR_TEXT } from './error-text-network'
 import { VM_ERROR_TEXT } from './error-text-vm'
 import { XAPI_ERRORS } from './errors.generated'
@@ -113,7 +114,6 @@ const TEXT: Record<string, Explainer> = {
   }),
   DEVICE_ALREADY_EXISTS: (p) => ({ sentence: `The VM already has a drive at position ${p[0] ?? '?'}.`, action: 'Try again: XenPilot picks the next free position.' }),
   VDI_READONLY: (_p, name) => ({ sentence: `Disk ${name(0)} is read-only and cannot be attached read-write.`, action: 'Attach it read-only.' }),
-  TOO_MANY_STORAGE_MIGRATES: (p) => ({ sentence: `The pool is already moving ${p[0] ?? 'the most'} disks at once.`, action: 'Wait for one of them to finish, then try again.' }),
   VDI_NEEDS_VM_FOR_MIGRATE: (_p, name) => ({ sentence: `Disk ${name(0)} is not attached to a VM, so XAPI cannot mirror it to another SR.`, action: 'Move it while it is not in use: XenPilot copies it instead.' }),
   SR_HAS_PBD: (_p, name) => ({ sentence: `SR ${name(0)} is still connected to a server.`, action: 'Disconnect it from every server first.' }),
   SR_HAS_NO_PBDS: (_p, name) => ({ sentence: `SR ${name(0)} is not connected to any server.`, action: 'Repair the SR (connect it to its servers) first.' }),
@@ -129,7 +129,6 @@ const TEXT: Record<string, Explainer> = {
     sentence: `Your role does not allow ${p[0] ?? 'this operation'}${p[1] ? ` (${p[1]})` : ''}.`,
     action: 'Ask a pool administrator, or connect with an account that has the permission.',
   }),
-  LICENCE_RESTRICTION: (p) => ({ sentence: `The pool's licence does not include ${p[0] ?? 'this feature'}.` }),
   VM_SHUTDOWN_TIMEOUT: (_p, name) => ({
     sentence: `${name(0)} did not shut down in time.`,
     action: 'Check the guest, or use Force Shutdown.',
@@ -140,6 +139,7 @@ const TEXT: Record<string, Explainer> = {
   }),
   ...NETWORK_ERROR_TEXT,
   ...VM_ERROR_TEXT,
+  ...MIGRATE_ERROR_TEXT,
 }
 
 /**
