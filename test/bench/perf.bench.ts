@@ -351,8 +351,14 @@ async function collectorBench(pools: number): Promise<void> {
     const ids: string[] = []
     for (const p of info.pools) ids.push((await m.add({ address: p.masterUrl.replace('https://', ''), username: p.username, password: p.password, rememberPassword: false })).id)
     const c0 = Date.now()
-    while (!ids.every((id) => m.get(id)?.status === 'connected')) {
-      if (Date.now() - c0 > 600_000) throw new Error('the pools did not all connect')
+    const states = (): string => {
+      const n = new Map<string, number>()
+      for (const id of ids) n.set(m.get(id)?.status ?? 'gone', (n.get(m.get(id)?.status ?? 'gone') ?? 0) + 1)
+      return [...n].map(([k, v]) => `${k}: ${v}`).join(', ')
+    }
+    for (let n = 0; !ids.every((id) => m.get(id)?.status === 'connected'); n++) {
+      if (Date.now() - c0 > 900_000) throw new Error(`the pools did not all connect: ${states()}`)
+      if (n % 150 === 149) console.log(`# connecting: ${states()}`)
       await new Promise((r) => setTimeout(r, 200))
     }
     console.log(`# ${ids.length} pools connected in ${Math.round((Date.now() - c0) / 1000)} s; letting the process settle`)
