@@ -356,7 +356,9 @@ async function collectorBench(pools: number): Promise<void> {
       for (const id of ids) n.set(m.get(id)?.status ?? 'gone', (n.get(m.get(id)?.status ?? 'gone') ?? 0) + 1)
       return [...n].map(([k, v]) => `${k}: ${v}`).join(', ')
     }
-    for (let n = 0; !ids.every((id) => m.get(id)?.status === 'connected'); n++) {
+    // a pool that ends failed (a starved simulator can trip the slow-answer rule) is left out and counted
+    const settled = (id: string): boolean => ['connected', 'failed', 'unreachable'].includes(m.get(id)?.status ?? '')
+    for (let n = 0; !ids.every(settled); n++) {
       if (Date.now() - c0 > 900_000) throw new Error(`the pools did not all connect: ${states()}`)
       if (n % 150 === 149) console.log(`# connecting: ${states()}`)
       await new Promise((r) => setTimeout(r, 200))
@@ -382,7 +384,7 @@ async function collectorBench(pools: number): Promise<void> {
     // first sight of 100 hosts: each host's whole RRD, a week hourly and a year daily of its VMs
     const f0 = Date.now()
     const fc0 = process.cpuUsage()
-    const hostCount = info.pools.reduce((n, p) => n + p.hosts.length, 0)
+    const hostCount = info.pools.filter((_, i) => m.get(ids[i] ?? '')?.status === 'connected').reduce((n, p) => n + p.hosts.length, 0)
     while (collector.status().length < hostCount || !collector.status().every((s) => s.lastEnd !== undefined)) {
       if (Date.now() - f0 > 900_000) throw new Error(`first sight did not end: ${JSON.stringify(collector.status().filter((s) => s.lastEnd === undefined).slice(0, 3))}`)
       await new Promise((r) => setTimeout(r, 500))
@@ -409,6 +411,7 @@ async function collectorBench(pools: number): Promise<void> {
     const collectorPct = pct - idlePct + flushPct
     bench(pools === 50 ? 'perf.collector.many-pools.overview-open' : `perf.collector.many-pools-first-${pools}.overview-open`, collectorPct, '% of one core', { name: 'goal (issue 16)', value: 3 }, {
       pools: ids.length,
+      poolsConnected: ids.filter((id) => m.get(id)?.status === 'connected').length,
       hosts: collector.status().length,
       overviewRows: rows,
       windowS: WINDOW / 1000,
