@@ -4,7 +4,7 @@
  * pool are refused with the time it was last seen; a rule XenPilot checks before asking XAPI
  * answers 'refused' with the reason the renderer already shows.
  *
- *   modules: [networkModule({ graph: (id) => pools.graph(id), history })]
+ *   modules: [networkModule({ history })]
  */
 import type { NetGraph } from '../../shared/operations/network'
 import { NetworkRunner } from '../operations/network'
@@ -14,17 +14,17 @@ import type { networkMethods } from '../../shared/contract/network'
 import type { ModuleFactory } from './module'
 
 export interface NetworkModuleOptions {
-  /** the pool's live object graph (PoolManager.graph) */
-  graph: (connectionId: string) => NetGraph | undefined
   /** where history entries go (the operations module's store, so the History tab shows every action) */
   history: HistorySink
 }
 
 export function networkModule(opts: NetworkModuleOptions): ModuleFactory<keyof typeof networkMethods> {
   return (ctx) => {
+    // the pool's live object graph: the one accessor (PoolManagerApi.graph)
+    const graph = (connectionId: string) => ctx.pools.graph(connectionId)
     const { pools } = ctx
-    const actions = moduleActions(ctx, opts.history, (id, ref) => NetworkRunner.nameOf(opts.graph(id), ref))
-    const runner = new NetworkRunner(actions, opts.graph)
+    const actions = moduleActions(ctx, opts.history, (id, ref) => NetworkRunner.nameOf(graph(id), ref))
+    const runner = new NetworkRunner(actions, graph)
 
     const guarded = connectedAction(pools, 'its networking')
 

@@ -15,13 +15,13 @@ import type { ModuleFactory } from './module'
 export interface PerfServiceOptions {
   collector: RrdCollector
   history: () => PerfHistory | undefined
-  /** the connected pool's object graph (PoolManagerApi.graph) */
-  graph: (connectionId: string) => PoolGraph | undefined
   now?: () => number
 }
 
 export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof perfMethods> {
   return (ctx) => {
+    // the pool's live object graph: the one accessor (PoolManagerApi.graph)
+    const graph = (connectionId: string) => ctx.pools.graph(connectionId)
     const { pools } = ctx
     const { collector } = opts
     const now = opts.now ?? (() => Date.now())
@@ -35,7 +35,7 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
 
     /** the object's ref in the connected pool's graph, by uuid */
     const refOf = (connectionId: string, cls: 'host' | 'VM', uuid: string): string => {
-      const hit = opts.graph(connectionId)?.byUuid(uuid)
+      const hit = graph(connectionId)?.byUuid(uuid)
       if (!hit || hit.cls !== cls) throw new ServiceError('not-found', `No ${cls === 'VM' ? 'VM' : 'server'} with uuid ${uuid} in this pool (it may have been deleted).`)
       return hit.ref
     }
@@ -124,8 +124,8 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
         },
         'perf.saveLayout': async (a) => {
           if (!connection(a.connectionId).connected) throw new ServiceError('unavailable', 'The pool is not connected: graphs are saved in the pool, so it must be connected.')
-          const graph = opts.graph(a.connectionId)
-          const [poolRef, pool] = [...(graph?.all('pool') ?? new Map<string, Record<string, unknown>>()).entries()][0] ?? []
+          const g = graph(a.connectionId)
+          const [poolRef, pool] = [...(g?.all('pool') ?? new Map<string, Record<string, unknown>>()).entries()][0] ?? []
           if (!poolRef || !pool) throw new ServiceError('not-found', 'The pool record is not loaded yet.')
           const gui = pool['gui_config'] && typeof pool['gui_config'] === 'object' ? (pool['gui_config'] as Record<string, string>) : {}
           const next = a.graphs ? guiConfigFor(a.graphs.map((g, i) => ({ id: `custom-${i}`, title: g.title, unit: unitOf(g.series[0]?.ds ?? ''), series: g.series.map((x) => ({ ds: x.ds, label: x.ds, ...(x.color ? { color: x.color } : {}) })) })), a.kind, a.uuid) : {}

@@ -4,7 +4,7 @@
  * action id). Refused on an offline pool with the time it was last seen; a spec the wizard's rules
  * refuse answers 'refused' with the same sentence.
  *
- *   modules: [provisionModule({ graph: (id) => pools.graph(id), history })]
+ *   modules: [provisionModule({ history })]
  */
 import type { provisionMethods } from '../../shared/contract/provision'
 import { ProvisionRunner } from '../operations/provision'
@@ -14,14 +14,15 @@ import { connectedAction, moduleActions } from './guard'
 import type { ModuleFactory } from './module'
 
 export interface ProvisionModuleOptions {
-  graph: (connectionId: string) => PoolGraphReader | undefined
   history: HistorySink
 }
 
 export function provisionModule(opts: ProvisionModuleOptions): ModuleFactory<keyof typeof provisionMethods> {
   return (ctx) => {
-    const actions = moduleActions(ctx, opts.history, (id, ref) => StorageRunner.nameOf(opts.graph(id), ref))
-    const runner = new ProvisionRunner(actions, opts.graph)
+    // the pool's live object graph: the one accessor (PoolManagerApi.graph)
+    const graph = (connectionId: string) => ctx.pools.graph(connectionId)
+    const actions = moduleActions(ctx, opts.history, (id, ref) => StorageRunner.nameOf(graph(id), ref))
+    const runner = new ProvisionRunner(actions, graph)
     const guarded = connectedAction(ctx.pools, 'its VMs')
     return {
       handlers: {

@@ -156,13 +156,13 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     consoles.module,
     numaModule({ history }),
     operationsModule({ history }),
-    networkModule({ history, graph: (id) => pools.graph(id) }),
-    storageModule({ graph: (id) => pools.graph(id), history }),
+    networkModule({ history }),
+    storageModule({ history }),
     transferModule({ history, hosts: pools }),
-    provisionModule({ graph: (id) => pools.graph(id), history }),
+    provisionModule({ history }),
     migrateModule({ history }),
     cacheModule(cache),
-    perfModule({ collector: perf, history: () => cache?.perf, graph: (id) => pools.graph(id) }),
+    perfModule({ collector: perf, history: () => cache?.perf }),
   ] as const
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true

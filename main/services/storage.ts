@@ -4,7 +4,7 @@
  * with the time it was last seen; a rule XenPilot checks before asking XAPI answers 'refused' with
  * the reason the renderer already shows.
  *
- *   modules: [storageModule({ graph: (id) => pools.graph(id), history })]
+ *   modules: [storageModule({ history })]
  */
 import type { storageMethods } from '../../shared/contract/storage'
 import type { HistorySink } from '../operations/runner'
@@ -13,17 +13,17 @@ import { connectedAction, moduleActions } from './guard'
 import type { ModuleFactory } from './module'
 
 export interface StorageModuleOptions extends StorageRunnerOptions {
-  /** the pool's live object graph (main/pools PoolManager.graph) */
-  graph: (connectionId: string) => PoolGraphReader | undefined
   /** where history entries go (the operations module's store, so the History tab shows every action) */
   history: HistorySink
 }
 
 export function storageModule(opts: StorageModuleOptions): ModuleFactory<keyof typeof storageMethods> {
   return (ctx) => {
+    // the pool's live object graph: the one accessor (PoolManagerApi.graph)
+    const graph = (connectionId: string) => ctx.pools.graph(connectionId)
     const { pools } = ctx
-    const actions = moduleActions(ctx, opts.history, (id, ref) => StorageRunner.nameOf(opts.graph(id), ref))
-    const runner = new StorageRunner(actions, opts.graph, opts)
+    const actions = moduleActions(ctx, opts.history, (id, ref) => StorageRunner.nameOf(graph(id), ref))
+    const runner = new StorageRunner(actions, graph, opts)
     const guarded = connectedAction(pools, 'its storage')
 
     return {

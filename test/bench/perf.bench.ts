@@ -380,7 +380,7 @@ async function collectorBench(pools: number): Promise<void> {
 
     const cache = openInventoryCache({ dataDir: join(dir, 'cache'), mode: 'inline' })
     const collector = new RrdCollector({ pools: m, history: () => cache.perf, log: (l) => console.log(`# ${l}`) })
-    const perf = perfModule({ collector, history: () => cache.perf, graph: (id) => m.graph(id) })({ pools: m, broadcast: () => {}, log: () => {} })
+    const perf = perfModule({ collector, history: () => cache.perf })({ pools: m, broadcast: () => {}, log: () => {} })
     // first sight of 100 hosts: each host's whole RRD, a week hourly and a year daily of its VMs
     const f0 = Date.now()
     const fc0 = process.cpuUsage()

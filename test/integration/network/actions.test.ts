@@ -40,7 +40,7 @@ beforeAll(async () => {
   h = makeManager()
   cur = await connectTrusted(h, tiny)
   oldId = await connectTrusted(h, old)
-  mod = networkModule({ history, graph: (id) => h.manager.graph(id) })({
+  mod = networkModule({ history })({
     pools: h.manager,
     broadcast: <E extends EventName>(event: E, payload: EventPayload<E>) => {
       if (event === 'operation.progress') progress.push(payload as EventPayload<'operation.progress'>)

@@ -54,7 +54,7 @@ beforeAll(async () => {
   h = makeManager()
   curId = await connectTrusted(h, cur)
   oldId = await connectTrusted(h, old)
-  mod = provisionModule({ graph: (id) => h.manager.graph(id), history })({ pools: spy(h.manager), broadcast: () => {}, log: () => {} })
+  mod = provisionModule({ history })({ pools: spy(h.manager), broadcast: () => {}, log: () => {} })
 }, 120_000)
 
 afterAll(async () => {

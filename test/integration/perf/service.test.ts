@@ -39,7 +39,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'xp-perf-svc-'))
   cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
   c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000 })
-  mod = perfModule({ collector: c, history: () => cache.perf, graph: (id) => h.manager.graph(id) })({ pools: h.manager, broadcast: (event, payload) => events.push({ event, payload }), log: () => {} })
+  mod = perfModule({ collector: c, history: () => cache.perf })({ pools: h.manager, broadcast: (event, payload) => events.push({ event, payload }), log: () => {} })
   for (let i = 0; i < 100; i++) {
     c.tick()
     await c.idle()

@@ -56,7 +56,7 @@ beforeAll(async () => {
   pool = sim.pool('tiny-current')
   h = makeManager()
   cur = await connectTrusted(h, pool)
-  mod = storageModule({ graph: (id) => h.manager.graph(id), history, migrateRetryMs: 150, migrateWaitMaxMs: 30_000 })({
+  mod = storageModule({ history, migrateRetryMs: 150, migrateWaitMaxMs: 30_000 })({
     pools: spy(h.manager),
     broadcast: (event, payload) => {
       if (event === 'operation.progress') progress.push(payload as EventPayload<'operation.progress'>)
@@ -377,7 +377,7 @@ describe('moving disks to another SR', () => {
       const p = slow.pool('tiny-current')
       const id = await connectTrusted(hs, p)
       const seenCodes: string[][] = []
-      const m = storageModule({ graph: (x) => hs.manager.graph(x), history: new MemoryHistory(), migrateRetryMs: 200, migrateWaitMaxMs: 20_000 })({
+      const m = storageModule({ history: new MemoryHistory(), migrateRetryMs: 200, migrateWaitMaxMs: 20_000 })({
         pools: new Proxy(hs.manager as PoolManagerApi, {
           get(target, prop, receiver) {
             if (prop === 'callAsync')
@@ -476,7 +476,7 @@ describe('SRs and their connections', () => {
     try {
       const p = slow.pool('tiny-current')
       const id = await connectTrusted(hs, p)
-      const m = storageModule({ graph: (x) => hs.manager.graph(x), history: new MemoryHistory() })({ pools: hs.manager, broadcast: () => {}, log: () => {} })
+      const m = storageModule({ history: new MemoryHistory() })({ pools: hs.manager, broadcast: () => {}, log: () => {} })
       const scan = m.handlers['sr.scan'] as (a: unknown, c: never) => Promise<OperationResult>
       const sr = [...(p.objects.get('SR') ?? [])].find(([, x]) => x.name_label === 'NFS VM storage')?.[0] ?? ''
       const first = p.call('Async.SR.scan', [sr])
