@@ -331,7 +331,7 @@ async function collectorBench(pools: number): Promise<void> {
   const { openInventoryCache } = await import('../../main/cache')
   const { RrdCollector } = await import('../../main/perf/collector')
   const { perfModule } = await import('../../main/services/perf')
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--sim-child'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--sim-child', String(pools)], { stdio: ['pipe', 'pipe', 'inherit'] })
   const dir = mkdtempSync(join(tmpdir(), 'xp-perf-collector-'))
   try {
     const lines = createInterface({ input: child.stdout ?? process.stdin })[Symbol.asyncIterator]()
