@@ -282,6 +282,8 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
       })
     const before = Number((await page.getByTestId('alerts-count').textContent())?.replace(/\D/g, ''))
     expect(before).toBeGreaterThan(0)
+    // the badge leaves routine lifecycle notices out; the list and the pools hold them all
+    const messagesBefore = (current.objects.get('message')?.size ?? 0) + (legacy.objects.get('message')?.size ?? 0)
     await page.getByTestId('alerts-count').click()
     const alerts = activity(page).getByRole('table', { name: 'Alerts' })
     const first = alerts.getByRole('row').nth(1)
@@ -289,7 +291,7 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     await dismiss.click()
     await expect.poll(async () => Number((await page.getByTestId('alerts-count').textContent())?.replace(/\D/g, '')), { timeout: LONG }).toBe(before - 1)
     const messages = (current.objects.get('message')?.size ?? 0) + (legacy.objects.get('message')?.size ?? 0)
-    expect(messages).toBe(before - 1)
+    expect(messages).toBe(messagesBefore - 1)
     expect(again.pageErrors).toEqual([])
   })
 })

@@ -76,6 +76,26 @@ export function collectAlerts(graph: ObjectGraph, only?: { connectionId: string;
   return out.sort((a, b) => a.priority - b.priority || b.at - a.at)
 }
 
+/**
+ * Lifecycle notices XAPI logs on every power operation (XenCenter lists them but does not count them
+ * as problems): they stay in the list, and are left out of the alert count on the badge.
+ */
+const ROUTINE = new Set(['VM_STARTED', 'VM_SHUTDOWN', 'VM_REBOOTED', 'VM_SUSPENDED', 'VM_RESUMED', 'VM_CLONED', 'VM_SNAPSHOTTED', 'VM_CHECKPOINTED', 'VM_MIGRATED'])
+export function isRoutineAlert(a: { name: string; priority: number }): boolean {
+  return a.priority >= 5 && ROUTINE.has(a.name)
+}
+
+/** the alert badge (status bar, Alerts tab): every pool's alerts that are not routine lifecycle notices */
+export function alertBadgeCount(graph: ObjectGraph): number {
+  let n = 0
+  for (const pool of graph.pools.values())
+    for (const rec of pool.tables.get('message')?.values() ?? []) {
+      const priority = typeof rec.priority === 'number' ? rec.priority : Number(rec.priority) || 5
+      if (!isRoutineAlert({ name: str(rec.name), priority })) n++
+    }
+  return n
+}
+
 /** how many alerts are about this object */
 export function alertCountFor(graph: ObjectGraph, connectionId: string, uuid: string): number {
   const table = graph.pool(connectionId)?.tables.get('message')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { alertTitle, collectAlerts, priorityLabel } from '../../../renderer/src/model/alerts'
+import { alertBadgeCount, alertTitle, collectAlerts, isRoutineAlert, priorityLabel } from '../../../renderer/src/model/alerts'
 import { deletePlan } from '../../../renderer/src/model/delete-plan'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
 
@@ -49,5 +49,13 @@ describe('alerts', () => {
     ])
     expect(collectAlerts(graph(), { connectionId: 'p1', uuid: 'u-vm' }).map((r) => r.ref)).toEqual(['OpaqueRef:m1'])
     expect(alertTitle('VM_SHUTDOWN')).toBe('VM shutdown')
+  })
+  it('routine lifecycle notices stay in the list but are left out of the badge count', () => {
+    expect(collectAlerts(graph()).map((r) => r.name)).toContain('VM_SHUTDOWN')
+    expect(isRoutineAlert({ name: 'VM_SHUTDOWN', priority: 5 })).toBe(true)
+    expect(isRoutineAlert({ name: 'HA_HOST_FAILED', priority: 1 })).toBe(false)
+    // a lifecycle name raised with a real priority is not routine
+    expect(isRoutineAlert({ name: 'VM_SHUTDOWN', priority: 2 })).toBe(false)
+    expect(alertBadgeCount(graph())).toBe(1)
   })
 })
