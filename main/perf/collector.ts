@@ -289,7 +289,7 @@ export class RrdCollector {
         if (hist && !hist.knows(h.uuid)) await this.firstSight(h, hist, nowS)
         h.firstSightDone = true
       }
-      // a first start just inside the 60 s archive (2 h): any older and XAPI answers hourly rows
+      // a first start just inside the 60 s archive (2 h): for an older start XAPI answers hourly rows
       const start = h.lastEnd ?? hist?.cursor(h.uuid) ?? nowS - 7200 + 180
       const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start, cf: 'AVERAGE', interval: 60, host: true, json: true })
       this.counters.feeds++

@@ -22,7 +22,7 @@ export interface SettingsStore {
   readonly problem?: SmallFileProblem | undefined
 }
 
-/** stored settings as they are read: any object; each known field is checked on its own */
+/** stored settings as they are read: an object of whatever shape; each known field is checked on its own */
 const SettingsFile = z.object({ version: z.literal(1), settings: z.record(z.string(), z.unknown()) })
 type SettingsFile = z.infer<typeof SettingsFile>
 

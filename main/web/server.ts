@@ -138,7 +138,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (pathname === API_PATH) return plain(res, 426, 'The XenPilot API is a WebSocket endpoint.')
     const file = resolve(root, '.' + (isPage ? '/index.html' : pathname))
     if (file !== root && !file.startsWith(root + sep)) return plain(res, 404, 'Not found.')
-    // the page is served at '/' and '/index.html' only (with the token): any other spelling that
+    // the page is served at '/' and '/index.html' only (with the token); every other spelling that
     // lands on the same file ('/index.html/', '//index.html', '/INDEX.HTML' on a case-insensitive
     // disk) is not found, so no path serves it without the token
     if (!isPage && (pathname.endsWith('/') || file.toLowerCase() === indexFile.toLowerCase())) return plain(res, 404, 'Not found.')

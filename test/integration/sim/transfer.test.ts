@@ -382,7 +382,7 @@ describe('real clients', () => {
     }
   }, 150_000)
 
-  it('curl downloads /export and uploads it to /import with -T (Content-Length); the same bytes as any other client', async () => {
+  it('curl downloads /export and uploads it to /import with -T (Content-Length), the same bytes as every other client', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xp-sim-curl-transfer-'))
     const run = promisify(execFile)
     try {
