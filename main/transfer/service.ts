@@ -334,6 +334,9 @@ export class TransferService {
         this.changed(job)
       }
     }
+    // the Activity row appears when the transfer starts, not at the first poll (a small transfer can
+    // end before it)
+    ctx.progress(job.state.progress, task)
     void tick()
     return () => {
       stop = true

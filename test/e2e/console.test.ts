@@ -209,7 +209,7 @@ describe('VM console in the browser', () => {
     const screen = await screenOf(vm('web-01').uuid)
     const before = screen.keysyms.length
     const c = consoleOf(page, 'web-01')
-    await c.getByRole('button', { name: 'Keys ▾' }).click()
+    await c.getByRole('button', { name: 'Keys', exact: true }).click()
     await c.getByRole('menuitem', { name: 'Ctrl+Alt+F2' }).click()
     const downs = (): number[] => screen.keysyms.slice(before).filter((k) => k.down).map((k) => k.keysym)
     await expect.poll(() => downs().length, { timeout: 30_000 }).toBe(3)
