@@ -6,37 +6,14 @@ pool's first host. Prints one JSON object with what the client saw: results and 
 (ErrorDescription lists).
 """
 import json
-import ssl
 import sys
-import time
-import xmlrpc.client
 
-from os_xenapi.client import XenAPI
+from xenapi_common import connect, failure, waiter
 
 mode, url, cafile, user, pwd = sys.argv[1:6]
-ctx = ssl.create_default_context(cafile=cafile)
-session = XenAPI.Session(url, transport=xmlrpc.client.SafeTransport(context=ctx))
-session.xenapi.login_with_password(user, pwd, "1.0", "xenpilot-sim-network-test")
-api = session.xenapi
+session, api = connect(url, cafile, user, pwd, "xenpilot-sim-network-test")
+wait = waiter(api)
 out = {}
-
-
-def failure(fn, *args):
-    try:
-        fn(*args)
-        return "succeeded"
-    except XenAPI.Failure as f:
-        return f.details
-
-
-def wait(task):
-    status = api.task.get_status(task)
-    while status == "pending":
-        time.sleep(0.05)
-        status = api.task.get_status(task)
-    result = (status, api.task.get_result(task), api.task.get_error_info(task))
-    api.task.destroy(task)
-    return result
 
 
 def unwrap(result):
