@@ -94,6 +94,8 @@ interface HostState {
   error: string | undefined
   lastEnd: number | undefined
   liveEnd: number | undefined
+  /** the objects the last live answer covered: `liveEnd` only holds for them */
+  liveCovered: Set<string>
   firstSightDone: boolean
 }
 
@@ -255,7 +257,7 @@ export class RrdCollector {
         if (!h) {
           // spread the first feeds over the first few seconds
           const jitter = Math.floor(Math.random() * Math.min(5000, this.feedMs))
-          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, firstSightDone: false }
+          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), firstSightDone: false }
           this.hosts.set(key, h)
         }
         h.address = address
@@ -445,12 +447,16 @@ export class RrdCollector {
     h.living = true
     try {
       const nowS = Math.floor(this.now() / 1000)
-      const start = h.liveEnd !== undefined && h.liveEnd > nowS - 580 ? h.liveEnd : nowS - 580
+      const asked = new Set([...(w.host ? [h.uuid] : []), ...w.vms])
+      // an object watched since the last answer gets its whole last 10 minutes, not only what is new
+      const covered = [...asked].every((u) => h.liveCovered.has(u))
+      const start = covered && h.liveEnd !== undefined && h.liveEnd > nowS - 580 ? h.liveEnd : nowS - 580
       const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start, cf: 'AVERAGE', interval: 5, host: w.host, json: true, vm_uuid: w.vms.length > 0 ? w.vms : [NULL_UUID] })
       this.counters.lives++
       const u = parseRrdUpdates(text)
       h.liveEnd = u.end
-      this.storeLive(h, u, new Set([...(w.host ? [h.uuid] : []), ...w.vms]))
+      h.liveCovered = asked
+      this.storeLive(h, u, asked)
     } catch (e) {
       h.liveEnd = undefined
       const msg = (e as Error).message

@@ -194,6 +194,36 @@ describe('RRD collector → performance history', () => {
     await c.close()
     await cache.close()
   }, 60_000)
+  it('gives an object watched after another on the same host its whole last 10 minutes, not only the rows since the last answer', async () => {
+    const cache = openInventoryCache({ dataDir: mkdtempSync(join(tmpdir(), 'xp-perf-live2-')), mode: 'inline' })
+    let clock = Date.now()
+    const c = collector(cache, { liveMs: 5000, now: () => clock })
+    const vmUuid = uuidOf('VM', tp.refs.running)
+    const vmRec = sim.pool('perf-collector').objects.get('VM')?.get(tp.refs.running)
+    const hostUuid = uuidOf('host', String(vmRec?.['resident_on']))
+    const updates: LiveUpdate[] = []
+    c.onLive((u) => updates.push(u))
+    // the VM's graph is open: its host answers the VM's last 10 minutes
+    c.watch('vm-graph', connId, [vmUuid])
+    for (let i = 0; i < 100 && !updates.some((u) => u.uuid === vmUuid); i++) {
+      c.tick()
+      await c.idle()
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(updates.some((u) => u.uuid === vmUuid)).toBe(true)
+    // a few seconds later the host's graph opens too (the pool's Performance tab)
+    clock += 6000
+    c.watch('host-graph', connId, [hostUuid])
+    c.tick()
+    await c.idle()
+    const hostUpdate = updates.find((u) => u.uuid === hostUuid)
+    expect(hostUpdate?.times.length ?? 0).toBeGreaterThanOrEqual(90)
+    const series = [...(c.liveOf(hostUuid)?.values() ?? [])]
+    expect(series.length).toBeGreaterThan(0)
+    for (const s of series) expect(s.t.length).toBeGreaterThanOrEqual(90)
+    await c.close()
+    await cache.close()
+  }, 60_000)
   it('pauses: nothing is asked while paused, even when every feed and the watched VM are due; resume asks again', async () => {
     const cache = openInventoryCache({ dataDir: mkdtempSync(join(tmpdir(), 'xp-perf-pause-')), mode: 'inline' })
     let clock = Date.now()
