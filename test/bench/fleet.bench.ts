@@ -20,7 +20,7 @@ function bench(name: string, value: number, unit: string, extra: Record<string, 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.()
 
 let bench10k: SimPoolSpec | undefined
-for (const name of ['tiny', 'demo', 'bench-10k', 'many-pools'] as FleetName[]) {
+for (const name of ['tiny', 'demo', 'bench-10k', 'many-pools', 'huge'] as FleetName[]) {
   gc()
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()

@@ -14,7 +14,7 @@ import { buildFleet, type BuildFleetOptions } from './fleet'
 import { setTransferRate, startSimulator } from './index'
 import type { FleetName, SimControl, SimFault } from './model'
 
-const FLEETS: readonly FleetName[] = ['tiny', 'demo', 'bench-10k', 'many-pools']
+const FLEETS: readonly FleetName[] = ['tiny', 'demo', 'bench-10k', 'many-pools', 'huge']
 
 export interface FaultSpec {
   fault: SimFault
@@ -60,6 +60,8 @@ interface CliOptions {
   port?: number
   opMs?: number
   seed?: number
+  /** `huge` only: the share of its 200 pools (--scale 0.25 → 50 pools) */
+  scale?: number
   stateDir?: string
   /** bytes per second of every export and import (--transfer-rate) */
   transferRate?: number
@@ -99,6 +101,13 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--seed':
         o.seed = int()
         break
+      case '--scale': {
+        const v = value()
+        const n = Number(v)
+        if (!(n > 0 && n <= 1)) throw new Error(`--scale needs a number more than 0 and at most 1, got ${JSON.stringify(v)}`)
+        o.scale = n
+        break
+      }
       case '--state-dir':
         o.stateDir = value()
         break
@@ -128,7 +137,7 @@ export function parseArgs(argv: string[]): CliOptions {
 }
 
 function usage(): string {
-  return 'usage: npm run sim -- --fleet tiny|demo|bench-10k|many-pools [--port N] [--op-ms N] [--seed N] [--state-dir DIR] [--transfer-rate BYTES_PER_S] [--fault KIND[:ARG][@METHOD][#POOL]]... [--vnc VM_NAME=HOST:PORT]...'
+  return 'usage: npm run sim -- --fleet tiny|demo|bench-10k|many-pools|huge [--scale 0<S≤1 (huge: share of its 200 pools)] [--port N] [--op-ms N] [--seed N] [--state-dir DIR] [--transfer-rate BYTES_PER_S] [--fault KIND[:ARG][@METHOD][#POOL]]... [--vnc VM_NAME=HOST:PORT]...'
 }
 
 export function describeFleet(sim: SimControl): string {
@@ -203,6 +212,13 @@ async function main(): Promise<void> {
   const fleetOpts: BuildFleetOptions = { externalConsoles: opts.vnc }
   if (opts.seed !== undefined) fleetOpts.seed = opts.seed
   if (opts.opMs !== undefined) fleetOpts.opDurationMs = opts.opMs
+  if (opts.scale !== undefined) {
+    if (opts.fleet !== 'huge') {
+      process.stderr.write(`--scale only applies to the huge fleet, not ${opts.fleet}\n`)
+      process.exit(2)
+    }
+    fleetOpts.scale = opts.scale
+  }
   const fleet = buildFleet(opts.fleet, fleetOpts)
   // certificates persist per fleet between runs, so a client that trusted a host once keeps
   // trusting it (and a big fleet starts without making 100 key pairs again)

@@ -71,7 +71,7 @@ export interface SimFleet {
 // ---------------------------------------------------------------------------------------------
 // Running simulator handle: test/sim/index.ts `startSimulator(opts): Promise<SimControl>`.
 
-export type FleetName = 'tiny' | 'demo' | 'bench-10k' | 'many-pools'
+export type FleetName = 'tiny' | 'demo' | 'bench-10k' | 'many-pools' | 'huge'
 
 export interface StartSimulatorOptions {
   fleet: SimFleet

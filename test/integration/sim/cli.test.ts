@@ -92,6 +92,8 @@ describe('CLI arguments', () => {
       vnc: { 'web-01': { host: '127.0.0.1', port: 5901 } },
     })
     expect(() => parseArgs(['--fleet', 'nope'])).toThrow(/unknown fleet/)
+    expect(parseArgs(['--fleet', 'huge', '--scale', '0.25'])).toMatchObject({ fleet: 'huge', scale: 0.25 })
+    expect(() => parseArgs(['--fleet', 'huge', '--scale', '2'])).toThrow(/--scale needs a number more than 0 and at most 1/)
     expect(() => parseArgs(['--frobnicate'])).toThrow(/unknown argument/)
   })
 })

@@ -24,6 +24,8 @@
  *              one member down on xs72-02; Lab a NIC without link and a card PIF.scan introduces
  *  bench-10k   one XenServer 8 pool, 16 hosts (4-node SNC and 2-node), 10,000 VMs
  *  many-pools  50 pools × 2 hosts × 400 VMs, mixed XCP-ng 8.3 / XenServer 8 / 7.2
+ *  huge        200 pools × 2 hosts × 500 VMs (100,000 VMs), mixed as many-pools; opts.scale (0 < s ≤ 1)
+ *              keeps round(200 × s) pools of the same 500 VMs for the sizes in between
  *
  * opts.externalConsoles puts `other_config[EXTERNAL_VNC_KEY] = 'host:port'` on the named VMs.
  */
@@ -40,6 +42,8 @@ export interface BuildFleetOptions {
   opDurationMs?: number
   /** first two octets of the fleet's loopback addresses, e.g. '127.77' → hosts 127.77.<pool>.<host> */
   addressBase?: string
+  /** `huge` only: the share of its 200 pools to build (0 < scale ≤ 1; 0.25 → 50 pools, 25,000 VMs) */
+  scale?: number
   /** put a real VNC server (host:port) behind this VM's console (by name_label) */
   externalConsoles?: Record<string, { host: string; port: number }>
 }
@@ -51,7 +55,8 @@ export function buildFleet(name: FleetName, opts: BuildFleetOptions = {}): SimFl
   const seed = opts.seed ?? DEFAULT_SEED
   const base = opts.addressBase ?? DEFAULT_ADDRESS_BASE
   if (!/^127\.\d{1,3}$/.test(base)) throw new Error(`addressBase '${base}' must be two octets inside 127.0.0.0/8, like '127.77'`)
-  const plans = fleetPlans(name, seed, base, opts.externalConsoles)
+  if (opts.scale !== undefined && !(opts.scale > 0 && opts.scale <= 1)) throw new Error(`scale ${opts.scale} must be more than 0 and at most 1`)
+  const plans = fleetPlans(name, seed, base, opts.externalConsoles, opts.scale ?? 1)
   const pools = plans.map((plan, i) => new PoolBuilder(plan, poolSeed(seed, i)).build())
   return { name, seed, opDurationMs: opts.opDurationMs ?? (name === 'demo' ? 1000 : 0), pools }
 }
@@ -67,7 +72,7 @@ function host(name: string, hw: HostPlan['hw'], extra: Partial<HostPlan> = {}): 
   return { name, hw, dom0MemGiB: hw.topology.nodeMemMiB.length > 1 ? 8 : 4, dom0Vcpus: Math.min(16, threads), ...extra }
 }
 
-function fleetPlans(name: FleetName, seed: number, base: string, ext: BuildFleetOptions['externalConsoles']): PoolPlan[] {
+function fleetPlans(name: FleetName, seed: number, base: string, ext: BuildFleetOptions['externalConsoles'], scale: number): PoolPlan[] {
   switch (name) {
     case 'tiny':
       return tinyPlans(base, ext)
@@ -76,7 +81,9 @@ function fleetPlans(name: FleetName, seed: number, base: string, ext: BuildFleet
     case 'bench-10k':
       return [benchPlan(seed, base, ext)]
     case 'many-pools':
-      return manyPoolPlans(seed, base, ext)
+      return manyPoolPlans(seed, base, ext, 50, 400)
+    case 'huge':
+      return manyPoolPlans(seed ^ 0x4855, base, ext, Math.max(1, Math.round(HUGE_POOLS * scale)), 500)
   }
 }
 
@@ -388,10 +395,13 @@ function benchPlan(seed: number, base: string, ext: BuildFleetOptions['externalC
 
 const SITES = ['Amsterdam', 'Berlin', 'Chicago', 'Dublin', 'Edinburgh', 'Frankfurt', 'Geneva', 'Helsinki', 'Istanbul', 'Johannesburg']
 
-function manyPoolPlans(seed: number, base: string, ext: BuildFleetOptions['externalConsoles']): PoolPlan[] {
+/** the `huge` fleet's pools at scale 1 (a hosting provider's size); addresses run to 127.x.200.y */
+export const HUGE_POOLS = 200
+
+function manyPoolPlans(seed: number, base: string, ext: BuildFleetOptions['externalConsoles'], pools: number, vmsPerPool: number): PoolPlan[] {
   const rng = new Rng(seed ^ 0x3a4e)
   const plans: PoolPlan[] = []
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < pools; i++) {
     const product: ProductId = i % 10 === 9 ? 'xenserver-7.2' : i % 3 === 0 ? 'xenserver-8' : 'xcp-ng-8.3'
     const site = `${SITES[i % SITES.length] ?? 'Site'} ${Math.floor(i / SITES.length) + 1}`
     const slug = site.toLowerCase().replace(/\s+/g, '-')
@@ -409,7 +419,7 @@ function manyPoolPlans(seed: number, base: string, ext: BuildFleetOptions['exter
       addressPrefix: addr(base, i),
       guestNet: `10.${100 + i}`,
       hosts: [host(`${slug}-h1`, hw(0)), host(`${slug}-h2`, hw(1))],
-      vms: population(rng.fork(i), { count: 400, product, hosts: 2, runningShare: 0.5, suspended: 2, paused: 0, maxMemGiB: 8, snapshotShare: 0.03, digits: 3 }),
+      vms: population(rng.fork(i), { count: vmsPerPool, product, hosts: 2, runningShare: 0.5, suspended: 2, paused: 0, maxMemGiB: 8, snapshotShare: 0.03, digits: 3 }),
       defaultTemplates: 'all',
       customTemplates: [],
       sharedStorage: true,

@@ -66,3 +66,28 @@ describe('many-pools', () => {
     for (const p of fleet.pools) expect(checkPool(p, { maxProblems: 5 })).toEqual([])
   })
 })
+
+describe('huge (issue 20), at the scale knob', () => {
+  // 200 pools at scale 1 is the benchmark's; 4 pools show the same shape
+  const fleet = buildFleet('huge', { scale: 0.02 })
+
+  it('keeps round(200 × scale) pools of 2 hosts and 500 VMs, mixed releases, each host on its own address', () => {
+    expect(fleet.pools).toHaveLength(4)
+    fleet.pools.forEach((p, i) => {
+      expect(p.hosts).toHaveLength(2)
+      expect(guests(p).filter((v) => v.is_a_snapshot === false)).toHaveLength(500)
+      p.hosts.forEach((h, j) => expect(h.address).toBe(`127.77.${i + 1}.${j + 1}`))
+    })
+    expect(new Set(fleet.pools.map((p) => p.name)).size).toBe(4)
+    expect(new Set(fleet.pools.map((p) => p.xapiRelease)).size).toBeGreaterThan(1)
+  })
+
+  it('is referentially consistent', SLOW, () => {
+    for (const p of fleet.pools) expect(checkPool(p, { maxProblems: 5 })).toEqual([])
+  })
+
+  it('refuses a scale outside (0, 1]', () => {
+    expect(() => buildFleet('huge', { scale: 0 })).toThrow(/scale 0 must be more than 0 and at most 1/)
+    expect(() => buildFleet('huge', { scale: 1.5 })).toThrow(/at most 1/)
+  })
+})
