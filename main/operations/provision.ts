@@ -22,6 +22,7 @@ import { bootOrderFor, canCreateVm, templateKind } from '../../shared/operations
 import { explainXapiError } from '../../shared/xapi/error-text'
 import { ActionRefusal, asXapiFailure, type ActionContext, type ActionResult, type ActionRunner } from './action'
 import { viewOf, vbdRecord, type PoolGraphReader } from './storage'
+import { setPlatformKey, setVcpus } from './vm-settings'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
@@ -117,24 +118,12 @@ export class ProvisionRunner {
   private async settings(ctx: ActionContext, vm: string, spec: NewVmSpec, template: Record<string, unknown>): Promise<void> {
     await ctx.call('VM.set_name_description', [vm, spec.description])
     // ChangeVCPUSettingsAction: lower at_startup first, raise max first
-    const curStart = Number(template.VCPUs_at_startup ?? 1)
-    if (spec.vcpusAtStartup < curStart) {
-      await ctx.call('VM.set_VCPUs_at_startup', [vm, spec.vcpusAtStartup])
-      await ctx.call('VM.set_VCPUs_max', [vm, spec.vcpusMax])
-    } else {
-      await ctx.call('VM.set_VCPUs_max', [vm, spec.vcpusMax])
-      await ctx.call('VM.set_VCPUs_at_startup', [vm, spec.vcpusAtStartup])
-    }
-    await this.platformKey(ctx, vm, 'cores-per-socket', String(spec.coresPerSocket))
+    await setVcpus(ctx, vm, Number(template.VCPUs_at_startup ?? 1), spec.vcpusMax, spec.vcpusAtStartup)
+    await setPlatformKey(ctx, vm, 'cores-per-socket', String(spec.coresPerSocket))
     const affinity = spec.homeServer ?? 'OpaqueRef:NULL'
     if (affinity !== str(template.affinity || 'OpaqueRef:NULL')) await ctx.call('VM.set_affinity', [vm, affinity])
     const staticMin = Number(template.memory_static_min ?? 0)
     await ctx.call('VM.set_memory_limits', [vm, staticMin, spec.memoryStaticMax, spec.memoryDynamicMin, spec.memoryDynamicMax])
-  }
-
-  private async platformKey(ctx: ActionContext, vm: string, key: string, value: string): Promise<void> {
-    await ctx.call('VM.remove_from_platform', [vm, key])
-    await ctx.call('VM.add_to_platform', [vm, key, value])
   }
 
   private async boot(ctx: ActionContext, vm: string, spec: NewVmSpec, template: Record<string, unknown>): Promise<void> {
@@ -144,7 +133,7 @@ export class ProvisionRunner {
       params.order = bootOrderFor(spec.install.method, params.order ?? '')
       if (spec.bootMode) params.firmware = spec.bootMode === 'bios' ? 'bios' : 'uefi'
       await ctx.call('VM.set_HVM_boot_params', [vm, params])
-      if (spec.bootMode) await this.platformKey(ctx, vm, 'secureboot', spec.bootMode === 'uefi-secure' ? 'true' : 'false')
+      if (spec.bootMode) await setPlatformKey(ctx, vm, 'secureboot', spec.bootMode === 'uefi-secure' ? 'true' : 'false')
       return
     }
     if (kind === 'pv-eli' && (spec.install.method === 'url' || spec.install.method === 'cd')) {

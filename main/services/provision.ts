@@ -9,7 +9,8 @@
 import type { provisionMethods } from '../../shared/contract/provision'
 import { ProvisionRunner } from '../operations/provision'
 import type { HistorySink } from '../operations/runner'
-import { StorageRunner, type PoolGraphReader } from '../operations/storage'
+import { StorageRunner } from '../operations/storage'
+import { VmSettingsRunner } from '../operations/vm-settings'
 import { connectedAction, moduleActions } from './guard'
 import type { ModuleFactory } from './module'
 
@@ -23,10 +24,13 @@ export function provisionModule(opts: ProvisionModuleOptions): ModuleFactory<key
     const graph = (connectionId: string) => ctx.pools.graph(connectionId)
     const actions = moduleActions(ctx, opts.history, (id, ref) => StorageRunner.nameOf(graph(id), ref))
     const runner = new ProvisionRunner(actions, graph)
+    const settings = new VmSettingsRunner(actions, graph)
     const guarded = connectedAction(ctx.pools, 'its VMs')
     return {
       handlers: {
         'vm.create': guarded((a) => runner.create(a)),
+        'vm.configure': guarded((a) => settings.configure(a)),
+        'vm.template': guarded((a) => settings.template(a)),
       },
     }
   }

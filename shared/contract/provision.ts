@@ -78,6 +78,53 @@ export const NewVmSpec = z
 export type NewVmSpec = z.infer<typeof NewVmSpec>
 export type NewVmSpecInput = z.input<typeof NewVmSpec>
 
+
+/** one edit of a string map (other_config, xenstore_data): keys set (added or replaced) and removed */
+const MapKey = z.string().trim().min(1, 'A key cannot be empty').max(255).regex(/^[^\s]+$/, 'A key has no spaces')
+export const MapEdit = z
+  .object({ set: z.record(MapKey, z.string().max(4096)).default({}), remove: z.array(MapKey).max(256).default([]) })
+  .strict()
+  .refine((e) => Object.keys(e.set).length <= 256, 'At most 256 keys at once')
+
+/**
+ * The settings of VM Properties that changed (absent: unchanged). Memory is the whole range (XAPI
+ * checks the order on the merged values); the static minimum stays the VM's.
+ */
+export const VmChanges = z
+  .object({
+    name: Name.optional(),
+    description: z.string().max(4096).optional(),
+    vcpusMax: z.number().int().min(1).max(512).optional(),
+    /** halted: VCPUs_at_startup; running: vCPU hot-plug (VM.set_VCPUs_number_live) */
+    vcpusAtStartup: z.number().int().min(1).max(512).optional(),
+    coresPerSocket: z.number().int().min(1).max(512).optional(),
+    memory: z.object({ staticMax: Memory, dynamicMin: Memory, dynamicMax: Memory }).strict().optional(),
+    /** HVM_boot_params order: c disk, d DVD, n network, each at most once */
+    bootOrder: z
+      .string()
+      .regex(/^[cdn]{1,3}$/, 'A boot order is made of c (disk), d (DVD) and n (network)')
+      .refine((s) => new Set(s).size === s.length, 'Each boot device appears once')
+      .optional(),
+    bootMode: BootMode.optional(),
+    /** VM.affinity; '' for none */
+    homeServer: Ref.or(z.literal('')).optional(),
+    startOrder: z.number().int().min(0).max(1_000_000).optional(),
+    startDelay: z.number().int().min(0).max(86_400).optional(),
+    shutdownDelay: z.number().int().min(0).max(86_400).optional(),
+    haRestartPriority: z.enum(['restart', 'best-effort', '']).optional(),
+    viridian: z.boolean().optional(),
+    nestedVirt: z.boolean().optional(),
+    pvArgs: z.string().max(4096).optional(),
+    otherConfig: MapEdit.optional(),
+    xenstoreData: MapEdit.optional(),
+  })
+  .strict()
+export type VmChanges = z.infer<typeof VmChanges>
+export type VmChangesInput = z.input<typeof VmChanges>
+
+export const TemplateAction = z.enum(['to-template', 'to-vm', 'from-snapshot'])
+export type TemplateAction = z.infer<typeof TemplateAction>
+
 export const provisionMethods = {
   /**
    * VM.clone (or VM.copy to copyTo) of the template; the provision XML dropped and VM.provision;
@@ -89,6 +136,28 @@ export const provisionMethods = {
    * VM made and says why (note).
    */
   'vm.create': { args: NewVmSpec, result: OperationResult.extend({ note: z.string().optional() }) },
+  /**
+   * VM Properties: exactly the changed settings, through XAPI's setters in an order XAPI accepts
+   * (vCPU maximum raised before at-startup, VM.set_memory_limits while halted or
+   * VM.set_memory_dynamic_range while running, vCPU hot-plug while running). Refused with the
+   * reason when a setting cannot change in the VM's state (shared/operations/vm-properties.ts).
+   * One history entry ('Properties') naming the changed settings.
+   */
+  'vm.configure': {
+    args: z
+      .object({ connectionId: Conn, ref: Ref, changes: VmChanges.refine((c) => Object.values(c).some((v) => v !== undefined), 'Nothing was changed') })
+      .strict(),
+    result: OperationResult.extend({ note: z.string().optional() }),
+  },
+  /**
+   * Templates: 'to-template' (VM.set_is_a_template true; halted VMs), 'to-vm' (false; custom
+   * templates only), 'from-snapshot' (VM.clone of a snapshot under `name`: XAPI makes it a
+   * template). `created`: the new template of 'from-snapshot'.
+   */
+  'vm.template': {
+    args: z.object({ connectionId: Conn, ref: Ref, action: TemplateAction, name: Name.optional() }).strict(),
+    result: OperationResult,
+  },
 } as const
 
 export type ProvisionMethodName = keyof typeof provisionMethods

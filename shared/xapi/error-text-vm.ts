@@ -28,6 +28,14 @@ export const VM_ERROR_TEXT: Record<string, Explainer> = {
     sentence: `The maximum vCPUs (${p[0] ?? '?'}) must be a multiple of the cores per socket (${p[1] ?? '?'}).`,
     action: 'Change the maximum vCPUs or the cores per socket.',
   }),
+  HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED: (_p, name) => ({
+    sentence: `HA can restart a VM only if every server can run it, and ${name(0)} is not shared by all servers of the pool.`,
+    action: 'Move the VM’s disks to shared storage, or choose “restart if possible” instead.',
+  }),
+  HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED: (_p, name) => ({
+    sentence: `HA can restart a VM only if every server can run it, and ${name(0) === 'the object' ? 'one of its networks' : name(0)} is not on every server of the pool.`,
+    action: 'Connect the VM to a network every server has, or choose “restart if possible” instead.',
+  }),
   HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN: () => ({
     sentence: 'This would break the pool’s HA failover plan.',
     action: 'Lower the restart priority of other VMs, or raise the number of failures the pool tolerates.',

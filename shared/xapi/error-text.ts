@@ -61,10 +61,14 @@ const TEXT: Record<string, Explainer> = {
     sentence: 'No server in the pool can run this VM right now.',
     action: 'Check free memory, storage access and networks on the pool\'s servers.',
   }),
-  VM_IS_TEMPLATE: (p, name) => ({
-    sentence: `${name(0)} is a template; ${(p[1] ?? 'this operation').replace(/_/g, ' ')} does not apply to templates.`,
-    action: 'Create a VM from the template first.',
-  }),
+  VM_IS_TEMPLATE: (p, name) =>
+    // check_template lets destroy pass only for custom templates: a built-in one is refused this way
+    p[1] === 'destroy'
+      ? { sentence: `${name(0)} is a built-in template, which XAPI does not delete.`, action: 'Only custom templates can be deleted.' }
+      : {
+          sentence: `${name(0)} is a template; ${(p[1] ?? 'this operation').replace(/_/g, ' ')} does not apply to templates.`,
+          action: 'Create a VM from the template first.',
+        },
   VM_IS_SNAPSHOT: (p, name) => ({
     sentence: `${name(0)} is a snapshot; ${(p[1] ?? 'this operation').replace(/_/g, ' ')} does not apply to snapshots.`,
     action: 'Revert to it, or create a new VM from it.',

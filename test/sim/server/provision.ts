@@ -15,6 +15,10 @@
  *   as message_forwarding.ml does.
  * - VM.set_is_a_template (xapi_vm_helpers.ml): making a template needs the VM halted; the VM stops
  *   being a default template's copy; clearing it sets VM_metrics.install_time.
+ * - VM.set_ha_restart_priority (xapi_vm_helpers.ml): "restart", "best-effort" or "" else
+ *   INVALID_VALUE; with HA on, protecting a VM needs it agile (Agility.vm_assert_agile: every disk
+ *   on a shared SR, every network on every server) else HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED /
+ *   _NETWORK_NOT_SHARED; ha_always_run follows ("restart" protects the VM).
  */
 import type { ProvisionDisk } from '../../../shared/operations/provision'
 import { SimXapiError, type SimValue } from '../model'
@@ -166,7 +170,40 @@ function setMemory(pool: PoolState, ref: string, op: 'changing_memory_limits' | 
   return ''
 }
 
+const HA_PRIORITIES = new Set(['restart', 'best-effort', ''])
+
+/** Agility.vm_assert_agile: the VM can run on any server (shared disks, networks on every server) */
+function assertAgile(pool: PoolState, ref: string): void {
+  const vm = pool.db.must('VM', ref)
+  const hosts = pool.db.table('host').size
+  for (const vbd of Array.isArray(vm['VBDs']) ? vm['VBDs'] : []) {
+    const b = pool.db.get('VBD', str(vbd))
+    if (!b || b['empty'] === true) continue
+    const vdi = pool.db.get('VDI', str(b['VDI']))
+    const sr = vdi ? pool.db.get('SR', str(vdi['SR'])) : undefined
+    if (sr && sr['shared'] !== true) throw new SimXapiError(['HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', str(vdi?.['SR'])])
+  }
+  for (const vif of Array.isArray(vm['VIFs']) ? vm['VIFs'] : []) {
+    const net = str(pool.db.get('VIF', str(vif))?.['network'])
+    const pifs = pool.db.get('network', net)?.['PIFs']
+    const list = Array.isArray(pifs) ? pifs.map((p) => pool.db.get('PIF', str(p))) : []
+    // "entirely virtual (no PIF) or present via a currently_attached PIF on every host"
+    const on = new Set(list.filter((p) => p?.['currently_attached'] === true).map((p) => str(p?.['host'])))
+    if (list.length > 0 && on.size < hosts) throw new SimXapiError(['HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED', net])
+  }
+}
+
 export const PROVISION_HANDLERS: Record<string, Handler> = {
+  'VM.set_ha_restart_priority': (pool, [vm, value]) => {
+    const ref = str(vm)
+    const rec = pool.db.must('VM', ref)
+    const v = str(value)
+    if (!HA_PRIORITIES.has(v)) throw new SimXapiError(['INVALID_VALUE', 'ha_restart_priority', v])
+    if (v === str(rec['ha_restart_priority'])) return ''
+    if (v === 'restart' && pool.poolRecord['ha_enabled'] === true) assertAgile(pool, ref)
+    pool.db.update('VM', ref, { ha_restart_priority: v, ha_always_run: v === 'restart' })
+    return ''
+  },
   'VM.provision': (pool, [vm], call) => provision(pool, call, str(vm)),
   'VM.set_VCPUs_max': setVcpus('VCPUs_max'),
   'VM.set_VCPUs_at_startup': setVcpus('VCPUs_at_startup'),

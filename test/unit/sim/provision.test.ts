@@ -115,3 +115,39 @@ describe('VCPU and memory setters with XAPI’s checks', () => {
     expect(await h.fails('VM.copy', h.t.refs.halted, 'c', iso)).toEqual(['OPERATION_NOT_ALLOWED', "Cannot copy a VM's disks to an ISO SR"])
   })
 })
+
+describe('HA restart priority and templates (xapi_vm_helpers.ml)', () => {
+  it('set_ha_restart_priority: restart / best-effort / "" only; with HA on, a VM on unshared storage cannot be protected', async () => {
+    const h = makePool()
+    const vm = h.t.refs.halted
+    expect(await h.fails('VM.set_ha_restart_priority', vm, '1')).toEqual(['INVALID_VALUE', 'ha_restart_priority', '1'])
+    await h.call('VM.set_ha_restart_priority', vm, 'best-effort')
+    expect(h.rec('VM', vm)).toMatchObject({ ha_restart_priority: 'best-effort', ha_always_run: false })
+    // HA on, the VM's SR no longer shared: XAPI's agility check refuses protection, best-effort stays
+    h.pool.db.update('pool', h.t.refs.pool, { ha_enabled: true })
+    h.pool.db.update('SR', h.t.refs.sr, { shared: false })
+    const disks = (h.rec('VM', vm)['VBDs'] as string[]).filter((b) => h.rec('VBD', b)['type'] === 'Disk')
+    expect(disks.length).toBeGreaterThan(0)
+    expect(await h.fails('VM.set_ha_restart_priority', vm, 'restart')).toEqual(['HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', h.t.refs.sr])
+    expect(h.rec('VM', vm)['ha_restart_priority']).toBe('best-effort')
+    h.pool.db.update('SR', h.t.refs.sr, { shared: true })
+    await h.call('VM.set_ha_restart_priority', vm, 'restart')
+    expect(h.rec('VM', vm)).toMatchObject({ ha_restart_priority: 'restart', ha_always_run: true })
+  })
+
+  it('a default template cannot be destroyed (xapi_vm_lifecycle.ml check_template: VM_IS_TEMPLATE … destroy); a custom one can', async () => {
+    const h = makePool()
+    expect(await h.fails('VM.destroy', h.t.refs.defaultTemplate)).toEqual(['VM_IS_TEMPLATE', h.t.refs.defaultTemplate, 'destroy'])
+    const custom = String(await h.call('VM.clone', h.t.refs.defaultTemplate, 'my template'))
+    expect(h.rec('VM', custom)).toMatchObject({ is_a_template: true, is_default_template: false })
+    await h.call('VM.destroy', custom)
+    expect(h.pool.db.get('VM', custom)).toBeUndefined()
+  })
+
+  it('the clone of a snapshot is a template (xapi_vm_clone.ml): new template from snapshot', async () => {
+    const h = makePool()
+    const snap = String(await h.call('VM.snapshot', h.t.refs.halted, 'before upgrade'))
+    const t = String(await h.call('VM.clone', snap, 'golden'))
+    expect(h.rec('VM', t)).toMatchObject({ name_label: 'golden', is_a_template: true, is_a_snapshot: false, is_default_template: false })
+  })
+})

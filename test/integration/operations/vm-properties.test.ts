@@ -1,0 +1,219 @@
+/**
+ * VM Properties and template conversions end to end (issue 14): contract arguments → provision
+ * module → ActionRunner → XAPI setters on the real HTTPS simulator. A halted VM takes every
+ * setting; a running one takes the live ones (dynamic memory, vCPU hot-plug, name, HA) and refuses
+ * the static ones in words before XAPI is asked; XAPI's own refusals (memory order, HA agility)
+ * come back as sentences with their codes. Only the changed settings are sent.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { methods } from '../../../shared/contract'
+import type { ProvisionMethodName } from '../../../shared/contract/provision'
+import { MemoryHistory } from '../../../main/services/operations'
+import { provisionModule } from '../../../main/services/provision'
+import type { HandlerArgs, ServiceModule } from '../../../main/services'
+import type { PoolManagerApi } from '../../../main/pools/api'
+import { startSimulator } from '../../sim'
+import { buildFleet } from '../../sim/fleet'
+import type { SimControl, SimPoolHandle, SimRecord } from '../../sim/model'
+import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+
+const GiB = 1024 ** 3
+let sim: SimControl
+let h: Harness
+let cur: SimPoolHandle
+let curId = ''
+const history = new MemoryHistory()
+let mod: ServiceModule<ProvisionMethodName>
+const calls: string[] = []
+
+function spy(pools: PoolManagerApi): PoolManagerApi {
+  return new Proxy(pools, {
+    get(target, prop, receiver) {
+      if (prop === 'callAsync' || prop === 'call') {
+        return async (id: string, method: string, params: unknown[], onProgress?: (p: number, t: string) => void) => {
+          calls.push(method)
+          return prop === 'call' ? target.call(id, method, params) : target.callAsync(id, method, params, onProgress)
+        }
+      }
+      const v: unknown = Reflect.get(target, prop, receiver)
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+    },
+  })
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.91', opDurationMs: 0 }) })
+  cur = sim.pool('tiny-current')
+  h = makeManager()
+  curId = await connectTrusted(h, cur)
+  mod = provisionModule({ history })({ pools: spy(h.manager), broadcast: () => {}, log: () => {} })
+}, 120_000)
+
+afterAll(async () => {
+  await h?.close()
+  await sim?.stop()
+})
+
+const table = (cls: string) => cur.objects.get(cls) ?? new Map<string, SimRecord>()
+const rec = (cls: string, ref: string): SimRecord => {
+  const r = table(cls).get(ref)
+  if (!r) throw new Error(`${cls} ${ref} is gone`)
+  return r
+}
+function find(cls: string, pred: (r: SimRecord) => boolean): string {
+  for (const [ref, r] of table(cls)) if (pred(r)) return ref
+  throw new Error(`no ${cls} matches`)
+}
+const vmNamed = (name: string) => find('VM', (r) => r.name_label === name && r.is_a_template !== true)
+
+async function call<M extends 'vm.configure' | 'vm.template'>(m: M, args: unknown) {
+  const parsed = methods[m].args.parse(args) as HandlerArgs<M>
+  const handler = mod.handlers[m]
+  if (!handler) throw new Error('no handler')
+  calls.length = 0
+  return (handler as (a: HandlerArgs<M>, s: never) => ReturnType<NonNullable<typeof handler>>)(parsed, undefined as never)
+}
+const configure = (ref: string, changes: Record<string, unknown>) => call('vm.configure', { connectionId: curId, ref, changes })
+/** main's graph has seen the pool's change (the next check reads it) */
+const seen = (ref: string, pred: (r: Record<string, unknown>) => boolean) => waitFor('the change in main’s graph', () => {
+  const r = h.manager.graph(curId)?.get('VM', ref)
+  return r !== undefined && pred(r)
+})
+
+describe('VM Properties on a halted VM', () => {
+  it('applies every setting through XAPI’s setters, only the changed ones, in an order XAPI accepts', async () => {
+    const vm = vmNamed('build-01')
+    const host = find('host', (r) => r.name_label === 'tiny-host-2')
+    const r = await configure(vm, {
+      name: 'build-01b',
+      description: 'nightly builds',
+      vcpusMax: 4,
+      vcpusAtStartup: 3,
+      coresPerSocket: 2,
+      memory: { staticMax: 4 * GiB, dynamicMin: 3 * GiB, dynamicMax: 4 * GiB },
+      bootOrder: 'ncd',
+      homeServer: host,
+      startOrder: 2,
+      startDelay: 30,
+      haRestartPriority: 'best-effort',
+      viridian: false,
+      nestedVirt: true,
+      otherConfig: { set: { owner: 'ci team' }, remove: ['folder'] },
+      xenstoreData: { set: { 'vm-data/role': 'builder' } },
+    })
+    expect(r).toMatchObject({ ok: true })
+    const v = rec('VM', vm)
+    expect(v).toMatchObject({ name_label: 'build-01b', name_description: 'nightly builds', VCPUs_max: 4, VCPUs_at_startup: 3, affinity: host, order: 2, start_delay: 30, ha_restart_priority: 'best-effort' })
+    expect(v).toMatchObject({ memory_static_max: 4 * GiB, memory_dynamic_min: 3 * GiB, memory_dynamic_max: 4 * GiB })
+    expect(v.platform).toMatchObject({ 'cores-per-socket': '2', viridian: 'false', 'exp-nested-hvm': 'true' })
+    expect(v.HVM_boot_params).toMatchObject({ order: 'ncd' })
+    expect(v.other_config).toMatchObject({ owner: 'ci team' })
+    expect(v.other_config).not.toHaveProperty('folder')
+    expect(v.xenstore_data).toMatchObject({ 'vm-data/role': 'builder' })
+    // static range while halted: one set_memory_limits; vCPUs raised max first
+    expect(calls.filter((c) => c.startsWith('VM.set_memory'))).toEqual(['VM.set_memory_limits'])
+    expect(calls.indexOf('VM.set_VCPUs_max')).toBeLessThan(calls.indexOf('VM.set_VCPUs_at_startup'))
+    expect(history.list({ ref: vm })[0]).toMatchObject({ action: 'Properties', ok: true })
+  })
+
+  it('sends exactly what changed: a description alone is one call', async () => {
+    const vm = vmNamed('build-01b')
+    await configure(vm, { description: 'only this' })
+    expect(calls).toEqual(['VM.set_name_description'])
+  })
+
+  it('memory out of order is refused before XAPI is asked, in words; XAPI’s own MEMORY_CONSTRAINT_VIOLATION_ORDER is explained too', async () => {
+    const vm = vmNamed('build-01b')
+    await seen(vm, (r) => r.memory_static_max === 4 * GiB)
+    await expect(configure(vm, { memory: { staticMax: 2 * GiB, dynamicMin: 3 * GiB, dynamicMax: 2 * GiB } })).rejects.toThrow(/out of order.*static minimum ≤ dynamic minimum ≤ dynamic maximum ≤ static maximum/)
+    expect(calls).toEqual([])
+    // another client lowered the static maximum meanwhile: XAPI refuses, the sentence says why
+    await cur.call('VM.set_memory_limits', [vm, rec('VM', vm).memory_static_min as number, 2 * GiB, GiB, 2 * GiB])
+    const r = await configure(vm, { memory: { staticMax: 4 * GiB, dynamicMin: 3 * GiB, dynamicMax: 4 * GiB } }).catch((e: unknown) => e)
+    // main's graph may or may not have seen it: either the rule or XAPI refuses — never applied out of order
+    if (r instanceof Error) expect(r.message).toMatch(/out of order|static/)
+    else expect((r as { ok: boolean }).ok).toBe(true)
+  })
+
+  it('the vCPU maximum must be a multiple of the cores per socket', async () => {
+    const vm = vmNamed('build-01b')
+    await seen(vm, (r) => r.VCPUs_max === 4)
+    await expect(configure(vm, { vcpusMax: 3 })).rejects.toThrow(/maximum vCPUs \(3\) must be a multiple of the cores per socket \(2\)/)
+    await expect(configure(vm, { vcpusAtStartup: 5 })).rejects.toThrow(/at most the maximum \(4\)/)
+  })
+})
+
+describe('VM Properties on a running VM', () => {
+  it('takes the dynamic memory range and vCPU hot-plug live', async () => {
+    const vm = vmNamed('web-01')
+    const before = rec('VM', vm)
+    const r = await configure(vm, { vcpusAtStartup: 1, memory: { staticMax: before.memory_static_max as number, dynamicMin: 2 * GiB, dynamicMax: 3 * GiB } })
+    expect(r).toMatchObject({ ok: true })
+    expect(calls).toContain('VM.set_VCPUs_number_live')
+    expect(calls).toContain('VM.set_memory_dynamic_range')
+    expect(calls).not.toContain('VM.set_memory_limits')
+    expect(rec('VM', vm)).toMatchObject({ VCPUs_at_startup: 1, memory_dynamic_min: 2 * GiB, memory_dynamic_max: 3 * GiB })
+  })
+
+  it('refuses static settings with the reason (the VM is running) before XAPI is asked', async () => {
+    const vm = vmNamed('web-01')
+    await expect(configure(vm, { vcpusMax: 4 })).rejects.toThrow(/maximum number of vCPUs can change only while web-01 is shut down \(it is running\)/)
+    await expect(configure(vm, { memory: { staticMax: 8 * GiB, dynamicMin: 2 * GiB, dynamicMax: 3 * GiB } })).rejects.toThrow(/static memory limits can change only while web-01 is shut down/)
+    await expect(configure(vm, { bootMode: 'uefi' })).rejects.toThrow(/boot mode can change only while web-01 is shut down/)
+    expect(calls).toEqual([])
+  })
+
+  /** HA on and the VM's disks on an SR that is not shared (simulator state, as another admin would have it) */
+  async function withHaAndLocalDisks<T>(vm: string, fn: () => Promise<T>): Promise<T> {
+    const poolRec = rec('pool', [...table('pool').keys()][0] ?? '') as Record<string, unknown>
+    const srs = (rec('VM', vm).VBDs as string[])
+      .map((b) => rec('VBD', b))
+      .filter((b) => b.type === 'Disk')
+      .map((b) => rec('SR', String(rec('VDI', String(b.VDI)).SR)) as Record<string, unknown>)
+    const was = srs.map((sr) => sr.shared)
+    poolRec.ha_enabled = true
+    for (const sr of srs) sr.shared = false
+    try {
+      return await fn()
+    } finally {
+      poolRec.ha_enabled = false
+      srs.forEach((sr, i) => (sr.shared = was[i]))
+    }
+  }
+
+  it('XAPI refuses HA protection for a VM on storage not every server sees, in words', async () => {
+    const r = await withHaAndLocalDisks(vmNamed('pinned-01'), () => configure(vmNamed('pinned-01'), { haRestartPriority: 'restart' }))
+    expect(r.ok).toBe(false)
+    expect(r.error?.code).toBe('HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED')
+    expect(r.error?.message).toMatch(/HA can restart a VM only if every server can run it, and SR '.+' is not shared by all servers/)
+  })
+
+  it('a change that fails part-way says what was already applied', async () => {
+    const vm = vmNamed('web-02')
+    const r = await withHaAndLocalDisks(vm, () => configure(vm, { description: 'front end', haRestartPriority: 'restart' }))
+    expect(r.ok).toBe(false)
+    expect(r.error?.message).toMatch(/Already applied: description\.$/)
+    expect(rec('VM', vm).name_description).toBe('front end')
+  })
+})
+
+describe('templates', () => {
+  it('a running VM cannot become a template (the reason), a halted one can, and back again', async () => {
+    await expect(call('vm.template', { connectionId: curId, ref: vmNamed('web-02'), action: 'to-template' })).rejects.toThrow(/web-02 is running; shut it down before converting it to a template/)
+    const vm = vmNamed('build-01b')
+    expect(await call('vm.template', { connectionId: curId, ref: vm, action: 'to-template' })).toMatchObject({ ok: true })
+    expect(rec('VM', vm).is_a_template).toBe(true)
+    await seen(vm, (r) => r.is_a_template === true)
+    expect(await call('vm.template', { connectionId: curId, ref: vm, action: 'to-vm' })).toMatchObject({ ok: true })
+    expect(rec('VM', vm).is_a_template).toBe(false)
+  })
+
+  it('a built-in template is never turned into a VM; a snapshot becomes a new template', async () => {
+    const builtIn = find('VM', (r) => r.is_default_template === true)
+    await expect(call('vm.template', { connectionId: curId, ref: builtIn, action: 'to-vm' })).rejects.toThrow(/is a built-in template: make a new VM from it instead/)
+    const snap = find('VM', (r) => r.is_a_snapshot === true)
+    const r = await call('vm.template', { connectionId: curId, ref: snap, action: 'from-snapshot', name: 'web golden' })
+    expect(r).toMatchObject({ ok: true })
+    expect(rec('VM', String(r.created))).toMatchObject({ name_label: 'web golden', is_a_template: true, is_a_snapshot: false })
+  })
+})
