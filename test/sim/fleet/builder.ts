@@ -15,6 +15,7 @@ import { buildMessages } from './messages'
 import { buildHostNetwork, buildNetworks, buildNetworkTopology } from './network'
 import type { PoolPlan } from './plan'
 import { licenseParams } from './products'
+import { CUSTOM_FIELDS_KEY, writeCustomFieldDefinitions } from '../../../shared/xencenter/custom-fields'
 import { buildHostStorage, buildSharedStorage, buildStorageLeftovers } from './storage'
 import { buildTemplates } from './templates'
 
@@ -76,7 +77,11 @@ function buildPoolShell(b: BuildContext): void {
     coordinator_bias: true,
     migration_compression: false,
     restrictions: Object.fromEntries(Object.entries(licenseParams(b.product, 2)).filter(([k]) => k.startsWith('restrict_'))),
-    gui_config: b.rng.chance(0.5) ? { 'XenCenter.CustomFields.owner': 'string', 'XenCenter.CustomFields.cost-centre': 'string' } : {},
+    // XenCenter's custom field definitions, as XenCenter writes them (the values are on the VMs: guest.ts)
+    gui_config: {
+      ...(b.rng.chance(0.5) ? { [CUSTOM_FIELDS_KEY]: writeCustomFieldDefinitions([{ name: 'owner', type: 'String' }, { name: 'cost-centre', type: 'String' }]) } : {}),
+      ...b.plan.guiConfig,
+    },
     telemetry_next_collection: b.legacy ? NULL_DATE : b.date(-3),
     last_update_sync: b.product.brand === 'XenServer' && !b.legacy ? b.date(2) : NULL_DATE,
   })

@@ -291,6 +291,7 @@ function guestOtherConfig(b: BuildContext, g: Guest): Record<string, string> {
   if (b.rng.chance(0.5)) otherConfig.instant = 'true'
   if (spec.folder) otherConfig.folder = spec.folder
   if (b.rng.chance(0.15)) otherConfig['XenCenter.CustomFields.owner'] = b.rng.pick(['ops-team', 'j.smith', 'dba', ''])
+  for (const [name, value] of Object.entries(spec.customFields ?? {})) otherConfig[`XenCenter.CustomFields.${name}`] = value
   if (b.rng.chance(0.2)) otherConfig.auto_poweron = 'true'
   if (!g.running && g.everBooted && !g.isTemplate) {
     otherConfig.last_shutdown_action = 'Destroy'

@@ -34,6 +34,27 @@ import { Rng } from '../records'
 import { PoolBuilder, type HostPlan, type PoolPlan, type PowerState, type VmSpec } from './builder'
 import { epycHost, haswellHost, labHost, sncHost, twoNodeHost } from './hardware'
 import { OSES, PRODUCTS, type OsKey, type ProductId } from './products'
+import { CUSTOM_FIELDS_KEY, writeCustomFieldDefinitions } from '../../../shared/xencenter/custom-fields'
+import { searchKey } from '../../../shared/xencenter/search'
+
+/**
+ * What XenCenter leaves in the Production pool's gui_config (issue 19): its custom field
+ * definitions and two saved searches — one XenPilot runs, one using a condition it cannot run
+ * yet (listed as such, never rewritten).
+ */
+const DEMO_SEARCH_FINANCE = '0f1e2d3c-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
+const DEMO_SEARCH_SUBNET = '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d'
+const PRODUCTION_GUI_CONFIG: Record<string, string> = {
+  [CUSTOM_FIELDS_KEY]: writeCustomFieldDefinitions([
+    { name: 'owner', type: 'String' },
+    { name: 'cost-centre', type: 'String' },
+    { name: 'expires', type: 'Date' },
+  ]),
+  [searchKey(DEMO_SEARCH_FINANCE)]:
+    `<Search uuid="${DEMO_SEARCH_FINANCE}" name="Finance VMs" major_version="2" minor_version="0" show_expanded="yes"><Query><QueryScope><VM /></QueryScope><CustomFieldQuery query="finance" type="contains"><CustomFieldDefinition name="owner" type="String" defaultValue="" /></CustomFieldQuery></Query><sorting><sort column="name" ascending="yes" /></sorting></Search>`,
+  [searchKey(DEMO_SEARCH_SUBNET)]:
+    `<Search uuid="${DEMO_SEARCH_SUBNET}" name="VMs in 10.20.0.0/16" major_version="2" minor_version="0"><Query><QueryScope><VM /></QueryScope><IPAddressQuery property="ip_address" address="10.20.0.0/16" /></Query><sorting /></Search>`,
+}
 
 export { EXTERNAL_VNC_KEY, FLEET_EPOCH_MS } from './builder'
 
@@ -298,8 +319,8 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
       snapshotShare: 0.06,
       digits: 2,
       big: [
-        { name: 'sap-hana-01', os: 'sles15', power: 'Running', host: 2, memGiB: 224, vcpus: 16, dataDisksGiB: [512], folder: '/Production/Databases', tags: ['sap', 'numa-sensitive'], haRestart: true },
-        { name: 'db-warehouse-01', os: 'rhel9', power: 'Running', host: 0, memGiB: 96, vcpus: 16, dataDisksGiB: [1024], folder: '/Production/Databases', tags: ['db'] },
+        { name: 'sap-hana-01', os: 'sles15', power: 'Running', host: 2, memGiB: 224, vcpus: 16, dataDisksGiB: [512], folder: '/Production/Databases', tags: ['sap', 'numa-sensitive'], haRestart: true, customFields: { owner: 'finance', 'cost-centre': 'CC-4711', expires: '2027-06-30 00:00:00Z' } },
+        { name: 'db-warehouse-01', os: 'rhel9', power: 'Running', host: 0, memGiB: 96, vcpus: 16, dataDisksGiB: [1024], folder: '/Production/Databases', tags: ['db'], customFields: { owner: 'finance-bi', 'cost-centre': 'CC-4712' } },
         { name: 'db-warehouse-02', os: 'rhel9', power: 'Running', host: 1, memGiB: 96, vcpus: 16, dataDisksGiB: [1024], folder: '/Production/Databases', tags: ['db'] },
       ],
     }),
@@ -335,6 +356,7 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
       { name: 'scratch', gib: 60, usedShare: 0.1 },
     ],
     isoLibraryUnpluggedOn: 3,
+    guiConfig: PRODUCTION_GUI_CONFIG,
   }
   const legacy: PoolPlan = {
     name: 'Legacy',

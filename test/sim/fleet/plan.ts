@@ -28,6 +28,8 @@ export interface VmSpec {
   description?: string
   folder?: string
   tags?: string[]
+  /** XenCenter custom field values by field name (other_config["XenCenter.CustomFields.<name>"]) */
+  customFields?: Record<string, string>
   /** VCPUs_params.mask (hard affinity, skips NUMA placement) */
   mask?: string
   blocked?: Record<string, string>
@@ -80,6 +82,8 @@ export interface PoolPlan {
   orphanDisks?: { name: string; gib: number; usedShare: number; local?: boolean; description?: string }[]
   /** the ISO library is not connected on this host (index): its PBD is unplugged, as after a failed mount */
   isoLibraryUnpluggedOn?: number
+  /** pool.gui_config entries as XenCenter leaves them (custom field definitions, saved searches), over the generated ones */
+  guiConfig?: Record<string, string>
 }
 
 /** NIC models the fleet's hosts carry (vendor, PCI ids, speed as PIF_metrics reports them) */
