@@ -135,13 +135,16 @@ export function numaModule(opts: NumaServiceOptions = {}): ModuleFactory<keyof t
           const hosts = await poolModels(pools, connectionId, o)
           return { hosts, summary: poolSummary(hosts) }
         },
-        'numa.advise': async ({ connectionId, vmRef }): Promise<AdviceResult> => {
+        'numa.advise': async ({ connectionId, vmRef, destConnectionId }): Promise<AdviceResult> => {
           const graph = graphOf(pools, connectionId)
           const vm = graph.get('VM', vmRef)
           if (!vm) throw new ServiceError('not-found', `VM ${vmRef} is not in this pool (it may have been deleted).`)
           if (vm['is_a_template'] === true || vm['is_control_domain'] === true)
             throw new ServiceError('invalid-args', `${String(vm['name_label'])} is ${vm['is_control_domain'] === true ? 'a control domain' : 'a template'}: it is not placed on a host.`)
-          const hosts = await poolModels(pools, connectionId, o)
+          // a cross-pool migration is placed on the destination's servers, among the VMs starting there
+          const dest = destConnectionId ?? connectionId
+          const destGraph = dest === connectionId ? graph : graphOf(pools, dest)
+          const hosts = await poolModels(pools, dest, o)
           const num = (k: string): number => (typeof vm[k] === 'number' ? (vm[k] as number) : 0)
           const stored = parseStoredMask(typeof (vm['VCPUs_params'] as LooseRecord | undefined)?.['mask'] === 'string' ? String((vm['VCPUs_params'] as LooseRecord)['mask']) : undefined)
           const base: PlacementRequest = {
@@ -150,10 +153,10 @@ export function numaModule(opts: NumaServiceOptions = {}): ModuleFactory<keyof t
             memory: num('memory_static_max') + num('memory_overhead'),
             vcpus: num('VCPUs_max'),
             hardMasks: effectiveHardMasks(stored.groups, null, num('VCPUs_max')),
-            residentOn: refOf(vm, 'resident_on') ?? null,
+            residentOn: dest === connectionId ? (refOf(vm, 'resident_on') ?? null) : null,
           }
           // VMs being started right now will take memory xenopsd cannot see yet (the parallel-boot race)
-          const starting = where(graph, 'VM', (v, ref) => ref !== vmRef && v['power_state'] !== 'Running' && v['power_state'] !== 'Paused' && refOf(v, 'scheduled_to_be_resident_on') !== undefined)
+          const starting = where(destGraph, 'VM', (v, ref) => ref !== vmRef && v['power_state'] !== 'Running' && v['power_state'] !== 'Paused' && refOf(v, 'scheduled_to_be_resident_on') !== undefined)
             .map(([ref, v]) => {
               const n = (k: string): number => (typeof v[k] === 'number' ? (v[k] as number) : 0)
               const mask = parseStoredMask(typeof (v['VCPUs_params'] as LooseRecord | undefined)?.['mask'] === 'string' ? String((v['VCPUs_params'] as LooseRecord)['mask']) : undefined)

@@ -12,7 +12,7 @@
  * does not stop the others. Merged into shared/contract/index.ts.
  */
 import { z } from 'zod'
-import { OperationError } from './operations'
+import { OperationError, OperationResult } from './operations'
 
 const Ref = z.string().regex(/^OpaqueRef:[0-9a-fA-F-]+$/, 'must be an OpaqueRef')
 const Conn = z.string().min(1)
@@ -97,6 +97,15 @@ export const migrateMethods = {
   },
   /** a VM still waiting in the queue leaves it (a running one: cancel its task, tasks.cancel) */
   'migrate.cancel': { args: z.object({ actionId: z.string().uuid() }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  /**
+   * XAPI's answer to VDI_CBT_ENABLED: VDI.disable_cbt on disks of one VM (its own disks, not its
+   * snapshots'), one user action (Activity row, history entry). Later incremental backups of those
+   * disks start over with a full copy.
+   */
+  'migrate.disableCbt': {
+    args: z.object({ connectionId: Conn, vm: Ref, vdis: z.array(Ref).min(1, 'Choose at least one disk').max(64) }).strict(),
+    result: OperationResult,
+  },
 } as const
 
 export const migrateEvents = {

@@ -65,7 +65,8 @@ export const numaMethods = {
     result: z.object({ hosts: z.array(HostNuma), summary: PoolNumaSummarySchema }),
   },
   /** where should this VM start / migrate to: hosts ranked with xenopsd's predicted placement */
-  'numa.advise': { args: z.object({ connectionId: ConnectionId, vmRef: Ref }).strict(), result: AdviceSchema },
+  /** where the VM would land on each server of its pool — or of `destConnectionId`'s pool (a cross-pool migration's destination) */
+  'numa.advise': { args: z.object({ connectionId: ConnectionId, vmRef: Ref, destConnectionId: ConnectionId.optional() }).strict(), result: AdviceSchema },
   /**
    * Async.host.set_numa_affinity_policy as one user action (Activity row, History entry); applies to
    * VMs started afterwards. XAPI's refusal is `ok: false` with its sentence, code and params.

@@ -23,7 +23,8 @@ let sim: SimControl
 let h: Harness
 const conn: Record<string, string> = {}
 const history = new MemoryHistory()
-let mod: ServiceModule<'migrate.check' | 'migrate.run' | 'migrate.cancel'>
+type M = 'migrate.check' | 'migrate.run' | 'migrate.cancel' | 'migrate.disableCbt'
+let mod: ServiceModule<M>
 const progress: EventPayload<'operation.progress'>[] = []
 const states: EventPayload<'migrate.state'>[] = []
 /** runs just before XenPilot's call of that method reaches the pool: another client acting then */
@@ -91,9 +92,9 @@ const disks = (p: SimPoolHandle, vm: string) =>
     .map((b) => String(b['VDI']))
 const graphHas = (pool: string, cls: string, ref: string) => waitFor(`${cls} in ${pool}'s graph`, () => h.manager.graph(id(pool))?.get(cls, ref))
 
-async function call<M extends 'migrate.check' | 'migrate.run' | 'migrate.cancel'>(m: M, args: unknown): Promise<Awaited<ReturnType<ServiceModule<M>['handlers'][M]>>> {
-  const parsed = methods[m].args.parse(args) as HandlerArgs<M>
-  const handler = mod.handlers[m] as (a: HandlerArgs<M>, ctx: never) => Promise<Awaited<ReturnType<ServiceModule<M>['handlers'][M]>>>
+async function call<K extends M>(m: K, args: unknown): Promise<Awaited<ReturnType<ServiceModule<K>['handlers'][K]>>> {
+  const parsed = methods[m].args.parse(args) as HandlerArgs<K>
+  const handler = mod.handlers[m] as (a: HandlerArgs<K>, ctx: never) => Promise<Awaited<ReturnType<ServiceModule<K>['handlers'][K]>>>
   return handler(parsed, undefined as never)
 }
 const runOne = async (item: Record<string, unknown>): Promise<MigrationResult> => {
@@ -323,4 +324,24 @@ describe('bulk', () => {
     expect(results.reduce((s, r) => s + r.retries, 0)).toBeGreaterThan(0)
     expect(states.some((s) => s.state === 'retrying' && /trying again/.test(s.detail ?? ''))).toBe(true)
   }, 120_000)
+})
+
+describe('VDI_CBT_ENABLED answered', () => {
+  it('migrate.disableCbt turns CBT off on the VM’s own disks (one history entry) so the migration goes through; a disk of another VM is refused before XAPI is asked', async () => {
+    const lab = P('Lab')
+    const vm = find(lab, 'VM', (r) => r['is_a_template'] !== true && r['is_a_snapshot'] !== true && r['is_control_domain'] !== true && r['power_state'] === 'Halted' && refs(r['VBDs']).some((b) => rec(lab, 'VBD', b)['type'] === 'Disk'))
+    const other = find(lab, 'VM', (r) => r['is_a_template'] !== true && r['is_a_snapshot'] !== true && r['is_control_domain'] !== true && r['uuid'] !== rec(lab, 'VM', vm)['uuid'] && refs(r['VBDs']).some((b) => rec(lab, 'VBD', b)['type'] === 'Disk'))
+    const [disk] = disks(lab, vm)
+    const [foreign] = disks(lab, other)
+    await lab.call('VDI.enable_cbt', [disk ?? ''])
+    await lab.call('VDI.enable_cbt', [foreign ?? ''])
+    await waitFor('CBT seen', () => h.manager.graph(id('Lab'))?.get('VDI', disk ?? '')?.['cbt_enabled'] === true || undefined)
+    await expect(call('migrate.disableCbt', { connectionId: id('Lab'), vm, vdis: [disk, foreign] })).rejects.toThrow(/is not a disk of/)
+    expect(rec(lab, 'VDI', foreign ?? '')['cbt_enabled']).toBe(true)
+    const r = await call('migrate.disableCbt', { connectionId: id('Lab'), vm, vdis: [disk] })
+    expect(r.ok).toBe(true)
+    expect(rec(lab, 'VDI', disk ?? '')['cbt_enabled']).toBe(false)
+    expect(history.list({ ref: vm }).filter((e) => e.action === 'Disable changed block tracking')).toHaveLength(1)
+    await lab.call('VDI.disable_cbt', [foreign ?? ''])
+  })
 })

@@ -246,6 +246,14 @@ describe('advisor and pool summary over the simulator', () => {
     expect(advice.hosts.slice(0, feasible.length).every((a) => a.feasible)).toBe(true)
   })
 
+  it('ranks the servers of another pool for a VM about to migrate there (destConnectionId), not its own pool’s', async () => {
+    const lab = sim.pool('Lab')
+    const [vmRef] = [...(lab.objects.get('VM')?.entries() ?? [])].find(([, v]) => v['is_a_template'] === false && v['is_a_snapshot'] === false && v['is_control_domain'] === false) ?? []
+    if (!vmRef) throw new Error('no Lab VM')
+    const advice = AdviceSchema.parse(await handler('numa.advise')({ connectionId: conn.get('Lab') ?? '', vmRef, destConnectionId: conn.get('Production') ?? '' }, ctx))
+    expect(advice.hosts.map((a) => a.hostRef).sort()).toEqual(sim.pool('Production').hosts.map((x) => x.ref).sort())
+  })
+
   it('summarises the pool: hosts, VMs spanning nodes, audit findings', async () => {
     const r = await handler('numa.pool')({ connectionId: conn.get('Production') ?? '' }, ctx)
     const summary = PoolNumaSummarySchema.parse(r.summary)

@@ -48,6 +48,17 @@ describe('official XenAPI Python client (os_xenapi, XML-RPC)', () => {
   })
 })
 
+describe('official XenAPI Python client: VDI.disable_cbt (the answer to VDI_CBT_ENABLED)', () => {
+  it('CBT on a disk makes assert_can_migrate refuse; VDI.disable_cbt lets it through; a snapshot disk and an ISO are refused as XAPI does', async () => {
+    const script = fileURLToPath(new URL('./xenapi_cbt.py', import.meta.url))
+    const args = [...(await poolArgs(sim.pool('Lab'))), ...(await poolArgs(sim.pool('Production'))), 'app-01']
+    const out = JSON.parse(await runPython(script, args)) as Record<string, unknown>
+    expect(out).toMatchObject({ enabled: true, refused: ['VDI_CBT_ENABLED', out['disk']], disabled: false, after: 'succeeded' })
+    expect(out['snapshot_disk']).toEqual(['OPERATION_NOT_ALLOWED', `VDI ${String(out['snap'])} is a snapshot`])
+    expect(out['iso']).toEqual(['SR_OPERATION_NOT_SUPPORTED', out['iso_sr']])
+  })
+})
+
 describe('Xen Orchestra xen-api (JSON-RPC)', () => {
   it('moves a halted VM from Legacy to Production with copy, and reads VM_HOST_INCOMPATIBLE_VERSION_MIGRATE the other way', async () => {
     const connect = async (pool: SimPoolHandle): Promise<Xapi> => {

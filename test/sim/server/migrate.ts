@@ -32,7 +32,7 @@ import { place, unplace } from './lifecycle'
 import type { PoolState } from './pool'
 import { NULL_REF } from './schema'
 import { account, srFree, withStorageMigrate } from './storage'
-import { isThin, num, obj, pluggedPbds, refreshSr, refreshVdi, refreshVmStorage, refs, str } from './storage-rules'
+import { checkVdi, isThin, num, obj, pluggedPbds, refreshSr, refreshVdi, refreshVmStorage, refs, str } from './storage-rules'
 import type { TaskHandle } from './tasks'
 import { checkVmOperation, refreshAllowedOperations, setCurrentOperation } from './vmops'
 
@@ -621,12 +621,12 @@ const migrateSend: Handler = async (pool, args, call) => {
 // ---------------------------------------------------------------------------------------------
 // CBT (VDI_CBT_ENABLED is answered with the offer to disable it)
 
+/** VDI.enable_cbt / disable_cbt with xapi_vdi.ml check_operation_error's checks (busy, SM feature VDI_CONFIG_CBT, snapshot, type, on_boot) */
 function setCbt(on: boolean): Handler {
   return (pool, [self]) => {
     const ref = str(self)
-    const vdi = pool.db.must('VDI', ref)
-    const type = str(vdi['type'])
-    if (type === 'cbt_metadata' || type === 'metadata') throw new SimXapiError(['VDI_INCOMPATIBLE_TYPE', ref, type])
+    pool.db.must('VDI', ref)
+    checkVdi(pool, ref, on ? 'enable_cbt' : 'disable_cbt')
     pool.db.update('VDI', ref, { cbt_enabled: on })
     refreshVdi(pool, ref)
     return ''

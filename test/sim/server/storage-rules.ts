@@ -143,6 +143,8 @@ const VDI_FEATURE: Record<string, string> = {
   generate_config: 'VDI_GENERATE_CONFIG',
   clone: 'VDI_CLONE',
   mirror: 'VDI_MIRROR',
+  enable_cbt: 'VDI_CONFIG_CBT',
+  disable_cbt: 'VDI_CONFIG_CBT',
 }
 const LIVE_OPS = new Set(['snapshot', 'resize_online', 'blocked', 'clone', 'revert_to', 'mirror', 'enable_cbt', 'disable_cbt', 'data_destroy'])
 
@@ -175,6 +177,12 @@ export function vdiError(pool: PoolState, ref: string, vdi: SimRecord, op: strin
   }
   if (op === 'forget' && vdi['type'] === 'rrd') return fail('VDI_HAS_RRDS', ref)
   if (op === 'snapshot' && vdi['sharable'] === true) return fail('VDI_IS_SHARABLE', ref)
+  if (op === 'enable_cbt' || op === 'disable_cbt') {
+    if (vdi['is_a_snapshot'] === true) return fail('OPERATION_NOT_ALLOWED', `VDI ${ref} is a snapshot`)
+    const type = str(vdi['type'])
+    if (type !== 'user' && type !== 'system') return fail('VDI_INCOMPATIBLE_TYPE', ref, type)
+    if (vdi['on_boot'] === 'reset') return fail('VDI_ON_BOOT_MODE_INCOMPATIBLE_WITH_OPERATION')
+  }
   return undefined
 }
 
