@@ -110,6 +110,21 @@ const ADDED_FIELD_TYPES: Record<string, [string, string]> = {
   'Certificate.fingerprint_sha1': ['string', ''],
 }
 
+// Signatures of messages added after 24.16 (xenapi.json has only names for them), from ocaml/idl
+// datamodel_host.ml / datamodel_pool.ml (SSH management, XAPI 25.13 / 25.21 / 25.27).
+const ADDED_MESSAGE_SIGNATURES: Record<string, { params: [string, string][]; result: string }> = {
+  'host.enable_ssh': { params: [['session_id', 'session ref'], ['self', 'host ref']], result: 'void' },
+  'host.disable_ssh': { params: [['session_id', 'session ref'], ['self', 'host ref']], result: 'void' },
+  'host.set_ssh_enabled_timeout': { params: [['session_id', 'session ref'], ['self', 'host ref'], ['value', 'int']], result: 'void' },
+  'host.set_console_idle_timeout': { params: [['session_id', 'session ref'], ['self', 'host ref'], ['value', 'int']], result: 'void' },
+  'host.set_ssh_auto_mode': { params: [['session_id', 'session ref'], ['self', 'host ref'], ['value', 'bool']], result: 'void' },
+  'pool.enable_ssh': { params: [['session_id', 'session ref'], ['self', 'pool ref']], result: 'void' },
+  'pool.disable_ssh': { params: [['session_id', 'session ref'], ['self', 'pool ref']], result: 'void' },
+  'pool.set_ssh_enabled_timeout': { params: [['session_id', 'session ref'], ['self', 'pool ref'], ['value', 'int']], result: 'void' },
+  'pool.set_console_idle_timeout': { params: [['session_id', 'session ref'], ['self', 'pool ref'], ['value', 'int']], result: 'void' },
+  'pool.set_ssh_auto_mode': { params: [['session_id', 'session ref'], ['self', 'pool ref'], ['value', 'bool']], result: 'void' },
+}
+
 // Classes XAPI never emits events for (datamodel.ml gen_events=false), and classes without Async.
 const NO_EVENTS = ['session', 'user', 'secret', 'event', 'data_source', 'auth', 'sr_stat', 'probe_result', 'vdi_nbd_server_info']
 const NO_ASYNC = new Set(['session', 'event', 'task', 'data_source', 'blob'])
@@ -135,6 +150,10 @@ for (const c of model) {
     const flags = (m.implicit ? 'i' : '') + (!NO_ASYNC.has(c.name) && !accessor && !m.name.startsWith('get_') ? 'a' : '')
     return [m.name, params, m.result[0] ?? 'void', flags, since(m.lifecycle), OPTIONAL_TAIL[`${c.name}.${m.name}`] ?? 0]
   })
+  for (const a of additions.messages.filter((x) => x.class === c.name)) {
+    const sig = ADDED_MESSAGE_SIGNATURES[`${c.name}.${a.name}`]
+    if (sig && !messages.some((m) => m[0] === a.name)) messages.push([a.name, sig.params, sig.result, NO_ASYNC.has(c.name) ? '' : 'a', rel(a.prototyped_in), 0])
+  }
   classes.push({ name: c.name, since: since(c.lifecycle), fields, messages })
 }
 

@@ -1,10 +1,10 @@
 /**
- * `npm run sim -- --fleet demo [--port N] [--op-ms N] [--seed N] [--state-dir DIR (default: a per-fleet dir under the OS temp dir, kept)]
+ * `npm run sim -- --fleet demo [--port N] [--ssh-port N] [--op-ms N] [--seed N] [--state-dir DIR (default: a per-fleet dir under the OS temp dir, kept)]
  *                 [--fault KIND[:ARG][@METHOD][#POOL]]… [--vnc VM_NAME=HOST:PORT]…`
  *
  * First stdout line: one JSON object describing the fleet (URLs, credentials, fingerprints).
  * Then log lines. Commands on stdin (one per line): fail-master POOL · restart-toolstack POOL ·
- * rotate-cert ADDRESS · expire-sessions POOL · fault SPEC · clear-faults · quit.
+ * rotate-cert ADDRESS · rotate-hostkey ADDRESS · expire-sessions POOL · fault SPEC · clear-faults · quit.
  * Ctrl-C / SIGTERM stop it cleanly.
  */
 import { tmpdir } from 'node:os'
@@ -58,6 +58,7 @@ export function parseFaultSpec(spec: string): FaultSpec {
 interface CliOptions {
   fleet: FleetName
   port?: number
+  sshPort?: number
   opMs?: number
   seed?: number
   /** `huge` only: the share of its 200 pools (--scale 0.25 → 50 pools) */
@@ -94,6 +95,9 @@ export function parseArgs(argv: string[]): CliOptions {
       }
       case '--port':
         o.port = int()
+        break
+      case '--ssh-port':
+        o.sshPort = int()
         break
       case '--op-ms':
         o.opMs = int()
@@ -137,7 +141,7 @@ export function parseArgs(argv: string[]): CliOptions {
 }
 
 function usage(): string {
-  return 'usage: npm run sim -- --fleet tiny|demo|bench-10k|many-pools|huge [--scale 0<S≤1 (huge: share of its 200 pools)] [--port N] [--op-ms N] [--seed N] [--state-dir DIR] [--transfer-rate BYTES_PER_S] [--fault KIND[:ARG][@METHOD][#POOL]]... [--vnc VM_NAME=HOST:PORT]...'
+  return 'usage: npm run sim -- --fleet tiny|demo|bench-10k|many-pools|huge [--scale 0<S≤1 (huge: share of its 200 pools)] [--port N] [--ssh-port N] [--op-ms N] [--seed N] [--state-dir DIR] [--transfer-rate BYTES_PER_S] [--fault KIND[:ARG][@METHOD][#POOL]]... [--vnc VM_NAME=HOST:PORT]...'
 }
 
 export function describeFleet(sim: SimControl): string {
@@ -151,8 +155,9 @@ export function describeFleet(sim: SimControl): string {
       memberUrls: p.memberUrls,
       username: p.username,
       password: p.password,
-      hosts: p.hosts.map((h) => ({ name: h.name, address: h.address, url: h.url, fingerprint256: h.fingerprint256 })),
+      hosts: p.hosts.map((h) => ({ name: h.name, address: h.address, url: h.url, fingerprint256: h.fingerprint256, sshFingerprint: h.sshFingerprint })),
     })),
+    sshPort: sim.sshPort,
   })
 }
 
@@ -179,6 +184,12 @@ async function command(sim: SimControl, line: string, log: (s: string) => void):
       log(`${arg}: ${await p.rotateCertificate(arg)}`)
       return true
     }
+    case 'rotate-hostkey': {
+      const p = sim.pools.find((x) => x.hosts.some((h) => h.address === arg))
+      if (!p) throw new Error(`no host at ${arg}`)
+      log(`${arg}: SSH host key ${p.rotateHostKey(arg)}`)
+      return true
+    }
     case 'fault': {
       const f = parseFaultSpec(arg)
       for (const p of f.pool ? [sim.pool(f.pool)] : sim.pools) p.injectFault(f.fault)
@@ -193,7 +204,7 @@ async function command(sim: SimControl, line: string, log: (s: string) => void):
     case 'exit':
       return false
     default:
-      log(`unknown command ${JSON.stringify(cmd)} (fail-master POOL, restart-toolstack POOL, rotate-cert ADDRESS, expire-sessions POOL, fault SPEC, clear-faults, quit)`)
+      log(`unknown command ${JSON.stringify(cmd)} (fail-master POOL, restart-toolstack POOL, rotate-cert ADDRESS, rotate-hostkey ADDRESS, expire-sessions POOL, fault SPEC, clear-faults, quit)`)
       return true
   }
 }
@@ -224,6 +235,7 @@ async function main(): Promise<void> {
   // trusting it (and a big fleet starts without making 100 key pairs again)
   const startOpts: Parameters<typeof startSimulator>[0] = { fleet, log, stateDir: opts.stateDir ?? join(tmpdir(), 'xenpilot-sim-state', opts.fleet) }
   if (opts.port !== undefined) startOpts.port = opts.port
+  if (opts.sshPort !== undefined) startOpts.sshPort = opts.sshPort
   // the JSON line comes first: startup logs wait for it
   const early: string[] = []
   let sink = (s: string): void => {

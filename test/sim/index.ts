@@ -27,6 +27,7 @@ import { linkFleet } from './server/migrate'
 import { PoolState } from './server/pool'
 import { closeDisks } from './server/disks'
 import { setTransferRate as setPoolTransferRate } from './server/transfer-http'
+import { SimSshServer } from './ssh/server'
 
 export { SimXapiError } from './model'
 export type { SimControl, SimPoolHandle, SimHostHandle, SimFault, StartSimulatorOptions } from './model'
@@ -34,6 +35,7 @@ export type { SimControl, SimPoolHandle, SimHostHandle, SimFault, StartSimulator
 interface HostRuntime {
   handle: SimHostHandle
   server: HostServer
+  ssh: SimSshServer
 }
 
 class PoolRuntime implements SimPoolHandle {
@@ -131,6 +133,18 @@ class PoolRuntime implements SimPoolHandle {
     this.state.expireAllSessions()
   }
 
+  rotateHostKey(hostAddress: string): string {
+    const rt = this.runtimes.find((r) => r.handle.address === hostAddress)
+    if (!rt) throw new Error(`pool ${this.name} has no host at ${hostAddress}`)
+    rt.handle.sshFingerprint = rt.ssh.rotateKey()
+    this.state.log(`${hostAddress}: SSH host key rotated, now ${rt.handle.sshFingerprint}`)
+    return rt.handle.sshFingerprint
+  }
+
+  authorizeSshKey(publicKey: string): void {
+    for (const r of this.runtimes) r.ssh.authorize(publicKey)
+  }
+
   injectFault(fault: SimFault, opts?: { once?: boolean; hostAddress?: string }): void {
     this.faults.add(fault, opts)
   }
@@ -177,8 +191,11 @@ export async function startSimulator(opts: StartSimulatorOptions): Promise<SimCo
         url: '',
         fingerprint256: cert.fingerprint256,
         certPem: cert.certPem,
+        sshFingerprint: '',
       }
-      rt.runtimes.push({ handle, server: new HostServer(state, h, cert, rt.faults) })
+      const ssh = new SimSshServer(state, h, stateDir)
+      handle.sshFingerprint = ssh.fingerprint
+      rt.runtimes.push({ handle, server: new HostServer(state, h, cert, rt.faults), ssh })
       state.certificates.set(h.ref, cert.certPem)
     }
     state.onRestart = () => {
@@ -193,6 +210,7 @@ export async function startSimulator(opts: StartSimulatorOptions): Promise<SimCo
   const closeAll = async (): Promise<void> => {
     for (const p of pools) p.state.restartSignal.abort()
     await Promise.all(all.filter((r) => r.server.isListening).map((r) => r.server.close()))
+    await Promise.all(all.filter((r) => r.ssh.isListening).map((r) => r.ssh.close()))
   }
 
   let port = opts.port ?? 0
@@ -213,11 +231,24 @@ export async function startSimulator(opts: StartSimulatorOptions): Promise<SimCo
       port = 0
     }
   }
+  // every host's sshd on one more shared port (a fixed --ssh-port, or the first free one)
+  let sshPort = opts.sshPort ?? 0
+  const firstSsh = all[0]
+  if (firstSsh) {
+    try {
+      sshPort = await firstSsh.ssh.listen(sshPort)
+      await Promise.all(all.slice(1).map((r) => r.ssh.listen(sshPort)))
+    } catch (e) {
+      await closeAll()
+      if (ownDir) await rm(stateDir, { recursive: true, force: true })
+      throw e
+    }
+  }
   for (const p of pools) {
     p.port = port
     for (const r of p.runtimes) r.handle.url = `https://${r.handle.address}:${port}`
   }
-  log(`simulator: fleet ${fleet.name}, ${pools.length} pools, ${all.length} hosts on port ${port}`)
+  log(`simulator: fleet ${fleet.name}, ${pools.length} pools, ${all.length} hosts on port ${port} (sshd on ${sshPort})`)
 
   let stopped = false
   return {
@@ -228,6 +259,7 @@ export async function startSimulator(opts: StartSimulatorOptions): Promise<SimCo
       if (!p) throw new Error(`no pool named ${JSON.stringify(name)} in fleet ${fleet.name} (pools: ${pools.map((x) => x.name).join(', ')})`)
       return p
     },
+    sshPort,
     async stop(): Promise<void> {
       if (stopped) return
       stopped = true

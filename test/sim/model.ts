@@ -77,6 +77,8 @@ export interface StartSimulatorOptions {
   fleet: SimFleet
   /** one TCP port shared by every host of the fleet (each host has its own loopback address); 0 = pick a free one */
   port?: number
+  /** one TCP port for every host's simulated sshd (test/sim/ssh); 0 / unset = pick a free one */
+  sshPort?: number
   /** directory for generated certificates/keys; default a temp dir removed on stop() */
   stateDir?: string
   log?: (line: string) => void
@@ -110,6 +112,8 @@ export interface SimHostHandle {
   fingerprint256: string
   /** PEM of the current certificate */
   certPem: string
+  /** the simulated sshd's host key, 'SHA256:…' as ssh-keygen -lf prints it */
+  sshFingerprint: string
 }
 
 export interface SimPoolHandle {
@@ -135,6 +139,10 @@ export interface SimPoolHandle {
   /** a fresh self-signed certificate for that host; returns the new fingerprint256 */
   rotateCertificate(hostAddress: string): Promise<string>
   expireAllSessions(): void
+  /** a fresh SSH host key for that host's sshd; returns its new 'SHA256:…' fingerprint */
+  rotateHostKey(hostAddress: string): string
+  /** root may log in to every host of the pool with this public key (an OpenSSH public key line) */
+  authorizeSshKey(publicKey: string): void
   /** faults apply to this pool's hosts until cleared ('once' faults clear themselves after one hit) */
   injectFault(fault: SimFault, opts?: { once?: boolean; hostAddress?: string }): void
   clearFaults(): void
@@ -144,6 +152,8 @@ export interface SimControl {
   fleet: SimFleet
   pools: SimPoolHandle[]
   pool(name: string): SimPoolHandle
+  /** the port every host's simulated sshd listens on (each on its own address) */
+  sshPort: number
   stop(): Promise<void>
 }
 

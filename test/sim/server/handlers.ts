@@ -13,6 +13,7 @@ import { NETWORK_HANDLERS } from './network'
 import { PROVISION_HANDLERS } from './provision'
 import { RRD_CALL_HANDLERS } from './rrd-calls'
 import { STORAGE_HANDLERS } from './storage'
+import { SSH_HANDLERS } from './ssh-calls'
 import { parseXapiDate, xapiDate } from './time'
 
 function str(v: SimValue | undefined): string {
@@ -169,4 +170,5 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
   ...STORAGE_HANDLERS,
   ...MIGRATE_HANDLERS,
   ...PROVISION_HANDLERS,
+  ...SSH_HANDLERS,
 }
