@@ -84,8 +84,13 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
     const t = parseXapiDate(str(since))
     return messagesWhere(pool, (m) => m['cls'] === cls && m['obj_uuid'] === objUuid && parseXapiDate(str(m['timestamp'])) > t)
   },
+  // xapi_message.ml: destroy_many destroys each in turn; an unknown ref stops it with HANDLE_INVALID
+  // [message, ref] (the ones before it are gone, the ones after it stay), as destroy does
   'message.destroy_many': (pool, [refs]) => {
-    for (const r of Array.isArray(refs) ? refs : []) pool.db.remove('message', str(r))
+    for (const r of Array.isArray(refs) ? refs : []) {
+      pool.db.must('message', str(r))
+      pool.db.remove('message', str(r))
+    }
     return ''
   },
 

@@ -199,6 +199,24 @@ describe('hosts', () => {
     expect(Object.values(since).map((m) => m.name)).toContain('VM_STARTED')
     expect(await call('message.get_since', '29990101T00:00:00Z')).toEqual({})
   })
+
+  it('destroys alerts as xapi_message.ml does: an unknown ref is HANDLE_INVALID [message, ref]; destroy_many stops at it, keeping the ones after', async () => {
+    const { t, call, fails, pool } = makePool()
+    const uuid = String(pool.db.must('VM', t.refs.halted)['uuid'])
+    const made: string[] = []
+    for (const n of ['A', 'B', 'C', 'D']) made.push(String(await call('message.create', `TEST_${n}`, 3, 'VM', uuid, n)))
+    const [a, b, c, d] = made as [string, string, string, string]
+    await call('message.destroy', a)
+    expect(pool.db.get('message', a)).toBeUndefined()
+    expect(await fails('message.destroy', a)).toEqual(['HANDLE_INVALID', 'message', a])
+    // destroy_many: b goes, the unknown a stops it, c stays
+    expect(await fails('message.destroy_many', [b, a, c])).toEqual(['HANDLE_INVALID', 'message', a])
+    expect(pool.db.get('message', b)).toBeUndefined()
+    expect(pool.db.get('message', c)).toBeDefined()
+    await call('message.destroy_many', [c, d])
+    expect(pool.db.get('message', c)).toBeUndefined()
+    expect(pool.db.get('message', d)).toBeUndefined()
+  })
 })
 
 describe('generated create/destroy and queries', () => {
