@@ -1,0 +1,86 @@
+/**
+ * Command palette benchmark (issue 19; `npm run bench palette`): the renderer's palette search
+ * (renderer/src/model/palette.ts, the code the palette component runs) over ≥ 100,000 objects —
+ * the bench-10k pool's records (10,000 VMs, templates, snapshots, hosts, SRs, networks as the
+ * client normalises them) in the renderer's ObjectGraph ten times, as ten pools.
+ *
+ *   palette.keystroke_100k   per keystroke while typing a query one character at a time (median and
+ *                            worst over three queries); goal ≤ 30 ms. Baseline "naive_filter_sort":
+ *                            the same match lowercasing every name and sorting every match each
+ *                            keystroke, measured in the same run.
+ *   palette.open_100k        building the index when the palette opens (paletteObjects).
+ * Prints `BENCH {…}` lines with load1 (the machine is shared: re-run quietly to compare).
+ */
+import { loadavg } from 'node:os'
+import type { PoolDiff } from '../../shared/model/diff'
+import { ObjectGraph } from '../../renderer/src/model/objects'
+import { fuzzyScore, paletteObjects, PaletteSearch, type PaletteObject } from '../../renderer/src/model/palette'
+import { graphOfBench10k } from '../helpers/bench10k-pools'
+
+function report(line: Record<string, unknown>): void {
+  console.log(`BENCH ${JSON.stringify({ ...line, load1: Number(loadavg()[0]?.toFixed(2)) })}`)
+}
+
+const upserts = graphOfBench10k()
+const graph = new ObjectGraph()
+for (let i = 0; i < 10; i++) {
+  const diff: PoolDiff = { connectionId: `pool-${i}`, seq: 1, reset: true, upserts, removes: [] }
+  graph.apply(diff)
+}
+
+const t0 = performance.now()
+const objects = paletteObjects(graph)
+const openMs = performance.now() - t0
+
+const QUERIES = ['web-0', 'db war', 'k8snode1']
+
+function naive(items: readonly PaletteObject[], q: string): number {
+  const words = q.toLowerCase().split(/\s+/).filter((w) => w)
+  const hits: { item: PaletteObject; score: number }[] = []
+  for (const item of items) {
+    const lower = item.label.toLowerCase()
+    let score = 0
+    let ok = true
+    for (const w of words) {
+      const s = fuzzyScore(lower, w)
+      if (s < 0) {
+        ok = false
+        break
+      }
+      score += s
+    }
+    if (ok) hits.push({ item, score })
+  }
+  hits.sort((a, b) => b.score - a.score)
+  return hits.slice(0, 50).length
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] ?? 0
+}
+
+const ours: number[] = []
+const base: number[] = []
+const counts: number[] = []
+for (let round = 0; round < 3; round++) {
+  for (const q of QUERIES) {
+    const search = new PaletteSearch<PaletteObject>(() => 0)
+    search.setItems(objects)
+    for (let i = 1; i <= q.length; i++) {
+      const a = performance.now()
+      const hits = search.query(q.slice(0, i), 50)
+      const ms = performance.now() - a
+      if (round > 0) ours.push(ms)
+      if (round === 2) counts.push(hits.length)
+      const b = performance.now()
+      naive(objects, q.slice(0, i))
+      if (round > 0) base.push(performance.now() - b)
+    }
+  }
+}
+
+const med = median(ours)
+const baseMed = median(base)
+report({ name: 'palette.keystroke_100k', value: Number(med.toFixed(2)), unit: 'ms', worst: Number(Math.max(...ours).toFixed(2)), goal: 30, objects: objects.length, baseline: Number(baseMed.toFixed(2)), baselineName: 'naive_filter_sort', ratio: Number((med / baseMed).toFixed(3)) })
+report({ name: 'palette.open_100k', value: Number(openMs.toFixed(1)), unit: 'ms', objects: objects.length, baseline: null, ratio: null })
