@@ -79,6 +79,8 @@ export function createServices(deps: ServicesDeps): Services {
   interface SessionState {
     emit: EventSink
     objects: WindowStream
+    /** what modules opened for this session (terminals), ended with it */
+    closers: (() => void)[]
   }
   const sessions = new Set<SessionState>()
 
@@ -191,7 +193,7 @@ export function createServices(deps: ServicesDeps): Services {
     sessionCount: () => sessions.size,
     openSession(emit, sessionOpts) {
       const objects = new WindowStream({ pools, emit, log, ...(sessionOpts?.emitRawDiff ? { emitRaw: sessionOpts.emitRawDiff } : {}), ...(sessionOpts?.unread ? { unread: sessionOpts.unread } : {}) })
-      const state: SessionState = { emit, objects }
+      const state: SessionState = { emit, objects, closers: [] }
       sessions.add(state)
       const ctx: CallContext = {
         emit,
@@ -199,6 +201,10 @@ export function createServices(deps: ServicesDeps): Services {
         ackObjects: (count) => objects.ack(count),
         scopeObjects: (id, classes) => objects.scope(id, classes),
         unscopeObjects: (id, classes) => objects.unscope(id, classes),
+        onClose: (cb) => {
+          if (sessions.has(state)) state.closers.push(cb)
+          else cb()
+        },
       }
       return {
         async call(method, args) {
@@ -209,6 +215,13 @@ export function createServices(deps: ServicesDeps): Services {
         close() {
           sessions.delete(state)
           objects.close()
+          for (const cb of state.closers.splice(0)) {
+            try {
+              cb()
+            } catch (e) {
+              log(`services: closing a session's ${String(e)}`)
+            }
+          }
         },
       }
     },

@@ -33,6 +33,8 @@ export interface CallContext {
   scopeObjects?(connectionId: string, classes: readonly string[]): void
   /** undo one scopeObjects (objects.unscope) */
   unscopeObjects?(connectionId: string, classes: readonly string[]): void
+  /** run `cb` when this caller's session closes (its window went away): what it opened for the caller ends with it */
+  onClose?(cb: () => void): void
 }
 
 export interface ServiceModuleContext {

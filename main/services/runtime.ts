@@ -35,6 +35,8 @@ import { beginStartup } from './startup'
 import type { SmallFileProblem } from '../storage/small-file'
 import { RrdCollector } from '../perf/collector'
 import { perfModule } from './perf'
+import { terminalModule } from './terminal'
+import type { TerminalTarget } from '../../shared/contract/terminal'
 
 /**
  * Servers to add (and certificates to pin) before the app starts: `npm run demo` passes the
@@ -86,6 +88,8 @@ export interface RuntimeOptions {
   connectOnStart?: boolean
   /** Electron: open a console in its own window (console.popout); browser mode has none */
   consolePopout?: (target: ConsoleTargetArgs) => Promise<void>
+  /** Electron: open a host terminal in its own window (terminal.popout); browser mode has none */
+  terminalPopout?: (target: TerminalTarget) => Promise<void>
   /** what the door's own files (a keychain) found wrong when read, said with the other start notices */
   fileProblems?: () => SmallFileProblem[]
   /** more contract modules (tests) */
@@ -163,6 +167,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     migrateModule({ history }),
     cacheModule(cache),
     perfModule({ collector: perf, history: () => cache?.perf }),
+    terminalModule({ dataDir, keychain: opts.keychain, history, log, ...(opts.terminalPopout ? { popout: opts.terminalPopout } : {}) }),
   ] as const
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true

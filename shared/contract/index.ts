@@ -23,6 +23,7 @@ import { provisionMethods } from './provision'
 import { migrateEvents, migrateMethods } from './migrate'
 import { perfEvents, perfMethods } from './perf'
 import { transferEvents, transferMethods } from './transfer'
+import { terminalEvents, terminalMethods } from './terminal'
 
 export * from './connection'
 export { checkServerAddress, type AddressCheck } from './address'
@@ -206,6 +207,7 @@ export const methods = {
   ...migrateMethods,
   ...perfMethods,
   ...transferMethods,
+  ...terminalMethods,
 } as const
 
 export const events = {
@@ -224,6 +226,7 @@ export const events = {
   ...perfEvents,
   ...transferEvents,
   ...migrateEvents,
+  ...terminalEvents,
 } as const
 
 export type Methods = typeof methods
