@@ -181,6 +181,15 @@ export interface PruneReport {
   consolidated: number
   deleted: number
   bytes: number
+  /** false: the time budget ran out first (call again) */
+  done: boolean
+}
+
+/** the oldest time (s) with a value at each resolution, null when there is none */
+export interface PerfDepth {
+  60: number | null
+  3600: number | null
+  86400: number | null
 }
 
 export class PerfHistory {
@@ -201,14 +210,14 @@ export class PerfHistory {
     blocksInRange: Database.Statement
     seriesOf: Database.Statement
   }
-  readonly limits: PerfLimits
+  private limitsNow: PerfLimits
 
   constructor(
     private readonly db: Database.Database,
     limits: Partial<PerfLimits> = {},
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
   ) {
-    this.limits = { ...DEFAULT_PERF_LIMITS, ...limits }
+    this.limitsNow = { ...DEFAULT_PERF_LIMITS, ...limits }
     this.st = {
       insertSeries: db.prepare('INSERT INTO perf_series (connection_id, kind, uuid, ds) VALUES (?, ?, ?, ?) ON CONFLICT (uuid, ds) DO UPDATE SET connection_id = excluded.connection_id RETURNING id'),
       seriesId: db.prepare('SELECT id FROM perf_series WHERE uuid = ? AND ds = ?'),
@@ -219,6 +228,15 @@ export class PerfHistory {
       blocksInRange: db.prepare('SELECT res, t0, data FROM perf_block WHERE series = ? AND res = ? AND t0 >= ? AND t0 <= ? ORDER BY t0'),
       seriesOf: db.prepare('SELECT connection_id, kind, ds FROM perf_series WHERE uuid = ?'),
     }
+  }
+
+  get limits(): Readonly<PerfLimits> {
+    return this.limitsNow
+  }
+
+  /** new limits (the size bound is a user setting); the next prune() applies them */
+  setLimits(limits: Partial<PerfLimits>): void {
+    this.limitsNow = { ...this.limitsNow, ...limits }
   }
 
   private state(key: SeriesKey): SeriesState {
@@ -431,6 +449,40 @@ export class PerfHistory {
     return best
   }
 
+  /**
+   * How far back each resolution goes: the oldest time with a value, of one object (`uuid`) or of the
+   * whole history, pending values included. What the Performance tab and the fleet overview say
+   * ("1-minute detail since …, hourly before").
+   */
+  depth(uuid?: string): PerfDepth {
+    const out: PerfDepth = { 60: null, 3600: null, 86400: null }
+    const ids = uuid === undefined ? undefined : (this.db.prepare('SELECT id FROM perf_series WHERE uuid = ?').all(uuid) as { id: number }[]).map((r) => r.id)
+    for (const res of PERF_RESOLUTIONS) {
+      let best: number | null = null
+      // stored: the oldest block (of the object's series, or of any), its first slot with a value
+      const rows =
+        ids === undefined
+          ? (this.db.prepare('SELECT data, t0 FROM perf_block WHERE res = ? AND t0 = (SELECT min(t0) FROM perf_block WHERE res = ?) LIMIT 50').all(res, res) as { data: Buffer; t0: number }[])
+          : ids.flatMap((id) => (this.db.prepare('SELECT data, t0 FROM perf_block WHERE series = ? AND res = ? ORDER BY t0 LIMIT 1').all(id, res) as { data: Buffer; t0: number }[]))
+      for (const r of rows) {
+        const t = firstValueTime(decodeBlock(r.data), r.t0, res)
+        if (t !== null && (best === null || t < best)) best = t
+      }
+      for (const s of this.series.values()) {
+        if (uuid !== undefined && s.key.uuid !== uuid) continue
+        for (const [t0, p] of s.pending.get(res) ?? []) {
+          if (best !== null && t0 >= best) continue
+          for (let i = 0; i < p.slots.length; i++) {
+            const t = t0 + (p.slots[i] as number) * res
+            if (best === null || t < best) best = t
+          }
+        }
+      }
+      out[res] = best
+    }
+    return out
+  }
+
   /** bytes of stored blocks per resolution: summed once, then counted as blocks are written and removed */
   private sizes(): Record<PerfRes, number> {
     if (!this.bytes) {
@@ -499,12 +551,18 @@ export class PerfHistory {
     }
   }
 
-  /** age limits, then the size bound shared by resolution; each step one short transaction */
-  prune(now = this.now()): PruneReport {
-    return this.briefly(() => this.pruneNow(now))
+  /**
+   * Age limits, then the size bound shared by resolution; each step one short transaction. With a
+   * `budgetMs`, it stops after the step that used it up (`done: false`): a smaller bound set by the
+   * user is reached over several calls, never by blocking the main thread for long.
+   */
+  prune(now = this.now(), budgetMs = Number.POSITIVE_INFINITY): PruneReport {
+    return this.briefly(() => this.pruneNow(now, budgetMs))
   }
 
-  private pruneNow(now: number): PruneReport {
+  private pruneNow(now: number, budgetMs: number): PruneReport {
+    const started = performance.now()
+    const out = (): boolean => performance.now() - started >= budgetMs
     let consolidated = 0
     let deleted = 0
     const sel = this.db.prepare('SELECT series, res, t0, data FROM perf_block WHERE res = ? AND t0 < ? ORDER BY t0 LIMIT 500')
@@ -520,8 +578,15 @@ export class PerfHistory {
     }
     // a block goes once its last slot is older than the limit
     const age = (res: PerfRes, days: number): number => now - days * 86400 - res * BLOCK_SLOTS
-    for (let n; (n = step(60, age(60, this.limits.keep60sDays))) > 0; ) consolidated += n
-    for (let n; (n = step(3600, age(3600, this.limits.keepHourlyDays))) > 0; ) consolidated += n
+    const stopped = (): PruneReport => ({ consolidated, deleted, bytes: this.sizeBytes(), done: false })
+    for (let n; (n = step(60, age(60, this.limits.keep60sDays))) > 0; ) {
+      consolidated += n
+      if (out()) return stopped()
+    }
+    for (let n; (n = step(3600, age(3600, this.limits.keepHourlyDays))) > 0; ) {
+      consolidated += n
+      if (out()) return stopped()
+    }
     deleted += dropDaily(age(86400, this.limits.keepDailyDays))
     // the size bound: the resolution most over its share gives up its oldest blocks
     const max = this.limits.maxBytes
@@ -537,8 +602,9 @@ export class PerfHistory {
       const after = this.sizeBytes()
       if (after >= bytes) break // nothing left that makes it smaller
       bytes = after
+      if (bytes > max && out()) return stopped()
     }
-    return { consolidated, deleted, bytes: this.sizeBytes() }
+    return { consolidated, deleted, bytes: this.sizeBytes(), done: true }
   }
 
   /** everything of a connection: series, blocks, cursors (privacy: "forget") */
@@ -554,6 +620,12 @@ export class PerfHistory {
     this.knownLoaded = false
     this.bytes = undefined
   }
+}
+
+/** the time of a block's first slot with a value, or null */
+function firstValueTime(b: Float64Array, t0: number, res: PerfRes): number | null {
+  for (let i = 0; i < BLOCK_SLOTS; i++) if (!Number.isNaN(b[i] as number)) return t0 + i * res
+  return null
 }
 
 function mergeRanges(r: [number, number][]): [number, number][] {

@@ -78,6 +78,8 @@ const RRD_MAX_BYTES = 64 * 1024 * 1024
 const NULL_UUID = '00000000-0000-0000-0000-000000000000'
 /** values held for the history before it is written early (≈ 16 bytes each in memory) */
 const MAX_PENDING_VALUES = 2_000_000
+/** the longest one prune() call may hold the main thread */
+const PRUNE_BUDGET_MS = 250
 
 interface HostState {
   key: string
@@ -204,11 +206,18 @@ export class RrdCollector {
     if (now - this.lastPrune >= this.pruneMs) {
       this.lastPrune = now
       try {
-        this.opts.history()?.prune()
+        // a quarter of a second at a time: a bound made smaller is reached over the next ticks
+        const r = this.opts.history()?.prune(undefined, PRUNE_BUDGET_MS)
+        if (r && !r.done) this.lastPrune = now - this.pruneMs + 1000
       } catch (e) {
         this.log(`perf: pruning the history failed: ${(e as Error).message}`)
       }
     }
+  }
+
+  /** prune at the next tick (the size bound changed) */
+  pruneSoon(): void {
+    this.lastPrune = this.now() - this.pruneMs
   }
 
   /** everything asked so far answered (tests, close) */

@@ -4,8 +4,8 @@
  *
  *   createServices({ …, modules: [perfModule({ collector, history: () => cache?.perf })] })
  */
-import { PERF_RANGES, type PerfDataSource, type PerfSeriesResult, type perfMethods } from '../../shared/contract/perf'
-import type { PerfHistory } from '../cache/perf'
+import { PERF_RANGES, type PerfDataSource, type PerfDepth, type PerfSeriesResult, type perfMethods } from '../../shared/contract/perf'
+import type { PerfDepth as StoredDepth, PerfHistory } from '../cache/perf'
 import type { RrdCollector } from '../perf/collector'
 import type { PoolGraph } from '../pools/api'
 import { guiConfigFor, guiConfigKeysOf, unitOf } from '../../shared/perf/graphs'
@@ -17,6 +17,8 @@ export interface PerfServiceOptions {
   history: () => PerfHistory | undefined
   now?: () => number
 }
+
+const depthOf = (d: StoredDepth): PerfDepth => ({ minute: d[60], hour: d[3600], day: d[86400] })
 
 export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof perfMethods> {
   return (ctx) => {
@@ -76,15 +78,15 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
                   return v !== undefined && Number.isFinite(v) ? v : null
                 })
               }
-              return { times, series, resolution: 5, from, to, source: 'live', asOf: null }
+              return { times, series, resolution: 5, from, to, source: 'live', asOf: null, depth: null }
             }
           }
-          if (!hist) return { times: [], series: Object.fromEntries(a.ds.map((d) => [d, []])), resolution: 0, from, to, source: 'history', asOf }
+          if (!hist) return { times: [], series: Object.fromEntries(a.ds.map((d) => [d, []])), resolution: 0, from, to, source: 'history', asOf, depth: null }
           const bucket = Math.max(60, Math.ceil((to - from) / a.points / 60) * 60)
           const r = hist.read(a.uuid, a.ds, from, to, bucket)
           const series: Record<string, (number | null)[]> = {}
           a.ds.forEach((d, i) => (series[d] = r.values[i] ?? []))
-          return { times: r.times, series, resolution: r.resolution, from, to, source: 'history', asOf }
+          return { times: r.times, series, resolution: r.resolution, from, to, source: 'history', asOf, depth: depthOf(hist.depth(a.uuid)) }
         },
         'perf.watch': (a) => {
           collector.watch(a.watchId, a.connectionId, a.uuids)
@@ -99,6 +101,17 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
           paused: collector.isPaused(),
           hosts: collector.status().map((s) => ({ connectionId: s.connectionId, hostUuid: s.hostUuid, hostName: s.hostName, lastEnd: s.lastEnd ?? null, failures: s.failures, error: s.error ?? null })),
         }),
+        'perf.history': () => {
+          const hist = opts.history()
+          if (!hist) throw new ServiceError('unavailable', 'There is no performance history: the cache database could not be opened.')
+          return {
+            bytes: hist.sizeBytes(),
+            maxBytes: hist.limits.maxBytes,
+            keep60sDays: hist.limits.keep60sDays,
+            depth: depthOf(hist.depth()),
+            byResolution: { minute: hist.sizeOf(60), hour: hist.sizeOf(3600), day: hist.sizeOf(86400) },
+          }
+        },
         'perf.pause': (a) => {
           collector.pause(a.paused)
           ctx.log(`perf: polling ${a.paused ? 'paused' : 'resumed'}`)

@@ -28,7 +28,7 @@ import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type Services } from './index'
 import type { AnyModuleFactory, MethodsOf } from './module'
 import type { AppNotice, coreMethods, MethodName } from '../../shared/contract'
-import { openSettingsStore } from './settings'
+import { openSettingsStore, type SettingsStore } from './settings'
 import { describeIssues } from './errors'
 import { acquireDataDirLock, type DataDirLock } from './datadir-lock'
 import { beginStartup } from './startup'
@@ -139,10 +139,12 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
   const startup = await beginStartup(dataDir, log)
   if (opts.seed && startup.writable) await pinSeedCertificates(dataDir, opts.seed)
 
+  const savedSettings = openSettingsStore(dataDir, log)
+  const perfMaxBytes = (mib: number): number => mib * 1024 * 1024
   let cache: SqliteInventoryCache | undefined
   if (opts.cache !== false) {
     try {
-      cache = openInventoryCache({ dataDir })
+      cache = openInventoryCache({ dataDir, perf: { maxBytes: perfMaxBytes(savedSettings.get().perfHistoryMiB) } })
     } catch (err) {
       // The app still works from memory; the user sees pools appear only once connected.
       log(`cache: the offline inventory could not be opened (${(err as Error).message}); running without it`)
@@ -172,7 +174,21 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true
   void everyMethodHasAModule
-  const settings = openSettingsStore(dataDir, log)
+  // the performance history's size bound is a setting: a new bound applies at once (pruned a little at a time)
+  const settings: SettingsStore = {
+    problem: savedSettings.problem,
+    get: () => savedSettings.get(),
+    update: async (patch) => {
+      const next = await savedSettings.update(patch)
+      const hist = cache?.perf
+      if (hist && hist.limits.maxBytes !== perfMaxBytes(next.perfHistoryMiB)) {
+        hist.setLimits({ maxBytes: perfMaxBytes(next.perfHistoryMiB) })
+        perf.pruneSoon()
+        log(`perf: the history may now use ${next.perfHistoryMiB} MiB`)
+      }
+      return next
+    },
+  }
   // said once at the top of the window: the data folder, damaged files set aside, an interrupted last start
   const notices: AppNotice[] = [
     ...startup.notices,

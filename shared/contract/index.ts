@@ -82,6 +82,8 @@ export const UiSettings = z.object({
   activityHeight: z.number().int().min(80).max(2000),
   activityOpen: z.boolean(),
   consoles: z.record(ConsoleKey, ConsolePrefs),
+  /** the size bound of the performance history in the cache (main/cache/perf.ts maxBytes), MiB */
+  perfHistoryMiB: z.number().int().min(256).max(256 * 1024),
 })
 export type UiSettings = z.infer<typeof UiSettings>
 export const DEFAULT_UI_SETTINGS: UiSettings = {
@@ -94,6 +96,7 @@ export const DEFAULT_UI_SETTINGS: UiSettings = {
   activityHeight: 200,
   activityOpen: true,
   consoles: {},
+  perfHistoryMiB: 2048,
 }
 /**
  * A change to some preferences: fields given replace the stored ones, except `consoles`, which is

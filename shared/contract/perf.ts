@@ -21,6 +21,10 @@ export type PerfRange = z.infer<typeof PerfRange>
 
 const Nullable = z.number().nullable()
 
+/** how far back each resolution of the local history goes: the oldest time with a value (epoch s), null: none */
+export const PerfDepth = z.object({ minute: Nullable, hour: Nullable, day: Nullable })
+export type PerfDepth = z.infer<typeof PerfDepth>
+
 export const PerfSeriesResult = z.object({
   /** point times, epoch seconds, ascending */
   times: z.array(z.number()),
@@ -34,6 +38,8 @@ export const PerfSeriesResult = z.object({
   source: z.enum(['live', 'history']),
   /** the pool is not connected: the newest stored row, ISO time ("as of …"); null when live */
   asOf: z.string().nullable(),
+  /** the object's stored history: how far back 1-minute, hourly and daily rows go (null: no history) */
+  depth: PerfDepth.nullable(),
 })
 export type PerfSeriesResult = z.infer<typeof PerfSeriesResult>
 
@@ -111,6 +117,11 @@ export const perfMethods = {
   'perf.unwatch': { args: z.object({ watchId: z.string().min(1).max(100) }).strict(), result: z.null() },
   /** every host and VM the feed has seen, with the figures of its newest 60 s row and the last hour */
   'perf.overview': { args: z.object({}).strict(), result: z.object({ rows: z.array(PerfOverviewRow), paused: z.boolean(), hosts: z.array(PerfHostStatus) }) },
+  /** the local history as stored: its size (blocks, bytes) against the bound (the perfHistoryMiB setting), how far back each resolution goes */
+  'perf.history': {
+    args: z.object({}).strict(),
+    result: z.object({ bytes: z.number(), maxBytes: z.number(), keep60sDays: z.number(), depth: PerfDepth, byResolution: z.object({ minute: z.number(), hour: z.number(), day: z.number() }) }),
+  },
   /** pause / resume all performance polling */
   'perf.pause': { args: z.object({ paused: z.boolean() }).strict(), result: z.object({ paused: z.boolean() }) },
   /** the object's data sources: XAPI's get_data_sources when connected, else those stored */

@@ -316,3 +316,28 @@ export function formatValue(unit: PerfUnit, v: number | null | undefined): strin
       return v.toFixed(Math.abs(v) >= 10 ? 0 : 2)
   }
 }
+
+/**
+ * How far back the stored history goes, in words: "1-minute detail since <t>, hourly since <t>,
+ * daily before" — only what is stored (a tier without rows is not named; a coarser tier is named
+ * only when it reaches further back than the finer ones). `at` writes a time (the window's locale).
+ */
+export function depthSentence(depth: { minute: number | null; hour: number | null; day: number | null }, at: (t: number) => string): string {
+  const tiers: [string, number | null][] = [
+    ['1-minute detail', depth.minute],
+    ['hourly', depth.hour],
+    ['daily', depth.day],
+  ]
+  const parts: { name: string; since: number }[] = []
+  for (const [name, since] of tiers) {
+    if (since === null) continue
+    const last = parts[parts.length - 1]
+    if (last && since >= last.since) continue
+    parts.push({ name, since })
+  }
+  if (parts.length === 0) return 'No history stored yet'
+  const first = parts[0] as { name: string; since: number }
+  const head = `${first.name === '1-minute detail' ? first.name : `${first.name.charAt(0).toUpperCase()}${first.name.slice(1)} detail`} since ${at(first.since)}`
+  const rest = parts.slice(1).map((p, i) => (i === parts.length - 2 ? `${p.name} before` : `${p.name} since ${at(p.since)}`))
+  return [head, ...rest].join(', ')
+}

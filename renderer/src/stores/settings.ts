@@ -126,6 +126,7 @@ export const useSettingsStore = defineStore('settings', () => {
     treeWidth: field('treeWidth'),
     activityHeight: field('activityHeight'),
     activityOpen: field('activityOpen'),
+    perfHistoryMiB: field('perfHistoryMiB'),
     current,
     update,
     flush,

@@ -76,6 +76,19 @@ describe('perf contract', () => {
     // ascending, inside the range
     expect(r.times.every((t, i) => i === 0 || t > (r.times[i - 1] ?? 0))).toBe(true)
     expect((r.times[0] ?? 0) > r.from && (r.times.at(-1) ?? Infinity) <= r.to).toBe(true)
+    // how far back its history goes, as stored: 1-minute rows from the host's 60 s archive (2 h), hourly and daily before
+    expect(r.depth?.minute ?? 0).toBeGreaterThan(r.to - 3 * 3600)
+    expect(r.depth?.minute ?? Infinity).toBeLessThan(r.to - 3600)
+    expect(r.depth?.hour ?? Infinity).toBeLessThan(r.depth?.minute ?? 0)
+    expect(r.depth?.day ?? Infinity).toBeLessThan(r.depth?.hour ?? 0)
+  })
+
+  it('says how big the history is against its bound and how far back each resolution goes', async () => {
+    const h = await call('perf.history', {})
+    expect(h.maxBytes).toBe(2 * 1024 ** 3)
+    expect(h.bytes).toBe(h.byResolution.minute + h.byResolution.hour + h.byResolution.day)
+    expect(h.depth.minute).not.toBeNull()
+    expect(h.depth.hour ?? Infinity).toBeLessThan(h.depth.minute ?? 0)
   })
 
   it('draws the last 10 minutes of a watched VM at 5 s and sends its new rows as perf.live', async () => {

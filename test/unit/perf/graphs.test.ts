@@ -10,6 +10,7 @@ import {
   argbToCss,
   cssToArgb,
   defaultGraphs,
+  depthSentence,
   DERIVED_MEMORY_USED,
   formatValue,
   graphsFromGuiConfig,
@@ -158,5 +159,16 @@ describe('units', () => {
     expect(formatValue('bytesPerSec', 1536)).toBe('1.5 KiB/s')
     expect(formatValue('ms', 1.5)).toBe('1.50 ms')
     expect(formatValue('percent', null)).toBe('—')
+  })
+})
+
+describe('how far back the history goes, in words', () => {
+  const at = (t: number): string => `t${t}`
+  it('names only the tiers stored, each coarser one only when it reaches further back', () => {
+    expect(depthSentence({ minute: 500, hour: 100, day: null }, at)).toBe('1-minute detail since t500, hourly before')
+    expect(depthSentence({ minute: 500, hour: 100, day: 10 }, at)).toBe('1-minute detail since t500, hourly since t100, daily before')
+    expect(depthSentence({ minute: 500, hour: 600, day: null }, at)).toBe('1-minute detail since t500')
+    expect(depthSentence({ minute: null, hour: 100, day: 10 }, at)).toBe('Hourly detail since t100, daily before')
+    expect(depthSentence({ minute: null, hour: null, day: null }, at)).toBe('No history stored yet')
   })
 })

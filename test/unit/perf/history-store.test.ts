@@ -90,6 +90,52 @@ describe('performance history size bound', () => {
   })
 })
 
+describe('how far back the history goes, and a smaller bound reached a little at a time', () => {
+  const now = 1_796_601_600
+  it('says the oldest time with a value per resolution, for one object and for all, pending values included', () => {
+    const db = new Database(':memory:')
+    migrate(db)
+    const h = new PerfHistory(db, { maxBytes: 1e12 }, () => now)
+    const a = { connectionId: 'c', kind: 'vm' as const, uuid: uuid(1), ds: 'cpu0' }
+    const b = { connectionId: 'c', kind: 'vm' as const, uuid: uuid(2), ds: 'cpu0' }
+    expect(h.depth()).toEqual({ 60: null, 3600: null, 86400: null })
+    for (let t = now - 3 * 3600 + 60; t <= now; t += 60) h.put(a, 60, t, 0.5)
+    for (let t = now - 10 * 86400 + 3600; t <= now - 3 * 3600; t += 3600) h.put(a, 3600, t, 0.5)
+    for (let t = now - 3600 + 60; t <= now; t += 60) h.put(b, 60, t, 0.5)
+    // pending only
+    expect(h.depth(uuid(1))).toEqual({ 60: now - 3 * 3600 + 60, 3600: now - 10 * 86400 + 3600, 86400: null })
+    h.flush()
+    expect(h.depth(uuid(1))).toEqual({ 60: now - 3 * 3600 + 60, 3600: now - 10 * 86400 + 3600, 86400: null })
+    expect(h.depth(uuid(2))).toEqual({ 60: now - 3600 + 60, 3600: null, 86400: null })
+    expect(h.depth()).toEqual({ 60: now - 3 * 3600 + 60, 3600: now - 10 * 86400 + 3600, 86400: null })
+    expect(h.depth(uuid(9))).toEqual({ 60: null, 3600: null, 86400: null })
+  })
+
+  it('reaches a smaller bound over several budgeted calls (each stops once its budget is spent), then says done', () => {
+    const db = new Database(':memory:')
+    migrate(db)
+    const h = new PerfHistory(db, { maxBytes: 1e12 }, () => now)
+    for (let o = 0; o < 40; o++) {
+      const key = { connectionId: 'c', kind: 'vm' as const, uuid: uuid(o), ds: 'cpu0' }
+      for (let t = now - 4 * 86400 + 60; t <= now; t += 60) h.put(key, 60, t, Math.abs(Math.sin(t * 7.7 + o)))
+    }
+    h.flush()
+    const before = h.depth()[60] ?? 0
+    h.setLimits({ maxBytes: Math.floor(h.sizeBytes() / 3) })
+    let calls = 0
+    for (let r = h.prune(now, 0); ; r = h.prune(now, 0)) {
+      calls++
+      if (r.done) break
+      expect(calls).toBeLessThan(10_000)
+    }
+    expect(calls).toBeGreaterThan(1)
+    expect(h.sizeBytes()).toBeLessThanOrEqual(h.limits.maxBytes)
+    // what is left of the 1-minute rows starts later: the oldest went into hourly rows
+    expect(h.depth()[60] ?? 0).toBeGreaterThan(before)
+    expect(h.depth()[3600]).not.toBeNull()
+  })
+})
+
 describe('performance history and the cache worker', () => {
   it('never holds the main thread for the worker’s write lock: a flush gives up within WRITE_WAIT_MS, keeps everything pending, and writes it later; reads do not wait at all', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xp-perf-lock-'))
