@@ -41,7 +41,7 @@ export function priorityLabel(p: number): string {
 /** 'VM_SHUTDOWN' → 'VM shutdown' */
 export function alertTitle(name: string): string {
   const t = name.replace(/_/g, ' ').toLowerCase()
-  return t.replace(/^(vm|sr|ha|pbd|vdi|vbd)\b/, (m) => m.toUpperCase()).replace(/^./, (c) => c.toUpperCase())
+  return t.replace(/\b(vm|sr|ha|pbd|vdi|vbd|pif|vif|cpu|ssl|tls)\b/g, (m) => m.toUpperCase()).replace(/^./, (c) => c.toUpperCase())
 }
 
 /** every alert of every pool (or of one object: connectionId + its uuid), most severe then newest first */
@@ -103,4 +103,93 @@ export function alertCountFor(graph: ObjectGraph, connectionId: string, uuid: st
   let n = 0
   for (const rec of table.values()) if (rec.obj_uuid === uuid) n++
   return n
+}
+
+/** the Alerts view's filters: severity at least as bad as `worst`… (1 = Critical only, 5 = any) */
+export interface AlertFilter {
+  /** the least severe priority shown: 1 Critical only … 5 any */
+  atLeast: number
+  /** one pool's connection id, or '' for every pool */
+  pool: string
+  /** text the object's name (or class) must contain, case-insensitive; '' for any */
+  object: string
+  /** only alerts newer than this many ms before now; 0 for any time */
+  withinMs: number
+  /** routine lifecycle notices (VM started, shut down…) shown too */
+  routine: boolean
+}
+export const NO_FILTER: AlertFilter = { atLeast: 5, pool: '', object: '', withinMs: 0, routine: false }
+
+export function filterAlerts(rows: readonly AlertRow[], f: AlertFilter, now: number): AlertRow[] {
+  const text = f.object.trim().toLowerCase()
+  return rows.filter(
+    (r) =>
+      Math.min(r.priority, 5) <= f.atLeast &&
+      (!f.pool || r.connectionId === f.pool) &&
+      (!text || (r.object?.name ?? r.cls).toLowerCase().includes(text)) &&
+      (!f.withinMs || r.at >= now - f.withinMs) &&
+      (f.routine || !isRoutineAlert(r)),
+  )
+}
+
+export type AlertSortKey = 'severity' | 'alert' | 'object' | 'pool' | 'time'
+/** sorts a copy; ties fall back to severity then newest first */
+export function sortAlerts(rows: readonly AlertRow[], key: AlertSortKey, descending: boolean, poolName: (connectionId: string) => string): AlertRow[] {
+  const base = (a: AlertRow, b: AlertRow): number => a.priority - b.priority || b.at - a.at || a.key.localeCompare(b.key)
+  const cmp = (a: AlertRow, b: AlertRow): number => {
+    switch (key) {
+      case 'severity':
+        return a.priority - b.priority
+      case 'alert':
+        return alertTitle(a.name).localeCompare(alertTitle(b.name))
+      case 'object':
+        return (a.object?.name ?? a.cls).localeCompare(b.object?.name ?? b.cls, undefined, { numeric: true })
+      case 'pool':
+        return poolName(a.connectionId).localeCompare(poolName(b.connectionId))
+      case 'time':
+        return a.at - b.at
+    }
+  }
+  const sign = descending ? -1 : 1
+  return [...rows].sort((a, b) => sign * cmp(a, b) || base(a, b))
+}
+
+/**
+ * What a dismissal will do, decided before it is asked and shown in its confirmation: the alerts it
+ * will dismiss (grouped by pool, only pools that are connected), the alerts it leaves because their
+ * pool is not connected, and the sentence that states the count and the scope. The dismissal then
+ * sends exactly `byPool`: nothing outside the stated scope is touched.
+ */
+export interface DismissPlan {
+  byPool: Map<string, string[]>
+  count: number
+  /** alerts of the scope kept because their pool is not connected, per pool name */
+  kept: { pool: string; count: number }[]
+  /** "Dismiss 14 alerts of pool Production?" */
+  question: string
+}
+export function dismissPlan(rows: readonly AlertRow[], poolName: (connectionId: string) => string, connected: (connectionId: string) => boolean, what = ''): DismissPlan {
+  const byPool = new Map<string, string[]>()
+  const kept = new Map<string, number>()
+  for (const r of rows) {
+    if (!connected(r.connectionId)) {
+      kept.set(r.connectionId, (kept.get(r.connectionId) ?? 0) + 1)
+      continue
+    }
+    const list = byPool.get(r.connectionId) ?? []
+    list.push(r.ref)
+    byPool.set(r.connectionId, list)
+  }
+  let count = 0
+  for (const l of byPool.values()) count += l.length
+  const noun = `${count} ${what ? `${what} ` : ''}alert${count === 1 ? '' : 's'}`
+  const pools = [...byPool.entries()].map(([id, l]) => ({ name: poolName(id), n: l.length }))
+  const scope =
+    pools.length === 1 ? `of pool ${pools[0]?.name ?? ''}` : `of ${pools.length} pools (${pools.map((p) => `${p.name}: ${p.n}`).join(', ')})`
+  return {
+    byPool,
+    count,
+    kept: [...kept.entries()].map(([id, n]) => ({ pool: poolName(id), count: n })),
+    question: count === 1 ? `Dismiss this alert ${scope}?` : `Dismiss ${noun} ${scope}?`,
+  }
 }
