@@ -2,7 +2,7 @@
  * The surface main/services uses to drive pool connections (implemented by main/pools/manager.ts).
  * Fixed early so the app shell, cache and console can be built against it in parallel.
  */
-import type { ConnectionState } from '../../shared/contract/connection'
+import type { ConnectionState, HostCertificate } from '../../shared/contract/connection'
 import type { ObjectRecord, PoolDiff } from '../../shared/model/diff'
 
 export interface AddConnectionInput {
@@ -68,6 +68,12 @@ export interface PoolManagerApi {
   forget(id: string): Promise<void>
   /** pin the certificate the user saw (must equal the one presented) and continue connecting */
   trust(id: string, fingerprint256: string): Promise<void>
+  /**
+   * each server of the connection (the address saved, the master, the members the pool reported
+   * and the hosts of its graph), master first, with the certificate pinned for it and the pin's
+   * source; undefined for an unknown id. Optional: test doubles without pins leave it out.
+   */
+  certificates?(id: string): HostCertificate[] | undefined
   connectAll(): Promise<void>
   disconnectAll(): Promise<void>
   /** state changes of any connection */

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
-import type { ConnectionState } from '../../shared/contract/connection'
+import { PinSummary, type ConnectionState, type HostCertificate } from '../../shared/contract/connection'
 import { resetPieces, type ObjectRecord, type ObjectUpsert, type PoolDiff } from '../../shared/model/diff'
 import { parseAddress } from '../xapi/client'
 import { StoredDocument, type SmallFileProblem } from '../storage/small-file'
@@ -480,15 +480,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     this.remembered.delete(id)
     await this.opts.keychain.delete(this.account(id)).catch(() => undefined)
     // pins of this pool's hosts, unless another saved connection still uses them
-    const port = conn.port
-    const mine = new Set([conn.saved.address, conn.saved.masterAddress, ...conn.saved.memberAddresses].filter((a): a is string => !!a).map((a) => { const p = parseAddress(a, port); return hostKey(p.host, p.port) }))
-    for (const other of this.conns.values()) {
-      for (const a of [other.saved.address, other.saved.masterAddress, ...other.saved.memberAddresses]) {
-        if (!a) continue
-        const p = parseAddress(a, other.port)
-        mine.delete(hostKey(p.host, p.port))
-      }
-    }
+    const mine = new Set(savedHostKeys(conn))
+    for (const other of this.conns.values()) for (const k of savedHostKeys(other)) mine.delete(k)
     // the server is forgotten; pins left behind by a refused write are only unused, never trusted for another server
     await this.hostTrust.pins.delete(mine).catch((e: unknown) => this.log((e as Error).message))
     this.opts.cache?.forget(id)
@@ -505,6 +498,29 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     await this.hostTrust.pins.set(pending.host, { ...pinFromPem(pemFromPeer(seen), 'user') })
     // answered now: the attempt goes on in the background and reports through its state
     void conn.connect(await this.savedPassword(conn))
+  }
+
+  certificates(id: string): HostCertificate[] | undefined {
+    const conn = this.conns.get(id)
+    if (!conn) return undefined
+    const port = conn.port
+    const master = savedHostKeys(conn)[0]
+    const hosts = new Map<string, { name?: string; hostRef?: string }>()
+    for (const k of savedHostKeys(conn)) hosts.set(k, {})
+    for (const [ref, h] of this.graph(id)?.all('host') ?? []) {
+      if (typeof h.address !== 'string' || !h.address) continue
+      hosts.set(hostKey(h.address, port), { ...(typeof h.name_label === 'string' ? { name: h.name_label } : {}), hostRef: ref })
+    }
+    const rows = [...hosts].map(([key, known]): HostCertificate => {
+      const pin = this.hostTrust.pins.get(key)
+      return {
+        host: key,
+        ...known,
+        master: key === master,
+        ...(pin ? { pin: PinSummary.parse(pin) } : {}),
+      }
+    })
+    return rows.sort((a, b) => Number(b.master) - Number(a.master) || (a.name ?? a.host).localeCompare(b.name ?? b.host))
   }
 
   async connectAll(): Promise<void> {
@@ -632,4 +648,24 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   hostHttp(id: string): import('../xapi/http').PoolHttpContext {
     return this.need(id).httpContext()
   }
+}
+
+/**
+ * The pin keys (address:port) of a saved connection's servers: the master (or the address typed
+ * when no master is known yet) first, then the address typed and the members the pool reported.
+ * An address that does not parse (a damaged file) names no pin.
+ */
+function savedHostKeys(conn: PoolConnection): string[] {
+  const port = conn.port
+  const keys: string[] = []
+  for (const a of [conn.saved.masterAddress ?? conn.saved.address, conn.saved.address, ...conn.saved.memberAddresses]) {
+    try {
+      const p = parseAddress(a, port)
+      const k = hostKey(p.host, p.port)
+      if (!keys.includes(k)) keys.push(k)
+    } catch {
+      // not an address: nothing pinned under it
+    }
+  }
+  return keys
 }

@@ -119,6 +119,12 @@ export function createServices(deps: ServicesDeps): Services {
       await pools.trust(a.id, a.fingerprint256)
       return null
     },
+    'connections.certificates': (a) => {
+      requireConnection(a.id)
+      const rows = pools.certificates?.(a.id)
+      if (!rows) throw new ServiceError('unavailable', 'This build of XenPilot keeps no certificate pins to show.')
+      return rows
+    },
     'connections.connectAll': async () => {
       await pools.connectAll()
       return null

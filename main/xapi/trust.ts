@@ -20,7 +20,7 @@ import tls from 'node:tls'
 import { isIP, type Socket } from 'node:net'
 import { X509Certificate } from 'node:crypto'
 import { z } from 'zod'
-import type { CertificateInfo } from '../../shared/contract/connection'
+import { PinSummary, type CertificateInfo, type PinSource } from '../../shared/contract/connection'
 import { StoredDocument, type SmallFileProblem } from '../storage/small-file'
 import { CertificateTrustError, TransportError } from './errors'
 
@@ -34,24 +34,20 @@ export interface PinnedCertificate {
   pinnedAt: string
   /**
    * 'user' confirmed it; 'pool' fetched through an already-trusted master session; 'demo' seeded
-   * by `npm run demo` / `--connect-demo` from the simulator's own report (nobody confirmed it)
+   * by `npm run demo` / `--connect-demo` from the simulator's own report (nobody confirmed it).
+   * Shown as such in the Certificates tab (connections.certificates).
    */
-  source: 'user' | 'pool' | 'demo'
+  source: PinSource
 }
 
 export function hostKey(host: string, port: number): string {
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`
 }
 
-export const PinnedCertificateSchema = z.object({
+/** a pin on disk: what the Certificates tab shows (PinSummary), a checked fingerprint, and the PEM */
+export const PinnedCertificateSchema = PinSummary.extend({
   fingerprint256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'must be a SHA-256 fingerprint (AA:BB:…)'),
   pem: z.string().includes('BEGIN CERTIFICATE'),
-  subject: z.string(),
-  issuer: z.string(),
-  validFrom: z.string(),
-  validTo: z.string(),
-  pinnedAt: z.string(),
-  source: z.enum(['user', 'pool', 'demo']),
 }) satisfies z.ZodType<PinnedCertificate>
 
 const PinsFile = z.object({ version: z.literal(1), pins: z.record(z.string(), PinnedCertificateSchema) })

@@ -34,18 +34,57 @@ export const STATUS_PHRASE: Record<ConnectionStatus, string> = {
   'password-needed': 'waiting for its password',
 }
 
-export const CertificateInfo = z.object({
+/** what a certificate says about itself (times ISO) */
+const CertificateFields = z.object({
   fingerprint256: z.string(),
   subject: z.string(),
   issuer: z.string(),
   validFrom: z.string(),
   validTo: z.string(),
+})
+
+/** a certificate a server presented and XenPilot does not trust yet (the trust dialog) */
+export const CertificateInfo = CertificateFields.extend({
   /** set when the certificate changed: what was pinned before */
   previousFingerprint256: z.string().optional(),
   /** the host address that presented it */
   host: z.string(),
 })
 export type CertificateInfo = z.infer<typeof CertificateInfo>
+
+/** Where a pinned certificate came from, in the pin store (main/xapi/trust.ts PinnedCertificate.source). */
+export const PinSource = z.enum([
+  /** the user confirmed it in the trust dialog */
+  'user',
+  /** fetched through the pool's already-trusted master session (host.get_server_certificate) */
+  'pool',
+  /** seeded by `npm run demo` from the simulator's own report: nobody confirmed it */
+  'demo',
+])
+export type PinSource = z.infer<typeof PinSource>
+
+/** A pinned certificate as shown (main/xapi/trust.ts keeps it with its PEM). */
+export const PinSummary = CertificateFields.extend({
+  /** ISO time it was pinned */
+  pinnedAt: z.string(),
+  source: PinSource,
+})
+export type PinSummary = z.infer<typeof PinSummary>
+
+/** One server of a saved connection and the certificate XenPilot pinned for it (connections.certificates). */
+export const HostCertificate = z.object({
+  /** address:port the pin is kept under */
+  host: z.string(),
+  /** the server's name in the pool, when the pool's objects name it */
+  name: z.string().optional(),
+  /** the host object's ref, when known */
+  hostRef: z.string().optional(),
+  /** the address XenPilot talks to (the pool master) */
+  master: z.boolean(),
+  /** absent: no pin (a certificate from an authority the system trusts, or a server not reached yet) */
+  pin: PinSummary.optional(),
+})
+export type HostCertificate = z.infer<typeof HostCertificate>
 
 export const ConnectionState = z.object({
   id: z.string(),

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod'
 import { checkServerAddress } from './address'
-import { ConnectionState } from './connection'
+import { ConnectionState, HostCertificate } from './connection'
 import { consoleMethods, consoleEvents } from './console'
 import { numaMethods, numaEvents } from './numa'
 import { operationMethods, operationEvents } from './operations'
@@ -187,6 +187,8 @@ export const coreMethods = {
   'connections.disconnect': { args: Id, result: z.null() },
   'connections.forget': { args: Id, result: z.null() },
   'connections.trust': { args: z.object({ id: z.string().min(1), fingerprint256: z.string().min(1) }).strict(), result: z.null() },
+  /** each server of the connection with its pinned certificate and where the pin came from */
+  'connections.certificates': { args: Id, result: z.array(HostCertificate) },
   'connections.connectAll': { args: Empty, result: z.null() },
   'connections.disconnectAll': { args: Empty, result: z.null() },
   ...objectMethods,

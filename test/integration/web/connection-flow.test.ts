@@ -45,6 +45,16 @@ describe('adding a server in browser mode', () => {
     // a second window subscribing later gets the whole graph as a reset too
     const list = await h.api.call('connections.list', {})
     expect(list.map((c: ConnectionState) => c.status)).toEqual(['connected'])
+
+    // the Certificates tab's source: the master's pin is the user's decision, the members' come from the pool's own report
+    const pool = h.sim.pools[0]
+    const certs = await h.api.call('connections.certificates', { id: added.id })
+    expect(certs[0]).toMatchObject({ master: true, name: pool?.hosts[0]?.name, pin: { fingerprint256: m.fingerprint, source: 'user' } })
+    expect(certs).toHaveLength(pool?.hosts.length ?? 0)
+    for (const member of pool?.hosts.slice(1) ?? []) {
+      expect(certs.find((c) => c.name === member.name)).toMatchObject({ master: false, pin: { fingerprint256: member.fingerprint256, source: 'pool' } })
+    }
+    await expect(h.api.call('connections.certificates', { id: 'no-such-id' })).rejects.toMatchObject({ code: 'not-found' })
   })
 
   it('a wrong password ends in auth-failed with a sentence, never connected', async () => {
