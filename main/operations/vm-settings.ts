@@ -16,7 +16,7 @@
  * Templates: VM → template and back (VM.set_is_a_template), new template from a snapshot (VM.clone
  * of the snapshot; XAPI makes the clone of a snapshot a template).
  */
-import type { TemplateAction, VmChanges } from '../../shared/contract/provision'
+import type { TemplateAction, VmChanges, VmSettingsRecord } from '../../shared/contract/provision'
 import { bootOrderOf, canConvertToTemplate, canConvertToVm, canTemplateFromSnapshot, checkVmChanges, memoryOf, NESTED_VIRT_KEY } from '../../shared/operations/vm-properties'
 import { ActionRefusal, type ActionContext, type ActionResult, type ActionRunner } from './action'
 import type { PoolGraphReader } from './storage'
@@ -73,6 +73,25 @@ export class VmSettingsRunner {
     private readonly actions: ActionRunner,
     private readonly graphOf: (connectionId: string) => PoolGraphReader | undefined,
   ) {}
+
+  /** the settings the renderer's slim records leave out, from main's graph */
+  read(connectionId: string, ref: string): VmSettingsRecord {
+    const vm = this.graphOf(connectionId)?.get('VM', ref)
+    if (!vm) throw new ActionRefusal('This VM is not in the pool (or the pool’s objects are not loaded yet)')
+    return {
+      platform: map(vm.platform),
+      HVM_boot_params: map(vm.HVM_boot_params),
+      xenstore_data: map(vm.xenstore_data),
+      other_config: map(vm.other_config),
+      PV_args: str(vm.PV_args),
+      PV_bootloader: str(vm.PV_bootloader),
+      start_delay: num(vm.start_delay),
+      shutdown_delay: num(vm.shutdown_delay),
+      order: num(vm.order),
+      memory_static_min: num(vm.memory_static_min),
+      recommendations: str(vm.recommendations),
+    }
+  }
 
   configure(a: { connectionId: string; ref: string; changes: VmChanges }): Promise<ActionResult> {
     const g = this.graphOf(a.connectionId)

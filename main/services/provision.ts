@@ -31,6 +31,7 @@ export function provisionModule(opts: ProvisionModuleOptions): ModuleFactory<key
         'vm.create': guarded((a) => runner.create(a)),
         'vm.configure': guarded((a) => settings.configure(a)),
         'vm.template': guarded((a) => settings.template(a)),
+        'vm.settings': (a) => settings.read(a.connectionId, a.ref),
       },
     }
   }

@@ -122,6 +122,30 @@ export const VmChanges = z
 export type VmChanges = z.infer<typeof VmChanges>
 export type VmChangesInput = z.input<typeof VmChanges>
 
+
+const StrMap = z.record(z.string(), z.string())
+/**
+ * The settings of a VM (or template) that the renderer's slim records leave out
+ * (shared/model/slim.ts RENDERER_UNUSED_FIELDS): read from main's graph of the pool when VM
+ * Properties or the New VM wizard opens. The dialog merges them under the live record.
+ */
+export const VmSettingsRecord = z
+  .object({
+    platform: StrMap,
+    HVM_boot_params: StrMap,
+    xenstore_data: StrMap,
+    other_config: StrMap,
+    PV_args: z.string(),
+    PV_bootloader: z.string(),
+    start_delay: z.number(),
+    shutdown_delay: z.number(),
+    order: z.number(),
+    memory_static_min: z.number(),
+    recommendations: z.string(),
+  })
+  .strict()
+export type VmSettingsRecord = z.infer<typeof VmSettingsRecord>
+
 export const TemplateAction = z.enum(['to-template', 'to-vm', 'from-snapshot'])
 export type TemplateAction = z.infer<typeof TemplateAction>
 
@@ -154,6 +178,8 @@ export const provisionMethods = {
    * templates only), 'from-snapshot' (VM.clone of a snapshot under `name`: XAPI makes it a
    * template). `created`: the new template of 'from-snapshot'.
    */
+  /** the fields of VmSettingsRecord, from main's graph of the pool (not a XAPI call) */
+  'vm.settings': { args: z.object({ connectionId: Conn, ref: Ref }).strict(), result: VmSettingsRecord },
   'vm.template': {
     args: z.object({ connectionId: Conn, ref: Ref, action: TemplateAction, name: Name.optional() }).strict(),
     result: OperationResult,

@@ -9,11 +9,12 @@ import { provisionCommands } from './provision'
 import { storageCommands } from './storage'
 import { transferCommands } from './transfer'
 import { editCommands, vmCommands } from './vm'
+import { vmSettingsCommands } from './vm-settings'
 
 /** The app's registry. Later features register their commands here (e.g. VM power commands). */
 export function createRegistry(): CommandRegistry {
   const r = new CommandRegistry()
-  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands, ...storageCommands, ...transferCommands, ...provisionCommands)
+  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands, ...storageCommands, ...transferCommands, ...provisionCommands, ...vmSettingsCommands)
   return r
 }
 

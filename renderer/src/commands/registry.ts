@@ -33,6 +33,10 @@ export type DialogRequest =
   /** export a VM/snapshot/disk to a file, import one (views/transfer) */
   | { kind: 'transfer'; request: TransferDialogRequest }
   | { kind: 'new-vm'; connectionId?: string; host?: string }
+  /** VM Properties (views/provision/VmPropertiesDialog.vue) */
+  | { kind: 'vm-properties'; connectionId: string; ref: string }
+  /** name the template made from a snapshot */
+  | { kind: 'template-from-snapshot'; connectionId: string; ref: string }
 
 export interface ConfirmRequest {
   title: string

@@ -66,7 +66,7 @@ function find(cls: string, pred: (r: SimRecord) => boolean): string {
 }
 const vmNamed = (name: string) => find('VM', (r) => r.name_label === name && r.is_a_template !== true)
 
-async function call<M extends 'vm.configure' | 'vm.template'>(m: M, args: unknown) {
+async function call<M extends 'vm.configure' | 'vm.template' | 'vm.settings'>(m: M, args: unknown) {
   const parsed = methods[m].args.parse(args) as HandlerArgs<M>
   const handler = mod.handlers[m]
   if (!handler) throw new Error('no handler')
@@ -140,6 +140,16 @@ describe('VM Properties on a halted VM', () => {
     await seen(vm, (r) => r.VCPUs_max === 4)
     await expect(configure(vm, { vcpusMax: 3 })).rejects.toThrow(/maximum vCPUs \(3\) must be a multiple of the cores per socket \(2\)/)
     await expect(configure(vm, { vcpusAtStartup: 5 })).rejects.toThrow(/at most the maximum \(4\)/)
+  })
+})
+
+describe('the settings the renderer’s slim records leave out', () => {
+  it('vm.settings reads them from main’s graph: platform, boot parameters, xenstore_data, delays, static minimum', async () => {
+    const vm = vmNamed('web-01')
+    const v = rec('VM', vm)
+    const r = await call('vm.settings', { connectionId: curId, ref: vm })
+    expect(r).toMatchObject({ platform: v.platform, HVM_boot_params: v.HVM_boot_params, memory_static_min: v.memory_static_min, PV_bootloader: v.PV_bootloader ?? '' })
+    expect(methods['vm.settings'].result.parse(r)).toEqual(r)
   })
 })
 

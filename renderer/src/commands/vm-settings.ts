@@ -1,0 +1,101 @@
+/**
+ * VM Properties and the template commands (issue 14), XenCenter's: Properties… (VM, template,
+ * snapshot), Convert to Template…, Convert to VM… (custom templates), New Template from
+ * Snapshot…. Whether each can run is the rule main checks again (shared/operations/vm-properties.ts);
+ * conversions are confirmed first. Deleting a custom template is the VM menu's Delete… (built-in
+ * templates refused there with the reason).
+ */
+import { canConvertToTemplate, canConvertToVm, canTemplateFromSnapshot } from '../../../shared/operations/vm-properties'
+import type { CanRun, Command, CommandContext, Selection } from './registry'
+import { offlineReason } from './vm'
+
+type One = { connectionId: string; ref: string; label: string; rec: Record<string, unknown> }
+
+function one(sel: Selection, ctx: CommandContext): One | string {
+  const s = sel[0]
+  if (sel.length !== 1 || !s?.connectionId || !s.ref) return 'Select one VM'
+  const offline = offlineReason(ctx, s.connectionId)
+  if (offline) return offline
+  const rec = ctx.record(s.connectionId, 'VM', s.ref)
+  if (!rec) return `${s.label} is not loaded yet`
+  return { connectionId: s.connectionId, ref: s.ref, label: s.label, rec }
+}
+
+const single = (kinds: readonly string[]) => (sel: Selection) => sel.length === 1 && sel[0]?.cls === 'VM' && kinds.includes(sel[0].kind)
+
+function ruled(rule: (vm: Record<string, unknown>) => true | string) {
+  return (sel: Selection, ctx: CommandContext): CanRun => {
+    const t = one(sel, ctx)
+    return typeof t === 'string' ? t : rule(t.rec)
+  }
+}
+
+async function convert(sel: Selection, ctx: CommandContext, action: 'to-template' | 'to-vm'): Promise<void> {
+  const t = one(sel, ctx)
+  if (typeof t === 'string') return ctx.notify(t, 'error')
+  const toTemplate = action === 'to-template'
+  const yes = await ctx.confirm(
+    toTemplate
+      ? {
+          title: `Convert ${t.label} to a template?`,
+          message: `${t.label} becomes a custom template: it can no longer be started, and new VMs can be made from it. Convert to VM turns it back.`,
+          confirmLabel: 'Convert to Template',
+        }
+      : {
+          title: `Convert template ${t.label} to a VM?`,
+          message: `${t.label} becomes an ordinary (halted) VM and leaves the list of templates in the New VM wizard.`,
+          confirmLabel: 'Convert to VM',
+        },
+  )
+  if (!yes) return
+  const r = await ctx.api.call('vm.template', { connectionId: t.connectionId, ref: t.ref, action })
+  if (r.ok) ctx.notify(`${t.label} is now ${toTemplate ? 'a template' : 'a VM'}.`)
+  else ctx.notify(r.error?.message ?? 'The conversion failed.', 'error')
+}
+
+export const vmSettingsCommands: Command[] = [
+  {
+    id: 'vm.properties',
+    label: 'Properties…',
+    group: 'vm-properties',
+    appliesTo: single(['VM', 'template', 'snapshot']),
+    canRun: (sel, ctx) => {
+      const t = one(sel, ctx)
+      if (typeof t === 'string') return t
+      return t.rec.is_control_domain === true ? `${t.label} is a control domain; it is managed through its server` : true
+    },
+    run: (sel, ctx) => {
+      const t = one(sel, ctx)
+      if (typeof t === 'string') return ctx.notify(t, 'error')
+      ctx.openDialog({ kind: 'vm-properties', connectionId: t.connectionId, ref: t.ref })
+    },
+  },
+  {
+    id: 'vm.convertToTemplate',
+    label: 'Convert to Template…',
+    group: 'vm-template',
+    appliesTo: single(['VM']),
+    canRun: ruled(canConvertToTemplate),
+    run: (sel, ctx) => convert(sel, ctx, 'to-template'),
+  },
+  {
+    id: 'template.convertToVm',
+    label: 'Convert to VM…',
+    group: 'vm-template',
+    appliesTo: single(['template']),
+    canRun: ruled(canConvertToVm),
+    run: (sel, ctx) => convert(sel, ctx, 'to-vm'),
+  },
+  {
+    id: 'snapshot.newTemplate',
+    label: 'New Template from Snapshot…',
+    group: 'vm-snapshot',
+    appliesTo: single(['snapshot']),
+    canRun: ruled(canTemplateFromSnapshot),
+    run: (sel, ctx) => {
+      const t = one(sel, ctx)
+      if (typeof t === 'string') return ctx.notify(t, 'error')
+      ctx.openDialog({ kind: 'template-from-snapshot', connectionId: t.connectionId, ref: t.ref })
+    },
+  },
+]

@@ -1,0 +1,125 @@
+/**
+ * Templates end to end (issue 14) in browser mode with Chromium: Convert to Template… (refused
+ * with the reason on a running VM, confirmed on a halted one), Convert to VM… back, a built-in
+ * template that can be neither deleted nor converted (the menu says why), New Template from
+ * Snapshot…, and deleting the custom template made — each checked on the simulator.
+ */
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildFleet } from '../sim/fleet'
+import type { SimPoolHandle, SimRecord } from '../sim/model'
+import { startApp, type AppHarness } from './harness'
+
+const LONG = 60_000
+const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
+const treeitem = (page: Page, name: string) => servers(page).getByRole('treeitem', { name, exact: true })
+const searchbox = (page: Page) => page.getByRole('searchbox', { name: 'Search' })
+const menuitem = (page: Page, label: string) => page.getByRole('menu', { name: 'Actions' }).getByRole('menuitem').filter({ hasText: label })
+
+async function contextMenu(page: Page, name: string): Promise<void> {
+  await searchbox(page).fill(name)
+  await treeitem(page, name).first().click()
+  await treeitem(page, name).first().click({ button: 'right' })
+  await page.getByRole('menu', { name: 'Actions' }).waitFor({ timeout: LONG })
+}
+async function closeMenu(page: Page): Promise<void> {
+  await page.keyboard.press('Escape')
+  await page.getByRole('menu', { name: 'Actions' }).waitFor({ state: 'detached' })
+  await searchbox(page).fill('')
+}
+function vmRec(pool: SimPoolHandle, name: string): SimRecord | undefined {
+  for (const r of pool.objects.get('VM')?.values() ?? []) if (r.name_label === name && r.is_a_snapshot !== true) return r
+  return undefined
+}
+async function viewOption(page: Page, label: string): Promise<void> {
+  await page.getByRole('button', { name: 'View ▾' }).click()
+  await page.getByRole('group', { name: 'View options' }).getByRole('checkbox', { name: label }).check()
+  await page.getByRole('button', { name: 'View ▾' }).click()
+}
+
+describe('templates', { timeout: 300_000 }, () => {
+  let h: AppHarness | undefined
+  let pool: SimPoolHandle
+  beforeAll(async () => {
+    h = await startApp({ fleet: buildFleet('tiny', { addressBase: '127.66', opDurationMs: 0 }), trustPools: true })
+    pool = h.sim.pool('tiny-current')
+    await treeitem(h.page, 'tiny-host-1').waitFor({ timeout: LONG })
+    await viewOption(h.page, 'Show templates')
+    await viewOption(h.page, 'Show snapshots')
+  }, 300_000)
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it('Convert to Template… is refused on a running VM with the reason, confirmed on a halted one, and Convert to VM… turns it back', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    await contextMenu(page, 'web-02')
+    const refused = menuitem(page, 'Convert to Template…')
+    expect(await refused.getAttribute('aria-disabled')).toBe('true')
+    expect(await refused.getAttribute('title')).toBe('web-02 is running; shut it down before converting it to a template')
+    await closeMenu(page)
+
+    await contextMenu(page, 'build-01')
+    await menuitem(page, 'Convert to Template…').click()
+    const confirm = page.getByRole('dialog', { name: 'Convert build-01 to a template?' })
+    await confirm.getByRole('button', { name: 'Convert to Template' }).click()
+    await expect.poll(() => vmRec(pool, 'build-01')?.is_a_template, { timeout: LONG }).toBe(true)
+    await searchbox(page).fill('')
+
+    await contextMenu(page, 'build-01')
+    await expect.poll(() => menuitem(page, 'Convert to VM…').getAttribute('aria-disabled')).toBe('false')
+    await menuitem(page, 'Convert to VM…').click()
+    await page.getByRole('dialog', { name: 'Convert template build-01 to a VM?' }).getByRole('button', { name: 'Convert to VM' }).click()
+    await expect.poll(() => vmRec(pool, 'build-01')?.is_a_template, { timeout: LONG }).toBe(false)
+    await searchbox(page).fill('')
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('a built-in template can be neither deleted nor converted: the menu says why', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    await contextMenu(page, 'AlmaLinux 9')
+    const del = menuitem(page, 'Delete…')
+    expect(await del.getAttribute('aria-disabled')).toBe('true')
+    expect(await del.getAttribute('title')).toBe('AlmaLinux 9 is a default template and cannot be deleted')
+    const conv = menuitem(page, 'Convert to VM…')
+    expect(await conv.getAttribute('aria-disabled')).toBe('true')
+    expect(await conv.getAttribute('title')).toBe('AlmaLinux 9 is a built-in template: make a new VM from it instead')
+    await closeMenu(page)
+  })
+
+  it('New Template from Snapshot… makes a custom template, which Delete… removes', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    const snap = [...(pool.objects.get('VM')?.values() ?? [])].find((r) => r.is_a_snapshot === true)
+    const snapName = String(snap?.name_label)
+    await contextMenu(page, snapName)
+    await menuitem(page, 'New Template from Snapshot…').click()
+    const dialog = page.getByRole('dialog', { name: 'New Template from Snapshot' })
+    await dialog.getByRole('textbox', { name: 'Template name' }).fill('web golden')
+    for (const [w, ht] of [
+      [1024, 700],
+      [1920, 1080],
+    ] as const) {
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme })
+        await page.setViewportSize({ width: w, height: ht })
+        await page.screenshot({ path: `/tmp/props-template-from-snapshot-${w}x${ht}-${scheme}.png` })
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await dialog.getByRole('button', { name: 'Create Template' }).click()
+    await dialog.waitFor({ state: 'detached', timeout: LONG })
+    await expect.poll(() => vmRec(pool, 'web golden')?.is_a_template, { timeout: LONG }).toBe(true)
+    await searchbox(page).fill('')
+
+    await contextMenu(page, 'web golden')
+    await menuitem(page, 'Delete…').click()
+    const del = page.getByRole('dialog', { name: 'Delete web golden?' })
+    await del.getByRole('button', { name: 'Delete', exact: true }).click()
+    await expect.poll(() => vmRec(pool, 'web golden'), { timeout: LONG }).toBeUndefined()
+    expect(h.pageErrors).toEqual([])
+  })
+})
