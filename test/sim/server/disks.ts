@@ -115,6 +115,15 @@ export class DiskStore {
     return b
   }
 
+  /** whether chunk `n` holds data (readChunk would not answer null), without reading it */
+  hasData(vdiRef: string, n: number): boolean {
+    const { location, size } = this.vdi(vdiRef)
+    if (n * CHUNK >= size) return false
+    const c = this.contentOf(location)
+    if (c.kind === 'generated') return n < 2 || (c.density >= 1 ? true : mix(c.seed, n) / 0x100000000 < c.density)
+    return c.chunks.has(n)
+  }
+
   /** start writing a disk from scratch (an import into a new VDI): every chunk zero until written */
   async reset(vdiRef: string): Promise<void> {
     const location = this.ownLocation(vdiRef)

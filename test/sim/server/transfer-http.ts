@@ -12,8 +12,11 @@
  *       sr_id answers 302 without reading the body; gzip and zstd bodies are recognised by their
  *       magic; checksums verified (IMPORT_ERROR_SOME_CHECKSUMS_FAILED unless force), a short file is
  *       IMPORT_ERROR_PREMATURE_EOF; a failure removes what it had created. Task result: the VM refs.
- *   GET /export_raw_vdi?session_id&vdi=ref|uuid[&format=raw][&task_id]   Content-Length = virtual size
- *   PUT /import_raw_vdi?session_id&vdi=ref|uuid[&format=raw][&task_id]   Content-Length ≤ virtual size
+ *   GET /export_raw_vdi?session_id&vdi=ref|uuid[&format=raw|vhd][&task_id]   raw: Content-Length =
+ *       virtual size; vhd: a dynamic VHD (vhd-stream.ts), no Content-Length, VDI_TOO_LARGE past 2040 GiB
+ *   PUT /import_raw_vdi?session_id&vdi=ref|uuid[&format=raw|vhd][&task_id]   raw: Content-Length ≤
+ *       virtual size; vhd: a dynamic VHD checked as vhd-tool does, VDI_IO_ERROR when it is not one;
+ *       another format: INTERNAL_ERROR "Unknown format x" and 404
  *
  * Every transfer runs under a task (the client's task_id from task.create, or one of its own):
  * progress while it flows, cancellable (task.cancel ends it as `cancelled` and cuts the connection),
@@ -36,6 +39,8 @@ import { NULL_REF } from './schema'
 import { arr, obj, pluggedPbds, refreshVmStorage, str } from './storage-rules'
 import type { TaskHandle } from './tasks'
 import { checkVmOperation, refreshAllowedOperations, setCurrentOperation } from './vmops'
+import { vhdBlockParts, vhdExport, vhdImport } from './vhd-stream'
+import { VHD_BITMAP, VHD_BLOCK, VHD_MAX_SIZE } from '../../../shared/vhd/vhd'
 import { ByteReader, checksumKind, chunkChecksum, chunkEntries, coerceField, MAX_OVA_XML, ovaXmlEntry, planExport, premature, readTarFile, TAR_END } from './xva'
 import { parseXmlValue } from './xmlrpc'
 import { randomUUID } from 'node:crypto'
@@ -586,11 +591,15 @@ function vdiOf(pool: PoolState, url: URL): string | undefined {
   return pool.db.byUuid('VDI', v)
 }
 
+/** the format of a raw disk transfer (Importexport.Format.of_req): raw by default */
+function diskFormat(url: URL): 'raw' | 'vhd' | { unknown: string } {
+  const f = url.searchParams.get('format') ?? 'raw'
+  return f === 'raw' || f === 'vhd' ? f : { unknown: f }
+}
+
 async function exportRaw(pool: PoolState, host: SimHostSpec, req: IncomingMessage, res: ServerResponse, url: URL, session: string): Promise<void> {
   const vdiRef = vdiOf(pool, url)
   if (!vdiRef) return plain(res, 404, `UUID_INVALID VDI ${url.searchParams.get('vdi') ?? ''}`)
-  const format = url.searchParams.get('format') ?? 'raw'
-  if (format !== 'raw') return plain(res, 400, `format ${format} is not supported by this host (raw only)`)
   const sr = str(pool.db.get('VDI', vdiRef)?.['SR'])
   if (pluggedPbds(pool, sr, host.ref).length === 0) {
     const target = hostsSeeing(pool, [sr])[0]
@@ -598,22 +607,49 @@ async function exportRaw(pool: PoolState, host: SimHostSpec, req: IncomingMessag
   }
   const task = taskFor(pool, url, req, session, 'VDI.export_raw_vdi', host.ref)
   if (!task) return plain(res, 404, `HANDLE_INVALID task ${url.searchParams.get('task_id') ?? ''}`)
+  const format = diskFormat(url)
+  if (typeof format === 'object') {
+    // export_raw_vdi.ml: the task fails, 404 (tar and qcow2 are not simulated)
+    pool.tasks.fail(task, ['INTERNAL_ERROR', `Unknown format ${format.unknown}`])
+    return plain(res, 404, `INTERNAL_ERROR Unknown format ${format.unknown}`)
+  }
   task.setCancellable(true)
   const size = Number(pool.db.get('VDI', vdiRef)?.['virtual_size'] ?? 0)
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size), 'task-id': task.ref, connection: 'close' })
   const sink = new Sink(res, res)
   const pacer = new Pacer(pool)
   const progress = new Progress(task)
   const disks = disksOf(pool)
+  const uuid = str(pool.db.get('VDI', vdiRef)?.['uuid'])
   try {
-    const count = Math.ceil(size / CHUNK)
-    for (let n = 0; n < count; n++) {
-      task.checkCancelled()
-      const len = Math.min(CHUNK, size - n * CHUNK)
-      const data = (await disks.readChunk(vdiRef, n)) ?? ZEROS.subarray(0, len)
-      await sink.put([data])
-      await pacer.add(len)
-      progress.set(((n + 1) * CHUNK) / Math.max(1, size))
+    if (format === 'vhd') {
+      // xapi sends its headers, then fails the task when the disk is too large for a VHD; no Content-Length (vhd-tool streams)
+      res.useChunkedEncodingByDefault = false
+      res.shouldKeepAlive = false
+      res.writeHead(200, { 'content-type': 'application/vhd', 'content-disposition': `attachment; filename="${uuid}.vhd"`, 'task-id': task.ref, connection: 'close' })
+      if (size > VHD_MAX_SIZE) throw new SimXapiError(['VDI_TOO_LARGE', vdiRef, String(VHD_MAX_SIZE)])
+      const vhd = vhdExport(pool, vdiRef, size)
+      await sink.put(vhd.head)
+      let sent = 0
+      for (const block of vhd.blocks) {
+        task.checkCancelled()
+        const parts = await vhdBlockParts(pool, vdiRef, size, block)
+        await sink.put(parts)
+        sent += VHD_BITMAP + VHD_BLOCK
+        await pacer.add(VHD_BITMAP + VHD_BLOCK)
+        progress.set(sent / Math.max(1, vhd.length))
+      }
+      await sink.put([vhd.footer])
+    } else {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size), 'task-id': task.ref, connection: 'close' })
+      const count = Math.ceil(size / CHUNK)
+      for (let n = 0; n < count; n++) {
+        task.checkCancelled()
+        const len = Math.min(CHUNK, size - n * CHUNK)
+        const data = (await disks.readChunk(vdiRef, n)) ?? ZEROS.subarray(0, len)
+        await sink.put([data])
+        await pacer.add(len)
+        progress.set(((n + 1) * CHUNK) / Math.max(1, size))
+      }
     }
     res.end()
     await once(res, 'finish')
@@ -636,27 +672,35 @@ async function importRaw(pool: PoolState, host: SimHostSpec, req: IncomingMessag
     if (target) return redirect(pool, req, res, url, target)
   }
   if (!task) return refuseUpload(pool, undefined, req, res, ['HANDLE_INVALID', 'task', url.searchParams.get('task_id') ?? ''], 404)
-  const format = url.searchParams.get('format') ?? 'raw'
-  if (format !== 'raw') return refuseUpload(pool, task, req, res, ['INTERNAL_ERROR', `format ${format} is not supported by this host (raw only)`], 400)
+  const format = diskFormat(url)
+  if (typeof format === 'object') return refuseUpload(pool, task, req, res, ['INTERNAL_ERROR', `Unknown format ${format.unknown}`], 404)
   const length = uploadLength(req)
-  if (length === undefined) return refuseUpload(pool, task, req, res, ['IMPORT_ERROR_CANNOT_HANDLE_CHUNKED'])
+  if (length === undefined) return refuseUpload(pool, task, req, res, format === 'vhd' ? ['INTERNAL_ERROR', 'Cannot handle chunked VHD'] : ['IMPORT_ERROR_CANNOT_HANDLE_CHUNKED'], format === 'vhd' ? 404 : 500)
   const size = Number(pool.db.get('VDI', vdiRef)?.['virtual_size'] ?? 0)
-  if (length > size) return refuseUpload(pool, task, req, res, ['VDI_TOO_SMALL', vdiRef, String(length)])
+  if (format === 'raw' && length > size) return refuseUpload(pool, task, req, res, ['VDI_TOO_SMALL', vdiRef, String(length)])
   task.setCancellable(true)
   const progress = new Progress(task)
   const pacer = new Pacer(pool)
   const reader = new ByteReader(req as AsyncIterable<Buffer>)
   const disks = disksOf(pool)
   try {
-    await disks.reset(vdiRef)
-    for (let n = 0; n * CHUNK < length; n++) {
-      task.checkCancelled()
-      const len = Math.min(CHUNK, length - n * CHUNK)
-      const data = await reader.read(len)
-      if (!data) throw new SimXapiError(['VDI_IO_ERROR', 'the upload ended early'])
-      await disks.writeChunk(vdiRef, n, isZero(data) ? null : Buffer.from(data))
-      await pacer.add(len)
-      progress.set((n * CHUNK + len) / Math.max(1, length))
+    if (format === 'vhd') {
+      await vhdImport(pool, vdiRef, size, reader, length, async (consumed, bytes) => {
+        task.checkCancelled()
+        await pacer.add(bytes)
+        progress.set(consumed / Math.max(1, length))
+      })
+    } else {
+      await disks.reset(vdiRef)
+      for (let n = 0; n * CHUNK < length; n++) {
+        task.checkCancelled()
+        const len = Math.min(CHUNK, length - n * CHUNK)
+        const data = await reader.read(len)
+        if (!data) throw new SimXapiError(['VDI_IO_ERROR', 'the upload ended early'])
+        await disks.writeChunk(vdiRef, n, isZero(data) ? null : Buffer.from(data))
+        await pacer.add(len)
+        progress.set((n * CHUNK + len) / Math.max(1, length))
+      }
     }
     pool.tasks.succeed(task, { k: 'void' }, '')
     res.writeHead(200, { 'content-length': '0', 'task-id': task.ref, connection: 'close' })
