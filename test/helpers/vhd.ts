@@ -90,3 +90,10 @@ export function patternDisk(size: number, blocksWithData: number[]): Buffer {
   }
   return b
 }
+
+/** a copy with the byte at each offset flipped (one bit) */
+export function flipped(vhd: Buffer, ...offsets: number[]): Buffer {
+  const out = Buffer.from(vhd)
+  for (const at of offsets) out.writeUInt8(out.readUInt8(at) ^ 1, at)
+  return out
+}

@@ -20,7 +20,7 @@ import { startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
 import type { SimControl, SimHostHandle, SimPoolHandle } from '../../sim/model'
 import { runPython } from '../../helpers/python'
-import { makeVhd, patternDisk, readVhd, withBatEntry, withFooter, withHeaderField } from '../../helpers/vhd'
+import { flipped, makeVhd, patternDisk, readVhd, withBatEntry, withFooter, withHeaderField } from '../../helpers/vhd'
 
 const run = promisify(execFile)
 const MiB = 1024 * 1024
@@ -171,8 +171,8 @@ describe('PUT /import_raw_vdi?format=vhd', () => {
   const good = makeVhd(DISK)
   const hostile: [string, Buffer][] = [
     ['raw bytes (no footer)', DISK],
-    ['damaged footers (checksum)', (() => { const b = Buffer.from(good); b[70] ^= 1; b[b.length - 512 + 70] ^= 1; return b })()],
-    ['a damaged header (checksum)', (() => { const b = Buffer.from(good); b[512 + 40] = 1; return b })()],
+    ['damaged footers (checksum)', flipped(good, 70, good.length - 512 + 70)],
+    ['a damaged header (checksum)', flipped(good, 512 + 40)],
     ['4 MiB blocks', withHeaderField(good, 32, 4 * MiB)],
     ['a BAT of 2^32-1 entries', withHeaderField(good, 28, 0xfffffffe)],
     ['a BAT shorter than the disk', withHeaderField(good, 28, 2)],

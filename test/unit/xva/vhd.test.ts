@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseVhdFooter, parseVhdHeader, VHD_BLOCK, vhdBatBytes, vhdBlocks, vhdChecksum, vhdGeometry, type VhdResult, type VhdBlock } from '../../../shared/vhd/vhd'
-import { makeVhd, patternDisk, readVhd, withBatEntry, withFooter, withHeaderField } from '../../helpers/vhd'
+import { flipped, makeVhd, patternDisk, readVhd, withBatEntry, withFooter, withHeaderField } from '../../helpers/vhd'
 
 const MiB = 1024 * 1024
 const DISK = patternDisk(9 * MiB, [0, 2, 4])
@@ -46,8 +46,8 @@ describe('shared/vhd', () => {
 
   const cases: [string, Buffer, RegExp][] = [
     ['not a VHD', DISK, /does not start with "conectix"/],
-    ['a damaged footer', (() => { const b = Buffer.from(GOOD); b[70] ^= 1; return b })(), /footer checksum is wrong/],
-    ['a damaged header', (() => { const b = Buffer.from(GOOD); b[512 + 40] ^= 1; return b })(), /header checksum is wrong/],
+    ['a damaged footer', flipped(GOOD, 70), /footer checksum is wrong/],
+    ['a damaged header', flipped(GOOD, 512 + 40), /header checksum is wrong/],
     ['a header that is not one', (() => { const b = Buffer.from(GOOD); b.write('xxsparse', 512); return b })(), /does not start with "cxsparse"/],
     ['4 MiB blocks', withHeaderField(GOOD, 32, 4 * MiB), /block size is 4194304 bytes/],
     ['a BAT of 2^32-2 entries', withHeaderField(GOOD, 28, 0xfffffffe), /more than a 2040 GiB disk needs/],
