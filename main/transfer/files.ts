@@ -14,6 +14,7 @@ import { parseTarHeader, TAR_BLOCK, tarPadding, XVA_CHUNK, XVA_OVA_XML } from '.
 import { parseXmlRpcFragment } from '../xapi/xmlrpc'
 import type { WireValue } from '../xapi/wire'
 import { formatBytes } from '../xapi/http'
+import { checkVhdFile } from './vhd-file'
 
 /** a refusal of a file, in a sentence */
 export class FileRefusal extends Error {}
@@ -117,10 +118,10 @@ export function describeOva(xml: string): NonNullable<FileInspection['vm']> {
  * What a file to import holds. An uncompressed XVA is walked header by header to its end: a file
  * that stops inside an entry, a damaged header, a chunk file that is not followed by its checksum
  * file, or no end blocks are refused with a sentence (the bytes' checksums are the host's to check
- * as they arrive). A compressed XVA's ova.xml is read from the start of the stream. Anything else
- * is a raw disk image.
+ * as they arrive). A compressed XVA's ova.xml is read from the start of the stream. A file starting
+ * with a VHD footer is a VHD, checked end to end (vhd-file.ts). Anything else is a raw disk image.
  */
-export async function inspectFile(path: string, expect?: 'xva' | 'raw'): Promise<FileInspection> {
+export async function inspectFile(path: string, expect?: 'xva' | 'disk'): Promise<FileInspection> {
   const check = await checkImportPath(path)
   if (!check.ok) throw new FileRefusal(check.message)
   const fh = await open(path, 'r')
@@ -133,9 +134,14 @@ export async function inspectFile(path: string, expect?: 'xva' | 'raw'): Promise
     const name = basename(path)
     if (compression === 'gzip') return { path, size, kind: 'xva', compression, vm: describeOva(await gzipOvaXml(path, name)) }
     if (compression === 'zstd') return { path, size, kind: 'xva', compression }
+    if (head.length >= 8 && head.subarray(0, 8).toString('latin1') === 'conectix' && expect !== 'xva') {
+      const vhd = await checkVhdFile(fh, size, basename(path))
+      if (typeof vhd === 'string') throw new FileRefusal(vhd)
+      return { path, size, kind: 'vhd', compression, diskSize: vhd.virtualSize }
+    }
     const first = head.length === TAR_BLOCK ? parseTarHeader(head) : undefined
     const looksTar = first?.kind === 'entry' || expect === 'xva'
-    if (!looksTar || expect === 'raw') return { path, size, kind: 'raw', compression }
+    if (!looksTar || expect === 'disk') return { path, size, kind: 'raw', compression, diskSize: size }
     if (first?.kind !== 'entry') throw new FileRefusal(`${name} is not an XVA file: ${first?.kind === 'bad' ? first.why : 'it does not start with ova.xml'}.`)
     if (first.entry.name !== XVA_OVA_XML) throw new FileRefusal(`${name} is not an XVA file: it starts with ${first.entry.name}, not ova.xml.`)
     if (first.entry.size > MAX_OVA_XML) throw new FileRefusal(`${name}: its ova.xml is ${formatBytes(first.entry.size)}, more than XenPilot reads.`)

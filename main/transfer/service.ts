@@ -10,26 +10,29 @@
  * - Export VM: GET /export from the master; a 302 to the host that sees the VM's SRs is followed
  *   with that host's own pin. Written to `<file>.part`, renamed when the task succeeded, with
  *   `<file>.sha256` beside it (sha256sum format). Cancel or failure removes the .part file.
- * - Export disk: GET /export_raw_vdi (raw), same handling.
+ * - Export disk: GET /export_raw_vdi as raw or VHD, same handling; a VHD is read back (vhd-file.ts)
+ *   before it is kept, since its length is not announced.
  * - Import VM: the file walked first (files.ts inspectFile: a cut or damaged XVA is refused before
  *   upload), PUT /import with its real Content-Length to the host of the SR when the SR is local
  *   (else the master); then VIF.move onto the chosen networks, the name, and VM.start if asked.
- * - Import disk: VDI.create of the file's size, PUT /import_raw_vdi.
+ * - Import disk: a raw image or a VHD (checked end to end first), VDI.create of the disk's size,
+ *   PUT /import_raw_vdi with the format; a failure destroys the VDI it created.
  * A queue runs at most TRANSFER_CONCURRENCY at once; the states live here, so a window reload
  * (transfer.list) finds them.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { rename, rm, writeFile } from 'node:fs/promises'
+import { open, rename, rm, writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { TRANSFER_CONCURRENCY, type Compression, type TransferKind, type TransferState } from '../../shared/contract/transfer'
+import { TRANSFER_CONCURRENCY, type Compression, type DiskFormat, type TransferKind, type TransferState } from '../../shared/contract/transfer'
 import { ActionRefusal, type ActionContext, type ActionResult, type ActionRunner } from '../operations/action'
 import type { PoolGraph, PoolHostAccess, PoolManagerApi } from '../pools/api'
 import { hostRequest } from '../xapi/http'
 import { parseXmlRpcFragment } from '../xapi/xmlrpc'
 import { checkExportPath, FileRefusal, inspectFile } from './files'
+import { checkVhdFile } from './vhd-file'
 
 /** the longest the host may stay silent in the middle of a transfer */
 const IDLE_MS = 5 * 60_000
@@ -106,15 +109,19 @@ export class TransferService {
     )
   }
 
-  async exportDisk(a: { connectionId: string; ref: string; path: string; overwrite: boolean }): Promise<TransferState> {
+  async exportDisk(a: { connectionId: string; ref: string; path: string; format: DiskFormat; overwrite: boolean }): Promise<TransferState> {
     const g = this.graph(a.connectionId)
     const vdi = g.get('VDI', a.ref)
     if (!vdi) throw new ActionRefusal('That disk is not in the pool any more.')
     const size = Number(vdi.virtual_size ?? 0)
-    const check = await checkExportPath(a.path, { need: size, overwrite: a.overwrite })
+    // a VHD holds the blocks with data: at most what the disk uses, plus its headers and a 2 MiB block's rounding
+    const used = Number(vdi.physical_utilisation ?? size)
+    const need = a.format === 'vhd' ? Math.min(size, used > 0 ? used : size) + 4 * 1024 * 1024 : size
+    const check = await checkExportPath(a.path, { need, overwrite: a.overwrite })
     if (!check.ok) throw new ActionRefusal(check.message)
-    return this.enqueue('export-disk', a.connectionId, a.ref, 'Export disk', str(vdi.name_label) || a.ref, a.path, size, (job, ctx) =>
-      this.download(job, ctx, '/export_raw_vdi', { vdi: str(vdi.uuid), format: 'raw' }, this.masterAddress(g)),
+    // a VHD's length is not known before it ends (XAPI sends no Content-Length): progress from task.progress
+    return this.enqueue('export-disk', a.connectionId, a.ref, a.format === 'vhd' ? 'Export disk (VHD)' : 'Export disk', str(vdi.name_label) || a.ref, a.path, a.format === 'vhd' ? undefined : size, (job, ctx) =>
+      this.download(job, ctx, '/export_raw_vdi', { vdi: str(vdi.uuid), format: a.format }, this.masterAddress(g), a.format === 'vhd' ? verifyVhd : undefined),
     )
   }
 
@@ -137,15 +144,18 @@ export class TransferService {
   async importDisk(a: { connectionId: string; path: string; sr: string; name: string }): Promise<TransferState> {
     const g = this.graph(a.connectionId)
     if (!g.get('SR', a.sr)) throw new ActionRefusal('That storage repository is not in the pool any more.')
-    const info = await this.inspectOrRefuse(a.path, 'raw')
+    // a VHD is checked end to end here (a hostile one is refused before anything is created)
+    const info = await this.inspectOrRefuse(a.path, 'disk')
+    const format = info.kind === 'vhd' ? 'vhd' : 'raw'
     const host = this.hostSeeing(g, [a.sr])
-    return this.enqueue('import-disk', a.connectionId, undefined, 'Import disk', a.name, a.path, info.size, async (job, ctx) => {
-      const size = Math.ceil(info.size / 512) * 512
+    return this.enqueue('import-disk', a.connectionId, undefined, format === 'vhd' ? 'Import disk (VHD)' : 'Import disk', a.name, a.path, info.size, async (job, ctx) => {
+      const size = Math.ceil((info.diskSize ?? info.size) / 512) * 512
       const vdi = str(await ctx.call('VDI.create', [{ name_label: a.name, name_description: `Imported from ${basename(a.path)}`, SR: a.sr, virtual_size: String(size), type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }]))
       job.state.ref = vdi
       try {
-        await this.upload(job, ctx, '/import_raw_vdi', { vdi, format: 'raw' }, host)
+        await this.upload(job, ctx, '/import_raw_vdi', { vdi, format }, host)
       } catch (e) {
+        // the disk this import made goes with it: nothing is left behind
         await ctx.call('VDI.destroy', [vdi]).catch(() => undefined)
         throw e
       }
@@ -343,7 +353,7 @@ export class TransferService {
     }
   }
 
-  private async download(job: Job, ctx: ActionContext, path: string, query: Record<string, string>, host: string): Promise<undefined> {
+  private async download(job: Job, ctx: ActionContext, path: string, query: Record<string, string>, host: string, verify?: (file: string) => Promise<string | undefined>): Promise<undefined> {
     const s = job.state
     const task = await this.newTask(job, ctx)
     const part = `${s.path}.part`
@@ -377,6 +387,8 @@ export class TransferService {
       // a cut connection reads as the end of an XVA (it has no length): only the task says it is whole
       await this.taskOutcome(job, task)
       if (s.totalBytes !== undefined && s.bytes !== s.totalBytes) throw failure(`The host sent ${s.bytes} of ${s.totalBytes} bytes.`)
+      const wrong = await verify?.(part)
+      if (wrong) throw failure(`The host's file is not whole, so it was not kept: ${wrong}`)
       s.sha256 = meter.hash.digest('hex')
       await rename(part, s.path)
       job.partial = undefined
@@ -480,13 +492,24 @@ export class TransferService {
     return address
   }
 
-  private async inspectOrRefuse(path: string, expect: 'xva' | 'raw') {
+  private async inspectOrRefuse(path: string, expect: 'xva' | 'disk') {
     try {
       return await inspectFile(path, expect)
     } catch (e) {
       if (e instanceof FileRefusal) throw new ActionRefusal(e.message)
       throw e
     }
+  }
+}
+
+/** an exported VHD read back as an import would read it: undefined when whole, else why not */
+async function verifyVhd(file: string): Promise<string | undefined> {
+  const fh = await open(file, 'r')
+  try {
+    const r = await checkVhdFile(fh, (await fh.stat()).size, basename(file))
+    return typeof r === 'string' ? r : undefined
+  } finally {
+    await fh.close()
   }
 }
 

@@ -66,12 +66,17 @@ export type TransferState = z.infer<typeof TransferState>
 export const XvaVif = z.object({ device: z.string(), mac: z.string(), network: z.string() })
 export const XvaDisk = z.object({ name: z.string(), size: z.number(), device: z.string() })
 
-/** what a file to import holds, read before the upload (an XVA's ova.xml, or a raw disk's size) */
+export const DiskFormat = z.enum(['raw', 'vhd'])
+export type DiskFormat = z.infer<typeof DiskFormat>
+
+/** what a file to import holds, read before the upload (an XVA's ova.xml, a VHD's disk size, or a raw disk's size) */
 export const FileInspection = z.object({
   path: z.string(),
   size: z.number(),
-  kind: z.enum(['xva', 'raw']),
+  kind: z.enum(['xva', 'raw', 'vhd']),
   compression: Compression,
+  /** VHD: the size of the disk it holds (the new disk's size); raw: the file's size */
+  diskSize: z.number().optional(),
   /** XVA: the VM it holds */
   vm: z
     .object({
@@ -106,9 +111,9 @@ export const transferMethods = {
     args: z.object({ connectionId: z.string().min(1), ref: Ref, path: FilePath, compression: Compression.default('none'), overwrite: z.boolean().default(false) }).strict(),
     result: TransferState,
   },
-  /** one disk → raw image file */
+  /** one disk → raw image or dynamic VHD file (only the blocks holding data) */
   'transfer.exportDisk': {
-    args: z.object({ connectionId: z.string().min(1), ref: Ref, path: FilePath, overwrite: z.boolean().default(false) }).strict(),
+    args: z.object({ connectionId: z.string().min(1), ref: Ref, path: FilePath, format: DiskFormat.default('raw'), overwrite: z.boolean().default(false) }).strict(),
     result: TransferState,
   },
   /** XVA file → a new VM on `sr`; then its NICs onto the chosen networks (by device), renamed, optionally started */
@@ -126,7 +131,7 @@ export const transferMethods = {
       .strict(),
     result: TransferState,
   },
-  /** raw image file → a new disk on `sr` */
+  /** raw image or VHD file (told apart by its content) → a new disk on `sr` */
   'transfer.importDisk': {
     args: z.object({ connectionId: z.string().min(1), path: FilePath, sr: Ref, name: z.string().trim().min(1, 'A name is required').max(255) }).strict(),
     result: TransferState,

@@ -11,7 +11,7 @@ export type TransferDialogRequest =
   | { kind: 'import-vm'; connectionId: string; poolName: string }
 
 /** 'web-01' → 'web-01.xva' (characters a file name cannot hold become '_') */
-export function suggestedFileName(name: string, ext: 'xva' | 'raw'): string {
+export function suggestedFileName(name: string, ext: 'xva' | 'raw' | 'vhd'): string {
   const base = name.replace(/[\\/:*?"<>|\0]/g, '_').trim() || 'export'
   return `${base}.${ext}`
 }

@@ -1,0 +1,156 @@
+/**
+ * Disks as VHD through main end to end: contract → transfer module → pinned agents → the HTTPS
+ * simulator. A disk exported as VHD is a dynamic VHD (read back before it is kept, SHA-256 beside
+ * it) and imports into a new disk with the same bytes; a hostile VHD is refused with a sentence
+ * before anything is created; a cancelled VHD import leaves no disk behind.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { methods, type MethodName } from '../../../shared/contract'
+import type { FileInspection, TransferState } from '../../../shared/contract/transfer'
+import { MemoryHistory } from '../../../main/services/operations'
+import { transferModule } from '../../../main/services/transfer'
+import { setTransferRate, startSimulator } from '../../sim'
+import { buildFleet } from '../../sim/fleet'
+import type { SimControl, SimPoolHandle } from '../../sim/model'
+import { flipped, makeVhd, patternDisk, readVhd, withBatEntry, withFooter } from '../../helpers/vhd'
+import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+
+const MiB = 1024 * 1024
+let sim: SimControl
+let h: Harness
+let pool: SimPoolHandle
+let id = ''
+let dir = ''
+const states = new Map<string, TransferState>()
+let handlers: Record<string, (a: unknown, c: never) => unknown>
+
+beforeAll(async () => {
+  sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.158', opDurationMs: 0 }) })
+  pool = sim.pool('tiny-current')
+  h = makeManager()
+  id = await connectTrusted(h, pool)
+  dir = mkdtempSync(join(tmpdir(), 'xp-transfer-vhd-'))
+  const mod = transferModule({ history: new MemoryHistory(), hosts: h.manager })({
+    pools: h.manager,
+    broadcast: (event, payload) => {
+      if (event === 'transfer.changed') states.set((payload as TransferState).id, payload as TransferState)
+    },
+    log: () => {},
+  })
+  handlers = mod.handlers as unknown as typeof handlers
+}, 120_000)
+
+afterAll(async () => {
+  await h?.close()
+  await sim?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+async function callContract<T>(method: MethodName, args: unknown): Promise<T> {
+  const handler = handlers[method]
+  if (!handler) throw new Error(`no handler for ${method}`)
+  return (await handler(methods[method].args.parse(args), undefined as never)) as T
+}
+
+const call = (method: string, params: unknown[]) => h.manager.call(id, method, params)
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+function localSr(): string {
+  for (const [ref, sr] of pool.objects.get('SR') ?? []) {
+    const pbd = pool.objects.get('PBD')?.get(String((sr.PBDs as string[])[0]))
+    if (sr.type === 'lvm' && pbd?.host === pool.hosts[0]?.ref) return ref
+  }
+  throw new Error('no local SR')
+}
+
+async function ended(t: TransferState): Promise<TransferState> {
+  return waitFor(`transfer ${t.title} to end`, () => {
+    const s = states.get(t.id)
+    return s && (s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') ? s : undefined
+  }, 120_000)
+}
+
+const DISK = patternDisk(24 * MiB, [0, 5, 11])
+
+/** a disk on the local SR holding DISK (imported raw through main) */
+async function diskWithData(name: string): Promise<string> {
+  const raw = join(dir, `${name}.img`)
+  writeFileSync(raw, DISK)
+  const t = await ended(await callContract<TransferState>('transfer.importDisk', { connectionId: id, path: raw, sr: localSr(), name }))
+  expect(t.status).toBe('done')
+  await waitFor('the graph has the disk', () => h.manager.graph(id)?.get('VDI', t.ref ?? ''))
+  return t.ref ?? ''
+}
+
+async function rawOf(vdi: string, name: string): Promise<Buffer> {
+  const file = join(dir, `${name}.raw`)
+  expect((await ended(await callContract<TransferState>('transfer.exportDisk', { connectionId: id, ref: vdi, path: file, format: 'raw' }))).status).toBe('done')
+  return readFileSync(file)
+}
+
+const vdiCount = (): number => pool.objects.get('VDI')?.size ?? 0
+
+describe('disks as VHD through main', () => {
+  it('export as VHD (only the blocks holding data, checked before it is kept, SHA-256 beside it), then import into a new disk with the same bytes', async () => {
+    const vdi = await diskWithData('vhd-src')
+    const file = join(dir, 'disk.vhd')
+    const out = await ended(await callContract<TransferState>('transfer.exportDisk', { connectionId: id, ref: vdi, path: file, format: 'vhd' }))
+    expect(out.message).toBeUndefined()
+    expect(out).toMatchObject({ status: 'done', title: 'Export disk (VHD)' })
+    const vhd = readFileSync(file)
+    expect(vhd.length).toBe(2048 + 3 * (512 + 2 * MiB) + 512)
+    expect(sha(readVhd(vhd))).toBe(sha(DISK))
+    expect(readFileSync(`${file}.sha256`, 'utf8')).toBe(`${sha(vhd)}  disk.vhd\n`)
+    expect(existsSync(`${file}.part`)).toBe(false)
+    const info = await callContract<FileInspection>('transfer.inspect', { path: file })
+    expect(info).toMatchObject({ kind: 'vhd', diskSize: 24 * MiB, size: vhd.length })
+    const back = await ended(await callContract<TransferState>('transfer.importDisk', { connectionId: id, path: file, sr: localSr(), name: 'vhd back' }))
+    expect(back.message).toBeUndefined()
+    expect(back).toMatchObject({ status: 'done', title: 'Import disk (VHD)' })
+    await waitFor('the graph has the new disk', () => h.manager.graph(id)?.get('VDI', back.ref ?? ''))
+    expect(Number(pool.objects.get('VDI')?.get(back.ref ?? '')?.virtual_size)).toBe(24 * MiB)
+    expect(sha(await rawOf(back.ref ?? '', 'vhd-back'))).toBe(sha(DISK))
+  }, 180_000)
+
+  const good = makeVhd(DISK)
+  const hostile: [string, Buffer, RegExp][] = [
+    ['a damaged header', flipped(good, 512 + 40), /bad\.vhd is not a VHD that can be imported: its dynamic disk header checksum is wrong/],
+    ['a block beyond the end', withBatEntry(good, 5, 0x00ffffff), /block 5 lies beyond the end of the file/],
+    ['a block over the headers', withBatEntry(good, 5, 2), /block 5 is said to lie inside the headers/],
+    ['a differencing disk', withFooter(good, (f) => f.writeUInt32BE(4, 60)), /differencing VHD, which needs its parent disk/],
+    ['a cut copy', good.subarray(0, good.length - 3 * MiB), /lies beyond the end of the file|cut short/],
+    ['a closing footer missing', good.subarray(0, good.length - 512), /cut short|beyond the end|closing footer/],
+  ]
+  for (const [what, body, reason] of hostile) {
+    it(`refuses ${what} with a sentence before anything is created`, async () => {
+      const file = join(dir, 'bad.vhd')
+      writeFileSync(file, body)
+      const before = vdiCount()
+      await expect(callContract('transfer.inspect', { path: file })).rejects.toThrow(reason)
+      await expect(callContract('transfer.importDisk', { connectionId: id, path: file, sr: localSr(), name: 'bad' })).rejects.toThrow(reason)
+      expect(vdiCount()).toBe(before)
+    })
+  }
+
+  it('a cancelled VHD import leaves no disk behind', async () => {
+    const file = join(dir, 'slow.vhd')
+    writeFileSync(file, good)
+    const before = vdiCount()
+    setTransferRate(pool, 2 * MiB)
+    try {
+      const t = await callContract<TransferState>('transfer.importDisk', { connectionId: id, path: file, sr: localSr(), name: 'cancel me' })
+      await waitFor('bytes flow', () => ((states.get(t.id)?.bytes ?? 0) > 0 ? true : undefined), 60_000)
+      expect(vdiCount()).toBe(before + 1)
+      await callContract('transfer.cancel', { id: t.id })
+      const end = await ended(t)
+      expect(end.status).toBe('cancelled')
+      await waitFor('the disk is gone', () => (vdiCount() === before ? true : undefined), 30_000)
+    } finally {
+      setTransferRate(pool, 0)
+    }
+  }, 120_000)
+})
