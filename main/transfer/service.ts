@@ -131,12 +131,13 @@ export class TransferService {
     for (const net of Object.values(a.networks)) if (!g.get('network', net)) throw new ActionRefusal('A chosen network is not in the pool any more.')
     const info = await this.inspectOrRefuse(a.path, 'xva')
     const host = this.hostSeeing(g, [a.sr])
+    const networksBefore = new Set(g.all('network').keys())
     return this.enqueue('import-vm', a.connectionId, undefined, 'Import VM', a.name ?? info.vm?.name ?? basename(a.path), a.path, info.size, async (job, ctx) => {
       const result = await this.upload(job, ctx, '/import', { sr_id: a.sr }, host)
       const vmRef = vmRefOf(result)
       if (!vmRef) throw failure('The pool imported the file but did not say which VM it made.')
       job.state.ref = vmRef
-      await this.afterImport(ctx, vmRef, a)
+      await this.afterImport(ctx, vmRef, a, networksBefore)
       return vmRef
     })
   }
@@ -432,16 +433,33 @@ export class TransferService {
     }
   }
 
-  /** the imported VM onto the chosen networks, renamed, started */
-  private async afterImport(ctx: ActionContext, vm: string, a: { name?: string | undefined; networks: Record<string, string>; start: boolean }): Promise<void> {
+  /**
+   * The imported VM onto the chosen networks, renamed, started. A NIC is moved with VIF.move; a pool
+   * older than XenServer 7.1 has no VIF.move (MESSAGE_METHOD_UNKNOWN), so the NIC is destroyed and
+   * made again on the chosen network with the same device, MAC, MTU and settings (the VM is halted).
+   * A network the import itself made for a NIC (XAPI creates one when the file's network matches
+   * none of the pool's) is destroyed once no NIC or PIF uses it: nothing is left behind.
+   */
+  private async afterImport(ctx: ActionContext, vm: string, a: { name?: string | undefined; networks: Record<string, string>; start: boolean }, networksBefore: ReadonlySet<string>): Promise<void> {
     if (a.name) await ctx.call('VM.set_name_label', [vm, a.name])
     const vifs = (await ctx.call('VM.get_VIFs', [vm])) as unknown
+    const madeByImport = new Set<string>()
     for (const vif of Array.isArray(vifs) ? vifs.map(String) : []) {
       const device = str(await ctx.call('VIF.get_device', [vif]))
-      const target = a.networks[device]
-      if (!target) continue
       const current = str(await ctx.call('VIF.get_network', [vif]))
-      if (current !== target) await ctx.call('VIF.move', [vif, target])
+      if (!networksBefore.has(current)) madeByImport.add(current)
+      const target = a.networks[device]
+      if (!target || current === target) continue
+      try {
+        await ctx.call('VIF.move', [vif, target])
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'MESSAGE_METHOD_UNKNOWN') throw e
+        await recreateVif(ctx, vm, vif, target)
+      }
+    }
+    for (const net of madeByImport) {
+      const used = [...((await ctx.call('network.get_VIFs', [net]).catch(() => ['?'])) as unknown[]), ...((await ctx.call('network.get_PIFs', [net]).catch(() => ['?'])) as unknown[])]
+      if (used.length === 0) await ctx.call('network.destroy', [net]).catch(() => undefined)
     }
     if (a.start) {
       ctx.steps(2)
@@ -500,6 +518,16 @@ export class TransferService {
       throw e
     }
   }
+}
+
+/** a NIC made again on another network (pools without VIF.move): what it was, on `network` */
+async function recreateVif(ctx: ActionContext, vm: string, vif: string, network: string): Promise<void> {
+  const r = (await ctx.call('VIF.get_record', [vif])) as Rec
+  const keep = ['device', 'MAC', 'MTU', 'other_config', 'qos_algorithm_type', 'qos_algorithm_params', 'locking_mode', 'ipv4_allowed', 'ipv6_allowed']
+  const args: Rec = { VM: vm, network }
+  for (const k of keep) if (r[k] !== undefined) args[k] = r[k]
+  await ctx.call('VIF.destroy', [vif])
+  await ctx.call('VIF.create', [args])
 }
 
 /** an exported VHD read back as an import would read it: undefined when whole, else why not */
