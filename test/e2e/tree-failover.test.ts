@@ -47,6 +47,14 @@ describe('pool state in the tree', () => {
     await page.getByRole('treeitem', { name: pool.name, exact: true }).click()
     await expect.poll(() => page.getByRole('treeitem', { name: pool.name, exact: true }).locator('.badge').count()).toBe(0)
     await expect.poll(() => page.getByRole('tabpanel', { name: 'General' }).textContent(), { timeout: 30_000 }).toContain(newMaster)
+    // and the failover is said (issue 15 item 14) until dismissed: which pool, the new master and the old one
+    const oldName = pool.hosts[0]?.name ?? ''
+    const newName = pool.hosts.find((x) => x.address === newMaster || x.url.includes(newMaster))?.name ?? ''
+    const notice = page.getByRole('alert', { name: 'Pool master changed' })
+    await notice.waitFor({ timeout: 30_000 })
+    expect(await notice.textContent()).toContain(`${pool.name}: the pool master is now ${newName} (was ${oldName})`)
+    await notice.getByRole('button', { name: 'Dismiss: Pool master changed' }).click()
+    await notice.waitFor({ state: 'detached' })
     expect(env.pageErrors).toEqual([])
   })
 
