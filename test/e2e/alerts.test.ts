@@ -185,4 +185,37 @@ describe('alerts view', { timeout: 300_000 }, () => {
     }
     await page.emulateMedia({ colorScheme: 'light' })
   })
+
+  it('at 1024×700 a state badge does not cut the pool name; its full text is the row’s tooltip and accessible description (item 14)', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    await page.setViewportSize({ width: 1024, height: 700 })
+    const legacy = h.sim.pool('tiny-legacy')
+    const poolRef = [...(legacy.objects.get('pool')?.keys() ?? [])][0] ?? ''
+    await legacy.call('pool.set_name_label', [poolRef, 'Legacy production'])
+    const item = servers(page).getByRole('treeitem', { name: 'Legacy production', exact: true })
+    await item.waitFor({ timeout: LONG })
+    const id = (await h.api.call('connections.list', {})).find((c) => c.label === 'tiny-legacy' || c.address.startsWith(legacy.hosts[0]?.address ?? '-'))?.id ?? ''
+    await h.api.call('connections.disconnect', { id })
+    const badge = item.locator('.badge')
+    await badge.waitFor({ timeout: LONG })
+    const label = item.locator('.label')
+    const fits = await label.evaluate((el) => el.scrollWidth <= el.clientWidth)
+    await page.screenshot({ path: '/tmp/alerts-badge-1024x700.png' })
+    expect(fits, `the name is cut: ${await label.evaluate((el) => `${el.scrollWidth} > ${el.clientWidth}`)}`).toBe(true)
+    const text = (await badge.textContent())?.trim() ?? ''
+    expect(text.length).toBeGreaterThan(3)
+    expect(await item.getAttribute('aria-description')).toBe(text)
+    expect(await item.getAttribute('title')).toBe(`Legacy production — ${text}`)
+    // the pools table (nothing selected): the State column is not cut, the table stays in the window
+    await servers(page).locator('[aria-selected=true]').first().click({ modifiers: ['Control'] })
+    const overview = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'State' }) }).first()
+    await overview.waitFor({ timeout: LONG })
+    const state = overview.getByRole('row', { name: /Legacy production|tiny-legacy/ }).locator('td.state')
+    expect(await state.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true)
+    const tb = await overview.boundingBox()
+    expect((tb?.x ?? 0) + (tb?.width ?? 0)).toBeLessThanOrEqual(1024)
+    await page.screenshot({ path: '/tmp/alerts-pools-table-1024x700.png' })
+    await h.api.call('connections.connect', { id })
+  })
 })
