@@ -116,6 +116,38 @@ describe('console menus and the VM consoles grid', { timeout: 400_000 }, () => {
     await expect.poll(() => screen.keysyms.length, { timeout: LONG }).toBeGreaterThan(before)
   })
 
+  it('at 1024×700 the console toolbar is one line and the Keys menu ends above the Activity panel', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    await page.setViewportSize({ width: 1024, height: 700 })
+    try {
+      await select(page, 'web-01', 'Console')
+      await connected(page, 'web-01')
+      const con = consoleOf(page, 'web-01')
+      const bar = con.getByRole('toolbar')
+      const keys = con.getByRole('button', { name: 'Keys' })
+      const barBox = await bar.boundingBox()
+      const keysBox = await keys.boundingBox()
+      // one line: no taller than a button and its padding
+      expect(barBox?.height ?? 0).toBeLessThan((keysBox?.height ?? 0) * 1.9)
+      for (const name of ['Ctrl+Alt+Del', 'Type clipboard…', 'Release keyboard', 'Pop out']) {
+        const b = await con.getByRole('button', { name, exact: true }).boundingBox()
+        expect(b && b.x + b.width <= 1024 && b.y < (barBox?.y ?? 0) + (barBox?.height ?? 0), `${name} inside the toolbar`).toBe(true)
+      }
+      await keys.click()
+      const menu = con.getByRole('menu', { name: 'Send key combination' })
+      await menu.waitFor()
+      const m = await menu.boundingBox()
+      const activity = await page.getByRole('region', { name: 'Activity' }).boundingBox()
+      await page.screenshot({ path: '/tmp/console-ui-keys-1024x700.png' })
+      expect((m?.y ?? 0) + (m?.height ?? 0)).toBeLessThanOrEqual(activity?.y ?? 0)
+      await page.keyboard.press('Escape')
+      await menu.waitFor({ state: 'detached' })
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 })
+    }
+  })
+
   it('a host with 16 running VMs shows all of them, 12 to a page', async () => {
     if (!h) throw new Error('no app')
     const { page } = h

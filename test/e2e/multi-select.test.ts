@@ -82,6 +82,9 @@ describe('multi-selection', { timeout: 300_000 }, () => {
     const shutDown = actions.getByRole('button', { name: label })
     await expect.poll(() => shutDown.isEnabled(), { timeout: LONG }).toBe(true)
     expect(await details(page).getByText(/^\s*Not possible now:/).textContent()).toContain('Resume')
+    // each reason is written out, not only in a tooltip
+    const resume = details(page).getByRole('list', { name: 'Not possible now' }).getByRole('listitem', { name: 'Resume', exact: true })
+    expect(await resume.textContent()).toMatch(/^\s*Resume: \S.{5,}/)
     expect(await actions.getByRole('button', { name: /^Start 1 VM \(3 are already running and 2 are not VMs, skipped\)$/ }).isEnabled()).toBe(true)
     // the toolbar's Shut Down is enabled and its tooltip says the same
     const tool = page.getByRole('toolbar', { name: 'Main toolbar' }).getByRole('button', { name: 'Shut Down', exact: true })

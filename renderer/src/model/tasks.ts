@@ -30,6 +30,10 @@ export interface TaskRow {
   error?: { code: string; params: string[]; sentence: string; action?: string }
   /** started by this XenPilot (we saw its progress) */
   mine: boolean
+  /** XAPI gave a progress for it (a task of another client that vanished before we saw it end has none worth showing) */
+  progressKnown: boolean
+  /** the server it runs on (task.resident_on), named: what is known of a task of another client, which XAPI does not tie to an object */
+  runsOn?: string
 }
 
 type Rec = Record<string, unknown>
@@ -137,8 +141,13 @@ export class TaskTracker {
           created: Number.isFinite(created) ? created : (prev?.created ?? this.now()),
           canCancel: !ended(status) && strs(rec.allowed_operations).includes('cancel'),
           mine: prev?.mine ?? this.targets.has(key),
+          progressKnown: this.actionProgress.has(key) || typeof rec.progress === 'number' || (prev?.progressKnown ?? false),
           ...(this.targets.get(key) ? { target: this.targets.get(key) } : prev?.target ? { target: prev.target } : {}),
         }
+        const host = str(rec.resident_on)
+        const hostName = host && host !== 'OpaqueRef:NULL' ? nameOf?.(p.connectionId)(host) : undefined
+        if (hostName) row.runsOn = hostName
+        else if (prev?.runsOn) row.runsOn = prev.runsOn
         if (ended(status)) {
           row.finished = Number.isFinite(finishedAt) && finishedAt > 0 ? finishedAt : (prev?.finished ?? this.now())
           if (status === 'success') row.progress = 1
@@ -158,6 +167,8 @@ export class TaskTracker {
       row.status = 'finished'
       row.finished = this.now()
       row.canCancel = false
+      // the last progress seen is not how it ended: unknown until (for ours) the history says
+      if (!row.mine) row.progressKnown = false
       out.push({ row, durationMs: row.finished - row.created })
     }
     this.trim()

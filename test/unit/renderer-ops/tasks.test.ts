@@ -94,4 +94,17 @@ describe('task list', () => {
     expect(taskTitle('Async.SR.scan')).toBe('SR scan')
     expect(elapsed(125_000)).toBe('2 min 05 s')
   })
+
+  it('a task of another client says what is known: the server it runs on, and that its end was not seen when it vanished (not "0 %")', () => {
+    const t = new TaskTracker()
+    const namer = () => (ref: string) => (ref === 'OpaqueRef:h1' ? "Server 'tiny-host-1'" : undefined)
+    t.observe([{ connectionId: 'a', tasks: new Map([['OpaqueRef:t9', task({ name_label: 'Async.VM.clone', progress: 0, resident_on: 'OpaqueRef:h1' })]]) }], namer)
+    let row = t.list()[0]
+    expect(row).toMatchObject({ mine: false, progressKnown: true, progress: 0, runsOn: "Server 'tiny-host-1'" })
+    expect(row?.target).toBeUndefined()
+    // its client destroyed it before we saw the end: the progress we saw last is not how it ended
+    t.observe([{ connectionId: 'a', tasks: new Map() }], namer)
+    row = t.list()[0]
+    expect(row).toMatchObject({ status: 'finished', progressKnown: false, runsOn: "Server 'tiny-host-1'" })
+  })
 })
