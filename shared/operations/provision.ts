@@ -236,6 +236,7 @@ function disksProblem(view: ProvisionView, spec: NewVmSpecInput, r: Recommendati
   if (r.vbdsMax !== undefined && spec.disks.length + existingVbds + 1 > r.vbdsMax) return `This template allows at most ${r.vbdsMax} drives (disks and DVD)`
   const bySr = new Map<string, number>()
   for (const d of spec.disks) {
+    if (d.sr === '') return `${d.name}: choose the storage it goes on`
     const sr = view.get('SR', d.sr)
     const here = canCreateDiskOn(sr)
     if (here !== true) return `${d.name}: ${here}`
@@ -296,8 +297,8 @@ export function canCreateVm(view: ProvisionView, spec: NewVmSpecInput, template:
 export function proposedDisks(template: Rec | undefined, vmName: string, srOfUuid: (uuid: string) => string | undefined, defaultSr: string | undefined): NewVmSpecInput['disks'] {
   const out: NewVmSpecInput['disks'] = []
   for (const d of provisionDisks(template)) {
-    const sr = (d.sr !== '' ? srOfUuid(d.sr) : undefined) ?? defaultSr
-    if (!sr) continue
+    // no SR known (no default SR, a UUID of another pool): the disk stays, '' until the user picks one
+    const sr = (d.sr !== '' ? srOfUuid(d.sr) : undefined) ?? defaultSr ?? ''
     out.push({ device: d.device, size: d.size, sr, name: `${vmName || 'New VM'} ${d.device}`, description: 'Created by XenPilot' })
   }
   return out

@@ -58,6 +58,11 @@ describe('templates as XenCenter reads them', () => {
       ['0', 'OpaqueRef:default', 'web 0'],
       ['1', 'OpaqueRef:sr-1', 'web 1'],
     ])
+    // no default SR and a UUID the pool does not know: the disk is still proposed, its storage left to choose
+    expect(proposedDisks(t, 'web', () => undefined, undefined).map((d) => [d.device, d.sr])).toEqual([
+      ['0', ''],
+      ['1', ''],
+    ])
   })
 })
 
