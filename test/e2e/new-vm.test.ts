@@ -55,13 +55,19 @@ describe('New VM wizard', { timeout: 300_000 }, () => {
     await next.click() // CPU
     await next.click() // memory
     await next.click() // storage
+    // the template's provision XML disk is proposed; a full copy of the template's disks can be chosen
+    expect(await wizard.getByRole('textbox', { name: 'Disk 1 name' }).inputValue()).toBe('e2e-alpine 0')
+    await wizard.getByRole('radio', { name: /Full copy of the template's disks to/ }).check()
+    const target = wizard.getByRole('combobox', { name: 'Full copy to storage' })
+    const nfs = (await target.getByRole('option').allTextContents()).find((t) => t.startsWith('NFS VM storage'))
+    await target.selectOption({ label: nfs ?? '' })
     await next.click() // networking
     await next.click() // finish
     const summary = wizard.getByRole('list', { name: 'What will be created' })
     const lines = (await summary.getByRole('listitem').allTextContents()).map((t) => t.trim())
-    expect(lines[0]).toBe("VM 'e2e-alpine' from template 'Alpine Linux 3.20' (fast clone)")
+    expect(lines[0]).toBe("VM 'e2e-alpine' from template 'Alpine Linux 3.20' (full copy of its disks to NFS VM storage)")
+    expect(lines.some((l) => /^Disk 1: 'e2e-alpine 0', .+ on .+/.test(l))).toBe(true)
     expect(lines).toContain('Starts when created on tiny-host-1')
-    // the summary names the interface chosen (the proposed disk on the default SR is not checked here: see notes/prov.md)
     expect(lines.some((l) => l.startsWith('Network interface 0: '))).toBe(true)
     await wizard.getByRole('button', { name: 'Create Now' }).click()
     await wizard.waitFor({ state: 'detached', timeout: LONG })
