@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimPoolHandle } from '../sim/model'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 let h: AppHarness
 let pool: SimPoolHandle
@@ -50,15 +51,7 @@ describe('Certificates tab', () => {
     const names = await page.getByRole('region', { name: /^Certificate of / }).evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))
     expect(names[0]).toBe(`Certificate of ${master.name} (master)`)
     expect(names).toHaveLength(pool.hosts.length)
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      for (const [w, ht] of [[1024, 700], [1920, 1080]] as const) {
-        await page.setViewportSize({ width: w, height: ht })
-        await page.screenshot({ path: `/tmp/xenpilot-certificates-${w}x${ht}-${scheme}.png` })
-      }
-    }
-    await page.emulateMedia({ colorScheme: 'light' })
-    await page.setViewportSize({ width: 1024, height: 700 })
+    await screens(page, 'certificates-pool', { width: 1024, height: 700 })
   })
 
   it("a server's tab shows that server's certificate only", async () => {

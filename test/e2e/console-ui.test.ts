@@ -11,6 +11,7 @@ import { buildFleet } from '../sim/fleet'
 import type { SimPoolHandle } from '../sim/model'
 import { simScreens } from '../sim/rfb'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 60_000
 const HOST = 'tiny-host-1'
@@ -38,20 +39,7 @@ async function connected(page: Page, name: string): Promise<void> {
   await expect.poll(() => consoleOf(page, name).getAttribute('data-state'), { timeout: LONG }).toBe('connected')
 }
 
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [w, hgt] of [
-    [1024, 700],
-    [1920, 1080],
-  ] as const) {
-    await page.setViewportSize({ width: w, height: hgt })
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await page.screenshot({ path: `/tmp/console-ui-${name}-${w}x${hgt}-${scheme}.png` })
-    }
-  }
-  await page.setViewportSize({ width: 1400, height: 900 })
-  await page.emulateMedia({ colorScheme: 'light' })
-}
+const shots = (page: Page, name: string): Promise<string[]> => screens(page, `console-ui-${name}`, { width: 1400, height: 900 })
 
 describe('console menus and the VM consoles grid', { timeout: 400_000 }, () => {
   let h: AppHarness | undefined

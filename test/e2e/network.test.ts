@@ -15,6 +15,7 @@ import { startSimulator } from '../sim'
 import { buildFleet } from '../sim/fleet'
 import type { SimControl, SimPoolHandle, SimRecord } from '../sim/model'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 60_000
 const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
@@ -40,20 +41,7 @@ async function open(page: Page, name: string, tab: string): Promise<void> {
   shown = tab
 }
 
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [w, hgt] of [
-    [1024, 700],
-    [1920, 1080],
-  ] as const) {
-    await page.setViewportSize({ width: w, height: hgt })
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await page.screenshot({ path: `/tmp/network-${name}-${w}x${hgt}-${scheme}.png` })
-    }
-  }
-  await page.setViewportSize({ width: 1400, height: 950 })
-  await page.emulateMedia({ colorScheme: 'light' })
-}
+const shots = (page: Page, name: string): Promise<string[]> => screens(page, `network-${name}`, { width: 1400, height: 950 })
 
 describe('networking in the app', { timeout: 240_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'xenpilot-e2e-network-'))

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFleet } from '../sim/fleet'
 import type { SimPoolHandle } from '../sim/model'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 60_000
 const HOST = 'tiny-host-1'
@@ -18,20 +19,7 @@ const activity = (page: Page) => page.getByRole('region', { name: 'Activity' })
 const policy = (page: Page) => page.getByRole('combobox', { name: 'NUMA policy' })
 const layout = (page: Page) => page.getByRole('group', { name: 'NUMA layout' })
 
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [w, hgt] of [
-    [1024, 700],
-    [1920, 1080],
-  ] as const) {
-    await page.setViewportSize({ width: w, height: hgt })
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await page.screenshot({ path: `/tmp/numa-policy-${name}-${w}x${hgt}-${scheme}.png` })
-    }
-  }
-  await page.setViewportSize({ width: 1400, height: 1000 })
-  await page.emulateMedia({ colorScheme: 'light' })
-}
+const shots = (page: Page, name: string): Promise<string[]> => screens(page, `numa-policy-${name}`, { width: 1400, height: 1000 })
 
 function refOf(pool: SimPoolHandle, cls: string, name: string): string {
   for (const [ref, r] of pool.objects.get(cls) ?? []) if (r.name_label === name && r.is_a_template !== true && r.is_a_snapshot !== true) return ref

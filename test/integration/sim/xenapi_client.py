@@ -3,18 +3,14 @@
 argv: url cafile username password; prints one JSON object with what the client saw.
 """
 import json
-import ssl
 import sys
 import time
-import xmlrpc.client
 
 from os_xenapi.client import XenAPI
+from xenapi_common import connect
 
 url, cafile, user, pwd = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-session = XenAPI.Session(url, transport=xmlrpc.client.SafeTransport(context=ctx))
-session.xenapi.login_with_password(user, pwd, "1.0", "xenpilot-sim-test")
-api = session.xenapi
+session, api = connect(url, cafile, user, pwd, "xenpilot-sim-test")
 out = {"api_version": session.API_version}
 
 records = api.VM.get_all_records()

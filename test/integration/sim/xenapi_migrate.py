@@ -6,34 +6,15 @@ argv: src_url src_cafile src_user src_pwd dst_url dst_cafile dst_user dst_pwd vm
 prints one JSON object with what the client saw.
 """
 import json
-import ssl
 import sys
 import time
-import xmlrpc.client
 
-from os_xenapi.client import XenAPI
+from xenapi_common import connect, failure
 
-
-def session(url, cafile, user, pwd):
-    ctx = ssl.create_default_context(cafile=cafile)
-    s = XenAPI.Session(url, transport=xmlrpc.client.SafeTransport(context=ctx))
-    s.xenapi.login_with_password(user, pwd, "1.0", "xenpilot-sim-migrate-test")
-    return s
-
-
-src = session(*sys.argv[1:5]).xenapi
-dst = session(*sys.argv[5:9]).xenapi
+_, src = connect(*sys.argv[1:5], "xenpilot-sim-migrate-test")
+_, dst = connect(*sys.argv[5:9], "xenpilot-sim-migrate-test")
 vm_name = sys.argv[9]
 out = {}
-
-
-def failure(fn, *args):
-    try:
-        fn(*args)
-        return "succeeded"
-    except XenAPI.Failure as f:
-        return f.details
-
 
 vm = [r for r in src.VM.get_by_name_label(vm_name) if not src.VM.get_is_a_snapshot(r)][0]
 uuid = src.VM.get_uuid(vm)

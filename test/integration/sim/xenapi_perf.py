@@ -3,28 +3,15 @@
 argv: url cafile username password running_vm halted_vm; prints one JSON object with what it saw.
 """
 import json
-import ssl
 import sys
 import urllib.request
-import xmlrpc.client
 
-from os_xenapi.client import XenAPI
+from xenapi_common import connect, failure, tls_context
 
 url, cafile, user, pwd, running, halted = sys.argv[1:7]
-ctx = ssl.create_default_context(cafile=cafile)
-session = XenAPI.Session(url, transport=xmlrpc.client.SafeTransport(context=ctx))
-session.xenapi.login_with_password(user, pwd, "1.0", "xenpilot-perf-test")
-api = session.xenapi
+session, api = connect(url, cafile, user, pwd, "xenpilot-perf-test")
+ctx = tls_context(cafile)
 out = {}
-
-
-def failure(fn):
-    try:
-        fn()
-        return "succeeded"
-    except XenAPI.Failure as f:
-        return f.details
-
 
 host = api.VM.get_resident_on(running)
 hds = api.host.get_data_sources(host)

@@ -6,33 +6,18 @@ argv: url cafile username password vm_name sr_ref out_file; prints one JSON obje
 """
 import http.client
 import json
-import ssl
 import sys
-import time
 import urllib.parse
-import xmlrpc.client
 
-from os_xenapi.client import XenAPI
+from xenapi_common import connect, tls_context, waiter
 
 url, cafile, user, pwd, vm_name, sr_ref, out_file = sys.argv[1:8]
-ctx = ssl.create_default_context(cafile=cafile)
-session = XenAPI.Session(url, transport=xmlrpc.client.SafeTransport(context=ctx))
-session.xenapi.login_with_password(user, pwd, "1.0", "xenpilot-sim-transfer-test")
-api = session.xenapi
+session, api = connect(url, cafile, user, pwd, "xenpilot-sim-transfer-test")
+ctx = tls_context(cafile)
+wait = waiter(api)
 sid = session._session
 host = urllib.parse.urlparse(url)
 out = {}
-
-
-def wait(task):
-    status = api.task.get_status(task)
-    while status == "pending":
-        time.sleep(0.05)
-        status = api.task.get_status(task)
-    result = (status, api.task.get_result(task), api.task.get_error_info(task))
-    api.task.destroy(task)
-    return result
-
 
 vm = api.VM.get_by_name_label(vm_name)[0]
 uuid = api.VM.get_uuid(vm)
