@@ -1,5 +1,5 @@
 /**
- * XAPI's console handshake on an open TLS socket (../shared/xapi/PROTOCOL.md §3, as XenCenter's HttpConnectStream
+ * XAPI's console handshake on an open TLS socket (docs/xapi.md §3, as XenCenter's HttpConnectStream
  * does it): `CONNECT /console?ref=…&session_id=… HTTP/1.0` with Host and the session cookie, then
  * the reply headers up to the blank line. On 200 the socket is a byte-transparent pipe to the
  * VM's VNC server; bytes that arrived with the headers are handed back as `leftover`.

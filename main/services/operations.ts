@@ -113,7 +113,7 @@ export function operationsModule(opts: { history?: HistoryStore } = {}): ModuleF
             if (a.name_description !== undefined) await call('set_name_description', [a.name_description])
             if (a.tags !== undefined) await call('set_tags', [[...new Set(a.tags)]])
             if (a.folder !== undefined) {
-              // XenCenter's folder key, so teams can mix clients (ANCHORS.md §1.2)
+              // XenCenter keeps a folder in other_config["folder"] (XenModel/Folders.cs), so teams can mix clients
               await call('remove_from_other_config', ['folder'])
               if (a.folder) await call('add_to_other_config', ['folder', a.folder])
             }

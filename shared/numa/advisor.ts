@@ -1,5 +1,5 @@
 /**
- * Placement advisor (../shared/numa/NUMA.md §6c): predicts what xenopsd's best_effort placement (§2.1) will do
+ * Placement advisor (docs/numa.md §6c): predicts what xenopsd's best_effort placement (§2.1) will do
  * with a VM on each host, ranks hosts libxl-style, and audits running VMs.
  *
  * What is exact and what is not: the candidate generation, ordering and validity test follow
@@ -406,7 +406,7 @@ export function advise(
 }
 
 /**
- * Memory that starts in flight will take, per host and node (../shared/numa/NUMA.md §6c `pending[n]`): xenopsd
+ * Memory that starts in flight will take, per host and node (docs/numa.md §6c `pending[n]`): xenopsd
  * places concurrent starts without seeing each other's claims, so the advisor counts them first.
  * Each start is placed where the advisor predicts, in the order given.
  */

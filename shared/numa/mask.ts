@@ -1,5 +1,5 @@
 /**
- * VM.VCPUs_params["mask"]: hard vCPU affinity in XAPI's own syntax (../shared/numa/NUMA.md §1.3).
+ * VM.VCPUs_params["mask"]: hard vCPU affinity in XAPI's own syntax (docs/numa.md §1.3).
  *   "1,2,3"    every vCPU gets this mask
  *   "1,2;3,4"  vCPU n gets mask n; unlisted vCPUs get the first mask
  * xapi_xenops.ml parses it with `String.split ';'`, `String.split ','` and `int_of_string`

@@ -1,5 +1,5 @@
 /**
- * Builds the per-host NUMA model (../shared/numa/NUMA.md §6a) from normalised XAPI records plus, when present,
+ * Builds the per-host NUMA model (docs/numa.md §6a) from normalised XAPI records plus, when present,
  * the dom0 plugin's answer. Pure: no I/O. Never throws on odd records; anything it cannot know is
  * returned as `unknown` with the reason, anything it assumes as `derived` with the assumption.
  */

@@ -1,5 +1,5 @@
 /**
- * The per-host NUMA model (../shared/numa/NUMA.md §6a) as zod schemas: the one definition both the contract
+ * The per-host NUMA model (docs/numa.md §6a) as zod schemas: the one definition both the contract
  * (main → renderer) and the pure model code use. Every value says where it came from, so the UI
  * can tell a fact read from XAPI or the dom0 plugin from a number derived under an assumption.
  */

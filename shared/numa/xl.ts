@@ -1,5 +1,5 @@
 /**
- * Parsers for `xl info -n` and `xl vcpu-list` (formats in ../shared/numa/NUMA.md §3, printf widths from
+ * Parsers for `xl info -n` and `xl vcpu-list` (formats in docs/numa.md §3, printf widths from
  * tools/xl/xl_info.c and xl_vcpu.c) and the JSON the dom0 plugin returns. This is the TypeScript
  * twin of build/xenpilot_numa/xenpilot_numa_xl.py: both are held to the same fixture texts and
  * expected JSON in test/fixtures/numa/, so the simulator's answers and the real plugin's agree.

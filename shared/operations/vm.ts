@@ -4,7 +4,7 @@
  *
  * `canRun` mirrors what XAPI itself decides: `allowed_operations` is recomputed by XAPI after every
  * change (xapi_vm_lifecycle.ml), so it is the source of truth; `current_operations` tells which
- * other operation is in progress; templates and snapshots have their own rules (../shared/xapi/PROTOCOL.md §7.2).
+ * other operation is in progress; templates and snapshots have their own rules (docs/xapi.md §7.2).
  * Pure code: used by the renderer (menus, toolbar) and by main (validation before calling XAPI).
  */
 import type { XapiEnums, XapiRecords } from '../xapi/records.generated'
@@ -52,7 +52,7 @@ export interface VmOperationSpec {
   onTemplate?: boolean
   /** extra input the user gives: a target host, a new name */
   needs?: 'host' | 'name' | 'name+sr'
-  /** the power states in which XAPI allows it (../shared/xapi/PROTOCOL.md §7.3), to explain refusals */
+  /** the power states in which XAPI allows it (docs/xapi.md §7.3), to explain refusals */
   powerStates: VmRecord['power_state'][]
 }
 

@@ -1,5 +1,5 @@
 /**
- * Host hardware: NUMA topologies (../shared/numa/NUMA.md §3 recipe) and the CPU models whose cpu_info / host_cpu
+ * Host hardware: NUMA topologies (docs/numa.md §3 recipe) and the CPU models whose cpu_info / host_cpu
  * records match them.
  */
 import type { SimNumaTopology } from '../model'
@@ -199,7 +199,7 @@ export function cpuCount(t: SimNumaTopology): number {
   return t.sockets * t.coresPerSocket * t.threadsPerCore
 }
 
-/** Where logical CPU `cpu` sits, for either numbering (../shared/numa/NUMA.md §3). */
+/** Where logical CPU `cpu` sits, for either numbering (docs/numa.md §3). */
 export function cpuLocation(t: SimNumaTopology, cpu: number): { socket: number; core: number; thread: number; node: number } {
   const perSocket = t.coresPerSocket * t.threadsPerCore
   const total = perSocket * t.sockets

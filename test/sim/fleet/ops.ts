@@ -1,5 +1,5 @@
 /**
- * Initial allowed_operations as XAPI's update_allowed_operations leaves them (../shared/xapi/PROTOCOL.md §7.2-7.3,
+ * Initial allowed_operations as XAPI's update_allowed_operations leaves them (docs/xapi.md §7.2-7.3,
  * orders as observed in real records). The server recomputes them after lifecycle changes; these
  * are the values a freshly connected client sees.
  */

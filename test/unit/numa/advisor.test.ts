@@ -31,7 +31,7 @@ function host(spec: TopoSpec, opts: { name?: string; xapi?: string; policy?: str
 }
 const res = (id: number, memGiB: number, threads: number, cores: number, vcpusAffine = 0): NodeResource => ({ id, memAvail: memGiB * GiB, threads, cores, vcpusAffine })
 
-describe("xenopsd's candidate generation (../shared/numa/NUMA.md §2.1)", () => {
+describe("xenopsd's candidate generation (docs/numa.md §2.1)", () => {
   it('keys subsets by (max, mean) with the diagonal included: a singleton scores (10, 10)', () => {
     const c = candidateSets([0, 1], (a, b) => (a === b ? 10 : 21))
     expect(c.map((x) => [x.nodes, x.max, x.mean])).toEqual([

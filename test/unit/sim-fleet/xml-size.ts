@@ -1,5 +1,5 @@
 /**
- * A minimal type-directed XML-RPC encoder, as XAPI writes records (../shared/xapi/PROTOCOL.md §1.2): untyped
+ * A minimal type-directed XML-RPC encoder, as XAPI writes records (docs/xapi.md §1.2): untyped
  * <value> for strings and ints, <double>, <boolean>, <dateTime.iso8601>, arrays and structs. Used by
  * the tests to measure what a record weighs on the wire without depending on the server's codec.
  */
