@@ -26,13 +26,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 
 /** The demo fleet as a seed: every pool's master address, credentials and every host's certificate. */
-export function seedFromSimulator(sim: SimControl): ConnectionSeed {
+export function seedFromSimulator(sim: SimControl, opts: { ssh?: boolean } = {}): ConnectionSeed {
   return {
     pools: sim.pools.map((p) => ({
       address: new URL(p.masterUrl).host,
       username: p.username,
       password: p.password,
-      hosts: p.hosts.map((h) => ({ host: h.address, port: p.port, certPem: h.certPem })),
+      // the demo also pins each host's SSH key and port (its Terminal tabs open at once); e2e tests trust them in the UI
+      hosts: p.hosts.map((h) => ({ host: h.address, port: p.port, certPem: h.certPem, ...(opts.ssh ? { ssh: { port: sim.sshPort, hostKey: h.sshPublicKey } } : {}) })),
     })),
   }
 }
@@ -70,7 +71,12 @@ async function main(): Promise<void> {
     sim = await startSimulator({ fleet: buildFleet('demo') })
     // exports and imports at 32 MiB/s: their progress can be watched in the Transfers tab
     for (const p of sim.pools) setTransferRate(p, 32 * 1024 * 1024)
-    const seed = seedFromSimulator(sim)
+    const seed = seedFromSimulator(sim, { ssh: true })
+    // SSH switched off on one Production host: its Terminal tab offers "Enable SSH for N minutes" (XAPI ≥ 25.21)
+    const prod = sim.pools.find((p) => p.name === 'Production')
+    const off = prod?.hosts.find((h) => h.name === 'xs-prod-04')
+    if (prod && off) await prod.call('host.disable_ssh', [off.ref])
+    log(`simulated sshd on port ${sim.sshPort} of every host (user root, the pool's password); SSH is off on xs-prod-04 until enabled from its Terminal tab`)
     log(`simulator: ${sim.pools.map((p) => `${p.name} at ${p.masterUrl}`).join(', ')}`)
 
     const electronBinary = findElectronBinary()

@@ -50,7 +50,15 @@ export const ConnectionSeed = z.object({
       username: z.string().min(1),
       password: z.string(),
       /** certificates to pin, by host: the pool's master and members */
-      hosts: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535), certPem: z.string().includes('BEGIN CERTIFICATE') })),
+      hosts: z.array(
+        z.object({
+          host: z.string().min(1),
+          port: z.number().int().min(1).max(65535),
+          certPem: z.string().includes('BEGIN CERTIFICATE'),
+          /** the host's SSH port and public host key line ('ssh-ed25519 AAAA…'): the demo's terminals open without a port to type, the key pinned as 'demo' */
+          ssh: z.object({ port: z.number().int().min(1).max(65535), hostKey: z.string().regex(/^[a-z0-9@.-]+ [A-Za-z0-9+/]+={0,2}$/).max(8192) }).optional(),
+        }),
+      ),
     }),
   ),
 })
@@ -169,7 +177,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     migrateModule({ history }),
     cacheModule(cache),
     perfModule({ collector: perf, history: () => cache?.perf }),
-    terminalModule({ dataDir, keychain: opts.keychain, history, log, ...(opts.terminalPopout ? { popout: opts.terminalPopout } : {}) }),
+    terminalModule({ dataDir, ...(opts.seed ? { seedSsh: sshSeed(opts.seed) } : {}), keychain: opts.keychain, history, log, ...(opts.terminalPopout ? { popout: opts.terminalPopout } : {}) }),
   ] as const
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true
@@ -247,6 +255,13 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
       return closing
     },
   }
+}
+
+/** the seeded SSH ports and host keys by host address */
+function sshSeed(seed: ConnectionSeed): Map<string, { port: number; hostKey: string }> {
+  const out = new Map<string, { port: number; hostKey: string }>()
+  for (const p of seed.pools) for (const h of p.hosts) if (h.ssh) out.set(h.host, h.ssh)
+  return out
 }
 
 async function pinSeedCertificates(dataDir: string, seed: ConnectionSeed): Promise<void> {

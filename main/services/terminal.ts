@@ -38,6 +38,8 @@ export interface TerminalModuleOptions {
   /** terminals open at once, all windows together (default 32) */
   maxTerminals?: number
   log?: (line: string) => void
+  /** `npm run demo`: per host address, the SSH port to use and the host key to pin (source 'demo') unless one is pinned */
+  seedSsh?: ReadonlyMap<string, { port: number; hostKey: string }>
 }
 
 interface OpenTerminal {
@@ -86,6 +88,16 @@ export function terminalModule(opts: TerminalModuleOptions): ModuleFactory<keyof
   /** the port and user last used per host (this run) */
   const lastUsed = new Map<string, { port: number; username: string }>()
   const terminals = new Map<string, OpenTerminal>()
+  const seeded = (async () => {
+    for (const [address, s] of opts.seedSsh ?? []) {
+      const hk = sshHostKey(address, s.port)
+      if (known.get(hk)) continue
+      const blob = Buffer.from(s.hostKey.split(' ')[1] ?? '', 'base64')
+      await known
+        .set(hk, { fingerprint: sshFingerprint(blob), keyType: sshKeyType(blob), publicKey: blob.toString('base64'), pinnedAt: new Date().toISOString(), source: 'demo' })
+        .catch((e: unknown) => opts.log?.(`terminal: the seeded host key of ${hk} could not be pinned: ${(e as Error).message}`))
+    }
+  })()
 
   return (ctx: ServiceModuleContext) => {
     const { pools } = ctx
@@ -123,7 +135,8 @@ export function terminalModule(opts: TerminalModuleOptions): ModuleFactory<keyof
       handlers: {
         'terminal.info': async (t) => {
           const h = locate(t)
-          const used = lastUsed.get(`${t.connectionId}|${t.hostRef}`) ?? { port: 22, username: 'root' }
+          await seeded
+          const used = lastUsed.get(`${t.connectionId}|${t.hostRef}`) ?? { port: opts.seedSsh?.get(h.address)?.port ?? 22, username: 'root' }
           const pin = known.get(sshHostKey(h.address, used.port))
           const saved = await opts.keychain.get(account(t, h.uuid)).catch(() => undefined)
           const expiry = str(h.rec['ssh_expiry'])

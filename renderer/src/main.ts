@@ -9,6 +9,8 @@ import './views/numa/register'
 import './views/console/register'
 import './views/network/register'
 import './views/perf/register'
+import './views/terminal/register'
+import './views/drift/register'
 import ConsoleWindow from './views/console/ConsoleWindow.vue'
 import { parseConsoleRoute } from './views/console/route'
 

@@ -137,6 +137,7 @@ class PoolRuntime implements SimPoolHandle {
     const rt = this.runtimes.find((r) => r.handle.address === hostAddress)
     if (!rt) throw new Error(`pool ${this.name} has no host at ${hostAddress}`)
     rt.handle.sshFingerprint = rt.ssh.rotateKey()
+    rt.handle.sshPublicKey = rt.ssh.publicKeyLine
     this.state.log(`${hostAddress}: SSH host key rotated, now ${rt.handle.sshFingerprint}`)
     return rt.handle.sshFingerprint
   }
@@ -192,9 +193,11 @@ export async function startSimulator(opts: StartSimulatorOptions): Promise<SimCo
         fingerprint256: cert.fingerprint256,
         certPem: cert.certPem,
         sshFingerprint: '',
+        sshPublicKey: '',
       }
       const ssh = new SimSshServer(state, h, stateDir)
       handle.sshFingerprint = ssh.fingerprint
+      handle.sshPublicKey = ssh.publicKeyLine
       rt.runtimes.push({ handle, server: new HostServer(state, h, cert, rt.faults), ssh })
       state.certificates.set(h.ref, cert.certPem)
     }

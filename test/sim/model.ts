@@ -114,6 +114,8 @@ export interface SimHostHandle {
   certPem: string
   /** the simulated sshd's host key, 'SHA256:…' as ssh-keygen -lf prints it */
   sshFingerprint: string
+  /** …and its public key line ('ssh-ed25519 AAAA…') */
+  sshPublicKey: string
 }
 
 export interface SimPoolHandle {

@@ -1,0 +1,99 @@
+/**
+ * The host terminal (issue 19) end to end in browser mode with Chromium against the simulator's dom0 sshd: the
+ * first connection shows the host key's fingerprint to compare and trust; the shell runs `xl info` and its output
+ * appears on the terminal screen; after the host's key changes, the connection is refused with both fingerprints
+ * and nothing reaches the screen until the user explicitly confirms the new key.
+ */
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildFleet } from '../sim/fleet'
+import type { SimPoolHandle } from '../sim/model'
+import { startApp, type AppHarness } from './harness'
+
+const LONG = 60_000
+const HOST = 'tiny-host-1'
+const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
+const details = (page: Page) => page.getByRole('region', { name: 'Details' })
+const screen = (page: Page) => details(page).getByRole('region', { name: 'Terminal screen' })
+
+async function shots(page: Page, name: string): Promise<void> {
+  for (const [w, hgt] of [
+    [1024, 700],
+    [1920, 1080],
+  ] as const) {
+    await page.setViewportSize({ width: w, height: hgt })
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme })
+      await page.screenshot({ path: `/tmp/terminal-${name}-${w}x${hgt}-${scheme}.png` })
+    }
+  }
+  await page.setViewportSize({ width: 1400, height: 1000 })
+  await page.emulateMedia({ colorScheme: 'light' })
+}
+
+let h: AppHarness
+let pool: SimPoolHandle
+
+beforeAll(async () => {
+  h = await startApp({ fleet: buildFleet('tiny', { addressBase: '127.74', opDurationMs: 0 }), trustPools: true, viewport: { width: 1400, height: 1000 } })
+  pool = h.sim.pool('tiny-current')
+}, 180_000)
+afterAll(async () => {
+  await h?.close()
+})
+
+async function openTerminalTab(page: Page): Promise<void> {
+  await page.getByRole('searchbox', { name: 'Search' }).fill(HOST)
+  await servers(page).getByRole('treeitem', { name: HOST, exact: true }).click({ timeout: LONG })
+  await page.getByRole('searchbox', { name: 'Search' }).press('Escape')
+  await details(page).getByRole('tab', { name: 'Terminal', exact: true }).click()
+}
+
+async function login(page: Page): Promise<void> {
+  const form = details(page).getByRole('form', { name: 'SSH login' })
+  await form.getByRole('spinbutton', { name: 'Port' }).fill(String(h.sim.sshPort))
+  await form.getByRole('textbox', { name: 'Password' }).fill(pool.password)
+  await form.getByRole('button', { name: 'Connect' }).click()
+}
+
+describe('host terminal', () => {
+  it('trusts the host key shown on first use, runs xl info and shows its output; a changed host key is refused', async () => {
+    const page = h.page
+    const host = pool.hosts.find((x) => x.name === HOST)
+    if (!host) throw new Error(`no ${HOST}`)
+    await openTerminalTab(page)
+    await expect.poll(() => details(page).getByRole('status').first().textContent(), { timeout: LONG }).toMatch(/SSH is on/)
+    await login(page)
+    const first = details(page).getByRole('dialog', { name: 'Unknown host key' })
+    await first.waitFor({ timeout: LONG })
+    expect(await first.textContent()).toContain(host.sshFingerprint)
+    await shots(page, 'trust')
+    await first.getByRole('button', { name: 'Trust and connect' }).click()
+    await expect.poll(() => screen(page).textContent(), { timeout: LONG }).toMatch(/\[root@.*~\]#/)
+    await screen(page).click()
+    await page.keyboard.type('xl info\r')
+    await expect.poll(() => screen(page).textContent(), { timeout: LONG }).toMatch(/xend_config_format\s*:\s*4/)
+    expect(await screen(page).textContent()).toMatch(/xen_scheduler\s*:\s*credit/)
+    await shots(page, 'xl-info')
+
+    // the host's key changes (reinstalled, or someone in the middle): refused, both fingerprints shown
+    await details(page).getByRole('toolbar', { name: 'Terminal' }).getByRole('button', { name: 'Disconnect' }).click()
+    const old = host.sshFingerprint
+    const now = pool.rotateHostKey(host.address)
+    await login(page)
+    const changed = details(page).getByRole('dialog', { name: 'Host key changed' })
+    await changed.waitFor({ timeout: LONG })
+    expect(await changed.getByRole('alert').textContent()).toMatch(/changed — connection refused/)
+    const text = (await changed.textContent()) ?? ''
+    expect(text).toContain(old)
+    expect(text).toContain(now)
+    expect(await screen(page).isVisible()).toBe(false)
+    const replace = changed.getByRole('button', { name: 'Replace the pinned key and connect' })
+    expect(await replace.isDisabled()).toBe(true)
+    await shots(page, 'changed')
+    await changed.getByRole('checkbox', { name: 'I verified the new key on the host' }).check()
+    await replace.click()
+    await expect.poll(() => screen(page).textContent(), { timeout: LONG }).toMatch(/\[root@.*~\]#/)
+    expect(h.pageErrors).toEqual([])
+  }, 240_000)
+})
