@@ -11,6 +11,7 @@ import type { UiCommandName, UiSettings } from '../../shared/contract'
 import { IPC_EVENT } from '../../shared/contract/wire'
 import { readConnectionSeed, startRuntime, type Runtime } from '../services/runtime'
 import { createConsoleWindowOpener } from './console-window'
+import { openDialogOptions, pickedPath, saveDialogOptions } from './file-dialog'
 import { openIpcDoor, trustedUrlMatcher, type IpcDoor } from './ipc-door'
 import { aboutText, buildMenuTemplate } from './menu'
 import { openSafeStorageKeychain } from './safe-storage-keychain'
@@ -113,6 +114,15 @@ async function start(): Promise<void> {
       }),
     ),
     log: logLine,
+    // the native Save as… / Open… of a transfer's file (the options and the answer's checks: file-dialog.ts)
+    pickFile: async (req) => {
+      const folder = app.getPath(req.purpose === 'export' ? 'documents' : 'downloads')
+      const answer =
+        req.purpose === 'export'
+          ? await (mainWindow ? dialog.showSaveDialog(mainWindow, saveDialogOptions(req, folder)) : dialog.showSaveDialog(saveDialogOptions(req, folder)))
+          : await (mainWindow ? dialog.showOpenDialog(mainWindow, openDialogOptions(req, folder)) : dialog.showOpenDialog(openDialogOptions(req, folder)))
+      return pickedPath(answer)
+    },
     consolePopout: createConsoleWindowOpener({
       preload: preloadFile,
       load: (win, hash) => (devServerUrl ? win.loadURL(devServerUrl + hash) : win.loadFile(rendererFile, { hash: hash.replace(/^#/, '') })),

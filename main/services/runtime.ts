@@ -22,6 +22,7 @@ import { MemoryHistory, operationsModule, type HistoryStore } from './operations
 import { networkModule } from './network'
 import { storageModule } from './storage'
 import { transferModule } from './transfer'
+import type { FilePickRequest } from '../../shared/contract/transfer'
 import { provisionModule } from './provision'
 import { migrateModule } from './migrate'
 import { cacheModule } from './cache'
@@ -98,6 +99,8 @@ export interface RuntimeOptions {
   consolePopout?: (target: ConsoleTargetArgs) => Promise<void>
   /** Electron: open a host terminal in its own window (terminal.popout); browser mode has none */
   terminalPopout?: (target: TerminalTarget) => Promise<void>
+  /** Electron: the native open/save dialog for a transfer's file (transfer.pickFile); browser mode has none */
+  pickFile?: (req: FilePickRequest) => Promise<string | null>
   /** what the door's own files (a keychain) found wrong when read, said with the other start notices */
   fileProblems?: () => SmallFileProblem[]
   /** more contract modules (tests) */
@@ -172,7 +175,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     operationsModule({ history }),
     networkModule({ history }),
     storageModule({ history }),
-    transferModule({ history, hosts: pools }),
+    transferModule({ history, hosts: pools, ...(opts.pickFile ? { pickFile: opts.pickFile } : {}) }),
     provisionModule({ history }),
     migrateModule({ history }),
     cacheModule(cache),

@@ -4,7 +4,7 @@
  *
  *   modules: [transferModule({ history, hosts: pools })]
  */
-import type { transferMethods } from '../../shared/contract/transfer'
+import type { FilePickRequest, transferMethods } from '../../shared/contract/transfer'
 import { ActionRefusal } from '../operations/action'
 import type { HistorySink } from '../operations/runner'
 import type { PoolHostAccess } from '../pools/api'
@@ -19,6 +19,8 @@ export interface TransferModuleOptions {
   /** the pools' hosts over their pinned agents (PoolManager) */
   hosts: PoolHostAccess
   concurrency?: number
+  /** Electron: the native open/save dialog (main/app/file-dialog.ts); absent in browser mode */
+  pickFile?: (req: FilePickRequest) => Promise<string | null>
 }
 
 export function transferModule(opts: TransferModuleOptions): ModuleFactory<keyof typeof transferMethods> {
@@ -46,6 +48,10 @@ export function transferModule(opts: TransferModuleOptions): ModuleFactory<keyof
         'transfer.importDisk': guarded((a) => service.importDisk(a)),
         'transfer.inspect': (a) => refusing(() => inspectFile(a.path)),
         'transfer.checkPath': (a) => (a.purpose === 'export' ? checkExportPath(a.path, { overwrite: true }) : checkImportPath(a.path)),
+        'transfer.pickFile': async (a) => {
+          if (!opts.pickFile) throw new ServiceError('refused', 'Browser mode has no file dialog: type the full path of the file on the machine running XenPilot’s services.')
+          return { path: await opts.pickFile(a) }
+        },
         'transfer.list': () => service.list(),
         'transfer.cancel': (a) =>
           refusing(async () => {

@@ -301,7 +301,7 @@ function guardedBody(res: IncomingMessage, req: ReturnType<typeof https.request>
       out.destroy(e)
     } else out.push(null)
   }
-  let idle = setTimeout(() => finish(new TransportError('timeout', `${g.label} stopped sending for ${Math.round(g.idleMs / 1000)} s`, { host: g.key })), g.idleMs)
+  const idle = setTimeout(() => finish(new TransportError('timeout', `${g.label} stopped sending for ${Math.round(g.idleMs / 1000)} s`, { host: g.key })), g.idleMs)
   const onAbort = (): void => finish(new TransportError('aborted', `${g.label} was cancelled`, { host: g.key }))
   g.signal?.addEventListener('abort', onAbort, { once: true })
   res.on('data', (c: Buffer) => {
@@ -311,8 +311,8 @@ function guardedBody(res: IncomingMessage, req: ReturnType<typeof https.request>
       finish(new TransportError('too-large', `${g.label} sent more than ${formatBytes(g.maxBytes)}; refused`, { host: g.key, status: g.status }))
       return
     }
-    clearTimeout(idle)
-    idle = setTimeout(() => finish(new TransportError('timeout', `${g.label} stopped sending for ${Math.round(g.idleMs / 1000)} s`, { host: g.key })), g.idleMs)
+    // one timer re-armed per chunk (a multi-GB transfer is hundreds of thousands of chunks)
+    idle.refresh()
     if (!out.push(c)) res.pause()
   })
   res.on('end', () => {

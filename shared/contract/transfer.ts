@@ -103,6 +103,21 @@ export const PathCheck = z.object({
 })
 export type PathCheck = z.infer<typeof PathCheck>
 
+/** what the Electron door's native dialog is asked for (transfer.pickFile) */
+export const FilePickRequest = z
+  .object({
+    purpose: z.enum(['export', 'import']),
+    kind: z.enum(['xva', 'disk', 'any']).default('any'),
+    /** export: the file name offered */
+    suggestedName: z
+      .string()
+      .max(255)
+      .refine((n) => !/[\\/\0]/.test(n), 'A file name, not a path')
+      .optional(),
+  })
+  .strict()
+export type FilePickRequest = z.infer<typeof FilePickRequest>
+
 export const TRANSFER_CONCURRENCY = 2
 
 export const transferMethods = {
@@ -138,6 +153,8 @@ export const transferMethods = {
   },
   'transfer.inspect': { args: z.object({ path: FilePath }).strict(), result: FileInspection },
   'transfer.checkPath': { args: z.object({ path: FilePath, purpose: z.enum(['export', 'import']) }).strict(), result: PathCheck },
+  /** Electron: the native Save as… / Open… dialog; path null when cancelled. Browser mode refuses (the page has a path field) */
+  'transfer.pickFile': { args: FilePickRequest, result: z.object({ path: FilePath.nullable() }) },
   'transfer.list': { args: z.object({}).strict(), result: z.array(TransferState) },
   'transfer.cancel': { args: z.object({ id: z.string().min(1) }).strict(), result: z.null() },
 } as const
