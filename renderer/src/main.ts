@@ -11,6 +11,7 @@ import './views/network/register'
 import './views/perf/register'
 import './views/terminal/register'
 import './views/drift/register'
+import './views/xencenter/register'
 import ConsoleWindow from './views/console/ConsoleWindow.vue'
 import { parseConsoleRoute } from './views/console/route'
 

@@ -22,6 +22,7 @@ import { storageMethods } from './storage'
 import { provisionMethods } from './provision'
 import { migrateEvents, migrateMethods } from './migrate'
 import { perfEvents, perfMethods } from './perf'
+import { xencenterMethods } from './xencenter'
 import { transferEvents, transferMethods } from './transfer'
 import { terminalEvents, terminalMethods } from './terminal'
 
@@ -213,6 +214,7 @@ export const methods = {
   ...perfMethods,
   ...transferMethods,
   ...terminalMethods,
+  ...xencenterMethods,
 } as const
 
 export const events = {

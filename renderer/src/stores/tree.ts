@@ -20,6 +20,8 @@ export const useTreeStore = defineStore('tree', () => {
   const builder = markRaw(new TreeBuilder())
 
   const query = ref('')
+  /** a saved search XenCenter wrote in a pool, applied to the tree on top of the query (issue 19): its name and test */
+  const savedFilter = shallowRef<{ name: string; keep: (n: TreeNode) => boolean } | null>(null)
   /** explicit expand/collapse by node id, per mode; search has its own (cleared when the query changes) */
   const expansion = shallowRef(new Map<string, boolean>())
   const searchExpansion = shallowRef(new Map<string, boolean>())
@@ -41,8 +43,8 @@ export const useTreeStore = defineStore('tree', () => {
       now: connections.now,
     }),
   )
-  const filtered = computed(() => filterTree(roots.value, query.value))
-  const searching = computed(() => query.value.trim().length > 0)
+  const filtered = computed(() => filterTree(roots.value, query.value, savedFilter.value?.keep))
+  const searching = computed(() => query.value.trim().length > 0 || savedFilter.value !== null)
 
   const rows = computed<FlatRow[]>(() => {
     const explicit = searching.value ? searchExpansion.value : expansion.value
@@ -67,7 +69,7 @@ export const useTreeStore = defineStore('tree', () => {
     return -1
   })
 
-  watch(query, () => {
+  watch([query, savedFilter], () => {
     searchExpansion.value = new Map()
   })
   watch(
@@ -213,6 +215,7 @@ export const useTreeStore = defineStore('tree', () => {
   return {
     builder,
     query,
+    savedFilter,
     expansion,
     searchExpansion,
     selection,

@@ -7,6 +7,7 @@ import type { ConnectionState } from '../../../../shared/contract/connection'
 import { connectionBadge } from '../connection'
 import { folderOf, NOT_RESIDENT, type ObjectGraph, type PoolObjects, type Rec } from '../objects'
 import { byName, naturalKey, objId, type IconState, type NodeKind, type TreeFlags, type TreeMode, type TreeNode } from './types'
+import { CUSTOM_FIELDS_KEY } from '../../../../shared/xencenter/custom-fields'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
@@ -58,8 +59,22 @@ function srIcon(p: PoolObjects, rec: Rec): IconState {
   return 'ok'
 }
 
+/** XenCenter custom field values of a record as search lines ("owner: finance"): other_config["XenCenter.CustomFields.<name>"] (issue 19) */
+function customFieldLines(rec: Rec): string[] {
+  const oc = rec.other_config
+  if (!isMap(oc)) return []
+  const out: string[] = []
+  for (const k in oc) {
+    if (!k.startsWith(CUSTOM_FIELD_PREFIX)) continue
+    const v = oc[k]
+    if (typeof v === 'string' && v !== '') out.push(`${k.slice(CUSTOM_FIELD_PREFIX.length)}: ${v}`)
+  }
+  return out
+}
+const CUSTOM_FIELD_PREFIX = `${CUSTOM_FIELDS_KEY}.`
+
 function searchText(label: string, rec: Rec, extra: string[] = []): string {
-  return [label, str(rec.uuid), ...extra, ...strs(rec.tags)].join('\n').toLowerCase()
+  return [label, str(rec.uuid), ...extra, ...strs(rec.tags), ...customFieldLines(rec)].join('\n').toLowerCase()
 }
 
 interface LeafArgs {

@@ -25,12 +25,13 @@ export function matchesTerms(search: string, terms: readonly string[]): boolean 
   return true
 }
 
-export function filterTree(roots: readonly TreeNode[], query: string): FilterResult {
+/** `keep`: a saved search's test (issue 19); a node must pass it as well as match the terms */
+export function filterTree(roots: readonly TreeNode[], query: string, keep?: (n: TreeNode) => boolean): FilterResult {
   const terms = queryTerms(query)
   const matches = new Set<string>()
-  if (terms.length === 0) return { roots: [...roots], matches, matchCount: 0 }
+  if (terms.length === 0 && !keep) return { roots: [...roots], matches, matchCount: 0 }
   const visit = (n: TreeNode): TreeNode | null => {
-    const self = matchesTerms(n.search, terms)
+    const self = matchesTerms(n.search, terms) && (!keep || keep(n))
     if (self) matches.add(n.id)
     // `kept` is only allocated once a child differs from the original, so a subtree that passes
     // whole (a broad query) is returned as is, without copying

@@ -1,0 +1,96 @@
+/**
+ * Custom fields and saved searches (issue 19), end to end in browser mode with Chromium: a custom
+ * field added and set in the app lands in the pool as XenCenter keeps it (the definition in
+ * pool.gui_config["XenCenter.CustomFields"], the value in other_config["XenCenter.CustomFields.<name>"])
+ * and is found by the search box; a search saved in XenPilot survives a restart; one saved into the
+ * pool is written in XenCenter's format and runs from the list.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readCustomFieldDefinitions } from '../../shared/xencenter/custom-fields'
+import { readPoolSearches } from '../../shared/xencenter/search'
+import { buildFleet } from '../sim/fleet'
+import { startSimulator } from '../sim/index'
+import type { SimControl, SimRecord } from '../sim/model'
+import { startApp, type AppHarness } from './harness'
+
+const LONG = 60_000
+const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
+const treeitem = (page: Page, name: string) => servers(page).getByRole('treeitem', { name, exact: true })
+const searchbox = (page: Page) => page.getByRole('searchbox', { name: 'Search' })
+const savedPanel = (page: Page) => page.getByRole('group', { name: 'Saved searches' })
+
+describe('custom fields and saved searches', { timeout: 400_000 }, () => {
+  let sim: SimControl | undefined
+  let h: AppHarness | undefined
+  const dataDir = mkdtempSync(join(tmpdir(), 'xenpilot-cf-e2e-'))
+  const vm = (name: string): SimRecord | undefined => [...(sim?.pool('tiny-current').objects.get('VM')?.values() ?? [])].find((r) => r['name_label'] === name && r['is_a_snapshot'] !== true)
+  const pool = (): SimRecord | undefined => [...(sim?.pool('tiny-current').objects.get('pool')?.values() ?? [])][0]
+
+  beforeAll(async () => {
+    sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.59', opDurationMs: 0 }) })
+    h = await startApp({ sim, dataDir, trustPools: true })
+    await treeitem(h.page, 'web-01').waitFor({ timeout: LONG })
+  }, 300_000)
+  afterAll(async () => {
+    await h?.close()
+    await sim?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('a field added and set in the app is in other_config under XenCenter’s key, and the search box finds it', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    await searchbox(page).fill('web-01')
+    await treeitem(page, 'web-01').click()
+    await searchbox(page).fill('')
+    await page.getByRole('tab', { name: 'Custom Fields' }).click()
+    const add = page.getByRole('form', { name: 'Add a custom field' })
+    await add.getByRole('textbox', { name: 'Name' }).fill('ticket')
+    await add.getByRole('button', { name: 'Add field' }).click()
+    await expect.poll(() => readCustomFieldDefinitions(pool()?.['gui_config']).fields.some((f) => f.name === 'ticket' && f.type === 'String'), { timeout: LONG }).toBe(true)
+    await page.getByRole('button', { name: 'Edit ticket' }).click()
+    await page.getByRole('textbox', { name: 'Value of ticket' }).fill('INC-4711')
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    await expect.poll(() => (vm('web-01')?.['other_config'] as Record<string, string> | undefined)?.['XenCenter.CustomFields.ticket'], { timeout: LONG }).toBe('INC-4711')
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'ticket' }).textContent(), { timeout: LONG }).toContain('INC-4711')
+
+    await searchbox(page).fill('inc-4711')
+    await treeitem(page, 'web-01').waitFor({ timeout: LONG })
+    await expect.poll(() => page.getByText(/^\s*1 match\s*$/).count()).toBe(1)
+    expect(await treeitem(page, 'web-02').count()).toBe(0)
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('a search saved in XenPilot survives a restart; one saved into the pool is in XenCenter’s format and runs', async () => {
+    if (!h || !sim) throw new Error('no app')
+    let page = h.page
+    await searchbox(page).fill('inc-4711')
+    await page.getByRole('button', { name: 'Saved searches ▾' }).click()
+    const form = savedPanel(page).getByRole('form', { name: 'Save the current search' })
+    await form.getByRole('textbox', { name: 'Name' }).fill('Ticket 4711')
+    await form.getByRole('button', { name: 'Save in XenPilot' }).click()
+    await savedPanel(page).getByRole('button', { name: 'Ticket 4711', exact: true }).waitFor()
+
+    // into the pool, as XenCenter writes it
+    await form.getByRole('textbox', { name: 'Name' }).fill('Ticket in pool')
+    await form.getByRole('combobox', { name: 'Pool to save the search in' }).selectOption({ label: 'tiny-current' })
+    await form.getByRole('button', { name: 'Save in pool (XenCenter)' }).click()
+    await expect.poll(() => readPoolSearches(pool()?.['gui_config']).filter((s) => s.parsed.ok && s.parsed.search.name === 'Ticket in pool').length, { timeout: LONG }).toBe(1)
+    const inPool = readPoolSearches(pool()?.['gui_config']).find((s) => s.parsed.ok && s.parsed.search.name === 'Ticket in pool')
+    expect(inPool?.key).toMatch(/^XenSearch\.Search-[0-9a-f-]{36}$/)
+
+    // restart: a new runtime and page on the same data folder
+    await h.close()
+    h = await startApp({ sim, dataDir })
+    page = h.page
+    await servers(page).waitFor({ timeout: LONG })
+    await page.getByRole('button', { name: 'Saved searches ▾' }).click()
+    await savedPanel(page).getByRole('button', { name: 'Ticket 4711', exact: true }).click()
+    await expect.poll(() => searchbox(page).inputValue()).toBe('inc-4711')
+    expect(h.pageErrors).toEqual([])
+  })
+})
