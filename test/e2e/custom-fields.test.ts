@@ -5,7 +5,7 @@
  * and is found by the search box; a search saved in XenPilot survives a restart; one saved into the
  * pool is written in XenCenter's format and runs from the list.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
@@ -62,6 +62,17 @@ describe('custom fields and saved searches', { timeout: 400_000 }, () => {
     await treeitem(page, 'web-01').waitFor({ timeout: LONG })
     await expect.poll(() => page.getByText(/^\s*1 match\s*$/).count()).toBe(1)
     expect(await treeitem(page, 'web-02').count()).toBe(0)
+
+    // the search result exported with the columns shown, the custom field among them
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export the search result as CSV' }).click()])
+    const path = await download.path()
+    const csv = readFileSync(path, 'utf8').split('\r\n')
+    expect(csv[0]).toMatch(/^Name,Type,Pool,State,UUID,.*ticket/)
+    expect(csv[1]).toMatch(/^web-01,VM,tiny-current,Running,[0-9a-f-]{36},.*INC-4711/)
+    expect(csv.filter((l) => l !== '').length).toBe(2)
+    const [json] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export the search result as JSON' }).click()])
+    const rows = JSON.parse(readFileSync(await json.path(), 'utf8')) as Record<string, string>[]
+    expect(rows).toEqual([expect.objectContaining({ Name: 'web-01', Type: 'VM', Pool: 'tiny-current', ticket: 'INC-4711' })])
     expect(h.pageErrors).toEqual([])
   })
 
