@@ -341,3 +341,31 @@ export function depthSentence(depth: { minute: number | null; hour: number | nul
   const rest = parts.slice(1).map((p, i) => (i === parts.length - 2 ? `${p.name} before` : `${p.name} since ${at(p.since)}`))
   return [head, ...rest].join(', ')
 }
+
+/**
+ * A host's CPU graph where there is little room (the pool tab's hosts side by side): the average and
+ * the `top` busiest CPUs over the range drawn (by mean), instead of a legend with every core.
+ * `hidden`: how many cores are left out (0: every series is kept as it was).
+ */
+export function busiestCores<S extends { ds: string; values: readonly (number | null)[] }>(series: readonly S[], top: number): { series: S[]; hidden: number; cores: number } {
+  const cores = series.filter((s) => /^cpu\d+$/.test(s.ds))
+  if (cores.length <= top + 1) return { series: [...series], hidden: 0, cores: cores.length }
+  const mean = (s: S): number => {
+    let sum = 0
+    let n = 0
+    for (const v of s.values)
+      if (v !== null && Number.isFinite(v)) {
+        sum += v
+        n++
+      }
+    return n > 0 ? sum / n : -1
+  }
+  const keep = new Set(
+    cores
+      .map((s) => ({ s, m: mean(s) }))
+      .sort((a, b) => b.m - a.m)
+      .slice(0, top)
+      .map((x) => x.s.ds),
+  )
+  return { series: series.filter((s) => !/^cpu\d+$/.test(s.ds) || keep.has(s.ds)), hidden: cores.length - keep.size, cores: cores.length }
+}

@@ -81,6 +81,17 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     for await (const c of csv) text += String(c)
     expect(text.split('\n')[0]).toBe('name,pool,kind,uuid,time,cpu_percent,memory_used_bytes,memory_total_bytes,network_bytes_per_s,disk_bytes_per_s')
     expect(text.split('\n')[1]?.startsWith(`${String(name)},`)).toBe(true)
+    // how far back the history goes, and its size limit as a setting
+    await expect.poll(() => page.getByTestId('fleet-history').textContent(), { timeout: LONG }).toMatch(/^History: 1-minute detail since .+, hourly since .+, daily before · .+ of 2 GiB$/)
+    await page.getByRole('button', { name: 'History settings…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Performance history' })
+    await expect.poll(() => dialog.getByTestId('history-depth').textContent(), { timeout: LONG }).toMatch(/^1-minute detail since /)
+    await page.screenshot({ path: '/tmp/perf-history-dialog-1024-light.png' })
+    await dialog.getByRole('combobox', { name: 'Size limit' }).selectOption({ label: '4 GiB' })
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(async () => (await h.api.call('perf.history', {})).maxBytes, { timeout: LONG }).toBe(4 * 1024 ** 3)
+    expect((await h.api.call('settings.get', {})).perfHistoryMiB).toBe(4096)
+    await expect.poll(() => page.getByTestId('fleet-history').textContent(), { timeout: LONG }).toMatch(/of 4 GiB$/)
     await page.screenshot({ path: '/tmp/perf-fleet-1024-light.png' })
     await page.setViewportSize({ width: 1920, height: 1080 })
     await page.emulateMedia({ colorScheme: 'dark' })
@@ -110,6 +121,8 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     const { page } = h
     await page.getByRole('radiogroup', { name: 'Time range' }).getByRole('radio', { name: 'Last 24 hours' }).click()
     await page.getByRole('status').filter({ hasText: /min points|h points/ }).waitFor({ timeout: LONG })
+    // how far back this VM's stored history goes, in words
+    await page.getByRole('status').filter({ hasText: /1-minute detail since .+, hourly since .+, daily before/ }).waitFor({ timeout: LONG })
     for (const g of ['CPU performance', 'Memory performance', 'Network performance', 'Disk performance']) await expect.poll(() => points(page, g), { timeout: LONG }).toBeGreaterThan(40)
     await page.setViewportSize({ width: 1920, height: 1080 })
     await page.waitForTimeout(300)
@@ -170,6 +183,14 @@ describe('performance graphs', { timeout: 300_000 }, () => {
         await fig.waitFor({ timeout: LONG })
         await expect.poll(async () => Number((await fig.locator('.plot').getAttribute('data-points')) ?? '0'), { timeout: LONG }).toBeGreaterThan(20)
       }
+      // no legend of every core side by side: the average and the three busiest
+      const cpu = host.getByRole('figure', { name: 'CPU performance', exact: true })
+      const cores = await cpu.locator('.u-legend .u-series').count()
+      const note = (await cpu.locator('figcaption').textContent()) ?? ''
+      if (/busiest/.test(note)) {
+        expect(note).toMatch(/Average and the 3 busiest of \d+ CPUs over this range/)
+        expect(cores).toBe(1 + 3 + 1) // time, three cores, the average
+      } else expect(cores).toBeLessThanOrEqual(1 + 4 + 1)
     }
     // side by side: the second host's graphs start on the first one's row, to its right
     const [a, b] = await Promise.all(hosts.map((x) => x.boundingBox()))

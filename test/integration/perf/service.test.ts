@@ -106,6 +106,21 @@ describe('perf contract', () => {
     const live = events.filter((e) => e.event === 'perf.live')
     expect(live.length).toBeGreaterThan(0)
     expect(() => methods['perf.watch'].args.parse({ watchId: 'x', connectionId: connId, uuids: ['not a uuid!'] })).toThrow()
+
+    // a second graph opened later on the same host (the pool tab after a VM's tab): its object gets the last
+    // 10 minutes too, not only the rows after the host's last live answer (which the VM's graph already had)
+    const hostRef = String(sim.pool('perf-service').objects.get('VM')?.get(tp.refs.running)?.['resident_on'])
+    const host = uuidOf('host', hostRef)
+    await call('perf.watch', { watchId: 'graph-2', connectionId: connId, uuids: [host] })
+    for (let i = 0; i < 50 && !c.liveOf(host); i++) {
+      c.tick()
+      await c.idle()
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const hr = await call('perf.series', { connectionId: connId, kind: 'host', uuid: host, ds: ['cpu_avg', 'memory_total_kib'], range: '10m' })
+    expect(hr.source).toBe('live')
+    expect(hr.times.length).toBeGreaterThanOrEqual(90)
+    await call('perf.unwatch', { watchId: 'graph-2' })
     await call('perf.unwatch', { watchId: 'graph-1' })
   })
 

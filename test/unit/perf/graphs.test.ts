@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   argbToCss,
+  busiestCores,
   cssToArgb,
   defaultGraphs,
   depthSentence,
@@ -170,5 +171,18 @@ describe('how far back the history goes, in words', () => {
     expect(depthSentence({ minute: 500, hour: 600, day: null }, at)).toBe('1-minute detail since t500')
     expect(depthSentence({ minute: null, hour: 100, day: 10 }, at)).toBe('Hourly detail since t100, daily before')
     expect(depthSentence({ minute: null, hour: null, day: null }, at)).toBe('No history stored yet')
+  })
+})
+
+describe("a host's CPU graph with little room", () => {
+  it('keeps the average and the busiest cores by mean over the range, and says how many are left out', () => {
+    const s = (ds: string, values: (number | null)[]) => ({ ds, values })
+    const series = [s('cpu0', [0.1, 0.1]), s('cpu1', [0.9, null]), s('cpu2', [0.5, 0.6]), s('cpu3', [0.2, 0.2]), s('cpu4', [0.7, 0.7]), s('cpu_avg', [0.4, 0.3])]
+    const r = busiestCores(series, 3)
+    expect(r.series.map((x) => x.ds)).toEqual(['cpu1', 'cpu2', 'cpu4', 'cpu_avg'])
+    expect(r.hidden).toBe(2)
+    expect(r.cores).toBe(5)
+    // few cores: every series kept
+    expect(busiestCores(series.slice(2), 3).hidden).toBe(0)
   })
 })
