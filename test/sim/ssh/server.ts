@@ -34,9 +34,14 @@ function loadOrMakeKey(stateDir: string, address: string, fresh: boolean): strin
   const file = hostKeyFile(stateDir, address)
   if (!fresh && existsSync(file)) return readFileSync(file, 'utf8')
   mkdirSync(join(stateDir, 'ssh'), { recursive: true })
-  const pair = utils.generateKeyPairSync('ed25519', { comment: `root@${address}` })
-  writeFileSync(file, pair.private, { mode: 0o600 })
-  return pair.private
+  // ssh2's generateKeyPairSync writes a key its own parser refuses about once in 150 ("Malformed OpenSSH
+  // private key"): with 100 hosts (many-pools) a start failed half the time. Such a key is made again.
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment: `root@${address}` })
+    if (utils.parseKey(pair.private) instanceof Error) continue
+    writeFileSync(file, pair.private, { mode: 0o600 })
+    return pair.private
+  }
 }
 
 function parsed(key: string): ParsedKey {
