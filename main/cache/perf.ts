@@ -341,6 +341,14 @@ export class PerfHistory {
     return written
   }
 
+  /** every object with stored (or pending) history */
+  objects(): { connectionId: string; kind: PerfKind; uuid: string }[] {
+    const out = new Map<string, { connectionId: string; kind: PerfKind; uuid: string }>()
+    for (const r of this.db.prepare('SELECT DISTINCT uuid, kind, connection_id FROM perf_series').iterate() as Iterable<{ uuid: string; kind: PerfKind; connection_id: string }>) out.set(r.uuid, { connectionId: r.connection_id, kind: r.kind, uuid: r.uuid })
+    for (const s of this.series.values()) if (!out.has(s.key.uuid)) out.set(s.key.uuid, { connectionId: s.key.connectionId, kind: s.key.kind, uuid: s.key.uuid })
+    return [...out.values()]
+  }
+
   /** data sources stored for an object (pending ones included) */
   sourcesOf(uuid: string): { connectionId: string; kind: PerfKind; ds: string }[] {
     const out = new Map<string, { connectionId: string; kind: PerfKind; ds: string }>()

@@ -105,3 +105,35 @@ export function summarise(prev: ObjectSummary | undefined, row: SummaryRow): Obj
       : spark,
   }
 }
+
+/** the data sources figuresOf reads (what a period's figures need from the history) */
+export function isFigureSource(kind: PerfKind, ds: string): boolean {
+  if (kind === 'host') return /^(cpu_avg|cpu\d+|memory_total_kib|memory_free_kib|pif_.+_(rx|tx)|io_throughput_total_.+)$/.test(ds)
+  return /^(cpu_usage|cpu\d+|memory|memory_internal_free|vif_.+_(rx|tx)|vbd_.+_(read|write))$/.test(ds)
+}
+
+/**
+ * An object's figures over a period from its stored rows, averaged per hour: the period's figures
+ * (the mean of each source, then figuresOf: every figure is linear in its sources) and one spark
+ * point per hour. `hours`: per hour, ds → mean (a missing ds has no value that hour).
+ */
+export function periodFigures(kind: PerfKind, hours: Record<string, number>[]): Pick<ObjectSummary, 'cpu' | 'memUsed' | 'memTotal' | 'net' | 'disk' | 'spark'> {
+  const sum = new Map<string, { s: number; n: number }>()
+  const spark: ObjectSummary['spark'] = { cpu: [], mem: [], net: [], disk: [] }
+  for (const h of hours) {
+    for (const [ds, v] of Object.entries(h)) {
+      const a = sum.get(ds) ?? { s: 0, n: 0 }
+      a.s += v
+      a.n++
+      sum.set(ds, a)
+    }
+    const f = figuresOf(kind, h)
+    spark.cpu.push(f.cpu)
+    spark.mem.push(f.memUsed)
+    spark.net.push(f.net)
+    spark.disk.push(f.disk)
+  }
+  const means: Record<string, number> = {}
+  for (const [ds, a] of sum) means[ds] = a.s / a.n
+  return { ...figuresOf(kind, means), spark }
+}

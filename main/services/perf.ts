@@ -7,6 +7,7 @@
 import { PERF_RANGES, type PerfDataSource, type PerfDepth, type PerfSeriesResult, type perfMethods } from '../../shared/contract/perf'
 import type { PerfDepth as StoredDepth, PerfHistory } from '../cache/perf'
 import type { RrdCollector } from '../perf/collector'
+import { isFigureSource, periodFigures, type ObjectSummary } from '../perf/summary'
 import type { PoolGraph } from '../pools/api'
 import { guiConfigFor, guiConfigKeysOf, unitOf } from '../../shared/perf/graphs'
 import { ServiceError } from './errors'
@@ -17,6 +18,11 @@ export interface PerfServiceOptions {
   history: () => PerfHistory | undefined
   now?: () => number
 }
+
+/** a period's figures are kept this long (yesterday does not change) */
+const PERIOD_TTL_MS = 10 * 60_000
+/** objects read between two yields of the main thread */
+const PERIOD_SLICE = 100
 
 const depthOf = (d: StoredDepth): PerfDepth => ({ minute: d[60], hour: d[3600], day: d[86400] })
 
@@ -40,6 +46,46 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
       const hit = graph(connectionId)?.byUuid(uuid)
       if (!hit || hit.cls !== cls) throw new ServiceError('not-found', `No ${cls === 'VM' ? 'VM' : 'server'} with uuid ${uuid} in this pool (it may have been deleted).`)
       return hit.ref
+    }
+
+    /**
+     * Every object's figures over a period from the history (hourly means), computed a slice of
+     * objects at a time (the main thread yields between slices) and kept 10 minutes per period.
+     */
+    const periods = new Map<string, { at: number; rows: Promise<ObjectSummary[]> }>()
+    const periodRows = (from: number, to: number): Promise<ObjectSummary[]> => {
+      const key = `${from}-${to}`
+      const hit = periods.get(key)
+      if (hit && now() - hit.at < PERIOD_TTL_MS) return hit.rows
+      const rows = (async () => {
+        const hist = opts.history()
+        if (!hist) return []
+        const out: ObjectSummary[] = []
+        const objects = hist.objects()
+        for (let i = 0; i < objects.length; i++) {
+          if (i % PERIOD_SLICE === PERIOD_SLICE - 1) await new Promise((r) => setImmediate(r))
+          const o = objects[i]
+          if (!o) continue
+          const dss = hist.sourcesOf(o.uuid).filter((s) => isFigureSource(o.kind, s.ds)).map((s) => s.ds)
+          if (dss.length === 0) continue
+          const r = hist.read(o.uuid, dss, from, to, 3600)
+          if (r.times.length === 0) continue
+          const hours = r.times.map((_, ti) => {
+            const h: Record<string, number> = {}
+            dss.forEach((ds, di) => {
+              const v = r.values[di]?.[ti]
+              if (v !== null && v !== undefined) h[ds] = v
+            })
+            return h
+          })
+          out.push({ connectionId: o.connectionId, kind: o.kind, uuid: o.uuid, at: to, ...periodFigures(o.kind, hours) })
+        }
+        return out
+      })()
+      periods.set(key, { at: now(), rows })
+      for (const [k, v] of periods) if (now() - v.at >= PERIOD_TTL_MS || periods.size > 4) periods.delete(k)
+      rows.catch(() => periods.delete(key))
+      return rows
     }
 
     return {
@@ -96,10 +142,11 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
           collector.unwatch(a.watchId)
           return null
         },
-        'perf.overview': () => ({
-          rows: collector.summaries(),
+        'perf.overview': async (a) => ({
+          rows: a.period ? await periodRows(a.period.from, a.period.to) : collector.summaries(),
           paused: collector.isPaused(),
           hosts: collector.status().map((s) => ({ connectionId: s.connectionId, hostUuid: s.hostUuid, hostName: s.hostName, lastEnd: s.lastEnd ?? null, failures: s.failures, error: s.error ?? null })),
+          period: a.period ?? null,
         }),
         'perf.history': () => {
           const hist = opts.history()

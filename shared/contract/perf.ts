@@ -66,7 +66,7 @@ export const PerfOverviewRow = z.object({
   /** bytes per second */
   net: Nullable,
   disk: Nullable,
-  /** the last hour, one point per minute */
+  /** the last hour, one point per minute (a period: one point per hour) */
   spark: z.object({ cpu: z.array(Nullable), mem: z.array(Nullable), net: z.array(Nullable), disk: z.array(Nullable) }),
 })
 export type PerfOverviewRow = z.infer<typeof PerfOverviewRow>
@@ -115,8 +115,23 @@ export const perfMethods = {
   /** poll these objects every 5 s and send `perf.live` (a lease: call again within 30 s to keep it) */
   'perf.watch': { args: z.object({ watchId: z.string().min(1).max(100), connectionId: ConnectionId, uuids: z.array(Uuid).max(200) }).strict(), result: z.null() },
   'perf.unwatch': { args: z.object({ watchId: z.string().min(1).max(100) }).strict(), result: z.null() },
-  /** every host and VM the feed has seen, with the figures of its newest 60 s row and the last hour */
-  'perf.overview': { args: z.object({}).strict(), result: z.object({ rows: z.array(PerfOverviewRow), paused: z.boolean(), hosts: z.array(PerfHostStatus) }) },
+  /**
+   * Every host and VM the feed has seen, with the figures of its newest 60 s row and the last hour;
+   * or, with `period` (e.g. yesterday, the window's local day), every object of the local history —
+   * offline pools' too — with its averages over the period and one sparkline point per hour
+   */
+  'perf.overview': {
+    args: z
+      .object({
+        period: z
+          .object({ from: z.number().int().min(0), to: z.number().int().min(0) })
+          .strict()
+          .refine((p) => p.to > p.from && p.to - p.from <= 7 * 86400, 'A period ends after it starts and spans at most 7 days')
+          .optional(),
+      })
+      .strict(),
+    result: z.object({ rows: z.array(PerfOverviewRow), paused: z.boolean(), hosts: z.array(PerfHostStatus), period: z.object({ from: z.number(), to: z.number() }).nullable() }),
+  },
   /** the local history as stored: its size (blocks, bytes) against the bound (the perfHistoryMiB setting), how far back each resolution goes */
   'perf.history': {
     args: z.object({}).strict(),

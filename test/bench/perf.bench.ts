@@ -399,9 +399,10 @@ async function collectorBench(pools: number): Promise<void> {
     // the overview open: FleetPerf asks perf.overview every minute (and the answer is serialised for the window)
     let rows = 0
     const overview = (): void => {
-      const r = (perf.handlers['perf.overview'] as (a: object, ctx: object) => { rows: unknown[] })({}, {})
-      rows = r.rows.length
-      JSON.stringify(r)
+      void (perf.handlers['perf.overview'] as (a: object, ctx: object) => Promise<{ rows: unknown[] }>)({}, {}).then((r) => {
+        rows = r.rows.length
+        JSON.stringify(r)
+      })
     }
     const WINDOW = 180_000
     const pct = await cpuWindow(WINDOW, overview)

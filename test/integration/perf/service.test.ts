@@ -138,6 +138,24 @@ describe('perf contract', () => {
     expect((await call('perf.pause', { paused: false })).paused).toBe(false)
   })
 
+  it('ranks by yesterday: every object of the history with its averages over the period and one sparkline point per hour', async () => {
+    const to = Math.floor(Date.now() / 1000 / 86400) * 86400
+    const r = await call('perf.overview', { period: { from: to - 86400, to } })
+    expect(r.period).toEqual({ from: to - 86400, to })
+    const vm = uuidOf('VM', tp.refs.running)
+    const row = r.rows.find((x) => x.uuid === vm)
+    expect(row?.at).toBe(to)
+    expect(row?.cpu ?? -1).toBeGreaterThan(0)
+    expect(row?.memTotal ?? -1).toBeGreaterThan(0)
+    expect(row?.spark.cpu.length).toBe(24)
+    // the same as the history's own hourly means for that VM
+    const h = await call('perf.series', { connectionId: connId, kind: 'vm', uuid: vm, ds: ['cpu_usage'], range: '24h', from: to - 86400, to, points: 24 })
+    const vals = (h.series['cpu_usage'] ?? []).filter((v): v is number => v !== null)
+    if (vals.length === 24) expect(row?.cpu ?? 0).toBeCloseTo(vals.reduce((a, b) => a + b, 0) / 24, 6)
+    expect(() => methods['perf.overview'].args.parse({ period: { from: to, to: to - 1 } })).toThrow()
+    expect(() => methods['perf.overview'].args.parse({ period: { from: 0, to: 30 * 86400 } })).toThrow()
+  })
+
   it('lists data sources and enables a non-default one with record_data_source', async () => {
     const vm = uuidOf('VM', tp.refs.running)
     const before = await call('perf.sources', { connectionId: connId, kind: 'vm', uuid: vm })
