@@ -181,8 +181,8 @@ function chartJs(): { path: string; version: string } | undefined {
 }
 
 /** set up in the page: a week of 60 s points × 8 series, 41 versions of it (as a live range or a zoom brings) */
-const FRAME_SETUP = `(() => {
-  const N = 10080, S = 8, FRAMES = 40
+const frameSetup = (points: number): string => `(() => {
+  const N = ${points}, S = 8, FRAMES = 40
   const start = Math.floor(Date.now() / 60000) * 60 - N * 60
   let seed = 7
   const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
@@ -191,7 +191,7 @@ const FRAME_SETUP = `(() => {
     const x = new Array(N)
     const ys = Array.from({ length: S }, () => new Array(N))
     for (let i = 0; i < N; i++) {
-      const t = start + (i + f) * 60
+      const t = start + (i + f) * Math.round(604800 / N)
       x[i] = t
       for (let s = 0; s < S; s++) ys[s][i] = 0.3 + 0.2 * Math.sin((t / 86400 + s / 8) * 2 * Math.PI) + 0.1 * rnd()
     }
@@ -273,13 +273,18 @@ async function frameBench(): Promise<void> {
   const uplotVersion = (JSON.parse(readFileSync(join(uplotDir, '..', 'package.json'), 'utf8')) as { version?: string }).version ?? '?'
   const cj = chartJs()
   const browser = await launchChromium()
+  // the issue's shape (a week of 60 s points), then what the Performance tab draws for a week (perf.series points: 720)
   try {
+   for (const [points, name] of [
+    [10080, 'week-60s-8-series'],
+    [720, 'week-720-points-8-series'],
+   ] as const) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
     await page.setContent('<!doctype html><html><body style="margin:0"><div id="u"></div><canvas id="c" width="1200" height="300"></canvas></body></html>')
     await page.addStyleTag({ path: join(uplotDir, 'uPlot.min.css') })
     await page.addScriptTag({ path: join(uplotDir, 'uPlot.iife.min.js') })
     if (cj) await page.addScriptTag({ path: cj.path })
-    await page.evaluate(FRAME_SETUP)
+    await page.evaluate(frameSetup(points))
     const run = async (lib: 'uplot' | 'chart'): Promise<{ first: number; times: number[]; cpuPerFrame: number; firstCpu: number }> => {
       const c0 = rendererMainCpuMs()
       const first = (await page.evaluate(`window.__bench.${lib}First()`)) as number
@@ -291,10 +296,12 @@ async function frameBench(): Promise<void> {
     const c = cj ? await run('chart') : undefined
     const us = stats(u.times)
     const cs = c ? stats(c.times) : undefined
-    const shape = { points: 10080, series: 8, frames: u.times.length, goalMs: 16, chromium: browser.version() }
+    const shape = { points, series: 8, frames: u.times.length, goalMs: 16, chromium: browser.version() }
     // value: main-thread CPU per frame (does not grow with other load); wall figures beside it
-    bench('perf.frame.week-60s-8-series.uplot', u.cpuPerFrame, 'ms CPU/frame', { name: cj ? `Chart.js ${cj.version} (next-best considered)` : 'Chart.js (not installed: npm ci installs the devDependency)', value: c?.cpuPerFrame ?? null }, { wallMedianMs: Math.round(us.median * 10) / 10, wallP95Ms: Math.round(us.p95 * 10) / 10, firstDrawMs: Math.round(u.first), firstDrawCpuMs: u.firstCpu, uplot: uplotVersion, ...shape })
-    if (c && cs) bench('perf.frame.week-60s-8-series.chartjs', c.cpuPerFrame, 'ms CPU/frame', { name: `uPlot ${uplotVersion}`, value: u.cpuPerFrame }, { wallMedianMs: Math.round(cs.median * 10) / 10, wallP95Ms: Math.round(cs.p95 * 10) / 10, firstDrawMs: Math.round(c.first), firstDrawCpuMs: c.firstCpu, chartjs: cj?.version, ...shape })
+    bench(`perf.frame.${name}.uplot`, u.cpuPerFrame, 'ms CPU/frame', { name: cj ? `Chart.js ${cj.version} (next-best considered)` : 'Chart.js (not installed: npm ci installs the devDependency)', value: c?.cpuPerFrame ?? null }, { wallMedianMs: Math.round(us.median * 10) / 10, wallP95Ms: Math.round(us.p95 * 10) / 10, firstDrawMs: Math.round(u.first), firstDrawCpuMs: u.firstCpu, uplot: uplotVersion, ...shape })
+    if (c && cs) bench(`perf.frame.${name}.chartjs`, c.cpuPerFrame, 'ms CPU/frame', { name: `uPlot ${uplotVersion}`, value: u.cpuPerFrame }, { wallMedianMs: Math.round(cs.median * 10) / 10, wallP95Ms: Math.round(cs.p95 * 10) / 10, firstDrawMs: Math.round(c.first), firstDrawCpuMs: c.firstCpu, chartjs: cj?.version, ...shape })
+    await page.close()
+   }
   } finally {
     await browser.close()
   }
