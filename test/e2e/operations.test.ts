@@ -286,9 +286,9 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     const messagesBefore = (current.objects.get('message')?.size ?? 0) + (legacy.objects.get('message')?.size ?? 0)
     await page.getByTestId('alerts-count').click()
     const alerts = activity(page).getByRole('table', { name: 'Alerts' })
-    const first = alerts.getByRole('row').nth(1)
-    const dismiss = first.getByRole('button', { name: /^Dismiss / })
-    await dismiss.click()
+    // the Alerts view: the first alert read in full beside the list, dismissed from there
+    await alerts.locator('tbody tr').first().getByRole('button', { name: /^Read / }).click()
+    await activity(page).getByRole('region', { name: /^Alert: / }).getByRole('button', { name: /^Dismiss (?!all )/ }).click()
     await expect.poll(async () => Number((await page.getByTestId('alerts-count').textContent())?.replace(/\D/g, '')), { timeout: LONG }).toBe(before - 1)
     const messages = (current.objects.get('message')?.size ?? 0) + (legacy.objects.get('message')?.size ?? 0)
     expect(messages).toBe(messagesBefore - 1)
