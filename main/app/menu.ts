@@ -60,6 +60,8 @@ export const VM_MENU: readonly (readonly [commandId: string, label: string] | nu
   ['vm.unpause', 'Unpause'],
   null,
   ['vm.migrate', 'Migrate to Server…'],
+  ['vm.migrateWizard', 'Migrate VM…'],
+  ['vm.moveStorage', 'Move Storage…'],
   ['vm.snapshot', 'Take Snapshot…'],
   ['vm.clone', 'Clone…'],
   ['vm.copy', 'Copy…'],

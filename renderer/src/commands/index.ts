@@ -3,6 +3,7 @@ import { appCommands } from './app'
 import { cacheCommands } from './cache'
 import { connectionCommands } from './connection'
 import { hostCommands } from './host'
+import { migrateCommands } from './migrate'
 import { objectCommands } from './object'
 import { CommandRegistry } from './registry'
 import { provisionCommands } from './provision'
@@ -14,7 +15,7 @@ import { vmSettingsCommands } from './vm-settings'
 /** The app's registry. Later features register their commands here (e.g. VM power commands). */
 export function createRegistry(): CommandRegistry {
   const r = new CommandRegistry()
-  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands, ...storageCommands, ...transferCommands, ...provisionCommands, ...vmSettingsCommands)
+  r.register(...appCommands, ...connectionCommands, ...objectCommands, ...vmCommands, ...migrateCommands, ...hostCommands, ...editCommands, ...cacheCommands, ...activityCommands, ...storageCommands, ...transferCommands, ...provisionCommands, ...vmSettingsCommands)
   return r
 }
 

@@ -10,6 +10,7 @@ import type { NodeKind } from '../model/tree/types'
 import type { PoolObjects } from '../model/objects'
 import type { OperationDialogRequest } from '../model/operation-requests'
 import type { TransferDialogRequest } from '../model/transfer'
+import type { MigrateRequest } from '../model/migrate'
 
 export interface SelectedItem {
   objId: string
@@ -37,6 +38,8 @@ export type DialogRequest =
   | { kind: 'vm-properties'; connectionId: string; ref: string }
   /** name the template made from a snapshot */
   | { kind: 'template-from-snapshot'; connectionId: string; ref: string }
+  /** the Migrate wizard (issue 17): cross-pool / within a pool, or storage motion */
+  | { kind: 'migrate'; request: MigrateRequest }
 
 export interface ConfirmRequest {
   title: string

@@ -416,7 +416,7 @@ export function dropMigrateReason(dragged: Selection, host: DropHost, ctx: Comma
   const list = candidates(spec, dragged, ctx)
   if (list.length === 0) return 'Only VMs can be dropped on a server'
   const foreign = list.find((c) => c.connectionId !== host.connectionId)
-  if (foreign) return `${foreign.name} is in another pool: moving VMs between pools (cross-pool migration) is not supported here`
+  if (foreign) return `${foreign.name} is in another pool: drop it on a server or pool of another pool to open the Migrate wizard`
   const here = list.find((c) => c.record?.resident_on === host.ref && c.record.power_state === 'Running')
   if (here && list.length === 1) return `${here.name} already runs on ${host.label}`
   const hostRec = ctx.record(host.connectionId, 'host', host.ref)

@@ -34,6 +34,8 @@ export interface TaskRow {
   progressKnown: boolean
   /** the server it runs on (task.resident_on), named: what is known of a task of another client, which XAPI does not tie to an object */
   runsOn?: string
+  /** a VM of a migration waiting in XenPilot's own queue (no XAPI task yet): cancelled with migrate.cancel */
+  queued?: { actionId: string; note?: string }
 }
 
 type Rec = Record<string, unknown>
@@ -162,7 +164,7 @@ export class TaskTracker {
       }
     }
     for (const row of this.rows.values()) {
-      if (seen.has(row.key) || ended(row.status)) continue
+      if (seen.has(row.key) || ended(row.status) || row.queued) continue
       // gone from XAPI (destroyed by its owner) before we saw it end, or its pool was dropped
       row.status = 'finished'
       row.finished = this.now()
@@ -195,6 +197,45 @@ export class TaskTracker {
         this.targets.delete(first)
         this.actionProgress.delete(first)
       }
+    }
+  }
+
+  /**
+   * migrate.state: each VM of a migration has a row from the moment it is queued (XAPI has no task
+   * for it yet); once its tasks run, their row (same action id, newer) is the one shown.
+   */
+  noteMigration(e: { actionId: string; connectionId: string; ref: string; state: string; detail?: string }, name: string, title: string): void {
+    const key = `${e.connectionId}|queue:${e.actionId}`
+    let row = this.rows.get(key)
+    if (!row) {
+      row = {
+        key,
+        connectionId: e.connectionId,
+        taskRef: '',
+        method: 'VM.migrate_send',
+        title,
+        status: 'pending',
+        progress: 0,
+        created: this.now(),
+        canCancel: true,
+        mine: true,
+        progressKnown: true,
+        target: { cls: 'VM', ref: e.ref, name, action: { id: e.actionId, title } },
+        queued: { actionId: e.actionId },
+      }
+      this.rows.set(key, row)
+    }
+    if (ended(row.status)) return
+    const waiting = e.state === 'queued' || e.state === 'retrying'
+    row.queued = { actionId: e.actionId, ...(waiting ? { note: e.detail ?? 'Waiting in the queue for a free migration slot' } : {}) }
+    row.canCancel = waiting
+    if (e.state === 'done' || e.state === 'failed' || e.state === 'cancelled') {
+      row.status = e.state === 'done' ? 'success' : e.state === 'failed' ? 'failure' : 'cancelled'
+      if (e.state === 'done') row.progress = 1
+      if (e.state === 'failed') row.error = { code: '', params: [], sentence: e.detail ?? 'The migration failed.' }
+      row.finished = this.now()
+      row.canCancel = false
+      this.trim()
     }
   }
 

@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, markRaw, onScopeDispose, ref, shallowRef, watch } from 'vue'
 import type { RendererApi } from '../api'
 import { isRunning, TaskTracker, type FinishedTask, type PoolTasks, type TaskRow } from '../model/tasks'
+import { useConnectionsStore } from './connections'
 import { useHistoryStore } from './history'
 import { useObjectsStore } from './objects'
 import { useGraph } from './select'
@@ -95,6 +96,13 @@ export const useTasksStore = defineStore('tasks', () => {
       const cls = p.cls ?? (objects.record(p.connectionId, 'VM', p.ref) ? 'VM' : 'host')
       const rec = objects.record(p.connectionId, cls, p.ref)
       tracker.noteProgress(p, cls, typeof rec?.name_label === 'string' && rec.name_label ? rec.name_label : p.ref)
+      refresh()
+    })
+    api.on('migrate.state', (e) => {
+      const rec = objects.record(e.connectionId, 'VM', e.ref)
+      const dest = useConnectionsStore().get(e.destConnectionId)?.label ?? e.destConnectionId
+      const title = e.connectionId === e.destConnectionId ? 'Migrate VM' : `Migrate VM to ${dest}`
+      tracker.noteMigration(e, typeof rec?.name_label === 'string' && rec.name_label ? rec.name_label : e.ref, title)
       refresh()
     })
     api.on('history.appended', (e) => {

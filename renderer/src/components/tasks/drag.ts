@@ -1,11 +1,13 @@
 /**
  * Drag VMs onto a host in the tree to migrate them within their pool (HTML5 drag and drop). The
- * keyboard way is the "Migrate to Server…" command. A drop on a host of another pool, or one the VM
- * cannot go to, is refused with the reason.
+ * keyboard way is the "Migrate to Server…" command. A drop on a server or pool of ANOTHER pool opens
+ * the Migrate wizard preset to there (issue 17; keyboard: "Migrate VM…"). A drop the VMs cannot take
+ * is refused with the reason.
  */
 import { ref } from 'vue'
 import { useCommandContext } from '../../app'
 import type { SelectedItem } from '../../commands/registry'
+import { migrateCandidates, migrateCanRun, openMigrateWizard } from '../../commands/migrate'
 import { dropMigrate, dropMigrateReason } from '../../commands/vm'
 import type { TreeNode } from '../../model/tree/types'
 import { useTreeStore } from '../../stores/tree'
@@ -25,6 +27,13 @@ export function useVmDrag() {
   let dragged: SelectedItem[] = []
 
   const hostOf = (n: TreeNode) => (n.kind === 'host' && n.cls === 'host' && n.connectionId && n.ref ? { connectionId: n.connectionId, ref: n.ref, label: n.label } : null)
+  /** a server or the pool node of a pool other than the dragged VMs' one: the Migrate wizard's destination */
+  const foreignOf = (n: TreeNode) => {
+    if (!n.connectionId || dragged.length === 0 || dragged.every((d) => d.connectionId === n.connectionId)) return null
+    if (n.kind === 'host' && n.cls === 'host' && n.ref) return { destConnectionId: n.connectionId, host: n.ref }
+    if (n.kind === 'pool' || n.kind === 'connection') return { destConnectionId: n.connectionId }
+    return null
+  }
 
   function start(ev: DragEvent, n: TreeNode): void {
     if (n.kind !== 'VM' || !ev.dataTransfer) return
@@ -35,6 +44,13 @@ export function useVmDrag() {
     ev.dataTransfer.setData('text/plain', dragged.map((d) => d.label).join(', '))
   }
   function over(ev: DragEvent, n: TreeNode): void {
+    if (foreignOf(n)) {
+      ev.preventDefault()
+      target.value = n.id
+      allowed.value = migrateCanRun(migrateCandidates(dragged, ctx, 'migrate')) === true
+      if (ev.dataTransfer) ev.dataTransfer.dropEffect = 'move'
+      return
+    }
     const host = hostOf(n)
     if (!host || dragged.length === 0) return
     ev.preventDefault()
@@ -48,6 +64,16 @@ export function useVmDrag() {
     if (target.value === n.id) target.value = null
   }
   function drop(ev: DragEvent, n: TreeNode): void {
+    const foreign = foreignOf(n)
+    if (foreign) {
+      ev.preventDefault()
+      target.value = null
+      const items = dragged
+      dragged = []
+      const r = openMigrateWizard(items, ctx, 'migrate', foreign)
+      if (r !== true) ctx.notify(r, 'error')
+      return
+    }
     const host = hostOf(n)
     target.value = null
     if (!host || dragged.length === 0) return
