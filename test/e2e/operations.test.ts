@@ -166,11 +166,15 @@ describe('VM operations, tasks and history', { timeout: 180_000 }, () => {
     await activity(page).getByRole('row', { name: 'Migrate to Server win-app-01' }).and(page.locator('[data-status=success]')).waitFor({ timeout: LONG })
 
     // another pool's server: the Migrate wizard opens preset to it (issue 17; test/e2e/migrate.test.ts goes through it); nothing moves until confirmed
+    // both pools' rows in view at once (the tree is virtualised: a row scrolled away cannot be a drop target)
+    const size = page.viewportSize()
+    await page.setViewportSize({ width: 1280, height: 1200 })
     await treeitem(page, 'old-web').dragTo(treeitem(page, 'tiny-host-1'))
     const wizard = page.getByRole('dialog', { name: 'Migrate: old-web' })
     await wizard.waitFor({ timeout: LONG })
     await wizard.getByRole('button', { name: 'Cancel' }).click()
     await wizard.waitFor({ state: 'detached', timeout: LONG })
+    if (size) await page.setViewportSize(size)
     expect(vm(legacy, 'old-web').resident_on).toBe(legacy.hosts[0]?.ref)
     await shot(page, 'drag-other-pool')
   })
