@@ -20,7 +20,7 @@ import { startSimulator } from '../../sim/index'
 import type { SimControl } from '../../sim/model'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..')
-// inside the repo, so the bundle resolves better-sqlite3, ws and zod from the project's node_modules as out/web does
+// inside the repo, so the bundle resolves better-sqlite3, ssh2 (the host terminal), ws and zod from the project's node_modules as out/web does
 const OUT = join(ROOT, 'test/.tmp', `web-out-${process.pid}`)
 const CLI = join(OUT, 'web/cli.js')
 
@@ -84,7 +84,7 @@ describe('the browser-mode bundle (npm run build:web)', () => {
     expect(imported).toContain('better-sqlite3')
     // main/cache/backend.ts resolves `./worker.js` against its own file: it must be in cli.js, not in chunks/
     expect(readFileSync(CLI, 'utf8')).toContain('new URL(`./worker${ext}`, import.meta.url)')
-    for (const m of imported) expect(m, m).toMatch(/^(node:|better-sqlite3$|ws$|zod$)/)
+    for (const m of imported) expect(m, m).toMatch(/^(node:|better-sqlite3$|ssh2$|ws$|zod$)/)
   })
 
   it('started with plain node: prints its URL, serves the contract, writes the cache through its writer thread, stops on SIGTERM', async () => {
