@@ -193,6 +193,9 @@ describe('alerts view', { timeout: 300_000 }, () => {
     const legacy = h.sim.pool('tiny-legacy')
     const poolRef = [...(legacy.objects.get('pool')?.keys() ?? [])][0] ?? ''
     await legacy.call('pool.set_name_label', [poolRef, 'Legacy production pool 01'])
+    // the tree is virtualised and the saved-searches bar takes a row: at 700 px the pool is found by search, as a user would
+    const search = page.getByRole('searchbox', { name: 'Search' })
+    await search.fill('Legacy production')
     const item = servers(page).getByRole('treeitem', { name: 'Legacy production pool 01', exact: true })
     await item.waitFor({ timeout: LONG })
     const id = (await h.api.call('connections.list', {})).find((c) => c.label === 'tiny-legacy' || c.address.startsWith(legacy.hosts[0]?.address ?? '-'))?.id ?? ''
@@ -207,6 +210,7 @@ describe('alerts view', { timeout: 300_000 }, () => {
     expect(text.length).toBeGreaterThan(3)
     expect(await item.getAttribute('aria-description')).toBe(text)
     expect(await item.getAttribute('title')).toBe(`Legacy production pool 01 — ${text}`)
+    await search.fill('')
     // the pools table (nothing selected): the State column is not cut, the table stays in the window
     const selected = servers(page).locator('[aria-selected=true]')
     if (await selected.count()) await selected.first().click({ modifiers: ['Control'] })
