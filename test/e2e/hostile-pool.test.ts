@@ -102,7 +102,11 @@ describe('three restarts against a pool that sends values nested 12,000 levels d
     const { page } = h
     await servers(page).waitFor({ timeout: 60_000 })
     // connecting on its own with the remembered passwords, each pool ends in a sentence
+    // the tree is virtualised: with tiny-current expanded, tiny-legacy can be below the fold at 700 px — found by search, as a user would
+    const search = page.getByRole('searchbox', { name: 'Search' })
+    await search.fill('tiny-legacy')
     await expect.poll(() => poolRow(page, 'tiny-legacy').textContent(), { timeout: 60_000 }).toMatch(/sent a value nested more than 256 levels deep in its VM\.get_all_records answer/)
+    await search.fill('tiny-current')
     await expect.poll(() => poolRow(page, 'tiny-current').textContent(), { timeout: 60_000 }).toMatch(/sent a value nested more than 256 levels deep in its event\.from answer/)
     const states = await h.api.call('connections.list', {})
     const legacyState = states.find((c) => c.label === 'tiny-legacy')
