@@ -161,12 +161,36 @@ export const WRITE_WAIT_MS = 50
 /** the share of `maxBytes` each resolution may keep when the history is over it */
 const SHARE: Record<PerfRes, number> = { 60: 0.5, 3600: 0.35, 86400: 0.15 }
 
+/** one data source of an object held in memory (its object holds connection, kind and uuid once) */
 interface SeriesState {
-  key: SeriesKey
+  ds: string
   id: number | undefined
-  /** res → t0 → the slots written since the last flush */
-  pending: Map<PerfRes, Map<number, PendingBlock>>
+  /** res → t0 → the slots written since the last flush (undefined: nothing pending) */
+  pending: Map<PerfRes, Map<number, PendingBlock>> | undefined
 }
+
+/** the series of one object held in memory (pending values, series ids) */
+interface ObjectState {
+  connectionId: string
+  kind: PerfKind
+  uuid: string
+  /** ds → its series */
+  series: Map<string, SeriesState>
+  /** when a value was last written (the history's clock, s): an object the feed no longer brings is let go */
+  lastPut: number
+}
+
+/** writes values of one series: found once, then each value costs no lookup of its series */
+export interface SeriesWriter {
+  /** one value at time t (s) of resolution res; NaN and ±Infinity are gaps and not stored */
+  put(res: PerfRes, t: number, v: number): void
+}
+
+/**
+ * An object nothing was written for in this long (s) leaves memory at the next flush (its pending
+ * values written first): memory holds the objects the feed still brings, not every one ever seen.
+ */
+export const IDLE_OBJECT_S = 3600
 
 export interface PerfReadResult {
   /** point times (s), ascending */
@@ -193,7 +217,8 @@ export interface PerfDepth {
 }
 
 export class PerfHistory {
-  private readonly series = new Map<string, SeriesState>()
+  /** uuid → its series in memory (evicted once idle: see IDLE_OBJECT_S) */
+  private readonly objectsInMemory = new Map<string, ObjectState>()
   private readonly pendingCursors = new Map<string, { connectionId: string; end: number }>()
   private readonly knownObjects = new Set<string>()
   private knownLoaded = false
@@ -239,30 +264,68 @@ export class PerfHistory {
     this.limitsNow = { ...this.limitsNow, ...limits }
   }
 
-  private state(key: SeriesKey): SeriesState {
-    const k = `${key.uuid}\u0000${key.ds}`
-    let s = this.series.get(k)
-    if (!s) {
-      s = { key, id: undefined, pending: new Map() }
-      this.series.set(k, s)
-    }
-    return s
+  private objectState(key: SeriesKey): ObjectState {
+    let o = this.objectsInMemory.get(key.uuid)
+    if (!o) this.objectsInMemory.set(key.uuid, (o = { connectionId: key.connectionId, kind: key.kind, uuid: key.uuid, series: new Map(), lastPut: 0 }))
+    return o
   }
 
-  /** one value at time t (s) of resolution res; NaN and ±Infinity are gaps and not stored */
+  /** the series as held in memory, if it is */
+  private held(uuid: string, ds: string): SeriesState | undefined {
+    return this.objectsInMemory.get(uuid)?.series.get(ds)
+  }
+
+  private *allHeld(): Iterable<SeriesState> {
+    for (const o of this.objectsInMemory.values()) yield* o.series.values()
+  }
+
+  private *allHeldWithObject(): Iterable<[ObjectState, SeriesState]> {
+    for (const o of this.objectsInMemory.values()) for (const s of o.series.values()) yield [o, s]
+  }
+
+  /** series held in memory (pending values or a known id): bounded by the objects written in the last IDLE_OBJECT_S */
+  heldSeries(): number {
+    let n = 0
+    for (const o of this.objectsInMemory.values()) n += o.series.size
+    return n
+  }
+
+  /** a writer of one series: many values of it without looking the series up each time (use it at once, do not keep it across flush()) */
+  writer(key: SeriesKey): SeriesWriter {
+    const o = this.objectState(key)
+    let s = o.series.get(key.ds)
+    if (!s) o.series.set(key.ds, (s = { ds: key.ds, id: undefined, pending: undefined }))
+    const series = s
+    o.lastPut = this.now()
+    this.knownObjects.add(key.uuid)
+    let lastRes = 0
+    let lastT0 = Number.NaN
+    let last: PendingBlock | undefined
+    return {
+      put: (res, t, v) => {
+        if (!Number.isFinite(v) || !Number.isFinite(t)) return
+        const st = slotTime(res, t)
+        const t0 = blockStart(res, st)
+        if (res !== lastRes || t0 !== lastT0 || !last) {
+          const pending = (series.pending ??= new Map())
+          let byT0 = pending.get(res)
+          if (!byT0) pending.set(res, (byT0 = new Map()))
+          last = byT0.get(t0)
+          if (!last) byT0.set(t0, (last = { slots: [], values: [] }))
+          lastRes = res
+          lastT0 = t0
+        }
+        last.slots.push((st - t0) / res)
+        last.values.push(v)
+        this.pendingCount++
+      },
+    }
+  }
+
+  /** one value at time t (s) of resolution res; NaN and ±Infinity are gaps and not stored (many values of one series: writer()) */
   put(key: SeriesKey, res: PerfRes, t: number, v: number): void {
     if (!Number.isFinite(v) || !Number.isFinite(t)) return
-    const s = this.state(key)
-    this.knownObjects.add(key.uuid)
-    let byT0 = s.pending.get(res)
-    if (!byT0) s.pending.set(res, (byT0 = new Map()))
-    const st = slotTime(res, t)
-    const t0 = blockStart(res, st)
-    let block = byT0.get(t0)
-    if (!block) byT0.set(t0, (block = { slots: [], values: [] }))
-    block.slots.push((st - t0) / res)
-    block.values.push(v)
-    this.pendingCount++
+    this.writer(key).put(res, t, v)
   }
 
   /** values waiting for flush() (the collector flushes early past a bound: a first sight brings a year of rows) */
@@ -294,7 +357,7 @@ export class PerfHistory {
   /** number of blocks waiting for flush() */
   pendingBlocks(): number {
     let n = 0
-    for (const s of this.series.values()) for (const m of s.pending.values()) n += m.size
+    for (const s of this.allHeld()) for (const m of s.pending?.values() ?? []) n += m.size
     return n
   }
 
@@ -317,9 +380,9 @@ export class PerfHistory {
   private flushNow(): number {
     let written = 0
     const tx = this.db.transaction(() => {
-      for (const s of this.series.values()) {
-        if (s.pending.size === 0) continue
-        if (s.id === undefined) s.id = (this.st.insertSeries.get(s.key.connectionId, s.key.kind, s.key.uuid, s.key.ds) as { id: number }).id
+      for (const [o, s] of this.allHeldWithObject()) {
+        if (!s.pending) continue
+        if (s.id === undefined) s.id = (this.st.insertSeries.get(o.connectionId, o.kind, o.uuid, s.ds) as { id: number }).id
         for (const [res, byT0] of s.pending) {
           for (const [t0, block] of byT0) {
             const row = this.st.getBlock.get(s.id, res, t0) as { data: Buffer } | undefined
@@ -335,7 +398,13 @@ export class PerfHistory {
       for (const [host, c] of this.pendingCursors) this.st.putCursor.run(host, c.connectionId, c.end)
     })
     tx()
-    for (const s of this.series.values()) s.pending.clear()
+    // everything is on disk now: objects nothing was written for lately leave memory (an evicted
+    // series found again only costs looking its id up at its next flush)
+    const idleBefore = this.now() - IDLE_OBJECT_S
+    for (const [uuid, o] of this.objectsInMemory) {
+      for (const s of o.series.values()) s.pending = undefined
+      if (o.lastPut < idleBefore) this.objectsInMemory.delete(uuid)
+    }
     this.pendingCursors.clear()
     this.pendingCount = 0
     return written
@@ -345,7 +414,7 @@ export class PerfHistory {
   objects(): { connectionId: string; kind: PerfKind; uuid: string }[] {
     const out = new Map<string, { connectionId: string; kind: PerfKind; uuid: string }>()
     for (const r of this.db.prepare('SELECT DISTINCT uuid, kind, connection_id FROM perf_series').iterate() as Iterable<{ uuid: string; kind: PerfKind; connection_id: string }>) out.set(r.uuid, { connectionId: r.connection_id, kind: r.kind, uuid: r.uuid })
-    for (const s of this.series.values()) if (!out.has(s.key.uuid)) out.set(s.key.uuid, { connectionId: s.key.connectionId, kind: s.key.kind, uuid: s.key.uuid })
+    for (const [uuid, o] of this.objectsInMemory) if (!out.has(uuid)) out.set(uuid, { connectionId: o.connectionId, kind: o.kind, uuid })
     return [...out.values()]
   }
 
@@ -353,14 +422,15 @@ export class PerfHistory {
   sourcesOf(uuid: string): { connectionId: string; kind: PerfKind; ds: string }[] {
     const out = new Map<string, { connectionId: string; kind: PerfKind; ds: string }>()
     for (const r of this.st.seriesOf.iterate(uuid) as Iterable<{ connection_id: string; kind: PerfKind; ds: string }>) out.set(r.ds, { connectionId: r.connection_id, kind: r.kind, ds: r.ds })
-    for (const s of this.series.values()) if (s.key.uuid === uuid && s.pending.size > 0) out.set(s.key.ds, { connectionId: s.key.connectionId, kind: s.key.kind, ds: s.key.ds })
+    const o = this.objectsInMemory.get(uuid)
+    for (const s of o?.series.values() ?? []) if (o && s.pending) out.set(s.ds, { connectionId: o.connectionId, kind: o.kind, ds: s.ds })
     return [...out.values()]
   }
 
   /** blocks of one series and resolution overlapping [from, to], stored merged with pending */
   private blocks(uuid: string, ds: string, res: PerfRes, from: number, to: number): Map<number, Float64Array> {
     const out = new Map<number, Float64Array>()
-    const k = this.series.get(`${uuid}\u0000${ds}`)
+    const k = this.held(uuid, ds)
     let id = k?.id
     if (id === undefined) {
       const r = this.st.seriesId.get(uuid, ds) as { id: number } | undefined
@@ -370,7 +440,7 @@ export class PerfHistory {
     const lo = blockStart(res, from)
     const hi = blockStart(res, to)
     if (id !== undefined) for (const r of this.st.blocksInRange.iterate(id, res, lo, hi) as Iterable<{ t0: number; data: Buffer }>) out.set(r.t0, decodeBlock(r.data))
-    const pending = k?.pending.get(res)
+    const pending = k?.pending?.get(res)
     if (pending) {
       for (const [t0, b] of pending) {
         if (t0 < lo || t0 > hi) continue
@@ -434,11 +504,11 @@ export class PerfHistory {
     let best: number | undefined
     for (const s of this.sourcesOf(uuid)) {
       for (const res of PERF_RESOLUTIONS) {
-        const k = this.series.get(`${uuid}\u0000${s.ds}`)
+        const k = this.held(uuid, s.ds)
         const id = k?.id ?? (this.st.seriesId.get(uuid, s.ds) as { id: number } | undefined)?.id
         let t0: number | undefined
         if (id !== undefined) t0 = (this.db.prepare('SELECT max(t0) AS t0 FROM perf_block WHERE series = ? AND res = ?').get(id, res) as { t0: number | null }).t0 ?? undefined
-        const p = k?.pending.get(res)
+        const p = k?.pending?.get(res)
         if (p) for (const pt of p.keys()) t0 = t0 === undefined ? pt : Math.max(t0, pt)
         if (t0 === undefined) continue
         const blocks = this.blocks(uuid, s.ds, res, t0, t0)
@@ -476,9 +546,8 @@ export class PerfHistory {
         const t = firstValueTime(decodeBlock(r.data), r.t0, res)
         if (t !== null && (best === null || t < best)) best = t
       }
-      for (const s of this.series.values()) {
-        if (uuid !== undefined && s.key.uuid !== uuid) continue
-        for (const [t0, p] of s.pending.get(res) ?? []) {
+      for (const s of uuid === undefined ? this.allHeld() : (this.objectsInMemory.get(uuid)?.series.values() ?? [])) {
+        for (const [t0, p] of s.pending?.get(res) ?? []) {
           if (best !== null && t0 >= best) continue
           for (let i = 0; i < p.slots.length; i++) {
             const t = t0 + (p.slots[i] as number) * res
@@ -622,7 +691,7 @@ export class PerfHistory {
       this.db.prepare('DELETE FROM perf_series WHERE connection_id = ?').run(connectionId)
       this.db.prepare('DELETE FROM perf_cursor WHERE connection_id = ?').run(connectionId)
     })()
-    for (const [k, s] of this.series) if (s.key.connectionId === connectionId) this.series.delete(k)
+    for (const [k, o] of this.objectsInMemory) if (o.connectionId === connectionId) this.objectsInMemory.delete(k)
     for (const [k, c] of this.pendingCursors) if (c.connectionId === connectionId) this.pendingCursors.delete(k)
     this.knownObjects.clear()
     this.knownLoaded = false

@@ -10,10 +10,25 @@
  *   - the objects of an open graph (`watch`): their host is asked every 5 s for just them
  *     (vm_uuid=…, host= only when the host itself is watched), kept in memory for the last 10 minutes.
  * The answer's `step` is the truth (XAPI answers from a coarser archive when `start` is old): rows
- * go to the resolution they have. First sight of a host: its full dump (/host_rrd) fills 60 s, hourly
- * and daily history, and one hourly and one daily /rrd_updates do the same for its resident VMs; a VM
- * first seen later (started, migrated in) gets its own dump (/vm_rrd, one at a time for the whole app).
- * Errors back off per host (60 s × 2ⁿ, at most 15 min) and say why in `status()`. `pause()` stops all.
+ * go to the resolution they have. Errors back off per host (60 s × 2ⁿ, at most 15 min) and say why in
+ * `status()`. `pause()` stops all.
+ *
+ * First sight fills the past, on a budget (it is the costly part: a host's whole RRD is a year of
+ * rows of every source, and at 100,000 VMs there are 100,000 of them). A host the history does not
+ * know gets one first-sight job: its full dump (/host_rrd: 60 s, hourly and daily rows) and one hourly
+ * and one daily /rrd_updates for all its resident VMs at once; a VM first seen later (started,
+ * migrated in) gets its own job (/vm_rrd). Jobs wait in a queue, hosts before VMs, and run
+ *   - at most FIRST_SIGHT.global at a time in the app and FIRST_SIGHT.perPool per pool;
+ *   - behind the live feeds: never while a watched object's 5 s poll is on its way, never on a host
+ *     whose 60 s feed is on its way; the 60 s feed never waits for first sight (the overview has its
+ *     figures from the first minute on);
+ *   - within a share of the main thread: after a job's answer took X ms to parse and store, the next
+ *     job starts X × (1/cpuShare − 1) ms later at the earliest;
+ *   - backing off on errors: a failed job is tried again after 60 s × 2ⁿ (at most 15 min), and the
+ *     pool's other jobs wait as long; after FIRST_SIGHT_ATTEMPTS it is given up (logged; the feed
+ *     keeps the history from now on).
+ * So a pool nobody looks at costs its 60 s feed, and first sight of a big fleet is spread out instead
+ * of every host being asked for its whole RRD at once.
  * The history keeps every source of a host and, of a VM, what its default graphs, the overview and
  * its custom graphs (pool.gui_config) draw (shared/perf/graphs.ts isHistorySource / customSources).
  * It is written every 15 minutes: the cursor is written with the data, and a host keeps its 60 s
@@ -46,6 +61,8 @@ export interface CollectorOptions {
   pruneMs?: number
   /** the scheduler's tick */
   tickMs?: number
+  /** the first-sight budget (defaults: FIRST_SIGHT) */
+  firstSight?: Partial<FirstSightBudget>
   now?: () => number
   log?: (line: string) => void
 }
@@ -70,6 +87,37 @@ export interface HostFeedStatus {
   /** a sentence, when the last attempt failed */
   error: string | undefined
   nextAt: number
+}
+
+/** how much first sight may take at once (see the header) */
+export interface FirstSightBudget {
+  /** jobs running at once in the whole app */
+  global: number
+  /** jobs running at once per pool (connection) */
+  perPool: number
+  /** the share of the main thread parsing and storing first-sight answers may use (0 < share ≤ 1) */
+  cpuShare: number
+}
+export const FIRST_SIGHT: FirstSightBudget = { global: 2, perPool: 1, cpuShare: 0.25 }
+/** a first-sight job that failed this many times is given up */
+export const FIRST_SIGHT_ATTEMPTS = 5
+
+/** what first sight is doing: jobs waiting, running, done, given up */
+export interface FirstSightStatus {
+  queued: number
+  running: number
+  done: number
+  failed: number
+}
+
+interface SightJob {
+  what: 'host' | 'vm'
+  connectionId: string
+  /** the host asked (HostState.key) */
+  hostKey: string
+  uuid: string
+  attempts: number
+  notBefore: number
 }
 
 const LIVE_KEEP_S = 720
@@ -98,7 +146,8 @@ interface HostState {
   liveEnd: number | undefined
   /** the objects the last live answer covered: `liveEnd` only holds for them */
   liveCovered: Set<string>
-  firstSightDone: boolean
+  /** first sight of the host: not decided yet, waiting for its job, done (or not needed, or given up) */
+  sight: 'unknown' | 'queued' | 'done'
 }
 
 interface LiveSeries {
@@ -117,10 +166,22 @@ export class RrdCollector {
   private readonly live = new Map<string, Map<string, LiveSeries>>()
   private readonly latest = new Map<string, ObjectSummary>()
   private readonly liveListeners = new Set<(u: LiveUpdate) => void>()
-  private readonly dumpQueue: { connectionId: string; uuid: string; address: string }[] = []
-  private readonly dumpQueued = new Set<string>()
   private readonly custom = new Map<string, { gui: unknown; sources: Map<string, Set<string>> }>()
-  private dumping = false
+  /** first-sight jobs waiting: hosts, then VMs (each in arrival order) */
+  private readonly sightHosts: SightJob[] = []
+  private readonly sightVms: SightJob[] = []
+  /** VMs with a job queued or running, or whose dump held no value (not asked again) */
+  private readonly sightVmSeen = new Set<string>()
+  /** connection → first-sight jobs running */
+  private readonly sightRunning = new Map<string, number>()
+  private sightRunningTotal = 0
+  /** no first-sight job starts before (the main-thread share); per pool: after an error */
+  private sightNotBefore = 0
+  private readonly poolSightNotBefore = new Map<string, number>()
+  private readonly sightCounts = { done: 0, failed: 0 }
+  private readonly budget: FirstSightBudget
+  /** 5 s polls of watched objects on their way (first sight waits for them) */
+  private livesInFlight = 0
   private paused = false
   private closed = false
   private timer: ReturnType<typeof setInterval> | undefined
@@ -134,7 +195,7 @@ export class RrdCollector {
   private readonly log: (line: string) => void
   private readonly inFlight = new Set<Promise<unknown>>()
   /** figures for the benchmark and status: requests, bytes parsed */
-  readonly counters = { feeds: 0, lives: 0, dumps: 0, bytes: 0, errors: 0 }
+  readonly counters = { feeds: 0, lives: 0, dumps: 0, bytes: 0, errors: 0, firstSightMs: 0 }
 
   constructor(private readonly opts: CollectorOptions) {
     this.feedMs = opts.feedMs ?? 60_000
@@ -143,6 +204,7 @@ export class RrdCollector {
     this.pruneMs = opts.pruneMs ?? 3_600_000
     this.now = opts.now ?? (() => Date.now())
     this.log = opts.log ?? (() => {})
+    this.budget = { ...FIRST_SIGHT, ...opts.firstSight }
     this.lastFlush = this.now()
     this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1000)
     this.timer.unref?.()
@@ -185,6 +247,11 @@ export class RrdCollector {
     return [...this.latest.values()]
   }
 
+  /** first sight's queue: jobs waiting, running, done, given up */
+  firstSightStatus(): FirstSightStatus {
+    return { queued: this.sightHosts.length + this.sightVms.length, running: this.sightRunningTotal, done: this.sightCounts.done, failed: this.sightCounts.failed }
+  }
+
   status(): HostFeedStatus[] {
     return [...this.hosts.values()].map((h) => ({ connectionId: h.connectionId, hostUuid: h.uuid, hostName: h.name, lastEnd: h.lastEnd, failures: h.failures, error: h.error, nextAt: h.nextFeedAt }))
   }
@@ -200,7 +267,7 @@ export class RrdCollector {
         if (!h.feeding && now >= h.nextFeedAt) this.track(this.feed(h))
         if (!h.living && now >= h.nextLiveAt) this.track(this.livePoll(h))
       }
-      this.pumpDumps()
+      this.pumpSight(now)
     }
     if (now - this.lastFlush >= this.flushMs || (this.opts.history()?.pendingValues() ?? 0) > MAX_PENDING_VALUES) this.flush()
     if (now - this.lastPrune >= this.pruneMs) {
@@ -213,6 +280,11 @@ export class RrdCollector {
         this.log(`perf: pruning the history failed: ${(e as Error).message}`)
       }
     }
+  }
+
+  /** when pending history is written next (ms; earlier when a lot is pending) */
+  nextFlushAt(): number {
+    return this.lastFlush + this.flushMs
   }
 
   /** prune at the next tick (the size bound changed) */
@@ -266,7 +338,7 @@ export class RrdCollector {
         if (!h) {
           // spread the first feeds over the first few seconds
           const jitter = Math.floor(Math.random() * Math.min(5000, this.feedMs))
-          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), firstSightDone: false }
+          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), sight: 'unknown' }
           this.hosts.set(key, h)
         }
         h.address = address
@@ -274,6 +346,15 @@ export class RrdCollector {
       }
     }
     for (const k of this.hosts.keys()) if (!seen.has(k)) this.hosts.delete(k)
+    // first-sight jobs of hosts gone (a pool disconnected): dropped; a reconnect decides again
+    for (const q of [this.sightHosts, this.sightVms])
+      for (let i = q.length - 1; i >= 0; i--) {
+        const j = q[i]
+        if (j && !this.hosts.has(j.hostKey)) {
+          q.splice(i, 1)
+          if (j.what === 'vm') this.sightVmSeen.delete(j.uuid)
+        }
+      }
   }
 
   private failed(h: HostState, e: unknown, what: string): void {
@@ -296,9 +377,12 @@ export class RrdCollector {
     try {
       const hist = this.opts.history()
       const nowS = Math.floor(this.now() / 1000)
-      if (!h.firstSightDone) {
-        if (hist && !hist.knows(h.uuid)) await this.firstSight(h, hist, nowS)
-        h.firstSightDone = true
+      if (h.sight === 'unknown') {
+        // decided before this feed stores anything of the host: a host the history does not know gets its past on the first-sight budget
+        if (hist && !hist.knows(h.uuid)) {
+          h.sight = 'queued'
+          this.sightHosts.push({ what: 'host', connectionId: h.connectionId, hostKey: h.key, uuid: h.uuid, attempts: 0, notBefore: 0 })
+        } else h.sight = 'done'
       }
       // a first start just inside the 60 s archive (2 h): for an older start XAPI answers hourly rows
       const start = h.lastEnd ?? hist?.cursor(h.uuid) ?? nowS - 7200 + 180
@@ -318,20 +402,6 @@ export class RrdCollector {
     }
   }
 
-  /** the host's whole RRD, and hourly + daily rows of its VMs in one answer each */
-  private async firstSight(h: HostState, hist: PerfHistory, nowS: number): Promise<void> {
-    const dump = parseRrdDump(await this.get(h.connectionId, h.address, '/host_rrd', { json: true }))
-    this.counters.dumps++
-    storeDump(hist, h.connectionId, 'host', h.uuid, dump)
-    for (const [interval, span] of [
-      [3600, 7 * 86400 - 3600],
-      [86400, 366 * 86400],
-    ] as const) {
-      const u = parseRrdUpdates(await this.get(h.connectionId, h.address, '/rrd_updates', { start: nowS - span, cf: 'AVERAGE', interval, host: false, json: true }))
-      this.store(h, u, hist, false)
-    }
-  }
-
   /** rows of an answer into the history (at the answer's own step) and the overview's figures */
   private store(h: HostState, u: RrdUpdates, hist: PerfHistory | undefined, feed: boolean): void {
     const res = resolutionOf(u.step)
@@ -343,14 +413,13 @@ export class RrdCollector {
       o.cols.push({ ds: l.ds, i })
     })
     for (const [uuid, o] of objects) {
-      if (feed && hist && o.kind === 'vm' && !hist.knows(uuid)) this.queueDump(h, uuid)
+      // a VM new to the history on a host whose first sight is done (its job brings the VMs of its time)
+      if (feed && hist && o.kind === 'vm' && h.sight === 'done' && !hist.knows(uuid)) this.queueVm(h, uuid)
       if (hist) {
-        const key = { connectionId: h.connectionId, kind: o.kind, uuid, ds: '' }
         const custom = o.kind === 'vm' ? this.customOf(h.connectionId).get(uuid) : undefined
         for (const c of o.cols) {
           if (!isHistorySource(o.kind, c.ds) && !custom?.has(c.ds)) continue
-          key.ds = c.ds
-          const k = { ...key }
+          const w = hist.writer({ connectionId: h.connectionId, kind: o.kind, uuid, ds: c.ds })
           if (u.step < 60) {
             // finer than a minute (a live answer, or a host that ignores interval): average per minute
             const acc = new Map<number, { s: number; n: number }>()
@@ -363,8 +432,8 @@ export class RrdCollector {
               a.n++
               acc.set(t, a)
             }
-            for (const [t, a] of acc) hist.put(k, 60, t, a.s / a.n)
-          } else for (let r = 0; r < u.rows; r++) hist.put(k, res, u.times[r] ?? 0, u.value(r, c.i))
+            for (const [t, a] of acc) w.put(60, t, a.s / a.n)
+          } else for (let r = 0; r < u.rows; r++) w.put(res, u.times[r] ?? 0, u.value(r, c.i))
         }
       }
       if (feed && u.step <= 60) {
@@ -399,34 +468,117 @@ export class RrdCollector {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // VM dumps on first sight
+  // first sight, on its budget (see the header)
 
-  private queueDump(h: HostState, uuid: string): void {
-    if (this.dumpQueued.has(uuid)) return
-    this.dumpQueued.add(uuid)
-    this.dumpQueue.push({ connectionId: h.connectionId, uuid, address: h.address })
+  private queueVm(h: HostState, uuid: string): void {
+    if (this.sightVmSeen.has(uuid)) return
+    this.sightVmSeen.add(uuid)
+    this.sightVms.push({ what: 'vm', connectionId: h.connectionId, hostKey: h.key, uuid, attempts: 0, notBefore: 0 })
   }
 
-  private pumpDumps(): void {
-    if (this.dumping) return
-    const job = this.dumpQueue.shift()
-    if (!job) return
-    this.dumping = true
-    this.track(
-      (async () => {
-        try {
-          const hist = this.opts.history()
-          if (!hist || hist.knows(job.uuid)) return
-          const dump = parseRrdDump(await this.get(job.connectionId, job.address, '/vm_rrd', { uuid: job.uuid, json: true }))
-          this.counters.dumps++
-          storeDump(hist, job.connectionId, 'vm', job.uuid, dump, this.customOf(job.connectionId).get(job.uuid))
-        } catch (e) {
-          this.log(`perf: the RRD of VM ${job.uuid} could not be read: ${(e as Error).message}`)
-        } finally {
-          this.dumping = false
+  /** the first waiting job allowed to start now, taken out of its queue */
+  private nextSight(now: number): SightJob | undefined {
+    for (const q of [this.sightHosts, this.sightVms]) {
+      const i = q.findIndex((j) => {
+        if (j.notBefore > now || (this.poolSightNotBefore.get(j.connectionId) ?? 0) > now) return false
+        if ((this.sightRunning.get(j.connectionId) ?? 0) >= this.budget.perPool) return false
+        // the host's 60 s feed goes first
+        return this.hosts.get(j.hostKey)?.feeding !== true
+      })
+      if (i >= 0) return q.splice(i, 1)[0]
+    }
+    return undefined
+  }
+
+  private pumpSight(now: number): void {
+    if (this.paused || this.closed || now < this.sightNotBefore || this.livesInFlight > 0) return
+    while (this.sightRunningTotal < this.budget.global) {
+      const job = this.nextSight(now)
+      if (!job) return
+      this.sightRunningTotal++
+      this.sightRunning.set(job.connectionId, (this.sightRunning.get(job.connectionId) ?? 0) + 1)
+      this.track(this.runSight(job))
+    }
+  }
+
+  /** parse and store one first-sight answer, counting its main-thread time against the budget's share */
+  private spend<T>(f: () => T): T {
+    const t0 = this.now()
+    try {
+      return f()
+    } finally {
+      const ms = Math.max(0, this.now() - t0)
+      this.counters.firstSightMs += ms
+      const share = Math.min(1, Math.max(0.01, this.budget.cpuShare))
+      this.sightNotBefore = Math.max(this.sightNotBefore, this.now()) + ms * (1 / share - 1)
+    }
+  }
+
+  private async runSight(job: SightJob): Promise<void> {
+    const h = this.hosts.get(job.hostKey)
+    const hist = this.opts.history()
+    try {
+      if (!h || !hist) return
+      if (job.what === 'host') {
+        // the host's whole RRD, then hourly and daily rows of all its VMs in one answer each
+        const dump = await this.get(h.connectionId, h.address, '/host_rrd', { json: true })
+        this.counters.dumps++
+        this.spend(() => storeDump(hist, h.connectionId, 'host', h.uuid, parseRrdDump(dump)))
+        const nowS = Math.floor(this.now() / 1000)
+        for (const [interval, span] of [
+          [3600, 7 * 86400 - 3600],
+          [86400, 366 * 86400],
+        ] as const) {
+          if (this.paused || this.closed) {
+            // paused (or closing) between two answers: nothing more is asked; the job starts again on resume
+            if (!this.closed) this.sightHosts.unshift(job)
+            return
+          }
+          const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start: nowS - span, cf: 'AVERAGE', interval, host: false, json: true })
+          this.spend(() => this.store(h, parseRrdUpdates(text), hist, false))
         }
-      })(),
-    )
+        h.sight = 'done'
+      } else {
+        if (hist.knows(job.uuid)) {
+          // the feed stored it meanwhile (a migration): nothing to fill
+          this.sightVmSeen.delete(job.uuid)
+          return
+        }
+        const dump = await this.get(h.connectionId, h.address, '/vm_rrd', { uuid: job.uuid, json: true })
+        this.counters.dumps++
+        this.spend(() => storeDump(hist, h.connectionId, 'vm', job.uuid, parseRrdDump(dump), this.customOf(h.connectionId).get(job.uuid)))
+        // known now: the feed will not ask again (a dump with no value stays in the set: not asked again either)
+        if (hist.knows(job.uuid)) this.sightVmSeen.delete(job.uuid)
+      }
+      this.sightCounts.done++
+    } catch (e) {
+      this.sightFailed(job, h, e)
+    } finally {
+      this.sightRunningTotal--
+      const n = (this.sightRunning.get(job.connectionId) ?? 1) - 1
+      if (n > 0) this.sightRunning.set(job.connectionId, n)
+      else this.sightRunning.delete(job.connectionId)
+      this.pumpSight(this.now())
+    }
+  }
+
+  private sightFailed(job: SightJob, h: HostState | undefined, e: unknown): void {
+    this.counters.errors++
+    job.attempts++
+    const what = job.what === 'host' ? `the performance history of ${h?.name || h?.address || job.uuid}` : `the RRD of VM ${job.uuid}`
+    const msg = e instanceof Error ? e.message : String(e)
+    if (job.attempts >= FIRST_SIGHT_ATTEMPTS) {
+      this.sightCounts.failed++
+      this.log(`perf: ${what} could not be read (${job.attempts} attempts, given up; the history starts now): ${msg}`)
+      if (job.what === 'host' && h) h.sight = 'done'
+      return
+    }
+    const wait = Math.min(MAX_BACKOFF_MS, this.feedMs * 2 ** (job.attempts - 1))
+    job.notBefore = this.now() + wait
+    // the pool's other first-sight jobs wait as long: a pool that fails to answer dumps is busy
+    this.poolSightNotBefore.set(job.connectionId, Math.max(this.poolSightNotBefore.get(job.connectionId) ?? 0, job.notBefore))
+    this.log(`perf: ${what} could not be read (tried again in ${Math.round(wait / 1000)} s): ${msg}`)
+    ;(job.what === 'host' ? this.sightHosts : this.sightVms).unshift(job)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -454,6 +606,7 @@ export class RrdCollector {
     }
     if (h.failures > 0 && this.now() < h.nextFeedAt) return // backing off: the feed's retry decides
     h.living = true
+    this.livesInFlight++
     try {
       const nowS = Math.floor(this.now() / 1000)
       const asked = new Set([...(w.host ? [h.uuid] : []), ...w.vms])
@@ -472,6 +625,7 @@ export class RrdCollector {
       if (h.error !== msg) this.log(`perf: live data of ${h.name || h.address}: ${msg}`)
     } finally {
       h.living = false
+      this.livesInFlight--
     }
   }
 
@@ -542,8 +696,8 @@ function storeDump(hist: PerfHistory, connectionId: string, kind: PerfKind, uuid
     const n = dump.ds.length
     dump.ds.forEach((d, c) => {
       if (!isHistorySource(kind, d.name) && !custom?.has(d.name)) return
-      const key = { connectionId, kind, uuid, ds: d.name }
-      for (let r = 0; r < a.rows; r++) hist.put(key, res, a.times[r] ?? 0, a.data[r * n + c] ?? Number.NaN)
+      const w = hist.writer({ connectionId, kind, uuid, ds: d.name })
+      for (let r = 0; r < a.rows; r++) w.put(res, a.times[r] ?? 0, a.data[r * n + c] ?? Number.NaN)
     })
   }
 }

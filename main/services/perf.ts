@@ -157,6 +157,8 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
             keep60sDays: hist.limits.keep60sDays,
             depth: depthOf(hist.depth()),
             byResolution: { minute: hist.sizeOf(60), hour: hist.sizeOf(3600), day: hist.sizeOf(86400) },
+            pendingValues: hist.pendingValues(),
+            nextWriteAt: Math.floor(collector.nextFlushAt() / 1000),
           }
         },
         'perf.pause': (a) => {

@@ -132,10 +132,21 @@ export const perfMethods = {
       .strict(),
     result: z.object({ rows: z.array(PerfOverviewRow), paused: z.boolean(), hosts: z.array(PerfHostStatus), period: z.object({ from: z.number(), to: z.number() }).nullable() }),
   },
-  /** the local history as stored: its size (blocks, bytes) against the bound (the perfHistoryMiB setting), how far back each resolution goes */
+  /**
+   * the local history as stored: its size (blocks, bytes) against the bound (the perfHistoryMiB setting), how far back each
+   * resolution goes; `pendingValues` are held in memory until the next write (`nextWriteAt`, s; null when nothing collects)
+   */
   'perf.history': {
     args: z.object({}).strict(),
-    result: z.object({ bytes: z.number(), maxBytes: z.number(), keep60sDays: z.number(), depth: PerfDepth, byResolution: z.object({ minute: z.number(), hour: z.number(), day: z.number() }) }),
+    result: z.object({
+      bytes: z.number(),
+      maxBytes: z.number(),
+      keep60sDays: z.number(),
+      depth: PerfDepth,
+      byResolution: z.object({ minute: z.number(), hour: z.number(), day: z.number() }),
+      pendingValues: z.number(),
+      nextWriteAt: z.number().nullable(),
+    }),
   },
   /** pause / resume all performance polling */
   'perf.pause': { args: z.object({ paused: z.boolean() }).strict(), result: z.object({ paused: z.boolean() }) },

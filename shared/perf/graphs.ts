@@ -318,6 +318,21 @@ export function formatValue(unit: PerfUnit, v: number | null | undefined): strin
 }
 
 /**
+ * What the history holds on disk, never "0 B" for a history that has not been written yet: "12.3 MiB
+ * of 2 GiB on disk", "… on disk, 41,234 new values not written yet", or before the first write
+ * "Nothing on disk yet: 41,234 values wait in memory, written at 22:15 · limit 2 GiB".
+ * `at` writes a time (the window's locale).
+ */
+export function storedSentence(h: { bytes: number; maxBytes: number; pendingValues: number; nextWriteAt: number | null }, at: (t: number) => string): string {
+  const limit = formatValue('bytes', h.maxBytes)
+  const n = h.pendingValues.toLocaleString('en-US')
+  const when = h.nextWriteAt !== null ? `, written at ${at(h.nextWriteAt)}` : ''
+  if (h.bytes > 0) return `${formatValue('bytes', h.bytes)} of ${limit} on disk${h.pendingValues > 0 ? `, ${n} new values not written yet` : ''}`
+  if (h.pendingValues > 0) return `Nothing on disk yet: ${n} values wait in memory${when} · limit ${limit}`
+  return `Nothing stored yet · limit ${limit}`
+}
+
+/**
  * How far back the stored history goes, in words: "1-minute detail since <t>, hourly since <t>,
  * daily before" — only what is stored (a tier without rows is not named; a coarser tier is named
  * only when it reaches further back than the finer ones). `at` writes a time (the window's locale).

@@ -12,6 +12,7 @@ import {
   cssToArgb,
   defaultGraphs,
   depthSentence,
+  storedSentence,
   DERIVED_MEMORY_USED,
   formatValue,
   graphsFromGuiConfig,
@@ -171,6 +172,15 @@ describe('how far back the history goes, in words', () => {
     expect(depthSentence({ minute: 500, hour: 600, day: null }, at)).toBe('1-minute detail since t500')
     expect(depthSentence({ minute: null, hour: 100, day: 10 }, at)).toBe('Hourly detail since t100, daily before')
     expect(depthSentence({ minute: null, hour: null, day: null }, at)).toBe('No history stored yet')
+  })
+
+  it('says what is on disk, and before the first write what waits in memory instead of "0 B"', () => {
+    const at = (t: number): string => `t${t}`
+    const GiB = 1024 ** 3
+    expect(storedSentence({ bytes: 0, maxBytes: 2 * GiB, pendingValues: 41234, nextWriteAt: 900 }, at)).toBe('Nothing on disk yet: 41,234 values wait in memory, written at t900 · limit 2.0 GiB')
+    expect(storedSentence({ bytes: 0, maxBytes: 2 * GiB, pendingValues: 0, nextWriteAt: 900 }, at)).toBe('Nothing stored yet · limit 2.0 GiB')
+    expect(storedSentence({ bytes: 3 * 1024 ** 2, maxBytes: 2 * GiB, pendingValues: 12, nextWriteAt: 900 }, at)).toBe('3.0 MiB of 2.0 GiB on disk, 12 new values not written yet')
+    expect(storedSentence({ bytes: 3 * 1024 ** 2, maxBytes: 2 * GiB, pendingValues: 0, nextWriteAt: null }, at)).toBe('3.0 MiB of 2.0 GiB on disk')
   })
 })
 

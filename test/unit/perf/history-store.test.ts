@@ -175,3 +175,38 @@ describe('performance history and the cache worker', () => {
     }
   })
 })
+
+describe('performance history memory', () => {
+  it('lets go of objects nothing was written for in an hour (VMs gone from the pool): their series leave memory at the next flush, their rows stay readable and writable', () => {
+    const db = new Database(':memory:')
+    migrate(db)
+    let now = 1_796_601_600
+    const h = new PerfHistory(db, {}, () => now)
+    const dss = ['cpu0', 'cpu1', 'memory']
+    const write = (o: number): void => {
+      for (const ds of dss) {
+        const w = h.writer({ connectionId: 'c', kind: 'vm', uuid: uuid(o), ds })
+        for (let t = now - 600 + 60; t <= now; t += 60) w.put(60, t, o + 0.5)
+      }
+    }
+    for (let o = 0; o < 50; o++) write(o)
+    h.flush()
+    expect(h.heldSeries()).toBe(150)
+    // two hours on: the feed still brings VMs 0–9, the others are gone
+    for (let step = 0; step < 8; step++) {
+      now += 900
+      for (let o = 0; o < 10; o++) write(o)
+      h.flush()
+    }
+    expect(h.heldSeries()).toBe(30)
+    // a gone VM's history is still drawn, and a VM coming back is written to its same series
+    const back = h.read(uuid(42), ['cpu0'], 1_796_601_600 - 3600, 1_796_601_600, 60)
+    expect(back.values[0]?.filter((v) => v !== null)).toEqual(Array(10).fill(42.5))
+    const series = (db.prepare('SELECT count(*) AS n FROM perf_series').get() as { n: number }).n
+    h.put({ connectionId: 'c', kind: 'vm', uuid: uuid(42), ds: 'cpu0' }, 60, now, 1)
+    h.flush()
+    expect((db.prepare('SELECT count(*) AS n FROM perf_series').get() as { n: number }).n).toBe(series)
+    expect(h.read(uuid(42), ['cpu0'], now - 60, now, 60).values[0]).toEqual([1])
+    db.close()
+  })
+})

@@ -1,0 +1,289 @@
+/**
+ * The RRD collector's first-sight budget (main/perf/collector.ts): a host new to the history gets its
+ * past (/host_rrd + an hourly and a daily /rrd_updates of its VMs) a few jobs at a time — at most 2 in
+ * the app and 1 per pool —, behind the 60 s feeds and the 5 s polls of watched objects, within a share
+ * of the main thread, backing off on errors. The answers are the simulator's own (test/sim/rrd.ts);
+ * the test holds or fails each request to see what the collector asks while others wait.
+ */
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import { PerfHistory } from '../../../main/cache/perf'
+import { migrate } from '../../../main/cache/schema'
+import { FIRST_SIGHT_ATTEMPTS, RrdCollector, type CollectorPools } from '../../../main/perf/collector'
+import { ObjectGraph } from '../../../main/pools/graph'
+import { rrdDump, rrdUpdates } from '../../sim/rrd'
+import { tinyPool, type TinyPool } from '../sim/tiny-pool'
+
+interface Req {
+  connectionId: string
+  address: string
+  path: string
+  query: Record<string, unknown>
+  firstSight: boolean
+  settled: boolean
+  release(): void
+  fail(e: Error): void
+}
+
+type Get = (connectionId: string, address: string, path: string, query: Record<string, unknown>) => Promise<string>
+
+const T0 = 1_796_601_600_000
+
+function world(poolCount: number, hostCount: number) {
+  const pools = Array.from({ length: poolCount }, (_, i) => ({ id: `c${i}`, tp: tinyPool({ name: `budget-${i}`, addressBase: `127.87.${i}`, hostCount }) }))
+  const graphs = new Map<string, ObjectGraph>()
+  for (const p of pools) {
+    const g = new ObjectGraph()
+    for (const [cls, t] of p.tp.spec.objects) for (const [ref, rec] of t) g.upsert(cls, ref, rec)
+    graphs.set(p.id, g)
+  }
+  const collectorPools: CollectorPools = {
+    list: () => pools.map((p) => ({ id: p.id, status: 'connected', label: p.tp.spec.name })),
+    graph: (id) => graphs.get(id),
+    hostHttp: () => {
+      throw new Error('the test answers every request')
+    },
+  }
+  const db = new Database(':memory:')
+  migrate(db)
+  let clock = T0
+  const hist = new PerfHistory(db, {}, () => Math.floor(clock / 1000))
+  const requests: Req[] = []
+  /** first-sight requests held until the test releases them (feeds and live polls are answered at once) unless `hold` says otherwise */
+  let holdLive = false
+  let answerAll = false
+  const failing = new Set<string>()
+  const answer = (tp: TinyPool, address: string, path: string, query: Record<string, unknown>): string => {
+    const host = tp.spec.hosts.find((h) => h.address === address)
+    if (!host) throw new Error(`no host ${address}`)
+    const now = Math.floor(clock / 1000)
+    if (path === '/host_rrd') return rrdDump(tp.spec, { kind: 'host', rec: tp.spec.objects.get('host')?.get(host.ref) ?? {} }, now, true)
+    if (path === '/vm_rrd') {
+      const vm = [...(tp.spec.objects.get('VM')?.values() ?? [])].find((v) => v['uuid'] === query['uuid'])
+      return rrdDump(tp.spec, { kind: 'vm', rec: vm ?? {} }, now, true)
+    }
+    const vms = query['vm_uuid']
+    return rrdUpdates(tp.spec, { hostRef: host.ref, start: Number(query['start']), interval: Number(query['interval']), cf: 'AVERAGE', json: true, includeHost: query['host'] === true, now, ...(Array.isArray(vms) ? { vmUuids: vms.map(String) } : {}) }).body
+  }
+  const get: Get = (connectionId, address, path, query) =>
+    new Promise<string>((resolve, reject) => {
+      const tp = pools.find((p) => p.id === connectionId)?.tp
+      const firstSight = path !== '/rrd_updates' || Number(query['interval']) >= 3600
+      const req: Req = {
+        connectionId,
+        address,
+        path,
+        query,
+        firstSight,
+        settled: false,
+        release: () => {
+          if (req.settled) return
+          req.settled = true
+          try {
+            if (!tp) throw new Error('no pool')
+            resolve(answer(tp, address, path, query))
+          } catch (e) {
+            reject(e as Error)
+          }
+        },
+        fail: (e) => {
+          if (req.settled) return
+          req.settled = true
+          reject(e)
+        },
+      }
+      requests.push(req)
+      if (firstSight && failing.has(connectionId)) return setImmediate(() => req.fail(new Error('the host closed the connection')))
+      if (answerAll || (!firstSight && !(holdLive && Number(query['interval']) === 5))) setImmediate(() => req.release())
+    })
+  const collector = (extra: Partial<ConstructorParameters<typeof RrdCollector>[0]> = {}): RrdCollector => {
+    const c = new RrdCollector({ pools: collectorPools, history: () => hist, tickMs: 3_600_000, now: () => clock, log: () => {}, ...extra })
+    ;(c as unknown as { get: Get }).get = get
+    open.push({
+      c,
+      releaseAll: () => {
+        answerAll = true
+        for (const r of requests) r.release()
+      },
+    })
+    return c
+  }
+  return {
+    pools,
+    hist,
+    requests,
+    collector,
+    failing,
+    setHoldLive: (on: boolean) => (holdLive = on),
+    advance: (ms: number) => (clock += ms),
+    now: () => clock,
+  }
+}
+
+/** lets the requests answered at once be stored */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r))
+}
+
+const inFlight = (reqs: Req[]): Req[] => reqs.filter((r) => r.firstSight && !r.settled)
+
+let open: { c: RrdCollector; releaseAll: () => void }[] = []
+afterEach(async () => {
+  for (const o of open) {
+    o.releaseAll()
+    await o.c.close()
+  }
+  open = []
+})
+
+describe('RRD collector: first sight on a budget', () => {
+  it('asks at most 2 first-sight jobs at a time in the app and 1 per pool, while every host is fed at once', async () => {
+    const w = world(4, 3)
+    const c = w.collector()
+    w.advance(6000)
+    c.tick()
+    await settle()
+    // all 12 hosts fed in the first pass: their feed does not wait for the first sight of their past
+    expect(c.counters.feeds).toBe(12)
+    expect(c.status().every((s) => s.lastEnd !== undefined)).toBe(true)
+    let maxAll = 0
+    let maxPool = 0
+    for (let i = 0; i < 200; i++) {
+      const now = inFlight(w.requests)
+      maxAll = Math.max(maxAll, now.length)
+      for (const p of w.pools) maxPool = Math.max(maxPool, now.filter((r) => r.connectionId === p.id).length)
+      const s = c.firstSightStatus()
+      if (s.queued === 0 && s.running === 0) break
+      now[0]?.release()
+      await settle()
+      w.advance(1000)
+      c.tick()
+      await settle()
+    }
+    expect(c.firstSightStatus()).toEqual({ queued: 0, running: 0, done: 12, failed: 0 })
+    expect(maxAll).toBe(2)
+    expect(maxPool).toBe(1)
+    // each host's past came with its own job; its VMs' past with the host's hourly and daily answers, no /vm_rrd each
+    expect(w.requests.filter((r) => r.path === '/host_rrd')).toHaveLength(12)
+    expect(w.requests.filter((r) => r.path === '/vm_rrd')).toHaveLength(0)
+    const vm = String(w.pools[0]?.tp.spec.objects.get('VM')?.get(w.pools[0]?.tp.refs.running ?? '')?.['uuid'])
+    const nowS = Math.floor(w.now() / 1000)
+    expect(w.hist.read(vm, ['cpu0'], nowS - 300 * 86400, nowS, 86400).times.length).toBeGreaterThan(250)
+  }, 60_000)
+
+  it('starts no first-sight job while a watched object’s 5 s poll is on its way', async () => {
+    const w = world(2, 2)
+    const c = w.collector()
+    const tp = w.pools[0]?.tp
+    const vm = String(tp?.spec.objects.get('VM')?.get(tp.refs.running)?.['uuid'])
+    w.setHoldLive(true)
+    c.watch('graph', 'c0', [vm])
+    w.advance(6000)
+    c.tick()
+    await settle()
+    const live = w.requests.filter((r) => Number(r.query['interval']) === 5 && !r.settled)
+    expect(live).toHaveLength(1)
+    expect(c.counters.feeds).toBe(4)
+    // the feeds are stored, first sight of 4 hosts waits: the watched VM's poll goes first
+    for (let i = 0; i < 3; i++) {
+      w.advance(1000)
+      c.tick()
+      await settle()
+    }
+    expect(inFlight(w.requests)).toHaveLength(0)
+    expect(c.firstSightStatus().queued).toBe(4)
+    w.setHoldLive(false)
+    live[0]?.release()
+    await settle()
+    w.advance(1000)
+    c.tick()
+    await settle()
+    expect(inFlight(w.requests).length).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('backs off a pool whose first sight fails (60 s, then 120 s …) and gives it up after a few attempts; other pools go on', async () => {
+    const w = world(2, 2)
+    const c = w.collector()
+    w.failing.add('c1')
+    w.advance(6000)
+    c.tick()
+    await settle()
+    const asked = (id: string): number => w.requests.filter((r) => r.firstSight && r.connectionId === id && r.path === '/host_rrd').length
+    // c1 fails at once; c0 is held (its job runs, one at a time)
+    expect(asked('c1')).toBe(1)
+    await settle()
+    // 59 s later nothing more was asked of c1 (its other host waits too)
+    for (let i = 0; i < 59; i++) {
+      w.advance(1000)
+      c.tick()
+      await settle()
+    }
+    expect(asked('c1')).toBe(1)
+    w.advance(1500)
+    c.tick()
+    await settle()
+    expect(asked('c1')).toBe(2)
+    // the next wait is twice as long
+    w.advance(100_000)
+    c.tick()
+    await settle()
+    expect(asked('c1')).toBe(2)
+    w.advance(21_000)
+    c.tick()
+    await settle()
+    expect(asked('c1')).toBe(3)
+    // given up after FIRST_SIGHT_ATTEMPTS for each host of c1 (the feed keeps the history from now on)
+    for (let i = 0; i < 40 && c.firstSightStatus().failed < 2; i++) {
+      w.advance(16 * 60_000)
+      c.tick()
+      await settle()
+      for (const r of inFlight(w.requests)) if (r.connectionId === 'c0') r.release()
+      await settle()
+    }
+    expect(c.firstSightStatus().failed).toBe(2)
+    expect(asked('c1')).toBe(2 * FIRST_SIGHT_ATTEMPTS)
+    // meanwhile c0's hosts got their past
+    expect(w.requests.filter((r) => r.connectionId === 'c0' && r.path === '/host_rrd')).toHaveLength(2)
+  }, 60_000)
+
+  it('keeps first sight within its share of the main thread: after an answer took X ms to store, the next job waits 3·X', async () => {
+    const w = world(3, 1)
+    // storing takes 100 ms of the (test's) clock per first-sight answer
+    const c = w.collector({ firstSight: { global: 1, perPool: 1, cpuShare: 0.25 } })
+    const hist = w.hist as unknown as { writer: PerfHistory['writer'] }
+    const writer = w.hist.writer.bind(w.hist)
+    let storing = false
+    hist.writer = (key) => {
+      if (storing) w.advance(1)
+      return writer(key)
+    }
+    w.advance(6000)
+    c.tick()
+    await settle()
+    expect(inFlight(w.requests)).toHaveLength(1)
+    storing = true
+    const before = w.now()
+    inFlight(w.requests)[0]?.release()
+    await settle()
+    const spent = c.counters.firstSightMs
+    expect(spent).toBeGreaterThan(5)
+    expect(w.now() - before).toBe(spent)
+    storing = false
+    // the same job's next answer (its hourly rows) is asked at once: the share only delays new jobs
+    const held = inFlight(w.requests)
+    expect(held).toHaveLength(1)
+    held[0]?.release()
+    await settle()
+    inFlight(w.requests)[0]?.release()
+    await settle()
+    expect(c.firstSightStatus().done).toBe(1)
+    // the next job: not before 3 × the time spent storing
+    c.tick()
+    await settle()
+    expect(inFlight(w.requests)).toHaveLength(0)
+    w.advance(3 * spent + 10)
+    c.tick()
+    await settle()
+    expect(inFlight(w.requests)).toHaveLength(1)
+  }, 60_000)
+})
