@@ -297,13 +297,18 @@ export class PerfHistory {
     if (!s) o.series.set(key.ds, (s = { ds: key.ds, id: undefined, pending: undefined }))
     const series = s
     o.lastPut = this.now()
-    this.knownObjects.add(key.uuid)
+    // an object is known once it has a value (a VM that has just started answers NaN: its dump is still wanted)
+    let known = false
     let lastRes = 0
     let lastT0 = Number.NaN
     let last: PendingBlock | undefined
     return {
       put: (res, t, v) => {
         if (!Number.isFinite(v) || !Number.isFinite(t)) return
+        if (!known) {
+          this.knownObjects.add(key.uuid)
+          known = true
+        }
         const st = slotTime(res, t)
         const t0 = blockStart(res, st)
         if (res !== lastRes || t0 !== lastT0 || !last) {

@@ -399,6 +399,8 @@ export class RrdCollector {
       this.failed(h, e, 'reading the performance data')
     } finally {
       h.feeding = false
+      // the host's first sight may start now (it waits for the host's feed)
+      this.pumpSight(this.now())
     }
   }
 
@@ -626,6 +628,8 @@ export class RrdCollector {
     } finally {
       h.living = false
       this.livesInFlight--
+      // first sight waited for the watched objects' poll
+      if (this.livesInFlight === 0) this.pumpSight(this.now())
     }
   }
 

@@ -52,6 +52,8 @@ function world(poolCount: number, hostCount: number) {
   /** first-sight requests held until the test releases them (feeds and live polls are answered at once) unless `hold` says otherwise */
   let holdLive = false
   let answerAll = false
+  /** hosts (addresses) whose 60 s feed is held */
+  const holdFeeds = new Set<string>()
   const failing = new Set<string>()
   const answer = (tp: TinyPool, address: string, path: string, query: Record<string, unknown>): string => {
     const host = tp.spec.hosts.find((h) => h.address === address)
@@ -94,7 +96,8 @@ function world(poolCount: number, hostCount: number) {
       }
       requests.push(req)
       if (firstSight && failing.has(connectionId)) return setImmediate(() => req.fail(new Error('the host closed the connection')))
-      if (answerAll || (!firstSight && !(holdLive && Number(query['interval']) === 5))) setImmediate(() => req.release())
+      const held = (holdLive && Number(query['interval']) === 5) || (holdFeeds.has(address) && Number(query['interval']) === 60)
+      if (answerAll || (!firstSight && !held)) setImmediate(() => req.release())
     })
   const collector = (extra: Partial<ConstructorParameters<typeof RrdCollector>[0]> = {}): RrdCollector => {
     const c = new RrdCollector({ pools: collectorPools, history: () => hist, tickMs: 3_600_000, now: () => clock, log: () => {}, ...extra })
@@ -115,6 +118,7 @@ function world(poolCount: number, hostCount: number) {
     collector,
     failing,
     setHoldLive: (on: boolean) => (holdLive = on),
+    holdFeeds,
     advance: (ms: number) => (clock += ms),
     now: () => clock,
   }
@@ -138,13 +142,15 @@ afterEach(async () => {
 
 describe('RRD collector: first sight on a budget', () => {
   it('asks at most 2 first-sight jobs at a time in the app and 1 per pool, while every host is fed at once', async () => {
-    const w = world(4, 3)
+    const w = world(3, 2)
     const c = w.collector()
+    // the hosts are seen at the first tick, their first feeds spread over 5 s
+    c.tick()
     w.advance(6000)
     c.tick()
     await settle()
-    // all 12 hosts fed in the first pass: their feed does not wait for the first sight of their past
-    expect(c.counters.feeds).toBe(12)
+    // all 6 hosts fed in the first pass: their feed does not wait for the first sight of their past
+    expect(c.counters.feeds).toBe(6)
     expect(c.status().every((s) => s.lastEnd !== undefined)).toBe(true)
     let maxAll = 0
     let maxPool = 0
@@ -160,11 +166,11 @@ describe('RRD collector: first sight on a budget', () => {
       c.tick()
       await settle()
     }
-    expect(c.firstSightStatus()).toEqual({ queued: 0, running: 0, done: 12, failed: 0 })
+    expect(c.firstSightStatus()).toEqual({ queued: 0, running: 0, done: 6, failed: 0 })
     expect(maxAll).toBe(2)
     expect(maxPool).toBe(1)
     // each host's past came with its own job; its VMs' past with the host's hourly and daily answers, no /vm_rrd each
-    expect(w.requests.filter((r) => r.path === '/host_rrd')).toHaveLength(12)
+    expect(w.requests.filter((r) => r.path === '/host_rrd')).toHaveLength(6)
     expect(w.requests.filter((r) => r.path === '/vm_rrd')).toHaveLength(0)
     const vm = String(w.pools[0]?.tp.spec.objects.get('VM')?.get(w.pools[0]?.tp.refs.running ?? '')?.['uuid'])
     const nowS = Math.floor(w.now() / 1000)
@@ -178,6 +184,8 @@ describe('RRD collector: first sight on a budget', () => {
     const vm = String(tp?.spec.objects.get('VM')?.get(tp.refs.running)?.['uuid'])
     w.setHoldLive(true)
     c.watch('graph', 'c0', [vm])
+    // the hosts are seen at the first tick, their first feeds spread over 5 s
+    c.tick()
     w.advance(6000)
     c.tick()
     await settle()
@@ -201,10 +209,39 @@ describe('RRD collector: first sight on a budget', () => {
     expect(inFlight(w.requests).length).toBeGreaterThan(0)
   }, 60_000)
 
+  it('never asks a host for its past while its 60 s feed is on its way', async () => {
+    const w = world(2, 2)
+    const c = w.collector()
+    const slow = w.pools[0]?.tp.spec.hosts[0]?.address ?? ''
+    w.holdFeeds.add(slow)
+    c.tick()
+    w.advance(6000)
+    for (let i = 0; i < 5; i++) {
+      c.tick()
+      await settle()
+      w.advance(1000)
+    }
+    // the other pool's hosts got theirs started meanwhile
+    expect(w.requests.some((r) => r.path === '/host_rrd' && r.connectionId === 'c1')).toBe(true)
+    expect(w.requests.filter((r) => r.address === slow && r.firstSight)).toHaveLength(0)
+    w.holdFeeds.clear()
+    for (const r of w.requests) if (r.address === slow) r.release()
+    for (let i = 0; i < 30 && !w.requests.some((r) => r.address === slow && r.path === '/host_rrd'); i++) {
+      for (const r of inFlight(w.requests)) r.release()
+      await settle()
+      w.advance(1000)
+      c.tick()
+      await settle()
+    }
+    expect(w.requests.some((r) => r.address === slow && r.path === '/host_rrd')).toBe(true)
+  }, 60_000)
+
   it('backs off a pool whose first sight fails (60 s, then 120 s …) and gives it up after a few attempts; other pools go on', async () => {
     const w = world(2, 2)
     const c = w.collector()
     w.failing.add('c1')
+    // the hosts are seen at the first tick, their first feeds spread over 5 s
+    c.tick()
     w.advance(6000)
     c.tick()
     await settle()
@@ -257,6 +294,8 @@ describe('RRD collector: first sight on a budget', () => {
       if (storing) w.advance(1)
       return writer(key)
     }
+    // the hosts are seen at the first tick, their first feeds spread over 5 s
+    c.tick()
     w.advance(6000)
     c.tick()
     await settle()
