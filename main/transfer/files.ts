@@ -14,7 +14,7 @@ import { parseTarHeader, TAR_BLOCK, tarPadding, XVA_CHUNK, XVA_OVA_XML } from '.
 import { parseXmlRpcFragment } from '../xapi/xmlrpc'
 import type { WireValue } from '../xapi/wire'
 import { formatBytes } from '../xapi/http'
-import { checkVhdFile } from './vhd-file'
+import { checkFixedVhdFile, checkVhdFile, type VhdFileInfo } from './vhd-file'
 
 /** a refusal of a file, in a sentence */
 export class FileRefusal extends Error {}
@@ -119,7 +119,8 @@ export function describeOva(xml: string): NonNullable<FileInspection['vm']> {
  * that stops inside an entry, a damaged header, a chunk file that is not followed by its checksum
  * file, or no end blocks are refused with a sentence (the bytes' checksums are the host's to check
  * as they arrive). A compressed XVA's ova.xml is read from the start of the stream. A file starting
- * with a VHD footer is a VHD, checked end to end (vhd-file.ts). Anything else is a raw disk image.
+ * with a VHD footer is a dynamic VHD, one ending with a fixed VHD's footer a fixed VHD, both checked
+ * end to end (vhd-file.ts). Anything else is a raw disk image.
  */
 export async function inspectFile(path: string, expect?: 'xva' | 'disk'): Promise<FileInspection> {
   const check = await checkImportPath(path)
@@ -135,13 +136,16 @@ export async function inspectFile(path: string, expect?: 'xva' | 'disk'): Promis
     if (compression === 'gzip') return { path, size, kind: 'xva', compression, vm: describeOva(await gzipOvaXml(path, name)) }
     if (compression === 'zstd') return { path, size, kind: 'xva', compression }
     if (head.length >= 8 && head.subarray(0, 8).toString('latin1') === 'conectix' && expect !== 'xva') {
-      const vhd = await checkVhdFile(fh, size, basename(path))
-      if (typeof vhd === 'string') throw new FileRefusal(vhd)
-      return { path, size, kind: 'vhd', compression, diskSize: vhd.virtualSize }
+      return vhdInspection(path, size, await checkVhdFile(fh, size, name))
     }
     const first = head.length === TAR_BLOCK ? parseTarHeader(head) : undefined
     const looksTar = first?.kind === 'entry' || expect === 'xva'
-    if (!looksTar || expect === 'disk') return { path, size, kind: 'raw', compression, diskSize: size }
+    if (!looksTar || expect === 'disk') {
+      // a fixed VHD is a raw image with a footer after it
+      const fixed = await checkFixedVhdFile(fh, size, name)
+      if (fixed !== undefined) return vhdInspection(path, size, fixed)
+      return { path, size, kind: 'raw', compression, diskSize: size }
+    }
     if (first?.kind !== 'entry') throw new FileRefusal(`${name} is not an XVA file: ${first?.kind === 'bad' ? first.why : 'it does not start with ova.xml'}.`)
     if (first.entry.name !== XVA_OVA_XML) throw new FileRefusal(`${name} is not an XVA file: it starts with ${first.entry.name}, not ova.xml.`)
     if (first.entry.size > MAX_OVA_XML) throw new FileRefusal(`${name}: its ova.xml is ${formatBytes(first.entry.size)}, more than XenPilot reads.`)
@@ -178,6 +182,11 @@ export async function inspectFile(path: string, expect?: 'xva' | 'disk'): Promis
   } finally {
     await fh.close()
   }
+}
+
+function vhdInspection(path: string, size: number, vhd: VhdFileInfo | string): FileInspection {
+  if (typeof vhd === 'string') throw new FileRefusal(vhd)
+  return { path, size, kind: 'vhd', compression: 'none', diskSize: vhd.virtualSize, vhdType: vhd.type }
 }
 
 /** the ova.xml at the start of a gzip XVA (reads only as far as that file) */

@@ -16,7 +16,8 @@
  *   upload), PUT /import with its real Content-Length to the host of the SR when the SR is local
  *   (else the master); then VIF.move onto the chosen networks, the name, and VM.start if asked.
  * - Import disk: a raw image or a VHD (checked end to end first), VDI.create of the disk's size,
- *   PUT /import_raw_vdi with the format; a failure destroys the VDI it created.
+ *   PUT /import_raw_vdi with the format (a fixed VHD: its data as raw, without the footer); a
+ *   failure destroys the VDI it created.
  * A queue runs at most TRANSFER_CONCURRENCY at once; the states live here, so a window reload
  * (transfer.list) finds them.
  */
@@ -147,9 +148,13 @@ export class TransferService {
     if (!g.get('SR', a.sr)) throw new ActionRefusal('That storage repository is not in the pool any more.')
     // a VHD is checked end to end here (a hostile one is refused before anything is created)
     const info = await this.inspectOrRefuse(a.path, 'disk')
-    const format = info.kind === 'vhd' ? 'vhd' : 'raw'
+    // a fixed VHD is its disk's bytes then a footer: the bytes go as a raw image (vhd-tool streams
+    // only VHDs that start with a footer copy); a dynamic VHD goes as it is
+    const fixed = info.kind === 'vhd' && info.vhdType === 'fixed'
+    const format = info.kind === 'vhd' && !fixed ? 'vhd' : 'raw'
+    const sent = fixed ? (info.diskSize ?? info.size) : info.size
     const host = this.hostSeeing(g, [a.sr])
-    return this.enqueue('import-disk', a.connectionId, undefined, format === 'vhd' ? 'Import disk (VHD)' : 'Import disk', a.name, a.path, info.size, async (job, ctx) => {
+    return this.enqueue('import-disk', a.connectionId, undefined, info.kind === 'vhd' ? 'Import disk (VHD)' : 'Import disk', a.name, a.path, sent, async (job, ctx) => {
       const size = Math.ceil((info.diskSize ?? info.size) / 512) * 512
       const vdi = str(await ctx.call('VDI.create', [{ name_label: a.name, name_description: `Imported from ${basename(a.path)}`, SR: a.sr, virtual_size: String(size), type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }]))
       job.state.ref = vdi
@@ -408,7 +413,8 @@ export class TransferService {
     const size = s.totalBytes ?? 0
     const stopWatch = this.watch(job, ctx, task, () => s.totalBytes)
     try {
-      const file = createReadStream(s.path, { highWaterMark: 1024 * 1024 })
+      // the first `size` bytes of the file (a fixed VHD's footer stays behind)
+      const file = createReadStream(s.path, { highWaterMark: 1024 * 1024, start: 0, end: Math.max(0, size - 1) })
       const meter = new Meter((n) => {
         s.bytes = n
         this.changed(job, true)

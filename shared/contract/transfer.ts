@@ -77,6 +77,8 @@ export const FileInspection = z.object({
   compression: Compression,
   /** VHD: the size of the disk it holds (the new disk's size); raw: the file's size */
   diskSize: z.number().optional(),
+  /** VHD: dynamic (sent as VHD) or fixed (its data sent as a raw image, the footer left off) */
+  vhdType: z.enum(['dynamic', 'fixed']).optional(),
   /** XVA: the VM it holds */
   vm: z
     .object({

@@ -1,6 +1,7 @@
 /**
  * The dynamic VHD format as XAPI's /export_raw_vdi?format=vhd writes it and /import_raw_vdi?format=vhd
- * reads it (vhd-tool, ocaml-vhd; Microsoft's "Virtual Hard Disk Image Format Specification" 1.0):
+ * reads it (vhd-tool, ocaml-vhd; Microsoft's "Virtual Hard Disk Image Format Specification" 1.0), and
+ * the fixed VHD (the disk's bytes, then a footer: vhdFixedData) that Hyper-V and qemu-img also write:
  *
  *   footer copy (512) · dynamic header (1024, at the footer's data offset) · BAT (4 bytes per 2 MiB
  *   block, big-endian sector offsets, 0xFFFFFFFF = not allocated, padded to a sector) · each
@@ -99,14 +100,15 @@ export function vhdGeometry(size: number): { cylinders: number; heads: number; s
   return { cylinders: Math.floor(cth / heads), heads, sectors }
 }
 
-/** the footer of a dynamic VHD of `currentSize` bytes */
-export function vhdFooter(opts: { currentSize: number; uniqueId: Uint8Array; time?: Date }): Uint8Array {
+/** the footer of a dynamic VHD of `currentSize` bytes (or of a fixed one: the data, then this footer) */
+export function vhdFooter(opts: { currentSize: number; uniqueId: Uint8Array; time?: Date; diskType?: 'dynamic' | 'fixed' }): Uint8Array {
   const b = new Uint8Array(VHD_FOOTER_SIZE)
   const v = new DataView(b.buffer)
   b.set(enc.encode(FOOTER_COOKIE), 0)
   v.setUint32(8, 2) // features: reserved bit, always set
   v.setUint32(12, 0x00010000) // format version 1.0
-  v.setBigUint64(16, BigInt(VHD_FOOTER_SIZE)) // data offset: the header right after the footer copy
+  // data offset: the header right after the footer copy; a fixed disk has none (all ones)
+  v.setBigUint64(16, opts.diskType === 'fixed' ? 0xffffffffffffffffn : BigInt(VHD_FOOTER_SIZE))
   v.setUint32(24, Math.max(0, Math.floor((opts.time ?? new Date()).getTime() / 1000) - VHD_EPOCH))
   b.set(enc.encode('xpil'), 28) // creator application
   v.setUint32(32, 0x00010000)
@@ -117,7 +119,7 @@ export function vhdFooter(opts: { currentSize: number; uniqueId: Uint8Array; tim
   v.setUint16(56, g.cylinders)
   b[58] = g.heads
   b[59] = g.sectors
-  v.setUint32(60, 3) // dynamic
+  v.setUint32(60, opts.diskType === 'fixed' ? 2 : 3)
   b.set(opts.uniqueId.subarray(0, 16), 68)
   v.setUint32(64, vhdChecksum(b, 64))
   return b
@@ -139,6 +141,32 @@ export function parseVhdFooter(b: Uint8Array): VhdResult<VhdFooter> {
   if (currentSize === undefined || originalSize === undefined) return { ok: false, why: 'its footer gives a size beyond any disk' }
   if (dataOffset === undefined && diskType !== 'fixed') return { ok: false, why: 'its footer points to a header beyond any file' }
   return { ok: true, value: { dataOffset: dataOffset ?? Number.MAX_SAFE_INTEGER, currentSize, originalSize, diskType, timestamp: v.getUint32(24), uniqueId: b.slice(68, 84) } }
+}
+
+/** why a differencing VHD is refused (the disk is only whole with its parent) */
+export const VHD_DIFFERENCING_WHY = 'it is a differencing VHD, which needs its parent disk; merge it into its parent first (qemu-img convert, or Hyper-V’s Edit Disk) and import the result'
+
+/**
+ * A fixed VHD is the disk's bytes as they are, then one footer (no copy at the start, no header, no
+ * BAT): the disk is the file's first `currentSize` bytes. The checks on the footer found at the end
+ * of a file of `fileLength` bytes: a fixed disk (a differencing one needs its parent; a dynamic one
+ * starts with a copy of its footer), of more than 0 bytes, whose data fills the file up to the footer.
+ */
+export function vhdFixedData(footer: VhdFooter, fileLength: number): VhdResult<{ dataLength: number }> {
+  if (footer.diskType === 'differencing') return { ok: false, why: VHD_DIFFERENCING_WHY }
+  if (footer.diskType === 'dynamic') return { ok: false, why: 'it ends with the footer of a dynamic VHD but does not start with its copy (the start of the file is missing or damaged)' }
+  if (footer.currentSize <= 0) return { ok: false, why: 'its footer gives a disk of 0 bytes' }
+  const data = fileLength - VHD_FOOTER_SIZE
+  if (footer.currentSize !== data) {
+    return {
+      ok: false,
+      why:
+        footer.currentSize > data
+          ? `its footer gives a disk of ${footer.currentSize} bytes but the file holds only ${data} bytes before it (the copy is cut short)`
+          : `its footer gives a disk of ${footer.currentSize} bytes but the file holds ${data} bytes before it`,
+    }
+  }
+  return { ok: true, value: { dataLength: data } }
 }
 
 /** the dynamic disk header (the BAT right after it, at VHD_TABLE_OFFSET) */
@@ -193,7 +221,7 @@ export interface VhdBlock {
  * overlapping another. Returns the allocated blocks in file order (the order a stream meets them).
  */
 export function vhdBlocks(footer: VhdFooter, header: VhdHeader, bat: Uint8Array, fileLength: number): VhdResult<VhdBlock[]> {
-  if (footer.diskType !== 'dynamic') return { ok: false, why: footer.diskType === 'differencing' ? 'it is a differencing VHD, which needs its parent disk' : 'it is a fixed VHD' }
+  if (footer.diskType !== 'dynamic') return { ok: false, why: footer.diskType === 'differencing' ? VHD_DIFFERENCING_WHY : 'it is a fixed VHD' }
   if (footer.currentSize <= 0) return { ok: false, why: 'its footer gives a disk of 0 bytes' }
   if (footer.currentSize > VHD_MAX_SIZE) return { ok: false, why: `its disk is larger than XAPI's VHD limit of ${VHD_MAX_SIZE / 1024 ** 3} GiB` }
   if (footer.dataOffset < VHD_FOOTER_SIZE || footer.dataOffset + VHD_HEADER_SIZE > fileLength - VHD_FOOTER_SIZE) return { ok: false, why: 'its footer points to a header outside the file' }

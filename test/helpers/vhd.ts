@@ -41,6 +41,11 @@ export function makeVhd(raw: Buffer, opts: { size?: number } = {}): Buffer {
   return out
 }
 
+/** a fixed VHD holding `raw`: the bytes as they are, then the footer (as Hyper-V and qemu-img write one) */
+export function makeFixedVhd(raw: Buffer): Buffer {
+  return Buffer.concat([raw, Buffer.from(vhdFooter({ currentSize: raw.length, uniqueId: randomBytes(16), diskType: 'fixed' }))])
+}
+
 /** the disk a dynamic VHD holds, as raw bytes (checks it as the import does) */
 export function readVhd(vhd: Buffer): Buffer {
   const f = parseVhdFooter(vhd.subarray(0, VHD_FOOTER_SIZE))

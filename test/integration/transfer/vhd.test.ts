@@ -1,8 +1,9 @@
 /**
  * Disks as VHD through main end to end: contract → transfer module → pinned agents → the HTTPS
  * simulator. A disk exported as VHD is a dynamic VHD (read back before it is kept, SHA-256 beside
- * it) and imports into a new disk with the same bytes; a hostile VHD is refused with a sentence
- * before anything is created; a cancelled VHD import leaves no disk behind.
+ * it) and imports into a new disk with the same bytes; a fixed VHD (ours and qemu-img's) imports as
+ * its data; a hostile VHD is refused with a sentence before anything is created; a cancelled VHD
+ * import leaves no disk behind.
  */
 import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -12,11 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { methods, type MethodName } from '../../../shared/contract'
 import type { FileInspection, TransferState } from '../../../shared/contract/transfer'
 import { MemoryHistory } from '../../../main/services/operations'
+import { vhdChecksum } from '../../../shared/vhd/vhd'
 import { transferModule } from '../../../main/services/transfer'
 import { setTransferRate, startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
 import type { SimControl, SimPoolHandle } from '../../sim/model'
-import { flipped, makeVhd, patternDisk, readVhd, withBatEntry, withFooter } from '../../helpers/vhd'
+import { flipped, makeFixedVhd, makeVhd, patternDisk, readVhd, withBatEntry, withFooter } from '../../helpers/vhd'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
 
 const MiB = 1024 * 1024
@@ -116,7 +120,48 @@ describe('disks as VHD through main', () => {
     expect(sha(await rawOf(back.ref ?? '', 'vhd-back'))).toBe(sha(DISK))
   }, 180_000)
 
+  it('imports a fixed VHD (the disk’s bytes, then a footer): its data goes as a raw image, the new disk holds the same bytes', async () => {
+    const file = join(dir, 'fixed.vhd')
+    writeFileSync(file, makeFixedVhd(DISK))
+    const info = await callContract<FileInspection>('transfer.inspect', { path: file })
+    expect(info).toMatchObject({ kind: 'vhd', vhdType: 'fixed', diskSize: 24 * MiB, size: 24 * MiB + 512 })
+    const t = await ended(await callContract<TransferState>('transfer.importDisk', { connectionId: id, path: file, sr: localSr(), name: 'fixed back' }))
+    expect(t.message).toBeUndefined()
+    // the footer is not sent: XAPI gets the disk's bytes, as many as the new disk holds
+    expect(t).toMatchObject({ status: 'done', title: 'Import disk (VHD)', bytes: 24 * MiB, totalBytes: 24 * MiB })
+    await waitFor('the graph has the new disk', () => h.manager.graph(id)?.get('VDI', t.ref ?? ''))
+    expect(Number(pool.objects.get('VDI')?.get(t.ref ?? '')?.virtual_size)).toBe(24 * MiB)
+    expect(sha(await rawOf(t.ref ?? '', 'fixed-back'))).toBe(sha(DISK))
+  }, 180_000)
+
+  it('imports a fixed VHD written by qemu-img (its size rounded to a disk geometry: the new disk has the VHD’s size)', async () => {
+    const src = join(dir, 'q-src.raw')
+    const file = join(dir, 'q-fixed.vhd')
+    const odd = patternDisk(5 * MiB + 4096, [0, 2])
+    writeFileSync(src, odd)
+    await promisify(execFile)('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed', src, file])
+    const size = readFileSync(file).length - 512
+    expect(size).toBeGreaterThanOrEqual(odd.length)
+    const t = await ended(await callContract<TransferState>('transfer.importDisk', { connectionId: id, path: file, sr: localSr(), name: 'qemu fixed' }))
+    expect(t.message).toBeUndefined()
+    expect(t.status).toBe('done')
+    await waitFor('the graph has the new disk', () => h.manager.graph(id)?.get('VDI', t.ref ?? ''))
+    expect(Number(pool.objects.get('VDI')?.get(t.ref ?? '')?.virtual_size)).toBe(size)
+    const back = await rawOf(t.ref ?? '', 'q-fixed-back')
+    expect(sha(back.subarray(0, odd.length))).toBe(sha(odd))
+    expect(back.subarray(odd.length).every((b) => b === 0)).toBe(true)
+  }, 180_000)
+
   const good = makeVhd(DISK)
+  const fixed = makeFixedVhd(DISK)
+  /** the footer in the last sector rewritten, its checksum fixed */
+  const withLastFooter = (vhd: Buffer, write: (f: Buffer) => void): Buffer => {
+    const out = Buffer.from(vhd)
+    const f = out.subarray(out.length - 512)
+    write(f)
+    f.writeUInt32BE(vhdChecksum(f, 64), 64)
+    return out
+  }
   const hostile: [string, Buffer, RegExp][] = [
     ['a damaged header', flipped(good, 512 + 40), /bad\.vhd is not a VHD that can be imported: its dynamic disk header checksum is wrong/],
     ['a block beyond the end', withBatEntry(good, 5, 0x00ffffff), /block 5 lies beyond the end of the file/],
@@ -124,6 +169,9 @@ describe('disks as VHD through main', () => {
     ['a differencing disk', withFooter(good, (f) => f.writeUInt32BE(4, 60)), /differencing VHD, which needs its parent disk/],
     ['a cut copy', good.subarray(0, good.length - 3 * MiB), /lies beyond the end of the file|cut short/],
     ['a closing footer missing', good.subarray(0, good.length - 512), /cut short|beyond the end|closing footer/],
+    ['a fixed VHD cut short', Buffer.concat([fixed.subarray(0, 8 * MiB), fixed.subarray(fixed.length - 512)]), /bad\.vhd is not a VHD that can be imported: its footer gives a disk of 25165824 bytes but the file holds only 8388608 bytes before it \(the copy is cut short\)/],
+    ['a differencing footer at the end', withLastFooter(fixed, (f) => f.writeUInt32BE(4, 60)), /differencing VHD, which needs its parent disk/],
+    ['a damaged footer at the end', flipped(fixed, fixed.length - 300), /ends with a VHD footer that cannot be read: its footer checksum is wrong/],
   ]
   for (const [what, body, reason] of hostile) {
     it(`refuses ${what} with a sentence before anything is created`, async () => {

@@ -4,8 +4,8 @@
  * layout is in test/integration/sim/transfer-vhd.test.ts.
  */
 import { describe, expect, it } from 'vitest'
-import { parseVhdFooter, parseVhdHeader, VHD_BLOCK, vhdBatBytes, vhdBlocks, vhdChecksum, vhdGeometry, type VhdResult, type VhdBlock } from '../../../shared/vhd/vhd'
-import { flipped, makeVhd, patternDisk, readVhd, withBatEntry, withFooter, withHeaderField } from '../../helpers/vhd'
+import { parseVhdFooter, parseVhdHeader, VHD_BLOCK, vhdBatBytes, vhdBlocks, vhdChecksum, vhdFixedData, vhdGeometry, type VhdResult, type VhdBlock } from '../../../shared/vhd/vhd'
+import { flipped, makeFixedVhd, makeVhd, patternDisk, readVhd, withBatEntry, withFooter, withHeaderField } from '../../helpers/vhd'
 
 const MiB = 1024 * 1024
 const DISK = patternDisk(9 * MiB, [0, 2, 4])
@@ -71,4 +71,40 @@ describe('shared/vhd', () => {
       expect(why(file)).toMatch(reason)
     })
   }
+
+  describe('a fixed VHD: the disk’s bytes, then the footer', () => {
+    const FIXED = makeFixedVhd(DISK)
+    /** what an importer concludes from the footer in the last sector */
+    const fixedWhy = (file: Buffer): string => {
+      const f = parseVhdFooter(file.subarray(file.length - 512))
+      if (!f.ok) return f.why
+      const d = vhdFixedData(f.value, file.length)
+      return d.ok ? `data ${d.value.dataLength}` : d.why
+    }
+    /** the last sector rewritten (checksum fixed), so only the field is wrong */
+    const lastFooter = (file: Buffer, write: (f: Buffer) => void): Buffer => {
+      const out = Buffer.from(file)
+      const f = out.subarray(out.length - 512)
+      write(f)
+      f.writeUInt32BE(vhdChecksum(f, 64), 64)
+      return out
+    }
+    it('its data is the disk: every byte before the footer', () => {
+      expect(fixedWhy(FIXED)).toBe(`data ${DISK.length}`)
+      expect(FIXED.subarray(0, DISK.length).equals(DISK)).toBe(true)
+    })
+    const fixedCases: [string, Buffer, RegExp][] = [
+      ['cut short', Buffer.concat([FIXED.subarray(0, 4 * MiB), FIXED.subarray(FIXED.length - 512)]), /footer gives a disk of 9437184 bytes but the file holds only 4194304 bytes before it \(the copy is cut short\)/],
+      ['longer than its footer says', Buffer.concat([Buffer.alloc(512), FIXED]), /holds 9437696 bytes before it/],
+      ['a differencing footer', lastFooter(FIXED, (f) => f.writeUInt32BE(4, 60)), /differencing VHD, which needs its parent disk; merge it into its parent first/],
+      ['a dynamic footer without its copy at the start', lastFooter(FIXED, (f) => f.writeUInt32BE(3, 60)), /does not start with its copy/],
+      ['a disk of 0 bytes', lastFooter(FIXED, (f) => f.writeBigUInt64BE(0n, 48)), /0 bytes/],
+      ['a damaged footer', flipped(FIXED, FIXED.length - 400), /footer checksum is wrong/],
+    ]
+    for (const [what, file, reason] of fixedCases) {
+      it(`refuses one ${what}, saying why`, () => {
+        expect(fixedWhy(file)).toMatch(reason)
+      })
+    }
+  })
 })
