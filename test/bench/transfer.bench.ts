@@ -5,10 +5,14 @@
  * of either side); main's TransferService exports it to an XVA and imports that file back; `curl`
  * does the same two transfers on the same run (GET /export -o, PUT /import -T). Reports MB/s of
  * each and the ratio (goal ≥ 0.8), and main's RSS growth during its transfers (goal ≤ 64 MB).
- * XFER_BENCH_BYTES changes the disk size (default 4 GiB).
+ * XFER_BENCH_BYTES changes the disk size (default 4 GiB). Each BENCH line carries load1 (taken
+ * right after the pair of runs) and the CPU seconds of each side (main or curl, and the simulator
+ * meanwhile): on a 2-core machine shared with the simulator, a client's CPU per byte decides its pace.
+ * XENPILOT_BENCH_PROFILE=<folder>: a V8 CPU profile of main per transfer (export/import.cpuprofile)
+ * and its heaviest functions as PROFILE lines.
  */
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +26,12 @@ import { TransferService } from '../../main/transfer/service'
 
 const MB = 1024 * 1024
 const run = promisify(execFile)
+interface Cpu {
+  /** main (this process) or curl */
+  client: number
+  /** the simulator meanwhile */
+  sim: number
+}
 
 interface SimInfo {
   masterUrl: string
@@ -35,7 +45,64 @@ interface SimInfo {
   release: string
 }
 
-async function startSim(): Promise<{ info: SimInfo; stop: () => void }> {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux) */
+function cpuOfPid(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** main's own CPU seconds so far */
+const cpuOfMain = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
+
+/**
+ * With XENPILOT_BENCH_PROFILE=<folder>: V8's CPU profile of main during one transfer, written as
+ * <name>.cpuprofile there, and its heaviest functions by self time printed as `PROFILE` lines.
+ */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env['XENPILOT_BENCH_PROFILE']
+  if (!dir) return fn()
+  const { Session } = await import('node:inspector/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 500 })
+  await session.post('Profiler.start')
+  try {
+    return await fn()
+  } finally {
+    const { profile } = await session.post('Profiler.stop')
+    session.disconnect()
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
+    // self time by function (samples × interval), heaviest first
+    const byNode = new Map<number, string>()
+    for (const n of profile.nodes) {
+      const cf = n.callFrame
+      const where = cf.url ? `${cf.url.replace(/^.*\/(main|shared|test|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${cf.lineNumber + 1}` : ''
+      byNode.set(n.id, `${cf.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`)
+    }
+    const self = new Map<string, number>()
+    const deltas = profile.timeDeltas ?? []
+    ;(profile.samples ?? []).forEach((id, i) => {
+      const key = byNode.get(id) ?? '?'
+      self.set(key, (self.get(key) ?? 0) + (deltas[i] ?? 0))
+    })
+    const total = [...self.values()].reduce((a, b) => a + b, 0)
+    const busy = total - (self.get('(idle)') ?? 0)
+    console.log(`PROFILE ${name}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s not idle`)
+    for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`PROFILE ${name}: ${(us / 1e6).toFixed(2).padStart(7)} s ${((us / Math.max(1, total)) * 100).toFixed(1).padStart(5)} %  ${k}`)
+  }
+}
+
+async function startSim(): Promise<{ info: SimInfo; stop: () => void; pid: number | undefined }> {
   const script = fileURLToPath(new URL('./transfer-sim.ts', import.meta.url))
   const p = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'], env: process.env })
   const line = await new Promise<string>((resolve, reject) => {
@@ -47,11 +114,11 @@ async function startSim(): Promise<{ info: SimInfo; stop: () => void }> {
     })
     p.on('exit', (code) => reject(new Error(`simulator exited ${code}`)))
   })
-  return { info: JSON.parse(line) as SimInfo, stop: () => p.stdin.end() }
+  return { info: JSON.parse(line) as SimInfo, stop: () => p.stdin.end(), pid: p.pid }
 }
 
 async function main(): Promise<void> {
-  const { info, stop } = await startSim()
+  const { info, stop, pid: simPid } = await startSim()
   const dir = mkdtempSync(join(tmpdir(), 'xp-transfer-bench-'))
   const dataDir = mkdtempSync(join(tmpdir(), 'xp-transfer-bench-data-'))
   const manager = new PoolManager({ dataDir, keychain: new MemoryKeychain() })
@@ -76,16 +143,27 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 20))
       }
     }
-    const measure = async (fn: () => Promise<TransferState>): Promise<{ ms: number; growthMB: number; state: TransferState }> => {
+    const measure = async (name: string, fn: () => Promise<TransferState>): Promise<{ ms: number; growthMB: number; state: TransferState; cpu: Cpu }> => {
       global.gc?.()
       const before = process.memoryUsage().rss
       let peak = before
       const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+      const cpu0 = { main: cpuOfMain(), sim: cpuOfPid(simPid) }
       const t0 = performance.now()
-      const state = await fn()
+      const state = await profiled(name, fn)
       const ms = performance.now() - t0
       clearInterval(sampler)
-      return { ms, growthMB: Math.round(((peak - before) / MB) * 10) / 10, state }
+      const cpu = { client: cpuOfMain() - cpu0.main, sim: cpuOfPid(simPid) - cpu0.sim }
+      return { ms, growthMB: Math.round(((peak - before) / MB) * 10) / 10, state, cpu }
+    }
+    /** curl under /usr/bin/time: its wall time and its CPU seconds, and the simulator's meanwhile */
+    const curl = async (args: string[]): Promise<{ ms: number; cpu: Cpu }> => {
+      const sim0 = cpuOfPid(simPid)
+      const t0 = performance.now()
+      const r = await run('/usr/bin/time', ['-f', 'CPU %U %S', 'curl', ...args], { maxBuffer: 1 << 20 })
+      const ms = performance.now() - t0
+      const m = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr)
+      return { ms, cpu: { client: m ? Number(m[1]) + Number(m[2]) : Number.NaN, sim: cpuOfPid(simPid) - sim0 } }
     }
     const cafile = join(dir, 'master.pem')
     writeFileSync(cafile, info.certPem)
@@ -94,28 +172,30 @@ async function main(): Promise<void> {
 
     // main: export
     const mainFile = join(dir, 'main.xva')
-    const exp = await measure(async () => ended(await service.exportVm({ connectionId: id, ref: info.vm, path: mainFile, compression: 'none', overwrite: false })))
+    const exp = await measure('export', async () => ended(await service.exportVm({ connectionId: id, ref: info.vm, path: mainFile, compression: 'none', overwrite: false })))
     if (exp.state.status !== 'done') throw new Error(`main export: ${exp.state.message ?? exp.state.status}`)
     const bytes = statSync(mainFile).size
     // curl: export
     const curlFile = join(dir, 'curl.xva')
     const sid = await sessionRef()
-    let t0 = performance.now()
-    await run('curl', ['-sS', '--fail', '--cacert', cafile, '-o', curlFile, `${info.masterUrl}/export?session_id=${sid}&uuid=${info.vmUuid}`], { maxBuffer: 1 << 20 })
-    const curlExportMs = performance.now() - t0
+    const curlExport = await curl(['-sS', '--fail', '--cacert', cafile, '-o', curlFile, `${info.masterUrl}/export?session_id=${sid}&uuid=${info.vmUuid}`])
+    const load1Export = loadavg()[0] ?? 0
     // main: import
-    const imp = await measure(async () => ended(await service.importVm({ connectionId: id, path: mainFile, sr: info.sr, networks: {}, start: false })))
+    const imp = await measure('import', async () => ended(await service.importVm({ connectionId: id, path: mainFile, sr: info.sr, networks: {}, start: false })))
     if (imp.state.status !== 'done') throw new Error(`main import: ${imp.state.message ?? imp.state.status}`)
     // curl: import
-    t0 = performance.now()
-    await run('curl', ['-sS', '--fail', '--cacert', cafile, '-T', curlFile, '-o', '/dev/null', `${info.masterUrl}/import?session_id=${sid}&sr_id=${info.sr}`], { maxBuffer: 1 << 20 })
-    const curlImportMs = performance.now() - t0
-    const load1 = Math.round((loadavg()[0] ?? 0) * 10) / 10
+    const curlImport = await curl(['-sS', '--fail', '--cacert', cafile, '-T', curlFile, '-o', '/dev/null', `${info.masterUrl}/import?session_id=${sid}&sr_id=${info.sr}`])
+    const load1Import = loadavg()[0] ?? 0
     const rate = (ms: number): number => Math.round((bytes / MB / (ms / 1000)) * 10) / 10
-    for (const [name, mainMs, curlMs, growth] of [
-      ['transfer.export', exp.ms, curlExportMs, exp.growthMB],
-      ['transfer.import', imp.ms, curlImportMs, imp.growthMB],
+    const r1 = (n: number): number => Math.round(n * 10) / 10
+    for (const [name, mainRun, curlRun, load] of [
+      ['transfer.export', exp, curlExport, load1Export],
+      ['transfer.import', imp, curlImport, load1Import],
     ] as const) {
+      const mainMs = mainRun.ms
+      const curlMs = curlRun.ms
+      const growth = mainRun.growthMB
+      const load1 = r1(load)
       console.log(
         `BENCH ${JSON.stringify({
           name: `${name}.throughput`,
@@ -128,6 +208,8 @@ async function main(): Promise<void> {
           bytes,
           release: info.release,
           load1,
+          // CPU seconds spent on the transfer: by main (this process) or curl, and by the simulator meanwhile
+          cpuS: { main: r1(mainRun.cpu.client), curl: r1(curlRun.cpu.client), simWithMain: r1(mainRun.cpu.sim), simWithCurl: r1(curlRun.cpu.sim) },
         })}`,
       )
       console.log(`BENCH ${JSON.stringify({ name: `${name}.rss-growth`, value: growth, unit: 'MB', goal: '<= 64', baselineName: 'main RSS before the transfer', load1 })}`)
