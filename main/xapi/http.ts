@@ -68,6 +68,12 @@ export interface HttpRequestOptions {
   signal?: AbortSignal
   /** agent pool of HostTrust, default 'http' (never queues behind RPC calls or the event loop) */
   purpose?: string
+  /**
+   * sees each chunk of the response body as it arrives (a transfer's byte count and checksum),
+   * without a stream stage of its own: a multi-GB body is hundreds of thousands of TLS-record-sized
+   * chunks, and each stage costs per chunk
+   */
+  onChunk?: (chunk: Buffer) => void
 }
 
 export interface HttpResponseHead {
@@ -96,6 +102,11 @@ export interface HttpStream extends HttpResponseHead {
 const DEFAULT_TIMEOUT_MS = 30_000
 const DEFAULT_IDLE_MS = 30_000
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+/**
+ * How much of a response body is read ahead of its consumer. Node's default (16 KiB, one TLS
+ * record) paused and resumed the socket for nearly every chunk of a transfer.
+ */
+const BODY_READ_AHEAD = 1024 * 1024
 
 /** GET (or HEAD) with the whole body buffered (≤ maxBytes). Status codes other than 2xx fail. */
 export async function httpGet(ctx: PoolHttpContext, hostAddress: string, opts: HttpRequestOptions): Promise<HttpResponse> {
@@ -264,7 +275,7 @@ function once(ctx: PoolHttpContext, target: { host: string; port: number }, meth
       }
       settled = true
       opts.signal?.removeEventListener('abort', onAbort)
-      resolve({ kind: 'response', stream: guardedBody(res, req, { label, key, status, idleMs, maxBytes, contentLength, ...(opts.signal ? { signal: opts.signal } : {}) }) })
+      resolve({ kind: 'response', stream: guardedBody(res, req, { label, key, status, idleMs, maxBytes, contentLength, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onChunk ? { onChunk: opts.onChunk } : {}) }) })
     })
     if (opts.body instanceof Readable) {
       opts.body.on('error', (e) => fail(new TransportError('aborted', `${label}: reading the body to send failed (${e.message})`, { host: key })))
@@ -281,12 +292,14 @@ interface Guard {
   maxBytes: number
   contentLength: number | undefined
   signal?: AbortSignal
+  onChunk?: (chunk: Buffer) => void
 }
 
 function guardedBody(res: IncomingMessage, req: ReturnType<typeof https.request>, g: Guard): HttpStream {
   let bytes = 0
   let done = false
   const out = new Readable({
+    highWaterMark: BODY_READ_AHEAD,
     read() {
       res.resume()
     },
@@ -313,6 +326,7 @@ function guardedBody(res: IncomingMessage, req: ReturnType<typeof https.request>
     }
     // one timer re-armed per chunk (a multi-GB transfer is hundreds of thousands of chunks)
     idle.refresh()
+    g.onChunk?.(c)
     if (!out.push(c)) res.pause()
   })
   res.on('end', () => {
