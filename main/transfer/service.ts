@@ -389,8 +389,9 @@ export class TransferService {
         // the disk refused (ENOSPC) or the connection broke; the task may say more
         const code = (e as NodeJS.ErrnoException).code
         if (code === 'ENOSPC' || code === 'EDQUOT') throw failure(`The disk holding ${s.path} is full; the export stopped after ${s.bytes} bytes and its partial file was removed.`)
-        await this.o.pools.call(s.connectionId, 'task.cancel', [task]).catch(() => undefined)
-        throw failure(`The export stopped: ${why}`)
+        // the task says why the host stopped (cancelled from the Activity panel's Tasks tab or by
+        // another client: then the export is cancelled, not failed); else it is cancelled here
+        throw await this.whyNot(job, task, new Error(`The export stopped: ${why}`))
       }
       s.status = 'finishing'
       this.changed(job)

@@ -217,6 +217,27 @@ describe('export and import through main', () => {
     }
   })
 
+  it('cancelling the XAPI task itself (the Activity panel’s Tasks tab, or another client) mid-export ends the export as cancelled, partial file removed', async () => {
+    const vm = await twoDiskVm('task-cancel', localSr(0))
+    setTransferRate(pool, 2 * 1024 * 1024)
+    try {
+      const file = join(dir, 'task-cancel.xva')
+      const t = await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file })
+      const running = await waitFor('bytes flowing', () => {
+        const s = states.get(t.id)
+        return s && s.bytes > 1024 * 1024 && s.taskRef ? s : undefined
+      })
+      await h.manager.call(id, 'task.cancel', [running.taskRef])
+      const done = await ended(t)
+      expect(done.message).toMatch(/partial file was removed/)
+      expect(done).toMatchObject({ status: 'cancelled', errorCode: 'TASK_CANCELLED' })
+      expect(existsSync(`${file}.part`)).toBe(false)
+      expect(existsSync(file)).toBe(false)
+    } finally {
+      setTransferRate(pool, 0)
+    }
+  })
+
   it('a truncated or damaged XVA is refused with a sentence before any byte is sent; a damaged chunk is refused by the host', async () => {
     const vm = await twoDiskVm('to-damage', localSr(0))
     const file = join(dir, 'good.xva')
