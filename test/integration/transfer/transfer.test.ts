@@ -217,22 +217,28 @@ describe('export and import through main', () => {
     }
   })
 
-  it('cancelling the XAPI task itself (the Activity panel’s Tasks tab, or another client) mid-export ends the export as cancelled, partial file removed', async () => {
+  it('cancelling the XAPI task itself (the Activity panel’s Tasks tab, or another client) mid-export ends the export as cancelled, partial file removed: a VM (XVA, no length) and a disk (raw, with its length)', async () => {
     const vm = await twoDiskVm('task-cancel', localSr(0))
+    const vdi = str(await call('VDI.create', [{ name_label: 'task-cancel raw', name_description: '', SR: localSr(0), virtual_size: String(64 * 1024 * 1024), type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }]))
+    await waitFor('the graph has the disk', () => h.manager.graph(id)?.get('VDI', vdi))
     setTransferRate(pool, 2 * 1024 * 1024)
     try {
-      const file = join(dir, 'task-cancel.xva')
-      const t = await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file })
-      const running = await waitFor('bytes flowing', () => {
-        const s = states.get(t.id)
-        return s && s.bytes > 1024 * 1024 && s.taskRef ? s : undefined
-      })
-      await h.manager.call(id, 'task.cancel', [running.taskRef])
-      const done = await ended(t)
-      expect(done.message).toMatch(/partial file was removed/)
-      expect(done).toMatchObject({ status: 'cancelled', errorCode: 'TASK_CANCELLED' })
-      expect(existsSync(`${file}.part`)).toBe(false)
-      expect(existsSync(file)).toBe(false)
+      for (const [method, ref, file] of [
+        ['transfer.exportVm', vm, join(dir, 'task-cancel.xva')],
+        ['transfer.exportDisk', vdi, join(dir, 'task-cancel.raw')],
+      ] as const) {
+        const t = await callContract<TransferState>(method, { connectionId: id, ref, path: file })
+        const running = await waitFor('bytes flowing', () => {
+          const s = states.get(t.id)
+          return s && s.bytes > 1024 * 1024 && s.taskRef ? s : undefined
+        })
+        await h.manager.call(id, 'task.cancel', [running.taskRef])
+        const done = await ended(t)
+        expect(done.message).toMatch(/partial file was removed/)
+        expect(done).toMatchObject({ status: 'cancelled', errorCode: 'TASK_CANCELLED' })
+        expect(existsSync(`${file}.part`)).toBe(false)
+        expect(existsSync(file)).toBe(false)
+      }
     } finally {
       setTransferRate(pool, 0)
     }

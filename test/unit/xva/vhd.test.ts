@@ -96,8 +96,8 @@ describe('shared/vhd', () => {
     const fixedCases: [string, Buffer, RegExp][] = [
       ['cut short', Buffer.concat([FIXED.subarray(0, 4 * MiB), FIXED.subarray(FIXED.length - 512)]), /footer gives a disk of 9437184 bytes but the file holds only 4194304 bytes before it \(the copy is cut short\)/],
       ['longer than its footer says', Buffer.concat([Buffer.alloc(512), FIXED]), /holds 9437696 bytes before it/],
-      ['a differencing footer', lastFooter(FIXED, (f) => f.writeUInt32BE(4, 60)), /differencing VHD, which needs its parent disk; merge it into its parent first/],
-      ['a dynamic footer without its copy at the start', lastFooter(FIXED, (f) => f.writeUInt32BE(3, 60)), /does not start with its copy/],
+      ['a differencing footer', lastFooter(FIXED, (f) => (f.writeUInt32BE(4, 60), f.writeBigUInt64BE(512n, 16))), /differencing VHD, which needs its parent disk; merge it into its parent first/],
+      ['a dynamic footer without its copy at the start', lastFooter(FIXED, (f) => (f.writeUInt32BE(3, 60), f.writeBigUInt64BE(512n, 16))), /does not start with its copy/],
       ['a disk of 0 bytes', lastFooter(FIXED, (f) => f.writeBigUInt64BE(0n, 48)), /0 bytes/],
       ['a damaged footer', flipped(FIXED, FIXED.length - 400), /footer checksum is wrong/],
     ]
