@@ -12,14 +12,14 @@ import './views/perf/register'
 import './views/terminal/register'
 import './views/drift/register'
 import './views/xencenter/register'
-import ConsoleWindow from './views/console/ConsoleWindow.vue'
 import { parseConsoleRoute } from './views/console/route'
 
 async function start(): Promise<void> {
   const api = createApi()
   // a popped-out console (#/console/…): the page shows only that console
   const consoleRoute = parseConsoleRoute(window.location.hash)
-  const app = consoleRoute ? createApp(ConsoleWindow, { target: consoleRoute }) : createApp(App)
+  // (loaded only for that route: the main window's first paint does not pay for noVNC)
+  const app = consoleRoute ? createApp((await import('./views/console/ConsoleWindow.vue')).default, { target: consoleRoute }) : createApp(App)
   const pinia = createPinia()
   provideApi(app, api)
   app.use(pinia)

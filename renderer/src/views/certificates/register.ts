@@ -2,8 +2,10 @@
  * Registers the Certificates tab (issue 18): on a saved connection's root, a pool and a server, the
  * pinned certificate of each server and where the pin came from. Imported once at startup (main.ts).
  */
+import { defineAsyncComponent } from 'vue'
 import { registerTab } from '../../components/tabs/registry'
-import CertificatesTab from './CertificatesTab.vue'
+
+const CertificatesTab = defineAsyncComponent(() => import('./CertificatesTab.vue'))
 
 registerTab({
   id: 'certificates',

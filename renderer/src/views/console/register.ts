@@ -2,9 +2,11 @@
  * Registers the Console tab for VMs (not templates or snapshots) and hosts (their control
  * domain), and a host's "VM consoles" grid. Imported once at startup.
  */
+import { defineAsyncComponent } from 'vue'
 import { registerTab } from '../../components/tabs/registry'
-import ConsoleGrid from './ConsoleGrid.vue'
-import ConsoleTab from './ConsoleTab.vue'
+
+const ConsoleGrid = defineAsyncComponent(() => import('./ConsoleGrid.vue'))
+const ConsoleTab = defineAsyncComponent(() => import('./ConsoleTab.vue'))
 
 registerTab({
   id: 'console',

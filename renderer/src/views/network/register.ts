@@ -2,10 +2,12 @@
  * Registers the networking views (issue 13): a VM's Networking tab, a server's NICs tab, and the
  * Network tab of a network selected in the tree. Imported once at startup (main.ts).
  */
+import { defineAsyncComponent } from 'vue'
 import { registerTab } from '../../components/tabs/registry'
-import HostNicsTab from './HostNicsTab.vue'
-import NetworkTab from './NetworkTab.vue'
-import VmNetworkingTab from './VmNetworkingTab.vue'
+
+const HostNicsTab = defineAsyncComponent(() => import('./HostNicsTab.vue'))
+const NetworkTab = defineAsyncComponent(() => import('./NetworkTab.vue'))
+const VmNetworkingTab = defineAsyncComponent(() => import('./VmNetworkingTab.vue'))
 
 registerTab({
   id: 'vm-networking',

@@ -2,10 +2,12 @@
  * Registers the NUMA tabs: the layout of a host, the pool-level summary, and a VM's placement
  * (mask editor and advice). Imported once at startup.
  */
+import { defineAsyncComponent } from 'vue'
 import { registerTab } from '../../components/tabs/registry'
-import NumaPoolTab from './NumaPoolTab.vue'
-import NumaTab from './NumaTab.vue'
-import NumaVmTab from './NumaVmTab.vue'
+
+const NumaPoolTab = defineAsyncComponent(() => import('./NumaPoolTab.vue'))
+const NumaTab = defineAsyncComponent(() => import('./NumaTab.vue'))
+const NumaVmTab = defineAsyncComponent(() => import('./NumaVmTab.vue'))
 
 registerTab({ id: 'numa', label: 'NUMA', order: 30, appliesTo: (n) => n.connectionId !== undefined && n.ref !== undefined && n.cls === 'host', component: NumaTab })
 registerTab({ id: 'numa-pool', label: 'NUMA', order: 31, appliesTo: (n) => n.connectionId !== undefined && n.cls === 'pool', component: NumaPoolTab })

@@ -2,9 +2,11 @@
  * Registers the Performance tabs (issue 16): a host's and a VM's graphs, and a pool's hosts side by
  * side. Imported once at startup (renderer/src/main.ts).
  */
+import { defineAsyncComponent } from 'vue'
 import { registerTab } from '../../components/tabs/registry'
-import PerfPoolTab from './PerfPoolTab.vue'
-import PerfTab from './PerfTab.vue'
+
+const PerfPoolTab = defineAsyncComponent(() => import('./PerfPoolTab.vue'))
+const PerfTab = defineAsyncComponent(() => import('./PerfTab.vue'))
 
 registerTab({
   id: 'performance',

@@ -2,12 +2,14 @@
  * Registers the operations tabs (issue 5): Snapshots (VMs), History (any object XenPilot can act
  * on) and Alerts (objects XAPI has messages about). Imported once by the tabs index.
  */
-import AlertsTab from '../../components/alerts/AlertsTab.vue'
+import { defineAsyncComponent } from 'vue'
 import { alertCountFor } from '../../model/alerts'
-import HistoryTab from '../../components/history/HistoryTab.vue'
 import { registerTab } from '../../components/tabs/registry'
 import { useObjectsStore } from '../../stores/objects'
-import SnapshotsTab from './SnapshotsTab.vue'
+
+const AlertsTab = defineAsyncComponent(() => import('../../components/alerts/AlertsTab.vue'))
+const HistoryTab = defineAsyncComponent(() => import('../../components/history/HistoryTab.vue'))
+const SnapshotsTab = defineAsyncComponent(() => import('./SnapshotsTab.vue'))
 
 registerTab({ id: 'snapshots', label: 'Snapshots', order: 20, appliesTo: (n) => n.connectionId !== undefined && n.ref !== undefined && n.cls === 'VM' && n.kind === 'VM', component: SnapshotsTab })
 registerTab({

@@ -1,6 +1,8 @@
 /** Registers a host's Terminal tab (SSH to its dom0, issue 19). Imported once at startup. */
+import { defineAsyncComponent } from 'vue'
 import { registerTab } from '../../components/tabs/registry'
-import TerminalTab from './TerminalTab.vue'
+
+const TerminalTab = defineAsyncComponent(() => import('./TerminalTab.vue'))
 
 registerTab({
   id: 'terminal',

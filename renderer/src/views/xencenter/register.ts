@@ -2,8 +2,10 @@
  * Registers the Custom Fields tab (issue 19) for the objects XenCenter keeps custom fields on:
  * VMs and templates, servers, pools and SRs. Imported once at startup.
  */
+import { defineAsyncComponent } from 'vue'
 import { registerTab } from '../../components/tabs/registry'
-import CustomFieldsTab from './CustomFieldsTab.vue'
+
+const CustomFieldsTab = defineAsyncComponent(() => import('./CustomFieldsTab.vue'))
 
 registerTab({
   id: 'custom-fields',
