@@ -15,9 +15,12 @@
  *
  * First sight fills the past, on a budget (it is the costly part: a host's whole RRD is a year of
  * rows of every source, and at 100,000 VMs there are 100,000 of them). A host the history does not
- * know gets one first-sight job: its full dump (/host_rrd: 60 s, hourly and daily rows) and one hourly
- * and one daily /rrd_updates for all its resident VMs at once; a VM first seen later (started,
- * migrated in) gets its own job (/vm_rrd). Jobs wait in a queue, hosts before VMs, and run
+ * know gets one first-sight job: its full dump (/host_rrd: 60 s, hourly and daily rows) and one 60 s
+ * (2 hours), one hourly and one daily /rrd_updates for all its resident VMs at once; a known host whose
+ * stored cursor is older than FIRST_FEED_S gets a catch-up job (/rrd_updates from the cursor); a VM
+ * first seen later (started, migrated in) gets its own job (/vm_rrd). A host's first feed asks only the
+ * last FIRST_FEED_S, and its stored cursor stays put until its job is done (a restart in between asks
+ * again from there). Jobs wait in a queue, hosts before VMs, and run
  *   - at most FIRST_SIGHT.global at a time in the app and FIRST_SIGHT.perPool per pool;
  *   - behind the live feeds: never while a watched object's 5 s poll is on its way, never on a host
  *     whose 60 s feed is on its way; the 60 s feed never waits for first sight (the overview has its
@@ -111,7 +114,10 @@ export interface FirstSightStatus {
 }
 
 interface SightJob {
-  what: 'host' | 'vm'
+  /** host: a host new to the history; catchup: a known host last fed long ago (from its stored cursor); vm: a VM new to the history */
+  what: 'host' | 'catchup' | 'vm'
+  /** catchup: the stored cursor (s, host clock) */
+  from?: number
   connectionId: string
   /** the host asked (HostState.key) */
   hostKey: string
@@ -121,6 +127,12 @@ interface SightJob {
 }
 
 const LIVE_KEEP_S = 720
+/**
+ * A host's first feed asks at most this far back (s): more (2 hours of 60 s rows of every VM when
+ * the history does not know the host, or everything since a cursor left hours ago) is first-sight
+ * work, done on its budget.
+ */
+export const FIRST_FEED_S = 300
 const MAX_BACKOFF_MS = 15 * 60_000
 const RRD_MAX_BYTES = 64 * 1024 * 1024
 const NULL_UUID = '00000000-0000-0000-0000-000000000000'
@@ -148,6 +160,8 @@ interface HostState {
   liveCovered: Set<string>
   /** first sight of the host: not decided yet, waiting for its job, done (or not needed, or given up) */
   sight: 'unknown' | 'queued' | 'done'
+  /** while its first-sight job has not filled the past, the stored cursor stays where it was (a restart asks again from there) */
+  holdCursor: boolean
 }
 
 interface LiveSeries {
@@ -338,7 +352,7 @@ export class RrdCollector {
         if (!h) {
           // spread the first feeds over the first few seconds
           const jitter = Math.floor(Math.random() * Math.min(5000, this.feedMs))
-          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), sight: 'unknown' }
+          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), sight: 'unknown', holdCursor: false }
           this.hosts.set(key, h)
         }
         h.address = address
@@ -377,21 +391,24 @@ export class RrdCollector {
     try {
       const hist = this.opts.history()
       const nowS = Math.floor(this.now() / 1000)
+      const cursor = h.lastEnd === undefined ? hist?.cursor(h.uuid) : undefined
       if (h.sight === 'unknown') {
-        // decided before this feed stores anything of the host: a host the history does not know gets its past on the first-sight budget
-        if (hist && !hist.knows(h.uuid)) {
+        // decided before this feed stores anything of the host: its past (a host the history does not know, or
+        // the hours since a cursor left long ago) comes on the first-sight budget, this feed asks the last minutes
+        const job = hist && !hist.knows(h.uuid) ? ('host' as const) : cursor !== undefined && cursor < nowS - FIRST_FEED_S ? ('catchup' as const) : undefined
+        if (job) {
           h.sight = 'queued'
-          this.sightHosts.push({ what: 'host', connectionId: h.connectionId, hostKey: h.key, uuid: h.uuid, attempts: 0, notBefore: 0 })
+          h.holdCursor = true
+          this.sightHosts.push({ what: job, ...(job === 'catchup' ? { from: cursor } : {}), connectionId: h.connectionId, hostKey: h.key, uuid: h.uuid, attempts: 0, notBefore: 0 })
         } else h.sight = 'done'
       }
-      // a first start just inside the 60 s archive (2 h): for an older start XAPI answers hourly rows
-      const start = h.lastEnd ?? hist?.cursor(h.uuid) ?? nowS - 7200 + 180
+      const start = h.lastEnd ?? (cursor !== undefined && cursor >= nowS - FIRST_FEED_S ? cursor : nowS - FIRST_FEED_S)
       const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start, cf: 'AVERAGE', interval: 60, host: true, json: true })
       this.counters.feeds++
       const u = parseRrdUpdates(text)
       this.store(h, u, hist, true)
       h.lastEnd = u.end
-      hist?.setCursor(h.connectionId, h.uuid, u.end)
+      if (!h.holdCursor) hist?.setCursor(h.connectionId, h.uuid, u.end)
       h.failures = 0
       h.error = undefined
       h.nextFeedAt = this.now() + this.feedMs
@@ -521,25 +538,33 @@ export class RrdCollector {
     const hist = this.opts.history()
     try {
       if (!h || !hist) return
-      if (job.what === 'host') {
-        // the host's whole RRD, then hourly and daily rows of all its VMs in one answer each
-        const dump = await this.get(h.connectionId, h.address, '/host_rrd', { json: true })
-        this.counters.dumps++
-        this.spend(() => storeDump(hist, h.connectionId, 'host', h.uuid, parseRrdDump(dump)))
+      if (job.what === 'host' || job.what === 'catchup') {
         const nowS = Math.floor(this.now() / 1000)
-        for (const [interval, span] of [
-          [3600, 7 * 86400 - 3600],
-          [86400, 366 * 86400],
-        ] as const) {
+        // host: its whole RRD, then 2 hours at 60 s, a week hourly and a year daily of all its VMs, one answer each;
+        // catchup: host and VMs since the stored cursor (XAPI answers hourly rows when that is more than 2 hours ago)
+        const asks: { interval: number; start: number; host: boolean }[] =
+          job.what === 'catchup'
+            ? [{ interval: 60, start: job.from ?? nowS - FIRST_FEED_S, host: true }]
+            : [
+                { interval: 60, start: nowS - 7200 + 180, host: false },
+                { interval: 3600, start: nowS - 7 * 86400 + 3600, host: false },
+                { interval: 86400, start: nowS - 366 * 86400, host: false },
+              ]
+        if (job.what === 'host') {
+          const dump = await this.get(h.connectionId, h.address, '/host_rrd', { json: true })
+          this.counters.dumps++
+          this.spend(() => storeDump(hist, h.connectionId, 'host', h.uuid, parseRrdDump(dump)))
+        }
+        for (const a of asks) {
           if (this.paused || this.closed) {
             // paused (or closing) between two answers: nothing more is asked; the job starts again on resume
             if (!this.closed) this.sightHosts.unshift(job)
             return
           }
-          const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start: nowS - span, cf: 'AVERAGE', interval, host: false, json: true })
+          const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start: a.start, cf: 'AVERAGE', interval: a.interval, host: a.host, json: true })
           this.spend(() => this.store(h, parseRrdUpdates(text), hist, false))
         }
-        h.sight = 'done'
+        this.pastFilled(h, hist)
       } else {
         if (hist.knows(job.uuid)) {
           // the feed stored it meanwhile (a migration): nothing to fill
@@ -554,7 +579,7 @@ export class RrdCollector {
       }
       this.sightCounts.done++
     } catch (e) {
-      this.sightFailed(job, h, e)
+      this.sightFailed(job, h, hist, e)
     } finally {
       this.sightRunningTotal--
       const n = (this.sightRunning.get(job.connectionId) ?? 1) - 1
@@ -564,15 +589,15 @@ export class RrdCollector {
     }
   }
 
-  private sightFailed(job: SightJob, h: HostState | undefined, e: unknown): void {
+  private sightFailed(job: SightJob, h: HostState | undefined, hist: PerfHistory | undefined, e: unknown): void {
     this.counters.errors++
     job.attempts++
-    const what = job.what === 'host' ? `the performance history of ${h?.name || h?.address || job.uuid}` : `the RRD of VM ${job.uuid}`
+    const what = job.what !== 'vm' ? `the performance history of ${h?.name || h?.address || job.uuid}` : `the RRD of VM ${job.uuid}`
     const msg = e instanceof Error ? e.message : String(e)
     if (job.attempts >= FIRST_SIGHT_ATTEMPTS) {
       this.sightCounts.failed++
       this.log(`perf: ${what} could not be read (${job.attempts} attempts, given up; the history starts now): ${msg}`)
-      if (job.what === 'host' && h) h.sight = 'done'
+      if (job.what !== 'vm' && h && hist) this.pastFilled(h, hist)
       return
     }
     const wait = Math.min(MAX_BACKOFF_MS, this.feedMs * 2 ** (job.attempts - 1))
@@ -580,7 +605,14 @@ export class RrdCollector {
     // the pool's other first-sight jobs wait as long: a pool that fails to answer dumps is busy
     this.poolSightNotBefore.set(job.connectionId, Math.max(this.poolSightNotBefore.get(job.connectionId) ?? 0, job.notBefore))
     this.log(`perf: ${what} could not be read (tried again in ${Math.round(wait / 1000)} s): ${msg}`)
-    ;(job.what === 'host' ? this.sightHosts : this.sightVms).unshift(job)
+    ;(job.what !== 'vm' ? this.sightHosts : this.sightVms).unshift(job)
+  }
+
+  /** a host's past is in the history (or given up): its VMs new from now on get their own job, its cursor moves again */
+  private pastFilled(h: HostState, hist: PerfHistory): void {
+    h.sight = 'done'
+    h.holdCursor = false
+    if (h.lastEnd !== undefined) hist.setCursor(h.connectionId, h.uuid, h.lastEnd)
   }
 
   // ---------------------------------------------------------------------------------------------

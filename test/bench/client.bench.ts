@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { FleetName } from '../sim/model'
 import { threadCpuDelta, threadCpuMs } from './proc'
+import { startCpuProfile } from './profile'
 
 const here = fileURLToPath(import.meta.url)
 
@@ -302,18 +303,9 @@ async function p1(): Promise<void> {
 async function startProfile(): Promise<((name: string) => Promise<void>) | undefined> {
   const dir = process.env['XENPILOT_BENCH_PROFILE']
   if (!dir) return undefined
-  const { Session } = await import('node:inspector/promises')
-  const { writeFileSync: write, mkdirSync } = await import('node:fs')
-  const session = new Session()
-  session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.setSamplingInterval', { interval: 200 })
-  await session.post('Profiler.start')
+  const stop = await startCpuProfile(dir, 200)
   return async (name) => {
-    const { profile } = await session.post('Profiler.stop')
-    mkdirSync(dir, { recursive: true })
-    write(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
-    session.disconnect()
+    await stop(name)
   }
 }
 

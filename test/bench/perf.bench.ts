@@ -45,6 +45,7 @@ import { buildFleet } from '../sim/fleet'
 import type { SimPoolSpec, SimRecord } from '../sim/model'
 import { sourcesOf } from '../sim/rrd'
 import { descendants } from './proc'
+import { printSelfTimes, startCpuProfile } from './profile'
 
 const GiB = 1024 ** 3
 const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10
@@ -368,32 +369,8 @@ async function startProfile(): Promise<((name: string) => Promise<void>) | undef
   const at = parts.indexOf('--profile')
   const dir = at >= 0 ? parts[at + 1] : undefined
   if (!dir) return undefined
-  const { Session } = await import('node:inspector/promises')
-  const { mkdirSync, writeFileSync } = await import('node:fs')
-  const session = new Session()
-  session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.setSamplingInterval', { interval: 1000 })
-  await session.post('Profiler.start')
-  return async (name) => {
-    const { profile } = await session.post('Profiler.stop')
-    session.disconnect()
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
-    const self = new Map<string, number>()
-    let total = 0
-    for (const n of profile.nodes) {
-      const hits = n.hitCount ?? 0
-      total += hits
-      const f = n.callFrame
-      const where = f.url ? `${f.url.replace(/^.*\/(main|test|shared|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : ''
-      const k = `${f.functionName || '(anonymous)'} ${where}`.trim()
-      self.set(k, (self.get(k) ?? 0) + hits)
-    }
-    const busy = total - (self.get('(idle)') ?? 0)
-    console.log(`# profile ${name}: ${join(dir, `${name}.cpuprofile`)}; busy ${Math.round((busy / Math.max(1, total)) * 100)} % of samples; biggest self times (% of busy):`)
-    for (const [k, v] of [...self].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`#   ${((v / Math.max(1, busy)) * 100).toFixed(1).padStart(5)} %  ${k}`)
-  }
+  const stop = await startCpuProfile(dir, 1000)
+  return async (name) => printSelfTimes(await stop(name), `${name} (${join(dir, `${name}.cpuprofile`)})`)
 }
 
 /** `collector --pools N`: the first N pools only (a check of the bench itself on a busy machine; the figure is for 50) */
@@ -457,6 +434,16 @@ async function collectorBench(pools: number): Promise<void> {
     const cache = openInventoryCache({ dataDir: join(dir, 'cache'), mode: 'inline' })
     const collector = new RrdCollector({ pools: m, history: () => cache.perf, log: (l) => console.log(`# ${l}`) })
     const perf = perfModule({ collector, history: () => cache.perf })({ pools: m, broadcast: () => {}, log: () => {} })
+    const lineName = (part: string): string => (pools === 50 ? `perf.collector.many-pools.${part}` : `perf.collector.many-pools-first-${pools}.${part}`)
+    const windowFigures = (ms: number, pct: number, flush: { ms: number; blocks: number }, feedsBefore: number): Record<string, number> => ({
+      pools: ids.length,
+      windowS: ms / 1000,
+      feeds: collector.counters.feeds - feedsBefore,
+      withCollectorPct: Math.round(pct * 100) / 100,
+      poolsAlonePct: Math.round(idlePct * 100) / 100,
+      flushCpuMs: Math.round(flush.ms),
+      flushBlocks: flush.blocks,
+    })
     // first sight of 100 hosts on its budget (main/perf/collector.ts FIRST_SIGHT): each host's whole RRD, a week hourly
     // and a year daily of its VMs, a few at a time; the 60 s feed of every host runs meanwhile
     const f0 = Date.now()
@@ -480,7 +467,7 @@ async function collectorBench(pools: number): Promise<void> {
     await stopSightProfile?.('first-sight')
     const firstSightS = (Date.now() - f0) / 1000
     const sight = collector.firstSightStatus()
-    bench(pools === 50 ? 'perf.collector.many-pools.first-sight' : `perf.collector.many-pools-first-${pools}.first-sight`, (fcpu.user + fcpu.system) / 1e6, 'CPU s', { name: 'none (first measurement; before the budget every host asked its dump at once and it never ended: 419 failures in 9 min)', value: null }, {
+    bench(lineName('first-sight'), (fcpu.user + fcpu.system) / 1e6, 'CPU s', { name: 'none (first measurement; before the budget every host asked its dump at once and it never ended: 419 failures in 9 min)', value: null }, {
       wallS: Math.round(firstSightS),
       everyHostFedAfterS: firstFedS === undefined ? null : Math.round(firstFedS),
       parseAndStoreS: Math.round(collector.counters.firstSightMs / 100) / 10,
@@ -506,15 +493,9 @@ async function collectorBench(pools: number): Promise<void> {
     // the history is written every 15 minutes: one flush writes each series' newest block, as a 15-minute one would: counted at 1/15 min
     const hflush = flushOnce()
     const hiddenPct = hpct - idlePct + (hflush.ms / (15 * 60_000)) * 100
-    bench(pools === 50 ? 'perf.collector.many-pools.hidden' : `perf.collector.many-pools-first-${pools}.hidden`, hiddenPct, '% of one core', { name: 'goal (issue 16, with the overview open)', value: 3 }, {
-      pools: ids.length,
+    bench(lineName('hidden'), hiddenPct, '% of one core', { name: 'goal (issue 16, with the overview open)', value: 3 }, {
       perPoolPct: Math.round((hiddenPct / Math.max(1, ids.length)) * 1000) / 1000,
-      windowS: HIDDEN_WINDOW / 1000,
-      feeds: collector.counters.feeds - feeds0,
-      withCollectorPct: Math.round(hpct * 100) / 100,
-      poolsAlonePct: Math.round(idlePct * 100) / 100,
-      flushCpuMs: Math.round(hflush.ms),
-      flushBlocks: hflush.blocks,
+      ...windowFigures(HIDDEN_WINDOW, hpct, hflush, feeds0),
     })
     // the overview open: FleetPerf asks perf.overview every minute (and the answer is serialised for the window)
     let rows = 0
@@ -532,18 +513,12 @@ async function collectorBench(pools: number): Promise<void> {
     const oflush = flushOnce()
     const flushPct = (oflush.ms / (15 * 60_000)) * 100
     const collectorPct = pct - idlePct + flushPct
-    bench(pools === 50 ? 'perf.collector.many-pools.overview-open' : `perf.collector.many-pools-first-${pools}.overview-open`, collectorPct, '% of one core', { name: 'goal (issue 16)', value: 3 }, {
-      pools: ids.length,
+    bench(lineName('overview-open'), collectorPct, '% of one core', { name: 'goal (issue 16)', value: 3 }, {
       poolsConnected: ids.filter((id) => m.get(id)?.status === 'connected').length,
       hosts: collector.status().length,
       hostsFed: fed(),
       overviewRows: rows,
-      windowS: WINDOW / 1000,
-      feeds: collector.counters.feeds - feeds1,
-      withCollectorPct: Math.round(pct * 100) / 100,
-      poolsAlonePct: Math.round(idlePct * 100) / 100,
-      flushCpuMs: Math.round(oflush.ms),
-      flushBlocks: oflush.blocks,
+      ...windowFigures(WINDOW, pct, oflush, feeds1),
       errorsInWindows: collector.counters.errors - errors0,
       heldSeries: cache.perf?.heldSeries() ?? 0,
     })
@@ -565,7 +540,7 @@ async function collectorBench(pools: number): Promise<void> {
       const gpct = await cpuWindow(GRAPH_WINDOW, overview)
       clearInterval(lease)
       collector.unwatch('bench-graph')
-      bench(pools === 50 ? 'perf.collector.many-pools.overview-and-graph-open' : `perf.collector.many-pools-first-${pools}.overview-and-graph-open`, gpct - idlePct + flushPct, '% of one core', { name: 'goal (issue 16)', value: 3 }, {
+      bench(lineName('overview-and-graph-open'), gpct - idlePct + flushPct, '% of one core', { name: 'goal (issue 16)', value: 3 }, {
         pools: ids.length,
         windowS: GRAPH_WINDOW / 1000,
         livePolls: collector.counters.lives - lives0,

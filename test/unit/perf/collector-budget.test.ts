@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PerfHistory } from '../../../main/cache/perf'
 import { migrate } from '../../../main/cache/schema'
-import { FIRST_SIGHT_ATTEMPTS, RrdCollector, type CollectorPools } from '../../../main/perf/collector'
+import { FIRST_FEED_S, FIRST_SIGHT_ATTEMPTS, RrdCollector, type CollectorPools } from '../../../main/perf/collector'
 import { ObjectGraph } from '../../../main/pools/graph'
 import { rrdDump, rrdUpdates } from '../../sim/rrd'
 import { tinyPool, type TinyPool } from '../sim/tiny-pool'
@@ -70,7 +70,9 @@ function world(poolCount: number, hostCount: number) {
   const get: Get = (connectionId, address, path, query) =>
     new Promise<string>((resolve, reject) => {
       const tp = pools.find((p) => p.id === connectionId)?.tp
-      const firstSight = path !== '/rrd_updates' || Number(query['interval']) >= 3600
+      // the 60 s feeds and 5 s polls ask the last minutes of the host (host=true); the rest is first sight
+      const interval = Number(query['interval'])
+      const firstSight = path !== '/rrd_updates' || (interval !== 5 && (interval >= 3600 || query['host'] === false || Number(query['start']) < Math.floor(clock / 1000) - FIRST_FEED_S - 60))
       const req: Req = {
         connectionId,
         address,
@@ -236,6 +238,43 @@ describe('RRD collector: first sight on a budget', () => {
     expect(w.requests.some((r) => r.address === slow && r.path === '/host_rrd')).toBe(true)
   }, 60_000)
 
+  it('asks only the last minutes in a host’s first feed; the hours since an old cursor come as a first-sight job, and the stored cursor waits for them', async () => {
+    const w = world(1, 2)
+    const tp = w.pools[0]?.tp
+    const hosts = [...(tp?.spec.objects.get('host')?.values() ?? [])].map((r) => String(r['uuid']))
+    // known hosts, last fed 3 hours ago (the app was closed)
+    const old = Math.floor(w.now() / 1000) - 3 * 3600
+    for (const u of hosts) {
+      w.hist.put({ connectionId: 'c0', kind: 'host', uuid: u, ds: 'cpu_avg' }, 60, old, 0.5)
+      w.hist.setCursor('c0', u, old)
+    }
+    w.hist.flush()
+    const c = w.collector()
+    c.tick()
+    w.advance(6000)
+    c.tick()
+    await settle()
+    const nowS = Math.floor(w.now() / 1000)
+    const feeds = w.requests.filter((r) => r.path === '/rrd_updates' && r.query['interval'] === 60 && !r.firstSight)
+    expect(feeds).toHaveLength(2)
+    for (const f of feeds) expect(Number(f.query['start'])).toBeGreaterThanOrEqual(nowS - FIRST_FEED_S - 10)
+    // the catch-up of one host is on its way (1 per pool), from the stored cursor; no cursor moved yet
+    const catchup = inFlight(w.requests)
+    expect(catchup).toHaveLength(1)
+    expect(Number(catchup[0]?.query['start'])).toBe(old)
+    expect(hosts.map((u) => w.hist.cursor(u))).toEqual([old, old])
+    for (let i = 0; i < 10 && c.firstSightStatus().done < 2; i++) {
+      for (const r of inFlight(w.requests)) r.release()
+      await settle()
+      c.tick()
+      await settle()
+    }
+    expect(c.firstSightStatus().done).toBe(2)
+    expect(w.requests.filter((r) => r.path === '/host_rrd')).toHaveLength(0)
+    // both past and present are in: the cursors move to the newest answer
+    for (const u of hosts) expect(w.hist.cursor(u)).toBe(c.status().find((s) => s.hostUuid === u)?.lastEnd)
+  }, 60_000)
+
   it('backs off a pool whose first sight fails (60 s, then 120 s …) and gives it up after a few attempts; other pools go on', async () => {
     const w = world(2, 2)
     const c = w.collector()
@@ -308,13 +347,13 @@ describe('RRD collector: first sight on a budget', () => {
     expect(spent).toBeGreaterThan(5)
     expect(w.now() - before).toBe(spent)
     storing = false
-    // the same job's next answer (its hourly rows) is asked at once: the share only delays new jobs
-    const held = inFlight(w.requests)
-    expect(held).toHaveLength(1)
-    held[0]?.release()
-    await settle()
-    inFlight(w.requests)[0]?.release()
-    await settle()
+    // the same job's next answers (its VMs' rows) are asked at once: the share only delays new jobs
+    for (let i = 0; i < 3; i++) {
+      const held = inFlight(w.requests)
+      expect(held).toHaveLength(1)
+      held[0]?.release()
+      await settle()
+    }
     expect(c.firstSightStatus().done).toBe(1)
     // the next job: not before 3 × the time spent storing
     c.tick()
