@@ -85,6 +85,8 @@ export const UiSettings = z.object({
   consoles: z.record(ConsoleKey, ConsolePrefs),
   /** the size bound of the performance history in the cache (main/cache/perf.ts maxBytes), MiB */
   perfHistoryMiB: z.number().int().min(256).max(256 * 1024),
+  /** the custom fields shown as columns of the overview's object grid (by field name; XenCenter's column chooser) */
+  overviewColumns: z.array(z.string().min(1).max(200)).max(64),
 })
 export type UiSettings = z.infer<typeof UiSettings>
 export const DEFAULT_UI_SETTINGS: UiSettings = {
@@ -98,6 +100,7 @@ export const DEFAULT_UI_SETTINGS: UiSettings = {
   activityOpen: true,
   consoles: {},
   perfHistoryMiB: 2048,
+  overviewColumns: [],
 }
 /**
  * A change to some preferences: fields given replace the stored ones, except `consoles`, which is

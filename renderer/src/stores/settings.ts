@@ -127,6 +127,7 @@ export const useSettingsStore = defineStore('settings', () => {
     activityHeight: field('activityHeight'),
     activityOpen: field('activityOpen'),
     perfHistoryMiB: field('perfHistoryMiB'),
+    overviewColumns: field('overviewColumns'),
     current,
     update,
     flush,
