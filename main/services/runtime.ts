@@ -39,6 +39,7 @@ import { perfModule } from './perf'
 import { terminalModule } from './terminal'
 import type { TerminalTarget } from '../../shared/contract/terminal'
 import { xencenterModule } from './xencenter'
+import { driftModule } from './drift'
 
 /**
  * Servers to add (and certificates to pin) before the app starts: `npm run demo` passes the
@@ -183,6 +184,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     perfModule({ collector: perf, history: () => cache?.perf }),
     terminalModule({ dataDir, ...(opts.seed ? { seedSsh: sshSeed(opts.seed) } : {}), keychain: opts.keychain, history, log, ...(opts.terminalPopout ? { popout: opts.terminalPopout } : {}) }),
     xencenterModule({ history, dataDir, log }),
+    driftModule(),
   ] as const
   type Unimplemented = Exclude<MethodName, keyof typeof coreMethods | MethodsOf<typeof modules>>
   const everyMethodHasAModule: [Unimplemented] extends [never] ? true : { noModuleFor: Unimplemented } = true

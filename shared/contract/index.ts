@@ -25,6 +25,7 @@ import { perfEvents, perfMethods } from './perf'
 import { xencenterMethods } from './xencenter'
 import { transferEvents, transferMethods } from './transfer'
 import { terminalEvents, terminalMethods } from './terminal'
+import { driftMethods } from './drift'
 
 export * from './connection'
 export { checkServerAddress, type AddressCheck } from './address'
@@ -218,6 +219,7 @@ export const methods = {
   ...transferMethods,
   ...terminalMethods,
   ...xencenterMethods,
+  ...driftMethods,
 } as const
 
 export const events = {

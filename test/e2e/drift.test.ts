@@ -1,7 +1,9 @@
 /**
  * The pool drift report (issue 19) end to end in browser mode with Chromium on the demo fleet: Production's
  * "iSCSI path B" network is on eth4 on three hosts and on eth5 on xs-prod-04 — the report flags that row, shows
- * each host's device, and exports it.
+ * each host's device, and exports it. Its xs-prod-03 runs 4 min 12 s ahead of the master: the tab says so (clocks read
+ * live) and adds the row; Production-DR, of the same kind, makes the "Fleet drift" table (its own time zone and NTP);
+ * offline, the skew cannot be known from the cache.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -55,6 +57,38 @@ describe('pool drift report', () => {
     const { readFileSync } = await import('node:fs')
     const csv = readFileSync(path, 'utf8')
     expect(csv).toContain('Networking,Network “iSCSI path B”: PIF,yes,eth4,eth4,eth4,eth5')
+    expect(h.pageErrors).toEqual([])
+  }, 300_000)
+
+  it('says the time skew in words, compares Production with Production-DR, and offline says skew cannot come from the cache', async () => {
+    const page = h.page
+    // still on Production's Drift tab: the clocks are read live
+    const skew = details(page).getByRole('list', { name: 'Clock skew' })
+    await expect.poll(() => skew.textContent(), { timeout: LONG }).toMatch(/^xs-prod-03 is 4 min 1[123] s ahead of the master\.$/)
+    const clock = details(page).getByRole('table', { name: 'Pool drift' }).getByRole('row', { name: /Clock \(vs the master\)/ })
+    const cells = await clock.getByRole('cell').allTextContents()
+    expect(cells[0]).toBe('master')
+    expect(cells[2]).toMatch(/^\+4 min 1[123] s$/)
+    // Production-DR is XenServer 8 too: the fleet table flags its time zone and NTP servers
+    const fleet = details(page).getByRole('table', { name: 'Fleet drift' })
+    const tz = fleet.getByRole('row', { name: /Time zone/ })
+    await tz.waitFor({ timeout: LONG })
+    expect(await tz.getByRole('cell').allTextContents()).toEqual(['UTC', 'UTC', 'UTC', 'UTC', 'Europe/Berlin', 'Europe/Berlin'])
+    expect(await fleet.getByRole('row', { name: /^⚠ NTP/ }).count()).toBe(1)
+    await shots(page, 'skew')
+
+    // Production-DR offline: its report comes from the cache, the skew cannot
+    const dr = (await h.api.call('connections.list', {})).find((c) => c.label === 'Production-DR')
+    if (!dr) throw new Error('Production-DR is not saved')
+    await h.api.call('connections.disconnect', { id: dr.id })
+    await page.getByRole('searchbox', { name: 'Search' }).fill('Production-DR')
+    await servers(page).getByRole('treeitem', { name: 'Production-DR', exact: true }).click({ timeout: LONG })
+    await page.getByRole('searchbox', { name: 'Search' }).press('Escape')
+    await details(page).getByRole('tab', { name: 'Drift', exact: true }).click()
+    await details(page).getByRole('note').filter({ hasText: 'Time skew cannot be known from the cache' }).waitFor({ timeout: LONG })
+    expect(await details(page).getByRole('note').filter({ hasText: /From the offline cache, as of/ }).count()).toBe(1)
+    expect(await details(page).getByRole('row', { name: /Clock \(vs the master\)/ }).count()).toBe(0)
+    await shots(page, 'offline')
     expect(h.pageErrors).toEqual([])
   }, 300_000)
 })

@@ -49,7 +49,7 @@ describe('export a VM and import it into another pool (demo fleet)', { timeout: 
     page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage()
     page.on('pageerror', (e) => pageErrors.push(e.message))
     await page.goto(h.url, { timeout: 180_000 })
-    await page.getByTestId('pools-connected').filter({ hasText: '3 of 3 connected' }).waitFor({ timeout: 180_000 })
+    await page.getByTestId('pools-connected').filter({ hasText: `${sim.pools.length} of ${sim.pools.length} connected` }).waitFor({ timeout: 180_000 })
   }, 400_000)
   afterAll(async () => {
     await browser?.close()
@@ -90,7 +90,7 @@ describe('export a VM and import it into another pool (demo fleet)', { timeout: 
 
   it('a reload finds the transfers again', async () => {
     await page.reload({ timeout: 180_000 })
-    await page.getByTestId('pools-connected').filter({ hasText: '3 of 3 connected' }).waitFor({ timeout: 180_000 })
+    await page.getByTestId('pools-connected').filter({ hasText: `${sim.pools.length} of ${sim.pools.length} connected` }).waitFor({ timeout: 180_000 })
     await page.getByRole('tab', { name: /^Transfers/ }).click()
     await page.getByRole('list', { name: 'Transfers' }).getByRole('listitem', { name: `Export VM ${vmName}` }).waitFor({ timeout: LONG })
   })

@@ -104,7 +104,7 @@ describe('a fleet of three pools', () => {
 
   it('search finds one VM across all pools and keeps its ancestors', async () => {
     const { page, sim } = env
-    expect(sim.pools.length).toBe(3)
+    expect(sim.pools.length).toBe(4)
     const counts = new Map<string, number>()
     for (const p of sim.pools) for (const [, r] of plainVms(p)) counts.set(str(r.name_label), (counts.get(str(r.name_label)) ?? 0) + 1)
     const names = [...counts.keys()]

@@ -146,6 +146,13 @@ class PoolRuntime implements SimPoolHandle {
     for (const r of this.runtimes) r.ssh.authorize(publicKey)
   }
 
+  setClockSkew(hostAddress: string, ms: number): void {
+    const spec = this.state.spec.hosts.find((h) => h.address === hostAddress)
+    if (!spec) throw new Error(`pool ${this.name} has no host at ${hostAddress}`)
+    spec.clockSkewMs = ms
+    this.state.log(`${hostAddress}: clock set ${ms} ms from the real time`)
+  }
+
   injectFault(fault: SimFault, opts?: { once?: boolean; hostAddress?: string }): void {
     this.faults.add(fault, opts)
   }

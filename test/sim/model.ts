@@ -31,6 +31,8 @@ export interface SimHostSpec {
   numa: SimNumaTopology
   /** the host's network cards; PIF.scan introduces those that have no PIF (matched by MAC) */
   nics?: SimNic[]
+  /** how far the host's clock is ahead of the real time (ms; negative: behind): host.get_servertime answers with it */
+  clockSkewMs?: number
 }
 
 /** A network card of a simulated host, as networkd and the PIF_metrics monitor report it. */
@@ -145,6 +147,8 @@ export interface SimPoolHandle {
   rotateHostKey(hostAddress: string): string
   /** root may log in to every host of the pool with this public key (an OpenSSH public key line) */
   authorizeSshKey(publicKey: string): void
+  /** set how far that host's clock is ahead of the real time (ms; negative: behind), as host.get_servertime reports it */
+  setClockSkew(hostAddress: string, ms: number): void
   /** faults apply to this pool's hosts until cleared ('once' faults clear themselves after one hit) */
   injectFault(fault: SimFault, opts?: { once?: boolean; hostAddress?: string }): void
   clearFaults(): void

@@ -33,7 +33,7 @@ describe('npm run demo (browser mode)', () => {
     try {
       await expect
         .poll(async () => (await api.call('connections.list', {})).map((c: ConnectionState) => `${c.label}: ${c.status}`).sort(), { timeout: 60_000, interval: 250 })
-        .toEqual(['Lab: connected', 'Legacy: connected', 'Production: connected'])
+        .toEqual(['Lab: connected', 'Legacy: connected', 'Production: connected', 'Production-DR: connected'])
       expect(api.events.some((e) => e.event === 'connection.state' && (e.payload as ConnectionState).status === 'awaiting-trust')).toBe(false)
     } finally {
       api.close()

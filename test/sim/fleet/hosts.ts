@@ -109,8 +109,9 @@ export function buildHost(b: BuildContext, plan: HostPlan, index: number): void 
     latest_synced_updates_applied: b.product.brand === 'XenServer' && !b.legacy ? 'yes' : 'unknown',
     numa_affinity_policy: plan.numaAffinityPolicy ?? 'default_policy',
     last_update_hash: b.legacy ? '' : b.rng.hex8() + b.rng.hex8(),
-    timezone: 'UTC',
-    ntp_mode: 'ntp_mode_dhcp',
+    timezone: plan.timezone ?? 'UTC',
+    ntp_mode: plan.ntpServers?.length ? 'ntp_mode_custom' : 'ntp_mode_dhcp',
+    ...(plan.ntpServers?.length ? { ntp_custom_servers: [...plan.ntpServers] } : {}),
     ssh_enabled: true,
   })
   b.table('host').set(hostRef, rec)
@@ -125,7 +126,7 @@ export function buildHost(b: BuildContext, plan: HostPlan, index: number): void 
   b.table('host_metrics').set(metricsRef, metrics)
 
   const nodeFree = t.nodeMemMiB.map((m, i) => (m - (i === 0 ? plan.hw.holeMiB : 0)) * MiB)
-  const spec: SimHostSpec = { ref: hostRef, address, numa: t }
+  const spec: SimHostSpec = { ref: hostRef, address, numa: t, ...(plan.clockSkewS ? { clockSkewMs: plan.clockSkewS * 1000 } : {}) }
   const state: HostState = {
     ref: hostRef,
     rec,

@@ -16,8 +16,9 @@
  *              tiny-legacy   XenServer 7.2 ('falcon'), XML-RPC only, password 'tiny-legacy-secret',
  *                            host tiny-xs72; VMs old-web (Running), old-db (Running), old-win (Halted)
  *  demo        Lab (XCP-ng 8.3, xapi 25.34.0, 1 host, 1 node), Production (XenServer 8, 26.2.0, 4 hosts
- *              with 2 nodes, 200 VMs incl. sap-hana-01 / db-warehouse-0x spanning nodes), Legacy
- *              (XenServer 7.2, 2 hosts, 30 VMs); opDurationMs 1000
+ *              with 2 nodes, 200 VMs incl. sap-hana-01 / db-warehouse-0x spanning nodes; xs-prod-03's
+ *              clock 252 s ahead), Legacy (XenServer 7.2, 2 hosts, 30 VMs), Production-DR (XenServer 8,
+ *              2 hosts, 12 VMs, its own NTP servers and time zone: the fleet drift); opDurationMs 1000
  *              networking: Production has a 25 GbE LACP bond (k8s-node VMs on it), 'iSCSI path B'
  *              on eth4 of hosts 1–3 but eth5 of host 4 and 'Backup (VLAN 40)' missing on host 4 (the
  *              per-host mismatch), a hidden 'Replication' network; Legacy an active-backup bond with
@@ -305,7 +306,8 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
     hosts: [
       host('xs-prod-01', twoNodeHost('PROD0001', 'adjacent', 128), { numaAffinityPolicy: 'best_effort' }),
       host('xs-prod-02', twoNodeHost('PROD0002', 'adjacent', 128)),
-      host('xs-prod-03', twoNodeHost('PROD0003', 'split', 192), { numaAffinityPolicy: 'best_effort' }),
+      // its clock runs 4 min 12 s ahead of the master's (the drift report's time skew)
+      host('xs-prod-03', twoNodeHost('PROD0003', 'split', 192), { numaAffinityPolicy: 'best_effort', clockSkewS: 252 }),
       host('xs-prod-04', twoNodeHost('PROD0004', 'split', 192), { numaAffinityPolicy: 'any' }),
     ],
     vms: population(rng.fork(2), {
@@ -385,7 +387,29 @@ function demoPlans(seed: number, base: string, ext: BuildFleetOptions['externalC
       bonds: [{ name: 'Bond 2+3', devices: ['eth2', 'eth3'], mode: 'active-backup' }],
     },
   }
-  return [lab, production, legacy]
+  // the disaster-recovery site: the same product as Production (so the Drift tab's "Fleet drift" compares the two),
+  // set up by another team — its own NTP servers and time zone, no iSCSI path B, no backup VLAN
+  const dr: PoolPlan = {
+    name: 'Production-DR',
+    product: 'xenserver-8',
+    username: 'root',
+    password: 'production-dr-demo-secret',
+    addressPrefix: addr(base, 3),
+    guestNet: '10.40',
+    hosts: [
+      host('xs-dr-01', twoNodeHost('DR000001', 'adjacent', 128), { timezone: 'Europe/Berlin', ntpServers: ['ntp1.dr.example.net', 'ntp2.dr.example.net'] }),
+      host('xs-dr-02', twoNodeHost('DR000002', 'adjacent', 128), { timezone: 'Europe/Berlin', ntpServers: ['ntp1.dr.example.net', 'ntp2.dr.example.net'] }),
+    ],
+    vms: population(rng.fork(4), { count: 12, product: 'xenserver-8', hosts: 2, runningShare: 0.5, suspended: 0, paused: 0, maxMemGiB: 8, snapshotShare: 0, digits: 2 }),
+    defaultTemplates: 3,
+    customTemplates: [],
+    sharedStorage: true,
+    isoLibrary: false,
+    vlan: false,
+    messages: 2,
+    externalConsoles: ext,
+  }
+  return [lab, production, legacy, dr]
 }
 
 function benchPlan(seed: number, base: string, ext: BuildFleetOptions['externalConsoles']): PoolPlan {

@@ -10,6 +10,12 @@ export interface HostPlan {
   numaAffinityPolicy?: 'any' | 'best_effort' | 'default_policy'
   dom0MemGiB: number
   dom0Vcpus: number
+  /** the host's clock this many seconds ahead of the real time (negative: behind): host.get_servertime */
+  clockSkewS?: number
+  /** host.timezone (XAPI ≥ 26.0 reports it; default 'UTC') */
+  timezone?: string
+  /** custom NTP servers (host.ntp_mode 'ntp_mode_custom'); default DHCP-given */
+  ntpServers?: string[]
 }
 
 export interface VmSpec {

@@ -94,13 +94,15 @@ export const CUSTOM_HANDLERS: Record<string, Handler> = {
     return ''
   },
 
+  // the host's own clock (xapi_host.ml get_servertime: Date.now on that host, forwarded by the master): a host of
+  // the fleet can be set ahead or behind (SimHostSpec.clockSkewMs) — the drift report's time skew
   'host.get_servertime': (pool, [host]) => {
     pool.db.must('host', str(host))
-    return xapiDate()
+    return xapiDate(new Date(Date.now() + (pool.hostSpec(str(host))?.clockSkewMs ?? 0)))
   },
   'host.get_server_localtime': (pool, [host]) => {
     pool.db.must('host', str(host))
-    return xapiDate()
+    return xapiDate(new Date(Date.now() + (pool.hostSpec(str(host))?.clockSkewMs ?? 0)))
   },
   'host.call_plugin': (pool, [host, plugin, fn, args]) => {
     const hostRef = str(host)

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { buildFleet } from '../../sim/fleet'
 import type { SimPoolSpec } from '../../sim/model'
 import { driftCsv, driftMarkdown, fleetDrift, poolDrift, poolKind, type DriftSource } from '../../../shared/drift/drift'
+import { clockSkews, durationWords, withClockRow } from '../../../shared/drift/clocks'
 
 const fleet = buildFleet('demo', { opDurationMs: 0 })
 const src = (p: SimPoolSpec): DriftSource => ({ table: (cls) => p.objects.get(cls) ?? new Map() })
@@ -51,5 +52,62 @@ describe('fleetDrift', () => {
     const r = fleetDrift(same.map((p, i) => ({ src: src(p), connectionId: `c${i}`, fallbackName: p.name })), kind)
     expect(r.hosts.length).toBe(same.reduce((n, p) => n + p.hosts.length, 0))
     expect(r.rows.find((x) => x.setting === 'Product version')?.values.every((v) => v === r.rows.find((x) => x.setting === 'Product version')?.values[0])).toBe(true)
+  })
+
+  it('the demo has two XenServer 8 pools (Production and Production-DR) whose time zone and NTP differ', () => {
+    const kind = poolKind(src(pool('Production')))
+    expect(poolKind(src(pool('Production-DR')))).toBe(kind)
+    const same = fleet.pools.filter((p) => poolKind(src(p)) === kind)
+    expect(same.map((p) => p.name)).toEqual(['Production', 'Production-DR'])
+    const r = fleetDrift(same.map((p, i) => ({ src: src(p), connectionId: `c${i}`, fallbackName: p.name })), kind)
+    const row = (s: string) => r.rows.find((x) => x.setting === s)
+    expect(row('Time zone')).toMatchObject({ differs: true, values: ['UTC', 'UTC', 'UTC', 'UTC', 'Europe/Berlin', 'Europe/Berlin'] })
+    expect(row('NTP')).toMatchObject({ differs: true })
+    expect(row('NTP')?.values[5]).toBe('custom: ntp1.dr.example.net, ntp2.dr.example.net')
+    expect(row('Product version')?.differs).toBe(false)
+    // inside each pool, time zone and NTP match
+    for (const p of same) expect(poolDrift(src(p), 'c', p.name).rows.find((x) => x.setting === 'Time zone')?.differs).toBe(false)
+  })
+})
+
+describe('time skew', () => {
+  const clocks = (offsets: (number | null)[], masterIndex = 0) => ({
+    readAt: '2026-12-07T22:00:00.000Z',
+    masterRef: `OpaqueRef:h${masterIndex}`,
+    hosts: offsets.map((o, i) => ({ hostRef: `OpaqueRef:h${i}`, hostName: `xs-prod-0${i + 1}`, offsetMs: o, uncertaintyMs: o === null ? null : 520, ...(o === null ? { problem: `xs-prod-0${i + 1} did not say its time: timed out.` } : {}) })),
+  })
+
+  it('says durations in words', () => {
+    expect(durationWords(252_000)).toBe('4 min 12 s')
+    expect(durationWords(-3_400)).toBe('3 s')
+    expect(durationWords(3_600_000 + 180_000)).toBe('1 h 3 min')
+    expect(durationWords(7_200_000)).toBe('2 h')
+    expect(durationWords(2 * 86_400_000 + 4 * 3_600_000 + 99_000)).toBe('2 d 4 h')
+    expect(durationWords(60_000)).toBe('1 min')
+  })
+
+  it('gives each host its skew from the master in words; within 2 s they agree; an unanswered host is unknown', () => {
+    const s = clockSkews(clocks([1_000, 1_700, 253_100, -90_000, null]))
+    expect(s.masterName).toBe('xs-prod-01')
+    expect(s.skewed.map((h) => h.sentence)).toEqual(['xs-prod-03 is 4 min 12 s ahead of the master.', 'xs-prod-04 is 1 min 31 s behind the master.'])
+    expect(s.hosts.map((h) => h.cell)).toEqual(['master', 'agrees', '+4 min 12 s', '−1 min 31 s', '—'])
+    expect(s.hosts[4]?.sentence).toBe('xs-prod-05 did not say its time: timed out.')
+    expect(s.summary).toBe('xs-prod-03 is 4 min 12 s ahead of the master. xs-prod-04 is 1 min 31 s behind the master.')
+    expect(clockSkews(clocks([0, 1_500, -1_900])).summary).toBe('Every host that answered agrees with the master (xs-prod-01) within 2 s.')
+    // the master's clock unknown: nobody's skew is known
+    expect(clockSkews(clocks([null, 5_000])).hosts.map((h) => h.skewMs)).toEqual([null, null])
+  })
+
+  it('adds a "Clock (vs the master)" row to the pool report, flagged when a host is skewed, exported with the rest', () => {
+    const base = poolDrift(src(pool('Production')), 'c1', 'Production')
+    const refs = base.hosts.map((h) => h.ref)
+    const c = { readAt: '2026-12-07T22:00:00.000Z', masterRef: refs[0] ?? '', hosts: base.hosts.map((h, i) => ({ hostRef: h.ref, hostName: h.name, offsetMs: i === 2 ? 252_400 : 300, uncertaintyMs: 510 })) }
+    const r = withClockRow(base, clockSkews(c))
+    const at = r.rows.findIndex((x) => x.setting === 'Clock (vs the master)')
+    expect(r.rows[at]).toMatchObject({ group: 'Time and names', differs: true, values: ['master', 'agrees', '+4 min 12 s', 'agrees'] })
+    expect(r.rows[at - 1]?.group).toBe('Time and names')
+    expect(r.rows[at + 1]?.group).toBe('Resources')
+    expect(driftCsv(r)).toContain('Time and names,Clock (vs the master),yes,master,agrees,+4 min 12 s,agrees')
+    expect(driftMarkdown(r)).toContain('| ⚠ Clock (vs the master) | **master** | **agrees** | **+4 min 12 s** | **agrees** |')
   })
 })

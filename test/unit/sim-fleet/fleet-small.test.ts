@@ -67,16 +67,17 @@ describe('tiny fleet', () => {
 })
 
 describe('demo fleet', () => {
-  it('has the lab, production and legacy pools on their own loopback addresses', () => {
+  it('has the lab, production, legacy and DR pools on their own loopback addresses', () => {
     expect(demo.opDurationMs).toBe(1000)
     expect(demo.pools.map((p) => [p.name, p.jsonRpc, p.hosts.length])).toEqual([
       ['Lab', true, 1],
       ['Production', true, 4],
       ['Legacy', false, 2],
+      ['Production-DR', true, 2],
     ])
     demo.pools.forEach((p, i) => p.hosts.forEach((h, j) => expect(h.address).toBe(`127.77.${i + 1}.${j + 1}`)))
     demo.pools.forEach((p) => p.hosts.forEach((h) => expect(rec(p, 'host', h.ref).address).toBe(h.address)))
-    expect(new Set(demo.pools.map((p) => p.password)).size).toBe(3)
+    expect(new Set(demo.pools.map((p) => p.password)).size).toBe(4)
     const production = demo.pools[1] as SimPoolSpec
     expect(guests(production).filter((v) => v.is_a_snapshot === false).length).toBe(200)
     expect(production.xapiRelease).toBe('26.2.0')
