@@ -36,7 +36,7 @@ import { beginStartup } from './startup'
 import type { SmallFileProblem } from '../storage/small-file'
 import { RrdCollector } from '../perf/collector'
 import { perfModule } from './perf'
-import { terminalModule } from './terminal'
+import { openTerminalFiles, terminalModule } from './terminal'
 import type { TerminalTarget } from '../../shared/contract/terminal'
 import { xencenterModule } from './xencenter'
 import { driftModule } from './drift'
@@ -170,6 +170,8 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
   // the 60 s performance feed of every connected host into the cache's history
   const perf = new RrdCollector({ pools, history: () => cache?.perf, log })
   const consoles = await startConsoleService({ pools, hostAccess: pools, log, ...(opts.consolePopout ? { popout: opts.consolePopout } : {}) })
+  // the host terminal's files (SSH host key pins, port and user per host): opened here so what reading them found wrong is a start notice
+  const terminalFiles = openTerminalFiles(dataDir)
   // every capability's share of the contract: a contract method no module here implements does not compile (below)
   const modules = [
     consoles.module,
@@ -182,7 +184,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     migrateModule({ history }),
     cacheModule(cache),
     perfModule({ collector: perf, history: () => cache?.perf }),
-    terminalModule({ dataDir, ...(opts.seed ? { seedSsh: sshSeed(opts.seed) } : {}), keychain: opts.keychain, history, log, ...(opts.terminalPopout ? { popout: opts.terminalPopout } : {}) }),
+    terminalModule({ dataDir, files: terminalFiles, ...(opts.seed ? { seedSsh: sshSeed(opts.seed) } : {}), keychain: opts.keychain, history, log, ...(opts.terminalPopout ? { popout: opts.terminalPopout } : {}) }),
     xencenterModule({ history, dataDir, log }),
     driftModule(),
   ] as const
@@ -207,7 +209,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
   // said once at the top of the window: the data folder, damaged files set aside, an interrupted last start
   const notices: AppNotice[] = [
     ...startup.notices,
-    ...[...pools.fileProblems(), ...(settings.problem ? [settings.problem] : []), ...(opts.fileProblems?.() ?? [])].map((p): AppNotice => ({ kind: 'file', message: p.message })),
+    ...[...pools.fileProblems(), ...(settings.problem ? [settings.problem] : []), ...terminalFiles.problems(), ...(opts.fileProblems?.() ?? [])].map((p): AppNotice => ({ kind: 'file', message: p.message })),
   ]
   const services = createServices({
     pools,

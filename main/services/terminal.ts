@@ -18,6 +18,8 @@ import type { Keychain } from '../pools/keychain'
 import type { PoolManagerApi } from '../pools/api'
 import type { HistorySink } from '../operations/runner'
 import { KnownHosts, checkHostKey, sshFingerprint, sshHostKey, sshKeyType } from '../terminal/known-hosts'
+import { SshLogins, sshLoginKey } from '../terminal/ssh-logins'
+import type { SmallFileProblem } from '../storage/small-file'
 import { SshOpenError, SshTerminal, type SshAuth } from '../terminal/session'
 import { ServiceError } from './errors'
 import { connectedAction, moduleActions } from './guard'
@@ -28,9 +30,26 @@ const { utils } = ssh2
 /** a private key file larger than this is not a key (OpenSSH RSA 16384-bit keys are ~13 KiB) */
 const MAX_KEY_FILE = 64 * 1024
 
+/** the terminal's files in the data folder, opened once at start (their problems go to the start's notices) */
+export interface TerminalFiles {
+  knownHosts: KnownHosts
+  logins: SshLogins
+  /** what reading them found wrong (damaged and set aside, too new), as sentences */
+  problems(): SmallFileProblem[]
+}
+
+/** `<dataDir>/ssh-known-hosts.json` (pins) and `<dataDir>/ssh-logins.json` (port and user per host); no dataDir: memory only */
+export function openTerminalFiles(dataDir: string | undefined): TerminalFiles {
+  const knownHosts = new KnownHosts(dataDir ? join(dataDir, 'ssh-known-hosts.json') : undefined)
+  const logins = new SshLogins(dataDir ? join(dataDir, 'ssh-logins.json') : undefined)
+  return { knownHosts, logins, problems: () => [knownHosts.problem, logins.problem].filter((p): p is SmallFileProblem => p !== undefined) }
+}
+
 export interface TerminalModuleOptions {
-  /** where ssh-known-hosts.json lives; undefined = memory only (tests) */
+  /** where ssh-known-hosts.json and ssh-logins.json live; undefined = memory only (tests) */
   dataDir?: string
+  /** the files already opened (runtime.ts: their problems are start notices); else opened from dataDir */
+  files?: TerminalFiles
   keychain: Keychain
   history?: HistorySink
   /** Electron only: the terminal in its own window */
@@ -81,12 +100,13 @@ export async function readKeyFile(path: string, passphrase: string | undefined):
 }
 
 export function terminalModule(opts: TerminalModuleOptions): ModuleFactory<keyof typeof terminalMethods> {
-  const known = new KnownHosts(opts.dataDir ? join(opts.dataDir, 'ssh-known-hosts.json') : undefined)
-  if (known.problem) opts.log?.(`terminal: ${known.problem.message}`)
+  const files = opts.files ?? openTerminalFiles(opts.dataDir)
+  const known = files.knownHosts
+  for (const p of files.problems()) opts.log?.(`terminal: ${p.message}`)
   /** the key each host:port presented when it was refused (what the user is shown and may trust) */
   const presented = new Map<string, Buffer>()
-  /** the port and user last used per host (this run) */
-  const lastUsed = new Map<string, { port: number; username: string }>()
+  /** the port and user last used per host, kept across restarts */
+  const lastUsed = files.logins
   const terminals = new Map<string, OpenTerminal>()
   const seeded = (async () => {
     for (const [address, s] of opts.seedSsh ?? []) {
@@ -136,7 +156,7 @@ export function terminalModule(opts: TerminalModuleOptions): ModuleFactory<keyof
         'terminal.info': async (t) => {
           const h = locate(t)
           await seeded
-          const used = lastUsed.get(`${t.connectionId}|${t.hostRef}`) ?? { port: opts.seedSsh?.get(h.address)?.port ?? 22, username: 'root' }
+          const used = lastUsed.get(sshLoginKey(t.connectionId, h.uuid)) ?? { port: opts.seedSsh?.get(h.address)?.port ?? 22, username: 'root' }
           const pin = known.get(sshHostKey(h.address, used.port))
           const saved = await opts.keychain.get(account(t, h.uuid)).catch(() => undefined)
           const expiry = str(h.rec['ssh_expiry'])
@@ -193,7 +213,8 @@ export function terminalModule(opts: TerminalModuleOptions): ModuleFactory<keyof
             terminals.get(terminalId)?.term.close()
             terminals.delete(terminalId)
           })
-          lastUsed.set(`${a.connectionId}|${a.hostRef}`, { port: a.port, username: a.username })
+          // remembered for the next time (and the next start) once the host let us in
+          void lastUsed.remember(sshLoginKey(a.connectionId, h.uuid), { port: a.port, username: a.username }).catch((e: unknown) => opts.log?.(`terminal: the port and user for ${h.name} could not be remembered: ${(e as Error).message}`))
           // remembered only once the host took it (a refused password is never remembered)
           if (remember !== undefined) await opts.keychain.set(account(a, h.uuid), remember).catch((e: unknown) => opts.log?.(`terminal: the password for ${h.name} could not be remembered: ${(e as Error).message}`))
           ctx.log(`terminal: ${a.username}@${h.address}:${a.port} opened (${terminalId})`)
@@ -271,7 +292,7 @@ export function terminalModule(opts: TerminalModuleOptions): ModuleFactory<keyof
       close: () => {
         for (const t of terminals.values()) t.term.close()
         terminals.clear()
-        return known.idle()
+        return Promise.all([known.idle(), lastUsed.idle()]).then(() => undefined)
       },
     }
   }

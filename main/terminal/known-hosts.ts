@@ -63,7 +63,9 @@ export class KnownHosts {
   /** `file` undefined = memory only (tests) */
   constructor(file?: string) {
     this.doc = file ? new StoredDocument({ file, what: 'the SSH host keys', version: 1, schema: KnownHostsFile, empty: () => ({ version: 1, keys: {} }) }) : undefined
-    this.problem = this.doc?.problem
+    const p = this.doc?.problem
+    // said with the start's notices (main/services/runtime.ts): what it means for the user
+    this.problem = p && p.kind === 'damaged' ? { ...p, message: `${p.message} The hosts’ SSH keys pinned before are not trusted any more: each host’s key is shown again for you to compare and trust at its next connection.` } : p
   }
 
   private get current(): KnownHostsFile {

@@ -77,3 +77,18 @@ describe('a damaged keychain.enc', () => {
     expect((await app.keychain.state()).status).toBe('ready')
   })
 })
+
+describe('damaged files of the host terminal', () => {
+  it('ssh-known-hosts.json and ssh-logins.json set aside are said among the start’s notices, with what it means', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xp-startup-ssh-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'ssh-known-hosts.json'), '{"version":1,"keys":{"127.0.0.1:22":{"fingerprint":"MD5:nope"}}}')
+    writeFileSync(join(dir, 'ssh-logins.json'), 'not json at all')
+    const r = await start(dir)
+    const info = await r.services.handlers['app.info']({}, { emit: () => undefined, subscribeObjects: () => undefined })
+    expect(info.notices).toEqual([
+      { kind: 'file', message: expect.stringMatching(/^The SSH host keys \(.*ssh-known-hosts\.json\) could not be read: .*The file was kept as ssh-known-hosts\.json\.damaged-.* each host’s key is shown again for you to compare and trust/) },
+      { kind: 'file', message: expect.stringMatching(/^The remembered SSH ports and users \(.*ssh-logins\.json\) could not be read: .*starts again from port 22 and user root\.$/) },
+    ])
+  })
+})

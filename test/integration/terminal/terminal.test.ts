@@ -255,4 +255,21 @@ describe('host terminal', () => {
     expect(w2.events.filter((e) => e.event === 'terminal.data')).toEqual([])
     w2.close()
   })
+
+  it('the port and user a host was reached on are remembered across a restart (ssh-logins.json)', async () => {
+    // tiny-host-1 was reached on the simulator's port (not 22) by the specs above
+    const w0 = openWindow()
+    expect(await w0.call('terminal.info', target(current, 0))).toMatchObject({ port: sim.sshPort, username: 'root' })
+    w0.close()
+    expect(sim.sshPort).not.toBe(22)
+    await runtime.close()
+    runtime = await startRuntime({ dataDir, mode: 'browser', keychain, keychainStatus: memoryKeychainStatus(), appVersion: '0.0.0-test', versions: {}, log: () => undefined, connectOnStart: false })
+    const w = openWindow()
+    // the host is read from the offline cache (not connected): its port and user come from the file
+    await waitFor('host in the graph', () => runtime.pools.graph(ids['tiny-current'] ?? '')?.get('host', current.hosts[0]?.ref ?? '') ?? undefined, 30_000)
+    expect(await w.call('terminal.info', target(current, 0))).toMatchObject({ port: sim.sshPort, username: 'root', poolOnline: false })
+    // a host never reached starts from 22
+    expect(await w.call('terminal.info', target(legacy, 0))).toMatchObject({ port: 22 })
+    w.close()
+  })
 })
