@@ -15,7 +15,8 @@ import { openDialogOptions, pickedPath, saveDialogOptions } from './file-dialog'
 import { openIpcDoor, trustedUrlMatcher, type IpcDoor } from './ipc-door'
 import { aboutText, buildMenuTemplate } from './menu'
 import { openSafeStorageKeychain } from './safe-storage-keychain'
-import { electronCsp, isAllowedNavigation, isPermissionAllowed } from './security'
+import { electronCsp, isAllowedNavigation, isPermissionAllowed, secureWebPreferences } from './security'
+import { createTerminalWindowOpener } from './terminal-window'
 import { DEFAULT_SIZE, loadWindowState, restorableBounds, saveWindowState, windowStateFile } from './window-state'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -127,6 +128,13 @@ async function start(): Promise<void> {
       preload: preloadFile,
       load: (win, hash) => (devServerUrl ? win.loadURL(devServerUrl + hash) : win.loadFile(rendererFile, { hash: hash.replace(/^#/, '') })),
     }),
+    // a host terminal in its own window: the options and wiring are terminal-window.ts's, only the window is made here
+    terminalPopout: createTerminalWindowOpener({
+      preload: preloadFile,
+      makeWindow: (options) => new BrowserWindow(options),
+      load: (win, hash) => (devServerUrl ? win.loadURL(devServerUrl + hash) : win.loadFile(rendererFile, { hash: hash.replace(/^#/, '') })),
+      dark: () => nativeTheme.shouldUseDarkColors,
+    }),
   })
   // Pages loaded from file:// send the Origin "file://" on WebSocket handshakes.
   runtime.consoles.bridge.allowOrigin(devServerUrl ? new URL(devServerUrl).origin : 'file://')
@@ -179,17 +187,7 @@ function createWindow(userData: string): void {
     show: false,
     title: 'XenPilot',
     backgroundColor: nativeTheme.shouldUseDarkColors ? '#1e1f22' : '#ffffff',
-    webPreferences: {
-      preload: preloadFile,
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      webviewTag: false,
-      spellcheck: false,
-    },
+    webPreferences: secureWebPreferences(preloadFile),
   })
   mainWindow = win
   if (saved?.maximized && bounds) win.maximize()

@@ -3,6 +3,26 @@
  * Electron): the renderer's CSP, which navigations are allowed (none), and which permissions (none).
  */
 
+/**
+ * The web preferences of every window of the app (the main window, a popped-out terminal): the page is isolated
+ * from the preload (contextIsolation), sandboxed, without Node, with web security on, no insecure content, no
+ * <webview>. One definition, so a second window cannot be made weaker by accident.
+ */
+export function secureWebPreferences(preload: string) {
+  return {
+    preload,
+    contextIsolation: true,
+    sandbox: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    webviewTag: false,
+    spellcheck: false,
+  } as const
+}
+export type SecureWebPreferences = ReturnType<typeof secureWebPreferences>
+
 /** The CSP Electron adds to every response of the app's own pages. */
 export function electronCsp(opts: { devServerUrl?: string } = {}): string {
   // Consoles stream through a bridge on a loopback port chosen at run time (main/console).

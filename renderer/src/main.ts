@@ -13,13 +13,20 @@ import './views/terminal/register'
 import './views/drift/register'
 import './views/xencenter/register'
 import { parseConsoleRoute } from './views/console/route'
+import { parseTerminalRoute } from '../../shared/terminal/route'
 
 async function start(): Promise<void> {
   const api = createApi()
   // a popped-out console (#/console/…): the page shows only that console
   const consoleRoute = parseConsoleRoute(window.location.hash)
-  // (loaded only for that route: the main window's first paint does not pay for noVNC)
-  const app = consoleRoute ? createApp((await import('./views/console/ConsoleWindow.vue')).default, { target: consoleRoute }) : createApp(App)
+  // a popped-out host terminal (#/terminal/…): the page shows only that terminal
+  const terminalRoute = consoleRoute ? undefined : parseTerminalRoute(window.location.hash)
+  // (each loaded only for its route: the main window's first paint does not pay for noVNC or xterm)
+  const app = consoleRoute
+    ? createApp((await import('./views/console/ConsoleWindow.vue')).default, { target: consoleRoute })
+    : terminalRoute
+      ? createApp((await import('./views/terminal/TerminalWindow.vue')).default, { target: terminalRoute })
+      : createApp(App)
   const pinia = createPinia()
   provideApi(app, api)
   app.use(pinia)
