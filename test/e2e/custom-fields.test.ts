@@ -3,7 +3,8 @@
  * field added and set in the app lands in the pool as XenCenter keeps it (the definition in
  * pool.gui_config["XenCenter.CustomFields"], the value in other_config["XenCenter.CustomFields.<name>"])
  * and is found by the search box; a search saved in XenPilot survives a restart; one saved into the
- * pool is written in XenCenter's format and runs from the list.
+ * pool is written in XenCenter's format and runs from the list. The overview's object grid takes the field as an
+ * optional column (kept in the settings), sorts by it, follows the search, and says "as of" for an offline pool.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -102,6 +103,63 @@ describe('custom fields and saved searches', { timeout: 400_000 }, () => {
     await page.getByRole('button', { name: 'Saved searches ▾' }).click()
     await savedPanel(page).getByRole('button', { name: 'Ticket 4711', exact: true }).click()
     await expect.poll(() => searchbox(page).inputValue()).toBe('inc-4711')
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('the overview grid shows the field as an optional column, sorts by it, follows the search; an offline pool says as of when', async () => {
+    if (!h) throw new Error('no app')
+    const page = h.page
+    // nothing is selected after the restart: the details pane is the fleet overview
+    await searchbox(page).fill('')
+    const objects = page.getByRole('table', { name: 'Objects' })
+    await objects.waitFor({ timeout: LONG })
+    expect(await objects.getByRole('columnheader', { name: /ticket/ }).count()).toBe(0)
+    await page.getByRole('button', { name: 'Columns ▾' }).click()
+    await page.getByRole('group', { name: 'Custom field columns' }).getByRole('checkbox', { name: 'ticket' }).check()
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.getByRole('group', { name: 'Custom field columns' }).count()).toBe(0)
+    const ticket = objects.getByRole('columnheader', { name: /ticket/ })
+    await ticket.waitFor({ timeout: LONG })
+    // sorted by the field: the one VM that has a value first (empty values last, both ways)
+    await ticket.getByRole('button').click()
+    expect(await ticket.getAttribute('aria-sort')).toBe('ascending')
+    const cells = async (row: ReturnType<typeof objects.getByRole>): Promise<string[]> => (await row.getByRole('cell').allTextContents()).map((t) => t.trim())
+    await expect.poll(() => cells(objects.getByRole('row').nth(1)), { timeout: LONG }).toEqual(['web-01', 'VM', 'tiny-current', 'Running', 'INC-4711'])
+    await ticket.getByRole('button').click()
+    expect(await ticket.getAttribute('aria-sort')).toBe('descending')
+    expect((await cells(objects.getByRole('row').nth(1)))[0]).toBe('web-01')
+    // by name, descending
+    const name = objects.getByRole('columnheader', { name: /Name/ })
+    await name.getByRole('button').click()
+    await name.getByRole('button').click()
+    expect(await name.getAttribute('aria-sort')).toBe('descending')
+    const names = (await objects.getByRole('row').allTextContents()).slice(1)
+    expect(names.length).toBeGreaterThan(3)
+    // the search narrows the grid as it narrows the tree
+    await searchbox(page).fill('inc-4711')
+    await expect.poll(() => page.getByTestId('objects-summary').textContent(), { timeout: LONG }).toBe('1 object matches the search')
+    expect(await objects.getByRole('row').count()).toBe(2)
+    // a pool shown from the cache says so on its rows
+    await searchbox(page).fill('old-web')
+    const legacy = (await h.api.call('connections.list', {})).find((c) => c.label === 'tiny-legacy')
+    if (!legacy) throw new Error('tiny-legacy is not saved')
+    await h.api.call('connections.disconnect', { id: legacy.id })
+    await expect.poll(async () => (await cells(objects.getByRole('row', { name: 'old-web' })))[2], { timeout: LONG }).toMatch(/^tiny-legacy\s*· Offline — as of \d\d:\d\d$/)
+    // the column chosen is a setting main keeps
+    expect((await h.api.call('settings.get', {})).overviewColumns).toEqual(['ticket'])
+    await searchbox(page).fill('')
+    await objects.scrollIntoViewIfNeeded()
+    for (const [w, hgt] of [
+      [1024, 700],
+      [1920, 1080],
+    ] as const) {
+      await page.setViewportSize({ width: w, height: hgt })
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme })
+        await objects.scrollIntoViewIfNeeded()
+        await page.screenshot({ path: `/tmp/overview-objects-${w}x${hgt}-${scheme}.png` })
+      }
+    }
     expect(h.pageErrors).toEqual([])
   })
 })

@@ -2,7 +2,9 @@
  * The host terminal (issue 19) end to end in browser mode with Chromium against the simulator's dom0 sshd: the
  * first connection shows the host key's fingerprint to compare and trust; the shell runs `xl info` and its output
  * appears on the terminal screen; after the host's key changes, the connection is refused with both fingerprints
- * and nothing reaches the screen until the user explicitly confirms the new key.
+ * and nothing reaches the screen until the user explicitly confirms the new key. "Open in a new window" opens the
+ * terminal on its own page (browser mode: a new tab on the #/terminal route, with the page's token; the page without
+ * the token is refused), where it logs in on the port remembered for the host and runs `xl info`.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -94,6 +96,43 @@ describe('host terminal', () => {
     await changed.getByRole('checkbox', { name: 'I verified the new key on the host' }).check()
     await replace.click()
     await expect.poll(() => screen(page).textContent(), { timeout: LONG }).toMatch(/\[root@.*~\]#/)
+    expect(h.pageErrors).toEqual([])
+  }, 240_000)
+
+  it('opens in a new window (browser: a tab on the terminal route, token kept), which logs in on the remembered port and runs xl info', async () => {
+    const page = h.page
+    const host = pool.hosts.find((x) => x.name === HOST)
+    if (!host) throw new Error(`no ${HOST}`)
+    const [popup] = await Promise.all([page.context().waitForEvent('page'), details(page).getByRole('toolbar', { name: 'Terminal' }).getByRole('button', { name: 'Open in a new window' }).click()])
+    // this tab closed its own session and says where the terminal went
+    await details(page).getByRole('status').filter({ hasText: 'This terminal is open in its own window.' }).waitFor({ timeout: LONG })
+    const popupErrors: string[] = []
+    popup.on('pageerror', (e) => popupErrors.push(e.message))
+    await popup.waitForLoadState('domcontentloaded')
+    const url = new URL(popup.url())
+    expect(url.hash.startsWith('#/terminal/') && url.hash.endsWith(`/${encodeURIComponent(host.ref)}`)).toBe(true)
+    expect(url.searchParams.get('token')).toBe(new URL(h.url).searchParams.get('token'))
+    // the same page without its token is refused by the web door
+    const bare = new URL(popup.url())
+    bare.search = ''
+    expect((await fetch(bare.toString())).status).toBe(403)
+    const region = popup.getByRole('region', { name: `Terminal of ${HOST}` })
+    await region.waitFor({ timeout: LONG })
+    await expect.poll(() => popup.title(), { timeout: LONG }).toBe(`${HOST} — Terminal — XenPilot`)
+    // the port used before is remembered for this host (ssh-logins.json): only the password is typed
+    const form = region.getByRole('form', { name: 'SSH login' })
+    await expect.poll(() => form.getByRole('spinbutton', { name: 'Port' }).inputValue(), { timeout: LONG }).toBe(String(h.sim.sshPort))
+    await form.getByRole('textbox', { name: 'Password' }).fill(pool.password)
+    await form.getByRole('button', { name: 'Connect' }).click()
+    const popupScreen = region.getByRole('region', { name: 'Terminal screen' })
+    await expect.poll(() => popupScreen.textContent(), { timeout: LONG }).toMatch(/\[root@.*~\]#/)
+    await popupScreen.click()
+    await popup.keyboard.type('xl info\r')
+    await expect.poll(() => popupScreen.textContent(), { timeout: LONG }).toMatch(/xend_config_format\s*:\s*4/)
+    expect(await region.getByRole('button', { name: 'Open in a new window' }).count()).toBe(0)
+    await shots(popup, 'popout')
+    await popup.close()
+    expect(popupErrors).toEqual([])
     expect(h.pageErrors).toEqual([])
   }, 240_000)
 })
