@@ -35,7 +35,7 @@ export interface HostSkew {
   skewed: boolean
   /** the sentence: 'xs-prod-03 is 4 min 12 s ahead of the master' */
   sentence: string
-  /** the table cell: 'master', '+4 min 12 s', '−3 s', 'agrees', '—' */
+  /** the table cell: 'master', '4 min 12 s ahead', '3 s behind', 'agrees', '—' */
   cell: string
 }
 
@@ -69,7 +69,7 @@ export function clockSkews(clocks: PoolClocks): ClockSkews {
       isMaster,
       skewed,
       sentence: skewed ? `${h.hostName} is ${words} ${skewMs > 0 ? 'ahead of' : 'behind'} the master.` : `${h.hostName} agrees with the master within ${SKEW_TOLERANCE_MS / 1000} s.`,
-      cell: skewed ? `${skewMs > 0 ? '+' : '−'}${words}` : 'agrees',
+      cell: skewed ? `${words} ${skewMs > 0 ? 'ahead' : 'behind'}` : 'agrees',
     }
   })
   const skewed = hosts.filter((h) => h.skewed)
