@@ -35,8 +35,11 @@ export class SshLogins {
   private memory: SshLoginsFile = { version: 1, hosts: {} }
   readonly problem: SmallFileProblem | undefined
 
-  /** `file` undefined = memory only (tests) */
-  constructor(file?: string) {
+  /** `file` undefined = memory only (tests); `max`: hosts kept at most (MAX_LOGINS) */
+  constructor(
+    file?: string,
+    private readonly max = MAX_LOGINS,
+  ) {
     this.doc = file ? new StoredDocument({ file, what: 'the remembered SSH ports and users', version: 1, schema: SshLoginsFile, empty: () => ({ version: 1, hosts: {} }) }) : undefined
     const p = this.doc?.problem
     this.problem = p && p.kind === 'damaged' ? { ...p, message: `${p.message} Each host’s terminal starts again from port 22 and user root.` } : p
@@ -60,8 +63,8 @@ export class SshLogins {
       delete hosts[key]
       hosts[key] = { port: login.port, username: login.username, usedAt: new Date().toISOString() }
       const keys = Object.keys(hosts)
-      if (keys.length > MAX_LOGINS) {
-        const oldest = keys.sort((a, b) => (hosts[a]?.usedAt ?? '').localeCompare(hosts[b]?.usedAt ?? '')).slice(0, keys.length - MAX_LOGINS)
+      if (keys.length > this.max) {
+        const oldest = keys.sort((a, b) => (hosts[a]?.usedAt ?? '').localeCompare(hosts[b]?.usedAt ?? '')).slice(0, keys.length - this.max)
         for (const k of oldest) delete hosts[k]
       }
       return { version: 1, hosts }

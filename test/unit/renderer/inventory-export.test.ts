@@ -75,7 +75,7 @@ describe('the overview grid (custom fields as columns)', () => {
     const poolName = (): string => 'Prod'
     const all = overviewTable(roots, g, { poolName, fields, sort: { key: 'field', field: 'owner', desc: false }, limit: 10_000 })
     expect(all.total).toBe(501)
-    const owners = all.rows.map((r) => r.fields[0])
+    const owners = all.rows.map((r) => r.fields[0] ?? '')
     const set = owners.filter((o) => o !== '')
     expect(set).toEqual([...set].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })))
     expect(owners.slice(set.length).every((o) => o === '')).toBe(true)

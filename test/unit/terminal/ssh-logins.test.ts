@@ -38,11 +38,12 @@ describe('SshLogins', () => {
     expect(new SshLogins(file2).problem?.kind).toBe('damaged')
   })
 
-  it('keeps at most MAX_LOGINS hosts, forgetting the least recently used', async () => {
-    const s = new SshLogins()
-    for (let i = 0; i <= MAX_LOGINS; i++) await s.remember(`c|${i}`, { port: 22, username: 'root' })
+  it('keeps at most its bound of hosts (MAX_LOGINS by default), forgetting the least recently used', async () => {
+    expect(MAX_LOGINS).toBe(2000)
+    const s = new SshLogins(undefined, 5)
+    for (let i = 0; i <= 5; i++) await s.remember(`c|${i}`, { port: 22, username: 'root' })
     expect(s.get('c|0')).toBeUndefined()
     expect(s.get('c|1')).toEqual({ port: 22, username: 'root' })
-    expect(s.get(`c|${MAX_LOGINS}`)).toEqual({ port: 22, username: 'root' })
+    expect(s.get('c|5')).toEqual({ port: 22, username: 'root' })
   })
 })
