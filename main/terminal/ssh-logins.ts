@@ -33,6 +33,8 @@ export function sshLoginKey(connectionId: string, hostUuid: string): string {
 export class SshLogins {
   private readonly doc: StoredDocument<SshLoginsFile> | undefined
   private memory: SshLoginsFile = { version: 1, hosts: {} }
+  /** what was used this run, answered at once (the file follows in the background; a refused write loses only the next start's default) */
+  private readonly recent = new Map<string, { port: number; username: string }>()
   readonly problem: SmallFileProblem | undefined
 
   /** `file` undefined = memory only (tests); `max`: hosts kept at most (MAX_LOGINS) */
@@ -50,6 +52,8 @@ export class SshLogins {
   }
 
   get(key: string): { port: number; username: string } | undefined {
+    const r = this.recent.get(key)
+    if (r) return r
     const e = Object.prototype.hasOwnProperty.call(this.current.hosts, key) ? this.current.hosts[key] : undefined
     return e ? { port: e.port, username: e.username } : undefined
   }
@@ -58,6 +62,8 @@ export class SshLogins {
   async remember(key: string, login: { port: number; username: string }): Promise<void> {
     const before = this.get(key)
     if (before && before.port === login.port && before.username === login.username) return
+    const entry = { port: login.port, username: login.username }
+    this.recent.set(key, entry)
     const next = (d: SshLoginsFile): SshLoginsFile => {
       const hosts: Record<string, SshLogin> = { ...d.hosts }
       delete hosts[key]
@@ -69,11 +75,10 @@ export class SshLogins {
       }
       return { version: 1, hosts }
     }
-    if (!this.doc) {
-      this.memory = next(this.memory)
-      return
-    }
-    await this.doc.update(next)
+    if (!this.doc) this.memory = next(this.memory)
+    else await this.doc.update(next)
+    // in the document now (kept only while the disk refuses it, for this run)
+    if (this.recent.get(key) === entry) this.recent.delete(key)
   }
 
   idle(): Promise<void> {
