@@ -216,7 +216,8 @@ export async function startApp(opts: StartAppOptions = {}): Promise<AppHarness> 
         if (m.type() === 'error') pageErrors.push(m.text())
       })
       p.on('pageerror', (e) => pageErrors.push(e.message))
-      await p.goto(app.url)
+      // the page's load waits for the first pools streaming in: on a loaded machine (2 cores, load 20) that took over 30 s
+      await p.goto(app.url, { timeout: 120_000 })
     }
     return {
       sim,
