@@ -4,7 +4,8 @@
  * pool.gui_config["XenCenter.CustomFields"], the value in other_config["XenCenter.CustomFields.<name>"])
  * and is found by the search box; a search saved in XenPilot survives a restart; one saved into the
  * pool is written in XenCenter's format and runs from the list. The overview's object grid takes the field as an
- * optional column (kept in the settings), sorts by it, follows the search, and says "as of" for an offline pool.
+ * optional column (kept in the settings), sorts by it, follows the search, and says "as of" for pools shown from the
+ * offline cache.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -109,7 +110,8 @@ describe('custom fields and saved searches', { timeout: 400_000 }, () => {
   it('the overview grid shows the field as an optional column, sorts by it, follows the search; an offline pool says as of when', async () => {
     if (!h) throw new Error('no app')
     const page = h.page
-    // nothing is selected after the restart: the details pane is the fleet overview
+    // nothing is selected after the restart: the details pane is the fleet overview. The pools wait for their
+    // passwords (this keychain is memory only), so the grid shows them from the offline cache, saying as of when.
     await searchbox(page).fill('')
     const objects = page.getByRole('table', { name: 'Objects' })
     await objects.waitFor({ timeout: LONG })
@@ -124,7 +126,7 @@ describe('custom fields and saved searches', { timeout: 400_000 }, () => {
     await ticket.getByRole('button').click()
     expect(await ticket.getAttribute('aria-sort')).toBe('ascending')
     const cells = async (row: ReturnType<typeof objects.getByRole>): Promise<string[]> => (await row.getByRole('cell').allTextContents()).map((t) => t.trim())
-    await expect.poll(() => cells(objects.getByRole('row').nth(1)), { timeout: LONG }).toEqual(['web-01', 'VM', 'tiny-current', 'Running', 'INC-4711'])
+    await expect.poll(async () => (await cells(objects.getByRole('row').nth(1))).join(' | '), { timeout: LONG }).toMatch(/^web-01 \| VM \| tiny-current\s*· Offline — as of \d\d:\d\d \| Running \| INC-4711$/)
     await ticket.getByRole('button').click()
     expect(await ticket.getAttribute('aria-sort')).toBe('descending')
     expect((await cells(objects.getByRole('row').nth(1)))[0]).toBe('web-01')
@@ -139,11 +141,8 @@ describe('custom fields and saved searches', { timeout: 400_000 }, () => {
     await searchbox(page).fill('inc-4711')
     await expect.poll(() => page.getByTestId('objects-summary').textContent(), { timeout: LONG }).toBe('1 object matches the search')
     expect(await objects.getByRole('row').count()).toBe(2)
-    // a pool shown from the cache says so on its rows
+    // every pool's rows come from the cache here, and say so
     await searchbox(page).fill('old-web')
-    const legacy = (await h.api.call('connections.list', {})).find((c) => c.label === 'tiny-legacy')
-    if (!legacy) throw new Error('tiny-legacy is not saved')
-    await h.api.call('connections.disconnect', { id: legacy.id })
     await expect.poll(async () => (await cells(objects.getByRole('row', { name: 'old-web' })))[2], { timeout: LONG }).toMatch(/^tiny-legacy\s*· Offline — as of \d\d:\d\d$/)
     // the column chosen is a setting main keeps
     expect((await h.api.call('settings.get', {})).overviewColumns).toEqual(['ticket'])
