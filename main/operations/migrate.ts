@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto'
 import type { MigrationCheck, MigrationItem, MigrationResult } from '../../shared/contract/migrate'
 import type { EventPayload } from '../../shared/contract'
-import { managementNetwork, migrationMaps, type MigrateView } from '../../shared/operations/migrate'
+import { managementNetwork, mapLimited, migrationMaps, type MigrateView } from '../../shared/operations/migrate'
 import { explainXapiError } from '../../shared/xapi/error-text'
 import type { PoolGraph, PoolManagerApi } from '../pools/api'
 import { ActionRefusal, asXapiFailure, type ActionResult, type ActionRunner } from './action'
@@ -38,6 +38,9 @@ export interface Concurrency {
 }
 
 type StateEvent = EventPayload<'migrate.state'>
+
+/** servers one migrate.check asks at once (each: migrate_receive on the destination, assert_can_migrate on the source) */
+export const CHECKS_AT_ONCE = 4
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
@@ -146,25 +149,27 @@ export class MigrationRunner {
     return out
   }
 
-  /** each server: can it take the VM (VM.assert_can_migrate with the real maps), and if not, XAPI's reason in words */
+  /**
+   * each server: can it take the VM (VM.assert_can_migrate with the real maps, the caller's choices
+   * completed with the defaults for THAT server), and if not, XAPI's reason in words. At most
+   * CHECKS_AT_ONCE servers are asked at once (two calls each, on two pools).
+   */
   async check(args: Omit<MigrationItem, 'host'> & { hosts: string[] }): Promise<MigrationCheck[]> {
     const { hosts, ...rest } = args
-    return Promise.all(
-      hosts.map(async (host): Promise<MigrationCheck> => {
-        const item: MigrationItem = { ...rest, host }
-        try {
-          const dest = await this.receive(item, host)
-          const { vdiMap, vifMap } = this.maps(item)
-          await this.pools.call(item.connectionId, 'VM.assert_can_migrate', [item.vm, dest, this.live(item), vdiMap, vifMap, this.options(item), {}])
-          return { host, ok: true }
-        } catch (e) {
-          if (e instanceof ActionRefusal) return { host, ok: false, error: { code: 'refused', params: [], message: e.message } }
-          const f = asXapiFailure(e)
-          const x = explainXapiError(f.code, f.params, (r) => this.nameOf(item.connectionId, r))
-          return { host, ok: false, error: { code: f.code, params: f.params, message: x.sentence, ...(x.action ? { action: x.action } : {}) } }
-        }
-      }),
-    )
+    return mapLimited(hosts, CHECKS_AT_ONCE, async (host): Promise<MigrationCheck> => {
+      const item: MigrationItem = { ...rest, host }
+      try {
+        const dest = await this.receive(item, host)
+        const { vdiMap, vifMap } = this.maps(item)
+        await this.pools.call(item.connectionId, 'VM.assert_can_migrate', [item.vm, dest, this.live(item), vdiMap, vifMap, this.options(item), {}])
+        return { host, ok: true }
+      } catch (e) {
+        if (e instanceof ActionRefusal) return { host, ok: false, error: { code: 'refused', params: [], message: e.message } }
+        const f = asXapiFailure(e)
+        const x = explainXapiError(f.code, f.params, (r) => this.nameOf(item.connectionId, r))
+        return { host, ok: false, error: { code: f.code, params: f.params, message: x.sentence, ...(x.action ? { action: x.action } : {}) } }
+      }
+    })
   }
 
   /** every VM through the queue; answers when all are done, in the order given */
@@ -238,6 +243,8 @@ export class MigrationRunner {
     const title = samePool ? 'Migrate VM' : item.copy ? `Copy VM to ${destName}` : `Migrate VM to ${destName}`
     let retries = 0
     let holding = false
+    // its name now: once moved, the source pool no longer has it
+    const vmName = str(this.pools.graph(item.connectionId)?.get('VM', item.vm)?.name_label)
     this.state(job, 'queued')
     try {
       const result = await this.actions.run({
@@ -291,7 +298,7 @@ export class MigrationRunner {
         ...(result.created ? { created: result.created } : {}),
         ...(result.error ? { error: result.error } : {}),
       }
-      if (result.ok && result.created && !samePool) this.arrived(item, result.created)
+      if (result.ok && result.created && !samePool) this.arrived(item, result.created, vmName)
       this.state(job, result.ok ? 'done' : result.error?.code === 'TASK_CANCELLED' ? 'cancelled' : 'failed', result.error?.message)
       return out
     } finally {
@@ -301,8 +308,8 @@ export class MigrationRunner {
   }
 
   /** the destination's history learns where the VM came from (the VM has a new ref there) */
-  private arrived(item: MigrationItem, created: string): void {
-    const name = str(this.pools.graph(item.connectionId)?.get('VM', item.vm)?.name_label) || created
+  private arrived(item: MigrationItem, created: string, vmName: string): void {
+    const name = vmName || str(this.pools.graph(item.destConnectionId)?.get('VM', created)?.name_label) || created
     this.history.append({
       at: new Date().toISOString(),
       connectionId: item.destConnectionId,
@@ -310,7 +317,8 @@ export class MigrationRunner {
       ref: created,
       objectName: name,
       action: item.copy ? `Copied here from ${this.poolName(item.connectionId)}` : `Migrated here from ${this.poolName(item.connectionId)}`,
-      params: { source: this.poolName(item.connectionId) },
+      // a moved VM: where its earlier history is (the History tab follows it there); a copy's is the original's
+      params: { source: this.poolName(item.connectionId), ...(item.copy ? {} : { fromConnectionId: item.connectionId, fromRef: item.vm }) },
       ok: true,
       durationMs: 0,
       user: this.pools.get(item.destConnectionId)?.username ?? 'unknown user',

@@ -276,6 +276,29 @@ export function migrationMaps(
 }
 
 // ---------------------------------------------------------------------------------------------
+// bounded fan-out (the server checks are VMs × servers calls: never all at once)
+
+/** `fn` over every item with at most `limit` running at once; the answers in the items' order (the first failure rejects, after the running ones end) */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length)
+  let next = 0
+  let failed: { error: unknown } | undefined
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !failed) {
+      const i = next++
+      try {
+        out[i] = await fn(items[i] as T, i)
+      } catch (error) {
+        failed ??= { error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  if (failed) throw failed.error
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
 // the plan a person confirms
 
 export interface PlanVm {

@@ -97,6 +97,8 @@ async function call<K extends M>(m: K, args: unknown): Promise<Awaited<ReturnTyp
   const handler = mod.handlers[m] as (a: HandlerArgs<K>, ctx: never) => Promise<Awaited<ReturnType<ServiceModule<K>['handlers'][K]>>>
   return handler(parsed, undefined as never)
 }
+/** the Lab VMs the TOO_MANY_STORAGE_MIGRATES test moves (the bulk test leaves them alone) */
+const TOO_MANY_NAMES = ['web-01', 'db-02', 'web-02', 'app-01', 'db-01']
 const runOne = async (item: Record<string, unknown>): Promise<MigrationResult> => {
   const [r] = await call('migrate.run', { items: [item] })
   if (!r) throw new Error('no result')
@@ -154,7 +156,10 @@ describe('one VM between pools', () => {
     expect(progress.filter((p) => p.action?.id === r.actionId).length).toBeGreaterThan(0)
     const entries = history.list({ limit: 50 })
     expect(entries.find((e) => e.ref === vm && e.ok && e.action === 'Migrate VM to Production')).toBeDefined()
-    expect(entries.find((e) => e.ref === created && e.connectionId === id('Production') && e.action === 'Migrated here from Lab')).toBeDefined()
+    // the arrival says where the VM's earlier history is (the History tab follows it)
+    const arrival = entries.find((e) => e.ref === created && e.connectionId === id('Production') && e.action === 'Migrated here from Lab')
+    expect(arrival?.objectName).toBe('app-02')
+    expect(arrival?.params).toMatchObject({ fromConnectionId: id('Lab'), fromRef: vm })
   })
 
   it('copy keeps the source VM', async () => {
@@ -203,6 +208,7 @@ describe('each refusal surfaces with its parameters and a sentence', () => {
     expect(r.error?.code).toBe('VIF_NOT_IN_MAP')
     expect(r.error?.params).toEqual([added])
     expect(r.error?.message).toMatch(/No destination network/)
+    expect(r.error?.action).toMatch(/Choose a network for every NIC/)
     await lab().call('VIF.destroy', [added])
     let vdi = ''
     before.set('VM.assert_can_migrate', async () => {
@@ -214,6 +220,7 @@ describe('each refusal surfaces with its parameters and a sentence', () => {
     expect(r2.error?.code).toBe('VDI_NOT_IN_MAP')
     expect(r2.error?.params).toEqual([vdi])
     expect(r2.error?.message).toMatch(/No destination SR/)
+    expect(r2.error?.action).toMatch(/Choose an SR for every disk/)
   })
 
   it('VM_HOST_INCOMPATIBLE_VERSION_MIGRATE [host, vm]: Production to the older Lab', async () => {
@@ -223,6 +230,7 @@ describe('each refusal surfaces with its parameters and a sentence', () => {
     expect(r.error?.code).toBe('VM_HOST_INCOMPATIBLE_VERSION_MIGRATE')
     expect(r.error?.params).toEqual([host, vm])
     expect(r.error?.message).toBe("VM 'web-02' cannot move to server 'xcp-lab': that server runs an older XCP-ng/XenServer than the VM's pool, and a VM never moves to an older version.")
+    expect(r.error?.action).toMatch(/same or a newer version/)
   })
 
   it('MIRROR_FAILED [vdi]: the destination SR fills up just before the copy; the VM stays in Lab', async () => {
@@ -240,13 +248,14 @@ describe('each refusal surfaces with its parameters and a sentence', () => {
       expect(r.error?.code).toBe('MIRROR_FAILED')
       expect(r.error?.params).toEqual([first])
       expect(r.error?.message).toMatch(/the VM stayed where it was/)
+      expect(r.error?.action).toMatch(/Check that the destination SR has room/)
       expect(rec(lab(), 'VM', vm)['name_label']).toBe('k8s-node-03')
     } finally {
       state?.db.update('SR', sr, { physical_utilisation: saved ?? 0 })
     }
   })
 
-  it('LICENCE_RESTRICTION [Storage_motion]', async () => {
+  it('LICENCE_RESTRICTION [Storage_motion] and [Xen_motion]', async () => {
     const vm = vmNamed(lab(), 'desktop-01')
     const state = poolStateOf(lab())
     const r0 = rec(lab(), 'pool', lab().ref)['restrictions'] as Record<string, SimValue>
@@ -256,6 +265,15 @@ describe('each refusal surfaces with its parameters and a sentence', () => {
       expect(r.error?.code).toBe('LICENCE_RESTRICTION')
       expect(r.error?.params).toEqual(['Storage_motion'])
       expect(r.error?.message).toMatch(/Storage XenMotion/)
+      expect(r.error?.action).toMatch(/Apply a licence that includes it/)
+      // a running VM moving to another server is XenMotion first
+      state?.db.update('pool', lab().ref, { restrictions: { ...r0, restrict_xen_motion: 'true' } })
+      const running = find(lab(), 'VM', (x) => x['power_state'] === 'Running' && x['is_control_domain'] !== true && x['is_a_template'] !== true && x['is_a_snapshot'] !== true)
+      const r2 = await runOne(toProd(running))
+      expect(r2.error?.code).toBe('LICENCE_RESTRICTION')
+      expect(r2.error?.params).toEqual(['Xen_motion'])
+      expect(r2.error?.message).toBe("The pool's licence does not include live migration (XenMotion).")
+      expect(rec(lab(), 'VM', running)['power_state']).toBe('Running')
     } finally {
       state?.db.update('pool', lab().ref, { restrictions: r0 })
     }
@@ -263,49 +281,64 @@ describe('each refusal surfaces with its parameters and a sentence', () => {
 })
 
 describe('bulk', () => {
-  it('20 VMs from Legacy to Production: the per-pool limit holds, one refused VM does not stop the others', async () => {
+  it('20 VMs from two pools (Legacy and Lab) to Production in one run: the limit per source and per destination pool holds, one refused VM does not stop the others', async () => {
     const legacy = P('Legacy')
+    const lab = P('Lab')
     const prod = P('Production')
-    const vms = [...(legacy.objects.get('VM') ?? [])]
-      .filter(([, r]) => r['is_a_template'] !== true && r['is_control_domain'] !== true && r['is_a_snapshot'] !== true)
-      .map(([ref]) => ref)
-      .slice(0, 20)
-    expect(vms).toHaveLength(20)
-    const refusedVm = vms[7] ?? ''
+    const movable = (p: SimPoolHandle, skip: readonly string[] = []) =>
+      [...(p.objects.get('VM') ?? [])]
+        .filter(([, r]) => r['is_a_template'] !== true && r['is_control_domain'] !== true && r['is_a_snapshot'] !== true)
+        .filter(([, r]) => (r['power_state'] === 'Halted' || r['power_state'] === 'Running') && !skip.includes(String(r['name_label'])))
+        .filter(([ref]) => disks(p, ref).every((d) => rec(p, 'VDI', d)['cbt_enabled'] !== true))
+        .map(([ref]) => ref)
+    // Lab's VMs the TOO_MANY_STORAGE_MIGRATES test below moves stay where they are
+    const fromLab = movable(lab, TOO_MANY_NAMES).slice(0, 4)
+    const fromLegacy = movable(legacy).slice(0, 20 - fromLab.length)
+    expect(fromLab).toHaveLength(4)
+    expect(fromLegacy).toHaveLength(16)
+    const refusedVm = fromLegacy[7] ?? ''
     const [refusedDisk] = disks(legacy, refusedVm)
     // 7.2 has no CBT: this VM is refused another way — its disk goes to an SR its server cannot see
     const hosts = prod.hosts.map((x) => x.ref)
-    const items = vms.map((vm, i) => {
+    const itemOf = (p: SimPoolHandle, vm: string, i: number) => {
       const host = hosts[i % hosts.length] ?? ''
       // each disk to the chosen server's local SR (Production's default NFS SR has room for a few only)
-      const vdiMap: Record<string, string> = Object.fromEntries(disks(legacy, vm).map((d) => [d, localSr(prod, host)]))
+      const vdiMap: Record<string, string> = Object.fromEntries(disks(p, vm).map((d) => [d, localSr(prod, host)]))
       if (vm === refusedVm && refusedDisk) vdiMap[refusedDisk] = localSr(prod, hosts[(i + 1) % hosts.length] ?? '')
-      return { connectionId: id('Legacy'), vm, destConnectionId: id('Production'), host, vdiMap, vifMap: {} }
-    })
+      return { connectionId: id(p.name), vm, destConnectionId: id('Production'), host, vdiMap, vifMap: {} }
+    }
+    // the two pools' VMs interleaved at the head of the queue, as a selection across the tree gives them
+    const items = fromLegacy.map((vm, i) => itemOf(legacy, vm, i))
+    fromLab.forEach((vm, i) => items.splice(i * 2 + 1, 0, itemOf(lab, vm, i + 1)))
     const from = states.length
     const results = await call('migrate.run', { items, concurrency: { perSource: 2, perDestination: 3 } })
     expect(results).toHaveLength(20)
     const failed = results.filter((r) => !r.ok)
     expect(failed.map((r) => [r.ref, r.error?.code])).toEqual([[refusedVm, 'VM_REQUIRES_SR']])
     expect(results.filter((r) => r.ok)).toHaveLength(19)
-    // never more than 2 running from Legacy at once
-    let running = 0
-    let most = 0
+    expect(new Set(results.filter((r) => r.ok).map((r) => r.connectionId))).toEqual(new Set([id('Legacy'), id('Lab')]))
+    // each VM ran with its own source pool's session: it left its own pool
+    for (const r of results.filter((x) => x.ok)) expect((r.connectionId === id('Lab') ? lab : legacy).objects.get('VM')?.has(r.ref)).toBe(false)
+    // never more than 2 running from one pool, never more than 3 into Production — and both limits were reached
+    const running = new Map<string, EventPayload<'migrate.state'>>()
+    const most = { [id('Legacy')]: 0, [id('Lab')]: 0, into: 0 }
     for (const s of states.slice(from)) {
-      if (s.state === 'running') running++
-      if (s.state === 'retrying' || s.state === 'done' || s.state === 'failed' || s.state === 'cancelled') running = Math.max(0, running - 1)
-      most = Math.max(most, running)
+      if (s.state === 'running') running.set(s.actionId, s)
+      else running.delete(s.actionId)
+      for (const src of [id('Legacy'), id('Lab')]) most[src] = Math.max(most[src] ?? 0, [...running.values()].filter((x) => x.connectionId === src).length)
+      most.into = Math.max(most.into, [...running.values()].filter((x) => x.destConnectionId === id('Production')).length)
     }
-    expect(most).toBeLessThanOrEqual(2)
-    expect(most).toBe(2)
+    expect(most[id('Legacy')]).toBeLessThanOrEqual(2)
+    expect(most[id('Lab')]).toBeLessThanOrEqual(2)
+    expect(most.into).toBe(3)
+    expect(Math.max(most[id('Legacy')] ?? 0, most[id('Lab')] ?? 0)).toBe(2)
     for (const r of results.filter((x) => x.ok)) expect(prod.objects.get('VM')?.has(r.created ?? '')).toBe(true)
   }, 180_000)
 
   it('TOO_MANY_STORAGE_MIGRATES: with a limit above XAPI’s 3, the extra VMs wait and are tried again until all are moved', async () => {
     const lab = P('Lab')
     const prod = P('Production')
-    const names = ['web-01', 'db-02', 'web-02', 'app-01', 'db-01']
-    const vms = names.map((n) => {
+    const vms = TOO_MANY_NAMES.map((n) => {
       try {
         return vmNamed(lab, n)
       } catch {
@@ -323,6 +356,41 @@ describe('bulk', () => {
     expect(results.map((r) => r.error?.code ?? 'ok')).toEqual(vms.map(() => 'ok'))
     expect(results.reduce((s, r) => s + r.retries, 0)).toBeGreaterThan(0)
     expect(states.some((s) => s.state === 'retrying' && /trying again/.test(s.detail ?? ''))).toBe(true)
+  }, 120_000)
+})
+
+describe('TOO_MANY_STORAGE_MIGRATES once XenPilot stops waiting', () => {
+  it('surfaces with its parameter ["3"] and what to do, for the VMs XAPI did not take; the others move', async () => {
+    const legacy = P('Legacy')
+    const prod = P('Production')
+    // a XenPilot that does not wait for a free storage migration slot (its wait limit is over at once)
+    const impatient = migrateModule({ history, retryMs: 100, waitMaxMs: 0 })({ pools: h.manager, broadcast: () => {}, log: () => {} })
+    const run = impatient.handlers['migrate.run'] as (a: HandlerArgs<'migrate.run'>, ctx: never) => Promise<MigrationResult[]>
+    const vms = [...(legacy.objects.get('VM') ?? [])]
+      .filter(([, r]) => r['is_a_template'] !== true && r['is_control_domain'] !== true && r['is_a_snapshot'] !== true && r['power_state'] === 'Halted')
+      .map(([ref]) => ref)
+      .slice(0, 5)
+    expect(vms).toHaveLength(5)
+    const host = prod.hosts[2]?.ref ?? ''
+    const state = poolStateOf(legacy)
+    // long enough mirrors that all five overlap in XAPI
+    if (state) state.opDurationMs = 600
+    try {
+      const items = vms.map((vm) => ({ connectionId: id('Legacy'), vm, destConnectionId: id('Production'), host, vdiMap: Object.fromEntries(disks(legacy, vm).map((d) => [d, localSr(prod, host)])), vifMap: {} }))
+      const results = await run(methods['migrate.run'].args.parse({ items, concurrency: { perSource: 5, perDestination: 5 } }), undefined as never)
+      const refused = results.filter((r) => !r.ok)
+      expect(results.filter((r) => r.ok)).toHaveLength(3)
+      expect(refused).toHaveLength(2)
+      for (const r of refused) {
+        expect(r.error?.code).toBe('TOO_MANY_STORAGE_MIGRATES')
+        expect(r.error?.params).toEqual(['3'])
+        expect(r.error?.message).toBe('The pool is already running 3 storage migrations at once.')
+        expect(r.error?.action).toMatch(/wait for one to finish/)
+        expect(legacy.objects.get('VM')?.has(r.ref)).toBe(true)
+      }
+    } finally {
+      if (state) state.opDurationMs = 40
+    }
   }, 120_000)
 })
 
