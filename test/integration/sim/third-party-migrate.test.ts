@@ -109,3 +109,75 @@ describe('Xen Orchestra xen-api (JSON-RPC)', () => {
   })
 })
 
+describe('Xen Orchestra xen-api (JSON-RPC): VDI.enable_cbt / VDI.disable_cbt (the answer to VDI_CBT_ENABLED)', () => {
+  it('CBT on a disk makes assert_can_migrate refuse with VDI_CBT_ENABLED [vdi]; Async.VDI.disable_cbt lets it through and the client sees the change by events; a snapshot disk and an ISO are refused with their params', async () => {
+    const connect = async (pool: SimPoolHandle): Promise<Xapi> => {
+      const x = new Xapi({ url: pool.masterUrl, auth: { user: pool.username, password: pool.password }, allowUnauthorized: true, debounce: 50, transport: 'json-rpc' })
+      await x.connect()
+      await x.objectsFetched
+      return x
+    }
+    const fail = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => ({ code: (e as { code?: string }).code, params: (e as { params?: unknown[] }).params }),
+      )
+    const lab = await connect(sim.pool('Lab'))
+    const prod = await connect(sim.pool('Production'))
+    try {
+      const vms = (await lab.call('VM.get_all_records')) as Record<string, Record<string, unknown>>
+      const diskOf = async (vbds: unknown): Promise<string[]> => {
+        const out: string[] = []
+        for (const b of vbds as string[]) {
+          const v = (await lab.call('VBD.get_record', b)) as Record<string, unknown>
+          if (v['type'] === 'Disk') out.push(String(v['VDI']))
+        }
+        return out
+      }
+      // the last halted VM with a disk by name (the Python client's test takes the first)
+      const candidates = Object.entries(vms)
+        .filter(([, v]) => v['is_a_template'] !== true && v['is_control_domain'] !== true && v['is_a_snapshot'] !== true && v['power_state'] === 'Halted')
+        .sort((a, b) => String(b[1]['name_label']).localeCompare(String(a[1]['name_label'])))
+      let vm = ''
+      let disks: string[] = []
+      for (const [ref, v] of candidates) {
+        disks = await diskOf(v['VBDs'])
+        if (disks.length > 0) {
+          vm = ref
+          break
+        }
+      }
+      const disk = disks[0] ?? ''
+      expect(vm).not.toBe('')
+      await lab.call('VDI.enable_cbt', disk)
+      expect(await lab.call('VDI.get_cbt_enabled', disk)).toBe(true)
+      const host = ((await prod.call('host.get_all')) as string[])[0] ?? ''
+      const pifs = (await prod.call('PIF.get_all_records')) as Record<string, Record<string, unknown>>
+      const mgmt = String(Object.values(pifs).find((p) => p['management'] === true && p['host'] === host)?.['network'])
+      const dest = (await prod.call('host.migrate_receive', host, mgmt, {})) as Record<string, string>
+      const srs = (await prod.call('SR.get_all_records')) as Record<string, Record<string, unknown>>
+      const sr = Object.entries(srs).find(([, s]) => s['name_label'] === 'NFS VM storage')?.[0] ?? ''
+      const vdiMap = Object.fromEntries(disks.map((d) => [d, sr]))
+      const vifMap = Object.fromEntries(((vms[vm]?.['VIFs'] as string[] | undefined) ?? []).map((v) => [v, mgmt]))
+      expect(await fail(lab.call('VM.assert_can_migrate', vm, dest, false, vdiMap, vifMap, {}, {}))).toEqual({ code: 'VDI_CBT_ENABLED', params: [disk] })
+      // the answer: Async.VDI.disable_cbt (a task), seen by the client's event-fed objects
+      await lab.callAsync('VDI.disable_cbt', disk)
+      expect(await lab.call('VDI.get_cbt_enabled', disk)).toBe(false)
+      await expect.poll(() => lab.getObjectByRef(disk, null)?.['cbt_enabled'], { timeout: 10_000 }).toBe(false)
+      expect(await fail(lab.call('VM.assert_can_migrate', vm, dest, false, vdiMap, vifMap, {}, {}))).toBeUndefined()
+      // XAPI's checks on the VDI: a snapshot's disk, an ISO
+      const snap = String(await lab.call('VM.snapshot', vm, 'xen-api cbt test'))
+      const snapDisk = (await diskOf(((await lab.call('VM.get_record', snap)) as Record<string, unknown>)['VBDs']))[0] ?? ''
+      expect(await fail(lab.call('VDI.enable_cbt', snapDisk))).toEqual({ code: 'OPERATION_NOT_ALLOWED', params: [`VDI ${snapDisk} is a snapshot`] })
+      const labSrs = (await lab.call('SR.get_all_records')) as Record<string, Record<string, unknown>>
+      const isoSr = Object.entries(labSrs).find(([, s]) => s['content_type'] === 'iso')?.[0] ?? ''
+      const vdis = (await lab.call('VDI.get_all_records')) as Record<string, Record<string, unknown>>
+      const iso = Object.entries(vdis).find(([, v]) => v['SR'] === isoSr)?.[0] ?? ''
+      expect(iso).not.toBe('')
+      expect(await fail(lab.call('VDI.disable_cbt', iso))).toEqual({ code: 'SR_OPERATION_NOT_SUPPORTED', params: [isoSr] })
+    } finally {
+      await lab.disconnect()
+      await prod.disconnect()
+    }
+  })
+})
