@@ -38,6 +38,27 @@ export function seedFromSimulator(sim: SimControl, opts: { ssh?: boolean } = {})
   }
 }
 
+/**
+ * Changed block tracking on the system disk of one halted Lab VM (the first by name), as an
+ * incremental backup tool leaves it: XAPI refuses to migrate that disk (VDI_CBT_ENABLED) and the
+ * Migrate wizard offers to turn CBT off (issue 17). Answers the VM's name.
+ */
+export async function enableDemoCbt(sim: SimControl): Promise<string | undefined> {
+  const lab = sim.pools.find((p) => p.name === 'Lab')
+  if (!lab) return undefined
+  const vms = [...(lab.objects.get('VM') ?? [])]
+    .filter(([, r]) => r['is_a_template'] !== true && r['is_a_snapshot'] !== true && r['is_control_domain'] !== true && r['power_state'] === 'Halted')
+    .sort((a, b) => String(a[1]['name_label']).localeCompare(String(b[1]['name_label'])))
+  for (const [, vm] of vms) {
+    const vbds = Array.isArray(vm['VBDs']) ? vm['VBDs'] : []
+    const disk = vbds.map((b) => lab.objects.get('VBD')?.get(String(b))).find((b) => b?.['type'] === 'Disk')
+    if (!disk) continue
+    await lab.call('VDI.enable_cbt', [String(disk['VDI'])])
+    return String(vm['name_label'])
+  }
+  return undefined
+}
+
 function hasDesktop(): boolean {
   if (process.platform !== 'linux') return true
   return Boolean(process.env['DISPLAY'] || process.env['WAYLAND_DISPLAY'])
@@ -77,6 +98,8 @@ async function main(): Promise<void> {
     const off = prod?.hosts.find((h) => h.name === 'xs-prod-04')
     if (prod && off) await prod.call('host.disable_ssh', [off.ref])
     log(`simulated sshd on port ${sim.sshPort} of every host (user root, the pool's password); SSH is off on xs-prod-04 until enabled from its Terminal tab`)
+    const cbt = await enableDemoCbt(sim)
+    if (cbt) log(`changed block tracking is on for the disk of ${cbt} in Lab (as a backup tool leaves it): Migrate VM… to Production offers to turn it off`)
     log(`simulator: ${sim.pools.map((p) => `${p.name} at ${p.masterUrl}`).join(', ')}`)
 
     const electronBinary = findElectronBinary()

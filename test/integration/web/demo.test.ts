@@ -35,6 +35,8 @@ describe('npm run demo (browser mode)', () => {
         .poll(async () => (await api.call('connections.list', {})).map((c: ConnectionState) => `${c.label}: ${c.status}`).sort(), { timeout: 60_000, interval: 250 })
         .toEqual(['Lab: connected', 'Legacy: connected', 'Production: connected', 'Production-DR: connected'])
       expect(api.events.some((e) => e.event === 'connection.state' && (e.payload as ConnectionState).status === 'awaiting-trust')).toBe(false)
+      // a Lab VM's disk tracks changes: Migrate VM… offers to turn CBT off (issue 17)
+      expect(stderr).toMatch(/changed block tracking is on for the disk of \S+ in Lab/)
     } finally {
       api.close()
     }
