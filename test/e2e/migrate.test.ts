@@ -3,10 +3,13 @@
  * fleet: tiny-legacy (XenServer 7.2, one server) → tiny-current (XenServer 8, two servers).
  *   - a VM dragged onto a server of the other pool opens the Migrate wizard preset there; a server
  *     XAPI refuses is shown with XAPI's reason; the plan; the VM appears in the destination pool
- *     (tree, simulator) and its console connects there;
- *   - two VMs with one at a time from the source: the second has its Activity row while queued,
- *     is cancelled there and stays; the first arrives;
- *   - Move Storage… (storage motion) moves a disk to another SR of the VM's pool.
+ *     (its tree row under the destination pool and no longer under the source, its History with
+ *     what was done to it in the source pool) and its console connects there;
+ *   - three VMs of two pools in one wizard run, one at a time from each pool, a server chosen for
+ *     one VM in the plan: the queued one has its Activity row, is cancelled there and stays; the
+ *     others arrive (one across pools, one to another server of its own pool);
+ *   - Move Storage… (storage motion) with CBT on the disk: XAPI's refusal and the offer to turn CBT
+ *     off; an SR without room stops the plan; then the disk moves to another SR of the VM's pool.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,6 +27,20 @@ const activity = (page: Page) => page.getByRole('region', { name: 'Activity' })
 function vmNamed(pool: SimPoolHandle, name: string): [string, SimRecord] | undefined {
   for (const [ref, r] of pool.objects.get('VM') ?? []) if (r['name_label'] === name && r['is_a_snapshot'] !== true && r['is_a_template'] !== true) return [ref, r]
   return undefined
+}
+
+/** the pool rows (tree level 1) above each row named `name` — the tree shows a search's matches under their pool */
+async function poolsOf(page: Page, name: string): Promise<string[]> {
+  return servers(page).evaluate((tree, wanted) => {
+    const rows = [...tree.querySelectorAll('[role=treeitem]')].sort((a, b) => Number(a.id.replace('tree-row-', '')) - Number(b.id.replace('tree-row-', '')))
+    const out: string[] = []
+    let pool = ''
+    for (const r of rows) {
+      if (r.getAttribute('aria-level') === '1') pool = r.getAttribute('aria-label') ?? ''
+      if (r.getAttribute('aria-label') === wanted) out.push(pool)
+    }
+    return out
+  }, name)
 }
 
 async function find(page: Page, name: string): Promise<void> {
@@ -64,11 +81,19 @@ describe('Migrate wizard', { timeout: 300_000 }, () => {
   })
 
   it('drags a VM onto a server of another pool: a refused server says why, the plan, the VM arrives in the destination with its console', async () => {
-    const { page } = h
     const host2 = current.hosts.find((x) => x.name === 'tiny-host-2')
     if (!host2) throw new Error('no tiny-host-2')
     // another admin put tiny-host-2 in maintenance: XAPI refuses it as a destination
     await current.call('host.disable', [host2.ref])
+    try {
+      await dragAndArrive(host2.ref)
+    } finally {
+      await current.call('host.enable', [host2.ref])
+    }
+  })
+
+  async function dragAndArrive(host2: string): Promise<void> {
+    const { page } = h
     // at 1280x1200 the tiny fleet's tree shows both pools' servers and VMs without scrolling
     await searchbox(page).fill('')
     await page.screenshot({ path: '/tmp/xmig-before-drag.png' })
@@ -78,7 +103,7 @@ describe('Migrate wizard', { timeout: 300_000 }, () => {
     expect(await wizard.getByRole('combobox', { name: 'Destination pool' }).inputValue()).toBe(await poolId(h, 'tiny-current'))
     const refused = wizard.getByRole('radio', { name: /tiny-host-2/ })
     await expect.poll(() => refused.isDisabled(), { timeout: LONG }).toBe(true)
-    const why = wizard.locator(`[id="why-${host2.ref}"]`)
+    const why = wizard.locator(`[id="why-${host2}"]`)
     await expect.poll(() => why.textContent(), { timeout: LONG }).toMatch(/server is disabled/i)
     expect(await wizard.getByRole('radio', { name: /tiny-host-1/ }).isChecked()).toBe(true)
     await shot(page, 'destination')
@@ -101,40 +126,64 @@ describe('Migrate wizard', { timeout: 300_000 }, () => {
     await activity(page).getByRole('row', { name: /Migrate VM to tiny-current old-web/ }).and(page.locator('[data-status=success]')).first().waitFor({ timeout: LONG })
     await expect.poll(() => vmNamed(current, 'old-web') !== undefined, { timeout: LONG }).toBe(true)
     expect(vmNamed(legacy, 'old-web')).toBeUndefined()
-    // the tree follows: old-web is now under tiny-current's server, and its console connects there
+    // the tree follows: old-web's row is under tiny-current, none is left under tiny-legacy
     await find(page, 'old-web')
+    await expect.poll(() => poolsOf(page, 'old-web'), { timeout: LONG }).toEqual(['tiny-current'])
     await treeitem(page, 'old-web').first().click()
+    // its History: the arrival, and what XenPilot did to it in tiny-legacy before
+    await page.getByRole('region', { name: 'Details' }).getByRole('tab', { name: 'History', exact: true }).click()
+    const history = page.getByRole('region', { name: 'Details' }).getByRole('tabpanel')
+    await history.getByRole('row', { name: 'Migrated here from tiny-legacy old-web' }).waitFor({ timeout: LONG })
+    await history.getByRole('region', { name: 'Before it moved, in tiny-legacy' }).getByRole('row', { name: 'Migrate VM to tiny-current old-web' }).waitFor({ timeout: LONG })
+    // and its console connects there
     await page.getByRole('tab', { name: 'Console', exact: true }).click()
     const console = page.getByRole('region', { name: 'Console of old-web' })
     await expect.poll(() => console.getAttribute('data-state'), { timeout: LONG }).toBe('connected')
-    await current.call('host.enable', [host2.ref])
-  })
+  }
 
-  it('two VMs with one at a time from the source: the second is queued with its own Activity row, cancelled there, and stays', async () => {
+  it('three VMs of two pools in one run, one at a time from each pool, one server chosen in the plan: the queued one is cancelled from its Activity row and stays, the others arrive', async () => {
     const { page } = h
+    const host1 = current.hosts.find((x) => x.name === 'tiny-host-1')
+    const host2 = current.hosts.find((x) => x.name === 'tiny-host-2')
+    const web02 = vmNamed(current, 'web-02')
+    if (!host1 || !host2 || !web02) throw new Error('no tiny-host-1/2 or web-02')
+    expect(web02[1]['resident_on']).toBe(host2.ref)
     // long enough mirrors that old-win is still waiting when its Cancel is clicked (a busy machine included)
     const state = poolStateOf(legacy)
     if (state) state.opDurationMs = 8000
-    await searchbox(page).fill('old-')
+    // the tiny fleet's rows all fit at 1280x1200: a selection across both pools
+    await searchbox(page).fill('')
     await treeitem(page, 'old-db').first().click()
     await treeitem(page, 'old-win').first().click({ modifiers: ['Control'] })
+    await treeitem(page, 'web-02').first().click({ modifiers: ['Control'] })
     await page.getByRole('toolbar').getByRole('button', { name: /^Migrate VM/ }).first().click()
-    const wizard = page.getByRole('dialog', { name: 'Migrate: 2 VMs' })
+    const wizard = page.getByRole('dialog', { name: 'Migrate: 3 VMs' })
     await wizard.waitFor({ timeout: LONG })
+    expect(await wizard.getByRole('combobox', { name: 'Destination pool' }).inputValue()).toBe(await poolId(h, 'tiny-current'))
+    await expect.poll(() => wizard.textContent()).toContain('From tiny-current (1 VM) and tiny-legacy (2 VMs).')
     await wizard.getByRole('radio', { name: /tiny-host-1/ }).check()
     const next = wizard.getByRole('button', { name: 'Next', exact: true })
     await expect.poll(() => next.isDisabled(), { timeout: LONG }).toBe(false)
     await next.click() // storage
-    await next.click() // networking
+    await next.click() // networking: only the NICs that leave their pool
+    await expect.poll(() => wizard.locator('select[aria-label^="Network for interface"]').count()).toBeGreaterThan(0)
+    expect(await wizard.locator('select[aria-label$="of web-02"]').count()).toBe(0)
     await next.click() // transfer
     await wizard.getByRole('spinbutton', { name: 'Migrations at once from the source pool' }).fill('1')
     await next.click() // plan
-    await expect.poll(() => wizard.getByRole('region', { name: 'Migration plan' }).locator('.headline').textContent(), { timeout: LONG }).toMatch(/^2 VMs, /)
+    const plan = wizard.getByRole('region', { name: 'Migration plan' })
+    await expect.poll(() => plan.locator('.headline').textContent(), { timeout: LONG }).toMatch(/^3 VMs, /)
+    // each VM's server: the common choice, changed for old-db in the plan
+    const oldDbServer = plan.getByRole('combobox', { name: 'Server for old-db' })
+    expect(await oldDbServer.inputValue()).toBe(host1.ref)
+    await oldDbServer.selectOption(host2.ref)
+    expect(await plan.getByRole('combobox', { name: 'Server for web-02' }).inputValue()).toBe(host1.ref)
     const go = wizard.getByRole('button', { name: 'Migrate', exact: true })
     await expect.poll(() => go.isDisabled(), { timeout: LONG }).toBe(false)
+    await shot(page, 'plan-two-pools')
     await go.click()
     await wizard.waitFor({ state: 'detached', timeout: LONG })
-    // old-win waits for old-db: its row says so, with a Cancel that takes it out of the queue
+    // old-win waits for old-db (one at a time from tiny-legacy): its row says so, with a Cancel that takes it out of the queue
     const queued = activity(page).getByRole('row', { name: /old-win/ }).first()
     await expect.poll(() => queued.textContent(), { timeout: LONG }).toMatch(/Queued/)
     await queued.getByRole('button', { name: /^Cancel/ }).click()
@@ -142,12 +191,14 @@ describe('Migrate wizard', { timeout: 300_000 }, () => {
     await shot(page, 'activity')
     if (state) state.opDurationMs = 1500
     await activity(page).getByRole('row', { name: /Migrate VM to tiny-current old-db/ }).and(page.locator('[data-status=success]')).first().waitFor({ timeout: LONG })
-    expect(vmNamed(current, 'old-db')).toBeDefined()
+    // web-02 moved with its own pool's session, to the server the common choice gave it
+    await expect.poll(() => vmNamed(current, 'web-02')?.[1]['resident_on'], { timeout: LONG }).toBe(host1.ref)
+    expect(vmNamed(current, 'old-db')?.[1]['resident_on']).toBe(host2.ref)
     expect(vmNamed(legacy, 'old-win')).toBeDefined()
     expect(vmNamed(current, 'old-win')).toBeUndefined()
   })
 
-  it('Move Storage… moves a disk of a VM to another SR of its pool', async () => {
+  it('Move Storage… with CBT on the disk: XAPI refuses and CBT is offered off; an SR without room stops the plan; then the disk moves', async () => {
     const { page } = h
     const found = vmNamed(current, 'build-01')
     if (!found) throw new Error('no build-01')
@@ -155,6 +206,8 @@ describe('Migrate wizard', { timeout: 300_000 }, () => {
     const vbd = (rec['VBDs'] as string[]).map((b) => current.objects.get('VBD')?.get(b)).find((b) => b?.['type'] === 'Disk')
     const vdi = String(vbd?.['VDI'])
     const before = String(current.objects.get('VDI')?.get(vdi)?.['SR'])
+    // a backup tool turned changed block tracking on for build-01's disk
+    await current.call('VDI.enable_cbt', [vdi])
     await find(page, 'build-01')
     await treeitem(page, 'build-01').first().click({ button: 'right' })
     await page.getByRole('menu', { name: 'Actions' }).getByRole('menuitem').filter({ has: page.getByText('Move Storage…', { exact: true }) }).click()
@@ -166,8 +219,30 @@ describe('Migrate wizard', { timeout: 300_000 }, () => {
     if (!other) throw new Error('no other SR')
     await select.selectOption(other)
     await wizard.getByRole('button', { name: 'Next', exact: true }).click()
-    await expect.poll(() => wizard.getByRole('region', { name: 'Migration plan' }).locator('.headline').textContent(), { timeout: LONG }).toMatch(/moved to other storage of this pool/)
-    await wizard.getByRole('button', { name: 'Move', exact: true }).click()
+    const plan = wizard.getByRole('region', { name: 'Migration plan' })
+    await expect.poll(() => plan.locator('.headline').textContent(), { timeout: LONG }).toMatch(/moved to other storage of this pool/)
+    // XAPI's refusal in words, and the offer
+    const go = wizard.getByRole('button', { name: 'Move', exact: true })
+    await expect.poll(() => plan.textContent(), { timeout: LONG }).toMatch(/Changed block tracking \(CBT\) is on for .+Disable CBT on the disk/)
+    expect(await go.isDisabled()).toBe(true)
+    const cbt = wizard.getByRole('group', { name: 'Changed block tracking' })
+    await shot(page, 'cbt')
+    await cbt.getByRole('button', { name: 'Disable changed block tracking on 1 disk' }).click()
+    await expect.poll(() => current.objects.get('VDI')?.get(vdi)?.['cbt_enabled'], { timeout: LONG }).toBe(false)
+    await expect.poll(() => go.isDisabled(), { timeout: LONG }).toBe(false)
+    await expect.poll(() => wizard.getByRole('group', { name: 'Changed block tracking' }).count(), { timeout: LONG }).toBe(0)
+    // another client fills the chosen SR: the plan says so and Move waits
+    const state = poolStateOf(current)
+    const sr = current.objects.get('SR')?.get(other)
+    const saved = sr?.['physical_utilisation'] ?? 0
+    state?.db.update('SR', other, { physical_utilisation: Number(sr?.['physical_size']) - 1024 })
+    await expect.poll(() => plan.textContent(), { timeout: LONG }).toMatch(/does not have room: .+ needed, 1 KiB free/)
+    expect(await go.isDisabled()).toBe(true)
+    expect(await wizard.getByRole('alert').last().textContent()).toMatch(/does not have room/)
+    await shot(page, 'no-room')
+    state?.db.update('SR', other, { physical_utilisation: saved })
+    await expect.poll(() => go.isDisabled(), { timeout: LONG }).toBe(false)
+    await go.click()
     await wizard.waitFor({ state: 'detached', timeout: LONG })
     await expect
       .poll(() => {

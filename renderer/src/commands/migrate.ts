@@ -1,6 +1,6 @@
 /**
- * Migrate VM… (issue 17: to any server of any connected pool, one VM or many, XenCenter's
- * cross-pool wizard) and Move Storage… (storage motion: the disks to other SRs of the VM's pool).
+ * Migrate VM… (issue 17: to any server of any connected pool, one VM or many, of one pool or
+ * several — XenCenter's cross-pool wizard) and Move Storage… (storage motion: the disks to other SRs of the VM's pool).
  * Both open views/migrate/MigrateWizard.vue; a drop of VMs on a server or pool of another pool
  * (components/tasks/drag.ts) opens it preset to there.
  */
@@ -23,10 +23,10 @@ export function migrateCandidates(sel: Selection, ctx: CommandContext, mode: Mig
     })
 }
 
-/** true, or why the wizard cannot open for these VMs */
-export function migrateCanRun(list: readonly MigrateCandidate[]): CanRun {
+/** true, or why the wizard cannot open for these VMs (VMs of several pools migrate in one run; storage motion stays within one pool) */
+export function migrateCanRun(list: readonly MigrateCandidate[], mode: MigrateRequest['mode'] = 'migrate'): CanRun {
   if (list.length === 0) return 'Select one or more VMs'
-  if (new Set(list.map((c) => c.connectionId)).size > 1) return 'Select VMs of one pool (each pool is migrated from separately)'
+  if (mode === 'storage' && new Set(list.map((c) => c.connectionId)).size > 1) return 'Select VMs of one pool (storage moves within a pool)'
   const ok = list.filter((c) => c.reason === true)
   if (ok.length === 0) return list[0]?.reason === true ? 'Nothing to migrate' : String(list[0]?.reason)
   return true
@@ -34,7 +34,7 @@ export function migrateCanRun(list: readonly MigrateCandidate[]): CanRun {
 
 export function openMigrateWizard(sel: Selection, ctx: CommandContext, mode: MigrateRequest['mode'], preset: { destConnectionId?: string; host?: string } = {}): CanRun {
   const list = migrateCandidates(sel, ctx, mode)
-  const r = migrateCanRun(list)
+  const r = migrateCanRun(list, mode)
   if (r !== true) return r
   const ok = list.filter((c) => c.reason === true)
   const skipped = list.filter((c) => c.reason !== true)
@@ -49,7 +49,7 @@ function wizardCommand(id: string, label: string, mode: MigrateRequest['mode']):
     label,
     group: 'vm-place',
     appliesTo: (sel) => sel.some((i) => i.kind === 'VM'),
-    canRun: (sel, ctx) => migrateCanRun(migrateCandidates(sel, ctx, mode)),
+    canRun: (sel, ctx) => migrateCanRun(migrateCandidates(sel, ctx, mode), mode),
     detail: (sel, ctx) => {
       const list = migrateCandidates(sel, ctx, mode)
       const bad = list.filter((c) => c.reason !== true)

@@ -14,7 +14,7 @@ const plan = (fits: boolean): PlanSummary => ({
   srs: [{ sr: 'OpaqueRef:sr', name: 'Local storage', needed: 40, free: fits ? 100 : 10, fits, sentence: fits ? 'Local storage has room: 40 B needed, 100 B free' : 'Local storage does not have room: 40 B needed, 10 B free' }],
 })
 const ok = [{ vm: 'OpaqueRef:1', vmName: 'web-01', ok: true }]
-const base = { host: 'OpaqueRef:h', plan: plan(true), verdicts: ok, unmappedDisks: 0, unmappedNics: 0, vmCount: 1 }
+const base = { unplaced: 0, plan: plan(true), verdicts: ok, unmappedDisks: 0, unmappedNics: 0, vmCount: 1 }
 
 describe('confirmProblem', () => {
   it('lets a checked plan with room through', () => {
@@ -28,7 +28,8 @@ describe('confirmProblem', () => {
   })
   it('waits for the check, and needs a server, an SR per disk and a network per NIC', () => {
     expect(confirmProblem({ ...base, verdicts: undefined })).toMatch(/Checking/)
-    expect(confirmProblem({ ...base, host: '' })).toBe('Choose a destination server')
+    expect(confirmProblem({ ...base, unplaced: 1 })).toBe('Choose a destination server')
+    expect(confirmProblem({ ...base, unplaced: 2, vmCount: 3 })).toBe('2 VMs have no destination server')
     expect(confirmProblem({ ...base, unmappedDisks: 2 })).toBe('2 disks have no storage chosen')
     expect(confirmProblem({ ...base, unmappedNics: 1 })).toBe('1 network interface has no network chosen')
   })
