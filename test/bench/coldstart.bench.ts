@@ -49,13 +49,14 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { WireValue } from '../../main/xapi/wire'
-import { descendants, rssKb } from './proc'
+import { KEYSTROKE_SCRIPT, stats } from './keystrokes'
+import { cpuSeconds, descendants, rssKb } from './proc'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -74,10 +75,22 @@ function threads(pid: number): number {
  * `huge.coldstart.*`.
  */
 const FLEET: 'many-pools' | 'huge' = process.argv.includes('huge') ? 'huge' : 'many-pools'
+/**
+ * Knobs for iterating on `huge` (bench-only, read from the environment so `npm run bench huge` stays
+ * one command): XP_HUGE_SCALE=S builds its share S of the 200 pools (0.1 → 20 pools, 10,000 VMs; the
+ * lines then carry `scale`); XP_COLDSTART_DATA_DIR=DIR fills DIR once and reuses it while the fleet,
+ * scale and cache schema are the same (the fill of `huge` takes minutes); XP_COLDSTART_RUNS=N runs
+ * the measurement N times; XP_COLDSTART_PROFILE=DIR writes CPU profiles of the app process (node
+ * --cpu-prof) and of the page (DevTools Profiler, from the page's first byte to the last VM) to DIR.
+ */
+const SCALE = FLEET === 'huge' ? Number(process.env['XP_HUGE_SCALE'] ?? '1') : 1
+if (!(SCALE > 0 && SCALE <= 1)) throw new Error(`XP_HUGE_SCALE=${process.env['XP_HUGE_SCALE']} must be more than 0 and at most 1`)
+const HUGE_POOLS = Math.max(1, Math.round(200 * SCALE))
 const PROFILE =
   FLEET === 'huge'
-    ? { pools: 200, vms: 100_000, prefix: 'huge.coldstart.', goals: { tree: 1000, interactive: 1000, all: 10_000, memory: 1000 } }
-    : { pools: 50, vms: 20_000, prefix: 'coldstart.', goals: { tree: 1000, interactive: 1000, all: null, memory: 400 } }
+    ? { pools: HUGE_POOLS, vms: HUGE_POOLS * 500, prefix: 'huge.coldstart.', goals: { tree: 1000, interactive: 1000, all: 10_000, memory: 1000, keystroke: 50 } }
+    : { pools: 50, vms: 20_000, prefix: 'coldstart.', goals: { tree: 1000, interactive: 1000, all: null, memory: 400, keystroke: 50 } }
+const PROFILE_DIR = process.env['XP_COLDSTART_PROFILE']
 const POOLS = PROFILE.pools
 const VMS = PROFILE.vms
 /** how long the app is left alone before the settled memory reading */
@@ -86,7 +99,7 @@ const SETTLE_MS = 15_000
 function benchLine(rawName: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
   const name = rawName.replace(/^coldstart\./, PROFILE.prefix)
   const load1 = Math.round((loadavg()[0] ?? 0) * 10) / 10
-  console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, ...extra, load1 })}`)
+  console.log(`BENCH ${JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, ...extra, ...(SCALE !== 1 ? { scale: SCALE } : {}), load1 })}`)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -101,7 +114,7 @@ async function fill(dataDir: string): Promise<void> {
   type Upsert = { cls: string; ref: string; record: Record<string, unknown> }
 
   const t0 = performance.now()
-  const fleet = buildFleet(FLEET, { opDurationMs: 0 })
+  const fleet = buildFleet(FLEET, { opDurationMs: 0, ...(SCALE !== 1 ? { scale: SCALE } : {}) })
   benchLine('coldstart.fleet_build_s', (performance.now() - t0) / 1000, 's', { fleet: FLEET })
   const cache = openInventoryCache({ dataDir })
   const saved: Record<string, unknown>[] = []
@@ -170,8 +183,9 @@ type AppKind = 'bundled' | 'tsx'
 /** the app process: the bundle (what ships) or the TypeScript sources under tsx (development) */
 function appCommand(kind: AppKind, bundleEntry: string, dataDir: string): string[] {
   const staticDir = join(ROOT, 'renderer/dist')
-  if (kind === 'bundled') return [bundleEntry, dataDir, staticDir]
-  return ['--import', 'tsx', join(ROOT, 'test/bench/coldstart-app.ts'), dataDir, staticDir]
+  const prof = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-interval', '1000'] : []
+  if (kind === 'bundled') return [...prof, bundleEntry, dataDir, staticDir]
+  return [...prof, '--import', 'tsx', join(ROOT, 'test/bench/coldstart-app.ts'), dataDir, staticDir]
 }
 
 async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summaryFile: string): Promise<void> {
@@ -204,12 +218,19 @@ async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summ
   const mainBeforeMb = rssKb(appPid) / 1024
 
   const t0 = performance.now()
+  const mainCpu0 = cpuSeconds(appPid)
   tell('go')
   const [url = '', runtimeText = '0'] = (await next('url')).split(' ')
   const runtimeMs = Number(runtimeText)
   try {
     // 'commit': the page's own progress is what is measured, not its load event
     await page.goto(url, { timeout: 120_000, waitUntil: 'commit' })
+    const profiler = PROFILE_DIR ? await context.newCDPSession(page) : undefined
+    if (profiler) {
+      await profiler.send('Profiler.enable')
+      await profiler.send('Profiler.setSamplingInterval', { interval: 1000 })
+      await profiler.send('Profiler.start')
+    }
     await page.locator(`[role=treeitem][aria-level="1"][aria-setsize="${POOLS}"]`).first().waitFor({ timeout: 120_000 })
     const treeMs = performance.now() - t0
     bench('coldstart.runtime_start_ms', runtimeMs, 'ms')
@@ -240,8 +261,16 @@ async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summ
     }
     await page.locator('[data-testid="overview-vms"]', { hasText: new RegExp(`^${VMS}$`) }).waitFor({ timeout: 600_000 })
     const allMs = performance.now() - t0
+    // CPU time each process spent until every VM was in the page (what the machine's load does not inflate much)
+    const mainCpuS = cpuSeconds(appPid) - mainCpu0
+    const rendererCpuAtAll = new Map(descendants(process.pid).filter((p) => p.cmd.includes('--type=renderer')).map((p) => [p.pid, cpuSeconds(p.pid)]))
+    if (profiler && PROFILE_DIR) {
+      const { profile } = await profiler.send('Profiler.stop')
+      writeFileSync(join(PROFILE_DIR, `renderer-${process.pid}.cpuprofile`), JSON.stringify(profile))
+      await profiler.detach()
+    }
     bench('coldstart.interactive_ms', interactiveMs, 'ms', { goal: PROFILE.goals.interactive, baseline: null, note: 'before this change the PoolManager loaded every pool synchronously at construction: ≈5.0 s (main/cache/README.md, many-pools cold load) before the runtime answered at all' })
-    bench('coldstart.all_vms_loaded_ms', allMs, 'ms', { vms: VMS, ...(PROFILE.goals.all ? { goal: PROFILE.goals.all } : {}) })
+    bench('coldstart.all_vms_loaded_ms', allMs, 'ms', { vms: VMS, ...(PROFILE.goals.all ? { goal: PROFILE.goals.all } : {}), main_cpu_s: Math.round(mainCpuS * 10) / 10 })
     if (midClickMs !== undefined) bench('coldstart.click_during_stream_ms', midClickMs, 'ms', { vms_in_page_at_click: midVms })
     else console.log(`# coldstart.click_during_stream_ms: not measured (${midVms} VMs in the page when looked at)`)
 
@@ -271,6 +300,10 @@ async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summ
     const heapAfterGc = (await cdp.send('Runtime.getHeapUsage')).usedSize
     await new Promise((r) => setTimeout(r, 500))
     const rssAfterGc = new Map(renderers.map((p) => [p.pid, rssKb(p.pid)]))
+    // a filter keystroke with every VM in the page: typed one character at a time, input → next painted frame
+    const typed = (await page.evaluate(KEYSTROKE_SCRIPT('amsterdam-1-vm-12'))) as { times: number[]; counts: number[] }
+    const keys = stats(typed.times)
+    bench('coldstart.filter_keystroke_ms', keys.median, 'ms', { goal: PROFILE.goals.keystroke, max: Math.round(keys.max * 10) / 10, query: 'amsterdam-1-vm-12', vms: VMS })
     // the page's renderer: the one (not Chromium's WebUI renderer) that exits when the page closes
     await page.close()
     let pageRenderers: number[] = []
@@ -281,6 +314,8 @@ async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summ
     }
     if (pageRenderers.length === 0) throw new Error("no renderer process exited with the page: cannot tell which one was the page's")
     const rendererMb = pageRenderers.reduce((s, pid) => s + (rss.get(pid) ?? 0), 0) / 1024
+    const rendererCpuS = pageRenderers.reduce((s, pid) => s + (rendererCpuAtAll.get(pid) ?? 0), 0)
+    bench('coldstart.stream_cpu_s', mainCpuS + rendererCpuS, 's', { main_s: Math.round(mainCpuS * 10) / 10, renderer_s: Math.round(rendererCpuS * 10) / 10, note: 'CPU time of the app process (from its start) and of the page renderer (its whole life) until every VM was in the page' })
     bench('coldstart.main_rss_mb', mainMb, 'MB', {
       before_runtime_mb: Math.round(mainBeforeMb),
       heap_used_mb: Math.round(appMem.heapUsed / 1024 / 1024),
@@ -325,20 +360,36 @@ if (process.argv[2] === '--measure') {
   if (!dataDir || (kind !== 'bundled' && kind !== 'tsx') || !bundleEntry || !summaryFile) throw new Error('usage: coldstart.bench.ts --measure <dataDir> bundled|tsx <bundle entry> <summary file> [huge]')
   await measure(dataDir, kind, bundleEntry, summaryFile)
 } else {
-  const dataDir = mkdtempSync(join(tmpdir(), 'xp-coldstart-'))
+  const keptDir = process.env['XP_COLDSTART_DATA_DIR']
+  const dataDir = keptDir ?? mkdtempSync(join(tmpdir(), 'xp-coldstart-'))
   try {
     const bundleEntry = await buildBundle()
-    await fill(dataDir)
+    // a kept data dir is filled again only when what it holds is not this fleet in this cache schema
+    const { SCHEMA_VERSION } = await import('../../main/cache/schema')
+    const filled = JSON.stringify({ fleet: FLEET, scale: SCALE, schema: SCHEMA_VERSION })
+    const marker = join(dataDir, 'bench-fill.json')
+    if (keptDir && existsSync(marker) && readFileSync(marker, 'utf8') === filled) console.log(`# reusing the cache filled in ${dataDir}`)
+    else {
+      if (keptDir) {
+        rmSync(dataDir, { recursive: true, force: true })
+        mkdirSync(dataDir, { recursive: true })
+      }
+      await fill(dataDir)
+      if (keptDir) writeFileSync(marker, filled)
+    }
     // Runs 1 and 2 start the app bundled (what ships), run 3 from the sources under tsx (what
     // `npm run web` runs in development: tsx's loader and the TypeScript transform cost memory).
     // Run 1 also warms the OS page cache for the file, as every later start would.
     const runs: { kind: AppKind; summary: RunSummary }[] = []
     // huge: the product's start only, twice (the first warms the page cache)
-    const kinds: AppKind[] = FLEET === 'huge' ? ['bundled', 'bundled'] : ['bundled', 'bundled', 'tsx']
+    const defaultKinds: AppKind[] = FLEET === 'huge' ? ['bundled', 'bundled'] : ['bundled', 'bundled', 'tsx']
+    const runCount = Number(process.env['XP_COLDSTART_RUNS'] ?? defaultKinds.length)
+    const kinds = Array.from({ length: runCount }, (_, i) => defaultKinds[i] ?? 'bundled')
     for (const [i, kind] of kinds.entries()) {
       console.log(`# cold start run ${i + 1} (app ${kind === 'bundled' ? `bundled: node ${bundleEntry.slice(ROOT.length + 1)}` : 'under tsx: node --import tsx test/bench/coldstart-app.ts'})`)
       // the view settings the previous run left behind (tree mode) must not change this one
       rmSync(join(dataDir, 'settings.json'), { force: true })
+      if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true })
       const summaryFile = join(dataDir, `run-${i + 1}.json`)
       const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure', dataDir, kind, bundleEntry, summaryFile, FLEET], { stdio: 'inherit', cwd: ROOT })
       if (r.status !== 0) throw new Error(`the measuring process exited with ${r.status ?? r.signal}`)
@@ -352,7 +403,7 @@ if (process.argv[2] === '--measure') {
       benchLine('coldstart.main_before_runtime_bundled_vs_tsx_mb', bundled.mainBeforeMb, 'MB', { baseline: 'tsx', baseline_mb: Math.round(dev.mainBeforeMb), ratio: Math.round((bundled.mainBeforeMb / dev.mainBeforeMb) * 100) / 100 })
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true })
+    if (!keptDir) rmSync(dataDir, { recursive: true, force: true })
     rmSync(BUNDLE_OUT, { recursive: true, force: true })
   }
 }

@@ -76,3 +76,15 @@ export function threadCpuDelta(a: Record<string, number>, b: Record<string, numb
   }
   return out
 }
+
+/** CPU time a process used so far (user + system), in seconds (Linux /proc: clock ticks of 1/100 s) */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // fields 14 and 15 of stat (utime, stime) are 11 and 12 after the command's closing parenthesis
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return 0
+  }
+}

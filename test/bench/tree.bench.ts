@@ -10,6 +10,7 @@
 import type { Page } from 'playwright-core'
 import { startTreeEnv, type TreeEnv } from '../e2e/tree-env'
 import type { SimControl } from '../sim/model'
+import { KEYSTROKE_SCRIPT, stats } from './keystrokes'
 
 interface BenchLine {
   name: string
@@ -34,30 +35,6 @@ async function waitForVmCount(page: Page, expected: number, timeoutMs: number): 
   await page.locator('[data-testid="overview-vms"]', { hasText: new RegExp(`^${expected}$`) }).waitFor({ timeout: timeoutMs })
   // and one painted frame after it
   await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))')
-}
-
-/** In the page: set the search box to each prefix of `query` in turn, timing input → next painted frame. */
-const KEYSTROKE_SCRIPT = (query: string): string => `(async () => {
-  const input = document.querySelector('input[type=search]')
-  const times = []
-  const counts = []
-  for (let i = 1; i <= ${JSON.stringify(query)}.length; i++) {
-    const t0 = performance.now()
-    input.value = ${JSON.stringify(query)}.slice(0, i)
-    input.dispatchEvent(new Event('input', { bubbles: true }))
-    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))
-    times.push(performance.now() - t0)
-    counts.push(document.querySelectorAll('[role=treeitem]').length)
-  }
-  input.value = ''
-  input.dispatchEvent(new Event('input', { bubbles: true }))
-  await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))
-  return { times, counts }
-})()`
-
-function stats(xs: number[]): { median: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b)
-  return { median: s[Math.floor(s.length / 2)] ?? NaN, max: s[s.length - 1] ?? NaN }
 }
 
 async function connectBench(): Promise<void> {
