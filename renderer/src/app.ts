@@ -77,19 +77,11 @@ function afterPaint(): Promise<void> {
 }
 
 /**
- * an idle moment of the page (nothing to render, no input waiting), at most ACK_IDLE_MAX_MS away:
- * the next pieces are asked for only then, so a fleet streaming in leaves room for the user
+ * pool diffs main may have in flight to this window before it waits for an acknowledgement: enough
+ * that main is producing the next pieces while this window applies the ones it has (a cold start
+ * of 200 pools is ≈1,000 pieces: a round trip per few pieces left both processes waiting)
  */
-function idle(): Promise<void> {
-  return new Promise((ok) => {
-    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => ok(), { timeout: ACK_IDLE_MAX_MS })
-    else setTimeout(ok, 0)
-  })
-}
-const ACK_IDLE_MAX_MS = 100
-
-/** pool diffs main may have in flight to this window before it waits for an acknowledgement */
-const SUBSCRIBE_WINDOW = 4
+const SUBSCRIBE_WINDOW = 16
 
 export async function startApp(api: RendererApi): Promise<CommandContext> {
   // operations: task progress, outcomes and the action history (issue 5)
@@ -109,25 +101,20 @@ export async function startApp(api: RendererApi): Promise<CommandContext> {
     objects.drop(id)
   })
   // Flow control: main keeps at most SUBSCRIBE_WINDOW diffs unacknowledged, and this window
-  // acknowledges them once applied, so a fleet streaming in never floods the page's task queue
-  // (a click waits behind at most a few pieces, not behind the whole fleet).
+  // acknowledges each as soon as it is applied (the store applies queued pieces in slices of a few
+  // ms, so input and frames come in between), so a fleet streaming in never floods the page's task
+  // queue (a click waits behind at most a few pieces, not behind the whole fleet) and main is never
+  // left waiting for a window that has room. Acknowledgements of one turn go as one call.
   let unacked = 0
-  let acking = false
-  api.on('pool.diff', (d) => {
-    objects.apply(d)
-    unacked++
-    if (acking) return
-    acking = true
-    void objects
-      .applied()
-      .then(idle)
-      .then(() => {
-        const count = unacked
-        unacked = 0
-        acking = false
-        if (count > 0) void api.call('objects.ack', { count }).catch(() => undefined)
-      })
+  objects.onApplied((count) => {
+    if (unacked === 0) queueMicrotask(() => {
+      const n = unacked
+      unacked = 0
+      if (n > 0) void api.call('objects.ack', { count: n }).catch(() => undefined)
+    })
+    unacked += count
   })
+  api.on('pool.diff', (d) => objects.apply(d))
   const subscribe = (): Promise<null> => api.call('objects.subscribe', { window: SUBSCRIBE_WINDOW })
   // menu bar (Electron) → the same commands as everywhere else
   api.on('ui.command', ({ command, commandId }) => {

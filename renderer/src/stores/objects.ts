@@ -49,7 +49,12 @@ export const useObjectsStore = defineStore('objects', () => {
   let onGap: (() => void) | null = null
 
   const queue: PoolDiff[] = []
+  /** the queued slices that finish a received diff (its last slice) */
+  const lastSlices = new WeakSet<PoolDiff>()
   let head = 0
+  /** received diffs fully applied since `onApplied`'s listener was last told */
+  let appliedCount = 0
+  let appliedListener: ((count: number) => void) | null = null
   let draining = false
   let bumpWanted = false
   let frameRequested = false
@@ -68,9 +73,17 @@ export const useObjectsStore = defineStore('objects', () => {
     const idle = head >= queue.length && !draining
     if (idle && diff.part === undefined && (!diff.reset || diff.upserts.length <= APPLY_SLICE)) {
       if (applyOne(diff)) version.value++
+      appliedCount++
+      tellApplied()
       return
     }
-    for (const piece of resetPieces(diff, APPLY_SLICE)) queue.push(piece)
+    let last: PoolDiff | undefined
+    for (const piece of resetPieces(diff, APPLY_SLICE)) queue.push((last = piece))
+    if (last) lastSlices.add(last)
+    else {
+      appliedCount++
+      tellApplied()
+    }
     if (!draining) {
       draining = true
       nextTask(drain)
@@ -83,7 +96,9 @@ export const useObjectsStore = defineStore('objects', () => {
       const d = queue[head]
       queue[head++] = undefined as unknown as PoolDiff
       if (d && applyOne(d)) bumpWanted = true
+      if (d && lastSlices.has(d)) appliedCount++
     }
+    tellApplied()
     if (head >= queue.length) {
       queue.length = 0
       head = 0
@@ -116,6 +131,17 @@ export const useObjectsStore = defineStore('objects', () => {
     for (const fn of w) fn()
   }
 
+  /** the listener learns, after each slice of work, how many more received diffs are applied (flow control: app.ts acknowledges them) */
+  function onApplied(fn: ((count: number) => void) | null): void {
+    appliedListener = fn
+  }
+  function tellApplied(): void {
+    if (appliedCount === 0 || !appliedListener) return
+    const n = appliedCount
+    appliedCount = 0
+    appliedListener(n)
+  }
+
   /** resolves once every diff received so far is applied to the graph (maybe not rendered yet) */
   function applied(): Promise<void> {
     if (!draining) return Promise.resolve()
@@ -132,8 +158,14 @@ export const useObjectsStore = defineStore('objects', () => {
   const scopes = new ScopeCounts()
 
   function drop(connectionId: string): void {
-    // queued diffs of the forgotten connection must not bring it back
-    for (let i = head; i < queue.length; i++) if (queue[i]?.connectionId === connectionId) queue.splice(i--, 1)
+    // queued diffs of the forgotten connection must not bring it back (they count as handled)
+    for (let i = head; i < queue.length; i++) {
+      const d = queue[i]
+      if (d?.connectionId !== connectionId) continue
+      if (lastSlices.has(d)) appliedCount++
+      queue.splice(i--, 1)
+    }
+    tellApplied()
     scopes.forget(connectionId)
     if (graph.drop(connectionId)) version.value++
   }
@@ -177,5 +209,5 @@ export const useObjectsStore = defineStore('objects', () => {
     return n
   })
 
-  return { graph, version, track, apply, applied, settled, drop, setGapHandler, record, pendingTasks, scope, unscope, scoped }
+  return { graph, version, track, apply, applied, onApplied, settled, drop, setGapHandler, record, pendingTasks, scope, unscope, scoped }
 })

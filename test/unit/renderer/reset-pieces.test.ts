@@ -186,6 +186,40 @@ describe('objects store: large diffs in slices', () => {
     expect(objects.version).toBe(1)
   })
 
+  it('tells its listener how many received diffs are applied, as soon as each is (flow control acknowledges them); dropped ones count as handled', async () => {
+    const objects = useObjectsStore()
+    const told: number[] = []
+    objects.onApplied((n) => told.push(n))
+    const total = (): number => told.reduce((a, b) => a + b, 0)
+    // a small diff with nothing queued: applied and told at once
+    const small = generatePool({ connectionId: 'c2', poolName: 'small', poolIndex: 1, hosts: 1, runningPerHost: 2, halted: 1 })
+    objects.apply(small.diff)
+    expect(told).toEqual([1])
+    // a large reset is one received diff however many slices it is applied in: told after its last slice only
+    const big = generatePool({ connectionId: 'c1', poolName: 'big', hosts: 4, runningPerHost: APPLY_SLICE, halted: 10 })
+    objects.apply(big.diff)
+    expect(total()).toBe(1)
+    const ps = pieces({ ...small.diff, seq: 5 }, 3)
+    for (const p of ps) objects.apply(p)
+    await new Promise<void>((ok) => {
+      objects.onApplied((n) => {
+        told.push(n)
+        if (total() === 2 + ps.length) ok()
+      })
+    })
+    expect(total()).toBe(2 + ps.length)
+    expect(objects.graph.pool('c2')?.seq).toBe(5)
+    await objects.settled()
+    // queued diffs of a connection dropped before they were applied are handled too
+    const again = generatePool({ connectionId: 'c3', poolName: 'again', poolIndex: 2, hosts: 2, runningPerHost: APPLY_SLICE, halted: 0 })
+    const n0 = total()
+    objects.apply(again.diff)
+    objects.apply({ ...again.diff, seq: 2 })
+    objects.drop('c3')
+    expect(total()).toBe(n0 + 2)
+    objects.onApplied(null)
+  })
+
   it('dropping a connection discards its queued diffs', async () => {
     const objects = useObjectsStore()
     const gen = generatePool({ connectionId: 'c1', poolName: 'big', hosts: 2, runningPerHost: APPLY_SLICE, halted: 0 })
