@@ -11,7 +11,8 @@
  *            pool metadata for cold start and failover, the last event token and the generation of
  *            its objects that is currently visible.
  *   objects  one row per XAPI object: (connection_id, gen, cls, ref) → uuid, name_label, at, record
- *            (normalised record as JSON). `gen` exists so a full resync can be written in several
+ *            (normalised record as JSON), extra (for the classes of serialize.ts SPLIT_FIELDS: those
+ *            fields as a JSON object, left out of `record`; the whole record is the two spliced). `gen` exists so a full resync can be written in several
  *            small transactions (never blocking the app for long) and still become visible atomically:
  *            rows of a new generation are invisible until the pools row switches to it.
  *   history  the action log (issue 5): who ran what on which object, when, and how it ended.
@@ -115,6 +116,11 @@ export const MIGRATIONS: readonly Migration[] = [
         end_t         INTEGER NOT NULL
       );
     `)
+  },
+  // 4 → 5: a record's fields a window's stream of an offline pool leaves out are kept apart (serialize.ts
+  // SPLIT_FIELDS), so a page is the stored text as is; rows written before keep their whole record (extra NULL)
+  (db) => {
+    db.exec('ALTER TABLE objects ADD COLUMN extra TEXT')
   },
 ]
 

@@ -10,6 +10,7 @@
  *  - tasks are stored only while pending (a finished task is removed), which also bounds the size.
  */
 import type { ObjectRecord, ObjectUpsert } from '../../shared/model/diff'
+import { OFFLINE_STREAM_UNUSED_FIELDS } from '../../shared/model/slim'
 
 export const NEVER_CACHED_CLASSES: ReadonlySet<string> = new Set(['session', 'secret', 'user', 'auth', 'event'])
 
@@ -26,7 +27,39 @@ export interface ObjectRow {
   name: string | null
   /** sortable time used for pruning (message.timestamp), else null */
   at: string | null
+  /** the record's JSON text without the fields of SPLIT_FIELDS (all of it for the other classes) */
   json: string
+  /**
+   * a class with SPLIT_FIELDS: those of its fields the record has, as a JSON object's text ('{}'
+   * when none); null for the other classes. The whole record is `json` and `extra` spliced.
+   */
+  extra: string | null
+}
+
+/**
+ * The fields each record is stored apart from the rest of it: what a window's stream of an offline
+ * pool leaves out. A page for a window is then the stored text as is (main/cache/store.ts), no JSON
+ * parsed or rewritten per record. A row whose `extra` is NULL holds its whole record (a class
+ * without split fields, or a row written before the split: pages remove the fields from it).
+ * Changing the list changes which fields the rows written from then on keep apart: rows already
+ * written keep theirs, so a field taken OFF the list must also be merged back into the stored rows
+ * (a migration setting record to the whole text and extra to NULL; test/unit/cache/serialize.test.ts
+ * holds the list the current schema was written with).
+ */
+export const SPLIT_FIELDS: Readonly<Record<string, readonly string[]>> = OFFLINE_STREAM_UNUSED_FIELDS
+const SPLIT_SETS = new Map(Object.entries(SPLIT_FIELDS).map(([cls, fields]) => [cls, new Set(fields)]))
+
+/** the record's text and, for a class with SPLIT_FIELDS, the text of those fields apart */
+function splitJson(cls: string, r: ObjectRecord): { json: string; extra: string | null } {
+  const split = SPLIT_SETS.get(cls)
+  if (!split) return { json: JSON.stringify(r), extra: null }
+  const rest: ObjectRecord = {}
+  const apart: ObjectRecord = {}
+  for (const k in r) {
+    if (split.has(k)) apart[k] = r[k]
+    else rest[k] = r[k]
+  }
+  return { json: JSON.stringify(rest), extra: JSON.stringify(apart) }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -104,12 +137,12 @@ export class UnstorableRecordError extends Error {
 /** the row of an object; throws UnstorableRecordError (only) when it cannot be made */
 export function toRow(u: ObjectUpsert): ObjectRow {
   let r = u.record
-  let json: string
+  let text: { json: string; extra: string | null }
   try {
-    json = JSON.stringify(r)
-    if (MAYBE_SECRET.test(json)) {
+    text = splitJson(u.cls, r)
+    if (MAYBE_SECRET.test(text.json) || (text.extra !== null && MAYBE_SECRET.test(text.extra))) {
       r = scrubRecord(r)
-      json = JSON.stringify(r)
+      text = splitJson(u.cls, r)
     }
   } catch (e) {
     const reason = e instanceof RangeError ? 'it is nested too deeply to be written' : e instanceof Error ? e.message : String(e)
@@ -121,6 +154,7 @@ export function toRow(u: ObjectUpsert): ObjectRow {
     uuid: str(r.uuid),
     name: str(r.name_label) ?? str(r.name),
     at: u.cls === 'message' ? str(r.timestamp) : null,
-    json,
+    json: text.json,
+    extra: text.extra,
   }
 }

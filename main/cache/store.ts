@@ -8,7 +8,22 @@
 import type Database from 'better-sqlite3'
 import type { CachedPoolMeta } from '../pools/api'
 import { errorMessage } from './open'
-import type { ObjectRow } from './serialize'
+import { SPLIT_FIELDS, type ObjectRow } from './serialize'
+
+/**
+ * A row's whole record text: `record` with `extra` (the SPLIT_FIELDS kept apart) spliced in — both are
+ * JSON objects' texts with distinct keys; a row without `extra` holds its whole record in `record`
+ */
+const WHOLE_RECORD_SQL = `CASE WHEN extra IS NULL OR extra = '{}' THEN record WHEN record = '{}' THEN extra ELSE substr(record, 1, length(record) - 1) || ',' || substr(extra, 2) END`
+
+/** does a page's field omission leave out exactly SPLIT_FIELDS (its pages are then the stored `record` texts as they are) */
+function isSplitOmission(fields: readonly (readonly [string, readonly string[]])[]): boolean {
+  if (fields.length !== Object.keys(SPLIT_FIELDS).length) return false
+  return fields.every(([cls, f]) => {
+    const split = SPLIT_FIELDS[cls]
+    return split !== undefined && new Set(f).size === split.length && f.every((x) => split.includes(x))
+  })
+}
 
 /** Metadata change carried with a batch: some CachedPoolMeta fields, plus the batch's seq. */
 export interface MetaPatch extends Partial<CachedPoolMeta> {
@@ -116,13 +131,13 @@ export class CacheStore {
       pool: db.prepare<[string], PoolDbRow>('SELECT * FROM pools WHERE connection_id = ?'),
       pools: db.prepare<[], PoolDbRow>('SELECT * FROM pools ORDER BY connection_id'),
       ensurePool: db.prepare<[string]>('INSERT OR IGNORE INTO pools (connection_id) VALUES (?)'),
-      upsert: db.prepare<[string, number, string, string, string | null, string | null, string | null, string]>(
-        'INSERT OR REPLACE INTO objects (connection_id, gen, cls, ref, uuid, name_label, at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      upsert: db.prepare<[string, number, string, string, string | null, string | null, string | null, string, string | null]>(
+        'INSERT OR REPLACE INTO objects (connection_id, gen, cls, ref, uuid, name_label, at, record, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       remove: db.prepare<[string, number, string, string]>('DELETE FROM objects WHERE connection_id = ? AND gen = ? AND cls = ? AND ref = ?'),
       maxGen: db.prepare<[string], { g: number | null }>('SELECT max(gen) AS g FROM objects WHERE connection_id = ?'),
       setGen: db.prepare<[number, string]>('UPDATE pools SET gen = ? WHERE connection_id = ?'),
-      load: db.prepare<[string, number], [string, string, string]>('SELECT cls, ref, record FROM objects WHERE connection_id = ? AND gen = ?').raw(),
+      load: db.prepare<[string, number], [string, string, string]>(`SELECT cls, ref, ${WHOLE_RECORD_SQL} FROM objects WHERE connection_id = ? AND gen = ?`).raw(),
       pruneOld: db.prepare<[string, number, string]>("DELETE FROM objects WHERE connection_id = ? AND gen = ? AND cls = 'message' AND at < ?"),
       // NULL times sort last in DESC order: messages without a timestamp go first.
       pruneMany: db.prepare<[string, number, number]>(
@@ -151,7 +166,7 @@ export class CacheStore {
          WHERE connection_id = ?`,
       ),
       setDoNotCache: db.prepare<[number, string]>('UPDATE pools SET do_not_cache = ? WHERE connection_id = ?'),
-      record: db.prepare<[string, number, string, string], { record: string }>('SELECT record FROM objects WHERE connection_id = ? AND gen = ? AND cls = ? AND ref = ?'),
+      record: db.prepare<[string, number, string, string], { record: string }>(`SELECT ${WHOLE_RECORD_SQL} AS record FROM objects WHERE connection_id = ? AND gen = ? AND cls = ? AND ref = ?`),
       findUuid: db.prepare<[string], { connection_id: string; cls: string; ref: string; name_label: string | null }>(
         `SELECT o.connection_id, o.cls, o.ref, o.name_label FROM objects o JOIN pools p ON p.connection_id = o.connection_id AND p.gen = o.gen WHERE o.uuid = ?`,
       ),
@@ -194,7 +209,7 @@ export class CacheStore {
 
   private insertRows(connectionId: string, gen: number, rows: readonly ObjectRow[]): void {
     const up = this.st.upsert
-    for (const r of rows) up.run(connectionId, gen, r.cls, r.ref, r.uuid, r.name, r.at, r.json)
+    for (const r of rows) up.run(connectionId, gen, r.cls, r.ref, r.uuid, r.name, r.at, r.json, r.extra)
   }
 
   private pruneMessages(connectionId: string, gen: number): void {
@@ -327,10 +342,12 @@ export class CacheStore {
    * The page comes back as the upserts' JSON text, spliced in SQLite from the stored record text
    * (`[{"cls":…,"ref":…,"record":<stored JSON>},…]`): one string per page, no string per row
    * (main's heap churned ≈0.5 MB of row strings, their spliced copies and the joined page for every
-   * page of a cold start). A stored text that is not an object's JSON is left out and counted:
-   * rows whose fields are left out go through json_remove, which parses them (and fails the whole
-   * statement on one that is not JSON — the page is then read again with every row checked by
-   * json_valid); every other row is checked by json_valid as it is spliced.
+   * page of a cold start). A stored text that is not an object's JSON is left out and counted.
+   * A window's page leaves out SPLIT_FIELDS (`omit.fields`), which each row keeps apart: the stored
+   * `record` text goes as it is, checked by json_valid (a row written before the split goes through
+   * json_remove). Any other omission of fields goes through json_remove on the whole record, which
+   * parses it (and fails the whole statement on one that is not JSON — the page is then read again
+   * with every row checked by json_valid first).
    */
   page(connectionId: string, after: readonly [string, string] | undefined, limit: number, omit?: PageOmission): PageText | undefined {
     try {
@@ -362,12 +379,20 @@ export class CacheStore {
     const known = this.omitStatements.get(key)
     if (known) return known
     const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`
-    const cases = fields.map(([cls, f]) => `WHEN ${quote(cls)} THEN json_remove(record, ${f.map((x) => quote(`$."${x.replace(/"/g, '')}"`)).join(', ')})`)
     // a row that is not JSON becomes NULL (not spliced, counted): json_valid for the rows json_remove
     // does not parse anyway, for all of them once json_remove has failed on one
-    const valid = 'CASE WHEN json_valid(record) THEN record END'
-    const removed = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE ${valid} END` : valid
-    const record = checkAll ? `CASE WHEN json_valid(record) THEN (${removed}) END` : removed
+    const valid = (text: string): string => `CASE WHEN json_valid(${text}) THEN ${text} END`
+    const remove = (text: string, f: readonly string[]): string => {
+      const removed = `json_remove(${text}, ${f.map((x) => quote(`$."${x.replace(/"/g, '')}"`)).join(', ')})`
+      return checkAll ? `CASE WHEN json_valid(${text}) THEN ${removed} END` : removed
+    }
+    // the window's omission: `record` without `extra` is the page's text (a row without `extra` still holds the split fields)
+    const split = isSplitOmission(fields)
+    const cases = fields.map(([cls, f]) =>
+      split ? `WHEN ${quote(cls)} THEN CASE WHEN extra IS NULL THEN ${remove('record', f)} ELSE ${valid('record')} END` : `WHEN ${quote(cls)} THEN ${remove(`(${WHOLE_RECORD_SQL})`, f)}`,
+    )
+    const plain = split ? valid('record') : valid(`(${WHOLE_RECORD_SQL})`)
+    const record = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE ${plain} END` : plain
     const notIn = (classes.length > 0 ? ` AND cls NOT IN (${classes.map(quote).join(', ')})` : '') + (only ? (only.length > 0 ? ` AND cls IN (${only.map(quote).join(', ')})` : ' AND 0') : '')
     // the page's rows (keyset order), then one row: the spliced JSON, how many rows were objects' text, the last key
     const pageSql = (keyset: string): string =>

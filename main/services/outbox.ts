@@ -28,25 +28,19 @@
 import type { EventName, EventPayload } from '../../shared/contract'
 import { resetPieces, type PoolDiff } from '../../shared/model/diff'
 import { ScopeCounts } from '../../shared/model/scopes'
-import { OFFLINE_UNUSED_CLASSES, OFFLINE_UNUSED_FIELDS, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS, withoutUnusedClasses } from '../../shared/model/slim'
+import { OFFLINE_STREAM_UNUSED_FIELDS, OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES, withoutUnusedClasses } from '../../shared/model/slim'
 import type { PageSelection, PoolManagerApi, RawPoolDiff } from '../pools/api'
 
 /**
  * what a window's stream of an offline pool read from the cache leaves out: the renderer never reads
  * it, or reads it only while the pool is connected (shared/model/slim.ts)
  */
-export const OFFLINE_OMISSION = { fields: mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS), classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
+export const OFFLINE_OMISSION = { fields: OFFLINE_STREAM_UNUSED_FIELDS, classes: [...RENDERER_UNUSED_CLASSES, ...OFFLINE_UNUSED_CLASSES] }
 
 /** OFFLINE_OMISSION but for the classes the window asked for (objects.scope) */
 function offlineOmission(keepClasses: Iterable<string>): PageSelection {
   const keep = new Set(keepClasses)
   return keep.size === 0 ? OFFLINE_OMISSION : { ...OFFLINE_OMISSION, classes: OFFLINE_OMISSION.classes.filter((c) => !keep.has(c)) }
-}
-
-function mergeFields(...lists: Readonly<Record<string, readonly string[]>>[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {}
-  for (const list of lists) for (const [cls, fields] of Object.entries(list)) out[cls] = [...new Set([...(out[cls] ?? []), ...fields])]
-  return out
 }
 
 /** upserts per `pool.diff` piece sent to a window (≈0.3–1 MB of JSON: a few ms to parse and apply) */

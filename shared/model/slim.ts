@@ -97,6 +97,20 @@ export const OFFLINE_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>> 
 }
 
 /**
+ * Every record field a window's stream of an offline pool leaves out (RENDERER_UNUSED_FIELDS and
+ * OFFLINE_UNUSED_FIELDS together). The offline cache stores each record split along this list
+ * (main/cache/serialize.ts toRow): the rest, which a window's page sends as stored, and these
+ * fields apart — so a cold start streams records without parsing them.
+ */
+export const OFFLINE_STREAM_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>> = mergeFields(RENDERER_UNUSED_FIELDS, OFFLINE_UNUSED_FIELDS)
+
+function mergeFields(...lists: Readonly<Record<string, readonly string[]>>[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const list of lists) for (const [cls, fields] of Object.entries(list)) out[cls] = [...new Set([...(out[cls] ?? []), ...fields])]
+  return out
+}
+
+/**
  * Classes a window can ask for, per pool, while a view needs them (objects.scope): the ones main
  * does not otherwise send it. Their records then come like any other and are kept by the renderer.
  */

@@ -85,7 +85,7 @@ describe('the cache writer thread starts lazily', () => {
     const db = new Database(join(d, 'cache.sqlite'))
     const store = new CacheStore(db, DEFAULT_PRUNE)
     const gen = store.beginReset('c1')
-    store.resetChunk('c1', gen, [{ cls: 'VM', ref: 'OpaqueRef:9', uuid: 'u9', name: 'half', at: null, json: '{"name_label":"half"}' }])
+    store.resetChunk('c1', gen, [{ cls: 'VM', ref: 'OpaqueRef:9', uuid: 'u9', name: 'half', at: null, json: '{"name_label":"half"}', extra: '{}' }])
     db.close()
     expect(objectRows(d)).toBe(3)
 

@@ -122,6 +122,27 @@ describe('the cache and resets in pieces', () => {
     expect(fromFile.find((u) => u.cls === 'VM')?.record.name_label).toBe('a-0')
     // the cache keeps the whole records
     expect(cache.load('c1')?.diff.upserts.find((u) => u.cls === 'VM')?.record.VBDs).toEqual(['OpaqueRef:c1-vbd0'])
+    expect(sorted(cache.load('c1')?.diff.upserts ?? [])).toEqual(sorted(g.upserts))
+
+    // a window's omission (the fields each row keeps apart: its pages are the stored text as is), and rows
+    // written before the split (their whole record in one text): the same pages from the file and from memory
+    const windowPages = (): ObjectUpsert[] => [...{ [Symbol.iterator]: () => cache.readPages('c1', 5, OFFLINE_OMISSION) }].flatMap((p) => (p === 'changed' ? [] : (JSON.parse(p.upsertsJson) as ObjectUpsert[])))
+    const fromSplitRows = windowPages()
+    expect(fromSplitRows.filter((u) => u.cls === 'VM')).toHaveLength(12)
+    expect(fromSplitRows.some((u) => 'recommendations' in u.record || 'VBDs' in u.record || u.cls === 'VIF')).toBe(false)
+    await cache.close()
+    const old = new Database(join(dir, 'cache.sqlite'))
+    old.exec(`UPDATE objects SET record = substr(record, 1, length(record) - 1) || ',' || substr(extra, 2), extra = NULL WHERE extra IS NOT NULL AND extra <> '{}' AND record <> '{}'`)
+    expect(old.prepare('SELECT count(*) AS n FROM objects WHERE extra IS NULL AND record LIKE ?').get('%recommendations%')).toEqual({ n: 12 })
+    old.close()
+    cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+    expect(sorted(windowPages())).toEqual(sorted(fromSplitRows))
+    expect(sorted(cache.load('c1')?.diff.upserts ?? [])).toEqual(sorted(g.upserts))
+    await cache.close()
+    cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+    cache.write(g, { lastSyncAt: '2026-11-25T10:00:00Z' })
+    await cache.flush()
+    expect(sorted(windowPages())).toEqual(sorted(fromSplitRows))
 
     // a stored text that is not an object's: the file is damaged (issue 12 item 6). No page that
     // lacks the record is handed out; the pages before it are followed by 'changed' (the caller
@@ -145,7 +166,7 @@ describe('the cache and resets in pieces', () => {
   })
 
   it('finds a damaged record that still looks like an object, with and without fields left out (json_remove fails on it): every page handed out is whole JSON, then the file is set aside', async () => {
-    for (const omit of [undefined, { fields: { VM: ['recommendations', 'VBDs'] } }]) {
+    for (const omit of [undefined, { fields: { VM: ['recommendations', 'VBDs'] } }, OFFLINE_OMISSION]) {
       const g = graph('c1', 12, 3, 'a')
       cache.write(g, { lastSyncAt: '2026-11-25T10:00:00Z' })
       await cache.close()
