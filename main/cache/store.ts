@@ -73,7 +73,8 @@ export interface PageText {
   last: [string, string] | undefined
 }
 
-type PageDbRow = { json: string | null; n: number; ok: number; last_cls: string | null; last_ref: string | null }
+/** json: the page's upserts' texts joined by commas (no brackets); last_key: cls, char(1), ref of the page's last row */
+type PageDbRow = { json: string | null; n: number; ok: number | null; last_key: string | null }
 
 export interface LoadedObjects {
   pool: PoolRow
@@ -365,8 +366,11 @@ export class CacheStore {
       const pool = toPoolRow(r)
       const row = after ? st.after.get(connectionId, pool.gen, after[0], after[1], limit) : st.first.get(connectionId, pool.gen, limit)
       if (!row || row.n === 0) return { pool, json: '[]', count: 0, rows: 0, unreadable: 0, last: undefined }
-      const last: [string, string] | undefined = row.last_cls !== null && row.last_ref !== null ? [row.last_cls, row.last_ref] : undefined
-      return { pool, json: row.json ?? '[]', count: row.ok, rows: row.n, unreadable: row.n - row.ok, last }
+      const at = row.last_key?.indexOf('\u0001') ?? -1
+      const last: [string, string] | undefined = row.last_key && at >= 0 ? [row.last_key.slice(0, at), row.last_key.slice(at + 1)] : undefined
+      const ok = row.ok ?? 0
+      // the brackets here, not in SQL: '[' || … || ']' copied the whole page twice more
+      return { pool, json: `[${row.json ?? ''}]`, count: ok, rows: row.n, unreadable: row.n - ok, last }
     })()
   }
 
@@ -394,15 +398,18 @@ export class CacheStore {
     const plain = split ? valid('record') : valid(`(${WHOLE_RECORD_SQL})`)
     const record = cases.length > 0 ? `CASE cls ${cases.join(' ')} ELSE ${plain} END` : plain
     const notIn = (classes.length > 0 ? ` AND cls NOT IN (${classes.map(quote).join(', ')})` : '') + (only ? (only.length > 0 ? ` AND cls IN (${only.map(quote).join(', ')})` : ' AND 0') : '')
-    // the page's rows (keyset order), then one row: the spliced JSON, how many rows were objects' text, the last key
+    // The page's rows (keyset order), then one row: the upserts' texts, how many rows were objects' text,
+    // the last key. A row's text (checked JSON, or json_remove's output) is an object's when it starts
+    // with '{'. The order of the upserts within a page does not matter (a reset's pieces are staged
+    // whole); the next page starts after the largest key, cls || char(1) || ref (no class name holds
+    // a control character, so this orders as (cls, ref) does). Measured on 10,000 VMs (29,806 rows):
+    // 0.36 s CPU, against 0.78 s with group_concat(… ORDER BY), a materialised page, two subqueries
+    // for the last key and chained || copies, and 1.23 s with json_remove on every VM row.
     const pageSql = (keyset: string): string =>
-      `WITH page AS MATERIALIZED (SELECT cls, ref, ${record} AS rec FROM objects WHERE connection_id = ? AND gen = ?${notIn}${keyset} ORDER BY cls, ref LIMIT ?),
-            marked AS (SELECT cls, ref, rec, (substr(rec, 1, 1) = '{' AND substr(rec, -1, 1) = '}') AS ok FROM page)
-       SELECT '[' || coalesce(group_concat(CASE WHEN ok THEN '{"cls":' || json_quote(cls) || ',"ref":' || json_quote(ref) || ',"record":' || rec || '}' END, ',' ORDER BY cls, ref), '') || ']' AS json,
-              count(*) AS n, coalesce(sum(ok), 0) AS ok,
-              (SELECT cls FROM page ORDER BY cls DESC, ref DESC LIMIT 1) AS last_cls,
-              (SELECT ref FROM page ORDER BY cls DESC, ref DESC LIMIT 1) AS last_ref
-         FROM marked`
+      `WITH page AS (SELECT cls, ref, ${record} AS rec FROM objects WHERE connection_id = ? AND gen = ?${notIn}${keyset} ORDER BY cls, ref LIMIT ?)
+       SELECT group_concat(CASE WHEN substr(rec, 1, 1) = '{' THEN printf('{"cls":%s,"ref":%s,"record":%s}', json_quote(cls), json_quote(ref), rec) END, ',') AS json,
+              count(*) AS n, sum(substr(rec, 1, 1) = '{') AS ok, max(cls || char(1) || ref) AS last_key
+         FROM page`
     const made = {
       first: this.db.prepare<[string, number, number], PageDbRow>(pageSql('')),
       after: this.db.prepare<[string, number, string, string, number], PageDbRow>(pageSql(' AND (cls, ref) > (?, ?)')),
