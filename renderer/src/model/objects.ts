@@ -123,13 +123,18 @@ const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({})
 const EMPTY_LIST: readonly never[] = Object.freeze([])
 /** strings longer than this are not interned (names, descriptions, XML: mostly unique) */
 const INTERN_MAX_LENGTH = 64
-/** the intern table starts over past this many strings (a bound, whatever the fleet holds) */
+/** the intern tables start over past this many entries (a bound, whatever the fleet holds) */
 const INTERN_MAX_ENTRIES = 50_000
 const interned = new Map<string, string>()
+/** lists of names (allowed_operations, tags) by their content: one frozen copy each */
+const sharedLists = new Map<string, readonly string[]>()
 
-/** one copy of a repeated short string (operation names, OS names, dates); object refs are mostly unique and stay as they are */
+/**
+ * one copy of a repeated short string of a map (OS names, install methods, folder paths); object
+ * refs and uuids are unique and stay as they are (interning them only filled the table)
+ */
 function intern(v: string): string {
-  if (v.length > INTERN_MAX_LENGTH || v.startsWith('OpaqueRef:')) return v
+  if (v.length > INTERN_MAX_LENGTH || v.startsWith('OpaqueRef:') || (v.length === 36 && v.charCodeAt(8) === 45 && v.charCodeAt(13) === 45)) return v
   const known = interned.get(v)
   if (known !== undefined) return known
   if (interned.size >= INTERN_MAX_ENTRIES) interned.clear()
@@ -137,20 +142,40 @@ function intern(v: string): string {
   return v
 }
 
+/** one frozen copy of a list of names (a VM's allowed_operations: the same few lists in every VM); a list of refs stays as it is */
+function sharedList(v: unknown[]): readonly unknown[] {
+  const first = v[0]
+  if (typeof first !== 'string' || first.startsWith('OpaqueRef:')) return v
+  let key = ''
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]
+    if (typeof x !== 'string') return v
+    key += i === 0 ? x : `\u0000${x}`
+  }
+  if (key.length > 1024) return v
+  const known = sharedLists.get(key)
+  if (known !== undefined) return known
+  if (sharedLists.size >= INTERN_MAX_ENTRIES) sharedLists.clear()
+  const list = Object.freeze(v)
+  sharedLists.set(key, list)
+  return list
+}
+
 /**
- * A record as kept: JSON.parse gave every `{}`, `[]` and repeated string (allowed_operations
- * entries, dates, OS names) its own copy; they are shared here, in place (the record is this
- * copy's own). Nothing renderer code reads changes: the shared empties are frozen, so code that
- * ever wrote into a record's map or list would fail loudly instead of writing into every record.
+ * A record as kept: JSON.parse gave every `{}`, `[]` and list of names (allowed_operations) its own
+ * copy; they are shared here (frozen), and the short repeated strings of its maps interned, in place
+ * (the record is this copy's own). The record's own string fields are left alone: mostly unique
+ * (uuid, name) — interning them cost more CPU than the fleet's cold start spent parsing — or short
+ * enough that JSON.parse already shares them. Nothing renderer code reads changes: the shared
+ * empties and lists are frozen, so code that ever wrote into a record's map or list would fail
+ * loudly instead of writing into every record.
  */
 function compact(rec: Rec): void {
   for (const k in rec) {
     const v = rec[k]
-    if (typeof v === 'string') rec[k] = intern(v)
-    else if (Array.isArray(v)) {
-      if (v.length === 0) rec[k] = EMPTY_LIST
-      else for (let i = 0; i < v.length; i++) if (typeof v[i] === 'string') v[i] = intern(v[i] as string)
-    } else if (typeof v === 'object' && v !== null) {
+    if (typeof v !== 'object' || v === null) continue
+    if (Array.isArray(v)) rec[k] = v.length === 0 ? EMPTY_LIST : sharedList(v)
+    else {
       const m = v as Record<string, unknown>
       let empty = true
       for (const mk in m) {
