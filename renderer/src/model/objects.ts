@@ -127,7 +127,7 @@ const INTERN_MAX_LENGTH = 64
 const INTERN_MAX_ENTRIES = 50_000
 const interned = new Map<string, string>()
 /** lists of names (allowed_operations, tags) by their content: one frozen copy each */
-const sharedLists = new Map<string, readonly string[]>()
+const sharedLists = new Map<string, readonly unknown[]>()
 
 /**
  * one copy of a repeated short string of a map (OS names, install methods, folder paths); object
