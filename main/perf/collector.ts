@@ -395,7 +395,8 @@ export class RrdCollector {
       if (h.sight === 'unknown') {
         // decided before this feed stores anything of the host: its past (a host the history does not know, or
         // the hours since a cursor left long ago) comes on the first-sight budget, this feed asks the last minutes
-        const job = hist && !hist.knows(h.uuid) ? ('host' as const) : cursor !== undefined && cursor < nowS - FIRST_FEED_S ? ('catchup' as const) : undefined
+        // a known host without a cursor: its first sight never finished (the cursor waits for it; a disconnect dropped the job)
+        const job = hist && (!hist.knows(h.uuid) || cursor === undefined) ? ('host' as const) : cursor !== undefined && cursor < nowS - FIRST_FEED_S ? ('catchup' as const) : undefined
         if (job) {
           h.sight = 'queued'
           h.holdCursor = true

@@ -37,8 +37,9 @@ function world(poolCount: number, hostCount: number) {
     for (const [cls, t] of p.tp.spec.objects) for (const [ref, rec] of t) g.upsert(cls, ref, rec)
     graphs.set(p.id, g)
   }
+  const status = new Map<string, string>()
   const collectorPools: CollectorPools = {
-    list: () => pools.map((p) => ({ id: p.id, status: 'connected', label: p.tp.spec.name })),
+    list: () => pools.map((p) => ({ id: p.id, status: status.get(p.id) ?? 'connected', label: p.tp.spec.name })),
     graph: (id) => graphs.get(id),
     hostHttp: () => {
       throw new Error('the test answers every request')
@@ -121,6 +122,7 @@ function world(poolCount: number, hostCount: number) {
     failing,
     setHoldLive: (on: boolean) => (holdLive = on),
     holdFeeds,
+    status,
     advance: (ms: number) => (clock += ms),
     now: () => clock,
   }
@@ -273,6 +275,40 @@ describe('RRD collector: first sight on a budget', () => {
     expect(w.requests.filter((r) => r.path === '/host_rrd')).toHaveLength(0)
     // both past and present are in: the cursors move to the newest answer
     for (const u of hosts) expect(w.hist.cursor(u)).toBe(c.status().find((s) => s.hostUuid === u)?.lastEnd)
+  }, 60_000)
+
+  it('fills a host’s past after a reconnect when the pool dropped before its first sight was done', async () => {
+    const w = world(1, 2)
+    const c = w.collector()
+    c.tick()
+    w.advance(6000)
+    c.tick()
+    await settle()
+    expect(c.status().every((s) => s.lastEnd !== undefined)).toBe(true)
+    const dumps = (): number => w.requests.filter((r) => r.path === '/host_rrd').length
+    expect(dumps()).toBe(1)
+    // the pool drops: the job on its way fails, the waiting one is dropped with the hosts
+    w.status.set('c0', 'disconnected')
+    c.tick()
+    for (const r of inFlight(w.requests)) r.fail(new Error('the connection was reset'))
+    await settle()
+    w.advance(1000)
+    c.tick()
+    expect(c.status()).toHaveLength(0)
+    expect(c.firstSightStatus().queued).toBe(0)
+    // back: the hosts are known to the history now (their feeds stored rows), but their past is not: asked again
+    w.status.delete('c0')
+    c.tick()
+    w.advance(6000)
+    // (after the pool's back-off: its job failed when it dropped)
+    for (let i = 0; i < 40 && dumps() < 3; i++) {
+      c.tick()
+      await settle()
+      for (const r of inFlight(w.requests)) r.release()
+      await settle()
+      w.advance(5000)
+    }
+    expect(dumps()).toBe(3)
   }, 60_000)
 
   it('backs off a pool whose first sight fails (60 s, then 120 s …) and gives it up after a few attempts; other pools go on', async () => {
