@@ -18,7 +18,9 @@
  * Block encoding (v2): byte 0xFF (a raw deflate stream never starts with it: block type 11 is
  * reserved), byte 2, the block's lowest value and its step (two float64), then the 360 slots as
  * 16-bit codes (value = low + code × step, 0xFFFF = no value), high bytes first then low bytes,
- * deflated. A value is off by at most half a step = 1/131068 of the block's range (a constant series
+ * deflated (byte 2) or as they are (byte 3: a noisy block, where deflate would save under 10 % —
+ * judged by the bytes equal to their neighbour — but cost most of a flush's CPU: the collector
+ * bench's profile had zlib's deflate as the biggest self time of first sight). A value is off by at most half a step = 1/131068 of the block's range (a constant series
  * is exact), far below a pixel of any graph; re-encoding a block whose range widened can add half of
  * the new step each time. Blocks of session 3 (v1: deflated Float32) are still read.
  *
@@ -84,6 +86,8 @@ const V2 = 0xff
 const NO_CODE = 0xffff
 const LEVELS = 65534
 const V2_HEADER = 18
+/** adjacent equal bytes below which a block's codes are stored as they are (deflate would save under ~10 %) */
+const RAW_BELOW_REPEATS = 72
 
 /** a block of BLOCK_SLOTS values (NaN = no value) as stored (v2, see above) */
 export function encodeBlock(v: Float64Array | Float32Array): Buffer {
@@ -104,25 +108,31 @@ export function encodeBlock(v: Float64Array | Float32Array): Buffer {
     codes[i] = c >>> 8
     codes[BLOCK_SLOTS + i] = c & 0xff
   }
-  const body = deflateRawSync(codes, { level: 6 })
+  let repeats = 0
+  for (let i = 1; i < BLOCK_SLOTS; i++) {
+    if (codes[i] === codes[i - 1]) repeats++
+    if (codes[BLOCK_SLOTS + i] === codes[BLOCK_SLOTS + i - 1]) repeats++
+  }
+  const raw = repeats < RAW_BELOW_REPEATS
+  const body = raw ? codes : deflateRawSync(codes, { level: 6 })
   const out = Buffer.allocUnsafe(V2_HEADER + body.length)
   out[0] = V2
-  out[1] = 2
+  out[1] = raw ? 3 : 2
   out.writeDoubleLE(lo, 2)
   out.writeDoubleLE(step, 10)
   body.copy(out, V2_HEADER)
   return out
 }
 
-/** a block as stored (v2, or v1 = deflated Float32); damaged bytes read as an empty block (NaN everywhere), never a throw */
+/** a block as stored (v2 deflated or raw codes, or v1 = deflated Float32); damaged bytes read as an empty block (NaN everywhere), never a throw */
 export function decodeBlock(b: Buffer | Uint8Array): Float64Array {
   try {
     const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
     if (buf[0] === V2) {
-      if (buf[1] !== 2 || buf.length < V2_HEADER) return emptyBlock()
+      if ((buf[1] !== 2 && buf[1] !== 3) || buf.length < V2_HEADER) return emptyBlock()
       const lo = buf.readDoubleLE(2)
       const step = buf.readDoubleLE(10)
-      const codes = inflateRawSync(buf.subarray(V2_HEADER))
+      const codes = buf[1] === 3 ? buf.subarray(V2_HEADER) : inflateRawSync(buf.subarray(V2_HEADER))
       if (codes.length !== BLOCK_SLOTS * 2 || !Number.isFinite(lo) || !Number.isFinite(step)) return emptyBlock()
       const out = new Float64Array(BLOCK_SLOTS)
       for (let i = 0; i < BLOCK_SLOTS; i++) {

@@ -26,6 +26,18 @@ describe('performance history blocks', () => {
       if (Number.isNaN(v[i] as number)) expect(back[i]).toBeNaN()
       else expect(Math.abs((back[i] as number) - (v[i] as number))).toBeLessThanOrEqual((hi - lo) / 65534 / 2 + 1e-6)
     }
+    // noisy: its codes stored as they are (deflate would barely shrink them); smooth: deflated
+    const noisy = new Float64Array(BLOCK_SLOTS)
+    for (let i = 0; i < BLOCK_SLOTS; i++) noisy[i] = Math.abs(Math.sin(i * 7.7)) * 100
+    const raw = encodeBlock(noisy)
+    expect(raw[1]).toBe(3)
+    expect(raw.length).toBe(18 + 2 * BLOCK_SLOTS)
+    const rawBack = decodeBlock(raw)
+    for (let i = 0; i < BLOCK_SLOTS; i++) expect(Math.abs((rawBack[i] as number) - (noisy[i] as number))).toBeLessThanOrEqual(100 / 65534)
+    const smooth = new Float64Array(BLOCK_SLOTS)
+    for (let i = 0; i < BLOCK_SLOTS; i++) smooth[i] = Math.floor(i / 40)
+    expect(encodeBlock(smooth)[1]).toBe(2)
+    expect(encodeBlock(smooth).length).toBeLessThan(100)
     const memory = new Float64Array(BLOCK_SLOTS).fill(4_000_000_123)
     expect([...decodeBlock(encodeBlock(memory))].every((x) => x === 4_000_000_123)).toBe(true)
     expect([...decodeBlock(encodeBlock(new Float64Array(BLOCK_SLOTS).fill(Number.NaN)))].every(Number.isNaN)).toBe(true)
