@@ -13,6 +13,13 @@ export const VM_ERROR_TEXT: Record<string, Explainer> = {
     if (field.startsWith('VCPU values must satisfy')) {
       return { sentence: `${p[1] ?? 'That'} vCPUs is not allowed: vCPUs at startup must be at least 1 and at most the maximum.`, action: 'Raise the maximum first, or lower vCPUs at startup.' }
     }
+    // Vm_platform.sanity_check at start: [platform:key; why or value]
+    if (field === 'platform:device-model') {
+      return { sentence: `The VM's device model cannot boot its firmware: ${(p[1] ?? '').replace(/\.$/, '')}.`, action: 'Set the boot mode again in VM Properties (the device model follows it).' }
+    }
+    if (field === 'platform:cores-per-socket') {
+      return { sentence: `The cores per socket '${p[1] ?? ''}' is not a number.`, action: 'Set the cores per socket in VM Properties.' }
+    }
     return { sentence: `${p[1] === undefined ? 'The value' : `'${p[1]}'`} is not a valid ${field.replace(/_/g, ' ') || 'value'}.` }
   },
   MEMORY_CONSTRAINT_VIOLATION_ORDER: () => ({ sentence: `These memory limits are out of order. ${ORDER}`, action: 'Adjust the limits so each is at most the next.' }),

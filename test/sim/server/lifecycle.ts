@@ -126,6 +126,44 @@ function chooseHost(pool: PoolState, vm: SimRecord, requested?: string): string 
   return best
 }
 
+/**
+ * What xapi does with a VM's platform as it starts it: Xapi_vm.start adds the default device model
+ * for its firmware when there is none (xapi_vm_helpers.ml ensure_device_model_profile_present;
+ * numbered releases, where UEFI exists), then xapi_xenops builds the domain through
+ * Vm_platform.sanity_check — HVM/PVH VCPUs_max must be a multiple of platform:cores-per-socket
+ * (VCPU_MAX_NOT_CORES_PER_SOCKET_MULTIPLE [vcpus; cores], INVALID_VALUE when it is not a number),
+ * and the device model must be able to boot the firmware (INVALID_VALUE
+ * ["platform:device-model"; why]).
+ */
+function checkBootPlatform(pool: PoolState, ref: string): void {
+  const vm = pool.db.must('VM', ref)
+  const firmware = str(obj(vm['HVM_boot_params'])['firmware']) === 'uefi' ? 'uefi' : 'bios'
+  const domainType = str(vm['domain_type']) || (str(vm['HVM_boot_policy']) !== '' ? 'hvm' : 'pv')
+  let platform = obj(vm['platform'])
+  if (/^\d/.test(pool.spec.xapiRelease) && domainType === 'hvm' && platform['device-model'] === undefined) {
+    platform = { ...platform, 'device-model': firmware === 'uefi' ? 'qemu-upstream-uefi' : 'qemu-upstream-compat' }
+    pool.db.update('VM', ref, { platform })
+  }
+  const model = platform['device-model']
+  if (model === 'qemu-trad' && firmware === 'uefi') throw new SimXapiError(['INVALID_VALUE', 'platform:device-model', 'UEFI boot is not supported with qemu-trad'])
+  if (model === 'qemu-upstream-uefi' && firmware === 'bios') throw new SimXapiError(['INVALID_VALUE', 'platform:device-model', 'BIOS boot is not supported with qemu-upstream-uefi'])
+  const cps = platform['cores-per-socket']
+  if (domainType !== 'pv' && typeof cps === 'string') {
+    if (!/^-?\d+$/.test(cps.trim())) throw new SimXapiError(['INVALID_VALUE', 'platform:cores-per-socket', cps])
+    const n = Number(cps)
+    const vcpus = num(vm['VCPUs_max'])
+    if (n < 1 || vcpus % n !== 0) throw new SimXapiError(['VCPU_MAX_NOT_CORES_PER_SOCKET_MULTIPLE', String(vcpus), cps])
+  }
+}
+
+/** Xapi_vm_helpers.populate_cpu_flags: the CPU the VM booted on (XenCenter then keeps its boot mode) */
+function recordBootCpu(pool: PoolState, ref: string): void {
+  const vm = pool.db.must('VM', ref)
+  const info = obj(pool.db.get('host', str(vm['resident_on']))?.['cpu_info'])
+  const hvm = str(vm['domain_type']) !== 'pv'
+  pool.db.update('VM', ref, { last_boot_CPU_flags: { vendor: str(info['vendor']), features: str(info[hvm ? 'features_hvm' : 'features_pv'] ?? info['features']) } })
+}
+
 function setDevicesAttached(pool: PoolState, vm: SimRecord, attached: boolean): void {
   for (const cls of ['VBD', 'VIF'] as const) {
     for (const ref of arr(vm[cls === 'VBD' ? 'VBDs' : 'VIFs'])) {
@@ -383,7 +421,10 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
   'VM.start': (pool, args, call) => {
     const ref = vmRefArg(args)
     return vmOperation(pool, call, ref, 'start', () => {
-      place(pool, ref, chooseHost(pool, pool.db.must('VM', ref)), args[1] === true ? 'Paused' : 'Running')
+      const host = chooseHost(pool, pool.db.must('VM', ref))
+      checkBootPlatform(pool, ref)
+      place(pool, ref, host, args[1] === true ? 'Paused' : 'Running')
+      recordBootCpu(pool, ref)
       vmAlert(pool, ref, 'VM_STARTED', 'started')
       return ''
     })
@@ -391,7 +432,10 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
   'VM.start_on': (pool, args, call) => {
     const ref = vmRefArg(args)
     return vmOperation(pool, call, ref, 'start_on', () => {
-      place(pool, ref, chooseHost(pool, pool.db.must('VM', ref), str(args[1])), args[2] === true ? 'Paused' : 'Running')
+      const host = chooseHost(pool, pool.db.must('VM', ref), str(args[1]))
+      checkBootPlatform(pool, ref)
+      place(pool, ref, host, args[2] === true ? 'Paused' : 'Running')
+      recordBootCpu(pool, ref)
       vmAlert(pool, ref, 'VM_STARTED', 'started')
       return ''
     })
@@ -517,8 +561,10 @@ export const LIFECYCLE_HANDLERS: Record<string, Handler> = {
   'VM.set_VCPUs_number_live': (pool, [vm, n]) => {
     const ref = str(vm)
     const rec = pool.db.must('VM', ref)
-    if (rec['power_state'] !== 'Running') throw new SimXapiError(['VM_BAD_POWER_STATE', ref, 'running', String(rec['power_state']).toLowerCase()])
-    if (num(n) < 1 || num(n) > num(rec['VCPUs_max'])) throw new SimXapiError(['INVALID_VALUE', 'nvcpu', String(n)])
+    // message_forwarding.ml: with_vm_operation changing_VCPUs_live (running only, not busy, not a template)
+    checkVmOperation(ref, rec, 'changing_VCPUs_live')
+    // xapi_xenops.ml set_vcpus: xenopsd's Invalid_vcpus, in XAPI's words
+    if (num(n) < 1 || num(n) > num(rec['VCPUs_max'])) throw new SimXapiError(['INVALID_VALUE', 'VCPU values must satisfy: 0 < VCPUs ≤ VCPUs_max', String(n)])
     const updated = pool.db.update('VM', ref, { VCPUs_at_startup: num(n) })
     updateMetrics(pool, updated, { VCPUs_number: num(n) })
     return ''

@@ -83,6 +83,46 @@ describe('VCPU and memory setters with XAPI’s checks', () => {
     expect(await h.fails('VM.set_VCPUs_max', h.t.refs.running, 4)).toEqual(['VM_BAD_POWER_STATE', h.t.refs.running, 'halted', 'running'])
   })
 
+  it('VM.start builds the domain as xapi_xenops does (Vm_platform.sanity_check): VCPUs_max a multiple of cores-per-socket, a device model that boots the firmware', async () => {
+    const h = makePool()
+    const vm = h.t.refs.halted
+    // another client set 3 vCPUs on a VM with 2 cores per socket: XAPI takes both, and refuses to start it
+    await h.call('VM.add_to_platform', vm, 'cores-per-socket', '2')
+    await h.call('VM.set_VCPUs_max', vm, 3)
+    expect(await h.fails('VM.start', vm, false, false)).toEqual(['VCPU_MAX_NOT_CORES_PER_SOCKET_MULTIPLE', '3', '2'])
+    expect(await h.fails('VM.start_on', vm, h.t.refs.hosts[0] ?? '', false, false)).toEqual(['VCPU_MAX_NOT_CORES_PER_SOCKET_MULTIPLE', '3', '2'])
+    await h.call('VM.remove_from_platform', vm, 'cores-per-socket')
+    await h.call('VM.add_to_platform', vm, 'cores-per-socket', 'two')
+    expect(await h.fails('VM.start', vm, false, false)).toEqual(['INVALID_VALUE', 'platform:cores-per-socket', 'two'])
+    await h.call('VM.remove_from_platform', vm, 'cores-per-socket')
+    await h.call('VM.add_to_platform', vm, 'cores-per-socket', '3')
+    // Xapi_vm.start wrote the default device model before xenopsd refused (as XAPI does)
+    expect(h.rec('VM', vm)['platform']).toMatchObject({ 'device-model': 'qemu-upstream-compat' })
+    // a device model for the other firmware
+    await h.call('VM.remove_from_platform', vm, 'device-model')
+    await h.call('VM.add_to_platform', vm, 'device-model', 'qemu-upstream-uefi')
+    expect(await h.fails('VM.start', vm, false, false)).toEqual(['INVALID_VALUE', 'platform:device-model', 'BIOS boot is not supported with qemu-upstream-uefi'])
+    await h.call('VM.remove_from_platform', vm, 'device-model')
+    // none at all: xapi adds the default for the firmware (ensure_device_model_profile_present) and starts
+    await h.call('VM.start', vm, false, false)
+    expect(h.rec('VM', vm)['platform']).toMatchObject({ 'device-model': 'qemu-upstream-compat' })
+    expect(Object.keys(h.rec('VM', vm)['last_boot_CPU_flags'] as Record<string, string>)).toEqual(['vendor', 'features'])
+    // a PV guest has no cores-per-socket rule
+    const pv = makePool()
+    await pv.call('VM.add_to_platform', pv.t.refs.halted, 'cores-per-socket', '2')
+    pv.pool.db.update('VM', pv.t.refs.halted, { domain_type: 'pv', HVM_boot_policy: '' })
+    await pv.call('VM.set_VCPUs_max', pv.t.refs.halted, 3)
+    await pv.call('VM.start', pv.t.refs.halted, false, false)
+  })
+
+  it('vCPU hot-plug (VM.set_VCPUs_number_live): running only, up to VCPUs_max, in XAPI’s words (xapi_xenops.ml set_vcpus)', async () => {
+    const h = makePool()
+    await h.call('VM.set_VCPUs_number_live', h.t.refs.running, 1)
+    expect(h.rec('VM', h.t.refs.running)['VCPUs_at_startup']).toBe(1)
+    expect(await h.fails('VM.set_VCPUs_number_live', h.t.refs.running, 3)).toEqual(['INVALID_VALUE', 'VCPU values must satisfy: 0 < VCPUs ≤ VCPUs_max', '3'])
+    expect(await h.fails('VM.set_VCPUs_number_live', h.t.refs.halted, 1)).toEqual(['VM_BAD_POWER_STATE', h.t.refs.halted, 'running', 'halted'])
+  })
+
   it('memory: static limits halted only, the dynamic range live too, the order kept (7.2 says it in words)', async () => {
     const h = makePool()
     expect(await h.fails('VM.set_memory_limits', h.t.refs.running, 512 * 1024 ** 2, 4 * GiB, GiB, 2 * GiB)).toEqual(['VM_BAD_POWER_STATE', h.t.refs.running, 'halted', 'running'])
