@@ -65,8 +65,12 @@ export const VM_MENU: readonly (readonly [commandId: string, label: string] | nu
   ['vm.snapshot', 'Take Snapshot…'],
   ['vm.clone', 'Clone…'],
   ['vm.copy', 'Copy…'],
+  ['vm.convertToTemplate', 'Convert to Template…'],
   null,
   ['vm.delete', 'Delete…'],
+  null,
+  // XenCenter's VM menu ends with P&roperties (Alt+M, R); it has no other shortcut there
+  ['vm.properties', 'P&roperties…'],
 ]
 export const SERVER_MENU: readonly (readonly [commandId: string, label: string] | null)[] = [
   ['host.enterMaintenance', 'Enter Maintenance Mode…'],

@@ -19,6 +19,7 @@
  */
 import type { NewVmSpec } from '../../shared/contract/provision'
 import { bootOrderFor, canCreateVm, templateKind } from '../../shared/operations/provision'
+import { firmwareDeviceModel } from '../../shared/operations/vm-properties'
 import { explainXapiError } from '../../shared/xapi/error-text'
 import { ActionRefusal, asXapiFailure, type ActionContext, type ActionResult, type ActionRunner } from './action'
 import { viewOf, vbdRecord, type PoolGraphReader } from './storage'
@@ -133,7 +134,13 @@ export class ProvisionRunner {
       params.order = bootOrderFor(spec.install.method, params.order ?? '')
       if (spec.bootMode) params.firmware = spec.bootMode === 'bios' ? 'bios' : 'uefi'
       await ctx.call('VM.set_HVM_boot_params', [vm, params])
-      if (spec.bootMode) await setPlatformKey(ctx, vm, 'secureboot', spec.bootMode === 'uefi-secure' ? 'true' : 'false')
+      if (spec.bootMode) {
+        await setPlatformKey(ctx, vm, 'secureboot', spec.bootMode === 'uefi-secure' ? 'true' : 'false')
+        // a template's device model made for the other firmware would not start (Vm_platform.sanity_check)
+        const model = map(await ctx.call('VM.get_platform', [vm]))['device-model']
+        const want = model === undefined ? undefined : firmwareDeviceModel(model, spec.bootMode === 'bios' ? 'bios' : 'uefi')
+        if (want !== undefined && want !== model) await setPlatformKey(ctx, vm, 'device-model', want)
+      }
       return
     }
     if (kind === 'pv-eli' && (spec.install.method === 'url' || spec.install.method === 'cd')) {

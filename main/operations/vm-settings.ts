@@ -4,9 +4,10 @@
  * Properties send exactly the changed settings, in an order XAPI accepts (XenCenter's
  * ChangeVCPUSettingsAction, ChangeMemorySettingsAction, the boot and HA pages):
  *   name, description → vCPUs (halted: lower at-startup first / raise the maximum first; running:
- *   VM.set_VCPUs_number_live) → cores per socket (platform) → memory (halted:
- *   VM.set_memory_limits with the VM's static minimum; running: VM.set_memory_dynamic_range) →
- *   HVM_boot_params order / firmware, platform secureboot → affinity → start order and delays →
+ *   VM.set_VCPUs_number_live) → cores per socket (platform) → CPU priority (VCPUs_params weight,
+ *   cap) → memory (halted: VM.set_memory_limits with the VM's static minimum; running:
+ *   VM.set_memory_dynamic_range) → HVM_boot_params order / firmware, platform secureboot and the
+ *   device model that boots that firmware (NVRAM kept) → affinity → start order and delays →
  *   ha_restart_priority → platform viridian / nested virtualisation → PV_args → other_config and
  *   xenstore_data keys.
  * The rule the dialog showed is checked again first (shared/operations/vm-properties.ts); XAPI's
@@ -17,7 +18,8 @@
  * of the snapshot; XAPI makes the clone of a snapshot a template).
  */
 import type { TemplateAction, VmChanges, VmSettingsRecord } from '../../shared/contract/provision'
-import { bootOrderOf, canConvertToTemplate, canConvertToVm, canTemplateFromSnapshot, checkVmChanges, memoryOf, NESTED_VIRT_KEY } from '../../shared/operations/vm-properties'
+import { bootOrderOf, canConvertToTemplate, firmwareDeviceModel, canConvertToVm, canCloneSnapshot, checkVmChanges, memoryOf, NESTED_VIRT_KEY } from '../../shared/operations/vm-properties'
+import { versionAtLeast } from '../../shared/numa/model'
 import { ActionRefusal, type ActionContext, type ActionResult, type ActionRunner } from './action'
 import type { PoolGraphReader } from './storage'
 
@@ -53,6 +55,8 @@ const LABEL: Record<keyof VmChanges, string> = {
   vcpusMax: 'maximum vCPUs',
   vcpusAtStartup: 'vCPUs',
   coresPerSocket: 'cores per socket',
+  cpuWeight: 'CPU priority',
+  cpuCap: 'CPU cap',
   memory: 'memory',
   bootOrder: 'boot order',
   bootMode: 'boot mode',
@@ -76,8 +80,16 @@ export class VmSettingsRunner {
 
   /** the settings the renderer's slim records leave out, from main's graph */
   read(connectionId: string, ref: string): VmSettingsRecord {
-    const vm = this.graphOf(connectionId)?.get('VM', ref)
-    if (!vm) throw new ActionRefusal('This VM is not in the pool (or the pool’s objects are not loaded yet)')
+    const g = this.graphOf(connectionId)
+    const vm = g?.get('VM', ref)
+    if (!g || !vm) throw new ActionRefusal('This VM is not in the pool (or the pool’s objects are not loaded yet)')
+    const vifs = g
+      .linked('VM', ref, 'VIFs', 'VIF')
+      .map((v) => g.get('VIF', v) ?? {})
+      .sort((a, b) => num(a.device) - num(b.device))
+    const name = (cls: string, r: unknown) => str(g.get(cls, str(r))?.name_label)
+    const master = g.get('host', str([...g.all('pool').values()][0]?.master))
+    const sw = map(master?.software_version)
     return {
       platform: map(vm.platform),
       HVM_boot_params: map(vm.HVM_boot_params),
@@ -90,6 +102,25 @@ export class VmSettingsRunner {
       order: num(vm.order),
       memory_static_min: num(vm.memory_static_min),
       recommendations: str(vm.recommendations),
+      VCPUs_params: map(vm.VCPUs_params),
+      booted: Object.keys(map(vm.last_boot_CPU_flags)).length > 0,
+      vifNetworks: vifs.map((v) => str(v.network)).filter((n) => g.get('network', n) !== undefined),
+      devices: {
+        vgpus: g.linked('VM', ref, 'VGPUs', 'VGPU').map((v) => {
+          const r = g.get('VGPU', v)
+          return `${name('GPU_group', r?.GPU_group) || 'GPU'}${name('VGPU_type', r?.type) ? ` (${name('VGPU_type', r?.type)})` : ''}`
+        }),
+        gpuGroups: [...g.all('GPU_group').values()].filter((x) => Array.isArray(x.PGPUs) && x.PGPUs.length > 0).length,
+        vusbs: g.linked('VM', ref, 'VUSBs', 'VUSB').map((v) => {
+          const group = g.get('USB_group', str(g.get('VUSB', v)?.USB_group))
+          const pusb = g.get('PUSB', str((Array.isArray(group?.PUSBs) ? group.PUSBs : [])[0]))
+          const product = str(pusb?.product_desc) || str(group?.name_label) || 'USB device'
+          return pusb ? `${product} on ${name('host', pusb.host) || 'a server'}` : product
+        }),
+        pusbs: [...g.all('PUSB').values()].filter((x) => x.passthrough_enabled === true).length,
+        vtpms: g.linked('VM', ref, 'VTPMs', 'VTPM').length,
+        vtpmSupported: versionAtLeast(sw['xapi_build'] ?? sw['xapi'], '22.26.0') === true,
+      },
     }
   }
 
@@ -147,6 +178,18 @@ export class VmSettingsRunner {
       await setPlatformKey(ctx, ref, 'cores-per-socket', String(c.coresPerSocket))
       ok('coresPerSocket')
     }
+    for (const [key, param] of [
+      ['cpuWeight', 'weight'],
+      ['cpuCap', 'cap'],
+    ] as const) {
+      const v = c[key]
+      if (v === undefined) continue
+      // XenCenter writes VCPUs_params whole; the key alone leaves the mask another client set
+      await ctx.call('VM.remove_from_VCPUs_params', [ref, param])
+      // a cap of 0 is no cap: the key goes
+      if (!(key === 'cpuCap' && v === 0)) await ctx.call('VM.add_to_VCPUs_params', [ref, param, String(v)])
+      ok(key)
+    }
     if (c.memory) {
       const m = c.memory
       if (str(vm.power_state) === 'Halted') await ctx.call('VM.set_memory_limits', [ref, memoryOf(vm).staticMin, m.staticMax, m.dynamicMin, m.dynamicMax])
@@ -159,7 +202,16 @@ export class VmSettingsRunner {
       else params.order ??= bootOrderOf(vm)
       if (c.bootMode !== undefined) params.firmware = c.bootMode === 'bios' ? 'bios' : 'uefi'
       await ctx.call('VM.set_HVM_boot_params', [ref, params])
-      if (c.bootMode !== undefined) await setPlatformKey(ctx, ref, 'secureboot', c.bootMode === 'uefi-secure' ? 'true' : 'false')
+      if (c.bootMode !== undefined) {
+        await setPlatformKey(ctx, ref, 'secureboot', c.bootMode === 'uefi-secure' ? 'true' : 'false')
+        // the device model follows the firmware, as Xen Orchestra sets it: XAPI refuses to start
+        // qemu-upstream-uefi with BIOS (and qemu-trad with UEFI) — Vm_platform.sanity_check
+        const model = map(vm.platform)['device-model']
+        if (model !== undefined) {
+          const want = firmwareDeviceModel(model, c.bootMode === 'bios' ? 'bios' : 'uefi')
+          if (want !== model) await setPlatformKey(ctx, ref, 'device-model', want)
+        }
+      }
       if (c.bootOrder !== undefined) ok('bootOrder')
       if (c.bootMode !== undefined) ok('bootMode')
     }
@@ -215,7 +267,7 @@ export class VmSettingsRunner {
     if (!g) throw new ActionRefusal('The pool’s objects are not loaded yet')
     const vm = g.get('VM', a.ref)
     if (!vm) throw new ActionRefusal('This VM is no longer in the pool')
-    const rule = { 'to-template': canConvertToTemplate, 'to-vm': canConvertToVm, 'from-snapshot': canTemplateFromSnapshot }[a.action]
+    const rule = { 'to-template': canConvertToTemplate, 'to-vm': canConvertToVm, 'from-snapshot': canCloneSnapshot }[a.action]
     const title = { 'to-template': 'Convert to template', 'to-vm': 'Convert to VM', 'from-snapshot': 'New template from snapshot' }[a.action]
     return this.actions.run({
       connectionId: a.connectionId,

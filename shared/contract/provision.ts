@@ -98,6 +98,10 @@ export const VmChanges = z
     /** halted: VCPUs_at_startup; running: vCPU hot-plug (VM.set_VCPUs_number_live) */
     vcpusAtStartup: z.number().int().min(1).max(512).optional(),
     coresPerSocket: z.number().int().min(1).max(512).optional(),
+    /** VCPUs_params weight: the credit scheduler's share (XenCenter's priority; 256 is normal) */
+    cpuWeight: z.number().int().min(1, 'A CPU weight is at least 1').max(65535, 'A CPU weight is at most 65535').optional(),
+    /** VCPUs_params cap: at most this % of one physical CPU (100 = one whole CPU); 0 = no cap */
+    cpuCap: z.number().int().min(0).max(51200).optional(),
     memory: z.object({ staticMax: Memory, dynamicMin: Memory, dynamicMax: Memory }).strict().optional(),
     /** HVM_boot_params order: c disk, d DVD, n network, each at most once */
     bootOrder: z
@@ -142,6 +146,29 @@ export const VmSettingsRecord = z
     order: z.number(),
     memory_static_min: z.number(),
     recommendations: z.string(),
+    /** VCPUs_params: weight (CPU priority, default 256), cap (% of one CPU, 0 = none), mask */
+    VCPUs_params: StrMap,
+    /** the VM has started at least once (last_boot_CPU_flags set): XenCenter then keeps its firmware */
+    booted: z.boolean(),
+    /** the network of each of its VIFs, by device order (a custom template's or snapshot's NICs, proposed again) */
+    vifNetworks: z.array(z.string()).max(64),
+    /** devices passed through or emulated, as sentences' parts (read-only pages: GPU, USB, vTPM) */
+    devices: z
+      .object({
+        /** each vGPU: '<GPU group> (<vGPU type>)' */
+        vgpus: z.array(z.string()).max(64),
+        /** GPU groups of the pool that have a physical GPU */
+        gpuGroups: z.number().int().min(0),
+        /** each passed-through USB device: '<product> on <server>' or its group's name */
+        vusbs: z.array(z.string()).max(64),
+        /** physical USB devices of the pool that may be passed through (PUSB.passthrough_enabled) */
+        pusbs: z.number().int().min(0),
+        /** the VM's vTPMs */
+        vtpms: z.number().int().min(0),
+        /** the datamodel of this pool has the VTPM class (XCP-ng 8.3 / XenServer 8) */
+        vtpmSupported: z.boolean(),
+      })
+      .strict(),
   })
   .strict()
 export type VmSettingsRecord = z.infer<typeof VmSettingsRecord>

@@ -144,7 +144,17 @@ export function installChoices(t: Rec | undefined): InstallChoices {
   }
 }
 
-/** the boot modes an HVM template allows (none for PV; BIOS only where the server says nothing of UEFI) */
+/** the VM (or snapshot) has started at least once: XAPI recorded the CPU it booted on (or vm.settings said so) */
+export function hasBooted(t: Rec | undefined): boolean {
+  return t?.booted === true || Object.keys(map(t?.last_boot_CPU_flags)).length > 0
+}
+
+/**
+ * The boot modes an HVM template (or VM, or snapshot) allows (none for PV; BIOS only where the
+ * server says nothing of UEFI): its recommendations, and XenCenter's VM.CanChangeBootMode — once
+ * it has started, the firmware stays BIOS or UEFI as the installed OS was set up (Secure Boot on
+ * or off within UEFI).
+ */
 export function bootModes(t: Rec | undefined): ('bios' | 'uefi' | 'uefi-secure')[] {
   if (templateKind(t) !== 'hvm') return []
   const r = parseRecommendations(str(t?.recommendations))
@@ -152,7 +162,23 @@ export function bootModes(t: Rec | undefined): ('bios' | 'uefi' | 'uefi-secure')
   if (r.supportsBios !== false) out.push('bios')
   if (r.supportsUefi === true) out.push('uefi')
   if (r.supportsSecureBoot === true) out.push('uefi-secure')
-  return out
+  if (!hasBooted(t)) return out
+  const uefi = str(map(t?.HVM_boot_params)['firmware']) === 'uefi'
+  return out.filter((m) => (m !== 'bios') === uefi)
+}
+
+const MODE_NAME = { bios: 'BIOS', uefi: 'UEFI', 'uefi-secure': 'UEFI Secure Boot' } as const
+
+/** why `t` cannot boot `mode` (bootModes' rules in words), or undefined when it can */
+export function bootModeRefusal(t: Rec | undefined, mode: 'bios' | 'uefi' | 'uefi-secure'): string | undefined {
+  if (bootModes(t).includes(mode)) return undefined
+  const name = str(t?.name_label) || 'This VM'
+  if (templateKind(t) !== 'hvm') return `${name} is a PV guest: it has no firmware to choose`
+  const uefi = str(map(t?.HVM_boot_params)['firmware']) === 'uefi'
+  if (hasBooted(t) && (mode !== 'bios') !== uefi && bootModes({ ...t, booted: false, last_boot_CPU_flags: {} }).includes(mode)) {
+    return `${name} has already started with ${uefi ? 'UEFI' : 'BIOS'}: the OS installed on it would not boot with ${mode === 'bios' ? 'BIOS' : 'UEFI'}`
+  }
+  return `${name} does not support ${MODE_NAME[mode]} (its template's recommendations)`
 }
 
 /** the mode the template itself is set to */
@@ -262,8 +288,8 @@ export function checkNewVm(view: ProvisionView, spec: NewVmSpecInput, template: 
   if (spec.name.trim() === '') p.name = 'A name is required'
   const install = installProblem(view, spec.install, installChoices(template))
   if (install) p.install = install
-  const modes = bootModes(template)
-  if (spec.bootMode !== undefined && !modes.includes(spec.bootMode)) p.install = `This template cannot boot ${spec.bootMode === 'bios' ? 'BIOS' : spec.bootMode === 'uefi' ? 'UEFI' : 'UEFI Secure Boot'}`
+  const modeRefused = spec.bootMode === undefined ? undefined : bootModeRefusal(template, spec.bootMode)
+  if (modeRefused) p.install = modeRefused
   if (spec.homeServer !== undefined && !view.get('host', spec.homeServer)) p.home = 'The chosen server is no longer in the pool'
   const cpu = cpuProblem(spec, r)
   if (cpu) p.cpu = cpu

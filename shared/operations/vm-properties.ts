@@ -11,7 +11,7 @@
  * template back to VM as Xen Orchestra offers it) as canRun rules.
  */
 import type { VmChanges } from '../contract/provision'
-import { templateKind, type TemplateKind } from './provision'
+import { bootModeRefusal, templateKind, type TemplateKind } from './provision'
 import type { Rec } from './storage'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
@@ -29,6 +29,7 @@ export const PROPERTY_FIELDS = [
   'vcpusMax',
   'vcpusAtStartup',
   'coresPerSocket',
+  'cpuPriority',
   'memoryStatic',
   'memoryDynamic',
   'bootOrder',
@@ -82,6 +83,8 @@ export function propertyRules(vm: Rec): PropertyRules {
   else if (power === 'Running') all.vcpusAtStartup = no(`${name} does not allow vCPU hot-plug now; shut it down to change its vCPUs.`)
   else all.vcpusAtStartup = no(`The number of vCPUs can change only while ${name} is shut down or running (it is ${state}).`)
   all.coresPerSocket = whenHalted('The cores per socket')
+  // XenCenter's CPU page: the priority (VCPUs_params weight/cap) is read by Xen when the domain is built
+  all.cpuPriority = whenHalted('The CPU priority')
   all.memoryStatic = whenHalted('The static memory limits')
   all.memoryDynamic = halted ? atBoot : power === 'Running' ? now : no(`The dynamic memory range can change only while ${name} is shut down or running (it is ${state}).`)
   all.bootOrder = kind === 'hvm' ? atBoot : no('A PV guest boots through its bootloader: it has no boot order.')
@@ -125,12 +128,49 @@ export function coresPerSocketOf(vm: Rec): number {
   return Number(str(map(vm.platform)['cores-per-socket'])) || 1
 }
 
+export type BootMode = 'bios' | 'uefi' | 'uefi-secure'
+export const BOOT_MODE_NAME: Record<BootMode, string> = { bios: 'BIOS', uefi: 'UEFI', 'uefi-secure': 'UEFI Secure Boot' }
+
+/**
+ * XenCenter's boot mode rules (BootModesControl, VM.CanChangeBootMode): UEFI and UEFI Secure Boot
+ * only where the VM's recommendations say it supports them; once the VM has started, its firmware
+ * stays what the installed OS was set up for — a VM that booted UEFI cannot go back to BIOS, one
+ * that booted BIOS cannot go to UEFI (secure boot on or off stays possible within UEFI). NVRAM is
+ * kept as it is (XAPI, XenCenter and Xen Orchestra never clear it on a firmware change).
+ */
+export function bootModeChoices(vm: Rec): Record<BootMode, true | string> {
+  const current = bootModeOf(vm)
+  const out = {} as Record<BootMode, true | string>
+  for (const m of ['bios', 'uefi', 'uefi-secure'] as const) {
+    const why = m === current ? undefined : bootModeRefusal(vm, m)
+    out[m] = why === undefined ? true : `${why}.`
+  }
+  return out
+}
+
+/** the device-model platform value that boots this firmware (qemu-upstream-compat ↔ qemu-upstream-uefi) */
+export function firmwareDeviceModel(current: string, firmware: 'bios' | 'uefi'): string {
+  if (firmware === 'uefi') return current === 'qemu-trad' || current === 'qemu-upstream-compat' ? 'qemu-upstream-uefi' : current
+  return current === 'qemu-upstream-uefi' ? 'qemu-upstream-compat' : current
+}
+
+/** what changes with the firmware, said before OK */
+export function bootModeWarning(from: BootMode, to: BootMode): string | null {
+  if (from === to) return null
+  if ((from === 'bios') !== (to === 'bios')) {
+    return `An OS installed for ${from === 'bios' ? 'BIOS' : 'UEFI'} does not boot with ${to === 'bios' ? 'BIOS' : 'UEFI'}: change this only before the OS is installed. The UEFI variables (NVRAM) are kept.`
+  }
+  return to === 'uefi-secure' ? 'With Secure Boot the VM boots only a signed boot loader and kernel (the OS must support Secure Boot).' : null
+}
+
 const FIELD_OF: Record<keyof VmChanges, PropertyField> = {
   name: 'name',
   description: 'description',
   vcpusMax: 'vcpusMax',
   vcpusAtStartup: 'vcpusAtStartup',
   coresPerSocket: 'coresPerSocket',
+  cpuWeight: 'cpuPriority',
+  cpuCap: 'cpuPriority',
   memory: 'memoryDynamic',
   bootOrder: 'bootOrder',
   bootMode: 'bootMode',
@@ -167,6 +207,10 @@ export function checkVmChanges(vm: Rec, changes: VmChanges): true | string {
   if (changes.vcpusMax !== undefined || changes.coresPerSocket !== undefined) {
     const cps = changes.coresPerSocket ?? coresPerSocketOf(vm)
     if (max % cps !== 0) return `The maximum vCPUs (${max}) must be a multiple of the cores per socket (${cps}).`
+  }
+  if (changes.bootMode !== undefined) {
+    const ok = bootModeChoices(vm)[changes.bootMode]
+    if (ok !== true) return ok
   }
   if (changes.memory) {
     const cur = memoryOf(vm)
@@ -221,8 +265,12 @@ export function canConvertToVm(vm: Rec): true | string {
   return true
 }
 
-/** snapshot → new template (VM.clone of the snapshot: XAPI makes the clone of a snapshot a template) */
-export function canTemplateFromSnapshot(vm: Rec): true | string {
+/**
+ * snapshot → new template (VM.clone of the snapshot: XAPI makes the clone of a snapshot a
+ * template), and the New VM wizard on a snapshot (XenCenter's New VM from Snapshot: the same clone,
+ * then VM.provision makes it a VM)
+ */
+export function canCloneSnapshot(vm: Rec): true | string {
   const name = str(vm.name_label) || 'This snapshot'
   if (vm.is_a_snapshot !== true) return `${name} is not a snapshot`
   if (!ops(vm.allowed_operations).includes('clone')) return `XAPI does not allow cloning ${name} now`

@@ -1,8 +1,9 @@
 /**
  * Templates end to end (issue 14) in browser mode with Chromium: Convert to Template… (refused
  * with the reason on a running VM, confirmed on a halted one), Convert to VM… back, a built-in
- * template that can be neither deleted nor converted (the menu says why), New Template from
- * Snapshot…, and deleting the custom template made — each checked on the simulator.
+ * template that can be neither deleted nor converted (the menu says why), New VM from Snapshot…
+ * (the New VM wizard on the snapshot, to a running VM), New Template from Snapshot…, and deleting
+ * the custom template made — each checked on the simulator.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -87,6 +88,49 @@ describe('templates', { timeout: 300_000 }, () => {
     expect(await conv.getAttribute('aria-disabled')).toBe('true')
     expect(await conv.getAttribute('title')).toBe('AlmaLinux 9 is a built-in template: make a new VM from it instead')
     await closeMenu(page)
+  })
+
+  it('New VM from Snapshot… opens the New VM wizard on the snapshot (XenCenter’s command), and Create Now makes a running VM of it', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    const snap = [...(pool.objects.get('VM')?.values() ?? [])].find((r) => r.is_a_snapshot === true && r.name_label === 'web-01 before upgrade')
+    const snapName = String(snap?.name_label)
+    await contextMenu(page, snapName)
+    await menuitem(page, 'New VM from Snapshot…').click()
+    const wizard = page.getByRole('dialog', { name: 'New VM' })
+    await wizard.waitFor({ timeout: LONG })
+    expect(await wizard.getByRole('radio', { name: new RegExp(`^${snapName} snapshot of web-01`) }).isChecked()).toBe(true)
+    const next = wizard.getByRole('button', { name: 'Next', exact: true })
+    await expect.poll(() => next.isDisabled(), { timeout: LONG }).toBe(false)
+    for (const [w, ht] of [
+      [1024, 700],
+      [1920, 1080],
+    ] as const) {
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme })
+        await page.setViewportSize({ width: w, height: ht })
+        await page.screenshot({ path: `/tmp/props2-new-vm-from-snapshot-${w}x${ht}-${scheme}.png` })
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await next.click()
+    expect(await wizard.getByRole('textbox', { name: 'Name' }).inputValue()).toBe(`web-01 from ${snapName}`)
+    await next.click() // installation media: the snapshot holds its OS
+    expect(await wizard.getByRole('radio', { name: /Nothing to install/ }).isChecked()).toBe(true)
+    // it booted UEFI: BIOS is not offered (XenCenter's rule)
+    expect(await wizard.getByRole('radiogroup', { name: 'Boot mode' }).getByRole('radio').count()).toBe(1)
+    for (let i = 0; i < 5; i++) await next.click() // home, CPU, memory, storage, networking
+    const lines = (await wizard.getByRole('list', { name: 'What will be created' }).getByRole('listitem').allTextContents()).map((t) => t.trim())
+    expect(lines[0]).toBe(`VM 'web-01 from ${snapName}' from snapshot '${snapName}' (fast clone)`)
+    expect(lines.some((l) => l.startsWith('Network interface 0: '))).toBe(true)
+    await wizard.getByRole('button', { name: 'Create Now' }).click()
+    await wizard.waitFor({ state: 'detached', timeout: LONG })
+    await expect.poll(() => vmRec(pool, `web-01 from ${snapName}`)?.power_state, { timeout: LONG }).toBe('Running')
+    expect(vmRec(pool, `web-01 from ${snapName}`)).toMatchObject({ is_a_template: false, is_a_snapshot: false })
+    expect(snap).toMatchObject({ is_a_snapshot: true, is_a_template: true })
+    await searchbox(page).fill('')
+    expect(h.pageErrors).toEqual([])
   })
 
   it('New Template from Snapshot… makes a custom template, which Delete… removes', async () => {

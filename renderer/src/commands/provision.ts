@@ -1,16 +1,21 @@
 /**
  * New VM (issue 14): from the VM menu, the toolbar, the context menu of a pool or server, and
- * Ctrl+N. Opens the wizard on the selected pool (and the selected server as home server), or on
- * the first connected pool when nothing is selected.
+ * Ctrl+N. Opens the wizard on the selected pool (and the selected server as home server, or the
+ * selected template as the one chosen), or on the first connected pool when nothing is selected.
  */
 import type { Command, Selection } from './registry'
 
 const WHERE = new Set(['pool', 'host', 'connection', 'VM', 'template'])
 
-function target(sel: Selection): { connectionId?: string; host?: string } {
+function target(sel: Selection): { connectionId?: string; host?: string; template?: string } {
   const first = sel[0]
   if (!first?.connectionId) return {}
-  return { connectionId: first.connectionId, ...(first.kind === 'host' && first.ref ? { host: first.ref } : {}) }
+  // a selected server is the home server, a selected template the one chosen (XenCenter's NewVMCommand)
+  return {
+    connectionId: first.connectionId,
+    ...(first.kind === 'host' && first.ref ? { host: first.ref } : {}),
+    ...(first.kind === 'template' && first.ref ? { template: first.ref } : {}),
+  }
 }
 
 export const newVmCommand: Command = {

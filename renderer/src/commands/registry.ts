@@ -33,7 +33,7 @@ export type DialogRequest =
   | { kind: 'operation'; request: OperationDialogRequest }
   /** export a VM/snapshot/disk to a file, import one (views/transfer) */
   | { kind: 'transfer'; request: TransferDialogRequest }
-  | { kind: 'new-vm'; connectionId?: string; host?: string }
+  | { kind: 'new-vm'; connectionId?: string; host?: string; template?: string }
   /** VM Properties (views/provision/VmPropertiesDialog.vue) */
   | { kind: 'vm-properties'; connectionId: string; ref: string }
   /** name the template made from a snapshot */

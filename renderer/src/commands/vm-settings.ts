@@ -1,11 +1,11 @@
 /**
  * VM Properties and the template commands (issue 14), XenCenter's: Properties… (VM, template,
- * snapshot), Convert to Template…, Convert to VM… (custom templates), New Template from
- * Snapshot…. Whether each can run is the rule main checks again (shared/operations/vm-properties.ts);
+ * snapshot), Convert to Template…, Convert to VM… (custom templates), New VM from Snapshot… (the
+ * New VM wizard on the snapshot), New Template from Snapshot…. Whether each can run is the rule main checks again (shared/operations/vm-properties.ts);
  * conversions are confirmed first. Deleting a custom template is the VM menu's Delete… (built-in
  * templates refused there with the reason).
  */
-import { canConvertToTemplate, canConvertToVm, canTemplateFromSnapshot } from '../../../shared/operations/vm-properties'
+import { canConvertToTemplate, canConvertToVm, canCloneSnapshot } from '../../../shared/operations/vm-properties'
 import type { CanRun, Command, CommandContext, Selection } from './registry'
 import { offlineReason } from './vm'
 
@@ -87,11 +87,25 @@ export const vmSettingsCommands: Command[] = [
     run: (sel, ctx) => convert(sel, ctx, 'to-vm'),
   },
   {
+    // XenCenter's NewVMFromSnapshotCommand: the New VM wizard with the snapshot as its source
+    // (VM.clone of the snapshot, then VM.provision makes the clone a VM) — one snapshot at a time
+    id: 'snapshot.newVm',
+    label: 'New VM from Snapshot…',
+    group: 'vm-snapshot',
+    appliesTo: single(['snapshot']),
+    canRun: ruled(canCloneSnapshot),
+    run: (sel, ctx) => {
+      const t = one(sel, ctx)
+      if (typeof t === 'string') return ctx.notify(t, 'error')
+      ctx.openDialog({ kind: 'new-vm', connectionId: t.connectionId, template: t.ref })
+    },
+  },
+  {
     id: 'snapshot.newTemplate',
     label: 'New Template from Snapshot…',
     group: 'vm-snapshot',
     appliesTo: single(['snapshot']),
-    canRun: ruled(canTemplateFromSnapshot),
+    canRun: ruled(canCloneSnapshot),
     run: (sel, ctx) => {
       const t = one(sel, ctx)
       if (typeof t === 'string') return ctx.notify(t, 'error')

@@ -321,14 +321,6 @@ export const vmCommands: Command[] = [
   }),
   vmCommand({ id: 'snapshot.revert', op: 'revert', label: 'Revert to Snapshot…', group: 'vm-snapshot', kinds: SNAPSHOTS }),
   vmCommand({
-    id: 'snapshot.newVm',
-    op: 'clone',
-    label: 'New VM from Snapshot…',
-    group: 'vm-snapshot',
-    kinds: SNAPSHOTS,
-    run: (ok, skipped, ctx) => ctx.openDialog({ kind: 'operation', request: { kind: 'vm-operation', op: 'clone', targets: ok.map(toTarget), skipped: skipped.map(toTarget) } }),
-  }),
-  vmCommand({
     id: 'snapshot.delete',
     op: 'destroy',
     label: 'Delete Snapshot…',

@@ -216,6 +216,54 @@ describe('New VM from each kind of template', () => {
   })
 })
 
+describe('New VM from a snapshot (XenCenter’s New VM from Snapshot…: the wizard with the snapshot as its source)', () => {
+  it('the snapshot’s clone is provisioned into a VM with copies of the snapshot’s disks and the NICs chosen, and started; the snapshot and its VM stay as they were', async () => {
+    const snap = find(cur, 'VM', (r) => r.is_a_snapshot === true && r.name_label === 'web-01 before upgrade')
+    const before = structuredClone(rec(cur, 'VM', snap))
+    const snapDisks = inventory(cur, snap).disks
+    const eth1 = network(cur, 'Pool-wide network associated with eth1')
+    const r = await run({
+      ...base,
+      vcpusMax: 2,
+      vcpusAtStartup: 2,
+      coresPerSocket: 1,
+      connectionId: curId,
+      template: snap,
+      name: 'web-01 restored',
+      install: { method: 'none' },
+      disks: [],
+      vifs: [{ network: eth1 }],
+      start: true,
+    })
+    expect(r).toMatchObject({ ok: true })
+    expect(r).not.toHaveProperty('note')
+    const vm = String(r.created)
+    expect(rec(cur, 'VM', vm)).toMatchObject({ name_label: 'web-01 restored', is_a_template: false, is_a_snapshot: false, power_state: 'Running', VCPUs_max: 2 })
+    const inv = inventory(cur, vm)
+    // the snapshot's disks, copied (new VDIs of the same sizes on the same SRs), and only the NIC chosen
+    expect(inv.disks.map((d) => ({ size: d.size, sr: d.sr, at: d.at }))).toEqual(snapDisks.map((d) => ({ size: d.size, sr: d.sr, at: d.at })))
+    const snapVdis = new Set((before.VBDs as string[]).map((b) => String(rec(cur, 'VBD', b).VDI)))
+    for (const b of rec(cur, 'VM', vm).VBDs as string[]) expect(snapVdis.has(String(rec(cur, 'VBD', b).VDI)) && rec(cur, 'VBD', b).type === 'Disk').toBe(false)
+    expect(inv.vifs).toEqual([{ device: '0', network: eth1 }])
+    const after = rec(cur, 'VM', snap)
+    expect(after).toMatchObject({ is_a_snapshot: true, is_a_template: true, name_label: before.name_label, snapshot_of: before.snapshot_of })
+    expect(after.VBDs).toEqual(before.VBDs)
+    expect(after.VIFs).toEqual(before.VIFs)
+    expect(calls.slice(-40)).toContain('VM.provision')
+  })
+
+  it('a snapshot that has booted keeps its firmware family: BIOS for a UEFI one is refused with XenCenter’s reason', async () => {
+    const snap = find(cur, 'VM', (r) => r.is_a_snapshot === true && r.name_label === 'web-01 before upgrade')
+    // web-01 (Debian 12) boots UEFI; its template supports BIOS too, so only XenCenter's rule refuses
+    expect((rec(cur, 'VM', snap).HVM_boot_params as Record<string, string>).firmware).toBe('uefi')
+    const n = calls.length
+    await expect(
+      run({ ...base, connectionId: curId, template: snap, name: 'wrong firmware', install: { method: 'none' }, bootMode: 'bios', disks: [], vifs: [] }),
+    ).rejects.toMatchObject({ code: 'refused', message: 'web-01 before upgrade has already started with UEFI: the OS installed on it would not boot with BIOS' })
+    expect(calls.length).toBe(n)
+  })
+})
+
 describe('what XenPilot refuses and what a failure leaves', () => {
   it('a spec the wizard would refuse is refused with its sentence before XAPI is asked', async () => {
     const n = calls.length

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { methods } from '../../../shared/contract'
+import { explainXapiError } from '../../../shared/xapi/error-text'
 import type { ProvisionMethodName } from '../../../shared/contract/provision'
 import { MemoryHistory } from '../../../main/services/operations'
 import { provisionModule } from '../../../main/services/provision'
@@ -66,7 +67,7 @@ function find(cls: string, pred: (r: SimRecord) => boolean): string {
 }
 const vmNamed = (name: string) => find('VM', (r) => r.name_label === name && r.is_a_template !== true)
 
-async function call<M extends 'vm.configure' | 'vm.template' | 'vm.settings'>(m: M, args: unknown) {
+async function call<M extends 'vm.configure' | 'vm.template' | 'vm.settings' | 'vm.create'>(m: M, args: unknown) {
   const parsed = methods[m].args.parse(args) as HandlerArgs<M>
   const handler = mod.handlers[m]
   if (!handler) throw new Error('no handler')
@@ -140,6 +141,74 @@ describe('VM Properties on a halted VM', () => {
     await seen(vm, (r) => r.VCPUs_max === 4)
     await expect(configure(vm, { vcpusMax: 3 })).rejects.toThrow(/maximum vCPUs \(3\) must be a multiple of the cores per socket \(2\)/)
     await expect(configure(vm, { vcpusAtStartup: 5 })).rejects.toThrow(/at most the maximum \(4\)/)
+  })
+})
+
+describe('boot mode and CPU priority (XenCenter’s rules, XAPI’s checks at start)', () => {
+  const platformOf = (vm: string) => rec('VM', vm).platform as Record<string, string>
+  const firmwareOf = (vm: string) => (rec('VM', vm).HVM_boot_params as Record<string, string>).firmware
+
+  it('a VM that never started changes firmware — the device model follows, NVRAM is kept — and starts; once started with UEFI it cannot go back to BIOS, Secure Boot still toggles', async () => {
+    const made = await call('vm.create', {
+      connectionId: curId,
+      template: find('VM', (r) => r.name_label === 'AlmaLinux 9' && r.is_default_template === true),
+      name: 'firmware-test',
+      install: { method: 'cd' },
+      bootMode: 'bios',
+      vcpusMax: 2,
+      vcpusAtStartup: 2,
+      coresPerSocket: 2,
+      memoryStaticMax: 2 * GiB,
+      memoryDynamicMin: 2 * GiB,
+      memoryDynamicMax: 2 * GiB,
+      disks: [],
+      vifs: [],
+    })
+    expect(made).toMatchObject({ ok: true })
+    const vm = String(made.created)
+    expect(firmwareOf(vm)).toBe('bios')
+    expect(platformOf(vm)['device-model']).toBe('qemu-upstream-compat')
+    await seen(vm, (r) => r.is_a_template === false && (r.HVM_boot_params as Record<string, string>).firmware === 'bios')
+    const nvram = structuredClone(rec('VM', vm).NVRAM)
+
+    expect(await configure(vm, { bootMode: 'uefi' })).toMatchObject({ ok: true })
+    expect(firmwareOf(vm)).toBe('uefi')
+    expect(platformOf(vm)).toMatchObject({ 'device-model': 'qemu-upstream-uefi', secureboot: 'false' })
+    expect(rec('VM', vm).NVRAM).toEqual(nvram)
+    // XAPI builds the domain with it (Vm_platform.sanity_check would refuse a BIOS device model)
+    await cur.call('VM.start', [vm, false, false])
+    await cur.call('VM.hard_shutdown', [vm])
+    await seen(vm, (r) => r.power_state === 'Halted' && Object.keys((r.last_boot_CPU_flags as Record<string, string>) ?? {}).length > 0)
+
+    await expect(configure(vm, { bootMode: 'bios' })).rejects.toThrow('firmware-test has already started with UEFI: the OS installed on it would not boot with BIOS.')
+    expect(calls).toEqual([])
+    // AlmaLinux 9's template does not offer Secure Boot: refused for that reason, not the boot
+    await expect(configure(vm, { bootMode: 'uefi-secure' })).rejects.toThrow("firmware-test does not support UEFI Secure Boot (its template's recommendations).")
+  })
+
+  it('XAPI refuses to start a VM whose device model cannot boot its firmware (another client set only the firmware), in words', async () => {
+    const vm = find('VM', (r) => r.name_label === 'firmware-test')
+    await cur.call('VM.set_HVM_boot_params', [vm, { ...(rec('VM', vm).HVM_boot_params as Record<string, string>), firmware: 'bios' }])
+    const refused = await cur.call('VM.start', [vm, false, false]).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(refused).toMatchObject({ description: ['INVALID_VALUE', 'platform:device-model', 'BIOS boot is not supported with qemu-upstream-uefi'] })
+    expect(explainXapiError('INVALID_VALUE', ['platform:device-model', 'BIOS boot is not supported with qemu-upstream-uefi']).sentence).toBe(
+      "The VM's device model cannot boot its firmware: BIOS boot is not supported with qemu-upstream-uefi.",
+    )
+  })
+
+  it('CPU priority and cap go to VCPUs_params (weight, cap) on a halted VM, leaving its mask; a running VM says why not', async () => {
+    const vm = find('VM', (r) => r.name_label === 'firmware-test')
+    await cur.call('VM.add_to_VCPUs_params', [vm, 'mask', '0,1'])
+    await seen(vm, (r) => (r.VCPUs_params as Record<string, string>)?.['mask'] === '0,1')
+    expect(await configure(vm, { cpuWeight: 1024, cpuCap: 50 })).toMatchObject({ ok: true })
+    expect(rec('VM', vm).VCPUs_params).toEqual({ mask: '0,1', weight: '1024', cap: '50' })
+    await seen(vm, (r) => (r.VCPUs_params as Record<string, string>)?.['cap'] === '50')
+    expect(await configure(vm, { cpuCap: 0 })).toMatchObject({ ok: true })
+    expect(rec('VM', vm).VCPUs_params).toEqual({ mask: '0,1', weight: '1024' })
+    await expect(configure(vmNamed('web-02'), { cpuWeight: 4096 })).rejects.toThrow(/CPU priority can change only while web-02 is shut down \(it is running\)/)
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { canConvertToTemplate, canConvertToVm, canTemplateFromSnapshot, changedOnly, checkVmChanges, propertyRules } from '../../../shared/operations/vm-properties'
+import { bootModes } from '../../../shared/operations/provision'
+import { bootModeChoices, bootModeWarning, canConvertToTemplate, canConvertToVm, canCloneSnapshot, changedOnly, checkVmChanges, firmwareDeviceModel, propertyRules } from '../../../shared/operations/vm-properties'
 
 const GiB = 1024 ** 3
 const hvm = { name_label: 'web', power_state: 'Halted', HVM_boot_policy: 'BIOS order', VCPUs_max: 4, VCPUs_at_startup: 2, platform: { 'cores-per-socket': '2' }, memory_static_min: GiB, memory_static_max: 4 * GiB, memory_dynamic_min: 2 * GiB, memory_dynamic_max: 4 * GiB, allowed_operations: [] }
@@ -32,12 +33,40 @@ describe('VM Properties rules (shared/operations/vm-properties.ts)', () => {
     expect(changedOnly({ description: 'x', otherConfig: { set: {}, remove: [] } })).toEqual({ description: 'x' })
   })
 
+  it('boot mode: XenCenter’s rules — the template’s recommendations, and a VM that has started keeps BIOS or UEFI (Secure Boot still toggles)', () => {
+    const rec = '<restrictions><restriction field="supports-bios" value="yes"/><restriction field="supports-uefi" value="yes"/><restriction field="supports-secure-boot" value="yes"/></restrictions>'
+    const fresh = { ...hvm, recommendations: rec, HVM_boot_params: { firmware: 'uefi' }, platform: { secureboot: 'false' } }
+    expect(bootModeChoices(fresh)).toEqual({ bios: true, uefi: true, 'uefi-secure': true })
+    const booted = { ...fresh, last_boot_CPU_flags: { vendor: 'GenuineIntel', features: 'x' } }
+    expect(bootModeChoices(booted)).toEqual({ bios: 'web has already started with UEFI: the OS installed on it would not boot with BIOS.', uefi: true, 'uefi-secure': true })
+    expect(checkVmChanges(booted, { bootMode: 'bios' })).toBe('web has already started with UEFI: the OS installed on it would not boot with BIOS.')
+    expect(checkVmChanges(booted, { bootMode: 'uefi-secure' })).toBe(true)
+    // vm.settings says it for the renderer (its records have no last_boot_CPU_flags)
+    expect(bootModeChoices({ ...fresh, HVM_boot_params: { firmware: 'bios' }, booted: true }).uefi).toBe('web has already started with BIOS: the OS installed on it would not boot with UEFI.')
+    expect(bootModes({ ...fresh, HVM_boot_params: { firmware: 'bios' }, booted: true })).toEqual(['bios'])
+    const noSecure = { ...fresh, recommendations: rec.replace('supports-secure-boot" value="yes', 'supports-secure-boot" value="no') }
+    expect(bootModeChoices(noSecure)['uefi-secure']).toBe("web does not support UEFI Secure Boot (its template's recommendations).")
+    expect(bootModeWarning('bios', 'uefi')).toMatch(/^An OS installed for BIOS does not boot with UEFI/)
+    expect(bootModeWarning('uefi', 'uefi-secure')).toMatch(/signed boot loader/)
+    expect(bootModeWarning('uefi', 'uefi')).toBeNull()
+    // the device model follows the firmware (Vm_platform.sanity_check refuses a mismatch at start)
+    expect(firmwareDeviceModel('qemu-upstream-compat', 'uefi')).toBe('qemu-upstream-uefi')
+    expect(firmwareDeviceModel('qemu-upstream-uefi', 'bios')).toBe('qemu-upstream-compat')
+    expect(firmwareDeviceModel('qemu-trad', 'uefi')).toBe('qemu-upstream-uefi')
+    expect(firmwareDeviceModel('qemu-upstream', 'bios')).toBe('qemu-upstream')
+  })
+
+  it('CPU priority (VCPUs_params weight/cap) changes only while halted, as XenCenter’s CPU page', () => {
+    expect(propertyRules(hvm).cpuPriority).toEqual({ ok: true, when: 'next-boot' })
+    expect(checkVmChanges({ ...hvm, power_state: 'Running' }, { cpuWeight: 1024 })).toBe('The CPU priority can change only while web is shut down (it is running).')
+  })
+
   it('template conversions', () => {
     expect(canConvertToTemplate(hvm)).toBe(true)
     expect(canConvertToTemplate({ ...hvm, power_state: 'Running' })).toBe('web is running; shut it down before converting it to a template')
     expect(canConvertToVm({ ...hvm, is_a_template: true, is_default_template: true })).toBe('web is a built-in template: make a new VM from it instead')
     expect(canConvertToVm({ ...hvm, is_a_template: true })).toBe(true)
-    expect(canTemplateFromSnapshot({ ...hvm, is_a_snapshot: true, allowed_operations: ['clone'] })).toBe(true)
-    expect(canTemplateFromSnapshot(hvm)).toBe('web is not a snapshot')
+    expect(canCloneSnapshot({ ...hvm, is_a_snapshot: true, allowed_operations: ['clone'] })).toBe(true)
+    expect(canCloneSnapshot(hvm)).toBe('web is not a snapshot')
   })
 })
