@@ -101,6 +101,16 @@ export function propertyRules(vm: Rec): PropertyRules {
   return all
 }
 
+/**
+ * A VM's live record (the renderer's, whose dropped fields may be there as undefined) over the
+ * settings vm.settings read from main's graph: a live value wins only where it has one.
+ */
+export function withSettings(settings: Rec, live: Rec | undefined): Rec {
+  const out: Rec = { ...settings }
+  for (const [k, v] of Object.entries(live ?? {})) if (v !== undefined) out[k] = v
+  return out
+}
+
 /** the memory values XAPI holds */
 export interface MemoryLimits {
   staticMin: number

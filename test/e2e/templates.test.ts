@@ -120,9 +120,10 @@ describe('templates', { timeout: 300_000 }, () => {
     expect(await wizard.getByRole('radio', { name: /Nothing to install/ }).isChecked()).toBe(true)
     // it booted UEFI: BIOS is not offered (XenCenter's rule)
     expect(await wizard.getByRole('radiogroup', { name: 'Boot mode' }).getByRole('radio').count()).toBe(1)
-    for (let i = 0; i < 5; i++) await next.click() // home, CPU, memory, storage, networking
+    for (let i = 0; i < 6; i++) await next.click() // home server, CPU, memory, storage, networking → finish
     const lines = (await wizard.getByRole('list', { name: 'What will be created' }).getByRole('listitem').allTextContents()).map((t) => t.trim())
     expect(lines[0]).toBe(`VM 'web-01 from ${snapName}' from snapshot '${snapName}' (fast clone)`)
+    expect(lines[1]).toBe('Installs nothing to install: the template holds the OS; boots UEFI')
     expect(lines.some((l) => l.startsWith('Network interface 0: '))).toBe(true)
     await wizard.getByRole('button', { name: 'Create Now' }).click()
     await wizard.waitFor({ state: 'detached', timeout: LONG })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { bootModes } from '../../../shared/operations/provision'
-import { bootModeChoices, bootModeWarning, canConvertToTemplate, canConvertToVm, canCloneSnapshot, changedOnly, checkVmChanges, firmwareDeviceModel, propertyRules } from '../../../shared/operations/vm-properties'
+import { bootModeChoices, bootModeWarning, canConvertToTemplate, canConvertToVm, canCloneSnapshot, changedOnly, checkVmChanges, firmwareDeviceModel, propertyRules, withSettings } from '../../../shared/operations/vm-properties'
 
 const GiB = 1024 ** 3
 const hvm = { name_label: 'web', power_state: 'Halted', HVM_boot_policy: 'BIOS order', VCPUs_max: 4, VCPUs_at_startup: 2, platform: { 'cores-per-socket': '2' }, memory_static_min: GiB, memory_static_max: 4 * GiB, memory_dynamic_min: 2 * GiB, memory_dynamic_max: 4 * GiB, allowed_operations: [] }
@@ -54,6 +54,11 @@ describe('VM Properties rules (shared/operations/vm-properties.ts)', () => {
     expect(firmwareDeviceModel('qemu-upstream-uefi', 'bios')).toBe('qemu-upstream-compat')
     expect(firmwareDeviceModel('qemu-trad', 'uefi')).toBe('qemu-upstream-uefi')
     expect(firmwareDeviceModel('qemu-upstream', 'bios')).toBe('qemu-upstream')
+  })
+
+  it('the renderer’s record (dropped fields there as undefined) over vm.settings keeps the settings', () => {
+    const merged = withSettings({ HVM_boot_params: { firmware: 'uefi' }, booted: true }, { name_label: 'web', HVM_boot_params: undefined, power_state: 'Halted' })
+    expect(merged).toEqual({ HVM_boot_params: { firmware: 'uefi' }, booted: true, name_label: 'web', power_state: 'Halted' })
   })
 
   it('CPU priority (VCPUs_params weight/cap) changes only while halted, as XenCenter’s CPU page', () => {
