@@ -98,8 +98,11 @@ async function main(): Promise<void> {
     const off = prod?.hosts.find((h) => h.name === 'xs-prod-04')
     if (prod && off) await prod.call('host.disable_ssh', [off.ref])
     log(`simulated sshd on port ${sim.sshPort} of every host (user root, the pool's password); SSH is off on xs-prod-04 until enabled from its Terminal tab`)
-    const cbt = await enableDemoCbt(sim)
-    if (cbt) log(`changed block tracking is on for the disk of ${cbt} in Lab (as a backup tool leaves it): Migrate VM… to Production offers to turn it off`)
+    // beside the app's start (XAPI takes a moment for it): long before anyone opens the Migrate wizard
+    void enableDemoCbt(sim).then(
+      (cbt) => cbt && log(`changed block tracking is on for the disk of ${cbt} in Lab (as a backup tool leaves it): Migrate VM… to Production offers to turn it off`),
+      (e: unknown) => log(`turning changed block tracking on in Lab: ${e instanceof Error ? e.message : String(e)}`),
+    )
     log(`simulator: ${sim.pools.map((p) => `${p.name} at ${p.masterUrl}`).join(', ')}`)
 
     const electronBinary = findElectronBinary()

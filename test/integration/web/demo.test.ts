@@ -36,12 +36,12 @@ describe('npm run demo (browser mode)', () => {
         .toEqual(['Lab: connected', 'Legacy: connected', 'Production-DR: connected', 'Production: connected'])
       expect(api.events.some((e) => e.event === 'connection.state' && (e.payload as ConnectionState).status === 'awaiting-trust')).toBe(false)
       // a Lab VM's disk tracks changes: Migrate VM… offers to turn CBT off (issue 17)
-      expect(stderr).toMatch(/changed block tracking is on for the disk of \S+ in Lab/)
+      await expect.poll(() => stderr, { timeout: 30_000, interval: 250 }).toMatch(/changed block tracking is on for the disk of \S+ in Lab/)
     } finally {
       api.close()
     }
-    // its own waits (up to 120 s for the URL, 60 s for the pools) are longer than the 60 s default test timeout
-  }, 200_000)
+    // its own waits (up to 120 s for the URL, 60 s for the pools, 30 s for the CBT line) are longer than the 60 s default test timeout
+  }, 240_000)
 
   it('stops everything on Ctrl-C and removes its data folder', async () => {
     const dataDir = /demo data in ([^;\n]+);/.exec(stderr)?.[1]
