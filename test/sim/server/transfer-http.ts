@@ -112,8 +112,39 @@ function redirect(pool: PoolState, req: IncomingMessage, res: ServerResponse, ur
   const address = pool.hostAddress(hostRef)
   res.writeHead(302, { location: `https://${address}${port && port !== 443 ? `:${port}` : ''}${url.pathname}${url.search}`, connection: 'close', 'content-length': '0' })
   res.end()
-  // an upload's body is not read: the connection goes
-  if (req.method === 'PUT') res.once('finish', () => req.socket.destroy())
+  // an upload's body is not used: the connection goes once the answer is out
+  if (req.method === 'PUT') closeAfterAnswer(req, res)
+}
+
+/** how long a refused upload's connection stays open for its client to read the answer */
+const LINGER_MS = 10_000
+
+/**
+ * The connection of a refused upload closes only once its answer is out and the client has had
+ * time to read it (a "lingering close", as web servers do): the answer carries `Connection: close`
+ * and is followed by a half-close, what the client still sends is read and dropped, and the
+ * socket goes when the client closes or after LINGER_MS. Destroying it at once, with the client's
+ * bytes unread, makes the kernel reset the connection, and a client still sending could lose the
+ * answer: curl reported HTTP 000 instead of the 500 (test/integration/sim/transfer.test.ts, chunked).
+ */
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  // drained even when a reader stopped half-way (its 'readable' listener would hold the flow)
+  req.removeAllListeners('readable')
+  req.on('data', () => undefined)
+  req.resume()
+  const socket = req.socket
+  // Node's server ends a `Connection: close` answer with socket.destroySoon(), a full close as soon
+  // as the answer is flushed: here only the half-close (FIN), reading goes on until the client closes
+  socket.destroySoon = () => {
+    socket.end()
+  }
+  const linger = (): void => {
+    const t = setTimeout(() => socket.destroy(), LINGER_MS)
+    t.unref()
+    socket.once('close', () => clearTimeout(t))
+  }
+  if (res.writableFinished) linger()
+  else res.once('finish', linger)
 }
 
 function hostsSeeing(pool: PoolState, srs: string[]): string[] {
@@ -123,7 +154,7 @@ function hostsSeeing(pool: PoolState, srs: string[]): string[] {
 export async function serveTransfer(pool: PoolState, host: SimHostSpec, req: IncomingMessage, res: ServerResponse, url: URL, session: string | undefined): Promise<void> {
   if (!session) {
     plain(res, 401, 'unauthorised: a valid session_id is required')
-    if (req.method === 'PUT') req.socket.destroy()
+    if (req.method === 'PUT') closeAfterAnswer(req, res)
     return
   }
   const route = `${req.method ?? ''} ${url.pathname}`
@@ -278,7 +309,7 @@ function uploadLength(req: IncomingMessage): number | undefined {
 function refuseUpload(pool: PoolState, task: TaskHandle | undefined, req: IncomingMessage, res: ServerResponse, description: string[], status = 500): void {
   if (task) pool.tasks.fail(task, description)
   plain(res, status, description.join(' '))
-  res.once('finish', () => req.socket.destroy())
+  closeAfterAnswer(req, res)
 }
 
 /** the body, unpacked when it is gzip or zstd, with a count of the raw bytes read */
