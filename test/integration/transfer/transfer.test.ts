@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createPinia, setActivePinia } from 'pinia'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { methods, type MethodName } from '../../../shared/contract'
 import type { TransferState } from '../../../shared/contract/transfer'
@@ -26,6 +27,8 @@ let pool: SimPoolHandle
 let id = ''
 let dir = ''
 const states = new Map<string, TransferState>()
+/** windows listening to transfer.changed (a reloaded window attaches again) */
+const windows = new Set<(s: TransferState) => void>()
 const progress: { op: string; progress: number; action?: { id: string } }[] = []
 let handlers: Record<string, (a: unknown, c: never) => unknown>
 
@@ -41,6 +44,7 @@ beforeAll(async () => {
       if (event === 'transfer.changed') {
         const s = payload as TransferState
         states.set(s.id, s)
+        for (const w of windows) w(s)
       }
       if (event === 'operation.progress') progress.push(payload as (typeof progress)[number])
     },
@@ -240,6 +244,50 @@ describe('export and import through main', () => {
         expect(existsSync(file)).toBe(false)
       }
     } finally {
+      setTransferRate(pool, 0)
+    }
+  })
+
+  it('a window that starts mid-export (a reload) finds the transfer with its progress through its store, and Cancel from it still stops the export', async () => {
+    const vm = await twoDiskVm('reload-me', localSr(0))
+    setTransferRate(pool, 1024 * 1024)
+    try {
+      const file = join(dir, 'reload-me.xva')
+      const t = await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file })
+      await waitFor('bytes flowing', () => ((states.get(t.id)?.bytes ?? 0) > 1024 * 1024 ? true : undefined))
+      // the reloaded window: a fresh renderer store, attached as the app does on start (transfer.list, then transfer.changed)
+      // (its events are held back at first: the row must come from what main lists)
+      setActivePinia(createPinia())
+      // the renderer's store, loaded at run time (this project's tsconfig has no DOM types for renderer/src)
+      const storeModule = '../../../renderer/src/stores/transfers'
+      const { useTransfersStore } = (await import(storeModule)) as {
+        useTransfersStore: () => { attach(api: { call: unknown; on: unknown }): void; readonly list: TransferState[] }
+      }
+      const store = useTransfersStore()
+      let live = false
+      store.attach({
+        call: ((method: MethodName, args: unknown) => callContract(method, args)) as never,
+        on: ((event: string, cb: (s: TransferState) => void) => {
+          const w = (s: TransferState): void => {
+            if (live) cb(s)
+          }
+          if (event === 'transfer.changed') windows.add(w)
+          return () => windows.delete(w)
+        }) as never,
+      })
+      const row = await waitFor('the row is back', () => store.list.find((x) => x.id === t.id))
+      live = true
+      expect(row.status).toBe('running')
+      expect(row.bytes).toBeGreaterThan(1024 * 1024)
+      const before = row.bytes
+      await waitFor('progress keeps coming to the new window', () => ((store.list.find((x) => x.id === t.id)?.bytes ?? 0) > before ? true : undefined))
+      await callContract('transfer.cancel', { id: t.id })
+      await waitFor('the new window sees it cancelled', () => (store.list.find((x) => x.id === t.id)?.status === 'cancelled' ? true : undefined))
+      expect(store.list.find((x) => x.id === t.id)?.message).toMatch(/partial file was removed/)
+      expect(existsSync(`${file}.part`)).toBe(false)
+      expect(existsSync(file)).toBe(false)
+    } finally {
+      windows.clear()
       setTransferRate(pool, 0)
     }
   })
