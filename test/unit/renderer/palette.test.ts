@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
-import { fuzzyScore, paletteObjects, PaletteSearch, RecentList, type PaletteObject } from '../../../renderer/src/model/palette'
+import { charMask, fuzzyScore, paletteObjects, PaletteSearch, RecentList, searchKey, type PaletteObject } from '../../../renderer/src/model/palette'
 
 function graphOf(pools: Record<string, Record<string, Record<string, Record<string, unknown>>>>): ObjectGraph {
   const g = new ObjectGraph()
@@ -31,7 +31,7 @@ describe('palette objects', () => {
 })
 
 describe('fuzzy search', () => {
-  const items = (names: string[]): PaletteObject[] => names.map((label, i) => ({ objId: `c|r${i}`, connectionId: 'c', cls: 'VM', ref: `r${i}`, label, noun: 'VM', lower: label.toLowerCase() }))
+  const items = (names: string[]): PaletteObject[] => names.map((label, i) => ({ objId: `c|r${i}`, connectionId: 'c', cls: 'VM', ref: `r${i}`, label, noun: 'VM', ...searchKey(label) }))
 
   it('ranks a name starting with the query over one containing it, over a scattered match', () => {
     const s = new PaletteSearch<PaletteObject>()
@@ -70,5 +70,42 @@ describe('fuzzy search', () => {
     expect(s.query('web').map((h) => h.item.label)).toEqual(['web-03', 'web-01', 'web-02'])
     recent.touch('c|r1')
     expect(recent.list()).toEqual(['c|r1', 'c|r2'])
+  })
+  it('answers exactly what scoring and sorting every item answers (best limit, ties in list order, recency)', () => {
+    // a reference that scores every item and sorts them all: the heap, the character masks, the
+    // skipped recency lookups and the narrowing must change nothing of the answer
+    let seed = 7
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n)
+    const parts = ['web', 'db', 'k8s', 'node', 'cache', 'war', 'é', 'x_1', '07', '2']
+    const names = Array.from({ length: 4000 }, () => Array.from({ length: 1 + rnd(3) }, () => parts[rnd(parts.length)]).join(rnd(2) ? '-' : ' '))
+    const list = items(names)
+    const recent = new RecentList()
+    for (let i = 0; i < 30; i++) recent.touch(`c|r${rnd(names.length)}`)
+    const boost = (o: PaletteObject): number => recent.boost(o.objId)
+    const s = new PaletteSearch<PaletteObject>(boost)
+    s.setItems(list)
+    for (const q of ['w', 'we', 'web', 'web-', 'web-0', 'web-07', 'd', 'db w', 'db wa', '2', '27', 'é', 'x_', 'k8s node', 'zz', '']) {
+      const words = q.trim().toLowerCase().split(/\s+/).filter((w) => w)
+      const ref = list
+        .map((item, at) => {
+          let score = 0
+          for (const w of words) {
+            const f = fuzzyScore(item.lower, w)
+            if (f < 0) return undefined
+            score += f
+          }
+          return { at, score: score + boost(item) }
+        })
+        .filter((x): x is { at: number; score: number } => x !== undefined)
+        .sort((a, b) => b.score - a.score || a.at - b.at)
+        .slice(0, 25)
+      expect(s.query(q, 25).map((h) => `${h.item.ref}:${h.score}`), q).toEqual(ref.map((r) => `r${r.at}:${r.score}`))
+    }
+  })
+  it('a name lacking a character of the query is passed over by its mask; one holding them all is read', () => {
+    expect(charMask('web-07') & charMask('w7')).toBe(charMask('w7'))
+    expect(charMask('web-07') & charMask('z')).toBe(0)
+    expect(charMask('db') & charMask('é')).toBe(0)
+    expect(charMask('café') & charMask('é')).toBe(charMask('é'))
   })
 })
