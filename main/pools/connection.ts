@@ -26,7 +26,7 @@ import { CertificateTrustError, TransportError, XapiError, isXapiError } from '.
 import type { PoolHttpContext } from '../xapi/http'
 import type { CallProgress, StallRule } from '../xapi/transport'
 import { hostKey, pinFromPem, type HostTrust } from '../xapi/trust'
-import { EventLoop, type InitialLoad, type PartialDiff } from './eventloop'
+import { EventLoop, SYNC_PIECE_UPSERTS, type InitialLoad, type PartialDiff } from './eventloop'
 import { ObjectGraph } from './graph'
 import { TaskTracker } from './tasks'
 
@@ -92,7 +92,8 @@ export interface ConnectionRuntime {
   claimPool: (id: string, poolUuid: string) => string | undefined
   describeConnection: (id: string) => string
   onState: (s: ConnectionState) => void
-  onDiff: (d: PoolDiff) => void
+  /** `cache: false`: the subscribers' only (a restore of what the cache already holds, see EventLoopOptions.emit) */
+  onDiff: (d: PoolDiff, opts?: { cache: false }) => void
   save: () => void
 }
 
@@ -372,7 +373,9 @@ export class PoolConnection {
       batchMs: this.rt.batchMs,
       eventTimeoutS: this.rt.eventTimeoutS,
       ...(this.rt.initialLoad ? { initialLoad: this.rt.initialLoad } : {}),
-      emit: (d) => this.emitDiff(d),
+      // the first sync's records go out in pieces as they arrive (issue 20: the tree fills while the rest is read)
+      syncPieceUpserts: SYNC_PIECE_UPSERTS,
+      emit: (d, o) => this.emitDiff(d, o),
       onChange: (cls, ref, rec) => this.onChange(cls, ref, rec),
       changeClasses: WATCHED_CLASSES,
       onActivity: () => this.onActivity(),
@@ -469,11 +472,14 @@ export class PoolConnection {
     )
   }
 
-  private emitDiff(d: PartialDiff): void {
-    this.seq++
-    // "as of" is the time of the last update the graph (and the cache) holds, not the last connect (issue 15)
-    if (d.upserts.length > 0 || d.removes.length > 0) this.cachedAt = new Date().toISOString()
-    this.rt.onDiff({ connectionId: this.id, seq: this.seq, ...d })
+  private emitDiff(d: PartialDiff, opts?: { restore: true }): void {
+    // the pieces of one reset share its seq
+    const piece = d.reset && d.part !== undefined
+    if (!piece || d.part === 0) this.seq++
+    // "as of" is the time of the last update the graph (and the cache) holds, not the last connect
+    // (issue 15); a reset in pieces is held once its last piece is
+    if (piece ? d.more !== true : d.upserts.length > 0 || d.removes.length > 0) this.cachedAt = new Date().toISOString()
+    this.rt.onDiff({ connectionId: this.id, seq: this.seq, ...d }, opts ? { cache: false } : undefined)
   }
 
   private onActivity(): void {

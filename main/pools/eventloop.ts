@@ -25,6 +25,13 @@ import { ObjectGraph } from './graph'
 
 export type InitialLoad = 'event.from' | 'get_all_records'
 
+/**
+ * upserts per piece of a first sync's reset (EventLoopOptions.syncPieceUpserts as the pools layer
+ * sets it): the size a window's stream sends a piece in (main/services/outbox.ts PIECE_UPSERTS),
+ * so the pieces go to the windows as they are
+ */
+export const SYNC_PIECE_UPSERTS = 300
+
 /** longest stretch of graph building between two turns of the event loop (ms) */
 const SLICE_MS = 6
 /**
@@ -49,7 +56,11 @@ export interface EventSession {
 export interface EventLoopOptions {
   client: EventSession
   graph: ObjectGraph
-  emit: (diff: PartialDiff) => void
+  /**
+   * `restore`: a complete reset of the graph main already held, sent because a sync in pieces
+   * ended early — the consumers' staged pieces are replaced by it; the cache already holds it
+   */
+  emit: (diff: PartialDiff, opts?: { restore: true }) => void
   batchMs?: number
   /** server-side event.from timeout (s) */
   eventTimeoutS?: number
@@ -60,6 +71,12 @@ export interface EventLoopOptions {
   changeClasses?: ReadonlySet<string>
   /** called after each successful event.from answer (liveness) */
   onActivity?: () => void
+  /**
+   * get_all_records load: the records read so far go out as pieces of the reset (PoolDiff.part,
+   * `more`) of this many upserts while the rest is still being read, the last piece when the graph
+   * is complete; 0 (default): one reset diff at the end
+   */
+  syncPieceUpserts?: number
   log?: (line: string) => void
 }
 
@@ -118,74 +135,102 @@ export class EventLoop {
     this.flushTimer = undefined
   }
 
-  /** loads the whole graph and emits it as one reset diff */
+  /**
+   * Loads the whole graph and emits it as a reset: one diff at the end, or (syncPieceUpserts) in
+   * pieces as the records arrive, the last one once every class is read. A sync that ends early
+   * (a failure, stop()) after pieces went out emits the graph main still holds as a complete reset,
+   * so no consumer is left with a staged half graph.
+   */
   async fullSync(): Promise<void> {
     this.cancelPending()
     const fresh = new ObjectGraph()
-    let token: string
-    if (this.o.initialLoad === 'event.from') {
-      const batch = asBatch(await this.o.client.call('event.from', [['*'], '', 1.0], { timeoutMs: 600_000, signal: this.abort.signal }))
-      // 100,000s of objects: indexed a few ms at a time, other pools' events and the UI in between
-      let until = performance.now() + SLICE_MS
-      let n = 0
-      for (const e of batch.events) {
-        const cls = typeof e.class === 'string' ? apiClassName(e.class) : undefined
-        if (!cls || IGNORED_CLASSES.has(cls) || typeof e.ref !== 'string') continue
-        if (e.operation === 'del') fresh.remove(cls, e.ref)
-        else if (typeof e.snapshot === 'object' && e.snapshot !== null) fresh.upsert(cls, e.ref, e.snapshot as ObjectRecord)
-        if (++n % 64 === 0 && performance.now() >= until) {
-          await new Promise((r) => setImmediate(r))
-          if (this.stopped) return
-          until = performance.now() + SLICE_MS
-        }
-      }
-      token = batch.token
-    } else {
-      const pools = await this.o.client.call('pool.get_all', [], { signal: this.abort.signal })
-      const poolRef = Array.isArray(pools) && typeof pools[0] === 'string' ? pools[0] : undefined
-      if (!poolRef) throw new Error('the pool has no pool object')
-      token = String(await this.o.client.call('event.inject', ['pool', poolRef], { signal: this.abort.signal }))
-      const queue = [...ALL_RECORD_CLASSES]
-      const worker = async (): Promise<void> => {
-        for (let cls = queue.shift(); cls; cls = queue.shift()) {
-          const c = cls
-          let all: unknown
-          let delivered = 0
-          try {
-            // records reach the graph one by one as they are parsed and normalised (JSON-RPC: while
-            // the rest of the answer is still arriving; XML-RPC: a few thousand per turn)
-            all = await this.o.client.call(`${c}.get_all_records`, [], {
-              timeoutMs: 600_000,
-              signal: this.abort.signal,
-              onResultMember: (ref, rec) => {
-                delivered++
-                fresh.upsert(c, ref, rec as ObjectRecord)
-              },
-            })
-          } catch (e) {
-            // classes newer than the host
-            if (isXapiError(e, 'MESSAGE_METHOD_UNKNOWN') || isXapiError(e, 'MESSAGE_REMOVED')) continue
-            throw e
-          }
-          if (delivered > 0 || typeof all !== 'object' || all === null) continue
-          // a session that does not stream members (test fakes): the whole map at once
-          let n = 0
-          const normalise = recordNormaliser(c)
-          for (const [ref, rec] of Object.entries(all as Record<string, WireValue>)) {
-            fresh.upsert(c, ref, normalise(rec) as ObjectRecord)
-            if (++n % 4000 === 0) await new Promise((r) => setImmediate(r))
-          }
-        }
-      }
-      // 4 at a time: measured 1, 2 and 4 on bench-10k, no clear difference in time or peak RSS
-      await Promise.all([worker(), worker(), worker(), worker()])
+    const pieceSize = this.o.initialLoad === 'get_all_records' ? Math.max(0, Math.floor(this.o.syncPieceUpserts ?? 0)) : 0
+    let pending: ObjectUpsert[] = []
+    let part = 0
+    let done = false
+    /** the sync ended (done, failed or stopped): workers still reading send nothing more */
+    let over = false
+    const put = (cls: string, ref: string, record: ObjectRecord): void => {
+      fresh.upsert(cls, ref, record)
+      if (pieceSize === 0 || over) return
+      pending.push({ cls, ref, record })
+      if (pending.length < pieceSize) return
+      const upserts = pending
+      pending = []
+      this.o.emit({ reset: true, part: part++, more: true, upserts, removes: [] })
     }
-    if (this.stopped) return
-    this.replaceGraph(fresh)
-    this.token = token
-    this.o.onActivity?.()
-    this.o.emit({ reset: true, upserts: this.o.graph.toUpserts(), removes: [], token })
-    this.lastFlush = Date.now()
+    let token: string
+    try {
+      if (this.o.initialLoad === 'event.from') {
+        const batch = asBatch(await this.o.client.call('event.from', [['*'], '', 1.0], { timeoutMs: 600_000, signal: this.abort.signal }))
+        // 100,000s of objects: indexed a few ms at a time, other pools' events and the UI in between
+        let until = performance.now() + SLICE_MS
+        let n = 0
+        for (const e of batch.events) {
+          const cls = typeof e.class === 'string' ? apiClassName(e.class) : undefined
+          if (!cls || IGNORED_CLASSES.has(cls) || typeof e.ref !== 'string') continue
+          if (e.operation === 'del') fresh.remove(cls, e.ref)
+          else if (typeof e.snapshot === 'object' && e.snapshot !== null) fresh.upsert(cls, e.ref, e.snapshot as ObjectRecord)
+          if (++n % 64 === 0 && performance.now() >= until) {
+            await new Promise((r) => setImmediate(r))
+            if (this.stopped) return
+            until = performance.now() + SLICE_MS
+          }
+        }
+        token = batch.token
+      } else {
+        const pools = await this.o.client.call('pool.get_all', [], { signal: this.abort.signal })
+        const poolRef = Array.isArray(pools) && typeof pools[0] === 'string' ? pools[0] : undefined
+        if (!poolRef) throw new Error('the pool has no pool object')
+        token = String(await this.o.client.call('event.inject', ['pool', poolRef], { signal: this.abort.signal }))
+        const queue = [...ALL_RECORD_CLASSES]
+        const worker = async (): Promise<void> => {
+          for (let cls = queue.shift(); cls; cls = queue.shift()) {
+            const c = cls
+            let all: unknown
+            let delivered = 0
+            try {
+              // records reach the graph one by one as they are parsed and normalised (JSON-RPC: while
+              // the rest of the answer is still arriving; XML-RPC: a few thousand per turn)
+              all = await this.o.client.call(`${c}.get_all_records`, [], {
+                timeoutMs: 600_000,
+                signal: this.abort.signal,
+                onResultMember: (ref, rec) => {
+                  delivered++
+                  put(c, ref, rec as ObjectRecord)
+                },
+              })
+            } catch (e) {
+              // classes newer than the host
+              if (isXapiError(e, 'MESSAGE_METHOD_UNKNOWN') || isXapiError(e, 'MESSAGE_REMOVED')) continue
+              throw e
+            }
+            if (delivered > 0 || typeof all !== 'object' || all === null) continue
+            // a session that does not stream members (test fakes): the whole map at once
+            let n = 0
+            const normalise = recordNormaliser(c)
+            for (const [ref, rec] of Object.entries(all as Record<string, WireValue>)) {
+              put(c, ref, normalise(rec) as ObjectRecord)
+              if (++n % 4000 === 0) await new Promise((r) => setImmediate(r))
+            }
+          }
+        }
+        // 4 at a time: measured 1, 2 and 4 on bench-10k, no clear difference in time or peak RSS
+        await Promise.all([worker(), worker(), worker(), worker()])
+      }
+      if (this.stopped) return
+      this.replaceGraph(fresh)
+      this.token = token
+      this.o.onActivity?.()
+      done = true
+      if (part === 0) this.o.emit({ reset: true, upserts: this.o.graph.toUpserts(), removes: [], token })
+      else this.o.emit({ reset: true, part, upserts: pending, removes: [], token })
+      this.lastFlush = Date.now()
+    } finally {
+      over = true
+      // pieces went out but the graph they started will not be completed: what main holds instead
+      if (!done && part > 0) this.o.emit({ reset: true, upserts: this.o.graph.toUpserts(), removes: [], ...(this.token ? { token: this.token } : {}) }, { restore: true })
+    }
   }
 
   private replaceGraph(fresh: ObjectGraph): void {

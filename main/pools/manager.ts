@@ -181,7 +181,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
       },
       onLoggedIn: (password) => this.rememberAccepted(conn, password),
       onState: (s) => this.emitState(s),
-      onDiff: (d) => this.emitDiff(conn, d),
+      onDiff: (d, o) => this.emitDiff(conn, d, o),
       save: () => this.saveLearned(),
     })
     this.conns.set(saved.id, conn)
@@ -291,10 +291,17 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     }
   }
 
-  private emitDiff(conn: PoolConnection, d: PoolDiff): void {
+  private emitDiff(conn: PoolConnection, d: PoolDiff, opts?: { cache: false }): void {
     this.notifyDiff(d)
+    if (!this.opts.cache || conn.saved.doNotCache || opts?.cache === false) return
+    let write = d
+    if (d.reset && d.part !== undefined) {
+      // a sync's reset in pieces: the cache takes the graph whole, once its last piece is out
+      if (d.more === true) return
+      write = conn.snapshot()
+    }
     // subscribers (the UI) first; the SQLite write runs on a later turn
-    if (this.opts.cache && !conn.saved.doNotCache) setImmediate(() => this.writeCache(conn, d))
+    setImmediate(() => this.writeCache(conn, write))
   }
 
   /** one batch of the pool into the offline cache, with the pool's metadata */

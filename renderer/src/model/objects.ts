@@ -5,7 +5,8 @@
  *
  * Indexes are maintained incrementally per upsert/remove (old keys out, new keys in), so applying
  * a batch costs O(batch), never O(fleet). A reset batch clears and rebuilds in one pass; a reset in
- * pieces (PoolDiff.part) is built aside and swapped in with its last piece.
+ * pieces (PoolDiff.part) is built aside and swapped in with its last piece, unless the window shows
+ * nothing of the pool yet (a first connect): then the pieces are shown as they come.
  *
  * Classes no view reads are not kept (shared/model/slim.ts), except those a view asked for in a
  * pool (`keep`, the objects store's scopes: usePoolScope); their records arrive as class resets
@@ -335,12 +336,17 @@ export interface ApplyResult {
   changed: boolean
 }
 
-/** a reset arriving in pieces (PoolDiff.part), built aside and swapped in with its last piece */
+/**
+ * a reset arriving in pieces (PoolDiff.part), built aside and swapped in with its last piece — or,
+ * for a pool the window showed nothing of (`shown`), built in place and shown as the pieces come
+ */
 interface StagedReset {
   seq: number
   /** the part expected next */
   next: number
   pool: PoolObjects
+  /** the pool being built is the one shown (there was nothing to mix its pieces with) */
+  shown: boolean
   /** non-reset diffs that arrived meanwhile, applied after the swap */
   held: PoolDiff[]
 }
@@ -431,16 +437,38 @@ export class ObjectGraph {
     const part = diff.part ?? 0
     let st = this.staged.get(id)
     if (part === 0) {
-      st = { seq: diff.seq, next: 0, pool: new PoolObjects(id, this.scopedSet(id)), held: [] }
+      const shownNow = this.pools.get(id)
+      // a pool the window shows nothing of (a first connect): its pieces are shown as they come, the
+      // tree filling while the rest is read; one already shown is never mixed with a half of another
+      const shown = !shownNow || shownNow.classOf.size === 0
+      st = { seq: diff.seq, next: 0, pool: new PoolObjects(id, this.scopedSet(id)), held: [], shown }
       this.staged.set(id, st)
+      if (shown) {
+        st.pool.version = (shownNow?.version ?? 0) + 1
+        st.pool.treeVersion = (shownNow?.treeVersion ?? 0) + 1
+        this.pools.set(id, st.pool)
+      }
     } else if (!st || st.seq !== diff.seq || st.next !== part) {
       // a piece without the ones before it: the reset cannot be completed
       this.staged.delete(id)
       return { connectionId: id, classes: new Set(), gap: true, changed: false }
     }
-    for (const u of diff.upserts) st.pool.upsert(u.cls, u.ref, u.record)
+    const touched = new Set<string>()
+    for (const u of diff.upserts) {
+      st.pool.upsert(u.cls, u.ref, u.record)
+      touched.add(u.cls)
+    }
     st.next = part + 1
-    if (diff.more === true) return { connectionId: id, classes: new Set(), gap: false, changed: false }
+    if (diff.more === true) {
+      if (!st.shown) return { connectionId: id, classes: new Set(), gap: false, changed: false }
+      const p = st.pool
+      p.version++
+      for (const c of touched) if (TREE_CLASSES.has(c)) {
+        p.treeVersion++
+        break
+      }
+      return { connectionId: id, classes: touched, gap: false, changed: true }
+    }
     // the last piece: the staged graph replaces the pool's in one step
     this.staged.delete(id)
     const old = this.pools.get(id)

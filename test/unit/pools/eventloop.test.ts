@@ -151,4 +151,49 @@ describe('EventLoop', () => {
     pool.push(new XapiError('EVENT_FROM_TOKEN_PARSE_FAILURE', ['bad']))
     expect(await loop.resume('bad')).toBe(false)
   })
+
+  it('a sync in pieces sends the records as they are read (one seq, numbered parts, the token with the last) and the same graph as one reset', async () => {
+    const { pool } = setup()
+    for (let i = 0; i < 5; i++) pool.vms.set(`OpaqueRef:v${i}`, { name_label: `v${i}`, memory_static_max: '1' })
+    const out: { diff: PoolDiff; restore: boolean }[] = []
+    const graph = new ObjectGraph()
+    const loop = new EventLoop({ client: pool, graph, syncPieceUpserts: 2, emit: (d, o) => out.push({ diff: { connectionId: 'c', seq: 1, ...d }, restore: o?.restore === true }) })
+    await loop.fullSync()
+    const ps = out.map((o) => o.diff)
+    expect(out.every((o) => !o.restore)).toBe(true)
+    expect(ps.map((p) => p.part)).toEqual(ps.map((_, i) => i))
+    expect(ps.slice(0, -1).every((p) => p.reset && p.more === true && p.upserts.length === 2 && p.token === undefined)).toBe(true)
+    expect(ps.at(-1)?.more).toBeUndefined()
+    expect(ps.at(-1)?.token).toBe('T0')
+    expect(ps.flatMap((p) => p.upserts.map((u) => u.ref)).sort()).toEqual([...graph.all('VM').keys()].sort())
+    expect(graph.count('VM')).toBe(7)
+  })
+
+  it('a sync in pieces that fails half-way sends the graph main still holds as a complete reset (a restore), and throws', async () => {
+    const { pool } = setup()
+    const call = pool.call.bind(pool)
+    // the VMs are read, then the next class asked fails
+    let vmsRead = false
+    pool.call = async (method, params, co) => {
+      if (method.endsWith('.get_all_records') && vmsRead) {
+        await new Promise((r) => setTimeout(r, 5))
+        throw new Error('the pool went away')
+      }
+      const answer = await call(method, params, co)
+      if (method === 'VM.get_all_records') vmsRead = true
+      return answer
+    }
+    const out: { diff: PoolDiff; restore: boolean }[] = []
+    const graph = new ObjectGraph()
+    graph.upsert('VM', 'OpaqueRef:old', { name_label: 'cached' })
+    const loop = new EventLoop({ client: pool, graph, syncPieceUpserts: 1, emit: (d, o) => out.push({ diff: { connectionId: 'c', seq: 1, ...d }, restore: o?.restore === true }) })
+    await expect(loop.fullSync()).rejects.toThrow('the pool went away')
+    expect(out.some((o) => o.diff.part === 0 && o.diff.more === true)).toBe(true)
+    const last = out.at(-1)
+    expect(last?.restore).toBe(true)
+    expect(last?.diff.reset).toBe(true)
+    expect(last?.diff.part).toBeUndefined()
+    expect(last?.diff.upserts.map((u) => u.ref)).toEqual(['OpaqueRef:old'])
+    expect([...graph.all('VM').keys()]).toEqual(['OpaqueRef:old'])
+  })
 })

@@ -1,6 +1,6 @@
 /**
  * Resets in pieces (PoolDiff.part/more): the renderer's graph stages them and swaps the pool's
- * graph only with the last piece; the store applies large diffs in slices with the same result as
+ * graph only with the last piece (a pool it showed nothing of: shown as they come); the store applies large diffs in slices with the same result as
  * applying them at once.
  */
 import { createPinia, setActivePinia } from 'pinia'
@@ -9,6 +9,7 @@ import { resetPieces, type PoolDiff } from '../../../shared/model/diff'
 import { ObjectGraph, type PoolObjects } from '../../../renderer/src/model/objects'
 import { APPLY_SLICE, useObjectsStore } from '../../../renderer/src/stores/objects'
 import { parsePoolDiff } from '../../../renderer/src/api/pool-diff'
+import { RENDERER_UNUSED_CLASSES } from '../../../shared/model/slim'
 import { generatePool } from './fleet'
 
 const spec = { connectionId: 'c1', poolName: 'alpha', hosts: 3, runningPerHost: 20, halted: 15 }
@@ -40,18 +41,23 @@ describe('a reset in pieces', () => {
     expect(pieces(gen.diff, 1_000_000)).toEqual([gen.diff])
   })
 
-  it('gives the same graph as the reset in one piece, and shows nothing of it before the last piece', () => {
+  it('gives the same graph as the reset in one piece; a pool the window showed nothing of is shown as its pieces come (issue 20)', () => {
     const gen = generatePool(spec)
     const whole = new ObjectGraph()
     whole.apply(gen.diff)
     const staged = new ObjectGraph()
     const ps = pieces(gen.diff, 7)
+    let version = -1
     for (const p of ps.slice(0, -1)) {
       const r = staged.apply(p)
-      expect(r.changed).toBe(false)
+      // nothing to mix with: each piece is visible at once, the versions move
+      expect(r.changed).toBe(true)
       expect(r.gap).toBe(false)
+      const shown = staged.pool('c1')
+      for (const u of p.upserts) if (!RENDERER_UNUSED_CLASSES.has(u.cls)) expect(shown?.get(u.cls as 'VM', u.ref), u.ref).toBeDefined()
+      expect(shown?.version).toBeGreaterThan(version)
+      version = shown?.version ?? -1
     }
-    expect(staged.pool('c1')).toBeUndefined()
     expect(staged.staging('c1')).toBe(true)
     const last = ps.at(-1)
     if (!last) throw new Error('no pieces')
