@@ -20,7 +20,7 @@
  * RSS counts shared pages in every process, so the sums overstate a little.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -151,6 +151,15 @@ async function main(): Promise<void> {
     const printed = pool.hosts.map((h) => h.fingerprint256)
     if (!printed.includes(presented)) throw new Error(`the certificate presented (${presented}) is none the simulator printed (${printed.join(', ')})`)
 
+    // XP_PROF=<dir>: the page's CPU profile from Trust until every VM is in its stores (Chromium's
+    // profiler through CDP; main's own with `node --cpu-prof --import tsx test/bench/app-memory.bench.ts`)
+    const profDir = process.env['XP_PROF']
+    const cdp = profDir ? await context.newCDPSession(page) : undefined
+    if (cdp) {
+      await cdp.send('Profiler.enable')
+      await cdp.send('Profiler.setSamplingInterval', { interval: 500 })
+      await cdp.send('Profiler.start')
+    }
     t0 = performance.now()
     await trust.click()
     // issue 20: what the user waits for — a VM they know by name, typed into the search at once,
@@ -173,6 +182,11 @@ async function main(): Promise<void> {
     // page: every VM counted by the overview, the pool's hosts in the tree, one painted frame
     await page.locator('[data-testid="overview-vms"]', { hasText: new RegExp(`^${VMS}$`) }).waitFor({ timeout: 600_000 })
     const storesFullAt = performance.now()
+    if (cdp && profDir) {
+      const { profile } = await cdp.send('Profiler.stop')
+      mkdirSync(profDir, { recursive: true })
+      writeFileSync(join(profDir, 'page.cpuprofile'), JSON.stringify(profile))
+    }
     const poolRow = page.locator('[role=treeitem][aria-level="1"]', { hasText: pool.name }).first()
     await poolRow.waitFor({ timeout: 60_000 })
     await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))')
