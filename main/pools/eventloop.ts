@@ -157,7 +157,7 @@ export class EventLoop {
       if (pending.length < pieceSize) return
       const upserts = pending
       pending = []
-      this.o.emit({ reset: true, part: part++, more: true, upserts, removes: [] })
+      this.o.emit({ reset: true, part: part++, more: true, live: true, upserts, removes: [] })
     }
     let token: string
     try {
@@ -224,7 +224,7 @@ export class EventLoop {
       this.o.onActivity?.()
       done = true
       if (part === 0) this.o.emit({ reset: true, upserts: this.o.graph.toUpserts(), removes: [], token })
-      else this.o.emit({ reset: true, part, upserts: pending, removes: [], token })
+      else this.o.emit({ reset: true, part, live: true, upserts: pending, removes: [], token })
       this.lastFlush = Date.now()
     } finally {
       over = true

@@ -20,6 +20,8 @@ export const PoolDiffSchema = z.object({
   /** pieces of one large reset or scope (shared/model/diff.ts): index from 0, `more` until the last */
   part: z.number().int().nonnegative().optional(),
   more: z.boolean().optional(),
+  /** pieces of a connected pool's sync as they are read: a window holding nothing of the pool may show them at once */
+  live: z.boolean().optional(),
   /** the records of these classes a window asked for (objects.scope), replacing what it holds of them */
   scope: z.array(z.string()).optional(),
   upserts: z.array(ObjectUpsertSchema),

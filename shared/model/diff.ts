@@ -46,6 +46,13 @@ export interface PoolDiff {
   part?: number
   more?: boolean
   /**
+   * Pieces of a connected pool's sync, sent while the rest is still being read from the pool: a
+   * consumer that holds nothing of the pool may show them as they come (nothing to mix them with;
+   * the pool's state says it is still connecting). Never set on pieces read from the offline cache,
+   * which stay whole-or-nothing. Only with `part`.
+   */
+  live?: boolean
+  /**
    * Records a window asked for (objects.scope) of classes main does not otherwise send it: the
    * upserts are every record of these classes in the pool, and replace what the window holds of
    * them (none: the window no longer holds them, after objects.unscope). Large ones travel in

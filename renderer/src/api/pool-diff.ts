@@ -10,7 +10,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** the diff, or a sentence saying what is wrong with it */
 export function parsePoolDiff(v: unknown): PoolDiff | string {
   if (!isObject(v)) return 'pool.diff payload is not an object'
-  const { connectionId, seq, reset, upserts, removes, token, part, more, scope } = v
+  const { connectionId, seq, reset, upserts, removes, token, part, more, scope, live } = v
   if (typeof connectionId !== 'string' || connectionId === '') return 'pool.diff has no connectionId'
   if (typeof seq !== 'number' || !Number.isFinite(seq)) return `pool.diff for ${connectionId} has no numeric seq`
   if (typeof reset !== 'boolean') return `pool.diff for ${connectionId} has no boolean reset`
@@ -18,6 +18,7 @@ export function parsePoolDiff(v: unknown): PoolDiff | string {
   if (token !== undefined && typeof token !== 'string') return `pool.diff for ${connectionId} has a non-string token`
   if (part !== undefined && (typeof part !== 'number' || !Number.isInteger(part) || part < 0)) return `pool.diff for ${connectionId} has a part that is not a whole number ≥ 0`
   if (more !== undefined && typeof more !== 'boolean') return `pool.diff for ${connectionId} has a non-boolean more`
+  if (live !== undefined && typeof live !== 'boolean') return `pool.diff for ${connectionId} has a non-boolean live`
   if (scope !== undefined && (!Array.isArray(scope) || !scope.every((c) => typeof c === 'string'))) return `pool.diff for ${connectionId} has a scope that is not a list of class names`
   if (scope !== undefined && reset) return `pool.diff for ${connectionId} is both a reset and a scope`
   if ((part !== undefined || more !== undefined) && reset !== true && scope === undefined) return `pool.diff for ${connectionId} has part/more without reset or scope (only those travel in pieces)`
@@ -38,6 +39,7 @@ export function parsePoolDiff(v: unknown): PoolDiff | string {
     ...(token !== undefined ? { token } : {}),
     ...(part !== undefined ? { part } : {}),
     ...(more === true ? { more } : {}),
+    ...(live === true && part !== undefined ? { live } : {}),
     ...(scope !== undefined ? { scope: scope as string[] } : {}),
   }
 }

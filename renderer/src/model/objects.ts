@@ -5,8 +5,9 @@
  *
  * Indexes are maintained incrementally per upsert/remove (old keys out, new keys in), so applying
  * a batch costs O(batch), never O(fleet). A reset batch clears and rebuilds in one pass; a reset in
- * pieces (PoolDiff.part) is built aside and swapped in with its last piece, unless the window shows
- * nothing of the pool yet (a first connect): then the pieces are shown as they come.
+ * pieces (PoolDiff.part) is built aside and swapped in with its last piece, unless it is a live
+ * sync's (PoolDiff.live) and the window shows nothing of the pool yet (a first connect): then the
+ * pieces are shown as they come.
  *
  * Classes no view reads are not kept (shared/model/slim.ts), except those a view asked for in a
  * pool (`keep`, the objects store's scopes: usePoolScope); their records arrive as class resets
@@ -438,9 +439,10 @@ export class ObjectGraph {
     let st = this.staged.get(id)
     if (part === 0) {
       const shownNow = this.pools.get(id)
-      // a pool the window shows nothing of (a first connect): its pieces are shown as they come, the
-      // tree filling while the rest is read; one already shown is never mixed with a half of another
-      const shown = !shownNow || shownNow.classOf.size === 0
+      // a live sync of a pool the window shows nothing of (a first connect): its pieces are shown as
+      // they come, the tree filling while the rest is read; a pool already shown is never mixed with
+      // a half of another, and pieces from the offline cache stay whole-or-nothing
+      const shown = diff.live === true && (!shownNow || shownNow.classOf.size === 0)
       st = { seq: diff.seq, next: 0, pool: new PoolObjects(id, this.scopedSet(id)), held: [], shown }
       this.staged.set(id, st)
       if (shown) {

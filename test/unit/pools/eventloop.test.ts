@@ -162,6 +162,8 @@ describe('EventLoop', () => {
     const ps = out.map((o) => o.diff)
     expect(out.every((o) => !o.restore)).toBe(true)
     expect(ps.map((p) => p.part)).toEqual(ps.map((_, i) => i))
+    // read from the pool as they go: a window holding nothing of it may show them at once
+    expect(ps.every((p) => p.live === true)).toBe(true)
     expect(ps.slice(0, -1).every((p) => p.reset && p.more === true && p.upserts.length === 2 && p.token === undefined)).toBe(true)
     expect(ps.at(-1)?.more).toBeUndefined()
     expect(ps.at(-1)?.token).toBe('T0')

@@ -1,6 +1,7 @@
 /**
  * Resets in pieces (PoolDiff.part/more): the renderer's graph stages them and swaps the pool's
- * graph only with the last piece (a pool it showed nothing of: shown as they come); the store applies large diffs in slices with the same result as
+ * graph only with the last piece (a live sync's pieces of a pool it showed nothing of: shown as they
+ * come); the store applies large diffs in slices with the same result as
  * applying them at once.
  */
 import { createPinia, setActivePinia } from 'pinia'
@@ -41,23 +42,18 @@ describe('a reset in pieces', () => {
     expect(pieces(gen.diff, 1_000_000)).toEqual([gen.diff])
   })
 
-  it('gives the same graph as the reset in one piece; a pool the window showed nothing of is shown as its pieces come (issue 20)', () => {
+  it('gives the same graph as the reset in one piece, and shows nothing of it before the last piece', () => {
     const gen = generatePool(spec)
     const whole = new ObjectGraph()
     whole.apply(gen.diff)
     const staged = new ObjectGraph()
     const ps = pieces(gen.diff, 7)
-    let version = -1
     for (const p of ps.slice(0, -1)) {
       const r = staged.apply(p)
-      // nothing to mix with: each piece is visible at once, the versions move
-      expect(r.changed).toBe(true)
+      expect(r.changed).toBe(false)
       expect(r.gap).toBe(false)
-      const shown = staged.pool('c1')
-      for (const u of p.upserts) if (!RENDERER_UNUSED_CLASSES.has(u.cls)) expect(shown?.get(u.cls as 'VM', u.ref), u.ref).toBeDefined()
-      expect(shown?.version).toBeGreaterThan(version)
-      version = shown?.version ?? -1
     }
+    expect(staged.pool('c1')).toBeUndefined()
     expect(staged.staging('c1')).toBe(true)
     const last = ps.at(-1)
     if (!last) throw new Error('no pieces')
@@ -65,6 +61,42 @@ describe('a reset in pieces', () => {
     expect(r.changed).toBe(true)
     expect(staged.staging('c1')).toBe(false)
     expect(state(staged.pool('c1'))).toEqual(state(whole.pool('c1')))
+  })
+
+  it("a live sync's pieces of a pool the window showed nothing of are shown as they come, ending in the same graph (issue 20)", () => {
+    const gen = generatePool(spec)
+    const whole = new ObjectGraph()
+    whole.apply(gen.diff)
+    const g = new ObjectGraph()
+    const ps = pieces(gen.diff, 7).map((p) => ({ ...p, live: true }))
+    let version = -1
+    for (const p of ps.slice(0, -1)) {
+      const r = g.apply(p)
+      // nothing to mix with: each piece is visible at once, the versions move
+      expect(r.changed).toBe(true)
+      expect(r.gap).toBe(false)
+      const shown = g.pool('c1')
+      for (const u of p.upserts) if (!RENDERER_UNUSED_CLASSES.has(u.cls)) expect(shown?.get(u.cls as 'VM', u.ref), u.ref).toBeDefined()
+      expect(shown?.version).toBeGreaterThan(version)
+      version = shown?.version ?? -1
+    }
+    expect(g.staging('c1')).toBe(true)
+    g.apply(ps.at(-1) as PoolDiff)
+    expect(g.staging('c1')).toBe(false)
+    expect(state(g.pool('c1'))).toEqual(state(whole.pool('c1')))
+
+    // a pool already shown (its cached graph) keeps it until the live sync's last piece: no mix
+    const before = generatePool({ ...spec, halted: 3 })
+    const h = new ObjectGraph()
+    h.apply(before.diff)
+    const oldState = state(h.pool('c1'))
+    const again = pieces({ ...gen.diff, seq: 7 }, 7).map((p) => ({ ...p, live: true }))
+    for (const p of again.slice(0, -1)) expect(h.apply(p).changed).toBe(false)
+    expect(state(h.pool('c1'))).toEqual(oldState)
+    h.apply(again.at(-1) as PoolDiff)
+    const expected = new ObjectGraph()
+    expected.apply({ ...gen.diff, seq: 7 })
+    expect(state(h.pool('c1'))).toEqual(state(expected.pool('c1')))
   })
 
   it('replaces an older graph only at the last piece (the old one stays visible until then, no mix)', () => {
