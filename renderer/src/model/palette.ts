@@ -8,10 +8,12 @@
  *  - each name is held lowercased once, with a 32-bit mask of the characters it contains
  *    (charMask), kept per pool until the pool changes: an object lacking a character of the query
  *    is passed over with one AND, its name never read;
+ *  - the names are searched as one string (a word: one indexOf over all of them, memory read in
+ *    order), not one string per object;
  *  - a query that extends the previous one searches only the previous matches (every match of
  *    "web-0" also matches "web"), kept as an Int32Array of positions;
- *  - the best `limit` are kept in a bounded heap (no sort of every match), and the recency boost is
- *    asked only of a match that could still enter them with the largest boost there is.
+ *  - the best `limit` are kept in a bounded heap (no sort of every match); the recency boosts
+ *    (≤ 50 objects) are found by position, a flag per position read for every match.
  */
 import type { ObjectGraph, PoolObjects, Rec } from './objects'
 import { objId } from './tree/types'
@@ -83,7 +85,7 @@ function nounOf(cls: string, rec: Rec): string | null {
  * A pool's entries, kept while the pool has applied no diff since (its seq and table sizes are the
  * same): opening the palette on 100 pools rebuilds only the ones that changed.
  */
-const perPool = new WeakMap<PoolObjects, { key: string; list: PaletteObject[] }>()
+const perPool = new WeakMap<PoolObjects, { key: string; list: PaletteObject[]; byId?: Map<string, number> }>()
 
 function poolEntries(connectionId: string, p: PoolObjects): PaletteObject[] {
   const key = `${p.seq}:${PALETTE_CLASSES.map(({ cls }) => p.all(cls).size).join(',')}`
@@ -102,6 +104,51 @@ function poolEntries(connectionId: string, p: PoolObjects): PaletteObject[] {
   }
   perPool.set(p, { key, list })
   return list
+}
+
+/**
+ * The recency boost of the objects in `recent` (RecentList ids) by their position in
+ * paletteObjects(graph) (same graph, same order): the search adds it to ≤ 50 matches instead of
+ * looking every match up.
+ */
+export function recencyBoosts(graph: ObjectGraph, recent: RecentList): Map<number, number> {
+  const wanted = new Map<string, Map<string, number>>()
+  for (const id of recent.list()) {
+    const cut = id.indexOf('|')
+    if (cut < 0) continue
+    const connectionId = id.slice(0, cut)
+    let ids = wanted.get(connectionId)
+    if (!ids) wanted.set(connectionId, (ids = new Map()))
+    ids.set(id, recent.boost(id))
+  }
+  const out = new Map<number, number>()
+  let offset = 0
+  for (const [connectionId, p] of graph.pools) {
+    const list = poolEntries(connectionId, p)
+    const ids = wanted.get(connectionId)
+    if (ids) {
+      const cached = perPool.get(p)
+      if (cached) {
+        cached.byId ??= new Map(list.map((o, i) => [o.objId, i]))
+        for (const [id, boost] of ids) {
+          const at = cached.byId.get(id)
+          if (at !== undefined) out.set(offset + at, boost)
+        }
+      }
+    }
+    offset += list.length
+  }
+  return out
+}
+
+/** the boosts of `items` by position (`boost` of each, 0 left out), for a list not taken from a graph */
+export function boostsOf<T>(items: readonly T[], boost: (item: T) => number): Map<number, number> {
+  const out = new Map<number, number>()
+  for (let i = 0; i < items.length; i++) {
+    const b = boost(items[i] as T)
+    if (b !== 0) out.set(i, b)
+  }
+  return out
 }
 
 /** every object of every pool the graph holds (connected and cached alike) */
@@ -172,31 +219,71 @@ export interface PaletteHit<T> {
 
 /**
  * Searches a list by a query, remembering its last answer so a query typed one more character
- * searches only what matched before. `recency(item)`: 0 for never used, up to `maxBoost` for the
- * most recent (added to the score: a recently opened VM comes first among equal matches).
+ * searches only what matched before; recency boosts (setItems / setBoosts) are added to the scores.
  */
 export class PaletteSearch<T extends SearchKey> {
   private items: readonly T[] = []
+  /** every item's lowercase name in one string, "\n" between two */
+  private text = ''
+  /** item i's name is text[starts[i], starts[i + 1] - 1) */
+  private starts = new Int32Array(1)
+  private masks = new Int32Array(0)
+  /** recency boosts by position, and a flag per position holding one (read for every match) */
+  private boosts: ReadonlyMap<number, number> = new Map()
+  private boosted = new Uint8Array(0)
   private lastQuery: string | null = null
   /** positions in `items` of the last query's matches (the first `lastCount`) */
   private lastMatches = new Int32Array(0)
   private lastCount = 0
 
-  constructor(
-    private readonly recency: (item: T) => number = () => 0,
-    private readonly maxBoost = RecentList.MAX_BOOST,
-  ) {}
-
-  /** a new list (the graph changed): the remembered answer no longer holds */
-  setItems(items: readonly T[]): void {
+  /**
+   * A new list (the graph changed): the remembered answer no longer holds. `boosts`: by position,
+   * what to add to a match's score — 0 for never used, up to RecentList.MAX_BOOST for the most
+   * recent (a recently opened VM comes first among equal matches).
+   */
+  setItems(items: readonly T[], boosts: ReadonlyMap<number, number> = new Map()): void {
     this.items = items
+    this.build()
+    this.setBoosts(boosts)
     this.lastQuery = null
     this.lastMatches = new Int32Array(0)
     this.lastCount = 0
   }
 
+  /** other recency boosts for the same list (the matches stay) */
+  setBoosts(boosts: ReadonlyMap<number, number>): void {
+    this.boosts = boosts
+    this.boosted = new Uint8Array(this.items.length)
+    for (const at of boosts.keys()) if (at >= 0 && at < this.boosted.length) this.boosted[at] = 1
+  }
+
   get size(): number {
     return this.items.length
+  }
+
+  /**
+   * The names in one string: a word is looked for with one indexOf over all of them (the string's
+   * own fast search, memory read in order) instead of one call per name; a word never holds
+   * whitespace, so no match crosses the "\n" between two names.
+   */
+  private build(): void {
+    const items = this.items
+    const n = items.length
+    const starts = new Int32Array(n + 1)
+    const masks = new Int32Array(n)
+    const names: string[] = new Array<string>(n)
+    let at = 0
+    for (let i = 0; i < n; i++) {
+      const item = items[i] as T
+      names[i] = item.lower
+      masks[i] = item.mask
+      starts[i] = at
+      at += item.lower.length + 1
+    }
+    starts[n] = at
+    this.text = names.join('\n')
+    this.starts = starts
+    this.masks = masks
   }
 
   /** the best `limit` matches for `query` (whitespace-separated words must all match), best first */
@@ -205,30 +292,67 @@ export class PaletteSearch<T extends SearchKey> {
     const words = queryWords(q)
     let qmask = 0
     for (const w of words) qmask |= charMask(w)
-    const items = this.items
+    const { items, text, starts, masks, boosted, boosts } = this
     const narrow = this.lastQuery !== null && this.lastQuery !== '' && q.startsWith(this.lastQuery)
     const baseCount = narrow ? this.lastCount : items.length
     const base = narrow ? this.lastMatches : undefined
     const matches = new Int32Array(baseCount)
     let count = 0
     const top = new TopK(Math.max(0, limit))
-    const boost = this.maxBoost
+    // per word: the first place it occurs in `text` at or after the name being looked at (-1: nowhere after)
+    const nextHit = words.map(() => -2)
     for (let k = 0; k < baseCount; k++) {
       const i = base ? (base[k] as number) : k
-      const item = items[i] as T
-      if ((item.mask & qmask) !== qmask) continue
-      const score = words.length === 0 ? 0 : wordsScore(item.lower, words)
+      if (((masks[i] as number) & qmask) !== qmask) continue
+      const st = starts[i] as number
+      const en = (starts[i + 1] as number) - 1
+      let score = 0
+      for (let w = 0; w < words.length; w++) {
+        const word = words[w] as string
+        let hit = nextHit[w] as number
+        if (hit !== -1 && hit < st) nextHit[w] = hit = text.indexOf(word, st)
+        const s = hit !== -1 && hit + word.length <= en ? substringScore(text, st, en, hit, word.length) : subsequenceScore(text, st, en, word)
+        if (s < 0) {
+          score = -1
+          break
+        }
+        score += s
+      }
       if (score < 0) continue
       matches[count++] = i
-      // only a match that could still enter the best `limit` is asked its recency
-      if (top.full() && score + boost < top.worst()) continue
-      top.offer(i, score + this.recency(item))
+      top.offer(i, boosted[i] === 1 ? score + (boosts.get(i) ?? 0) : score)
     }
     this.lastQuery = q
     this.lastMatches = matches
     this.lastCount = count
     return top.sorted().map(({ at, score }) => ({ item: items[at] as T, score }))
   }
+}
+
+/** fuzzyScore of a name text[st, en) holding the word first at `hit` */
+function substringScore(text: string, st: number, en: number, hit: number, qlen: number): number {
+  const len = en - st
+  let score = 1000 - len
+  if (hit === st) score += 400
+  else if (isBoundary(text.charCodeAt(hit - 1))) score += 250
+  if (len === qlen) score += 300
+  return score
+}
+
+/** fuzzyScore of a name text[st, en) not holding the word as a whole: its characters in order, or -1 */
+function subsequenceScore(text: string, st: number, en: number, q: string): number {
+  let si = st
+  let gaps = 0
+  let prev = -2
+  for (let qi = 0; qi < q.length; qi++) {
+    const c = q.charCodeAt(qi)
+    while (si < en && text.charCodeAt(si) !== c) si++
+    if (si >= en) return -1
+    if (si !== prev + 1) gaps++
+    prev = si
+    si++
+  }
+  return 500 - gaps * 40 - (en - st)
 }
 
 /**

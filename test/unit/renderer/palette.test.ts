@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
-import { charMask, fuzzyScore, paletteObjects, PaletteSearch, RecentList, searchKey, type PaletteObject } from '../../../renderer/src/model/palette'
+import { boostsOf, charMask, fuzzyScore, paletteObjects, PaletteSearch, recencyBoosts, RecentList, searchKey, type PaletteObject } from '../../../renderer/src/model/palette'
 
 function graphOf(pools: Record<string, Record<string, Record<string, Record<string, unknown>>>>): ObjectGraph {
   const g = new ObjectGraph()
@@ -27,6 +27,11 @@ describe('palette objects', () => {
       ['a:Pool:Lab', 'a:Server:xcp-lab', 'a:VM:web-01', 'a:Template:Debian 12', 'a:Snapshot:before upgrade', 'b:VM:web-02', 'b:Storage:NFS', 'b:Network:Pool-wide network'].sort(),
     )
     expect(list.find((o) => o.label === 'web-02')?.objId).toBe('b|v2')
+    // what was opened recently, by position in that list (ids of commands and gone objects are left out)
+    const recent = new RecentList()
+    for (const id of ['b|v2', 'cmd:vm.start', 'a|gone', 'a|h1']) recent.touch(id)
+    const boosts = recencyBoosts(g, recent)
+    expect([...boosts].map(([at, b]) => [list[at]?.objId, b]).sort()).toEqual([['a|h1', recent.boost('a|h1')], ['b|v2', recent.boost('b|v2')]].sort())
   })
 })
 
@@ -61,12 +66,12 @@ describe('fuzzy search', () => {
   })
   it('a recently opened object comes first among equal matches', () => {
     const recent = new RecentList()
-    const s = new PaletteSearch<PaletteObject>((o) => recent.boost(o.objId))
+    const s = new PaletteSearch<PaletteObject>()
     const list = items(['web-01', 'web-02', 'web-03'])
     s.setItems(list)
     expect(s.query('web')[0]?.item.label).toBe('web-01')
     recent.touch('c|r2')
-    s.setItems(list)
+    s.setBoosts(boostsOf(list, (o) => recent.boost(o.objId)))
     expect(s.query('web').map((h) => h.item.label)).toEqual(['web-03', 'web-01', 'web-02'])
     recent.touch('c|r1')
     expect(recent.list()).toEqual(['c|r1', 'c|r2'])
@@ -76,15 +81,15 @@ describe('fuzzy search', () => {
     // skipped recency lookups and the narrowing must change nothing of the answer
     let seed = 7
     const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n)
-    const parts = ['web', 'db', 'k8s', 'node', 'cache', 'war', 'é', 'x_1', '07', '2']
+    const parts = ['web', 'db', 'k8s', 'node', 'cache', 'war', 'é', 'x_1', '07', '2', 'w\ne', 'b']
     const names = Array.from({ length: 4000 }, () => Array.from({ length: 1 + rnd(3) }, () => parts[rnd(parts.length)]).join(rnd(2) ? '-' : ' '))
     const list = items(names)
     const recent = new RecentList()
     for (let i = 0; i < 30; i++) recent.touch(`c|r${rnd(names.length)}`)
     const boost = (o: PaletteObject): number => recent.boost(o.objId)
-    const s = new PaletteSearch<PaletteObject>(boost)
-    s.setItems(list)
-    for (const q of ['w', 'we', 'web', 'web-', 'web-0', 'web-07', 'd', 'db w', 'db wa', '2', '27', 'é', 'x_', 'k8s node', 'zz', '']) {
+    const s = new PaletteSearch<PaletteObject>()
+    s.setItems(list, boostsOf(list, boost))
+    for (const q of ['w', 'we', 'web', 'web-', 'web-0', 'web-07', 'd', 'db w', 'db wa', '2', '27', 'é', 'x_', 'k8s node', 'zz', '', 'b', 'bw', 'ebw', 'bb']) {
       const words = q.trim().toLowerCase().split(/\s+/).filter((w) => w)
       const ref = list
         .map((item, at) => {
