@@ -1,5 +1,5 @@
 /**
- * VM and host lifecycle (PROTOCOL §7): power transitions with host memory accounting, consoles
+ * VM and host lifecycle (docs/xapi.md §7.2, §7.3): power transitions with host memory accounting, consoles
  * that exist while a VM runs, VM_metrics, snapshots/clones with their disks, alerts (message
  * objects), current_operations while the operation's task runs, durations from the fleet.
  */

@@ -52,7 +52,7 @@ const fn = (n: number): ComboKey => ({ keysym: XK.F1 + n - 1, code: `F${n}` })
 
 export const CTRL_ALT_DEL: KeyCombo = { id: 'ctrl-alt-del', label: 'Ctrl+Alt+Del', keys: [CTRL, ALT, { keysym: XK.Delete, code: 'Delete' }] }
 
-/** The palette: what users ask for (ANCHORS §5 row 5) and what a stuck guest needs. */
+/** The palette: what users ask for (Ctrl+Alt+Del, the Linux virtual terminals, Alt+F4/Alt+Tab) and what a stuck guest needs. */
 export const KEY_COMBOS: KeyCombo[] = [
   CTRL_ALT_DEL,
   ...Array.from({ length: 12 }, (_, i): KeyCombo => ({ id: `ctrl-alt-f${i + 1}`, label: `Ctrl+Alt+F${i + 1}`, keys: [CTRL, ALT, fn(i + 1)] })),
