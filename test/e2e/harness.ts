@@ -20,8 +20,7 @@
  *   seedFromSimulator(sim)    the simulator's pools as a ConnectionSeed (what `npm run demo` pre-adds)
  *   CHROMIUM_ARGS             the launch flags
  */
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,6 +30,7 @@ import type { ContractError, EventName, EventPayload, MethodArgs, MethodName, Me
 import { ServerMessage } from '../../shared/contract/wire'
 import type { RuntimeOptions } from '../../main/services/runtime'
 import { seedFromSimulator } from '../../scripts/demo'
+import { ensureRendererBuilt as buildRendererIfStale } from '../../scripts/renderer-build'
 import { startBrowserMode, type BrowserMode } from '../../main/web/cli'
 import { buildFleet, type BuildFleetOptions } from '../sim/fleet'
 import { startSimulator } from '../sim/index'
@@ -38,24 +38,11 @@ import type { FleetName, SimControl, SimFleet } from '../sim/model'
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
-const DIST = join(ROOT, 'renderer/dist')
+export const DIST = join(ROOT, 'renderer/dist')
 
-function newest(path: string): number {
-  if (!existsSync(path)) return 0
-  const st = statSync(path)
-  if (!st.isDirectory()) return st.mtimeMs
-  let t = st.mtimeMs
-  for (const e of readdirSync(path)) if (e !== 'dist' && e !== 'node_modules') t = Math.max(t, newest(join(path, e)))
-  return t
-}
-
-/** Build the renderer when dist is missing or older than its sources, so tests exercise the current code. */
+/** Build the renderer when dist is missing or older than its sources, so tests exercise the current code (the build's output on stderr). */
 export function ensureRendererBuilt(): void {
-  const index = join(DIST, 'index.html')
-  const sources = Math.max(newest(join(ROOT, 'renderer/src')), newest(join(ROOT, 'renderer/index.html')), newest(join(ROOT, 'shared')))
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return
-  const r = spawnSync('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' })
-  if (r.status !== 0) throw new Error('the renderer build (vite build --config renderer/vite.config.ts) failed')
+  buildRendererIfStale(ROOT, (line) => void process.stderr.write(`${line}\n`))
 }
 
 export function launchChromium(): Promise<Browser> {
