@@ -561,21 +561,6 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return () => this.diffListeners.delete(cb)
   }
 
-  /**
-   * The whole graph as one reset diff (a copy of the upsert list: tests compare graphs with it;
-   * request paths read through graph()). `ifLoaded`: undefined for an offline pool main does not
-   * hold (its graph stays on disk; graphPieces streams it).
-   */
-  snapshot(id: string, opts?: { ifLoaded?: boolean }): PoolDiff | undefined {
-    const conn = this.conns.get(id)
-    if (!conn) return undefined
-    if (this.pendingCache.has(id)) {
-      if (opts?.ifLoaded) return undefined
-      this.ensureCacheLoaded(conn)
-    }
-    return conn.snapshot()
-  }
-
   recache(id: string): void {
     const conn = this.conns.get(id)
     if (conn?.connected && !this.pendingCache.has(id)) this.writeCache(conn, conn.snapshot())

@@ -14,6 +14,7 @@ import { buildFleet } from '../../sim/fleet'
 import type { SimControl, SimFleet, SimPoolHandle } from '../../sim/model'
 import { comparableClasses, connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
 import { fileBytes, tempDir } from './helpers'
+import { upsertsOf } from '../../helpers/graph'
 
 let fleet: SimFleet
 let sim: SimControl | undefined
@@ -152,8 +153,8 @@ describe('offline cache with the pool manager and the simulator', () => {
     {
       const cache = open(data.dir)
       const h = managerWith(cache, data.dir)
-      const before = h.manager.snapshot(id)
-      expect(before?.upserts.some((u) => u.ref === first.deleted)).toBe(true) // still the old graph
+      const before = upsertsOf(h.manager.graph(id))
+      expect(before.some((u) => u.ref === first.deleted)).toBe(true) // still the old graph
       await h.manager.connect(id, pool.password)
       await waitFor('connected', () => h.manager.get(id)?.status === 'connected')
       await waitFor('the cache holds the added VM', () => cache.load(id)?.diff.upserts.some((u) => u.ref === first.added))
@@ -173,8 +174,7 @@ describe('offline cache with the pool manager and the simulator', () => {
       const state = h.manager.get(id)
       expect(state?.status).not.toBe('connected')
       expect(Date.parse(state?.cachedAt ?? '')).toBeGreaterThan(Date.now() - 10 * 60_000)
-      const snap = h.manager.snapshot(id)
-      const names = new Set(snap?.upserts.filter((u) => u.cls === 'VM').map((u) => u.record.name_label))
+      const names = new Set(upsertsOf(h.manager.graph(id)).filter((u) => u.cls === 'VM').map((u) => u.record.name_label))
       expect(names.has('build-01-a')).toBe(true)
       expect(names.has('suspended-01')).toBe(false)
       expect(cache.searchByName('build-01-a').map((r) => r.ref)).toEqual([first.added])
@@ -189,7 +189,7 @@ describe('offline cache with the pool manager and the simulator', () => {
       await h.manager.connect(id, pool.password)
       await waitFor('connected again', () => h.manager.get(id)?.status === 'connected', 60_000)
       // the pool manager reconciles its graph (resume or resync: its business) …
-      await waitFor('the manager graph has the VM added while away', () => h.manager.snapshot(id)?.upserts.some((u) => u.ref === second.added), 60_000)
+      await waitFor('the manager graph has the VM added while away', () => h.manager.graph(id)?.get('VM', second.added) !== undefined, 60_000)
       // … and the cache follows it
       await waitFor('the cache holds the VM added while away', () => cache.load(id)?.diff.upserts.some((u) => u.ref === second.added), 60_000)
       await waitFor('the cache dropped the VM deleted while away', () => !cache.load(id)?.diff.upserts.some((u) => u.ref === second.deleted))

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { resetPieces, type ObjectUpsert, type PoolDiff } from '../../../shared/model/diff'
 import { openInventoryCache, type SqliteInventoryCache } from '../../../main/cache'
 import { MemoryKeychain } from '../../../main/pools/keychain'
@@ -195,6 +195,7 @@ describe('PoolManager.graphPieces for an offline pool', () => {
     cache.write(g, { poolName: 'cached pool', memberAddresses: ['127.66.0.1'], lastSyncAt: '2026-11-25T10:00:00Z', token: 'tok-7' })
     await reopen()
     writeFileSync(join(dir, 'connections.json'), JSON.stringify({ version: 1, connections: [{ id: 'c1', address: '127.66.0.1', username: 'root', rememberPassword: false, memberAddresses: ['127.66.0.1'], poolName: 'cached pool' }] }))
+    const wholeLoads = vi.spyOn(cache, 'load')
     const manager = new PoolManager({ dataDir: dir, keychain: new MemoryKeychain(), cache })
     try {
       expect(manager.get('c1')?.cachedAt).toBe('2026-11-25T10:00:00Z')
@@ -206,8 +207,9 @@ describe('PoolManager.graphPieces for an offline pool', () => {
         [1, true, 50],
         [2, false, 21],
       ])
-      // main still does not hold the graph: snapshot(ifLoaded) answers undefined
-      expect(manager.snapshot('c1', { ifLoaded: true })).toBeUndefined()
+      // main still does not hold the graph: it never loaded the pool whole from the cache
+      expect(wholeLoads).not.toHaveBeenCalled()
+      wholeLoads.mockRestore()
       const streamed = out.flatMap((p) => ('raw' in p ? (JSON.parse(p.upsertsJson) as ObjectUpsert[]) : p.upserts))
       // fields the renderer never reads stay on disk (shared/model/slim.ts); the rest is whole
       expect(streamed.filter((u) => u.cls === 'VM').every((u) => !('recommendations' in u.record) && typeof u.record.name_label === 'string')).toBe(true)

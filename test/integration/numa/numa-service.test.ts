@@ -225,8 +225,7 @@ describe('NUMA controls write to the hosts', () => {
     expect(await handler('numa.setMask')({ connectionId, vmRef, mask: '3,2' }, ctx)).toEqual({ mask: '2,3' })
     expect((pool.objects.get('VM')?.get(vmRef)?.['VCPUs_params'] as Record<string, string>)['mask']).toBe('2,3')
     await waitFor('the mask in the graph', () => {
-      const snap = h.manager.snapshot(connectionId)
-      const rec = snap?.upserts.find((u) => u.ref === vmRef)?.record as { VCPUs_params?: Record<string, string> } | undefined
+      const rec = h.manager.graph(connectionId)?.get('VM', vmRef) as { VCPUs_params?: Record<string, string> } | undefined
       return rec?.VCPUs_params?.['mask'] === '2,3' ? true : undefined
     })
     expect(await handler('numa.setMask')({ connectionId, vmRef, mask: null }, ctx)).toEqual({ mask: null })

@@ -13,7 +13,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { SqliteInventoryCache } from '../../../main/cache'
 import { MemoryKeychain } from '../../../main/pools/keychain'
 import { memoryKeychainStatus } from '../../../main/services/keychain-status'
 import { startRuntime, type ConnectionSeed, type Runtime } from '../../../main/services/runtime'
@@ -129,6 +130,7 @@ describe('objects.scope on the real main process', () => {
   }, 180_000)
 
   it('an offline pool: VBDs and VDIs come from the cache without loading the pool into main, go with unscope; records “as of” the cache', async () => {
+    const wholeLoads = vi.spyOn(SqliteInventoryCache.prototype, 'load')
     const runtime = await start(false)
     try {
       expect(runtime.pools.get(connectionId)?.status).not.toBe('connected')
@@ -146,18 +148,19 @@ describe('objects.scope on the real main process', () => {
       const disks = (w.graph.pool(connectionId)?.referencing('VBD', 'VM', web01) ?? []).map(([, vbd]) => vbd.VDI)
       const simVbds = pool.objects.get('VM')?.get(web01)?.VBDs
       expect(disks).toHaveLength(Array.isArray(simVbds) ? simVbds.length : -1)
-      // main still does not hold the pool's graph: it was read from the cache, class by class
-      expect(runtime.pools.snapshot(connectionId, { ifLoaded: true })).toBeUndefined()
+      // main still does not hold the pool's graph: it was read from the cache, class by class, never loaded whole
+      expect(wholeLoads).not.toHaveBeenCalled()
 
       const rec = (await w.session.call('objects.record', { connectionId, cls: 'VM', ref: web01 })) as { record: Record<string, unknown>; source: string; asOf?: string }
       expect(rec.source).toBe('cache')
       expect(typeof rec.asOf).toBe('string')
       expect(rec.record.recommendations).toBe(pool.objects.get('VM')?.get(web01)?.recommendations)
-      expect(runtime.pools.snapshot(connectionId, { ifLoaded: true })).toBeUndefined()
+      expect(wholeLoads).not.toHaveBeenCalled()
 
       await w.unscope(connectionId, ['VBD', 'VDI'])
       await waitFor('VBDs gone', () => (w.refs(connectionId, 'VBD').length === 0 && w.refs(connectionId, 'VDI').length === 0) || undefined)
     } finally {
+      wholeLoads.mockRestore()
       await runtime.close()
     }
   }, 120_000)

@@ -13,6 +13,7 @@ import type { SimControl } from '../../sim/model'
 import { openInventoryCache } from '../../../main/cache/cache'
 import { MemoryKeychain } from '../../../main/pools/keychain'
 import { connectTrusted, expectGraphMatchesSim, makeManager, waitFor } from './helpers'
+import { upsertsOf } from '../../helpers/graph'
 
 let sim: SimControl
 let dataDir: string
@@ -42,7 +43,8 @@ describe('offline cache', () => {
     const id = await connectTrusted(h1, p, { rememberPassword: true })
     // the cache keeps everything but finished tasks and messages (main/cache policy)
     const cacheable = (u: { cls: string; record: Record<string, unknown> }): boolean => u.cls !== 'message' && (u.cls !== 'task' || u.record.status === 'pending')
-    const objects = (h1.manager.snapshot(id)?.upserts ?? []).filter(cacheable).length
+    const firstRun = upsertsOf(h1.manager.graph(id)).filter(cacheable)
+    const objects = firstRun.length
     expect(objects).toBeGreaterThan(100)
     await h1.close()
     await new Promise((r) => setTimeout(r, 50))
@@ -60,11 +62,10 @@ describe('offline cache', () => {
       expect(offline?.status).toBe('disconnected')
       expect(offline?.cachedAt).toBeTruthy()
       expect(offline?.label).toBe('tiny-current')
-      const snap = h2.manager.snapshot(id)
-      expect(snap?.reset).toBe(true)
+      const cached = upsertsOf(h2.manager.graph(id))
       const byClass = (us: { cls: string }[]) => us.reduce<Record<string, number>>((a, u) => ((a[u.cls] = (a[u.cls] ?? 0) + 1), a), {})
-      expect(byClass(snap?.upserts ?? [])).toEqual(byClass((h1.manager.snapshot(id)?.upserts ?? []).filter(cacheable)))
-      expect(snap?.upserts.length).toBe(objects)
+      expect(byClass(cached)).toEqual(byClass(firstRun))
+      expect(cached.length).toBe(objects)
       expect(h2.manager.graph(id)?.get('VM', vm)?.name_label).not.toBe('renamed-while-offline')
 
       await h2.manager.connect(id) // password from the keychain
