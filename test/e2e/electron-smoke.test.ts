@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { _electron, type ElectronApplication } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { findElectronBinary } from '../../main/app/electron-binary'
+import { findElectronBinary } from '../../scripts/electron-binary'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const binary = findElectronBinary()

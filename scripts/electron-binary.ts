@@ -1,7 +1,8 @@
 /**
  * Where the electron package keeps its binary, found WITHOUT require('electron') — which would
  * try to download it. Since Electron 42 the binary is fetched lazily on first run, so on an
- * offline machine it is simply absent. Used by `npm run demo` and the Electron smoke test.
+ * offline machine it is simply absent. Development tooling (not shipped): used by `npm run demo` and
+ * the Electron smoke test. ELECTRON_OVERRIDE_DIST_PATH is the electron package's own variable.
  */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
