@@ -25,7 +25,8 @@ const rendererFile = join(here, '../renderer/index.html')
 const preloadFile = join(here, '../preload/preload.cjs')
 const isTrustedUrl = trustedUrlMatcher({ rendererFile, ...(devServerUrl ? { devServerUrl } : {}) })
 
-// Tests and `npm run demo` give the app its own data folder (settings, pins, cache, keychain file).
+// Another data folder (settings, pins, cache, keychain file) when asked: a second profile, a
+// portable copy, `npm run demo`'s throw-away one (README, "Passwords").
 const userDataOverride = process.env['XENPILOT_USER_DATA']
 if (userDataOverride) app.setPath('userData', userDataOverride)
 
