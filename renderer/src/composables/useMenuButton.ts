@@ -22,13 +22,37 @@ export interface MenuButton {
   onKey(ev: KeyboardEvent): void
 }
 
+/** a menu's items (role=menuitem) in order */
+function menuItems(menu: HTMLElement | null): HTMLElement[] {
+  return menu ? [...menu.querySelectorAll<HTMLElement>('[role="menuitem"]')] : []
+}
+
+/**
+ * The keys every menu shares (this one, the tree's context menu): ArrowDown/ArrowUp (wrapping),
+ * Home and End focus another item. true when `key` was one of them.
+ */
+export function moveMenuFocus(menu: HTMLElement | null, key: string): boolean {
+  const list = menuItems(menu)
+  const i = list.indexOf(document.activeElement as HTMLElement)
+  if (key === 'ArrowDown') list[(i + 1) % list.length]?.focus()
+  else if (key === 'ArrowUp') list[(i - 1 + list.length) % list.length]?.focus()
+  else if (key === 'Home') list[0]?.focus()
+  else if (key === 'End') list.at(-1)?.focus()
+  else return false
+  return true
+}
+
+/** a menu that opens focuses its first enabled item (else its first) */
+export function focusFirstItem(menu: HTMLElement | null): void {
+  const list = menuItems(menu)
+  const enabled = (el: HTMLElement): boolean => el.getAttribute('aria-disabled') !== 'true' && !(el instanceof HTMLButtonElement && el.disabled)
+  ;(list.find(enabled) ?? list[0])?.focus()
+}
+
 export function useMenuButton(): MenuButton {
   const open = ref(false)
   let buttonEl: HTMLElement | null = null
   let menuEl: HTMLElement | null = null
-
-  const items = (): HTMLElement[] => (menuEl ? [...menuEl.querySelectorAll<HTMLElement>('[role="menuitem"]')] : [])
-  const enabled = (el: HTMLElement): boolean => el.getAttribute('aria-disabled') !== 'true' && !(el instanceof HTMLButtonElement && el.disabled)
 
   function close(refocus: boolean): void {
     if (!open.value) return
@@ -39,19 +63,12 @@ export function useMenuButton(): MenuButton {
     open.value = !open.value
     if (!open.value) return
     await nextTick()
-    const list = items()
-    ;(list.find(enabled) ?? list[0])?.focus()
+    focusFirstItem(menuEl)
   }
   function onKey(ev: KeyboardEvent): void {
-    const list = items()
-    const i = list.indexOf(document.activeElement as HTMLElement)
-    if (ev.key === 'ArrowDown') list[(i + 1) % list.length]?.focus()
-    else if (ev.key === 'ArrowUp') list[(i - 1 + list.length) % list.length]?.focus()
-    else if (ev.key === 'Home') list[0]?.focus()
-    else if (ev.key === 'End') list.at(-1)?.focus()
-    else if (ev.key === 'Escape') close(true)
+    if (ev.key === 'Escape') close(true)
     else if (ev.key === 'Tab') close(false)
-    else return
+    else if (!moveMenuFocus(menuEl, ev.key)) return
     if (ev.key !== 'Tab') ev.preventDefault()
     ev.stopPropagation()
   }
