@@ -7,31 +7,19 @@
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startApp, type AppHarness } from './harness'
+import { detailsPane, selectInTree, startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 90_000
-const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
-const details = (page: Page) => page.getByRole('region', { name: 'Details' })
+const details = detailsPane
 
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [w, hgt] of [
-    [1024, 700],
-    [1920, 1080],
-  ] as const) {
-    await page.setViewportSize({ width: w, height: hgt })
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await page.screenshot({ path: `/tmp/drift-${name}-${w}x${hgt}-${scheme}.png` })
-    }
-  }
-  await page.setViewportSize({ width: 1400, height: 1000 })
-  await page.emulateMedia({ colorScheme: 'light' })
-}
+const VIEW = { width: 1400, height: 1000 }
+const shots = (page: Page, name: string): Promise<string[]> => screens(page, `drift-${name}`, VIEW)
 
 let h: AppHarness
 
 beforeAll(async () => {
-  h = await startApp({ fleet: 'demo', fleetOptions: { addressBase: '127.76', opDurationMs: 0 }, trustPools: true, viewport: { width: 1400, height: 1000 } })
+  h = await startApp({ fleet: 'demo', fleetOptions: { addressBase: '127.76', opDurationMs: 0 }, trustPools: true, viewport: VIEW })
 }, 240_000)
 afterAll(async () => {
   await h?.close()
@@ -40,9 +28,7 @@ afterAll(async () => {
 describe('pool drift report', () => {
   it('flags the PIF device ↔ network mismatch the demo fleet contains, and exports it as CSV', async () => {
     const page = h.page
-    await page.getByRole('searchbox', { name: 'Search' }).fill('Production')
-    await servers(page).getByRole('treeitem', { name: 'Production', exact: true }).click({ timeout: LONG })
-    await page.getByRole('searchbox', { name: 'Search' }).press('Escape')
+    await selectInTree(page, 'Production', LONG)
     await details(page).getByRole('tab', { name: 'Drift', exact: true }).click()
     const table = details(page).getByRole('table', { name: 'Pool drift' })
     const row = table.getByRole('row', { name: /iSCSI path B.*: PIF/ })

@@ -18,6 +18,7 @@
  *   launchChromium()          Debian's Chromium with the flags this machine needs (CHROMIUM_PATH overrides the path)
  *   connectContract(url)      a Node client for the contract over the page's WebSocket (right token and Origin)
  *   seedFromSimulator(sim)    the simulator's pools as a ConnectionSeed (what `npm run demo` pre-adds)
+ *   serversTree(page), detailsPane(page), selectInTree(page, name)   the tree, the details, an object found through the search
  *   CHROMIUM_ARGS             the launch flags
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -223,4 +224,19 @@ export async function startApp(opts: StartAppOptions = {}): Promise<AppHarness> 
     await cleanup()
     throw err
   }
+}
+
+/** the Servers tree and the details pane, by role and name */
+export const serversTree = (page: Page) => page.getByRole('tree', { name: 'Servers' })
+export const detailsPane = (page: Page) => page.getByRole('region', { name: 'Details' })
+
+/**
+ * Selects an object as a user finds it in the virtualised tree (a row may be below the fold): its
+ * name typed into the search, its row clicked, the search left with Escape.
+ */
+export async function selectInTree(page: Page, name: string, timeout = 60_000): Promise<void> {
+  const search = page.getByRole('searchbox', { name: 'Search' })
+  await search.fill(name)
+  await serversTree(page).getByRole('treeitem', { name, exact: true }).click({ timeout })
+  await search.press('Escape')
 }

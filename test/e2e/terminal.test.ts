@@ -10,34 +10,22 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFleet } from '../sim/fleet'
 import type { SimPoolHandle } from '../sim/model'
-import { startApp, type AppHarness } from './harness'
+import { detailsPane, selectInTree, startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 60_000
 const HOST = 'tiny-host-1'
-const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
-const details = (page: Page) => page.getByRole('region', { name: 'Details' })
+const details = detailsPane
 const screen = (page: Page) => details(page).getByRole('region', { name: 'Terminal screen' })
 
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [w, hgt] of [
-    [1024, 700],
-    [1920, 1080],
-  ] as const) {
-    await page.setViewportSize({ width: w, height: hgt })
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await page.screenshot({ path: `/tmp/terminal-${name}-${w}x${hgt}-${scheme}.png` })
-    }
-  }
-  await page.setViewportSize({ width: 1400, height: 1000 })
-  await page.emulateMedia({ colorScheme: 'light' })
-}
+const VIEW = { width: 1400, height: 1000 }
+const shots = (page: Page, name: string): Promise<string[]> => screens(page, `terminal-${name}`, VIEW)
 
 let h: AppHarness
 let pool: SimPoolHandle
 
 beforeAll(async () => {
-  h = await startApp({ fleet: buildFleet('tiny', { addressBase: '127.74', opDurationMs: 0 }), trustPools: true, viewport: { width: 1400, height: 1000 } })
+  h = await startApp({ fleet: buildFleet('tiny', { addressBase: '127.74', opDurationMs: 0 }), trustPools: true, viewport: VIEW })
   pool = h.sim.pool('tiny-current')
 }, 180_000)
 afterAll(async () => {
@@ -45,9 +33,7 @@ afterAll(async () => {
 })
 
 async function openTerminalTab(page: Page): Promise<void> {
-  await page.getByRole('searchbox', { name: 'Search' }).fill(HOST)
-  await servers(page).getByRole('treeitem', { name: HOST, exact: true }).click({ timeout: LONG })
-  await page.getByRole('searchbox', { name: 'Search' }).press('Escape')
+  await selectInTree(page, HOST, LONG)
   await details(page).getByRole('tab', { name: 'Terminal', exact: true }).click()
 }
 
