@@ -1,5 +1,5 @@
 /**
- * The renderer's conventions (docs/ARCHITECTURE.md, "Renderer"), checked on the source so a new
+ * The renderer's conventions (docs/ARCHITECTURE.md and docs/conventions.md, "Renderer"), checked on the source so a new
  * tab cannot drift back into the old ways: the graph is read through selectors, actions through
  * useAction, the api through inject, settings through main, and model code does not live in
  * components.
