@@ -12,15 +12,18 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { z } from 'zod'
 
 export const LOCK_FILE = 'xenpilot.lock'
 
-interface LockOwner {
-  pid: number
-  host: string
-  mode: string
-  startedAt: string
-}
+/** the lock file as read from disk: a pid is required, the rest says what it can */
+const LockOwner = z.object({
+  pid: z.number().int().positive(),
+  host: z.string().catch(''),
+  mode: z.string().catch('unknown'),
+  startedAt: z.string().catch('at an unknown time'),
+})
+type LockOwner = z.infer<typeof LockOwner>
 
 export class DataDirInUseError extends Error {
   override name = 'DataDirInUseError'
@@ -42,9 +45,8 @@ export interface DataDirLock {
 
 function parseOwner(text: string): LockOwner | undefined {
   try {
-    const o = JSON.parse(text) as Partial<LockOwner>
-    if (typeof o.pid !== 'number' || !Number.isInteger(o.pid) || o.pid <= 0) return undefined
-    return { pid: o.pid, host: typeof o.host === 'string' ? o.host : '', mode: typeof o.mode === 'string' ? o.mode : 'unknown', startedAt: typeof o.startedAt === 'string' ? o.startedAt : 'at an unknown time' }
+    const o = LockOwner.safeParse(JSON.parse(text))
+    return o.success ? o.data : undefined
   } catch {
     return undefined
   }
