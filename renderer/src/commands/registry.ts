@@ -152,3 +152,21 @@ export function commandLabel(c: Command, sel: Selection, ctx: CommandContext): s
   const d = sel.length > 1 ? c.detail?.(sel, ctx) : null
   return d ? `${c.label} ${d}` : c.label
 }
+
+/** a command as a menu or the multi-selection pane offers it for a selection */
+export interface CommandOffer {
+  id: string
+  label: string
+  group: string
+  shortcut: string | undefined
+  /** why it cannot run now; null when it can */
+  reason: string | null
+  /** for several objects: what it acts on and skips ('3 VMs (2 are already halted, skipped)') */
+  detail: string | null
+}
+
+export function offerOf(c: Command, sel: Selection, ctx: CommandContext): CommandOffer {
+  const r = c.canRun(sel, ctx)
+  const detail = r === true && sel.length > 1 ? (c.detail?.(sel, ctx) ?? null) : null
+  return { id: c.id, label: c.label, group: c.group, shortcut: c.shortcut, reason: r === true ? null : r, detail }
+}
