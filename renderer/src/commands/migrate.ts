@@ -2,7 +2,7 @@
  * Migrate VM… (issue 17: to any server of any connected pool, one VM or many, of one pool or
  * several — XenCenter's cross-pool wizard) and Move Storage… (storage motion: the disks to other SRs of the VM's pool).
  * Both open views/migrate/MigrateWizard.vue; a drop of VMs on a server or pool of another pool
- * (components/tasks/drag.ts) opens it preset to there.
+ * (composables/useVmDrag.ts) opens it preset to there.
  */
 import { migrateReason, type MigrateCandidate, type MigrateRequest } from '../model/migrate'
 import type { CanRun, Command, CommandContext, Selection } from './registry'

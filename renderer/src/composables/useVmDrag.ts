@@ -5,12 +5,12 @@
  * is refused with the reason.
  */
 import { ref } from 'vue'
-import { useCommandContext } from '../../app'
-import type { SelectedItem } from '../../commands/registry'
-import { migrateCandidates, migrateCanRun, openMigrateWizard } from '../../commands/migrate'
-import { dropMigrate, dropMigrateReason } from '../../commands/vm'
-import type { TreeNode } from '../../model/tree/types'
-import { useTreeStore } from '../../stores/tree'
+import { useCommandContext } from '../app'
+import type { SelectedItem } from '../commands/registry'
+import { migrateCandidates, migrateCanRun, openMigrateWizard } from '../commands/migrate'
+import { dropMigrate, dropMigrateReason } from '../commands/vm'
+import type { TreeNode } from '../model/tree/types'
+import { useTreeStore } from '../stores/tree'
 
 const MIME = 'application/x-xenpilot-vms'
 
