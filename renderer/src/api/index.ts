@@ -19,6 +19,6 @@ export function createApi(): RendererApi {
   return new WebSocketApi(`${scheme}//${window.location.host}/api?token=${encodeURIComponent(token)}`)
 }
 
-export { ApiError, errorMessage } from './errors'
+export { ApiError, argsProblem, errorMessage } from './errors'
 export { provideApi, useApi } from './inject'
 export type { LinkState } from './websocket'

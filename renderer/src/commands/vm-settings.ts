@@ -53,6 +53,11 @@ async function convert(sel: Selection, ctx: CommandContext, action: 'to-template
   else ctx.notify(r.error?.message ?? 'The conversion failed.', 'error')
 }
 
+/** Convert to Template… (a VM) or Convert to VM… (a custom template): confirmed first, then vm.template */
+function conversion(id: string, label: string, kind: 'VM' | 'template', rule: (vm: Record<string, unknown>) => true | string, action: 'to-template' | 'to-vm'): Command {
+  return { id, label, group: 'vm-template', appliesTo: single([kind]), canRun: ruled(rule), run: (sel, ctx) => convert(sel, ctx, action) }
+}
+
 export const vmSettingsCommands: Command[] = [
   {
     id: 'vm.properties',
@@ -70,22 +75,8 @@ export const vmSettingsCommands: Command[] = [
       ctx.openDialog({ kind: 'vm-properties', connectionId: t.connectionId, ref: t.ref })
     },
   },
-  {
-    id: 'vm.convertToTemplate',
-    label: 'Convert to Template…',
-    group: 'vm-template',
-    appliesTo: single(['VM']),
-    canRun: ruled(canConvertToTemplate),
-    run: (sel, ctx) => convert(sel, ctx, 'to-template'),
-  },
-  {
-    id: 'template.convertToVm',
-    label: 'Convert to VM…',
-    group: 'vm-template',
-    appliesTo: single(['template']),
-    canRun: ruled(canConvertToVm),
-    run: (sel, ctx) => convert(sel, ctx, 'to-vm'),
-  },
+  conversion('vm.convertToTemplate', 'Convert to Template…', 'VM', canConvertToTemplate, 'to-template'),
+  conversion('template.convertToVm', 'Convert to VM…', 'template', canConvertToVm, 'to-vm'),
   {
     // XenCenter's NewVMFromSnapshotCommand: the New VM wizard with the snapshot as its source
     // (VM.clone of the snapshot, then VM.provision makes the clone a VM) — one snapshot at a time
