@@ -27,6 +27,17 @@ export function randomMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':')
 }
 
+/** a new network (automatic, as XenCenter makes them) for what `use` builds on it (a bond, a VLAN); it goes again when that fails */
+async function onNewNetwork<T>(ctx: ActionContext, name: string, mtu: number, use: (net: string) => Promise<T>): Promise<T> {
+  const net = str(await ctx.call('network.create', [{ name_label: name, name_description: '', MTU: mtu, other_config: { automatic: 'true' }, tags: [] }]))
+  try {
+    return await use(net)
+  } catch (e) {
+    await ctx.call('network.destroy', [net]).catch(() => undefined)
+    throw e
+  }
+}
+
 export interface VifSettings {
   mac?: string
   rateLimitKbps?: number | null
@@ -297,15 +308,11 @@ export class NetworkRunner {
       },
       steps: 1,
       work: async (ctx) => {
-        const net = str(await ctx.call('network.create', [{ name_label: a.name, name_description: '', MTU: a.mtu ?? 1500, other_config: { automatic: 'true' }, tags: [] }]))
-        try {
+        return onNewNetwork(ctx, a.name, a.mtu ?? 1500, async (net) => {
           const props = a.mode === 'lacp' && a.hashingAlgorithm ? { hashing_algorithm: a.hashingAlgorithm } : {}
           const bond = str(await ctx.task('Bond.create', [net, a.members, '', a.mode, props]))
           return { created: bond, ...(takesManagement ? { note: 'The management interface moved to the bond.' } : {}) }
-        } catch (e) {
-          await ctx.call('network.destroy', [net]).catch(() => undefined)
-          throw e
-        }
+        })
       },
     })
   }
@@ -372,15 +379,11 @@ export class NetworkRunner {
       check: () => (pif ? true : 'The NIC no longer exists'),
       steps: 1,
       work: async (ctx) => {
-        const net = str(await ctx.call('network.create', [{ name_label: a.name, name_description: '', MTU: a.mtu ?? (Number(pif?.MTU) || 1500), other_config: { automatic: 'true' }, tags: [] }]))
-        try {
+        return onNewNetwork(ctx, a.name, a.mtu ?? (Number(pif?.MTU) || 1500), async (net) => {
           const pifs = strs(await ctx.task('pool.create_VLAN_from_PIF', [a.pif, net, a.tag]))
           const missing = plan.notOn.map((h) => h.hostName)
           return { created: net, ...(missing.length > 0 ? { note: `Created on ${pifs.length} server${pifs.length === 1 ? '' : 's'}; not on ${missing.join(', ')} (no NIC on the same network).` } : {}) }
-        } catch (e) {
-          await ctx.call('network.destroy', [net]).catch(() => undefined)
-          throw e
-        }
+        })
       },
     })
   }
