@@ -236,7 +236,7 @@ export const detailsPane = (page: Page) => page.getByRole('region', { name: 'Det
  */
 export async function selectInTree(page: Page, name: string, timeout = 60_000): Promise<void> {
   const search = page.getByRole('searchbox', { name: 'Search' })
-  await search.fill(name)
+  await search.fill(name, { timeout })
   await serversTree(page).getByRole('treeitem', { name, exact: true }).click({ timeout })
   await search.press('Escape')
 }
