@@ -113,6 +113,8 @@ describe('custom fields and saved searches', { timeout: 400_000 }, () => {
     // nothing is selected after the restart: the details pane is the fleet overview. The pools wait for their
     // passwords (this keychain is memory only), so the grid shows them from the offline cache, saying as of when.
     await searchbox(page).fill('')
+    // the grid is built only while on screen (below the fold it costs a streaming fleet nothing): scroll to it
+    await page.getByRole('region', { name: 'Objects' }).scrollIntoViewIfNeeded()
     const objects = page.getByRole('table', { name: 'Objects' })
     await objects.waitFor({ timeout: LONG })
     expect(await objects.getByRole('columnheader', { name: /ticket/ }).count()).toBe(0)

@@ -132,6 +132,12 @@ export function overviewTable(
     for (const n of nodes) {
       if (n.connectionId && n.cls && n.ref && !seen.has(n.objId) && (!opts.only || opts.only.has(n.id))) {
         seen.add(n.objId)
+        // in the tree's order the kept rows are the first `limit`: the rest are only counted
+        if (!sort && best.length >= limit) {
+          total++
+          walk(n.children)
+          continue
+        }
         const rec = graph.pool(n.connectionId)?.tables.get(n.cls)?.get(n.ref) ?? {}
         const c: Candidate = { node: n, rec, key: keyOf(n, rec), seq: total++ }
         const last = best[best.length - 1]
