@@ -20,13 +20,13 @@
  * without raising an alarm (no offlineSince).
  */
 import type { CertificateInfo, ConnectionState, ConnectionStatus } from '../../shared/contract/connection'
-import type { ObjectRecord, PoolDiff } from '../../shared/model/diff'
+import { PIECE_UPSERTS, type ObjectRecord, type PoolDiff } from '../../shared/model/diff'
 import { XapiClient, formatAddress, parseAddress } from '../xapi/client'
 import { CertificateTrustError, TransportError, XapiError, isXapiError } from '../xapi/errors'
 import type { PoolHttpContext } from '../xapi/http'
 import type { CallProgress, StallRule } from '../xapi/transport'
 import { hostKey, pinFromPem, type HostTrust } from '../xapi/trust'
-import { EventLoop, SYNC_PIECE_UPSERTS, type InitialLoad, type PartialDiff } from './eventloop'
+import { EventLoop, type InitialLoad, type PartialDiff } from './eventloop'
 import { ObjectGraph } from './graph'
 import { TaskTracker } from './tasks'
 
@@ -374,7 +374,7 @@ export class PoolConnection {
       eventTimeoutS: this.rt.eventTimeoutS,
       ...(this.rt.initialLoad ? { initialLoad: this.rt.initialLoad } : {}),
       // the first sync's records go out in pieces as they arrive (issue 20: the tree fills while the rest is read)
-      syncPieceUpserts: SYNC_PIECE_UPSERTS,
+      syncPieceUpserts: PIECE_UPSERTS,
       emit: (d, o) => this.emitDiff(d, o),
       onChange: (cls, ref, rec) => this.onChange(cls, ref, rec),
       changeClasses: WATCHED_CLASSES,

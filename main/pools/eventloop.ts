@@ -25,13 +25,6 @@ import { ObjectGraph } from './graph'
 
 export type InitialLoad = 'event.from' | 'get_all_records'
 
-/**
- * upserts per piece of a first sync's reset (EventLoopOptions.syncPieceUpserts as the pools layer
- * sets it): the size a window's stream sends a piece in (main/services/outbox.ts PIECE_UPSERTS),
- * so the pieces go to the windows as they are
- */
-export const SYNC_PIECE_UPSERTS = 300
-
 /** longest stretch of graph building between two turns of the event loop (ms) */
 const SLICE_MS = 6
 /**

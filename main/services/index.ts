@@ -30,7 +30,8 @@ import type { SettingsStore } from './settings'
 
 export { ServiceError, toContractError } from './errors'
 export type { AnyModuleFactory, AnyServiceModule, CallContext, EventSink, Handler, HandlerArgs, HandlerTable, MethodsOf, ModuleFactory, ServiceModule, ServiceModuleContext } from './module'
-export { PIECE_UPSERTS, type RawDiffSink } from './outbox'
+export { type RawDiffSink } from './outbox'
+export { PIECE_UPSERTS } from '../../shared/model/diff'
 
 /** The keychain as the UI sees it: which store, is it safe, may the user accept an insecure one. */
 export interface KeychainStatusSource {

@@ -26,7 +26,7 @@
  * reconnects gets one fresh graph instead of its backlog).
  */
 import type { EventName, EventPayload } from '../../shared/contract'
-import { resetPieces, type PoolDiff } from '../../shared/model/diff'
+import { PIECE_UPSERTS, resetPieces, type PoolDiff } from '../../shared/model/diff'
 import { ScopeCounts } from '../../shared/model/scopes'
 import { OFFLINE_STREAM_UNUSED_FIELDS, OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES, withoutUnusedClasses } from '../../shared/model/slim'
 import type { PageSelection, PoolManagerApi, RawPoolDiff } from '../pools/api'
@@ -43,8 +43,6 @@ function offlineOmission(keepClasses: Iterable<string>): PageSelection {
   return keep.size === 0 ? OFFLINE_OMISSION : { ...OFFLINE_OMISSION, classes: OFFLINE_OMISSION.classes.filter((c) => !keep.has(c)) }
 }
 
-/** upserts per `pool.diff` piece sent to a window (≈0.3–1 MB of JSON: a few ms to parse and apply) */
-export const PIECE_UPSERTS = 300
 /** time spent sending queued pieces per turn before main serves other work (ms) */
 const SEND_BUDGET_MS = 4
 /** a flow-controlled window that acknowledges nothing for this long gets its credit back (ms) */
@@ -56,10 +54,21 @@ const STALL_MS = 2000
  * copy of the pool is known (from the cache or live)
  */
 type OutboxItem =
-  | { kind: 'diff'; diff: PoolDiff }
+  | { kind: 'diff'; diff: PoolDiff; bytes: number }
+  | EncodedDiff
   | { kind: 'stream'; pieces: Iterator<PoolDiff | RawPoolDiff> }
   | { kind: 'scope'; id: string; classes: readonly string[]; on: boolean }
 
+/**
+ * a live diff queued for a door that takes JSON text (RawDiffSink), encoded once when queued: the
+ * budget counts its `bytes` and the door sends the same text (no second JSON.stringify when it goes)
+ */
+interface EncodedDiff {
+  kind: 'text'
+  envelope: Omit<PoolDiff, 'upserts'>
+  upsertsJson: string
+  bytes: number
+}
 
 /**
  * A door that can put JSON text into its messages as is (browser mode: one WebSocket text frame
@@ -159,7 +168,6 @@ export class WindowStream {
   private readonly scopes = new ScopeCounts()
   /** bytes of the live diffs waiting in the outbox (the JSON they become), for the budget */
   private queuedBytes = 0
-  private readonly queuedSize = new WeakMap<PoolDiff, number>()
   private backlogTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly deps: WindowStreamDeps) {
@@ -273,14 +281,30 @@ export class WindowStream {
     this.queuedBytes = 0
   }
 
-  /** a live diff waits in the outbox: counted as the JSON it becomes when the door holds a budget */
+  /**
+   * a live diff waits in the outbox. With a budget it is counted as the JSON it becomes: for a door
+   * that takes JSON text that is the text sent later (encoded once, now, with the classes this window
+   * takes now — scope changes queued after it reach the window after it, as before); for any other
+   * door (none in the product) its length is only measured.
+   */
   private enqueue(diff: PoolDiff): void {
-    this.outbox.push({ kind: 'diff', diff })
-    if (!this.deps.unread) return
-    const size = JSON.stringify(diff).length
-    this.queuedSize.set(diff, size)
-    this.queuedBytes += size
-    this.deps.unread.budget.enforce()
+    const { unread, emitRaw } = this.deps
+    if (!unread) {
+      this.outbox.push({ kind: 'diff', diff, bytes: 0 })
+      return
+    }
+    if (emitRaw) {
+      const { upserts, ...envelope } = withoutUnusedClasses(diff, this.scopes.of(diff.connectionId))
+      const upsertsJson = JSON.stringify(upserts)
+      const bytes = upsertsJson.length + JSON.stringify(envelope).length
+      this.outbox.push({ kind: 'text', envelope, upsertsJson, bytes })
+      this.queuedBytes += bytes
+    } else {
+      const bytes = JSON.stringify(diff).length
+      this.outbox.push({ kind: 'diff', diff, bytes })
+      this.queuedBytes += bytes
+    }
+    unread.budget.enforce()
   }
 
   private send(diff: PoolDiff): void {
@@ -312,15 +336,21 @@ export class WindowStream {
     return true
   }
 
-  private emitDiff(diff: PoolDiff | RawPoolDiff): void {
+  private emitDiff(diff: PoolDiff | RawPoolDiff | EncodedDiff): void {
     const { emit, emitRaw } = this.deps
     // a piece read from the offline cache (raw) already lacks what a window never reads (the SQL leaves it out)
     if ('raw' in diff) {
       if (!diff.diff.scope) this.offlineGraph.add(diff.diff.connectionId)
-    } else if (diff.reset && !diff.part) this.offlineGraph.delete(diff.connectionId)
-    if (!('raw' in diff)) emit('pool.diff', withoutUnusedClasses(diff, this.scopes.of(diff.connectionId)))
-    else if (emitRaw) emitRaw(diff.diff, diff.upsertsJson)
-    else emit('pool.diff', { ...diff.diff, upserts: JSON.parse(diff.upsertsJson) as PoolDiff['upserts'] })
+      if (emitRaw) emitRaw(diff.diff, diff.upsertsJson)
+      else emit('pool.diff', { ...diff.diff, upserts: JSON.parse(diff.upsertsJson) as PoolDiff['upserts'] })
+    } else if ('kind' in diff) {
+      if (diff.envelope.reset && !diff.envelope.part) this.offlineGraph.delete(diff.envelope.connectionId)
+      // only queued when the door has emitRaw
+      emitRaw?.(diff.envelope, diff.upsertsJson)
+    } else {
+      if (diff.reset && !diff.part) this.offlineGraph.delete(diff.connectionId)
+      emit('pool.diff', withoutUnusedClasses(diff, this.scopes.of(diff.connectionId)))
+    }
     this.deps.unread?.budget.enforce()
     if (this.closed || this.window === undefined) return
     this.inflight++
@@ -348,10 +378,10 @@ export class WindowStream {
       while (this.outbox.length > 0 && this.canSend() && performance.now() - start < SEND_BUDGET_MS) {
         const item = this.outbox[0]
         if (!item) break
-        if (item.kind === 'diff') {
+        if (item.kind === 'diff' || item.kind === 'text') {
           this.outbox.shift()
-          this.queuedBytes -= this.queuedSize.get(item.diff) ?? 0
-          this.emitDiff(item.diff)
+          this.queuedBytes -= item.bytes
+          this.emitDiff(item.kind === 'text' ? item : item.diff)
           continue
         }
         if (item.kind === 'scope') {

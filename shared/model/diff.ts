@@ -66,6 +66,14 @@ export interface PoolDiff {
   token?: string
 }
 
+/**
+ * upserts per piece of a reset, the one size on both sides of main: a first sync's reset is read in
+ * pieces of this many (main/pools/eventloop.ts, syncPieceUpserts), and a window's stream sends pieces
+ * of this many (main/services/outbox.ts), so a sync's pieces go to the windows as they are, never
+ * cut again (≈0.3–1 MB of JSON: a few ms to encode, parse and apply)
+ */
+export const PIECE_UPSERTS = 300
+
 /** the pieces of a reset diff, at most `maxUpserts` upserts each (one piece, unchanged, when it fits) */
 export function* resetPieces(diff: PoolDiff, maxUpserts: number): Generator<PoolDiff> {
   const size = Math.max(1, Math.floor(maxUpserts))

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { resetPieces, type PoolDiff } from '../../../shared/model/diff'
 import { createServices, PIECE_UPSERTS, type EventSink } from '../../../main/services'
 import { memoryKeychainStatus } from '../../../main/services/keychain-status'
+import { UnreadBudget } from '../../../main/services/outbox'
 import { memorySettingsStore } from '../../../main/services/settings'
 import { FakePools } from '../../integration/contract/fake-pools'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
@@ -144,5 +145,60 @@ describe('services: graphs to a window in pieces', () => {
     for (const d of diffs) g.apply(d)
     expect(g.pool(a)?.all('VM').size).toBe(PIECE_UPSERTS * 2)
     expect([...(g.pool(a)?.all('VM').values() ?? [])].every((r) => String(r.name_label).startsWith('new-'))).toBe(true)
+  })
+})
+
+describe('services: a live diff queued for a door that takes JSON text', () => {
+  it('is encoded once: the text the budget counted is the text the door sends, with the window’s classes', async () => {
+    const pools = new StreamingPools()
+    const services = createServices({
+      pools,
+      settings: memorySettingsStore(),
+      keychain: memoryKeychainStatus(),
+      app: { name: 'XenPilot', version: 't', mode: 'browser', versions: {} },
+      log: () => undefined,
+    })
+    const a = (await pools.add({ address: 'a.example', username: 'root', password: '', rememberPassword: false })).id
+    pools.graphsById.set(a, bigGraph(a, 2, 1))
+    const sent: { envelope: Omit<PoolDiff, 'upserts'>; upsertsJson: string }[] = []
+    const emitted: PoolDiff[] = []
+    const budget = new UnreadBudget(64 * 1024 * 1024)
+    const session = services.openSession((event, payload) => (event === 'pool.diff' ? emitted.push(payload as PoolDiff) : undefined), {
+      emitRawDiff: (envelope, upsertsJson) => sent.push({ envelope, upsertsJson }),
+      unread: { sink: { backlog: () => 0, disconnect: () => undefined }, budget },
+    })
+    await session.call('objects.subscribe', { window: 1 })
+    await until(() => emitted.length === 1)
+    // the window is full (the graph is unacknowledged): live diffs queue, each record counting its encodings
+    let encodings = 0
+    const counted = { toJSON: () => (encodings++, 'counted') }
+    const live = (seq: number): PoolDiff => ({
+      connectionId: a,
+      seq,
+      reset: false,
+      upserts: [
+        { cls: 'VM', ref: `OpaqueRef:${a}-vm0`, record: { uuid: `${a}-vm0`, name_label: `seq ${seq}`, probe: counted } },
+        // a class no window is sent unless it asks (shared/model/slim.ts)
+        { cls: 'VIF', ref: 'OpaqueRef:vif', record: { uuid: 'vif' } },
+      ],
+      removes: [],
+    })
+    pools.emit(live(2))
+    pools.emit(live(3))
+    expect(encodings).toBe(2)
+    const queued = budget.total()
+    expect(queued).toBeGreaterThan(0)
+    await session.call('objects.ack', { count: 1 })
+    await until(() => sent.length === 1)
+    await session.call('objects.ack', { count: 1 })
+    await until(() => sent.length === 2)
+    expect(encodings).toBe(2)
+    expect(budget.total()).toBe(0)
+    expect(sent.reduce((n, s) => n + s.upsertsJson.length + JSON.stringify(s.envelope).length, 0)).toBe(queued)
+    const upserts = sent.map((s) => JSON.parse(s.upsertsJson) as PoolDiff['upserts'])
+    expect(sent.map((s) => s.envelope.seq)).toEqual([2, 3])
+    expect(upserts.map((u) => u.map((x) => [x.cls, x.record.name_label, x.record.probe]))).toEqual([[['VM', 'seq 2', 'counted']], [['VM', 'seq 3', 'counted']]])
+    session.close()
+    await services.close()
   })
 })
