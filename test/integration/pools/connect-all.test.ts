@@ -1,0 +1,77 @@
+/**
+ * Connect All (a start with saved servers, the menu's Connect All; issue 20: 200 pools without
+ * freezing the UI): the saved pools connect a few at a time — at most 4 are connecting at once
+ * (their initial syncs included), the next starting as one finishes — and every one of them ends
+ * connected. The status bar's "N connecting…" counts exactly those (renderer StatusBar.vue), so
+ * it shows the progress of a bounded queue, not all 200 at once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ConnectionStatus } from '../../../shared/contract/connection'
+import { MemoryKeychain } from '../../../main/pools/keychain'
+import { buildFleet } from '../../sim/fleet'
+import { startSimulator } from '../../sim/index'
+import type { SimControl, SimPoolHandle } from '../../sim/model'
+import { addressOf, makeManager, waitFor } from './helpers'
+
+const LIMIT = 4
+
+/** three tiny fleets, each of its own seed and addresses: six distinct pools (a pool is connected once) */
+const sims: SimControl[] = []
+let pools: SimPoolHandle[] = []
+beforeAll(async () => {
+  for (const [i, addressBase] of ['127.77', '127.78', '127.79'].entries()) sims.push(await startSimulator({ fleet: buildFleet('tiny', { opDurationMs: 0, seed: 7100 + i, addressBase }) }))
+  pools = sims.flatMap((s) => s.pools)
+}, 120_000)
+afterAll(async () => {
+  for (const s of sims) await s.stop()
+})
+
+describe('Connect All', () => {
+  it(`connects the saved pools at most ${LIMIT} at a time, each one's sync included, until every one is connected`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xp-connect-all-'))
+    const keychain = new MemoryKeychain()
+    try {
+      // saved servers with remembered passwords and a pinned certificate (as after earlier sessions)
+      const first = makeManager({ keychain }, dir)
+      try {
+        for (const pool of pools) {
+          const st = await first.manager.add({ address: addressOf(pool.masterUrl), username: pool.username, password: pool.password, rememberPassword: true })
+          const s = await waitFor('awaiting trust or connected', () => {
+            const now = first.manager.get(st.id)
+            return now?.status === 'awaiting-trust' || now?.status === 'connected' ? now : undefined
+          }).catch((e: Error) => { throw new Error(`${e.message} ${JSON.stringify(first.manager.get(st.id))} ${first.logs.join(' / ')}`) })
+          if (s.status === 'awaiting-trust') await first.manager.trust(st.id, s.certificate?.fingerprint256 ?? '')
+          await waitFor('connected', () => first.manager.get(st.id)?.status === 'connected')
+        }
+      } finally {
+        await first.close()
+      }
+
+      // the next start: nothing connected, then Connect All
+      const h = makeManager({ keychain }, dir)
+      try {
+        expect(h.manager.list()).toHaveLength(pools.length)
+        const status = new Map<string, ConnectionStatus>(h.manager.list().map((s) => [s.id, s.status]))
+        let most = 0
+        const connectingNow = (): number => [...status.values()].filter((s) => s === 'connecting').length
+        h.manager.onState((s) => {
+          status.set(s.id, s.status)
+          most = Math.max(most, connectingNow())
+        })
+        await h.manager.connectAll()
+        // connectAll resolves once every pool's attempt is over: each one connected, synced
+        expect([...status.values()]).toEqual(Array.from({ length: pools.length }, () => 'connected'))
+        for (const s of h.manager.list()) expect(h.manager.graph(s.id)?.all('VM').size ?? 0).toBeGreaterThan(0)
+        // bounded, and not one at a time either
+        expect(most).toBe(LIMIT)
+      } finally {
+        await h.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
