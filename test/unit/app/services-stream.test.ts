@@ -41,15 +41,19 @@ class StreamingPools extends FakePools {
   }
 }
 
-async function setup() {
-  const pools = new StreamingPools()
-  const services = createServices({
+function servicesOf(pools: StreamingPools) {
+  return createServices({
     pools,
     settings: memorySettingsStore(),
     keychain: memoryKeychainStatus(),
     app: { name: 'XenPilot', version: 't', mode: 'browser', versions: {} },
     log: () => undefined,
   })
+}
+
+async function setup() {
+  const pools = new StreamingPools()
+  const services = servicesOf(pools)
   const diffs: PoolDiff[] = []
   const emit: EventSink = (event, payload) => {
     if (event === 'pool.diff') diffs.push(payload as PoolDiff)
@@ -151,13 +155,7 @@ describe('services: graphs to a window in pieces', () => {
 describe('services: a live diff queued for a door that takes JSON text', () => {
   it('is encoded once: the text the budget counted is the text the door sends, with the window’s classes', async () => {
     const pools = new StreamingPools()
-    const services = createServices({
-      pools,
-      settings: memorySettingsStore(),
-      keychain: memoryKeychainStatus(),
-      app: { name: 'XenPilot', version: 't', mode: 'browser', versions: {} },
-      log: () => undefined,
-    })
+    const services = servicesOf(pools)
     const a = (await pools.add({ address: 'a.example', username: 'root', password: '', rememberPassword: false })).id
     pools.graphsById.set(a, bigGraph(a, 2, 1))
     const sent: { envelope: Omit<PoolDiff, 'upserts'>; upsertsJson: string }[] = []
