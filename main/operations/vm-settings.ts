@@ -18,10 +18,10 @@
  * of the snapshot; XAPI makes the clone of a snapshot a template).
  */
 import type { TemplateAction, VmChanges, VmSettingsRecord } from '../../shared/contract/provision'
-import { bootOrderOf, canConvertToTemplate, firmwareDeviceModel, canConvertToVm, canCloneSnapshot, checkVmChanges, memoryOf, NESTED_VIRT_KEY } from '../../shared/operations/vm-properties'
+import { bootOrderOf, canConvertToTemplate, firmwareDeviceModel, canConvertToVm, canCloneSnapshot, checkVmChanges, memoryOf, NESTED_VIRT_KEY, vmPoolFacts } from '../../shared/operations/vm-properties'
 import { versionAtLeast } from '../../shared/numa/model'
 import { ActionRefusal, type ActionContext, type ActionResult, type ActionRunner } from './action'
-import type { PoolGraphReader } from './storage'
+import { viewOf, type PoolGraphReader } from './storage'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v) || 0)
@@ -138,8 +138,9 @@ export class VmSettingsRunner {
       params: { changed: changed.map((k) => LABEL[k]), ...a.changes },
       // read again at the click: the VM may have started since the dialog opened
       check: () => {
-        const cur = this.graphOf(a.connectionId)?.get('VM', a.ref)
-        return cur ? checkVmChanges(cur, a.changes) : 'This VM is no longer in the pool'
+        const g = this.graphOf(a.connectionId)
+        const cur = g?.get('VM', a.ref)
+        return g && cur ? checkVmChanges(cur, a.changes, vmPoolFacts(viewOf(g), cur, a.changes)) : 'This VM is no longer in the pool'
       },
       steps: 1,
       work: async (ctx) => {

@@ -7,6 +7,7 @@
  * before calling XAPI (the same sentences).
  */
 import type { NewVmSpecInput } from '../contract/provision'
+import { topologyLimit, topologyProblem } from './cpu-topology'
 import { canCreateDiskOn, checkFits, formatBytes, type CanRun, type Rec, type StorageView } from './storage'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
@@ -238,14 +239,15 @@ function installProblem(view: ProvisionView, install: NewVmSpecInput['install'],
   }
 }
 
-function cpuProblem(spec: NewVmSpecInput, r: Recommendations): string | undefined {
+function cpuProblem(view: ProvisionView, spec: NewVmSpecInput, r: Recommendations): string | undefined {
   const { vcpusMax: max, vcpusAtStartup: start, coresPerSocket: cps } = spec
   if (start < 1 || max < 1) return 'A VM needs at least 1 vCPU'
   if (start > max) return `vCPUs at startup (${start}) cannot exceed the maximum (${max})`
   if (r.vcpusMax !== undefined && max > r.vcpusMax) return `This template allows at most ${r.vcpusMax} vCPUs`
   if (r.vcpusMin !== undefined && start < r.vcpusMin) return `This template needs at least ${r.vcpusMin} vCPUs`
-  if (max % cps !== 0) return `The maximum vCPUs (${max}) must be a multiple of the cores per socket (${cps})`
-  return undefined
+  // the home server chosen sets the topology's limit, else the largest server (XenCenter's MaxCoresPerSocket)
+  const home = spec.homeServer !== undefined ? view.get('host', spec.homeServer) : undefined
+  return topologyProblem(max, cps, topologyLimit(view.hosts().map((h) => view.get('host', h)), home))
 }
 
 function memoryProblem(spec: NewVmSpecInput, template: Rec | undefined, r: Recommendations): string | undefined {
@@ -291,7 +293,7 @@ export function checkNewVm(view: ProvisionView, spec: NewVmSpecInput, template: 
   const modeRefused = spec.bootMode === undefined ? undefined : bootModeRefusal(template, spec.bootMode)
   if (modeRefused) p.install = modeRefused
   if (spec.homeServer !== undefined && !view.get('host', spec.homeServer)) p.home = 'The chosen server is no longer in the pool'
-  const cpu = cpuProblem(spec, r)
+  const cpu = cpuProblem(view, spec, r)
   if (cpu) p.cpu = cpu
   const mem = memoryProblem(spec, template, r)
   if (mem) p.memory = mem

@@ -11,8 +11,9 @@
  * template back to VM as Xen Orchestra offers it) as canRun rules.
  */
 import type { VmChanges } from '../contract/provision'
+import { topologyHome, topologyLimit, topologyProblem, type TopologyLimit } from './cpu-topology'
 import { bootModeRefusal, templateKind, type TemplateKind } from './provision'
-import type { Rec } from './storage'
+import type { Rec, StorageView } from './storage'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) || 0 : 0)
@@ -196,12 +197,25 @@ const FIELD_OF: Record<keyof VmChanges, PropertyField> = {
   xenstoreData: 'xenstoreData',
 }
 
+/** what a check needs to know of the pool beyond the VM (main reads it from its graph, the dialog from the store) */
+export interface PoolFacts {
+  /** the cores per socket the VM's topology must fit (shared/operations/cpu-topology.ts topologyLimit) */
+  topology: TopologyLimit
+}
+
+/** the PoolFacts of `vm` with these changes (the home server being chosen counts), from the pool's view */
+export function vmPoolFacts(view: Pick<StorageView, 'get' | 'hosts'>, vm: Rec, changes: VmChanges = {}): PoolFacts {
+  const home = topologyHome(vm, changes.homeServer)
+  return { topology: topologyLimit(view.hosts().map((h) => view.get('host', h)), home !== undefined ? view.get('host', home) : undefined) }
+}
+
 /**
  * Whether these changes may be applied to `vm` now: every changed setting editable in this state,
- * vCPUs 0 < at startup ≤ maximum and the maximum a multiple of the cores per socket, memory in
- * XAPI's order (static limits only while halted). True, or the first reason.
+ * vCPUs 0 < at startup ≤ maximum, the topology valid (cores per socket dividing the maximum, at
+ * most 16 sockets, no more cores per socket than the server has), memory in XAPI's order (static
+ * limits only while halted). True, or the first reason.
  */
-export function checkVmChanges(vm: Rec, changes: VmChanges): true | string {
+export function checkVmChanges(vm: Rec, changes: VmChanges, pool: PoolFacts): true | string {
   const rules = propertyRules(vm)
   for (const key of Object.keys(changes) as (keyof VmChanges)[]) {
     if (changes[key] === undefined) continue
@@ -215,8 +229,8 @@ export function checkVmChanges(vm: Rec, changes: VmChanges): true | string {
     if (start < 1 || start > max) return `vCPUs at startup (${start}) must be at least 1 and at most the maximum (${max}).`
   }
   if (changes.vcpusMax !== undefined || changes.coresPerSocket !== undefined) {
-    const cps = changes.coresPerSocket ?? coresPerSocketOf(vm)
-    if (max % cps !== 0) return `The maximum vCPUs (${max}) must be a multiple of the cores per socket (${cps}).`
+    const why = topologyProblem(max, changes.coresPerSocket ?? coresPerSocketOf(vm), pool.topology)
+    if (why !== undefined) return `${why}.`
   }
   if (changes.bootMode !== undefined) {
     const ok = bootModeChoices(vm)[changes.bootMode]

@@ -142,6 +142,16 @@ describe('VM Properties on a halted VM', () => {
     await expect(configure(vm, { vcpusMax: 3 })).rejects.toThrow(/maximum vCPUs \(3\) must be a multiple of the cores per socket \(2\)/)
     await expect(configure(vm, { vcpusAtStartup: 5 })).rejects.toThrow(/at most the maximum \(4\)/)
   })
+
+  it('the topology fits the server (host.cpu_info): more cores per socket than the home server has, or more than 16 sockets, is refused in words before XAPI is asked', async () => {
+    const vm = vmNamed('build-01b')
+    // tiny-host-1: 32 logical CPUs on 2 sockets (16 per socket); tiny-host-2: 32 on 1 socket
+    const small = find('host', (r) => r.name_label === 'tiny-host-1')
+    await expect(configure(vm, { homeServer: small, vcpusMax: 32, coresPerSocket: 32 })).rejects.toThrow(/^tiny-host-1 has 16 cores per socket: a VM cannot have more \(32 chosen\)\.$/)
+    await expect(configure(vm, { vcpusMax: 32, coresPerSocket: 1 })).rejects.toThrow(/32 vCPUs with 1 core per socket make 32 sockets; a VM has at most 16/)
+    expect(calls).toEqual([])
+    expect(rec('VM', vm)).toMatchObject({ VCPUs_max: 4 })
+  })
 })
 
 describe('boot mode and CPU priority (XenCenter’s rules, XAPI’s checks at start)', () => {

@@ -3,6 +3,8 @@ import { bootModes } from '../../../shared/operations/provision'
 import { bootModeChoices, bootModeWarning, canConvertToTemplate, canConvertToVm, canCloneSnapshot, changedOnly, checkVmChanges, firmwareDeviceModel, propertyRules, withSettings } from '../../../shared/operations/vm-properties'
 
 const GiB = 1024 ** 3
+/** a pool whose servers say nothing of their topology (no limit from the hardware) */
+const anyPool = { topology: { coresPerSocket: 0 } }
 const hvm = { name_label: 'web', power_state: 'Halted', HVM_boot_policy: 'BIOS order', VCPUs_max: 4, VCPUs_at_startup: 2, platform: { 'cores-per-socket': '2' }, memory_static_min: GiB, memory_static_max: 4 * GiB, memory_dynamic_min: 2 * GiB, memory_dynamic_max: 4 * GiB, allowed_operations: [] }
 
 describe('VM Properties rules (shared/operations/vm-properties.ts)', () => {
@@ -25,11 +27,11 @@ describe('VM Properties rules (shared/operations/vm-properties.ts)', () => {
   })
 
   it('checks vCPUs, cores per socket and memory order; sends only what changed', () => {
-    expect(checkVmChanges(hvm, { vcpusAtStartup: 5 })).toMatch(/at most the maximum \(4\)/)
-    expect(checkVmChanges(hvm, { vcpusMax: 3 })).toMatch(/multiple of the cores per socket \(2\)/)
-    expect(checkVmChanges(hvm, { memory: { staticMax: 4 * GiB, dynamicMin: 512 * 1024 ** 2, dynamicMax: 4 * GiB } })).toMatch(/out of order.*static minimum is 1024 MiB/)
-    expect(checkVmChanges(hvm, { memory: { staticMax: 8 * GiB, dynamicMin: 2 * GiB, dynamicMax: 8 * GiB } })).toBe(true)
-    expect(checkVmChanges({ ...hvm, power_state: 'Running' }, { memory: { staticMax: 8 * GiB, dynamicMin: 2 * GiB, dynamicMax: 4 * GiB } })).toMatch(/static memory limits can change only while web is shut down/)
+    expect(checkVmChanges(hvm, { vcpusAtStartup: 5 }, anyPool)).toMatch(/at most the maximum \(4\)/)
+    expect(checkVmChanges(hvm, { vcpusMax: 3 }, anyPool)).toMatch(/multiple of the cores per socket \(2\)/)
+    expect(checkVmChanges(hvm, { memory: { staticMax: 4 * GiB, dynamicMin: 512 * 1024 ** 2, dynamicMax: 4 * GiB } }, anyPool)).toMatch(/out of order.*static minimum is 1024 MiB/)
+    expect(checkVmChanges(hvm, { memory: { staticMax: 8 * GiB, dynamicMin: 2 * GiB, dynamicMax: 8 * GiB } }, anyPool)).toBe(true)
+    expect(checkVmChanges({ ...hvm, power_state: 'Running' }, { memory: { staticMax: 8 * GiB, dynamicMin: 2 * GiB, dynamicMax: 4 * GiB } }, anyPool)).toMatch(/static memory limits can change only while web is shut down/)
     expect(changedOnly({ description: 'x', otherConfig: { set: {}, remove: [] } })).toEqual({ description: 'x' })
   })
 
@@ -39,8 +41,8 @@ describe('VM Properties rules (shared/operations/vm-properties.ts)', () => {
     expect(bootModeChoices(fresh)).toEqual({ bios: true, uefi: true, 'uefi-secure': true })
     const booted = { ...fresh, last_boot_CPU_flags: { vendor: 'GenuineIntel', features: 'x' } }
     expect(bootModeChoices(booted)).toEqual({ bios: 'web has already started with UEFI: the OS installed on it would not boot with BIOS.', uefi: true, 'uefi-secure': true })
-    expect(checkVmChanges(booted, { bootMode: 'bios' })).toBe('web has already started with UEFI: the OS installed on it would not boot with BIOS.')
-    expect(checkVmChanges(booted, { bootMode: 'uefi-secure' })).toBe(true)
+    expect(checkVmChanges(booted, { bootMode: 'bios' }, anyPool)).toBe('web has already started with UEFI: the OS installed on it would not boot with BIOS.')
+    expect(checkVmChanges(booted, { bootMode: 'uefi-secure' }, anyPool)).toBe(true)
     // vm.settings says it for the renderer (its records have no last_boot_CPU_flags)
     expect(bootModeChoices({ ...fresh, HVM_boot_params: { firmware: 'bios' }, booted: true }).uefi).toBe('web has already started with BIOS: the OS installed on it would not boot with UEFI.')
     expect(bootModes({ ...fresh, HVM_boot_params: { firmware: 'bios' }, booted: true })).toEqual(['bios'])
@@ -63,7 +65,7 @@ describe('VM Properties rules (shared/operations/vm-properties.ts)', () => {
 
   it('CPU priority (VCPUs_params weight/cap) changes only while halted, as XenCenter’s CPU page', () => {
     expect(propertyRules(hvm).cpuPriority).toEqual({ ok: true, when: 'next-boot' })
-    expect(checkVmChanges({ ...hvm, power_state: 'Running' }, { cpuWeight: 1024 })).toBe('The CPU priority can change only while web is shut down (it is running).')
+    expect(checkVmChanges({ ...hvm, power_state: 'Running' }, { cpuWeight: 1024 }, anyPool)).toBe('The CPU priority can change only while web is shut down (it is running).')
   })
 
   it('template conversions', () => {
