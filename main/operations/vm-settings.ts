@@ -19,6 +19,7 @@
  */
 import type { TemplateAction, VmChanges, VmSettingsRecord } from '../../shared/contract/provision'
 import { bootOrderOf, canConvertToTemplate, firmwareDeviceModel, canConvertToVm, canCloneSnapshot, checkVmChanges, memoryOf, NESTED_VIRT_KEY, vmPoolFacts } from '../../shared/operations/vm-properties'
+import { vmAgility } from '../../shared/operations/ha'
 import { versionAtLeast } from '../../shared/numa/model'
 import { ActionRefusal, type ActionContext, type ActionResult, type ActionRunner } from './action'
 import { viewOf, type PoolGraphReader } from './storage'
@@ -104,6 +105,7 @@ export class VmSettingsRunner {
       recommendations: str(vm.recommendations),
       VCPUs_params: map(vm.VCPUs_params),
       booted: Object.keys(map(vm.last_boot_CPU_flags)).length > 0,
+      agility: vmAgility(viewOf(g), ref),
       vifNetworks: vifs.map((v) => str(v.network)).filter((n) => g.get('network', n) !== undefined),
       devices: {
         vgpus: g.linked('VM', ref, 'VGPUs', 'VGPU').map((v) => {
@@ -140,7 +142,7 @@ export class VmSettingsRunner {
       check: () => {
         const g = this.graphOf(a.connectionId)
         const cur = g?.get('VM', a.ref)
-        return g && cur ? checkVmChanges(cur, a.changes, vmPoolFacts(viewOf(g), cur, a.changes)) : 'This VM is no longer in the pool'
+        return g && cur ? checkVmChanges(cur, a.changes, vmPoolFacts(viewOf(g), a.ref, cur, a.changes)) : 'This VM is no longer in the pool'
       },
       steps: 1,
       work: async (ctx) => {

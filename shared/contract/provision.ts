@@ -150,6 +150,8 @@ export const VmSettingsRecord = z
     VCPUs_params: StrMap,
     /** the VM has started at least once (last_boot_CPU_flags set): XenCenter then keeps its firmware */
     booted: z.boolean(),
+    /** every server could run the VM (VM.assert_agile as a rule), or why not: HA's "restart" needs it (XenCenter offers it only then) */
+    agility: z.union([z.literal(true), z.string().max(1000)]),
     /** the network of each of its VIFs, by device order (a custom template's or snapshot's NICs, proposed again) */
     vifNetworks: z.array(z.string()).max(64),
     /** devices passed through or emulated, as sentences' parts (read-only pages: GPU, USB, vTPM) */

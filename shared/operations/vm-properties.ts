@@ -12,6 +12,7 @@
  */
 import type { VmChanges } from '../contract/provision'
 import { topologyHome, topologyLimit, topologyProblem, type TopologyLimit } from './cpu-topology'
+import { haPriorityProblem, vmAgility } from './ha'
 import { bootModeRefusal, templateKind, type TemplateKind } from './provision'
 import type { Rec, StorageView } from './storage'
 
@@ -197,23 +198,30 @@ const FIELD_OF: Record<keyof VmChanges, PropertyField> = {
   xenstoreData: 'xenstoreData',
 }
 
-/** what a check needs to know of the pool beyond the VM (main reads it from its graph, the dialog from the store) */
+/** what a check needs to know of the pool beyond the VM (main reads it from its graph; the dialog from the store and vm.settings) */
 export interface PoolFacts {
   /** the cores per socket the VM's topology must fit (shared/operations/cpu-topology.ts topologyLimit) */
   topology: TopologyLimit
+  /** whether every server could run the VM (shared/operations/ha.ts vmAgility): HA's "restart" needs it */
+  agility: true | string
 }
 
-/** the PoolFacts of `vm` with these changes (the home server being chosen counts), from the pool's view */
-export function vmPoolFacts(view: Pick<StorageView, 'get' | 'hosts'>, vm: Rec, changes: VmChanges = {}): PoolFacts {
+/** the topology limit for `vm` with these changes (the home server being chosen counts) */
+export function vmTopologyLimit(view: Pick<StorageView, 'get' | 'hosts'>, vm: Rec, changes: VmChanges = {}): TopologyLimit {
   const home = topologyHome(vm, changes.homeServer)
-  return { topology: topologyLimit(view.hosts().map((h) => view.get('host', h)), home !== undefined ? view.get('host', home) : undefined) }
+  return topologyLimit(view.hosts().map((h) => view.get('host', h)), home !== undefined ? view.get('host', home) : undefined)
+}
+
+/** the PoolFacts of the VM `ref` from a pool view that holds its drives and NICs (main's graph) */
+export function vmPoolFacts(view: Pick<StorageView, 'get' | 'hosts'>, ref: string, vm: Rec, changes: VmChanges = {}): PoolFacts {
+  return { topology: vmTopologyLimit(view, vm, changes), agility: vmAgility(view, ref) }
 }
 
 /**
  * Whether these changes may be applied to `vm` now: every changed setting editable in this state,
  * vCPUs 0 < at startup ≤ maximum, the topology valid (cores per socket dividing the maximum, at
- * most 16 sockets, no more cores per socket than the server has), memory in XAPI's order (static
- * limits only while halted). True, or the first reason.
+ * most 16 sockets, no more cores per socket than the server has), HA's "restart" only for a VM every
+ * server can run, memory in XAPI's order (static limits only while halted). True, or the first reason.
  */
 export function checkVmChanges(vm: Rec, changes: VmChanges, pool: PoolFacts): true | string {
   const rules = propertyRules(vm)
@@ -231,6 +239,10 @@ export function checkVmChanges(vm: Rec, changes: VmChanges, pool: PoolFacts): tr
   if (changes.vcpusMax !== undefined || changes.coresPerSocket !== undefined) {
     const why = topologyProblem(max, changes.coresPerSocket ?? coresPerSocketOf(vm), pool.topology)
     if (why !== undefined) return `${why}.`
+  }
+  if (changes.haRestartPriority !== undefined) {
+    const why = haPriorityProblem(str(vm.ha_restart_priority), changes.haRestartPriority, pool.agility)
+    if (why !== undefined) return why
   }
   if (changes.bootMode !== undefined) {
     const ok = bootModeChoices(vm)[changes.bootMode]

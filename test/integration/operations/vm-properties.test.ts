@@ -2,8 +2,9 @@
  * VM Properties and template conversions end to end (issue 14): contract arguments → provision
  * module → ActionRunner → XAPI setters on the real HTTPS simulator. A halted VM takes every
  * setting; a running one takes the live ones (dynamic memory, vCPU hot-plug, name, HA) and refuses
- * the static ones in words before XAPI is asked; XAPI's own refusals (memory order, HA agility)
- * come back as sentences with their codes. Only the changed settings are sent.
+ * the static ones in words before XAPI is asked; HA's "restart" only for a VM every server can run
+ * (XenCenter's rule, checked before XAPI is asked); XAPI's own refusals (memory order, the HA
+ * planner) come back as sentences with their codes. Only the changed settings are sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { methods } from '../../../shared/contract'
@@ -270,11 +271,34 @@ describe('VM Properties on a running VM', () => {
     }
   }
 
-  it('XAPI refuses HA protection for a VM on storage not every server sees, in words', async () => {
+  it('“Restart” is refused before XAPI is asked for a VM not every server can run (XenCenter offers it only to an agile VM), with the reason vm.settings gave the dialog; “Restart if possible” applies', async () => {
+    const vm = vmNamed('legacy-app')
+    // a private network (no PIF on any server) for one of its NICs
+    const net = String(await cur.call('network.create', [{ name_label: 'lab private', name_description: '', MTU: 1500, other_config: {}, tags: [] }]))
+    await cur.call('VIF.create', [{ device: '3', network: net, VM: vm, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, locking_mode: 'network_default', ipv4_allowed: [], ipv6_allowed: [] }])
+    await seen(vm, (r) => Array.isArray(r.VIFs) && r.VIFs.some((v) => h.manager.graph(curId)?.get('VIF', String(v))?.network === net))
+    const why = 'HA guarantees a restart only to a VM every server can run; legacy-app is on the network \'lab private\', which not every server has'
+    expect(await call('vm.settings', { connectionId: curId, ref: vm })).toMatchObject({ agility: why })
+    await expect(configure(vm, { haRestartPriority: 'restart' })).rejects.toThrow(`${why}. Choose “Restart if possible” instead.`)
+    expect(calls).toEqual([])
+    expect(await configure(vm, { haRestartPriority: 'best-effort', startOrder: 3, startDelay: 20, shutdownDelay: 10 })).toMatchObject({ ok: true })
+    expect(calls).toEqual(['VM.set_order', 'VM.set_start_delay', 'VM.set_shutdown_delay', 'VM.set_ha_restart_priority'])
+    expect(rec('VM', vm)).toMatchObject({ ha_restart_priority: 'best-effort', order: 3, start_delay: 20, shutdown_delay: 10 })
+    // an agile VM: vm.settings says so
+    expect(await call('vm.settings', { connectionId: curId, ref: vmNamed('web-02') })).toMatchObject({ agility: true })
+  })
+
+  it('XAPI’s HA planner refuses to protect a running VM it could not restart elsewhere (another admin made its SR local, HA on), in words', async () => {
     const r = await withHaAndLocalDisks(vmNamed('pinned-01'), () => configure(vmNamed('pinned-01'), { haRestartPriority: 'restart' }))
     expect(r.ok).toBe(false)
-    expect(r.error?.code).toBe('HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED')
-    expect(r.error?.message).toMatch(/HA can restart a VM only if every server can run it, and SR '.+' is not shared by all servers/)
+    expect(r.error?.code).toBe('HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN')
+    expect(r.error?.message).toMatch(/This would break the pool’s HA failover plan/)
+  })
+
+  it('“Restart” on an agile running VM protects it at once (ha_always_run), HA off or on', async () => {
+    const vm = vmNamed('web-01')
+    expect(await configure(vm, { haRestartPriority: 'restart' })).toMatchObject({ ok: true })
+    expect(rec('VM', vm)).toMatchObject({ ha_restart_priority: 'restart', ha_always_run: true })
   })
 
   it('a change that fails part-way says what was already applied', async () => {

@@ -212,6 +212,8 @@ export function place(pool: PoolState, vmRef: string, hostRef: string, power: 'R
     scheduled_to_be_resident_on: NULL_REF,
     domid: pool.allocDomid(hostRef),
     consoles: [consoleRef],
+    // Xapi_vm.start: a VM whose restart priority is "restart" is protected by HA while it runs
+    ha_always_run: vm['ha_restart_priority'] === 'restart',
   })
   const vcpus = num(vm['VCPUs_at_startup']) || 1
   const nodes = pool.hostSpec(hostRef)?.numa.nodes ?? 1
@@ -248,7 +250,8 @@ export function unplace(pool: PoolState, vmRef: string, power: 'Halted' | 'Suspe
     pool.db.update('host', hostRef, { resident_VMs: arr(host['resident_VMs']).filter((r) => r !== vmRef) })
   }
   destroyConsoles(pool, vm, power.toLowerCase())
-  const updated = pool.db.update('VM', vmRef, { power_state: power, resident_on: NULL_REF, domid: -1, consoles: [] })
+  // shut down or suspended by hand: HA no longer keeps it running (xapi clears ha_always_run)
+  const updated = pool.db.update('VM', vmRef, { power_state: power, resident_on: NULL_REF, domid: -1, consoles: [], ha_always_run: false })
   updateMetrics(pool, updated, { memory_actual: 0, VCPUs_utilisation: {}, numa_optimised: false, numa_nodes: 0, numa_node_memory: {} })
   setDevicesAttached(pool, updated, false)
   refreshAllowedOperations(pool, vmRef)

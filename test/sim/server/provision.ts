@@ -16,9 +16,15 @@
  * - VM.set_is_a_template (xapi_vm_helpers.ml): making a template needs the VM halted; the VM stops
  *   being a default template's copy; clearing it sets VM_metrics.install_time.
  * - VM.set_ha_restart_priority (xapi_vm_helpers.ml): "restart", "best-effort" or "" else
- *   INVALID_VALUE; with HA on, protecting a VM needs it agile (Agility.vm_assert_agile: every disk
- *   on a shared SR, every network on every server) else HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED /
- *   _NETWORK_NOT_SHARED; ha_always_run follows ("restart" protects the VM).
+ *   INVALID_VALUE. Raising a VM that is not halted to "restart" asks the HA planner
+ *   (Xapi_ha_vm_failover.assert_new_vm_preserves_ha_plan): with HA on and overcommit not allowed, a
+ *   VM the plan cannot restart — here, one that is not agile — breaks the plan,
+ *   HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN. A halted VM, or HA off, is not checked. A running VM's
+ *   ha_always_run follows ("restart" protects it now); a halted one is protected when it starts.
+ * - VM.assert_agile (Agility.vm_assert_agile): no vGPU (VM_HAS_VGPU), every disk on an SR that is
+ *   shared and plugged on every enabled server (HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED [SR]), every
+ *   network with a PIF (not a bond member) on every enabled server — a network without PIFs is not
+ *   (CA-20703) — else HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED [network].
  */
 import type { ProvisionDisk } from '../../../shared/operations/provision'
 import { SimXapiError, type SimValue } from '../model'
@@ -172,24 +178,29 @@ function setMemory(pool: PoolState, ref: string, op: 'changing_memory_limits' | 
 
 const HA_PRIORITIES = new Set(['restart', 'best-effort', ''])
 
-/** Agility.vm_assert_agile: the VM can run on any server (shared disks, networks on every server) */
+/** Agility.vm_assert_agile: the VM can run on any (enabled) server of the pool */
 function assertAgile(pool: PoolState, ref: string): void {
   const vm = pool.db.must('VM', ref)
-  const hosts = pool.db.table('host').size
-  for (const vbd of Array.isArray(vm['VBDs']) ? vm['VBDs'] : []) {
-    const b = pool.db.get('VBD', str(vbd))
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : [])
+  if (list(vm['VGPUs']).length > 0) throw new SimXapiError(['VM_HAS_VGPU', ref])
+  const enabled = [...pool.db.table('host')].filter(([, h]) => h['enabled'] === true).map(([r]) => r)
+  for (const vbd of list(vm['VBDs'])) {
+    const b = pool.db.get('VBD', vbd)
     if (!b || b['empty'] === true) continue
-    const vdi = pool.db.get('VDI', str(b['VDI']))
-    const sr = vdi ? pool.db.get('SR', str(vdi['SR'])) : undefined
-    if (sr && sr['shared'] !== true) throw new SimXapiError(['HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', str(vdi?.['SR'])])
+    const srRef = str(pool.db.get('VDI', str(b['VDI']))?.['SR'])
+    const sr = pool.db.get('SR', srRef)
+    if (!sr) continue
+    // is_sr_properly_shared: marked shared and a currently_attached PBD on every enabled host
+    const plugged = new Set(list(sr['PBDs']).map((p) => pool.db.get('PBD', p)).filter((p) => p?.['currently_attached'] === true).map((p) => str(p?.['host'])))
+    if (sr['shared'] !== true || enabled.some((h) => !plugged.has(h))) throw new SimXapiError(['HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', srRef])
   }
-  for (const vif of Array.isArray(vm['VIFs']) ? vm['VIFs'] : []) {
-    const net = str(pool.db.get('VIF', str(vif))?.['network'])
-    const pifs = pool.db.get('network', net)?.['PIFs']
-    const list = Array.isArray(pifs) ? pifs.map((p) => pool.db.get('PIF', str(p))) : []
-    // "entirely virtual (no PIF) or present via a currently_attached PIF on every host"
-    const on = new Set(list.filter((p) => p?.['currently_attached'] === true).map((p) => str(p?.['host'])))
-    if (list.length > 0 && on.size < hosts) throw new SimXapiError(['HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED', net])
+  for (const vif of list(vm['VIFs'])) {
+    const net = str(pool.db.get('VIF', vif)?.['network'])
+    // is_network_properly_shared: every enabled host has a PIF on it that is no bond member
+    const pifs = list(pool.db.get('network', net)?.['PIFs']).map((p) => pool.db.get('PIF', p))
+    const member = (p: Record<string, unknown>): boolean => str(p['bond_slave_of']).startsWith('OpaqueRef:') && p['bond_slave_of'] !== NULL_REF
+    const on = new Set(pifs.flatMap((p) => (p && !member(p) ? [str(p['host'])] : [])))
+    if (enabled.some((h) => !on.has(h))) throw new SimXapiError(['HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED', net])
   }
 }
 
@@ -199,9 +210,23 @@ export const PROVISION_HANDLERS: Record<string, Handler> = {
     const rec = pool.db.must('VM', ref)
     const v = str(value)
     if (!HA_PRIORITIES.has(v)) throw new SimXapiError(['INVALID_VALUE', 'ha_restart_priority', v])
-    if (v === str(rec['ha_restart_priority'])) return ''
-    if (v === 'restart' && pool.poolRecord['ha_enabled'] === true) assertAgile(pool, ref)
-    pool.db.update('VM', ref, { ha_restart_priority: v, ha_always_run: v === 'restart' })
+    const current = str(rec['ha_restart_priority'])
+    const p = pool.poolRecord
+    if (current !== 'restart' && v === 'restart' && rec['power_state'] !== 'Halted' && p['ha_enabled'] === true && p['ha_allow_overcommit'] !== true) {
+      try {
+        assertAgile(pool, ref)
+      } catch (e) {
+        if (!(e instanceof SimXapiError)) throw e
+        // the planner cannot restart a VM tied to one server: the plan would no longer cover every protected VM
+        throw new SimXapiError(['HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN'])
+      }
+    }
+    if (v === current) return ''
+    pool.db.update('VM', ref, rec['power_state'] === 'Running' ? { ha_restart_priority: v, ha_always_run: v === 'restart' } : { ha_restart_priority: v })
+    return ''
+  },
+  'VM.assert_agile': (pool, [vm]) => {
+    assertAgile(pool, str(vm))
     return ''
   },
   'VM.provision': (pool, [vm], call) => provision(pool, call, str(vm)),

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { coresPerSocketChoices, hostCoresPerSocket, topologyHome, topologyLimit, topologyProblem, topologyText } from '../../../shared/operations/cpu-topology'
 import { checkNewVm } from '../../../shared/operations/provision'
-import { checkVmChanges, vmPoolFacts } from '../../../shared/operations/vm-properties'
+import { checkVmChanges, vmTopologyLimit } from '../../../shared/operations/vm-properties'
 import type { StorageView } from '../../../shared/operations/storage'
 
 const GiB = 1024 ** 3
@@ -53,10 +53,10 @@ describe('vCPU topology', () => {
   it('VM Properties refuses a topology the home server cannot give, and takes it without a home server', () => {
     const vm = { name_label: 'db', power_state: 'Halted', HVM_boot_policy: 'BIOS order', VCPUs_max: 4, VCPUs_at_startup: 4, affinity: 'OpaqueRef:h1', platform: {}, allowed_operations: [] }
     const change = { vcpusMax: 16, coresPerSocket: 16 }
-    expect(checkVmChanges(vm, change, vmPoolFacts(view(), vm, change))).toBe('small has 8 cores per socket: a VM cannot have more (16 chosen).')
+    expect(checkVmChanges(vm, change, { topology: vmTopologyLimit(view(), vm, change), agility: true })).toBe('small has 8 cores per socket: a VM cannot have more (16 chosen).')
     const unhomed = { ...change, homeServer: '' }
-    expect(checkVmChanges(vm, unhomed, vmPoolFacts(view(), vm, unhomed))).toBe(true)
-    expect(checkVmChanges(vm, { vcpusMax: 32 }, vmPoolFacts(view(), vm))).toMatch(/32 sockets; a VM has at most 16/)
+    expect(checkVmChanges(vm, unhomed, { topology: vmTopologyLimit(view(), vm, unhomed), agility: true })).toBe(true)
+    expect(checkVmChanges(vm, { vcpusMax: 32 }, { topology: vmTopologyLimit(view(), vm), agility: true })).toMatch(/32 sockets; a VM has at most 16/)
   })
 
   it('the New VM wizard applies the same rule to the home server chosen', () => {

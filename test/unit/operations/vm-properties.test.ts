@@ -3,8 +3,8 @@ import { bootModes } from '../../../shared/operations/provision'
 import { bootModeChoices, bootModeWarning, canConvertToTemplate, canConvertToVm, canCloneSnapshot, changedOnly, checkVmChanges, firmwareDeviceModel, propertyRules, withSettings } from '../../../shared/operations/vm-properties'
 
 const GiB = 1024 ** 3
-/** a pool whose servers say nothing of their topology (no limit from the hardware) */
-const anyPool = { topology: { coresPerSocket: 0 } }
+/** a pool whose servers say nothing of their topology (no limit from the hardware), the VM agile */
+const anyPool = { topology: { coresPerSocket: 0 }, agility: true as const }
 const hvm = { name_label: 'web', power_state: 'Halted', HVM_boot_policy: 'BIOS order', VCPUs_max: 4, VCPUs_at_startup: 2, platform: { 'cores-per-socket': '2' }, memory_static_min: GiB, memory_static_max: 4 * GiB, memory_dynamic_min: 2 * GiB, memory_dynamic_max: 4 * GiB, allowed_operations: [] }
 
 describe('VM Properties rules (shared/operations/vm-properties.ts)', () => {

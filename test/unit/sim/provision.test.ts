@@ -157,22 +157,55 @@ describe('VCPU and memory setters with XAPI’s checks', () => {
 })
 
 describe('HA restart priority and templates (xapi_vm_helpers.ml)', () => {
-  it('set_ha_restart_priority: restart / best-effort / "" only; with HA on, a VM on unshared storage cannot be protected', async () => {
+  it('set_ha_restart_priority: restart / best-effort / "" only; with HA on, protecting a running VM that is not agile breaks the failover plan (a halted one, or HA off, is not checked)', async () => {
     const h = makePool()
-    const vm = h.t.refs.halted
+    const vm = h.t.refs.running
+    // the tiny pool's network has no PIF yet: give it one on every host so that the VM is agile
+    for (const host of h.t.refs.hosts) {
+      const pif = `OpaqueRef:pif-${host}`
+      h.pool.db.insert('PIF', pif, h.pool.db.blank('PIF', { host, network: h.t.refs.network, device: 'eth0', currently_attached: true, bond_slave_of: 'OpaqueRef:NULL' }))
+    }
+    h.pool.db.update('network', h.t.refs.network, { PIFs: h.t.refs.hosts.map((host) => `OpaqueRef:pif-${host}`) })
+    await h.call('VM.assert_agile', vm)
     expect(await h.fails('VM.set_ha_restart_priority', vm, '1')).toEqual(['INVALID_VALUE', 'ha_restart_priority', '1'])
     await h.call('VM.set_ha_restart_priority', vm, 'best-effort')
     expect(h.rec('VM', vm)).toMatchObject({ ha_restart_priority: 'best-effort', ha_always_run: false })
-    // HA on, the VM's SR no longer shared: XAPI's agility check refuses protection, best-effort stays
-    h.pool.db.update('pool', h.t.refs.pool, { ha_enabled: true })
+    // the VM's SR no longer shared: Agility.vm_assert_agile names it
     h.pool.db.update('SR', h.t.refs.sr, { shared: false })
-    const disks = (h.rec('VM', vm)['VBDs'] as string[]).filter((b) => h.rec('VBD', b)['type'] === 'Disk')
-    expect(disks.length).toBeGreaterThan(0)
-    expect(await h.fails('VM.set_ha_restart_priority', vm, 'restart')).toEqual(['HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', h.t.refs.sr])
+    expect(await h.fails('VM.assert_agile', vm)).toEqual(['HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', h.t.refs.sr])
+    // HA off: XAPI keeps the priority without asking the planner
+    await h.call('VM.set_ha_restart_priority', vm, 'restart')
+    expect(h.rec('VM', vm)).toMatchObject({ ha_restart_priority: 'restart', ha_always_run: true })
+    await h.call('VM.set_ha_restart_priority', vm, 'best-effort')
+    // HA on: the planner refuses a VM it could not restart elsewhere; best-effort stays
+    h.pool.db.update('pool', h.t.refs.pool, { ha_enabled: true })
+    expect(await h.fails('VM.set_ha_restart_priority', vm, 'restart')).toEqual(['HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN'])
     expect(h.rec('VM', vm)['ha_restart_priority']).toBe('best-effort')
+    // a halted VM is not planned for until it starts
+    await h.call('VM.set_ha_restart_priority', h.t.refs.halted, 'restart')
+    expect(h.rec('VM', h.t.refs.halted)).toMatchObject({ ha_restart_priority: 'restart', ha_always_run: false })
     h.pool.db.update('SR', h.t.refs.sr, { shared: true })
     await h.call('VM.set_ha_restart_priority', vm, 'restart')
     expect(h.rec('VM', vm)).toMatchObject({ ha_restart_priority: 'restart', ha_always_run: true })
+  })
+
+  it('VM.assert_agile: a network without PIFs (private) or missing on a server, a vGPU, an SR not plugged everywhere', async () => {
+    const h = makePool()
+    const vm = h.t.refs.running
+    expect(await h.fails('VM.assert_agile', vm)).toEqual(['HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED', h.t.refs.network])
+    const [first, second] = h.t.refs.hosts
+    h.pool.db.insert('PIF', 'OpaqueRef:pif-1', h.pool.db.blank('PIF', { host: first, network: h.t.refs.network, device: 'eth0', currently_attached: true }))
+    h.pool.db.update('network', h.t.refs.network, { PIFs: ['OpaqueRef:pif-1'] })
+    expect(await h.fails('VM.assert_agile', vm)).toEqual(['HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED', h.t.refs.network])
+    // the second server disabled: it does not count
+    h.pool.db.update('host', second ?? '', { enabled: false })
+    await h.call('VM.assert_agile', vm)
+    const pbd = (h.rec('SR', h.t.refs.sr)['PBDs'] as string[])[0] ?? ''
+    h.pool.db.update('PBD', pbd, { currently_attached: false })
+    expect(await h.fails('VM.assert_agile', vm)).toEqual(['HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', h.t.refs.sr])
+    h.pool.db.update('PBD', pbd, { currently_attached: true })
+    h.pool.db.update('VM', vm, { VGPUs: ['OpaqueRef:vgpu'] })
+    expect(await h.fails('VM.assert_agile', vm)).toEqual(['VM_HAS_VGPU', vm])
   })
 
   it('a default template cannot be destroyed (xapi_vm_lifecycle.ml check_template: VM_IS_TEMPLATE … destroy); a custom one can', async () => {
