@@ -14,7 +14,8 @@ import { MemoryHistory, operationsModule } from '../../../main/services/operatio
 import type { HandlerArgs, ServiceModule } from '../../../main/services'
 import { startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
-import type { SimControl, SimPoolHandle, SimRecord } from '../../sim/model'
+import type { SimControl, SimPoolHandle } from '../../sim/model'
+import { simRecords } from '../../helpers/sim-records'
 import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
 
 let sim: SimControl
@@ -36,16 +37,7 @@ afterAll(async () => {
   await sim?.stop()
 })
 
-const table = (cls: string) => pool.objects.get(cls) ?? new Map<string, SimRecord>()
-const rec = (cls: string, ref: string): SimRecord => {
-  const r = table(cls).get(ref)
-  if (!r) throw new Error(`${cls} ${ref} is gone`)
-  return r
-}
-function find(cls: string, pred: (r: SimRecord) => boolean): string {
-  for (const [ref, r] of table(cls)) if (pred(r)) return ref
-  throw new Error(`no ${cls} matches`)
-}
+const { table, rec, find } = simRecords(() => pool)
 /** the VDI and SR of each disk (not DVD) of a VM */
 const disks = (vm: string) =>
   (rec('VM', vm).VBDs as string[])

@@ -16,7 +16,8 @@ import type { HandlerArgs, ServiceModule } from '../../../main/services'
 import type { PoolManagerApi } from '../../../main/pools/api'
 import { startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
-import type { SimControl, SimPoolHandle, SimRecord } from '../../sim/model'
+import type { SimControl, SimPoolHandle } from '../../sim/model'
+import { simRecords } from '../../helpers/sim-records'
 import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
 
 const GiB = 1024 ** 3
@@ -56,16 +57,7 @@ afterAll(async () => {
   await sim?.stop()
 })
 
-const table = (cls: string) => cur.objects.get(cls) ?? new Map<string, SimRecord>()
-const rec = (cls: string, ref: string): SimRecord => {
-  const r = table(cls).get(ref)
-  if (!r) throw new Error(`${cls} ${ref} is gone`)
-  return r
-}
-function find(cls: string, pred: (r: SimRecord) => boolean): string {
-  for (const [ref, r] of table(cls)) if (pred(r)) return ref
-  throw new Error(`no ${cls} matches`)
-}
+const { table, rec, find } = simRecords(() => cur)
 const vmNamed = (name: string) => find('VM', (r) => r.name_label === name && r.is_a_template !== true)
 
 async function call<M extends 'vm.configure' | 'vm.template' | 'vm.settings' | 'vm.create'>(m: M, args: unknown) {
