@@ -53,6 +53,11 @@ describe('New VM wizard', { timeout: 300_000 }, () => {
     await next.click()
     await wizard.getByRole('radio', { name: /tiny-host-1/ }).check()
     await next.click() // CPU
+    // the topology list fits the vCPUs and the home server chosen (tiny-host-1: 16 cores per socket)
+    await wizard.getByRole('spinbutton', { name: 'Maximum vCPUs' }).fill('4')
+    const topology = wizard.getByRole('combobox', { name: 'Topology (cores per socket)' })
+    expect(await topology.locator('option').allTextContents()).toEqual(['4 sockets with 1 core each', '2 sockets with 2 cores each', '1 socket with 4 cores'])
+    await topology.selectOption('2')
     await next.click() // memory
     await next.click() // storage
     // the template's provision XML disk is proposed; a full copy of the template's disks can be chosen
@@ -67,6 +72,7 @@ describe('New VM wizard', { timeout: 300_000 }, () => {
     const lines = (await summary.getByRole('listitem').allTextContents()).map((t) => t.trim())
     expect(lines[0]).toBe("VM 'e2e-alpine' from template 'Alpine Linux 3.20' (full copy of its disks to NFS VM storage)")
     expect(lines.some((l) => /^Disk 1: 'e2e-alpine 0', .+ on .+/.test(l))).toBe(true)
+    expect(lines.some((l) => l.includes('(at most 4: 2 sockets with 2 cores each)'))).toBe(true)
     expect(lines).toContain('Starts when created on tiny-host-1')
     expect(lines.some((l) => l.startsWith('Network interface 0: '))).toBe(true)
     await wizard.getByRole('button', { name: 'Create Now' }).click()

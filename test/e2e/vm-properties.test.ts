@@ -2,7 +2,8 @@
  * VM Properties end to end (issue 14) in browser mode with Chromium: the dialog from a VM's context
  * menu; on a halted VM the CPU and memory pages change the VM on the simulator (exactly the changed
  * settings); on a running VM the static settings are disabled and say why, the dynamic range still
- * applies, and memory out of XAPI's order is refused in words before OK. Screenshots at 1024×700
+ * applies, and memory out of XAPI’s order is refused in words before OK; HA’s “Restart” is refused
+ * under the choice for a VM not every server can run. Screenshots at 1024×700
  * and 1920×1080, light and dark.
  */
 import type { Page } from 'playwright-core'
@@ -69,6 +70,36 @@ describe('VM Properties', { timeout: 300_000 }, () => {
     const r = vm(pool, 'build-01')
     expect(r).toMatchObject({ VCPUs_max: 4, VCPUs_at_startup: 3, memory_static_max: 4096 * MiB, memory_dynamic_min: 3072 * MiB, memory_dynamic_max: 4096 * MiB })
     expect((r.platform as Record<string, string>)['cores-per-socket']).toBe('2')
+    expect(h.pageErrors).toEqual([])
+  })
+
+  it('High Availability and Start Options: “Restart” is refused under the choice for a VM not every server can run; “Restart if possible” and the start order apply, each saying when', async () => {
+    if (!h) throw new Error('no app')
+    const { page } = h
+    const ref = [...(pool.objects.get('VM') ?? [])].find(([, r]) => r.name_label === 'legacy-app' && r.is_a_template !== true)?.[0] ?? ''
+    // a NIC on a private network (no PIF on any server): the VM is not agile
+    const net = String(await pool.call('network.create', [{ name_label: 'lab private', name_description: '', MTU: 1500, other_config: {}, tags: [] }]))
+    await pool.call('VIF.create', [{ device: '3', network: net, VM: ref, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, locking_mode: 'network_default', ipv4_allowed: [], ipv6_allowed: [] }])
+    const id = (await h.api.call('connections.list', {})).find((c) => c.label === 'tiny-current')?.id ?? ''
+    await expect.poll(async () => (await h?.api.call('vm.settings', { connectionId: id, ref }))?.agility, { timeout: LONG }).not.toBe(true)
+    const dialog = await properties(page, 'legacy-app')
+    await dialog.getByRole('tab', { name: 'High Availability' }).click()
+    const restart = dialog.getByRole('radio', { name: /^Restart \(protected/ })
+    expect(await restart.isDisabled()).toBe(true)
+    const why = "HA guarantees a restart only to a VM every server can run; legacy-app is on the network 'lab private', which not every server has. Choose “Restart if possible” instead."
+    expect(await dialog.getByText(why).count()).toBe(1)
+    // the reason is the radio's description (a screen reader says it with the choice)
+    expect(await page.locator(`#${await restart.getAttribute('aria-describedby')}`).textContent()).toBe(why)
+    await dialog.getByRole('radio', { name: 'Restart if possible' }).check()
+    expect(await dialog.getByText('Applies now, but HA is off in this pool: XAPI keeps the priority and uses it once HA is turned on.').count()).toBe(1)
+    await dialog.getByRole('tab', { name: 'Start Options' }).click()
+    await dialog.getByRole('spinbutton', { name: 'Start order' }).fill('2')
+    await dialog.getByRole('spinbutton', { name: 'Delay before starting the next VM (seconds)' }).fill('15')
+    expect(await dialog.getByText(/^Applies now: XAPI uses them the next time it starts VMs in order/).count()).toBe(1)
+    await expect.poll(() => dialog.getByText('3 settings changed').count()).toBe(1)
+    await dialog.getByRole('button', { name: 'OK', exact: true }).click()
+    await dialog.waitFor({ state: 'detached', timeout: LONG })
+    expect(vm(pool, 'legacy-app')).toMatchObject({ ha_restart_priority: 'best-effort', order: 2, start_delay: 15 })
     expect(h.pageErrors).toEqual([])
   })
 
