@@ -140,9 +140,9 @@ export class VmSettingsRunner {
       params: { changed: changed.map((k) => LABEL[k]), ...a.changes },
       // read again at the click: the VM may have started since the dialog opened
       check: () => {
-        const g = this.graphOf(a.connectionId)
-        const cur = g?.get('VM', a.ref)
-        return g && cur ? checkVmChanges(cur, a.changes, vmPoolFacts(viewOf(g), a.ref, cur, a.changes)) : 'This VM is no longer in the pool'
+        const now = this.graphOf(a.connectionId)
+        const cur = now?.get('VM', a.ref)
+        return now && cur ? checkVmChanges(cur, a.changes, vmPoolFacts(viewOf(now), a.ref, cur, a.changes)) : 'This VM is no longer in the pool'
       },
       steps: 1,
       work: async (ctx) => {
