@@ -27,7 +27,7 @@
  *   (CA-20703) — else HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED [network].
  */
 import type { ProvisionDisk } from '../../../shared/operations/provision'
-import { SimXapiError, type SimValue } from '../model'
+import { SimXapiError, type SimRecord, type SimValue } from '../model'
 import type { CallInfo, Handler } from './generic'
 import { vmOperation } from './lifecycle'
 import type { PoolState } from './pool'
@@ -198,7 +198,7 @@ function assertAgile(pool: PoolState, ref: string): void {
     const net = str(pool.db.get('VIF', vif)?.['network'])
     // is_network_properly_shared: every enabled host has a PIF on it that is no bond member
     const pifs = list(pool.db.get('network', net)?.['PIFs']).map((p) => pool.db.get('PIF', p))
-    const member = (p: Record<string, unknown>): boolean => str(p['bond_slave_of']).startsWith('OpaqueRef:') && p['bond_slave_of'] !== NULL_REF
+    const member = (p: SimRecord): boolean => str(p['bond_slave_of']).startsWith('OpaqueRef:') && p['bond_slave_of'] !== NULL_REF
     const on = new Set(pifs.flatMap((p) => (p && !member(p) ? [str(p['host'])] : [])))
     if (enabled.some((h) => !on.has(h))) throw new SimXapiError(['HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED', net])
   }

@@ -194,7 +194,7 @@ describe('HA restart priority and templates (xapi_vm_helpers.ml)', () => {
     const vm = h.t.refs.running
     expect(await h.fails('VM.assert_agile', vm)).toEqual(['HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED', h.t.refs.network])
     const [first, second] = h.t.refs.hosts
-    h.pool.db.insert('PIF', 'OpaqueRef:pif-1', h.pool.db.blank('PIF', { host: first, network: h.t.refs.network, device: 'eth0', currently_attached: true }))
+    h.pool.db.insert('PIF', 'OpaqueRef:pif-1', h.pool.db.blank('PIF', { host: first ?? '', network: h.t.refs.network, device: 'eth0', currently_attached: true }))
     h.pool.db.update('network', h.t.refs.network, { PIFs: ['OpaqueRef:pif-1'] })
     expect(await h.fails('VM.assert_agile', vm)).toEqual(['HA_CONSTRAINT_VIOLATION_NETWORK_NOT_SHARED', h.t.refs.network])
     // the second server disabled: it does not count
