@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, markRaw, ref, shallowRef, watch } from 'vue'
 import type { SelectedItem } from '../commands/registry'
 import { TreeBuilder } from '../model/tree/build'
-import { filterTree } from '../model/tree/filter'
+import { TreeFilter } from '../model/tree/filter'
 import { defaultExpanded, flatten, type FlatRow } from '../model/tree/flatten'
 import type { TreeNode } from '../model/tree/types'
 import { useConnectionsStore } from './connections'
@@ -18,6 +18,8 @@ export const useTreeStore = defineStore('tree', () => {
   const settings = useSettingsStore()
   const connections = useConnectionsStore()
   const builder = markRaw(new TreeBuilder())
+  /** the search, narrowed from the previous keystroke's result while the query is typed further */
+  const treeFilter = markRaw(new TreeFilter())
 
   const query = ref('')
   /** a saved search XenCenter wrote in a pool, applied to the tree on top of the query (issue 19): its name and test */
@@ -43,7 +45,7 @@ export const useTreeStore = defineStore('tree', () => {
       now: connections.now,
     }),
   )
-  const filtered = computed(() => filterTree(roots.value, query.value, savedFilter.value?.keep))
+  const filtered = computed(() => treeFilter.run(roots.value, query.value, savedFilter.value?.keep))
   const searching = computed(() => query.value.trim().length > 0 || savedFilter.value !== null)
 
   const rows = computed<FlatRow[]>(() => {
@@ -55,18 +57,24 @@ export const useTreeStore = defineStore('tree', () => {
       return isSearch ? true : defaultExpanded(node, level)
     })
   })
-  const indexById = computed(() => {
-    const m = new Map<string, number>()
-    rows.value.forEach((r, i) => m.set(r.node.id, i))
-    return m
-  })
-  /** index of the focused row; a focused object that moved is found again by its object id */
+  /**
+   * index of the row of node `id`, -1 when it has none. A scan, not an index of every row: the
+   * rows change with each keystroke of a search (100,000 of them for a broad one) and are looked
+   * up a few times per change (the focused row, the row a user acts on), so building a Map of all
+   * of them each time cost more than every lookup it served.
+   */
+  function indexOf(id: string, hint = -1): number {
+    const list = rows.value
+    if (hint >= 0 && list[hint]?.node.id === id) return hint
+    for (let i = 0; i < list.length; i++) if (list[i]?.node.id === id) return i
+    return -1
+  }
+  /** index of the focused row (-1 when none) */
+  let lastFocusIndex = -1
   const focusIndex = computed(() => {
     const id = focusId.value
-    if (id === null) return -1
-    const direct = indexById.value.get(id)
-    if (direct !== undefined) return direct
-    return -1
+    lastFocusIndex = id === null ? -1 : indexOf(id, lastFocusIndex)
+    return lastFocusIndex
   })
 
   watch([query, savedFilter], () => {
@@ -86,10 +94,10 @@ export const useTreeStore = defineStore('tree', () => {
     // the user collapses a node the focused row is inside: the selection moves to that node (as in
     // XenCenter), otherwise revealing the selection would open it again at once
     if (!value) {
-      const at = indexById.value.get(id)
-      const row = at === undefined ? undefined : rows.value[at]
+      const at = indexOf(id)
+      const row = rows.value[at]
       const fi = focusIndex.value
-      if (row && at !== undefined && fi > at && isInside(at, fi)) setSelection(new Set([row.node.objId]), row.node.id, at)
+      if (row && fi > at && isInside(at, fi)) setSelection(new Set([row.node.objId]), row.node.id, at)
     }
     target.value = m
   }
@@ -103,15 +111,13 @@ export const useTreeStore = defineStore('tree', () => {
     return false
   }
   function toggle(id: string): void {
-    const i = indexById.value.get(id)
-    const row = i === undefined ? undefined : rows.value[i]
+    const row = rows.value[indexOf(id)]
     if (row && row.expanded !== undefined) setExpanded(id, !row.expanded)
   }
   function setSelection(sel: ReadonlySet<string>, focus: string | null, anchorIndex?: number): void {
     selection.value = sel
     focusId.value = focus
-    const fi = focus === null ? undefined : indexById.value.get(focus)
-    focusObj.value = fi === undefined ? null : (rows.value[fi]?.node.objId ?? null)
+    focusObj.value = focus === null ? null : (rows.value[indexOf(focus, anchorIndex)]?.node.objId ?? null)
     if (anchorIndex !== undefined) anchor.value = anchorIndex
   }
   /**
@@ -227,7 +233,7 @@ export const useTreeStore = defineStore('tree', () => {
     filtered,
     searching,
     rows,
-    indexById,
+    indexOf,
     focusIndex,
     selectedItems,
     current,

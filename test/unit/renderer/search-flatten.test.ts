@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TreeBuilder } from '../../../renderer/src/model/tree/build'
-import { filterTree, highlight, matchHint } from '../../../renderer/src/model/tree/filter'
+import { filterTree, highlight, matchHint, refines, TreeFilter } from '../../../renderer/src/model/tree/filter'
 import { defaultExpanded, flatten, scrollToReveal, visibleWindow } from '../../../renderer/src/model/tree/flatten'
 import type { TreeNode } from '../../../renderer/src/model/tree/types'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
@@ -69,6 +69,68 @@ describe('search', () => {
       { text: 'web', hit: true },
     ])
     expect(highlight('Alpha', 'zzz')).toEqual([{ text: 'Alpha', hit: false }])
+  })
+})
+
+describe('search as it is typed (TreeFilter)', () => {
+  const same = (a: ReturnType<typeof filterTree>, b: ReturnType<typeof filterTree>): void => {
+    expect(a.roots).toEqual(b.roots)
+    expect([...a.matches].sort()).toEqual([...b.matches].sort())
+    expect(a.matchCount).toBe(b.matchCount)
+  }
+
+  it('gives what filtering the whole tree gives, key by key, on Backspace and with a word added', () => {
+    const roots = threePools()
+    const f = new TreeFilter()
+    const typed = 'alpha-vm1'
+    const queries = [...typed].map((_, i) => typed.slice(0, i + 1))
+    queries.push('alpha-vm', 'alpha-v', 'alpha-vm4', 'alpha-vm4 web', 'alpha-vm4 we', 'a', '', 'beta host', '10.1.1', '10.1.1.2')
+    for (const q of queries) same(f.run(roots, q), filterTree(roots, q))
+  })
+
+  it('a query typed further looks only at what the previous one kept', () => {
+    // the tree's nodes with their search text read through a getter that notes whose is read
+    const looked = new Set<string>()
+    const probe = (nodes: readonly TreeNode[]): TreeNode[] =>
+      nodes.map((n) => {
+        const p = { ...n, children: probe(n.children) }
+        Object.defineProperty(p, 'search', { enumerable: true, get: () => (looked.add(n.id), n.search) })
+        return p
+      })
+    const roots = probe(threePools())
+    const f = new TreeFilter()
+    const broad = f.run(roots, 'alpha')
+    expect(looked.size).toBe(flatten(roots, all).length)
+    const keptByBroad = new Set(flatten(broad.roots, all).map((r) => r.node.id))
+    looked.clear()
+    const narrow = f.run(roots, 'alpha-vm1')
+    expect(looked.size).toBeGreaterThan(0)
+    expect([...looked].filter((id) => !keptByBroad.has(id))).toEqual([])
+    same(narrow, filterTree(roots, 'alpha-vm1'))
+    // a query seen again is answered with its result, looking at nothing
+    looked.clear()
+    expect(f.run(roots, 'alpha')).toBe(broad)
+    expect(looked.size).toBe(0)
+  })
+
+  it('starts over for another tree or another saved search', () => {
+    const full = threePools()
+    const alphaOnly = filterTree(full, 'alpha').roots
+    const f = new TreeFilter()
+    f.run(alphaOnly, 'a')
+    // 'beta' refines 'a', but the tree changed: beta's rows must come from the new tree
+    same(f.run(full, 'beta'), filterTree(full, 'beta'))
+    const onlyVms = (n: TreeNode): boolean => n.kind === 'VM'
+    f.run(full, 'a', (n) => n.kind === 'host')
+    same(f.run(full, 'alpha', onlyVms), filterTree(full, 'alpha', onlyVms))
+  })
+
+  it('a query refines another when each of its words is part of one of the new words', () => {
+    expect(refines(['web'], ['web-0'])).toBe(true)
+    expect(refines(['web', '10.1'], ['10.1.2', 'web'])).toBe(true)
+    expect(refines(['web'], ['we'])).toBe(false)
+    expect(refines(['web', 'prod'], ['web'])).toBe(false)
+    expect(refines([], ['x'])).toBe(true)
   })
 })
 

@@ -58,6 +58,26 @@ describe('stores: diffs in, tree rows out', () => {
     expect(labels(tree)).not.toContain('alpha-vm1')
   })
 
+  it('typing a search key by key, Backspace and a batch arriving mid-search show what the whole query shows; the focused row is followed', () => {
+    const { objects, tree, a } = load()
+    const i = tree.rows.findIndex((r) => r.node.label === 'alpha-vm1')
+    tree.clickRow(i, { ctrl: false, shift: false })
+    for (const ch of 'alpha-vm1') {
+      tree.query += ch
+      expect(tree.rows[tree.focusIndex]?.node.label).toBe('alpha-vm1')
+    }
+    expect(labels(tree)).toEqual(['alpha', 'alpha-host0', 'alpha-vm1'])
+    tree.query = 'alpha-vm'
+    expect(labels(tree).filter((l) => l.includes('-vm'))).toEqual(['alpha-vm0', 'alpha-vm1', 'alpha-vm2', 'alpha-vm3'])
+    // a VM renamed while the search is on: it matches now (the tree changed, the search starts over from it)
+    const rec = { ...(objects.record('c1', 'VM', a.haltedVmRefs[0] ?? '') ?? {}), name_label: 'alpha-vm9' }
+    objects.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'VM', ref: a.haltedVmRefs[0] ?? '', record: rec }], removes: [] })
+    tree.query = 'alpha-vm9'
+    expect(labels(tree)).toEqual(['alpha', 'alpha-vm9'])
+    tree.query = ''
+    expect(tree.rows[tree.focusIndex]?.node.label).toBe('alpha-vm1')
+  })
+
   it('shift-click selects a range; ctrl-click toggles', () => {
     const { tree } = load()
     tree.clickRow(2, { ctrl: false, shift: false })

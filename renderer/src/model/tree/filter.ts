@@ -64,6 +64,60 @@ export function filterTree(roots: readonly TreeNode[], query: string, keep?: (n:
   return { roots: out, matches, matchCount: matches.size }
 }
 
+/**
+ * Does every node matching `next` match `prev` too? True when each term of `prev` is part of a
+ * term of `next` (a query typed further, or a word added): every node that has all of `next`'s
+ * terms in its search text has all of `prev`'s.
+ */
+export function refines(prev: readonly string[], next: readonly string[]): boolean {
+  for (const p of prev) if (!next.some((t) => t.includes(p))) return false
+  return true
+}
+
+/** how many recent results a TreeFilter keeps for narrowing from and for going back to (Backspace) */
+const RECENT = 8
+
+/**
+ * filterTree for a search box, one keystroke after another, at a cost in proportion to what the
+ * previous query kept rather than to the tree (issue 20: 100,000 VMs). A query that refines an
+ * earlier one of the same tree and saved search (typed further, see `refines`) filters that
+ * earlier result instead of the whole tree: every node the new query keeps was kept by it, with
+ * its ancestors and its kept descendants, so the answer is the same as filtering the whole tree.
+ * A query seen again (Backspace) gets its result back. Another tree or saved search starts over.
+ */
+export class TreeFilter {
+  private roots: readonly TreeNode[] | null = null
+  private keep: ((n: TreeNode) => boolean) | undefined = undefined
+  /** results of this tree and saved search, the latest last */
+  private recent: { terms: string[]; key: string; result: FilterResult }[] = []
+
+  run(roots: readonly TreeNode[], query: string, keep?: (n: TreeNode) => boolean): FilterResult {
+    if (roots !== this.roots || keep !== this.keep) {
+      this.roots = roots
+      this.keep = keep
+      this.recent = []
+    }
+    const terms = queryTerms(query)
+    if (terms.length === 0 && !keep) return filterTree(roots, query)
+    const key = terms.join(' ')
+    const seen = this.recent.findIndex((r) => r.key === key)
+    if (seen >= 0) {
+      const [hit] = this.recent.splice(seen, 1)
+      if (hit) {
+        this.recent.push(hit)
+        return hit.result
+      }
+    }
+    // the narrowest earlier result this query refines: the fewest matches
+    let base: FilterResult | null = null
+    for (const r of this.recent) if (refines(r.terms, terms) && (base === null || r.result.matchCount < base.matchCount)) base = r.result
+    const result = filterTree(base ? base.roots : roots, query, keep)
+    this.recent.push({ terms, key, result })
+    if (this.recent.length > RECENT) this.recent.shift()
+    return result
+  }
+}
+
 /** [before, match, after] segments of a label for highlighting the first matching term */
 export function highlight(label: string, query: string): { text: string; hit: boolean }[] {
   const terms = queryTerms(query)
