@@ -40,6 +40,12 @@
  *
  * Kept: 60 s rows for `keep60sDays` (default 30), then averaged into hourly rows (kept
  * `keepHourlyDays`, default 400), then daily (`keepDailyDays`, default 1830), within `maxBytes`.
+ * Objects that are gone do not stay forever: a series left with no block (everything aged out, or
+ * gave way to the size bound) is deleted, and so is its host's cursor; an object the caller knows is
+ * gone (prune's `isGone`: a VM destroyed, a host forgotten — its pool is connected and has it no more)
+ * keeps its history `keepGoneDays` (default 30) after its newest value, so it can still be looked at
+ * for a while (the overview's "yesterday", a graph from its uuid), then all of it is deleted. An
+ * object of a pool that is offline now is not known gone: only the age limits and the bound apply.
  * Runs on the main thread's connection (like the action history): each flush / prune step is one
  * short transaction. Reads (every graph) never wait for the cache worker: in WAL mode a reader sees
  * the last committed state while the worker writes. A write here needs SQLite's one write lock,
@@ -59,10 +65,22 @@ export interface PerfLimits {
   keep60sDays: number
   keepHourlyDays: number
   keepDailyDays: number
+  /**
+   * an object known gone (a VM destroyed, a host forgotten: its pool is connected and has it no more) keeps
+   * its history this long after its newest value, then all of it is deleted
+   */
+  keepGoneDays: number
   /** upper bound of the stored blocks (compressed bytes) */
   maxBytes: number
 }
-export const DEFAULT_PERF_LIMITS: PerfLimits = { keep60sDays: 30, keepHourlyDays: 400, keepDailyDays: 1830, maxBytes: 2 * 1024 * 1024 * 1024 }
+export const DEFAULT_PERF_LIMITS: PerfLimits = { keep60sDays: 30, keepHourlyDays: 400, keepDailyDays: 1830, keepGoneDays: 30, maxBytes: 2 * 1024 * 1024 * 1024 }
+
+/** an object of the history */
+export interface PerfObject {
+  connectionId: string
+  kind: PerfKind
+  uuid: string
+}
 
 export interface SeriesKey {
   connectionId: string
@@ -213,7 +231,12 @@ export interface PerfReadResult {
 
 export interface PruneReport {
   consolidated: number
+  /** blocks deleted */
   deleted: number
+  /** objects known gone whose whole history was deleted */
+  forgotten: number
+  /** series deleted because no block of theirs was left (everything aged out or gave way to the size bound) */
+  emptySeries: number
   bytes: number
   /** false: the time budget ran out first (call again) */
   done: boolean
@@ -232,6 +255,8 @@ export class PerfHistory {
   private readonly pendingCursors = new Map<string, { connectionId: string; end: number }>()
   private readonly knownObjects = new Set<string>()
   private knownLoaded = false
+  /** objects found gone by a prune, and their newest value (s): not looked up again at every prune */
+  private readonly goneNewest = new Map<string, number>()
   /** bytes stored per resolution (undefined until first needed) */
   private bytes: Record<PerfRes, number> | undefined
   private pendingCount = 0
@@ -648,15 +673,17 @@ export class PerfHistory {
    * `budgetMs`, it stops after the step that used it up (`done: false`): a smaller bound set by the
    * user is reached over several calls, never by blocking the main thread for long.
    */
-  prune(now = this.now(), budgetMs = Number.POSITIVE_INFINITY): PruneReport {
-    return this.briefly(() => this.pruneNow(now, budgetMs))
+  prune(now = this.now(), budgetMs = Number.POSITIVE_INFINITY, isGone?: (o: PerfObject) => boolean): PruneReport {
+    return this.briefly(() => this.pruneNow(now, budgetMs, isGone))
   }
 
-  private pruneNow(now: number, budgetMs: number): PruneReport {
+  private pruneNow(now: number, budgetMs: number, isGone: ((o: PerfObject) => boolean) | undefined): PruneReport {
     const started = performance.now()
     const out = (): boolean => performance.now() - started >= budgetMs
     let consolidated = 0
     let deleted = 0
+    let forgotten = 0
+    let emptySeries = 0
     const sel = this.db.prepare('SELECT series, res, t0, data FROM perf_block WHERE res = ? AND t0 < ? ORDER BY t0 LIMIT 500')
     const step = (res: 60 | 3600, before: number): number => {
       const rows = sel.all(res, before) as { series: number; res: PerfRes; t0: number; data: Buffer }[]
@@ -670,7 +697,10 @@ export class PerfHistory {
     }
     // a block goes once its last slot is older than the limit
     const age = (res: PerfRes, days: number): number => now - days * 86400 - res * BLOCK_SLOTS
-    const stopped = (): PruneReport => ({ consolidated, deleted, bytes: this.sizeBytes(), done: false })
+    const stopped = (): PruneReport => {
+      if (deleted > 0) emptySeries += this.dropEmptySeries()
+      return { consolidated, deleted, forgotten, emptySeries, bytes: this.sizeBytes(), done: false }
+    }
     for (let n; (n = step(60, age(60, this.limits.keep60sDays))) > 0; ) {
       consolidated += n
       if (out()) return stopped()
@@ -680,6 +710,23 @@ export class PerfHistory {
       if (out()) return stopped()
     }
     deleted += dropDaily(age(86400, this.limits.keepDailyDays))
+    // objects known gone, their keepGoneDays after their newest value passed: all of their history (before the
+    // size bound, which would otherwise take from the objects still there)
+    if (isGone) {
+      const before = now - this.limits.keepGoneDays * 86400
+      for (const o of this.objects()) {
+        if (!isGone(o)) {
+          this.goneNewest.delete(o.uuid)
+          continue
+        }
+        let newest = this.goneNewest.get(o.uuid)
+        if (newest === undefined) this.goneNewest.set(o.uuid, (newest = this.newest(o.uuid) ?? Number.NEGATIVE_INFINITY))
+        if (newest >= before) continue
+        deleted += this.dropObject(o.uuid)
+        forgotten++
+        if (out()) return stopped()
+      }
+    }
     // the size bound: the resolution most over its share gives up its oldest blocks
     const max = this.limits.maxBytes
     for (let bytes = this.sizeBytes(); bytes > max; ) {
@@ -696,7 +743,50 @@ export class PerfHistory {
       bytes = after
       if (bytes > max && out()) return stopped()
     }
-    return { consolidated, deleted, bytes: this.sizeBytes(), done: true }
+    if (deleted > 0) emptySeries += this.dropEmptySeries()
+    return { consolidated, deleted, forgotten, emptySeries, bytes: this.sizeBytes(), done: true }
+  }
+
+  /** all of an object's history (series, blocks, its cursor when a host), and what memory holds of it; the blocks deleted */
+  private dropObject(uuid: string): number {
+    const gone = this.db.transaction(() => {
+      const blocks = this.db.prepare('DELETE FROM perf_block WHERE series IN (SELECT id FROM perf_series WHERE uuid = ?) RETURNING res, length(data) AS n').all(uuid) as { res: PerfRes; n: number }[]
+      this.db.prepare('DELETE FROM perf_series WHERE uuid = ?').run(uuid)
+      this.db.prepare('DELETE FROM perf_cursor WHERE host_uuid = ?').run(uuid)
+      return blocks
+    })()
+    for (const b of gone) this.grew(b.res, -b.n)
+    this.objectsInMemory.delete(uuid)
+    this.pendingCursors.delete(uuid)
+    this.knownObjects.delete(uuid)
+    this.goneNewest.delete(uuid)
+    return gone.length
+  }
+
+  /**
+   * Series with no block left (every block aged out or gave way to the size bound) and the cursors of hosts with no
+   * series left: deleted, so the history of objects long gone does not stay as rows forever. A series still held
+   * in memory with pending values is written again (a new row) at the next flush.
+   */
+  private dropEmptySeries(): number {
+    const rows = this.db.transaction(() => {
+      const r = this.db.prepare('DELETE FROM perf_series WHERE NOT EXISTS (SELECT 1 FROM perf_block b WHERE b.series = perf_series.id) RETURNING uuid, ds').all() as { uuid: string; ds: string }[]
+      if (r.length > 0) this.db.prepare('DELETE FROM perf_cursor WHERE host_uuid NOT IN (SELECT uuid FROM perf_series)').run()
+      return r
+    })()
+    for (const r of rows) {
+      const s = this.held(r.uuid, r.ds)
+      if (s) s.id = undefined
+    }
+    for (const uuid of new Set(rows.map((r) => r.uuid))) {
+      const pending = [...(this.objectsInMemory.get(uuid)?.series.values() ?? [])].some((s) => s.pending)
+      if (!pending && this.st.seriesOf.get(uuid) === undefined) {
+        this.knownObjects.delete(uuid)
+        this.goneNewest.delete(uuid)
+        this.objectsInMemory.delete(uuid)
+      }
+    }
+    return rows.length
   }
 
   /** everything of a connection: series, blocks, cursors (privacy: "forget") */
@@ -710,6 +800,7 @@ export class PerfHistory {
     for (const [k, c] of this.pendingCursors) if (c.connectionId === connectionId) this.pendingCursors.delete(k)
     this.knownObjects.clear()
     this.knownLoaded = false
+    this.goneNewest.clear()
     this.bytes = undefined
   }
 }

@@ -38,7 +38,7 @@
  * rows for 2 hours, so a crash in between loses nothing (the restart asks again from the cursor).
  */
 import type { ObjectRecord } from '../../shared/model/diff'
-import type { PerfHistory, PerfKind, PerfRes } from '../cache/perf'
+import type { PerfHistory, PerfKind, PerfObject, PerfRes, PruneReport } from '../cache/perf'
 import { slotTime } from '../cache/perf'
 import type { PoolGraph, Unsubscribe } from '../pools/api'
 import { httpGet, type PoolHttpContext } from '../xapi/http'
@@ -286,13 +286,44 @@ export class RrdCollector {
     if (now - this.lastFlush >= this.flushMs || (this.opts.history()?.pendingValues() ?? 0) > MAX_PENDING_VALUES) this.flush()
     if (now - this.lastPrune >= this.pruneMs) {
       this.lastPrune = now
-      try {
-        // a quarter of a second at a time: a bound made smaller is reached over the next ticks
-        const r = this.opts.history()?.prune(undefined, PRUNE_BUDGET_MS)
-        if (r && !r.done) this.lastPrune = now - this.pruneMs + 1000
-      } catch (e) {
-        this.log(`perf: pruning the history failed: ${(e as Error).message}`)
-      }
+      // a quarter of a second at a time: a bound made smaller is reached over the next ticks
+      const r = this.prune()
+      if (r && !r.done) this.lastPrune = now - this.pruneMs + 1000
+    }
+  }
+
+  /**
+   * One budgeted prune of the history (the tick runs it hourly): age limits, objects known gone (see
+   * goneCheck), the size bound. Undefined when there is no history or it failed (logged).
+   */
+  prune(budgetMs = PRUNE_BUDGET_MS): PruneReport | undefined {
+    try {
+      const r = this.opts.history()?.prune(undefined, budgetMs, this.goneCheck())
+      if (r && r.forgotten > 0) this.log(`perf: the history of ${r.forgotten} object(s) deleted from their pool was removed`)
+      return r
+    } catch (e) {
+      this.log(`perf: pruning the history failed: ${(e as Error).message}`)
+      return undefined
+    }
+  }
+
+  /**
+   * Whether an object of the history is known gone: its pool is connected (its graph is whole once
+   * connected) and neither it nor any other connected pool has it (a VM destroyed or moved to a pool
+   * not connected here is gone from this one's view; moved to a connected one, it is still there).
+   * A pool offline now, or a connection not in the list, says nothing: its objects are not gone.
+   */
+  private goneCheck(): (o: PerfObject) => boolean {
+    const status = new Map(this.opts.pools.list().map((c) => [c.id, c.status]))
+    const graphs: PoolGraph[] = []
+    for (const [id, st] of status) {
+      const g = st === 'connected' ? this.opts.pools.graph(id) : undefined
+      if (g) graphs.push(g)
+    }
+    return (o) => {
+      if (status.get(o.connectionId) !== 'connected' || !this.opts.pools.graph(o.connectionId)) return false
+      const cls = o.kind === 'vm' ? 'VM' : 'host'
+      return !graphs.some((g) => g.byUuid(o.uuid)?.cls === cls)
     }
   }
 

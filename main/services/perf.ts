@@ -155,6 +155,7 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
             bytes: hist.sizeBytes(),
             maxBytes: hist.limits.maxBytes,
             keep60sDays: hist.limits.keep60sDays,
+            keepGoneDays: hist.limits.keepGoneDays,
             depth: depthOf(hist.depth()),
             byResolution: { minute: hist.sizeOf(60), hour: hist.sizeOf(3600), day: hist.sizeOf(86400) },
             pendingValues: hist.pendingValues(),

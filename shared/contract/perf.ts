@@ -142,6 +142,8 @@ export const perfMethods = {
       bytes: z.number(),
       maxBytes: z.number(),
       keep60sDays: z.number(),
+      /** a VM or server deleted from its pool keeps its history this many days after its last value */
+      keepGoneDays: z.number(),
       depth: PerfDepth,
       byResolution: z.object({ minute: z.number(), hour: z.number(), day: z.number() }),
       pendingValues: z.number(),

@@ -87,6 +87,7 @@ describe('perf contract', () => {
   it('says how big the history is against its bound and how far back each resolution goes', async () => {
     const h = await call('perf.history', {})
     expect(h.maxBytes).toBe(2 * 1024 ** 3)
+    expect(h.keepGoneDays).toBe(30)
     expect(h.bytes).toBe(h.byResolution.minute + h.byResolution.hour + h.byResolution.day)
     // before the first write (every 15 minutes) the values wait in memory, and the answer says so
     if (h.bytes === 0) expect(h.pendingValues).toBeGreaterThan(0)

@@ -222,3 +222,69 @@ describe('performance history memory', () => {
     db.close()
   })
 })
+
+describe('performance history of objects that are gone', () => {
+  const now = 1_796_601_600
+  const series = (db: Database.Database): string[] => (db.prepare('SELECT uuid, ds FROM perf_series ORDER BY uuid, ds').all() as { uuid: string; ds: string }[]).map((r) => `${r.uuid.slice(-2)}:${r.ds}`)
+
+  it('deletes a series once no block of it is left (everything older than the longest kept resolution), and the cursor of a host with no series left', () => {
+    const db = new Database(':memory:')
+    migrate(db)
+    let clock = now
+    const h = new PerfHistory(db, { keepDailyDays: 400, maxBytes: 1e12 }, () => clock)
+    const host = { connectionId: 'c', kind: 'host' as const, uuid: uuid(1), ds: 'cpu_avg' }
+    const vm = { connectionId: 'c', kind: 'vm' as const, uuid: uuid(2), ds: 'cpu0' }
+    // three years ago, a host and a VM had daily rows (a pool long offline, or removed from view); the host its cursor
+    for (let t = now - 1200 * 86400; t < now - 1000 * 86400; t += 86400) {
+      h.put(host, 86400, t, 0.5)
+      h.put(vm, 86400, t, 0.25)
+    }
+    h.setCursor('c', host.uuid, now - 1000 * 86400)
+    // another VM is fed now
+    const live = { connectionId: 'c', kind: 'vm' as const, uuid: uuid(3), ds: 'cpu0' }
+    for (let t = now - 3600 + 60; t <= now; t += 60) h.put(live, 60, t, 0.75)
+    h.flush()
+    expect(series(db)).toEqual(['01:cpu_avg', '02:cpu0', '03:cpu0'])
+    const r = h.prune(now)
+    expect(r.deleted).toBeGreaterThan(0)
+    expect(r.emptySeries).toBe(2)
+    expect(series(db)).toEqual(['03:cpu0'])
+    expect(h.cursor(host.uuid)).toBeUndefined()
+    expect(h.knows(host.uuid)).toBe(false)
+    expect(h.knows(vm.uuid)).toBe(false)
+    expect(h.knows(live.uuid)).toBe(true)
+    // the object coming back is written to a new series
+    clock += 60
+    h.put(vm, 60, clock, 0.5)
+    h.flush()
+    expect(series(db)).toEqual(['02:cpu0', '03:cpu0'])
+    expect(h.read(vm.uuid, ['cpu0'], clock - 60, clock, 60).values[0]).toEqual([0.5])
+  })
+
+  it('keeps the history of an object known gone for keepGoneDays after its newest value, then deletes all of it (nothing of the others)', () => {
+    const db = new Database(':memory:')
+    migrate(db)
+    const h = new PerfHistory(db, { keepGoneDays: 30, maxBytes: 1e12 }, () => now)
+    const put = (o: number, last: number): void => {
+      for (const ds of ['cpu0', 'memory']) for (let t = last - 6 * 3600 + 60; t <= last; t += 60) h.put({ connectionId: 'c', kind: 'vm', uuid: uuid(o), ds }, 60, t, o)
+    }
+    put(1, now - 31 * 86400) // destroyed 31 days ago
+    put(2, now - 29 * 86400) // destroyed 29 days ago
+    put(3, now - 31 * 86400) // halted 31 days ago: still there
+    h.setCursor('c', uuid(4), now)
+    h.flush()
+    const gone = new Set([uuid(1), uuid(2)])
+    // without knowing what is gone, nothing goes
+    expect(h.prune(now).forgotten).toBe(0)
+    const r = h.prune(now, Number.POSITIVE_INFINITY, (o) => gone.has(o.uuid))
+    expect(r.forgotten).toBe(1)
+    expect(series(db)).toEqual(['02:cpu0', '02:memory', '03:cpu0', '03:memory'])
+    expect((db.prepare('SELECT count(*) AS n FROM perf_block WHERE series NOT IN (SELECT id FROM perf_series)').get() as { n: number }).n).toBe(0)
+    expect(h.sizeBytes()).toBe((db.prepare('SELECT total(length(data)) AS n FROM perf_block').get() as { n: number }).n)
+    expect(h.knows(uuid(1))).toBe(false)
+    // two days later the second one goes too
+    expect(h.prune(now + 2 * 86400, Number.POSITIVE_INFINITY, (o) => gone.has(o.uuid)).forgotten).toBe(1)
+    expect(series(db)).toEqual(['03:cpu0', '03:memory'])
+    expect(h.cursor(uuid(4))).toBe(now)
+  })
+})

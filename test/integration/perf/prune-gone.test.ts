@@ -1,0 +1,127 @@
+/**
+ * The history of an object that is gone does not stay forever (issue 16): a VM destroyed in a
+ * connected pool keeps its history for keepGoneDays (30) after its newest value — still drawn — and
+ * then the prune deletes all of it (series rows and blocks); while its pool is offline nothing says
+ * it is gone, so nothing goes. Real HTTPS simulator, real PoolManager, real cache database.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openInventoryCache } from '../../../main/cache'
+import { RrdCollector } from '../../../main/perf/collector'
+import { startSimulator } from '../../sim'
+import type { SimControl } from '../../sim/model'
+import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
+import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+
+let sim: SimControl
+let tp: TinyPool
+let h: Harness
+let connId: string
+let dir: string
+
+beforeAll(async () => {
+  tp = tinyPool({ name: 'perf-gone', addressBase: '127.86.18', hostCount: 2 })
+  sim = await startSimulator({ fleet: tinyFleet([tp.spec]) })
+  h = makeManager()
+  connId = await connectTrusted(h, sim.pool('perf-gone'))
+  dir = mkdtempSync(join(tmpdir(), 'xp-perf-gone-'))
+}, 120_000)
+afterAll(async () => {
+  await h?.close()
+  await sim?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+const uuidOf = (cls: string, ref: string): string => String(sim.pool('perf-gone').objects.get(cls)?.get(ref)?.['uuid'])
+
+/** series rows and blocks stored for an object, straight from the file */
+function stored(uuid: string): { series: number; blocks: number } {
+  const db = new Database(join(dir, 'cache.sqlite'), { readonly: true })
+  try {
+    const series = (db.prepare('SELECT count(*) AS n FROM perf_series WHERE uuid = ?').get(uuid) as { n: number }).n
+    const blocks = (db.prepare('SELECT count(*) AS n FROM perf_block WHERE series IN (SELECT id FROM perf_series WHERE uuid = ?)').get(uuid) as { n: number }).n
+    return { series, blocks }
+  } finally {
+    db.close()
+  }
+}
+
+/** the cache as it is `days` from now (the prune's clock), with a collector on the pool */
+function later(days: number): { cache: ReturnType<typeof openInventoryCache>; c: RrdCollector } {
+  const at = Date.now() + days * 86_400_000
+  const cache = openInventoryCache({ dataDir: dir, mode: 'inline', now: () => new Date(at) })
+  const c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, log: () => {} })
+  return { cache, c }
+}
+
+describe('performance history of objects that are gone', () => {
+  it('keeps a destroyed VM’s history for 30 days after its last value (not while its pool is offline), then deletes all of it', async () => {
+    const vm = tp.refs.running
+    const vmUuid = uuidOf('VM', vm)
+    const hostUuid = uuidOf('host', tp.refs.hosts[0] ?? '')
+    // the history learns the pool: hosts and the running VM
+    {
+      const cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+      const c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, log: () => {} })
+      for (let i = 0; i < 100; i++) {
+        c.tick()
+        await c.idle()
+        const s = c.firstSightStatus()
+        if (c.status().length === 2 && c.status().every((x) => x.lastEnd !== undefined) && s.queued === 0 && s.running === 0) break
+        await new Promise((r) => setTimeout(r, 200))
+      }
+      expect(cache.perf?.knows(vmUuid)).toBe(true)
+      await c.close()
+      await cache.close()
+    }
+    const before = stored(vmUuid)
+    expect(before.series).toBeGreaterThan(0)
+    expect(before.blocks).toBeGreaterThan(0)
+
+    // the VM is destroyed
+    await h.manager.callAsync(connId, 'VM.hard_shutdown', [vm])
+    await h.manager.callAsync(connId, 'VM.destroy', [vm])
+    await waitFor('the VM gone from the graph', () => h.manager.graph(connId)?.byUuid(vmUuid) === undefined, 10_000)
+
+    // 10 days on: still kept, still drawn
+    {
+      const { cache, c } = later(10)
+      const r = c.prune(Number.POSITIVE_INFINITY)
+      expect(r?.forgotten).toBe(0)
+      const now = Math.floor(Date.now() / 1000)
+      const drawn = cache.perf?.read(vmUuid, ['cpu0'], now - 7 * 86400, now, 3600)
+      expect(drawn?.values[0]?.some((v) => v !== null)).toBe(true)
+      await c.close()
+      await cache.close()
+    }
+    expect(stored(vmUuid).series).toBe(before.series)
+
+    // 32 days on, the pool offline: nothing says the VM is gone, nothing goes
+    await h.manager.disconnect(connId)
+    {
+      const { cache, c } = later(32)
+      expect(c.prune(Number.POSITIVE_INFINITY)?.forgotten).toBe(0)
+      await c.close()
+      await cache.close()
+    }
+    expect(stored(vmUuid).series).toBe(before.series)
+
+    // connected again, 32 days on: the destroyed VM's whole history goes; its host's stays
+    await h.manager.connect(connId)
+    await waitFor('connected again', () => h.manager.get(connId)?.status === 'connected', 30_000)
+    {
+      const { cache, c } = later(32)
+      const r = c.prune(Number.POSITIVE_INFINITY)
+      expect(r?.forgotten).toBe(1)
+      expect(cache.perf?.knows(vmUuid)).toBe(false)
+      expect(cache.perf?.objects().some((o) => o.uuid === vmUuid)).toBe(false)
+      await c.close()
+      await cache.close()
+    }
+    expect(stored(vmUuid)).toEqual({ series: 0, blocks: 0 })
+    expect(stored(hostUuid).blocks).toBeGreaterThan(0)
+  }, 180_000)
+})
