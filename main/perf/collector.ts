@@ -127,6 +127,8 @@ interface SightJob {
 }
 
 const LIVE_KEEP_S = 720
+/** an overview row no feed answer refreshed for this many feed intervals is stale ("as of") */
+export const STALE_AFTER_FEEDS = 3
 /**
  * A host's first feed asks at most this far back (s): more (2 hours of 60 s rows of every VM when
  * the history does not know the host, or everything since a cursor left hours ago) is first-sight
@@ -179,6 +181,8 @@ export class RrdCollector {
   private readonly watches = new Map<string, { connectionId: string; uuids: Set<string>; until: number }>()
   private readonly live = new Map<string, Map<string, LiveSeries>>()
   private readonly latest = new Map<string, ObjectSummary>()
+  /** when a feed answer last refreshed each summary (this clock, ms) */
+  private readonly latestSeen = new Map<string, number>()
   private readonly liveListeners = new Set<(u: LiveUpdate) => void>()
   private readonly custom = new Map<string, { gui: unknown; sources: Map<string, Set<string>> }>()
   /** first-sight jobs waiting: hosts, then VMs (each in arrival order) */
@@ -256,9 +260,29 @@ export class RrdCollector {
     return this.live.get(uuid)
   }
 
-  /** the overview's figures of every object the feed has seen (newest 60 s row and the last hour) */
-  summaries(): ObjectSummary[] {
-    return [...this.latest.values()]
+  /**
+   * The overview's "now" figures (newest 60 s row and the last hour) of every object the feed has seen
+   * that still exists: an object known gone (destroyed, forgotten: see goneCheck) or of a connection
+   * no longer in the list is dropped, here and from memory. A row not refreshed lately is `stale`:
+   * its pool is not connected now, or no feed answer brought it for STALE_AFTER_FEEDS feeds (a VM shut
+   * down, a server not answering) — its figures are as of its `at`, not now.
+   */
+  summaries(): (ObjectSummary & { stale: boolean })[] {
+    this.dropGoneSummaries()
+    const status = new Map(this.opts.pools.list().map((c) => [c.id, c.status]))
+    const old = this.now() - STALE_AFTER_FEEDS * this.feedMs
+    return [...this.latest.values()].map((s) => ({ ...s, stale: status.get(s.connectionId) !== 'connected' || (this.latestSeen.get(s.uuid) ?? 0) < old }))
+  }
+
+  /** summaries of objects known gone or of connections no longer in the list leave memory */
+  private dropGoneSummaries(): void {
+    const ids = new Set(this.opts.pools.list().map((c) => c.id))
+    const gone = this.goneCheck()
+    for (const [uuid, s] of this.latest) {
+      if (ids.has(s.connectionId) && !gone(s)) continue
+      this.latest.delete(uuid)
+      this.latestSeen.delete(uuid)
+    }
   }
 
   /** first sight's queue: jobs waiting, running, done, given up */
@@ -298,6 +322,8 @@ export class RrdCollector {
    */
   prune(budgetMs = PRUNE_BUDGET_MS): PruneReport | undefined {
     try {
+      // the overview's figures of objects gone leave memory too, even when nobody opens the overview
+      this.dropGoneSummaries()
       const r = this.opts.history()?.prune(undefined, budgetMs, this.goneCheck())
       if (r && r.forgotten > 0) this.log(`perf: the history of ${r.forgotten} object(s) deleted from their pool was removed`)
       return r
@@ -321,9 +347,11 @@ export class RrdCollector {
       if (g) graphs.push(g)
     }
     return (o) => {
-      if (status.get(o.connectionId) !== 'connected' || !this.opts.pools.graph(o.connectionId)) return false
+      const own = status.get(o.connectionId) === 'connected' ? this.opts.pools.graph(o.connectionId) : undefined
+      if (!own) return false
       const cls = o.kind === 'vm' ? 'VM' : 'host'
-      return !graphs.some((g) => g.byUuid(o.uuid)?.cls === cls)
+      // its own pool first (one lookup for nearly every object), the other connected pools only when it is not there
+      return own.byUuid(o.uuid)?.cls !== cls && !graphs.some((g) => g.byUuid(o.uuid)?.cls === cls)
     }
   }
 
@@ -503,6 +531,7 @@ export class RrdCollector {
         }
         const prev = this.latest.get(uuid)
         this.latest.set(uuid, summarise(prev, { connectionId: h.connectionId, kind: o.kind, uuid, at: u.times[0] ?? u.end, values }))
+        this.latestSeen.set(uuid, this.now())
       }
     }
   }

@@ -52,15 +52,15 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
      * Every object's figures over a period from the history (hourly means), computed a slice of
      * objects at a time (the main thread yields between slices) and kept 10 minutes per period.
      */
-    const periods = new Map<string, { at: number; rows: Promise<ObjectSummary[]> }>()
-    const periodRows = (from: number, to: number): Promise<ObjectSummary[]> => {
+    const periods = new Map<string, { at: number; rows: Promise<(ObjectSummary & { stale: false })[]> }>()
+    const periodRows = (from: number, to: number): Promise<(ObjectSummary & { stale: false })[]> => {
       const key = `${from}-${to}`
       const hit = periods.get(key)
       if (hit && now() - hit.at < PERIOD_TTL_MS) return hit.rows
       const rows = (async () => {
         const hist = opts.history()
         if (!hist) return []
-        const out: ObjectSummary[] = []
+        const out: (ObjectSummary & { stale: false })[] = []
         const objects = hist.objects()
         for (let i = 0; i < objects.length; i++) {
           if (i % PERIOD_SLICE === PERIOD_SLICE - 1) await new Promise((r) => setImmediate(r))
@@ -78,7 +78,7 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
             })
             return h
           })
-          out.push({ connectionId: o.connectionId, kind: o.kind, uuid: o.uuid, at: to, ...periodFigures(o.kind, hours) })
+          out.push({ connectionId: o.connectionId, kind: o.kind, uuid: o.uuid, at: to, ...periodFigures(o.kind, hours), stale: false })
         }
         return out
       })()

@@ -68,6 +68,11 @@ export const PerfOverviewRow = z.object({
   disk: Nullable,
   /** the last hour, one point per minute (a period: one point per hour) */
   spark: z.object({ cpu: z.array(Nullable), mem: z.array(Nullable), net: z.array(Nullable), disk: z.array(Nullable) }),
+  /**
+   * "now" rows: the figures are not current but as of `at` — the pool is not connected now, or the feed
+   * has not brought the object for minutes (a VM shut down, a server not answering); false for a period
+   */
+  stale: z.boolean(),
 })
 export type PerfOverviewRow = z.infer<typeof PerfOverviewRow>
 

@@ -1,8 +1,13 @@
 /**
- * The history of an object that is gone does not stay forever (issue 16): a VM destroyed in a
- * connected pool keeps its history for keepGoneDays (30) after its newest value — still drawn — and
- * then the prune deletes all of it (series rows and blocks); while its pool is offline nothing says
- * it is gone, so nothing goes. Real HTTPS simulator, real PoolManager, real cache database.
+ * Objects that are gone (issue 16), against the real HTTPS simulator, a real PoolManager and the real
+ * cache database:
+ *   - the fleet overview's "now" rows: a VM destroyed leaves them at once; a pool offline keeps its
+ *     rows marked stale ("as of"), and so does a VM the feed no longer brings; a connection removed
+ *     leaves them too;
+ *   - the history: a VM destroyed in a connected pool keeps its history for keepGoneDays (30) after its
+ *     newest value — still drawn — then the prune deletes all of it (series rows and blocks); while
+ *     its pool is offline nothing says it is gone, so nothing goes.
+ * The tests run in order: the first fills the history the second prunes.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,6 +26,9 @@ let tp: TinyPool
 let h: Harness
 let connId: string
 let dir: string
+/** the running VM the tests destroy, and the first host */
+let vmUuid: string
+let hostUuid: string
 
 beforeAll(async () => {
   tp = tinyPool({ name: 'perf-gone', addressBase: '127.86.18', hostCount: 2 })
@@ -28,6 +36,8 @@ beforeAll(async () => {
   h = makeManager()
   connId = await connectTrusted(h, sim.pool('perf-gone'))
   dir = mkdtempSync(join(tmpdir(), 'xp-perf-gone-'))
+  vmUuid = uuidOf('VM', tp.refs.running)
+  hostUuid = uuidOf('host', tp.refs.hosts[0] ?? '')
 }, 120_000)
 afterAll(async () => {
   await h?.close()
@@ -57,34 +67,64 @@ function later(days: number): { cache: ReturnType<typeof openInventoryCache>; c:
   return { cache, c }
 }
 
-describe('performance history of objects that are gone', () => {
+/** ticks until both hosts were fed and first sight is done */
+async function fed(c: RrdCollector, clock?: { t: number }): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (clock) clock.t += 1000
+    c.tick()
+    await c.idle()
+    const s = c.firstSightStatus()
+    if (c.status().length === 2 && c.status().every((x) => x.lastEnd !== undefined) && s.queued === 0 && s.running === 0) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`not fed: ${JSON.stringify(c.status())}`)
+}
+
+describe('objects that are gone', () => {
+  it('the overview’s now rows: a VM destroyed leaves them; a pool offline, or a VM the feed no longer brings, stays marked stale', async () => {
+    const cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
+    const clock = { t: Date.now() }
+    const c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, feedMs: 60_000, now: () => clock.t, log: () => {} })
+    await fed(c, clock)
+    expect(cache.perf?.knows(vmUuid)).toBe(true)
+    const row = (uuid: string) => c.summaries().find((r) => r.uuid === uuid)
+    expect(row(vmUuid)?.stale).toBe(false)
+    expect(row(hostUuid)?.stale).toBe(false)
+
+    // the pool goes offline: its rows stay, as of their time
+    await h.manager.disconnect(connId)
+    expect(row(vmUuid)?.stale).toBe(true)
+    expect(row(hostUuid)?.stale).toBe(true)
+    await h.manager.connect(connId)
+    await waitFor('connected again', () => h.manager.get(connId)?.status === 'connected', 30_000)
+    clock.t += 61_000
+    await fed(c, clock)
+    expect(row(vmUuid)?.stale).toBe(false)
+
+    // three feeds pass without the VM in them (as when it is shut down): stale
+    clock.t += 3 * 60_000 + 1000
+    expect(row(vmUuid)?.stale).toBe(true)
+    clock.t += 1000
+    c.tick()
+    await c.idle()
+    expect(row(vmUuid)?.stale).toBe(false)
+
+    // destroyed: gone from the rows at once (not after a prune), and from memory
+    await h.manager.callAsync(connId, 'VM.hard_shutdown', [tp.refs.running])
+    await h.manager.callAsync(connId, 'VM.destroy', [tp.refs.running])
+    await waitFor('the VM gone from the graph', () => h.manager.graph(connId)?.byUuid(vmUuid) === undefined, 10_000)
+    expect(row(vmUuid)).toBeUndefined()
+    expect(row(hostUuid)?.stale).toBe(false)
+    await c.close()
+    await cache.close()
+  }, 180_000)
+
   it('keeps a destroyed VM’s history for 30 days after its last value (not while its pool is offline), then deletes all of it', async () => {
-    const vm = tp.refs.running
-    const vmUuid = uuidOf('VM', vm)
-    const hostUuid = uuidOf('host', tp.refs.hosts[0] ?? '')
-    // the history learns the pool: hosts and the running VM
-    {
-      const cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
-      const c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, log: () => {} })
-      for (let i = 0; i < 100; i++) {
-        c.tick()
-        await c.idle()
-        const s = c.firstSightStatus()
-        if (c.status().length === 2 && c.status().every((x) => x.lastEnd !== undefined) && s.queued === 0 && s.running === 0) break
-        await new Promise((r) => setTimeout(r, 200))
-      }
-      expect(cache.perf?.knows(vmUuid)).toBe(true)
-      await c.close()
-      await cache.close()
-    }
+    // the first test filled the history, then destroyed the VM
+    expect(h.manager.graph(connId)?.byUuid(vmUuid)).toBeUndefined()
     const before = stored(vmUuid)
     expect(before.series).toBeGreaterThan(0)
     expect(before.blocks).toBeGreaterThan(0)
-
-    // the VM is destroyed
-    await h.manager.callAsync(connId, 'VM.hard_shutdown', [vm])
-    await h.manager.callAsync(connId, 'VM.destroy', [vm])
-    await waitFor('the VM gone from the graph', () => h.manager.graph(connId)?.byUuid(vmUuid) === undefined, 10_000)
 
     // 10 days on: still kept, still drawn
     {
@@ -124,4 +164,15 @@ describe('performance history of objects that are gone', () => {
     expect(stored(vmUuid)).toEqual({ series: 0, blocks: 0 })
     expect(stored(hostUuid).blocks).toBeGreaterThan(0)
   }, 180_000)
+
+  it('the overview’s now rows of a connection removed go with it', async () => {
+    const cache = openInventoryCache({ dataDir: mkdtempSync(join(tmpdir(), 'xp-perf-gone-conn-')), mode: 'inline' })
+    const c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, log: () => {} })
+    await fed(c)
+    expect(c.summaries().some((r) => r.uuid === hostUuid)).toBe(true)
+    await h.manager.forget(connId)
+    expect(c.summaries().filter((r) => r.connectionId === connId)).toEqual([])
+    await c.close()
+    await cache.close()
+  }, 120_000)
 })
