@@ -4,6 +4,8 @@
  * the app and 1 per pool —, behind the 60 s feeds and the 5 s polls of watched objects, within a share
  * of the main thread, backing off on errors. The answers are the simulator's own (test/sim/rrd.ts);
  * the test holds or fails each request to see what the collector asks while others wait.
+ * And the 60 s feed: an older host's XML answers stored like JSON ones, the answer's step trusted over
+ * the interval asked, and a failing host backed off (120 s × 2ⁿ, at most 15 min) with its reason.
  */
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -56,17 +58,22 @@ function world(poolCount: number, hostCount: number) {
   /** hosts (addresses) whose 60 s feed is held */
   const holdFeeds = new Set<string>()
   const failing = new Set<string>()
-  const answer = (tp: TinyPool, address: string, path: string, query: Record<string, unknown>): string => {
+  /** hosts (addresses) whose 60 s feed fails */
+  const failingFeeds = new Set<string>()
+  /** pools whose hosts answer XML whatever is asked (hosts older than JSON RRDs) */
+  const xml = new Set<string>()
+  const answer = (connectionId: string, tp: TinyPool, address: string, path: string, query: Record<string, unknown>): string => {
     const host = tp.spec.hosts.find((h) => h.address === address)
     if (!host) throw new Error(`no host ${address}`)
     const now = Math.floor(clock / 1000)
-    if (path === '/host_rrd') return rrdDump(tp.spec, { kind: 'host', rec: tp.spec.objects.get('host')?.get(host.ref) ?? {} }, now, true)
+    const json = !xml.has(connectionId)
+    if (path === '/host_rrd') return rrdDump(tp.spec, { kind: 'host', rec: tp.spec.objects.get('host')?.get(host.ref) ?? {} }, now, json)
     if (path === '/vm_rrd') {
       const vm = [...(tp.spec.objects.get('VM')?.values() ?? [])].find((v) => v['uuid'] === query['uuid'])
-      return rrdDump(tp.spec, { kind: 'vm', rec: vm ?? {} }, now, true)
+      return rrdDump(tp.spec, { kind: 'vm', rec: vm ?? {} }, now, json)
     }
     const vms = query['vm_uuid']
-    return rrdUpdates(tp.spec, { hostRef: host.ref, start: Number(query['start']), interval: Number(query['interval']), cf: 'AVERAGE', json: true, includeHost: query['host'] === true, now, ...(Array.isArray(vms) ? { vmUuids: vms.map(String) } : {}) }).body
+    return rrdUpdates(tp.spec, { hostRef: host.ref, start: Number(query['start']), interval: Number(query['interval']), cf: 'AVERAGE', json, includeHost: query['host'] === true, now, ...(Array.isArray(vms) ? { vmUuids: vms.map(String) } : {}) }).body
   }
   const get: Get = (connectionId, address, path, query) =>
     new Promise<string>((resolve, reject) => {
@@ -86,7 +93,7 @@ function world(poolCount: number, hostCount: number) {
           req.settled = true
           try {
             if (!tp) throw new Error('no pool')
-            resolve(answer(tp, address, path, query))
+            resolve(answer(connectionId, tp, address, path, query))
           } catch (e) {
             reject(e as Error)
           }
@@ -99,6 +106,7 @@ function world(poolCount: number, hostCount: number) {
       }
       requests.push(req)
       if (firstSight && failing.has(connectionId)) return setImmediate(() => req.fail(new Error('the host closed the connection')))
+      if (!firstSight && interval === 60 && failingFeeds.has(address)) return setImmediate(() => req.fail(new Error('the host closed the connection')))
       const held = (holdLive && Number(query['interval']) === 5) || (holdFeeds.has(address) && Number(query['interval']) === 60)
       if (answerAll || (!firstSight && !held)) setImmediate(() => req.release())
     })
@@ -120,6 +128,8 @@ function world(poolCount: number, hostCount: number) {
     requests,
     collector,
     failing,
+    failingFeeds,
+    xml,
     setHoldLive: (on: boolean) => (holdLive = on),
     holdFeeds,
     status,
@@ -399,5 +409,120 @@ describe('RRD collector: first sight on a budget', () => {
     c.tick()
     await settle()
     expect(inFlight(w.requests)).toHaveLength(1)
+  }, 60_000)
+})
+
+describe('RRD collector: the 60 s feed', () => {
+  it('stores an older host’s XML answers (it ignores json) like JSON ones: its past and its feed', async () => {
+    const w = world(1, 1)
+    w.xml.add('c0')
+    const c = w.collector()
+    c.tick()
+    w.advance(6000)
+    for (let i = 0; i < 20; i++) {
+      c.tick()
+      await settle()
+      for (const r of inFlight(w.requests)) r.release()
+      await settle()
+      const s = c.firstSightStatus()
+      if (s.queued === 0 && s.running === 0 && s.done > 0) break
+      w.advance(1000)
+    }
+    expect(c.firstSightStatus()).toMatchObject({ queued: 0, running: 0, failed: 0 })
+    expect(c.status()[0]?.error).toBeUndefined()
+    const tp = w.pools[0]?.tp
+    const host = String(tp?.spec.objects.get('host')?.get(tp.refs.hosts[0] ?? '')?.['uuid'])
+    const vm = String(tp?.spec.objects.get('VM')?.get(tp.refs.running)?.['uuid'])
+    const nowS = Math.floor(w.now() / 1000)
+    expect(w.hist.read(host, ['cpu_avg'], nowS - 3600, nowS, 60).values[0]?.filter((v) => v !== null).length).toBeGreaterThan(50)
+    expect(w.hist.read(vm, ['cpu0'], nowS - 300 * 86400, nowS, 86400).times.length).toBeGreaterThan(250)
+    expect(c.summaries().find((r) => r.uuid === vm)?.cpu).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('trusts the answer’s step: 60 s rows asked from 3 hours back come hourly and are stored as hourly rows, not as minutes', async () => {
+    const w = world(1, 1)
+    const tp = w.pools[0]?.tp
+    const host = String(tp?.spec.objects.get('host')?.get(tp.refs.hosts[0] ?? '')?.['uuid'])
+    // a known host, last fed 3 hours ago (only an hourly value stored, so every 60 s row comes from this run)
+    const nowS = Math.floor(w.now() / 1000)
+    const old = nowS - 3 * 3600
+    w.hist.put({ connectionId: 'c0', kind: 'host', uuid: host, ds: 'cpu_avg' }, 3600, old - 3600, 0.5)
+    w.hist.setCursor('c0', host, old)
+    w.hist.flush()
+    const c = w.collector()
+    c.tick()
+    w.advance(6000)
+    for (let i = 0; i < 20 && c.firstSightStatus().done < 1; i++) {
+      c.tick()
+      await settle()
+      for (const r of inFlight(w.requests)) r.release()
+      await settle()
+      w.advance(1000)
+    }
+    const catchup = w.requests.find((r) => r.firstSight && r.path === '/rrd_updates')
+    expect(catchup?.query).toMatchObject({ interval: 60, start: old })
+    // the 60 s rows go back only as far as the feed's own (the last minutes); the 3 hours before came hourly
+    const depth = w.hist.depth(host)
+    expect(depth[60]).toBeGreaterThanOrEqual(nowS - FIRST_FEED_S - 60)
+    const hourly = w.hist.read(host, ['cpu_avg'], old, nowS - FIRST_FEED_S - 60, 3600)
+    expect(hourly.resolution).toBe(3600)
+    expect(hourly.values[0]?.filter((v) => v !== null).length).toBeGreaterThanOrEqual(2)
+  }, 60_000)
+
+  it('backs off a host whose feed fails (120 s, 240 s … at most 15 min), saying why; its 5 s poll only goes with each retry; an answer ends it', async () => {
+    const w = world(1, 2)
+    const tp = w.pools[0]?.tp
+    // the first host: the running VM lives there
+    const address = tp?.spec.hosts[0]?.address ?? ''
+    const hostUuid = String(tp?.spec.objects.get('host')?.get(tp.refs.hosts[0] ?? '')?.['uuid'])
+    const vm = String(tp?.spec.objects.get('VM')?.get(tp.refs.running)?.['uuid'])
+    w.failingFeeds.add(address)
+    const c = w.collector()
+    const mine = (): Req[] => w.requests.filter((r) => r.address === address)
+    const feeds = (): number => mine().filter((r) => !r.firstSight && r.query['interval'] === 60).length
+    const lives = (): number => mine().filter((r) => r.query['interval'] === 5).length
+    const status = () => c.status().find((s) => s.hostUuid === hostUuid)
+    c.tick()
+    w.advance(6000)
+    c.tick()
+    await settle()
+    expect(feeds()).toBe(1)
+    expect(status()).toMatchObject({ failures: 1, error: 'the host closed the connection' })
+    // the graph of its VM opens while it backs off: nothing is asked of the host
+    c.watch('graph', 'c0', [vm])
+    const waits: number[] = []
+    let last = w.now()
+    for (let s = 0; s < 3 * 3600 && waits.length < 6; s++) {
+      w.advance(1000)
+      c.watch('graph', 'c0', [vm])
+      const before = feeds()
+      c.tick()
+      await settle()
+      if (feeds() > before) {
+        waits.push(Math.round((w.now() - last) / 1000))
+        last = w.now()
+      }
+    }
+    expect(waits).toEqual([120, 240, 480, 900, 900, 900])
+    // not every 5 s: at most once with each retry of the feed
+    expect(lives()).toBeLessThanOrEqual(waits.length)
+    const livesBefore = lives()
+    // the host answers again: the feed is back to every 60 s, the error gone, the watched VM polled
+    w.failingFeeds.clear()
+    for (let s = 0; s < 901 && feeds() === 1 + waits.length; s++) {
+      w.advance(1000)
+      c.watch('graph', 'c0', [vm])
+      c.tick()
+      await settle()
+    }
+    expect(status()).toMatchObject({ failures: 0, error: undefined })
+    expect(status()?.nextAt).toBe(w.now() + 60_000)
+    for (let i = 0; i < 3; i++) {
+      w.advance(5000)
+      c.watch('graph', 'c0', [vm])
+      c.tick()
+      await settle()
+    }
+    expect(lives()).toBeGreaterThanOrEqual(livesBefore + 3)
   }, 60_000)
 })
