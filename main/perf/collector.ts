@@ -262,22 +262,22 @@ export class RrdCollector {
 
   /**
    * The overview's "now" figures (newest 60 s row and the last hour) of every object the feed has seen
-   * that still exists: an object known gone (destroyed, forgotten: see goneCheck) or of a connection
+   * that still exists: an object known gone (destroyed, forgotten: see knownGone) or of a connection
    * no longer in the list is dropped, here and from memory. A row not refreshed lately is `stale`:
    * its pool is not connected now, or no feed answer brought it for STALE_AFTER_FEEDS feeds (a VM shut
    * down, a server not answering) — its figures are as of its `at`, not now.
    */
-  summaries(): (ObjectSummary & { stale: boolean })[] {
+  summaries(): (ObjectSummary & { stale: boolean; gone: false })[] {
     this.dropGoneSummaries()
     const status = new Map(this.opts.pools.list().map((c) => [c.id, c.status]))
     const old = this.now() - STALE_AFTER_FEEDS * this.feedMs
-    return [...this.latest.values()].map((s) => ({ ...s, stale: status.get(s.connectionId) !== 'connected' || (this.latestSeen.get(s.uuid) ?? 0) < old }))
+    return [...this.latest.values()].map((s) => ({ ...s, stale: status.get(s.connectionId) !== 'connected' || (this.latestSeen.get(s.uuid) ?? 0) < old, gone: false }))
   }
 
   /** summaries of objects known gone or of connections no longer in the list leave memory */
   private dropGoneSummaries(): void {
     const ids = new Set(this.opts.pools.list().map((c) => c.id))
-    const gone = this.goneCheck()
+    const gone = this.knownGone()
     for (const [uuid, s] of this.latest) {
       if (ids.has(s.connectionId) && !gone(s)) continue
       this.latest.delete(uuid)
@@ -318,13 +318,13 @@ export class RrdCollector {
 
   /**
    * One budgeted prune of the history (the tick runs it hourly): age limits, objects known gone (see
-   * goneCheck), the size bound. Undefined when there is no history or it failed (logged).
+   * knownGone), the size bound. Undefined when there is no history or it failed (logged).
    */
   prune(budgetMs = PRUNE_BUDGET_MS): PruneReport | undefined {
     try {
       // the overview's figures of objects gone leave memory too, even when nobody opens the overview
       this.dropGoneSummaries()
-      const r = this.opts.history()?.prune(undefined, budgetMs, this.goneCheck())
+      const r = this.opts.history()?.prune(undefined, budgetMs, this.knownGone())
       if (r && r.forgotten > 0) this.log(`perf: the history of ${r.forgotten} object(s) deleted from their pool was removed`)
       return r
     } catch (e) {
@@ -339,7 +339,7 @@ export class RrdCollector {
    * not connected here is gone from this one's view; moved to a connected one, it is still there).
    * A pool offline now, or a connection not in the list, says nothing: its objects are not gone.
    */
-  private goneCheck(): (o: PerfObject) => boolean {
+  knownGone(): (o: PerfObject) => boolean {
     const status = new Map(this.opts.pools.list().map((c) => [c.id, c.status]))
     const graphs: PoolGraph[] = []
     for (const [id, st] of status) {

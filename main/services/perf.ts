@@ -52,16 +52,18 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
      * Every object's figures over a period from the history (hourly means), computed a slice of
      * objects at a time (the main thread yields between slices) and kept 10 minutes per period.
      */
-    const periods = new Map<string, { at: number; rows: Promise<(ObjectSummary & { stale: false })[]> }>()
-    const periodRows = (from: number, to: number): Promise<(ObjectSummary & { stale: false })[]> => {
+    const periods = new Map<string, { at: number; rows: Promise<(ObjectSummary & { stale: false; gone: boolean })[]> }>()
+    const periodRows = (from: number, to: number): Promise<(ObjectSummary & { stale: false; gone: boolean })[]> => {
       const key = `${from}-${to}`
       const hit = periods.get(key)
       if (hit && now() - hit.at < PERIOD_TTL_MS) return hit.rows
       const rows = (async () => {
         const hist = opts.history()
         if (!hist) return []
-        const out: (ObjectSummary & { stale: false })[] = []
+        const out: (ObjectSummary & { stale: false; gone: boolean })[] = []
         const objects = hist.objects()
+        // a deleted VM is in the history for a while (keepGoneDays): its row says so
+        const gone = collector.knownGone()
         for (let i = 0; i < objects.length; i++) {
           if (i % PERIOD_SLICE === PERIOD_SLICE - 1) await new Promise((r) => setImmediate(r))
           const o = objects[i]
@@ -78,7 +80,7 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
             })
             return h
           })
-          out.push({ connectionId: o.connectionId, kind: o.kind, uuid: o.uuid, at: to, ...periodFigures(o.kind, hours), stale: false })
+          out.push({ connectionId: o.connectionId, kind: o.kind, uuid: o.uuid, at: to, ...periodFigures(o.kind, hours), stale: false, gone: gone(o) })
         }
         return out
       })()

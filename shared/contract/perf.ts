@@ -73,6 +73,11 @@ export const PerfOverviewRow = z.object({
    * has not brought the object for minutes (a VM shut down, a server not answering); false for a period
    */
   stale: z.boolean(),
+  /**
+   * a period's row of an object no longer in its pool (deleted: its history is kept perf.history's keepGoneDays after
+   * its last value); "now" rows never hold one
+   */
+  gone: z.boolean(),
 })
 export type PerfOverviewRow = z.infer<typeof PerfOverviewRow>
 

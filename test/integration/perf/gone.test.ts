@@ -3,7 +3,7 @@
  * cache database:
  *   - the fleet overview's "now" rows: a VM destroyed leaves them at once; a pool offline keeps its
  *     rows marked stale ("as of"), and so does a VM the feed no longer brings; a connection removed
- *     leaves them too;
+ *     leaves them too; a period's rows (yesterday) keep the deleted VM, marked gone;
  *   - the history: a VM destroyed in a connected pool keeps its history for keepGoneDays (30) after its
  *     newest value — still drawn — then the prune deletes all of it (series rows and blocks); while
  *     its pool is offline nothing says it is gone, so nothing goes.
@@ -16,6 +16,8 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openInventoryCache } from '../../../main/cache'
 import { RrdCollector } from '../../../main/perf/collector'
+import { perfModule } from '../../../main/services/perf'
+import { methods } from '../../../shared/contract'
 import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
 import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
@@ -115,6 +117,15 @@ describe('objects that are gone', () => {
     await waitFor('the VM gone from the graph', () => h.manager.graph(connId)?.byUuid(vmUuid) === undefined, 10_000)
     expect(row(vmUuid)).toBeUndefined()
     expect(row(hostUuid)?.stale).toBe(false)
+    // its history can still be looked at: the last day's averages have a row for it, saying it was deleted
+    const mod = perfModule({ collector: c, history: () => cache.perf })({ pools: h.manager, broadcast: () => {}, log: () => {} })
+    const to = Math.floor(Date.now() / 1000)
+    const overview = mod.handlers['perf.overview'] as (a: unknown, c: unknown) => Promise<unknown>
+    const period = methods['perf.overview'].result.parse(await overview(methods['perf.overview'].args.parse({ period: { from: to - 86400, to } }), { emit: () => {}, subscribeObjects: () => {} }))
+    expect(period.rows.find((r) => r.uuid === vmUuid)).toMatchObject({ gone: true, stale: false })
+    expect(period.rows.find((r) => r.uuid === hostUuid)).toMatchObject({ gone: false })
+    expect(period.rows.find((r) => r.uuid === vmUuid)?.cpu).toBeGreaterThan(0)
+    await mod.close?.()
     await c.close()
     await cache.close()
   }, 180_000)

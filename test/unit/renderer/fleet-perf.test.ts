@@ -14,6 +14,7 @@ const row = (name: string, cpu: number | null, stale = false): FleetPerfRow => (
   disk: null,
   spark: { cpu: [], mem: [], net: [], disk: [] },
   stale,
+  gone: false,
   name,
   pool: 'p',
 })
