@@ -402,7 +402,15 @@ export function isIpv6(s: string): boolean {
 
 export type LinkState = 'connected' | 'disconnected' | 'unknown'
 
-export interface PifRow {
+/** what a row of a host's NICs, bonds or VLANs says of its interface (PIF): network, management, attached */
+export interface PifState {
+  network: string
+  networkName: string
+  management: boolean
+  attached: boolean
+}
+
+export interface PifRow extends PifState {
   ref: string
   /** 'NIC 0', 'Bond 2+3' */
   name: string
@@ -415,15 +423,11 @@ export interface PifRow {
   vendor: string
   deviceName: string
   pciBusPath: string
-  network: string
-  networkName: string
-  management: boolean
   /** IP or DHCP / none */
   ip: string
   /** the bond this NIC is a member of, by its name */
   bondMemberOf: string | undefined
   isBond: boolean
-  attached: boolean
   MTU: number
 }
 
@@ -432,12 +436,19 @@ function linkOf(metrics: Rec | undefined): LinkState {
   return metrics.carrier === true ? 'connected' : 'disconnected'
 }
 
-function pifsOfHost(g: NetGraph, host: string): string[] {
-  const listed = strs(g.get('host', host)?.PIFs).filter((p) => g.get('PIF', p))
+/** the host's PIFs with their records (the rows of its NICs, bonds and VLANs come from these) */
+function hostPifs(g: NetGraph, host: string): [string, Rec][] {
+  const listed = strs(g.get('host', host)?.PIFs).flatMap((ref): [string, Rec][] => {
+    const p = g.get('PIF', ref)
+    return p ? [[ref, p]] : []
+  })
   if (listed.length > 0) return listed
-  const out: string[] = []
-  for (const [ref, p] of g.all('PIF')) if (p.host === host) out.push(ref)
-  return out
+  return [...g.all('PIF')].filter(([, p]) => p.host === host)
+}
+
+function pifState(g: NetGraph, p: Rec): PifState {
+  const network = str(p.network)
+  return { network, networkName: networkName(g, network), management: p.management === true, attached: p.currently_attached === true }
 }
 
 function ipText(p: Rec): string {
@@ -449,9 +460,8 @@ function ipText(p: Rec): string {
 /** XenCenter's NICs tab: the physical NICs and the bond interfaces (VLAN and tunnel PIFs are not NICs) */
 export function nicRows(g: NetGraph, host: string): PifRow[] {
   const rows: PifRow[] = []
-  for (const ref of pifsOfHost(g, host)) {
-    const p = g.get('PIF', ref)
-    if (!p || num(p.VLAN) >= 0 || p.managed === false) continue
+  for (const [ref, p] of hostPifs(g, host)) {
+    if (num(p.VLAN) >= 0 || p.managed === false) continue
     const isBond = strs(p.bond_master_of).length > 0
     if (!isBond && p.physical !== true) continue
     const m = g.get('PIF_metrics', str(p.metrics))
@@ -469,13 +479,10 @@ export function nicRows(g: NetGraph, host: string): PifRow[] {
       vendor: str(m?.vendor_name),
       deviceName: str(m?.device_name),
       pciBusPath: str(m?.pci_bus_path),
-      network: str(p.network),
-      networkName: networkName(g, str(p.network)),
-      management: p.management === true,
+      ...pifState(g, p),
       ip: ipText(p),
       bondMemberOf: bondMaster && g.get('PIF', bondMaster) ? pifName(g, bondMaster) : undefined,
       isBond,
-      attached: p.currently_attached === true,
       MTU: num(p.MTU) || 1500,
     })
   }
@@ -490,13 +497,11 @@ export function bondMembers(g: NetGraph, bond: string): string[] {
   return out
 }
 
-export interface BondRow {
+export interface BondRow extends PifState {
   ref: string
   master: string
   name: string
   device: string
-  network: string
-  networkName: string
   mode: BondMode | string
   properties: Record<string, string>
   members: { ref: string; name: string; link: LinkState; speed: number | undefined }[]
@@ -507,17 +512,14 @@ export interface BondRow {
    */
   active: string[]
   linksUp: number
-  management: boolean
-  attached: boolean
   MTU: number
 }
 
 export function bondRows(g: NetGraph, host: string): BondRow[] {
   const rows: BondRow[] = []
-  for (const ref of pifsOfHost(g, host)) {
-    const p = g.get('PIF', ref)
-    const bond = strs(p?.bond_master_of)[0]
-    if (!p || !bond) continue
+  for (const [ref, p] of hostPifs(g, host)) {
+    const bond = strs(p.bond_master_of)[0]
+    if (!bond) continue
     const b = g.get('Bond', bond)
     if (!b) continue
     const members = bondMembers(g, bond)
@@ -538,41 +540,33 @@ export function bondRows(g: NetGraph, host: string): BondRow[] {
       master: ref,
       name: pifName(g, ref),
       device: str(p.device),
-      network: str(p.network),
-      networkName: networkName(g, str(p.network)),
+      ...pifState(g, p),
       mode,
       properties: map(b.properties),
       members: members.map(({ device: _d, ...m }) => m),
       primary,
       active,
       linksUp: Number.isFinite(linksUp) ? linksUp : up.length,
-      management: p.management === true,
-      attached: p.currently_attached === true,
       MTU: num(p.MTU) || 1500,
     })
   }
   return rows.sort((a, b) => deviceOrder(a.device, b.device))
 }
 
-export interface VlanRow {
+export interface VlanRow extends PifState {
   ref: string
   tag: number
   /** the untagged PIF (the VLAN's interface on this host) */
   pif: string
   on: string
   onName: string
-  network: string
-  networkName: string
-  management: boolean
   ip: string
-  attached: boolean
 }
 
 export function vlanRows(g: NetGraph, host: string): VlanRow[] {
   const rows: VlanRow[] = []
-  for (const ref of pifsOfHost(g, host)) {
-    const p = g.get('PIF', ref)
-    if (!p || num(p.VLAN) < 0) continue
+  for (const [ref, p] of hostPifs(g, host)) {
+    if (num(p.VLAN) < 0) continue
     const vlan = str(p.VLAN_master_of)
     const v = g.get('VLAN', vlan)
     const tagged = str(v?.tagged_PIF)
@@ -582,11 +576,8 @@ export function vlanRows(g: NetGraph, host: string): VlanRow[] {
       pif: ref,
       on: tagged,
       onName: isRef(tagged) && g.get('PIF', tagged) ? pifName(g, tagged) : str(p.device),
-      network: str(p.network),
-      networkName: networkName(g, str(p.network)),
-      management: p.management === true,
+      ...pifState(g, p),
       ip: ipText(p),
-      attached: p.currently_attached === true,
     })
   }
   return rows.sort((a, b) => a.tag - b.tag || deviceOrder(a.onName, b.onName))
