@@ -6,65 +6,41 @@
  * server's own pinned certificate (and refused when it presents another).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createPinia, setActivePinia } from 'pinia'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { methods, type MethodName } from '../../../shared/contract'
 import type { TransferState } from '../../../shared/contract/transfer'
-import { MemoryHistory } from '../../../main/services/operations'
-import { transferModule } from '../../../main/services/transfer'
 import { parseTarHeader, TAR_BLOCK, tarPadding } from '../../../shared/xva/tar'
-import { setTransferRate, startSimulator } from '../../sim'
+import { setTransferRate } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
-import type { SimControl, SimPoolHandle } from '../../sim/model'
-import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+import type { SimPoolHandle } from '../../sim/model'
+import { waitFor, type Harness } from '../pools/helpers'
+import { setUpTransfers } from './setup'
 
-let sim: SimControl
+const progress: { op: string; progress: number; action?: { id: string } }[] = []
+/** windows listening to transfer.changed (a reloaded window attaches again) */
+const windows = new Set<(s: TransferState) => void>()
+const setup = setUpTransfers({
+  fleet: () => buildFleet('tiny', { addressBase: '127.94', opDurationMs: 0 }),
+  pools: ['tiny-current'],
+  dirPrefix: 'xp-transfer-',
+  onEvent: (event, payload) => {
+    if (event === 'transfer.changed') for (const w of windows) w(payload as TransferState)
+    if (event === 'operation.progress') progress.push(payload as (typeof progress)[number])
+  },
+})
+const { states, callContract, ended } = setup
 let h: Harness
 let pool: SimPoolHandle
 let id = ''
 let dir = ''
-const states = new Map<string, TransferState>()
-/** windows listening to transfer.changed (a reloaded window attaches again) */
-const windows = new Set<(s: TransferState) => void>()
-const progress: { op: string; progress: number; action?: { id: string } }[] = []
-let handlers: Record<string, (a: unknown, c: never) => unknown>
-
-beforeAll(async () => {
-  sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.94', opDurationMs: 0 }) })
-  pool = sim.pool('tiny-current')
-  h = makeManager()
-  id = await connectTrusted(h, pool)
-  dir = mkdtempSync(join(tmpdir(), 'xp-transfer-'))
-  const mod = transferModule({ history: new MemoryHistory(), hosts: h.manager })({
-    pools: h.manager,
-    broadcast: (event, payload) => {
-      if (event === 'transfer.changed') {
-        const s = payload as TransferState
-        states.set(s.id, s)
-        for (const w of windows) w(s)
-      }
-      if (event === 'operation.progress') progress.push(payload as (typeof progress)[number])
-    },
-    log: () => {},
-  })
-  handlers = mod.handlers as unknown as typeof handlers
-}, 120_000)
-
-afterAll(async () => {
-  await h?.close()
-  await sim?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+beforeAll(() => {
+  ;({ h, dir } = setup)
+  pool = setup.pool('tiny-current')
+  id = setup.id('tiny-current')
 })
-
-async function callContract<T>(method: MethodName, args: unknown): Promise<T> {
-  const handler = handlers[method]
-  if (!handler) throw new Error(`no handler for ${method}`)
-  const parsed = methods[method].args.parse(args)
-  return (await handler(parsed, undefined as never)) as T
-}
 
 const call = (method: string, params: unknown[]) => h.manager.call(id, method, params)
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
@@ -91,17 +67,6 @@ async function twoDiskVm(name: string, sr: string): Promise<string> {
   await call('VBD.create', [{ VM: vm, VDI: vdi, userdevice: '1', bootable: false, mode: 'RW', type: 'Disk', unpluggable: true, empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} }])
   await waitFor('the graph has the VM with two disks', () => (h.manager.graph(id)?.linked('VM', vm, 'VBDs', 'VBD').filter((b) => h.manager.graph(id)?.get('VBD', b)?.type === 'Disk').length ?? 0) === 2)
   return vm
-}
-
-async function ended(t: TransferState, timeoutMs = 120_000): Promise<TransferState> {
-  return waitFor(
-    `transfer ${t.title} to end`,
-    () => {
-      const s = states.get(t.id)
-      return s && (s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') ? s : undefined
-    },
-    timeoutMs,
-  )
 }
 
 /** sha256 per disk of an XVA file's non-zero chunks, by chunk number (the disks' contents) */

@@ -6,59 +6,32 @@
  * import leaves no disk behind.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { methods, type MethodName } from '../../../shared/contract'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { FileInspection, TransferState } from '../../../shared/contract/transfer'
-import { MemoryHistory } from '../../../main/services/operations'
 import { vhdChecksum } from '../../../shared/vhd/vhd'
-import { transferModule } from '../../../main/services/transfer'
-import { setTransferRate, startSimulator } from '../../sim'
+import { setTransferRate } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
-import type { SimControl, SimPoolHandle } from '../../sim/model'
+import type { SimPoolHandle } from '../../sim/model'
 import { flipped, makeFixedVhd, makeVhd, patternDisk, readVhd, withBatEntry, withFooter } from '../../helpers/vhd'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+import { waitFor, type Harness } from '../pools/helpers'
+import { setUpTransfers } from './setup'
 
 const MiB = 1024 * 1024
-let sim: SimControl
+const setup = setUpTransfers({ fleet: () => buildFleet('tiny', { addressBase: '127.158', opDurationMs: 0 }), pools: ['tiny-current'], dirPrefix: 'xp-transfer-vhd-' })
+const { states, callContract, ended } = setup
 let h: Harness
 let pool: SimPoolHandle
 let id = ''
 let dir = ''
-const states = new Map<string, TransferState>()
-let handlers: Record<string, (a: unknown, c: never) => unknown>
-
-beforeAll(async () => {
-  sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.158', opDurationMs: 0 }) })
-  pool = sim.pool('tiny-current')
-  h = makeManager()
-  id = await connectTrusted(h, pool)
-  dir = mkdtempSync(join(tmpdir(), 'xp-transfer-vhd-'))
-  const mod = transferModule({ history: new MemoryHistory(), hosts: h.manager })({
-    pools: h.manager,
-    broadcast: (event, payload) => {
-      if (event === 'transfer.changed') states.set((payload as TransferState).id, payload as TransferState)
-    },
-    log: () => {},
-  })
-  handlers = mod.handlers as unknown as typeof handlers
-}, 120_000)
-
-afterAll(async () => {
-  await h?.close()
-  await sim?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+beforeAll(() => {
+  ;({ h, dir } = setup)
+  pool = setup.pool('tiny-current')
+  id = setup.id('tiny-current')
 })
-
-async function callContract<T>(method: MethodName, args: unknown): Promise<T> {
-  const handler = handlers[method]
-  if (!handler) throw new Error(`no handler for ${method}`)
-  return (await handler(methods[method].args.parse(args), undefined as never)) as T
-}
 
 const call = (method: string, params: unknown[]) => h.manager.call(id, method, params)
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -69,13 +42,6 @@ function localSr(): string {
     if (sr.type === 'lvm' && pbd?.host === pool.hosts[0]?.ref) return ref
   }
   throw new Error('no local SR')
-}
-
-async function ended(t: TransferState): Promise<TransferState> {
-  return waitFor(`transfer ${t.title} to end`, () => {
-    const s = states.get(t.id)
-    return s && (s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') ? s : undefined
-  }, 120_000)
 }
 
 const DISK = patternDisk(24 * MiB, [0, 5, 11])

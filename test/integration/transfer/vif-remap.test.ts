@@ -6,68 +6,38 @@
  * simulator's tiny-legacy pool run as 'dundee', 7.0) the NIC is made again on the chosen network
  * with the same device and MAC.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { methods, type MethodName } from '../../../shared/contract'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { TransferState } from '../../../shared/contract/transfer'
-import { MemoryHistory } from '../../../main/services/operations'
-import { transferModule } from '../../../main/services/transfer'
-import { startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
-import type { SimControl, SimPoolHandle } from '../../sim/model'
-import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+import type { SimPoolHandle } from '../../sim/model'
+import { waitFor, type Harness } from '../pools/helpers'
+import { setUpTransfers } from './setup'
 
-let sim: SimControl
+const setup = setUpTransfers({
+  fleet: () => {
+    const fleet = buildFleet('tiny', { addressBase: '127.159', opDurationMs: 0 })
+    const legacy = fleet.pools.find((p) => p.name === 'tiny-legacy')
+    if (legacy) legacy.xapiRelease = 'dundee'
+    return fleet
+  },
+  pools: ['tiny-current', 'tiny-legacy'],
+  dirPrefix: 'xp-vif-remap-',
+})
+const { callContract, ended } = setup
 let h: Harness
 let src: SimPoolHandle
 let dst: SimPoolHandle
 let srcId = ''
 let dstId = ''
 let dir = ''
-const states = new Map<string, TransferState>()
-let handlers: Record<string, (a: unknown, c: never) => unknown>
-
-beforeAll(async () => {
-  const fleet = buildFleet('tiny', { addressBase: '127.159', opDurationMs: 0 })
-  const legacy = fleet.pools.find((p) => p.name === 'tiny-legacy')
-  if (legacy) legacy.xapiRelease = 'dundee'
-  sim = await startSimulator({ fleet })
-  src = sim.pool('tiny-current')
-  dst = sim.pool('tiny-legacy')
-  h = makeManager()
-  srcId = await connectTrusted(h, src)
-  dstId = await connectTrusted(h, dst)
-  dir = mkdtempSync(join(tmpdir(), 'xp-vif-remap-'))
-  const mod = transferModule({ history: new MemoryHistory(), hosts: h.manager })({
-    pools: h.manager,
-    broadcast: (event, payload) => {
-      if (event === 'transfer.changed') states.set((payload as TransferState).id, payload as TransferState)
-    },
-    log: () => {},
-  })
-  handlers = mod.handlers as unknown as typeof handlers
-}, 120_000)
-
-afterAll(async () => {
-  await h?.close()
-  await sim?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+beforeAll(() => {
+  ;({ h, dir } = setup)
+  src = setup.pool('tiny-current')
+  dst = setup.pool('tiny-legacy')
+  srcId = setup.id('tiny-current')
+  dstId = setup.id('tiny-legacy')
 })
-
-async function callContract<T>(method: MethodName, args: unknown): Promise<T> {
-  const handler = handlers[method]
-  if (!handler) throw new Error(`no handler for ${method}`)
-  return (await handler(methods[method].args.parse(args), undefined as never)) as T
-}
-
-async function ended(t: TransferState): Promise<TransferState> {
-  return waitFor(`transfer ${t.title} to end`, () => {
-    const s = states.get(t.id)
-    return s && (s.status === 'done' || s.status === 'failed' || s.status === 'cancelled') ? s : undefined
-  }, 120_000)
-}
 
 /** a halted VM of the pool with a disk (not dom0, a template or a snapshot) */
 function someVm(p: SimPoolHandle): string {
