@@ -12,7 +12,7 @@ export interface HttpReply {
 
 export function httpsRequest(
   host: Pick<SimHostHandle, 'url' | 'certPem'>,
-  opts: { method?: string; path?: string; body?: string; headers?: Record<string, string> } = {},
+  opts: { method?: string; path?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
 ): Promise<HttpReply> {
   const u = new URL(host.url)
   return new Promise((resolve, reject) => {
@@ -27,22 +27,32 @@ export function httpsRequest(
         agent: false,
       },
       (res) => {
+        // read while the connection is open (after a long streamed body the socket may be gone)
+        const peerFingerprint256 = (res.socket as TLSSocket).getPeerCertificate().fingerprint256
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-            peerFingerprint256: (res.socket as TLSSocket).getPeerCertificate().fingerprint256,
-          }),
-        )
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), peerFingerprint256 }))
         res.on('error', reject)
       },
     )
     req.on('error', reject)
-    req.end(opts.body ?? '')
+    const body = Buffer.from(opts.body ?? '')
+    // a chunked upload goes in two writes, so that it really is sent in chunks
+    if (opts.headers?.['transfer-encoding'] === 'chunked') {
+      req.write(body.subarray(0, 1000))
+      req.end(body.subarray(1000))
+    } else req.end(body)
   })
+}
+
+/** a transfer's request: `body` is what an upload sends (with `transfer-encoding: chunked`, in two writes) */
+export function send(host: Pick<SimHostHandle, 'url' | 'certPem'>, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<HttpReply> {
+  return httpsRequest(host, { method, path, body, headers })
+}
+
+/** an upload: a PUT of `body` with its length */
+export function upload(host: Pick<SimHostHandle, 'url' | 'certPem'>, path: string, body: Buffer): Promise<HttpReply> {
+  return send(host, 'PUT', path, body, { 'content-length': String(body.length) })
 }
 
 export function xmlCall(method: string, params: string[]): string {

@@ -8,8 +8,6 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import type { IncomingHttpHeaders } from 'node:http'
-import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,8 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseVhdFooter, VHD_BLOCK } from '../../../shared/vhd/vhd'
 import { startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
-import type { SimControl, SimHostHandle, SimPoolHandle } from '../../sim/model'
+import type { SimControl, SimPoolHandle } from '../../sim/model'
 import { runPython } from '../../helpers/python'
+import { send, type HttpReply } from './client'
 import { flipped, makeVhd, patternDisk, readVhd, withBatEntry, withFooter, withHeaderField } from '../../helpers/vhd'
 
 const run = promisify(execFile)
@@ -28,29 +27,6 @@ let sim: SimControl
 let pool: SimPoolHandle
 let sid = ''
 let sr = ''
-
-interface Reply {
-  status: number
-  headers: IncomingHttpHeaders
-  body: Buffer
-}
-
-function send(host: SimHostHandle, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Reply> {
-  const u = new URL(host.url)
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: Number(u.port), method, path, ca: host.certPem, agent: false, headers }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    if (body && headers['transfer-encoding'] === 'chunked') {
-      req.write(body.subarray(0, 1000))
-      req.end(body.subarray(1000))
-    } else req.end(body)
-  })
-}
 
 beforeAll(async () => {
   sim = await startSimulator({ fleet: buildFleet('tiny', { addressBase: '127.157', opDurationMs: 0 }) })
@@ -75,7 +51,7 @@ async function taskOf(ref: string): Promise<{ status: string; error_info: string
   return (await pool.call('task.get_record', [ref])) as unknown as { status: string; error_info: string[] }
 }
 
-async function putDisk(vdi: string, body: Buffer, format: string, headers?: Record<string, string>): Promise<{ reply: Reply | undefined; task: { status: string; error_info: string[] } }> {
+async function putDisk(vdi: string, body: Buffer, format: string, headers?: Record<string, string>): Promise<{ reply: HttpReply | undefined; task: { status: string; error_info: string[] } }> {
   const task = String(await pool.call('task.create', ['import', '']))
   const reply = await send(pool.hosts[0]!, 'PUT', `/import_raw_vdi?session_id=${sid}&vdi=${vdi}&format=${format}&task_id=${task}`, body, headers ?? { 'content-length': String(body.length) }).catch(() => undefined)
   return { reply, task: await taskOf(task) }

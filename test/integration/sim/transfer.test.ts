@@ -12,14 +12,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import type { IncomingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setTransferRate, startSimulator } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
-import type { SimControl, SimHostHandle, SimPoolHandle, SimRecord } from '../../sim/model'
+import type { SimControl, SimPoolHandle, SimRecord } from '../../sim/model'
 import { parseTarHeader, TAR_BLOCK, tarPadding } from '../../../shared/xva/tar'
 import { xxh64Hex } from '../../../shared/xva/xxhash64'
 import { runPython } from '../../helpers/python'
+import { send, upload, type HttpReply } from './client'
 
 let sim: SimControl
 let pool: SimPoolHandle
@@ -34,31 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.stop()
 })
-
-interface Reply {
-  status: number
-  headers: IncomingHttpHeaders
-  body: Buffer
-}
-
-function send(host: SimHostHandle, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Reply> {
-  const u = new URL(host.url)
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: Number(u.port), method, path, ca: host.certPem, agent: false, headers }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    if (body && headers['transfer-encoding'] === 'chunked') {
-      req.write(body.subarray(0, 1000))
-      req.end(body.subarray(1000))
-    } else req.end(body)
-  })
-}
-
-const upload = (host: SimHostHandle, path: string, body: Buffer): Promise<Reply> => send(host, 'PUT', path, body, { 'content-length': String(body.length) })
 
 function vmByName(p: SimPoolHandle, name: string): [string, SimRecord] {
   for (const [ref, vm] of p.objects.get('VM') ?? []) if (vm['name_label'] === name && vm['is_a_snapshot'] !== true) return [ref, vm]
@@ -113,7 +88,7 @@ async function taskOf(p: SimPoolHandle, ref: string): Promise<{ status: string; 
   return (await p.call('task.get_record', [ref])) as unknown as { status: string; error_info: string[]; result: string; progress: number }
 }
 
-async function exportVm(p: SimPoolHandle, vmUuid: string, extra = ''): Promise<{ reply: Reply; task: string }> {
+async function exportVm(p: SimPoolHandle, vmUuid: string, extra = ''): Promise<{ reply: HttpReply; task: string }> {
   const s = await session(p)
   const task = String(await p.call('task.create', ['export', '']))
   const reply = await send(p.hosts[0]!, 'GET', `/export?session_id=${s}&uuid=${vmUuid}&task_id=${task}${extra}`)
