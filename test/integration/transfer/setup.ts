@@ -1,8 +1,8 @@
 /**
  * The set-up every transfer integration test shares: the HTTPS simulator with a fleet, a PoolManager
  * connected (trusting) to the pools named, main's transfer module over it, and a temporary folder
- * for the files. `setUpTransfers` registers its own beforeAll/afterAll; what it makes is read from
- * the object it returns once the tests run.
+ * for the files. `setUpTransfers` registers its own beforeAll/afterAll; the simulator's pools and the
+ * connection ids are there once the tests run.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,7 +17,6 @@ import type { SimControl, SimFleet, SimPoolHandle } from '../../sim/model'
 import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
 
 export interface TransferSetup {
-  readonly sim: SimControl
   readonly h: Harness
   /** the temporary folder the tests write their files in (removed afterwards) */
   readonly dir: string
@@ -41,8 +40,8 @@ export function setUpTransfers(opts: {
   onEvent?: (event: string, payload: unknown) => void
 }): TransferSetup {
   let sim: SimControl | undefined
-  let h: Harness | undefined
-  let dir = ''
+  const h = makeManager()
+  const dir = mkdtempSync(join(tmpdir(), opts.dirPrefix))
   const ids = new Map<string, string>()
   const states = new Map<string, TransferState>()
   let handlers: Record<string, (a: unknown, c: never) => unknown> = {}
@@ -53,9 +52,7 @@ export function setUpTransfers(opts: {
 
   beforeAll(async () => {
     sim = await startSimulator({ fleet: opts.fleet() })
-    h = makeManager()
     for (const name of opts.pools) ids.set(name, await connectTrusted(h, sim.pool(name)))
-    dir = mkdtempSync(join(tmpdir(), opts.dirPrefix))
     const mod = transferModule({ history: new MemoryHistory(), hosts: h.manager })({
       pools: h.manager,
       broadcast: (event, payload) => {
@@ -68,21 +65,14 @@ export function setUpTransfers(opts: {
   }, 120_000)
 
   afterAll(async () => {
-    await h?.close()
+    await h.close()
     await sim?.stop()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    rmSync(dir, { recursive: true, force: true })
   })
 
   return {
-    get sim() {
-      return ready(sim, 'simulator')
-    },
-    get h() {
-      return ready(h, 'pool manager')
-    },
-    get dir() {
-      return ready(dir || undefined, 'folder')
-    },
+    h,
+    dir,
     pool: (name) => ready(sim, 'simulator').pool(name),
     id: (name) => ready(ids.get(name), `connection to ${name}`),
     states,

@@ -16,7 +16,7 @@ import { parseTarHeader, TAR_BLOCK, tarPadding } from '../../../shared/xva/tar'
 import { setTransferRate } from '../../sim'
 import { buildFleet } from '../../sim/fleet'
 import type { SimPoolHandle } from '../../sim/model'
-import { waitFor, type Harness } from '../pools/helpers'
+import { waitFor } from '../pools/helpers'
 import { setUpTransfers } from './setup'
 
 const progress: { op: string; progress: number; action?: { id: string } }[] = []
@@ -31,16 +31,10 @@ const setup = setUpTransfers({
     if (event === 'operation.progress') progress.push(payload as (typeof progress)[number])
   },
 })
-const { states, callContract, ended } = setup
-let h: Harness
+const { h, dir, states, callContract, ended } = setup
 let pool: SimPoolHandle
 let id = ''
-let dir = ''
-beforeAll(() => {
-  ;({ h, dir } = setup)
-  pool = setup.pool('tiny-current')
-  id = setup.id('tiny-current')
-})
+beforeAll(() => void ([pool, id] = [setup.pool('tiny-current'), setup.id('tiny-current')]))
 
 const call = (method: string, params: unknown[]) => h.manager.call(id, method, params)
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')

@@ -17,21 +17,15 @@ import type { SimPoolHandle } from '../../sim/model'
 import { flipped, makeFixedVhd, makeVhd, patternDisk, readVhd, withBatEntry, withFooter } from '../../helpers/vhd'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { waitFor, type Harness } from '../pools/helpers'
+import { waitFor } from '../pools/helpers'
 import { setUpTransfers } from './setup'
 
 const MiB = 1024 * 1024
 const setup = setUpTransfers({ fleet: () => buildFleet('tiny', { addressBase: '127.158', opDurationMs: 0 }), pools: ['tiny-current'], dirPrefix: 'xp-transfer-vhd-' })
-const { states, callContract, ended } = setup
-let h: Harness
+const { h, dir, states, callContract, ended } = setup
 let pool: SimPoolHandle
 let id = ''
-let dir = ''
-beforeAll(() => {
-  ;({ h, dir } = setup)
-  pool = setup.pool('tiny-current')
-  id = setup.id('tiny-current')
-})
+beforeAll(() => void ([pool, id] = [setup.pool('tiny-current'), setup.id('tiny-current')]))
 
 const call = (method: string, params: unknown[]) => h.manager.call(id, method, params)
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { TransferState } from '../../../shared/contract/transfer'
 import { buildFleet } from '../../sim/fleet'
 import type { SimPoolHandle } from '../../sim/model'
-import { waitFor, type Harness } from '../pools/helpers'
+import { waitFor } from '../pools/helpers'
 import { setUpTransfers } from './setup'
 
 const setup = setUpTransfers({
@@ -24,20 +24,12 @@ const setup = setUpTransfers({
   pools: ['tiny-current', 'tiny-legacy'],
   dirPrefix: 'xp-vif-remap-',
 })
-const { callContract, ended } = setup
-let h: Harness
+const { h, dir, callContract, ended } = setup
 let src: SimPoolHandle
 let dst: SimPoolHandle
 let srcId = ''
 let dstId = ''
-let dir = ''
-beforeAll(() => {
-  ;({ h, dir } = setup)
-  src = setup.pool('tiny-current')
-  dst = setup.pool('tiny-legacy')
-  srcId = setup.id('tiny-current')
-  dstId = setup.id('tiny-legacy')
-})
+beforeAll(() => void ([src, dst, srcId, dstId] = [setup.pool('tiny-current'), setup.pool('tiny-legacy'), setup.id('tiny-current'), setup.id('tiny-legacy')]))
 
 /** a halted VM of the pool with a disk (not dom0, a template or a snapshot) */
 function someVm(p: SimPoolHandle): string {
