@@ -30,7 +30,10 @@ export class HostServer {
     cert: HostCert,
     private readonly faults: FaultSet,
   ) {
-    this.server = createServer({ key: cert.keyPem, cert: cert.certPem, keepAliveTimeout: 30_000 })
+    // requestTimeout 0: a request may take as long as its body takes to arrive, as on a host (XAPI
+    // streams an import for as long as it lasts). Node's default (300 s) cut every upload slower
+    // than 5 min: the 4 GiB import of `npm run bench transfer` failed with the task saying "aborted"
+    this.server = createServer({ key: cert.keyPem, cert: cert.certPem, keepAliveTimeout: 30_000, requestTimeout: 0 })
     this.server.on('secureConnection', (s) => this.track(s))
     this.server.on('request', (req, res) => {
       this.onRequest(req, res).catch((e: unknown) => {
