@@ -9,6 +9,7 @@
  * - written (an import, `/import_raw_vdi`): the chunks written, kept in a sparse file under the
  *   simulator's temporary folder (a 4 GiB import does not sit in memory), zeros elsewhere.
  * Writing to a disk whose location another VDI shares first gives it a location of its own.
+ * Destroying a VDI (`forget`) deletes its written bytes unless another VDI shares them.
  *
  *   const d = disksOf(pool); await d.readChunk(vdiRef, n) → Buffer | null (null = zeros)
  */
@@ -155,6 +156,20 @@ export class DiskStore {
     c.chunks.add(n)
   }
 
+  /**
+   * The VDI is being destroyed: its written bytes go with it (their file is deleted) unless another
+   * VDI shares its location. A simulator serving many imports would otherwise fill its disk.
+   */
+  forget(vdiRef: string): void {
+    const rec = this.pool.db.get('VDI', vdiRef)
+    if (!rec) return
+    const location = str(rec['location']) || str(rec['uuid'])
+    for (const [ref, other] of this.pool.db.table('VDI')) if (ref !== vdiRef && (str(other['location']) || str(other['uuid'])) === location) return
+    const c = this.contents.get(location)
+    this.contents.delete(location)
+    if (c?.kind === 'written') void this.drop(c)
+  }
+
   /** the disk's bytes can differ from every other disk's from now on (copy generated content into a file) */
   private async materialise(vdiRef: string): Promise<void> {
     const { size } = this.vdi(vdiRef)
@@ -206,6 +221,11 @@ export class DiskStore {
   private folder(): string {
     this.dir ??= mkdtempSync(join(tmpdir(), 'xenpilot-sim-disks-'))
     return this.dir
+  }
+
+  /** the files holding written disks now (what the simulator keeps in its temporary folder) */
+  files(): string[] {
+    return [...this.contents.values()].flatMap((c) => (c.kind === 'written' ? [c.file] : []))
   }
 
   /** the simulator stops: files go */

@@ -13,6 +13,7 @@
  */
 import { SimXapiError, type SimRecord, type SimValue } from '../model'
 import { newRef } from './db'
+import { disksOf } from './disks'
 import { maintainRelations, type CallInfo, type Handler } from './generic'
 import { opDelay, place, unplace } from './lifecycle'
 import type { PoolState } from './pool'
@@ -287,6 +288,8 @@ const vdiDestroy: Handler = (pool, [self], call) => {
     if (pool.db.must('VDI', ref)['managed'] === false) throw new SimXapiError(['VDI_NOT_MANAGED', ref])
     const attached = refs(pool.db.must('VDI', ref)['VBDs']).some((v) => pool.db.get('VBD', v)?.['currently_attached'] === true)
     if (attached) throw new SimXapiError(['VDI_IN_USE', ref, 'destroy'])
+    // the bytes go too (an SR.forget keeps them: removeVdi alone)
+    disksOf(pool).forget(ref)
     removeVdi(pool, ref, true)
     return ''
   })
