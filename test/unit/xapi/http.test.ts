@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
 import { makeCert, startServer, type TestCert, type TestServer } from './tls-fixture'
 import { HostTrust, PinStore, hostKey, pinFromPem } from '../../../main/xapi/trust'
-import { httpGet, httpGetStream, type PoolHttpContext } from '../../../main/xapi/http'
+import { hostRequest, httpGet, httpGetStream, type PoolHttpContext } from '../../../main/xapi/http'
 import { CertificateTrustError, TransportError } from '../../../main/xapi/errors'
 
 const SESSION = 'OpaqueRef:secret-session-0001'
@@ -159,6 +160,50 @@ describe('the HTTP helper on the pinned agent', () => {
     expect(a.message).toMatch(/GET \/stall on .* stopped sending for 0 s/)
     const b = await failure(httpGet(context(), `${master.host}:${master.port}`, { path: '/silent', timeoutMs: 200 }))
     expect(b.message).toMatch(/GET \/silent on .* did not answer within 0 s/)
+  })
+
+  it('no time limit of its own on a transfer (issue 14, exports and imports dying after 24 h): a download flowing longer than timeoutMs and idleTimeoutMs, and an upload taking longer than timeoutMs to send, both go through; only a stall or a silent host stops them', async () => {
+    const chunks = 30
+    const gapMs = 20
+    let received = 0
+    respond = (p, res) => {
+      if (p === 'master/trickle') {
+        res.writeHead(200, { 'content-length': String(chunks * 1000) })
+        let i = 0
+        const t = setInterval(() => {
+          res.write(Buffer.alloc(1000, 1))
+          if (++i === chunks) {
+            clearInterval(t)
+            res.end()
+          }
+        }, gapMs)
+        return true
+      }
+      if (p === 'master/upload') {
+        res.writeHead(200, { 'content-length': '0' }).end()
+        return true
+      }
+      return false
+    }
+    // 30 chunks 20 ms apart: 600 ms, three times the 200 ms limits, never 200 ms without a byte
+    const s = await httpGetStream(context(), `${master.host}:${master.port}`, { path: '/trickle', timeoutMs: 200, idleTimeoutMs: 200 })
+    let n = 0
+    for await (const c of s.body) n += (c as Buffer).length
+    expect(n).toBe(chunks * 1000)
+    // an upload sent over 600 ms; the 200 ms answer timeout starts when its last byte has gone
+    let sent = 0
+    const body = new Readable({
+      read() {
+        setTimeout(() => {
+          sent++
+          this.push(sent > chunks ? null : Buffer.alloc(1000, 2))
+        }, gapMs)
+      },
+    })
+    body.on('data', (c: Buffer) => (received += c.length))
+    const r = await hostRequest(context(), `${master.host}:${master.port}`, { path: '/upload', method: 'PUT', body, contentLength: chunks * 1000, timeoutMs: 200, idleTimeoutMs: 200, maxRedirects: 0 })
+    expect(r.status).toBe(200)
+    expect(received).toBe(chunks * 1000)
   })
 
   it('streams a large body with back-pressure and its Content-Length', async () => {
