@@ -3,17 +3,21 @@
  * the HTTPS simulator, files on this machine. Export → import of a two-disk VM gives identical
  * disks and config; cancel removes the partial file and the XAPI task ends cancelled; a cut or
  * damaged XVA is refused with a sentence; the 302 to the server of a local SR is followed with that
- * server's own pinned certificate (and refused when it presents another).
+ * server's own pinned certificate (and refused when it presents another). Then the queue's limit,
+ * progress from the task (an XVA has no length) or from the bytes, an import sent to the server of
+ * a local SR, compression as chosen, and the free-space check.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { methods, type MethodName } from '../../../shared/contract'
-import type { TransferState } from '../../../shared/contract/transfer'
+import { TRANSFER_CONCURRENCY, type TransferState } from '../../../shared/contract/transfer'
+import { hostKey, pinFromPem } from '../../../main/xapi/trust'
 import { parseTarHeader, TAR_BLOCK, tarPadding } from '../../../shared/xva/tar'
-import { setTransferRate } from '../../sim'
+import { poolStateOf, setTransferRate } from '../../sim'
+import { disksOf } from '../../sim/server/disks'
 import { buildFleet } from '../../sim/fleet'
 import type { SimPoolHandle } from '../../sim/model'
 import { waitFor } from '../pools/helpers'
@@ -143,6 +147,9 @@ describe('export and import through main', () => {
     expect(refused.message).toContain(second.address)
     expect(existsSync(join(dir, 'refused.xva'))).toBe(false)
     expect(existsSync(join(dir, 'refused.xva.part'))).toBe(false)
+    // the new certificate confirmed (as the Certificates tab does): the export goes through again
+    await h.manager.hostTrust.pins.set(hostKey(second.address, pool.port), pinFromPem(second.certPem, 'user'))
+    expect((await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: join(dir, 'confirmed.xva') }))).status).toBe('done')
   }, 120_000)
 
   it('cancel mid-export: the XAPI task ends cancelled and the partial file is removed', async () => {
@@ -300,5 +307,130 @@ describe('export and import through main', () => {
     expect(() => methods['transfer.exportVm'].args.parse({ connectionId: id, ref: vmRef('build-01'), path: 'relative/x.xva' })).toThrow(/full path/)
     const list = await callContract<TransferState[]>('transfer.list', {})
     expect(list.length).toBeGreaterThan(3)
+  })
+})
+
+/** a halted VM with one disk of `mib` MiB holding data in every chunk (paced transfers last a known time) */
+async function denseVm(name: string, mib: number): Promise<{ vm: string; vdi: string }> {
+  const vm = str(await call('VM.copy', [vmRef('build-01'), name, localSr(0)]))
+  for (const vbd of (await call('VM.get_VBDs', [vm])) as string[]) {
+    if ((await call('VBD.get_type', [vbd])) !== 'Disk') continue
+    const old = str(await call('VBD.get_VDI', [vbd]))
+    await call('VBD.destroy', [vbd])
+    await call('VDI.destroy', [old])
+  }
+  const vdi = str(await call('VDI.create', [{ name_label: `${name} disk`, name_description: '', SR: localSr(0), virtual_size: String(mib * 1024 * 1024), type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }]))
+  await call('VBD.create', [{ VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk', unpluggable: false, empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} }])
+  const state = poolStateOf(pool)
+  if (!state) throw new Error('no pool state')
+  disksOf(state).setDensity(vdi, 1)
+  await waitFor('the graph has the VM and its disk', () => h.manager.graph(id)?.get('VDI', vdi) && h.manager.graph(id)?.linked('VM', vm, 'VBDs', 'VBD').length)
+  return { vm, vdi }
+}
+
+function head(file: string, n: number): Buffer {
+  const fd = openSync(file, 'r')
+  try {
+    const b = Buffer.alloc(n)
+    readSync(fd, b, 0, n, 0)
+    return b
+  } finally {
+    closeSync(fd)
+  }
+}
+
+describe('the queue, progress, where and how', () => {
+  it(`runs at most ${TRANSFER_CONCURRENCY} transfers at once; the next one waits queued and starts when one ends`, async () => {
+    // a VM each: XAPI runs one export of a VM at a time
+    const vms: string[] = []
+    for (let i = 0; i <= TRANSFER_CONCURRENCY; i++) vms.push((await denseVm(`queued-${i}`, 64)).vm)
+    setTransferRate(pool, 4 * 1024 * 1024)
+    const started: TransferState[] = []
+    let most = 0
+    const count = (): number => started.filter((t) => states.get(t.id)?.status === 'running' || states.get(t.id)?.status === 'finishing').length
+    const watch = setInterval(() => (most = Math.max(most, count())), 5)
+    try {
+      for (let i = 0; i <= TRANSFER_CONCURRENCY; i++) started.push(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vms[i], path: join(dir, `queued-${i}.xva`) }))
+      await waitFor('the first ones running', () => (count() === TRANSFER_CONCURRENCY ? true : undefined))
+      const last = started[TRANSFER_CONCURRENCY]!
+      expect(states.get(last.id)?.status).toBe('queued')
+      expect(existsSync(join(dir, `queued-${TRANSFER_CONCURRENCY}.xva.part`))).toBe(false)
+      await callContract('transfer.cancel', { id: started[0]!.id })
+      await waitFor('the queued one starts once one ended', () => (states.get(last.id)?.status === 'running' ? true : undefined))
+      for (const t of started) await callContract('transfer.cancel', { id: t.id })
+      for (const t of started) expect(await ended(t)).toMatchObject({ status: 'cancelled' })
+      expect(most).toBe(TRANSFER_CONCURRENCY)
+    } finally {
+      clearInterval(watch)
+      setTransferRate(pool, 0)
+    }
+  })
+
+  it('progress: an XVA (the host sends no length) from the XAPI task’s progress; a raw disk (Content-Length) from the bytes received', async () => {
+    const { vm, vdi } = await denseVm('progress', 64)
+    setTransferRate(pool, 8 * 1024 * 1024)
+    try {
+      const xva = await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: join(dir, 'progress.xva') })
+      const mid = await waitFor('the XVA export shows progress', () => {
+        const s = states.get(xva.id)
+        return s?.status === 'running' && s.progress > 0 ? s : undefined
+      })
+      expect(mid.totalBytes).toBeUndefined()
+      await callContract('transfer.cancel', { id: xva.id })
+      await ended(xva)
+      const raw = await callContract<TransferState>('transfer.exportDisk', { connectionId: id, ref: vdi, path: join(dir, 'progress.raw'), format: 'raw' })
+      const rawMid = await waitFor('the raw export shows progress', () => {
+        const s = states.get(raw.id)
+        return s?.status === 'running' && s.progress > 0 ? s : undefined
+      })
+      expect(rawMid.totalBytes).toBe(64 * 1024 * 1024)
+      // the fraction is the bytes counted at the last tick: never more than those received since
+      expect(rawMid.progress).toBeLessThanOrEqual(rawMid.bytes / (64 * 1024 * 1024))
+      await callContract('transfer.cancel', { id: raw.id })
+      await ended(raw)
+    } finally {
+      setTransferRate(pool, 0)
+    }
+  })
+
+  it('imports into the local SR of the second server: the file goes to that server (an upload cannot follow a redirect) with its Content-Length', async () => {
+    const vm = await twoDiskVm('to-host-2', localSr(0))
+    const file = join(dir, 'to-host-2.xva')
+    expect((await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file }))).status).toBe('done')
+    const imp = await ended(await callContract<TransferState>('transfer.importVm', { connectionId: id, path: file, sr: localSr(1), name: 'on host 2', networks: {}, start: false }))
+    expect(imp.message).toBeUndefined()
+    expect(imp.status).toBe('done')
+    const vbds = (pool.objects.get('VM')?.get(imp.ref ?? '')?.VBDs ?? []) as string[]
+    const srs = vbds.map((b) => pool.objects.get('VDI')?.get(String(pool.objects.get('VBD')?.get(b)?.VDI))?.SR).filter(Boolean)
+    expect(srs).toHaveLength(2)
+    for (const sr of srs) expect(sr).toBe(localSr(1))
+  })
+
+  it('compression as chosen: zstd and gzip files (their magic bytes), each imported back', async () => {
+    const vm = await twoDiskVm('compressed', localSr(0))
+    for (const [compression, magic] of [
+      ['zstd', '28b52ffd'],
+      ['gzip', '1f8b'],
+    ] as const) {
+      const file = join(dir, `compressed.${compression}.xva`)
+      const out = await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file, compression }))
+      expect(out.status).toBe('done')
+      expect(head(file, magic.length / 2).toString('hex')).toBe(magic)
+      const back = await ended(await callContract<TransferState>('transfer.importVm', { connectionId: id, path: file, sr: localSr(0), name: `from ${compression}`, networks: {}, start: false }))
+      expect(back.message).toBeUndefined()
+      expect(back.status).toBe('done')
+    }
+  })
+
+  it('checks the free space before starting: a disk larger than the room left beside the file is refused with the figures', async () => {
+    const fs = statfsSync(dir)
+    const free = fs.bavail * fs.bsize
+    const size = Math.ceil((free + 16 * 1024 ** 3) / (1024 * 1024)) * 1024 * 1024
+    const vdi = str(await call('VDI.create', [{ name_label: 'too-big', name_description: '', SR: localSr(0), virtual_size: String(size), type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }]))
+    await waitFor('the graph has the disk', () => h.manager.graph(id)?.get('VDI', vdi))
+    const before = (await callContract<TransferState[]>('transfer.list', {})).length
+    await expect(callContract('transfer.exportDisk', { connectionId: id, ref: vdi, path: join(dir, 'too-big.raw'), format: 'raw' })).rejects.toThrow(/free; the export needs about/)
+    expect((await callContract<TransferState[]>('transfer.list', {})).length).toBe(before)
+    expect(existsSync(join(dir, 'too-big.raw.part'))).toBe(false)
   })
 })
