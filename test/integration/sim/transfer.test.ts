@@ -2,7 +2,8 @@
  * The simulator's VM and disk transfers as xapi serves them: /export writes a real XVA (ova.xml,
  * 1 MiB chunks with XXH64 or SHA-1 files, zero chunks left out), /import reads one back into
  * identical disks, refuses chunked uploads, short and damaged files (and leaves nothing behind),
- * a host that does not see the SRs answers 302, task.cancel stops a transfer, raw disks go both ways.
+ * a host that does not see the SRs answers 302, task.cancel stops a transfer, raw disks go both ways,
+ * paced at the pool's transfer rate with the task's progress rising.
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -13,7 +14,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setTransferRate, startSimulator } from '../../sim'
+import { poolStateOf, setTransferRate, startSimulator } from '../../sim'
+import { disksOf } from '../../sim/server/disks'
 import { buildFleet } from '../../sim/fleet'
 import type { SimControl, SimPoolHandle, SimRecord } from '../../sim/model'
 import { parseTarHeader, TAR_BLOCK, tarPadding } from '../../../shared/xva/tar'
@@ -333,6 +335,32 @@ describe('raw disks', () => {
     const refused = await upload(pool.hosts[0]!, `/import_raw_vdi?session_id=${s}&vdi=${dst}&task_id=${t2}`, tooBig).catch(() => undefined)
     if (refused) expect(refused.status).toBe(500)
     expect((await taskOf(pool, t2)).error_info[0]).toBe('VDI_TOO_SMALL')
+  })
+
+  it('streams no faster than the pool’s transfer rate (setTransferRate, sim --transfer-rate), the task’s progress rising as the bytes flow', async () => {
+    const s = await session(pool)
+    const sr = localSrOf(pool, pool.hosts[0]!.ref)
+    const size = 12 * 1024 * 1024
+    const vdi = String(await pool.call('VDI.create', [{ name_label: 'paced', SR: sr, virtual_size: size, type: 'user', sharable: false, read_only: false, other_config: {} }]))
+    const state = poolStateOf(pool)
+    if (!state) throw new Error('no pool state')
+    disksOf(state).setDensity(vdi, 1)
+    const task = String(await pool.call('task.create', ['export raw', '']))
+    const seen: number[] = []
+    const poll = setInterval(() => void taskOf(pool, task).then((t) => seen.push(t.progress)), 100)
+    setTransferRate(pool, 4 * 1024 * 1024)
+    try {
+      const t0 = performance.now()
+      const out = await send(pool.hosts[0]!, 'GET', `/export_raw_vdi?session_id=${s}&vdi=${vdi}&format=raw&task_id=${task}`)
+      const ms = performance.now() - t0
+      expect(out.body.length).toBe(size)
+      // 12 MiB at 4 MiB/s: three seconds at least (a lower bound: the pace is a ceiling)
+      expect(ms).toBeGreaterThan(2500)
+      expect(seen.some((p) => p > 0.2 && p < 0.9)).toBe(true)
+    } finally {
+      clearInterval(poll)
+      setTransferRate(pool, 0)
+    }
   })
 
   it('no session, no transfer', async () => {
