@@ -393,6 +393,42 @@ describe('the queue, progress, where and how', () => {
     }
   })
 
+  it('cancel mid-import of an XVA: the XAPI task ends cancelled and nothing is left in the pool (no VM, no disk)', async () => {
+    const { vm } = await denseVm('import-cancel', 64)
+    const file = join(dir, 'import-cancel.xva')
+    expect((await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file }))).status).toBe('done')
+    const count = (cls: string): number => [...(pool.objects.get(cls)?.values() ?? [])].filter((r) => cls !== 'VM' || r.is_a_snapshot === false).length
+    const vms = count('VM')
+    const vdis = count('VDI')
+    setTransferRate(pool, 4 * 1024 * 1024)
+    try {
+      const t = await callContract<TransferState>('transfer.importVm', { connectionId: id, path: file, sr: localSr(0), name: 'never here', networks: {}, start: false })
+      const running = await waitFor('bytes flowing', () => {
+        const s = states.get(t.id)
+        return s && s.bytes > 8 * 1024 * 1024 && s.taskRef ? s : undefined
+      })
+      // the host made the new disk as the upload began
+      expect(count('VDI')).toBe(vdis + 1)
+      const seen = new Set<string>()
+      const tasks = pool.objects.get('task')
+      if (!tasks) throw new Error('the simulator has no task table')
+      const set = tasks.set.bind(tasks)
+      tasks.set = (ref, rec) => {
+        if (ref === running.taskRef) seen.add(String(rec.status))
+        return set(ref, rec)
+      }
+      await callContract('transfer.cancel', { id: t.id })
+      const done = await ended(t)
+      tasks.set = set
+      expect(seen).toContain('cancelled')
+      expect(done).toMatchObject({ status: 'cancelled', errorCode: 'TASK_CANCELLED', message: 'Cancelled; nothing was imported.' })
+      expect(count('VM')).toBe(vms)
+      expect(count('VDI')).toBe(vdis)
+    } finally {
+      setTransferRate(pool, 0)
+    }
+  })
+
   it('imports into the local SR of the second server: the file goes to that server (an upload cannot follow a redirect) with its Content-Length', async () => {
     const vm = await twoDiskVm('to-host-2', localSr(0))
     const file = join(dir, 'to-host-2.xva')
