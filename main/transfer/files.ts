@@ -5,10 +5,12 @@
  * disk's size). Reads headers with positioned reads: a 4 GiB XVA's 8,192 entries take a few reads
  * each, never the image in memory.
  */
-import { constants } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { constants, createReadStream } from 'node:fs'
 import { access, open, stat, statfs } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { createGunzip } from 'node:zlib'
+import { Duplex, type Readable } from 'node:stream'
+import * as zlib from 'node:zlib'
 import type { Compression, FileInspection, PathCheck } from '../../shared/contract/transfer'
 import { parseTarHeader, TAR_BLOCK, tarPadding, XVA_CHUNK, XVA_OVA_XML } from '../../shared/xva/tar'
 import { parseXmlRpcFragment } from '../xapi/xmlrpc'
@@ -118,7 +120,8 @@ export function describeOva(xml: string): NonNullable<FileInspection['vm']> {
  * What a file to import holds. An uncompressed XVA is walked header by header to its end: a file
  * that stops inside an entry, a damaged header, a chunk file that is not followed by its checksum
  * file, or no end blocks are refused with a sentence (the bytes' checksums are the host's to check
- * as they arrive). A compressed XVA's ova.xml is read from the start of the stream. A file starting
+ * as they arrive). A compressed XVA's ova.xml is read from the start of the stream (zstd: with
+ * Node's zstd or the zstd program; without either only the host reads it). A file starting
  * with a VHD footer is a dynamic VHD, one ending with a fixed VHD's footer a fixed VHD, both checked
  * end to end (vhd-file.ts). Anything else is a raw disk image.
  */
@@ -133,8 +136,13 @@ export async function inspectFile(path: string, expect?: 'xva' | 'disk'): Promis
     await fh.read(head, 0, head.length, 0)
     const compression = compressionOf(head)
     const name = basename(path)
-    if (compression === 'gzip') return { path, size, kind: 'xva', compression, vm: describeOva(await gzipOvaXml(path, name)) }
-    if (compression === 'zstd') return { path, size, kind: 'xva', compression }
+    if (compression === 'gzip') return { path, size, kind: 'xva', compression, vm: describeOva(await compressedOvaXml(path, name, zlib.createGunzip(), 'gzip')) }
+    if (compression === 'zstd') {
+      // read with Node's zstd (Node 22.15+, Electron) or the zstd program; without either, only the host reads it
+      const unzstd = await zstdDecompressor()
+      if (!unzstd) return { path, size, kind: 'xva', compression }
+      return { path, size, kind: 'xva', compression, vm: describeOva(await compressedOvaXml(path, name, unzstd, 'zstd')) }
+    }
     if (head.length >= 8 && head.subarray(0, 8).toString('latin1') === 'conectix' && expect !== 'xva') {
       return vhdInspection(path, size, await checkVhdFile(fh, size, name))
     }
@@ -189,11 +197,40 @@ function vhdInspection(path: string, size: number, vhd: VhdFileInfo | string): F
   return { path, size, kind: 'vhd', compression: 'none', diskSize: vhd.virtualSize, vhdType: vhd.type }
 }
 
-/** the ova.xml at the start of a gzip XVA (reads only as far as that file) */
-async function gzipOvaXml(path: string, name: string): Promise<string> {
-  const { createReadStream } = await import('node:fs')
-  const src = createReadStream(path, { highWaterMark: 256 * 1024 })
-  const gz = createGunzip()
+let zstdProgram: Promise<boolean> | undefined
+/** whether the zstd program runs here (asked once) */
+function hasZstdProgram(): Promise<boolean> {
+  zstdProgram ??= new Promise((resolve) => {
+    const p = spawn('zstd', ['--version'], { stdio: 'ignore' })
+    p.on('error', () => resolve(false))
+    p.on('exit', (code) => resolve(code === 0))
+  })
+  return zstdProgram
+}
+
+/**
+ * A zstd decompressor: Node's own where it has one (22.15 and later, so Electron's), else the zstd
+ * program, else undefined. It is stopped (the program killed) when it is destroyed.
+ */
+async function zstdDecompressor(): Promise<Duplex | undefined> {
+  const native = (zlib as unknown as { createZstdDecompress?: () => Duplex }).createZstdDecompress
+  if (typeof native === 'function') return native()
+  if (!(await hasZstdProgram())) return undefined
+  const p = spawn('zstd', ['-q', '-d', '-c'], { stdio: ['pipe', 'pipe', 'ignore'] })
+  // its pipes break when it is stopped half-way: that is the end, not a failure
+  p.stdin.on('error', () => undefined)
+  p.stdout.on('error', () => undefined)
+  const d = Duplex.from({ writable: p.stdin, readable: p.stdout })
+  p.on('error', (e) => d.destroy(e))
+  d.on('close', () => p.kill())
+  return d
+}
+
+/** the ova.xml at the start of a compressed XVA (reads only as far as that file) */
+async function compressedOvaXml(path: string, name: string, gz: Duplex, kind: 'gzip' | 'zstd'): Promise<string> {
+  const src: Readable = createReadStream(path, { highWaterMark: 256 * 1024 })
+  src.on('error', (e) => gz.destroy(e))
+  gz.on('error', () => src.destroy())
   src.pipe(gz)
   const parts: Buffer[] = []
   let have = 0
@@ -215,10 +252,11 @@ async function gzipOvaXml(path: string, name: string): Promise<string> {
     }
   } catch (e) {
     if (e instanceof FileRefusal) throw e
-    throw new FileRefusal(`${name} is not a readable gzip file (${e instanceof Error ? e.message : String(e)}).`)
+    throw new FileRefusal(`${name} is not a readable ${kind} file (${e instanceof Error ? e.message : String(e)}).`)
   } finally {
     src.destroy()
     gz.destroy()
   }
-  throw new FileRefusal(`${name} is cut short: it ends before its ova.xml does.`)
+  // (the zstd program says nothing of a damaged stream: its output just ends)
+  throw new FileRefusal(`${name} is ${kind === 'zstd' ? 'damaged or cut short' : 'cut short'}: it ends before its ova.xml does.`)
 }

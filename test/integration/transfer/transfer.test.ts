@@ -442,7 +442,7 @@ describe('the queue, progress, where and how', () => {
     for (const sr of srs) expect(sr).toBe(localSr(1))
   })
 
-  it('compression as chosen: zstd and gzip files (their magic bytes), each imported back', async () => {
+  it('compression as chosen: zstd and gzip files (their magic bytes), each read by the import dialog (its VM, disks, NICs) and imported back', async () => {
     const vm = await twoDiskVm('compressed', localSr(0))
     for (const [compression, magic] of [
       ['zstd', '28b52ffd'],
@@ -452,6 +452,11 @@ describe('the queue, progress, where and how', () => {
       const out = await ended(await callContract<TransferState>('transfer.exportVm', { connectionId: id, ref: vm, path: file, compression }))
       expect(out.status).toBe('done')
       expect(head(file, magic.length / 2).toString('hex')).toBe(magic)
+      // the import dialog reads what it holds (its NICs can be put on other networks)
+      const info = await callContract<{ compression: string; vm?: { name: string; disks: unknown[]; vifs: unknown[] } }>('transfer.inspect', { path: file })
+      expect(info).toMatchObject({ compression, vm: { name: 'compressed' } })
+      expect(info.vm?.disks).toHaveLength(2)
+      expect(info.vm?.vifs.length).toBeGreaterThan(0)
       const back = await ended(await callContract<TransferState>('transfer.importVm', { connectionId: id, path: file, sr: localSr(0), name: `from ${compression}`, networks: {}, start: false }))
       expect(back.message).toBeUndefined()
       expect(back.status).toBe('done')
