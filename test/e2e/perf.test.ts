@@ -1,8 +1,8 @@
 /**
  * Performance graphs where the admin works (issue 16), in Chromium against the simulator: a VM's
  * Performance tab draws CPU, memory, network and disk for the last 10 minutes (live, 5 s) and for
- * 24 h (history); a custom graph saved in pool.gui_config with XenCenter's keys is seen again after
- * a restart; a pool's hosts side by side; an offline pool's graphs still draw from the local history ("as of"); the fleet
+ * 24 h (history); the cursor in step across graphs, legend toggles (mouse and keyboard), zoom by drag;
+ * a custom graph saved in pool.gui_config with XenCenter's keys is seen again after a restart, edited, deleted; a pool's hosts side by side; an offline pool's graphs still draw from the local history ("as of"); the fleet
  * overview sorts the busiest VM to the top. Screenshots at 1024×700 and 1920×1080, light and dark.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -144,6 +144,53 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     await page.setViewportSize({ width: 1024, height: 700 })
   })
 
+  it('keeps the cursor in step across the graphs, toggles a series from its legend (mouse and keyboard) and zooms by dragging', async () => {
+    const { page } = h
+    const cpu = page.getByRole('figure', { name: 'CPU performance', exact: true })
+    const mem = page.getByRole('figure', { name: 'Memory performance', exact: true })
+    await expect.poll(() => points(page, 'CPU performance'), { timeout: LONG }).toBeGreaterThan(40)
+    // synced cursor: pointing at a time on the CPU graph shows that same time in the memory graph's legend
+    const over = await cpu.locator('.u-over').boundingBox()
+    if (!over) throw new Error('no plot area')
+    const legendTime = (fig: typeof cpu) => fig.locator('.u-legend .u-series').first().locator('.u-value').textContent()
+    await page.mouse.move(over.x + over.width * 0.4, over.y + over.height / 2)
+    await expect.poll(() => legendTime(cpu)).not.toBe('—')
+    const at = await legendTime(cpu)
+    await expect.poll(() => legendTime(mem)).toBe(at)
+    await page.mouse.move(over.x + over.width * 0.7, over.y + over.height / 2)
+    await expect.poll(() => legendTime(mem)).not.toBe(at)
+    expect(await legendTime(mem)).toBe(await legendTime(cpu))
+    // legend toggles: each entry is a switch; a click hides its series, Enter / Space from the keyboard too
+    const entry = cpu.getByRole('switch').first()
+    const row = cpu.locator('.u-legend .u-series').nth(1)
+    expect(await entry.getAttribute('aria-checked')).toBe('true')
+    await entry.click()
+    expect(await entry.getAttribute('aria-checked')).toBe('false')
+    expect(await row.getAttribute('class')).toMatch(/u-off/)
+    await entry.focus()
+    await page.keyboard.press('Enter')
+    expect(await entry.getAttribute('aria-checked')).toBe('true')
+    expect(await row.getAttribute('class')).not.toMatch(/u-off/)
+    await page.keyboard.press(' ')
+    expect(await entry.getAttribute('aria-checked')).toBe('false')
+    await page.keyboard.press(' ')
+    // zoom: dragging over a third of the day asks for it again at its own, finer resolution
+    await page.getByRole('status').filter({ hasText: '2 min points' }).waitFor({ timeout: LONG })
+    await page.mouse.move(over.x + over.width * 0.5, over.y + over.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(over.x + over.width * 0.65, over.y + over.height / 2, { steps: 5 })
+    await page.mouse.move(over.x + over.width * 0.8, over.y + over.height / 2, { steps: 5 })
+    await page.mouse.up()
+    const reset = page.getByRole('button', { name: 'Reset zoom' })
+    await reset.waitFor({ timeout: LONG })
+    await page.getByRole('status').filter({ hasText: '1 min points' }).waitFor({ timeout: LONG })
+    await expect.poll(() => points(page, 'Memory performance'), { timeout: LONG }).toBeGreaterThan(200)
+    await page.screenshot({ path: '/tmp/perf-vm-zoomed-1024-light.png' })
+    await reset.click()
+    await page.getByRole('status').filter({ hasText: '2 min points' }).waitFor({ timeout: LONG })
+    expect(await reset.count()).toBe(0)
+  })
+
   it('saves a custom graph in gui_config with XenCenter’s keys and shows it again after a restart', async () => {
     const { page } = h
     await page.getByRole('button', { name: 'New graph…' }).click()
@@ -171,6 +218,31 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     await openTab(h.page, 'Performance')
     await h.page.getByRole('figure', { name: 'Busy vCPUs', exact: true }).waitFor({ timeout: LONG })
     await expect.poll(() => points(h.page, 'Busy vCPUs'), { timeout: LONG }).toBeGreaterThan(20)
+  })
+
+  it('edits a custom graph (name, sources) and deletes it, in gui_config', async () => {
+    const { page } = h
+    const vmUuid = String([...(current.objects.get('VM')?.values() ?? [])].find((v) => v['name_label'] === 'web-01')?.['uuid'])
+    const gui = () => ([...(current.objects.get('pool')?.values() ?? [])][0]?.['gui_config'] ?? {}) as Record<string, string>
+    const nameKey = (title: string) => Object.keys(gui()).find((k) => k.startsWith('XenCenter.GraphName.') && k.endsWith(`.vm.${vmUuid}`) && gui()[k] === title)
+    await page.getByRole('combobox', { name: 'Graph to edit' }).selectOption({ label: 'Busy vCPUs' })
+    await page.getByRole('button', { name: 'Edit graph…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Edit graph' })
+    await dialog.getByLabel('Name').fill('vCPU 0')
+    await dialog.getByRole('searchbox', { name: 'Find a data source' }).fill('cpu')
+    await dialog.getByRole('listitem').filter({ hasText: /^cpu1/ }).getByRole('checkbox').uncheck()
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    await page.getByRole('figure', { name: 'vCPU 0', exact: true }).waitFor({ timeout: LONG })
+    expect(await page.getByRole('figure', { name: 'Busy vCPUs', exact: true }).count()).toBe(0)
+    const key = nameKey('vCPU 0')
+    expect(key).toBeDefined()
+    expect(gui()[String(key).replace('XenCenter.GraphName.', 'XenCenter.GraphLayout.')]).toBe('cpu0')
+    await page.getByRole('combobox', { name: 'Graph to edit' }).selectOption({ label: 'vCPU 0' })
+    await page.getByRole('button', { name: 'Delete graph' }).click()
+    await expect.poll(() => page.getByRole('figure', { name: 'vCPU 0', exact: true }).count(), { timeout: LONG }).toBe(0)
+    await expect.poll(() => nameKey('vCPU 0'), { timeout: LONG }).toBeUndefined()
+    // the other graphs are still custom ones (Restore default graphs is offered)
+    expect(await page.getByRole('button', { name: 'Restore default graphs' }).isEnabled()).toBe(true)
   })
 
   it('restores the default graphs', async () => {
