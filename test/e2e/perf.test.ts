@@ -2,8 +2,10 @@
  * Performance graphs where the admin works (issue 16), in Chromium against the simulator: a VM's
  * Performance tab draws CPU, memory, network and disk for the last 10 minutes (live, 5 s) and for
  * 24 h (history); the cursor in step across graphs, legend toggles (mouse and keyboard), zoom by drag;
- * a custom graph saved in pool.gui_config with XenCenter's keys is seen again after a restart, edited, deleted; a pool's hosts side by side; an offline pool's graphs still draw from the local history ("as of"); the fleet
- * overview sorts the busiest VM to the top. Screenshots at 1024×700 and 1920×1080, light and dark.
+ * a custom graph saved in pool.gui_config with XenCenter's keys is seen again after a restart, edited,
+ * deleted; a pool's hosts side by side; an offline pool's graphs still draw from the local history
+ * ("as of"); the fleet overview sorts the busiest VM to the top, and an offline pool's rows there say
+ * "as of" and come after the current ones. Screenshots at 1024×700 and 1920×1080, light and dark.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -292,6 +294,25 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     await page.getByRole('status').filter({ hasText: /Offline — as of/ }).first().waitFor({ timeout: LONG })
     await expect.poll(() => points(page, 'CPU performance'), { timeout: LONG }).toBeGreaterThan(20)
     await page.screenshot({ path: '/tmp/perf-vm-offline-1024-light.png' })
+    // the fleet overview (nothing selected): the offline pool's rows are not current, and say as of when
+    await page.getByRole('searchbox', { name: 'Search' }).fill('')
+    const selected = servers(page).locator('[aria-selected=true]')
+    if (await selected.count()) await selected.first().click({ modifiers: ['Control'] })
+    const table = page.getByRole('table', { name: 'Fleet performance' })
+    await table.waitFor({ timeout: LONG })
+    await expect.poll(() => table.getByRole('row').filter({ hasText: /as of / }).count(), { timeout: LONG }).toBeGreaterThan(0)
+    await page.getByRole('status').filter({ hasText: /\d+ not current \(as of an earlier time\)/ }).waitFor({ timeout: LONG })
+    // sorted by CPU, every current row comes before the first one that is not
+    const stale = await table.getByRole('row').evaluateAll((rows) => rows.slice(1).map((r) => r.classList.contains('stale')))
+    expect(stale.indexOf(true)).toBeGreaterThan(0)
+    expect(stale.slice(stale.indexOf(true)).every(Boolean)).toBe(true)
+    await page.screenshot({ path: '/tmp/perf-fleet-stale-1024-light.png' })
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: '/tmp/perf-fleet-stale-1920-dark.png' })
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.setViewportSize({ width: 1024, height: 700 })
     await h.api.call('connections.connect', { id })
   })
 })
