@@ -6,7 +6,7 @@
  * templates refused there with the reason).
  */
 import { canConvertToTemplate, canConvertToVm, canCloneSnapshot } from '../../../shared/operations/vm-properties'
-import type { CanRun, Command, CommandContext, Selection } from './registry'
+import type { CanRun, Command, CommandContext, DialogRequest, Selection } from './registry'
 import { offlineReason } from './vm'
 
 type One = { connectionId: string; ref: string; label: string; rec: Record<string, unknown> }
@@ -23,10 +23,11 @@ function one(sel: Selection, ctx: CommandContext): One | string {
 
 const single = (kinds: readonly string[]) => (sel: Selection) => sel.length === 1 && sel[0]?.cls === 'VM' && kinds.includes(sel[0].kind)
 
-function ruled(rule: (vm: Record<string, unknown>) => true | string) {
+/** the command's rule on the one object selected (a shared rule takes the record; `t` names it) */
+function ruled(rule: (vm: Record<string, unknown>, t: One) => true | string) {
   return (sel: Selection, ctx: CommandContext): CanRun => {
     const t = one(sel, ctx)
-    return typeof t === 'string' ? t : rule(t.rec)
+    return typeof t === 'string' ? t : rule(t.rec, t)
   }
 }
 
@@ -58,49 +59,35 @@ function conversion(id: string, label: string, kind: 'VM' | 'template', rule: (v
   return { id, label, group: 'vm-template', appliesTo: single([kind]), canRun: ruled(rule), run: (sel, ctx) => convert(sel, ctx, action) }
 }
 
-export const vmSettingsCommands: Command[] = [
-  {
-    id: 'vm.properties',
-    label: 'Properties…',
-    group: 'vm-properties',
-    appliesTo: single(['VM', 'template', 'snapshot']),
-    canRun: (sel, ctx) => {
-      const t = one(sel, ctx)
-      if (typeof t === 'string') return t
-      return t.rec.is_control_domain === true ? `${t.label} is a control domain; it is managed through its server` : true
-    },
+/** a command that opens a dialog on one VM, template or snapshot (`kinds`), when `rule` allows it */
+function opener(id: string, label: string, group: string, kinds: readonly string[], rule: (vm: Record<string, unknown>, t: One) => true | string, dialog: (t: One) => DialogRequest): Command {
+  return {
+    id,
+    label,
+    group,
+    appliesTo: single(kinds),
+    canRun: ruled(rule),
     run: (sel, ctx) => {
       const t = one(sel, ctx)
       if (typeof t === 'string') return ctx.notify(t, 'error')
-      ctx.openDialog({ kind: 'vm-properties', connectionId: t.connectionId, ref: t.ref })
+      ctx.openDialog(dialog(t))
     },
-  },
+  }
+}
+
+export const vmSettingsCommands: Command[] = [
+  opener(
+    'vm.properties',
+    'Properties…',
+    'vm-properties',
+    ['VM', 'template', 'snapshot'],
+    (rec, t) => (rec.is_control_domain === true ? `${t.label} is a control domain; it is managed through its server` : true),
+    (t) => ({ kind: 'vm-properties', connectionId: t.connectionId, ref: t.ref }),
+  ),
   conversion('vm.convertToTemplate', 'Convert to Template…', 'VM', canConvertToTemplate, 'to-template'),
   conversion('template.convertToVm', 'Convert to VM…', 'template', canConvertToVm, 'to-vm'),
-  {
-    // XenCenter's NewVMFromSnapshotCommand: the New VM wizard with the snapshot as its source
-    // (VM.clone of the snapshot, then VM.provision makes the clone a VM) — one snapshot at a time
-    id: 'snapshot.newVm',
-    label: 'New VM from Snapshot…',
-    group: 'vm-snapshot',
-    appliesTo: single(['snapshot']),
-    canRun: ruled(canCloneSnapshot),
-    run: (sel, ctx) => {
-      const t = one(sel, ctx)
-      if (typeof t === 'string') return ctx.notify(t, 'error')
-      ctx.openDialog({ kind: 'new-vm', connectionId: t.connectionId, template: t.ref })
-    },
-  },
-  {
-    id: 'snapshot.newTemplate',
-    label: 'New Template from Snapshot…',
-    group: 'vm-snapshot',
-    appliesTo: single(['snapshot']),
-    canRun: ruled(canCloneSnapshot),
-    run: (sel, ctx) => {
-      const t = one(sel, ctx)
-      if (typeof t === 'string') return ctx.notify(t, 'error')
-      ctx.openDialog({ kind: 'template-from-snapshot', connectionId: t.connectionId, ref: t.ref })
-    },
-  },
+  // XenCenter's NewVMFromSnapshotCommand: the New VM wizard with the snapshot as its source
+  // (VM.clone of the snapshot, then VM.provision makes the clone a VM) — one snapshot at a time
+  opener('snapshot.newVm', 'New VM from Snapshot…', 'vm-snapshot', ['snapshot'], canCloneSnapshot, (t) => ({ kind: 'new-vm', connectionId: t.connectionId, template: t.ref })),
+  opener('snapshot.newTemplate', 'New Template from Snapshot…', 'vm-snapshot', ['snapshot'], canCloneSnapshot, (t) => ({ kind: 'template-from-snapshot', connectionId: t.connectionId, ref: t.ref })),
 ]
