@@ -13,38 +13,27 @@ export const addServerCommand: Command = {
   run: (_sel, ctx) => ctx.openDialog({ kind: 'add-server' }),
 }
 
-export const connectAllCommand: Command = {
-  id: 'app.connectAll',
-  label: 'Connect All',
-  group: 'app',
-  global: true,
-  toolbarMenu: true,
-  appliesTo: () => false,
-  canRun: () => true,
-  run: async (_sel, ctx) => {
-    try {
-      await ctx.api.call('connections.connectAll', {})
-    } catch (err) {
-      ctx.notify(`Could not connect all: ${errorMessage(err)}`, 'error')
-    }
-  },
+/** Connect All / Disconnect All: one call to main for every saved server; a failure is said */
+function everyConnection(id: string, label: string, method: 'connections.connectAll' | 'connections.disconnectAll', what: string): Command {
+  return {
+    id,
+    label,
+    group: 'app',
+    global: true,
+    toolbarMenu: true,
+    appliesTo: () => false,
+    canRun: () => true,
+    run: async (_sel, ctx) => {
+      try {
+        await ctx.api.call(method, {})
+      } catch (err) {
+        ctx.notify(`Could not ${what}: ${errorMessage(err)}`, 'error')
+      }
+    },
+  }
 }
 
-export const disconnectAllCommand: Command = {
-  id: 'app.disconnectAll',
-  label: 'Disconnect All',
-  group: 'app',
-  global: true,
-  toolbarMenu: true,
-  appliesTo: () => false,
-  canRun: () => true,
-  run: async (_sel, ctx) => {
-    try {
-      await ctx.api.call('connections.disconnectAll', {})
-    } catch (err) {
-      ctx.notify(`Could not disconnect all: ${errorMessage(err)}`, 'error')
-    }
-  },
-}
+export const connectAllCommand = everyConnection('app.connectAll', 'Connect All', 'connections.connectAll', 'connect all')
+export const disconnectAllCommand = everyConnection('app.disconnectAll', 'Disconnect All', 'connections.disconnectAll', 'disconnect all')
 
 export const appCommands: Command[] = [addServerCommand, connectAllCommand, disconnectAllCommand]
