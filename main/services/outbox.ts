@@ -28,7 +28,7 @@
 import type { EventName, EventPayload } from '../../shared/contract'
 import { PIECE_UPSERTS, resetPieces, type PoolDiff } from '../../shared/model/diff'
 import { ScopeCounts } from '../../shared/model/scopes'
-import { OFFLINE_STREAM_UNUSED_FIELDS, OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES, withoutUnusedClasses } from '../../shared/model/slim'
+import { forWindow, OFFLINE_STREAM_UNUSED_FIELDS, OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES } from '../../shared/model/slim'
 import type { PageSelection, PoolManagerApi, RawPoolDiff } from '../pools/api'
 
 /**
@@ -294,7 +294,7 @@ export class WindowStream {
       return
     }
     if (emitRaw) {
-      const { upserts, ...envelope } = withoutUnusedClasses(diff, this.scopes.of(diff.connectionId))
+      const { upserts, ...envelope } = forWindow(diff, this.scopes.of(diff.connectionId))
       const upsertsJson = JSON.stringify(upserts)
       const bytes = upsertsJson.length + JSON.stringify(envelope).length
       this.outbox.push({ kind: 'text', envelope, upsertsJson, bytes })
@@ -349,7 +349,7 @@ export class WindowStream {
       emitRaw?.(diff.envelope, diff.upsertsJson)
     } else {
       if (diff.reset && !diff.part) this.offlineGraph.delete(diff.connectionId)
-      emit('pool.diff', withoutUnusedClasses(diff, this.scopes.of(diff.connectionId)))
+      emit('pool.diff', forWindow(diff, this.scopes.of(diff.connectionId)))
     }
     this.deps.unread?.budget.enforce()
     if (this.closed || this.window === undefined) return

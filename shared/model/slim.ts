@@ -1,9 +1,12 @@
+import type { ObjectRecord, ObjectUpsert } from './diff'
+
 /**
  * Record fields the renderer never reads, by class: large (a VM's `recommendations` XML, its BIOS
  * strings, NVRAM, boot CPU flags… ≈40 % of a VM record's JSON in the many-pools fleet) and of no
- * use to the tree, search or details. Main leaves them out of what it streams to a window from
- * the offline cache (the cache itself keeps the whole record), and the renderer drops them from
- * every record it keeps, so its copy of a 20,000-VM fleet holds what it shows.
+ * use to the tree, search or details. Main leaves them out of what it streams to a window, from
+ * the offline cache and of a connected pool (forWindow; the cache and main's graph keep the whole
+ * record), and the renderer drops them from every record it keeps, so its copy of a 20,000-VM
+ * fleet holds what it shows.
  *
  * Before the renderer reads one of these fields, take it off this list.
  */
@@ -126,4 +129,32 @@ export function withoutUnusedClasses<D extends { upserts: readonly { cls: string
   const drop = (x: { cls: string }): boolean => RENDERER_UNUSED_CLASSES.has(x.cls) && !scoped.has(x.cls)
   if (!diff.upserts.some(drop) && !diff.removes.some(drop)) return diff
   return { ...diff, upserts: diff.upserts.filter((x) => !drop(x)), removes: diff.removes.filter((x) => !drop(x)) }
+}
+
+/**
+ * what a window is sent of a connected pool (graph, live diff): withoutUnusedClasses, and every
+ * record that holds RENDERER_UNUSED_FIELDS as a copy without them — the records themselves are main's
+ * graph's and stay whole (the cache, operations and objects.record read them). The renderer would
+ * drop those fields on arrival anyway; sent, they were ≈40 % of a first connect's JSON (bench-10k's
+ * reset: 85 MB, 51 MB without) to encode, carry and parse. `diff` itself when nothing is left out.
+ */
+export function forWindow<D extends { upserts: readonly ObjectUpsert[]; removes: readonly { cls: string }[] }>(diff: D, scoped: ReadonlySet<string> = NONE): D {
+  const d = withoutUnusedClasses(diff, scoped)
+  let upserts: ObjectUpsert[] | undefined
+  for (let i = 0; i < d.upserts.length; i++) {
+    const u = d.upserts[i]
+    const unused = u && RENDERER_UNUSED_FIELDS[u.cls]
+    if (!u || !unused) continue
+    let copy: ObjectRecord | undefined
+    for (const f of unused) {
+      if (u.record[f] === undefined) continue
+      // undefined, not deleted: the copy keeps the record's shape (fast to make and to encode), JSON leaves the field out
+      copy ??= { ...u.record }
+      copy[f] = undefined
+    }
+    if (!copy) continue
+    upserts ??= d.upserts.slice()
+    upserts[i] = { cls: u.cls, ref: u.ref, record: copy }
+  }
+  return upserts ? { ...d, upserts } : d
 }

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { ObjectUpsert, PoolDiff } from '../../../shared/model/diff'
-import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES } from '../../../shared/model/slim'
+import { OFFLINE_UNUSED_CLASSES, RENDERER_UNUSED_CLASSES, RENDERER_UNUSED_FIELDS } from '../../../shared/model/slim'
 import { createServices, type EventSink } from '../../../main/services'
 import { memoryKeychainStatus } from '../../../main/services/keychain-status'
 import { memorySettingsStore } from '../../../main/services/settings'
@@ -82,6 +82,30 @@ describe('services: classes a window never reads', () => {
     pools.emit(plain)
     await until(() => diffs.length === 3)
     expect(diffs[2]).toBe(plain)
+  })
+
+  it('leaves the fields no renderer code reads out of a connected pool’s records, main’s own records staying whole', async () => {
+    const { pools, session, diffs, a } = await setup()
+    const unused = RENDERER_UNUSED_FIELDS['VM'] ?? []
+    const full = (name: string): Record<string, unknown> => ({ uuid: `${a}-vm`, name_label: name, power_state: 'Running', ...Object.fromEntries(unused.map((f) => [f, `${f} of ${name}`])) })
+    const graph = fullGraph(a, 4)
+    const vm = graph.upserts.find((u) => u.cls === 'VM')
+    if (!vm) throw new Error('no VM')
+    vm.record = full('web-01')
+    pools.graphsById.set(a, graph)
+    await session.call('objects.subscribe', {})
+    await until(() => diffs.length === 1)
+    const live: PoolDiff = { connectionId: a, seq: 5, reset: false, upserts: [{ cls: 'VM', ref: vm.ref, record: full('renamed') }], removes: [] }
+    pools.emit(live)
+    await until(() => diffs.length === 2)
+    const sentVms = diffs.flatMap((d) => d.upserts.filter((u) => u.cls === 'VM').map((u) => JSON.parse(JSON.stringify(u.record)) as Record<string, unknown>))
+    expect(sentVms).toEqual([
+      { uuid: `${a}-vm`, name_label: 'web-01', power_state: 'Running' },
+      { uuid: `${a}-vm`, name_label: 'renamed', power_state: 'Running' },
+    ])
+    // what main holds (its graph's records, the live diff the cache writes) keeps every field
+    expect(vm.record).toEqual(full('web-01'))
+    expect(live.upserts[0]?.record).toEqual(full('renamed'))
   })
 
   it('sends a graph that came from the offline cache whole again when the pool connects', async () => {
