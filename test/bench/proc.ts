@@ -42,23 +42,25 @@ export function descendants(root: number): { pid: number; cmd: string }[] {
   return out
 }
 
-/** CPU time (user + system, ms) of each thread of this process by thread name (Linux /proc; {} elsewhere) */
-export function threadCpuMs(): Record<string, number> {
+/** CPU time (user + system, ms) of each thread of this process (or `pid`) by thread name (Linux /proc; {} elsewhere) */
+export function threadCpuMs(pid?: number): Record<string, number> {
+  const proc = pid === undefined ? 'self' : String(pid)
+  const mainTid = String(pid ?? process.pid)
   const out: Record<string, number> = {}
   const tick = 10 // USER_HZ is 100 on Linux
   let tasks: string[] = []
   try {
-    tasks = readdirSync('/proc/self/task')
+    tasks = readdirSync(`/proc/${proc}/task`)
   } catch {
     return out
   }
   for (const t of tasks) {
     try {
-      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
+      const stat = readFileSync(`/proc/${proc}/task/${t}/stat`, 'utf8')
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#')
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       const ms = (Number(f[11]) + Number(f[12])) * tick
-      const key = t === String(process.pid) ? 'main' : name
+      const key = t === mainTid ? 'main' : name
       out[key] = (out[key] ?? 0) + ms
     } catch {
       // the thread ended meanwhile
