@@ -123,67 +123,57 @@ for (const def of INDEXES) for (const c of def.classes) INDEXES_BY_CLASS.set(c, 
 /** every empty map and list of a kept record is this one frozen object (≈170,000 `{}` and 140,000 `[]` in a 20,000-VM fleet) */
 const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({})
 const EMPTY_LIST: readonly never[] = Object.freeze([])
-/** strings longer than this are not interned (names, descriptions, XML: mostly unique) */
-const INTERN_MAX_LENGTH = 64
-/** the intern tables start over past this many entries (a bound, whatever the fleet holds) */
-const INTERN_MAX_ENTRIES = 50_000
-const interned = new Map<string, string>()
+/** lists of names past this many characters (joined) are not shared: not the few short lists every record repeats */
+const SHARED_LIST_MAX_CHARS = 1024
+/** the table of shared lists starts over past this many entries (a bound, whatever the fleet holds) */
+const SHARED_LIST_MAX_ENTRIES = 50_000
 /** lists of names (allowed_operations, tags) by their content: one frozen copy each */
 const sharedLists = new Map<string, readonly unknown[]>()
-
-/**
- * one copy of a repeated short string of a map (OS names, install methods, folder paths); object
- * refs and uuids are unique and stay as they are (interning them only filled the table)
- */
-function intern(v: string): string {
-  if (v.length > INTERN_MAX_LENGTH || v.startsWith('OpaqueRef:') || (v.length === 36 && v.charCodeAt(8) === 45 && v.charCodeAt(13) === 45)) return v
-  const known = interned.get(v)
-  if (known !== undefined) return known
-  if (interned.size >= INTERN_MAX_ENTRIES) interned.clear()
-  interned.set(v, v)
-  return v
-}
 
 /** one frozen copy of a list of names (a VM's allowed_operations: the same few lists in every VM); a list of refs stays as it is */
 function sharedList(v: unknown[]): readonly unknown[] {
   const first = v[0]
   if (typeof first !== 'string' || first.startsWith('OpaqueRef:')) return v
-  let key = ''
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i]
-    if (typeof x !== 'string') return v
-    key += i === 0 ? x : `\u0000${x}`
-  }
-  if (key.length > 1024) return v
+  for (let i = 1; i < v.length; i++) if (typeof v[i] !== 'string') return v
+  const key = v.join('\u0000')
+  if (key.length > SHARED_LIST_MAX_CHARS) return v
   const known = sharedLists.get(key)
   if (known !== undefined) return known
-  if (sharedLists.size >= INTERN_MAX_ENTRIES) sharedLists.clear()
+  if (sharedLists.size >= SHARED_LIST_MAX_ENTRIES) sharedLists.clear()
   const list = Object.freeze(v)
   sharedLists.set(key, list)
   return list
 }
 
+/** RENDERER_UNUSED_FIELDS as sets, by class */
+const UNUSED_FIELDS = new Map(Object.entries(RENDERER_UNUSED_FIELDS).map(([cls, fields]) => [cls, new Set(fields)]))
+
 /**
- * A record as kept: JSON.parse gave every `{}`, `[]` and list of names (allowed_operations) its own
- * copy; they are shared here (frozen), and the short repeated strings of its maps interned, in place
- * (the record is this copy's own). The record's own string fields are left alone: mostly unique
- * (uuid, name) — interning them cost more CPU than the fleet's cold start spent parsing — or short
- * enough that JSON.parse already shares them. Nothing renderer code reads changes: the shared
- * empties and lists are frozen, so code that ever wrote into a record's map or list would fail
- * loudly instead of writing into every record.
+ * A record as kept, in one pass over its fields, in place (the record came from JSON.parse: this
+ * copy owns it): the fields no view reads (`unused`, shared/model/slim.ts) lose their values (the
+ * object's shape stays); every `{}`, `[]` and list of names (allowed_operations), each its own copy
+ * from JSON.parse, is shared (frozen). Strings are left alone: the record's own are mostly unique
+ * (uuid, name) or short enough that JSON.parse already shares them, and interning the values of its
+ * maps (other_config…) saved ≈3 % of the kept records' memory for ≈25 % more time applying them
+ * (issue 20: a cold start of 100,000 VMs applies ≈300,000 records). Nothing renderer code reads
+ * changes: the shared empties and lists are frozen, so code that ever wrote into a record's map or
+ * list would fail loudly instead of writing into every record.
  */
-function compact(rec: Rec): void {
+function compact(rec: Rec, unused: ReadonlySet<string> | undefined): void {
   for (const k in rec) {
     const v = rec[k]
+    if (v === undefined) continue
+    if (unused !== undefined && unused.has(k)) {
+      rec[k] = undefined
+      continue
+    }
     if (typeof v !== 'object' || v === null) continue
     if (Array.isArray(v)) rec[k] = v.length === 0 ? EMPTY_LIST : sharedList(v)
     else {
-      const m = v as Record<string, unknown>
       let empty = true
-      for (const mk in m) {
+      for (const _ in v) {
         empty = false
-        const mv = m[mk]
-        if (typeof mv === 'string') m[mk] = intern(mv)
+        break
       }
       if (empty) rec[k] = EMPTY_MAP
     }
@@ -283,10 +273,7 @@ export class PoolObjects {
     // a class no view reads is not kept (main does not send it; shared/model/slim.ts) unless a view asked for it
     if (RENDERER_UNUSED_CLASSES.has(cls) && !this.scoped.has(cls)) return
     if (this.backrefs.size > 0) this.backrefs.delete(cls)
-    const unused = RENDERER_UNUSED_FIELDS[cls]
-    // the record came from JSON.parse (this copy owns it): the values go, the object's shape stays
-    if (unused) for (const f of unused) if (rec[f] !== undefined) rec[f] = undefined
-    compact(rec)
+    compact(rec, UNUSED_FIELDS.get(cls))
     const table = this.table(cls)
     const old = table.get(ref)
     const defs = INDEXES_BY_CLASS.get(cls)

@@ -136,6 +136,21 @@ describe('records and indexes as kept (memory of a 20,000-VM fleet)', () => {
     // a write into a shared empty fails instead of reaching every record
     expect(() => ((a?.current_operations as Record<string, string>).x = 'y')).toThrow(TypeError)
     expect(p?.index('folder').get('/a').size).toBe(2)
+    // the same list of names is one frozen copy; a list of refs is the record's own
+    expect(a?.allowed_operations).toBe(b?.allowed_operations)
+    expect(Object.isFrozen(a?.allowed_operations)).toBe(true)
+    expect(a?.consoles).not.toBe(b?.consoles)
+  })
+
+  it('fields no view reads lose their values as a record is kept; the rest stay as sent', () => {
+    const g = new ObjectGraph()
+    const sent = { uuid: 'u1', name_label: 'vm-1', power_state: 'Running', recommendations: '<restrictions/>', platform: { 'cores-per-socket': '2' }, VCPUs_max: 2, HVM_boot_params: {} }
+    g.apply({ connectionId: 'c1', seq: 1, reset: true, upserts: [{ cls: 'VM', ref: 'OpaqueRef:v1', record: { ...sent } }], removes: [] })
+    const kept = g.pool('c1')?.get('VM', 'OpaqueRef:v1')
+    expect(kept?.recommendations).toBeUndefined()
+    expect(kept?.platform).toBeUndefined()
+    expect(kept?.HVM_boot_params).toBeUndefined()
+    expect(kept).toEqual({ uuid: 'u1', name_label: 'vm-1', power_state: 'Running', VCPUs_max: 2 })
   })
 
   it('a key with one ref, then two, then one again: the same answers as a Set per key', () => {
