@@ -19,6 +19,19 @@ describe('object graph fed by pool.diff batches', () => {
     expect(g.findByUuid(String(p?.get('VM', gen.runningVmRefs[0])?.uuid))?.ref).toBe(gen.runningVmRefs[0])
   })
 
+  it('counts the plain VMs of a pool and the running ones, again after a batch changes them', () => {
+    const g = new ObjectGraph()
+    const gen = generatePool(spec)
+    g.apply(gen.diff)
+    expect(g.pool('c1')?.vmCounts()).toEqual({ vms: 8, running: 6 }) // no dom0s, template or snapshot
+    const vm = gen.haltedVmRefs[0] ?? ''
+    const rec = { ...(g.pool('c1')?.get('VM', vm) ?? {}), power_state: 'Running', resident_on: gen.hostRefs[0] }
+    g.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'VM', ref: vm, record: rec }], removes: [] })
+    expect(g.pool('c1')?.vmCounts()).toEqual({ vms: 8, running: 7 })
+    g.apply({ connectionId: 'c1', seq: 3, reset: false, upserts: [], removes: [{ cls: 'VM', ref: gen.runningVmRefs[0] ?? '' }] })
+    expect(g.pool('c1')?.vmCounts()).toEqual({ vms: 7, running: 6 })
+  })
+
   it('a VM that starts moves from the not-resident index to its host, without duplicates', () => {
     const g = new ObjectGraph()
     const gen = generatePool(spec)

@@ -5,7 +5,7 @@
  */
 import type { ConnectionState } from '../../../../shared/contract/connection'
 import { connectionBadge } from '../connection'
-import { folderOf, NOT_RESIDENT, type ObjectGraph, type PoolObjects, type Rec } from '../objects'
+import { folderOf, isPlainVm, NOT_RESIDENT, type ObjectGraph, type PoolObjects, type Rec } from '../objects'
 import { byName, naturalKey, objId, type IconState, type NodeKind, type TreeFlags, type TreeMode, type TreeNode } from './types'
 import { CUSTOM_FIELDS_KEY } from '../../../../shared/xencenter/custom-fields'
 
@@ -26,9 +26,8 @@ export function vmKind(rec: Rec, flags: TreeFlags): NodeKind | null {
   return 'VM'
 }
 
-export function isPlainVm(rec: Rec): boolean {
-  return rec.is_control_domain !== true && rec.is_a_snapshot !== true && rec.is_a_template !== true
-}
+/** a VM that is not a template, a snapshot or a control domain (defined with the graph: model/objects.ts) */
+export { isPlainVm }
 
 function vmIcon(rec: Rec): IconState {
   if (isMap(rec.current_operations) && Object.keys(rec.current_operations).length > 0) return 'busy'
