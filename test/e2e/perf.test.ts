@@ -16,6 +16,7 @@ import { startSimulator } from '../sim'
 import { buildFleet } from '../sim/fleet'
 import type { SimControl, SimPoolHandle } from '../sim/model'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 90_000
 /** a keychain that survives the restart */
@@ -318,13 +319,7 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     expect(stale.indexOf(true)).toBeGreaterThan(0)
     expect(stale.slice(stale.indexOf(true)).every(Boolean)).toBe(true)
     await table.getByRole('row').filter({ hasText: /as of / }).first().scrollIntoViewIfNeeded()
-    await page.screenshot({ path: '/tmp/perf-fleet-stale-1024-light.png' })
-    await page.setViewportSize({ width: 1920, height: 1080 })
-    await page.emulateMedia({ colorScheme: 'dark' })
-    await page.waitForTimeout(300)
-    await page.screenshot({ path: '/tmp/perf-fleet-stale-1920-dark.png' })
-    await page.emulateMedia({ colorScheme: 'light' })
-    await page.setViewportSize({ width: 1024, height: 700 })
+    await screens(page, 'perf-fleet-stale', { width: 1024, height: 700 })
     await h.api.call('connections.connect', { id })
   })
 })

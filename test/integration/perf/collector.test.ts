@@ -16,6 +16,7 @@ import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
 import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
 import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+import { fed } from './fed'
 
 let sim: SimControl
 let tp: TinyPool
@@ -43,18 +44,6 @@ function uuidOf(cls: string, ref: string): string {
 
 function collector(cache: SqliteInventoryCache, extra: Partial<ConstructorParameters<typeof RrdCollector>[0]> = {}): RrdCollector {
   return new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, feedMs: 60_000, log: () => {}, ...extra })
-}
-
-/** ticks until every host has been fed (the first feeds are spread over a few seconds) and first sight has filled the past */
-async function fed(c: RrdCollector, hosts = 2): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    c.tick()
-    await c.idle()
-    const sight = c.firstSightStatus()
-    if (c.status().length === hosts && c.status().every((s) => s.lastEnd !== undefined) && sight.queued === 0 && sight.running === 0) return
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`hosts not fed: ${JSON.stringify(c.status())}; first sight ${JSON.stringify(c.firstSightStatus())}`)
 }
 
 /** every stored 60 s time of a series, straight from the file */

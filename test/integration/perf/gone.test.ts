@@ -22,6 +22,7 @@ import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
 import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
 import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+import { fed } from './fed'
 
 let sim: SimControl
 let tp: TinyPool
@@ -69,25 +70,12 @@ function later(days: number): { cache: ReturnType<typeof openInventoryCache>; c:
   return { cache, c }
 }
 
-/** ticks until both hosts were fed and first sight is done */
-async function fed(c: RrdCollector, clock?: { t: number }): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (clock) clock.t += 1000
-    c.tick()
-    await c.idle()
-    const s = c.firstSightStatus()
-    if (c.status().length === 2 && c.status().every((x) => x.lastEnd !== undefined) && s.queued === 0 && s.running === 0) return
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`not fed: ${JSON.stringify(c.status())}`)
-}
-
 describe('objects that are gone', () => {
   it('the overview’s now rows: a VM destroyed leaves them; a pool offline, or a VM the feed no longer brings, stays marked stale', async () => {
     const cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
     const clock = { t: Date.now() }
     const c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, feedMs: 60_000, now: () => clock.t, log: () => {} })
-    await fed(c, clock)
+    await fed(c, { clock })
     expect(cache.perf?.knows(vmUuid)).toBe(true)
     const row = (uuid: string) => c.summaries().find((r) => r.uuid === uuid)
     expect(row(vmUuid)?.stale).toBe(false)
@@ -100,7 +88,7 @@ describe('objects that are gone', () => {
     await h.manager.connect(connId)
     await waitFor('connected again', () => h.manager.get(connId)?.status === 'connected', 30_000)
     clock.t += 61_000
-    await fed(c, clock)
+    await fed(c, { clock })
     expect(row(vmUuid)?.stale).toBe(false)
 
     // three feeds pass without the VM in them (as when it is shut down): stale

@@ -18,6 +18,7 @@ import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
 import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
 import { connectTrusted, makeManager, type Harness } from '../pools/helpers'
+import { fed } from './fed'
 import { cssToArgb, graphsFromGuiConfig } from '../../../shared/perf/graphs'
 
 let sim: SimControl
@@ -40,13 +41,7 @@ beforeAll(async () => {
   cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
   c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000 })
   mod = perfModule({ collector: c, history: () => cache.perf })({ pools: h.manager, broadcast: (event, payload) => events.push({ event, payload }), log: () => {} })
-  for (let i = 0; i < 100; i++) {
-    c.tick()
-    await c.idle()
-    const sight = c.firstSightStatus()
-    if (c.status().length === 2 && c.status().every((s) => s.lastEnd !== undefined) && sight.queued === 0 && sight.running === 0) break
-    await new Promise((r) => setTimeout(r, 200))
-  }
+  await fed(c)
 }, 120_000)
 afterAll(async () => {
   await mod?.close?.()
