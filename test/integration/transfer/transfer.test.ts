@@ -88,6 +88,27 @@ function diskDigests(file: string): string[] {
   return [...per.values()].map((x) => x.digest('hex')).sort()
 }
 
+/**
+ * Cancels a running transfer; its end, and every status the host wrote into its XAPI task (main
+ * destroys its tasks once it has read their end, so polling can miss 'cancelled': each write is seen)
+ */
+async function cancelWatchingTask(t: TransferState, taskRef: string): Promise<{ done: TransferState; seen: Set<string> }> {
+  const seen = new Set<string>()
+  const tasks = pool.objects.get('task')
+  if (!tasks) throw new Error('the simulator has no task table')
+  const set = tasks.set.bind(tasks)
+  tasks.set = (ref, rec) => {
+    if (ref === taskRef) seen.add(String(rec.status))
+    return set(ref, rec)
+  }
+  try {
+    await callContract('transfer.cancel', { id: t.id })
+    return { done: await ended(t), seen }
+  } finally {
+    tasks.set = set
+  }
+}
+
 describe('export and import through main', () => {
   it('round trip of a VM with two disks: identical disk contents and config; NICs moved, renamed, started; a checksum file beside the export', async () => {
     const sr = localSr(0)
@@ -163,19 +184,7 @@ describe('export and import through main', () => {
         return s && s.bytes > 1024 * 1024 && s.taskRef ? s : undefined
       })
       expect(existsSync(`${file}.part`)).toBe(true)
-      // every status the host writes into the task (main destroys its tasks once it has read their end,
-      // so polling can miss 'cancelled': each write is seen as it happens)
-      const seen = new Set<string>()
-      const tasks = pool.objects.get('task')
-      if (!tasks) throw new Error('the simulator has no task table')
-      const set = tasks.set.bind(tasks)
-      tasks.set = (ref, rec) => {
-        if (ref === running.taskRef) seen.add(String(rec.status))
-        return set(ref, rec)
-      }
-      await callContract('transfer.cancel', { id: t.id })
-      const done = await ended(t)
-      tasks.set = set
+      const { done, seen } = await cancelWatchingTask(t, running.taskRef ?? '')
       expect(seen).toContain('cancelled')
       expect(done.errorCode).toBe('TASK_CANCELLED')
       expect(done.status).toBe('cancelled')
@@ -409,17 +418,7 @@ describe('the queue, progress, where and how', () => {
       })
       // the host made the new disk as the upload began
       expect(count('VDI')).toBe(vdis + 1)
-      const seen = new Set<string>()
-      const tasks = pool.objects.get('task')
-      if (!tasks) throw new Error('the simulator has no task table')
-      const set = tasks.set.bind(tasks)
-      tasks.set = (ref, rec) => {
-        if (ref === running.taskRef) seen.add(String(rec.status))
-        return set(ref, rec)
-      }
-      await callContract('transfer.cancel', { id: t.id })
-      const done = await ended(t)
-      tasks.set = set
+      const { done, seen } = await cancelWatchingTask(t, running.taskRef ?? '')
       expect(seen).toContain('cancelled')
       expect(done).toMatchObject({ status: 'cancelled', errorCode: 'TASK_CANCELLED', message: 'Cancelled; nothing was imported.' })
       expect(count('VM')).toBe(vms)
