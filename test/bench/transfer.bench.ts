@@ -3,8 +3,14 @@
  * a 4 GiB disk full of data on the simulator (its own process, test/bench/transfer-sim.ts; a 7.2
  * pool, whose SHA-1 chunk checksums are computed natively, so the simulator is not the bottleneck
  * of either side); main's TransferService exports it to an XVA and imports that file back; `curl`
- * does the same two transfers on the same run (GET /export -o, PUT /import -T). Reports MB/s of
- * each and the ratio (goal ≥ 0.8), and main's RSS growth during its transfers (goal ≤ 64 MB).
+ * does the same two transfers on the same run (GET /export -o, PUT /import -T of main's own file:
+ * the same bytes; curl's export is checked to be main's byte for byte, then deleted). Reports MB/s
+ * of each and the ratio (goal ≥ 0.8), the TLS version and cipher each side used (the same), and
+ * main's RSS growth during its transfers (goal ≤ 64 MB: this process runs main's TransferService,
+ * PoolManager and HTTP helper; RSS sampled every 20 ms while the transfer runs, peak − before).
+ * Each imported VM and its disks are destroyed after the import (the simulator's disk files go with
+ * them). Disk: about 2 × the size in the temporary folder (main's XVA and curl's, the latter deleted
+ * once compared; one imported disk at a time on the simulator's side); checked before starting.
  * XFER_BENCH_BYTES changes the disk size (default 4 GiB). Each BENCH line carries load1 (taken
  * right after the pair of runs) and the CPU seconds of each side (main or curl, and the simulator
  * meanwhile): on a 2-core machine shared with the simulator, a client's CPU per byte decides its pace.
@@ -12,9 +18,13 @@
  * and its heaviest functions as PROFILE lines.
  */
 import { execFile, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { subscribe } from 'node:diagnostics_channel'
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs'
+import type { ClientRequest } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { TLSSocket } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { TransferState } from '../../shared/contract/transfer'
@@ -25,6 +35,7 @@ import { MemoryHistory } from '../../main/services/operations'
 import { TransferService } from '../../main/transfer/service'
 
 const MB = 1024 * 1024
+const GiB = 1024 * MB
 const run = promisify(execFile)
 interface Cpu {
   /** main (this process) or curl */
@@ -102,6 +113,36 @@ async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The TLS version and cipher of main's transfer connections (its pinned agent's sockets), seen
+ * through Node's http client diagnostics channel: the last one used for /export or /import.
+ */
+let mainTls = ''
+subscribe('http.client.request.start', (m: unknown) => {
+  const request = (m as { request: ClientRequest }).request
+  if (!/^\/(export|import)\?/.test(request.path)) return
+  // published once the request is under way: its socket may be there already, even connected
+  const withSocket = (sock: unknown): void => {
+    const s = sock as TLSSocket
+    const note = (): boolean => {
+      // (getCipher() is undefined until the handshake is done)
+      const c = s.getCipher() as ReturnType<TLSSocket['getCipher']> | undefined
+      if (c) mainTls = `${s.getProtocol() ?? '?'} ${c.name}`
+      return c !== undefined
+    }
+    if (!note()) s.once('secureConnect', note)
+  }
+  if (request.socket) withSocket(request.socket)
+  else request.once('socket', withSocket)
+})
+
+/** SHA-256 of a file, hex */
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const c of createReadStream(file, { highWaterMark: 4 * MB })) h.update(c as Buffer)
+  return h.digest('hex')
+}
+
 async function startSim(): Promise<{ info: SimInfo; stop: () => void; pid: number | undefined }> {
   const script = fileURLToPath(new URL('./transfer-sim.ts', import.meta.url))
   const p = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'], env: process.env })
@@ -118,6 +159,13 @@ async function startSim(): Promise<{ info: SimInfo; stop: () => void; pid: numbe
 }
 
 async function main(): Promise<void> {
+  const size = Number(process.env['XFER_BENCH_BYTES'] ?? String(4 * GiB))
+  // in the temporary folder at once: main's XVA and curl's (until compared), or main's XVA and the
+  // simulator's imported disk (each destroyed after its import)
+  const fs = statfsSync(tmpdir())
+  const free = fs.bavail * fs.bsize
+  const need = 2 * size + GiB
+  if (free < need) throw new Error(`${tmpdir()} has ${(free / GiB).toFixed(1)} GiB free; a ${(size / GiB).toFixed(1)} GiB transfer bench needs ${(need / GiB).toFixed(1)} GiB (set XFER_BENCH_BYTES lower or TMPDIR elsewhere)`)
   const { info, stop, pid: simPid } = await startSim()
   const dir = mkdtempSync(join(tmpdir(), 'xp-transfer-bench-'))
   const dataDir = mkdtempSync(join(tmpdir(), 'xp-transfer-bench-data-'))
@@ -157,14 +205,25 @@ async function main(): Promise<void> {
       const cpu = { client: cpuOfMain() - cpu0.main, sim: cpuOfPid(simPid) - cpu0.sim }
       return { ms, growthMB: Math.round(((peak - before) / MB) * 10) / 10, state, cpu }
     }
-    /** curl under /usr/bin/time: its wall time and its CPU seconds, and the simulator's meanwhile */
-    const curl = async (args: string[]): Promise<{ ms: number; cpu: Cpu }> => {
+    /** curl under /usr/bin/time: its wall time and its CPU seconds, the simulator's meanwhile, and its TLS (from -v) */
+    const curl = async (args: string[]): Promise<{ ms: number; cpu: Cpu; tls: string }> => {
       const sim0 = cpuOfPid(simPid)
       const t0 = performance.now()
-      const r = await run('/usr/bin/time', ['-f', 'CPU %U %S', 'curl', ...args], { maxBuffer: 1 << 20 })
+      const r = await run('/usr/bin/time', ['-f', 'CPU %U %S', 'curl', '-v', ...args], { maxBuffer: 1 << 20 })
       const ms = performance.now() - t0
       const m = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr)
-      return { ms, cpu: { client: m ? Number(m[1]) + Number(m[2]) : Number.NaN, sim: cpuOfPid(simPid) - sim0 } }
+      const tls = /SSL connection using (\S+) \/ (\S+)/.exec(r.stderr)
+      return { ms, cpu: { client: m ? Number(m[1]) + Number(m[2]) : Number.NaN, sim: cpuOfPid(simPid) - sim0 }, tls: tls ? `${tls[1]} ${tls[2]}` : '?' }
+    }
+    /** the VMs an import made (named as the bench's VM) go, with their disks: the simulator's disk files with them */
+    const dropImported = async (): Promise<void> => {
+      const vms = (await manager.call(id, 'VM.get_by_name_label', ['bench-4g'])) as string[]
+      for (const vm of vms.filter((v) => v !== info.vm)) {
+        const vdis: string[] = []
+        for (const vbd of (await manager.call(id, 'VM.get_VBDs', [vm])) as string[]) vdis.push(String(await manager.call(id, 'VBD.get_VDI', [vbd])))
+        await manager.call(id, 'VM.destroy', [vm])
+        for (const vdi of vdis) if (vdi !== 'OpaqueRef:NULL') await manager.call(id, 'VDI.destroy', [vdi])
+      }
     }
     const cafile = join(dir, 'master.pem')
     writeFileSync(cafile, info.certPem)
@@ -175,23 +234,31 @@ async function main(): Promise<void> {
     const mainFile = join(dir, 'main.xva')
     const exp = await measure('export', async () => ended(await service.exportVm({ connectionId: id, ref: info.vm, path: mainFile, compression: 'none', overwrite: false })))
     if (exp.state.status !== 'done') throw new Error(`main export: ${exp.state.message ?? exp.state.status}`)
+    const exportTls = mainTls
     const bytes = statSync(mainFile).size
     // curl: export
     const curlFile = join(dir, 'curl.xva')
     const sid = await sessionRef()
     const curlExport = await curl(['-sS', '--fail', '--cacert', cafile, '-o', curlFile, `${info.masterUrl}/export?session_id=${sid}&uuid=${info.vmUuid}`])
     const load1Export = loadavg()[0] ?? 0
+    // the same transfer: curl's file is main's, byte for byte (checked outside the timed runs)
+    const curlSha = await sha256Of(curlFile)
+    if (curlSha !== exp.state.sha256) throw new Error(`curl's export (${statSync(curlFile).size} bytes, sha256 ${curlSha}) differs from main's (${bytes} bytes, sha256 ${exp.state.sha256 ?? '?'})`)
+    rmSync(curlFile)
     // main: import
     const imp = await measure('import', async () => ended(await service.importVm({ connectionId: id, path: mainFile, sr: info.sr, networks: {}, start: false })))
     if (imp.state.status !== 'done') throw new Error(`main import: ${imp.state.message ?? imp.state.status}`)
-    // curl: import
-    const curlImport = await curl(['-sS', '--fail', '--cacert', cafile, '-T', curlFile, '-o', '/dev/null', `${info.masterUrl}/import?session_id=${sid}&sr_id=${info.sr}`])
+    const importTls = mainTls
+    await dropImported()
+    // curl: import of the same file
+    const curlImport = await curl(['-sS', '--fail', '--cacert', cafile, '-T', mainFile, '-o', '/dev/null', `${info.masterUrl}/import?session_id=${sid}&sr_id=${info.sr}`])
     const load1Import = loadavg()[0] ?? 0
+    await dropImported()
     const rate = (ms: number): number => Math.round((bytes / MB / (ms / 1000)) * 10) / 10
     const r1 = (n: number): number => Math.round(n * 10) / 10
-    for (const [name, mainRun, curlRun, load] of [
-      ['transfer.export', exp, curlExport, load1Export],
-      ['transfer.import', imp, curlImport, load1Import],
+    for (const [name, mainRun, curlRun, load, tlsMain] of [
+      ['transfer.export', exp, curlExport, load1Export, exportTls],
+      ['transfer.import', imp, curlImport, load1Import, importTls],
     ] as const) {
       const mainMs = mainRun.ms
       const curlMs = curlRun.ms
@@ -208,6 +275,7 @@ async function main(): Promise<void> {
           goal: '>= 0.8',
           bytes,
           release: info.release,
+          tls: { main: tlsMain, curl: curlRun.tls },
           load1,
           // CPU seconds spent on the transfer: by main (this process) or curl, and by the simulator meanwhile
           cpuS: { main: r1(mainRun.cpu.client), curl: r1(curlRun.cpu.client), simWithMain: r1(mainRun.cpu.sim), simWithCurl: r1(curlRun.cpu.sim) },
