@@ -61,11 +61,14 @@ export function topologyProblem(vcpus: number, coresPerSocket: number, limit: To
   if (!Number.isInteger(coresPerSocket) || coresPerSocket < 1) return 'The cores per socket must be a whole number of at least 1'
   if (vcpus % coresPerSocket !== 0) return `The maximum vCPUs (${vcpus}) must be a multiple of the cores per socket (${coresPerSocket})`
   if (vcpus / coresPerSocket > MAX_SOCKETS) return `${vcpus} vCPUs with ${coresPerSocket} core${coresPerSocket === 1 ? '' : 's'} per socket make ${vcpus / coresPerSocket} sockets; a VM has at most ${MAX_SOCKETS} (Xen's limit): choose more cores per socket`
-  if (limit.coresPerSocket > 0 && coresPerSocket > limit.coresPerSocket) {
-    const where = limit.host !== undefined ? `${limit.host} has` : `The largest server of this pool has`
-    return `${where} ${limit.coresPerSocket} cores per socket: a VM cannot have more (${coresPerSocket} chosen)`
-  }
+  if (limit.coresPerSocket > 0 && coresPerSocket > limit.coresPerSocket) return `${limitText(limit)}: a VM cannot have more (${coresPerSocket} chosen)`
   return undefined
+}
+
+/** where the limit comes from, in words ('tiny-host-1 has 16 cores per socket'); '' when no server says */
+export function limitText(limit: TopologyLimit): string {
+  if (limit.coresPerSocket <= 0) return ''
+  return `${limit.host !== undefined ? `${limit.host} has` : 'The largest server of this pool has'} ${limit.coresPerSocket} cores per socket`
 }
 
 /** the cores-per-socket values XenCenter offers for `vcpus` vCPUs (each fits the rule above) */
