@@ -285,6 +285,25 @@ export class RrdCollector {
     }
   }
 
+  /**
+   * VMs first sight remembers (a dump that held no value: not asked again) leave memory once no connected pool has
+   * them (destroyed, or their pool is disconnected: a reconnect decides again); those with a job waiting stay
+   */
+  private forgetSightOfGone(): void {
+    if (this.sightVmSeen.size === 0) return
+    const graphs = this.opts.pools
+      .list()
+      .filter((c) => c.status === 'connected')
+      .map((c) => this.opts.pools.graph(c.id))
+    const waiting = new Set(this.sightVms.map((j) => j.uuid))
+    for (const uuid of this.sightVmSeen) if (!waiting.has(uuid) && !graphs.some((g) => g?.byUuid(uuid)?.cls === 'VM')) this.sightVmSeen.delete(uuid)
+  }
+
+  /** VMs first sight remembers (tests: memory stays bounded) */
+  sightRemembered(): number {
+    return this.sightVmSeen.size
+  }
+
   /** first sight's queue: jobs waiting, running, done, given up */
   firstSightStatus(): FirstSightStatus {
     return { queued: this.sightHosts.length + this.sightVms.length, running: this.sightRunningTotal, done: this.sightCounts.done, failed: this.sightCounts.failed }
@@ -322,8 +341,10 @@ export class RrdCollector {
    */
   prune(budgetMs = PRUNE_BUDGET_MS): PruneReport | undefined {
     try {
-      // the overview's figures of objects gone leave memory too, even when nobody opens the overview
+      // the overview's figures of objects gone leave memory too, even when nobody opens the overview, and so do the VMs
+      // first sight remembered (a dump without a value) that no connected pool has any more
       this.dropGoneSummaries()
+      this.forgetSightOfGone()
       const r = this.opts.history()?.prune(undefined, budgetMs, this.knownGone())
       if (r && r.forgotten > 0) this.log(`perf: the history of ${r.forgotten} object(s) deleted from their pool was removed`)
       return r

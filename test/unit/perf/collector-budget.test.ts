@@ -368,6 +368,24 @@ describe('RRD collector: first sight on a budget', () => {
     expect(w.requests.filter((r) => r.connectionId === 'c0' && r.path === '/host_rrd')).toHaveLength(2)
   }, 60_000)
 
+  it('forgets, at its hourly prune, the VMs it remembered for an empty dump once no connected pool has them (memory stays bounded)', async () => {
+    const w = world(1, 2)
+    const c = w.collector()
+    const tp = w.pools[0]?.tp
+    const vm = String(tp?.spec.objects.get('VM')?.get(tp.refs.running)?.['uuid'])
+    // first sight remembers VMs whose dump held no value, so as not to ask again: one still there, one destroyed since
+    const remembered = (c as unknown as { sightVmSeen: Set<string> }).sightVmSeen
+    remembered.add(vm)
+    remembered.add('0b5e55ed-0000-4000-8000-000000000001')
+    expect(c.sightRemembered()).toBe(2)
+    c.prune()
+    expect(c.sightRemembered()).toBe(1)
+    // its pool disconnected: forgotten too (a reconnect decides again)
+    w.status.set('c0', 'disconnected')
+    c.prune()
+    expect(c.sightRemembered()).toBe(0)
+  })
+
   it('keeps first sight within its share of the main thread: after an answer took X ms to store, the next job waits 3·X', async () => {
     const w = world(3, 1)
     // storing takes 100 ms of the (test's) clock per first-sight answer
