@@ -7,9 +7,9 @@
  * field of the parent instead of an index that every upsert of the initial sync would have to
  * maintain.
  *
- * Profiled on bench-10k's initial sync (node --cpu-prof): upsert was the largest cost after the
- * parse, most of it in two graph-wide maps filled for every record — ref → class and uuid → ref
- * (~100k inserts each, ~0.4–0.6 µs apiece). Neither is on a hot read path: a ref's class is found
+ * In bench-10k's initial sync (the P1 lines of `npm run bench client`) upsert was the largest cost
+ * after the parse, most of it in two graph-wide maps filled for every record — ref → class and
+ * uuid → ref (~100k inserts each). Neither is on a hot read path: a ref's class is found
  * by asking each class table (a few dozen lookups, for error sentences), and the uuid map is built
  * on the first byUuid() and maintained from then on.
  */
