@@ -12,11 +12,34 @@
  * uuid → ref (~100k inserts each). Neither is on a hot read path: a ref's class is found
  * by asking each class table (a few dozen lookups, for error sentences), and the uuid map is built
  * on the first byUuid() and maintained from then on.
+ *
+ * Memory: a record is kept as it came (parsed from the wire, owned by the graph), except that each
+ * empty map and empty list in it becomes one shared frozen object — bench-10k's records hold
+ * ≈320,000 `{}` and ≈250,000 `[]` (≈40 MB of main's heap, of ≈135 MB for the graph). Frozen, a
+ * write into one fails loudly instead of writing into every record.
  */
 import type { ObjectRecord, ObjectUpsert } from '../../shared/model/diff'
 import type { PoolGraph } from './api'
 
 const EMPTY: ReadonlyMap<string, ObjectRecord> = new Map()
+const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({})
+const EMPTY_LIST: readonly never[] = Object.freeze([])
+
+/** the record's empty maps and lists replaced, in place, by the shared frozen ones */
+function shareEmpties(record: ObjectRecord): void {
+  for (const k in record) {
+    const v = record[k]
+    if (typeof v !== 'object' || v === null || v === EMPTY_MAP || v === EMPTY_LIST) continue
+    if (Array.isArray(v)) {
+      if (v.length === 0) record[k] = EMPTY_LIST
+    } else if (isEmpty(v)) record[k] = EMPTY_MAP
+  }
+}
+
+function isEmpty(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return false
+  return true
+}
 
 export class ObjectGraph implements PoolGraph {
   private tables = new Map<string, Map<string, ObjectRecord>>()
@@ -78,7 +101,9 @@ export class ObjectGraph implements PoolGraph {
     return out
   }
 
+  /** keeps `record` (it becomes the graph's: its empty maps and lists are swapped for shared ones) */
   upsert(cls: string, ref: string, record: ObjectRecord): void {
+    shareEmpties(record)
     let table = this.tables.get(cls)
     if (!table) {
       table = new Map()

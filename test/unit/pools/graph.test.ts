@@ -52,4 +52,22 @@ describe('ObjectGraph (PoolGraph, the read-only accessor of pool state in main)'
     fresh.upsert('VM', 'X', { uuid: 'x' })
     expect(g.get('VM', 'X')).toBeUndefined()
   })
+
+  it('keeps one shared frozen empty map and list for every record that has one (memory), the rest as it came', () => {
+    const g = new ObjectGraph()
+    const vm = (n: string): Record<string, unknown> => ({ uuid: n, name_label: n, other_config: {}, tags: [], VBDs: [`VBD-${n}`], platform: { acpi: '1' } })
+    g.upsert('VM', 'V1', vm('a'))
+    g.upsert('VM', 'V2', vm('b'))
+    const [a, b] = [g.get('VM', 'V1'), g.get('VM', 'V2')]
+    expect(a?.other_config).toBe(b?.other_config)
+    expect(a?.tags).toBe(b?.tags)
+    expect(Object.isFrozen(a?.other_config) && Object.isFrozen(a?.tags)).toBe(true)
+    // what is not empty stays each record's own
+    expect(a?.VBDs).toEqual(['VBD-a'])
+    expect(a?.platform).not.toBe(b?.platform)
+    expect(a?.platform).toEqual({ acpi: '1' })
+    // a write into a shared empty one fails instead of reaching every record
+    expect(() => (a?.tags as string[]).push('x')).toThrow(TypeError)
+    expect(b?.tags).toEqual([])
+  })
 })
