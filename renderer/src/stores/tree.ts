@@ -3,7 +3,7 @@ import { computed, markRaw, ref, shallowRef, watch } from 'vue'
 import type { SelectedItem } from '../commands/registry'
 import { TreeBuilder } from '../model/tree/build'
 import { TreeFilter } from '../model/tree/filter'
-import { defaultExpanded, flatten, type FlatRow } from '../model/tree/flatten'
+import { defaultExpanded, Flattener, isDescendant, type FlatRow } from '../model/tree/flatten'
 import type { TreeNode } from '../model/tree/types'
 import { useConnectionsStore } from './connections'
 import { useGraph } from './select'
@@ -48,14 +48,19 @@ export const useTreeStore = defineStore('tree', () => {
   const filtered = computed(() => treeFilter.run(roots.value, query.value, savedFilter.value?.keep))
   const searching = computed(() => query.value.trim().length > 0 || savedFilter.value !== null)
 
+  /** the rows of the tree and of a search each keep the rows of subtrees that did not change (Flattener) */
+  const treeRows = markRaw(new Flattener())
+  const searchRows = markRaw(new Flattener())
   const rows = computed<FlatRow[]>(() => {
-    const explicit = searching.value ? searchExpansion.value : expansion.value
     const isSearch = searching.value
-    return flatten(filtered.value.roots, (node, level) => {
+    const explicit = isSearch ? searchExpansion.value : expansion.value
+    const isExpanded = (node: TreeNode, level: number): boolean => {
       const e = explicit.get(node.id)
       if (e !== undefined) return e
       return isSearch ? true : defaultExpanded(node, level)
-    })
+    }
+    // the expansion the rows depend on: none explicit is the same whichever empty map says so (each new search starts one)
+    return (isSearch ? searchRows : treeRows).rows(filtered.value.roots, isExpanded, explicit.size === 0 ? null : explicit)
   })
   /**
    * index of the row of node `id`, -1 when it has none. A scan, not an index of every row: the
@@ -97,18 +102,9 @@ export const useTreeStore = defineStore('tree', () => {
       const at = indexOf(id)
       const row = rows.value[at]
       const fi = focusIndex.value
-      if (row && fi > at && isInside(at, fi)) setSelection(new Set([row.node.objId]), row.node.id, at)
+      if (row && isDescendant(rows.value, at, fi)) setSelection(new Set([row.node.objId]), row.node.id, at)
     }
     target.value = m
-  }
-  /** is row `index` a descendant of row `ancestor`? */
-  function isInside(ancestor: number, index: number): boolean {
-    let p = rows.value[index]?.parent ?? -1
-    while (p >= 0) {
-      if (p === ancestor) return true
-      p = rows.value[p]?.parent ?? -1
-    }
-    return false
   }
   function toggle(id: string): void {
     const row = rows.value[indexOf(id)]

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TreeBuilder } from '../../../renderer/src/model/tree/build'
 import { filterTree, highlight, matchHint, refines, TreeFilter } from '../../../renderer/src/model/tree/filter'
-import { defaultExpanded, flatten, scrollToReveal, visibleWindow } from '../../../renderer/src/model/tree/flatten'
+import { defaultExpanded, Flattener, flatten, isDescendant, parentIndex, scrollToReveal, visibleWindow } from '../../../renderer/src/model/tree/flatten'
 import type { TreeNode } from '../../../renderer/src/model/tree/types'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
 import { connectionState, generatePool, uuidOf } from './fleet'
@@ -146,7 +146,43 @@ describe('flattening and windowing', () => {
     expect(vm?.level).toBe(3)
     expect(vm?.posinset).toBe(2)
     expect(vm?.expanded).toBeUndefined()
-    expect(rows[vm?.parent ?? -1]?.node.label).toBe('alpha-host0')
+    const at = rows.findIndex((r) => r === vm)
+    expect(rows[parentIndex(rows, at)]?.node.label).toBe('alpha-host0')
+    expect(parentIndex(rows, 0)).toBe(-1)
+    expect(isDescendant(rows, parentIndex(rows, at), at)).toBe(true)
+    expect(isDescendant(rows, 0, at)).toBe(true)
+    expect(isDescendant(rows, at, at + 1)).toBe(false)
+  })
+
+  it('flattening again gives what flattening once gives, and keeps the rows of subtrees that did not change', () => {
+    const graph = new ObjectGraph()
+    const builder = new TreeBuilder()
+    const conns = ['alpha', 'beta'].map((name, i) => {
+      graph.apply(generatePool({ connectionId: `c${i}`, poolName: name, poolIndex: i, hosts: 2, runningPerHost: 3, halted: 2 }).diff)
+      return connectionState(`c${i}`, { label: name })
+    })
+    const build = (): TreeNode[] => builder.build({ mode: 'infrastructure', connections: conns, graph, flags: { showTemplates: false, showSnapshots: false, showHidden: false }, now: 0 })
+    const f = new Flattener()
+    const first = f.rows(build(), defaultExpanded, null)
+    expect(first).toEqual(flatten(build(), defaultExpanded))
+    // a batch for beta: beta's subtree is rebuilt, alpha's is the same
+    const beta = generatePool({ connectionId: 'c1', poolName: 'beta', poolIndex: 1, hosts: 2, runningPerHost: 4, halted: 2 })
+    graph.apply({ ...beta.diff, seq: 2 })
+    const second = f.rows(build(), defaultExpanded, null)
+    expect(second).toEqual(flatten(build(), defaultExpanded))
+    const alphaVm = (rows: typeof first) => rows.find((r) => r.node.label === 'alpha-vm1')
+    const betaVm = (rows: typeof first) => rows.find((r) => r.node.label === 'beta-vm1')
+    expect(alphaVm(second)).toBe(alphaVm(first))
+    expect(betaVm(second)).not.toBe(betaVm(first))
+    expect(second.filter((r) => r.node.label.startsWith('beta-vm'))).toHaveLength(8)
+    // another expansion: nothing is reused from the one before
+    const host = first.find((r) => r.node.label === 'alpha-host0')?.node.id ?? ''
+    const collapsed = new Map([[host, false]])
+    const isExpanded = (n: TreeNode, level: number): boolean => collapsed.get(n.id) ?? defaultExpanded(n, level)
+    const third = f.rows(build(), isExpanded, collapsed)
+    expect(third).toEqual(flatten(build(), isExpanded))
+    expect(third.find((r) => r.node.id === host)?.expanded).toBe(false)
+    expect(third.some((r) => r.node.label === 'alpha-vm0')).toBe(false)
   })
 
   it('collapsed nodes hide their subtree', () => {

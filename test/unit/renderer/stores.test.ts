@@ -78,6 +78,17 @@ describe('stores: diffs in, tree rows out', () => {
     expect(tree.rows[tree.focusIndex]?.node.label).toBe('alpha-vm1')
   })
 
+  it('collapsing the host of the selected VM selects the host (as XenCenter); collapsing another keeps the selection', () => {
+    const { tree, a } = load()
+    const vm = tree.rows.findIndex((r) => r.node.label === 'alpha-vm3')
+    tree.clickRow(vm, { ctrl: false, shift: false })
+    tree.setExpanded('c1|' + (a.hostRefs[0] ?? ''), false)
+    expect(tree.current?.label).toBe('alpha-vm3')
+    tree.setExpanded('c1|' + (a.hostRefs[1] ?? ''), false)
+    expect(tree.current?.label).toBe('alpha-host1')
+    expect(labels(tree)).not.toContain('alpha-vm3')
+  })
+
   it('shift-click selects a range; ctrl-click toggles', () => {
     const { tree } = load()
     tree.clickRow(2, { ctrl: false, shift: false })

@@ -2,7 +2,7 @@
  * Keyboard behaviour of the tree (WAI-ARIA tree pattern + Explorer conventions) as a pure reducer
  * over the flattened rows, so it is testable without a DOM.
  */
-import type { FlatRow } from './flatten'
+import { parentIndex, type FlatRow } from './flatten'
 
 export interface TreeCursor {
   /** index of the focused row (-1: none) */
@@ -90,7 +90,10 @@ export function treeKey(rows: readonly FlatRow[], cursor: TreeCursor, input: Key
     case 'ArrowLeft':
       if (!row) return none()
       if (row.expanded === true) return { cursor, effect: { type: 'collapse', id: row.node.id }, handled: true }
-      if (row.parent >= 0) return { cursor: select(rows, cursor, row.parent, false, false), effect: { type: 'move' }, handled: true }
+      {
+        const parent = parentIndex(rows, focus)
+        if (parent >= 0) return { cursor: select(rows, cursor, parent, false, false), effect: { type: 'move' }, handled: true }
+      }
       return { cursor, effect: { type: 'none' }, handled: true }
     case 'Enter':
       if (!row) return none()
