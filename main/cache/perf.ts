@@ -42,7 +42,7 @@
  * `keepHourlyDays`, default 400), then daily (`keepDailyDays`, default 1830), within `maxBytes`.
  * Objects that are gone do not stay forever: a series left with no block (everything aged out, or
  * gave way to the size bound) is deleted, and so is its host's cursor; an object the caller knows is
- * gone (prune's `isGone`: a VM destroyed, a host forgotten — its pool is connected and has it no more)
+ * gone (prune's `gone`: a VM destroyed, a host forgotten — its pool is connected and has it no more)
  * keeps its history `keepGoneDays` (default 30) after its newest value, so it can still be looked at
  * for a while (the overview's "yesterday", a graph from its uuid), then all of it is deleted. An
  * object of a pool that is offline now is not known gone: only the age limits and the bound apply.
@@ -80,6 +80,14 @@ export interface PerfObject {
   connectionId: string
   kind: PerfKind
   uuid: string
+}
+
+/** what prune() asks the caller about the objects of the history (the caller knows the pools) */
+export interface GoneCheck {
+  /** quick, for every object: it is still in a connected pool (nearly all are), nothing more is read of it */
+  present(uuid: string): boolean
+  /** for the others, with what the history stored of it: it is known gone (not only in a pool offline now) */
+  isGone(o: PerfObject): boolean
 }
 
 export interface SeriesKey {
@@ -387,11 +395,16 @@ export class PerfHistory {
 
   /** whether any value of this object was ever stored or is pending */
   knows(uuid: string): boolean {
+    return this.known().has(uuid)
+  }
+
+  /** every object with a value stored or pending (read from the table once, then kept as values are written and objects dropped) */
+  private known(): Set<string> {
     if (!this.knownLoaded) {
       for (const r of this.db.prepare('SELECT DISTINCT uuid FROM perf_series').iterate() as Iterable<{ uuid: string }>) this.knownObjects.add(r.uuid)
       this.knownLoaded = true
     }
-    return this.knownObjects.has(uuid)
+    return this.knownObjects
   }
 
   /** number of blocks waiting for flush() */
@@ -673,11 +686,11 @@ export class PerfHistory {
    * `budgetMs`, it stops after the step that used it up (`done: false`): a smaller bound set by the
    * user is reached over several calls, never by blocking the main thread for long.
    */
-  prune(now = this.now(), budgetMs = Number.POSITIVE_INFINITY, isGone?: (o: PerfObject) => boolean): PruneReport {
-    return this.briefly(() => this.pruneNow(now, budgetMs, isGone))
+  prune(now = this.now(), budgetMs = Number.POSITIVE_INFINITY, gone?: GoneCheck): PruneReport {
+    return this.briefly(() => this.pruneNow(now, budgetMs, gone))
   }
 
-  private pruneNow(now: number, budgetMs: number, isGone: ((o: PerfObject) => boolean) | undefined): PruneReport {
+  private pruneNow(now: number, budgetMs: number, gone: GoneCheck | undefined): PruneReport {
     const started = performance.now()
     const out = (): boolean => performance.now() - started >= budgetMs
     let consolidated = 0
@@ -712,11 +725,20 @@ export class PerfHistory {
     deleted += dropDaily(age(86400, this.limits.keepDailyDays))
     // objects known gone, their keepGoneDays after their newest value passed: all of their history (before the
     // size bound, which would otherwise take from the objects still there)
-    if (isGone) {
+    if (gone) {
       const before = now - this.limits.keepGoneDays * 86400
-      for (const o of this.objects()) {
-        if (!isGone(o)) {
-          this.goneNewest.delete(o.uuid)
+      // every object the history knows (held in memory: no scan of perf_series), most of them found in a pool at once
+      const kindOf = this.db.prepare('SELECT connection_id, kind FROM perf_series WHERE uuid = ? LIMIT 1')
+      for (const uuid of [...this.known()]) {
+        if (gone.present(uuid)) {
+          this.goneNewest.delete(uuid)
+          continue
+        }
+        const held = this.objectsInMemory.get(uuid)
+        const row = held ? undefined : (kindOf.get(uuid) as { connection_id: string; kind: PerfKind } | undefined)
+        const o: PerfObject | undefined = held ? { connectionId: held.connectionId, kind: held.kind, uuid } : row ? { connectionId: row.connection_id, kind: row.kind, uuid } : undefined
+        if (!o || !gone.isGone(o)) {
+          this.goneNewest.delete(uuid)
           continue
         }
         let newest = this.goneNewest.get(o.uuid)

@@ -291,12 +291,19 @@ export class RrdCollector {
    */
   private forgetSightOfGone(): void {
     if (this.sightVmSeen.size === 0) return
-    const graphs = this.opts.pools
-      .list()
-      .filter((c) => c.status === 'connected')
-      .map((c) => this.opts.pools.graph(c.id))
+    const graphs = this.connectedGraphs()
     const waiting = new Set(this.sightVms.map((j) => j.uuid))
-    for (const uuid of this.sightVmSeen) if (!waiting.has(uuid) && !graphs.some((g) => g?.byUuid(uuid)?.cls === 'VM')) this.sightVmSeen.delete(uuid)
+    for (const uuid of this.sightVmSeen) if (!waiting.has(uuid) && !graphs.some((g) => g.byUuid(uuid)?.cls === 'VM')) this.sightVmSeen.delete(uuid)
+  }
+
+  /** the graphs of the pools connected now (whole: a pool is connected once its graph is read) */
+  private connectedGraphs(): PoolGraph[] {
+    const out: PoolGraph[] = []
+    for (const c of this.opts.pools.list()) {
+      const g = c.status === 'connected' ? this.opts.pools.graph(c.id) : undefined
+      if (g) out.push(g)
+    }
+    return out
   }
 
   /** VMs first sight remembers (tests: memory stays bounded) */
@@ -345,7 +352,9 @@ export class RrdCollector {
       // first sight remembered (a dump without a value) that no connected pool has any more
       this.dropGoneSummaries()
       this.forgetSightOfGone()
-      const r = this.opts.history()?.prune(undefined, budgetMs, this.knownGone())
+      const isGone = this.knownGone()
+      const graphs = this.connectedGraphs()
+      const r = this.opts.history()?.prune(undefined, budgetMs, { present: (uuid) => graphs.some((g) => g.byUuid(uuid) !== undefined), isGone })
       if (r && r.forgotten > 0) this.log(`perf: the history of ${r.forgotten} object(s) deleted from their pool was removed`)
       return r
     } catch (e) {
@@ -362,11 +371,7 @@ export class RrdCollector {
    */
   knownGone(): (o: PerfObject) => boolean {
     const status = new Map(this.opts.pools.list().map((c) => [c.id, c.status]))
-    const graphs: PoolGraph[] = []
-    for (const [id, st] of status) {
-      const g = st === 'connected' ? this.opts.pools.graph(id) : undefined
-      if (g) graphs.push(g)
-    }
+    const graphs = this.connectedGraphs()
     return (o) => {
       const own = status.get(o.connectionId) === 'connected' ? this.opts.pools.graph(o.connectionId) : undefined
       if (!own) return false

@@ -271,20 +271,32 @@ describe('performance history of objects that are gone', () => {
     put(1, now - 31 * 86400) // destroyed 31 days ago
     put(2, now - 29 * 86400) // destroyed 29 days ago
     put(3, now - 31 * 86400) // halted 31 days ago: still there
+    put(5, now - 31 * 86400) // of a pool offline now: not known gone
     h.setCursor('c', uuid(4), now)
     h.flush()
     const gone = new Set([uuid(1), uuid(2)])
     // without knowing what is gone, nothing goes
     expect(h.prune(now).forgotten).toBe(0)
-    const r = h.prune(now, Number.POSITIVE_INFINITY, (o) => gone.has(o.uuid))
+    const offline = uuid(5)
+    const asked: string[] = []
+    const check = {
+      present: (u: string) => !gone.has(u) && u !== offline,
+      isGone: (o: { uuid: string }) => {
+        asked.push(o.uuid)
+        return gone.has(o.uuid)
+      },
+    }
+    const r = h.prune(now, Number.POSITIVE_INFINITY, check)
     expect(r.forgotten).toBe(1)
-    expect(series(db)).toEqual(['02:cpu0', '02:memory', '03:cpu0', '03:memory'])
+    expect(series(db)).toEqual(['02:cpu0', '02:memory', '03:cpu0', '03:memory', '05:cpu0', '05:memory'])
+    // only the objects not found in a pool are looked at closer
+    expect(asked.sort()).toEqual([uuid(1), uuid(2), uuid(5)])
     expect((db.prepare('SELECT count(*) AS n FROM perf_block WHERE series NOT IN (SELECT id FROM perf_series)').get() as { n: number }).n).toBe(0)
     expect(h.sizeBytes()).toBe((db.prepare('SELECT total(length(data)) AS n FROM perf_block').get() as { n: number }).n)
     expect(h.knows(uuid(1))).toBe(false)
     // two days later the second one goes too
-    expect(h.prune(now + 2 * 86400, Number.POSITIVE_INFINITY, (o) => gone.has(o.uuid)).forgotten).toBe(1)
-    expect(series(db)).toEqual(['03:cpu0', '03:memory'])
+    expect(h.prune(now + 2 * 86400, Number.POSITIVE_INFINITY, check).forgotten).toBe(1)
+    expect(series(db)).toEqual(['03:cpu0', '03:memory', '05:cpu0', '05:memory'])
     expect(h.cursor(uuid(4))).toBe(now)
   })
 })
