@@ -261,7 +261,8 @@ export class PerfHistory {
   /** uuid → its series in memory (evicted once idle: see IDLE_OBJECT_S) */
   private readonly objectsInMemory = new Map<string, ObjectState>()
   private readonly pendingCursors = new Map<string, { connectionId: string; end: number }>()
-  private readonly knownObjects = new Set<string>()
+  /** every object with a value stored or pending: uuid → its connection and kind (see known()) */
+  private readonly knownObjects = new Map<string, { connectionId: string; kind: PerfKind }>()
   private knownLoaded = false
   /** objects found gone by a prune, and their newest value (s): not looked up again at every prune */
   private readonly goneNewest = new Map<string, number>()
@@ -349,7 +350,8 @@ export class PerfHistory {
       put: (res, t, v) => {
         if (!Number.isFinite(v) || !Number.isFinite(t)) return
         if (!known) {
-          this.knownObjects.add(key.uuid)
+          // its connection as the series rows will say after the next flush (a VM moved between pools: the newer one)
+          this.knownObjects.set(key.uuid, { connectionId: key.connectionId, kind: key.kind })
           known = true
         }
         const st = slotTime(res, t)
@@ -398,10 +400,14 @@ export class PerfHistory {
     return this.known().has(uuid)
   }
 
-  /** every object with a value stored or pending (read from the table once, then kept as values are written and objects dropped) */
-  private known(): Set<string> {
+  /**
+   * every object with a value stored or pending, with its connection and kind: read from the table once (one row per
+   * object), then kept as values are written and objects dropped — the overview's periods and the prune read it, not the table
+   */
+  private known(): Map<string, { connectionId: string; kind: PerfKind }> {
     if (!this.knownLoaded) {
-      for (const r of this.db.prepare('SELECT DISTINCT uuid FROM perf_series').iterate() as Iterable<{ uuid: string }>) this.knownObjects.add(r.uuid)
+      for (const r of this.db.prepare('SELECT uuid, connection_id, kind FROM perf_series GROUP BY uuid').iterate() as Iterable<{ uuid: string; connection_id: string; kind: PerfKind }>)
+        if (!this.knownObjects.has(r.uuid)) this.knownObjects.set(r.uuid, { connectionId: r.connection_id, kind: r.kind })
       this.knownLoaded = true
     }
     return this.knownObjects
@@ -463,12 +469,9 @@ export class PerfHistory {
     return written
   }
 
-  /** every object with stored (or pending) history */
-  objects(): { connectionId: string; kind: PerfKind; uuid: string }[] {
-    const out = new Map<string, { connectionId: string; kind: PerfKind; uuid: string }>()
-    for (const r of this.db.prepare('SELECT DISTINCT uuid, kind, connection_id FROM perf_series').iterate() as Iterable<{ uuid: string; kind: PerfKind; connection_id: string }>) out.set(r.uuid, { connectionId: r.connection_id, kind: r.kind, uuid: r.uuid })
-    for (const [uuid, o] of this.objectsInMemory) if (!out.has(uuid)) out.set(uuid, { connectionId: o.connectionId, kind: o.kind, uuid })
-    return [...out.values()]
+  /** every object with stored (or pending) history (from memory: see known()) */
+  objects(): PerfObject[] {
+    return [...this.known()].map(([uuid, o]) => ({ connectionId: o.connectionId, kind: o.kind, uuid }))
   }
 
   /** data sources stored for an object (pending ones included) */
@@ -728,16 +731,9 @@ export class PerfHistory {
     if (gone) {
       const before = now - this.limits.keepGoneDays * 86400
       // every object the history knows (held in memory: no scan of perf_series), most of them found in a pool at once
-      const kindOf = this.db.prepare('SELECT connection_id, kind FROM perf_series WHERE uuid = ? LIMIT 1')
-      for (const uuid of [...this.known()]) {
-        if (gone.present(uuid)) {
-          this.goneNewest.delete(uuid)
-          continue
-        }
-        const held = this.objectsInMemory.get(uuid)
-        const row = held ? undefined : (kindOf.get(uuid) as { connection_id: string; kind: PerfKind } | undefined)
-        const o: PerfObject | undefined = held ? { connectionId: held.connectionId, kind: held.kind, uuid } : row ? { connectionId: row.connection_id, kind: row.kind, uuid } : undefined
-        if (!o || !gone.isGone(o)) {
+      for (const o of this.objects()) {
+        const uuid = o.uuid
+        if (gone.present(uuid) || !gone.isGone(o)) {
           this.goneNewest.delete(uuid)
           continue
         }

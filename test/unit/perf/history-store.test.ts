@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deflateRawSync } from 'node:zlib'
 import Database from 'better-sqlite3'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { BLOCK_SLOTS, PerfHistory, decodeBlock, encodeBlock } from '../../../main/cache/perf'
 import { migrate } from '../../../main/cache/schema'
 
@@ -298,5 +298,31 @@ describe('performance history of objects that are gone', () => {
     expect(h.prune(now + 2 * 86400, Number.POSITIVE_INFINITY, check).forgotten).toBe(1)
     expect(series(db)).toEqual(['03:cpu0', '03:memory', '05:cpu0', '05:memory'])
     expect(h.cursor(uuid(4))).toBe(now)
+  })
+})
+
+describe('the objects of the history', () => {
+  it('lists every object once, stored or pending, with its connection (the newer one after a move between pools), without reading the table again', () => {
+    const now = 1_796_601_600
+    const db = new Database(':memory:')
+    migrate(db)
+    const first = new PerfHistory(db, {}, () => now)
+    first.put({ connectionId: 'a', kind: 'vm', uuid: uuid(1), ds: 'cpu0' }, 60, now, 0.5)
+    first.put({ connectionId: 'a', kind: 'vm', uuid: uuid(1), ds: 'memory' }, 60, now, 1e9)
+    first.put({ connectionId: 'a', kind: 'host', uuid: uuid(2), ds: 'cpu_avg' }, 60, now, 0.25)
+    first.flush()
+    // the app starts again: stored objects, then one pending, then the VM seen in another pool
+    const h = new PerfHistory(db, {}, () => now)
+    const byUuid = () => Object.fromEntries(h.objects().map((o) => [o.uuid.slice(-2), `${o.connectionId}:${o.kind}`]))
+    expect(byUuid()).toEqual({ '01': 'a:vm', '02': 'a:host' })
+    h.put({ connectionId: 'b', kind: 'vm', uuid: uuid(3), ds: 'cpu0' }, 60, now, 0.5)
+    h.put({ connectionId: 'b', kind: 'vm', uuid: uuid(1), ds: 'cpu0' }, 60, now + 60, 0.5)
+    // a value that is no value does not make an object
+    h.put({ connectionId: 'b', kind: 'vm', uuid: uuid(4), ds: 'cpu0' }, 60, now, Number.NaN)
+    const prepare = vi.spyOn(db, 'prepare')
+    expect(byUuid()).toEqual({ '01': 'b:vm', '02': 'a:host', '03': 'b:vm' })
+    expect(h.objects()).toHaveLength(3)
+    expect(prepare).not.toHaveBeenCalled()
+    prepare.mockRestore()
   })
 })
