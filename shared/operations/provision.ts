@@ -8,7 +8,7 @@
  */
 import type { NewVmSpecInput } from '../contract/provision'
 import { topologyLimit, topologyProblem } from './cpu-topology'
-import { canCreateDiskOn, checkFits, formatBytes, type CanRun, type Rec, type StorageView } from './storage'
+import { canCreateDiskOn, checkFits, formatBytes, hostsSeeing, type CanRun, type Rec, type StorageView } from './storage'
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const map = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {})
@@ -293,6 +293,10 @@ export function checkNewVm(view: ProvisionView, spec: NewVmSpecInput, template: 
   const modeRefused = spec.bootMode === undefined ? undefined : bootModeRefusal(template, spec.bootMode)
   if (modeRefused) p.install = modeRefused
   if (spec.homeServer !== undefined && !view.get('host', spec.homeServer)) p.home = 'The chosen server is no longer in the pool'
+  else if (spec.homeServer !== undefined) {
+    const away = unreachable(view, spec, spec.homeServer)
+    if (away) p.home = away
+  }
   const cpu = cpuProblem(view, spec, r)
   if (cpu) p.cpu = cpu
   const mem = memoryProblem(spec, template, r)
@@ -306,6 +310,25 @@ export function checkNewVm(view: ProvisionView, spec: NewVmSpecInput, template: 
     if (here !== true) p.disks = here
   }
   return p
+}
+
+/**
+ * What the home server cannot reach (XAPI's VM.start_on would refuse with VM_REQUIRES_SR): the ISO
+ * or physical DVD chosen, a new disk's SR or the full copy's SR that is local to another server.
+ * XenCenter's Home Server page offers only the servers that see the VM's storage.
+ */
+function unreachable(view: ProvisionView, spec: NewVmSpecInput, host: string): string | undefined {
+  const hostName = str(view.get('host', host)?.name_label) || 'The home server'
+  const seen = (srRef: string): boolean => view.get('SR', srRef) === undefined || hostsSeeing(view, srRef).includes(host)
+  const srName = (srRef: string): string => str(view.get('SR', srRef)?.name_label) || 'its storage'
+  if (spec.install.method === 'cd' && spec.install.vdi !== undefined) {
+    const vdi = view.get('VDI', spec.install.vdi)
+    const sr = str(vdi?.SR)
+    if (vdi && !seen(sr)) return `${hostName} cannot reach '${str(vdi.name_label) || 'the disc'}' (on '${srName(sr)}' of another server): choose the server it is on, or no home server`
+  }
+  for (const d of spec.disks) if (d.sr !== '' && !seen(d.sr)) return `${hostName} cannot reach '${srName(d.sr)}', where ${d.name} goes: choose the server it is on, or no home server`
+  if (spec.copyTo !== undefined && !seen(spec.copyTo)) return `${hostName} cannot reach '${srName(spec.copyTo)}', where the template's disks are copied: choose the server it is on, or no home server`
+  return undefined
 }
 
 /** the first problem as one sentence, or true */

@@ -270,6 +270,12 @@ describe('what XenPilot refuses and what a failure leaves', () => {
     await expect(
       run({ ...base, vcpusMax: 200, connectionId: curId, template: template(cur, 'Alpine Linux 3.20'), name: 'too-big', install: { method: 'cd' }, disks: [], vifs: [] }),
     ).rejects.toMatchObject({ code: 'refused', message: 'This template allows at most 32 vCPUs' })
+    // a home server that cannot reach the disk's storage (local to the other server): VM.start_on would fail with VM_REQUIRES_SR
+    const [host1, host2] = [cur.hosts[0]?.ref ?? '', cur.hosts[1]?.ref ?? '']
+    const local2 = srNamed(cur, 'Local storage', host2)
+    await expect(
+      run({ ...base, connectionId: curId, template: template(cur, 'Alpine Linux 3.20'), name: 'far', install: { method: 'pxe' }, homeServer: host1, disks: [{ size: 1024 ** 3, sr: local2, name: 'far 0' }], vifs: [] }),
+    ).rejects.toMatchObject({ code: 'refused', message: "tiny-host-1 cannot reach 'Local storage', where far 0 goes: choose the server it is on, or no home server" })
     expect(calls.length).toBe(n)
   })
 
