@@ -816,8 +816,12 @@ export class PerfHistory {
     })()
     for (const [k, o] of this.objectsInMemory) if (o.connectionId === connectionId) this.objectsInMemory.delete(k)
     for (const [k, c] of this.pendingCursors) if (c.connectionId === connectionId) this.pendingCursors.delete(k)
+    // a series row held by id may have gone with it (an object moved between pools): ids are looked up again at the next flush
+    for (const s of this.allHeld()) s.id = undefined
+    // read again from the table, plus what waits in memory (of other connections) to be written
     this.knownObjects.clear()
     this.knownLoaded = false
+    for (const [uuid, o] of this.objectsInMemory) if ([...o.series.values()].some((s) => s.pending)) this.knownObjects.set(uuid, { connectionId: o.connectionId, kind: o.kind })
     this.goneNewest.clear()
     this.bytes = undefined
   }

@@ -324,5 +324,14 @@ describe('the objects of the history', () => {
     expect(h.objects()).toHaveLength(3)
     expect(prepare).not.toHaveBeenCalled()
     prepare.mockRestore()
+    // a connection forgotten: its objects go, another's waiting to be written stay (the VM that moved too, though its
+    // series row — looked up by a read — was the forgotten connection's)
+    expect(h.read(uuid(1), ['cpu0'], now - 60, now + 60, 60).values[0]).toEqual([0.5, 0.5])
+    h.forget('a')
+    expect(byUuid()).toEqual({ '01': 'b:vm', '03': 'b:vm' })
+    // and is written under its own connection
+    h.flush()
+    expect(db.prepare("SELECT connection_id AS c, count(*) AS n FROM perf_series WHERE uuid = ? GROUP BY connection_id").all(uuid(1))).toEqual([{ c: 'b', n: 1 }])
+    expect(h.read(uuid(1), ['cpu0'], now, now + 60, 60).values[0]).toEqual([0.5])
   })
 })
