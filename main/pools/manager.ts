@@ -343,7 +343,8 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     return this.conns.get(id)?.state()
   }
 
-  async add(input: AddConnectionInput): Promise<ConnectionState> {
+  /** `connect: false`: saved only, connected later (the servers a start is seeded with go through connectAll's bound) */
+  async add(input: AddConnectionInput, opts: { connect?: boolean } = {}): Promise<ConnectionState> {
     const address = input.address.trim()
     parseAddress(address) // throws a clear error for a bad address
     if (!input.username.trim()) throw new Error('the user name is empty')
@@ -365,7 +366,7 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
     await this.doc.update((d) => ({ ...d, connections: [...d.connections, saved] }))
     const conn = this.addConnectionObject(saved)
     await this.storePassword(conn, input.password)
-    void conn.connect(input.password)
+    if (opts.connect !== false) void conn.connect(input.password)
     return conn.state()
   }
 

@@ -44,7 +44,8 @@ import { driftModule } from './drift'
 /**
  * Servers to add (and certificates to pin) before the app starts: `npm run demo` passes the
  * simulator's demo pools this way (`--connect-demo FILE`). A server whose address is already
- * saved is left as it is.
+ * saved is left as it is. The seeded servers connect with the saved ones, through connectAll's
+ * bound (a few at a time), when the start connects at all.
  */
 export const ConnectionSeed = z.object({
   pools: z.array(
@@ -225,12 +226,13 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
     for (const p of opts.seed.pools) {
       if (known.has(p.address)) continue
       const server = { address: p.address, username: p.username, password: p.password }
+      // connected with the saved ones below, a few at a time (a seed of 200 pools must not connect all at once)
       try {
-        await pools.add({ ...server, rememberPassword: true })
+        await pools.add({ ...server, rememberPassword: true }, { connect: false })
       } catch (err) {
         // the keychain cannot remember it (locked): the seeded server is still added, for this session's password only
         log(`seed ${p.address}: ${(err as Error).message}`)
-        await pools.add({ ...server, rememberPassword: false })
+        await pools.add({ ...server, rememberPassword: false }, { connect: false })
       }
       known.add(p.address)
     }

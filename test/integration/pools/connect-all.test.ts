@@ -2,15 +2,20 @@
  * Connect All (a start with saved servers, the menu's Connect All; issue 20: 200 pools without
  * freezing the UI): the saved pools connect a few at a time — at most 4 are connecting at once
  * (their initial syncs included), the next starting as one finishes — and every one of them ends
- * connected. The status bar's "N connecting…" counts exactly those (renderer StatusBar.vue), so
+ * connected; so do the servers a start is seeded with (`--connect-demo`, the idle-pools bench). The
+ * status bar's "N connecting…" counts exactly those (renderer StatusBar.vue), so
  * it shows the progress of a bounded queue, not all 200 at once.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { ConnectionStatus } from '../../../shared/contract/connection'
+import { PoolConnection } from '../../../main/pools/connection'
 import { MemoryKeychain } from '../../../main/pools/keychain'
+import { memoryKeychainStatus } from '../../../main/services/keychain-status'
+import { startRuntime } from '../../../main/services/runtime'
+import { seedFromSimulator } from '../../../scripts/demo'
 import { buildFleet } from '../../sim/fleet'
 import { startSimulator } from '../../sim/index'
 import type { SimControl, SimPoolHandle } from '../../sim/model'
@@ -72,6 +77,34 @@ describe('Connect All', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
+
+  it(`connects the servers a start is seeded with the same way: at most ${LIMIT} at a time, every one connected`, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'xp-connect-seed-'))
+    const seed = { pools: sims.flatMap((s) => seedFromSimulator(s).pools) }
+    // from the runtime's first connection on (it starts connecting before it returns): connections being opened at once
+    const connect = PoolConnection.prototype.connect
+    let opening = 0
+    let most = 0
+    const spy = vi.spyOn(PoolConnection.prototype, 'connect').mockImplementation(async function (this: PoolConnection, password: string | undefined) {
+      most = Math.max(most, ++opening)
+      try {
+        // each opening takes a while (a big pool's sync): what would overlap does
+        await new Promise((r) => setTimeout(r, 150))
+        await connect.call(this, password)
+      } finally {
+        opening--
+      }
+    })
+    const runtime = await startRuntime({ dataDir, mode: 'browser', keychain: new MemoryKeychain(), keychainStatus: memoryKeychainStatus(), appVersion: '0.0.0-test', versions: {}, log: () => undefined, cache: false, seed })
+    try {
+      await waitFor('every seeded pool connected', () => runtime.pools.list().length === pools.length && runtime.pools.list().every((s) => s.status === 'connected'), 60_000)
+      expect(most).toBe(LIMIT)
+    } finally {
+      spy.mockRestore()
+      await runtime.close()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   }, 120_000)
 })
