@@ -7,8 +7,9 @@
  *   anything, so the mistake shows only at the next start unless the dialog stops it.
  * - XenCenter (CPUTopologyComboBox.GetTopologies, VM.ValidVCPUConfiguration, VM.MaxCoresPerSocket):
  *   it offers only the values that divide the vCPUs, give at most 16 sockets (VM.MAX_SOCKETS, Xen's
- *   limit, CA-198276) and do not exceed the cores per socket of the server the VM runs on or is
- *   homed on (host.cpu_info cpu_count / socket_count), or of the largest server when it has none.
+ *   limit, CA-198276) and do not exceed the server's count per socket (host.cpu_info cpu_count /
+ *   socket_count: logical CPUs, hyper-threads included) of the server the VM runs on or is homed
+ *   on, or of the largest server when it has none.
  */
 import type { Rec } from './storage'
 
@@ -61,14 +62,17 @@ export function topologyProblem(vcpus: number, coresPerSocket: number, limit: To
   if (!Number.isInteger(coresPerSocket) || coresPerSocket < 1) return 'The cores per socket must be a whole number of at least 1'
   if (vcpus % coresPerSocket !== 0) return `The maximum vCPUs (${vcpus}) must be a multiple of the cores per socket (${coresPerSocket})`
   if (vcpus / coresPerSocket > MAX_SOCKETS) return `${vcpus} vCPUs with ${coresPerSocket} core${coresPerSocket === 1 ? '' : 's'} per socket make ${vcpus / coresPerSocket} sockets; a VM has at most ${MAX_SOCKETS} (Xen's limit): choose more cores per socket`
-  if (limit.coresPerSocket > 0 && coresPerSocket > limit.coresPerSocket) return `${limitText(limit)}: a VM cannot have more (${coresPerSocket} chosen)`
+  if (limit.coresPerSocket > 0 && coresPerSocket > limit.coresPerSocket) return `${limitText(limit)}: a VM cannot have more cores per socket (${coresPerSocket} chosen)`
   return undefined
 }
 
-/** where the limit comes from, in words ('tiny-host-1 has 16 cores per socket'); '' when no server says */
+/**
+ * where the limit comes from, in words ('tiny-host-1 has 16 logical CPUs per socket': XenCenter's
+ * count includes hyper-threads, so it is not said to be cores); '' when no server says
+ */
 export function limitText(limit: TopologyLimit): string {
   if (limit.coresPerSocket <= 0) return ''
-  return `${limit.host !== undefined ? `${limit.host} has` : 'The largest server of this pool has'} ${limit.coresPerSocket} cores per socket`
+  return `${limit.host !== undefined ? `${limit.host} has` : 'The largest server of this pool has'} ${limit.coresPerSocket} logical CPUs per socket`
 }
 
 /** the cores-per-socket values XenCenter offers for `vcpus` vCPUs (each fits the rule above) */

@@ -53,7 +53,7 @@ describe('New VM wizard', { timeout: 300_000 }, () => {
     await next.click()
     await wizard.getByRole('radio', { name: /tiny-host-1/ }).check()
     await next.click() // CPU
-    // the topology list fits the vCPUs and the home server chosen (tiny-host-1: 16 cores per socket)
+    // the topology list fits the vCPUs and the home server chosen (tiny-host-1: 16 logical CPUs per socket)
     await wizard.getByRole('spinbutton', { name: 'Maximum vCPUs' }).fill('4')
     const topology = wizard.getByRole('combobox', { name: 'Topology (cores per socket)' })
     expect(await topology.locator('option').allTextContents()).toEqual(['4 sockets with 1 core each', '2 sockets with 2 cores each', '1 socket with 4 cores'])

@@ -56,7 +56,7 @@ describe('VM Properties', { timeout: 300_000 }, () => {
     await dialog.getByRole('tab', { name: 'CPU' }).click()
     await dialog.getByRole('spinbutton', { name: 'Maximum vCPUs' }).fill('4')
     await dialog.getByRole('spinbutton', { name: 'vCPUs at startup' }).fill('3')
-    // the topology list offers only what fits 4 vCPUs and the servers (tiny's hosts have more than 2 cores per socket)
+    // the topology list offers only what fits 4 vCPUs and the servers (tiny's hosts have 16 and 32 logical CPUs per socket)
     const topology = dialog.getByRole('combobox', { name: 'Topology (cores per socket)' })
     expect(await topology.locator('option').allTextContents()).toEqual(['4 sockets with 1 core each', '2 sockets with 2 cores each', '1 socket with 4 cores'])
     await topology.selectOption('2')

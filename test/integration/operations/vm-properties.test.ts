@@ -140,7 +140,7 @@ describe('VM Properties on a halted VM', () => {
     const vm = vmNamed('build-01b')
     // tiny-host-1: 32 logical CPUs on 2 sockets (16 per socket); tiny-host-2: 32 on 1 socket
     const small = find('host', (r) => r.name_label === 'tiny-host-1')
-    await expect(configure(vm, { homeServer: small, vcpusMax: 32, coresPerSocket: 32 })).rejects.toThrow(/^tiny-host-1 has 16 cores per socket: a VM cannot have more \(32 chosen\)\.$/)
+    await expect(configure(vm, { homeServer: small, vcpusMax: 32, coresPerSocket: 32 })).rejects.toThrow(/^tiny-host-1 has 16 logical CPUs per socket: a VM cannot have more cores per socket \(32 chosen\)\.$/)
     await expect(configure(vm, { vcpusMax: 32, coresPerSocket: 1 })).rejects.toThrow(/32 vCPUs with 1 core per socket make 32 sockets; a VM has at most 16/)
     expect(calls).toEqual([])
     expect(rec('VM', vm)).toMatchObject({ VCPUs_max: 4 })

@@ -37,8 +37,8 @@ describe('vCPU topology', () => {
     expect(coresPerSocketChoices(32, { coresPerSocket: 32 })).toEqual([2, 4, 8, 16, 32])
     expect(topologyProblem(32, 1, { coresPerSocket: 32 })).toBe("32 vCPUs with 1 core per socket make 32 sockets; a VM has at most 16 (Xen's limit): choose more cores per socket")
     expect(topologyProblem(6, 4, { coresPerSocket: 0 })).toBe('The maximum vCPUs (6) must be a multiple of the cores per socket (4)')
-    expect(topologyProblem(16, 16, { coresPerSocket: 8, host: 'small' })).toBe('small has 8 cores per socket: a VM cannot have more (16 chosen)')
-    expect(topologyProblem(64, 64, { coresPerSocket: 32 })).toBe('The largest server of this pool has 32 cores per socket: a VM cannot have more (64 chosen)')
+    expect(topologyProblem(16, 16, { coresPerSocket: 8, host: 'small' })).toBe('small has 8 logical CPUs per socket: a VM cannot have more cores per socket (16 chosen)')
+    expect(topologyProblem(64, 64, { coresPerSocket: 32 })).toBe('The largest server of this pool has 32 logical CPUs per socket: a VM cannot have more cores per socket (64 chosen)')
     expect(topologyProblem(4, 0, { coresPerSocket: 0 })).toMatch(/at least 1/)
     expect(topologyText(8, 4)).toBe('2 sockets with 4 cores each')
     expect(topologyText(4, 4)).toBe('1 socket with 4 cores')
@@ -53,7 +53,7 @@ describe('vCPU topology', () => {
   it('VM Properties refuses a topology the home server cannot give, and takes it without a home server', () => {
     const vm = { name_label: 'db', power_state: 'Halted', HVM_boot_policy: 'BIOS order', VCPUs_max: 4, VCPUs_at_startup: 4, affinity: 'OpaqueRef:h1', platform: {}, allowed_operations: [] }
     const change = { vcpusMax: 16, coresPerSocket: 16 }
-    expect(checkVmChanges(vm, change, { topology: vmTopologyLimit(view(), vm, change), agility: true })).toBe('small has 8 cores per socket: a VM cannot have more (16 chosen).')
+    expect(checkVmChanges(vm, change, { topology: vmTopologyLimit(view(), vm, change), agility: true })).toBe('small has 8 logical CPUs per socket: a VM cannot have more cores per socket (16 chosen).')
     const unhomed = { ...change, homeServer: '' }
     expect(checkVmChanges(vm, unhomed, { topology: vmTopologyLimit(view(), vm, unhomed), agility: true })).toBe(true)
     expect(checkVmChanges(vm, { vcpusMax: 32 }, { topology: vmTopologyLimit(view(), vm), agility: true })).toMatch(/32 sockets; a VM has at most 16/)
@@ -77,7 +77,7 @@ describe('vCPU topology', () => {
       vifs: [],
       start: false,
     }
-    expect(checkNewVm(view(), { ...spec, homeServer: 'OpaqueRef:h1' }, template).cpu).toBe('small has 8 cores per socket: a VM cannot have more (16 chosen)')
+    expect(checkNewVm(view(), { ...spec, homeServer: 'OpaqueRef:h1' }, template).cpu).toBe('small has 8 logical CPUs per socket: a VM cannot have more cores per socket (16 chosen)')
     expect(checkNewVm(view(), { ...spec, homeServer: 'OpaqueRef:h2' }, template).cpu).toBeUndefined()
     expect(checkNewVm(view(), spec, template).cpu).toBeUndefined()
     expect(checkNewVm(view(), { ...spec, vcpusMax: 32, vcpusAtStartup: 32, coresPerSocket: 1 }, template).cpu).toMatch(/make 32 sockets/)
