@@ -24,6 +24,7 @@ describe('search', () => {
     expect(rows.map((x) => x.node.label)).toEqual(['beta', 'beta-host1', 'beta-vm4'])
     expect(r.matches.size).toBe(1)
     expect(r.matchCount).toBe(1)
+    expect(rows.map((x) => r.isMatch(x.node))).toEqual([false, false, true])
   })
 
   it('matches by uuid, guest IP and tag', () => {
@@ -77,6 +78,8 @@ describe('search as it is typed (TreeFilter)', () => {
     expect(a.roots).toEqual(b.roots)
     expect([...a.matches].sort()).toEqual([...b.matches].sort())
     expect(a.matchCount).toBe(b.matchCount)
+    // the row's test (the tree's highlight) says what the set says, for every row
+    for (const r of flatten(a.roots, all)) expect(a.isMatch(r.node), r.node.id).toBe(a.matches.has(r.node.id))
   }
 
   it('gives what filtering the whole tree gives, key by key, on Backspace and with a word added', () => {

@@ -7,11 +7,32 @@ import type { TreeNode } from './types'
 
 export interface FilterResult {
   roots: TreeNode[]
-  /** ids of nodes that matched the query themselves (highlighted) */
-  matches: Set<string>
+  /**
+   * ids of nodes that matched the query themselves: made when first asked for (an export, the
+   * overview's grid), not on each keystroke — 100,000 of them for a broad query (issue 20)
+   */
+  readonly matches: ReadonlySet<string>
   /** number of matching nodes */
   matchCount: number
+  /** did this node of `roots` match the query itself (highlighted)? The same answer as `matches.has(node.id)`, without the set */
+  isMatch(node: TreeNode): boolean
 }
+
+/** a FilterResult whose `matches` set is made from `ids` when first read */
+function result(roots: TreeNode[], ids: string[], isMatch: (node: TreeNode) => boolean): FilterResult {
+  let set: Set<string> | null = null
+  return {
+    roots,
+    matchCount: ids.length,
+    isMatch,
+    get matches(): ReadonlySet<string> {
+      set ??= new Set(ids)
+      return set
+    },
+  }
+}
+
+const NO_MATCH = (): boolean => false
 
 export function queryTerms(query: string): string[] {
   return query
@@ -28,11 +49,12 @@ export function matchesTerms(search: string, terms: readonly string[]): boolean 
 /** `keep`: a saved search's test (issue 19); a node must pass it as well as match the terms */
 export function filterTree(roots: readonly TreeNode[], query: string, keep?: (n: TreeNode) => boolean): FilterResult {
   const terms = queryTerms(query)
-  const matches = new Set<string>()
-  if (terms.length === 0 && !keep) return { roots: [...roots], matches, matchCount: 0 }
+  if (terms.length === 0 && !keep) return result([...roots], [], NO_MATCH)
+  const isMatch = (n: TreeNode): boolean => matchesTerms(n.search, terms) && (!keep || keep(n))
+  const ids: string[] = []
   const visit = (n: TreeNode): TreeNode | null => {
-    const self = matchesTerms(n.search, terms) && (!keep || keep(n))
-    if (self) matches.add(n.id)
+    const self = isMatch(n)
+    if (self) ids.push(n.id)
     // `kept` is only allocated once a child differs from the original, so a subtree that passes
     // whole (a broad query) is returned as is, without copying
     let kept: TreeNode[] | null = null
@@ -61,7 +83,7 @@ export function filterTree(roots: readonly TreeNode[], query: string, keep?: (n:
     const k = visit(r)
     if (k) out.push(k)
   }
-  return { roots: out, matches, matchCount: matches.size }
+  return result(out, ids, isMatch)
 }
 
 /**
