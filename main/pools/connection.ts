@@ -123,6 +123,8 @@ export class PoolConnection {
   private offlineSince: string | undefined
   private lastEventAt: string | undefined
   private lastEventEmit = 0
+  /** when the pool last answered event.from (ms): the heartbeat is not needed while it answers */
+  private lastActivityMs = 0
   private runtime: Runtime = 'idle'
   private rpc: XapiClient | undefined
   private events: XapiClient | undefined
@@ -484,6 +486,7 @@ export class PoolConnection {
 
   private onActivity(): void {
     const now = Date.now()
+    this.lastActivityMs = now
     this.lastEventAt = new Date(now).toISOString()
     // the timestamp is for people: refresh the published state at most every 5 s
     if (this.runtime === 'connected' && now - this.lastEventEmit > 5000) {
@@ -531,6 +534,14 @@ export class PoolConnection {
     const beat = async (): Promise<void> => {
       const rpc = this.rpc
       if (!rpc || gen !== this.generation || this.runtime !== 'connected') return
+      // the pool answered event.from less than a beat ago (at idle every eventTimeoutS): alive, nothing to ask —
+      // the next beat is a full interval after that answer (issue 20: per-pool idle cost, 200 pools)
+      const quiet = Date.now() - this.lastActivityMs
+      if (quiet < this.rt.heartbeatMs) {
+        this.heartbeat = setTimeout(() => void beat(), this.rt.heartbeatMs - quiet)
+        this.heartbeat.unref?.()
+        return
+      }
       const t0 = Date.now()
       try {
         const ref = this.masterRef

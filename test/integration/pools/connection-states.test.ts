@@ -8,28 +8,15 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PassphraseFileKeychain } from '../../../main/pools/keychain'
 import { passphraseFileKeychainStatus } from '../../../main/services/keychain-status'
-import { buildFleet } from '../../sim/fleet'
-import { startSimulator } from '../../sim/index'
-import type { SimControl, SimPoolHandle } from '../../sim/model'
-import { addressOf, connectTrusted, makeManager, waitFor, type Harness } from './helpers'
+import { addressOf, connectTrusted, makeManager, tinyPoolForTests, waitFor, type Harness } from './helpers'
 
-let sim: SimControl
-let pool: SimPoolHandle
-beforeAll(async () => {
-  sim = await startSimulator({ fleet: buildFleet('tiny', { opDurationMs: 0 }) })
-  const p = sim.pools[0]
-  if (!p) throw new Error('no pool')
-  pool = p
-})
-afterAll(async () => {
-  await sim?.stop()
-})
+const tiny = tinyPoolForTests()
 
 async function addAndTrust(h: Harness, password: string, rememberPassword: boolean): Promise<string> {
-  const st = await h.manager.add({ address: addressOf(pool.masterUrl), username: pool.username, password, rememberPassword })
+  const st = await h.manager.add({ address: addressOf(tiny().masterUrl), username: tiny().username, password, rememberPassword })
   const waiting = await waitFor('awaiting-trust', () => {
     const s = h.manager.get(st.id)
     return s?.status === 'awaiting-trust' ? s : undefined
@@ -46,7 +33,7 @@ describe('a wrong password', () => {
     try {
       const id = await addAndTrust(h, 'not-the-password', true)
       const failed = await waitFor('auth-failed', () => (statusOf(h, id) === 'auth-failed' ? h.manager.get(id) : undefined))
-      expect(failed?.detail).toBe(`The pool refused the user name “${pool.username}” or its password; enter the password again to connect.`)
+      expect(failed?.detail).toBe(`The pool refused the user name “${tiny().username}” or its password; enter the password again to connect.`)
       expect(failed?.hasPassword).toBe(false)
       expect(failed?.passwordStored).toBe(false)
       expect(await h.keychain.get(`xenpilot:connection:${id}`)).toBeUndefined()
@@ -56,10 +43,10 @@ describe('a wrong password', () => {
       expect(h.manager.get(id)).toMatchObject({ status: 'password-needed', detail: 'The pool refused the last password; enter it again to connect.' })
 
       // Edit connection → Save with the right password: it reconnects by itself, then remembers it
-      await h.manager.edit({ id, password: pool.password })
+      await h.manager.edit({ id, password: tiny().password })
       await waitFor('connected', () => statusOf(h, id) === 'connected')
       await waitFor('keychain written', () => h.manager.get(id)?.hasPassword === true)
-      expect(await h.keychain.get(`xenpilot:connection:${id}`)).toBe(pool.password)
+      expect(await h.keychain.get(`xenpilot:connection:${id}`)).toBe(tiny().password)
       expect(h.manager.get(id)?.passwordStored).toBe(true)
     } finally {
       await h.close()
@@ -94,7 +81,7 @@ describe('no password in this session', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xp-states-'))
     try {
       const first = makeManager({}, dir)
-      await connectTrusted(first, pool)
+      await connectTrusted(first, tiny())
       await first.close()
       const second = makeManager({}, dir)
       try {
@@ -127,7 +114,7 @@ describe('a keychain the passphrase does not open', () => {
 
       const h = makeManager({ keychain }, dir)
       try {
-        const input = { address: addressOf(pool.masterUrl), username: pool.username, password: pool.password, rememberPassword: true }
+        const input = { address: addressOf(tiny().masterUrl), username: tiny().username, password: tiny().password, rememberPassword: true }
         for (let i = 0; i < 2; i++) {
           await expect(h.manager.add(input)).rejects.toThrow(/^The server was not added: its password cannot be remembered\. Locked: the passphrase does not open keychain\.enc/)
           expect(h.manager.list()).toEqual([])

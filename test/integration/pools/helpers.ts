@@ -2,14 +2,16 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import type { ConnectionState } from '../../../shared/contract/connection'
 import type { PoolDiff } from '../../../shared/model/diff'
 import { NO_EVENT_CLASSES } from '../../../shared/xapi/datamodel.generated'
 import { IGNORED_CLASSES } from '../../../main/pools/eventloop'
 import { MemoryKeychain, type Keychain } from '../../../main/pools/keychain'
 import { PoolManager, type PoolManagerOptions } from '../../../main/pools/manager'
-import type { SimPoolHandle } from '../../sim/model'
+import { buildFleet } from '../../sim/fleet'
+import { startSimulator } from '../../sim/index'
+import type { SimControl, SimPoolHandle } from '../../sim/model'
 
 export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
   const start = Date.now()
@@ -135,5 +137,22 @@ export function expectReplayMatchesGraph(h: Harness, id: string): void {
   if (!g) throw new Error('no graph')
   for (const cls of new Set([...replay.keys(), ...g.classes()])) {
     expect([...(replay.get(cls)?.keys() ?? [])].sort(), `replayed ${cls}`).toEqual([...g.all(cls).keys()].sort())
+  }
+}
+
+/** the tiny fleet's first pool (tiny-current), its simulator started before the file's tests and stopped after them */
+export function tinyPoolForTests(): () => SimPoolHandle {
+  let sim: SimControl | undefined
+  let pool: SimPoolHandle | undefined
+  beforeAll(async () => {
+    sim = await startSimulator({ fleet: buildFleet('tiny', { opDurationMs: 0 }) })
+    pool = sim.pools[0]
+  })
+  afterAll(async () => {
+    await sim?.stop()
+  })
+  return () => {
+    if (!pool) throw new Error('no pool')
+    return pool
   }
 }
