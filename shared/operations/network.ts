@@ -276,6 +276,16 @@ function needsHotplug(g: NetGraph, vm: string, vif: Rec): boolean {
   return !!v && (power(v) === 'Running' || power(v) === 'Paused') && vif.currently_attached === true
 }
 
+/** a NIC that can be changed now (it exists, its VM can be changed, nothing runs on it): its record and VM, else why not */
+function changeableVif(g: NetGraph, vif: string): { r: Rec; vm: string } | string {
+  const r = g.get('VIF', vif)
+  if (!r) return 'The NIC no longer exists'
+  const vm = str(r.VM)
+  const ok = vmChangeable(g, vm)
+  if (ok !== true) return ok
+  return vifBusy(g, r) ?? { r, vm }
+}
+
 function vifBusy(g: NetGraph, vif: Rec): string | undefined {
   const ops = Object.values(map(vif.current_operations))
   return ops.length > 0 ? `The NIC is busy: ${ops.join(', ')} in progress` : undefined
@@ -283,13 +293,9 @@ function vifBusy(g: NetGraph, vif: Rec): string | undefined {
 
 /** remove: unplug first when attached to a running VM (XenCenter's DeleteVIFAction), then VIF.destroy */
 export function canRemoveVif(g: NetGraph, vif: string): CanRun {
-  const r = g.get('VIF', vif)
-  if (!r) return 'The NIC no longer exists'
-  const vm = str(r.VM)
-  const ok = vmChangeable(g, vm)
-  if (ok !== true) return ok
-  const busy = vifBusy(g, r)
-  if (busy) return busy
+  const t = changeableVif(g, vif)
+  if (typeof t === 'string') return t
+  const { r, vm } = t
   if (needsHotplug(g, vm, r)) {
     if (power(g.get('VM', vm) ?? {}) === 'Paused') return `${vmName(g, vm)} is paused; unpause or shut it down to remove the NIC`
     const hp = hotplugReason(g, vm)
@@ -299,31 +305,23 @@ export function canRemoveVif(g: NetGraph, vif: string): CanRun {
 }
 
 export function canPlugVif(g: NetGraph, vif: string): CanRun {
-  const r = g.get('VIF', vif)
-  if (!r) return 'The NIC no longer exists'
-  const vm = str(r.VM)
-  const ok = vmChangeable(g, vm)
-  if (ok !== true) return ok
-  const busy = vifBusy(g, r)
-  if (busy) return busy
-  if (r.currently_attached === true) return 'The NIC is already connected'
-  const hp = hotplugReason(g, vm)
-  if (hp !== true) return hp
-  return strs(r.allowed_operations).includes('plug') ? true : 'XAPI does not allow connecting this NIC now'
+  return plugRule(g, vif, 'plug')
 }
 
 export function canUnplugVif(g: NetGraph, vif: string): CanRun {
-  const r = g.get('VIF', vif)
-  if (!r) return 'The NIC no longer exists'
-  const vm = str(r.VM)
-  const ok = vmChangeable(g, vm)
-  if (ok !== true) return ok
-  const busy = vifBusy(g, r)
-  if (busy) return busy
-  if (r.currently_attached !== true) return 'The NIC is not connected'
-  const hp = hotplugReason(g, vm)
+  return plugRule(g, vif, 'unplug')
+}
+
+/** connect (plug) a NIC that is not connected, or disconnect (unplug) one that is: the VM must hot-plug, XAPI must allow it */
+function plugRule(g: NetGraph, vif: string, op: 'plug' | 'unplug'): CanRun {
+  const t = changeableVif(g, vif)
+  if (typeof t === 'string') return t
+  const attached = t.r.currently_attached === true
+  if (op === 'plug' && attached) return 'The NIC is already connected'
+  if (op === 'unplug' && !attached) return 'The NIC is not connected'
+  const hp = hotplugReason(g, t.vm)
   if (hp !== true) return hp
-  return strs(r.allowed_operations).includes('unplug') ? true : 'XAPI does not allow disconnecting this NIC now'
+  return strs(t.r.allowed_operations).includes(op) ? true : `XAPI does not allow ${op === 'plug' ? 'connecting' : 'disconnecting'} this NIC now`
 }
 
 /** does this host have a PIF on the network, or is the network internal (no PIFs anywhere) */
@@ -339,13 +337,9 @@ export function hostSeesNetwork(g: NetGraph, host: string, net: string): boolean
  * is possible at all.
  */
 export function canMoveVif(g: NetGraph, vif: string, target?: string): CanRun {
-  const r = g.get('VIF', vif)
-  if (!r) return 'The NIC no longer exists'
-  const vm = str(r.VM)
-  const ok = vmChangeable(g, vm)
-  if (ok !== true) return ok
-  const busy = vifBusy(g, r)
-  if (busy) return busy
+  const t = changeableVif(g, vif)
+  if (typeof t === 'string') return t
+  const { r, vm } = t
   if (target === undefined) return true
   if (!g.get('network', target)) return 'Choose a network'
   if (target === str(r.network)) return `The NIC is already on ${networkName(g, target)}`
@@ -376,11 +370,8 @@ export function isUnicastMac(mac: string): boolean {
 }
 
 export function canEditVifSettings(g: NetGraph, vif: string): CanRun {
-  const r = g.get('VIF', vif)
-  if (!r) return 'The NIC no longer exists'
-  const ok = vmChangeable(g, str(r.VM))
-  if (ok !== true) return ok
-  return vifBusy(g, r) ?? true
+  const t = changeableVif(g, vif)
+  return typeof t === 'string' ? t : true
 }
 
 export function isIpv4(s: string): boolean {
