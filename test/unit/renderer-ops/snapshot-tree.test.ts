@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildSnapshotTree, flattenSnapshotTree } from '../../../renderer/src/views/snapshots/tree'
+import { buildSnapshotTree, flattenSnapshotTree } from '../../../renderer/src/model/snapshot-tree'
 
 const snap = (name: string, time: string, extra: Record<string, unknown> = {}) => ({ name_label: name, snapshot_time: time, is_a_snapshot: true, snapshot_of: 'OpaqueRef:vm', parent: null, ...extra })
 const shape = (vm: Record<string, unknown>, snaps: [string, Record<string, unknown>][]) =>

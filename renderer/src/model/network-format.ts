@@ -1,5 +1,5 @@
 /** How networking figures read in the views: link speed, link state, locking, rate limit. */
-import type { LinkState, LockingMode } from '../../../../shared/operations/network'
+import type { LinkState, LockingMode } from '../../../shared/operations/network'
 
 /** Mbit/s → '10 Gbit/s', '100 Mbit/s'; unknown → '' */
 export function speedText(mbit: number | undefined): string {
