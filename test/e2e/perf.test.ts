@@ -37,6 +37,25 @@ async function points(page: Page, title: string): Promise<number> {
   return Number((await fig.locator('.plot').getAttribute('data-points')) ?? '0')
 }
 
+/**
+ * the fleet table fits the details pane: no column hidden behind a horizontal scroll (the table no wider
+ * than its section, and ending inside what the scrolling pane shows), every figure whole in its cell
+ */
+async function fleetTableFits(table: ReturnType<Page['getByRole']>): Promise<string> {
+  return table.evaluate((el) => {
+    let pane = el.parentElement
+    while (pane && getComputedStyle(pane).overflowX === 'visible') pane = pane.parentElement
+    const section = el.parentElement
+    const cut = [...el.querySelectorAll('td.num')].filter((td) => td.scrollWidth > td.clientWidth).length
+    const problems = [
+      section && el.offsetWidth > section.clientWidth ? `table ${el.offsetWidth} px in a ${section.clientWidth} px section` : '',
+      pane && el.getBoundingClientRect().right > pane.getBoundingClientRect().left + pane.clientWidth ? `table ends past the pane's ${pane.clientWidth} px` : '',
+      cut ? `${cut} figure cells cut` : '',
+    ]
+    return problems.filter(Boolean).join('; ') || 'fits'
+  })
+}
+
 describe('performance graphs', { timeout: 300_000 }, () => {
   let sim: SimControl
   let h: AppHarness
@@ -77,6 +96,9 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     await expect.poll(() => table.getByRole('row').nth(1).getAttribute('aria-label')).toBe(name)
     // one sparkline per figure (it draws once the feed has two rows of the last hour)
     expect(await table.locator('svg.spark').count()).toBeGreaterThanOrEqual(4 * 6)
+    // at 1024×700 every column shows without scrolling sideways (narrower sparklines, long names end in …)
+    expect(page.viewportSize()?.width).toBe(1024)
+    expect(await fleetTableFits(table)).toBe('fits')
     const download = page.waitForEvent('download')
     await page.getByRole('button', { name: 'Export CSV' }).click()
     const csv = await (await download).createReadStream()
@@ -319,6 +341,8 @@ describe('performance graphs', { timeout: 300_000 }, () => {
     expect(stale.indexOf(true)).toBeGreaterThan(0)
     expect(stale.slice(stale.indexOf(true)).every(Boolean)).toBe(true)
     await table.getByRole('row').filter({ hasText: /as of / }).first().scrollIntoViewIfNeeded()
+    // and with the "as of" of the rows not current (never cut: on a second line when the name column is narrow)
+    expect(await fleetTableFits(table)).toBe('fits')
     await screens(page, 'perf-fleet-stale', { width: 1024, height: 700 })
     await h.api.call('connections.connect', { id })
   })
