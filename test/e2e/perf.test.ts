@@ -48,7 +48,7 @@ async function fleetTableFits(table: ReturnType<Page['getByRole']>): Promise<str
     const section = el.parentElement
     const cut = [...el.querySelectorAll('td.num')].filter((td) => td.scrollWidth > td.clientWidth).length
     const problems = [
-      section && el.offsetWidth > section.clientWidth ? `table ${el.offsetWidth} px in a ${section.clientWidth} px section` : '',
+      section && el.getBoundingClientRect().width > section.clientWidth ? `table ${Math.round(el.getBoundingClientRect().width)} px in a ${section.clientWidth} px section` : '',
       pane && el.getBoundingClientRect().right > pane.getBoundingClientRect().left + pane.clientWidth ? `table ends past the pane's ${pane.clientWidth} px` : '',
       cut ? `${cut} figure cells cut` : '',
     ]
