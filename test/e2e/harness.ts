@@ -137,6 +137,10 @@ export interface StartAppOptions {
   page?: boolean
   viewport?: { width: number; height: number }
   colorScheme?: 'light' | 'dark'
+  /** how long the page may take to load (default 120 s: the first pools stream in meanwhile) */
+  pageTimeoutMs?: number
+  /** with trustPools: also wait until the status bar says every pool is connected (a demo fleet on a busy machine) */
+  waitForPools?: boolean
   /** reuse a data dir (offline cache tests); default a fresh temp dir removed by close() */
   dataDir?: string
   poolOptions?: RuntimeOptions['poolOptions']
@@ -205,7 +209,11 @@ export async function startApp(opts: StartAppOptions = {}): Promise<AppHarness> 
       })
       p.on('pageerror', (e) => pageErrors.push(e.message))
       // the page's load waits for the first pools streaming in: on a loaded machine (2 cores, load 20) that took over 30 s
-      await p.goto(app.url, { timeout: 120_000 })
+      await p.goto(app.url, { timeout: opts.pageTimeoutMs ?? 120_000 })
+      if (opts.waitForPools) {
+        const n = sim.pools.length
+        await p.getByTestId('pools-connected').filter({ hasText: `${n} of ${n} connected` }).waitFor({ timeout: opts.pageTimeoutMs ?? 120_000 })
+      }
     }
     return {
       sim,

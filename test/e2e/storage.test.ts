@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { startSimulator } from '../sim'
 import { buildFleet } from '../sim/fleet'
 import type { SimControl, SimPoolHandle } from '../sim/model'
-import { launchChromium, startApp, type AppHarness } from './harness'
+import { startApp, type AppHarness } from './harness'
 
 const LONG = 60_000
 const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
@@ -217,23 +217,16 @@ describe('storage views', { timeout: 180_000 }, () => {
 describe('the fleet storage overview (demo fleet)', { timeout: 400_000 }, () => {
   let sim: SimControl
   let h: AppHarness
-  let browser: Browser | undefined
   let page: Page
-  const pageErrors: string[] = []
 
   beforeAll(async () => {
     sim = await startSimulator({ fleet: buildFleet('demo', { addressBase: '127.87', opDurationMs: 300 }) })
-    // the page is opened here, with more time than the harness gives: the demo fleet's three pools
-    // stream in while the page loads, and a busy machine then needs more than 30 s
-    h = await startApp({ sim, trustPools: true, page: false })
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage()
-    page.on('pageerror', (e) => pageErrors.push(e.message))
-    await page.goto(h.url, { timeout: 180_000 })
-    await page.getByTestId('pools-connected').filter({ hasText: `${sim.pools.length} of ${sim.pools.length} connected` }).waitFor({ timeout: 180_000 })
+    // more time than the harness's default: the demo fleet's three pools stream in while the page
+    // loads, and a busy machine then needs more than 30 s
+    h = await startApp({ sim, trustPools: true, pageTimeoutMs: 180_000, waitForPools: true })
+    page = h.page
   }, 400_000)
   afterAll(async () => {
-    await browser?.close()
     await h?.close()
     await sim?.stop()
   })
@@ -262,7 +255,7 @@ describe('the fleet storage overview (demo fleet)', { timeout: 400_000 }, () => 
     await page.screenshot({ path: '/tmp/storage-fleet-overview.png' })
     await first.getByRole('button').first().click()
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), { timeout: LONG }).toBe(best.name)
-    expect(pageErrors).toEqual([])
+    expect(h.pageErrors).toEqual([])
   })
 })
 

@@ -10,11 +10,11 @@ import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { setTransferRate, startSimulator } from '../sim'
 import { buildFleet } from '../sim/fleet'
 import type { SimControl, SimPoolHandle } from '../sim/model'
-import { launchChromium, startApp, type AppHarness } from './harness'
+import { startApp, type AppHarness } from './harness'
 
 const LONG = 120_000
 const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
@@ -23,13 +23,11 @@ const treeitem = (page: Page, name: string) => servers(page).getByRole('treeitem
 describe('export a VM and import it into another pool (demo fleet)', { timeout: 600_000 }, () => {
   let sim: SimControl
   let h: AppHarness
-  let browser: Browser | undefined
   let page: Page
   let lab: SimPoolHandle
   let production: SimPoolHandle
   let dir = ''
   let vmName = ''
-  const pageErrors: string[] = []
 
   beforeAll(async () => {
     sim = await startSimulator({ fleet: buildFleet('demo', { addressBase: '127.88', opDurationMs: 300 }) })
@@ -44,15 +42,10 @@ describe('export a VM and import it into another pool (demo fleet)', { timeout: 
       }
     }
     dir = mkdtempSync(join(tmpdir(), 'xp-e2e-transfer-'))
-    h = await startApp({ sim, trustPools: true, page: false })
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage()
-    page.on('pageerror', (e) => pageErrors.push(e.message))
-    await page.goto(h.url, { timeout: 180_000 })
-    await page.getByTestId('pools-connected').filter({ hasText: `${sim.pools.length} of ${sim.pools.length} connected` }).waitFor({ timeout: 180_000 })
+    h = await startApp({ sim, trustPools: true, pageTimeoutMs: 180_000, waitForPools: true })
+    page = h.page
   }, 400_000)
   afterAll(async () => {
-    await browser?.close()
     await h?.close()
     await sim?.stop()
     if (dir) rmSync(dir, { recursive: true, force: true })
@@ -116,6 +109,6 @@ describe('export a VM and import it into another pool (demo fleet)', { timeout: 
     await expect.poll(() => [...(production.objects.get('VM')?.values() ?? [])].filter((v) => v.name_label === `${vmName} (from Lab)`).length, { timeout: LONG }).toBe(before + 1)
     await page.getByRole('searchbox', { name: 'Search' }).fill(`${vmName} (from Lab)`)
     await treeitem(page, `${vmName} (from Lab)`).first().waitFor({ timeout: LONG })
-    expect(pageErrors).toEqual([])
+    expect(h.pageErrors).toEqual([])
   })
 })
