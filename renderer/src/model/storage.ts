@@ -205,6 +205,20 @@ export interface OverviewRow {
  * overview sorts the fleet's rows by free space (least first).
  */
 export function overviewRows(p: PoolObjects, poolName: string): OverviewRow[] {
+  const known = overviewMemo.get(p)
+  if (known && known.version === p.version && known.poolName === poolName) return [...known.rows]
+  const rows = srOverviewRows(p, poolName)
+  overviewMemo.set(p, { version: p.version, poolName, rows })
+  return [...rows]
+}
+
+/**
+ * each pool's rows as last made, until a batch changes the pool (`version`): the fleet overview lists
+ * every pool's SRs after each batch, and a fleet streaming in changes a few pools at a time (200 pools)
+ */
+const overviewMemo = new WeakMap<PoolObjects, { version: number; poolName: string; rows: readonly OverviewRow[] }>()
+
+function srOverviewRows(p: PoolObjects, poolName: string): OverviewRow[] {
   const view = storageView(p)
   const out: OverviewRow[] = []
   for (const [ref, sr] of p.all('SR')) {

@@ -4,7 +4,7 @@
  * to (unreachable ones disabled with the reason), the fleet overview's order.
  */
 import { describe, expect, it } from 'vitest'
-import { PoolObjects } from '../../../renderer/src/model/objects'
+import { ObjectGraph, PoolObjects } from '../../../renderer/src/model/objects'
 import { byFreeSpace, overviewRows, srChoices, srDisks, vmDrives, checkSrChoice } from '../../../renderer/src/model/storage'
 
 const GiB = 1024 ** 3
@@ -73,5 +73,21 @@ describe('storage model', () => {
       ['Local storage on h2', 'ok'],
     ])
     expect(rows.find((r) => r.name === 'ISOs')?.detached).toBe(true)
+  })
+
+  it('the overview follows the batches that change a pool (its rows are made again only then), whatever a caller does with an answer', () => {
+    const g = new ObjectGraph()
+    const upserts = [...pool().tables].flatMap(([cls, t]) => [...t].map(([ref, record]) => ({ cls, ref, record: { ...record } })))
+    g.apply({ connectionId: 'c1', seq: 1, reset: true, upserts, removes: [] })
+    const p = g.pool('c1')
+    if (!p) throw new Error('no pool')
+    const first = overviewRows(p, 'P').sort(byFreeSpace)
+    expect(first[0]?.name).toBe('NFS')
+    first.length = 0
+    expect(overviewRows(p, 'P')).toHaveLength(3)
+    const nfs = { ...(p.get('SR', R('nfs')) ?? {}), physical_utilisation: 10 * GiB }
+    g.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'SR', ref: R('nfs'), record: nfs }], removes: [] })
+    expect(overviewRows(p, 'P').find((r) => r.name === 'NFS')?.usage.tone).toBe('ok')
+    expect(overviewRows(p, 'Renamed').every((r) => r.poolName === 'Renamed')).toBe(true)
   })
 })
