@@ -141,8 +141,9 @@ async function xenpilotP1(info: SimInfo, xml: boolean, initialLoad: 'event.from'
   const p = info.pools[0]
   if (!p) throw new Error('no pool')
   let objects = 0
+  // a reset may come in pieces (`part` 0, 1, … of one seq): the objects of the pool are the sum of its pieces
   m.onDiff((d) => {
-    if (d.reset) objects = d.upserts.length
+    if (d.reset) objects = (d.part ?? 0) > 0 ? objects + d.upserts.length : d.upserts.length
   })
   const stall = monitorEventLoopDelay({ resolution: 10 })
   stall.enable()
