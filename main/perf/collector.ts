@@ -349,7 +349,7 @@ export class RrdCollector {
   prune(budgetMs = PRUNE_BUDGET_MS): PruneReport | undefined {
     try {
       // the overview's figures of objects gone leave memory too, even when nobody opens the overview, and so do the VMs
-      // first sight remembered (a dump without a value) that no connected pool has any more
+      // first sight remembered (a dump without a value) that no connected pool still holds
       this.dropGoneSummaries()
       this.forgetSightOfGone()
       const isGone = this.knownGone()

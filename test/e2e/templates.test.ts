@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFleet } from '../sim/fleet'
 import type { SimPoolHandle, SimRecord } from '../sim/model'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 60_000
 const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
@@ -102,18 +103,7 @@ describe('templates', { timeout: 300_000 }, () => {
     expect(await wizard.getByRole('radio', { name: new RegExp(`^${snapName} snapshot of web-01`) }).isChecked()).toBe(true)
     const next = wizard.getByRole('button', { name: 'Next', exact: true })
     await expect.poll(() => next.isDisabled(), { timeout: LONG }).toBe(false)
-    for (const [w, ht] of [
-      [1024, 700],
-      [1920, 1080],
-    ] as const) {
-      for (const scheme of ['light', 'dark'] as const) {
-        await page.emulateMedia({ colorScheme: scheme })
-        await page.setViewportSize({ width: w, height: ht })
-        await page.screenshot({ path: `/tmp/props2-new-vm-from-snapshot-${w}x${ht}-${scheme}.png` })
-      }
-    }
-    await page.emulateMedia({ colorScheme: 'light' })
-    await page.setViewportSize({ width: 1280, height: 800 })
+    await screens(page, 'props2-new-vm-from-snapshot', { width: 1280, height: 800 })
     await next.click()
     expect(await wizard.getByRole('textbox', { name: 'Name' }).inputValue()).toBe(`web-01 from ${snapName}`)
     await next.click() // installation media: the snapshot holds its OS
@@ -143,18 +133,7 @@ describe('templates', { timeout: 300_000 }, () => {
     await menuitem(page, 'New Template from Snapshot…').click()
     const dialog = page.getByRole('dialog', { name: 'New Template from Snapshot' })
     await dialog.getByRole('textbox', { name: 'Template name' }).fill('web golden')
-    for (const [w, ht] of [
-      [1024, 700],
-      [1920, 1080],
-    ] as const) {
-      for (const scheme of ['light', 'dark'] as const) {
-        await page.emulateMedia({ colorScheme: scheme })
-        await page.setViewportSize({ width: w, height: ht })
-        await page.screenshot({ path: `/tmp/props-template-from-snapshot-${w}x${ht}-${scheme}.png` })
-      }
-    }
-    await page.emulateMedia({ colorScheme: 'light' })
-    await page.setViewportSize({ width: 1280, height: 800 })
+    await screens(page, 'props-template-from-snapshot', { width: 1280, height: 800 })
     await dialog.getByRole('button', { name: 'Create Template' }).click()
     await dialog.waitFor({ state: 'detached', timeout: LONG })
     await expect.poll(() => vmRec(pool, 'web golden')?.is_a_template, { timeout: LONG }).toBe(true)

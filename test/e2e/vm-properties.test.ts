@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFleet } from '../sim/fleet'
 import type { SimPoolHandle, SimRecord } from '../sim/model'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 60_000
 const MiB = 1024 ** 2
@@ -155,17 +156,8 @@ describe('VM Properties', { timeout: 300_000 }, () => {
     await expect.poll(() => dialog.getByRole('button', { name: 'OK', exact: true }).isDisabled()).toBe(false)
     await dialog.getByRole('tab', { name: 'Boot Options' }).click()
     expect(await dialog.getByText('The boot mode can change only while web-01 is shut down (it is running).').count()).toBe(1)
-    for (const [w, ht] of [
-      [1024, 700],
-      [1920, 1080],
-    ] as const) {
-      for (const scheme of ['light', 'dark'] as const) {
-        await page.emulateMedia({ colorScheme: scheme })
-        await page.setViewportSize({ width: w, height: ht })
-        await page.screenshot({ path: `/tmp/props-vm-properties-${w}x${ht}-${scheme}.png` })
-      }
-    }
-    await page.emulateMedia({ colorScheme: 'light' })
+    // the Memory tab's picture stays at 1024×700 (screens() leaves the page at that size)
+    await screens(page, 'props-vm-properties', { width: 1024, height: 700 })
     await dialog.getByRole('tab', { name: 'Memory' }).click()
     await page.screenshot({ path: '/tmp/props-vm-properties-memory-1024.png' })
     await page.setViewportSize({ width: 1280, height: 800 })
