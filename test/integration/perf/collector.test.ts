@@ -259,15 +259,18 @@ describe('RRD collector → performance history', () => {
       if (path === '/vm_rrd') dumps.push(String(query['uuid']))
       return origGet(connectionId, address, path, query)
     }
-    // feeds a minute apart until the new VM's dump was read (the host already known: no first-sight dump)
-    for (let i = 0; i < 20 && dumps.length === 0; i++) {
+    // feeds a minute apart until the new VM's dump was read (the host already known: no first-sight dump);
+    // real time passes between feeds too (a feed that failed waits its back-off, and a loaded machine is slow)
+    const until = Date.now() + 60_000
+    while (dumps.length === 0 && Date.now() < until) {
       clock += 61_000
       c.tick()
       await c.idle()
       c.tick()
       await c.idle()
+      if (dumps.length === 0) await new Promise((r) => setTimeout(r, 100))
     }
-    expect(dumps).toEqual([vmUuid])
+    expect(dumps, `collector: ${JSON.stringify(c.status())}; first sight ${JSON.stringify(c.firstSightStatus())}`).toEqual([vmUuid])
     // more feeds (its rows are still empty: it has just started): it is not read again
     for (let i = 0; i < 3; i++) {
       clock += 61_000
