@@ -260,14 +260,21 @@ function tlsOptionsFor(contexts: SecureContexts, pin: PinnedCertificate | undefi
   }
 }
 
+/**
+ * https.Agent's own connection (it resumes the TLS session the agent cached for the host: a
+ * reconnect after the host closed an idle kept-alive socket — every 60 s RRD feed, most heartbeats —
+ * skips the certificate exchange), with the presented certificate captured. A resumed session is
+ * still checked against the pin: checkServerIdentity runs on the session's certificate, and a pin
+ * change makes a new agent (no cached session). `tls.connect` here instead dropped the agent's
+ * session cache: every reconnect was a full handshake.
+ */
 class CapturingAgent extends https.Agent {
   override createConnection(options: tls.ConnectionOptions, cb?: (err: Error | null, socket: Socket) => void): Socket {
-    const socket = tls.connect(options)
+    // Agent passes a callback only in some Node versions; returning the socket is the contract
+    void cb
+    const socket = super.createConnection(options as https.RequestOptions)
+    if (!(socket instanceof tls.TLSSocket)) throw new TransportError('tls', 'the HTTPS agent made no TLS connection')
     capture(socket)
-    if (cb) {
-      // Agent passes a callback only in some Node versions; returning the socket is the contract
-      void cb
-    }
     return socket
   }
 }
