@@ -181,14 +181,53 @@ export function emptyBlock(): Float64Array {
   return new Float64Array(BLOCK_SLOTS).fill(Number.NaN)
 }
 
-/** the slots of one block written since the last flush, in order (a later write of a slot wins) */
-interface PendingBlock {
-  slots: number[]
-  values: number[]
+/**
+ * The values of one series written since the last flush, in order (a later write of a slot wins), as ONE flat list
+ * of pairs: the slot's time × 4 + its resolution's index in PERF_RESOLUTIONS, then the value (both exact doubles: a
+ * slot time < 2^51). A first sight holds up to the collector's bound (2,000,000 values) of these until it flushes;
+ * the earlier form (res → t0 → {slots[], values[]}: two Maps per series, an object and two arrays per block) took
+ * 39–105 bytes per value with first-sight shapes (bench-10k: ≈78 MB of main's heap at settle, a few values in each
+ * of ≈5 blocks per series); this takes ≈16 bytes per value and one array per series.
+ */
+type PendingPairs = number[]
+
+function resIndex(res: PerfRes): number {
+  return res === 60 ? 0 : res === 3600 ? 1 : 2
 }
 
-function applyPending(block: Float64Array, p: PendingBlock): void {
-  for (let i = 0; i < p.slots.length; i++) block[p.slots[i] as number] = p.values[i] as number
+/** the slot time of a pending pair's key */
+function pairTime(key: number): number {
+  return Math.floor(key / 4)
+}
+
+/** the index in PERF_RESOLUTIONS of a pending pair's key (also for a time before 1970) */
+function pairResIndex(key: number): number {
+  return key - 4 * Math.floor(key / 4)
+}
+
+/** the pending values of one series at `res` with block start in [lo, hi], as blocks by start (NaN where nothing is pending) */
+function pendingBlocksOf(p: PendingPairs, res: PerfRes, lo = -Infinity, hi = Infinity): Map<number, Float64Array> {
+  const out = new Map<number, Float64Array>()
+  const ri = resIndex(res)
+  for (let i = 0; i < p.length; i += 2) {
+    const key = p[i] as number
+    if (pairResIndex(key) !== ri) continue
+    const st = pairTime(key)
+    const t0 = blockStart(res, st)
+    if (t0 < lo || t0 > hi) continue
+    let b = out.get(t0)
+    if (!b) out.set(t0, (b = emptyBlock()))
+    b[(st - t0) / res] = p[i + 1] as number
+  }
+  return out
+}
+
+/** `pending` (NaN: nothing pending in that slot) written over `block` */
+function applyPending(block: Float64Array, pending: Float64Array): void {
+  for (let i = 0; i < BLOCK_SLOTS; i++) {
+    const v = pending[i] as number
+    if (!Number.isNaN(v)) block[i] = v
+  }
 }
 
 /** the longest the main thread waits for the cache worker's write lock before a flush / prune step gives up */
@@ -201,8 +240,8 @@ const SHARE: Record<PerfRes, number> = { 60: 0.5, 3600: 0.35, 86400: 0.15 }
 interface SeriesState {
   ds: string
   id: number | undefined
-  /** res → t0 → the slots written since the last flush (undefined: nothing pending) */
-  pending: Map<PerfRes, Map<number, PendingBlock>> | undefined
+  /** the values written since the last flush (undefined: nothing pending; see PendingPairs) */
+  pending: PendingPairs | undefined
 }
 
 /** the series of one object held in memory (pending values, series ids) */
@@ -343,9 +382,6 @@ export class PerfHistory {
     o.lastPut = this.now()
     // an object is known once it has a value (a VM that has just started answers NaN: its dump is still wanted)
     let known = false
-    let lastRes = 0
-    let lastT0 = Number.NaN
-    let last: PendingBlock | undefined
     return {
       put: (res, t, v) => {
         if (!Number.isFinite(v) || !Number.isFinite(t)) return
@@ -354,19 +390,7 @@ export class PerfHistory {
           this.knownObjects.set(key.uuid, { connectionId: key.connectionId, kind: key.kind })
           known = true
         }
-        const st = slotTime(res, t)
-        const t0 = blockStart(res, st)
-        if (res !== lastRes || t0 !== lastT0 || !last) {
-          const pending = (series.pending ??= new Map())
-          let byT0 = pending.get(res)
-          if (!byT0) pending.set(res, (byT0 = new Map()))
-          last = byT0.get(t0)
-          if (!last) byT0.set(t0, (last = { slots: [], values: [] }))
-          lastRes = res
-          lastT0 = t0
-        }
-        last.slots.push((st - t0) / res)
-        last.values.push(v)
+        ;(series.pending ??= []).push(slotTime(res, t) * 4 + resIndex(res), v)
         this.pendingCount++
       },
     }
@@ -416,7 +440,18 @@ export class PerfHistory {
   /** number of blocks waiting for flush() */
   pendingBlocks(): number {
     let n = 0
-    for (const s of this.allHeld()) for (const m of s.pending?.values() ?? []) n += m.size
+    const blocks = new Set<number>()
+    for (const s of this.allHeld()) {
+      const p = s.pending
+      if (!p) continue
+      blocks.clear()
+      // a block's start × 4 + its resolution's index: one number per (resolution, block)
+      for (let i = 0; i < p.length; i += 2) {
+        const key = p[i] as number
+        blocks.add(blockStart(PERF_RESOLUTIONS[pairResIndex(key)] ?? 60, pairTime(key)) * 4 + pairResIndex(key))
+      }
+      n += blocks.size
+    }
     return n
   }
 
@@ -442,11 +477,11 @@ export class PerfHistory {
       for (const [o, s] of this.allHeldWithObject()) {
         if (!s.pending) continue
         if (s.id === undefined) s.id = (this.st.insertSeries.get(o.connectionId, o.kind, o.uuid, s.ds) as { id: number }).id
-        for (const [res, byT0] of s.pending) {
-          for (const [t0, block] of byT0) {
+        for (const res of PERF_RESOLUTIONS) {
+          for (const [t0, block] of pendingBlocksOf(s.pending, res)) {
             const row = this.st.getBlock.get(s.id, res, t0) as { data: Buffer } | undefined
-            const merged = row ? decodeBlock(row.data) : emptyBlock()
-            applyPending(merged, block)
+            const merged = row ? decodeBlock(row.data) : block
+            if (row) applyPending(merged, block)
             const data = encodeBlock(merged)
             this.st.putBlock.run(s.id, res, t0, data)
             this.grew(res, data.length - (row?.data.length ?? 0))
@@ -496,13 +531,11 @@ export class PerfHistory {
     const lo = blockStart(res, from)
     const hi = blockStart(res, to)
     if (id !== undefined) for (const r of this.st.blocksInRange.iterate(id, res, lo, hi) as Iterable<{ t0: number; data: Buffer }>) out.set(r.t0, decodeBlock(r.data))
-    const pending = k?.pending?.get(res)
-    if (pending) {
-      for (const [t0, b] of pending) {
-        if (t0 < lo || t0 > hi) continue
-        const base = out.get(t0) ?? emptyBlock()
-        applyPending(base, b)
-        out.set(t0, base)
+    if (k?.pending) {
+      for (const [t0, b] of pendingBlocksOf(k.pending, res, lo, hi)) {
+        const base = out.get(t0)
+        if (base) applyPending(base, b)
+        else out.set(t0, b)
       }
     }
     return out
@@ -564,8 +597,13 @@ export class PerfHistory {
         const id = k?.id ?? (this.st.seriesId.get(uuid, s.ds) as { id: number } | undefined)?.id
         let t0: number | undefined
         if (id !== undefined) t0 = (this.db.prepare('SELECT max(t0) AS t0 FROM perf_block WHERE series = ? AND res = ?').get(id, res) as { t0: number | null }).t0 ?? undefined
-        const p = k?.pending?.get(res)
-        if (p) for (const pt of p.keys()) t0 = t0 === undefined ? pt : Math.max(t0, pt)
+        const p = k?.pending ?? []
+        for (let i = 0; i < p.length; i += 2) {
+          const key = p[i] as number
+          if (pairResIndex(key) !== resIndex(res)) continue
+          const pt = blockStart(res, pairTime(key))
+          t0 = t0 === undefined ? pt : Math.max(t0, pt)
+        }
         if (t0 === undefined) continue
         const blocks = this.blocks(uuid, s.ds, res, t0, t0)
         const b = blocks.get(t0)
@@ -603,12 +641,12 @@ export class PerfHistory {
         if (t !== null && (best === null || t < best)) best = t
       }
       for (const s of uuid === undefined ? this.allHeld() : (this.objectsInMemory.get(uuid)?.series.values() ?? [])) {
-        for (const [t0, p] of s.pending?.get(res) ?? []) {
-          if (best !== null && t0 >= best) continue
-          for (let i = 0; i < p.slots.length; i++) {
-            const t = t0 + (p.slots[i] as number) * res
-            if (best === null || t < best) best = t
-          }
+        const p = s.pending ?? []
+        for (let i = 0; i < p.length; i += 2) {
+          const key = p[i] as number
+          if (pairResIndex(key) !== resIndex(res)) continue
+          const t = pairTime(key)
+          if (best === null || t < best) best = t
         }
       }
       out[res] = best

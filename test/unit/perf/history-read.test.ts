@@ -1,7 +1,8 @@
 /**
  * The history never answers a time that has not come yet: buckets are labelled by their end, and the
  * bucket holding the range's end would otherwise end after it (seen as a flaky 24 h service test when
- * the newest row was less than a bucket old).
+ * the newest row was less than a bucket old). Values not yet flushed are read like stored ones: merged over the
+ * stored block, a later write of a slot winning, at every resolution (they are held in a compact form until the flush).
  */
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
@@ -24,6 +25,37 @@ describe('performance history read', () => {
       expect(r.times[0]).toBeGreaterThan(to - 86_400)
       expect(r.times.at(-1)).toBeLessThanOrEqual(to)
     }
+    db.close()
+  })
+
+  it('reads values not yet flushed like stored ones: merged over the stored block, the later write of a slot winning, each resolution apart', () => {
+    const db = new Database(':memory:')
+    migrate(db)
+    const now = 1_796_601_600 // a midnight: blocks of every resolution start here or before
+    const h = new PerfHistory(db, {}, () => now)
+    const key = { connectionId: 'c', kind: 'vm' as const, uuid: '11111111-2222-3333-4444-555555555555', ds: 'cpu0' }
+    const w = h.writer(key)
+    // 60 s rows across a block boundary (a 60 s block is 6 h), one hourly and one daily row
+    for (let t = now - 600; t < now + 600; t += 60) w.put(60, t, 1)
+    w.put(3600, now - 7200, 5)
+    w.put(86400, now - 2 * 86400, 7)
+    w.put(60, now - 1, Number.NaN) // a gap: not stored
+    expect(h.pendingValues()).toBe(22)
+    expect(h.pendingBlocks()).toBe(4)
+    const read = (from: number, to: number, bucket: number): (number | null)[] => (h.read(key.uuid, ['cpu0'], from, to, bucket).values[0] ?? []).filter((v) => v !== null)
+    expect(read(now - 601, now + 600, 60)).toEqual(Array(20).fill(1))
+    expect(h.newest(key.uuid)).toBe(now + 540)
+    expect(h.depth(key.uuid)).toEqual({ 60: now - 600, 3600: now - 7200, 86400: now - 2 * 86400 })
+    h.flush()
+    expect(h.pendingBlocks()).toBe(0)
+    // pending over stored: the slot written again wins, the others stay as stored
+    w.put(60, now - 300, 3)
+    w.put(60, now - 300, 4)
+    expect(read(now - 601, now + 600, 60)).toEqual([...Array(5).fill(1), 4, ...Array(14).fill(1)])
+    expect(h.depth(key.uuid)[3600]).toBe(now - 7200)
+    expect(read(now - 3 * 86400, now, 86400)).toContain(7)
+    h.flush()
+    expect(read(now - 601, now + 600, 60)).toEqual([...Array(5).fill(1), 4, ...Array(14).fill(1)])
     db.close()
   })
 })
