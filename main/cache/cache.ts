@@ -49,6 +49,8 @@ export interface CacheOptions {
    */
   workerUrl?: URL
   now?: () => Date
+  /** while it answers true the write-behind starts no work (a window is catching up: main/services/outbox.ts CatchUp) */
+  yieldTo?: () => boolean
 }
 
 export interface CacheProblem {
@@ -111,6 +113,7 @@ export class SqliteInventoryCache implements InventoryCache {
       ignored: (id) => this.doNotCache.has(id),
       report: (p) => this.report(p),
       now: () => this.now(),
+      ...(opts.yieldTo ? { yieldTo: opts.yieldTo } : {}),
     })
     this.openDb()
   }

@@ -123,6 +123,9 @@ function getObject(c: ConnState, ref: string): ObjectUpsert | undefined {
   return c.objects.get(ref)
 }
 
+/** a write step held back by WriteBehindHost.yieldTo is tried again after this long (ms) */
+const YIELD_RETRY_MS = 50
+
 /** entries of the index folded per write-behind step */
 const FOLD_PER_STEP = 10_000
 
@@ -136,6 +139,8 @@ export interface WriteBehindHost {
   ignored(connectionId: string): boolean
   report(p: Omit<CacheProblem, 'at'>): void
   now(): Date
+  /** true: something more urgent has the main thread (a window catching up with a reset): no write step starts now */
+  yieldTo?(): boolean
 }
 
 export class WriteBehind {
@@ -324,6 +329,14 @@ export class WriteBehind {
 
   /** One bounded unit of write work; reschedules itself while there is more. */
   private step(): void {
+    if (!this.closed && this.host.yieldTo?.()) {
+      // still `scheduled`: writes meanwhile only mark objects dirty, no second step is queued
+      setTimeout(() => {
+        this.scheduled = false
+        this.schedule()
+      }, YIELD_RETRY_MS)
+      return
+    }
     this.scheduled = false
     const backend = this.host.backend()
     if (!this.host.writable() || !backend) {

@@ -68,6 +68,8 @@ export interface CollectorOptions {
   firstSight?: Partial<FirstSightBudget>
   now?: () => number
   log?: (line: string) => void
+  /** while it answers true no first-sight job starts (a window is catching up: main/services/outbox.ts CatchUp) */
+  yieldTo?: () => boolean
 }
 
 /** the newest 5 s values of a watched object, for the open graph */
@@ -597,7 +599,7 @@ export class RrdCollector {
   }
 
   private pumpSight(now: number): void {
-    if (this.paused || this.closed || now < this.sightNotBefore || this.livesInFlight > 0) return
+    if (this.paused || this.closed || now < this.sightNotBefore || this.livesInFlight > 0 || this.opts.yieldTo?.()) return
     while (this.sightRunningTotal < this.budget.global) {
       const job = this.nextSight(now)
       if (!job) return

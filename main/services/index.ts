@@ -25,7 +25,7 @@ import {
 import type { PoolManagerApi, Unsubscribe } from '../pools/api'
 import { ServiceError, invalidArgs, toContractError } from './errors'
 import type { AnyModuleFactory, CallContext, EventSink, Handler, HandlerTable, ServiceModuleContext } from './module'
-import { WindowStream, type RawDiffSink, type UnreadBudget, type UnreadSink } from './outbox'
+import { WindowStream, type CatchUp, type RawDiffSink, type UnreadBudget, type UnreadSink } from './outbox'
 import type { SettingsStore } from './settings'
 
 export { ServiceError, toContractError } from './errors'
@@ -50,6 +50,8 @@ export interface ServicesDeps {
   log?: (line: string) => void
   /** also close the PoolManager on `close()` (default true) */
   closePools?: boolean
+  /** every window's stream joins it: main's background work waits while a window catches up (runtime.ts) */
+  catchUp?: CatchUp
 }
 
 export interface ServiceSession {
@@ -199,7 +201,7 @@ export function createServices(deps: ServicesDeps): Services {
     broadcast,
     sessionCount: () => sessions.size,
     openSession(emit, sessionOpts) {
-      const objects = new WindowStream({ pools, emit, log, ...(sessionOpts?.emitRawDiff ? { emitRaw: sessionOpts.emitRawDiff } : {}), ...(sessionOpts?.unread ? { unread: sessionOpts.unread } : {}) })
+      const objects = new WindowStream({ pools, emit, log, ...(deps.catchUp ? { catchUp: deps.catchUp } : {}), ...(sessionOpts?.emitRawDiff ? { emitRaw: sessionOpts.emitRawDiff } : {}), ...(sessionOpts?.unread ? { unread: sessionOpts.unread } : {}) })
       const state: SessionState = { emit, objects, closers: [] }
       sessions.add(state)
       const ctx: CallContext = {
@@ -234,6 +236,8 @@ export function createServices(deps: ServicesDeps): Services {
     },
     async close() {
       for (const u of unsubscribers) u()
+      // their streams end (timers, and no window holds the cache's last writes back: CatchUp)
+      for (const s of sessions) s.objects.close()
       sessions.clear()
       for (const m of modules) await m.close?.()
       if (deps.closePools !== false) await pools.close()

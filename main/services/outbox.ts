@@ -84,6 +84,8 @@ export interface WindowStreamDeps {
   log: (line: string) => void
   /** what the door knows of this client's unread bytes, and the budget all its clients share */
   unread?: { sink: UnreadSink; budget: UnreadBudget }
+  /** whether any window is still catching up, for main's background work (one per app) */
+  catchUp?: CatchUp
 }
 
 /** a client's unread bytes as its door counts them, and how to end it */
@@ -148,6 +150,49 @@ export class UnreadBudget {
   }
 }
 
+/** a window behind for this long without a break (a page that stopped reading) holds no background work back any more (ms) */
+export const CATCH_UP_MAX_WAIT_MS = 20_000
+
+/**
+ * Whether main's background work should wait for the windows (issue 20: the first connect of a big
+ * pool): while a window is still catching up with what main sent it — its outbox not drained (the
+ * pieces of a reset waiting for credit) or pool diffs it has not acknowledged yet — the offline
+ * cache's write-behind and RRD first sight do not start work (runtime.ts gives them `waiting`). Right
+ * after a sync main is otherwise idle while the page still applies the reset; work started then (every
+ * record serialised again for the cache, a host's whole RRD parsed) competes with the page for the
+ * CPU and delays the tree. Bounded: a window behind for CATCH_UP_MAX_WAIT_MS without a break holds
+ * nothing back any more, until it has caught up once.
+ */
+export class CatchUp {
+  private readonly streams = new Set<WindowStream>()
+  private behindSince: number | undefined
+
+  constructor(
+    private readonly maxWaitMs = CATCH_UP_MAX_WAIT_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  join(s: WindowStream): void {
+    this.streams.add(s)
+  }
+  leave(s: WindowStream): void {
+    this.streams.delete(s)
+  }
+
+  /** true: some window is behind (for less than the bound): background work waits */
+  waiting(): boolean {
+    let behind = false
+    for (const s of this.streams) if (s.behind()) behind = true
+    if (!behind) {
+      this.behindSince = undefined
+      return false
+    }
+    const t = this.now()
+    this.behindSince ??= t
+    return t - this.behindSince < this.maxWaitMs
+  }
+}
+
 export class WindowStream {
   /** objects.subscribe was called: pool diffs flow */
   private subscribed = false
@@ -172,6 +217,12 @@ export class WindowStream {
 
   constructor(private readonly deps: WindowStreamDeps) {
     deps.unread?.budget.join(this)
+    deps.catchUp?.join(this)
+  }
+
+  /** the window has not caught up with what main has for it: diffs queued here, or sent and not acknowledged */
+  behind(): boolean {
+    return this.subscribed && !this.closed && (this.outbox.length > 0 || this.inflight > 0)
   }
 
   /** what this client holds unread: its door's count plus the live diffs queued for it (bytes) */
@@ -273,6 +324,7 @@ export class WindowStream {
     clearTimeout(this.backlogTimer)
     this.cancelQueued()
     this.deps.unread?.budget.leave(this)
+    this.deps.catchUp?.leave(this)
   }
 
   private cancelQueued(): void {

@@ -27,6 +27,7 @@ import { provisionModule } from './provision'
 import { migrateModule } from './migrate'
 import { cacheModule } from './cache'
 import { createServices, type KeychainStatusSource, type Services } from './index'
+import { CatchUp } from './outbox'
 import type { AnyModuleFactory, MethodsOf } from './module'
 import type { AppNotice, coreMethods, MethodName } from '../../shared/contract'
 import { openSettingsStore, type SettingsStore } from './settings'
@@ -155,10 +156,13 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
 
   const savedSettings = openSettingsStore(dataDir, log)
   const perfMaxBytes = (mib: number): number => mib * 1024 * 1024
+  // the cache's write-behind and RRD first sight wait while a window catches up with a reset (issue 20: first connect)
+  const catchUp = new CatchUp()
+  const yieldTo = (): boolean => catchUp.waiting()
   let cache: SqliteInventoryCache | undefined
   if (opts.cache !== false) {
     try {
-      cache = openInventoryCache({ dataDir, perf: { maxBytes: perfMaxBytes(savedSettings.get().perfHistoryMiB) } })
+      cache = openInventoryCache({ dataDir, perf: { maxBytes: perfMaxBytes(savedSettings.get().perfHistoryMiB) }, yieldTo })
     } catch (err) {
       // The app still works from memory; the user sees pools appear only once connected.
       log(`cache: the offline inventory could not be opened (${(err as Error).message}); running without it`)
@@ -169,7 +173,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
   const history: HistoryStore = cache?.history ?? new MemoryHistory()
   if (!cache) log('operations: no cache database, the action history is kept in memory only')
   // the 60 s performance feed of every connected host into the cache's history
-  const perf = new RrdCollector({ pools, history: () => cache?.perf, log })
+  const perf = new RrdCollector({ pools, history: () => cache?.perf, log, yieldTo })
   const consoles = await startConsoleService({ pools, hostAccess: pools, log, ...(opts.consolePopout ? { popout: opts.consolePopout } : {}) })
   // the host terminal's files (SSH host key pins, port and user per host): opened here so what reading them found wrong is a start notice
   const terminalFiles = openTerminalFiles(dataDir)
@@ -214,6 +218,7 @@ async function startLocked(opts: RuntimeOptions, lock: DataDirLock | undefined):
   ]
   const services = createServices({
     pools,
+    catchUp,
     settings,
     keychain: opts.keychainStatus,
     app: { name: 'XenPilot', version: opts.appVersion, mode: opts.mode, versions: opts.versions, ...(notices.length ? { notices } : {}) },

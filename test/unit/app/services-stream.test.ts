@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { resetPieces, type PoolDiff } from '../../../shared/model/diff'
 import { createServices, PIECE_UPSERTS, type EventSink } from '../../../main/services'
 import { memoryKeychainStatus } from '../../../main/services/keychain-status'
-import { UnreadBudget } from '../../../main/services/outbox'
+import { CatchUp, UnreadBudget } from '../../../main/services/outbox'
 import { memorySettingsStore } from '../../../main/services/settings'
 import { FakePools } from '../../integration/contract/fake-pools'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
@@ -41,9 +41,10 @@ class StreamingPools extends FakePools {
   }
 }
 
-function servicesOf(pools: StreamingPools) {
+function servicesOf(pools: StreamingPools, catchUp?: CatchUp) {
   return createServices({
     pools,
+    ...(catchUp ? { catchUp } : {}),
     settings: memorySettingsStore(),
     keychain: memoryKeychainStatus(),
     app: { name: 'XenPilot', version: 't', mode: 'browser', versions: {} },
@@ -196,6 +197,62 @@ describe('services: a live diff queued for a door that takes JSON text', () => {
     const upserts = sent.map((s) => JSON.parse(s.upsertsJson) as PoolDiff['upserts'])
     expect(sent.map((s) => s.envelope.seq)).toEqual([2, 3])
     expect(upserts.map((u) => u.map((x) => [x.cls, x.record.name_label, x.record.probe]))).toEqual([[['VM', 'seq 2', 'counted']], [['VM', 'seq 3', 'counted']]])
+    session.close()
+    await services.close()
+  })
+})
+
+describe('services: main’s background work waits while a window catches up (CatchUp)', () => {
+  it('says a window is behind while pieces of a reset wait or are unacknowledged, not once it applied them', async () => {
+    const pools = new StreamingPools()
+    const catchUp = new CatchUp()
+    const services = servicesOf(pools, catchUp)
+    const a = (await pools.add({ address: 'a.example', username: 'root', password: '', rememberPassword: false })).id
+    const diffs: PoolDiff[] = []
+    const session = services.openSession((event, payload) => (event === 'pool.diff' ? diffs.push(payload as PoolDiff) : undefined))
+    // a window that subscribed to nothing yet holds nothing back
+    expect(catchUp.waiting()).toBe(false)
+    await session.call('objects.subscribe', { window: 2 })
+    await until(() => !catchUp.waiting())
+    // a pool's first sync: its reset arrives, 3 pieces, the window takes 2 at a time
+    pools.emit(bigGraph(a, PIECE_UPSERTS * 3 - 1, 2))
+    await until(() => diffs.length === 2)
+    expect(catchUp.waiting()).toBe(true)
+    await session.call('objects.ack', { count: 2 })
+    await until(() => diffs.length === 3)
+    // all sent, the last not applied yet
+    expect(catchUp.waiting()).toBe(true)
+    await session.call('objects.ack', { count: 1 })
+    expect(catchUp.waiting()).toBe(false)
+    // a closed window holds nothing back
+    pools.emit({ connectionId: a, seq: 3, reset: false, upserts: [], removes: [] })
+    expect(catchUp.waiting()).toBe(true)
+    session.close()
+    expect(catchUp.waiting()).toBe(false)
+    await services.close()
+  })
+
+  it('holds work back at most CATCH_UP_MAX_WAIT_MS for a window that stays behind, again once it caught up', async () => {
+    let clock = 0
+    const catchUp = new CatchUp(20_000, () => clock)
+    const pools = new StreamingPools()
+    const services = servicesOf(pools, catchUp)
+    const a = (await pools.add({ address: 'a.example', username: 'root', password: '', rememberPassword: false })).id
+    const session = services.openSession(() => undefined)
+    await session.call('objects.subscribe', { window: 1 })
+    await until(() => !catchUp.waiting())
+    // a page that stopped acknowledging (its credit comes back after 2 s: it is sent the next and stays behind)
+    pools.emit({ connectionId: a, seq: 2, reset: false, upserts: [], removes: [] })
+    expect(catchUp.waiting()).toBe(true)
+    clock += 19_000
+    expect(catchUp.waiting()).toBe(true)
+    clock += 1_000
+    expect(catchUp.waiting()).toBe(false)
+    // it catches up: the next time it is behind holds work back again
+    await session.call('objects.ack', { count: 1 })
+    expect(catchUp.waiting()).toBe(false)
+    pools.emit({ connectionId: a, seq: 3, reset: false, upserts: [], removes: [] })
+    expect(catchUp.waiting()).toBe(true)
     session.close()
     await services.close()
   })

@@ -223,6 +223,30 @@ describe('RRD collector: first sight on a budget', () => {
     expect(inFlight(w.requests).length).toBeGreaterThan(0)
   }, 60_000)
 
+  it('starts no first-sight job while a window is catching up (yieldTo: main/services CatchUp), the 60 s feeds go on', async () => {
+    const w = world(2, 2)
+    let windowBehind = true
+    const c = w.collector({ yieldTo: () => windowBehind })
+    c.tick()
+    w.advance(6000)
+    c.tick()
+    await settle()
+    expect(c.counters.feeds).toBe(4)
+    for (let i = 0; i < 3; i++) {
+      w.advance(1000)
+      c.tick()
+      await settle()
+    }
+    expect(inFlight(w.requests)).toHaveLength(0)
+    expect(c.firstSightStatus()).toMatchObject({ queued: 4, running: 0 })
+    // the window caught up: first sight starts at the next tick
+    windowBehind = false
+    w.advance(1000)
+    c.tick()
+    await settle()
+    expect(inFlight(w.requests).length).toBeGreaterThan(0)
+  }, 60_000)
+
   it('never asks a host for its past while its 60 s feed is on its way', async () => {
     const w = world(2, 2)
     const c = w.collector()
