@@ -203,17 +203,25 @@ describe('services: a live diff queued for a door that takes JSON text', () => {
 })
 
 describe('services: main’s background work waits while a window catches up (CatchUp)', () => {
-  it('says a window is behind while pieces of a reset wait or are unacknowledged, not once it applied them', async () => {
+  /** one pool, one window subscribed with `window`, nothing sent yet */
+  async function windowOf(catchUp: CatchUp, window: number) {
     const pools = new StreamingPools()
-    const catchUp = new CatchUp()
     const services = servicesOf(pools, catchUp)
     const a = (await pools.add({ address: 'a.example', username: 'root', password: '', rememberPassword: false })).id
     const diffs: PoolDiff[] = []
     const session = services.openSession((event, payload) => (event === 'pool.diff' ? diffs.push(payload as PoolDiff) : undefined))
     // a window that subscribed to nothing yet holds nothing back
     expect(catchUp.waiting()).toBe(false)
-    await session.call('objects.subscribe', { window: 2 })
+    await session.call('objects.subscribe', { window })
     await until(() => !catchUp.waiting())
+    /** a live diff of the pool (one batch of changes) */
+    const live = (seq: number): void => pools.emit({ connectionId: a, seq, reset: false, upserts: [], removes: [] })
+    return { pools, services, a, diffs, session, live }
+  }
+
+  it('says a window is behind while pieces of a reset wait or are unacknowledged, not once it applied them', async () => {
+    const catchUp = new CatchUp()
+    const { pools, services, a, diffs, session, live } = await windowOf(catchUp, 2)
     // a pool's first sync: its reset arrives, 3 pieces, the window takes 2 at a time
     pools.emit(bigGraph(a, PIECE_UPSERTS * 3 - 1, 2))
     await until(() => diffs.length === 2)
@@ -225,7 +233,7 @@ describe('services: main’s background work waits while a window catches up (Ca
     await session.call('objects.ack', { count: 1 })
     expect(catchUp.waiting()).toBe(false)
     // a closed window holds nothing back
-    pools.emit({ connectionId: a, seq: 3, reset: false, upserts: [], removes: [] })
+    live(3)
     expect(catchUp.waiting()).toBe(true)
     session.close()
     expect(catchUp.waiting()).toBe(false)
@@ -235,24 +243,23 @@ describe('services: main’s background work waits while a window catches up (Ca
   it('holds work back at most CATCH_UP_MAX_WAIT_MS for a window that stays behind, again once it caught up', async () => {
     let clock = 0
     const catchUp = new CatchUp(20_000, () => clock)
-    const pools = new StreamingPools()
-    const services = servicesOf(pools, catchUp)
-    const a = (await pools.add({ address: 'a.example', username: 'root', password: '', rememberPassword: false })).id
-    const session = services.openSession(() => undefined)
-    await session.call('objects.subscribe', { window: 1 })
-    await until(() => !catchUp.waiting())
+    const { services, session, live } = await windowOf(catchUp, 1)
+    // what background work is told at each moment
+    const told: boolean[] = []
+    const ask = (): number => told.push(catchUp.waiting())
     // a page that stopped acknowledging (its credit comes back after 2 s: it is sent the next and stays behind)
-    pools.emit({ connectionId: a, seq: 2, reset: false, upserts: [], removes: [] })
-    expect(catchUp.waiting()).toBe(true)
+    live(2)
+    ask()
     clock += 19_000
-    expect(catchUp.waiting()).toBe(true)
+    ask()
     clock += 1_000
-    expect(catchUp.waiting()).toBe(false)
+    ask()
     // it catches up: the next time it is behind holds work back again
     await session.call('objects.ack', { count: 1 })
-    expect(catchUp.waiting()).toBe(false)
-    pools.emit({ connectionId: a, seq: 3, reset: false, upserts: [], removes: [] })
-    expect(catchUp.waiting()).toBe(true)
+    ask()
+    live(3)
+    ask()
+    expect(told).toEqual([true, true, false, false, true])
     session.close()
     await services.close()
   })

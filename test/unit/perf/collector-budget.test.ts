@@ -145,6 +145,15 @@ async function settle(): Promise<void> {
 
 const inFlight = (reqs: Req[]): Req[] => reqs.filter((r) => r.firstSight && !r.settled)
 
+/** `n` of the collector's 1 s ticks, each after its answers were stored */
+async function ticks(w: { advance(ms: number): void }, c: RrdCollector, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    w.advance(1000)
+    c.tick()
+    await settle()
+  }
+}
+
 let open: { c: RrdCollector; releaseAll: () => void }[] = []
 afterEach(async () => {
   for (const o of open) {
@@ -207,19 +216,13 @@ describe('RRD collector: first sight on a budget', () => {
     expect(live).toHaveLength(1)
     expect(c.counters.feeds).toBe(4)
     // the feeds are stored, first sight of 4 hosts waits: the watched VM's poll goes first
-    for (let i = 0; i < 3; i++) {
-      w.advance(1000)
-      c.tick()
-      await settle()
-    }
+    await ticks(w, c, 3)
     expect(inFlight(w.requests)).toHaveLength(0)
     expect(c.firstSightStatus().queued).toBe(4)
     w.setHoldLive(false)
     live[0]?.release()
     await settle()
-    w.advance(1000)
-    c.tick()
-    await settle()
+    await ticks(w, c, 1)
     expect(inFlight(w.requests).length).toBeGreaterThan(0)
   }, 60_000)
 
@@ -232,18 +235,12 @@ describe('RRD collector: first sight on a budget', () => {
     c.tick()
     await settle()
     expect(c.counters.feeds).toBe(4)
-    for (let i = 0; i < 3; i++) {
-      w.advance(1000)
-      c.tick()
-      await settle()
-    }
+    await ticks(w, c, 3)
     expect(inFlight(w.requests)).toHaveLength(0)
     expect(c.firstSightStatus()).toMatchObject({ queued: 4, running: 0 })
     // the window caught up: first sight starts at the next tick
     windowBehind = false
-    w.advance(1000)
-    c.tick()
-    await settle()
+    await ticks(w, c, 1)
     expect(inFlight(w.requests).length).toBeGreaterThan(0)
   }, 60_000)
 
