@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TreeBuilder } from '../../../renderer/src/model/tree/build'
-import type { TreeFlags, TreeMode, TreeNode } from '../../../renderer/src/model/tree/types'
+import { naturalKey, type TreeFlags, type TreeMode, type TreeNode } from '../../../renderer/src/model/tree/types'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
 import type { ConnectionState } from '../../../shared/contract/connection'
 import { connectionState, generatePool } from './fleet'
@@ -116,6 +116,83 @@ describe('Infrastructure view', () => {
     graph.apply({ connectionId: 'c2', seq: 2, reset: false, upserts: [], removes: [{ cls: 'VM', ref: 'OpaqueRef:c2-vm0' }] })
     build('infrastructure', HIDE, conns)
     expect(builder.rebuilt).toBe(1)
+  })
+})
+
+describe('natural order', () => {
+  it('numbers compare as numbers, case does not count; digit runs of 12 or more are kept as they are', () => {
+    const names = ['vm-10', 'VM-2', 'vm-1b', 'vm-01a', 'web', '10', '9', 'a1b22c333', 'a1b22c4', 'x123456789012345', 'x99', '']
+    expect([...names].sort((a, b) => (naturalKey(a) < naturalKey(b) ? -1 : naturalKey(a) > naturalKey(b) ? 1 : 0))).toEqual([
+      '',
+      '9',
+      '10',
+      'a1b22c4',
+      'a1b22c333',
+      'vm-01a',
+      'vm-1b',
+      'VM-2',
+      'vm-10',
+      'web',
+      'x99',
+      'x123456789012345',
+    ])
+    expect(naturalKey('Web-7 (v2)')).toBe('web-000000000007 (v000000000002)')
+    expect(naturalKey('123456789012345')).toBe('123456789012345')
+    expect(naturalKey('no digits')).toBe('no digits')
+  })
+})
+
+describe('connection nodes between builds (issue 20: 200 of them per batch of a fleet streaming in)', () => {
+  it('the same node while the connection, its badge and its pool are the same; a new one when any changes, with the right VM count', () => {
+    const graph = new ObjectGraph()
+    const gen = generatePool({ connectionId: 'c1', poolName: 'alpha', hosts: 2, runningPerHost: 3, halted: 2 })
+    graph.apply(gen.diff)
+    const builder = new TreeBuilder()
+    const now = Date.UTC(2026, 10, 25, 12, 0, 0)
+    const cached = connectionState('c1', { label: 'alpha', status: 'disconnected', cachedAt: '2026-11-25T09:30:00Z' })
+    const build = (c: ConnectionState, at = now) => builder.build({ mode: 'infrastructure', connections: [c], graph, flags: HIDE, now: at })[0]
+    const first = build(cached)
+    expect(first?.count).toBe(8) // 2 × 3 running + 2 halted
+    expect(build(cached)).toBe(first)
+    // the clock moved (a countdown would change; an "as of" does not): the same node
+    expect(build(cached, now + 5000)).toBe(first)
+    // a new state object with the same content: a node made again, equal
+    const again = build({ ...cached })
+    expect(again).not.toBe(first)
+    expect(again).toEqual(first)
+    // a countdown that changed its text: a new node saying so
+    const retry = connectionState('c1', { label: 'alpha', status: 'reconnecting', attempt: 2, nextRetryAt: new Date(now + 12_000).toISOString() })
+    const r1 = build(retry)
+    expect(r1?.badge).toBe('Reconnecting in 12 s (attempt 2)')
+    expect(build(retry, now + 1000)?.badge).toBe('Reconnecting in 11 s (attempt 2)')
+    // its pool changed: a new node with the new count
+    graph.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [], removes: [{ cls: 'VM', ref: gen.haltedVmRefs[0] ?? '' }] })
+    const after = build(retry, now + 1000)
+    expect(after?.count).toBe(7)
+    expect(after?.children).not.toBe(r1?.children)
+  })
+
+  it('search text: label, uuid, extra lines (IPs), tags and custom field values, one per line, lower case', () => {
+    const graph = new ObjectGraph()
+    graph.apply({
+      connectionId: 'c1',
+      seq: 1,
+      reset: true,
+      removes: [],
+      upserts: [
+        { cls: 'pool', ref: 'p', record: { uuid: 'UP', name_label: 'Prod', master: 'h', tags: [], other_config: {} } },
+        { cls: 'host', ref: 'h', record: { uuid: 'UH', name_label: 'Host A', address: '10.0.0.1', hostname: 'HA', tags: ['Rack-1'], other_config: {} } },
+        { cls: 'VM_guest_metrics', ref: 'g', record: { uuid: 'UG', networks: { '0/ip': '10.1.2.3' } } },
+        {
+          cls: 'VM',
+          ref: 'v',
+          record: { uuid: 'UV', name_label: 'Web-01', power_state: 'Running', resident_on: 'h', guest_metrics: 'g', is_a_template: false, is_a_snapshot: false, is_control_domain: false, tags: ['Web', 'Prod'], other_config: { 'XenCenter.CustomFields.owner': 'Finance', 'XenCenter.CustomFields.empty': '', folder: '/x' } },
+        },
+      ],
+    })
+    const roots = new TreeBuilder().build({ mode: 'infrastructure', connections: [connectionState('c1')], graph, flags: HIDE, now: 0 })
+    expect(find(roots, 'Web-01')?.search).toBe('web-01\nuv\n10.1.2.3\nweb\nprod\nowner: finance')
+    expect(find(roots, 'Host A')?.search).toBe('host a\nuh\n10.0.0.1\nha\nrack-1')
   })
 })
 

@@ -58,22 +58,28 @@ function srIcon(p: PoolObjects, rec: Rec): IconState {
   return 'ok'
 }
 
-/** XenCenter custom field values of a record as search lines ("owner: finance"): other_config["XenCenter.CustomFields.<name>"] (issue 19) */
-function customFieldLines(rec: Rec): string[] {
-  const oc = rec.other_config
-  if (!isMap(oc)) return []
-  const out: string[] = []
-  for (const k in oc) {
-    if (!k.startsWith(CUSTOM_FIELD_PREFIX)) continue
-    const v = oc[k]
-    if (typeof v === 'string' && v !== '') out.push(`${k.slice(CUSTOM_FIELD_PREFIX.length)}: ${v}`)
-  }
-  return out
-}
 const CUSTOM_FIELD_PREFIX = `${CUSTOM_FIELDS_KEY}.`
 
-function searchText(label: string, rec: Rec, extra: string[] = []): string {
-  return [label, str(rec.uuid), ...extra, ...strs(rec.tags), ...customFieldLines(rec)].join('\n').toLowerCase()
+/**
+ * What the search looks in, one line each: the label, the uuid, `extra` (IPs, address…), the tags and
+ * the XenCenter custom field values ("owner: finance": other_config["XenCenter.CustomFields.<name>"],
+ * issue 19), lower case. Made for every object of every pool (100,000 VMs, issue 20): one string
+ * built in place, no list of the lines.
+ */
+function searchText(label: string, rec: Rec, extra?: readonly string[]): string {
+  let text = `${label}\n${str(rec.uuid)}`
+  if (extra) for (const e of extra) text += `\n${e}`
+  const tags = rec.tags
+  if (Array.isArray(tags)) for (const t of tags) if (typeof t === 'string') text += `\n${t}`
+  const oc = rec.other_config
+  if (isMap(oc)) {
+    for (const k in oc) {
+      if (!k.startsWith(CUSTOM_FIELD_PREFIX)) continue
+      const v = oc[k]
+      if (typeof v === 'string' && v !== '') text += `\n${k.slice(CUSTOM_FIELD_PREFIX.length)}: ${v}`
+    }
+  }
+  return text.toLowerCase()
 }
 
 interface LeafArgs {
@@ -315,11 +321,27 @@ function objectNode(p: PoolObjects, cls: string, ref: string, flags: TreeFlags, 
 const TAGGABLE = ['pool', 'host', 'VM', 'SR', 'network'] as const
 
 interface ConnectionPart {
-  key: string
-  infra?: { children: TreeNode[]; standaloneHost?: TreeNode; poolRef?: string; poolRec?: Rec }
+  /** what the part was built from: the mode, the pool's treeVersion (-1: no graph), offline, the flags */
+  mode: TreeMode
+  treeVersion: number
+  stale: boolean
+  showHidden: boolean
+  showSnapshots: boolean
+  showTemplates: boolean
+  /** `vms`: the VMs the connection's node counts (made with the children) */
+  infra?: { children: TreeNode[]; standaloneHost?: TreeNode; poolRef?: string; poolRec?: Rec; vms: number }
   groups?: ObjectGroups
   tags?: Map<string, TreeNode[]>
   folders?: Map<string, TreeNode[]>
+  /** the connection's node of the last build, given again while the connection state and its badge are the same */
+  root?: { c: ConnectionState; text: string | undefined; tone: string | undefined; icon: IconState | undefined; node: TreeNode }
+}
+
+/** VMs a connection's node counts: those under its pool and under its hosts */
+function vmCount(children: readonly TreeNode[]): number {
+  let vms = 0
+  for (const ch of children) vms += ch.kind === 'VM' ? 1 : ch.kind === 'host' ? (ch.count ?? 0) : 0
+  return vms
 }
 
 export interface BuildInput {
@@ -365,10 +387,19 @@ export class TreeBuilder {
     const p = input.graph.pool(c.id)
     const stale = c.status !== 'connected'
     const f = input.flags
-    const key = `${input.mode}|${p?.treeVersion ?? -1}|${stale}|${f.showHidden}|${f.showSnapshots}|${f.showTemplates}`
+    const treeVersion = p?.treeVersion ?? -1
+    // compared field by field: 200 connections per build (each batch of a fleet streaming in), no key strings
     let part = this.parts.get(c.id)
-    if (!part || part.key !== key) {
-      part = { key }
+    if (
+      !part ||
+      part.mode !== input.mode ||
+      part.treeVersion !== treeVersion ||
+      part.stale !== stale ||
+      part.showHidden !== f.showHidden ||
+      part.showSnapshots !== f.showSnapshots ||
+      part.showTemplates !== f.showTemplates
+    ) {
+      part = { mode: input.mode, treeVersion, stale, showHidden: f.showHidden, showSnapshots: f.showSnapshots, showTemplates: f.showTemplates }
       this.parts.set(c.id, part)
       this.rebuilt++
     }
@@ -378,7 +409,7 @@ export class TreeBuilder {
   private infrastructureRoot(c: ConnectionState, input: BuildInput): TreeNode {
     const { part, p, stale } = this.part(c, input)
     if (!part.infra) {
-      part.infra = { children: [] }
+      part.infra = { children: [], vms: 0 }
       const pool = p?.pool()
       if (p && pool) {
         const cache = this.cache(c.id)
@@ -394,6 +425,7 @@ export class TreeBuilder {
         } else {
           part.infra.children = poolChildren
         }
+        part.infra.vms = vmCount(part.infra.children)
       }
     }
     return this.connectionRoot(c, input, part)
@@ -403,6 +435,9 @@ export class TreeBuilder {
   private connectionRoot(c: ConnectionState, input: BuildInput, part: ConnectionPart): TreeNode {
     const infra = part.infra
     const badge = connectionBadge(c, input.now)
+    // the same node while nothing it shows changed (every build of a fleet streaming in asks for all 200)
+    const last = part.root
+    if (last && last.c === c && last.text === badge?.text && last.tone === badge?.tone && last.icon === badge?.icon) return last.node
     const sa = infra?.standaloneHost
     const poolRec = infra?.poolRec
     let label = c.label || c.address
@@ -440,10 +475,9 @@ export class TreeBuilder {
       isConnectionRoot: true,
       stale: c.status !== 'connected' || undefined,
       children,
+      count: infra?.vms ?? 0,
     }
-    let vms = 0
-    for (const ch of children) vms += ch.kind === 'VM' ? 1 : ch.kind === 'host' ? (ch.count ?? 0) : 0
-    node.count = vms
+    part.root = { c, text: badge?.text, tone: badge?.tone, icon: badge?.icon, node }
     return node
   }
 
@@ -459,7 +493,7 @@ export class TreeBuilder {
       }
       if (!part.infra) {
         const pool = p?.pool()
-        part.infra = { children: [], poolRef: pool?.ref, poolRec: pool?.rec }
+        part.infra = { children: [], poolRef: pool?.ref, poolRec: pool?.rec, vms: 0 }
       }
       const root = this.connectionRoot(c, input, part)
       pools.push({ ...root, id: `objects/${root.id}`, children: [], count: undefined })

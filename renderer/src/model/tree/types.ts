@@ -74,9 +74,32 @@ export interface ConnectionView {
 
 export const objId = (connectionId: string, ref: string): string => `${connectionId}|${ref}`
 
-/** natural order key: "vm-2" before "vm-10", case-insensitive */
+const ZEROS = '000000000000'
+
+/**
+ * natural order key: "vm-2" before "vm-10", case-insensitive — every run of digits padded to 12
+ * with zeros in front (one scan, no regular expression: a key for each of 100,000 VMs, issue 20)
+ */
 export function naturalKey(label: string): string {
-  return label.toLowerCase().replace(/\d+/g, (d) => d.padStart(12, '0'))
+  const lower = label.toLowerCase()
+  const n = lower.length
+  let out = ''
+  let from = 0
+  for (let i = 0; i < n; i++) {
+    const c = lower.charCodeAt(i)
+    if (c < 48 || c > 57) continue
+    let j = i + 1
+    while (j < n) {
+      const d = lower.charCodeAt(j)
+      if (d < 48 || d > 57) break
+      j++
+    }
+    out += j - i < 12 ? lower.slice(from, i) + ZEROS.slice(j - i) + lower.slice(i, j) : lower.slice(from, j)
+    from = j
+    // lower[j] is not a digit (or the end): the next look is at j + 1
+    i = j
+  }
+  return from === 0 ? lower : out + lower.slice(from)
 }
 
 export function byName(a: TreeNode, b: TreeNode): number {
