@@ -43,6 +43,39 @@ describe('search', () => {
     expect(leaves).toEqual(['alpha-host0', 'alpha-vm1', 'alpha-vm4'])
   })
 
+  it('matches are every node whose text has all the terms (and passes a saved search); a subtree that passes whole is given back as it is', () => {
+    const roots = threePools()
+    const everyNode: TreeNode[] = []
+    const walk = (nodes: readonly TreeNode[]): void => {
+      for (const n of nodes) {
+        everyNode.push(n)
+        walk(n.children)
+      }
+    }
+    walk(roots)
+    const expected = (terms: string[], keep?: (n: TreeNode) => boolean): string[] =>
+      everyNode.filter((n) => terms.every((t) => n.search.includes(t)) && (!keep || keep(n))).map((n) => n.id).sort()
+    const notHost1 = (n: TreeNode): boolean => !n.label.endsWith('host1')
+    for (const [query, terms, keep] of [
+      ['a', ['a'], undefined],
+      ['-', ['-'], undefined],
+      ['vm', ['vm'], undefined],
+      ['beta vm', ['beta', 'vm'], undefined],
+      ['a', ['a'], notHost1],
+      ['', [], notHost1],
+    ] as [string, string[], ((n: TreeNode) => boolean) | undefined][]) {
+      const r = filterTree(roots, query, keep)
+      expect([...r.matches].sort(), query).toEqual(expected(terms, keep))
+      expect(r.matchCount, query).toBe(expected(terms, keep).length)
+    }
+    // '-' is in every VM's and host's name: each host is given back as it is, not a copy of it
+    const broad = filterTree(roots, '-')
+    const hostsBefore = roots.flatMap((p) => p.children.filter((n) => n.kind === 'host'))
+    const hostsAfter = broad.roots.flatMap((p) => p.children.filter((n) => n.kind === 'host'))
+    expect(hostsAfter.length).toBe(hostsBefore.length)
+    for (const [i, h] of hostsAfter.entries()) expect(h).toBe(hostsBefore[i])
+  })
+
   it('an empty query keeps the tree as it is; no match gives no rows', () => {
     const roots = threePools()
     expect(filterTree(roots, '   ').roots).toEqual(roots)

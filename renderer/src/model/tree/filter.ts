@@ -18,15 +18,28 @@ export interface FilterResult {
   isMatch(node: TreeNode): boolean
 }
 
-/** a FilterResult whose `matches` set is made from `ids` when first read */
-function result(roots: TreeNode[], ids: string[], isMatch: (node: TreeNode) => boolean): FilterResult {
+/**
+ * a FilterResult whose `matches` set is made when first read, from the nodes of `roots` that match
+ * (a walk of the result, which holds every match: nothing is collected while filtering)
+ */
+function result(roots: TreeNode[], matchCount: number, isMatch: (node: TreeNode) => boolean): FilterResult {
   let set: Set<string> | null = null
   return {
     roots,
-    matchCount: ids.length,
+    matchCount,
     isMatch,
     get matches(): ReadonlySet<string> {
-      set ??= new Set(ids)
+      if (set === null) {
+        const ids = new Set<string>()
+        const walk = (nodes: readonly TreeNode[]): void => {
+          for (const n of nodes) {
+            if (isMatch(n)) ids.add(n.id)
+            if (n.children.length > 0) walk(n.children)
+          }
+        }
+        if (matchCount > 0) walk(roots)
+        set = ids
+      }
       return set
     },
   }
@@ -46,24 +59,39 @@ export function matchesTerms(search: string, terms: readonly string[]): boolean 
   return true
 }
 
-/** `keep`: a saved search's test (issue 19); a node must pass it as well as match the terms */
+/**
+ * `keep`: a saved search's test (issue 19); a node must pass it as well as match the terms.
+ * One walk of the tree at a cost per node of its own test (the first keystroke of a search visits
+ * every node: 100,000 VMs, issue 20): leaves are tested in their parent's loop, a subtree that
+ * passes whole is given back as it is (no copy), and the ids of the matches are not collected
+ * (FilterResult.matches makes them when read).
+ */
 export function filterTree(roots: readonly TreeNode[], query: string, keep?: (n: TreeNode) => boolean): FilterResult {
   const terms = queryTerms(query)
-  if (terms.length === 0 && !keep) return result([...roots], [], NO_MATCH)
-  const isMatch = (n: TreeNode): boolean => matchesTerms(n.search, terms) && (!keep || keep(n))
-  const ids: string[] = []
+  if (terms.length === 0 && !keep) return result([...roots], 0, NO_MATCH)
+  const single = terms.length === 1 && !keep ? (terms[0] ?? '') : null
+  const isMatch =
+    single !== null ? (n: TreeNode): boolean => n.search.includes(single) : (n: TreeNode): boolean => matchesTerms(n.search, terms) && (!keep || keep(n))
+  let count = 0
   const visit = (n: TreeNode): TreeNode | null => {
     const self = isMatch(n)
-    if (self) ids.push(n.id)
+    if (self) count++
     // `kept` is only allocated once a child differs from the original, so a subtree that passes
     // whole (a broad query) is returned as is, without copying
     let kept: TreeNode[] | null = null
     let any = false
     const children = n.children
-    for (let i = 0; i < children.length; i++) {
-      const ch = children[i]
-      if (!ch) continue
-      const k = visit(ch)
+    const size = children.length
+    for (let i = 0; i < size; i++) {
+      const ch = children[i] as TreeNode
+      let k: TreeNode | null
+      if (ch.children.length === 0) {
+        // a leaf (most nodes: the VMs): its test here, without a call of visit
+        if (single !== null ? ch.search.includes(single) : isMatch(ch)) {
+          count++
+          k = ch
+        } else k = null
+      } else k = visit(ch)
       if (k === ch && kept === null) {
         any = true
         continue
@@ -83,7 +111,7 @@ export function filterTree(roots: readonly TreeNode[], query: string, keep?: (n:
     const k = visit(r)
     if (k) out.push(k)
   }
-  return result(out, ids, isMatch)
+  return result(out, count, isMatch)
 }
 
 /**
