@@ -248,9 +248,13 @@ describe('RRD collector → performance history', () => {
     const halted = tp.refs.halted
     const vmUuid = uuidOf('VM', halted)
     expect(cache.perf?.knows(vmUuid)).toBe(false)
+    const clock = { t: Date.now() }
+    const c = collector(cache, { now: () => clock.t })
+    // the hosts' own state first: fed and their first sight (or catch-up) done while the VM is still halted —
+    // otherwise a host's first-sight job brings the new VM's past with its own and no /vm_rrd is asked
+    await fed(c, { clock })
+    expect(cache.perf?.knows(vmUuid)).toBe(false)
     await h.manager.callAsync(connId, 'VM.start', [halted, false, false])
-    let clock = Date.now()
-    const c = collector(cache, { now: () => clock })
     const dumps: string[] = []
     type Get = (connectionId: string, address: string, path: string, query: Record<string, unknown>) => Promise<string>
     const spy = c as unknown as { get: Get }
@@ -259,11 +263,11 @@ describe('RRD collector → performance history', () => {
       if (path === '/vm_rrd') dumps.push(String(query['uuid']))
       return origGet(connectionId, address, path, query)
     }
-    // feeds a minute apart until the new VM's dump was read (the host already known: no first-sight dump);
+    // feeds a minute apart until the new VM's dump was read (the hosts known: no first-sight dump);
     // real time passes between feeds too (a feed that failed waits its back-off, and a loaded machine is slow)
     const until = Date.now() + 60_000
     while (dumps.length === 0 && Date.now() < until) {
-      clock += 61_000
+      clock.t += 61_000
       c.tick()
       await c.idle()
       c.tick()
@@ -273,7 +277,7 @@ describe('RRD collector → performance history', () => {
     expect(dumps, `collector: ${JSON.stringify(c.status())}; first sight ${JSON.stringify(c.firstSightStatus())}`).toEqual([vmUuid])
     // more feeds (its rows are still empty: it has just started): it is not read again
     for (let i = 0; i < 3; i++) {
-      clock += 61_000
+      clock.t += 61_000
       c.tick()
       await c.idle()
     }
