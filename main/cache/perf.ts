@@ -296,6 +296,36 @@ export interface PerfDepth {
   86400: number | null
 }
 
+/** what the writers of a history add to */
+interface WriterSink {
+  pending: number
+  known: Map<string, { connectionId: string; kind: PerfKind }>
+}
+
+/** one series' writer: a class (one small object per series written, no closures) */
+class HeldSeriesWriter implements SeriesWriter {
+  /** an object is known once it has a value (a VM that has just started answers NaN: its dump is still wanted) */
+  private known = false
+
+  constructor(
+    private readonly sink: WriterSink,
+    /** the object as the writer's caller named it (a VM moved between pools: the newer connection) */
+    private readonly key: PerfObject,
+    private readonly series: SeriesState,
+  ) {}
+
+  put(res: PerfRes, t: number, v: number): void {
+    if (!Number.isFinite(v) || !Number.isFinite(t)) return
+    if (!this.known) {
+      // its connection as the series rows will say after the next flush (a VM moved between pools: the newer one)
+      this.sink.known.set(this.key.uuid, { connectionId: this.key.connectionId, kind: this.key.kind })
+      this.known = true
+    }
+    ;(this.series.pending ??= []).push(slotTime(res, t) * 4 + resIndex(res), v)
+    this.sink.pending++
+  }
+}
+
 export class PerfHistory {
   /** uuid → its series in memory (evicted once idle: see IDLE_OBJECT_S) */
   private readonly objectsInMemory = new Map<string, ObjectState>()
@@ -307,7 +337,8 @@ export class PerfHistory {
   private readonly goneNewest = new Map<string, number>()
   /** bytes stored per resolution (undefined until first needed) */
   private bytes: Record<PerfRes, number> | undefined
-  private pendingCount = 0
+  /** what every writer adds to: the pending count and the objects known (see HeldSeriesWriter) */
+  private readonly sink: WriterSink = { pending: 0, known: this.knownObjects }
   private readonly st: {
     insertSeries: Database.Statement
     seriesId: Database.Statement
@@ -347,7 +378,7 @@ export class PerfHistory {
     this.limitsNow = { ...this.limitsNow, ...limits }
   }
 
-  private objectState(key: SeriesKey): ObjectState {
+  private objectState(key: PerfObject): ObjectState {
     let o = this.objectsInMemory.get(key.uuid)
     if (!o) this.objectsInMemory.set(key.uuid, (o = { connectionId: key.connectionId, kind: key.kind, uuid: key.uuid, series: new Map(), lastPut: 0 }))
     return o
@@ -376,24 +407,26 @@ export class PerfHistory {
   /** a writer of one series: many values of it without looking the series up each time (use it at once, do not keep it across flush()) */
   writer(key: SeriesKey): SeriesWriter {
     const o = this.objectState(key)
-    let s = o.series.get(key.ds)
-    if (!s) o.series.set(key.ds, (s = { ds: key.ds, id: undefined, pending: undefined }))
-    const series = s
     o.lastPut = this.now()
-    // an object is known once it has a value (a VM that has just started answers NaN: its dump is still wanted)
-    let known = false
-    return {
-      put: (res, t, v) => {
-        if (!Number.isFinite(v) || !Number.isFinite(t)) return
-        if (!known) {
-          // its connection as the series rows will say after the next flush (a VM moved between pools: the newer one)
-          this.knownObjects.set(key.uuid, { connectionId: key.connectionId, kind: key.kind })
-          known = true
-        }
-        ;(series.pending ??= []).push(slotTime(res, t) * 4 + resIndex(res), v)
-        this.pendingCount++
-      },
-    }
+    return this.seriesWriter(o, key, key.ds)
+  }
+
+  /**
+   * writers of several series of one object, in the order of `dss` (the object looked up and its time taken once:
+   * the RRD feed writes every kept source of each VM of a host per answer); same rules as writer()
+   */
+  writers(key: PerfObject, dss: readonly string[]): SeriesWriter[] {
+    const o = this.objectState(key)
+    o.lastPut = this.now()
+    const out: SeriesWriter[] = new Array<SeriesWriter>(dss.length)
+    for (let i = 0; i < dss.length; i++) out[i] = this.seriesWriter(o, key, dss[i] as string)
+    return out
+  }
+
+  private seriesWriter(o: ObjectState, key: PerfObject, ds: string): SeriesWriter {
+    let s = o.series.get(ds)
+    if (!s) o.series.set(ds, (s = { ds, id: undefined, pending: undefined }))
+    return new HeldSeriesWriter(this.sink, key, s)
   }
 
   /** one value at time t (s) of resolution res; NaN and ±Infinity are gaps and not stored (many values of one series: writer()) */
@@ -404,7 +437,7 @@ export class PerfHistory {
 
   /** values waiting for flush() (the collector flushes early past a bound: a first sight brings a year of rows) */
   pendingValues(): number {
-    return this.pendingCount
+    return this.sink.pending
   }
 
   /** the collector stored every row of a host's answer up to `end` (host clock) */
@@ -500,7 +533,7 @@ export class PerfHistory {
       if (o.lastPut < idleBefore) this.objectsInMemory.delete(uuid)
     }
     this.pendingCursors.clear()
-    this.pendingCount = 0
+    this.sink.pending = 0
     return written
   }
 

@@ -38,13 +38,13 @@
  * rows for 2 hours, so a crash in between loses nothing (the restart asks again from the cursor).
  */
 import type { ObjectRecord } from '../../shared/model/diff'
-import type { PerfHistory, PerfKind, PerfObject, PerfRes, PruneReport } from '../cache/perf'
+import type { PerfHistory, PerfKind, PerfObject, PerfRes, PruneReport, SeriesWriter } from '../cache/perf'
 import { slotTime } from '../cache/perf'
 import type { PoolGraph, Unsubscribe } from '../pools/api'
 import { httpGet, type PoolHttpContext } from '../xapi/http'
 import { customSources, isHistorySource } from '../../shared/perf/graphs'
 import { parseRrdDump, parseRrdUpdates, type RrdUpdates } from './rrd'
-import { summarise, type ObjectSummary } from './summary'
+import { addRow, emptySummary, figurePlan, planFigures, type FigurePlan, type ObjectSummary } from './summary'
 
 export interface CollectorPools {
   list(): { id: string; status: string; label: string }[]
@@ -166,6 +166,57 @@ interface HostState {
   sight: 'unknown' | 'queued' | 'done'
   /** while its first-sight job has not filled the past, the stored cursor stays where it was (a restart asks again from there) */
   holdCursor: boolean
+  /** what the columns of its 60 s answers are, while their legend and the pool's custom graphs stay the same */
+  plan: ColumnPlan | undefined
+}
+
+/** one object of an answer's legend: its columns and what is done with them */
+interface PlanObject {
+  uuid: string
+  kind: PerfKind
+  /** the answer's columns of its AVERAGE sources, and their names */
+  cols: number[]
+  dss: string[]
+  /** positions in `cols` the history keeps (isHistorySource, or in a custom graph), and their names */
+  kept: number[]
+  keptDs: string[]
+  /** the overview's figures from positions in `cols` */
+  figures: FigurePlan
+}
+
+/**
+ * What each column of an answer is — its object, its source, whether the history keeps it, which figure
+ * it makes — worked out once per legend. A host's 60 s answers name the same columns minute after minute
+ * (the same resident VMs), and parseRrdUpdates hands back the previous answer's legend array while the
+ * text is the same: a plan is reused only for that very array and the same custom graphs (a VM arriving
+ * or leaving changes the legend, a graph saved changes the custom sources: a new plan).
+ */
+interface ColumnPlan {
+  legend: RrdUpdates['legend']
+  legendText: RrdUpdates['legendText']
+  custom: Map<string, Set<string>>
+  objects: PlanObject[]
+}
+
+function columnPlan(u: RrdUpdates, custom: Map<string, Set<string>>): ColumnPlan {
+  const byUuid = new Map<string, { kind: PerfKind; cols: number[]; dss: string[] }>()
+  u.legend.forEach((l, i) => {
+    if (!l || l.cf !== 'AVERAGE' || (l.kind !== 'host' && l.kind !== 'vm')) return
+    let o = byUuid.get(l.uuid)
+    if (!o) byUuid.set(l.uuid, (o = { kind: l.kind, cols: [], dss: [] }))
+    o.cols.push(i)
+    o.dss.push(l.ds)
+  })
+  const objects: PlanObject[] = []
+  for (const [uuid, o] of byUuid) {
+    const own = o.kind === 'vm' ? custom.get(uuid) : undefined
+    const kept: number[] = []
+    o.dss.forEach((ds, k) => {
+      if (isHistorySource(o.kind, ds) || own?.has(ds)) kept.push(k)
+    })
+    objects.push({ uuid, kind: o.kind, cols: o.cols, dss: o.dss, kept, keptDs: kept.map((k) => o.dss[k] as string), figures: figurePlan(o.kind, o.dss) })
+  }
+  return { legend: u.legend, legendText: u.legendText, custom, objects }
 }
 
 interface LiveSeries {
@@ -273,7 +324,13 @@ export class RrdCollector {
     this.dropGoneSummaries()
     const status = new Map(this.opts.pools.list().map((c) => [c.id, c.status]))
     const old = this.now() - STALE_AFTER_FEEDS * this.feedMs
-    return [...this.latest.values()].map((s) => ({ ...s, stale: status.get(s.connectionId) !== 'connected' || (this.latestSeen.get(s.uuid) ?? 0) < old, gone: false }))
+    // the summaries' sparklines grow in place: the caller gets copies
+    return [...this.latest.values()].map((s) => ({
+      ...s,
+      spark: { cpu: s.spark.cpu.slice(), mem: s.spark.mem.slice(), net: s.spark.net.slice(), disk: s.spark.disk.slice() },
+      stale: status.get(s.connectionId) !== 'connected' || (this.latestSeen.get(s.uuid) ?? 0) < old,
+      gone: false,
+    }))
   }
 
   /** summaries of objects known gone or of connections no longer in the list leave memory */
@@ -439,7 +496,7 @@ export class RrdCollector {
         if (!h) {
           // spread the first feeds over the first few seconds
           const jitter = Math.floor(Math.random() * Math.min(5000, this.feedMs))
-          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), sight: 'unknown', holdCursor: false }
+          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), sight: 'unknown', holdCursor: false, plan: undefined }
           this.hosts.set(key, h)
         }
         h.address = address
@@ -493,7 +550,8 @@ export class RrdCollector {
       const start = h.lastEnd ?? (cursor !== undefined && cursor >= nowS - FIRST_FEED_S ? cursor : nowS - FIRST_FEED_S)
       const text = await this.get(h.connectionId, h.address, '/rrd_updates', { start, cf: 'AVERAGE', interval: 60, host: true, json: true })
       this.counters.feeds++
-      const u = parseRrdUpdates(text)
+      // the previous answer's legend: the same array back while the columns are the same (the plan is kept)
+      const u = parseRrdUpdates(text, h.plan)
       this.store(h, u, hist, true)
       h.lastEnd = u.end
       if (!h.holdCursor) hist?.setCursor(h.connectionId, h.uuid, u.end)
@@ -512,56 +570,57 @@ export class RrdCollector {
   /** rows of an answer into the history (at the answer's own step) and the overview's figures */
   private store(h: HostState, u: RrdUpdates, hist: PerfHistory | undefined, feed: boolean): void {
     const res = resolutionOf(u.step)
-    const objects = new Map<string, { kind: PerfKind; cols: { ds: string; i: number }[] }>()
-    u.legend.forEach((l, i) => {
-      if (!l || l.cf !== 'AVERAGE' || (l.kind !== 'host' && l.kind !== 'vm')) return
-      let o = objects.get(l.uuid)
-      if (!o) objects.set(l.uuid, (o = { kind: l.kind, cols: [] }))
-      o.cols.push({ ds: l.ds, i })
-    })
-    for (const [uuid, o] of objects) {
+    const custom = this.customOf(h.connectionId)
+    // the 60 s feed's answers: the host's plan while its legend and custom graphs are the same; first sight's: one of their own
+    let plan = feed ? h.plan : undefined
+    if (!plan || plan.legend !== u.legend || plan.custom !== custom) {
+      plan = columnPlan(u, custom)
+      if (feed) h.plan = plan
+    }
+    for (const o of plan.objects) {
+      const uuid = o.uuid
       // a VM new to the history on a host whose first sight is done (its job brings the VMs of its time)
       if (feed && hist && o.kind === 'vm' && h.sight === 'done' && !hist.knows(uuid)) this.queueVm(h, uuid)
-      if (hist) {
-        const custom = o.kind === 'vm' ? this.customOf(h.connectionId).get(uuid) : undefined
-        for (const c of o.cols) {
-          if (!isHistorySource(o.kind, c.ds) && !custom?.has(c.ds)) continue
-          const w = hist.writer({ connectionId: h.connectionId, kind: o.kind, uuid, ds: c.ds })
-          if (u.step < 60) {
-            // finer than a minute (a live answer, or a host that ignores interval): average per minute
-            const acc = new Map<number, { s: number; n: number }>()
-            for (let r = 0; r < u.rows; r++) {
-              const v = u.value(r, c.i)
-              if (!Number.isFinite(v)) continue
-              const t = slotTime(60, u.times[r] ?? 0)
-              const a = acc.get(t) ?? { s: 0, n: 0 }
-              a.s += v
-              a.n++
-              acc.set(t, a)
-            }
-            for (const [t, a] of acc) w.put(60, t, a.s / a.n)
-          } else for (let r = 0; r < u.rows; r++) w.put(res, u.times[r] ?? 0, u.value(r, c.i))
+      if (hist && o.kept.length > 0) {
+        const writers = hist.writers({ connectionId: h.connectionId, kind: o.kind, uuid }, o.keptDs)
+        for (let k = 0; k < o.kept.length; k++) {
+          const col = o.cols[o.kept[k] as number] as number
+          const w = writers[k] as SeriesWriter
+          if (u.step < 60) putPerMinute(w, u, col)
+          else for (let r = 0; r < u.rows; r++) w.put(res, u.times[r] ?? 0, u.value(r, col))
         }
       }
-      if (feed && u.step <= 60) {
-        const values: Record<string, number> = {}
-        const newest = u.rows > 0 ? 0 : -1
-        if (newest < 0) continue
-        for (const c of o.cols) {
-          // newest row with a number for this source
-          for (let r = 0; r < Math.min(u.rows, 3); r++) {
-            const v = u.value(r, c.i)
-            if (Number.isFinite(v)) {
-              values[c.ds] = v
-              break
-            }
-          }
-        }
-        const prev = this.latest.get(uuid)
-        this.latest.set(uuid, summarise(prev, { connectionId: h.connectionId, kind: o.kind, uuid, at: u.times[0] ?? u.end, values }))
-        this.latestSeen.set(uuid, this.now())
-      }
+      if (feed && u.step <= 60 && u.rows > 0) this.summarise(h, o, u)
     }
+  }
+
+  /**
+   * The overview's figures of one object from a feed answer: every row newer than its summary adds a point to the
+   * last hour's sparklines (an answer may hold several minutes), oldest first; the newest row gives the figures.
+   * A row's value of a source is the newest number among that row and the two before it (a source may not have
+   * its newest value yet).
+   */
+  private summarise(h: HostState, o: PlanObject, u: RrdUpdates): void {
+    let s = this.latest.get(o.uuid)
+    if (!s) this.latest.set(o.uuid, (s = emptySummary(h.connectionId, o.kind, o.uuid)))
+    for (let r = u.rows - 1; r >= 0; r--) {
+      const t = u.times[r] ?? u.end
+      if (r > 0 && t <= s.at) continue
+      const last = Math.min(u.rows, r + 3)
+      addRow(
+        s,
+        t,
+        planFigures(o.figures, (i) => {
+          const col = o.cols[i] as number
+          for (let k = r; k < last; k++) {
+            const v = u.value(k, col)
+            if (Number.isFinite(v)) return v
+          }
+          return Number.NaN
+        }),
+      )
+    }
+    this.latestSeen.set(o.uuid, this.now())
   }
 
   /** VM sources in custom graphs of a pool (its gui_config), computed again when gui_config changes */
@@ -804,6 +863,21 @@ export class RrdCollector {
     for (const w of this.watches.values()) if (w.uuids.has(uuid)) return true
     return false
   }
+}
+
+/** rows finer than a minute (a live answer, or a host that ignores interval): averaged per minute */
+function putPerMinute(w: SeriesWriter, u: RrdUpdates, col: number): void {
+  const acc = new Map<number, { s: number; n: number }>()
+  for (let r = 0; r < u.rows; r++) {
+    const v = u.value(r, col)
+    if (!Number.isFinite(v)) continue
+    const t = slotTime(60, u.times[r] ?? 0)
+    const a = acc.get(t) ?? { s: 0, n: 0 }
+    a.s += v
+    a.n++
+    acc.set(t, a)
+  }
+  for (const [t, a] of acc) w.put(60, t, a.s / a.n)
 }
 
 /** the resolution a step's rows are stored at (the answer's step is the truth) */

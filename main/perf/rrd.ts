@@ -39,7 +39,14 @@ export interface RrdUpdates {
   end: number
   rows: number
   columns: number
-  legend: (RrdLegendEntry | null)[]
+  /**
+   * the legend's entries; the same array as the `previous` answer's given to parseRrdUpdates when the legend's
+   * text is the same (a host's 60 s answers name the same columns while its resident VMs stay): a caller may key
+   * what it worked out per column on this array
+   */
+  legend: readonly (RrdLegendEntry | null)[]
+  /** the legend as sent */
+  legendText: readonly string[]
   /** row times, newest first (as sent) */
   times: number[]
   /** rows × columns, row-major; NaN = no value */
@@ -59,6 +66,9 @@ export function parseLegendEntry(s: string): RrdLegendEntry | null {
 export function rrdNumber(v: unknown): number {
   if (typeof v === 'number') return v
   if (typeof v !== 'string') return Number.NaN
+  // the usual case first ("%0.15g"): Number() reads it as below; 0 may also be an empty or blank string, NaN may be "inf"
+  const fast = Number(v)
+  if (fast !== 0 && !Number.isNaN(fast)) return fast
   const s = v.trim()
   if (s === '') return Number.NaN
   if (s === 'NaN' || s === 'nan' || s === '-nan') return Number.NaN
@@ -74,16 +84,27 @@ function intField(v: unknown, what: string): number {
   return n
 }
 
-function makeUpdates(start: number, step: number, end: number, legendText: string[], times: number[], data: Float64Array): RrdUpdates {
+/** the legend of an earlier answer of the same host, reused when this answer's legend reads the same */
+export type PreviousLegend = Pick<RrdUpdates, 'legend' | 'legendText'>
+
+function sameText(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+function makeUpdates(start: number, step: number, end: number, legendText: string[], times: number[], data: Float64Array, previous: PreviousLegend | undefined): RrdUpdates {
   if (step <= 0) throw new RrdParseError(`the RRD answer's step is ${step} s; it must be positive`)
   const columns = legendText.length
+  const same = previous !== undefined && sameText(previous.legendText, legendText)
   return {
     start,
     step,
     end,
     rows: times.length,
     columns,
-    legend: legendText.map(parseLegendEntry),
+    legend: same ? previous.legend : legendText.map(parseLegendEntry),
+    legendText: same ? previous.legendText : legendText,
     times,
     data,
     value: (row, col) => data[row * columns + col] ?? Number.NaN,
@@ -93,16 +114,19 @@ function makeUpdates(start: number, step: number, end: number, legendText: strin
 // -------------------------------------------------------------------------------------------------
 // /rrd_updates
 
-/** An /rrd_updates answer in any format XAPI has sent (detected from the first character). */
-export function parseRrdUpdates(input: string | Buffer): RrdUpdates {
+/**
+ * An /rrd_updates answer in any format XAPI has sent (detected from the first character). `previous`: an earlier
+ * answer of the same host — its `legend` array is handed back when the legend's text is the same.
+ */
+export function parseRrdUpdates(input: string | Buffer, previous?: PreviousLegend): RrdUpdates {
   const text = typeof input === 'string' ? input : input.toString('utf8')
   const first = text.trimStart()[0]
-  if (first === '<') return parseUpdatesXml(text)
-  if (first === '{') return parseUpdatesJson(text)
+  if (first === '<') return parseUpdatesXml(text, previous)
+  if (first === '{') return parseUpdatesJson(text, previous)
   throw new RrdParseError(`the RRD answer is neither XML nor JSON (it starts with ${JSON.stringify(text.trimStart().slice(0, 20))})`)
 }
 
-function parseUpdatesJson(text: string): RrdUpdates {
+function parseUpdatesJson(text: string, previous: PreviousLegend | undefined): RrdUpdates {
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -134,10 +158,10 @@ function parseUpdatesJson(text: string): RrdUpdates {
     if (vs.length !== columns) throw new RrdParseError(`row ${r} of the RRD answer has ${vs.length} values but the legend names ${columns}`)
     for (let c = 0; c < columns; c++) values[r * columns + c] = rrdNumber(vs[c])
   })
-  return makeUpdates(intField(meta['start'], 'start'), intField(meta['step'], 'step'), intField(meta['end'], 'end'), legendText, times, values)
+  return makeUpdates(intField(meta['start'], 'start'), intField(meta['step'], 'step'), intField(meta['end'], 'end'), legendText, times, values, previous)
 }
 
-function parseUpdatesXml(text: string): RrdUpdates {
+function parseUpdatesXml(text: string, previous: PreviousLegend | undefined): RrdUpdates {
   const x = new XmlScan(text)
   x.open('xport')
   x.open('meta')
@@ -170,7 +194,7 @@ function parseUpdatesXml(text: string): RrdUpdates {
   }
   x.close('data')
   x.close('xport')
-  return makeUpdates(start, step, end, legendText, times, Float64Array.from(vals))
+  return makeUpdates(start, step, end, legendText, times, Float64Array.from(vals), previous)
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * The fleet overview's four figures of an object from one row of its RRD, plus the last hour of
- * them (one per feed answer, 60 s apart) for the sparklines. XenCenter's definitions:
+ * them (one point per 60 s row) for the sparklines. XenCenter's definitions:
  *   CPU     host: cpu_avg (else the mean of cpuN) · VM: cpu_usage (else the mean of cpuN), 0..1
  *   memory  host: memory_total_kib − memory_free_kib · VM: memory − memory_internal_free (KiB), bytes
  *   network host: pif_aggr_rx + pif_aggr_tx (else every pif_*_rx/tx) · VM: every vif_*_rx/tx, B/s
@@ -24,19 +24,52 @@ export interface ObjectSummary {
   spark: { cpu: (number | null)[]; mem: (number | null)[]; net: (number | null)[]; disk: (number | null)[] }
 }
 
-export interface SummaryRow {
-  connectionId: string
+export type Figures = Pick<ObjectSummary, 'cpu' | 'memUsed' | 'memTotal' | 'net' | 'disk'>
+
+/**
+ * Which of an object's data sources (positions in a list of names) make each figure: the definitions above,
+ * worked out once for a list of sources (the RRD feed's answers name the same sources minute after minute).
+ */
+export interface FigurePlan {
   kind: PerfKind
-  uuid: string
-  at: number
-  values: Record<string, number>
+  /** host cpu_avg, VM cpu_usage (-1: not in the list) */
+  cpu: number
+  /** cpuN, for the mean when there is no cpu_avg / cpu_usage */
+  cpus: number[]
+  /** host memory_total_kib, VM memory */
+  mem: number
+  /** host memory_free_kib, VM memory_internal_free */
+  memFree: number
+  /** host pif_aggr_rx / pif_aggr_tx */
+  netAggr: number[]
+  /** host every pif_*_rx/tx (when no aggregate has a value), VM every vif_*_rx/tx */
+  net: number[]
+  /** host io_throughput_total_* (MiB/s), VM vbd_*_read/write (B/s) */
+  disk: number[]
 }
 
-function sumMatching(values: Record<string, number>, re: RegExp, scale = 1): number | null {
+export function figurePlan(kind: PerfKind, dss: readonly string[]): FigurePlan {
+  const p: FigurePlan = { kind, cpu: -1, cpus: [], mem: -1, memFree: -1, netAggr: [], net: [], disk: [] }
+  const host = kind === 'host'
+  dss.forEach((ds, i) => {
+    if (ds === (host ? 'cpu_avg' : 'cpu_usage')) p.cpu = i
+    else if (/^cpu\d+$/.test(ds)) p.cpus.push(i)
+    else if (ds === (host ? 'memory_total_kib' : 'memory')) p.mem = i
+    else if (ds === (host ? 'memory_free_kib' : 'memory_internal_free')) p.memFree = i
+    if (host && (ds === 'pif_aggr_rx' || ds === 'pif_aggr_tx')) p.netAggr.push(i)
+    if (host ? /^pif_.+_(rx|tx)$/.test(ds) : /^vif_.+_(rx|tx)$/.test(ds)) p.net.push(i)
+    if (host ? /^io_throughput_total_/.test(ds) : /^vbd_.+_(read|write)$/.test(ds)) p.disk.push(i)
+  })
+  return p
+}
+
+/** the sum of the finite values of `cols` (null when none is) */
+function sumOf(cols: readonly number[], value: (i: number) => number, scale = 1): number | null {
   let s = 0
   let found = false
-  for (const [k, v] of Object.entries(values)) {
-    if (re.test(k) && Number.isFinite(v)) {
+  for (const c of cols) {
+    const v = value(c)
+    if (Number.isFinite(v)) {
       s += v * scale
       found = true
     }
@@ -44,66 +77,79 @@ function sumMatching(values: Record<string, number>, re: RegExp, scale = 1): num
   return found ? s : null
 }
 
-function meanCpus(values: Record<string, number>): number | null {
-  let s = 0
-  let n = 0
-  for (const [k, v] of Object.entries(values)) {
-    if (/^cpu\d+$/.test(k) && Number.isFinite(v)) {
-      s += v
-      n++
+const finite = (v: number): number | null => (Number.isFinite(v) ? v : null)
+
+/** the four figures of one row: `value(i)` is the value of the plan's source i (NaN: none) */
+export function planFigures(p: FigurePlan, value: (i: number) => number): Figures {
+  const at = (i: number): number => (i >= 0 ? value(i) : Number.NaN)
+  let cpu = finite(at(p.cpu))
+  if (cpu === null) {
+    let s = 0
+    let n = 0
+    for (const c of p.cpus) {
+      const v = value(c)
+      if (Number.isFinite(v)) {
+        s += v
+        n++
+      }
+    }
+    cpu = n > 0 ? s / n : null
+  }
+  const mem = finite(at(p.mem))
+  const free = finite(at(p.memFree))
+  if (p.kind === 'host') {
+    // the aggregate when it has a value, else every PIF
+    const aggr = p.netAggr.some((c) => Number.isFinite(value(c)))
+    return {
+      cpu,
+      memTotal: mem !== null ? mem * 1024 : null,
+      memUsed: mem !== null && free !== null ? Math.max(0, mem - free) * 1024 : null,
+      net: sumOf(aggr ? p.netAggr : p.net, value),
+      disk: sumOf(p.disk, value, 1024 * 1024),
     }
   }
-  return n > 0 ? s / n : null
+  return {
+    cpu,
+    memTotal: mem,
+    memUsed: mem !== null && free !== null ? Math.max(0, mem - free * 1024) : null,
+    net: sumOf(p.net, value),
+    disk: sumOf(p.disk, value),
+  }
 }
-
-const num = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null)
 
 /** the four figures of one row */
-export function figuresOf(kind: PerfKind, values: Record<string, number>): Pick<ObjectSummary, 'cpu' | 'memUsed' | 'memTotal' | 'net' | 'disk'> {
-  if (kind === 'host') {
-    const total = num(values['memory_total_kib'])
-    const free = num(values['memory_free_kib'])
-    return {
-      cpu: num(values['cpu_avg']) ?? meanCpus(values),
-      memTotal: total !== null ? total * 1024 : null,
-      memUsed: total !== null && free !== null ? Math.max(0, total - free) * 1024 : null,
-      net: values['pif_aggr_rx'] !== undefined || values['pif_aggr_tx'] !== undefined ? sumMatching(values, /^pif_aggr_(rx|tx)$/) : sumMatching(values, /^pif_.+_(rx|tx)$/),
-      disk: sumMatching(values, /^io_throughput_total_/, 1024 * 1024),
-    }
-  }
-  const memory = num(values['memory'])
-  const internalFree = num(values['memory_internal_free'])
-  return {
-    cpu: num(values['cpu_usage']) ?? meanCpus(values),
-    memTotal: memory,
-    memUsed: memory !== null && internalFree !== null ? Math.max(0, memory - internalFree * 1024) : null,
-    net: sumMatching(values, /^vif_.+_(rx|tx)$/),
-    disk: sumMatching(values, /^vbd_.+_(read|write)$/),
-  }
+export function figuresOf(kind: PerfKind, values: Record<string, number>): Figures {
+  const dss = Object.keys(values)
+  return planFigures(figurePlan(kind, dss), (i) => values[dss[i] as string] ?? Number.NaN)
 }
 
-function pushSpark(a: (number | null)[], v: number | null): (number | null)[] {
-  const out = a.length >= SPARK_POINTS ? a.slice(a.length - SPARK_POINTS + 1) : a.slice()
-  out.push(v)
-  return out
+/** a new summary of an object, before its first row */
+export function emptySummary(connectionId: string, kind: PerfKind, uuid: string): ObjectSummary {
+  return { connectionId, kind, uuid, at: Number.NEGATIVE_INFINITY, cpu: null, memUsed: null, memTotal: null, net: null, disk: null, spark: { cpu: [], mem: [], net: [], disk: [] } }
 }
 
-/** the new summary after one more row (a row no newer than the previous one only refreshes the figures) */
-export function summarise(prev: ObjectSummary | undefined, row: SummaryRow): ObjectSummary {
-  const f = figuresOf(row.kind, row.values)
-  const empty = { cpu: [], mem: [], net: [], disk: [] }
-  const spark = prev?.spark ?? empty
-  const newer = !prev || row.at > prev.at
-  return {
-    connectionId: row.connectionId,
-    kind: row.kind,
-    uuid: row.uuid,
-    at: Math.max(row.at, prev?.at ?? 0),
-    ...f,
-    spark: newer
-      ? { cpu: pushSpark(spark.cpu, f.cpu), mem: pushSpark(spark.mem, f.memUsed), net: pushSpark(spark.net, f.net), disk: pushSpark(spark.disk, f.disk) }
-      : spark,
-  }
+function pushSpark(a: (number | null)[], v: number | null): void {
+  a.push(v)
+  if (a.length > SPARK_POINTS) a.splice(0, a.length - SPARK_POINTS)
+}
+
+/**
+ * One more row into a summary, in place (its spark arrays too: whoever hands a summary out copies them): the
+ * figures are the row's; a row newer than the summary adds a spark point, one no newer only refreshes the figures
+ */
+export function addRow(s: ObjectSummary, at: number, f: Figures): void {
+  const newer = at > s.at
+  s.at = Math.max(at, s.at)
+  s.cpu = f.cpu
+  s.memUsed = f.memUsed
+  s.memTotal = f.memTotal
+  s.net = f.net
+  s.disk = f.disk
+  if (!newer) return
+  pushSpark(s.spark.cpu, f.cpu)
+  pushSpark(s.spark.mem, f.memUsed)
+  pushSpark(s.spark.net, f.net)
+  pushSpark(s.spark.disk, f.disk)
 }
 
 /** the data sources figuresOf reads (what a period's figures need from the history) */

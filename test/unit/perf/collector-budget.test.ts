@@ -13,6 +13,7 @@ import { PerfHistory } from '../../../main/cache/perf'
 import { migrate } from '../../../main/cache/schema'
 import { FIRST_FEED_S, FIRST_SIGHT_ATTEMPTS, RrdCollector, type CollectorPools } from '../../../main/perf/collector'
 import { ObjectGraph } from '../../../main/pools/graph'
+import { parseRrdUpdates } from '../../../main/perf/rrd'
 import { rrdDump, rrdUpdates } from '../../sim/rrd'
 import { tinyPool, type TinyPool } from '../sim/tiny-pool'
 
@@ -564,4 +565,85 @@ describe('RRD collector: the 60 s feed', () => {
     }
     expect(lives()).toBeGreaterThanOrEqual(livesBefore + 3)
   }, 60_000)
+})
+
+describe('RRD collector: the column plan', () => {
+  /** the newest row of what the host answers now: each VM's value of `ds` (the simulator's series differ per VM) */
+  function answerNow(tp: TinyPool, hostRef: string, nowS: number, ds: string): { t: number; byUuid: Map<string, number> } {
+    const u = parseRrdUpdates(rrdUpdates(tp.spec, { hostRef, start: nowS - 120, interval: 60, cf: 'AVERAGE', json: true, includeHost: true, now: nowS }).body)
+    const byUuid = new Map<string, number>()
+    u.legend.forEach((l, i) => {
+      if (l?.kind === 'vm' && l.ds === ds) byUuid.set(l.uuid, u.value(0, i))
+    })
+    return { t: u.times[0] ?? 0, byUuid }
+  }
+
+  it('works the columns out again when a host’s legend changes (a VM leaving, a VM arriving): every value goes to its own VM', async () => {
+    const w = world(1, 2)
+    const tp = w.pools[0]?.tp
+    if (!tp) throw new Error('no pool')
+    const hostRef = tp.refs.hosts[0] ?? ''
+    const hostRec = tp.spec.objects.get('host')?.get(hostRef)
+    if (!hostRec) throw new Error('no host')
+    const uuidOf = (ref: string): string => String(tp.spec.objects.get('VM')?.get(ref)?.['uuid'])
+    const dom0 = tp.refs.dom0s[0] ?? ''
+    const vm = uuidOf(tp.refs.running)
+    expect(hostRec['resident_VMs']).toEqual([dom0, tp.refs.running])
+    const c = w.collector()
+    const feedNow = async (): Promise<void> => {
+      c.tick()
+      await settle()
+    }
+    /** what the history holds of each VM at time t, and the overview's figures, against the answer */
+    const check = (present: string[], absent: string[]): void => {
+      const nowS = Math.floor(w.now() / 1000)
+      const a = answerNow(tp, hostRef, nowS, 'cpu0')
+      for (const uuid of present) {
+        const stored = w.hist.read(uuid, ['cpu0'], a.t - 60, a.t, 60)
+        expect(stored.times.at(-1), uuid).toBe(a.t)
+        expect(stored.values[0]?.at(-1), uuid).toBeCloseTo(a.byUuid.get(uuid) ?? Number.NaN, 6)
+        const s = c.summaries().find((r) => r.uuid === uuid)
+        expect(s?.at, uuid).toBe(a.t)
+      }
+      for (const uuid of absent) expect(w.hist.read(uuid, ['cpu0'], a.t - 30, a.t, 60).times, uuid).toEqual([])
+    }
+    c.tick()
+    w.advance(6000)
+    await feedNow()
+    check([uuidOf(dom0), vm], [])
+    // the control domain leaves the host's list: every column of the running VM moves
+    hostRec['resident_VMs'] = [tp.refs.running]
+    w.advance(60_000)
+    await feedNow()
+    check([vm], [uuidOf(dom0)])
+    // and comes back, last: the running VM's columns move back, the control domain's are new
+    hostRec['resident_VMs'] = [tp.refs.running, dom0]
+    w.advance(60_000)
+    await feedNow()
+    check([vm, uuidOf(dom0)], [])
+  })
+
+  it('adds one sparkline point per minute of an answer that brings several (the first feed asks the last minutes)', async () => {
+    const w = world(1, 2)
+    const tp = w.pools[0]?.tp
+    const vm = String(tp?.spec.objects.get('VM')?.get(tp?.refs.running ?? '')?.['uuid'])
+    const c = w.collector()
+    c.tick()
+    w.advance(6000)
+    c.tick()
+    await settle()
+    const first = c.summaries().find((r) => r.uuid === vm)
+    // the first feed asks FIRST_FEED_S back: a point per 60 s row of it, oldest first, the newest row's figures
+    expect(first?.spark.cpu.length).toBeGreaterThanOrEqual(FIRST_FEED_S / 60)
+    expect(first?.spark.cpu.at(-1)).toBe(first?.cpu)
+    // a minute later: one point more (the row already seen is not counted twice)
+    w.advance(60_000)
+    c.tick()
+    await settle()
+    const next = c.summaries().find((r) => r.uuid === vm)
+    expect(next?.spark.cpu.length).toBe((first?.spark.cpu.length ?? 0) + 1)
+    expect(next?.at).toBe((first?.at ?? 0) + 60)
+    // what summaries() handed out earlier is a copy: it did not grow
+    expect(first?.spark.cpu.length).toBe(next ? next.spark.cpu.length - 1 : -1)
+  })
 })

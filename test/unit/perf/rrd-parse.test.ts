@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { parseLooseJson, parseRrdDump, parseRrdUpdates, RrdParseError } from '../../../main/perf/rrd'
+import { parseLooseJson, parseRrdDump, parseRrdUpdates, rrdNumber, RrdParseError } from '../../../main/perf/rrd'
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/rrd/${name}`, import.meta.url), 'utf8')
 
@@ -55,6 +55,38 @@ describe('/rrd_updates answers', () => {
     expect(legacy.legend).toEqual(xml.legend)
     expect(legacy.times).toEqual(xml.times)
     sameNumbers(legacy.data, xml.data, 4)
+  })
+
+  it('hands back the previous answer’s legend array while the legend reads the same, a new one when a column differs', () => {
+    const text = fixture('updates-26.2.json')
+    const first = parseRrdUpdates(text)
+    const again = parseRrdUpdates(text, first)
+    expect(again.legend).toBe(first.legend)
+    // the same text as XML: the same legend too
+    expect(parseRrdUpdates(fixture('updates-26.2.xml'), first).legend).toBe(first.legend)
+    // one column renamed (a VM gone, another come: same count, another uuid): a legend of its own, parsed from its text
+    const doc = JSON.parse(text) as { meta: { legend: string[] } }
+    const renamed = doc.meta.legend.at(-1)?.replace(/:vm:[^:]+:/, ':vm:0f0f0f0f-0000-4000-8000-000000000001:') ?? ''
+    doc.meta.legend[doc.meta.legend.length - 1] = renamed
+    const changed = parseRrdUpdates(JSON.stringify(doc), first)
+    expect(changed.legend).not.toBe(first.legend)
+    expect(changed.legend.at(-1)?.uuid).toBe('0f0f0f0f-0000-4000-8000-000000000001')
+    expect(changed.legend.slice(0, -1)).toEqual(first.legend.slice(0, -1))
+  })
+
+  it('reads values as before: blank and empty are gaps, "inf"/"nan" spelled out, zeros kept', () => {
+    expect(rrdNumber('0.5')).toBe(0.5)
+    expect(rrdNumber(' 2 ')).toBe(2)
+    expect(rrdNumber('0')).toBe(0)
+    expect(Object.is(rrdNumber('-0'), -0)).toBe(true)
+    expect(rrdNumber('')).toBeNaN()
+    expect(rrdNumber('   ')).toBeNaN()
+    expect(rrdNumber('inf')).toBe(Number.POSITIVE_INFINITY)
+    expect(rrdNumber('-inf')).toBe(Number.NEGATIVE_INFINITY)
+    expect(rrdNumber('-nan')).toBeNaN()
+    expect(rrdNumber('Infinity')).toBe(Number.POSITIVE_INFINITY)
+    expect(rrdNumber('1e3')).toBe(1000)
+    expect(rrdNumber('x1')).toBeNaN()
   })
 
   it('keeps gaps as NaN: rows from before a VM started', () => {
