@@ -3,6 +3,7 @@ import { TreeBuilder } from '../../../renderer/src/model/tree/build'
 import { naturalKey, type TreeFlags, type TreeMode, type TreeNode } from '../../../renderer/src/model/tree/types'
 import { ObjectGraph } from '../../../renderer/src/model/objects'
 import type { ConnectionState } from '../../../shared/contract/connection'
+import type { ObjectUpsert } from '../../../shared/model/diff'
 import { connectionState, generatePool } from './fleet'
 
 const HIDE: TreeFlags = { showTemplates: false, showSnapshots: false, showHidden: false }
@@ -174,22 +175,17 @@ describe('connection nodes between builds (issue 20: 200 of them per batch of a 
 
   it('search text: label, uuid, extra lines (IPs), tags and custom field values, one per line, lower case', () => {
     const graph = new ObjectGraph()
-    graph.apply({
-      connectionId: 'c1',
-      seq: 1,
-      reset: true,
-      removes: [],
-      upserts: [
-        { cls: 'pool', ref: 'p', record: { uuid: 'UP', name_label: 'Prod', master: 'h', tags: [], other_config: {} } },
-        { cls: 'host', ref: 'h', record: { uuid: 'UH', name_label: 'Host A', address: '10.0.0.1', hostname: 'HA', tags: ['Rack-1'], other_config: {} } },
-        { cls: 'VM_guest_metrics', ref: 'g', record: { uuid: 'UG', networks: { '0/ip': '10.1.2.3' } } },
-        {
-          cls: 'VM',
-          ref: 'v',
-          record: { uuid: 'UV', name_label: 'Web-01', power_state: 'Running', resident_on: 'h', guest_metrics: 'g', is_a_template: false, is_a_snapshot: false, is_control_domain: false, tags: ['Web', 'Prod'], other_config: { 'XenCenter.CustomFields.owner': 'Finance', 'XenCenter.CustomFields.empty': '', folder: '/x' } },
-        },
-      ],
-    })
+    const upserts: ObjectUpsert[] = [
+      { cls: 'pool', ref: 'p', record: { uuid: 'UP', name_label: 'Prod', master: 'h', tags: [], other_config: {} } },
+      { cls: 'host', ref: 'h', record: { uuid: 'UH', name_label: 'Host A', address: '10.0.0.1', hostname: 'HA', tags: ['Rack-1'], other_config: {} } },
+      { cls: 'VM_guest_metrics', ref: 'g', record: { uuid: 'UG', networks: { '0/ip': '10.1.2.3' } } },
+      {
+        cls: 'VM',
+        ref: 'v',
+        record: { uuid: 'UV', name_label: 'Web-01', power_state: 'Running', resident_on: 'h', guest_metrics: 'g', is_a_template: false, is_a_snapshot: false, is_control_domain: false, tags: ['Web', 'Prod'], other_config: { 'XenCenter.CustomFields.owner': 'Finance', 'XenCenter.CustomFields.empty': '', folder: '/x' } },
+      },
+    ]
+    graph.apply({ connectionId: 'c1', seq: 1, reset: true, removes: [], upserts })
     const roots = new TreeBuilder().build({ mode: 'infrastructure', connections: [connectionState('c1')], graph, flags: HIDE, now: 0 })
     expect(find(roots, 'Web-01')?.search).toBe('web-01\nuv\n10.1.2.3\nweb\nprod\nowner: finance')
     expect(find(roots, 'Host A')?.search).toBe('host a\nuh\n10.0.0.1\nha\nrack-1')
