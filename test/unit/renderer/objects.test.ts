@@ -81,6 +81,51 @@ describe('object graph fed by pool.diff batches', () => {
     expect(() => g.apply({ connectionId: 'c1', seq: 3, reset: false, upserts: [], removes: [{ cls: 'VM', ref: 'OpaqueRef:nope' }] })).not.toThrow()
   })
 
+  it("a ref's class and a uuid's ref answer the same whether first asked before or after batches (made on first ask, then kept up to date)", () => {
+    const gen = generatePool(spec)
+    const vm = gen.runningVmRefs[0] ?? ''
+    const halted = gen.haltedVmRefs[0] ?? ''
+    const batches = (g: ObjectGraph): (() => void)[] => [
+      () => g.apply(gen.diff),
+      // a VM's uuid changes, another VM goes, a new SR comes
+      () => {
+        const rec = { ...(g.pool('c1')?.get('VM', vm) ?? {}), uuid: 'new-uuid' }
+        g.apply({ connectionId: 'c1', seq: 2, reset: false, upserts: [{ cls: 'VM', ref: vm, record: rec }, { cls: 'SR', ref: 'OpaqueRef:sr-new', record: { uuid: 'sr-new-uuid', name_label: 'new', PBDs: [] } }], removes: [{ cls: 'VM', ref: halted }] })
+      },
+      // a reset without the new SR
+      () => g.apply({ ...gen.diff, seq: 3 }),
+    ]
+    // what both must say after each batch: every record's class and uuid, from the tables themselves
+    const expected = (g: ObjectGraph): { classes: [string, string][]; uuids: [string, string][] } => {
+      const p = g.pool('c1')
+      const classes: [string, string][] = []
+      const uuids: [string, string][] = []
+      for (const [cls, table] of p?.tables ?? []) {
+        for (const [ref, rec] of table) {
+          classes.push([ref, cls])
+          if (typeof rec.uuid === 'string' && rec.uuid) uuids.push([rec.uuid, ref])
+        }
+      }
+      return { classes: classes.sort(), uuids: uuids.sort() }
+    }
+    const seen = (g: ObjectGraph): { classes: [string, string][]; uuids: [string, string][] } => {
+      const p = g.pool('c1')
+      return { classes: [...(p?.classOf ?? [])].sort(), uuids: [...(p?.byUuid ?? [])].sort() }
+    }
+    const early = new ObjectGraph()
+    const late = new ObjectGraph()
+    for (const [i, step] of batches(early).entries()) {
+      step()
+      ;(batches(late)[i] as () => void)()
+      // `early` is asked after every batch (its maps follow the batches), `late` only at the end (made then)
+      expect(seen(early)).toEqual(expected(early))
+    }
+    expect(seen(late)).toEqual(expected(late))
+    expect(seen(early)).toEqual(seen(late))
+    expect(early.pool('c1')?.byUuid.has('new-uuid')).toBe(false) // the reset brought the old uuid back
+    expect(early.pool('c1')?.classOf.get('OpaqueRef:sr-new')).toBeUndefined()
+  })
+
   it('a reset replaces the graph: objects missing from it are gone (no ghosts)', () => {
     const g = new ObjectGraph()
     const gen = generatePool(spec)
