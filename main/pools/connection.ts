@@ -27,7 +27,7 @@ import type { PoolHttpContext } from '../xapi/http'
 import type { CallProgress, StallRule } from '../xapi/transport'
 import { hostKey, pinFromPem, type HostTrust } from '../xapi/trust'
 import { EventLoop, type InitialLoad, type PartialDiff } from './eventloop'
-import { ObjectGraph } from './graph'
+import { LOAD_POOL_CHARS, ObjectGraph, StringPool } from './graph'
 import { TaskTracker } from './tasks'
 
 /**
@@ -793,7 +793,8 @@ export class PoolConnection {
 
   loadCached(upserts: readonly { cls: string; ref: string; record: ObjectRecord }[], token: string | undefined, cachedAt: string | undefined): void {
     this.graph.clear()
-    for (const u of upserts) this.graph.upsert(u.cls, u.ref, u.record)
+    const strings = new StringPool(LOAD_POOL_CHARS)
+    for (const u of upserts) this.graph.upsert(u.cls, u.ref, u.record, strings)
     this.cachedToken = token
     this.cachedAt = cachedAt
   }

@@ -21,7 +21,7 @@ import type { CallOptions } from '../xapi/transport'
 import { isXapiError } from '../xapi/errors'
 import { apiClassName, recordNormaliser } from '../xapi/normalise'
 import type { WireValue } from '../xapi/wire'
-import { ObjectGraph } from './graph'
+import { LOAD_POOL_CHARS, ObjectGraph, StringPool } from './graph'
 
 export type InitialLoad = 'event.from' | 'get_all_records'
 
@@ -137,6 +137,8 @@ export class EventLoop {
   async fullSync(): Promise<void> {
     this.cancelPending()
     const fresh = new ObjectGraph()
+    // one string for equal strings of the whole answer (graph.ts); let go with the sync
+    const strings = new StringPool(LOAD_POOL_CHARS)
     const pieceSize = this.o.initialLoad === 'get_all_records' ? Math.max(0, Math.floor(this.o.syncPieceUpserts ?? 0)) : 0
     let pending: ObjectUpsert[] = []
     let part = 0
@@ -144,7 +146,7 @@ export class EventLoop {
     /** the sync ended (done, failed or stopped): workers still reading send nothing more */
     let over = false
     const put = (cls: string, ref: string, record: ObjectRecord): void => {
-      fresh.upsert(cls, ref, record)
+      fresh.upsert(cls, ref, record, strings)
       if (pieceSize === 0 || over) return
       pending.push({ cls, ref, record })
       if (pending.length < pieceSize) return
@@ -163,7 +165,7 @@ export class EventLoop {
           const cls = typeof e.class === 'string' ? apiClassName(e.class) : undefined
           if (!cls || IGNORED_CLASSES.has(cls) || typeof e.ref !== 'string') continue
           if (e.operation === 'del') fresh.remove(cls, e.ref)
-          else if (typeof e.snapshot === 'object' && e.snapshot !== null) fresh.upsert(cls, e.ref, e.snapshot as ObjectRecord)
+          else if (typeof e.snapshot === 'object' && e.snapshot !== null) fresh.upsert(cls, e.ref, e.snapshot as ObjectRecord, strings)
           if (++n % 64 === 0 && performance.now() >= until) {
             await new Promise((r) => setImmediate(r))
             if (this.stopped) return

@@ -16,7 +16,12 @@
  * Memory: a record is kept as it came (parsed from the wire, owned by the graph), except that each
  * empty map and empty list in it becomes one shared frozen object — bench-10k's records hold
  * ≈320,000 `{}` and ≈250,000 `[]` (≈40 MB of main's heap, of ≈135 MB for the graph). Frozen, a
- * write into one fails loudly instead of writing into every record.
+ * write into one fails loudly instead of writing into every record. And equal strings become one
+ * string (a StringPool: the record's string fields, the strings of its lists and the string values
+ * of its maps, of the lengths worthSharing says): each parsed answer makes its own copy of every
+ * enum value, date and flag string, and most of a record's strings repeat across records — the
+ * allowed_operations of every VM, the recommendations XML of every VM of a template, CPU flags,
+ * platform and other_config values, dates never set. bench-10k's graph: 99.6 → 76.3 MB.
  */
 import type { ObjectRecord, ObjectUpsert } from '../../shared/model/diff'
 import type { PoolGraph } from './api'
@@ -25,20 +30,81 @@ const EMPTY: ReadonlyMap<string, ObjectRecord> = new Map()
 const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({})
 const EMPTY_LIST: readonly never[] = Object.freeze([])
 
-/** the record's empty maps and lists replaced, in place, by the shared frozen ones */
-function shareEmpties(record: ObjectRecord): void {
-  for (const k in record) {
-    const v = record[k]
-    if (typeof v !== 'object' || v === null || v === EMPTY_MAP || v === EMPTY_LIST) continue
-    if (Array.isArray(v)) {
-      if (v.length === 0) record[k] = EMPTY_LIST
-    } else if (isEmpty(v)) record[k] = EMPTY_MAP
+/**
+ * Which strings a pool takes: up to 24 characters (enum values, dates, flags, names) and from 128 to
+ * 16,384 (recommendations, CPU flags, descriptions; longer ones cost more to hash than they save).
+ * Not 25–127: uuids (36) and refs (46) are most of those, and sharing them cost more CPU than the rest
+ * together for less memory — bench-10k's sync (scratch test/.tmp/sync-mem.ts, load 9–11): graph
+ * 99.6 MB; every string shared 67.7 MB at +0.3–0.4 s of CPU; these only 76.3 MB at +0.1 s (of 1.2–1.4 s).
+ */
+function worthSharing(s: string): boolean {
+  const n = s.length
+  return n <= 24 || (n >= 128 && n <= 16_384)
+}
+
+/**
+ * One string for equal strings of records (see the header). Bounded: once the strings it holds pass
+ * `maxChars` characters in all it starts again empty (what records hold stays shared; later strings
+ * are shared among themselves), so a pool never holds much that no record holds any more.
+ */
+export class StringPool {
+  private readonly strings = new Map<string, string>()
+  private chars = 0
+
+  constructor(private readonly maxChars: number) {}
+
+  /** distinct strings held */
+  get size(): number {
+    return this.strings.size
+  }
+
+  share(s: string): string {
+    if (!worthSharing(s)) return s
+    const known = this.strings.get(s)
+    if (known !== undefined) return known
+    if (this.chars + s.length > this.maxChars) {
+      this.strings.clear()
+      this.chars = 0
+    }
+    this.strings.set(s, s)
+    this.chars += s.length
+    return s
   }
 }
 
-function isEmpty(o: object): boolean {
-  for (const k in o) if (Object.hasOwn(o, k)) return false
-  return true
+/** a whole load's pool: at most this many characters (its strings are the answer's own; it is let go after) */
+export const LOAD_POOL_CHARS = 64 << 20
+
+/**
+ * The pool of records that arrive one at a time (events, a class re-read): shared by every graph,
+ * small. A whole load (a sync, the cache) brings its own pool, let go when it is done.
+ */
+const LIVE_STRINGS = new StringPool(1 << 20)
+
+/** the record's empty maps and lists replaced, in place, by the shared frozen ones; its strings by the pool's */
+function compact(record: ObjectRecord, strings: StringPool): void {
+  for (const k in record) {
+    const v = record[k]
+    if (typeof v === 'string') {
+      record[k] = strings.share(v)
+      continue
+    }
+    if (typeof v !== 'object' || v === null || v === EMPTY_MAP || v === EMPTY_LIST) continue
+    if (Array.isArray(v)) {
+      if (v.length === 0) record[k] = EMPTY_LIST
+      else for (let i = 0; i < v.length; i++) if (typeof v[i] === 'string') v[i] = strings.share(v[i] as string)
+      continue
+    }
+    const map = v as Record<string, unknown>
+    let empty = true
+    for (const mk in map) {
+      if (!Object.hasOwn(map, mk)) continue
+      empty = false
+      const mv = map[mk]
+      if (typeof mv === 'string') map[mk] = strings.share(mv)
+    }
+    if (empty) record[k] = EMPTY_MAP
+  }
 }
 
 export class ObjectGraph implements PoolGraph {
@@ -101,9 +167,12 @@ export class ObjectGraph implements PoolGraph {
     return out
   }
 
-  /** keeps `record` (it becomes the graph's: its empty maps and lists are swapped for shared ones) */
-  upsert(cls: string, ref: string, record: ObjectRecord): void {
-    shareEmpties(record)
+  /**
+   * keeps `record` (it becomes the graph's: its empty maps and lists are swapped for shared ones, its
+   * strings for the pool's; a whole load passes its own pool, see LIVE_STRINGS)
+   */
+  upsert(cls: string, ref: string, record: ObjectRecord, strings: StringPool = LIVE_STRINGS): void {
+    compact(record, strings)
     let table = this.tables.get(cls)
     if (!table) {
       table = new Map()

@@ -1,5 +1,13 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import { ObjectGraph } from '../../../main/pools/graph'
+import { ObjectGraph, StringPool } from '../../../main/pools/graph'
+
+/** a collection before a heap reading (the flag lets a fresh context see gc()) */
+function collect(): void {
+  setFlagsFromString('--expose-gc')
+  ;(runInNewContext('gc') as () => void)()
+}
 
 describe('ObjectGraph (PoolGraph, the read-only accessor of pool state in main)', () => {
   it('finds records by class and ref, by ref alone, by uuid, through moves and removals', () => {
@@ -69,5 +77,46 @@ describe('ObjectGraph (PoolGraph, the read-only accessor of pool state in main)'
     // a write into a shared empty one fails instead of reaching every record
     expect(() => (a?.tags as string[]).push('x')).toThrow(TypeError)
     expect(b?.tags).toEqual([])
+  })
+
+  it('keeps one string for equal strings of records — string fields, list items, map values — of the lengths worth it, within its bound', () => {
+    class Spy extends StringPool {
+      given: string[] = []
+      override share(x: string): string {
+        this.given.push(x)
+        return super.share(x)
+      }
+    }
+    const pool = new Spy(1 << 20)
+    const long = 'f'.repeat(200)
+    const g = new ObjectGraph()
+    const uuid = '11111111-2222-3333-4444-555555555555'
+    const ref = 'OpaqueRef:11111111-2222-3333-4444-555555555555'
+    g.upsert('VM', 'V1', { uuid, power_state: 'Running', resident_on: ref, allowed_operations: ['start', 'clone'], platform: { acpi: '1' }, recommendations: long, count: 3 }, pool)
+    // every string went through the pool; it kept the short ones and the long one, not the uuid or the ref (25–127 characters)
+    expect(pool.given.sort()).toEqual([uuid, ref, '1', 'Running', 'clone', long, 'start'].sort())
+    expect(pool.size).toBe(5)
+    // a record is unchanged by it
+    expect(g.get('VM', 'V1')).toEqual({ uuid, power_state: 'Running', resident_on: ref, allowed_operations: ['start', 'clone'], platform: { acpi: '1' }, recommendations: long, count: 3 })
+    // bounded by the characters it holds: past them it starts again empty
+    const small = new StringPool(100)
+    for (let i = 0; i < 10; i++) small.share(`value-${String(i).padStart(14, '0')}`)
+    expect(small.size).toBeLessThanOrEqual(5)
+    expect(small.share('x'.repeat(20_000))).toHaveLength(20_000)
+    expect(small.size).toBeLessThanOrEqual(5)
+  })
+
+  it('holds an equal string of many records once (a 4 KB recommendations string of 2,000 VMs is not 8 MB)', () => {
+    const g = new ObjectGraph()
+    const pool = new StringPool(1 << 20)
+    const text = JSON.stringify('r'.repeat(4096))
+    collect()
+    const before = process.memoryUsage().heapUsed
+    // each record its own flat copy, as each parsed answer makes one
+    for (let i = 0; i < 2000; i++) g.upsert('VM', `V${i}`, { uuid: `vm-${i}`, recommendations: JSON.parse(text) as string }, pool)
+    collect()
+    const grown = process.memoryUsage().heapUsed - before
+    expect(grown).toBeLessThan(2 * 1024 * 1024)
+    expect(g.get('VM', 'V1999')?.recommendations).toBe('r'.repeat(4096))
   })
 })
