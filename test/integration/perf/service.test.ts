@@ -130,6 +130,10 @@ describe('perf contract', () => {
     expect(r.rows.some((x) => x.uuid === vm && x.kind === 'vm' && x.cpu !== null)).toBe(true)
     expect(r.rows.filter((x) => x.kind === 'host')).toHaveLength(2)
     expect(r.hosts.every((x) => x.error === null)).toBe(true)
+    // the sparkline has the minutes the first answer brought (its last 5 minutes: a point per 60 s row), not one point per answer
+    const spark = r.rows.find((x) => x.uuid === vm)?.spark.cpu ?? []
+    expect(spark.length).toBeGreaterThanOrEqual(4)
+    expect(spark.every((v) => v !== null && v > 0)).toBe(true)
     expect((await call('perf.pause', { paused: true })).paused).toBe(true)
     const before = c.counters.feeds + c.counters.lives
     c.tick()
