@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SimPoolHandle, SimRecord } from '../sim/model'
+import { screens } from './screens'
 import { startTreeEnv, type TreeEnv } from './tree-env'
 
 let env: TreeEnv
@@ -61,6 +62,12 @@ describe('NUMA view of a 2-node host', () => {
     expect(lit).toBeGreaterThan(0)
     expect(await layout.getByRole('region', { name: 'Node 0' }).locator('[data-cpu].dim').count()).toBe(16)
     await page.screenshot({ path: '/tmp/numa.png', fullPage: true })
+    // its memory per node: a row per node under its column headers
+    const panel = page.getByRole('complementary', { name: `NUMA details of ${name}` })
+    const perNode = panel.getByRole('table', { name: 'Memory per node' })
+    expect(await perNode.getByRole('columnheader').allTextContents()).toEqual(expect.arrayContaining(['Node', 'Share']))
+    expect(await perNode.getByRole('row').count()).toBe(3)
+    await screens(page, 'numa-vm', { width: 1500, height: 1100 }, { before: () => perNode.scrollIntoViewIfNeeded() })
   })
 
   it('refuses an invalid mask with a clear message and writes nothing', async () => {
@@ -92,5 +99,18 @@ describe('NUMA view of a 2-node host', () => {
     await expect.poll(() => hostRecord()['numa_affinity_policy'], { timeout: 30_000 }).toBe(next)
     await expect.poll(() => page.getByRole('combobox', { name: 'NUMA policy' }).inputValue(), { timeout: 30_000 }).toBe(next)
     expect(env.pageErrors).toEqual([])
+  })
+
+  it("the pool's NUMA tab: a row per host, named by its host", async () => {
+    const { page } = env
+    await page.getByRole('searchbox', { name: 'Search' }).fill('Production')
+    await page.getByRole('tree').getByRole('treeitem', { name: 'Production', exact: true }).first().click()
+    await page.getByRole('searchbox', { name: 'Search' }).fill('')
+    await page.getByRole('tab', { name: 'NUMA' }).click()
+    const hosts = page.getByRole('table', { name: 'Hosts' })
+    await hosts.waitFor({ timeout: 60_000 })
+    expect(await hosts.getByRole('rowheader', { name: hostName }).count()).toBe(1)
+    expect(await hosts.getByRole('row').count()).toBe((pool.objects.get('host')?.size ?? 0) + 1)
+    await screens(page, 'numa-pool', { width: 1500, height: 1100 })
   })
 })
