@@ -236,21 +236,19 @@ export const WRITE_WAIT_MS = 50
 /** the share of `maxBytes` each resolution may keep when the history is over it */
 const SHARE: Record<PerfRes, number> = { 60: 0.5, 3600: 0.35, 86400: 0.15 }
 
-/** one data source of an object held in memory (its object holds connection, kind and uuid once) */
-interface SeriesState {
-  ds: string
-  id: number | undefined
-  /** the values written since the last flush (undefined: nothing pending; see PendingPairs) */
-  pending: PendingPairs | undefined
-}
-
-/** the series of one object held in memory (pending values, series ids) */
+/**
+ * The series of one object held in memory (series ids, pending values), by data source. No object per
+ * series: a series held costs one Map entry (≈102 → ≈50 bytes per series after a flush, scratch
+ * test/.tmp/perf-held.ts: 10,000 VMs × 16 sources; bench-10k holds ≈160,000 series, the huge fleet ten times that).
+ */
 interface ObjectState {
   connectionId: string
   kind: PerfKind
   uuid: string
-  /** ds → its series */
-  series: Map<string, SeriesState>
+  /** ds → its perf_series row id (undefined: not looked up or no row yet), for every series held */
+  ids: Map<string, number | undefined>
+  /** ds → the values written since the last flush (see PendingPairs); undefined: nothing pending */
+  pending: Map<string, PendingPairs> | undefined
   /** when a value was last written (the history's clock, s): an object the feed no longer brings is let go */
   lastPut: number
 }
@@ -300,6 +298,8 @@ export interface PerfDepth {
 interface WriterSink {
   pending: number
   known: Map<string, { connectionId: string; kind: PerfKind }>
+  /** counts flushes: a writer's list of pending pairs is its own until the next one */
+  flushes: number
 }
 
 /** one series' writer: a class (one small object per series written, no closures) */
@@ -311,8 +311,12 @@ class HeldSeriesWriter implements SeriesWriter {
     private readonly sink: WriterSink,
     /** the object as the writer's caller named it (a VM moved between pools: the newer connection) */
     private readonly key: PerfObject,
-    private readonly series: SeriesState,
+    private readonly object: ObjectState,
+    private readonly ds: string,
   ) {}
+
+  private pairs: PendingPairs | undefined
+  private pairsOf = -1
 
   put(res: PerfRes, t: number, v: number): void {
     if (!Number.isFinite(v) || !Number.isFinite(t)) return
@@ -321,7 +325,15 @@ class HeldSeriesWriter implements SeriesWriter {
       this.sink.known.set(this.key.uuid, { connectionId: this.key.connectionId, kind: this.key.kind })
       this.known = true
     }
-    ;(this.series.pending ??= []).push(slotTime(res, t) * 4 + resIndex(res), v)
+    let p = this.pairs
+    if (!p || this.pairsOf !== this.sink.flushes) {
+      const pending = (this.object.pending ??= new Map())
+      p = pending.get(this.ds)
+      if (!p) pending.set(this.ds, (p = []))
+      this.pairs = p
+      this.pairsOf = this.sink.flushes
+    }
+    p.push(slotTime(res, t) * 4 + resIndex(res), v)
     this.sink.pending++
   }
 }
@@ -338,7 +350,7 @@ export class PerfHistory {
   /** bytes stored per resolution (undefined until first needed) */
   private bytes: Record<PerfRes, number> | undefined
   /** what every writer adds to: the pending count and the objects known (see HeldSeriesWriter) */
-  private readonly sink: WriterSink = { pending: 0, known: this.knownObjects }
+  private readonly sink: WriterSink = { pending: 0, known: this.knownObjects, flushes: 0 }
   private readonly st: {
     insertSeries: Database.Statement
     seriesId: Database.Statement
@@ -380,27 +392,30 @@ export class PerfHistory {
 
   private objectState(key: PerfObject): ObjectState {
     let o = this.objectsInMemory.get(key.uuid)
-    if (!o) this.objectsInMemory.set(key.uuid, (o = { connectionId: key.connectionId, kind: key.kind, uuid: key.uuid, series: new Map(), lastPut: 0 }))
+    if (!o) this.objectsInMemory.set(key.uuid, (o = { connectionId: key.connectionId, kind: key.kind, uuid: key.uuid, ids: new Map(), pending: undefined, lastPut: 0 }))
     return o
   }
 
-  /** the series as held in memory, if it is */
-  private held(uuid: string, ds: string): SeriesState | undefined {
-    return this.objectsInMemory.get(uuid)?.series.get(ds)
+  /** the pending pairs of every series held (of one object: `uuid`) */
+  private *allPending(uuid?: string): Iterable<PendingPairs> {
+    if (uuid !== undefined) yield* this.objectsInMemory.get(uuid)?.pending?.values() ?? []
+    else for (const o of this.objectsInMemory.values()) if (o.pending) yield* o.pending.values()
   }
 
-  private *allHeld(): Iterable<SeriesState> {
-    for (const o of this.objectsInMemory.values()) yield* o.series.values()
-  }
-
-  private *allHeldWithObject(): Iterable<[ObjectState, SeriesState]> {
-    for (const o of this.objectsInMemory.values()) for (const s of o.series.values()) yield [o, s]
+  /** the series' row id: held, else looked up (and kept when the series is held) */
+  private seriesIdOf(uuid: string, ds: string): number | undefined {
+    const o = this.objectsInMemory.get(uuid)
+    const held = o?.ids.get(ds)
+    if (held !== undefined) return held
+    const id = (this.st.seriesId.get(uuid, ds) as { id: number } | undefined)?.id
+    if (o && id !== undefined && o.ids.has(ds)) o.ids.set(ds, id)
+    return id
   }
 
   /** series held in memory (pending values or a known id): bounded by the objects written in the last IDLE_OBJECT_S */
   heldSeries(): number {
     let n = 0
-    for (const o of this.objectsInMemory.values()) n += o.series.size
+    for (const o of this.objectsInMemory.values()) n += o.ids.size
     return n
   }
 
@@ -424,9 +439,8 @@ export class PerfHistory {
   }
 
   private seriesWriter(o: ObjectState, key: PerfObject, ds: string): SeriesWriter {
-    let s = o.series.get(ds)
-    if (!s) o.series.set(ds, (s = { ds, id: undefined, pending: undefined }))
-    return new HeldSeriesWriter(this.sink, key, s)
+    if (!o.ids.has(ds)) o.ids.set(ds, undefined)
+    return new HeldSeriesWriter(this.sink, key, o, ds)
   }
 
   /** one value at time t (s) of resolution res; NaN and ±Infinity are gaps and not stored (many values of one series: writer()) */
@@ -474,9 +488,7 @@ export class PerfHistory {
   pendingBlocks(): number {
     let n = 0
     const blocks = new Set<number>()
-    for (const s of this.allHeld()) {
-      const p = s.pending
-      if (!p) continue
+    for (const p of this.allPending()) {
       blocks.clear()
       // a block's start × 4 + its resolution's index: one number per (resolution, block)
       for (let i = 0; i < p.length; i += 2) {
@@ -507,18 +519,21 @@ export class PerfHistory {
   private flushNow(): number {
     let written = 0
     const tx = this.db.transaction(() => {
-      for (const [o, s] of this.allHeldWithObject()) {
-        if (!s.pending) continue
-        if (s.id === undefined) s.id = (this.st.insertSeries.get(o.connectionId, o.kind, o.uuid, s.ds) as { id: number }).id
-        for (const res of PERF_RESOLUTIONS) {
-          for (const [t0, block] of pendingBlocksOf(s.pending, res)) {
-            const row = this.st.getBlock.get(s.id, res, t0) as { data: Buffer } | undefined
-            const merged = row ? decodeBlock(row.data) : block
-            if (row) applyPending(merged, block)
-            const data = encodeBlock(merged)
-            this.st.putBlock.run(s.id, res, t0, data)
-            this.grew(res, data.length - (row?.data.length ?? 0))
-            written++
+      for (const o of this.objectsInMemory.values()) {
+        if (!o.pending) continue
+        for (const [ds, pairs] of o.pending) {
+          let id = o.ids.get(ds)
+          if (id === undefined) o.ids.set(ds, (id = (this.st.insertSeries.get(o.connectionId, o.kind, o.uuid, ds) as { id: number }).id))
+          for (const res of PERF_RESOLUTIONS) {
+            for (const [t0, block] of pendingBlocksOf(pairs, res)) {
+              const row = this.st.getBlock.get(id, res, t0) as { data: Buffer } | undefined
+              const merged = row ? decodeBlock(row.data) : block
+              if (row) applyPending(merged, block)
+              const data = encodeBlock(merged)
+              this.st.putBlock.run(id, res, t0, data)
+              this.grew(res, data.length - (row?.data.length ?? 0))
+              written++
+            }
           }
         }
       }
@@ -529,11 +544,12 @@ export class PerfHistory {
     // series found again only costs looking its id up at its next flush)
     const idleBefore = this.now() - IDLE_OBJECT_S
     for (const [uuid, o] of this.objectsInMemory) {
-      for (const s of o.series.values()) s.pending = undefined
+      o.pending = undefined
       if (o.lastPut < idleBefore) this.objectsInMemory.delete(uuid)
     }
     this.pendingCursors.clear()
     this.sink.pending = 0
+    this.sink.flushes++
     return written
   }
 
@@ -547,25 +563,20 @@ export class PerfHistory {
     const out = new Map<string, { connectionId: string; kind: PerfKind; ds: string }>()
     for (const r of this.st.seriesOf.iterate(uuid) as Iterable<{ connection_id: string; kind: PerfKind; ds: string }>) out.set(r.ds, { connectionId: r.connection_id, kind: r.kind, ds: r.ds })
     const o = this.objectsInMemory.get(uuid)
-    for (const s of o?.series.values() ?? []) if (o && s.pending) out.set(s.ds, { connectionId: o.connectionId, kind: o.kind, ds: s.ds })
+    for (const ds of o?.pending?.keys() ?? []) if (o) out.set(ds, { connectionId: o.connectionId, kind: o.kind, ds })
     return [...out.values()]
   }
 
   /** blocks of one series and resolution overlapping [from, to], stored merged with pending */
   private blocks(uuid: string, ds: string, res: PerfRes, from: number, to: number): Map<number, Float64Array> {
     const out = new Map<number, Float64Array>()
-    const k = this.held(uuid, ds)
-    let id = k?.id
-    if (id === undefined) {
-      const r = this.st.seriesId.get(uuid, ds) as { id: number } | undefined
-      id = r?.id
-      if (k && id !== undefined) k.id = id
-    }
+    const id = this.seriesIdOf(uuid, ds)
     const lo = blockStart(res, from)
     const hi = blockStart(res, to)
     if (id !== undefined) for (const r of this.st.blocksInRange.iterate(id, res, lo, hi) as Iterable<{ t0: number; data: Buffer }>) out.set(r.t0, decodeBlock(r.data))
-    if (k?.pending) {
-      for (const [t0, b] of pendingBlocksOf(k.pending, res, lo, hi)) {
+    const pending = this.objectsInMemory.get(uuid)?.pending?.get(ds)
+    if (pending) {
+      for (const [t0, b] of pendingBlocksOf(pending, res, lo, hi)) {
         const base = out.get(t0)
         if (base) applyPending(base, b)
         else out.set(t0, b)
@@ -626,11 +637,10 @@ export class PerfHistory {
     let best: number | undefined
     for (const s of this.sourcesOf(uuid)) {
       for (const res of PERF_RESOLUTIONS) {
-        const k = this.held(uuid, s.ds)
-        const id = k?.id ?? (this.st.seriesId.get(uuid, s.ds) as { id: number } | undefined)?.id
+        const id = this.seriesIdOf(uuid, s.ds)
         let t0: number | undefined
         if (id !== undefined) t0 = (this.db.prepare('SELECT max(t0) AS t0 FROM perf_block WHERE series = ? AND res = ?').get(id, res) as { t0: number | null }).t0 ?? undefined
-        const p = k?.pending ?? []
+        const p = this.objectsInMemory.get(uuid)?.pending?.get(s.ds) ?? []
         for (let i = 0; i < p.length; i += 2) {
           const key = p[i] as number
           if (pairResIndex(key) !== resIndex(res)) continue
@@ -673,8 +683,7 @@ export class PerfHistory {
         const t = firstValueTime(decodeBlock(r.data), r.t0, res)
         if (t !== null && (best === null || t < best)) best = t
       }
-      for (const s of uuid === undefined ? this.allHeld() : (this.objectsInMemory.get(uuid)?.series.values() ?? [])) {
-        const p = s.pending ?? []
+      for (const p of this.allPending(uuid)) {
         for (let i = 0; i < p.length; i += 2) {
           const key = p[i] as number
           if (pairResIndex(key) !== resIndex(res)) continue
@@ -864,11 +873,11 @@ export class PerfHistory {
       return r
     })()
     for (const r of rows) {
-      const s = this.held(r.uuid, r.ds)
-      if (s) s.id = undefined
+      const o = this.objectsInMemory.get(r.uuid)
+      if (o?.ids.has(r.ds)) o.ids.set(r.ds, undefined)
     }
     for (const uuid of new Set(rows.map((r) => r.uuid))) {
-      const pending = [...(this.objectsInMemory.get(uuid)?.series.values() ?? [])].some((s) => s.pending)
+      const pending = (this.objectsInMemory.get(uuid)?.pending?.size ?? 0) > 0
       if (!pending && this.st.seriesOf.get(uuid) === undefined) {
         this.knownObjects.delete(uuid)
         this.goneNewest.delete(uuid)
@@ -888,11 +897,11 @@ export class PerfHistory {
     for (const [k, o] of this.objectsInMemory) if (o.connectionId === connectionId) this.objectsInMemory.delete(k)
     for (const [k, c] of this.pendingCursors) if (c.connectionId === connectionId) this.pendingCursors.delete(k)
     // a series row held by id may have gone with it (an object moved between pools): ids are looked up again at the next flush
-    for (const s of this.allHeld()) s.id = undefined
+    for (const o of this.objectsInMemory.values()) for (const ds of o.ids.keys()) o.ids.set(ds, undefined)
     // read again from the table, plus what waits in memory (of other connections) to be written
     this.knownObjects.clear()
     this.knownLoaded = false
-    for (const [uuid, o] of this.objectsInMemory) if ([...o.series.values()].some((s) => s.pending)) this.knownObjects.set(uuid, { connectionId: o.connectionId, kind: o.kind })
+    for (const [uuid, o] of this.objectsInMemory) if ((o.pending?.size ?? 0) > 0) this.knownObjects.set(uuid, { connectionId: o.connectionId, kind: o.kind })
     this.goneNewest.clear()
     this.bytes = undefined
   }

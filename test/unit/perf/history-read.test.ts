@@ -4,6 +4,8 @@
  * the newest row was less than a bucket old). Values not yet flushed are read like stored ones: merged over the
  * stored block, a later write of a slot winning, at every resolution (they are held in a compact form until the flush).
  */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { PerfHistory } from '../../../main/cache/perf'
@@ -56,6 +58,33 @@ describe('performance history read', () => {
     expect(read(now - 3 * 86400, now, 86400)).toContain(7)
     h.flush()
     expect(read(now - 601, now + 600, 60)).toEqual([...Array(5).fill(1), 4, ...Array(14).fill(1)])
+    db.close()
+  })
+
+  it('holds a series it keeps the id of (written in the last hour) in a Map entry, no object each: 80,000 series after a flush in under 6 MB (7.8 MB with an object each)', () => {
+    const db = new Database(':memory:')
+    migrate(db)
+    const now = 1_796_601_600
+    const h = new PerfHistory(db, {}, () => now)
+    const dss = Array.from({ length: 16 }, (_, i) => `source-${i}`)
+    const collect = (): number => {
+      setFlagsFromString('--expose-gc')
+      ;(runInNewContext('gc') as () => void)()
+      return process.memoryUsage().heapUsed
+    }
+    const before = collect()
+    for (let vm = 0; vm < 5_000; vm++) for (const w of h.writers({ connectionId: 'c', kind: 'vm', uuid: `11111111-2222-3333-4444-${String(vm).padStart(12, '0')}` }, dss)) w.put(60, now - 60, 1)
+    h.flush()
+    const held = collect() - before
+    expect(h.heldSeries()).toBe(80_000)
+    expect(held).toBeLessThan(6 * 1024 * 1024)
+    // the ids held are the rows': a read finds the value, a later write goes to the same series
+    expect(h.read('11111111-2222-3333-4444-000000004999', ['source-15'], now - 120, now, 60).values[0]?.filter((v) => v !== null)).toEqual([1])
+    const w = h.writer({ connectionId: 'c', kind: 'vm', uuid: '11111111-2222-3333-4444-000000004999', ds: 'source-15' })
+    w.put(60, now, 2)
+    h.flush()
+    expect(h.read('11111111-2222-3333-4444-000000004999', ['source-15'], now - 120, now, 60).values[0]?.filter((v) => v !== null)).toEqual([1, 2])
+    expect((db.prepare('SELECT count(*) AS n FROM perf_series').get() as { n: number }).n).toBe(80_000)
     db.close()
   })
 })
