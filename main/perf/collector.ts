@@ -4,9 +4,15 @@
  * (main/cache/perf.ts).
  *
  * Cost follows what is watched:
- *   - every connected host: GET /rrd_updates every 60 s (start = the end of the last answer stored,
- *     cf=AVERAGE, interval=60, host=true, json) — the history feed, also what the fleet overview
- *     reads (nothing more is asked for the overview, nothing at all for a pool that is not connected);
+ *   - every connected host: GET /rrd_updates (start = the end of the last answer stored, cf=AVERAGE,
+ *     interval=60, host=true, json) — the history feed, also what the fleet overview reads (nothing
+ *     more is asked for the overview, nothing at all for a pool that is not connected). Every 60 s
+ *     while someone looks: the fleet overview open (`showOverview`, a lease its polls renew), or a
+ *     graph of the host or of one of its VMs (`watch`, `showObject`); every 5 minutes (`unwatchedFeedMs`)
+ *     for a host nobody looks at — the answer then brings the 60 s rows of those minutes (XAPI keeps
+ *     2 hours of them), so the history keeps every 60 s row either way. When the overview opens, the
+ *     hosts fed longer than a minute ago are asked at once (at most FEEDS_AT_ONCE at a time); until
+ *     their answer its rows older than STALE_AFTER_FEEDS minutes say "as of" their time;
  *   - the objects of an open graph (`watch`): their host is asked every 5 s for just them
  *     (vm_uuid=…, host= only when the host itself is watched), kept in memory for the last 10 minutes.
  * The answer's `step` is the truth (XAPI answers from a coarser archive when `start` is old): rows
@@ -58,6 +64,8 @@ export interface CollectorOptions {
   /** the cache's performance history (undefined: memory only, no history) */
   history: () => PerfHistory | undefined
   feedMs?: number
+  /** a host nobody looks at (see the header) is fed this often; default UNWATCHED_FEED_MS */
+  unwatchedFeedMs?: number
   liveMs?: number
   /** pending history written every … (and on close) */
   flushMs?: number
@@ -129,6 +137,16 @@ interface SightJob {
 }
 
 const LIVE_KEEP_S = 720
+/** a host nobody looks at is fed every 5 minutes (its answer brings the 60 s rows of those minutes: XAPI keeps 2 hours of them) */
+export const UNWATCHED_FEED_MS = 5 * 60_000
+/** 60 s feeds on their way at once (the hosts due when the overview opens are caught up this many at a time) */
+export const FEEDS_AT_ONCE = 8
+/** the overview counts as open this long after it last asked (it asks every minute) */
+export const OVERVIEW_LEASE_MS = 150_000
+/** a graph asked for (perf.series) keeps its host at 60 s this long (an open graph asks again every minute) */
+export const SHOWN_LEASE_MS = 150_000
+/** how long showOverview waits for the catch-up of the hosts nobody looked at before it answers */
+const CATCH_UP_WAIT_MS = 2_000
 /** an overview row no feed answer refreshed for this many feed intervals is stale ("as of") */
 export const STALE_AFTER_FEEDS = 3
 /**
@@ -152,7 +170,10 @@ interface HostState {
   uuid: string
   name: string
   address: string
+  /** the next feed while someone looks at the host (and the retry after a failure) */
   nextFeedAt: number
+  /** when its last feed was answered (this clock, ms): nobody looking, it is fed again unwatchedFeedMs later */
+  fedAt: number | undefined
   nextLiveAt: number
   feeding: boolean
   living: boolean
@@ -259,6 +280,12 @@ export class RrdCollector {
   private lastFlush: number
   private lastPrune = 0
   private readonly feedMs: number
+  private readonly unwatchedFeedMs: number
+  /** the fleet overview is open until (this clock, ms) */
+  private overviewUntil = 0
+  /** objects whose graph asked for its series lately: uuid → its connection and until when */
+  private readonly shown = new Map<string, { connectionId: string; until: number }>()
+  private feedsInFlight = 0
   private readonly liveMs: number
   private readonly flushMs: number
   private readonly pruneMs: number
@@ -270,6 +297,7 @@ export class RrdCollector {
 
   constructor(private readonly opts: CollectorOptions) {
     this.feedMs = opts.feedMs ?? 60_000
+    this.unwatchedFeedMs = opts.unwatchedFeedMs ?? UNWATCHED_FEED_MS
     this.liveMs = opts.liveMs ?? 5_000
     this.flushMs = opts.flushMs ?? 15 * 60_000
     this.pruneMs = opts.pruneMs ?? 3_600_000
@@ -301,6 +329,31 @@ export class RrdCollector {
 
   unwatch(watchId: string): void {
     this.watches.delete(watchId)
+  }
+
+  /**
+   * The fleet overview asks for its figures (a lease: it asks every minute while open). Every host is fed at 60 s
+   * while it lasts; when it opens, the hosts fed longer than a minute ago are asked at once (FEEDS_AT_ONCE at a
+   * time), and the answer waits a little (at most CATCH_UP_WAIT_MS) for them.
+   */
+  async showOverview(leaseMs = OVERVIEW_LEASE_MS): Promise<void> {
+    const now = this.now()
+    const opening = this.overviewUntil < now
+    this.overviewUntil = Math.max(this.overviewUntil, now + leaseMs)
+    if (!opening || this.paused || this.closed) return
+    const started = this.pumpFeeds(now)
+    if (started.length === 0) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([Promise.allSettled(started), new Promise<void>((r) => (timer = setTimeout(r, CATCH_UP_WAIT_MS)))])
+    clearTimeout(timer)
+  }
+
+  /** an object's graph asked for its series (a lease: an open graph asks every minute): its host is fed at 60 s */
+  showObject(connectionId: string, uuid: string, leaseMs = SHOWN_LEASE_MS): void {
+    const now = this.now()
+    const was = this.shown.get(uuid)
+    this.shown.set(uuid, { connectionId, until: Math.max(was?.until ?? 0, now + leaseMs) })
+    if (!was || was.until < now) this.pumpFeeds(now)
   }
 
   onLive(cb: (u: LiveUpdate) => void): Unsubscribe {
@@ -376,7 +429,7 @@ export class RrdCollector {
   }
 
   status(): HostFeedStatus[] {
-    return [...this.hosts.values()].map((h) => ({ connectionId: h.connectionId, hostUuid: h.uuid, hostName: h.name, lastEnd: h.lastEnd, failures: h.failures, error: h.error, nextAt: h.nextFeedAt }))
+    return [...this.hosts.values()].map((h) => ({ connectionId: h.connectionId, hostUuid: h.uuid, hostName: h.name, lastEnd: h.lastEnd, failures: h.failures, error: h.error, nextAt: this.feedDueAt(h, this.now()) }))
   }
 
   /** one scheduling pass (the timer calls it; tests may too) */
@@ -385,11 +438,10 @@ export class RrdCollector {
     const now = this.now()
     this.syncHosts(now)
     for (const [id, w] of this.watches) if (w.until < now) this.watches.delete(id)
+    for (const [uuid, w] of this.shown) if (w.until < now) this.shown.delete(uuid)
     if (!this.paused) {
-      for (const h of this.hosts.values()) {
-        if (!h.feeding && now >= h.nextFeedAt) this.track(this.feed(h))
-        if (!h.living && now >= h.nextLiveAt) this.track(this.livePoll(h))
-      }
+      this.pumpFeeds(now)
+      for (const h of this.hosts.values()) if (!h.living && now >= h.nextLiveAt) this.track(this.livePoll(h))
       this.pumpSight(now)
     }
     if (now - this.lastFlush >= this.flushMs || (this.opts.history()?.pendingValues() ?? 0) > MAX_PENDING_VALUES) this.flush()
@@ -481,6 +533,42 @@ export class RrdCollector {
     void p.finally(() => this.inFlight.delete(p))
   }
 
+  /** the 60 s feeds due now, started (at most FEEDS_AT_ONCE on their way); the promises of those started */
+  private pumpFeeds(now: number): Promise<void>[] {
+    const started: Promise<void>[] = []
+    if (this.paused || this.closed) return started
+    for (const h of this.hosts.values()) {
+      if (this.feedsInFlight >= FEEDS_AT_ONCE) break
+      if (h.feeding || now < this.feedDueAt(h, now)) continue
+      const p = this.feed(h)
+      this.track(p)
+      started.push(p)
+    }
+    return started
+  }
+
+  /** when a host's next feed is due: 60 s after the last while someone looks at it, else unwatchedFeedMs; a retry after a failure at its back-off */
+  private feedDueAt(h: HostState, now: number): number {
+    if (h.fedAt === undefined || h.failures > 0) return h.nextFeedAt
+    return this.lookedAt(h, now) ? h.nextFeedAt : Math.max(h.nextFeedAt, h.fedAt + this.unwatchedFeedMs)
+  }
+
+  /** whether someone looks at the host: the overview open, or a graph of it or of a VM resident on it */
+  private lookedAt(h: HostState, now: number): boolean {
+    if (this.overviewUntil >= now) return true
+    if (this.watches.size === 0 && this.shown.size === 0) return false
+    const graph = this.opts.pools.graph(h.connectionId)
+    const onHost = (connectionId: string, uuid: string): boolean => {
+      if (connectionId !== h.connectionId) return false
+      if (uuid === h.uuid) return true
+      const hit = graph?.byUuid(uuid)
+      return hit?.cls === 'VM' && graph?.get('VM', hit.ref)?.['resident_on'] === h.ref
+    }
+    for (const [uuid, w] of this.shown) if (w.until >= now && onHost(w.connectionId, uuid)) return true
+    for (const w of this.watches.values()) if (w.until >= now) for (const uuid of w.uuids) if (onHost(w.connectionId, uuid)) return true
+    return false
+  }
+
   private syncHosts(now: number): void {
     const seen = new Set<string>()
     for (const c of this.opts.pools.list()) {
@@ -496,7 +584,7 @@ export class RrdCollector {
         if (!h) {
           // spread the first feeds over the first few seconds
           const jitter = Math.floor(Math.random() * Math.min(5000, this.feedMs))
-          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), sight: 'unknown', holdCursor: false, plan: undefined }
+          h = { key, connectionId: c.id, ref, uuid, name: str(rec, 'name_label'), address, nextFeedAt: now + jitter, fedAt: undefined, nextLiveAt: now, feeding: false, living: false, failures: 0, error: undefined, lastEnd: undefined, liveEnd: undefined, liveCovered: new Set(), sight: 'unknown', holdCursor: false, plan: undefined }
           this.hosts.set(key, h)
         }
         h.address = address
@@ -532,6 +620,7 @@ export class RrdCollector {
 
   private async feed(h: HostState): Promise<void> {
     h.feeding = true
+    this.feedsInFlight++
     try {
       const hist = this.opts.history()
       const nowS = Math.floor(this.now() / 1000)
@@ -557,12 +646,15 @@ export class RrdCollector {
       if (!h.holdCursor) hist?.setCursor(h.connectionId, h.uuid, u.end)
       h.failures = 0
       h.error = undefined
-      h.nextFeedAt = this.now() + this.feedMs
+      h.fedAt = this.now()
+      h.nextFeedAt = h.fedAt + this.feedMs
     } catch (e) {
       this.failed(h, e, 'reading the performance data')
     } finally {
       h.feeding = false
-      // the host's first sight may start now (it waits for the host's feed)
+      this.feedsInFlight--
+      // the next host due (a catch-up is FEEDS_AT_ONCE at a time); the host's first sight may start now (it waits for the host's feed)
+      this.pumpFeeds(this.now())
       this.pumpSight(this.now())
     }
   }

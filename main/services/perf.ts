@@ -110,6 +110,8 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
             asOf = newest !== undefined ? new Date(newest * 1000).toISOString() : null
           }
           if (!(to > from)) throw new ServiceError('invalid-args', 'The end of the range must be after its start.')
+          // an open graph asks every minute: its host is fed every minute while it does (main/perf/collector.ts)
+          if (conn.connected) collector.showObject(a.connectionId, a.uuid)
           // the last 10 minutes of a watched object: the host's 5 s rows held in memory
           const live = conn.connected && to - from <= 900 ? collector.liveOf(a.uuid) : undefined
           if (live && live.size > 0) {
@@ -144,12 +146,16 @@ export function perfModule(opts: PerfServiceOptions): ModuleFactory<keyof typeof
           collector.unwatch(a.watchId)
           return null
         },
-        'perf.overview': async (a) => ({
-          rows: a.period ? await periodRows(a.period.from, a.period.to) : collector.summaries(),
-          paused: collector.isPaused(),
-          hosts: collector.status().map((s) => ({ connectionId: s.connectionId, hostUuid: s.hostUuid, hostName: s.hostName, lastEnd: s.lastEnd ?? null, failures: s.failures, error: s.error ?? null })),
-          period: a.period ?? null,
-        }),
+        'perf.overview': async (a) => {
+          // the overview is open: every host is fed every minute while it asks (a host nobody looked at is asked at once)
+          await collector.showOverview()
+          return {
+            rows: a.period ? await periodRows(a.period.from, a.period.to) : collector.summaries(),
+            paused: collector.isPaused(),
+            hosts: collector.status().map((s) => ({ connectionId: s.connectionId, hostUuid: s.hostUuid, hostName: s.hostName, lastEnd: s.lastEnd ?? null, failures: s.failures, error: s.error ?? null })),
+            period: a.period ?? null,
+          }
+        },
         'perf.history': () => {
           const hist = opts.history()
           if (!hist) throw new ServiceError('unavailable', 'There is no performance history: the cache database could not be opened.')

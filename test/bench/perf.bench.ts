@@ -382,7 +382,7 @@ async function collectorBench(pools: number): Promise<void> {
   const { PinStore, pinFromPem, hostKey } = await import('../../main/xapi/trust')
   const { parseAddress } = await import('../../main/xapi/client')
   const { openInventoryCache } = await import('../../main/cache')
-  const { RrdCollector } = await import('../../main/perf/collector')
+  const { RrdCollector, UNWATCHED_FEED_MS } = await import('../../main/perf/collector')
   const { perfModule } = await import('../../main/services/perf')
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--sim-child', String(pools)], { stdio: ['pipe', 'pipe', 'inherit'] })
   const dir = mkdtempSync(join(tmpdir(), 'xp-perf-collector-'))
@@ -478,10 +478,11 @@ async function collectorBench(pools: number): Promise<void> {
       historyMiB: Math.round((cache.perf?.sizeBytes() ?? 0) / 1024 ** 2),
       budget: 'global 2, per pool 1, 25 % of the main thread',
     })
-    // steady state, nobody looking (a hidden fleet): the 60 s history feed only — the per-pool idle cost
+    // steady state, nobody looking (a hidden fleet): the history feed only, every host every UNWATCHED_FEED_MS (5 min) —
+    // the per-pool idle cost; the window is as long, so it holds one feed of every host
     const errors0 = collector.counters.errors
     const feeds0 = collector.counters.feeds
-    const HIDDEN_WINDOW = 120_000
+    const HIDDEN_WINDOW = UNWATCHED_FEED_MS
     const hpct = await cpuWindow(HIDDEN_WINDOW)
     const flushOnce = (): { ms: number; blocks: number } => {
       const blocks = cache.perf?.pendingBlocks() ?? 0

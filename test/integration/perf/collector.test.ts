@@ -43,7 +43,7 @@ function uuidOf(cls: string, ref: string): string {
 }
 
 function collector(cache: SqliteInventoryCache, extra: Partial<ConstructorParameters<typeof RrdCollector>[0]> = {}): RrdCollector {
-  return new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, feedMs: 60_000, log: () => {}, ...extra })
+  return new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, feedMs: 60_000, unwatchedFeedMs: 60_000, log: () => {}, ...extra })
 }
 
 /** every stored 60 s time of a series, straight from the file */

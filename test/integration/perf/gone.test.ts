@@ -74,7 +74,7 @@ describe('objects that are gone', () => {
   it('the overview’s now rows: a VM destroyed leaves them; a pool offline, or a VM the feed no longer brings, stays marked stale', async () => {
     const cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
     const clock = { t: Date.now() }
-    const c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, feedMs: 60_000, now: () => clock.t, log: () => {} })
+    const c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, feedMs: 60_000, unwatchedFeedMs: 60_000, now: () => clock.t, log: () => {} })
     await fed(c, { clock })
     expect(cache.perf?.knows(vmUuid)).toBe(true)
     const row = (uuid: string) => c.summaries().find((r) => r.uuid === uuid)

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PerfHistory } from '../../../main/cache/perf'
 import { migrate } from '../../../main/cache/schema'
-import { FIRST_FEED_S, FIRST_SIGHT_ATTEMPTS, RrdCollector, type CollectorPools } from '../../../main/perf/collector'
+import { FEEDS_AT_ONCE, FIRST_FEED_S, FIRST_SIGHT_ATTEMPTS, OVERVIEW_LEASE_MS, RrdCollector, UNWATCHED_FEED_MS, type CollectorPools } from '../../../main/perf/collector'
 import { ObjectGraph } from '../../../main/pools/graph'
 import { parseRrdUpdates } from '../../../main/perf/rrd'
 import { rrdDump, rrdUpdates } from '../../sim/rrd'
@@ -112,7 +112,8 @@ function world(poolCount: number, hostCount: number) {
       if (answerAll || (!firstSight && !held)) setImmediate(() => req.release())
     })
   const collector = (extra: Partial<ConstructorParameters<typeof RrdCollector>[0]> = {}): RrdCollector => {
-    const c = new RrdCollector({ pools: collectorPools, history: () => hist, tickMs: 3_600_000, now: () => clock, log: () => {}, ...extra })
+    // fed every minute unless a test asks for the cadence of hosts nobody looks at (unwatchedFeedMs: UNWATCHED_FEED_MS)
+    const c = new RrdCollector({ pools: collectorPools, history: () => hist, tickMs: 3_600_000, now: () => clock, log: () => {}, unwatchedFeedMs: 60_000, ...extra })
     ;(c as unknown as { get: Get }).get = get
     open.push({
       c,
@@ -645,5 +646,116 @@ describe('RRD collector: the column plan', () => {
     expect(next?.at).toBe((first?.at ?? 0) + 60)
     // what summaries() handed out earlier is a copy: it did not grow
     expect(first?.spark.cpu.length).toBe(next ? next.spark.cpu.length - 1 : -1)
+  })
+})
+
+describe('RRD collector: the feed follows what is looked at (issue 16 rule, issue 20 cost)', () => {
+  const feedsOf = (w: ReturnType<typeof world>, address?: string): Req[] => w.requests.filter((r) => !r.firstSight && r.path === '/rrd_updates' && r.query['interval'] === 60 && (address === undefined || r.address === address))
+
+  /** seconds of the collector's clock, ticking every second */
+  async function run(w: ReturnType<typeof world>, c: RrdCollector, seconds: number, each?: () => void): Promise<void> {
+    for (let i = 0; i < seconds; i++) {
+      w.advance(1000)
+      each?.()
+      c.tick()
+      await settle()
+    }
+  }
+
+  it('feeds a host nobody looks at every 5 minutes, asking from the end of its last answer: every 60 s row is kept', async () => {
+    const w = world(1, 2)
+    const c = w.collector({ unwatchedFeedMs: UNWATCHED_FEED_MS })
+    c.tick()
+    await run(w, c, 6)
+    const address = w.pools[0]?.tp.spec.hosts[0]?.address ?? ''
+    expect(feedsOf(w, address)).toHaveLength(1)
+    const t0 = Math.floor(w.now() / 1000)
+    await run(w, c, 12 * 60)
+    // 12 minutes: 2 more feeds, not 12 (red when a host nobody looks at is fed every minute)
+    const feeds = feedsOf(w, address)
+    expect(feeds).toHaveLength(3)
+    // each asks from where the previous answer ended
+    const ends = feeds.map((r) => Number(r.query['start']))
+    expect(ends[2]! - ends[1]!).toBe(UNWATCHED_FEED_MS / 1000)
+    // and the history has every minute since the first feed at 60 s, no gap
+    const tp = w.pools[0]?.tp
+    const host = String(tp?.spec.objects.get('host')?.get(tp.refs.hosts[0] ?? '')?.['uuid'])
+    const stored = w.hist.read(host, ['cpu_avg'], t0 - 60, Math.floor(w.now() / 1000), 60)
+    const first = stored.times[0] ?? 0
+    expect(stored.resolution).toBe(60)
+    expect(stored.times).toEqual(Array.from({ length: stored.times.length }, (_, i) => first + i * 60))
+    expect(stored.times.at(-1)).toBeGreaterThanOrEqual(ends[2] ?? Infinity)
+    expect(stored.values[0]?.every((v) => v !== null)).toBe(true)
+  })
+
+  it('feeds every host every minute while the overview is open, and catches up at once (at most FEEDS_AT_ONCE at a time) when it opens', async () => {
+    const w = world(5, 2)
+    const c = w.collector({ unwatchedFeedMs: UNWATCHED_FEED_MS })
+    c.tick()
+    await run(w, c, 6)
+    expect(feedsOf(w)).toHaveLength(10)
+    // two minutes nobody looks: nothing asked
+    await run(w, c, 120)
+    expect(feedsOf(w)).toHaveLength(10)
+    // the overview opens: the 10 hosts are asked at once, 8 at a time (their answers held)
+    for (const h of w.pools.flatMap((p) => p.tp.spec.hosts)) w.holdFeeds.add(h.address)
+    void c.showOverview()
+    await settle()
+    const held = feedsOf(w).filter((r) => !r.settled)
+    expect(held).toHaveLength(FEEDS_AT_ONCE)
+    w.holdFeeds.clear()
+    for (const r of held) r.release()
+    await settle()
+    await settle()
+    expect(feedsOf(w)).toHaveLength(20)
+    // then every minute while it asks (every minute, as FleetPerf does): 5 minutes, 5 feeds per host (red when the overview's hosts wait 5 minutes)
+    let lastAsk = w.now()
+    await run(w, c, 5 * 60, () => {
+      if (w.now() - lastAsk >= 60_000) {
+        lastAsk = w.now()
+        void c.showOverview()
+      }
+    })
+    expect(feedsOf(w)).toHaveLength(20 + 5 * 10)
+    // closed (no more asks): once the lease is over, back to every 5 minutes
+    const before = feedsOf(w).length
+    await run(w, c, (OVERVIEW_LEASE_MS + UNWATCHED_FEED_MS) / 1000)
+    expect(feedsOf(w).length - before).toBeLessThanOrEqual(10 * (2 + 1))
+  })
+
+  it('says "as of" for the rows of hosts nobody looked at for minutes, and the overview opening answers once they are caught up', async () => {
+    const w = world(1, 2)
+    const c = w.collector({ unwatchedFeedMs: UNWATCHED_FEED_MS })
+    c.tick()
+    await run(w, c, 6)
+    expect(c.summaries().every((r) => !r.stale)).toBe(true)
+    // 4 minutes hidden: the figures are older than STALE_AFTER_FEEDS minutes — not "now"
+    await run(w, c, 4 * 60)
+    expect(c.summaries().every((r) => r.stale)).toBe(true)
+    await c.showOverview()
+    const rows = c.summaries()
+    expect(rows.every((r) => !r.stale)).toBe(true)
+    expect(Math.min(...rows.map((r) => r.at))).toBeGreaterThanOrEqual(Math.floor(w.now() / 1000) - 60)
+  })
+
+  it('feeds every minute the host of an open graph (its VM’s or its own), the others every 5 minutes', async () => {
+    const w = world(1, 2)
+    const c = w.collector({ unwatchedFeedMs: UNWATCHED_FEED_MS })
+    const tp = w.pools[0]?.tp
+    const [a, b] = tp?.spec.hosts.map((h) => h.address) ?? []
+    // the running VM lives on the first host
+    const vm = String(tp?.spec.objects.get('VM')?.get(tp.refs.running)?.['uuid'])
+    c.tick()
+    await run(w, c, 6)
+    let lastAsk = w.now()
+    c.showObject('c0', vm)
+    await run(w, c, 10 * 60, () => {
+      if (w.now() - lastAsk >= 60_000) {
+        lastAsk = w.now()
+        c.showObject('c0', vm)
+      }
+    })
+    expect(feedsOf(w, a)).toHaveLength(1 + 10)
+    expect(feedsOf(w, b)).toHaveLength(1 + 2)
   })
 })
