@@ -262,10 +262,13 @@ function tlsOptionsFor(contexts: SecureContexts, pin: PinnedCertificate | undefi
 
 /**
  * https.Agent's own connection (it resumes the TLS session the agent cached for the host: a
- * reconnect after the host closed an idle kept-alive socket — every 60 s RRD feed, most heartbeats —
- * skips the certificate exchange), with the presented certificate captured. A resumed session is
- * still checked against the pin: checkServerIdentity runs on the session's certificate, and a pin
- * change makes a new agent (no cached session). `tls.connect` here instead dropped the agent's
+ * reconnect after the host closed an idle kept-alive socket — every RRD feed, most heartbeats —
+ * skips the certificate exchange), with the presented certificate captured. Node does not call
+ * checkServerIdentity (the pin comparison) on a resumed session: resuming proves the host holds the
+ * secret of a session whose full handshake passed the pin — the trust a kept-alive socket already
+ * has. A handshake that failed leaves no session (the agent drops it when the socket closes with an
+ * error), a pin change makes a new agent (no session), and a host with a new certificate (a new TLS
+ * context: new ticket keys) is checked again in full. `tls.connect` here instead dropped the agent's
  * session cache: every reconnect was a full handshake.
  */
 class CapturingAgent extends https.Agent {

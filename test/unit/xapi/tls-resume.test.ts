@@ -3,7 +3,8 @@
  * kept-alive socket after a few seconds (Node's server after 5 s, the simulator's), so the 60 s RRD
  * feed and most heartbeats connect again each time: with the agent's cached session that is a
  * resumption, not a full handshake with the certificate exchange. The pin still decides: a pin
- * changed after a session was cached refuses the host as before.
+ * changed after a session was cached refuses the host as before, and so does a certificate the
+ * host changed (new TLS context: no resumption, a full handshake checked against the pin).
  */
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -73,5 +74,27 @@ describe('the pinned agent and TLS sessions', () => {
     )
     expect(e).toBeInstanceOf(CertificateTrustError)
     ctx.trust.destroy()
+  })
+
+  it('checks a host whose certificate changed in full: the cached session is not resumed, the pin refuses it', async () => {
+    const pins = new PinStore()
+    await pins.set(hostKey('127.0.0.1', port), pinFromPem(cert.cert, 'user'))
+    const ctx = context(pins)
+    await httpGet(ctx, '127.0.0.1', { path: '/rrd_updates', purpose: 'rrd' })
+    await pause()
+    srv.setSecureContext({ key: other.key, cert: other.cert })
+    try {
+      resumed.length = 0
+      const e = await httpGet(ctx, '127.0.0.1', { path: '/rrd_updates', purpose: 'rrd' }).then(
+        () => undefined,
+        (err: unknown) => err,
+      )
+      expect(e).toBeInstanceOf(CertificateTrustError)
+      // (the server may or may not see the handshake end before the client leaves: none of them resumed)
+      expect(resumed.some((r) => r)).toBe(false)
+    } finally {
+      srv.setSecureContext({ key: cert.key, cert: cert.cert })
+      ctx.trust.destroy()
+    }
   })
 })
