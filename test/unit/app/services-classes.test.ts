@@ -12,7 +12,15 @@ import { createServices, type EventSink } from '../../../main/services'
 import { memoryKeychainStatus } from '../../../main/services/keychain-status'
 import { memorySettingsStore } from '../../../main/services/settings'
 import { StreamPools } from '../../integration/contract/stream-pools'
-import { ObjectGraph } from '../../../renderer/src/model/objects'
+import { ObjectGraph, PoolObjects } from '../../../renderer/src/model/objects'
+import { forWindow } from '../../../shared/model/slim'
+import { hostSections, networkSections, srSections, vmSections } from '../../../renderer/src/model/details'
+import { deletePlan } from '../../../renderer/src/model/delete-plan'
+import { diskChoices, isoLibraries, srChoices, srDisks, storageView, vmDrives } from '../../../renderer/src/model/storage'
+import { buildSnapshotTree } from '../../../renderer/src/model/snapshot-tree'
+import * as storageRules from '../../../shared/operations/storage'
+import { hotplugReason, vifRows } from '../../../shared/operations/network'
+import { buildFleet } from '../../sim/fleet'
 
 /** a small pool with one object of every class a window reads, and of every class it is not sent */
 function fullGraph(id: string, seq: number): PoolDiff {
@@ -141,5 +149,99 @@ describe('services: classes a window never reads', () => {
     for (const cls of OFFLINE_UNUSED_CLASSES) expect(pool?.tables.get(cls)?.size, cls).toBe(1)
     expect(pool?.get('VM', 'OpaqueRef:c1-vm')?.name_label).toBe('web-01')
     expect(pool?.byUuid.has('c1-VIF')).toBe(false)
+  })
+
+  it('every field the renderer reads still arrives: its details, drives, disks, delete plan and storage and NIC rules say the same of a pool sent for a window as of the whole pool', () => {
+    // the demo fleet's pools (running and halted VMs, guest tools or none, CDs, ISOs, shared and local SRs, snapshots), records as XAPI has them
+    const fleet = buildFleet('demo', { opDurationMs: 0 })
+    let compared = 0
+    for (const spec of fleet.pools) {
+      const upserts: ObjectUpsert[] = []
+      for (const [cls, table] of spec.objects) for (const [ref, rec] of table) upserts.push({ cls, ref, record: rec })
+      // the whole pool, every field of every record as main holds it: indexed as the renderer does, then each record put back whole
+      const whole = new PoolObjects(spec.name, new Set(RENDERER_UNUSED_CLASSES))
+      const copy = (r: Record<string, unknown>): Record<string, unknown> => JSON.parse(JSON.stringify(r)) as Record<string, unknown>
+      for (const u of upserts) {
+        whole.upsert(u.cls, u.ref, copy(u.record))
+        whole.table(u.cls).set(u.ref, copy(u.record))
+      }
+      // the pool as a window gets it (forWindow) and the renderer keeps it, with the classes views scope in (VIF for the NIC rules)
+      const g = new ObjectGraph()
+      g.keep(spec.name, ['VIF'])
+      g.apply(JSON.parse(JSON.stringify(forWindow({ connectionId: spec.name, seq: 1, reset: true, upserts, removes: [] }, new Set(['VIF'])))) as PoolDiff)
+      const sent = g.pool(spec.name)
+      if (!sent) throw new Error('pool not kept')
+      const both = <T>(what: string, f: (p: PoolObjects) => T): void => {
+        expect(f(sent), what).toEqual(f(whole))
+        compared++
+      }
+      const now = Date.parse('2026-12-08T12:00:00Z')
+      const srs = [...whole.all('SR').keys()]
+      const snapshotsOf = new Map([sent, whole].map((p) => [p, new Map([...p.all('VM')].filter(([, r]) => r.is_a_snapshot === true))]))
+      let i = 0
+      for (const ref of whole.all('VM').keys()) {
+        // the choices of a disk to attach list the pool's disks: every 8th VM (they are the same lists; the test stays fast)
+        if (i++ % 8 === 0) {
+          both(`VM ${ref} disk choices`, (p) => [diskChoices(p, ref), isoLibraries(p, ref), srChoices(p, ref), storageRules.attachableDisks(storageView(p), ref, srs)])
+        }
+        both(`VM ${ref} details`, (p) => vmSections(p, p.get('VM', ref) ?? {}, now))
+        both(`VM ${ref} drives`, (p) => vmDrives(p, ref))
+        both(`VM ${ref} delete plan`, (p) => deletePlan(p, ref, 'vm'))
+        both(`VM ${ref} snapshots`, (p) => buildSnapshotTree(ref, p.get('VM', ref) ?? {}, snapshotsOf.get(p) ?? new Map()))
+        both(`VM ${ref} storage rules`, (p) => {
+          const v = storageView(p)
+          return [storageRules.canHotplug(v, p.get('VM', ref) ?? {}), storageRules.canAddDisk(v, ref), storageRules.canAddCdDrive(v, ref)]
+        })
+        both(`VM ${ref} NICs`, (p) => [hotplugReason(p, ref), vifRows(p, ref)])
+      }
+      for (const ref of whole.all('VBD').keys()) {
+        both(`VBD ${ref} rules`, (p) => {
+          const v = storageView(p)
+          return [storageRules.canDetach(v, ref), storageRules.canDeleteDisk(v, ref), storageRules.canInsert(v, ref), storageRules.canEject(v, ref)]
+        })
+      }
+      for (const ref of whole.all('VDI').keys()) {
+        both(`VDI ${ref} rules`, (p) => {
+          const v = storageView(p)
+          return [storageRules.canRenameDisk(v, ref), storageRules.canResize(v, ref), storageRules.canMove(v, ref), storageRules.moveTargets(v, ref, srs), storageRules.vmsUsing(v, ref)]
+        })
+      }
+      for (const ref of srs) {
+        both(`SR ${ref}`, (p) => {
+          const v = storageView(p)
+          return [srSections(p, p.get('SR', ref) ?? {}), srDisks(p, ref), storageRules.canScan(v, ref), storageRules.canRepair(v, ref), storageRules.removalPlan(v, ref, 'destroy'), storageRules.disksInUse(v, ref)]
+        })
+      }
+      for (const ref of whole.all('host').keys()) both(`host ${ref}`, (p) => hostSections(p, ref, p.get('host', ref) ?? {}, now))
+      for (const ref of whole.all('network').keys()) both(`network ${ref}`, (p) => networkSections(p, p.get('network', ref) ?? {}))
+    }
+    expect(compared).toBeGreaterThan(100)
+  })
+
+  it('every field a screen reads outside those (a wizard, a dialog) or that the demo fleet cannot tell apart arrives too', () => {
+    // where each is read: take a field off here only when no renderer code reads it any more
+    const read: Record<string, readonly string[]> = {
+      // details (uptime, memory, vCPUs while running)
+      VM_metrics: ['start_time', 'memory_actual', 'VCPUs_number'],
+      // details (OS), tree and search (IPs), storage and NIC hot-plug rules
+      VM_guest_metrics: ['os_version', 'networks', 'PV_drivers_version', 'PV_drivers_detected', 'can_use_hotplug_vbd', 'can_use_hotplug_vif'],
+      // the drives tab, delete plan and storage rules
+      VBD: ['VM', 'VDI', 'type', 'userdevice', 'device', 'bootable', 'mode', 'empty', 'currently_attached', 'unpluggable', 'allowed_operations', 'current_operations'],
+      // New VM (an ISO's name: location), Migrate (cbt_enabled), disks tab, storage rules, search (tags, other_config)
+      VDI: ['name_label', 'name_description', 'SR', 'VBDs', 'virtual_size', 'physical_utilisation', 'type', 'sharable', 'read_only', 'managed', 'missing', 'location', 'cbt_enabled', 'is_a_snapshot', 'snapshot_of', 'snapshots', 'tags', 'other_config', 'allowed_operations', 'current_operations'],
+      // console (consoles, domid), properties (order, affinity, VCPUs_params), snapshot tree (parent, snapshot_time, suspend_VDI), details
+      VM: ['consoles', 'domid', 'order', 'affinity', 'VCPUs_params', 'parent', 'snapshot_time', 'suspend_VDI', 'ha_restart_priority', 'blocked_operations', 'memory_overhead', 'HVM_boot_policy', 'is_default_template'],
+    }
+    const upserts: ObjectUpsert[] = Object.entries(read).map(([cls, fields]) => ({
+      cls,
+      ref: `OpaqueRef:${cls}`,
+      record: Object.fromEntries([...fields, ...(RENDERER_UNUSED_FIELDS[cls] ?? [])].map((f) => [f, `${cls}.${f}`])),
+    }))
+    const g = new ObjectGraph()
+    g.apply(JSON.parse(JSON.stringify(forWindow({ connectionId: 'c1', seq: 1, reset: true, upserts, removes: [] }))) as PoolDiff)
+    for (const [cls, fields] of Object.entries(read)) {
+      const kept = g.pool('c1')?.tables.get(cls)?.get(`OpaqueRef:${cls}`) ?? {}
+      expect(Object.keys(kept).filter((f) => kept[f] !== undefined).sort(), cls).toEqual([...fields].sort())
+    }
   })
 })
