@@ -61,6 +61,8 @@ export interface PoolManagerOptions {
   reconnect?: BackoffOptions
   /** connections opened in parallel by connectAll(), default 4 */
   connectConcurrency?: number
+  /** a connect that has not settled after this long gives its connectAll() slot to the next pool (ms), default 2 min */
+  connectSlotMs?: number
   /** initial load strategy (default: the faster one measured, see eventloop.ts) */
   initialLoad?: InitialLoad
   /** server-side event.from timeout (s), default 30 */
@@ -72,6 +74,9 @@ export interface PoolManagerOptions {
   /** the slow-answer rule: an answer that moves less than minBytes in windowMs is abandoned (default transport.ts DEFAULT_STALL, 4 KiB in 15 s) */
   stall?: StallRule
 }
+
+/** Connect All: a connect still unsettled after this long frees its slot (a big pool's sync takes seconds, not minutes) */
+const CONNECT_SLOT_MS = 120_000
 
 export class PoolManager implements PoolManagerApi, PoolHostAccess {
   private readonly conns = new Map<string, PoolConnection>()
@@ -534,14 +539,22 @@ export class PoolManager implements PoolManagerApi, PoolHostAccess {
   async connectAll(): Promise<void> {
     const queue = [...this.conns.values()].filter((c) => !c.connected)
     const limit = Math.max(1, this.opts.connectConcurrency ?? 4)
+    const slotMs = this.opts.connectSlotMs ?? CONNECT_SLOT_MS
     const worker = async (): Promise<void> => {
       for (let c = queue.shift(); c; c = queue.shift()) {
         if (this.closed) return
         this.ensureCacheLoaded(c)
+        const conn = c
+        let timer: NodeJS.Timeout | undefined
         try {
-          await c.connect(await this.savedPassword(c))
+          const attempt = conn.connect(await this.savedPassword(conn)).catch((e: unknown) => this.log(`connect ${conn.id} failed: ${(e as Error).message}`))
+          // an attempt that does not settle (it should: every call has its time limit) must not hold the queue of 200 pools
+          const slow = await Promise.race([attempt.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), slotMs)))])
+          if (slow) this.log(`connect ${conn.id}: still connecting after ${Math.round(slotMs / 1000)} s; Connect All goes on with the next pool`)
         } catch (e) {
-          this.log(`connect ${c.id} failed: ${(e as Error).message}`)
+          this.log(`connect ${conn.id} failed: ${(e as Error).message}`)
+        } finally {
+          clearTimeout(timer)
         }
       }
     }

@@ -110,7 +110,7 @@ export interface RuntimeOptions {
   /** more contract modules (tests) */
   modules?: readonly AnyModuleFactory[]
   /** PoolManager tuning (tests shorten timers) */
-  poolOptions?: Partial<Pick<ConstructorParameters<typeof PoolManager>[0], 'heartbeatMs' | 'batchMs' | 'failoverGiveUpMs' | 'reconnect' | 'connectConcurrency' | 'callTimeoutMs' | 'eventTimeoutS' | 'stall'>>
+  poolOptions?: Partial<Pick<ConstructorParameters<typeof PoolManager>[0], 'heartbeatMs' | 'batchMs' | 'failoverGiveUpMs' | 'reconnect' | 'connectConcurrency' | 'connectSlotMs' | 'callTimeoutMs' | 'eventTimeoutS' | 'stall'>>
 }
 
 export interface Runtime {

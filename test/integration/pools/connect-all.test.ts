@@ -107,4 +107,28 @@ describe('Connect All', () => {
       rmSync(dataDir, { recursive: true, force: true })
     }
   }, 120_000)
+
+  it(`does not wait for good on a connect that never settles: its slot goes to the next pool after connectSlotMs`, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'xp-connect-slot-'))
+    const seed = { pools: sims.flatMap((s) => seedFromSimulator(s).pools) }
+    const connect = PoolConnection.prototype.connect
+    const hung = new Set<string>()
+    // the first LIMIT attempts never end (whatever would make an attempt hang); the rest are real
+    const spy = vi.spyOn(PoolConnection.prototype, 'connect').mockImplementation(function (this: PoolConnection, password: string | undefined) {
+      if (hung.size < LIMIT) {
+        hung.add(this.id)
+        return new Promise<void>(() => undefined)
+      }
+      return connect.call(this, password)
+    })
+    const runtime = await startRuntime({ dataDir, mode: 'browser', keychain: new MemoryKeychain(), keychainStatus: memoryKeychainStatus(), appVersion: '0.0.0-test', versions: {}, log: () => undefined, cache: false, seed, poolOptions: { connectSlotMs: 300 } })
+    try {
+      await waitFor('every other seeded pool connected', () => runtime.pools.list().length === pools.length && runtime.pools.list().filter((s) => !hung.has(s.id)).every((s) => s.status === 'connected'), 60_000)
+      expect(hung.size).toBe(LIMIT)
+    } finally {
+      spy.mockRestore()
+      await runtime.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
