@@ -4,7 +4,8 @@
  * (their initial syncs included), the next starting as one finishes — and every one of them ends
  * connected; so do the servers a start is seeded with (`--connect-demo`, the idle-pools bench). The
  * status bar's "N connecting…" counts exactly those (renderer StatusBar.vue), so
- * it shows the progress of a bounded queue, not all 200 at once.
+ * it shows the progress of a bounded queue, not all 200 at once. An attempt that never settles gives its
+ * slot to the next pool after connectSlotMs (the queue is never held for good).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
