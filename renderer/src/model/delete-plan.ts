@@ -27,15 +27,21 @@ export interface DeletePlan {
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
+/** a drive's userdevice as a number (a drive without one goes last) */
+const position = (v: unknown): number => {
+  const n = Number(str(v))
+  return str(v) !== '' && Number.isInteger(n) ? n : 1000
+}
 
 export function deletePlan(pool: PoolObjects | undefined, vmRef: string, fallbackName: string): DeletePlan {
   const vm = pool?.get('VM', vmRef)
   const plan: DeletePlan = { vmRef, name: str(vm?.name_label) || fallbackName, disks: [], cds: [] }
   if (!pool || !vm) return plan
-  const vbds = strs(vm.VBDs).flatMap((ref) => {
-    const vbd = pool.get('VBD', ref)
-    return vbd ? [{ ref, type: str(vbd.type), VDI: str(vbd.VDI) }] : []
-  })
+  // the VM's drives by their own VM field (a window's VM records carry no VBDs list: shared/model/slim.ts), in the guest's order
+  const vbds = pool
+    .referencing('VBD', 'VM', vmRef)
+    .map(([ref, vbd]) => ({ ref, type: str(vbd.type), VDI: str(vbd.VDI), position: position(vbd.userdevice) }))
+    .sort((a, b) => a.position - b.position)
   const rule = planVmDisks(vbds, (vdiRef) => {
     const vdi = pool.get('VDI', vdiRef)
     return vdi ? strs(vdi.VBDs) : undefined

@@ -9,12 +9,17 @@ import type { PoolObjects } from './objects'
 
 export function migrateView(p: PoolObjects): MigrateView {
   // read-only use of the tables (the shared rules read any class by name). A window's VM records
-  // carry no VIFs field (shared/model/slim.ts): a VM's NICs are the scoped VIFs that point at it.
+  // carry no VIFs or VBDs field (shared/model/slim.ts): a VM's NICs are the scoped VIFs that point
+  // at it, its drives the VBDs that do.
   return {
     get: (cls, ref) => {
       const r = p.tables.get(cls)?.get(ref)
-      if (cls !== 'VM' || !r || Array.isArray(r.VIFs)) return r
-      return { ...r, VIFs: p.referencing('VIF', 'VM', ref).map(([v]) => v) }
+      if (cls !== 'VM' || !r || (Array.isArray(r.VIFs) && Array.isArray(r.VBDs))) return r
+      return {
+        ...r,
+        VIFs: Array.isArray(r.VIFs) ? r.VIFs : p.referencing('VIF', 'VM', ref).map(([v]) => v),
+        VBDs: Array.isArray(r.VBDs) ? r.VBDs : p.referencing('VBD', 'VM', ref).map(([b]) => b),
+      }
     },
     refs: (cls) => (p.tables.get(cls) ?? new Map<string, unknown>()).keys(),
   }

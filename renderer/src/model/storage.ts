@@ -4,8 +4,8 @@
  * rules (what can run, and why not) are shared/operations/storage.ts, read here through
  * `storageView`, the same StorageView main answers from its own graph.
  *
- * The graph does not carry the parents' ref lists for these links (VM.VBDs is left out of an offline
- * pool's stream, SR.VDIs always: shared/model/slim.ts); the children's own fields are read instead
+ * The graph does not carry the parents' ref lists for these links (VM.VBDs and SR.VDIs are never
+ * sent to a window: shared/model/slim.ts); the children's own fields are read instead
  * (VBD.VM, VDI.SR, PBD.SR) through PoolObjects.referencing.
  */
 import { attachableDisks, canCreateDiskOn, checkFits, hostsSeeing, isCd, isMediaSr, isOrphan, isThick, isToolsSr, isoSrsFor, powerOf, srFree, srUsage, vmsUsing, inStorageOverview, type StorageView, type SrUsage } from '../../../shared/operations/storage'

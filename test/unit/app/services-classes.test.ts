@@ -21,6 +21,8 @@ import { buildSnapshotTree } from '../../../renderer/src/model/snapshot-tree'
 import * as storageRules from '../../../shared/operations/storage'
 import { hotplugReason, vifRows } from '../../../shared/operations/network'
 import { buildFleet } from '../../sim/fleet'
+import { migrateView } from '../../../renderer/src/model/migrate'
+import { vmDisks } from '../../../shared/operations/migrate'
 
 /** a small pool with one object of every class a window reads, and of every class it is not sent */
 function fullGraph(id: string, seq: number): PoolDiff {
@@ -151,7 +153,7 @@ describe('services: classes a window never reads', () => {
     expect(pool?.byUuid.has('c1-VIF')).toBe(false)
   })
 
-  it('every field the renderer reads still arrives: its details, drives, disks, delete plan and storage and NIC rules say the same of a pool sent for a window as of the whole pool', () => {
+  it('every field the renderer reads still arrives: its details, drives, disks, delete plan, disks to migrate and storage and NIC rules say the same of a pool sent for a window as of the whole pool', () => {
     // the demo fleet's pools (running and halted VMs, guest tools or none, CDs, ISOs, shared and local SRs, snapshots), records as XAPI has them
     const fleet = buildFleet('demo', { opDurationMs: 0 })
     let compared = 0
@@ -186,7 +188,7 @@ describe('services: classes a window never reads', () => {
         }
         both(`VM ${ref} details`, (p) => vmSections(p, p.get('VM', ref) ?? {}, now))
         both(`VM ${ref} drives`, (p) => vmDrives(p, ref))
-        both(`VM ${ref} delete plan`, (p) => deletePlan(p, ref, 'vm'))
+        both(`VM ${ref} delete plan and disks to migrate`, (p) => [deletePlan(p, ref, 'vm'), vmDisks(migrateView(p), ref)])
         both(`VM ${ref} snapshots`, (p) => buildSnapshotTree(ref, p.get('VM', ref) ?? {}, snapshotsOf.get(p) ?? new Map()))
         both(`VM ${ref} storage rules`, (p) => {
           const v = storageView(p)
