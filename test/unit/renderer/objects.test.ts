@@ -200,6 +200,32 @@ describe('records and indexes as kept (memory of a 20,000-VM fleet)', () => {
     expect(a?.consoles).not.toBe(b?.consoles)
   })
 
+  it('a guest’s OS and tools versions (maps that repeat across records) are one frozen copy per content; other maps stay each their own', () => {
+    const g = new ObjectGraph()
+    const os = (name: string): Record<string, string> => ({ name, distro: 'debian', major: '12' })
+    const gm = (n: number, osName: string): Record<string, unknown> => ({
+      uuid: `gm-${n}`,
+      os_version: os(osName),
+      PV_drivers_version: { major: '9', minor: '4' },
+      networks: { '0/ip': `10.0.0.${n}` },
+      PV_drivers_detected: true,
+    })
+    const up = (n: number, osName: string) => ({ cls: 'VM_guest_metrics', ref: `OpaqueRef:gm${n}`, record: gm(n, osName) })
+    g.apply({ connectionId: 'c1', seq: 1, reset: true, upserts: [up(1, 'Debian 12'), up(2, 'Debian 12'), up(3, 'Windows 10')], removes: [] })
+    const p = g.pool('c1')
+    const [a, b, c] = [1, 2, 3].map((n) => p?.get('VM_guest_metrics', `OpaqueRef:gm${n}`))
+    expect([a, b, c]).toEqual([gm(1, 'Debian 12'), gm(2, 'Debian 12'), gm(3, 'Windows 10')])
+    expect(a?.os_version).toBe(b?.os_version)
+    expect(a?.os_version).not.toBe(c?.os_version)
+    expect(a?.PV_drivers_version).toBe(c?.PV_drivers_version)
+    expect(Object.isFrozen(a?.os_version)).toBe(true)
+    expect(() => ((a?.os_version as Record<string, string>).name = 'x')).toThrow(TypeError)
+    // a map that is each guest's own (its addresses) is not shared: the index and search read it as sent
+    expect(a?.networks).not.toBe(b?.networks)
+    expect(Object.isFrozen(a?.networks)).toBe(false)
+    expect(p?.index('ip').get('10.0.0.2').size).toBe(1)
+  })
+
   it('fields no view reads lose their values as a record is kept; the rest stay as sent', () => {
     const g = new ObjectGraph()
     const sent = { uuid: 'u1', name_label: 'vm-1', power_state: 'Running', recommendations: '<restrictions/>', platform: { 'cores-per-socket': '2' }, VCPUs_max: 2, HVM_boot_params: {} }
