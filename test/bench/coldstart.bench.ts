@@ -6,7 +6,7 @@
  *    VMs): connections.json with 50 saved servers, and cache.sqlite holding each pool's graph as
  *    the pools layer writes it (the simulator fleet in the client's normalised form).
  * 2. (a fresh driver process) Chromium is launched first (the Electron window's own start-up is
- *    not the cache's business) and the app process (test/bench/coldstart-app.ts) is started with
+ *    not the cache's business) and the app process (test/bench/bench-app.ts, started by app-process.ts) is started with
  *    its modules imported — runs 1 and 2 from the bundle, built first exactly as `npm run
  *    build:web` builds browser mode (web.vite.config.ts, plus the bench's app entry; the cache's
  *    writer thread as worker.js next to it): what ships, with no tsx and no TypeScript transform;
@@ -56,6 +56,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { WireValue } from '../../main/xapi/wire'
 import { KEYSTROKE_SCRIPT, stats } from './keystrokes'
+import { APP_SOURCE, buildAppBundle, startAppProcess } from './app-process'
 import { cpuSeconds, descendants, rssKb } from './proc'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -163,23 +164,6 @@ async function fill(dataDir: string): Promise<void> {
 /** where the bench's own bundle goes (inside the repo: the bundle resolves node_modules from there) */
 const BUNDLE_OUT = join(ROOT, 'test/.tmp', `coldstart-web-${process.pid}`)
 
-/**
- * Browser mode bundled as `npm run build:web` bundles it (web.vite.config.ts: same options, same
- * out/web layout with the cache's writer thread as worker.js), the bench's app entry instead of cli.
- */
-async function buildBundle(): Promise<string> {
-  const t0 = performance.now()
-  process.env['XENPILOT_OUT_DIR'] = BUNDLE_OUT
-  const { build } = await import('vite')
-  const { webBuildConfig } = await import('../../web.vite.config')
-  // the bench's app entry instead of cli.js: one entry besides the worker, as in out/web
-  await build({ ...webBuildConfig({ 'coldstart-app': join(ROOT, 'test/bench/coldstart-app.ts') }), configFile: false, logLevel: 'error' })
-  const entry = join(BUNDLE_OUT, 'web/coldstart-app.js')
-  for (const f of [entry, join(BUNDLE_OUT, 'web/worker.js')]) statSync(f)
-  console.log(`# bundled browser mode (web.vite.config.ts + test/bench/coldstart-app.ts) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-  return entry
-}
-
 type AppKind = 'bundled' | 'tsx'
 
 /** the app process: the bundle (what ships) or the TypeScript sources under tsx (development) */
@@ -187,13 +171,11 @@ function appCommand(kind: AppKind, bundleEntry: string, dataDir: string): string
   const staticDir = join(ROOT, 'renderer/dist')
   const prof = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-interval', '1000'] : []
   if (kind === 'bundled') return [...prof, bundleEntry, dataDir, staticDir]
-  return [...prof, '--import', 'tsx', join(ROOT, 'test/bench/coldstart-app.ts'), dataDir, staticDir]
+  return [...prof, '--import', 'tsx', APP_SOURCE, dataDir, staticDir]
 }
 
 async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summaryFile: string): Promise<void> {
   const { ensureRendererBuilt, launchChromium } = await import('../e2e/harness')
-  const { createInterface } = await import('node:readline')
-  const { spawn } = await import('node:child_process')
   ensureRendererBuilt()
   // the run under tsx reports as coldstart.tsx.*: its figures are development's, not what ships
   const bench = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void =>
@@ -202,18 +184,8 @@ async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summ
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
   const page = await context.newPage()
 
-  const child = spawn(process.execPath, appCommand(kind, bundleEntry, dataDir), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  const next = async (prefix: string): Promise<string> => {
-    for (;;) {
-      const r = await lines.next()
-      if (r.done) throw new Error(`the app process ended before it said '${prefix}'`)
-      if (r.value.startsWith(`${prefix} `) || r.value === prefix) return r.value.slice(prefix.length + 1)
-    }
-  }
-  const tell = (line: string): void => void child.stdin.write(`${line}\n`)
-  const appPid = child.pid
-  if (appPid === undefined) throw new Error('the app process did not start')
+  const app = startAppProcess(appCommand(kind, bundleEntry, dataDir))
+  const { tell, next, pid: appPid } = app
   // the app process with its modules imported, before the runtime starts (Node + tsx + modules)
   tell('mem')
   await next('mem')
@@ -347,8 +319,7 @@ async function measure(dataDir: string, kind: AppKind, bundleEntry: string, summ
     bench('coldstart.renderer_js_heap_mb', heap / 1024 / 1024, 'MB', { after_gc_mb: Math.round(heapAfterGc / 1024 / 1024) })
   } finally {
     await browser.close().catch(() => undefined)
-    tell('exit')
-    await new Promise((r) => child.once('exit', r))
+    await app.exit()
   }
 }
 
@@ -368,7 +339,7 @@ if (process.argv[2] === '--measure') {
   const keptDir = process.env['XP_COLDSTART_DATA_DIR']
   const dataDir = keptDir ?? mkdtempSync(join(tmpdir(), 'xp-coldstart-'))
   try {
-    const bundleEntry = await buildBundle()
+    const bundleEntry = await buildAppBundle(BUNDLE_OUT)
     // a kept data dir is filled again only when what it holds is not this fleet in this cache schema
     const { SCHEMA_VERSION } = await import('../../main/cache/schema')
     const filled = JSON.stringify({ fleet: FLEET, scale: SCALE, schema: SCHEMA_VERSION })
@@ -391,7 +362,7 @@ if (process.argv[2] === '--measure') {
     const runCount = Number(process.env['XP_COLDSTART_RUNS'] ?? defaultKinds.length)
     const kinds = Array.from({ length: runCount }, (_, i) => defaultKinds[i] ?? 'bundled')
     for (const [i, kind] of kinds.entries()) {
-      console.log(`# cold start run ${i + 1} (app ${kind === 'bundled' ? `bundled: node ${bundleEntry.slice(ROOT.length + 1)}` : 'under tsx: node --import tsx test/bench/coldstart-app.ts'})`)
+      console.log(`# cold start run ${i + 1} (app ${kind === 'bundled' ? `bundled: node ${bundleEntry.slice(ROOT.length + 1)}` : 'under tsx: node --import tsx test/bench/bench-app.ts'})`)
       // the view settings the previous run left behind (tree mode) must not change this one
       rmSync(join(dataDir, 'settings.json'), { force: true })
       if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true })
