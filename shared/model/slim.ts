@@ -26,8 +26,10 @@ export const RENDERER_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>>
     // the VM's drives (≈2 refs per VM, ≈45,000 in a 20,000-VM fleet): the views find them by VBD.VM (PoolObjects.referencing)
     'VBDs',
   ],
-  // the details read start_time, memory_actual and VCPUs_number; NUMA figures come from main (numa.*), not from these
+  // the details read start_time, memory_actual and VCPUs_number; NUMA figures come from main (numa.*), not from these.
+  // uuid: no alert is about metrics or a drive (XAPI's messages name a VM, host, SR, pool, VDI…), nothing looks them up by uuid
   VM_metrics: [
+    'uuid',
     'VCPUs_utilisation', 'VCPUs_CPU', 'VCPUs_flags', 'install_time', 'last_updated', 'hvm', 'nested_virt', 'nomigrate', 'current_domain_type',
     'VCPUs_params', 'state', 'other_config', 'numa_nodes', 'numa_node_memory', 'numa_optimised',
   ],
@@ -36,9 +38,9 @@ export const RENDERER_UNUSED_FIELDS: Readonly<Record<string, readonly string[]>>
   // PV_drivers_version, PV_drivers_detected and can_use_hotplug_vbd are read by the storage rules (canHotplug: may a running VM take a disk);
   // can_use_hotplug_vif by the networking rules (hotplugReason: may a running VM's NICs change)
   // the details read os_version, the tree and search the networks (IP addresses)
-  VM_guest_metrics: ['other', 'PV_drivers_up_to_date', 'last_updated', 'netbios_name', 'memory', 'disks', 'services', 'live', 'other_config'],
+  VM_guest_metrics: ['uuid', 'other', 'PV_drivers_up_to_date', 'last_updated', 'netbios_name', 'memory', 'disks', 'services', 'live', 'other_config'],
   // a VM's drives: sent while connected (delete plan, storage rules, the drives tab), never a drive's QoS, locks or status
-  VBD: ['qos_supported_algorithms', 'qos_algorithm_type', 'qos_algorithm_params', 'runtime_properties', 'storage_lock', 'status_code', 'status_detail', 'metrics', 'other_config'],
+  VBD: ['uuid', 'qos_supported_algorithms', 'qos_algorithm_type', 'qos_algorithm_params', 'runtime_properties', 'storage_lock', 'status_code', 'status_detail', 'metrics', 'other_config'],
   // name, description, size, use, SR, VBDs, snapshots, type, sharable, read_only, managed, missing, location (an ISO's name),
   // cbt_enabled, tags and other_config (search) are read
   VDI: ['sm_config', 'metadata_of_pool', 'metadata_latest', 'allow_caching', 'storage_lock', 'is_tools_iso', 'on_boot', 'crash_dumps', 'xenstore_data', 'snapshot_time', 'parent'],

@@ -21,6 +21,7 @@ import { buildSnapshotTree } from '../../../renderer/src/model/snapshot-tree'
 import * as storageRules from '../../../shared/operations/storage'
 import { hotplugReason, vifRows } from '../../../shared/operations/network'
 import { buildFleet } from '../../sim/fleet'
+import { collectAlerts } from '../../../renderer/src/model/alerts'
 import { migrateView } from '../../../renderer/src/model/migrate'
 import { vmDisks } from '../../../shared/operations/migrate'
 
@@ -216,6 +217,10 @@ describe('services: classes a window never reads', () => {
       }
       for (const ref of whole.all('host').keys()) both(`host ${ref}`, (p) => hostSections(p, ref, p.get('host', ref) ?? {}, now))
       for (const ref of whole.all('network').keys()) both(`network ${ref}`, (p) => networkSections(p, p.get('network', ref) ?? {}))
+      // alerts name their object, found by its uuid (a message names a VM, host, SR, pool or VDI)
+      const wholeGraph = new ObjectGraph()
+      wholeGraph.pools.set(spec.name, whole)
+      expect(collectAlerts(g).map((a) => a.object?.name ?? 'none')).toEqual(collectAlerts(wholeGraph).map((a) => a.object?.name ?? 'none'))
     }
     expect(compared).toBeGreaterThan(100)
   })
@@ -229,10 +234,10 @@ describe('services: classes a window never reads', () => {
       VM_guest_metrics: ['os_version', 'networks', 'PV_drivers_version', 'PV_drivers_detected', 'can_use_hotplug_vbd', 'can_use_hotplug_vif'],
       // the drives tab, delete plan and storage rules
       VBD: ['VM', 'VDI', 'type', 'userdevice', 'device', 'bootable', 'mode', 'empty', 'currently_attached', 'unpluggable', 'allowed_operations', 'current_operations'],
-      // New VM (an ISO's name: location), Migrate (cbt_enabled), disks tab, storage rules, search (tags, other_config)
-      VDI: ['name_label', 'name_description', 'SR', 'VBDs', 'virtual_size', 'physical_utilisation', 'type', 'sharable', 'read_only', 'managed', 'missing', 'location', 'cbt_enabled', 'is_a_snapshot', 'snapshot_of', 'snapshots', 'tags', 'other_config', 'allowed_operations', 'current_operations'],
-      // console (consoles, domid), properties (order, affinity, VCPUs_params), snapshot tree (parent, snapshot_time, suspend_VDI), details
-      VM: ['consoles', 'domid', 'order', 'affinity', 'VCPUs_params', 'parent', 'snapshot_time', 'suspend_VDI', 'ha_restart_priority', 'blocked_operations', 'memory_overhead', 'HVM_boot_policy', 'is_default_template'],
+      // New VM (an ISO's name: location), Migrate (cbt_enabled), disks tab, storage rules, search (tags, other_config), alerts (uuid)
+      VDI: ['uuid', 'name_label', 'name_description', 'SR', 'VBDs', 'virtual_size', 'physical_utilisation', 'type', 'sharable', 'read_only', 'managed', 'missing', 'location', 'cbt_enabled', 'is_a_snapshot', 'snapshot_of', 'snapshots', 'tags', 'other_config', 'allowed_operations', 'current_operations'],
+      // alerts and perf rows (uuid), console (consoles, domid), properties (order, affinity, VCPUs_params), snapshot tree (parent, snapshot_time, suspend_VDI), details
+      VM: ['uuid', 'consoles', 'domid', 'order', 'affinity', 'VCPUs_params', 'parent', 'snapshot_time', 'suspend_VDI', 'ha_restart_priority', 'blocked_operations', 'memory_overhead', 'HVM_boot_policy', 'is_default_template'],
     }
     const upserts: ObjectUpsert[] = Object.entries(read).map(([cls, fields]) => ({
       cls,

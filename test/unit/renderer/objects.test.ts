@@ -204,7 +204,6 @@ describe('records and indexes as kept (memory of a 20,000-VM fleet)', () => {
     const g = new ObjectGraph()
     const os = (name: string): Record<string, string> => ({ name, distro: 'debian', major: '12' })
     const gm = (n: number, osName: string): Record<string, unknown> => ({
-      uuid: `gm-${n}`,
       os_version: os(osName),
       PV_drivers_version: { major: '9', minor: '4' },
       networks: { '0/ip': `10.0.0.${n}` },
