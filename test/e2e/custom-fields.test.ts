@@ -18,6 +18,7 @@ import { buildFleet } from '../sim/fleet'
 import { startSimulator } from '../sim/index'
 import type { SimControl, SimRecord } from '../sim/model'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 60_000
 const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
@@ -59,6 +60,10 @@ describe('custom fields and saved searches', { timeout: 400_000 }, () => {
     await page.getByRole('button', { name: 'Save', exact: true }).click()
     await expect.poll(() => (vm('web-01')?.['other_config'] as Record<string, string> | undefined)?.['XenCenter.CustomFields.ticket'], { timeout: LONG }).toBe('INC-4711')
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'ticket' }).textContent(), { timeout: LONG }).toContain('INC-4711')
+    // the field names its row (a row header), its buttons are under a column named for screen readers only
+    expect(await page.getByRole('rowheader', { name: /^ticket/ }).count()).toBe(1)
+    expect(await page.getByRole('columnheader', { name: 'Actions' }).count()).toBe(1)
+    await screens(page, 'custom-fields-tab', page.viewportSize() ?? { width: 1400, height: 900 })
 
     await searchbox(page).fill('inc-4711')
     await treeitem(page, 'web-01').waitFor({ timeout: LONG })
