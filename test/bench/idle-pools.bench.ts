@@ -81,10 +81,12 @@ try {
     await new Promise((r) => setTimeout(r, 500))
   }
   bench('idle_pools.connect_all_ms', performance.now() - started, 'ms', { pools, vms })
-  api.close()
-  // left alone: no page, no contract client. XP_IDLE_WINDOWS=n: n windows of 60 s one after the
-  // other, each printed, the BENCH line the last (the first minutes hold the RRD first sight and the
-  // cache's write of every pool's first sync, which the later ones no longer do)
+  // the contract client stays connected, watching nothing; after each window it asks perf.history (which opens no
+  // overview: the hosts stay at the cadence of hosts nobody looks at) how many history values wait to be written —
+  // their growth per window says the RRD feeds run (first sight adds far more: a window with it is not idle yet)
+  // left alone: no page. XP_IDLE_WINDOWS=n: n windows of 60 s one after the other, each printed, the
+  // BENCH line the mean of the last five (the first minutes hold the RRD first sight and the cache's
+  // write of every pool's first sync, which the later ones no longer do)
   let percent = 0
   const percents: number[] = []
   for (let w = 1; w <= WINDOWS; w++) {
@@ -100,8 +102,10 @@ try {
       .sort((a, b) => b[1] - a[1])
       .map(([name, ms]) => `${name} ${((ms / wall) * 100).toFixed(1)}`)
       .join(', ')
-    console.log(`# window ${w} of ${WINDOWS} (${w * (IDLE_MS / 1000)} s after every pool connected): ${percent.toFixed(1)} % of a core (by thread, %: ${threads}), load1 ${loadavg()[0]?.toFixed(1)}`)
+    const pending = (await api.call('perf.history', {}).catch(() => undefined))?.pendingValues
+    console.log(`# window ${w} of ${WINDOWS} (${w * (IDLE_MS / 1000)} s after every pool connected): ${percent.toFixed(1)} % of a core (by thread, %: ${threads}), load1 ${loadavg()[0]?.toFixed(1)}; history values pending ${pending ?? '?'}`)
   }
+  api.close()
   const last = percents.slice(-5)
   const mean = last.reduce((a, b) => a + b, 0) / last.length
   bench('idle_pools.main_cpu_percent', mean, '% of a core', { goal: 5, pools, vms, window_s: (last.length * IDLE_MS) / 1000, after_s: ((WINDOWS - last.length) * IDLE_MS) / 1000, windows: last.map((p) => Math.round(p * 10) / 10) })
