@@ -14,6 +14,7 @@ import { startSimulator } from '../sim'
 import { buildFleet } from '../sim/fleet'
 import type { SimControl, SimPoolHandle } from '../sim/model'
 import { startApp, type AppHarness } from './harness'
+import { screens } from './screens'
 
 const LONG = 60_000
 const servers = (page: Page) => page.getByRole('tree', { name: 'Servers' })
@@ -57,6 +58,17 @@ describe('storage views', { timeout: 180_000 }, () => {
     expect(await first.getAttribute('data-attached')).toBe('true')
     expect(await first.textContent()).toContain('/dev/xvda')
     expect(await panel(page).getByRole('group', { name: /^DVD drive/ }).count()).toBe(1)
+    // at 1024×700 every column is inside the pane (the Device column was cut off: names and SRs wrap now)
+    const size = page.viewportSize() ?? { width: 1280, height: 800 }
+    await page.setViewportSize({ width: 1024, height: 700 })
+    const past = await disks.evaluate((el) => {
+      let pane = el.parentElement
+      while (pane && getComputedStyle(pane).overflowX === 'visible') pane = pane.parentElement
+      const right = pane ? pane.getBoundingClientRect().left + pane.clientWidth : Infinity
+      return Math.round(el.getBoundingClientRect().right - right)
+    })
+    expect(past, 'px of the Disks table past its pane at 1024×700').toBeLessThanOrEqual(0)
+    await screens(page, 'storage-vm-disks', size)
     expect(h.pageErrors).toEqual([])
   })
 
