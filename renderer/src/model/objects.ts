@@ -142,12 +142,17 @@ function sharedList(v: unknown[]): readonly unknown[] {
   for (let i = 1; i < v.length; i++) if (typeof v[i] !== 'string') return v
   const key = v.join('\u0000')
   if (key.length > SHARED_LIST_MAX_CHARS) return v
-  const known = sharedLists.get(key)
+  return interned(sharedLists, key, v)
+}
+
+/** the frozen copy a table holds for a key, or `v` frozen and held (the table emptied when full: bounded) */
+function interned<T extends object>(table: Map<string, Readonly<T>>, key: string, v: T): Readonly<T> {
+  const known = table.get(key)
   if (known !== undefined) return known
-  if (sharedLists.size >= SHARED_LIST_MAX_ENTRIES) sharedLists.clear()
-  const list = Object.freeze(v)
-  sharedLists.set(key, list)
-  return list
+  if (table.size >= SHARED_LIST_MAX_ENTRIES) table.clear()
+  const frozen = Object.freeze(v)
+  table.set(key, frozen)
+  return frozen
 }
 
 /**
@@ -171,12 +176,7 @@ function sharedMap(v: Record<string, unknown>): Readonly<Record<string, unknown>
     key += `${k}\u0001${x}\u0000`
     if (key.length > SHARED_LIST_MAX_CHARS) return v
   }
-  const known = sharedMaps.get(key)
-  if (known !== undefined) return known
-  if (sharedMaps.size >= SHARED_LIST_MAX_ENTRIES) sharedMaps.clear()
-  const map = Object.freeze(v)
-  sharedMaps.set(key, map)
-  return map
+  return interned(sharedMaps, key, v)
 }
 
 /** RENDERER_UNUSED_FIELDS as sets, by class */

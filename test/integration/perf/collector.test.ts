@@ -4,7 +4,7 @@
  * 60 s feed keeps it, a restart resumes from the stored cursor without gap or duplicate, old rows
  * are consolidated and pruned, and a watched VM is polled at 5 s.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -12,35 +12,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openInventoryCache, type SqliteInventoryCache } from '../../../main/cache'
 import { BLOCK_SLOTS, decodeBlock } from '../../../main/cache/perf'
 import { RrdCollector, type LiveUpdate } from '../../../main/perf/collector'
-import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
-import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
-import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+import type { TinyPool } from '../../unit/sim/tiny-pool'
+import { waitFor, type Harness } from '../pools/helpers'
 import { fed } from './fed'
+import { perfPool, type PerfPool } from './pool'
 
-let sim: SimControl
-let tp: TinyPool
-let h: Harness
-let connId: string
-let dir: string
+let pool: PerfPool
+let sim: SimControl, tp: TinyPool, h: Harness, connId: string, dir: string
 
 beforeAll(async () => {
-  tp = tinyPool({ name: 'perf-collector', addressBase: '127.86.16', hostCount: 2 })
-  sim = await startSimulator({ fleet: tinyFleet([tp.spec]) })
-  h = makeManager()
-  connId = await connectTrusted(h, sim.pool('perf-collector'))
-  dir = mkdtempSync(join(tmpdir(), 'xp-perf-'))
+  pool = await perfPool('perf-collector', '127.86.16')
+  ;({ sim, tp, h, connId, dir } = pool)
 }, 120_000)
 afterAll(async () => {
-  await h?.close()
-  await sim?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await pool?.close()
 })
 
-function uuidOf(cls: string, ref: string): string {
-  const r = sim.pool('perf-collector').objects.get(cls)?.get(ref)
-  return String(r?.['uuid'])
-}
+const uuidOf = (cls: string, ref: string): string => pool.uuidOf(cls, ref)
 
 function collector(cache: SqliteInventoryCache, extra: Partial<ConstructorParameters<typeof RrdCollector>[0]> = {}): RrdCollector {
   return new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000, feedMs: 60_000, unwatchedFeedMs: 60_000, log: () => {}, ...extra })

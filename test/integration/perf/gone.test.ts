@@ -9,7 +9,7 @@
  *     its pool is offline nothing says it is gone, so nothing goes.
  * The tests run in order: the first fills the history the second prunes.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -18,37 +18,29 @@ import { openInventoryCache } from '../../../main/cache'
 import { RrdCollector } from '../../../main/perf/collector'
 import { perfModule } from '../../../main/services/perf'
 import { methods } from '../../../shared/contract'
-import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
-import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
-import { connectTrusted, makeManager, waitFor, type Harness } from '../pools/helpers'
+import type { TinyPool } from '../../unit/sim/tiny-pool'
+import { waitFor, type Harness } from '../pools/helpers'
 import { fed } from './fed'
+import { perfPool, type PerfPool } from './pool'
 
-let sim: SimControl
-let tp: TinyPool
-let h: Harness
-let connId: string
-let dir: string
+let pool: PerfPool
+let sim: SimControl, tp: TinyPool, h: Harness, connId: string, dir: string
 /** the running VM the tests destroy, and the first host */
 let vmUuid: string
 let hostUuid: string
 
 beforeAll(async () => {
-  tp = tinyPool({ name: 'perf-gone', addressBase: '127.86.18', hostCount: 2 })
-  sim = await startSimulator({ fleet: tinyFleet([tp.spec]) })
-  h = makeManager()
-  connId = await connectTrusted(h, sim.pool('perf-gone'))
-  dir = mkdtempSync(join(tmpdir(), 'xp-perf-gone-'))
+  pool = await perfPool('perf-gone', '127.86.18')
+  ;({ sim, tp, h, connId, dir } = pool)
   vmUuid = uuidOf('VM', tp.refs.running)
   hostUuid = uuidOf('host', tp.refs.hosts[0] ?? '')
 }, 120_000)
 afterAll(async () => {
-  await h?.close()
-  await sim?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await pool?.close()
 })
 
-const uuidOf = (cls: string, ref: string): string => String(sim.pool('perf-gone').objects.get(cls)?.get(ref)?.['uuid'])
+const uuidOf = (cls: string, ref: string): string => pool.uuidOf(cls, ref)
 
 /** series rows and blocks stored for an object, straight from the file */
 function stored(uuid: string): { series: number; blocks: number } {

@@ -4,8 +4,6 @@
  * watched VM, the overview, data sources and record_data_source, and an offline pool's graph from
  * history marked "as of".
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { methods } from '../../../shared/contract'
@@ -14,18 +12,15 @@ import { RrdCollector } from '../../../main/perf/collector'
 import { perfModule } from '../../../main/services/perf'
 import type { ServiceModule } from '../../../main/services/index'
 import type { perfMethods } from '../../../shared/contract/perf'
-import { startSimulator } from '../../sim'
 import type { SimControl } from '../../sim/model'
-import { tinyFleet, tinyPool, type TinyPool } from '../../unit/sim/tiny-pool'
-import { connectTrusted, makeManager, type Harness } from '../pools/helpers'
+import type { TinyPool } from '../../unit/sim/tiny-pool'
+import type { Harness } from '../pools/helpers'
 import { fed } from './fed'
+import { perfPool, type PerfPool } from './pool'
 import { cssToArgb, graphsFromGuiConfig } from '../../../shared/perf/graphs'
 
-let sim: SimControl
-let tp: TinyPool
-let h: Harness
-let connId: string
-let dir: string
+let pool: PerfPool
+let sim: SimControl, tp: TinyPool, h: Harness, connId: string, dir: string
 let cache: SqliteInventoryCache
 let c: RrdCollector
 let mod: ServiceModule<keyof typeof perfMethods>
@@ -33,11 +28,8 @@ const events: { event: string; payload: unknown }[] = []
 const ctx = { emit: () => {}, subscribeObjects: () => {} }
 
 beforeAll(async () => {
-  tp = tinyPool({ name: 'perf-service', addressBase: '127.86.17', hostCount: 2 })
-  sim = await startSimulator({ fleet: tinyFleet([tp.spec]) })
-  h = makeManager()
-  connId = await connectTrusted(h, sim.pool('perf-service'))
-  dir = mkdtempSync(join(tmpdir(), 'xp-perf-svc-'))
+  pool = await perfPool('perf-service', '127.86.17')
+  ;({ sim, tp, h, connId, dir } = pool)
   cache = openInventoryCache({ dataDir: dir, mode: 'inline' })
   c = new RrdCollector({ pools: h.manager, history: () => cache.perf, tickMs: 3_600_000 })
   mod = perfModule({ collector: c, history: () => cache.perf })({ pools: h.manager, broadcast: (event, payload) => events.push({ event, payload }), log: () => {} })
@@ -47,12 +39,10 @@ afterAll(async () => {
   await mod?.close?.()
   await c?.close()
   await cache?.close()
-  await h?.close()
-  await sim?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await pool?.close()
 })
 
-const uuidOf = (cls: string, ref: string): string => String(sim.pool('perf-service').objects.get(cls)?.get(ref)?.['uuid'])
+const uuidOf = (cls: string, ref: string): string => pool.uuidOf(cls, ref)
 
 async function call<M extends keyof typeof perfMethods>(m: M, args: unknown) {
   const parsed = methods[m].args.parse(args)
